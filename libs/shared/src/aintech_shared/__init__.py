@@ -1,0 +1,1 @@
+"""AINTECH shared library: settings, database, events, auth, errors and observability."""

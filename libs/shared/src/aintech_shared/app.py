@@ -1,0 +1,127 @@
+"""The app factory: a service is its settings, its routers and (optionally) extra lifespan work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.requests import Request
+
+from aintech_shared.auth import JWKSCache, TokenVerifier
+from aintech_shared.db import Database
+from aintech_shared.errors import install_error_handlers, problem
+from aintech_shared.kafka_probe import KafkaProbe
+from aintech_shared.logging import configure_logging
+from aintech_shared.observability import ObservabilityMiddleware, metrics_endpoint
+from aintech_shared.settings import ServiceSettings
+
+LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+# Extra readiness: returns (ready, details) merged into /readyz under its own key.
+ReadinessCheck = Callable[[Request], Awaitable[tuple[bool, dict[str, Any]]]]
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": desc, "content": {"application/problem+json": {}}}
+    for code, desc in {
+        401: "Missing, expired or invalid access token",
+        403: "Authenticated but not allowed",
+        422: "Validation failed (field-level `errors`)",
+    }.items()
+}
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    version: str = "0.1.0",
+    routers: Sequence[APIRouter] = (),
+    lifespan_hooks: Sequence[LifespanHook] = (),
+    with_database: bool = True,
+    readiness: dict[str, ReadinessCheck] | None = None,
+) -> FastAPI:
+    """Build a FastAPI app with health, readiness, metrics, problem+json errors and token checks."""
+    configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        db = None
+        if with_database:
+            db = Database(
+                settings.service_database_url, schema=settings.db_schema, pool_size=settings.db_pool_size
+            )
+            app.state.db = db
+        app.state.kafka_probe = KafkaProbe(settings.kafka_bootstrap)
+        if not hasattr(app.state, "token_verifier"):
+            app.state.token_verifier = TokenVerifier(
+                JWKSCache(settings.jwks_url), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            )
+        try:
+            async with _chain(app, lifespan_hooks):
+                yield
+        finally:
+            if db is not None:
+                await db.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app)
+    app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get("/readyz", tags=["ops"], summary="Readiness: database and Kafka reachable")
+    async def readyz(request: Request) -> Any:
+        checks: dict[str, dict[str, Any]] = {}
+        if with_database:
+            try:
+                await asyncio.wait_for(request.app.state.db.ping(), timeout=3)
+                checks["database"] = {"ok": True}
+            except Exception as exc:
+                checks["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        ok, error = await request.app.state.kafka_probe.check()
+        checks["kafka"] = {"ok": ok} if ok else {"ok": False, "error": error[:300]}
+        extra: dict[str, Any] = {}
+        for name, check in (readiness or {}).items():
+            ready, details = await check(request)
+            checks[name] = {"ok": ready}
+            extra[name] = details
+        if all(c["ok"] for c in checks.values()):
+            return {"status": "ready", "service": settings.service_name, "checks": checks, **extra}
+        return problem(
+            503,
+            title="Not ready",
+            detail="A dependency is unreachable: "
+            + ", ".join(name for name, c in checks.items() if not c["ok"]),
+            instance="/readyz",
+            service=settings.service_name,
+            checks=checks,
+            **extra,
+        )
+
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+@asynccontextmanager
+async def _chain(app: FastAPI, hooks: Sequence[LifespanHook]) -> AsyncIterator[None]:
+    if not hooks:
+        yield
+        return
+    async with hooks[0](app), _chain(app, hooks[1:]):
+        yield

@@ -1,0 +1,187 @@
+"""RFC 9457 problem details: one domain-error base class and the handlers that render every error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://docs.aintech.local/problems/"
+
+log = structlog.get_logger("aintech.errors")
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def problem(
+    status: int,
+    *,
+    type_: str | None = None,
+    title: str | None = None,
+    detail: str | None = None,
+    instance: str | None = None,
+    errors: Sequence[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> ProblemResponse:
+    """Build a problem+json response."""
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body: dict[str, Any] = {
+        "type": type_ or PROBLEM_BASE + phrase.lower().replace(" ", "-"),
+        "title": title or phrase,
+        "status": status,
+        "detail": detail or phrase,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = list(errors)
+    body.update(extra)
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+class AppError(Exception):
+    """Base of every domain error; subclasses set the status, slug and title."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+
+
+class BadRequest(AppError):
+    pass
+
+
+class Unauthorized(AppError):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kwargs)
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(AppError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(AppError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class Gone(AppError):
+    status, slug, title = 410, "gone", "Gone"
+
+
+class UnprocessableEntity(AppError):
+    status, slug, title = 422, "validation-error", "Validation failed"
+
+
+class TooManyRequests(AppError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
+class ServiceUnavailable(AppError):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append(
+            {
+                "location": loc[0] if loc else "body",
+                "field": ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else ""),
+                "message": err.get("msg", "invalid value"),
+                "type": err.get("type", "value_error"),
+            }
+        )
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error the app can raise as problem+json."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> ProblemResponse:
+        return problem(
+            exc.status,
+            type_=PROBLEM_BASE + exc.slug,
+            title=exc.title,
+            detail=exc.detail,
+            instance=request.url.path,
+            errors=exc.errors,
+            headers=exc.headers,
+            **exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> ProblemResponse:
+        errors = _field_errors(exc)
+        if any(e["type"] == "json_invalid" for e in errors):
+            return problem(
+                400,
+                type_=PROBLEM_BASE + "malformed-json",
+                title="Malformed JSON",
+                detail="The request body is not valid JSON.",
+                instance=request.url.path,
+                errors=errors,
+            )
+        return problem(
+            422,
+            type_=PROBLEM_BASE + "validation-error",
+            title="Validation failed",
+            detail=f"{len(errors)} field(s) failed validation.",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No route matches {request.method} {request.url.path}."
+        if exc.status_code == 405:
+            detail = f"Method {request.method} is not allowed on {request.url.path}."
+        return problem(
+            exc.status_code,
+            detail=detail,
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> ProblemResponse:
+        log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+        return problem(
+            500,
+            detail="An unexpected error occurred. It has been logged.",
+            instance=request.url.path,
+        )

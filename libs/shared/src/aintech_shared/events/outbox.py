@@ -1,0 +1,187 @@
+"""Transactional outbox: events are rows written in the business transaction, sent by the relay."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter, Gauge
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aintech_shared.aio import sleep_or_stop
+from aintech_shared.context import request_id_var
+from aintech_shared.db import Database
+from aintech_shared.events.catalogue import EventData
+from aintech_shared.events.envelope import CloudEvent
+from aintech_shared.events.tables import MessagingTables
+
+log = structlog.get_logger("aintech.outbox")
+
+OUTBOX_SENT = Counter("outbox_events_sent_total", "Events relayed from the outbox to Kafka", ["schema"])
+OUTBOX_LAG = Gauge("outbox_unsent_events", "Outbox rows not yet relayed at the last poll", ["schema"])
+
+
+class Outbox:
+    """Writes events into the service's outbox table, inside the caller's transaction."""
+
+    def __init__(self, tables: MessagingTables, *, source: str) -> None:
+        self.tables = tables
+        self.source = source
+
+    async def publish(
+        self, session: AsyncSession, payload: EventData, *, key: str, subject: str | None = None
+    ) -> CloudEvent:
+        """Stage ``payload`` for publication; it is sent only if the transaction commits."""
+        event = CloudEvent.wrap(payload, type_=payload.event_type, source=self.source, subject=subject or key)
+        headers = {"ce_type": event.type, "ce_id": event.id}
+        if event.correlationid:
+            headers["correlation_id"] = event.correlationid
+        rid = request_id_var.get()
+        if rid:
+            headers["request_id"] = rid
+        await session.execute(
+            self.tables.outbox.insert().values(
+                event_id=event.id,
+                topic=payload.topic,
+                key=key,
+                event_type=event.type,
+                payload=event.model_dump(mode="json", exclude_none=True),
+                headers=headers,
+            )
+        )
+        return event
+
+
+def new_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
+    """An idempotent producer (acks=all) suited to relaying events without duplicates."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "enable_idempotence": True,
+        "acks": "all",
+        "linger_ms": 5,
+        "request_timeout_ms": 15000,
+        "max_batch_size": 256 * 1024,
+        "client_id": "aintech-relay",
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+class OutboxRelay:
+    """Moves committed outbox rows to Kafka, in order, marking each sent.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` inside a transaction that also holds a
+    per-schema advisory lock, so two relays never send the same row and never interleave
+    (which would break per-key ordering): the second relay is a hot standby. A crash after the
+    send and before the commit resends the batch; consumers de-duplicate on the event id.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        tables: MessagingTables,
+        *,
+        bootstrap: str,
+        batch_size: int = 500,
+        idle_interval: float = 0.1,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.db = db
+        self.tables = tables
+        self.bootstrap = bootstrap
+        self.batch_size = batch_size
+        self.idle_interval = idle_interval
+        self.max_backoff = max_backoff
+        self.lock_key = zlib.crc32(f"outbox:{tables.schema}".encode())
+        self._producer: AIOKafkaProducer | None = None
+
+    async def _get_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = new_producer(self.bootstrap)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await producer.stop()
+            except Exception as exc:  # a broken producer may fail to flush; it is discarded anyway
+                log.warning("relay_producer_stop_failed", error=str(exc))
+
+    async def relay_once(self) -> int:
+        """Send one batch of unsent rows; returns how many were sent (0 when idle or not leader)."""
+        outbox = self.tables.outbox
+        async with self.db.sessionmaker() as session, session.begin():
+            leader = await session.scalar(select(func.pg_try_advisory_xact_lock(self.lock_key)))
+            if not leader:
+                return 0
+            rows: Sequence[Any] = (
+                await session.execute(
+                    select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.payload, outbox.c.headers)
+                    .where(outbox.c.sent_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                OUTBOX_LAG.labels(self.tables.schema).set(0)
+                return 0
+            producer = await self._get_producer()
+            futures = []
+            for row in rows:
+                headers = [(k, str(v).encode()) for k, v in (row.headers or {}).items()]
+                futures.append(
+                    await producer.send(
+                        row.topic,
+                        value=orjson.dumps(row.payload),
+                        key=row.key.encode() if row.key else None,
+                        headers=headers,
+                    )
+                )
+            await asyncio.gather(*futures)
+            await session.execute(
+                update(outbox).where(outbox.c.seq.in_([r.seq for r in rows])).values(sent_at=func.now())
+            )
+        OUTBOX_SENT.labels(self.tables.schema).inc(len(rows))
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop`` is set, backing off while Kafka or Postgres is unavailable."""
+        backoff = 0.2
+        log.info("relay_started", schema=self.tables.schema)
+        try:
+            while not stop.is_set():
+                try:
+                    sent = await self.relay_once()
+                    backoff = 0.2
+                except (KafkaError, OSError, ConnectionError) as exc:
+                    log.warning("relay_send_failed", error=repr(exc), retry_in=backoff)
+                    await self._drop_producer()
+                    await sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+                    continue
+                except Exception as exc:
+                    log.exception("relay_failed", error=repr(exc), retry_in=backoff)
+                    await self._drop_producer()
+                    await sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+                    continue
+                if sent < self.batch_size:
+                    await sleep_or_stop(stop, self.idle_interval)
+        finally:
+            await self._drop_producer()
+            log.info("relay_stopped", schema=self.tables.schema)

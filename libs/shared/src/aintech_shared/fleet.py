@@ -1,0 +1,60 @@
+"""The fleet registry: every service's name, schema, port and public route prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str  # python package name, e.g. core_crm
+    slug: str  # process / image name, e.g. core-crm
+    schema: str  # the Postgres schema (and role svc_<schema>) it owns
+    port: int  # default HTTP port
+    route: str | None  # public prefix under /api/ on the gateway (None for the gateway itself)
+    webhooks: tuple[str, ...] = field(default_factory=tuple)  # /webhooks/<name>/... it owns
+    description: str = ""
+
+    @property
+    def env_prefix(self) -> str:
+        return self.name.upper() + "_"
+
+
+FLEET: tuple[ServiceSpec, ...] = (
+    ServiceSpec("gateway", "gateway", "gateway", 8000, None, description="Public entry and router"),
+    ServiceSpec(
+        "authenticator",
+        "authenticator",
+        "auth",
+        8001,
+        "auth",
+        webhooks=("oauth",),
+        description="Users, sessions, tokens, OAuth, 2FA, RBAC, audit",
+    ),
+    ServiceSpec("core_crm", "core-crm", "crm", 8002, "crm", description="Customers, policies, claims"),
+    ServiceSpec(
+        "telephony",
+        "telephony",
+        "telephony",
+        8003,
+        "telephony",
+        webhooks=("twilio/voice",),
+        description="Twilio voice: calls, queues, agents",
+    ),
+    ServiceSpec(
+        "omnichannel",
+        "omnichannel",
+        "omnichannel",
+        8004,
+        "omnichannel",
+        webhooks=("twilio/messaging", "sendgrid"),
+        description="WhatsApp, SMS, e-mail, chat",
+    ),
+    ServiceSpec("quote_engine", "quote-engine", "quotes", 8005, "quotes", description="Rating and quotes"),
+    ServiceSpec("scraper", "scraper", "scraper", 8006, "scraper", description="Carrier-portal jobs"),
+    ServiceSpec("ai_fraud", "ai-fraud", "fraud", 8007, "fraud", description="Fraud scoring"),
+    ServiceSpec("analytics", "analytics", "analytics", 8008, "analytics", description="KPIs and reports"),
+)
+
+BY_NAME: dict[str, ServiceSpec] = {s.name: s for s in FLEET}
+BACKENDS: tuple[ServiceSpec, ...] = tuple(s for s in FLEET if s.route is not None)

@@ -1,0 +1,101 @@
+"""Settings base every service extends: shared ``AINTECH_*`` variables plus ``<SERVICE>_*`` ones."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEV_DB_PASSWORD_PREFIX = "dev-password-"  # noqa: S105 - marker of the development default
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+def _shared(name: str) -> Any:
+    """Field alias for a variable shared by the whole fleet (``AINTECH_<NAME>``)."""
+    return AliasChoices(f"AINTECH_{name}")
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration common to every service.
+
+    Fleet-wide values come from ``AINTECH_*`` variables; fields declared by a subclass (and
+    ``db_password`` / ``port`` here) come from the service's own prefix, e.g. ``CORE_CRM_PORT``.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", env_prefix="SERVICE_")
+
+    service_name: ClassVar[str] = "service"
+    db_schema: ClassVar[str] = "public"
+    default_port: ClassVar[int] = 8000
+
+    env: Environment = Field(default=Environment.development, validation_alias=_shared("ENV"))
+    database_url: str = Field(
+        default="postgresql://postgres:postgres-dev@127.0.0.1:5433/aintech",
+        validation_alias=_shared("DATABASE_URL"),
+        description="Cluster URL (an administrator login); each service connects as its own role.",
+    )
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP"))
+    jwks_url: str = Field(
+        default="http://127.0.0.1:8001/.well-known/jwks.json", validation_alias=_shared("JWKS_URL")
+    )
+    jwt_issuer: str = Field(default="https://auth.aintech.local", validation_alias=_shared("JWT_ISSUER"))
+    jwt_audience: str = Field(default="aintech-api", validation_alias=_shared("JWT_AUDIENCE"))
+    log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
+    log_json: bool = Field(default=True, validation_alias=_shared("LOG_JSON"))
+    db_pool_size: int = Field(default=10, validation_alias=_shared("DB_POOL_SIZE"))
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    db_password: str = ""
+
+    @model_validator(mode="after")
+    def _defaults_and_production_guard(self) -> ServiceSettings:
+        if not self.port:
+            self.port = self.default_port
+        if not self.db_password:
+            self.db_password = f"{DEV_DB_PASSWORD_PREFIX}{self.service_name}"
+        if self.env is Environment.production:
+            problems = self.insecure_defaults()
+            if problems:
+                raise ValueError(
+                    "refusing to start in production with development defaults: " + ", ".join(problems)
+                )
+        return self
+
+    def insecure_defaults(self) -> list[str]:
+        """Names of settings still holding a development default; subclasses extend the list."""
+        problems = []
+        if self.db_password.startswith(DEV_DB_PASSWORD_PREFIX):
+            problems.append(f"{self.env_prefix()}DB_PASSWORD")
+        if "postgres-dev" in self.database_url:
+            problems.append("AINTECH_DATABASE_URL")
+        return problems
+
+    @classmethod
+    def env_prefix(cls) -> str:
+        return str(cls.model_config.get("env_prefix", ""))
+
+    @property
+    def db_role(self) -> str:
+        """Postgres login role of this service (owns only its schema)."""
+        return f"svc_{self.db_schema}"
+
+    @property
+    def service_database_url(self) -> str:
+        """Async SQLAlchemy URL logging in as this service's own role."""
+        url = make_url(self.database_url).set(
+            drivername="postgresql+asyncpg", username=self.db_role, password=self.db_password
+        )
+        return url.render_as_string(hide_password=False)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production

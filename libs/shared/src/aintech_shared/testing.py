@@ -1,0 +1,91 @@
+"""Test helpers: per-test rolled-back database, RSA keys and signed tokens for auth checks."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from aintech_shared.auth import JWKSCache, TokenVerifier
+from aintech_shared.db import Database
+from aintech_shared.rbac import Role, permissions_for
+
+
+@asynccontextmanager
+async def rolled_back(db: Database) -> AsyncIterator[AsyncConnection]:
+    """Bind ``db`` to one connection inside a transaction that is rolled back afterwards.
+
+    Every session the code under test opens joins that transaction through savepoints, so its
+    commits are real (constraints, triggers, RETURNING) yet leave nothing behind.
+    """
+    original = db.sessionmaker
+    async with db.engine.connect() as conn:
+        outer = await conn.begin()
+        db.sessionmaker = async_sessionmaker(
+            bind=conn,
+            class_=AsyncSession,
+            expire_on_commit=False,
+            autoflush=False,
+            join_transaction_mode="create_savepoint",
+        )
+        try:
+            yield conn
+        finally:
+            db.sessionmaker = original
+            await outer.rollback()
+
+
+class TestKeys:
+    """An RSA key pair standing in for the authenticator in tests of other services."""
+
+    __test__ = False
+
+    def __init__(self, *, issuer: str, audience: str, kid: str | None = None) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.kid = kid or uuid.uuid4().hex[:16]
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def jwks(self) -> dict[str, Any]:
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
+        return {"keys": [jwk]}
+
+    def verifier(self) -> TokenVerifier:
+        cache = JWKSCache("http://127.0.0.1:9/unused")
+        cache.set_keys(self.jwks())
+        cache.ttl = float("inf")
+        return TokenVerifier(cache, issuer=self.issuer, audience=self.audience)
+
+    def token(
+        self,
+        *,
+        role: Role = Role.agent,
+        sub: str | None = None,
+        expires_in: int = 900,
+        headers: dict[str, Any] | None = None,
+        **overrides: Any,
+    ) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": sub or str(uuid.uuid4()),
+            "email": f"{role.value}@aintech.test",
+            "role": role.value,
+            "permissions": permissions_for(role),
+            "sid": str(uuid.uuid4()),
+            "iat": now,
+            "exp": now + expires_in,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "typ": "access",
+        }
+        claims.update(overrides)
+        return jwt.encode(
+            claims, self.private_key, algorithm="RS256", headers={"kid": self.kid, **(headers or {})}
+        )

@@ -1,0 +1,41 @@
+"""Fixtures for the shared library: a scratch schema with the messaging tables, Kafka topics."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aintech_shared.db import Database, schema_metadata
+from aintech_shared.events.tables import MessagingTables, messaging_tables
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+
+@pytest.fixture(scope="session")
+async def messaging_db(admin_database_url: str) -> AsyncIterator[tuple[Database, MessagingTables]]:
+    """A throw-away schema holding the same messaging tables the service migrations create."""
+    schema = f"shared_test_{uuid.uuid4().hex[:8]}"
+    url = make_url(admin_database_url).set(drivername="postgresql+asyncpg").render_as_string(False)
+    db = Database(url, schema=schema, pool_size=8)
+    tables = messaging_tables(schema_metadata(schema))
+    async with db.engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        for table in (tables.outbox, tables.processed_events, tables.scheduled_jobs):
+            await conn.run_sync(table.create)
+    try:
+        yield db, tables
+    finally:
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await db.dispose()
+
+
+async def create_topics(bootstrap: str, topics: dict[str, int]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, n, 1) for t, n in topics.items()])
+    finally:
+        await admin.close()

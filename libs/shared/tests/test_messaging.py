@@ -1,0 +1,213 @@
+"""Outbox -> relay -> Kafka -> consumer on the real broker: ordering, de-duplication, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from aintech_shared.db import Database
+from aintech_shared.events import TOPICS, CloudEvent, EventData, dead_letter_topic
+from aintech_shared.events.consumer import ConsumerSpec, EventConsumer, PermanentError
+from aintech_shared.events.outbox import Outbox, OutboxRelay
+from aintech_shared.events.tables import MessagingTables
+from aintech_shared.scheduler import ScheduledJob, run_job_if_due
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .conftest import create_topics
+
+RUN = uuid.uuid4().hex[:8]
+TOPIC = f"test.payments.{RUN}"
+TOPICS[TOPIC] = 3
+
+
+class PaymentRecorded(EventData):
+    event_type = f"payment.recorded.{RUN}"
+    topic = TOPIC
+    policy_id: str
+    seq: int
+
+
+@pytest.fixture(scope="module")
+async def topics(kafka_bootstrap: str) -> str:
+    await create_topics(kafka_bootstrap, {TOPIC: 3, dead_letter_topic(TOPIC): 1})
+    return TOPIC
+
+
+@pytest.fixture
+async def clean(
+    messaging_db: tuple[Database, MessagingTables],
+) -> AsyncIterator[tuple[Database, MessagingTables]]:
+    db, tables = messaging_db
+    yield db, tables
+    async with db.transaction() as s:
+        await s.execute(tables.outbox.delete())
+
+
+async def stage(db: Database, outbox: Outbox, policy: str, seqs: range) -> list[str]:
+    ids = []
+    for n in seqs:
+        async with db.transaction() as session:
+            event = await outbox.publish(session, PaymentRecorded(policy_id=policy, seq=n), key=policy)
+            ids.append(event.id)
+    return ids
+
+
+async def drain(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[CloudEvent]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"drain-{uuid.uuid4().hex}", auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    seen: list[CloudEvent] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(seen) < expected and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                seen.extend(CloudEvent.from_bytes(r.value) for r in records)
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def test_rolled_back_transaction_publishes_nothing(clean: tuple[Database, MessagingTables]) -> None:
+    db, tables = clean
+    outbox = Outbox(tables, source="tests")
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            await outbox.publish(session, PaymentRecorded(policy_id="P-1", seq=1), key="P-1")
+            raise RuntimeError("business rule failed")
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(tables.outbox)) == 0
+
+
+async def test_two_relays_deliver_each_event_once_in_order(
+    clean: tuple[Database, MessagingTables], topics: str, kafka_bootstrap: str
+) -> None:
+    db, tables = clean
+    outbox = Outbox(tables, source="tests")
+    policies = [f"POL-{RUN}-{i}" for i in range(4)]
+    staged = await asyncio.gather(*(stage(db, outbox, p, range(25)) for p in policies))
+    relays = [OutboxRelay(db, tables, bootstrap=kafka_bootstrap, batch_size=7) for _ in range(2)]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(r.run(stop)) for r in relays]
+    try:
+        events = await drain(kafka_bootstrap, topics, expected=100)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    mine = [e for e in events if e.data["policy_id"] in policies]
+    assert sorted(e.id for e in mine) == sorted(i for ids in staged for i in ids), "each event exactly once"
+    for policy in policies:
+        seqs = [e.data["seq"] for e in mine if e.data["policy_id"] == policy]
+        assert seqs == list(range(25)), f"{policy} out of order: {seqs}"
+    first = mine[0]
+    assert (first.specversion, first.source, first.type) == ("1.0", "tests", PaymentRecorded.event_type)
+    assert first.correlationid
+    async with db.transaction() as session:
+        unsent = await session.scalar(
+            select(func.count()).select_from(tables.outbox).where(tables.outbox.c.sent_at.is_(None))
+        )
+    assert unsent == 0
+
+
+async def test_consumer_deduplicates_and_dead_letters_poison(
+    clean: tuple[Database, MessagingTables], topics: str, kafka_bootstrap: str
+) -> None:
+    db, tables = clean
+    policy = f"POL-{RUN}-dlq"
+    handled: list[int] = []
+
+    async def on_payment(session: AsyncSession, event: CloudEvent) -> None:
+        payment = event.data_as(PaymentRecorded)
+        if payment.policy_id != policy:
+            return  # events of the other tests on this topic
+        if payment.seq == 2:
+            raise PermanentError("policy has no premium schedule")
+        if payment.seq == 3 and handled.count(3) == 0 and 99 not in handled:
+            handled.append(99)  # fails once, then succeeds on retry
+            raise ConnectionError("transient")
+        handled.append(payment.seq)
+
+    good = CloudEvent(source="tests", type=PaymentRecorded.event_type, data={"policy_id": policy, "seq": 1})
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        key = policy.encode()
+        await producer.send_and_wait(topics, good.to_bytes(), key=key)
+        await producer.send_and_wait(topics, good.to_bytes(), key=key)  # redelivered duplicate
+        await producer.send_and_wait(topics, b"{not json", key=key)  # poison: not an envelope
+        for seq in (2, 3, 4):
+            event = CloudEvent(
+                source="tests", type=PaymentRecorded.event_type, data={"policy_id": policy, "seq": seq}
+            )
+            await producer.send_and_wait(topics, event.to_bytes(), key=key)
+    finally:
+        await producer.stop()
+
+    spec = ConsumerSpec(
+        name=f"billing-{RUN}",
+        topics=[topics],
+        handlers={PaymentRecorded.event_type: on_payment},
+        backoff_base=0.05,
+    )
+    consumer = EventConsumer(spec, db=db, tables=tables, bootstrap=kafka_bootstrap)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        for _ in range(200):
+            if 4 in handled:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await task
+    assert [s for s in handled if s != 99] == [1, 3, 4], (
+        "duplicate skipped; poison and failing event did not block"
+    )
+    raw = AIOKafkaConsumer(
+        dead_letter_topic(topics),
+        bootstrap_servers=kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=f"dlq-{uuid.uuid4().hex}",
+    )
+    await raw.start()
+    try:
+        batch = await raw.getmany(timeout_ms=3000)
+        records = [r for rs in batch.values() for r in rs if r.key == policy.encode()]
+    finally:
+        await raw.stop()
+    assert records[0].value == b"{not json", "the poison message is parked as it was"
+    assert CloudEvent.from_bytes(records[1].value).data["seq"] == 2
+    errors = [dict(r.headers)["dlq_error"].decode() for r in records]
+    assert len(errors) == 2
+    assert "malformed CloudEvent" in errors[0]
+    assert "PermanentError: policy has no premium schedule" in errors[1]
+    assert dict(records[1].headers)["dlq_consumer"] == spec.name.encode()
+    async with db.transaction() as session:
+        processed = await session.scalar(
+            select(func.count())
+            .select_from(tables.processed_events)
+            .where(tables.processed_events.c.consumer == spec.name)
+        )
+    assert processed >= 3  # seq 1 (once), 3 and 4, plus the other tests' events on the topic
+
+
+async def test_scheduled_job_runs_once_across_replicas(clean: tuple[Database, MessagingTables]) -> None:
+    db, tables = clean
+    runs = 0
+
+    async def renewals(session: AsyncSession) -> None:
+        nonlocal runs
+        runs += 1
+        await asyncio.sleep(0.3)
+
+    job = ScheduledJob(f"renewals-{RUN}", timedelta(hours=1), renewals)
+    results = await asyncio.gather(*(run_job_if_due(db, tables, job) for _ in range(3)))
+    assert sorted(results) == [False, False, True]
+    assert runs == 1
+    assert await run_job_if_due(db, tables, job) is False, "not due again for an hour"

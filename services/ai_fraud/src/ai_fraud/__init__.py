@@ -1,0 +1,1 @@
+"""ai-fraud: Fraud scoring."""

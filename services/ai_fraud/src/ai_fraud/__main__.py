@@ -1,0 +1,14 @@
+"""Serve the ai-fraud API: python -m ai_fraud."""
+
+from aintech_shared.serve import serve
+from ai_fraud.app import create_app
+from ai_fraud.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    serve(create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""analytics: KPIs and reports."""

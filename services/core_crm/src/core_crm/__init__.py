@@ -1,0 +1,1 @@
+"""core-crm: Customers, policies, claims."""

@@ -1,0 +1,1 @@
+"""gateway: Public entry and router."""

@@ -1,0 +1,29 @@
+"""Configuration of the gateway (shared AINTECH_* variables plus GATEWAY_* ones)."""
+
+from typing import ClassVar
+
+from aintech_shared.settings import ServiceSettings
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    service_name: ClassVar[str] = "gateway"
+    db_schema: ClassVar[str] = "gateway"
+    default_port: ClassVar[int] = 8000
+
+    upstream_template: str = Field(
+        default="http://127.0.0.1:{port}",
+        description="Base URL of a service; {slug} and {port} are filled in (Kubernetes: http://{slug}:{port}).",
+    )
+    port_offset: int = Field(default=0, description="Added to every service's default port (test fleets).")
+    connect_timeout: float = Field(default=2.0, description="Seconds to open a connection to a service.")
+    read_timeout: float = Field(default=30.0, description="Seconds a service may take to answer (then 504).")
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, description="Largest request body accepted (413).")
+    max_connections: int = Field(default=512, description="Pooled keep-alive connections to services.")
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="Peers whose X-Forwarded-For is extended rather than replaced.",
+    )

@@ -1,0 +1,1 @@
+"""omnichannel: WhatsApp, SMS, e-mail, chat."""

@@ -1,0 +1,7 @@
+"""Tables of the `omnichannel` schema."""
+
+from aintech_shared.db import declarative_base_for
+from aintech_shared.events.tables import messaging_tables
+
+Base = declarative_base_for("omnichannel")
+MESSAGING = messaging_tables(Base.metadata)

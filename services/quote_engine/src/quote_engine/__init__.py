@@ -1,0 +1,1 @@
+"""quote-engine: Rating and quotes."""

@@ -1,0 +1,1 @@
+"""scraper: Carrier-portal jobs."""

@@ -1,0 +1,1 @@
+"""telephony: Twilio voice: calls, queues, agents."""
