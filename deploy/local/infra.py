@@ -999,7 +999,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Start, stop or inspect the local Postgres and Kafka.")
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="default: %(default)s")
-    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_KAFKA_CACHE, help="Kafka jar cache")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_KAFKA_CACHE, help="default: %(default)s")
     parser.add_argument("--pg-port", type=int, default=5433)
     parser.add_argument("--kafka-port", type=int, default=9092)
     parser.add_argument("--controller-port", type=int, default=9093)

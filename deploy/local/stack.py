@@ -69,6 +69,7 @@ class Profile:
 PROFILES = {
     "dev": Profile("dev", pg_port=5433, kafka_port=9092, controller_port=9093, port_offset=0),
     "test": Profile("test", pg_port=55432, kafka_port=59192, controller_port=59193, port_offset=10000),
+    "bench": Profile("bench", pg_port=55532, kafka_port=59392, controller_port=59393, port_offset=20000),
 }
 
 

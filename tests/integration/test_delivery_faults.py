@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from aintech_shared.db import Database, schema_metadata
-from aintech_shared.events import TOPICS, CloudEvent, EventData, dead_letter_topic
+from aintech_shared.events import CloudEvent, EventData, dead_letter_topic
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer
 from aintech_shared.events.outbox import Outbox
 from aintech_shared.events.tables import MessagingTables, messaging_tables
@@ -32,11 +32,10 @@ import infra  # noqa: E402
 
 RUN = uuid.uuid4().hex[:8]
 TOPIC = f"test.renewals.{RUN}"
-TOPICS[TOPIC] = 3
 KAFKA_PORT, CONTROLLER_PORT = 59292, 59293
 
 
-class RenewalDue(EventData):
+class RenewalDue(EventData, catalogued=False):
     event_type = f"renewal.due.{RUN}"
     topic = TOPIC
     policy_id: str

@@ -44,11 +44,9 @@ def _free_port() -> int:
 
 def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
     """Run sql over TCP with whichever Postgres driver is installed and return the rows."""
-    try:
+    if importlib.util.find_spec("psycopg") is not None:
         import psycopg
-    except ImportError:
-        psycopg = None  # type: ignore[assignment]
-    if psycopg is not None:
+
         with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
             cur.execute(sql)
             return list(cur.fetchall()) if cur.description else []
@@ -86,7 +84,8 @@ def kafka_dir(data_dir: Path) -> Iterator[Path]:
     infra.stop_kafka(path, timeout=10)
 
 
-def test_postgres_start_query_restart_persists(pg_dir: Path) -> None:
+def test_postgres_start_query_restart_persists(pg_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(infra.PG_PASSWORD_ENV, raising=False)
     port = _free_port()
     assert not infra.postgres_running(pg_dir)
     infra.stop_postgres(pg_dir)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from aintech_shared.db import Database
-from aintech_shared.events import TOPICS, CloudEvent, EventData, dead_letter_topic
+from aintech_shared.events import CloudEvent, EventData, dead_letter_topic
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer, PermanentError
 from aintech_shared.events.outbox import Outbox, OutboxRelay
 from aintech_shared.events.tables import MessagingTables
@@ -22,10 +22,9 @@ from .conftest import create_topics
 
 RUN = uuid.uuid4().hex[:8]
 TOPIC = f"test.payments.{RUN}"
-TOPICS[TOPIC] = 3
 
 
-class PaymentRecorded(EventData):
+class PaymentRecorded(EventData, catalogued=False):
     event_type = f"payment.recorded.{RUN}"
     topic = TOPIC
     policy_id: str
@@ -120,18 +119,26 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
 ) -> None:
     db, tables = clean
     policy = f"POL-{RUN}-dlq"
-    handled: list[int] = []
+    ledger = tables.outbox.metadata.tables[f"{tables.schema}.ledger"]
+    attempts: dict[int, int] = {}
 
     async def on_payment(session: AsyncSession, event: CloudEvent) -> None:
         payment = event.data_as(PaymentRecorded)
         if payment.policy_id != policy:
             return  # events of the other tests on this topic
+        attempts[payment.seq] = attempts.get(payment.seq, 0) + 1
         if payment.seq == 2:
             raise PermanentError("policy has no premium schedule")
-        if payment.seq == 3 and handled.count(3) == 0 and 99 not in handled:
-            handled.append(99)  # fails once, then succeeds on retry
-            raise ConnectionError("transient")
-        handled.append(payment.seq)
+        if payment.seq == 3 and attempts[3] == 1:
+            raise ConnectionError("transient")  # fails once, then succeeds on retry
+        await session.execute(ledger.insert().values(policy_id=payment.policy_id, seq=payment.seq))
+
+    async def applied() -> list[int]:
+        async with db.transaction() as session:
+            rows = await session.execute(
+                select(ledger.c.seq).where(ledger.c.policy_id == policy).order_by(ledger.c.id)
+            )
+            return list(rows.scalars())
 
     good = CloudEvent(source="tests", type=PaymentRecorded.event_type, data={"policy_id": policy, "seq": 1})
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
@@ -160,15 +167,14 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
     task = asyncio.create_task(consumer.run(stop))
     try:
         for _ in range(200):
-            if 4 in handled:
+            if 4 in await applied():
                 break
             await asyncio.sleep(0.1)
     finally:
         stop.set()
         await task
-    assert [s for s in handled if s != 99] == [1, 3, 4], (
-        "duplicate skipped; poison and failing event did not block"
-    )
+    assert await applied() == [1, 3, 4], "duplicate skipped; poison and failing event did not block"
+    assert attempts[2] >= 1 and attempts[3] >= 2
     raw = AIOKafkaConsumer(
         dead_letter_topic(topics),
         bootstrap_servers=kafka_bootstrap,

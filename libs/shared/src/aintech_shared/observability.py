@@ -8,6 +8,7 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aintech_shared.context import (
@@ -33,9 +34,17 @@ _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _route_template(scope: Scope) -> str:
+    """The matched route's template (bounded label cardinality), or "unmatched"."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return str(path) if path else "unmatched"
+    if path:
+        return str(path)
+    if "endpoint" in scope:  # plain Starlette routes do not record themselves in the scope
+        app = scope.get("app")
+        for candidate in getattr(getattr(app, "router", None), "routes", ()):
+            if candidate.matches(scope)[0] is Match.FULL:
+                return str(getattr(candidate, "path", "unmatched"))
+    return "unmatched"
 
 
 class ObservabilityMiddleware:

@@ -70,6 +70,7 @@ class TestKeys:
         sub: str | None = None,
         expires_in: int = 900,
         headers: dict[str, Any] | None = None,
+        extra_claims: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> str:
         now = int(time.time())
@@ -86,6 +87,7 @@ class TestKeys:
             "typ": "access",
         }
         claims.update(overrides)
+        claims.update(extra_claims or {})
         return jwt.encode(
             claims, self.private_key, algorithm="RS256", headers={"kid": self.kid, **(headers or {})}
         )

@@ -77,6 +77,10 @@ class EventConsumer:
                 log.warning("consumer_connection_lost", consumer=self.spec.name, error=repr(exc))
                 await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
+            except Exception as exc:  # e.g. the database went away: offsets stay uncommitted
+                log.exception("consumer_failed", consumer=self.spec.name, error=repr(exc))
+                await sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 10.0)
 
     async def _run_session(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
@@ -98,8 +102,7 @@ class EventConsumer:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                 for tp, records in batch.items():
-                    for record in records:
-                        await self._process(record, producer)
+                    await self._process_partition(records, producer)
                     await self._commit(consumer, tp, records[-1].offset + 1)
         finally:
             await consumer.stop()
@@ -111,6 +114,46 @@ class EventConsumer:
         except CommitFailedError as exc:
             # The partition moved to another member; it will redeliver and de-duplicate.
             log.warning("consumer_commit_failed", consumer=self.spec.name, partition=str(tp), error=str(exc))
+
+    async def _process_partition(self, records: list[ConsumerRecord[Any, Any]], producer: Any) -> None:
+        """Handle one partition's records in order.
+
+        The happy path handles the whole batch in one transaction (one commit per batch). If an
+        event fails, that transaction rolls back as a whole, and the events up to and including the
+        failing one are handled one transaction each through :meth:`_process`, with retries and
+        dead-lettering; the rest of the batch then continues. Per-partition order is kept, and a
+        rolled-back event runs again, which at-least-once handlers tolerate anyway.
+        """
+        pending = records
+        while pending:
+            failed_at: int | None = None
+            outcomes: list[tuple[str, str]] = []
+            try:
+                async with self.db.transaction() as session:
+                    for index, record in enumerate(pending):
+                        failed_at = index
+                        event = CloudEvent.from_bytes(record.value or b"")
+                        handler = self.spec.handlers.get(event.type)
+                        if handler is None:
+                            outcomes.append((event.type, "ignored"))
+                            continue
+                        token = correlation_id_var.set(event.correlationid or event.id)
+                        try:
+                            outcomes.append((event.type, await self._claim_and_handle(session, event, handler)))
+                        finally:
+                            correlation_id_var.reset(token)
+                    failed_at = None
+            except Exception as exc:
+                if failed_at is None:  # the commit itself failed: let run() reconnect and redeliver
+                    raise
+                log.info("batch_fallback", consumer=self.spec.name, failed_at=failed_at, error=repr(exc)[:300])
+            if failed_at is None:
+                for event_type, outcome in outcomes:
+                    CONSUMED.labels(self.spec.name, event_type, outcome).inc()
+                return
+            for record in pending[: failed_at + 1]:
+                await self._process(record, producer)
+            pending = pending[failed_at + 1 :]
 
     async def _process(self, record: ConsumerRecord[Any, Any], producer: Any) -> None:
         try:
@@ -153,17 +196,21 @@ class EventConsumer:
             correlation_id_var.reset(token)
 
     async def _handle_once(self, event: CloudEvent, handler: Handler) -> str:
-        processed = self.tables.processed_events
         async with self.db.transaction() as session:
-            claimed = await session.execute(
-                insert(processed)
-                .values(consumer=self.spec.name, event_id=event.id, event_type=event.type)
-                .on_conflict_do_nothing()
-                .returning(processed.c.event_id)
-            )
-            if claimed.first() is None:
-                return "duplicate"
-            await handler(session, event)
+            return await self._claim_and_handle(session, event, handler)
+
+    async def _claim_and_handle(self, session: AsyncSession, event: CloudEvent, handler: Handler) -> str:
+        """Record the event as processed by this consumer and run the handler, in one transaction."""
+        processed = self.tables.processed_events
+        claimed = await session.execute(
+            insert(processed)
+            .values(consumer=self.spec.name, event_id=event.id, event_type=event.type)
+            .on_conflict_do_nothing()
+            .returning(processed.c.event_id)
+        )
+        if claimed.first() is None:
+            return "duplicate"
+        await handler(session, event)
         return "handled"
 
     async def _dead_letter(

@@ -1,0 +1,65 @@
+# AINTECH — every command works from a fresh clone: `make run` and `make test` bootstrap what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+TOOLS := .local/tools
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := python3.11
+STACK := $(UV) run --frozen python deploy/local/stack.py
+PYTEST_ARGS ?= -q
+
+.PHONY: help bootstrap run up down status migrate seed test test-fast lint format bench docs clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(TOOLS)/bin/uv:
+	@echo "[make] installing uv $(UV_VERSION) into $(TOOLS)"
+	@python3.11 -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q "uv==$(UV_VERSION)"
+
+.venv/.synced: uv.lock pyproject.toml libs/shared/pyproject.toml $(wildcard services/*/pyproject.toml) | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+bootstrap: .venv/.synced ## Install uv and every Python dependency (locked)
+
+run: bootstrap ## Start Postgres, Kafka and the whole fleet in the foreground (Ctrl-C stops all)
+	$(STACK) run
+
+up: bootstrap ## Same as run, detached; returns once the gateway's /readyz is green
+	$(STACK) up
+
+down: ## Stop the detached fleet, Kafka and Postgres; leaves no process behind
+	@if [ -x .venv/bin/python ]; then .venv/bin/python deploy/local/stack.py down; fi
+
+status: bootstrap ## What is running
+	$(STACK) status
+
+migrate: bootstrap ## Create schemas, roles and topics; run every service's migrations
+	$(STACK) migrate
+
+seed: bootstrap ## Load the demo data
+	$(STACK) seed
+
+test: bootstrap ## The full suite on real Postgres and Kafka (started and stopped for the run)
+	$(STACK) test -- $(PYTEST_ARGS)
+
+lint: bootstrap ## ruff (lint + format check) and mypy
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+
+format: bootstrap ## Apply ruff fixes and formatting
+	$(UV) run --frozen ruff check --fix .
+	$(UV) run --frozen ruff format .
+
+bench: bootstrap ## Print the benchmark figures (outbox->Kafka->consumer, gateway overhead, ...)
+	$(UV) run --frozen python bench/run.py
+
+docs: bootstrap ## Regenerate docs/events.md from the event catalogue
+	$(UV) run --frozen python -m aintech_shared.events.docs > docs/events.md
+
+clean: down ## Remove local data (Postgres, Kafka) and caches
+	rm -rf .local/dev .local/test

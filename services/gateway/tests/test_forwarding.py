@@ -1,0 +1,159 @@
+"""The gateway forwards faithfully to a service on loopback, and explains when it cannot."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from httpx import ASGITransport, AsyncClient
+
+from aintech_shared.fleet import BY_NAME
+from gateway.app import create_app
+from gateway.settings import Settings
+
+CRM = BY_NAME["core_crm"]
+TELEPHONY = BY_NAME["telephony"]
+
+
+def free_port_block() -> int:
+    """An offset such that every fleet port + offset is free on 127.0.0.1."""
+    for offset in range(21000, 40000, 97):
+        ports = [spec.port + offset for spec in BY_NAME.values()]
+        try:
+            socks = []
+            for port in ports:
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                socks.append(s)
+            for s in socks:
+                s.close()
+            return offset
+        except OSError:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port block")
+
+
+@pytest.fixture(scope="module")
+async def fake_crm() -> AsyncIterator[tuple[int, list[dict[str, object]]]]:
+    """A stand-in core-crm (and telephony webhook owner) that echoes what it received."""
+    seen: list[dict[str, object]] = []
+    offset = free_port_block()
+
+    async def echo(request: web.Request) -> web.Response:
+        body = await request.read()
+        seen.append({"method": request.method, "path": request.path, "query": request.query_string})
+        return web.json_response(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": request.query_string,
+                "body": body.decode(),
+                "headers": {k.lower(): v for k, v in request.headers.items()},
+            },
+            status=201 if request.method == "POST" else 200,
+            headers={"X-Policy-Count": "3", "Set-Cookie": "a=b"},
+        )
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(3)
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_route("GET", "/slow", slow)
+    app.router.add_route("*", "/{tail:.*}", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sites = [web.TCPSite(runner, "127.0.0.1", spec.port + offset) for spec in (CRM, TELEPHONY)]
+    for site in sites:
+        await site.start()
+    try:
+        yield offset, seen
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def gateway(fake_crm: tuple[int, list[dict[str, object]]]) -> AsyncIterator[AsyncClient]:
+    offset, _ = fake_crm
+    settings = Settings(port_offset=offset, read_timeout=1.0)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = ASGITransport(app=app, client=("203.0.113.9", 5555))
+        async with AsyncClient(transport=transport, base_url="https://api.aintech.es") as client:
+            yield client
+
+
+async def test_forwards_method_path_query_body_and_headers(gateway: AsyncClient) -> None:
+    resp = await gateway.post(
+        "/api/crm/customers/42/notes?draft=true&tag=a&tag=b",
+        json={"text": "Llamar mañana"},
+        headers={"Authorization": "Bearer abc", "X-Correlation-ID": "corr-7"},
+    )
+    assert resp.status_code == 201
+    echoed = resp.json()
+    assert echoed["method"] == "POST"
+    assert echoed["path"] == "/customers/42/notes"
+    assert echoed["query"] == "draft=true&tag=a&tag=b"
+    assert echoed["body"] == '{"text":"Llamar mañana"}'
+    headers = echoed["headers"]
+    assert headers["authorization"] == "Bearer abc"
+    assert headers["x-forwarded-for"] == "203.0.113.9"
+    assert headers["x-forwarded-proto"] == "https"
+    assert headers["x-forwarded-host"] == "api.aintech.es"
+    assert headers["x-forwarded-prefix"] == "/api/crm"
+    assert headers["x-correlation-id"] == "corr-7"
+    assert headers["x-request-id"] == resp.headers["x-request-id"]
+    assert resp.headers["x-policy-count"] == "3"
+    assert resp.headers["set-cookie"] == "a=b"
+
+
+async def test_every_method_is_forwarded(gateway: AsyncClient) -> None:
+    for method in ("GET", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        resp = await gateway.request(method, "/api/crm/policies/9")
+        assert resp.status_code == 200, method
+        assert resp.json()["method"] == method
+    head = await gateway.head("/api/crm/policies/9")
+    assert head.status_code == 200
+
+
+async def test_webhooks_keep_their_path_for_signature_checks(gateway: AsyncClient) -> None:
+    resp = await gateway.post("/webhooks/twilio/voice/status", data={"CallSid": "CA1"})
+    assert resp.status_code == 201
+    assert resp.json()["path"] == "/webhooks/twilio/voice/status"
+    assert resp.json()["body"] == "CallSid=CA1"
+    unknown = await gateway.post("/webhooks/stripe/events")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+
+
+async def test_unknown_service_is_a_problem(gateway: AsyncClient) -> None:
+    resp = await gateway.get("/api/payroll/x")
+    assert resp.status_code == 404
+    assert "No service is published at /api/payroll" in resp.json()["detail"]
+
+
+async def test_down_service_is_502_and_slow_service_is_504(gateway: AsyncClient) -> None:
+    down = await gateway.get("/api/quotes/rates")
+    assert down.status_code == 502
+    assert down.json()["service"] == "quote-engine"
+    assert down.headers["content-type"] == "application/problem+json"
+    slow = await gateway.get("/api/crm/slow")
+    assert slow.status_code == 504
+    assert slow.json()["title"] == "Service timed out"
+
+
+async def test_readyz_names_the_services_that_are_not_ready(gateway: AsyncClient) -> None:
+    resp = await gateway.get("/readyz")
+    assert resp.status_code == 503
+    services = resp.json()["services"]
+    assert set(services) == {s.slug for s in BY_NAME.values() if s.route}
+    assert services["analytics"]["ready"] is False
+
+
+async def test_oversized_body_is_413(gateway: AsyncClient) -> None:
+    resp = await gateway.post("/api/crm/documents", content=b"x" * (10 * 1024 * 1024 + 1))
+    assert resp.status_code == 413

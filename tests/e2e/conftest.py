@@ -1,0 +1,73 @@
+"""Boot the whole fleet as `make run` does (against the test Postgres and Kafka) and drive it
+only through the gateway."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Fleet:
+    gateway: str
+    port_offset: int
+    process: subprocess.Popen[bytes]
+    pid_file: Path
+    log_file: Path
+
+
+@pytest.fixture(scope="session")
+def fleet(admin_database_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    offset = int(os.environ.get("AINTECH_E2E_PORT_OFFSET", "10100"))
+    log_file = tmp_path_factory.mktemp("fleet") / "fleet.log"
+    with log_file.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "deploy/local/stack.py"), "fleet", "--profile", "test",
+             "--port-offset", str(offset)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "AINTECH_LOG_JSON": "true"},
+            start_new_session=True,
+        )
+    gateway = f"http://127.0.0.1:{8000 + offset}"
+    deadline = time.monotonic() + 240
+    ready = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{gateway}/readyz", timeout=5).status_code == 200:
+                ready = True
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    if not ready:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-40:])
+        pytest.fail(f"fleet did not become ready:\n{tail}")
+    fleet = Fleet(gateway, offset, proc, ROOT / ".local/test/fleet.json", log_file)
+    try:
+        yield fleet
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+
+
+@pytest.fixture
+def gw(fleet: Fleet) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fleet.gateway, timeout=30) as client:
+        yield client
