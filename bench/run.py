@@ -31,11 +31,11 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
-import stack  # noqa: E402
 from sqlalchemy import Column, MetaData, Table, Text, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
+import stack  # noqa: E402
 from aintech_shared.db import Database, schema_metadata  # noqa: E402
 from aintech_shared.events import CloudEvent, EventData, dead_letter_topic  # noqa: E402
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer  # noqa: E402
@@ -134,7 +134,7 @@ async def bench_events(admin_url: str, bootstrap: str, events: int, writers: int
         consumer_task = asyncio.create_task(consumer.run(stop))
         while True:
             async with db.transaction() as s:
-                done = await s.scalar(select(func.count()).select_from(ledger))
+                done = await s.scalar(select(func.count()).select_from(ledger)) or 0
             if done >= staged:
                 break
             await asyncio.sleep(0.05)
@@ -146,7 +146,7 @@ async def bench_events(admin_url: str, bootstrap: str, events: int, writers: int
         t0 = time.perf_counter()
         while True:
             async with db.transaction() as s:
-                done = await s.scalar(select(func.count()).select_from(ledger))
+                done = await s.scalar(select(func.count()).select_from(ledger)) or 0
             if done >= 2 * staged:
                 break
             await asyncio.sleep(0.05)
@@ -174,8 +174,8 @@ def spawn(module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-async def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_http(url: str, within: float = 60) -> None:
+    deadline = time.monotonic() + within
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
             try:
@@ -229,10 +229,13 @@ async def bench_gateway(env: dict[str, str], requests: int, concurrency: int) ->
             p = rows[label][0]
             figure(
                 label,
-                f"{rows[label][1]:,.0f} req/s  p50 {p['p50']:.2f} ms  p90 {p['p90']:.2f} ms  p99 {p['p99']:.2f} ms",
+                f"{rows[label][1]:,.0f} req/s  p50 {p['p50']:.2f} ms  "
+                f"p90 {p['p90']:.2f} ms  p99 {p['p99']:.2f} ms",
             )
         d, g = rows["direct to core-crm"][0], rows["through the gateway"][0]
-        figure("gateway overhead (p50 / p99)", f"+{g['p50'] - d['p50']:.2f} ms / +{g['p99'] - d['p99']:.2f} ms")
+        figure(
+            "gateway overhead (p50 / p99)", f"+{g['p50'] - d['p50']:.2f} ms / +{g['p99'] - d['p99']:.2f} ms"
+        )
         lat, _ = await load(direct_url, 200, 1)
         lat_gw, _ = await load(via_url, 200, 1)
         single = percentiles(lat_gw)["p50"] - percentiles(lat)["p50"]
@@ -246,7 +249,9 @@ async def bench_gateway(env: dict[str, str], requests: int, concurrency: int) ->
 
 
 async def bench_clients(url: str, requests: int, concurrency: int) -> None:
-    heading(f"forwarding client: aiohttp vs httpx ({requests} GETs to one service, concurrency {concurrency})")
+    heading(
+        f"forwarding client: aiohttp vs httpx ({requests} GETs to one service, concurrency {concurrency})"
+    )
 
     async def run(call: Callable[[], Awaitable[None]]) -> float:
         for _ in range(50):
@@ -289,7 +294,9 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--requests", type=int, default=4000)

@@ -3,7 +3,6 @@ only through the gateway."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -29,13 +28,22 @@ class Fleet:
 
 
 @pytest.fixture(scope="session")
-def fleet(admin_database_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+def fleet(
+    admin_database_url: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Fleet]:
     offset = int(os.environ.get("AINTECH_E2E_PORT_OFFSET", "10100"))
     log_file = tmp_path_factory.mktemp("fleet") / "fleet.log"
     with log_file.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "deploy/local/stack.py"), "fleet", "--profile", "test",
-             "--port-offset", str(offset)],
+            [
+                sys.executable,
+                str(ROOT / "deploy/local/stack.py"),
+                "fleet",
+                "--profile",
+                "test",
+                "--port-offset",
+                str(offset),
+            ],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,

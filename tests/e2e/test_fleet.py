@@ -12,7 +12,9 @@ def test_gateway_reports_every_service_ready(gw: httpx.Client) -> None:
     assert resp.status_code == 200
     services = resp.json()["services"]
     assert set(services) == {s.slug for s in BACKENDS}
-    assert all(s["ready"] and s["checks"]["database"]["ok"] and s["checks"]["kafka"]["ok"] for s in services.values())
+    assert all(
+        s["ready"] and s["checks"]["database"]["ok"] and s["checks"]["kafka"]["ok"] for s in services.values()
+    )
 
 
 def test_every_service_is_routed_through_the_gateway(gw: httpx.Client) -> None:

@@ -16,15 +16,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy import Column, MetaData, Table, Text, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from aintech_shared.db import Database, schema_metadata
 from aintech_shared.events import CloudEvent, EventData, dead_letter_topic
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer
 from aintech_shared.events.outbox import Outbox
 from aintech_shared.events.tables import MessagingTables, messaging_tables
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from sqlalchemy import Column, MetaData, Table, Text, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))

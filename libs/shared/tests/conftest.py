@@ -6,11 +6,12 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from aintech_shared.db import Database, schema_metadata
-from aintech_shared.events.tables import MessagingTables, messaging_tables
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import Column, Identity, Integer, Table, Text, text
 from sqlalchemy.engine import make_url
+
+from aintech_shared.db import Database, schema_metadata
+from aintech_shared.events.tables import MessagingTables, messaging_tables
 
 
 @pytest.fixture(scope="session")

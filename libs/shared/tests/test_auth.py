@@ -9,14 +9,15 @@ from collections.abc import AsyncIterator
 from typing import Annotated, ClassVar
 
 import pytest
+from fastapi import APIRouter, Depends
+from httpx import ASGITransport, AsyncClient
+from pydantic_settings import SettingsConfigDict
+
 from aintech_shared.app import create_service_app
 from aintech_shared.auth import CurrentPrincipal, Principal, ensure_owner_or_staff, require_permissions
 from aintech_shared.rbac import Permission, Role, permissions_for
 from aintech_shared.settings import ServiceSettings
 from aintech_shared.testing import TestKeys
-from fastapi import APIRouter, Depends
-from httpx import ASGITransport, AsyncClient
-from pydantic_settings import SettingsConfigDict
 
 ISSUER, AUDIENCE = "https://auth.aintech.test", "aintech-api"
 
@@ -62,9 +63,9 @@ async def client(keys: TestKeys) -> AsyncIterator[AsyncClient]:
         settings, title="demo", description="demo", routers=[router], with_database=False
     )
     app.state.token_verifier = keys.verifier()
-    async with app.router.lifespan_context(app):
-        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://demo") as c:
-            yield c
+    transport = ASGITransport(app=app)
+    async with app.router.lifespan_context(app), AsyncClient(transport=transport, base_url="http://t") as c:
+        yield c
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from aintech_shared.events.catalogue import CATALOGUE, TOPICS, EventData, all_topics
 from aintech_shared.events.docs import render
 

@@ -7,16 +7,17 @@ from collections.abc import AsyncIterator
 from typing import Annotated, ClassVar
 
 import pytest
-from aintech_shared.app import create_service_app
-from aintech_shared.db import Database, DbSession
-from aintech_shared.errors import Conflict
-from aintech_shared.events.tables import MessagingTables
-from aintech_shared.settings import ServiceSettings
 from fastapi import APIRouter, Query
 from httpx import ASGITransport, AsyncClient
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy import select
+
+from aintech_shared.app import create_service_app
+from aintech_shared.db import Database, DbSession
+from aintech_shared.errors import Conflict
+from aintech_shared.events.tables import MessagingTables
+from aintech_shared.settings import ServiceSettings
 
 
 class DemoSettings(ServiceSettings):

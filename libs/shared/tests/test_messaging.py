@@ -8,15 +8,16 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from aintech_shared.db import Database
 from aintech_shared.events import CloudEvent, EventData, dead_letter_topic
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer, PermanentError
 from aintech_shared.events.outbox import Outbox, OutboxRelay
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.scheduler import ScheduledJob, run_job_if_due
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from .conftest import create_topics
 

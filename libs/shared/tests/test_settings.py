@@ -3,9 +3,10 @@
 from typing import ClassVar
 
 import pytest
-from aintech_shared.settings import Environment, ServiceSettings
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
+
+from aintech_shared.settings import Environment, ServiceSettings
 
 
 class DemoSettings(ServiceSettings):

@@ -157,3 +157,20 @@ async def test_readyz_names_the_services_that_are_not_ready(gateway: AsyncClient
 async def test_oversized_body_is_413(gateway: AsyncClient) -> None:
     resp = await gateway.post("/api/crm/documents", content=b"x" * (10 * 1024 * 1024 + 1))
     assert resp.status_code == 413
+
+
+async def test_spoofed_forwarded_for_from_an_untrusted_client_is_replaced(gateway: AsyncClient) -> None:
+    resp = await gateway.get("/api/crm/me", headers={"X-Forwarded-For": "10.9.9.9"})
+    assert resp.json()["headers"]["x-forwarded-for"] == "203.0.113.9"
+
+
+async def test_forwarded_for_from_a_trusted_proxy_is_extended(
+    fake_crm: tuple[int, list[dict[str, object]]],
+) -> None:
+    offset, _ = fake_crm
+    app = create_app(Settings(port_offset=offset, trusted_proxies=["10.0.0.0/8"]))
+    async with app.router.lifespan_context(app):
+        transport = ASGITransport(app=app, client=("10.1.2.3", 4444))
+        async with AsyncClient(transport=transport, base_url="http://gw") as client:
+            resp = await client.get("/api/crm/me", headers={"X-Forwarded-For": "198.51.100.7"})
+    assert resp.json()["headers"]["x-forwarded-for"] == "198.51.100.7, 10.1.2.3"

@@ -1,8 +1,8 @@
 """Serve the ai-fraud API: python -m ai_fraud."""
 
-from aintech_shared.serve import serve
 from ai_fraud.app import create_app
 from ai_fraud.settings import Settings
+from aintech_shared.serve import serve
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 
 from fastapi import FastAPI
 
-from aintech_shared.app import create_service_app
 from ai_fraud.settings import Settings
+from aintech_shared.app import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

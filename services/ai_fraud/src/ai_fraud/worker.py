@@ -1,8 +1,8 @@
 """ai-fraud worker: outbox relay, consumers and scheduled jobs (python -m ai_fraud.worker)."""
 
-from aintech_shared import worker
 from ai_fraud.models import MESSAGING
 from ai_fraud.settings import Settings
+from aintech_shared import worker
 
 
 def main() -> None:

@@ -1,7 +1,6 @@
 """Serve the gateway API: python -m gateway."""
 
 from aintech_shared.serve import serve
-
 from gateway.app import create_app
 from gateway.settings import Settings
 

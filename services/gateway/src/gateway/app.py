@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from aintech_shared.app import create_service_app
-from aintech_shared.errors import problem
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from aintech_shared.app import create_service_app
+from aintech_shared.errors import problem
 from gateway.proxy import Forwarder
 from gateway.readiness import services_ready
 from gateway.settings import Settings

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 import aiohttp
 import structlog
-from aintech_shared.context import outgoing_headers
-from aintech_shared.errors import problem
 from multidict import CIMultiDict
 from starlette.requests import Request
 from starlette.responses import Response
 
+from aintech_shared.context import outgoing_headers
+from aintech_shared.errors import problem
 from gateway.settings import Settings
 from gateway.upstreams import Routes, Target
 
@@ -41,6 +42,7 @@ class Forwarder:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.routes = Routes(settings)
+        self._trusted_networks = [ipaddress.ip_network(n, strict=False) for n in settings.trusted_proxies]
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -63,6 +65,14 @@ class Forwarder:
         assert self._session is not None, "forwarder not started"
         return self._session
 
+    def _trusted(self, ip: str) -> bool:
+        """Whether ``ip`` is a proxy in front of the gateway (its X-Forwarded-For is kept)."""
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(address in network for network in self._trusted_networks)
+
     def _forward_headers(self, request: Request, target: Target) -> CIMultiDict[str]:
         headers: CIMultiDict[str] = CIMultiDict()
         for name, value in request.headers.items():
@@ -70,7 +80,7 @@ class Forwarder:
                 headers.add(name, value)
         client_ip = request.client.host if request.client else ""
         prior = request.headers.get("x-forwarded-for")
-        if prior and client_ip in self.settings.trusted_proxies:
+        if prior and self._trusted(client_ip):
             headers["X-Forwarded-For"] = f"{prior}, {client_ip}"
         else:
             headers["X-Forwarded-For"] = client_ip

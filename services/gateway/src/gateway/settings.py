@@ -2,9 +2,10 @@
 
 from typing import ClassVar
 
-from aintech_shared.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from aintech_shared.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -25,5 +26,5 @@ class Settings(ServiceSettings):
     max_connections: int = Field(default=512, description="Pooled keep-alive connections to services.")
     trusted_proxies: list[str] = Field(
         default_factory=lambda: ["127.0.0.1"],
-        description="Peers whose X-Forwarded-For is extended rather than replaced.",
+        description="Addresses or CIDR ranges of proxies whose X-Forwarded-For is extended, not replaced.",
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aintech_shared.fleet import BACKENDS, ServiceSpec
-
 from gateway.settings import Settings
 
 

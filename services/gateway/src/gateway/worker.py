@@ -1,7 +1,6 @@
 """gateway worker: outbox relay, consumers and scheduled jobs (python -m gateway.worker)."""
 
 from aintech_shared import worker
-
 from gateway.models import MESSAGING
 from gateway.settings import Settings
 

@@ -139,14 +139,18 @@ class EventConsumer:
                             continue
                         token = correlation_id_var.set(event.correlationid or event.id)
                         try:
-                            outcomes.append((event.type, await self._claim_and_handle(session, event, handler)))
+                            outcomes.append(
+                                (event.type, await self._claim_and_handle(session, event, handler))
+                            )
                         finally:
                             correlation_id_var.reset(token)
                     failed_at = None
             except Exception as exc:
                 if failed_at is None:  # the commit itself failed: let run() reconnect and redeliver
                     raise
-                log.info("batch_fallback", consumer=self.spec.name, failed_at=failed_at, error=repr(exc)[:300])
+                log.info(
+                    "batch_fallback", consumer=self.spec.name, failed_at=failed_at, error=repr(exc)[:300]
+                )
             if failed_at is None:
                 for event_type, outcome in outcomes:
                     CONSUMED.labels(self.spec.name, event_type, outcome).inc()

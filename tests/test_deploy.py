@@ -1,0 +1,76 @@
+"""Static validation of what users deploy with: docker-compose.yml, the Dockerfile, Kustomize."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aintech_shared.fleet import FLEET
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _render_module() -> Any:
+    spec = importlib.util.spec_from_file_location("render_deploy", ROOT / "scripts" / "render_deploy.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_deploy_files_match_the_fleet_registry() -> None:
+    for path, text in _render_module().rendered().items():
+        assert path.read_text() == text, f"{path.relative_to(ROOT)} is stale: run scripts/render_deploy.py"
+
+
+def test_compose_runs_every_api_and_worker_after_migrations() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert services["migrate"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "kafka": {"condition": "service_healthy"},
+    }
+    for spec in FLEET:
+        api, worker = services[spec.slug], services[f"{spec.slug}-worker"]
+        assert api["command"] == ["python", "-m", spec.name]
+        assert worker["command"] == ["python", "-m", f"{spec.name}.worker"]
+        for svc in (api, worker):
+            assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+            assert svc["environment"]["AINTECH_KAFKA_BOOTSTRAP"] == "kafka:9092"
+            assert svc["environment"][f"{spec.env_prefix}HOST"] == "0.0.0.0"
+    assert services["gateway"]["ports"] == ["8000:8000"]
+    published = [s for s, body in services.items() if "ports" in body and s not in ("postgres",)]
+    assert published == ["gateway"], "only the gateway is public"
+
+
+def test_dockerfile_builds_locked_non_root_image() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "uv sync --frozen --no-dev" in dockerfile
+    assert "USER 10001" in dockerfile
+    assert "COPY deploy/local deploy/local" in dockerfile  # the migrate command lives there
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".local" in ignored and ".venv" in ignored
+
+
+def test_kustomize_base_and_overlays_are_consistent() -> None:
+    base = ROOT / "deploy" / "k8s" / "base"
+    kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
+    for resource in kustomization["resources"]:
+        assert (base / resource).is_file(), resource
+    for spec in FLEET:
+        docs = list(yaml.safe_load_all((base / f"{spec.slug}.yaml").read_text()))
+        kinds = [(d["kind"], d["metadata"]["name"]) for d in docs]
+        assert kinds == [("Deployment", spec.slug), ("Deployment", f"{spec.slug}-worker"), ("Service", spec.slug)]
+        api = docs[0]["spec"]["template"]["spec"]["containers"][0]
+        assert api["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert api["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert api["ports"][0]["containerPort"] == spec.port
+        assert api["securityContext"]["runAsNonRoot"] is True
+        assert docs[2]["spec"]["ports"][0]["port"] == spec.port
+        assert docs[0]["spec"]["selector"]["matchLabels"] == docs[2]["spec"]["selector"]
+    for overlay in ("dev", "production"):
+        doc = yaml.safe_load((ROOT / "deploy" / "k8s" / "overlays" / overlay / "kustomization.yaml").read_text())
+        assert doc["resources"] == ["../../base"]
