@@ -18,6 +18,7 @@ class Permission(StrEnum):
     users_manage = "users:manage"
     sessions_manage = "sessions:manage"
     audit_read = "audit:read"
+    keys_manage = "keys:manage"
     # core-crm
     customers_read = "customers:read"
     customers_write = "customers:write"

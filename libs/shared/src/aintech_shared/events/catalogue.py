@@ -48,10 +48,11 @@ class EventData(BaseModel):
     event_type: ClassVar[str]
     topic: ClassVar[str]
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, catalogued: bool = True, **kwargs: Any) -> None:
+        """Register the subclass; ``catalogued=False`` keeps a private (e.g. test) event out."""
         super().__init_subclass__(**kwargs)
         event_type = cls.__dict__.get("event_type")
-        if event_type is None:
+        if event_type is None or not catalogued:
             return
         if cls.topic not in TOPICS:
             raise ValueError(f"{cls.__name__}: unknown topic {cls.topic!r}")
@@ -108,6 +109,28 @@ class UserDisabled(EventData):
     user_id: UUID
     disabled_by: UUID
     reason: str | None = None
+
+
+class UserEnabled(EventData):
+    """An administrator re-enabled a disabled account."""
+
+    event_type = "user.enabled"
+    topic = "auth.user"
+    user_id: UUID
+    enabled_by: UUID
+
+
+class PasswordChanged(EventData):
+    """The account's password was changed or reset; the user is told (delivered by omnichannel)."""
+
+    event_type = "auth.password_changed"
+    topic = "auth.security"
+    user_id: UUID
+    email: EmailStr
+    first_name: str
+    method: str
+    ip: str | None = None
+    changed_at: datetime
 
 
 class EmailVerificationRequested(EventData):
