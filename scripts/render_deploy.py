@@ -70,7 +70,7 @@ def compose() -> str:
             "healthcheck": {
                 "test": [
                     "CMD-SHELL",
-                    "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:9092 >/dev/null",
+                    "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:9092",
                 ],
                 "interval": "5s",
                 "retries": 30,
@@ -228,7 +228,7 @@ def kustomization() -> str:
                     "AINTECH_KAFKA_BOOTSTRAP=kafka:9092",
                     f"AINTECH_JWKS_URL=http://authenticator:{AUTH_PORT}/.well-known/jwks.json",
                     "GATEWAY_UPSTREAM_TEMPLATE=http://{slug}:{port}",
-                    "GATEWAY_TRUSTED_PROXIES=[\"10.0.0.0/8\"]",
+                    'GATEWAY_TRUSTED_PROXIES=["10.0.0.0/8"]',
                 ],
             }
         ],
@@ -270,7 +270,10 @@ def ingress() -> str:
     doc = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
-        "metadata": {"name": "aintech", "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "10m"}},
+        "metadata": {
+            "name": "aintech",
+            "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "10m"},
+        },
         "spec": {
             "rules": [
                 {
@@ -280,7 +283,9 @@ def ingress() -> str:
                             {
                                 "path": "/",
                                 "pathType": "Prefix",
-                                "backend": {"service": {"name": gateway.slug, "port": {"number": gateway.port}}},
+                                "backend": {
+                                    "service": {"name": gateway.slug, "port": {"number": gateway.port}}
+                                },
                             }
                         ]
                     },

@@ -63,7 +63,11 @@ def test_kustomize_base_and_overlays_are_consistent() -> None:
     for spec in FLEET:
         docs = list(yaml.safe_load_all((base / f"{spec.slug}.yaml").read_text()))
         kinds = [(d["kind"], d["metadata"]["name"]) for d in docs]
-        assert kinds == [("Deployment", spec.slug), ("Deployment", f"{spec.slug}-worker"), ("Service", spec.slug)]
+        assert kinds == [
+            ("Deployment", spec.slug),
+            ("Deployment", f"{spec.slug}-worker"),
+            ("Service", spec.slug),
+        ]
         api = docs[0]["spec"]["template"]["spec"]["containers"][0]
         assert api["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert api["livenessProbe"]["httpGet"]["path"] == "/healthz"
@@ -72,5 +76,7 @@ def test_kustomize_base_and_overlays_are_consistent() -> None:
         assert docs[2]["spec"]["ports"][0]["port"] == spec.port
         assert docs[0]["spec"]["selector"]["matchLabels"] == docs[2]["spec"]["selector"]
     for overlay in ("dev", "production"):
-        doc = yaml.safe_load((ROOT / "deploy" / "k8s" / "overlays" / overlay / "kustomization.yaml").read_text())
+        doc = yaml.safe_load(
+            (ROOT / "deploy" / "k8s" / "overlays" / overlay / "kustomization.yaml").read_text()
+        )
         assert doc["resources"] == ["../../base"]

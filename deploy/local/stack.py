@@ -40,6 +40,10 @@ import infra  # noqa: E402
 from aintech_shared.fleet import FLEET, ServiceSpec  # noqa: E402
 
 LOCAL = ROOT / ".local"
+# Servers named by the caller's environment are theirs: never started or stopped here. Read once,
+# before this process exports the addresses of the servers it starts itself.
+EXTERNAL_DATABASE = os.environ.get("AINTECH_DATABASE_URL")
+EXTERNAL_KAFKA = os.environ.get("AINTECH_KAFKA_BOOTSTRAP")
 CACHE = LOCAL / "cache" / f"kafka-{infra.KAFKA_VERSION}"
 _COLOURS = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96]
 
@@ -83,7 +87,7 @@ def say(message: str) -> None:
 def start_infra(profile: Profile) -> dict[str, str]:
     """Start (or reuse) Postgres and Kafka; returns the AINTECH_* variables that point at them."""
     env: dict[str, str] = {}
-    url = os.environ.get("AINTECH_DATABASE_URL")
+    url = EXTERNAL_DATABASE
     if url:
         say(f"using Postgres from AINTECH_DATABASE_URL ({_redact(url)})")
     else:
@@ -91,7 +95,7 @@ def start_infra(profile: Profile) -> dict[str, str]:
         url = infra.start_postgres(profile.data_dir / "postgres", profile.pg_port)
         say(f"Postgres ready on 127.0.0.1:{profile.pg_port} in {time.monotonic() - t0:.1f}s")
     env["AINTECH_DATABASE_URL"] = url
-    bootstrap = os.environ.get("AINTECH_KAFKA_BOOTSTRAP")
+    bootstrap = EXTERNAL_KAFKA
     if bootstrap:
         say(f"using Kafka from AINTECH_KAFKA_BOOTSTRAP ({bootstrap})")
     else:
@@ -106,9 +110,10 @@ def start_infra(profile: Profile) -> dict[str, str]:
 
 
 def stop_infra(profile: Profile) -> None:
-    if not os.environ.get("AINTECH_KAFKA_BOOTSTRAP"):
+    """Stop the embedded servers of ``profile`` (never the ones the environment pointed at)."""
+    if not EXTERNAL_KAFKA:
         infra.stop_kafka(profile.data_dir / "kafka")
-    if not os.environ.get("AINTECH_DATABASE_URL"):
+    if not EXTERNAL_DATABASE:
         infra.stop_postgres(profile.data_dir / "postgres")
 
 

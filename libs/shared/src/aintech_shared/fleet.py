@@ -28,7 +28,6 @@ FLEET: tuple[ServiceSpec, ...] = (
         "auth",
         8001,
         "auth",
-        webhooks=("oauth",),
         description="Users, sessions, tokens, OAuth, 2FA, RBAC, audit",
     ),
     ServiceSpec("core_crm", "core-crm", "crm", 8002, "crm", description="Customers, policies, claims"),

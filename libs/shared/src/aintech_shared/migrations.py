@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from alembic import context
-from sqlalchemy import MetaData, pool, text
+from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -35,13 +35,16 @@ def run_migrations(metadata: MetaData, url: str) -> None:
         return
 
     def do_run(connection: Connection) -> None:
-        connection.execute(text(f'SET search_path TO "{schema}"'))
         context.configure(connection=connection, **options)
         with context.begin_transaction():
             context.run_migrations()
 
     async def run_async() -> None:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
+        # The service role's default search_path is its schema; reset it so Alembic does not take
+        # that schema for the default one (autogenerate would then see every table as new).
+        engine = create_async_engine(
+            url, poolclass=pool.NullPool, connect_args={"server_settings": {"search_path": "public"}}
+        )
         async with engine.connect() as connection:
             await connection.run_sync(do_run)
             await connection.commit()

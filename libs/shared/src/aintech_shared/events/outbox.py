@@ -56,7 +56,14 @@ class Outbox:
                 headers=headers,
             )
         )
+        # Delivered at commit only (NOTIFY is transactional): wakes the relay without polling.
+        await session.execute(select(func.pg_notify(notify_channel(self.tables.schema), "")))
         return event
+
+
+def notify_channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel on which a schema's relay is woken up."""
+    return f"aintech_outbox_{schema}"
 
 
 def new_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
@@ -90,7 +97,7 @@ class OutboxRelay:
         *,
         bootstrap: str,
         batch_size: int = 500,
-        idle_interval: float = 0.1,
+        idle_interval: float = 1.0,
         max_backoff: float = 5.0,
     ) -> None:
         self.db = db
@@ -101,6 +108,7 @@ class OutboxRelay:
         self.max_backoff = max_backoff
         self.lock_key = zlib.crc32(f"outbox:{tables.schema}".encode())
         self._producer: AIOKafkaProducer | None = None
+        self._wakeup = asyncio.Event()
 
     async def _get_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -159,10 +167,50 @@ class OutboxRelay:
         OUTBOX_SENT.labels(self.tables.schema).inc(len(rows))
         return len(rows)
 
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """Hold a LISTEN connection that wakes the relay on every committed publish."""
+        channel = notify_channel(self.tables.schema)
+
+        def on_notify(*_: Any) -> None:
+            self._wakeup.set()
+
+        while not stop.is_set():
+            try:
+                async with self.db.engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    driver: Any = raw.driver_connection
+                    if driver is None:
+                        raise RuntimeError("no driver connection to LISTEN on")
+                    await driver.add_listener(channel, on_notify)
+                    try:
+                        self._wakeup.set()  # catch up on anything committed while not listening
+                        while not stop.is_set() and not driver.is_closed():
+                            await sleep_or_stop(stop, 5.0)
+                    finally:
+                        if not driver.is_closed():
+                            await driver.remove_listener(channel, on_notify)
+            except Exception as exc:  # the database went away: fall back to polling meanwhile
+                log.warning("relay_listen_failed", error=repr(exc))
+                await sleep_or_stop(stop, 2.0)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Wait for a NOTIFY, ``stop``, or the polling interval, whichever comes first."""
+        waiter = asyncio.ensure_future(self._wakeup.wait())
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait(
+                {waiter, stopper}, timeout=self.idle_interval, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+            stopper.cancel()
+        self._wakeup.clear()
+
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set, backing off while Kafka or Postgres is unavailable."""
         backoff = 0.2
         log.info("relay_started", schema=self.tables.schema)
+        listener = asyncio.create_task(self._listen(stop))
         try:
             while not stop.is_set():
                 try:
@@ -181,7 +229,9 @@ class OutboxRelay:
                     backoff = min(backoff * 2, self.max_backoff)
                     continue
                 if sent < self.batch_size:
-                    await sleep_or_stop(stop, self.idle_interval)
+                    await self._idle(stop)
         finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
             await self._drop_producer()
             log.info("relay_stopped", schema=self.tables.schema)

@@ -1,0 +1,1 @@
+"""authenticator: Users, sessions, tokens, OAuth, 2FA, RBAC, audit."""

@@ -1,0 +1,174 @@
+"""Registration, e-mail verification, the caller's profile and password management."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from aintech_shared.db import DbSession
+from aintech_shared.rbac import permissions_for
+from authenticator.accounts import service
+from authenticator.accounts.schemas import (
+    Accepted,
+    ChangePasswordRequest,
+    EmailVerified,
+    ForgotPasswordRequest,
+    IdentityOut,
+    MeOut,
+    ProfileUpdate,
+    RegisterRequest,
+    ResetPasswordRequest,
+    UserOut,
+    VerifyEmailRequest,
+)
+from authenticator.core.deps import Caller, CurrentCaller
+from authenticator.core.request import Client
+from authenticator.core.responses import responses
+from authenticator.core.runtime import RuntimeDep
+from authenticator.oauth import service as oauth
+
+router = APIRouter(tags=["accounts"])
+
+AUTH_ERRORS = ((401, "Missing or invalid access token"),)
+
+
+async def _me(db: DbSession, caller: Caller) -> MeOut:
+    linked = await oauth.identities(db, user_id=caller.user_id)
+    base = UserOut.model_validate(caller.user).model_dump()
+    return MeOut(
+        **base,
+        permissions=permissions_for(caller.user.role),
+        has_password=caller.user.password_hash is not None,
+        identities=[IdentityOut.model_validate(i) for i in linked],
+        session_id=caller.session.id,
+    )
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    summary="Create a customer account",
+    description="Password policy: 8–128 characters with upper- and lower-case letters, a digit and a "
+    "symbol; not one of the most common breached passwords; not containing the e-mail name. "
+    "Phones are stored in E.164 (Spanish national numbers are accepted). A verification e-mail is "
+    "requested (event `auth.email_verification_requested`) and `user.registered` is published.",
+    responses=responses(
+        (409, "E-mail already registered", "An account with this e-mail address already exists."),
+        (422, "Invalid field (password policy, phone, e-mail)"),
+    ),
+)
+async def register(body: RegisterRequest, db: DbSession, rt: RuntimeDep, client: Client) -> UserOut:
+    user = await service.register(
+        db,
+        rt=rt,
+        email=body.email,
+        password=body.password,
+        first_name=body.first_name,
+        last_name=body.last_name,
+        phone=body.phone,
+        client=client,
+    )
+    return UserOut.model_validate(user)
+
+
+@router.post(
+    "/verify-email",
+    response_model=EmailVerified,
+    summary="Verify an e-mail address with the e-mailed token",
+    description="Tokens are single use and expire (48 hours by default).",
+    responses=responses(
+        (400, "Invalid, used or expired link", "This link is invalid or has already been used.")
+    ),
+)
+async def verify_email(
+    body: VerifyEmailRequest, db: DbSession, rt: RuntimeDep, client: Client
+) -> EmailVerified:
+    user = await service.verify_email(db, rt=rt, token=body.token, client=client)
+    return EmailVerified(email=user.email)
+
+
+@router.post(
+    "/verify-email/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    summary="Send the verification e-mail again",
+    description="Earlier verification links stop working.",
+    responses=responses(*AUTH_ERRORS, (409, "Already verified")),
+)
+async def resend_verification(caller: CurrentCaller, db: DbSession, rt: RuntimeDep) -> Accepted:
+    await service.request_email_verification(db, rt=rt, user=caller.user)
+    return Accepted(detail="A new verification e-mail is on its way.")
+
+
+@router.get(
+    "/me",
+    response_model=MeOut,
+    summary="My account",
+    description="Profile, role, permissions, 2FA status, linked sign-in providers and the current "
+    "session id.",
+    responses=responses(*AUTH_ERRORS),
+)
+async def me(caller: CurrentCaller, db: DbSession) -> MeOut:
+    return await _me(db, caller)
+
+
+@router.patch(
+    "/me",
+    response_model=MeOut,
+    summary="Update my profile",
+    description="First name, last name and phone. The e-mail address and role cannot be changed here.",
+    responses=responses(*AUTH_ERRORS, (422, "Invalid field")),
+)
+async def update_me(body: ProfileUpdate, caller: CurrentCaller, db: DbSession, client: Client) -> MeOut:
+    await service.update_profile(db, user=caller.user, changes=body.changes(), client=client)
+    return await _me(db, caller)
+
+
+@router.post(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Change my password",
+    description="Needs the current password. Every other session is signed out; this one stays.",
+    responses=responses(*AUTH_ERRORS, (422, "Wrong current password or new password breaks the policy")),
+)
+async def change_password(
+    body: ChangePasswordRequest, caller: CurrentCaller, db: DbSession, rt: RuntimeDep, client: Client
+) -> None:
+    await service.change_password(
+        db,
+        rt=rt,
+        user=caller.user,
+        current_session_id=caller.session.id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        client=client,
+    )
+
+
+@router.post(
+    "/forgot-password",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    summary="Request a password-reset e-mail",
+    description="Always answers 202, whether or not the address has an account. The link is single "
+    "use and valid for one hour; at most a few are sent per hour.",
+)
+async def forgot_password(
+    body: ForgotPasswordRequest, db: DbSession, rt: RuntimeDep, client: Client
+) -> Accepted:
+    await service.forgot_password(db, rt=rt, email=body.email, client=client)
+    return Accepted(detail="If an account exists for this address, a reset link is on its way.")
+
+
+@router.post(
+    "/reset-password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set a new password with the e-mailed token",
+    description="Signs the account out everywhere and lifts a sign-in lockout.",
+    responses=responses(
+        (400, "Invalid, used or expired link", "This link has expired; request a new one."),
+        (422, "New password breaks the policy"),
+    ),
+)
+async def reset_password(body: ResetPasswordRequest, db: DbSession, rt: RuntimeDep, client: Client) -> None:
+    await service.reset_password(db, rt=rt, token=body.token, new_password=body.new_password, client=client)

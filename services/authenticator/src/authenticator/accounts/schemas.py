@@ -1,0 +1,177 @@
+"""Request and response bodies of the account endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import phonenumbers
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from authenticator.core.passwords import MAX_LENGTH, password_problems
+
+DEFAULT_PHONE_REGION = "ES"
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Password = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH * 2)]
+
+
+def normalise_phone(value: str | None) -> str | None:
+    """Parse a phone number (international, or Spanish national) into E.164."""
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("is not a phone number") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_password(password: str, email: str | None = None) -> str:
+    problems = password_problems(password, email=email)
+    if problems:
+        raise ValueError("Password " + "; ".join(problems) + ".")
+    return password
+
+
+class RegisterRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "lucia.martin@example.com",
+                    "password": "Tejado-Azul-42!",
+                    "first_name": "Lucía",
+                    "last_name": "Martín",
+                    "phone": "+34 612 345 678",
+                }
+            ]
+        }
+    )
+
+    email: EmailStr
+    password: Password
+    first_name: Name
+    last_name: Name
+    phone: str | None = Field(default=None, description="International (E.164) or Spanish national number.")
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return normalise_phone(value)
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: str, info: ValidationInfo) -> str:
+        return check_password(value, info.data.get("email"))
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: EmailStr
+    first_name: str
+    last_name: str
+    phone: str | None
+    role: str
+    status: str
+    email_verified: bool
+    two_factor_enabled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class IdentityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    provider: str
+    email: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class MeOut(UserOut):
+    permissions: list[str]
+    has_password: bool
+    identities: list[IdentityOut]
+    session_id: uuid.UUID
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"first_name": "Lucía", "phone": "612345678"}]}
+    )
+
+    first_name: Name | None = None
+    last_name: Name | None = None
+    phone: str | None = Field(default=None, description="Send null or an empty string to remove it.")
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return normalise_phone(value)
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class ChangePasswordRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"current_password": "Tejado-Azul-42!", "new_password": "Velero-Rojo-77?"}]
+        }
+    )
+
+    current_password: Password
+    new_password: Password
+
+    @field_validator("new_password")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        return check_password(value)
+
+
+class VerifyEmailRequest(BaseModel):
+    token: str = Field(min_length=16, max_length=200, description="The token from the e-mailed link.")
+
+
+class ForgotPasswordRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "lucia.martin@example.com"}]})
+
+    email: EmailStr
+
+
+class ResetPasswordRequest(BaseModel):
+    token: str = Field(min_length=16, max_length=200, description="The token from the e-mailed link.")
+    new_password: Password
+
+    @field_validator("new_password")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        return check_password(value)
+
+
+class Accepted(BaseModel):
+    detail: str
+
+
+class EmailVerified(BaseModel):
+    email: EmailStr
+    email_verified: bool = True

@@ -1,0 +1,1 @@
+"""Administration: users, roles, account status, forced logout, key rotation."""

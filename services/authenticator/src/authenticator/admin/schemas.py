@@ -1,0 +1,35 @@
+"""Request and response bodies of the administration endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from aintech_shared.rbac import Role
+from authenticator.accounts.schemas import UserOut
+
+
+class AdminUserOut(UserOut):
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    updated_at: datetime
+
+
+class RoleChange(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "supervisor"}]})
+
+    role: Role
+
+
+class DisableRequest(BaseModel):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class SessionsRevoked(BaseModel):
+    sessions_revoked: int
+
+
+class KeyRotated(BaseModel):
+    kid: str
+    previous_kid: str | None

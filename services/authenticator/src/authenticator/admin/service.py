@@ -1,0 +1,195 @@
+"""Administration of accounts: search, role changes, disabling, forced logout, key rotation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aintech_shared.errors import Conflict, NotFound
+from aintech_shared.events.catalogue import UserDisabled, UserEnabled, UserRoleChanged
+from aintech_shared.rbac import Role
+from authenticator.accounts import repository as users
+from authenticator.accounts.models import User, UserStatus
+from authenticator.audit.service import AuditAction, record
+from authenticator.core.base import utcnow
+from authenticator.core.request import ClientInfo
+from authenticator.core.runtime import Runtime
+from authenticator.sessions.service import revoke_sessions
+
+
+async def search_users(
+    session: AsyncSession,
+    *,
+    text: str | None,
+    role: Role | None,
+    status: UserStatus | None,
+    page: int,
+    page_size: int,
+) -> tuple[Sequence[User], int]:
+    """One page of accounts matching the filters, newest first."""
+    return await users.search(
+        session,
+        text=text.strip() if text else None,
+        role=role.value if role else None,
+        status=status.value if status else None,
+        offset=(page - 1) * page_size,
+        limit=page_size,
+    )
+
+
+async def get_user(session: AsyncSession, *, user_id: uuid.UUID, for_update: bool = False) -> User:
+    user = await users.get(session, user_id, for_update=for_update)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+async def _guard_last_admin(session: AsyncSession, user: User) -> None:
+    if user.role == Role.admin and user.is_active and await users.count_active_admins(session) <= 1:
+        raise Conflict("This is the last active administrator; promote another user first.")
+
+
+async def change_role(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    actor_id: uuid.UUID,
+    user_id: uuid.UUID,
+    role: Role,
+    client: ClientInfo,
+) -> User:
+    """Give a user another role; their sessions end so new tokens carry the new permissions."""
+    if user_id == actor_id:
+        raise Conflict("You cannot change your own role.")
+    user = await get_user(session, user_id=user_id, for_update=True)
+    if user.role == role:
+        return user
+    if user.role == Role.admin:
+        await _guard_last_admin(session, user)
+    old = user.role
+    user.role = role.value
+    user.updated_at = utcnow()
+    revoked = await revoke_sessions(session, user_id=user.id, reason="role_changed")
+    await rt.outbox.publish(
+        session,
+        UserRoleChanged(user_id=user.id, old_role=old, new_role=role.value, changed_by=actor_id),
+        key=str(user.id),
+    )
+    await record(
+        session,
+        action=AuditAction.role_changed,
+        client=client,
+        actor_id=actor_id,
+        user_id=user.id,
+        resource_type="user",
+        resource_id=str(user.id),
+        before={"role": old},
+        after={"role": role.value},
+        details={"sessions_revoked": len(revoked)},
+    )
+    return user
+
+
+async def disable_user(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    actor_id: uuid.UUID,
+    user_id: uuid.UUID,
+    reason: str | None,
+    client: ClientInfo,
+) -> User:
+    """Disable an account and end all of its sessions."""
+    if user_id == actor_id:
+        raise Conflict("You cannot disable your own account.")
+    user = await get_user(session, user_id=user_id, for_update=True)
+    if not user.is_active:
+        return user
+    await _guard_last_admin(session, user)
+    now = utcnow()
+    user.status = UserStatus.disabled.value
+    user.disabled_at = now
+    user.disabled_reason = reason
+    user.updated_at = now
+    revoked = await revoke_sessions(session, user_id=user.id, reason="account_disabled")
+    await rt.outbox.publish(
+        session, UserDisabled(user_id=user.id, disabled_by=actor_id, reason=reason), key=str(user.id)
+    )
+    await record(
+        session,
+        action=AuditAction.user_disabled,
+        client=client,
+        actor_id=actor_id,
+        user_id=user.id,
+        resource_type="user",
+        resource_id=str(user.id),
+        before={"status": "active"},
+        after={"status": "disabled", "reason": reason},
+        details={"sessions_revoked": len(revoked)},
+    )
+    return user
+
+
+async def enable_user(
+    session: AsyncSession, *, rt: Runtime, actor_id: uuid.UUID, user_id: uuid.UUID, client: ClientInfo
+) -> User:
+    """Re-enable a disabled account."""
+    user = await get_user(session, user_id=user_id, for_update=True)
+    if user.is_active:
+        return user
+    user.status = UserStatus.active.value
+    user.disabled_at = None
+    user.disabled_reason = None
+    user.updated_at = utcnow()
+    await rt.outbox.publish(session, UserEnabled(user_id=user.id, enabled_by=actor_id), key=str(user.id))
+    await record(
+        session,
+        action=AuditAction.user_enabled,
+        client=client,
+        actor_id=actor_id,
+        user_id=user.id,
+        resource_type="user",
+        resource_id=str(user.id),
+        before={"status": "disabled"},
+        after={"status": "active"},
+    )
+    return user
+
+
+async def force_logout(
+    session: AsyncSession, *, actor_id: uuid.UUID, user_id: uuid.UUID, client: ClientInfo
+) -> int:
+    """End every session of a user."""
+    user = await get_user(session, user_id=user_id)
+    revoked = await revoke_sessions(session, user_id=user.id, reason="revoked_by_admin")
+    await record(
+        session,
+        action=AuditAction.sessions_revoked_all,
+        client=client,
+        actor_id=actor_id,
+        user_id=user.id,
+        resource_type="user",
+        resource_id=str(user.id),
+        details={"sessions_revoked": len(revoked)},
+    )
+    return len(revoked)
+
+
+async def rotate_signing_key(
+    session: AsyncSession, *, rt: Runtime, actor_id: uuid.UUID, client: ClientInfo
+) -> tuple[str, str | None]:
+    """Activate a new signing key; the previous one stays published until its tokens expire."""
+    new_kid, old_kid = await rt.keys.rotate(session)
+    await record(
+        session,
+        action=AuditAction.signing_key_rotated,
+        client=client,
+        actor_id=actor_id,
+        resource_type="signing_key",
+        resource_id=new_kid,
+        before={"kid": old_kid},
+        after={"kid": new_kid},
+    )
+    return new_kid, old_kid

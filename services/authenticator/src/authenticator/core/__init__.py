@@ -1,0 +1,1 @@
+"""Building blocks shared by the authenticator's domains: crypto, passwords, request context."""

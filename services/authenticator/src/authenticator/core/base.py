@@ -1,0 +1,33 @@
+"""The declarative base of the `auth` schema, and column helpers used by every table."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, func
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aintech_shared.db import declarative_base_for
+from aintech_shared.events.tables import messaging_tables
+
+Base: Any = declarative_base_for("auth")
+MESSAGING = messaging_tables(Base.metadata)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+def now_column() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(), default=utcnow)
+
+
+def ts_column(*, nullable: bool = True) -> Any:
+    return mapped_column(DateTime(timezone=True), nullable=nullable)

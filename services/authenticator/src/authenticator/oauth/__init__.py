@@ -1,0 +1,1 @@
+"""OAuth / OpenID Connect login and account linking (Google, Microsoft)."""

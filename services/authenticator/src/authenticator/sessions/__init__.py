@@ -1,0 +1,1 @@
+"""Sessions: login, 2FA challenge exchange, refresh, logout and the session list."""

@@ -1,0 +1,80 @@
+"""Queries on login sessions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authenticator.sessions.models import Session
+
+
+async def get(session: AsyncSession, session_id: uuid.UUID, *, for_update: bool = False) -> Session | None:
+    query = select(Session).where(Session.id == session_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
+async def add(session: AsyncSession, row: Session) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def active_for_user(session: AsyncSession, *, user_id: uuid.UUID, now: datetime) -> Sequence[Session]:
+    return (
+        await session.scalars(
+            select(Session)
+            .where(Session.user_id == user_id, Session.revoked_at.is_(None), Session.expires_at > now)
+            .order_by(Session.last_activity_at.desc())
+        )
+    ).all()
+
+
+async def seen_before(
+    session: AsyncSession, *, user_id: uuid.UUID, ip: str | None, device: str | None
+) -> bool:
+    """Whether the user has signed in before from this IP address or this kind of device."""
+    query = select(Session.id).where(Session.user_id == user_id).limit(1)
+    if ip is not None:
+        found = (await session.scalars(query.where(Session.ip == ip))).first()
+        if found is not None:
+            return True
+    if device is not None:
+        found = (await session.scalars(query.where(Session.device == device))).first()
+        if found is not None:
+            return True
+    return False
+
+
+async def has_any(session: AsyncSession, *, user_id: uuid.UUID) -> bool:
+    return (
+        await session.scalars(select(Session.id).where(Session.user_id == user_id).limit(1))
+    ).first() is not None
+
+
+async def revoke(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    reason: str,
+    now: datetime,
+    session_ids: Sequence[uuid.UUID] | None = None,
+    keep: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Revoke the user's active sessions (all, or ``session_ids``); returns the ids revoked."""
+    query = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None))
+    if session_ids is not None:
+        query = query.where(Session.id.in_(session_ids))
+    if keep is not None:
+        query = query.where(Session.id != keep)
+    result = await session.execute(query.values(revoked_at=now, revoked_reason=reason).returning(Session.id))
+    return [row[0] for row in result.all()]
+
+
+async def delete_stale(session: AsyncSession, *, before: datetime) -> int:
+    result = await session.execute(delete(Session).where(Session.expires_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,1 @@
+"""Login throttling per account and per IP, shared by every replica through Postgres."""

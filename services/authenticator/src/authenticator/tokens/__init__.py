@@ -1,0 +1,1 @@
+"""Tokens: RS256 signing keys, JWKS, access tokens and rotating refresh tokens."""

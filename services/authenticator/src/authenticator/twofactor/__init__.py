@@ -1,0 +1,1 @@
+"""Two-factor authentication: TOTP enrolment, recovery codes, login challenges."""
