@@ -9,7 +9,8 @@ AINTECH_DATABASE_URL / AINTECH_KAFKA_BOOTSTRAP are set, then measures:
    uvicorn processes, keep-alive client), latency percentiles and requests/s;
 3. forwarding client: aiohttp vs httpx issuing the same upstream calls.
 
-Further sections (logins/s, /me p99 ...) register in SECTIONS as services land.
+4. authenticator: logins/s (production Argon2id parameters) and GET /me latency through the
+   gateway with a bearer token.
 """
 
 from __future__ import annotations
@@ -288,9 +289,88 @@ async def bench_clients(url: str, requests: int, concurrency: int) -> None:
 # --- main ------------------------------------------------------------------------------------------
 
 
+# --- 4. authenticator ------------------------------------------------------------------------------
+
+
+async def bench_auth(env: dict[str, str], logins: int, requests: int, concurrency: int) -> None:
+    heading(f"authenticator through the gateway ({logins} logins, {requests} authenticated GET /me)")
+    stack.seed(env)
+    offset = stack.PROFILES["bench"].port_offset
+    auth_port, gw_port = 8001 + offset, 8000 + offset
+    jwks = f"http://127.0.0.1:{auth_port}/.well-known/jwks.json"
+    procs = [
+        spawn("authenticator", {**env, "AUTHENTICATOR_PORT": str(auth_port), "AINTECH_JWKS_URL": jwks}),
+        spawn("gateway", {**env, "GATEWAY_PORT": str(gw_port), "GATEWAY_PORT_OFFSET": str(offset)}),
+    ]
+    base = f"http://127.0.0.1:{gw_port}/api/auth"
+    try:
+        await wait_http(f"http://127.0.0.1:{auth_port}/healthz")
+        await wait_http(f"http://127.0.0.1:{gw_port}/healthz")
+        credentials = {
+            "email": "agent1@aintech.com",
+            "password": os.environ.get("AINTECH_SEED_PASSWORD", "Aintech-Demo-2026!"),
+        }
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+
+            async def one_login() -> str:
+                async with session.post(f"{base}/login", json=credentials) as r:
+                    body = await r.json()
+                    assert r.status == 200, body
+                    return str(body["access_token"])
+
+            token = await one_login()
+            queue = iter(range(logins))
+            login_latencies: list[float] = []
+
+            async def login_worker() -> None:
+                for _ in queue:
+                    t = time.perf_counter()
+                    await one_login()
+                    login_latencies.append(time.perf_counter() - t)
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(login_worker() for _ in range(4)))
+            elapsed = time.perf_counter() - t0
+            p = percentiles(login_latencies)
+            figure(
+                "logins (Argon2id m=19MiB t=2 p=1, 4 concurrent)",
+                f"{logins / elapsed:,.1f} logins/s  p50 {p['p50']:.0f} ms",
+            )
+
+            headers = {"Authorization": f"Bearer {token}"}
+            for _ in range(50):
+                async with session.get(f"{base}/me", headers=headers) as r:
+                    await r.read()
+            me_latencies: list[float] = []
+            me_queue = iter(range(requests))
+
+            async def me_worker() -> None:
+                for _ in me_queue:
+                    t = time.perf_counter()
+                    async with session.get(f"{base}/me", headers=headers) as r:
+                        await r.read()
+                        assert r.status == 200
+                    me_latencies.append(time.perf_counter() - t)
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(me_worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - t0
+            p = percentiles(me_latencies)
+            figure(
+                f"GET /me via gateway ({concurrency} concurrent)",
+                f"{requests / elapsed:,.0f} req/s  p50 {p['p50']:.2f} ms  p99 {p['p99']:.2f} ms",
+            )
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(15)
+
+
 async def main_async(args: argparse.Namespace, env: dict[str, str]) -> None:
     await bench_events(env["AINTECH_DATABASE_URL"], env["AINTECH_KAFKA_BOOTSTRAP"], args.events, args.writers)
     await bench_gateway(env, args.requests, args.concurrency)
+    await bench_auth(env, args.logins, args.requests, args.concurrency)
 
 
 def main() -> int:
@@ -301,6 +381,7 @@ def main() -> int:
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--logins", type=int, default=60)
     parser.add_argument("--keep", action="store_true", help="leave the bench Postgres and Kafka running")
     args = parser.parse_args()
     profile = stack.PROFILES["bench"]

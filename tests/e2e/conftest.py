@@ -33,6 +33,9 @@ def fleet(
 ) -> Iterator[Fleet]:
     offset = int(os.environ.get("AINTECH_E2E_PORT_OFFSET", "10100"))
     log_file = tmp_path_factory.mktemp("fleet") / "fleet.log"
+    subprocess.run(
+        [sys.executable, str(ROOT / "deploy/local/stack.py"), "seed", "--profile", "test"], check=True
+    )
     with log_file.open("wb") as log:
         proc = subprocess.Popen(
             [

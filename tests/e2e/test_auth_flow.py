@@ -1,0 +1,106 @@
+"""Accounts and tokens through the gateway, with the event reaching Kafka via the fleet's relay."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from aintech_shared.events import CloudEvent
+
+SEED_PASSWORD = "Aintech-Demo-2026!"
+
+
+def login(gw: httpx.Client, email: str, password: str) -> dict[str, object]:
+    resp = gw.post("/api/auth/login", json={"email": email, "password": password})
+    assert resp.status_code == 200, resp.text
+    body: dict[str, object] = resp.json()
+    return body
+
+
+def test_register_login_me_refresh_logout(gw: httpx.Client) -> None:
+    email = f"e2e-{uuid.uuid4().hex[:10]}@example.com"
+    registered = gw.post(
+        "/api/auth/register",
+        json={
+            "email": email,
+            "password": "Tejado-Azul-42!",
+            "first_name": "Lucía",
+            "last_name": "Martín",
+            "phone": "+34 612 345 678",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["role"] == "customer"
+
+    assert gw.get("/api/auth/me").status_code == 401
+    tokens = login(gw, email, "Tejado-Azul-42!")
+    me = gw.get("/api/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["email"] == email
+
+    rotated = gw.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert rotated.status_code == 200
+    reuse = gw.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert reuse.status_code == 401, "a rotated refresh token is refused"
+    after = gw.post("/api/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]})
+    assert after.status_code == 401, "reuse revoked the whole family"
+
+
+def test_bad_input_through_the_gateway_is_field_level(gw: httpx.Client) -> None:
+    resp = gw.post("/api/auth/register", json={"email": "not-an-email", "password": "short"})
+    assert resp.status_code == 422
+    fields = {e["field"] for e in resp.json()["errors"]}
+    assert {"email", "password", "first_name", "last_name"} <= fields
+    broken = gw.post("/api/auth/login", content=b"{", headers={"content-type": "application/json"})
+    assert broken.status_code == 400
+    assert broken.headers["content-type"] == "application/problem+json"
+
+
+def test_seeded_roles_and_rbac(gw: httpx.Client) -> None:
+    admin = login(gw, "admin@aintech.com", SEED_PASSWORD)
+    agent = login(gw, "agent1@aintech.com", SEED_PASSWORD)
+    users = gw.get("/api/auth/admin/users", headers={"Authorization": f"Bearer {admin['access_token']}"})
+    assert users.status_code == 200
+    denied = gw.get("/api/auth/admin/audit", headers={"Authorization": f"Bearer {agent['access_token']}"})
+    assert denied.status_code == 403
+    assert denied.headers["content-type"] == "application/problem+json"
+
+
+def test_registration_event_is_relayed_to_kafka(gw: httpx.Client, kafka_bootstrap: str) -> None:
+    email = f"e2e-{uuid.uuid4().hex[:10]}@example.com"
+    resp = gw.post(
+        "/api/auth/register",
+        json={"email": email, "password": "Tejado-Azul-42!", "first_name": "Ana", "last_name": "Ruiz"},
+        headers={"X-Correlation-ID": "e2e-register"},
+    )
+    assert resp.status_code == 201
+    user_id = resp.json()["id"]
+
+    async def find() -> CloudEvent | None:
+        consumer = AIOKafkaConsumer(
+            "auth.user",
+            bootstrap_servers=kafka_bootstrap,
+            group_id=f"e2e-{uuid.uuid4().hex}",
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            for _ in range(40):
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        event = CloudEvent.from_bytes(record.value)
+                        if event.type == "user.registered" and event.data.get("user_id") == user_id:
+                            assert record.key == user_id.encode()
+                            return event
+        finally:
+            await consumer.stop()
+        return None
+
+    event = asyncio.run(find())
+    assert event is not None, "user.registered never reached Kafka"
+    assert event.data["email"] == email
+    assert event.correlationid == "e2e-register"
