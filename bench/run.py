@@ -32,16 +32,14 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
-from sqlalchemy import Column, MetaData, Table, Text, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 import stack  # noqa: E402
-from aintech_shared.db import Database, schema_metadata  # noqa: E402
 from aintech_shared.events import CloudEvent, EventData, dead_letter_topic  # noqa: E402
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer  # noqa: E402
 from aintech_shared.events.outbox import Outbox, OutboxRelay  # noqa: E402
-from aintech_shared.events.tables import messaging_tables  # noqa: E402
+from aintech_shared.testing import ScratchSchema, scratch_schema  # noqa: E402
 
 RUN = uuid.uuid4().hex[:8]
 TOPIC = f"bench.premiums.{RUN}"
@@ -84,81 +82,72 @@ async def bench_events(admin_url: str, bootstrap: str, events: int, writers: int
     await admin.create_topics([NewTopic(TOPIC, 6, 1), NewTopic(dead_letter_topic(TOPIC), 1, 1)])
     await admin.close()
 
-    schema = f"bench_{RUN}"
-    url = make_url(admin_url).set(drivername="postgresql+asyncpg").render_as_string(False)
-    db = Database(url, schema=schema, pool_size=writers + 4)
-    metadata = schema_metadata(schema)
-    tables = messaging_tables(metadata)
-    ledger = Table("ledger", MetaData(schema=schema), Column("event_id", Text), Column("policy_id", Text))
-    async with db.engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await conn.run_sync(metadata.create_all)
-        await conn.run_sync(ledger.create)
-    try:
-        outbox = Outbox(tables, source="bench")
+    async with scratch_schema(admin_url, "bench", pool_size=writers + 4) as scratch:
+        await _events_in(scratch, bootstrap, events, writers)
 
-        async def writer(start: int, count: int) -> None:
-            for n in range(start, start + count):
-                async with db.transaction() as session:
-                    policy = f"POL-{n % 500}"
-                    await outbox.publish(
-                        session, PremiumCollected(policy_id=policy, amount="42.50", n=n), key=policy
-                    )
 
-        per = events // writers
-        t0 = time.perf_counter()
-        await asyncio.gather(*(writer(i * per, per) for i in range(writers)))
-        staged = per * writers
-        elapsed = time.perf_counter() - t0
-        figure(f"outbox writes ({writers} concurrent, 1 event per tx)", f"{staged / elapsed:,.0f} tx/s")
+async def _events_in(scratch: ScratchSchema, bootstrap: str, events: int, writers: int) -> None:
+    db, tables, ledger = scratch.db, scratch.tables, scratch.ledger
+    outbox = Outbox(tables, source="bench")
 
-        async def apply(session: AsyncSession, event: CloudEvent) -> None:
-            await session.execute(insert(ledger).values(event_id=event.id, policy_id=event.data["policy_id"]))
+    async def writer(start: int, count: int) -> None:
+        for n in range(start, start + count):
+            async with db.transaction() as session:
+                policy = f"POL-{n % 500}"
+                await outbox.publish(
+                    session, PremiumCollected(policy_id=policy, amount="42.50", n=n), key=policy
+                )
 
-        stop = asyncio.Event()
-        relay = OutboxRelay(db, tables, bootstrap=bootstrap, batch_size=500)
-        t0 = time.perf_counter()
-        relay_task = asyncio.create_task(relay.run(stop))
-        unsent = tables.outbox.c.sent_at.is_(None)
-        while True:
-            async with db.transaction() as s:
-                left = await s.scalar(select(func.count()).select_from(tables.outbox).where(unsent))
-            if not left:
-                break
-            await asyncio.sleep(0.05)
-        relay_elapsed = time.perf_counter() - t0
-        figure("relay: outbox -> Kafka (acks=all, idempotent)", f"{staged / relay_elapsed:,.0f} events/s")
+    per = events // writers
+    t0 = time.perf_counter()
+    await asyncio.gather(*(writer(i * per, per) for i in range(writers)))
+    staged = per * writers
+    elapsed = time.perf_counter() - t0
+    figure(f"outbox writes ({writers} concurrent, 1 event per tx)", f"{staged / elapsed:,.0f} tx/s")
 
-        spec = ConsumerSpec(name=f"bench-{RUN}", topics=[TOPIC], handlers={"premium.collected": apply})
-        consumer = EventConsumer(spec, db=db, tables=tables, bootstrap=bootstrap, max_records=500)
-        t0 = time.perf_counter()
-        consumer_task = asyncio.create_task(consumer.run(stop))
-        while True:
-            async with db.transaction() as s:
-                done = await s.scalar(select(func.count()).select_from(ledger)) or 0
-            if done >= staged:
-                break
-            await asyncio.sleep(0.05)
-        consume_elapsed = time.perf_counter() - t0
-        figure("consumer: Kafka -> handler tx (dedup + 1 row)", f"{staged / consume_elapsed:,.0f} events/s")
+    async def apply(session: AsyncSession, event: CloudEvent) -> None:
+        await session.execute(insert(ledger).values(event_id=event.id, policy_id=event.data["policy_id"]))
 
-        # End to end with both running at once, on a fresh batch.
-        await asyncio.gather(*(writer(staged + i * per, per) for i in range(writers)))
-        t0 = time.perf_counter()
-        while True:
-            async with db.transaction() as s:
-                done = await s.scalar(select(func.count()).select_from(ledger)) or 0
-            if done >= 2 * staged:
-                break
-            await asyncio.sleep(0.05)
-        e2e = time.perf_counter() - t0
-        figure("end to end (relay + consumer concurrently)", f"{staged / e2e:,.0f} events/s")
-        stop.set()
-        await asyncio.gather(relay_task, consumer_task)
-    finally:
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await db.dispose()
+    stop = asyncio.Event()
+    relay = OutboxRelay(db, tables, bootstrap=bootstrap, batch_size=500)
+    t0 = time.perf_counter()
+    relay_task = asyncio.create_task(relay.run(stop))
+    unsent = tables.outbox.c.sent_at.is_(None)
+    while True:
+        async with db.transaction() as s:
+            left = await s.scalar(select(func.count()).select_from(tables.outbox).where(unsent))
+        if not left:
+            break
+        await asyncio.sleep(0.05)
+    relay_elapsed = time.perf_counter() - t0
+    figure("relay: outbox -> Kafka (acks=all, idempotent)", f"{staged / relay_elapsed:,.0f} events/s")
+
+    spec = ConsumerSpec(name=f"bench-{RUN}", topics=[TOPIC], handlers={"premium.collected": apply})
+    consumer = EventConsumer(spec, db=db, tables=tables, bootstrap=bootstrap, max_records=500)
+    t0 = time.perf_counter()
+    consumer_task = asyncio.create_task(consumer.run(stop))
+    while True:
+        async with db.transaction() as s:
+            done = await s.scalar(select(func.count()).select_from(ledger)) or 0
+        if done >= staged:
+            break
+        await asyncio.sleep(0.05)
+    consume_elapsed = time.perf_counter() - t0
+    figure("consumer: Kafka -> handler tx (dedup + 1 row)", f"{staged / consume_elapsed:,.0f} events/s")
+
+    # End to end with both running at once, on a fresh batch.
+    await asyncio.gather(*(writer(staged + i * per, per) for i in range(writers)))
+    t0 = time.perf_counter()
+    while True:
+        async with db.transaction() as s:
+            done = await s.scalar(select(func.count()).select_from(ledger)) or 0
+        if done >= 2 * staged:
+            break
+        await asyncio.sleep(0.05)
+    e2e = time.perf_counter() - t0
+    figure("end to end (relay + consumer concurrently)", f"{staged / e2e:,.0f} events/s")
+    stop.set()
+    await asyncio.gather(relay_task, consumer_task)
 
 
 # --- 2. gateway overhead ---------------------------------------------------------------------------

@@ -17,15 +17,14 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from sqlalchemy import Column, MetaData, Table, Text, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_shared.db import Database, schema_metadata
+from aintech_shared.db import Database
 from aintech_shared.events import CloudEvent, EventData, dead_letter_topic
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer
 from aintech_shared.events.outbox import Outbox
-from aintech_shared.events.tables import MessagingTables, messaging_tables
+from aintech_shared.testing import ScratchSchema, scratch_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
@@ -55,23 +54,9 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 
 @pytest.fixture(scope="module")
-async def store(admin_database_url: str) -> AsyncIterator[tuple[Database, MessagingTables, Table, str]]:
-    schema = f"fault_test_{RUN}"
-    url = make_url(admin_database_url).set(drivername="postgresql+asyncpg").render_as_string(False)
-    db = Database(url, schema=schema, pool_size=6)
-    metadata = schema_metadata(schema)
-    tables = messaging_tables(metadata)
-    ledger = Table("ledger", MetaData(schema=schema), Column("event_id", Text), Column("policy_id", Text))
-    async with db.engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await conn.run_sync(metadata.create_all)
-        await conn.run_sync(ledger.create)
-    try:
-        yield db, tables, ledger, url
-    finally:
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await db.dispose()
+async def store(admin_database_url: str) -> AsyncIterator[ScratchSchema]:
+    async with scratch_schema(admin_database_url, "fault_test", pool_size=6) as schema:
+        yield schema
 
 
 def start_relay(url: str, schema: str, bootstrap: str) -> subprocess.Popen[bytes]:
@@ -110,10 +95,10 @@ async def wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untype
 
 
 async def test_relay_kill_and_broker_restart_lose_nothing_and_apply_once(
-    broker: tuple[str, Path], store: tuple[Database, MessagingTables, Table, str]
+    broker: tuple[str, Path], store: ScratchSchema
 ) -> None:
     bootstrap, kafka_dir = broker
-    db, tables, ledger, url = store
+    db, tables, ledger, url = store.db, store.tables, store.ledger, store.url
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     await admin.create_topics([NewTopic(TOPIC, 3, 1), NewTopic(dead_letter_topic(TOPIC), 1, 1)])

@@ -14,10 +14,11 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy import select
 
 from aintech_shared.app import create_service_app
-from aintech_shared.db import Database, DbSession
+from aintech_shared.db import DbSession
 from aintech_shared.errors import Conflict
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.settings import ServiceSettings
+from aintech_shared.testing import ScratchSchema
 
 
 class DemoSettings(ServiceSettings):
@@ -63,8 +64,8 @@ def demo_router(tables: MessagingTables) -> APIRouter:
 
 
 @pytest.fixture
-async def client(messaging_db: tuple[Database, MessagingTables]) -> AsyncIterator[AsyncClient]:
-    db, tables = messaging_db
+async def client(scratch: ScratchSchema) -> AsyncIterator[AsyncClient]:
+    db, tables = scratch.db, scratch.tables
     app = create_service_app(DemoSettings(), title="demo", description="demo", routers=[demo_router(tables)])
     async with app.router.lifespan_context(app):
         app.state.db = db

@@ -18,6 +18,7 @@ from aintech_shared.events.consumer import ConsumerSpec, EventConsumer, Permanen
 from aintech_shared.events.outbox import Outbox, OutboxRelay
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.scheduler import ScheduledJob, run_job_if_due
+from aintech_shared.testing import ScratchSchema
 
 from .conftest import create_topics
 
@@ -40,9 +41,9 @@ async def topics(kafka_bootstrap: str) -> str:
 
 @pytest.fixture
 async def clean(
-    messaging_db: tuple[Database, MessagingTables],
+    scratch: ScratchSchema,
 ) -> AsyncIterator[tuple[Database, MessagingTables]]:
-    db, tables = messaging_db
+    db, tables = scratch.db, scratch.tables
     yield db, tables
     async with db.transaction() as s:
         await s.execute(tables.outbox.delete())
@@ -116,11 +117,11 @@ async def test_two_relays_deliver_each_event_once_in_order(
 
 
 async def test_consumer_deduplicates_and_dead_letters_poison(
-    clean: tuple[Database, MessagingTables], topics: str, kafka_bootstrap: str
+    clean: tuple[Database, MessagingTables], scratch: ScratchSchema, topics: str, kafka_bootstrap: str
 ) -> None:
     db, tables = clean
     policy = f"POL-{RUN}-dlq"
-    ledger = tables.outbox.metadata.tables[f"{tables.schema}.ledger"]
+    ledger = scratch.ledger
     attempts: dict[int, int] = {}
 
     async def on_payment(session: AsyncSession, event: CloudEvent) -> None:

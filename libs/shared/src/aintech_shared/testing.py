@@ -1,4 +1,4 @@
-"""Test helpers: per-test rolled-back database, RSA keys and signed tokens for auth checks."""
+"""Test helpers: rolled-back database, scratch schemas, RSA keys and signed tokens for auth checks."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import Column, Identity, Integer, Table, Text, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from aintech_shared.auth import JWKSCache, TokenVerifier
-from aintech_shared.db import Database
+from aintech_shared.db import Database, schema_metadata
+from aintech_shared.events.tables import MessagingTables, messaging_tables
 from aintech_shared.rbac import Role, permissions_for
 
 
@@ -91,3 +95,41 @@ class TestKeys:
         return jwt.encode(
             claims, self.private_key, algorithm="RS256", headers={"kid": self.kid, **(headers or {})}
         )
+
+
+@dataclass(frozen=True)
+class ScratchSchema:
+    """A throw-away schema with the messaging tables and a ``ledger`` for handlers' effects."""
+
+    db: Database
+    url: str
+    tables: MessagingTables
+    ledger: Table
+
+
+@asynccontextmanager
+async def scratch_schema(admin_url: str, prefix: str, *, pool_size: int = 8) -> AsyncIterator[ScratchSchema]:
+    """Create a uniquely named schema holding the tables the service migrations create (outbox,
+    processed events, scheduled jobs) plus ``ledger(id, event_id, policy_id, seq)``; drop it after."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    url = make_url(admin_url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    db = Database(url, schema=schema, pool_size=pool_size)
+    metadata = schema_metadata(schema)
+    tables = messaging_tables(metadata)
+    ledger = Table(
+        "ledger",
+        metadata,
+        Column("id", Integer, Identity(), primary_key=True),
+        Column("event_id", Text, nullable=True),
+        Column("policy_id", Text, nullable=False),
+        Column("seq", Integer, nullable=True),
+    )
+    async with db.engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        await conn.run_sync(metadata.create_all)
+    try:
+        yield ScratchSchema(db=db, url=url, tables=tables, ledger=ledger)
+    finally:
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await db.dispose()
