@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from aintech_shared.fleet import FLEET
@@ -79,4 +82,25 @@ def test_kustomize_base_and_overlays_are_consistent() -> None:
         doc = yaml.safe_load(
             (ROOT / "deploy" / "k8s" / "overlays" / overlay / "kustomization.yaml").read_text()
         )
-        assert doc["resources"] == ["../../base"]
+        assert doc["resources"][0] == "../../base"
+        for extra in doc["resources"][1:]:
+            assert (ROOT / "deploy" / "k8s" / "overlays" / overlay / extra).is_file()
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed on this machine")
+@pytest.mark.parametrize("overlay", ["dev", "production"])
+def test_overlays_build_with_kustomize(overlay: str) -> None:
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(ROOT / "deploy" / "k8s" / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stderr
+    docs = [d for d in yaml.safe_load_all(built.stdout) if d]
+    deployments = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"}
+    assert {s.slug for s in FLEET} | {f"{s.slug}-worker" for s in FLEET} <= deployments
+    jobs = [d for d in docs if d["kind"] == "Job"]
+    assert [j["metadata"]["name"] for j in jobs] == ["aintech-migrate"]
+    assert all(d["metadata"].get("namespace") == "aintech" for d in docs if d["kind"] != "Namespace")
