@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import httpx
 
 from aintech_shared.fleet import BACKENDS
@@ -39,3 +42,15 @@ def test_metrics_count_the_forwarded_requests(gw: httpx.Client) -> None:
     gw.get("/api/analytics/healthz")
     metrics = gw.get("/metrics").text
     assert 'route="/api/{service}/{path:path}"' in metrics
+
+
+def test_gateway_publishes_one_openapi_for_the_platform(gw: httpx.Client) -> None:
+    spec = gw.get("/openapi.json").json()
+    assert "x-unavailable-services" not in spec
+    login = spec["paths"]["/api/auth/login"]["post"]
+    assert login["tags"][0] == "authenticator"
+    ref = json.dumps(login)
+    assert '"#/components/schemas/auth.' in ref
+    for name in (r.split("/")[-1] for r in re.findall(r'"(#/components/schemas/[^"]+)"', json.dumps(spec))):
+        assert name in spec["components"]["schemas"], f"dangling $ref {name}"
+    assert {t["name"] for t in spec["tags"]} >= {s.slug for s in BACKENDS}

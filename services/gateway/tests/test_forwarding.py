@@ -174,3 +174,15 @@ async def test_forwarded_for_from_a_trusted_proxy_is_extended(
         async with AsyncClient(transport=transport, base_url="http://gw") as client:
             resp = await client.get("/api/crm/me", headers={"X-Forwarded-For": "198.51.100.7"})
     assert resp.json()["headers"]["x-forwarded-for"] == "198.51.100.7, 10.1.2.3"
+
+
+async def test_one_openapi_document_for_the_platform(gateway: AsyncClient) -> None:
+    spec = (await gateway.get("/openapi.json")).json()
+    assert "/healthz" in spec["paths"], "the gateway's own operations stay"
+    # the fake core-crm answers every path with its echo, so its "document" has no paths;
+    # every other service is down and is listed as unavailable rather than failing the page
+    assert "quote-engine" in spec["x-unavailable-services"]
+    assert "core-crm" not in spec["x-unavailable-services"]
+    docs = await gateway.get("/docs")
+    assert docs.status_code == 200
+    assert "/openapi.json" in docs.text

@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from aintech_shared.app import create_service_app
 from aintech_shared.errors import problem
+from gateway.openapi import MergedOpenAPI
 from gateway.proxy import Forwarder
 from gateway.readiness import services_ready
 from gateway.settings import Settings
@@ -25,6 +26,8 @@ DESCRIPTION = """Public entry of the AINTECH platform.
   `analytics`. Method, query, headers and body are preserved; `X-Forwarded-For/Proto/Host/Prefix`,
   `X-Request-ID` and `X-Correlation-ID` are set.
 * `/webhooks/<provider>/...` goes to the service that owns that webhook, path unchanged.
+* `/openapi.json` (and `/docs`) is the whole platform's API: every service's operations under
+  their public paths, cached for 30 s.
 * `/readyz` reports the readiness of every service. A service that is down answers
   502 problem+json; one that is too slow, 504.
 """
@@ -70,6 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return problem(404, detail="No service owns this webhook.", instance=request.url.path)
         return await forwarder.forward(request, target)
 
+    merged = MergedOpenAPI(app, forwarder)
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(await merged.document())
+
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != "/openapi.json"]
+    app.router.routes.append(Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False))
     app.router.routes.append(Route("/api/{service}/{path:path}", api, methods=METHODS))
     app.router.routes.append(Route("/webhooks/{path:path}", webhooks, methods=METHODS))
     return app

@@ -1,0 +1,83 @@
+"""One OpenAPI document for the platform: the gateway's own plus every service's, as routed."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import time
+from typing import Any
+
+import aiohttp
+from fastapi import FastAPI
+
+from gateway.proxy import Forwarder
+from gateway.upstreams import Upstream
+
+FETCH_TIMEOUT = aiohttp.ClientTimeout(total=3)
+OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
+REF = '"#/components/schemas/'
+
+
+class MergedOpenAPI:
+    """Fetches each service's /openapi.json, re-roots its paths under /api/<route>, and caches."""
+
+    def __init__(self, app: FastAPI, forwarder: Forwarder, ttl: float = 30.0) -> None:
+        self.app = app
+        self.forwarder = forwarder
+        self.ttl = ttl
+        self._cached: dict[str, Any] | None = None
+        self._at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def document(self) -> dict[str, Any]:
+        async with self._lock:
+            if self._cached is None or time.monotonic() - self._at > self.ttl:
+                self._cached = await self._build()
+                self._at = time.monotonic()
+            return self._cached
+
+    async def _fetch(self, upstream: Upstream) -> dict[str, Any] | None:
+        try:
+            async with self.forwarder.session.get(
+                upstream.base_url + "/openapi.json", timeout=FETCH_TIMEOUT
+            ) as resp:
+                if resp.status != 200:
+                    return None
+                body: dict[str, Any] = await resp.json(content_type=None)
+                return body
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return None
+
+    async def _build(self) -> dict[str, Any]:
+        spec = copy.deepcopy(self.app.openapi())
+        paths: dict[str, Any] = spec.setdefault("paths", {})
+        components: dict[str, Any] = spec.setdefault("components", {})
+        schemas: dict[str, Any] = components.setdefault("schemas", {})
+        tags: list[dict[str, str]] = spec.setdefault("tags", [])
+        upstreams = list(self.forwarder.routes.upstreams.items())
+        documents = await asyncio.gather(*(self._fetch(u) for _, u in upstreams))
+        unavailable = []
+        for (route, upstream), doc in zip(upstreams, documents, strict=True):
+            slug = upstream.spec.slug
+            if doc is None:
+                unavailable.append(slug)
+                continue
+            renamed = json.loads(json.dumps(doc).replace(REF, f"{REF}{route}."))
+            for path, operations in renamed.get("paths", {}).items():
+                if path in OPS_PATHS:
+                    continue
+                for operation in operations.values():
+                    if isinstance(operation, dict):
+                        operation["tags"] = [slug, *operation.get("tags", [])]
+                        if "operationId" in operation:
+                            operation["operationId"] = f"{route}_{operation['operationId']}"
+                paths[f"/api/{route}{path}"] = operations
+            for name, schema in renamed.get("components", {}).get("schemas", {}).items():
+                schemas[f"{route}.{name}"] = schema
+            for name, scheme in renamed.get("components", {}).get("securitySchemes", {}).items():
+                components.setdefault("securitySchemes", {}).setdefault(name, scheme)
+            tags.append({"name": slug, "description": upstream.spec.description})
+        if unavailable:
+            spec["x-unavailable-services"] = unavailable
+        return spec
