@@ -32,6 +32,11 @@ def _dump_all(docs: list[Any]) -> str:
 # --- docker-compose ------------------------------------------------------------------------------
 
 
+def _probe(port: int) -> str:
+    """A healthcheck command that needs nothing but the image's Python."""
+    return f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/healthz')"
+
+
 def compose() -> str:
     common_env = {
         "AINTECH_ENV": "development",
@@ -101,12 +106,7 @@ def compose() -> str:
             "environment": env,
             "depends_on": {"migrate": {"condition": "service_completed_successfully"}},
             "healthcheck": {
-                "test": [
-                    "CMD",
-                    "python",
-                    "-c",
-                    f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{spec.port}/healthz')",
-                ],
+                "test": ["CMD", "python", "-c", _probe(spec.port)],
                 "interval": "5s",
                 "retries": 20,
             },
@@ -119,6 +119,11 @@ def compose() -> str:
             "command": ["python", "-m", f"{spec.name}.worker"],
             "environment": env,
             "depends_on": {"migrate": {"condition": "service_completed_successfully"}},
+            "healthcheck": {
+                "test": ["CMD", "python", "-c", _probe(spec.port + 100)],
+                "interval": "15s",
+                "retries": 4,
+            },
         }
     doc = {"name": "aintech", "services": services, "volumes": {"pgdata": {}, "kafkadata": {}}}
     return HEADER + _dump(doc)
@@ -153,6 +158,13 @@ def _container(spec: ServiceSpec, command: list[str], *, api: bool) -> dict[str,
             "capabilities": {"drop": ["ALL"]},
         },
     }
+    if not api:
+        container["ports"] = [{"name": "health", "containerPort": spec.port + 100}]
+        container["livenessProbe"] = {
+            "httpGet": {"path": "/healthz", "port": "health"},
+            "periodSeconds": 15,
+            "failureThreshold": 4,
+        }
     if api:
         container["ports"] = [{"name": "http", "containerPort": spec.port}]
         container["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10}

@@ -77,6 +77,9 @@ def test_kustomize_base_and_overlays_are_consistent() -> None:
         assert api["ports"][0]["containerPort"] == spec.port
         assert api["securityContext"]["runAsNonRoot"] is True
         assert docs[2]["spec"]["ports"][0]["port"] == spec.port
+        worker = docs[1]["spec"]["template"]["spec"]["containers"][0]
+        assert worker["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert worker["ports"][0]["containerPort"] == spec.port + 100
         assert docs[0]["spec"]["selector"]["matchLabels"] == docs[2]["spec"]["selector"]
     for overlay in ("dev", "production"):
         doc = yaml.safe_load(

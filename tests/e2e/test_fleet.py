@@ -7,7 +7,9 @@ import re
 
 import httpx
 
-from aintech_shared.fleet import BACKENDS
+from aintech_shared.fleet import BACKENDS, FLEET
+
+from .conftest import Fleet
 
 
 def test_gateway_reports_every_service_ready(gw: httpx.Client) -> None:
@@ -54,3 +56,12 @@ def test_gateway_publishes_one_openapi_for_the_platform(gw: httpx.Client) -> Non
     for name in (r.split("/")[-1] for r in re.findall(r'"(#/components/schemas/[^"]+)"', json.dumps(spec))):
         assert name in spec["components"]["schemas"], f"dangling $ref {name}"
     assert {t["name"] for t in spec["tags"]} >= {s.slug for s in BACKENDS}
+
+
+def test_every_worker_reports_its_loops_alive(fleet: Fleet) -> None:
+    for spec in FLEET:
+        resp = httpx.get(f"http://127.0.0.1:{spec.port + 100 + fleet.port_offset}/healthz", timeout=5)
+        assert resp.status_code == 200, spec.slug
+        body = resp.json()
+        assert body["service"] == f"{spec.slug}-worker"
+        assert f"relay:{spec.schema}" in body["loops"]

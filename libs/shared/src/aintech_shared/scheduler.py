@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aintech_shared.aio import sleep_or_stop
 from aintech_shared.db import Database
 from aintech_shared.events.tables import MessagingTables
+from aintech_shared.health import Heartbeat
 
 log = structlog.get_logger("aintech.scheduler")
 
@@ -81,9 +82,12 @@ async def run_scheduler(
     jobs: Sequence[ScheduledJob],
     stop: asyncio.Event,
     tick: float = 1.0,
+    heartbeat: Heartbeat | None = None,
 ) -> None:
     """Check every job each ``tick`` seconds until ``stop`` is set."""
     while not stop.is_set():
+        if heartbeat is not None:
+            heartbeat.beat()
         for job in jobs:
             try:
                 await run_job_if_due(db, tables, job)

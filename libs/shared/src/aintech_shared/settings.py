@@ -54,12 +54,15 @@ class ServiceSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 0
+    worker_port: int = Field(default=0, description="Worker /healthz and /metrics (default: port + 100).")
     db_password: str = ""
 
     @model_validator(mode="after")
     def _defaults_and_production_guard(self) -> ServiceSettings:
         if not self.port:
             self.port = self.default_port
+        if not self.worker_port:
+            self.worker_port = self.port + 100
         if not self.db_password:
             self.db_password = f"{DEV_DB_PASSWORD_PREFIX}{self.service_name}"
         if self.env is Environment.production:

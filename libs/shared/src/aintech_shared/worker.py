@@ -1,4 +1,8 @@
-"""The worker entrypoint every service runs beside its API: outbox relay, consumers, scheduled jobs."""
+"""The worker entrypoint every service runs beside its API: outbox relay, consumers, scheduled jobs.
+
+It also serves ``/healthz`` (every loop still beating) and ``/metrics`` (outbox and consumer
+counters) on ``<SERVICE>_WORKER_PORT`` (default: the API port + 100).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import structlog
+import uvicorn
 from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +20,7 @@ from aintech_shared.db import Database
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer
 from aintech_shared.events.outbox import OutboxRelay
 from aintech_shared.events.tables import MessagingTables
+from aintech_shared.health import EmbeddedServer, Heartbeat, health_app
 from aintech_shared.logging import configure_logging
 from aintech_shared.scheduler import ScheduledJob, run_scheduler
 from aintech_shared.settings import ServiceSettings
@@ -61,17 +67,34 @@ async def run_worker(
     db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=4)
     relay = OutboxRelay(db, tables, bootstrap=settings.kafka_bootstrap)
     all_jobs = [*housekeeping_jobs(tables), *jobs]
+    scheduler_beat = Heartbeat("scheduler")
+    heartbeats = [relay.heartbeat, scheduler_beat]
     tasks = [
         asyncio.create_task(relay.run(stop), name="outbox-relay"),
-        asyncio.create_task(run_scheduler(db, tables, all_jobs, stop), name="scheduler"),
+        asyncio.create_task(
+            run_scheduler(db, tables, all_jobs, stop, heartbeat=scheduler_beat), name="scheduler"
+        ),
     ]
     for spec in consumers:
         consumer = EventConsumer(spec, db=db, tables=tables, bootstrap=settings.kafka_bootstrap)
+        heartbeats.append(consumer.heartbeat)
         tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer:{spec.name}"))
+    server = EmbeddedServer(
+        uvicorn.Config(
+            health_app(heartbeats, f"{settings.service_name}-worker"),
+            host=settings.host,
+            port=settings.worker_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+    )
+    health_task = asyncio.create_task(server.serve(), name="health-server")
     log.info(
         "worker_started",
         consumers=[c.name for c in consumers],
         jobs=[j.name for j in all_jobs],
+        health=f"http://{settings.host}:{settings.worker_port}/healthz",
     )
     try:
         done, _ = await asyncio.wait(
@@ -84,6 +107,8 @@ async def run_worker(
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        server.should_exit = True
+        await asyncio.gather(health_task, return_exceptions=True)
         await db.dispose()
         log.info("worker_stopped")
 

@@ -22,6 +22,7 @@ from aintech_shared.events.catalogue import dead_letter_topic
 from aintech_shared.events.envelope import CloudEvent
 from aintech_shared.events.outbox import new_producer
 from aintech_shared.events.tables import MessagingTables
+from aintech_shared.health import Heartbeat
 
 log = structlog.get_logger("aintech.consumer")
 
@@ -65,6 +66,7 @@ class EventConsumer:
         self.tables = tables
         self.bootstrap = bootstrap
         self.max_records = max_records
+        self.heartbeat = Heartbeat(f"consumer:{spec.name}")
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; reconnects with backoff when Kafka goes away."""
@@ -74,10 +76,12 @@ class EventConsumer:
                 await self._run_session(stop)
                 backoff = 0.5
             except (KafkaError, OSError) as exc:
+                self.heartbeat.beat(f"reconnecting: {type(exc).__name__}")
                 log.warning("consumer_connection_lost", consumer=self.spec.name, error=repr(exc))
                 await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
             except Exception as exc:  # e.g. the database went away: offsets stay uncommitted
+                self.heartbeat.beat(f"recovering: {type(exc).__name__}")
                 log.exception("consumer_failed", consumer=self.spec.name, error=repr(exc))
                 await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
@@ -100,6 +104,7 @@ class EventConsumer:
             await producer.start()
             log.info("consumer_started", consumer=self.spec.name, topics=list(self.spec.topics))
             while not stop.is_set():
+                self.heartbeat.beat()
                 batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                 for tp, records in batch.items():
                     await self._process_partition(records, producer)

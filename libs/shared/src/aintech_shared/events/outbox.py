@@ -21,6 +21,7 @@ from aintech_shared.db import Database
 from aintech_shared.events.catalogue import EventData
 from aintech_shared.events.envelope import CloudEvent
 from aintech_shared.events.tables import MessagingTables
+from aintech_shared.health import Heartbeat
 
 log = structlog.get_logger("aintech.outbox")
 
@@ -109,6 +110,7 @@ class OutboxRelay:
         self.lock_key = zlib.crc32(f"outbox:{tables.schema}".encode())
         self._producer: AIOKafkaProducer | None = None
         self._wakeup = asyncio.Event()
+        self.heartbeat = Heartbeat(f"relay:{tables.schema}")
 
     async def _get_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -216,13 +218,16 @@ class OutboxRelay:
                 try:
                     sent = await self.relay_once()
                     backoff = 0.2
+                    self.heartbeat.beat()
                 except (KafkaError, OSError, ConnectionError) as exc:
+                    self.heartbeat.beat(f"retrying: {type(exc).__name__}")
                     log.warning("relay_send_failed", error=repr(exc), retry_in=backoff)
                     await self._drop_producer()
                     await sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, self.max_backoff)
                     continue
                 except Exception as exc:
+                    self.heartbeat.beat(f"retrying: {type(exc).__name__}")
                     log.exception("relay_failed", error=repr(exc), retry_in=backoff)
                     await self._drop_producer()
                     await sleep_or_stop(stop, backoff)

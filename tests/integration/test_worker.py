@@ -1,0 +1,96 @@
+"""A service worker end to end: relays its outbox, runs its jobs, reports liveness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import select
+
+from aintech_shared.db import Database
+from aintech_shared.events import CloudEvent, EventData
+from aintech_shared.events.outbox import Outbox
+from aintech_shared.worker import run_worker
+from core_crm.models import MESSAGING
+from core_crm.settings import Settings
+
+
+class CustomerNoted(EventData, catalogued=False):
+    event_type = "customer.noted"
+    topic = "crm.customer"
+    customer_id: str
+    note: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_worker_relays_runs_jobs_and_reports_health(kafka_bootstrap: str) -> None:
+    settings = Settings(worker_port=free_port())
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, MESSAGING, stop=stop))
+    health = f"http://127.0.0.1:{settings.worker_port}"
+    db = Database(settings.service_database_url, schema=settings.db_schema)
+    customer = f"CUS-{uuid.uuid4().hex[:8]}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):
+                try:
+                    resp = await client.get(f"{health}/healthz")
+                    if resp.status_code == 200 and resp.json()["loops"]["scheduler"]["status"] == "ok":
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+            body = resp.json()
+            assert body["status"] == "ok"
+            assert set(body["loops"]) == {"relay:crm", "scheduler"}
+
+            async with db.transaction() as session:
+                await Outbox(MESSAGING, source="core-crm").publish(
+                    session, CustomerNoted(customer_id=customer, note="Prefers WhatsApp"), key=customer
+                )
+            consumer = AIOKafkaConsumer(
+                "crm.customer",
+                bootstrap_servers=kafka_bootstrap,
+                group_id=f"t-{uuid.uuid4().hex}",
+                auto_offset_reset="earliest",
+            )
+            await consumer.start()
+            found = None
+            try:
+                for _ in range(40):
+                    batch = await consumer.getmany(timeout_ms=250)
+                    for records in batch.values():
+                        for record in records:
+                            event = CloudEvent.from_bytes(record.value)
+                            if event.data.get("customer_id") == customer:
+                                found = event
+                    if found:
+                        break
+            finally:
+                await consumer.stop()
+            assert found is not None and found.source == "core-crm"
+            metrics = (await client.get(f"{health}/metrics")).text
+            assert 'outbox_events_sent_total{schema="crm"}' in metrics
+
+        jobs = MESSAGING.scheduled_jobs
+        async with db.transaction() as session:
+            runs = await session.scalar(select(jobs.c.runs).where(jobs.c.name == "messaging.purge"))
+        assert runs and runs >= 1, "the housekeeping job ran"
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, timeout=30)
+        await db.dispose()
+    async with httpx.AsyncClient() as client:
+        try:
+            await client.get(f"{health}/healthz")
+            raise AssertionError("the health server still answers after the worker stopped")
+        except httpx.ConnectError:
+            pass
