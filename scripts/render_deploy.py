@@ -264,9 +264,11 @@ def migrate_job() -> str:
                             "name": "migrate",
                             "image": "aintech/platform",
                             "command": ["python", "deploy/local/stack.py", "migrate"],
+                            # The administrator login lives only here (last source wins).
                             "envFrom": [
                                 {"configMapRef": {"name": "aintech-config"}},
                                 {"secretRef": {"name": "aintech-secrets"}},
+                                {"secretRef": {"name": "aintech-db-admin"}},
                             ],
                         }
                     ],
