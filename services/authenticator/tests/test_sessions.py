@@ -57,7 +57,12 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(api: Api) -> None:
     )
     assert stored == 0  # stored as SHA-256 only
 
-    replay = await api.client.post("/refresh", json={"refresh_token": first})
+    # Replayed from another device (a thief): the whole family dies.
+    replay = await api.client.post(
+        "/refresh",
+        json={"refresh_token": first},
+        headers={"User-Agent": "python-requests/2.32", "X-Forwarded-For": "203.0.113.66"},
+    )
     assert replay.status_code == 401
     # The legitimate holder's newer token died with the family.
     assert (
@@ -70,6 +75,37 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(api: Api) -> None:
     assert reuse and reuse[0]["details"]["family_created_at"]
     alerts = await api.events("auth.suspicious_login", key=ctx["user"]["id"])
     assert [a["data"]["reason"] for a in alerts] == ["refresh_token_reuse"]
+
+
+async def test_two_tabs_refreshing_at_once_keep_the_session(api: Api) -> None:
+    ctx = await api.signed_in()
+    first = ctx["tokens"]["refresh_token"]
+    # The family row is locked FOR UPDATE, so racing requests are served one after the other:
+    # the second tab presents the token the first tab has just rotated.
+    tab_a = await api.client.post("/refresh", json={"refresh_token": first})
+    tab_b = await api.client.post("/refresh", json={"refresh_token": first})
+    assert (tab_a.status_code, tab_b.status_code) == (200, 200)
+    assert tab_a.json()["refresh_token"] != tab_b.json()["refresh_token"]
+    for tab in (tab_a, tab_b):
+        again = await api.client.post("/refresh", json={"refresh_token": tab.json()["refresh_token"]})
+        assert again.status_code == 200, "both tabs keep a working session"
+    assert await api.audit("token.reuse_detected", ctx["user"]["id"]) == []
+
+
+async def test_replay_after_the_grace_window_revokes_the_family(api: Api) -> None:
+    ctx = await api.signed_in()
+    first = ctx["tokens"]["refresh_token"]
+    rotated = await api.client.post("/refresh", json={"refresh_token": first})
+    assert rotated.status_code == 200
+    await api.conn.execute(
+        text(
+            "UPDATE auth.refresh_tokens SET used_at = used_at - interval '1 minute' WHERE used_at IS NOT NULL"
+        ),
+    )
+    assert (await api.client.post("/refresh", json={"refresh_token": first})).status_code == 401
+    newer = rotated.json()["refresh_token"]
+    assert (await api.client.post("/refresh", json={"refresh_token": newer})).status_code == 401
+    assert await api.audit("token.reuse_detected", ctx["user"]["id"])
 
 
 async def test_logout_ends_session(api: Api) -> None:

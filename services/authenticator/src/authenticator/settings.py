@@ -55,6 +55,13 @@ class Settings(ServiceSettings):
     # Tokens and sessions
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=3600)
+    refresh_reuse_grace_seconds: int = Field(
+        default=10,
+        ge=0,
+        le=60,
+        description="A token rotated this recently, presented again by the same device (IP and user "
+        "agent), gets a fresh pair instead of revoking the session: concurrent tabs. 0 disables it.",
+    )
     two_factor_challenge_ttl_seconds: int = Field(default=300, ge=60, le=900)
     two_factor_challenge_max_attempts: int = Field(default=5, ge=1)
     email_verification_ttl_seconds: int = Field(default=48 * 3600, ge=600)

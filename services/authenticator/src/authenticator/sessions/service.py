@@ -23,6 +23,7 @@ from authenticator.sessions.devices import device_label
 from authenticator.sessions.models import Session
 from authenticator.throttle import service as throttle
 from authenticator.tokens import service as tokens
+from authenticator.tokens.models import RefreshToken
 from authenticator.twofactor import repository as challenges
 from authenticator.twofactor import service as twofactor
 from authenticator.twofactor.models import LoginChallenge
@@ -278,6 +279,21 @@ async def complete_two_factor(
     )
 
 
+def _concurrent_rotation(
+    row: RefreshToken, family: Session, client: ClientInfo, *, grace: int, now: datetime
+) -> bool:
+    """A token rotated moments ago, presented again by the same device (two tabs refreshing at
+    once): within the grace window this is a race, not a replay."""
+    if grace <= 0 or row.used_at is None or row.revoked_at is not None or family.revoked_at is not None:
+        return False
+    return (
+        now - row.used_at <= timedelta(seconds=grace)
+        and client.ip is not None
+        and client.ip == family.ip
+        and client.user_agent == family.user_agent
+    )
+
+
 async def refresh(
     session: AsyncSession, *, rt: Runtime, raw_token: str, client: ClientInfo
 ) -> SignedIn | Refused:
@@ -290,7 +306,10 @@ async def refresh(
     family = await repository.get(session, row.session_id, for_update=True)
     if family is None:
         raise invalid
-    if row.used_at is not None or row.revoked_at is not None:
+    concurrent = _concurrent_rotation(
+        row, family, client, grace=rt.settings.refresh_reuse_grace_seconds, now=now
+    )
+    if (row.used_at is not None or row.revoked_at is not None) and not concurrent:
         if family.revoked_at is None:
             family.revoked_at = now
             family.revoked_reason = "refresh_token_reuse"
@@ -320,8 +339,9 @@ async def refresh(
     new_raw, new_row = await tokens.issue_refresh_token(
         session, user_id=user.id, session_id=family.id, now=now, ttl=ttl
     )
-    row.used_at = now
-    row.replaced_by_id = new_row.id
+    if not concurrent:
+        row.used_at = now
+        row.replaced_by_id = new_row.id
     family.last_activity_at = now
     family.expires_at = now + ttl
     if client.ip:
