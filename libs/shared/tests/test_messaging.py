@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,6 +115,9 @@ async def test_two_relays_deliver_each_event_once_in_order(
             select(func.count()).select_from(tables.outbox).where(tables.outbox.c.sent_at.is_(None))
         )
     assert unsent == 0
+    labels = {"schema": tables.schema}
+    assert (REGISTRY.get_sample_value("outbox_events_sent_total", labels) or 0) >= 100
+    assert REGISTRY.get_sample_value("outbox_unsent_events", labels) == 0
 
 
 async def test_consumer_deduplicates_and_dead_letters_poison(

@@ -26,7 +26,9 @@ from aintech_shared.health import Heartbeat
 log = structlog.get_logger("aintech.outbox")
 
 OUTBOX_SENT = Counter("outbox_events_sent_total", "Events relayed from the outbox to Kafka", ["schema"])
-OUTBOX_LAG = Gauge("outbox_unsent_events", "Outbox rows not yet relayed at the last poll", ["schema"])
+OUTBOX_BACKLOG = Gauge(
+    "outbox_unsent_events", "Outbox rows committed but not yet relayed, as of the last batch", ["schema"]
+)
 
 
 class Outbox:
@@ -148,7 +150,7 @@ class OutboxRelay:
                 )
             ).all()
             if not rows:
-                OUTBOX_LAG.labels(self.tables.schema).set(0)
+                OUTBOX_BACKLOG.labels(self.tables.schema).set(0)
                 return 0
             producer = await self._get_producer()
             futures = []
@@ -166,6 +168,15 @@ class OutboxRelay:
             await session.execute(
                 update(outbox).where(outbox.c.seq.in_([r.seq for r in rows])).values(sent_at=func.now())
             )
+            backlog = 0
+            if len(rows) == self.batch_size:  # behind: count what is left (a partial-index scan)
+                backlog = (
+                    await session.scalar(
+                        select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+                    )
+                    or 0
+                )
+        OUTBOX_BACKLOG.labels(self.tables.schema).set(backlog)
         OUTBOX_SENT.labels(self.tables.schema).inc(len(rows))
         return len(rows)
 
