@@ -6,9 +6,8 @@ import asyncio
 import uuid
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 
-from aintech_shared.events import CloudEvent
+from aintech_shared.testing import find_event
 
 SEED_PASSWORD = "Aintech-Demo-2026!"
 
@@ -85,28 +84,15 @@ def test_registration_event_is_relayed_to_kafka(gw: httpx.Client, kafka_bootstra
     assert resp.status_code == 201
     user_id = resp.json()["id"]
 
-    async def find() -> CloudEvent | None:
-        consumer = AIOKafkaConsumer(
+    found = asyncio.run(
+        find_event(
+            kafka_bootstrap,
             "auth.user",
-            bootstrap_servers=kafka_bootstrap,
-            group_id=f"e2e-{uuid.uuid4().hex}",
-            auto_offset_reset="earliest",
+            lambda e: e.type == "user.registered" and e.data.get("user_id") == user_id,
         )
-        await consumer.start()
-        try:
-            for _ in range(40):
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        event = CloudEvent.from_bytes(record.value)
-                        if event.type == "user.registered" and event.data.get("user_id") == user_id:
-                            assert record.key == user_id.encode()
-                            return event
-        finally:
-            await consumer.stop()
-        return None
-
-    event = asyncio.run(find())
-    assert event is not None, "user.registered never reached Kafka"
+    )
+    assert found is not None, "user.registered never reached Kafka"
+    event, key = found
+    assert key == user_id.encode()
     assert event.data["email"] == email
     assert event.correlationid == "e2e-register"

@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database
-from aintech_shared.errors import install_error_handlers, problem
+from aintech_shared.errors import install_error_handlers, problem, responses
 from aintech_shared.kafka_probe import KafkaProbe
 from aintech_shared.logging import configure_logging
 from aintech_shared.observability import ObservabilityMiddleware, metrics_endpoint
@@ -22,14 +22,11 @@ LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # Extra readiness: returns (ready, details) merged into /readyz under its own key.
 ReadinessCheck = Callable[[Request], Awaitable[tuple[bool, dict[str, Any]]]]
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": desc, "content": {"application/problem+json": {}}}
-    for code, desc in {
-        401: "Missing, expired or invalid access token",
-        403: "Authenticated but not allowed",
-        422: "Validation failed (field-level `errors`)",
-    }.items()
-}
+PROBLEM_RESPONSES = responses(
+    (401, "Missing, expired or invalid access token"),
+    (403, "Authenticated but not allowed"),
+    (422, "Validation failed (field-level `errors`)"),
+)
 
 
 def create_service_app(

@@ -126,21 +126,62 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def app_error_response(request: Request, exc: AppError) -> ProblemResponse:
+    """The problem+json rendering of a domain error.
+
+    The shared handler uses it for raised errors; an endpoint may return it instead of raising
+    when the refusal's own writes (counters, audit rows) must still commit.
+    """
+    return problem(
+        exc.status,
+        type_=PROBLEM_BASE + exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        instance=request.url.path,
+        errors=exc.errors,
+        headers=exc.headers,
+        **exc.extra,
+    )
+
+
+def _slug_for(status: int) -> str:
+    """The problem type slug of a status, as the AppError subclasses declare it."""
+    pending: list[type[AppError]] = [AppError]
+    while pending:
+        cls = pending.pop()
+        if cls.status == status and cls is not AppError:
+            return cls.slug
+        pending.extend(cls.__subclasses__())
+    return "bad-gateway" if status == 502 else "error"
+
+
+def problem_doc(status: int, description: str, example_detail: str | None = None) -> dict[str, Any]:
+    """An OpenAPI ``responses`` entry for a problem+json error, with an example body."""
+    example: dict[str, Any] = {
+        "type": PROBLEM_BASE + _slug_for(status),
+        "title": description,
+        "status": status,
+        "detail": example_detail or description,
+    }
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"example": example}}}
+
+
+def responses(*entries: tuple[int, str] | tuple[int, str, str]) -> dict[int | str, dict[str, Any]]:
+    """A route's documented error responses: ``responses((401, "Invalid credentials"), ...)``."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for entry in entries:
+        status, description = entry[0], entry[1]
+        detail = entry[2] if len(entry) > 2 else None
+        out[status] = problem_doc(status, description, detail)
+    return out
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error the app can raise as problem+json."""
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> ProblemResponse:
-        return problem(
-            exc.status,
-            type_=PROBLEM_BASE + exc.slug,
-            title=exc.title,
-            detail=exc.detail,
-            instance=request.url.path,
-            errors=exc.errors,
-            headers=exc.headers,
-            **exc.extra,
-        )
+        return app_error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> ProblemResponse:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from aiokafka import AIOKafkaConsumer
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Column, Identity, Integer, Table, Text, text
 from sqlalchemy.engine import make_url
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database, schema_metadata
+from aintech_shared.events.envelope import CloudEvent
 from aintech_shared.events.tables import MessagingTables, messaging_tables
 from aintech_shared.rbac import Role, permissions_for
 
@@ -133,3 +135,25 @@ async def scratch_schema(admin_url: str, prefix: str, *, pool_size: int = 8) -> 
         async with db.engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await db.dispose()
+
+
+async def find_event(
+    bootstrap: str, topic: str, match: Callable[[CloudEvent], bool], *, within: float = 20.0
+) -> tuple[CloudEvent, bytes | None] | None:
+    """Read ``topic`` from the beginning with a fresh group until an event matches; (event, key)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"test-{uuid.uuid4().hex}", auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=250)
+            for records in batch.values():
+                for record in records:
+                    event = CloudEvent.from_bytes(record.value or b"")
+                    if match(event):
+                        return event, record.key
+    finally:
+        await consumer.stop()
+    return None

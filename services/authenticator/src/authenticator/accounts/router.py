@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from aintech_shared.db import DbSession
+from aintech_shared.errors import responses
 from aintech_shared.rbac import permissions_for
 from authenticator.accounts import service
 from authenticator.accounts.schemas import (
@@ -22,7 +23,6 @@ from authenticator.accounts.schemas import (
 )
 from authenticator.core.deps import Caller, CurrentCaller
 from authenticator.core.request import Client
-from authenticator.core.responses import responses
 from authenticator.core.runtime import RuntimeDep
 from authenticator.oauth import service as oauth
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from aintech_shared.db import DbSession
+from aintech_shared.errors import responses
 from aintech_shared.rbac import Permission, Role
 from authenticator.accounts.models import UserStatus
 from authenticator.admin import service
@@ -15,7 +16,6 @@ from authenticator.admin.schemas import AdminUserOut, DisableRequest, KeyRotated
 from authenticator.core.deps import Caller, authorized
 from authenticator.core.pagination import Page, PageNumber, PageSize
 from authenticator.core.request import Client
-from authenticator.core.responses import responses
 from authenticator.core.runtime import RuntimeDep
 from authenticator.sessions import service as sessions
 from authenticator.sessions.schemas import SessionOut

@@ -9,14 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from aintech_shared.db import DbSession
-from aintech_shared.errors import UnprocessableEntity
+from aintech_shared.errors import UnprocessableEntity, responses
 from aintech_shared.rbac import Permission
 from authenticator.audit import service
 from authenticator.audit.schemas import AuditEntryOut
 from authenticator.audit.service import AuditAction
 from authenticator.core.deps import Caller, authorized
 from authenticator.core.pagination import Page, PageNumber, PageSize
-from authenticator.core.responses import responses
 
 router = APIRouter(prefix="/admin", tags=["audit"])
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from aintech_shared.db import DbSession
+from aintech_shared.errors import responses
 from authenticator.accounts.schemas import IdentityOut
 from authenticator.core.deps import CurrentCaller
 from authenticator.core.request import Client, public_base_url
-from authenticator.core.responses import responses
 from authenticator.core.runtime import RuntimeDep
 from authenticator.oauth import service
 from authenticator.oauth.models import OAuthIdentity

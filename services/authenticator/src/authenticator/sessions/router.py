@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from aintech_shared.db import DbSession
+from aintech_shared.errors import app_error_response, responses
 from authenticator.accounts.schemas import UserOut
 from authenticator.core.deps import CurrentCaller
 from authenticator.core.request import Client
-from authenticator.core.responses import committed_problem, responses
 from authenticator.core.runtime import RuntimeDep
 from authenticator.sessions import service
 from authenticator.sessions.schemas import (
@@ -46,7 +46,7 @@ def login_response(
 ) -> Any:
     """Render a sign-in outcome; refusals are returned (not raised) so their side effects commit."""
     if isinstance(result, service.Refused):
-        return committed_problem(request, result.error)
+        return app_error_response(request, result.error)
     response.headers.update(NO_STORE)
     if isinstance(result, service.ChallengeIssued):
         return TwoFactorRequired(

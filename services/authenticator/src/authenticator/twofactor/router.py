@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from aintech_shared.db import DbSession
+from aintech_shared.errors import responses
 from authenticator.core.deps import CurrentCaller
 from authenticator.core.request import Client
-from authenticator.core.responses import responses
 from authenticator.core.runtime import RuntimeDep
 from authenticator.twofactor import service
 from authenticator.twofactor.schemas import CodeRequest, EnrollmentOut, RecoveryCodesOut
