@@ -43,12 +43,16 @@ migrate: bootstrap ## Create schemas, roles and topics; run every service's migr
 seed: bootstrap ## Load the demo data
 	$(STACK) seed
 
-test: bootstrap ## The full suite on real Postgres and Kafka (started and stopped for the run)
+test: bootstrap ## The full suite on real Postgres and Kafka (started and stopped for the run); PYTEST_ARGS picks a part
 	$(STACK) test -- $(PYTEST_ARGS)
 
-lint: bootstrap ## ruff (lint + format check) and mypy
+test-fast: bootstrap ## The suite without the fleet boot and the outage drills (marks e2e, slow)
+	$(STACK) test -- $(PYTEST_ARGS) -m "not e2e and not slow"
+
+lint: bootstrap ## ruff (lint + format check), the import rules (lint-imports) and mypy (code and tests)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen lint-imports --no-cache
 	$(UV) run --frozen mypy
 
 format: bootstrap ## Apply ruff fixes and formatting
@@ -59,7 +63,8 @@ bench: bootstrap ## Print the benchmark figures (outbox->Kafka->consumer, gatewa
 	$(UV) run --frozen python bench/run.py
 
 docs: bootstrap ## Regenerate docs/events.md from the event catalogue
-	$(UV) run --frozen python -m aintech_shared.events.docs > docs/events.md
+	$(UV) run --frozen python -m aintech_devtools.eventdocs > docs/events.md
 
-clean: down ## Remove local data (Postgres, Kafka) and caches
-	rm -rf .local/dev .local/test
+clean: down ## Remove local data (dev, test and bench Postgres and Kafka); keeps the tool and jar caches
+	@if [ -x .venv/bin/python ]; then .venv/bin/python deploy/local/stack.py down --profile test; .venv/bin/python deploy/local/stack.py down --profile bench; fi
+	rm -rf .local/dev .local/test .local/bench

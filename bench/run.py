@@ -36,10 +36,11 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 import stack  # noqa: E402
-from aintech_shared.events import CloudEvent, EventData, dead_letter_topic  # noqa: E402
+from aintech_contracts.envelope import CloudEvent  # noqa: E402
+from aintech_contracts.events import EventData, dead_letter_topic  # noqa: E402
+from aintech_devtools.testing import ScratchSchema, scratch_schema  # noqa: E402
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer  # noqa: E402
 from aintech_shared.events.outbox import Outbox, OutboxRelay  # noqa: E402
-from aintech_shared.testing import ScratchSchema, scratch_schema  # noqa: E402
 
 RUN = uuid.uuid4().hex[:8]
 TOPIC = f"bench.premiums.{RUN}"

@@ -1,7 +1,7 @@
 """Create a new service skeleton under services/ (see README, "Adding a service").
 
 Usage: uv run python scripts/new_service.py <package_name>
-The service must first be declared in libs/shared/src/aintech_shared/fleet.py (schema, port, route).
+The service must first be declared in libs/contracts/src/aintech_contracts/fleet.py (schema, port, route).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "libs" / "shared" / "src"))
+sys.path.insert(0, str(ROOT / "libs" / "contracts" / "src"))
 
-from aintech_shared.fleet import BY_NAME, ServiceSpec  # noqa: E402
+from aintech_contracts.fleet import BY_NAME, ServiceSpec  # noqa: E402
 
 FILES: dict[str, str] = {
     "pyproject.toml": """[project]
@@ -20,7 +20,7 @@ name = "aintech-{slug}"
 version = "0.1.0"
 description = "AINTECH {slug}: {description}"
 requires-python = ">=3.11"
-dependencies = ["aintech-shared"]
+dependencies = ["aintech-shared", "aintech-contracts"]
 
 [project.scripts]
 aintech-{slug} = "{name}.__main__:main"
@@ -28,6 +28,7 @@ aintech-{slug}-worker = "{name}.worker:main"
 
 [tool.uv.sources]
 aintech-shared = {{ workspace = true }}
+aintech-contracts = {{ workspace = true }}
 
 [build-system]
 requires = ["hatchling"]
@@ -120,26 +121,27 @@ def downgrade() -> None:
 ''',
     "src/{name}/settings.py": '''"""Configuration of {name} (shared AINTECH_* variables plus {prefix}* ones)."""
 
-from typing import ClassVar
-
-from pydantic_settings import SettingsConfigDict
-
 from aintech_shared.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="{prefix}", extra="ignore")
-
-    service_name: ClassVar[str] = "{slug}"
-    db_schema: ClassVar[str] = "{schema}"
-    default_port: ClassVar[int] = {port}
+class Settings(ServiceSettings, service="{name}"):
+    """Name, schema, port and the {prefix} prefix come from the fleet registry."""
 ''',
-    "src/{name}/models.py": '''"""Tables of the `{schema}` schema."""
+    "src/{name}/models.py": '''"""Tables of the service's schema (named once, in the fleet registry)."""
 
-from aintech_shared.db import declarative_base_for
+from sqlalchemy.orm import DeclarativeBase
+
+from aintech_shared.db import schema_metadata
 from aintech_shared.events.tables import messaging_tables
+from {name}.settings import Settings
 
-Base = declarative_base_for("{schema}")
+
+class Base(DeclarativeBase):
+    """Typed declarative base: every table of this service lives in its schema."""
+
+    metadata = schema_metadata(Settings.db_schema)
+
+
 MESSAGING = messaging_tables(Base.metadata)
 ''',
     "src/{name}/app.py": '''"""{name} HTTP API."""
@@ -205,7 +207,7 @@ def render(spec: ServiceSpec) -> dict[Path, str]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[1] not in BY_NAME:
-        print(f"usage: {argv[0]} <service>; declare it first in aintech_shared/fleet.py", file=sys.stderr)
+        print(f"usage: {argv[0]} <service>; declare it first in aintech_contracts/fleet.py", file=sys.stderr)
         return 2
     for path, body in render(BY_NAME[argv[1]]).items():
         if path.exists():

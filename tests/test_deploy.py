@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from aintech_shared.fleet import FLEET
+from aintech_contracts.fleet import FLEET
 
 ROOT = Path(__file__).resolve().parents[1]
 

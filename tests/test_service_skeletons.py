@@ -7,7 +7,7 @@ import importlib
 import pytest
 from httpx import ASGITransport, AsyncClient
 
-from aintech_shared.fleet import BACKENDS, ServiceSpec
+from aintech_contracts.fleet import BACKENDS, ServiceSpec
 
 
 @pytest.mark.parametrize("spec", BACKENDS, ids=[s.slug for s in BACKENDS])

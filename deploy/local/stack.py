@@ -35,9 +35,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "libs" / "shared" / "src"))
+sys.path.insert(0, str(ROOT / "libs" / "contracts" / "src"))
 
 import infra  # noqa: E402
-from aintech_shared.fleet import FLEET, ServiceSpec  # noqa: E402
+from aintech_contracts.fleet import FLEET, ServiceSpec  # noqa: E402
 
 LOCAL = ROOT / ".local"
 # Servers named by the caller's environment are theirs: never started or stopped here. Read once,
@@ -70,10 +71,25 @@ class Profile:
         return spec.port + self.port_offset
 
 
+# AINTECH_STACK_PORT_SHIFT moves every port of the test and bench profiles (Postgres, Kafka, the
+# fleet), so two checkouts can run their suites side by side on one machine.
+PORT_SHIFT = int(os.environ.get("AINTECH_STACK_PORT_SHIFT", "0") or 0)
 PROFILES = {
     "dev": Profile("dev", pg_port=5433, kafka_port=9092, controller_port=9093, port_offset=0),
-    "test": Profile("test", pg_port=55432, kafka_port=59192, controller_port=59193, port_offset=10000),
-    "bench": Profile("bench", pg_port=55532, kafka_port=59392, controller_port=59393, port_offset=20000),
+    "test": Profile(
+        "test",
+        pg_port=55432 + PORT_SHIFT,
+        kafka_port=59192 + PORT_SHIFT,
+        controller_port=59193 + PORT_SHIFT,
+        port_offset=10000 + PORT_SHIFT,
+    ),
+    "bench": Profile(
+        "bench",
+        pg_port=55532 + PORT_SHIFT,
+        kafka_port=59392 + PORT_SHIFT,
+        controller_port=59393 + PORT_SHIFT,
+        port_offset=20000 + PORT_SHIFT,
+    ),
 }
 
 
@@ -127,7 +143,7 @@ def migrate(env: dict[str, str]) -> None:
     """Provision schemas and roles, create topics, and upgrade every service to head."""
     import asyncio
 
-    from aintech_shared.events.catalogue import all_topics
+    from aintech_contracts.events import all_topics
     from aintech_shared.provisioning import provision
 
     os.environ.update(env)

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from aintech_shared.testing import find_event
+from aintech_devtools.testing import find_event
 
 SEED_PASSWORD = "Aintech-Demo-2026!"
 

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from aintech_shared.fleet import BACKENDS, FLEET
+from aintech_contracts.fleet import BACKENDS, FLEET
 
 from .conftest import Fleet
 

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,19 +20,23 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events import EventData, dead_letter_topic
+from aintech_devtools.testing import ScratchSchema, scratch_schema
 from aintech_shared.db import Database
-from aintech_shared.events import CloudEvent, EventData, dead_letter_topic
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer
 from aintech_shared.events.outbox import Outbox
-from aintech_shared.testing import ScratchSchema, scratch_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 import infra  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 RUN = uuid.uuid4().hex[:8]
 TOPIC = f"test.renewals.{RUN}"
-KAFKA_PORT, CONTROLLER_PORT = 59292, 59293
+SHIFT = int(os.environ.get("AINTECH_STACK_PORT_SHIFT", "0") or 0)
+KAFKA_PORT, CONTROLLER_PORT = 59292 + SHIFT, 59293 + SHIFT
 
 
 class RenewalDue(EventData, catalogued=False):
@@ -85,7 +89,7 @@ async def ledger_count(db: Database, ledger: Table) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-async def wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float) -> bool:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         if await predicate():

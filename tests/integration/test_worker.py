@@ -9,10 +9,10 @@ import uuid
 import httpx
 from sqlalchemy import select
 
+from aintech_contracts.events import EventData
+from aintech_devtools.testing import find_event
 from aintech_shared.db import Database
-from aintech_shared.events import EventData
 from aintech_shared.events.outbox import Outbox
-from aintech_shared.testing import find_event
 from aintech_shared.worker import run_worker
 from core_crm.models import MESSAGING
 from core_crm.settings import Settings

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from aintech_shared.testing import ScratchSchema, scratch_schema
+from aintech_devtools.testing import ScratchSchema, scratch_schema
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Depends
 from httpx import ASGITransport, AsyncClient
 from pydantic_settings import SettingsConfigDict
 
+from aintech_contracts.rbac import Permission, Role, permissions_for
+from aintech_devtools.testing import TestKeys
 from aintech_shared.app import create_service_app
 from aintech_shared.auth import CurrentPrincipal, Principal, ensure_owner_or_staff, require_permissions
-from aintech_shared.rbac import Permission, Role, permissions_for
 from aintech_shared.settings import ServiceSettings
-from aintech_shared.testing import TestKeys
 
 ISSUER, AUDIENCE = "https://auth.aintech.test", "aintech-api"
 

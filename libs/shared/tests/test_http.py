@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy import select
 
+from aintech_devtools.testing import ScratchSchema
 from aintech_shared.app import create_service_app
 from aintech_shared.db import DbSession
 from aintech_shared.errors import Conflict
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.settings import ServiceSettings
-from aintech_shared.testing import ScratchSchema
 
 
 class DemoSettings(ServiceSettings):

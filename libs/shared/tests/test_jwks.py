@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from aintech_contracts.rbac import Role
+from aintech_devtools.testing import TestKeys
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.errors import ServiceUnavailable, Unauthorized
-from aintech_shared.rbac import Role
-from aintech_shared.testing import TestKeys
 
 ISSUER, AUDIENCE = "https://auth.aintech.test", "aintech-api"
 

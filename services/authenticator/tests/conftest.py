@@ -17,7 +17,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from aintech_shared.testing import rolled_back
+from aintech_devtools.testing import rolled_back
 from authenticator.app import create_app
 from authenticator.settings import Settings
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import jwt
+from fastapi import FastAPI
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import text
@@ -191,7 +192,7 @@ async def test_ip_lockout_spans_accounts(api: Api) -> None:
     assert (await api.audit("login.locked"))[-1]["details"]["scope"] == ["ip"]
 
 
-async def test_untrusted_peer_cannot_spoof_forwarded_for(app, api: Api) -> None:  # type: ignore[no-untyped-def]
+async def test_untrusted_peer_cannot_spoof_forwarded_for(app: FastAPI, api: Api) -> None:
     from httpx import ASGITransport, AsyncClient
 
     user = await api.register()

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, Depends, FastAPI
 from httpx import ASGITransport, AsyncClient
 
+from aintech_contracts.rbac import Permission
 from aintech_shared.app import create_service_app
 from aintech_shared.auth import JWKSCache, Principal, TokenVerifier, require_permissions
 from aintech_shared.db import Database
-from aintech_shared.rbac import Permission
 from aintech_shared.settings import ServiceSettings
 from authenticator.app import build_runtime, create_app
 from authenticator.settings import Settings
@@ -138,7 +138,7 @@ async def test_other_service_rejects_bad_tokens(auth_server: Any, claims_app: As
         "tampered": f"{header}.{forged_payload}.{signature}",
         "wrong audience": await _mint(settings, aud="some-other-api"),
         "wrong issuer": await _mint(settings, iss="https://evil.example"),
-        "alg none": jwt.encode(claims, None, algorithm="none", headers={"kid": kid}),
+        "alg none": jwt.encode(claims, None, algorithm="none", headers={"kid": kid}),  # type: ignore[arg-type]
         "foreign key": jwt.encode(claims, attacker_key, algorithm="RS256", headers={"kid": kid}),
         "HS256 with public key": jwt.api_jws.PyJWS().encode(
             jwt.utils.base64url_decode(payload), b"x" * 32, algorithm="HS256", headers={"kid": kid}

@@ -8,7 +8,7 @@ import pyotp
 import pytest
 from pydantic import ValidationError
 
-from aintech_shared.rbac import ROLE_PERMISSIONS, Permission, Role
+from aintech_contracts.rbac import ROLE_PERMISSIONS, Permission, Role
 from authenticator.app import create_app
 from authenticator.core.crypto import Sealer
 from authenticator.core.passwords import common_passwords, password_problems

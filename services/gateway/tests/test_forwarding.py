@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from httpx import ASGITransport, AsyncClient
 
-from aintech_shared.fleet import BY_NAME
+from aintech_contracts.fleet import BY_NAME
 from gateway.app import create_app
 from gateway.settings import Settings
 

@@ -13,8 +13,8 @@ import jwt
 import structlog
 from fastapi import Depends, Request
 
+from aintech_contracts.rbac import Permission, Role
 from aintech_shared.errors import Forbidden, ServiceUnavailable, Unauthorized
-from aintech_shared.rbac import Permission, Role
 
 log = structlog.get_logger("aintech.auth")
 

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -21,17 +20,14 @@ NAMING_CONVENTION = {
 
 
 def schema_metadata(schema: str) -> MetaData:
-    """MetaData bound to one service schema, with stable constraint names for Alembic."""
+    """MetaData bound to one service schema, with stable constraint names for Alembic.
+
+    A service declares its typed base once::
+
+        class Base(DeclarativeBase):
+            metadata = schema_metadata(Settings.db_schema)
+    """
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
-
-
-def declarative_base_for(schema: str) -> type[DeclarativeBase]:
-    """A declarative base whose tables all live in ``schema``."""
-
-    class Base(DeclarativeBase):
-        metadata = schema_metadata(schema)
-
-    return Base
 
 
 class Database:

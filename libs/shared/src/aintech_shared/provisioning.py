@@ -12,7 +12,7 @@ import sys
 
 import asyncpg
 
-from aintech_shared.fleet import FLEET, ServiceSpec
+from aintech_contracts.fleet import FLEET, ServiceSpec
 from aintech_shared.settings import DEV_DB_PASSWORD_PREFIX
 
 

@@ -9,6 +9,8 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from aintech_contracts.fleet import BY_NAME, ServiceSpec
+
 DEV_DB_PASSWORD_PREFIX = "dev-password-"  # noqa: S105 - marker of the development default
 
 
@@ -26,15 +28,34 @@ def _shared(name: str) -> Any:
 class ServiceSettings(BaseSettings):
     """Configuration common to every service.
 
-    Fleet-wide values come from ``AINTECH_*`` variables; fields declared by a subclass (and
-    ``db_password`` / ``port`` here) come from the service's own prefix, e.g. ``CORE_CRM_PORT``.
+    A service declares ``class Settings(ServiceSettings, service="core_crm")``: its name, schema,
+    default port and variable prefix then come from the fleet registry
+    (``aintech_contracts.fleet``), where they are written once. Fleet-wide values come from
+    ``AINTECH_*`` variables; fields declared by a subclass (and ``db_password`` / ``port`` here)
+    come from the service's own prefix, e.g. ``CORE_CRM_PORT``.
     """
 
     model_config = SettingsConfigDict(extra="ignore", env_prefix="SERVICE_")
 
+    spec: ClassVar[ServiceSpec | None] = None
     service_name: ClassVar[str] = "service"
     db_schema: ClassVar[str] = "public"
     default_port: ClassVar[int] = 8000
+
+    def __init_subclass__(cls, service: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if service is not None:
+            spec = BY_NAME[service]
+            cls.spec = spec
+            cls.service_name = spec.slug
+            cls.db_schema = spec.schema
+            cls.default_port = spec.port
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.spec is not None:
+            cls.model_config["env_prefix"] = cls.spec.env_prefix
 
     env: Environment = Field(default=Environment.development, validation_alias=_shared("ENV"))
     database_url: str = Field(

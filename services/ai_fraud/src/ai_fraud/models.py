@@ -1,7 +1,16 @@
-"""Tables of the `fraud` schema."""
+"""Tables of the service's schema (named once, in the fleet registry)."""
 
-from aintech_shared.db import declarative_base_for
+from sqlalchemy.orm import DeclarativeBase
+
+from ai_fraud.settings import Settings
+from aintech_shared.db import schema_metadata
 from aintech_shared.events.tables import messaging_tables
 
-Base = declarative_base_for("fraud")
+
+class Base(DeclarativeBase):
+    """Typed declarative base: every table of this service lives in its schema."""
+
+    metadata = schema_metadata(Settings.db_schema)
+
+
 MESSAGING = messaging_tables(Base.metadata)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from aintech_contracts.rbac import Role
 from aintech_shared.db import Database
 from aintech_shared.events.outbox import Outbox
-from aintech_shared.rbac import Role
 from authenticator.accounts import repository
 from authenticator.accounts.service import create_user
 from authenticator.core.base import MESSAGING

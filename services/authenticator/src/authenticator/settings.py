@@ -6,10 +6,8 @@ import base64
 import hashlib
 import ipaddress
 from dataclasses import dataclass
-from typing import ClassVar
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import SettingsConfigDict
 
 from aintech_shared.settings import ServiceSettings
 
@@ -45,12 +43,8 @@ class OAuthProviderConfig:
         return bool(self.client_id and (self.discovery_url or (self.authorize_url and self.token_url)))
 
 
-class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="AUTHENTICATOR_", extra="ignore")
-
-    service_name: ClassVar[str] = "authenticator"
-    db_schema: ClassVar[str] = "auth"
-    default_port: ClassVar[int] = 8001
+class Settings(ServiceSettings, service="authenticator"):
+    """Name, schema, port and the AUTHENTICATOR_ prefix come from the fleet registry."""
 
     # Tokens and sessions
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)

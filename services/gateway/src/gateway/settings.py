@@ -1,19 +1,12 @@
 """Configuration of the gateway (shared AINTECH_* variables plus GATEWAY_* ones)."""
 
-from typing import ClassVar
-
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 from aintech_shared.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
-
-    service_name: ClassVar[str] = "gateway"
-    db_schema: ClassVar[str] = "gateway"
-    default_port: ClassVar[int] = 8000
+class Settings(ServiceSettings, service="gateway"):
+    """Name, schema, port and the GATEWAY_ prefix come from the fleet registry."""
 
     upstream_template: str = Field(
         default="http://127.0.0.1:{port}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aintech_shared.fleet import BACKENDS, ServiceSpec
+from aintech_contracts.fleet import BACKENDS, ServiceSpec
 from gateway.settings import Settings
 
 

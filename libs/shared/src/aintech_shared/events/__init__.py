@@ -1,6 +1,5 @@
-"""Domain events: the CloudEvents envelope, the typed catalogue, the outbox and the consumers."""
+"""Messaging runtime: the transactional outbox and relay, the consumers, the messaging tables.
 
-from aintech_shared.events.catalogue import CATALOGUE, TOPICS, EventData, dead_letter_topic
-from aintech_shared.events.envelope import CloudEvent
-
-__all__ = ["CATALOGUE", "TOPICS", "CloudEvent", "EventData", "dead_letter_topic"]
+The envelope and the event catalogue are contracts: ``aintech_contracts.envelope`` and
+``aintech_contracts.events``.
+"""

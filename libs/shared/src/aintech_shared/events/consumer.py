@@ -15,11 +15,11 @@ from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events import dead_letter_topic
 from aintech_shared.aio import sleep_or_stop
 from aintech_shared.context import correlation_id_var
 from aintech_shared.db import Database
-from aintech_shared.events.catalogue import dead_letter_topic
-from aintech_shared.events.envelope import CloudEvent
 from aintech_shared.events.outbox import new_producer
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.health import Heartbeat

@@ -15,11 +15,11 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events import EventData
 from aintech_shared.aio import sleep_or_stop
-from aintech_shared.context import request_id_var
+from aintech_shared.context import current_correlation_id, request_id_var
 from aintech_shared.db import Database
-from aintech_shared.events.catalogue import EventData
-from aintech_shared.events.envelope import CloudEvent
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.health import Heartbeat
 
@@ -42,7 +42,13 @@ class Outbox:
         self, session: AsyncSession, payload: EventData, *, key: str, subject: str | None = None
     ) -> CloudEvent:
         """Stage ``payload`` for publication; it is sent only if the transaction commits."""
-        event = CloudEvent.wrap(payload, type_=payload.event_type, source=self.source, subject=subject or key)
+        event = CloudEvent.wrap(
+            payload,
+            type_=payload.event_type,
+            source=self.source,
+            subject=subject or key,
+            correlationid=current_correlation_id(),
+        )
         headers = {"ce_type": event.type, "ce_id": event.id}
         if event.correlationid:
             headers["correlation_id"] = event.correlationid

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from aintech_contracts.rbac import permissions_for
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
-from aintech_shared.rbac import permissions_for
 from authenticator.accounts import service
 from authenticator.accounts.schemas import (
     Accepted,

@@ -9,15 +9,15 @@ from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_shared.errors import BadRequest, Conflict, UnprocessableEntity
-from aintech_shared.events.catalogue import (
+from aintech_contracts.events.auth import (
     EmailVerificationRequested,
     PasswordChanged,
     PasswordResetRequested,
     UserEmailVerified,
     UserRegistered,
 )
-from aintech_shared.rbac import Role
+from aintech_contracts.rbac import Role
+from aintech_shared.errors import BadRequest, Conflict, UnprocessableEntity
 from authenticator.accounts import repository
 from authenticator.accounts.models import OneTimeToken, TokenPurpose, User
 from authenticator.audit.service import AuditAction, record

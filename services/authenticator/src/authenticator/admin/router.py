@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from aintech_contracts.rbac import Permission, Role
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
-from aintech_shared.rbac import Permission, Role
 from authenticator.accounts.models import UserStatus
 from authenticator.admin import service
 from authenticator.admin.schemas import AdminUserOut, DisableRequest, KeyRotated, RoleChange, SessionsRevoked

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aintech_shared.rbac import Role
+from aintech_contracts.rbac import Role
 from authenticator.accounts.schemas import UserOut
 
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.events.auth import UserDisabled, UserEnabled, UserRoleChanged
+from aintech_contracts.rbac import Role
 from aintech_shared.errors import Conflict, NotFound
-from aintech_shared.events.catalogue import UserDisabled, UserEnabled, UserRoleChanged
-from aintech_shared.rbac import Role
 from authenticator.accounts import repository as users
 from authenticator.accounts.models import User, UserStatus
 from authenticator.audit.service import AuditAction, record

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from aintech_contracts.rbac import Permission
 from aintech_shared.db import DbSession
 from aintech_shared.errors import UnprocessableEntity, responses
-from aintech_shared.rbac import Permission
 from authenticator.audit import service
 from authenticator.audit.schemas import AuditEntryOut
 from authenticator.audit.service import AuditAction

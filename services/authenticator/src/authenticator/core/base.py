@@ -8,12 +8,19 @@ from typing import Any
 
 from sqlalchemy import DateTime, func
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from aintech_shared.db import declarative_base_for
+from aintech_shared.db import schema_metadata
 from aintech_shared.events.tables import messaging_tables
+from authenticator.settings import Settings
 
-Base: Any = declarative_base_for("auth")
+
+class Base(DeclarativeBase):
+    """Typed declarative base: every table of the authenticator lives in its schema."""
+
+    metadata = schema_metadata(Settings.db_schema)
+
+
 MESSAGING = messaging_tables(Base.metadata)
 
 

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from aintech_contracts.rbac import Permission
 from aintech_shared.auth import CurrentPrincipal, Principal, require_permissions
 from aintech_shared.db import DbSession
 from aintech_shared.errors import Unauthorized
-from aintech_shared.rbac import Permission
 from authenticator.accounts import repository as users
 from authenticator.accounts.models import User
 from authenticator.core.base import utcnow

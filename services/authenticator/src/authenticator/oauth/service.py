@@ -10,8 +10,8 @@ from typing import Any
 from authlib.common.security import generate_token
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.rbac import Role
 from aintech_shared.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
-from aintech_shared.rbac import Role
 from authenticator.accounts import repository as users
 from authenticator.accounts.models import User
 from authenticator.accounts.service import create_user

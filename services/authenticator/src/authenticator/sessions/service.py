@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.events.auth import SuspiciousLogin
 from aintech_shared.errors import AppError, Forbidden, NotFound, TooManyRequests, Unauthorized
-from aintech_shared.events.catalogue import SuspiciousLogin
 from authenticator.accounts import repository as users
 from authenticator.accounts.models import User
 from authenticator.audit.service import AuditAction, record

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_shared.rbac import permissions_for
+from aintech_contracts.rbac import permissions_for
 from authenticator.accounts.models import User
 from authenticator.core.crypto import hash_token, new_token
 from authenticator.settings import Settings

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from aintech_shared.events.catalogue import CATALOGUE, TOPICS, EventData, all_topics
-from aintech_shared.events.docs import render
+from aintech_contracts.events import CATALOGUE, TOPICS, EventData, all_topics
+from aintech_devtools.eventdocs import render
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -16,11 +16,11 @@ from sqlalchemy import Column, Identity, Integer, Table, Text, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.rbac import Role, permissions_for
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database, schema_metadata
-from aintech_shared.events.envelope import CloudEvent
 from aintech_shared.events.tables import MessagingTables, messaging_tables
-from aintech_shared.rbac import Role, permissions_for
 
 
 @asynccontextmanager

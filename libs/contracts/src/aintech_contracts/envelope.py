@@ -10,8 +10,6 @@ from typing import Any, Literal, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from aintech_shared.context import current_correlation_id
-
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -42,11 +40,19 @@ class CloudEvent(BaseModel):
         return cls.model_validate_json(raw)
 
     @classmethod
-    def wrap(cls, payload: BaseModel, *, type_: str, source: str, subject: str | None) -> CloudEvent:
+    def wrap(
+        cls,
+        payload: BaseModel,
+        *,
+        type_: str,
+        source: str,
+        subject: str | None,
+        correlationid: str | None = None,
+    ) -> CloudEvent:
         return cls(
             source=source,
             type=type_,
             subject=subject,
-            correlationid=current_correlation_id(),
+            correlationid=correlationid,
             data=payload.model_dump(mode="json"),
         )

@@ -1,11 +1,11 @@
-"""Render the event catalogue as Markdown: ``python -m aintech_shared.events.docs > docs/events.md``."""
+"""Render the event catalogue as Markdown: ``python -m aintech_devtools.eventdocs > docs/events.md``."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from aintech_shared.events.catalogue import CATALOGUE, DEAD_LETTER_PARTITIONS, TOPICS, EventData
+from aintech_contracts.events import CATALOGUE, DEAD_LETTER_PARTITIONS, TOPICS, EventData
 
 
 def _field_rows(model: type[EventData]) -> list[str]:
@@ -39,7 +39,7 @@ def render() -> str:
     lines = [
         "# Event catalogue",
         "",
-        "Generated from `aintech_shared.events.catalogue` by `make docs`; do not edit by hand.",
+        "Generated from `aintech_contracts.events` by `make docs`; do not edit by hand.",
         "",
         "Every event travels as a CloudEvents 1.0 JSON envelope (structured mode) with the",
         "`correlationid` extension. The Kafka key is the aggregate id, so events of one entity keep",

@@ -1,0 +1,10 @@
+"""Events of the scraper (carrier-portal jobs).
+
+Event models are added here as the context publishes them; producers and consumers import
+the same model."""
+
+from __future__ import annotations
+
+from aintech_contracts.events.base import declare_topic
+
+JOB_TOPIC = declare_topic("scraper.job", 3)
