@@ -60,7 +60,8 @@ class FakeTwilio:
         return [r for r in self.requests if r.method == method and r.path.endswith(suffix)]
 
     async def _record(self, request: web.Request) -> web.Response | Recorded:
-        form = {k: str(v) for k, v in (await request.post()).items()}
+        posted = await request.post()
+        form = {k: " ".join(str(v) for v in posted.getall(k)) for k in posted}  # repeated fields joined
         auth = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Basic "):
