@@ -3,9 +3,10 @@
 Protocol (JSON text frames): the client sends ``{"type": "offer"|"answer"|"ice"|"bye",
 "payload": {...}, "to": "<user id>"?}``; every other party (or only ``to``) receives
 ``{"type", "from", "payload"}``. The server sends ``joined`` (with the peers already there),
-``peer-joined``, ``peer-left`` and ``error``. Close codes: 4401 no or bad token, 4403 not a party,
-4404 no such call, 4410 call ended, 4409 replaced by a newer connection, 4413 message too large,
-4429 too many messages.
+``peer-joined``, ``peer-left`` and ``error``. A refused upgrade is answered at the handshake with a
+problem+json 401 (no or bad token), 403 (not a party), 404 (no such call) or 410 (call ended); an
+open room closes with 4409 (replaced by a newer connection), 4413 (message too large), 4429 (too
+many messages) or 4400 (too many invalid messages).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from aintech_shared.auth import Principal, TokenVerifier
 from aintech_shared.db import Database
-from aintech_shared.errors import AppError
+from aintech_shared.errors import AppError, problem
 from telephony.signalling import service
 from telephony.signalling.hub import SignallingHub
 
@@ -69,8 +70,13 @@ async def call_room(ws: WebSocket, call_id: uuid.UUID) -> None:
         async with db.sessionmaker() as session:
             await service.admit(session, principal=principal, call_id=call_id)
     except service.Refused as refused:
-        log.info("signalling_refused", call_id=str(call_id), code=refused.code, reason=refused.reason)
-        await ws.close(code=refused.code, reason=refused.reason)
+        log.info("signalling_refused", call_id=str(call_id), status=refused.status, reason=refused.reason)
+        if "websocket.http.response" in ws.scope.get("extensions", {}):
+            await ws.send_denial_response(
+                problem(refused.status, detail=f"Signalling refused: {refused.reason}.", instance=ws.url.path)
+            )
+        else:
+            await ws.close(code=refused.code, reason=refused.reason)
         return
     await ws.accept(subprotocol=_subprotocol(ws))
     me = principal.user_id

@@ -18,12 +18,16 @@ MAX_MESSAGE_BYTES = 64 * 1024
 
 
 class Refused(Exception):
-    """The connection is refused with a WebSocket close code (4xxx mirrors the HTTP status)."""
+    """The upgrade is refused: an HTTP status at the handshake (problem+json), or close code 4000 + status."""
 
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+
+    @property
+    def status(self) -> int:
+        return self.code - 4000
 
 
 async def admit(session: AsyncSession, *, principal: Principal, call_id: uuid.UUID) -> None:
