@@ -38,7 +38,7 @@ TWIML_APP_SID = "AP" + "c3" * 16
 PUBLIC_HOST = "voice.aintech.test"
 PUBLIC_BASE = f"https://{PUBLIC_HOST}"
 OUR_NUMBER = "+34910000000"
-ALWAYS_OPEN = {
+ALWAYS_OPEN: dict[str, Any] = {
     "office_days": [0, 1, 2, 3, 4, 5, 6],
     "office_opens": time(0, 0),
     "office_closes": time(23, 59, 59),
@@ -92,6 +92,25 @@ async def app(
     application, lifespan = await started_app(make_settings(fake_twilio), keys)
     yield application
     await lifespan.__aexit__(None, None, None)
+
+
+BUSINESS_TABLES = (
+    "telephony.call_queue, telephony.calls, telephony.agent_status, telephony.agent_status_changes, "
+    "telephony.webhook_receipts"
+)
+
+
+@pytest.fixture
+async def committed(app: FastAPI) -> AsyncIterator[Database]:
+    """Real commits on several connections: the tables are emptied before and after."""
+    db: Database = app.state.db
+    async with db.transaction() as session:
+        await session.execute(text(f"TRUNCATE {BUSINESS_TABLES}"))
+    yield db
+    async with db.transaction() as session:
+        await session.execute(text(f"TRUNCATE {BUSINESS_TABLES}"))
+        await session.execute(text("DELETE FROM telephony.outbox"))
+        await session.execute(text("DELETE FROM telephony.scheduled_jobs WHERE name LIKE 'test.%'"))
 
 
 def twiml(document: str) -> ET.Element:
@@ -212,4 +231,17 @@ async def api(app: FastAPI, keys: TestKeys, fake_twilio: FakeTwilio) -> AsyncIte
         rolled_back(app.state.db) as conn,
         AsyncClient(transport=ASGITransport(app=app), base_url="http://telephony.internal") as client,
     ):
+        await hide_committed_rows(conn)
         yield Api(client=client, conn=conn, keys=keys, fake=fake_twilio, app=app)
+
+
+async def hide_committed_rows(conn: AsyncConnection) -> None:
+    """Start from empty tables inside the test's transaction (rolled back with it), so rows another
+    suite committed (the e2e fleet, an earlier run) cannot take part in routing or event checks."""
+    for table in (
+        *BUSINESS_TABLES.split(", "),
+        "telephony.customers",
+        "telephony.open_claims",
+        "telephony.outbox",
+    ):
+        await conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names

@@ -86,7 +86,8 @@ async def test_stats_count_calls_average_duration_and_availability(api: Api) -> 
     for status, hour in (("available", 10), ("busy", 12), ("away", 13), ("offline", 14)):
         await api.conn.execute(
             text(
-                "INSERT INTO telephony.agent_status_changes (agent_id, status, changed_at) VALUES (:a, :s, :t)"
+                "INSERT INTO telephony.agent_status_changes (agent_id, status, changed_at)"
+                " VALUES (:a, :s, :t)"
             ),
             {"a": a, "s": status, "t": datetime(2026, 3, 2, hour, tzinfo=UTC)},
         )

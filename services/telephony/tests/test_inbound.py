@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import time
+from datetime import UTC, datetime, time
 
 import pytest
 from fastapi import FastAPI
@@ -17,6 +17,7 @@ from .conftest import (
     ACCOUNT_SID,
     Api,
     FakeTwilio,
+    hide_committed_rows,
     inbound_params,
     make_settings,
     new_call_sid,
@@ -51,7 +52,7 @@ async def known_customer(
                 customer_id=customer_id,
                 policy_id=uuid.uuid4(),
                 policy_number="POL-1",
-                incident_date="2026-11-20T10:00:00Z",  # type: ignore[arg-type]
+                incident_date=datetime(2026, 11, 20, 10, tzinfo=UTC),
                 description="Golpe en el parking",
             )
         )
@@ -234,6 +235,7 @@ async def closed(app: FastAPI, keys: TestKeys, fake_twilio: FakeTwilio) -> Async
                 transport=ASGITransport(app=closed_app), base_url="http://telephony.internal"
             ) as client,
         ):
+            await hide_committed_rows(conn)
             yield Api(client=client, conn=conn, keys=keys, fake=fake_twilio, app=closed_app)
     finally:
         await lifespan.__aexit__(None, None, None)

@@ -10,9 +10,9 @@ from telephony.providers.signing import SIGNATURE_HEADER, sign
 
 from .conftest import (
     ACCOUNT_SID,
-    AUTH_TOKEN,
     API_KEY_SECRET,
     API_KEY_SID,
+    AUTH_TOKEN,
     OUR_NUMBER,
     TWIML_APP_SID,
     Api,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,19 +84,6 @@ async def test_long_waits_escalate_and_unanswered_assignments_return_to_the_queu
     assert entry == {"state": "waiting", "assigned_to": None}
 
 
-@pytest.fixture
-async def committed(app: FastAPI) -> AsyncIterator[Database]:
-    """Real commits on several connections: the tables are emptied before and after."""
-    db: Database = app.state.db
-    async with db.transaction() as session:
-        await session.execute(text(f"TRUNCATE {BUSINESS_TABLES}"))
-    yield db
-    async with db.transaction() as session:
-        await session.execute(text(f"TRUNCATE {BUSINESS_TABLES}"))
-        await session.execute(text("DELETE FROM telephony.outbox"))
-        await session.execute(text("DELETE FROM telephony.scheduled_jobs WHERE name LIKE 'test.%'"))
-
-
 async def seed_queue(db: Database, *, callers: int, agents: int) -> list[uuid.UUID]:
     now = utcnow()
     agent_ids = [uuid.uuid4() for _ in range(agents)]
@@ -155,8 +140,9 @@ async def test_concurrent_assigners_never_double_book_a_caller_or_an_agent(
         rows = (
             await session.execute(
                 text(
-                    "SELECT q.assigned_to, q.call_id, a.current_call_id, a.status FROM telephony.call_queue q "
-                    "JOIN telephony.agent_status a ON a.agent_id = q.assigned_to WHERE q.state = 'assigned'"
+                    "SELECT q.assigned_to, q.call_id, a.current_call_id, a.status"
+                    " FROM telephony.call_queue q"
+                    " JOIN telephony.agent_status a ON a.agent_id = q.assigned_to WHERE q.state = 'assigned'"
                 )
             )
         ).all()
@@ -173,7 +159,8 @@ async def test_concurrent_assigners_never_double_book_a_caller_or_an_agent(
 async def _count(db: Database, where: str) -> int:
     async with db.transaction() as session:
         return int(
-            await session.scalar(text(f"SELECT count(*) FROM telephony.call_queue WHERE {where}")) or 0
+            await session.scalar(text(f"SELECT count(*) FROM telephony.call_queue WHERE {where}"))  # noqa: S608
+            or 0
         )
 
 

@@ -22,6 +22,12 @@ class FormParams(dict[str, str]):
     def getlist(self, name: str) -> list[str]:
         return self._all.get(name, [])
 
+    def without_nul(self) -> FormParams:
+        """The same fields with NUL characters removed (Postgres text cannot hold them)."""
+        return FormParams(
+            [(k.replace("\x00", ""), v.replace("\x00", "")) for k, vs in self._all.items() for v in vs]
+        )
+
 
 def parse_form(body: bytes) -> FormParams:
     """Parse an application/x-www-form-urlencoded body (what Twilio posts)."""

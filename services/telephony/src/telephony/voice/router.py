@@ -40,7 +40,7 @@ async def signed_form(request: Request, rt: RuntimeDep) -> FormParams:
     if not is_valid(token, url, params, request.headers.get(SIGNATURE_HEADER, "")):
         log.warning("twilio_signature_invalid", path=request.url.path, url=url)
         raise Forbidden("Invalid Twilio signature.")
-    return params
+    return params.without_nul()
 
 
 TwilioForm = Annotated[FormParams, Depends(signed_form)]
