@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from datetime import time
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from aintech_shared.settings import ServiceSettings
 
@@ -38,8 +39,9 @@ class Settings(ServiceSettings, service="telephony"):
 
     # Public URLs
     public_webhook_base_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Base URL Twilio reaches the gateway at; callback URLs handed to Twilio start here.",
+        default="",
+        description="Base URL Twilio reaches the gateway at; callback URLs handed to Twilio start here "
+        "(default: the local gateway, http://127.0.0.1:$GATEWAY_PORT).",
     )
     trusted_proxies: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "::1"],
@@ -75,6 +77,16 @@ class Settings(ServiceSettings, service="telephony"):
 
     # Console adapter: seconds between the simulated statuses of a call.
     console_step_seconds: float = Field(default=1.5, ge=0.05, le=60)
+
+    @model_validator(mode="after")
+    def _local_gateway_by_default(self) -> Settings:
+        if not self.public_webhook_base_url:
+            port = os.environ.get("GATEWAY_PORT", "8000")
+            self.public_webhook_base_url = f"http://127.0.0.1:{port if port.isdigit() else 8000}"
+        self.public_webhook_base_url = self.public_webhook_base_url.rstrip("/")
+        if self.is_production and not self.public_webhook_base_url.startswith("https://"):
+            raise ValueError("TELEPHONY_PUBLIC_WEBHOOK_BASE_URL must be the public https URL in production")
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod
