@@ -38,9 +38,11 @@ async def wait_for_creator(session: AsyncSession, call_id: uuid.UUID) -> None:
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"telephony.call:{call_id}"))))
 
 
-async def lock_sid(session: AsyncSession, call_sid: str) -> None:
-    """Serialise the handling of one CallSid (two deliveries of the same webhook)."""
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"telephony.sid:{call_sid}"))))
+async def add_if_new(session: AsyncSession, values: dict[str, Any]) -> Call | None:
+    """Insert a call unless its CallSid is known (a concurrent delivery waits for the first to
+    commit, then finds the conflict); None when it already existed."""
+    stmt = insert(Call).values(id=uuid.uuid4(), **values).on_conflict_do_nothing(index_elements=["call_sid"])
+    return (await session.scalars(stmt.returning(Call))).first()
 
 
 async def add(session: AsyncSession, call: Call) -> Call:

@@ -78,27 +78,29 @@ async def incoming(session: AsyncSession, *, rt: Runtime, params: FormParams) ->
     sid = _field(params, "CallSid")
     if not sid:
         return twiml.message_and_hangup("Lo sentimos, no podemos atender su llamada.")
-    await calls_repo.lock_sid(session, sid)
-    call = await calls_repo.by_sid(session, sid, lock=True)
-    if call is None:
-        phone = caller_e164(_field(params, "From", 40))
-        profile = await customers.by_phone(session, phone) if phone.startswith("+") else None
-        status = _field(params, "CallStatus", 20)
-        call = await calls_repo.add(
-            session,
-            Call(
-                call_sid=sid,
-                direction="inbound",
-                customer_id=profile.customer_id if profile else None,
-                customer_phone=phone or "unknown",
-                our_number=_field(params, "To", 40),
-                status=status if status in STATUS_RANK and status not in TERMINAL else "ringing",
-                created_at=utcnow(),
-                voicemail=not is_open(rt.settings, utcnow()),
-                metadata_={"caller_name": profile.first_name} if profile else {},
-            ),
-        )
+    phone = caller_e164(_field(params, "From", 40))
+    profile = await customers.by_phone(session, phone) if phone.startswith("+") else None
+    status = _field(params, "CallStatus", 20)
+    now = utcnow()
+    call = await calls_repo.add_if_new(
+        session,
+        {
+            "call_sid": sid,
+            "direction": "inbound",
+            "customer_id": profile.customer_id if profile else None,
+            "customer_phone": phone or "unknown",
+            "our_number": _field(params, "To", 40),
+            "status": status if status in STATUS_RANK and status not in TERMINAL else "ringing",
+            "created_at": now,
+            "voicemail": not is_open(rt.settings, now),
+            "metadata_": {"caller_name": profile.first_name} if profile else {},
+        },
+    )
+    if call is not None:
         await rt.outbox.publish(session, events.initiated(call), key=str(call.id))
+    else:  # a replay of this webhook: answer as before, record nothing new
+        call = await calls_repo.by_sid(session, sid, lock=True)
+        assert call is not None
     if call.status in TERMINAL:
         return twiml.empty()
     if call.voicemail:
