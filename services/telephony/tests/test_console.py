@@ -29,7 +29,7 @@ async def console(admin_database_url: str, keys: TestKeys) -> AsyncIterator[tupl
     assert settings.console_mode
     holder: dict[str, AsyncClient] = {}
 
-    async def post(url: str, params: Mapping[str, str], headers: Mapping[str, str]) -> int:
+    async def post(url: str, params: Mapping[str, str], headers: Mapping[str, str]) -> tuple[int, str]:
         """Deliver the console's callback to the app as the gateway would (public host forwarded)."""
         assert url.startswith(PUBLIC_BASE)
         response = await holder["client"].post(
@@ -37,7 +37,7 @@ async def console(admin_database_url: str, keys: TestKeys) -> AsyncIterator[tupl
             data=dict(params),
             headers={**headers, "X-Forwarded-Proto": "https", "X-Forwarded-Host": PUBLIC_HOST},
         )
-        return response.status_code
+        return response.status_code, response.text
 
     adapter = ConsoleTwilio(settings, poster=post)
     app = create_app(settings, twilio=adapter)
@@ -141,3 +141,39 @@ async def test_console_callbacks_are_signed_with_the_development_token(
         {"CallSid": "CA" + "0" * 32, "From": "+34600000000", "To": "+34910000000", "CallStatus": "ringing"},
     )
     assert status == 200
+
+
+async def test_console_simulates_a_customer_calling_in_and_hanging_up(
+    console: tuple[AsyncClient, FastAPI], keys: TestKeys
+) -> None:
+    client, app = console
+    agent_id = uuid.uuid4()
+    auth = {"Authorization": f"Bearer {keys.token(role=Role.agent, sub=str(agent_id))}"}
+    supervisor = {"Authorization": f"Bearer {keys.token(role=Role.supervisor)}"}
+    assert (await client.post("/console/inbound", json={}, headers=auth)).status_code == 403
+    await client.post("/agents/status", json={"status": "available"}, headers=auth)
+    served = await client.post(
+        "/console/inbound", json={"caller": "+34699000888", "digits": "2"}, headers=supervisor
+    )
+    assert served.status_code == 201, served.text
+    assert served.json()["voice_url_status"] == 200 and served.json()["menu_choice_status"] == 200
+    waiting = await client.post(
+        "/console/inbound", json={"caller": "+34699000777", "digits": "1"}, headers=supervisor
+    )
+    queue = (await client.get("/queue", headers=auth)).json()
+    assert [(i["department"], i["priority"]) for i in queue["items"]] == [("claims", "high")]
+    hung_up = await client.post(f"/console/calls/{waiting.json()['call_sid']}/hangup", headers=supervisor)
+    assert hung_up.status_code == 204
+    db: Database = app.state.db
+    async with db.transaction() as session:
+        outcome = await session.scalar(
+            text("SELECT outcome FROM telephony.calls WHERE call_sid = :s"), {"s": waiting.json()["call_sid"]}
+        )
+        assigned = await session.scalar(
+            text("SELECT agent_id FROM telephony.calls WHERE call_sid = :s"), {"s": served.json()["call_sid"]}
+        )
+    assert outcome == "abandoned"
+    assert assigned == agent_id
+    assert (await client.get("/queue", headers=auth)).json()["waiting"] == 0
+    again = await client.post(f"/console/calls/{waiting.json()['call_sid']}/hangup", headers=supervisor)
+    assert again.status_code == 404

@@ -8,6 +8,8 @@ public webhook URLs, signed with the configured ``TWILIO_AUTH_TOKEN`` exactly li
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import secrets
 import time
 from collections import deque
@@ -24,7 +26,8 @@ from telephony.settings import Settings
 
 log = structlog.get_logger("telephony.console")
 
-Poster = Callable[[str, Mapping[str, str], Mapping[str, str]], Awaitable[int]]
+# Posts a form to a URL with headers; returns the HTTP status and the body.
+Poster = Callable[[str, Mapping[str, str], Mapping[str, str]], Awaitable[tuple[int, str]]]
 
 
 def new_sid(prefix: str) -> str:
@@ -44,13 +47,14 @@ class _SimCall:
     recordings: dict[str, str] = field(default_factory=dict)
 
 
+def _attribute(twiml: str, verb: str, name: str) -> str | None:
+    """An attribute of the first ``<verb>`` in a TwiML answer (the console follows our own URLs)."""
+    match = re.search(rf"<{verb}\b[^>]*\b{name}=\"([^\"]*)\"", twiml)
+    return html.unescape(match.group(1)) if match else None
+
+
 def _conference_callback(twiml: str) -> str | None:
-    marker = 'statusCallback="'
-    start = twiml.find(marker)
-    if start < 0:
-        return None
-    end = twiml.find('"', start + len(marker))
-    return twiml[start + len(marker) : end].replace("&amp;", "&")
+    return _attribute(twiml, "Conference", "statusCallback")
 
 
 class ConsoleTwilio:
@@ -66,22 +70,81 @@ class ConsoleTwilio:
         self._client: httpx.AsyncClient | None = None
         self._poster = poster or self._http_post
 
-    async def _http_post(self, url: str, params: Mapping[str, str], headers: Mapping[str, str]) -> int:
+    async def _http_post(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str]:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=10)
         response = await self._client.post(url, data=dict(params), headers=dict(headers))
-        return response.status_code
+        return response.status_code, response.text
 
     async def post_signed(self, url: str, params: Mapping[str, str]) -> int:
-        """Post ``params`` to ``url`` with Twilio's signature, as Twilio would."""
+        """Post ``params`` to ``url`` with Twilio's signature, as Twilio would; the HTTP status."""
+        return (await self._post(url, params))[0]
+
+    async def _post(self, url: str, params: Mapping[str, str]) -> tuple[int, str]:
         headers = {SIGNATURE_HEADER: sign(self.token, url, params), "User-Agent": "TwilioProxy/1.1"}
         try:
-            status = await self._poster(url, params, headers)
+            status, body = await self._poster(url, params, headers)
         except httpx.HTTPError as exc:
             log.warning("console_callback_failed", url=urlsplit(url).path, error=repr(exc))
-            return 0
+            return 0, ""
         log.info("console_callback", path=urlsplit(url).path, status=status, params=dict(params))
-        return status
+        return status, body
+
+    def _voice_url(self, path: str) -> str:
+        return f"{self.settings.public_webhook_base_url}/webhooks/twilio/voice/{path}"
+
+    async def simulate_inbound(self, *, caller: str, digits: str) -> tuple[str, int, int]:
+        """A customer calls our number and presses ``digits`` at the menu, as Twilio would run it.
+
+        Returns (CallSid, HTTP status of the voice URL, HTTP status of the menu choice). The call
+        then waits in its conference; ending it (``update_call``) or :meth:`simulate_hangup`
+        sends the final status callback.
+        """
+        call = _SimCall(
+            new_sid("CA"), self.settings.twilio_phone_number, caller, self._voice_url("status"), None
+        )
+        call.status = "ringing"
+        self.calls[call.sid] = call
+        params = {
+            "AccountSid": self.settings.account_sid,
+            "CallSid": call.sid,
+            "From": caller,
+            "To": self.settings.twilio_phone_number,
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+        }
+        greeted, body = await self._post(self._voice_url("incoming"), params)
+        action = _attribute(body, "Gather", "action")
+        if greeted != 200 or action is None:
+            return call.sid, greeted, 0
+        call.status, call.answered_at = "in-progress", time.monotonic()
+        chosen, body = await self._post(action, {**params, "CallStatus": "in-progress", "Digits": digits})
+        call.conference_callback = _attribute(body, "Conference", "statusCallback")
+        if call.conference_callback:
+            await self.post_signed(
+                call.conference_callback,
+                {
+                    "AccountSid": self.settings.account_sid,
+                    "ConferenceSid": new_sid("CF"),
+                    "CallSid": call.sid,
+                    "StatusCallbackEvent": "participant-join",
+                    "FriendlyName": "",
+                },
+            )
+        return call.sid, greeted, chosen
+
+    async def simulate_hangup(self, call_sid: str) -> bool:
+        """The customer hangs up (only calls the console is simulating)."""
+        call = self.calls.get(call_sid)
+        if call is None or call.status in {"completed", "canceled"}:
+            return False
+        call.duration = int(time.monotonic() - call.answered_at) if call.answered_at else 0
+        call.status = "completed"
+        await self.post_signed(call.status_callback, self._status_params(call, "completed"))
+        return True
 
     def _record(self, operation: str, call_sid: str | None, **params: object) -> None:
         self.requests.append(ProviderRequest(operation, call_sid, params))

@@ -110,20 +110,6 @@ async def assign_next(session: AsyncSession, *, rt: Runtime) -> QueueEntry | Non
     return await _assign(session, rt=rt, entry=entry, agent_row=agent_row, preferred=preferred)
 
 
-async def assign_to(session: AsyncSession, *, rt: Runtime, call: Call) -> QueueEntry | None:
-    """Connect this caller at once if an agent is free (the IVR's direct route)."""
-    entry = await calls_repo.queue_entry(session, call.id, lock=True)
-    if entry is None or entry.state != "waiting":
-        return None
-    ahead = await calls_repo.position(session, entry)
-    if ahead > 1:
-        return None  # others were waiting first; the queue order stands
-    agent_row, preferred = await agents.claim_available(session, prefer=entry.preferred_agent_id)
-    if agent_row is None:
-        return None
-    return await _assign(session, rt=rt, entry=entry, agent_row=agent_row, preferred=preferred)
-
-
 async def assign_waiting(session: AsyncSession, *, rt: Runtime, limit: int = 100) -> int:
     """Assign callers while both callers and agents are free; returns how many were assigned."""
     done = 0

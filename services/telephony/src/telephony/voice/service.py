@@ -32,6 +32,7 @@ log = structlog.get_logger("telephony.voice")
 DIGIT_DEPARTMENT = {"1": "claims", "2": "sales", "3": "renewals"}
 RECORDING_RANK = {"in-progress": 0, "paused": 0, "completed": 1, "absent": 1, "failed": 1}
 MAX_TRANSCRIPTION = 20_000
+DIRECT_ASSIGNMENTS = 5  # at most this many assignments inside a webhook; the worker does the rest
 
 
 def is_open(settings: Settings, at: datetime) -> bool:
@@ -133,11 +134,12 @@ async def ivr(session: AsyncSession, *, rt: Runtime, call_id: uuid.UUID, digits:
         ),
     )
     await session.flush()
-    _, position = await queue.enqueue(session, rt=rt, call=call, department=department, facts=facts)
-    assigned = await queue.assign_to(session, rt=rt, call=call)
-    if assigned is not None:
+    entry, position = await queue.enqueue(session, rt=rt, call=call, department=department, facts=facts)
+    await queue.assign_waiting(session, rt=rt, limit=DIRECT_ASSIGNMENTS)  # free agents take callers, in order
+    if entry.state == "assigned":
         message = "Le pasamos con un agente. Un momento, por favor."
     else:
+        position = await queue.position(session, call_id=call.id) or position
         message = (
             "En este momento todos nuestros agentes están ocupados. "
             f"Su posición en la cola es la número {position}. Le atenderemos enseguida."
