@@ -57,6 +57,7 @@ def make_settings(fake: FakeTwilio, **overrides: Any) -> Settings:
         "public_webhook_base_url": PUBLIC_BASE,
         "outbound_calls_per_window": 3,
         "access_token_ttl_seconds": 600,
+        "signalling_recheck_seconds": 0.2,
         **ALWAYS_OPEN,
     }
     values.update(overrides)

@@ -163,3 +163,26 @@ async def test_oversized_messages_close_the_connection(
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await receive(agent)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4413
+
+
+async def test_the_room_closes_when_the_call_ends(
+    server: str, live_call: dict[str, uuid.UUID], keys: TestKeys, app: FastAPI
+) -> None:
+    url = f"{server}/ws/calls/{live_call['call']}"
+    async with websockets.connect(
+        url, additional_headers=bearer(keys, Role.agent, live_call["agent"])
+    ) as agent:
+        await receive(agent)
+        db: Database = app.state.db
+        async with db.transaction() as session:
+            await session.execute(
+                text("UPDATE telephony.calls SET status = 'completed' WHERE id = :i"),
+                {"i": live_call["call"]},
+            )
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(agent.recv(), timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4410
+    with pytest.raises(websockets.InvalidStatus) as ended:
+        async with websockets.connect(url, additional_headers=bearer(keys, Role.agent, live_call["agent"])):
+            pass
+    assert ended.value.response.status_code == 410

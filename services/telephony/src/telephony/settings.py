@@ -75,6 +75,9 @@ class Settings(ServiceSettings, service="telephony"):
     outbound_calls_per_window: int = Field(default=20, ge=1)
     outbound_window_seconds: int = Field(default=3600, ge=60)
 
+    # Signalling: how often an open room checks that its call is still live (closed 4410 once ended).
+    signalling_recheck_seconds: float = Field(default=5.0, gt=0, le=60)
+
     # Console adapter: seconds between the simulated statuses of a call.
     console_step_seconds: float = Field(default=1.5, ge=0.05, le=60)
 

@@ -5,12 +5,14 @@ Protocol (JSON text frames): the client sends ``{"type": "offer"|"answer"|"ice"|
 ``{"type", "from", "payload"}``. The server sends ``joined`` (with the peers already there),
 ``peer-joined``, ``peer-left`` and ``error``. A refused upgrade is answered at the handshake with a
 problem+json 401 (no or bad token), 403 (not a party), 404 (no such call) or 410 (call ended); an
-open room closes with 4409 (replaced by a newer connection), 4413 (message too large), 4429 (too
-many messages) or 4400 (too many invalid messages).
+open room closes with 4410 (the call ended; re-checked every ``signalling_recheck_seconds``), 4409
+(replaced by a newer connection), 4413 (message too large), 4429 (too many messages) or 4400 (too
+many invalid messages).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -83,6 +85,7 @@ async def call_room(ws: WebSocket, call_id: uuid.UUID) -> None:
     peers = await hub.join(call_id, me, ws)
     await ws.send_json({"type": "joined", "call_id": str(call_id), "user_id": me, "peers": peers})
     window_start, count, errors = time.monotonic(), 0, 0
+    watcher = asyncio.create_task(_close_when_call_ends(ws, db, call_id))
     try:
         while True:
             frame = await ws.receive()
@@ -119,4 +122,22 @@ async def call_room(ws: WebSocket, call_id: uuid.UUID) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
         await hub.leave(call_id, me, ws)
+
+
+async def _close_when_call_ends(ws: WebSocket, db: Database, call_id: uuid.UUID) -> None:
+    """Re-check the call every few seconds; close the connection (4410) once it has ended."""
+    every = ws.app.state.runtime.settings.signalling_recheck_seconds
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with db.sessionmaker() as session:
+                live = await service.still_live(session, call_id=call_id)
+        except Exception as exc:  # the database is away: keep the room, try again later
+            log.warning("signalling_recheck_failed", call_id=str(call_id), error=repr(exc))
+            continue
+        if not live:
+            await ws.close(code=4410, reason="the call has ended")
+            return

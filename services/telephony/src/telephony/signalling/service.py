@@ -50,6 +50,12 @@ async def admit(session: AsyncSession, *, principal: Principal, call_id: uuid.UU
     raise Refused(4403, "not a party to this call")
 
 
+async def still_live(session: AsyncSession, *, call_id: uuid.UUID) -> bool:
+    """Whether the call has not ended (rooms close when it has)."""
+    call = await calls.get(session, call_id)
+    return call is not None and call.status not in TERMINAL
+
+
 def relayable(message: Any, *, peers: list[str]) -> tuple[str, dict[str, Any], str | None] | str:
     """(type, payload, to) for a valid message, or the reason it is refused."""
     if not isinstance(message, dict):
