@@ -18,6 +18,7 @@ from telephony.calls.models import Call, QueueEntry
 from telephony.core.base import MESSAGING, utcnow
 from telephony.core.runtime import Runtime
 from telephony.queue import service as queue
+from telephony.queue.jobs import queue_jobs
 
 from .conftest import Api, new_call_sid
 from .test_inbound import choose, ring
@@ -184,3 +185,33 @@ async def test_the_auto_assign_job_runs_once_across_replicas(committed: Database
     assert sorted(results) == [False, False, True], "three replicas due at once: one runs the job"
     assert runs == [3]
     assert await _count(committed, "state = 'assigned'") == 3
+
+
+async def test_worker_jobs_assign_escalate_and_forget_old_webhook_receipts(api: Api) -> None:
+    settings = api.app.state.runtime.settings
+    jobs = {job.name: job for job in queue_jobs(settings)}
+    assert jobs["telephony.queue.auto_assign"].every == timedelta(seconds=5)
+    assert set(jobs) == {
+        "telephony.queue.auto_assign",
+        "telephony.queue.escalate",
+        "telephony.purge_webhook_receipts",
+    }
+    await api.conn.execute(
+        text(
+            "INSERT INTO telephony.webhook_receipts (kind, sid, status, received_at) VALUES"
+            " ('status', 'CAold', 'completed', now() - interval '8 days'),"
+            " ('status', 'CAnew', 'completed', now() - interval '1 day')"
+        )
+    )
+    async with await api.session() as session, session.begin():
+        await jobs["telephony.purge_webhook_receipts"].func(session)
+    left = await api.conn.execute(text("SELECT sid FROM telephony.webhook_receipts ORDER BY sid"))
+    assert [r[0] for r in left] == ["CAnew"]
+
+    waiting, sid = await ring(api, "+34699000009")
+    await choose(api, waiting, sid, "2")
+    agent = await api.available_agent()
+    async with await api.session() as session, session.begin():
+        await jobs["telephony.queue.auto_assign"].func(session)
+    me = (await api.client.get("/agents/me", headers=agent.auth)).json()
+    assert me["status"] == "busy" and me["current_call_id"] == waiting

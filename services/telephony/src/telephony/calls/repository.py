@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,6 +118,11 @@ async def claim_receipt(session: AsyncSession, *, kind: str, sid: str, status: s
         .returning(WebhookReceipt.sid)
     )
     return inserted.first() is not None
+
+
+async def purge_receipts(session: AsyncSession, *, before: datetime) -> int:
+    result = await session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True)

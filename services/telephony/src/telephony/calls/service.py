@@ -18,7 +18,7 @@ from aintech_shared.auth import Principal
 from aintech_shared.errors import Conflict, Forbidden, NotFound, TooManyRequests, UnprocessableEntity
 from telephony.agents import service as agents
 from telephony.calls import events, repository
-from telephony.calls.models import STATUS_RANK, TERMINAL, Call, QueueEntry
+from telephony.calls.models import STATUS_RANK, TERMINAL, Call
 from telephony.calls.repository import CallFilters
 from telephony.core.base import utcnow
 from telephony.core.deps import is_supervisor, user_uuid
@@ -175,7 +175,7 @@ async def _complete_warm_transfer(session: AsyncSession, *, rt: Runtime, call: C
     return call
 
 
-def _outcome(call: Call, entry: QueueEntry | None) -> str:
+def _outcome(call: Call) -> str:
     if call.voicemail:
         return "voicemail"
     if call.answered_at is not None:
@@ -199,7 +199,7 @@ async def finish(
     call.duration = duration
     call.on_hold = call.muted = False
     entry = await repository.queue_entry(session, call.id, lock=True)
-    call.outcome = _outcome(call, entry)
+    call.outcome = _outcome(call)
     if entry is not None and entry.state in {"waiting", "assigned"}:
         entry.state, entry.abandoned_at = "abandoned", now
         await rt.outbox.publish(session, events.queue_abandoned(entry, now=now), key=str(call.id))
@@ -392,6 +392,11 @@ async def list_visible(
             raise Forbidden("Agents can only list their own calls.")
         filters = CallFilters(**{**filters.__dict__, "agent_id": me})
     return await repository.page(session, filters=filters, limit=limit, offset=offset)
+
+
+async def purge_receipts(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Forget webhook receipts older than Twilio's retry horizon; returns how many went."""
+    return await repository.purge_receipts(session, before=utcnow() - older_than)
 
 
 async def agent_stats(

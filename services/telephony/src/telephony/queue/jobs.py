@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.events.outbox import Outbox
 from aintech_shared.scheduler import ScheduledJob
+from telephony.calls import service as calls
 from telephony.core.base import MESSAGING
 from telephony.core.runtime import Runtime
 from telephony.providers.console import ConsoleTwilio
@@ -16,6 +17,9 @@ from telephony.queue import service
 from telephony.settings import Settings
 
 log = structlog.get_logger("telephony.queue")
+
+# Twilio retries a webhook for minutes at most; a week of receipts absorbs any replay.
+RECEIPT_RETENTION = timedelta(days=7)
 
 
 def job_runtime(settings: Settings) -> Runtime:
@@ -39,9 +43,13 @@ def queue_jobs(settings: Settings) -> list[ScheduledJob]:
         if raised:
             log.info("queue_escalated", calls=[str(e.call_id) for e in raised])
 
+    async def purge(session: AsyncSession) -> None:
+        await calls.purge_receipts(session, older_than=RECEIPT_RETENTION)
+
     return [
         ScheduledJob(
             "telephony.queue.auto_assign", timedelta(seconds=settings.auto_assign_every_seconds), auto_assign
         ),
         ScheduledJob("telephony.queue.escalate", timedelta(seconds=10), escalate),
+        ScheduledJob("telephony.purge_webhook_receipts", timedelta(hours=1), purge),
     ]
