@@ -73,6 +73,12 @@ def percentiles(samples: list[float]) -> str:
     )
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _spawn(module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", module],
@@ -162,12 +168,15 @@ async def bench_webhook(env: dict[str, str], *, calls: int, concurrency: int) ->
                     for n in numbers:
                         await one_call(n, record=True)
 
+                cpu0 = [_cpu_seconds(p.pid) for p in procs]
                 t0 = time.perf_counter()
                 await asyncio.gather(*(worker(numbers) for _ in range(workers)))
                 elapsed = time.perf_counter() - t0
+                cpu = [(_cpu_seconds(p.pid) - c) * 1000 / calls for p, c in zip(procs, cpu0, strict=True)]
                 figure(f"incoming, {workers} concurrent (menu TwiML)", percentiles(incoming))
                 figure(f"IVR choice, {workers} concurrent (queue, route)", percentiles(choices))
                 figure(f"calls handled, {workers} concurrent", f"{calls / elapsed:,.0f} calls/s")
+                figure("CPU per call (2 webhooks): telephony, gateway", f"{cpu[0]:.1f} ms, {cpu[1]:.1f} ms")
     finally:
         for proc in procs:
             os.killpg(proc.pid, signal.SIGTERM)

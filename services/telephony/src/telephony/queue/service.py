@@ -48,11 +48,9 @@ def priority_for(department: str, facts: RoutingFacts) -> int:
 async def enqueue(
     session: AsyncSession, *, rt: Runtime, call: Call, department: str, facts: RoutingFacts
 ) -> tuple[QueueEntry, int]:
-    """The caller waits for an agent; returns the queue row and their position."""
+    """The caller waits for an agent (once: the IVR answers a replay from the call's department);
+    returns the queue row and their position."""
     assert call.call_sid is not None
-    existing = await calls_repo.queue_entry(session, call.id, lock=True)
-    if existing is not None:
-        return existing, await calls_repo.position(session, existing)
     level = priority_for(department, facts)
     entry = await calls_repo.add_entry(
         session,

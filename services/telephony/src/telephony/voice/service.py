@@ -133,13 +133,13 @@ async def ivr(session: AsyncSession, *, rt: Runtime, call_id: uuid.UUID, digits:
             session, customer_id=call.customer_id, phone=call.customer_phone
         ),
     )
-    await session.flush()
     entry, position = await queue.enqueue(session, rt=rt, call=call, department=department, facts=facts)
-    await queue.assign_waiting(session, rt=rt, limit=DIRECT_ASSIGNMENTS)  # free agents take callers, in order
+    assigned = await queue.assign_waiting(session, rt=rt, limit=DIRECT_ASSIGNMENTS)  # free agents, in order
     if entry.state == "assigned":
         message = "Le pasamos con un agente. Un momento, por favor."
     else:
-        position = await queue.position(session, call_id=call.id) or position
+        if assigned:  # callers ahead of this one were served: the place moved up
+            position = await queue.position(session, call_id=call.id) or position
         message = (
             "En este momento todos nuestros agentes están ocupados. "
             f"Su posición en la cola es la número {position}. Le atenderemos enseguida."
