@@ -208,3 +208,16 @@ async def test_end_uses_twilio_duration_and_frees_the_agent(api: Api) -> None:
     assert again.headers["content-type"] == "application/problem+json"
     assert len(await api.events("call.ended", key=call["id"])) == 1
     assert len(await api.events("interaction.logged")) == 1
+
+
+async def test_unanswered_outbound_call_is_missed_and_frees_the_agent(api: Api) -> None:
+    agent = await api.available_agent()
+    call = (await api.client.post("/calls/initiate", json={"to": "+34612345678"}, headers=agent.auth)).json()
+    params = {"AccountSid": ACCOUNT_SID, "CallSid": call["call_sid"], "CallStatus": "no-answer"}
+    assert (await api.webhook("status", params, query={"call_id": call["id"]})).status_code == 204
+    got = (await api.client.get(f"/calls/{call['id']}", headers=agent.auth)).json()
+    assert got["status"] == "no-answer" and got["outcome"] == "missed" and got["answered_at"] is None
+    assert (await api.client.get("/agents/me", headers=agent.auth)).json()["status"] == "available"
+    [logged] = await api.events("interaction.logged")
+    assert logged["data"]["outcome"] == "missed" and logged["data"]["duration_seconds"] is None
+    assert await api.events("call.answered") == []
