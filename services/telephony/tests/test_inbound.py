@@ -271,3 +271,23 @@ async def test_outside_office_hours_the_caller_leaves_a_transcribed_voicemail(cl
     [logged] = await closed.events("interaction.logged")
     assert logged["data"]["outcome"] == "voicemail" and logged["data"]["summary"] == "Llámenme mañana."
     assert logged["data"]["recording_url"].endswith("RE" + "1" * 32)
+
+
+async def test_the_agents_softphone_joining_connects_the_call(api: Api) -> None:
+    agent = await api.available_agent()
+    call_id, sid = await ring(api, "+34699222444")
+    await choose(api, call_id, sid, "1")
+    joined = {
+        "AccountSid": ACCOUNT_SID,
+        "ConferenceSid": "CF" + "1" * 32,
+        "StatusCallbackEvent": "participant-join",
+    }
+    await api.webhook("conference", {**joined, "CallSid": sid}, query={"call_id": call_id})
+    assert await api.events("call.answered") == [], "the customer alone in the conference is not a connection"
+    await api.webhook("conference", {**joined, "CallSid": "CA" + "2" * 32}, query={"call_id": call_id})
+    await api.webhook("conference", {**joined, "CallSid": "CA" + "2" * 32}, query={"call_id": call_id})
+    [answered] = await api.events("call.answered", key=call_id)
+    assert answered["data"]["agent_id"] == str(agent.user_id)
+    got = (await api.client.get(f"/calls/{call_id}", headers=agent.auth)).json()
+    assert got["status"] == "in-progress" and got["answered_at"] is not None
+    assert (await api.client.post(f"/calls/{call_id}/accept", headers=agent.auth)).status_code == 409

@@ -147,8 +147,12 @@ async def accept(session: AsyncSession, *, rt: Runtime, principal: Principal, ca
         raise Conflict("Outbound calls are answered by the customer, not accepted.")
     if call.answered_at is not None:
         raise Conflict("The call is already answered.", call_status=call.status)
-    now = utcnow()
-    call.answered_at = now
+    return await connect(session, rt=rt, call=call)
+
+
+async def connect(session: AsyncSession, *, rt: Runtime, call: Call) -> Call:
+    """The customer and their agent are talking (the locked call is not answered yet)."""
+    call.answered_at = utcnow()
     if call.rank < STATUS_RANK["in-progress"]:
         call.status = "in-progress"
     entry = await repository.queue_entry(session, call.id, lock=True)

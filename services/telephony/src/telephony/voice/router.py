@@ -144,10 +144,11 @@ async def transcription(params: TwilioForm, call_id: CallIdParam, db: DbSession)
     "/conference",
     status_code=204,
     summary="Conference events (learns the conference and the agent's leg for hold and mute)",
+    description="The assigned agent's softphone joining an inbound call connects it (`call.answered`).",
     responses=SIGNED,
 )
-async def conference(params: TwilioForm, call_id: CallIdParam, db: DbSession) -> Response:
-    await service.conference(db, params=params, call_id=call_id)
+async def conference(params: TwilioForm, call_id: CallIdParam, db: DbSession, rt: RuntimeDep) -> Response:
+    await service.conference(db, rt=rt, params=params, call_id=call_id)
     return _done()
 
 

@@ -261,18 +261,23 @@ async def transcription(session: AsyncSession, *, params: FormParams, call_id: u
     return True
 
 
-async def conference(session: AsyncSession, *, params: FormParams, call_id: uuid.UUID) -> bool:
-    """Conference events: learn the conference and the agent's leg (hold and mute act on them)."""
+async def conference(session: AsyncSession, *, rt: Runtime, params: FormParams, call_id: uuid.UUID) -> bool:
+    """Conference events: learn the conference and the agent's leg (hold and mute act on them).
+
+    The assigned agent's softphone joining an inbound call connects it, as accepting it would.
+    """
     event = _field(params, "StatusCallbackEvent", 40)
     if event != "participant-join":
         return False
     call = await calls_repo.get(session, call_id, lock=True)
-    if call is None:
+    if call is None or call.status in TERMINAL:
         return False
     leg = _field(params, "CallSid")
     call.conference_sid = _field(params, "ConferenceSid") or call.conference_sid
-    if leg and leg != call.call_sid:
+    if leg and leg != call.call_sid and leg != call.agent_call_sid:
         call.agent_call_sid = leg
+        if call.direction == "inbound" and call.agent_id is not None and call.answered_at is None:
+            await calls.connect(session, rt=rt, call=call)
     await session.flush()
     return True
 
