@@ -153,6 +153,19 @@ async def test_warm_transfer_waits_for_the_target_to_take_over(api: Api) -> None
         },
     )
     assert twiml(joined.text).find("Dial/Conference") is not None, "the target joins the conversation"
+    assert (
+        await api.client.post(f"/calls/{call_id}/transfer/cancel", headers=target.auth)
+    ).status_code == 403
+    withdrawn = await api.client.post(f"/calls/{call_id}/transfer/cancel", headers=agent.auth)
+    assert withdrawn.status_code == 200 and withdrawn.json()["transfer_to_agent_id"] is None
+    assert (await api.client.get("/agents/me", headers=target.auth)).json()["status"] == "available"
+    assert (await api.client.post(f"/calls/{call_id}/transfer/cancel", headers=agent.auth)).status_code == 409
+    again = await api.client.post(
+        f"/calls/{call_id}/transfer",
+        json={"kind": "warm", "to_agent_id": str(target.user_id)},
+        headers=agent.auth,
+    )
+    assert again.status_code == 200
     taken = await api.client.post(f"/calls/{call_id}/accept", headers=target.auth)
     assert taken.status_code == 200 and taken.json()["agent_id"] == str(target.user_id)
     [event] = await api.events("call.transferred", key=call_id)

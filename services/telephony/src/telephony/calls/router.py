@@ -97,6 +97,17 @@ async def transfer(
 
 
 @router.post(
+    "/{call_id}/transfer/cancel",
+    response_model=CallOut,
+    summary="Withdraw a pending warm transfer",
+    description="The target agent becomes available again; the call stays with its agent.",
+    responses=responses(*CALL_ERRORS),
+)
+async def cancel_transfer(call_id: uuid.UUID, db: DbSession, rt: RuntimeDep, principal: Agent) -> CallOut:
+    return CallOut.of(await service.cancel_transfer(db, rt=rt, principal=principal, call_id=call_id))
+
+
+@router.post(
     "/{call_id}/hold",
     response_model=CallOut,
     summary="Put the customer on hold with music (`on: false` resumes)",

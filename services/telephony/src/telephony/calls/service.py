@@ -302,6 +302,22 @@ async def transfer(
     return call
 
 
+async def cancel_transfer(
+    session: AsyncSession, *, rt: Runtime, principal: Principal, call_id: uuid.UUID
+) -> Call:
+    """Withdraw a pending warm transfer: the target agent is free again, the call stays."""
+    call = await _load(session, call_id)
+    me = _ensure_party(principal, call)
+    if call.transfer_to_agent_id is None:
+        raise Conflict("No warm transfer of this call is pending.")
+    if me == call.transfer_to_agent_id and not is_supervisor(principal):
+        raise Forbidden("The target of a transfer accepts it; the call's agent withdraws it.")
+    target, call.transfer_to_agent_id = call.transfer_to_agent_id, None
+    await session.flush()
+    await agents.release(session, rt=rt, agent_id=target, call_id=call.id, reason="transfer withdrawn")
+    return call
+
+
 async def hold(
     session: AsyncSession, *, rt: Runtime, principal: Principal, call_id: uuid.UUID, on: bool
 ) -> Call:
