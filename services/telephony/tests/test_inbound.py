@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from aintech_contracts.events.crm import ClaimCreated, CustomerCreated
+from aintech_contracts.rbac import Role
 from aintech_devtools.testing import TestKeys, rolled_back
 
 from .conftest import (
@@ -291,3 +292,18 @@ async def test_the_agents_softphone_joining_connects_the_call(api: Api) -> None:
     got = (await api.client.get(f"/calls/{call_id}", headers=agent.auth)).json()
     assert got["status"] == "in-progress" and got["answered_at"] is not None
     assert (await api.client.post(f"/calls/{call_id}/accept", headers=agent.auth)).status_code == 409
+
+
+async def test_a_supervisor_can_end_a_waiting_inbound_call(api: Api) -> None:
+    call_id, sid = await ring(api, "+34699222555")
+    await choose(api, call_id, sid, "2")
+    agent = await api.available_agent()
+    await api.client.post("/agents/status", json={"status": "away"}, headers=agent.auth)
+    assert (await api.client.post(f"/calls/{call_id}/end", headers=agent.auth)).status_code == 403
+    supervisor = api.person(Role.supervisor)
+    ended = await api.client.post(f"/calls/{call_id}/end", headers=supervisor.auth)
+    assert ended.status_code == 200, ended.text
+    [hangup] = api.fake.made(f"/Calls/{sid}.json")
+    assert hangup.form == {"Status": "completed"}, "Twilio hangs up a live inbound call with completed"
+    assert ended.json()["status"] == "completed" and ended.json()["outcome"] == "abandoned"
+    assert len(await api.events("queue.call_abandoned", key=call_id)) == 1

@@ -223,7 +223,10 @@ async def end(session: AsyncSession, *, rt: Runtime, principal: Principal, call_
     _ensure_party(principal, call)
     if call.status in TERMINAL:
         raise Conflict(f"The call has already ended ({call.status}).", call_status=call.status)
-    final, duration = ("completed" if call.status == "in-progress" else "canceled"), None
+    # Twilio hangs up a live call with "completed" ("canceled" only stops an outbound call that has
+    # not been answered); an inbound call is live for Twilio from the moment our TwiML runs.
+    answered_by_twilio = call.status == "in-progress" or call.direction == "inbound"
+    final, duration = ("completed" if answered_by_twilio else "canceled"), None
     if call.call_sid:
         result = await rt.twilio.update_call(call.call_sid, status=final)
         duration = result.duration
