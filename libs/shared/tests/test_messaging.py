@@ -25,6 +25,7 @@ from aintech_shared.scheduler import ScheduledJob, run_job_if_due
 from .conftest import create_topics
 
 RUN = uuid.uuid4().hex[:8]
+BINDING = [("content-type", b"application/cloudevents+json; charset=UTF-8")]
 TOPIC = f"test.payments.{RUN}"
 
 
@@ -152,14 +153,15 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
     await producer.start()
     try:
         key = policy.encode()
-        await producer.send_and_wait(topics, good.to_bytes(), key=key)
-        await producer.send_and_wait(topics, good.to_bytes(), key=key)  # redelivered duplicate
-        await producer.send_and_wait(topics, b"{not json", key=key)  # poison: not an envelope
+        await producer.send_and_wait(topics, good.to_bytes(), key=key, headers=BINDING)
+        await producer.send_and_wait(topics, good.to_bytes(), key=key, headers=BINDING)  # duplicate
+        await producer.send_and_wait(topics, b"{not json", key=key, headers=BINDING)  # not an envelope
+        await producer.send_and_wait(topics, good.to_bytes(), key=key)  # no structured content type
         for seq in (2, 3, 4):
             event = CloudEvent(
                 source="tests", type=PaymentRecorded.event_type, data={"policy_id": policy, "seq": seq}
             )
-            await producer.send_and_wait(topics, event.to_bytes(), key=key)
+            await producer.send_and_wait(topics, event.to_bytes(), key=key, headers=BINDING)
     finally:
         await producer.stop()
 
@@ -195,12 +197,19 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
     finally:
         await raw.stop()
     assert records[0].value == b"{not json", "the poison message is parked as it was"
-    assert CloudEvent.from_bytes(records[1].value).data["seq"] == 2
+    assert records[1].value == good.to_bytes(), "the message without the binding's content type too"
+    assert CloudEvent.from_bytes(records[2].value).data["seq"] == 2
     errors = [dict(r.headers)["dlq_error"].decode() for r in records]
-    assert len(errors) == 2
+    assert len(errors) == 3
     assert "malformed CloudEvent" in errors[0]
-    assert "PermanentError: policy has no premium schedule" in errors[1]
-    assert dict(records[1].headers)["dlq_consumer"] == spec.name.encode()
+    assert "not a structured-mode CloudEvent: content-type missing" in errors[1]
+    assert "PermanentError: policy has no premium schedule" in errors[2]
+    assert dict(records[2].headers)["dlq_consumer"] == spec.name.encode()
+    dead = REGISTRY.get_sample_value(
+        "events_consumed_total",
+        {"consumer": spec.name, "event_type": PaymentRecorded.event_type, "outcome": "dead_lettered"},
+    )
+    assert dead == 2, "dead-letter metrics carry the event's real type"
     async with db.transaction() as session:
         processed = await session.scalar(
             select(func.count())
