@@ -80,10 +80,11 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float) -> 
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         try:
-            if await predicate():
-                return True
+            ok = await predicate()
         except Exception:  # the database is down: not yet
-            pass
+            ok = False
+        if ok:
+            return True
         await asyncio.sleep(0.25)
     return False
 
@@ -169,6 +170,7 @@ async def test_worker_health_turns_503_naming_the_loops_and_recovers(
     topic = f"test.health.{RUN}"
     await make_topics(kafka_bootstrap, topic)
     relay = OutboxRelay(db, tables, bootstrap=kafka_bootstrap, max_failures=3, stall_seconds=60)
+
     async def note(session: AsyncSession, event: CloudEvent) -> None:
         await session.execute(select(1))
 
@@ -219,4 +221,3 @@ async def test_worker_health_turns_503_naming_the_loops_and_recovers(
 async def _at_least(db: Database, ledger: Table, n: int) -> bool:
     _, distinct = await ledger_count(db, ledger)
     return distinct >= n
-
