@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import REGISTRY
@@ -235,3 +236,36 @@ async def test_scheduled_job_runs_once_across_replicas(clean: tuple[Database, Me
     assert sorted(results) == [False, False, True]
     assert runs == 1
     assert await run_job_if_due(db, tables, job) is False, "not due again for an hour"
+
+
+async def test_relay_follows_the_cloudevents_kafka_binding_in_structured_mode(
+    clean: tuple[Database, MessagingTables], topics: str, kafka_bootstrap: str
+) -> None:
+    db, tables = clean
+    policy = f"POL-{RUN}-binding"
+    [event_id] = await stage(db, Outbox(tables, source="tests"), policy, range(1))
+    stop = asyncio.Event()
+    task = asyncio.create_task(OutboxRelay(db, tables, bootstrap=kafka_bootstrap).run(stop))
+    raw = AIOKafkaConsumer(
+        topics,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=f"raw-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+    )
+    await raw.start()
+    try:
+        found = None
+        deadline = asyncio.get_running_loop().time() + 20
+        while found is None and asyncio.get_running_loop().time() < deadline:
+            for records in (await raw.getmany(timeout_ms=250)).values():
+                found = next((r for r in records if r.key == policy.encode()), found)
+    finally:
+        await raw.stop()
+        stop.set()
+        await task
+    assert found is not None
+    assert list(found.headers) == [("content-type", b"application/cloudevents+json; charset=UTF-8")]
+    event = orjson.loads(found.value or b"")
+    assert event["id"] == event_id and event["partitionkey"] == policy == found.key.decode()
+    assert event["specversion"] == "1.0" and event["datacontenttype"] == "application/json"
+    assert event["correlationid"], "the correlation id travels inside the event"
