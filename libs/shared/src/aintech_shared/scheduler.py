@@ -104,7 +104,7 @@ async def run_scheduler(
 
     while not stop.is_set():
         try:
-            async for attempt in retrying(stop, initial=tick, maximum=60.0, on_retry=on_retry):
+            async for attempt in retrying(stop, initial=tick, maximum=30.0, on_retry=on_retry):
                 with attempt:
                     await run_until_stopped(stop, _tick(db, tables, jobs))
         except Stopped:

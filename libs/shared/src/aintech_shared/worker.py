@@ -98,11 +98,13 @@ async def run_worker(
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    limits = {"max_failures": tuning.stall_failures, "stall_seconds": tuning.stall_seconds}
+    failures, stall = tuning.stall_failures, tuning.stall_seconds
     db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=4)
-    relay = OutboxRelay(db, tables, bootstrap=settings.kafka_bootstrap, **limits)  # type: ignore[arg-type]
+    relay = OutboxRelay(
+        db, tables, bootstrap=settings.kafka_bootstrap, max_failures=failures, stall_seconds=stall
+    )
     all_jobs = [*housekeeping_jobs(tables), *jobs]
-    scheduler_health = LoopHealth("scheduler", **limits)  # type: ignore[arg-type]
+    scheduler_health = LoopHealth("scheduler", max_failures=failures, stall_seconds=stall)
     loops = [relay.health, scheduler_health]
     tasks = [
         asyncio.create_task(relay.run(stop), name="outbox-relay"),
@@ -116,7 +118,8 @@ async def run_worker(
             db=db,
             tables=tables,
             bootstrap=settings.kafka_bootstrap,
-            **limits,  # type: ignore[arg-type]
+            max_failures=failures,
+            stall_seconds=stall,
         )
         loops.append(consumer.health)
         tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer:{spec.name}"))
