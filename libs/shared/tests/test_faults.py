@@ -61,6 +61,7 @@ def test_an_outage_under_a_handler_error_is_still_an_outage() -> None:
         PermanentError("claim already settled"),
         ValueError("premium must be positive"),
         KeyError("policy_id"),
+        FileNotFoundError("/srv/templates/renewal.html"),
         asyncpg.UniqueViolationError("duplicate key"),
         wrapped(asyncpg.ForeignKeyViolationError("no such customer")),
     ],

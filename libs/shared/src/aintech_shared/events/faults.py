@@ -43,7 +43,19 @@ def _is_outage_sqlstate(code: str) -> bool:
     return code.startswith(_CONNECTION_CLASS) or code in _OUTAGE_SQLSTATES
 
 
+# OSErrors about local files are a handler's own business, not a server being away.
+_LOCAL_OS_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+
+
 def _one_is_outage(exc: BaseException) -> bool:
+    if isinstance(exc, _LOCAL_OS_ERRORS):
+        return False
     if isinstance(exc, (OSError, KafkaError)):  # OSError covers ConnectionError and TimeoutError
         return True
     if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError)):
