@@ -78,10 +78,10 @@ async def wait_status(client: httpx.AsyncClient, code: int, within: float = 30) 
 
 
 async def test_relay_against_unreachable_kafka_turns_healthz_503_naming_it_then_recovers(
-    scratch: ScratchSchema, kafka_bootstrap: str
+    outbox_emptied_after: ScratchSchema, kafka_bootstrap: str
 ) -> None:
     await create_topics(kafka_bootstrap, {TOPIC: 1, dead_letter_topic(TOPIC): 1})
-    db, tables = scratch.db, scratch.tables
+    db, tables = outbox_emptied_after.db, outbox_emptied_after.tables
     policy = f"POL-{RUN}"
     async with db.transaction() as session:
         await Outbox(tables, source="tests").publish(session, RenewalQuoted(policy_id=policy), key=policy)

@@ -43,7 +43,7 @@ async def read_topic(bootstrap: str, topic: str, expected: int, within: float = 
 
 
 async def test_same_aggregate_events_reach_kafka_in_commit_order(
-    scratch: ScratchSchema, kafka_bootstrap: str
+    outbox_emptied_after: ScratchSchema, kafka_bootstrap: str
 ) -> None:
     """T1 publishes for K and stays open; T2 publishes for K; T1 commits; T2 commits.
 
@@ -51,7 +51,7 @@ async def test_same_aggregate_events_reach_kafka_in_commit_order(
     pg_stat_activity), so the order on the topic is the order of the commits.
     """
     await create_topics(kafka_bootstrap, {TOPIC: 3, dead_letter_topic(TOPIC): 1})
-    db, tables = scratch.db, scratch.tables
+    db, tables = outbox_emptied_after.db, outbox_emptied_after.tables
     outbox = Outbox(tables, source="tests")
     policy = f"POL-{RUN}"
     commits: list[str] = []
