@@ -138,6 +138,8 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
         attempts[payment.seq] = attempts.get(payment.seq, 0) + 1
         if payment.seq == 2:
             raise PermanentError("policy has no premium schedule")
+        if payment.seq == 4:
+            raise ValueError("instalment plan does not match the premium")  # every time
         if payment.seq == 3 and attempts[3] == 1:
             raise ConnectionError("transient")  # fails once, then succeeds on retry
         await session.execute(ledger.insert().values(policy_id=payment.policy_id, seq=payment.seq))
@@ -158,7 +160,7 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
         await producer.send_and_wait(topics, good.to_bytes(), key=key, headers=BINDING)  # duplicate
         await producer.send_and_wait(topics, b"{not json", key=key, headers=BINDING)  # not an envelope
         await producer.send_and_wait(topics, good.to_bytes(), key=key)  # no structured content type
-        for seq in (2, 3, 4):
+        for seq in (2, 3, 4, 5):
             event = CloudEvent(
                 source="tests", type=PaymentRecorded.event_type, data={"policy_id": policy, "seq": seq}
             )
@@ -177,13 +179,14 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
     task = asyncio.create_task(consumer.run(stop))
     try:
         for _ in range(200):
-            if 4 in await applied():
+            if 5 in await applied():
                 break
             await asyncio.sleep(0.1)
     finally:
         stop.set()
         await task
-    assert await applied() == [1, 3, 4], "duplicate skipped; poison and failing event did not block"
+    assert await applied() == [1, 3, 5], "duplicate skipped; poison and failing events did not block"
+    assert attempts[4] == 1 + spec.max_attempts, "its batch, then max_attempts alone, then parked"
     assert attempts[2] >= 1 and attempts[3] >= 2
     raw = AIOKafkaConsumer(
         dead_letter_topic(topics),
@@ -201,7 +204,9 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
     assert records[1].value == good.to_bytes(), "the message without the binding's content type too"
     assert CloudEvent.from_bytes(records[2].value).data["seq"] == 2
     errors = [dict(r.headers)["dlq_error"].decode() for r in records]
-    assert len(errors) == 3
+    assert len(errors) == 4
+    assert "ValueError: instalment plan does not match the premium" in errors[3]
+    assert dict(records[3].headers)["dlq_attempts"] == str(spec.max_attempts).encode()
     assert "malformed CloudEvent" in errors[0]
     assert "not a structured-mode CloudEvent: content-type missing" in errors[1]
     assert "PermanentError: policy has no premium schedule" in errors[2]
@@ -210,7 +215,7 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
         "events_consumed_total",
         {"consumer": spec.name, "event_type": PaymentRecorded.event_type, "outcome": "dead_lettered"},
     )
-    assert dead == 2, "dead-letter metrics carry the event's real type"
+    assert dead == 3, "dead-letter metrics carry the event's real type"
     async with db.transaction() as session:
         processed = await session.scalar(
             select(func.count())
@@ -219,7 +224,7 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
         )
     assert (
         processed is not None and processed >= 3
-    )  # seq 1 (once), 3 and 4, plus the other tests' events on the topic
+    )  # seq 1 (once), 3 and 5, plus the other tests' events on the topic
 
 
 async def test_scheduled_job_runs_once_across_replicas(clean: tuple[Database, MessagingTables]) -> None:
