@@ -13,18 +13,18 @@ from authenticator.accounts.schemas import (
     ChangePasswordRequest,
     EmailVerified,
     ForgotPasswordRequest,
-    IdentityOut,
     MeOut,
     ProfileUpdate,
     RegisterRequest,
     ResetPasswordRequest,
-    UserOut,
     VerifyEmailRequest,
 )
-from authenticator.core.deps import Caller, CurrentCaller
 from authenticator.core.request import Client
 from authenticator.core.runtime import RuntimeDep
 from authenticator.oauth import service as oauth
+from authenticator.oauth.schemas import IdentityOut
+from authenticator.sessions.caller import Caller, CurrentCaller
+from authenticator.users.schemas import UserOut
 
 router = APIRouter(tags=["accounts"])
 

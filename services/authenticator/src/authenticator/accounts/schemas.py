@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 import phonenumbers
@@ -18,6 +17,8 @@ from pydantic import (
 )
 
 from authenticator.core.passwords import MAX_LENGTH, password_problems
+from authenticator.oauth.schemas import IdentityOut
+from authenticator.users.schemas import UserOut
 
 DEFAULT_PHONE_REGION = "ES"
 
@@ -80,31 +81,6 @@ class RegisterRequest(BaseModel):
     @classmethod
     def _password(cls, value: str, info: ValidationInfo) -> str:
         return check_password(value, info.data.get("email"))
-
-
-class UserOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    email: EmailStr
-    first_name: str
-    last_name: str
-    phone: str | None
-    role: str
-    status: str
-    email_verified: bool
-    two_factor_enabled: bool
-    created_at: datetime
-    last_login_at: datetime | None
-
-
-class IdentityOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    provider: str
-    email: str | None
-    created_at: datetime
-    last_login_at: datetime | None
 
 
 class MeOut(UserOut):

@@ -14,12 +14,11 @@ from aintech_contracts.events.auth import (
     PasswordChanged,
     PasswordResetRequested,
     UserEmailVerified,
-    UserRegistered,
 )
 from aintech_contracts.rbac import Role
 from aintech_shared.errors import BadRequest, Conflict, UnprocessableEntity
 from authenticator.accounts import repository
-from authenticator.accounts.models import OneTimeToken, TokenPurpose, User
+from authenticator.accounts.models import OneTimeToken, TokenPurpose
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
 from authenticator.core.crypto import digests_match, hash_token, new_token
@@ -27,6 +26,9 @@ from authenticator.core.request import ClientInfo
 from authenticator.core.runtime import Runtime
 from authenticator.sessions.service import revoke_sessions
 from authenticator.throttle import service as throttle
+from authenticator.users import repository as users
+from authenticator.users.models import User
+from authenticator.users.service import create_user, email_taken
 
 PROFILE_FIELDS = ("first_name", "last_name", "phone")
 
@@ -63,75 +65,6 @@ async def _consume_token(session: AsyncSession, *, raw: str, purpose: TokenPurpo
     return row
 
 
-def _email_taken() -> Conflict:
-    return Conflict(
-        "An account with this e-mail address already exists.",
-        errors=[{"location": "body", "field": "email", "message": "already registered", "type": "conflict"}],
-    )
-
-
-async def create_user(
-    session: AsyncSession,
-    *,
-    rt: Runtime,
-    email: str,
-    first_name: str,
-    last_name: str,
-    phone: str | None,
-    password_hash: str | None,
-    role: Role,
-    verified: bool,
-    client: ClientInfo | None,
-    actor_id: uuid.UUID | None = None,
-) -> User:
-    """Insert an account and publish ``user.registered`` (409 when the e-mail is taken)."""
-    email = email.lower()
-    if await repository.by_email(session, email) is not None:
-        raise _email_taken()
-    now = utcnow()
-    user = User(
-        id=uuid.uuid4(),
-        email=email,
-        password_hash=password_hash,
-        first_name=first_name,
-        last_name=last_name,
-        phone=phone,
-        role=role.value,
-        status="active",
-        email_verified_at=now if verified else None,
-        created_at=now,
-        updated_at=now,
-        password_changed_at=now if password_hash else None,
-        attributes={},
-    )
-    await repository.add(session, user)
-    await rt.outbox.publish(
-        session,
-        UserRegistered(
-            user_id=user.id,
-            email=user.email,
-            first_name=user.first_name,
-            last_name=user.last_name,
-            role=user.role,
-            registered_at=now,
-        ),
-        key=str(user.id),
-    )
-    if verified:
-        await rt.outbox.publish(
-            session, UserEmailVerified(user_id=user.id, email=user.email, verified_at=now), key=str(user.id)
-        )
-    await record(
-        session,
-        action=AuditAction.user_registered,
-        client=client,
-        actor_id=actor_id or user.id,
-        user_id=user.id,
-        after={"email": user.email, "role": user.role, "email_verified": verified},
-    )
-    return user
-
-
 async def register(
     session: AsyncSession,
     *,
@@ -144,8 +77,8 @@ async def register(
     client: ClientInfo,
 ) -> User:
     """Self-registration: a customer account, plus a request to verify the e-mail address."""
-    if await repository.by_email(session, email) is not None:
-        raise _email_taken()
+    if await users.by_email(session, email) is not None:
+        raise email_taken()
     user = await create_user(
         session,
         rt=rt,
@@ -188,7 +121,7 @@ async def request_email_verification(session: AsyncSession, *, rt: Runtime, user
 async def verify_email(session: AsyncSession, *, rt: Runtime, token: str, client: ClientInfo) -> User:
     """Consume a verification token and mark the address verified."""
     row = await _consume_token(session, raw=token, purpose=TokenPurpose.email_verification)
-    user = await repository.get(session, row.user_id, for_update=True)
+    user = await users.get(session, row.user_id, for_update=True)
     if user is None:
         raise BadRequest("This link is invalid or has already been used.")
     if not user.email_verified:
@@ -334,7 +267,7 @@ def _email_problems(password: str, email: str) -> list[str]:
 
 async def forgot_password(session: AsyncSession, *, rt: Runtime, email: str, client: ClientInfo) -> None:
     """E-mail a reset link when the account exists; the answer is the same either way."""
-    user = await repository.by_email(session, email.lower())
+    user = await users.by_email(session, email.lower())
     if user is None or not user.is_active:
         return
     since = utcnow() - timedelta(hours=1)
@@ -368,7 +301,7 @@ async def reset_password(
 ) -> None:
     """Set a new password from a reset link; every session of the account is revoked."""
     row = await _consume_token(session, raw=token, purpose=TokenPurpose.password_reset)
-    user = await repository.get(session, row.user_id, for_update=True)
+    user = await users.get(session, row.user_id, for_update=True)
     if user is None or not user.is_active:
         raise BadRequest("This link is invalid or has already been used.")
     problems = _email_problems(new_password, user.email)

@@ -1,24 +1,28 @@
-"""Administration endpoints: users, roles, account status, sessions, signing keys."""
+"""Administration endpoints: users, roles, account status, sessions, signing keys, the audit log."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
 from aintech_contracts.rbac import Permission, Role
 from aintech_shared.db import DbSession
-from aintech_shared.errors import responses
-from authenticator.accounts.models import UserStatus
+from aintech_shared.errors import UnprocessableEntity, responses
 from authenticator.admin import service
 from authenticator.admin.schemas import AdminUserOut, DisableRequest, KeyRotated, RoleChange, SessionsRevoked
-from authenticator.core.deps import Caller, authorized
+from authenticator.audit import service as audit
+from authenticator.audit.schemas import AuditEntryOut
+from authenticator.audit.service import AuditAction
 from authenticator.core.pagination import Page, PageNumber, PageSize
 from authenticator.core.request import Client
 from authenticator.core.runtime import RuntimeDep
 from authenticator.sessions import service as sessions
+from authenticator.sessions.caller import Caller, authorized
 from authenticator.sessions.schemas import SessionOut
+from authenticator.users.models import UserStatus
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -26,6 +30,7 @@ Reader = Annotated[Caller, Depends(authorized(Permission.users_read))]
 Manager = Annotated[Caller, Depends(authorized(Permission.users_manage))]
 SessionManager = Annotated[Caller, Depends(authorized(Permission.sessions_manage))]
 KeyManager = Annotated[Caller, Depends(authorized(Permission.keys_manage))]
+Auditor = Annotated[Caller, Depends(authorized(Permission.audit_read))]
 
 GUARDED = ((401, "Missing or invalid access token"), (403, "Missing permission"))
 
@@ -174,3 +179,49 @@ async def revoke_session(
 async def rotate_keys(caller: KeyManager, db: DbSession, rt: RuntimeDep, client: Client) -> KeyRotated:
     kid, previous = await service.rotate_signing_key(db, rt=rt, actor_id=caller.user_id, client=client)
     return KeyRotated(kid=kid, previous_kid=previous)
+
+
+@router.get(
+    "/audit",
+    tags=["audit"],
+    response_model=Page[AuditEntryOut],
+    summary="Search the audit log",
+    description="Needs `audit:read`. Filters combine; `since` is inclusive and `until` exclusive "
+    "(ISO 8601 with time zone). Newest first. Actions: "
+    + ", ".join(f"`{a.value}`" for a in AuditAction)
+    + ".",
+    responses=responses(
+        (401, "Missing or invalid access token"), (403, "Missing permission"), (422, "Invalid filter")
+    ),
+)
+async def search_audit(
+    _: Auditor,
+    db: DbSession,
+    user_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    action: Annotated[list[AuditAction] | None, Query(description="Repeat to match several.")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> Page[AuditEntryOut]:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise UnprocessableEntity(
+                errors=[
+                    {"location": "query", "field": name, "message": "needs a time zone", "type": "timezone"}
+                ]
+            )
+    rows, total = await audit.search(
+        db,
+        user_id=user_id,
+        actor_id=actor_id,
+        actions=[a.value for a in action or []],
+        since=since,
+        until=until,
+        page=page,
+        page_size=page_size,
+    )
+    return Page.build(
+        [AuditEntryOut.model_validate(r) for r in rows], total=total, page=page, page_size=page_size
+    )

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from aintech_contracts.rbac import Role
-from authenticator.accounts.schemas import UserOut
+from authenticator.users.schemas import UserOut
 
 
 class AdminUserOut(UserOut):

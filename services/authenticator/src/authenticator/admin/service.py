@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aintech_contracts.events.auth import UserDisabled, UserEnabled, UserRoleChanged
 from aintech_contracts.rbac import Role
 from aintech_shared.errors import Conflict, NotFound
-from authenticator.accounts import repository as users
-from authenticator.accounts.models import User, UserStatus
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
 from authenticator.core.request import ClientInfo
 from authenticator.core.runtime import Runtime
 from authenticator.sessions.service import revoke_sessions
+from authenticator.users import repository as users
+from authenticator.users.models import User, UserStatus
 
 
 async def search_users(

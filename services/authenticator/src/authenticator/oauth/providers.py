@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import jwt
 import structlog
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from fastapi import Depends, Request
 
 from aintech_shared.errors import AppError, NotFound, Unauthorized
 from authenticator.core.crypto import digests_match
@@ -212,6 +213,14 @@ class ProviderRegistry:
 
     async def close(self) -> None:
         await self.http.aclose()
+
+
+def get_providers(request: Request) -> ProviderRegistry:
+    registry: ProviderRegistry = request.app.state.oauth_providers
+    return registry
+
+
+Providers = Annotated[ProviderRegistry, Depends(get_providers)]
 
 
 def email_is_verified(provider: str, claims: dict[str, Any]) -> bool:

@@ -12,9 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.rbac import Role
 from aintech_shared.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
-from authenticator.accounts import repository as users
-from authenticator.accounts.models import User
-from authenticator.accounts.service import create_user
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
 from authenticator.core.crypto import hash_token, new_token
@@ -22,8 +19,11 @@ from authenticator.core.request import ClientInfo
 from authenticator.core.runtime import Runtime
 from authenticator.oauth import repository
 from authenticator.oauth.models import OAuthIdentity, OAuthState
-from authenticator.oauth.providers import email_is_verified
-from authenticator.sessions.service import ChallengeIssued, SignedIn, sign_in
+from authenticator.oauth.providers import ProviderRegistry, email_is_verified
+from authenticator.signin.service import ChallengeIssued, SignedIn, sign_in
+from authenticator.users import repository as users
+from authenticator.users.models import User
+from authenticator.users.service import create_user
 
 PROFILE_CLAIMS = ("name", "given_name", "family_name", "picture", "locale", "tid", "preferred_username")
 
@@ -32,13 +32,14 @@ async def start(
     session: AsyncSession,
     *,
     rt: Runtime,
+    providers: ProviderRegistry,
     provider_name: str,
     redirect_uri: str,
     client: ClientInfo,
     link_user_id: uuid.UUID | None = None,
 ) -> tuple[str, OAuthState]:
     """Record state, nonce and PKCE verifier server-side and build the provider's authorization URL."""
-    provider = rt.providers.get(provider_name)
+    provider = providers.get(provider_name)
     state, nonce, verifier = new_token(32), new_token(24), generate_token(64)
     now = utcnow()
     row = OAuthState(
@@ -114,6 +115,7 @@ async def callback(
     session: AsyncSession,
     *,
     rt: Runtime,
+    providers: ProviderRegistry,
     provider_name: str,
     code: str | None,
     state: str | None,
@@ -121,7 +123,7 @@ async def callback(
     client: ClientInfo,
 ) -> SignedIn | ChallengeIssued | OAuthIdentity:
     """Finish an authorization: sign in (or create the account), or link to the requesting user."""
-    provider = rt.providers.get(provider_name)
+    provider = providers.get(provider_name)
     if not state:
         raise BadRequest("The provider's response has no state; start again.")
     pending = await _consume_state(session, provider_name=provider.name, state=state)

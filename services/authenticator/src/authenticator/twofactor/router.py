@@ -6,9 +6,9 @@ from fastapi import APIRouter, Response, status
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
-from authenticator.core.deps import CurrentCaller
 from authenticator.core.request import Client
 from authenticator.core.runtime import RuntimeDep
+from authenticator.sessions.caller import CurrentCaller
 from authenticator.twofactor import service
 from authenticator.twofactor.schemas import CodeRequest, EnrollmentOut, RecoveryCodesOut
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import Conflict, UnprocessableEntity
-from authenticator.accounts.models import User
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
 from authenticator.core.crypto import Sealer
 from authenticator.core.request import ClientInfo
 from authenticator.twofactor import repository, totp
+from authenticator.users.models import User
 
 
 @dataclass(frozen=True)
