@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
@@ -17,7 +17,7 @@ from authenticator.oauth.providers import Providers
 from authenticator.oauth.schemas import AuthorizationOut, IdentityOut, ProvidersOut
 from authenticator.sessions.caller import CurrentCaller
 from authenticator.signin.presenter import login_response
-from authenticator.signin.schemas import LoginResponse
+from authenticator.signin.schemas import LoginResponse, TokenResponse, TwoFactorRequired
 
 router = APIRouter(tags=["oauth"])
 
@@ -98,7 +98,6 @@ async def login_start(
 )
 async def callback(
     provider: str,
-    request: Request,
     response: Response,
     db: DbSession,
     rt: RuntimeDep,
@@ -107,7 +106,7 @@ async def callback(
     code: Annotated[str | None, Query(max_length=2048)] = None,
     state: Annotated[str | None, Query(max_length=512)] = None,
     error: Annotated[str | None, Query(max_length=256)] = None,
-) -> Any:
+) -> TokenResponse | TwoFactorRequired | IdentityOut:
     result = await service.callback(
         db,
         rt=rt,
@@ -120,7 +119,7 @@ async def callback(
     )
     if isinstance(result, OAuthIdentity):
         return IdentityOut.model_validate(result)
-    return login_response(result, request, response)
+    return login_response(result, response)
 
 
 @router.get(

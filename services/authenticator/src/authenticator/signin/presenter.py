@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import Response
 
-from fastapi import Request, Response
-
-from aintech_shared.errors import app_error_response
 from authenticator.signin.schemas import TokenResponse, TwoFactorRequired
-from authenticator.signin.service import ChallengeIssued, Refused, SignedIn
+from authenticator.signin.service import ChallengeIssued, SignedIn
 from authenticator.users.schemas import UserOut
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -25,10 +22,10 @@ def token_response(result: SignedIn) -> TokenResponse:
     )
 
 
-def login_response(result: SignedIn | ChallengeIssued | Refused, request: Request, response: Response) -> Any:
-    """Render a sign-in outcome; refusals are returned (not raised) so their side effects commit."""
-    if isinstance(result, Refused):
-        return app_error_response(request, result.error)
+def login_response(
+    result: SignedIn | ChallengeIssued, response: Response
+) -> TokenResponse | TwoFactorRequired:
+    """A token pair, or the challenge to answer with a second factor; never cached."""
     response.headers.update(NO_STORE)
     if isinstance(result, ChallengeIssued):
         return TwoFactorRequired(

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
 from authenticator.core.request import Client
 from authenticator.core.runtime import RuntimeDep
 from authenticator.signin import service
-from authenticator.signin.presenter import login_response
+from authenticator.signin.presenter import NO_STORE, login_response, token_response
 from authenticator.signin.schemas import (
     LoginRequest,
     LoginResponse,
     RefreshRequest,
     TokenResponse,
     TwoFactorLoginRequest,
+    TwoFactorRequired,
 )
 
 router = APIRouter(tags=["sessions"])
@@ -37,10 +36,10 @@ router = APIRouter(tags=["sessions"])
     ),
 )
 async def login(
-    body: LoginRequest, db: DbSession, rt: RuntimeDep, client: Client, request: Request, response: Response
-) -> Any:
+    body: LoginRequest, db: DbSession, rt: RuntimeDep, client: Client, response: Response
+) -> TokenResponse | TwoFactorRequired:
     result = await service.login(db, rt=rt, email=body.email, password=body.password, client=client)
-    return login_response(result, request, response)
+    return login_response(result, response)
 
 
 @router.post(
@@ -59,13 +58,13 @@ async def login_two_factor(
     db: DbSession,
     rt: RuntimeDep,
     client: Client,
-    request: Request,
     response: Response,
-) -> Any:
+) -> TokenResponse:
     result = await service.complete_two_factor(
         db, rt=rt, challenge_token=body.challenge_token, code=body.code, client=client
     )
-    return login_response(result, request, response)
+    response.headers.update(NO_STORE)
+    return token_response(result)
 
 
 @router.post(
@@ -78,7 +77,8 @@ async def login_two_factor(
     responses=responses((401, "Invalid, expired, revoked or reused refresh token")),
 )
 async def refresh(
-    body: RefreshRequest, db: DbSession, rt: RuntimeDep, client: Client, request: Request, response: Response
-) -> Any:
+    body: RefreshRequest, db: DbSession, rt: RuntimeDep, client: Client, response: Response
+) -> TokenResponse:
     result = await service.refresh(db, rt=rt, raw_token=body.refresh_token, client=client)
-    return login_response(result, request, response)
+    response.headers.update(NO_STORE)
+    return token_response(result)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.events.auth import SuspiciousLogin
-from aintech_shared.errors import AppError, Forbidden, TooManyRequests, Unauthorized
+from aintech_shared.errors import Forbidden, TooManyRequests, Unauthorized
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
 from authenticator.core.crypto import hash_token, new_token
@@ -28,6 +28,7 @@ from authenticator.users import repository as users
 from authenticator.users.models import User
 
 INVALID_CREDENTIALS = "Invalid email or password."
+INVALID_REFRESH = "The refresh token is invalid or expired; sign in again."
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,6 @@ class ChallengeIssued:
     challenge_token: str
     expires_at: datetime
     expires_in: int
-
-
-@dataclass(frozen=True)
-class Refused:
-    """A refusal whose side effects (counters, audit rows, revocations) must still be committed."""
-
-    error: AppError
-
-
-LoginResult = SignedIn | ChallengeIssued | Refused
 
 
 def _too_many(seconds: int) -> TooManyRequests:
@@ -209,7 +200,7 @@ async def _count_failure(
 
 async def login(
     session: AsyncSession, *, rt: Runtime, email: str, password: str, client: ClientInfo
-) -> LoginResult:
+) -> SignedIn | ChallengeIssued:
     """Password sign-in with throttling; unknown users and wrong passwords look identical."""
     email = email.strip().lower()
     keys = [throttle.account_key(email)] + ([k] if (k := throttle.ip_key(client.ip)) else [])
@@ -222,7 +213,7 @@ async def login(
         await _count_failure(
             session, rt=rt, email=email, user=user, client=client, reason="invalid_credentials"
         )
-        return Refused(Unauthorized(INVALID_CREDENTIALS))
+        raise Unauthorized(INVALID_CREDENTIALS, keep_changes=True)
     if not user.is_active:
         await record(
             session,
@@ -231,7 +222,7 @@ async def login(
             user_id=user.id,
             details={"email": email, "reason": "account_disabled"},
         )
-        return Refused(Forbidden("This account is disabled. Contact your administrator."))
+        raise Forbidden("This account is disabled. Contact your administrator.", keep_changes=True)
     if new_hash is not None:
         user.password_hash = new_hash
     await throttle.record_success(session, email=email)
@@ -240,7 +231,7 @@ async def login(
 
 async def complete_two_factor(
     session: AsyncSession, *, rt: Runtime, challenge_token: str, code: str, client: ClientInfo
-) -> SignedIn | Refused:
+) -> SignedIn:
     """Exchange a login challenge and a TOTP or recovery code for a session."""
     now = utcnow()
     challenge = await challenges.challenge_by_hash(session, hash_token(challenge_token))
@@ -271,7 +262,7 @@ async def complete_two_factor(
         await throttle.record_failure(
             session, key=throttle.account_key(user.email), settings=rt.settings, now=now
         )
-        return Refused(Unauthorized("The verification code is not valid."))
+        raise Unauthorized("The verification code is not valid.", keep_changes=True)
     challenge.used_at = now
     return await start_session(
         session, rt=rt, user=user, client=client, method=challenge.auth_method, mfa=True
@@ -293,12 +284,10 @@ def _concurrent_rotation(
     )
 
 
-async def refresh(
-    session: AsyncSession, *, rt: Runtime, raw_token: str, client: ClientInfo
-) -> SignedIn | Refused:
+async def refresh(session: AsyncSession, *, rt: Runtime, raw_token: str, client: ClientInfo) -> SignedIn:
     """Rotate a refresh token; presenting an already-rotated one revokes its whole family."""
     now = utcnow()
-    invalid = Unauthorized("The refresh token is invalid or expired; sign in again.")
+    invalid = Unauthorized(INVALID_REFRESH)
     row = await tokens.find_refresh_token(session, raw_token)
     if row is None:
         raise invalid
@@ -328,7 +317,7 @@ async def refresh(
             )
             if user is not None:
                 await _alert(session, rt=rt, user=user, reason="refresh_token_reuse", client=client)
-        return Refused(invalid)
+        raise Unauthorized(INVALID_REFRESH, keep_changes=True)
     if row.expires_at <= now or family.revoked_at is not None or family.expires_at <= now:
         raise invalid
     user = await users.get(session, row.user_id)
