@@ -10,7 +10,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import text
 
-from .conftest import PASSWORD, Api
+from .conftest import PASSWORD, Api, Live
 
 
 async def test_login_returns_rs256_token_pair(api: Api) -> None:
@@ -78,19 +78,29 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(api: Api) -> None:
     assert [a["data"]["reason"] for a in alerts] == ["refresh_token_reuse"]
 
 
-async def test_two_tabs_refreshing_at_once_keep_the_session(api: Api) -> None:
-    ctx = await api.signed_in()
+async def test_two_tabs_refreshing_at_once_keep_the_session(live: Live) -> None:
+    ctx = await live.signed_in()
     first = ctx["tokens"]["refresh_token"]
-    # The family row is locked FOR UPDATE, so racing requests are served one after the other:
-    # the second tab presents the token the first tab has just rotated.
-    tab_a = await api.client.post("/refresh", json={"refresh_token": first})
-    tab_b = await api.client.post("/refresh", json={"refresh_token": first})
-    assert (tab_a.status_code, tab_b.status_code) == (200, 200)
+    async with live.database.engine.connect() as holder:
+        held = await holder.begin()
+        # Both refreshes queue on the token's row lock, then run one after the other for real.
+        await holder.execute(
+            text("SELECT id FROM auth.refresh_tokens WHERE session_id = :s FOR UPDATE"),
+            {"s": ctx["tokens"]["session_id"]},
+        )
+        tabs = [
+            asyncio.create_task(live.client.post("/refresh", json={"refresh_token": first})) for _ in range(2)
+        ]
+        await live.database.wait_for_lock_waiters(2)
+        await held.rollback()
+    tab_a, tab_b = await asyncio.gather(*tabs)
+
+    assert (tab_a.status_code, tab_b.status_code) == (200, 200), (tab_a.text, tab_b.text)
     assert tab_a.json()["refresh_token"] != tab_b.json()["refresh_token"]
     for tab in (tab_a, tab_b):
-        again = await api.client.post("/refresh", json={"refresh_token": tab.json()["refresh_token"]})
+        again = await live.client.post("/refresh", json={"refresh_token": tab.json()["refresh_token"]})
         assert again.status_code == 200, "both tabs keep a working session"
-    assert await api.audit("token.reuse_detected", ctx["user"]["id"]) == []
+    assert await live.audit("token.reuse_detected", ctx["user"]["id"]) == []
 
 
 async def test_replay_after_the_grace_window_revokes_the_family(api: Api) -> None:

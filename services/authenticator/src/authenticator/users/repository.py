@@ -30,11 +30,16 @@ async def add(session: AsyncSession, user: User) -> None:
     await session.flush()
 
 
-async def count_active_admins(session: AsyncSession) -> int:
-    total = await session.scalar(
-        select(func.count()).select_from(User).where(User.role == "admin", User.status == "active")
+async def lock_active_admins(session: AsyncSession) -> list[uuid.UUID]:
+    """Lock every active administrator's row (in id order, so two callers cannot deadlock) and
+    return their ids as committed by the time the locks are granted."""
+    rows = await session.scalars(
+        select(User.id)
+        .where(User.role == "admin", User.status == "active")
+        .order_by(User.id)
+        .with_for_update()
     )
-    return int(total or 0)
+    return list(rows.all())
 
 
 def _escape_like(value: str) -> str:
