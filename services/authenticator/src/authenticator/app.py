@@ -78,10 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.token_verifier = TokenVerifier(
             LocalJWKSCache(db, keys), issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
-        try:
-            yield
-        finally:
-            await providers.close()
+        yield
 
     return create_service_app(
         settings,

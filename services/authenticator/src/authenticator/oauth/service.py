@@ -131,10 +131,9 @@ async def callback(
         raise BadRequest(f"{provider.name.title()} sign-in was cancelled or refused ({error[:80]}).")
     if not code:
         raise BadRequest("The provider's response has no authorization code.")
-    tokens = await provider.exchange_code(
-        code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
+    claims = await provider.verified_claims(
+        code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier, nonce=pending.nonce
     )
-    claims = await provider.validate_id_token(str(tokens["id_token"]), nonce=pending.nonce)
     subject = str(claims["sub"])
     existing = await repository.identity(session, provider=provider.name, subject=subject)
 
