@@ -254,6 +254,15 @@ async def test_unknown_route_wrong_method_and_crash(client: AsyncClient) -> None
     assert crash.json()["status"] == 500
 
 
+async def test_only_sane_request_ids_are_taken_from_the_client(client: AsyncClient) -> None:
+    kept = await client.get("/healthz", headers={"x-request-id": "req-7.A_b"})
+    assert kept.headers["x-request-id"] == "req-7.A_b"
+    for hostile in ("x" * 65, "two words", "semi;colon", "\u00fcber"):
+        minted = await client.get("/healthz", headers=[(b"x-request-id", hostile.encode())])
+        assert minted.headers["x-request-id"] != hostile
+        assert len(minted.headers["x-request-id"]) == 32
+
+
 async def test_request_and_correlation_ids_round_trip(client: AsyncClient) -> None:
     resp = await client.get("/healthz", headers={"x-correlation-id": "corr-123"})
     assert resp.headers["x-correlation-id"] == "corr-123"
