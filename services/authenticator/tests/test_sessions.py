@@ -160,30 +160,55 @@ async def test_sessions_listed_and_revoked_by_owner(api: Api) -> None:
     assert foreign.status_code == 404
 
 
-async def test_account_lockout_with_growing_delay(api: Api) -> None:
+async def _clear_delays(api: Api) -> None:
+    """Skip the growing delay between attempts (the lockout itself is left alone)."""
+    await api.conn.execute(text("UPDATE auth.login_throttles SET next_allowed_at = NULL"))
+
+
+async def test_guessing_locks_the_guessers_address_not_the_owner(api: Api) -> None:
     user = await api.register()
     email = user["email"]
-    ip = {"X-Forwarded-For": "198.51.100.20"}
+    attacker = {"X-Forwarded-For": "198.51.100.20"}
 
-    assert (await api.login(email, "Wrong-Password-1!", **ip)).status_code == 401
-    assert (await api.login(email, "Wrong-Password-2!", **ip)).status_code == 401
-    delayed = await api.login(email, PASSWORD, **ip)
+    assert (await api.login(email, "Wrong-Password-1!", **attacker)).status_code == 401
+    assert (await api.login(email, "Wrong-Password-2!", **attacker)).status_code == 401
+    delayed = await api.login(email, PASSWORD, **attacker)
     assert delayed.status_code == 429
     assert delayed.headers["retry-after"] == "1"
-    await asyncio.sleep(0.6)
-    assert (await api.login(email, "Wrong-Password-3!", **ip)).status_code == 401
-    await asyncio.sleep(1.1)
-    assert (await api.login(email, "Wrong-Password-4!", **ip)).status_code == 401
+    await _clear_delays(api)
+    assert (await api.login(email, "Wrong-Password-3!", **attacker)).status_code == 401
+    await _clear_delays(api)
+    assert (await api.login(email, "Wrong-Password-4!", **attacker)).status_code == 401
 
-    locked = await api.login(email, PASSWORD, **{"X-Forwarded-For": "192.0.2.77"})
-    assert locked.status_code == 429
+    locked = await api.login(email, PASSWORD, **attacker)
+    assert locked.status_code == 429, "the right password does not help the guesser's address"
     assert 50 <= int(locked.headers["retry-after"]) <= 60
     assert locked.json()["retry_after"] == int(locked.headers["retry-after"])
+    owner = await api.login(email, PASSWORD, **{"X-Forwarded-For": "192.0.2.77"})
+    assert owner.status_code == 200, "the owner signs in from their own address meanwhile"
     lock_rows = await api.audit("login.locked", user["id"])
-    assert lock_rows[0]["details"]["scope"] == ["account"]
-    assert (await api.events("auth.suspicious_login", key=user["id"]))[0]["data"][
-        "reason"
-    ] == "account_locked"
+    assert lock_rows[0]["details"]["scope"] == ["account_ip"]
+    alerts = await api.events("auth.suspicious_login", key=user["id"])
+    assert alerts[0]["data"]["reason"] == "failed_sign_ins" and alerts[0]["data"]["ip"] == "198.51.100.20"
+
+
+async def test_account_brake_stops_a_distributed_guess_but_not_the_owners_device(api: Api) -> None:
+    ctx = await api.signed_in()
+    email = ctx["user"]["email"]
+    owner = {"X-Forwarded-For": "192.0.2.10"}
+    assert (await api.login(email, PASSWORD, **owner)).status_code == 200  # the owner's usual device
+
+    for n in range(12):  # one guess from each of twelve addresses: no address reaches its own limit
+        bot = {"X-Forwarded-For": f"203.0.113.{n + 1}", "User-Agent": "python-requests/2.32"}
+        assert (await api.login(email, f"Wrong-Password-{n}!", **bot)).status_code == 401
+        await _clear_delays(api)
+
+    stranger = await api.login(email, PASSWORD, **{"X-Forwarded-For": "203.0.113.200"})
+    assert stranger.status_code == 429
+    assert (await api.login(email, PASSWORD, **owner)).status_code == 200, "a device that signed in before"
+    assert (await api.audit("login.locked", ctx["user"]["id"]))[-1]["details"]["scope"] == ["account"]
+    reasons = [a["data"]["reason"] for a in await api.events("auth.suspicious_login", key=ctx["user"]["id"])]
+    assert "account_locked" in reasons
 
 
 async def test_ip_lockout_spans_accounts(api: Api) -> None:

@@ -5,7 +5,7 @@ from authenticator.audit.models import AuditLog
 from authenticator.core.base import MESSAGING, Base
 from authenticator.oauth.models import OAuthIdentity, OAuthState
 from authenticator.sessions.models import Session
-from authenticator.throttle.models import LoginThrottle
+from authenticator.throttle.models import LoginThrottle, RateLimit
 from authenticator.tokens.models import RefreshToken, SigningKey
 from authenticator.twofactor.models import LoginChallenge, RecoveryCode
 from authenticator.users.models import User
@@ -19,6 +19,7 @@ __all__ = [
     "OAuthIdentity",
     "OAuthState",
     "OneTimeToken",
+    "RateLimit",
     "RecoveryCode",
     "RefreshToken",
     "Session",

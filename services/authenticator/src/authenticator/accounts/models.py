@@ -16,14 +16,17 @@ from authenticator.core.base import Base, now_column, ts_column, uuid_pk
 class TokenPurpose(StrEnum):
     email_verification = "email_verification"
     password_reset = "password_reset"  # noqa: S105
+    email_change = "email_change"
 
 
 class OneTimeToken(Base):
-    """An e-mailed single-use token (verification, password reset), stored as its SHA-256."""
+    """An e-mailed single-use token (verification, password reset, e-mail change), stored as its SHA-256."""
 
     __tablename__ = "one_time_tokens"
     __table_args__ = (
-        CheckConstraint("purpose IN ('email_verification', 'password_reset')", name="purpose"),
+        CheckConstraint(
+            "purpose IN ('email_verification', 'password_reset', 'email_change')", name="purpose"
+        ),
         Index("ix_one_time_tokens_user_purpose", "user_id", "purpose"),
         Index("ix_one_time_tokens_expires_at", "expires_at"),
     )
@@ -37,3 +40,8 @@ class OneTimeToken(Base):
     created_at: Mapped[datetime] = now_column()
     expires_at: Mapped[datetime] = ts_column(nullable=False)
     used_at: Mapped[datetime | None] = ts_column()
+    # E-mail change: the new address, and the session that asked (it stays signed in).
+    email: Mapped[str | None] = mapped_column(String(320))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("auth.sessions.id", ondelete="SET NULL")
+    )

@@ -52,6 +52,15 @@ async def count_tokens_since(
     return int(total or 0)
 
 
+async def last_token_at(session: AsyncSession, *, user_id: uuid.UUID, purpose: str) -> datetime | None:
+    """When the user's most recent token of ``purpose`` was issued."""
+    return await session.scalar(
+        select(func.max(OneTimeToken.created_at)).where(
+            OneTimeToken.user_id == user_id, OneTimeToken.purpose == purpose
+        )
+    )
+
+
 async def delete_expired_tokens(session: AsyncSession, *, before: datetime) -> int:
     result = await session.execute(delete(OneTimeToken).where(OneTimeToken.expires_at < before))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
 from aintech_contracts.rbac import Permission, Role
 from aintech_shared.db import DbSession
-from aintech_shared.errors import UnprocessableEntity, responses
+from aintech_shared.errors import responses
 from authenticator.admin import service
 from authenticator.admin.schemas import AdminUserOut, DisableRequest, KeyRotated, RoleChange, SessionsRevoked
 from authenticator.audit import service as audit
@@ -19,12 +18,13 @@ from authenticator.audit.service import AuditAction
 from authenticator.core.pagination import Page, PageNumber, PageSize
 from authenticator.core.request import Client
 from authenticator.core.runtime import RuntimeDep
+from authenticator.core.schemas import Instant, no_nul_characters
 from authenticator.sessions import service as sessions
 from authenticator.sessions.caller import Caller, authorized
 from authenticator.sessions.schemas import SessionOut
 from authenticator.users.models import UserStatus
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(no_nul_characters)])
 
 Reader = Annotated[Caller, Depends(authorized(Permission.users_read))]
 Manager = Annotated[Caller, Depends(authorized(Permission.users_manage))]
@@ -135,9 +135,9 @@ async def enable_user(
     responses=responses(*GUARDED, (404, "No such user")),
 )
 async def force_logout(
-    user_id: uuid.UUID, caller: SessionManager, db: DbSession, client: Client
+    user_id: uuid.UUID, caller: SessionManager, db: DbSession, rt: RuntimeDep, client: Client
 ) -> SessionsRevoked:
-    count = await service.force_logout(db, actor_id=caller.user_id, user_id=user_id, client=client)
+    count = await service.force_logout(db, rt=rt, actor_id=caller.user_id, user_id=user_id, client=client)
     return SessionsRevoked(sessions_revoked=count)
 
 
@@ -161,10 +161,10 @@ async def user_sessions(user_id: uuid.UUID, _: SessionManager, db: DbSession) ->
     responses=responses(*GUARDED, (404, "No such session")),
 )
 async def revoke_session(
-    session_id: uuid.UUID, caller: SessionManager, db: DbSession, client: Client
+    session_id: uuid.UUID, caller: SessionManager, db: DbSession, rt: RuntimeDep, client: Client
 ) -> None:
     await sessions.revoke_one(
-        db, session_id=session_id, owner_id=None, actor_id=caller.user_id, client=client
+        db, rt=rt, session_id=session_id, owner_id=None, actor_id=caller.user_id, client=client
     )
 
 
@@ -200,18 +200,13 @@ async def search_audit(
     user_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
     action: Annotated[list[AuditAction] | None, Query(description="Repeat to match several.")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[
+        Instant | None, Query(description="From this instant (inclusive), with a time zone.")
+    ] = None,
+    until: Annotated[Instant | None, Query(description="Before this instant, with a time zone.")] = None,
     page: PageNumber = 1,
     page_size: PageSize = 50,
 ) -> Page[AuditEntryOut]:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise UnprocessableEntity(
-                errors=[
-                    {"location": "query", "field": name, "message": "needs a time zone", "type": "timezone"}
-                ]
-            )
     rows, total = await audit.search(
         db,
         user_id=user_id,

@@ -86,7 +86,7 @@ async def change_role(
     old = user.role
     user.role = role.value
     user.updated_at = utcnow()
-    revoked = await revoke_sessions(session, user_id=user.id, reason="role_changed")
+    revoked = await revoke_sessions(session, rt=rt, user_id=user.id, reason="role_changed")
     await rt.outbox.publish(
         session,
         UserRoleChanged(user_id=user.id, old_role=old, new_role=role.value, changed_by=actor_id),
@@ -128,7 +128,7 @@ async def disable_user(
     user.disabled_at = now
     user.disabled_reason = reason
     user.updated_at = now
-    revoked = await revoke_sessions(session, user_id=user.id, reason="account_disabled")
+    revoked = await revoke_sessions(session, rt=rt, user_id=user.id, reason="account_disabled")
     await rt.outbox.publish(
         session, UserDisabled(user_id=user.id, disabled_by=actor_id, reason=reason), key=str(user.id)
     )
@@ -174,11 +174,11 @@ async def enable_user(
 
 
 async def force_logout(
-    session: AsyncSession, *, actor_id: uuid.UUID, user_id: uuid.UUID, client: ClientInfo
+    session: AsyncSession, *, rt: Runtime, actor_id: uuid.UUID, user_id: uuid.UUID, client: ClientInfo
 ) -> int:
     """End every session of a user."""
     user = await get_user(session, user_id=user_id)
-    revoked = await revoke_sessions(session, user_id=user.id, reason="revoked_by_admin")
+    revoked = await revoke_sessions(session, rt=rt, user_id=user.id, reason="revoked_by_admin")
     await record(
         session,
         action=AuditAction.sessions_revoked_all,

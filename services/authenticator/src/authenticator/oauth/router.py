@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
 from authenticator.core.request import Client, public_base_url
 from authenticator.core.runtime import RuntimeDep
+from authenticator.core.schemas import no_nul_characters
 from authenticator.oauth import service
 from authenticator.oauth.models import OAuthIdentity
 from authenticator.oauth.providers import Providers
@@ -19,7 +20,7 @@ from authenticator.sessions.caller import CurrentCaller
 from authenticator.signin.presenter import login_response
 from authenticator.signin.schemas import LoginResponse, TokenResponse, TwoFactorRequired
 
-router = APIRouter(tags=["oauth"])
+router = APIRouter(tags=["oauth"], dependencies=[Depends(no_nul_characters)])
 
 PROVIDER_ERRORS = ((404, "Provider not configured"), (502, "Identity provider unreachable"))
 

@@ -11,7 +11,7 @@ from authlib.common.security import generate_token
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.rbac import Role
-from aintech_shared.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
+from aintech_shared.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized, UnprocessableEntity
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
 from authenticator.core.crypto import hash_token, new_token
@@ -69,6 +69,29 @@ async def _consume_state(session: AsyncSession, *, provider_name: str, state: st
     row.used_at = utcnow()
     await session.flush()
     return row
+
+
+def _text(value: Any, limit: int) -> str | None:
+    """Provider-supplied text as we store it: no NUL characters, at most ``limit`` characters."""
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "").strip()
+    return text[:limit] or None
+
+
+def _usable(claims: dict[str, Any]) -> dict[str, Any]:
+    """The claims we keep, cut to what the columns hold; a subject or e-mail that does not fit is
+    refused rather than cut (it identifies the person)."""
+    subject, email = claims.get("sub"), claims.get("email")
+    if not isinstance(subject, str) or not subject or len(subject) > 255 or "\x00" in subject:
+        raise Unauthorized("The identity provider returned an unusable subject; start again.")
+    if email is not None and (not isinstance(email, str) or len(email) > 320 or "\x00" in email):
+        email = None
+    kept = {k: _text(claims[k], 2048) for k in PROFILE_CLAIMS if k in claims and _text(claims[k], 2048)}
+    for flag in ("email_verified", "xms_edov"):
+        if flag in claims:
+            kept[flag] = claims[flag]
+    return {**kept, "sub": subject, "email": email}
 
 
 def _profile(claims: dict[str, Any]) -> dict[str, Any]:
@@ -131,8 +154,13 @@ async def callback(
         raise BadRequest(f"{provider.name.title()} sign-in was cancelled or refused ({error[:80]}).")
     if not code:
         raise BadRequest("The provider's response has no authorization code.")
-    claims = await provider.verified_claims(
-        code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier, nonce=pending.nonce
+    claims = _usable(
+        await provider.verified_claims(
+            code=code,
+            redirect_uri=pending.redirect_uri,
+            code_verifier=pending.code_verifier,
+            nonce=pending.nonce,
+        )
     )
     subject = str(claims["sub"])
     existing = await repository.identity(session, provider=provider.name, subject=subject)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
 from authenticator.core.request import Client
+from authenticator.core.runtime import RuntimeDep
+from authenticator.core.schemas import no_nul_characters
 from authenticator.sessions import service
 from authenticator.sessions.caller import CurrentCaller
 from authenticator.sessions.schemas import LogoutRequest, SessionOut
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(tags=["sessions"], dependencies=[Depends(no_nul_characters)])
 
 
 @router.post(
@@ -21,14 +23,17 @@ router = APIRouter(tags=["sessions"])
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Sign out",
     description="Ends the current session (its refresh tokens stop working at once), or every session "
-    "of the user with `all_sessions: true`. Access tokens already issued expire within 15 minutes.",
+    "of the user with `all_sessions: true`. `session.revoked` is published so the gateway refuses "
+    "the access tokens already issued in them; other services accept them until they expire "
+    "(15 minutes at most).",
     responses=responses((401, "Missing or invalid access token")),
 )
 async def logout(
-    caller: CurrentCaller, db: DbSession, client: Client, body: LogoutRequest | None = None
+    caller: CurrentCaller, db: DbSession, rt: RuntimeDep, client: Client, body: LogoutRequest | None = None
 ) -> None:
     await service.logout(
         db,
+        rt=rt,
         user_id=caller.user_id,
         session_id=caller.session.id,
         everywhere=bool(body and body.all_sessions),
@@ -58,8 +63,8 @@ async def my_sessions(caller: CurrentCaller, db: DbSession) -> list[SessionOut]:
     responses=responses((401, "Missing or invalid access token"), (404, "No such session of yours")),
 )
 async def revoke_my_session(
-    session_id: uuid.UUID, caller: CurrentCaller, db: DbSession, client: Client
+    session_id: uuid.UUID, caller: CurrentCaller, db: DbSession, rt: RuntimeDep, client: Client
 ) -> None:
     await service.revoke_one(
-        db, session_id=session_id, owner_id=caller.user_id, actor_id=caller.user_id, client=client
+        db, rt=rt, session_id=session_id, owner_id=caller.user_id, actor_id=caller.user_id, client=client
     )

@@ -7,8 +7,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from authenticator.core.schemas import RequestModel
 
-class LogoutRequest(BaseModel):
+
+class LogoutRequest(RequestModel):
     all_sessions: bool = Field(default=False, description="Sign out of every device, not only this one.")
 
 

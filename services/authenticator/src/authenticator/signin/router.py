@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
 from authenticator.core.request import Client
 from authenticator.core.runtime import RuntimeDep
+from authenticator.core.schemas import no_nul_characters
 from authenticator.signin import service
 from authenticator.signin.presenter import NO_STORE, login_response, token_response
 from authenticator.signin.schemas import (
@@ -19,7 +20,7 @@ from authenticator.signin.schemas import (
     TwoFactorRequired,
 )
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(tags=["sessions"], dependencies=[Depends(no_nul_characters)])
 
 
 @router.post(

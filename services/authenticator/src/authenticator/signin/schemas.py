@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from authenticator.core.schemas import RequestModel
 from authenticator.users.schemas import UserOut
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"email": "agent1@aintech.com", "password": "Aintech-Demo-2026!"}]}
     )
@@ -20,7 +21,7 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=256)
 
 
-class TwoFactorLoginRequest(BaseModel):
+class TwoFactorLoginRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -34,7 +35,7 @@ class TwoFactorLoginRequest(BaseModel):
     code: str = Field(min_length=6, max_length=20, description="A 6-digit TOTP code or a recovery code.")
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(RequestModel):
     refresh_token: str = Field(min_length=16, max_length=200)
 
 

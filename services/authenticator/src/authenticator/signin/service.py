@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.events.auth import SuspiciousLogin
-from aintech_shared.errors import Forbidden, TooManyRequests, Unauthorized
+from aintech_shared.errors import Forbidden, Unauthorized
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
 from authenticator.core.crypto import hash_token, new_token
@@ -18,6 +18,7 @@ from authenticator.core.runtime import Runtime
 from authenticator.sessions import repository
 from authenticator.sessions.devices import device_label
 from authenticator.sessions.models import Session
+from authenticator.sessions.service import publish_revoked
 from authenticator.throttle import service as throttle
 from authenticator.tokens import service as tokens
 from authenticator.tokens.models import RefreshToken
@@ -46,14 +47,6 @@ class ChallengeIssued:
     challenge_token: str
     expires_at: datetime
     expires_in: int
-
-
-def _too_many(seconds: int) -> TooManyRequests:
-    return TooManyRequests(
-        f"Too many failed sign-in attempts. Try again in {seconds} seconds.",
-        headers={"Retry-After": str(seconds)},
-        retry_after=seconds,
-    )
 
 
 async def _alert(
@@ -165,54 +158,74 @@ async def sign_in(
     return await start_session(session, rt=rt, user=user, client=client, method=method, mfa=False)
 
 
-async def _count_failure(
-    session: AsyncSession, *, rt: Runtime, email: str, user: User | None, client: ClientInfo, reason: str
+# Which alert a lockout raises for the account holder (an address locked out of every account says
+# nothing about this one).
+LOCK_ALERTS = {"account_ip": "failed_sign_ins", "account": "account_locked"}
+
+
+async def count_failure(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    email: str,
+    user: User | None,
+    client: ClientInfo,
+    keys: list[str],
+    now: datetime,
 ) -> None:
-    now = utcnow()
-    keys = [throttle.account_key(email)]
-    ip = throttle.ip_key(client.ip)
-    if ip:
-        keys.append(ip)
-    outcomes = [await throttle.record_failure(session, key=k, settings=rt.settings, now=now) for k in keys]
+    """Count a failed attempt against ``keys``; a lockout is audited and the account holder alerted."""
+    locked = await throttle.record_failures(session, keys=keys, settings=rt.settings, now=now)
+    if not locked:
+        return
+    scopes = [throttle.scope(k) for k in locked]
     await record(
         session,
-        action=AuditAction.login_failed,
+        action=AuditAction.login_locked,
         client=client,
         user_id=user.id if user else None,
-        details={"email": email, "reason": reason},
+        details={"email": email, "scope": scopes, "lockout_seconds": rt.settings.login_lockout_seconds},
     )
-    locked = [k for k, o in zip(keys, outcomes, strict=True) if o.locked]
-    if locked:
-        await record(
-            session,
-            action=AuditAction.login_locked,
-            client=client,
-            user_id=user.id if user else None,
-            details={
-                "email": email,
-                "scope": ["ip" if k.startswith("ip:") else "account" for k in locked],
-                "lockout_seconds": rt.settings.login_lockout_seconds,
-            },
+    reason = next((LOCK_ALERTS[s] for s in ("account", "account_ip") if s in scopes), None)
+    if user is not None and reason is not None:
+        await _alert(session, rt=rt, user=user, reason=reason, client=client)
+
+
+async def _throttle_keys(
+    session: AsyncSession, *, email: str, user: User | None, client: ClientInfo
+) -> tuple[list[str], list[str]]:
+    """The keys an attempt is checked against, and those it counts against. A device that signed in
+    to the account before is not held back by the account-wide brake (its failures still count)."""
+    counted = throttle.sign_in_keys(email, client)
+    checked = counted
+    if (
+        user is not None
+        and client.ip is not None
+        and await repository.signed_in_from(
+            session, user_id=user.id, ip=client.ip, device=device_label(client.user_agent)
         )
-        if user is not None:
-            await _alert(session, rt=rt, user=user, reason="account_locked", client=client)
+    ):
+        checked = [k for k in counted if throttle.scope(k) != "account"]
+    return checked, counted
 
 
 async def login(
     session: AsyncSession, *, rt: Runtime, email: str, password: str, client: ClientInfo
 ) -> SignedIn | ChallengeIssued:
     """Password sign-in with throttling; unknown users and wrong passwords look identical."""
-    email = email.strip().lower()
-    keys = [throttle.account_key(email)] + ([k] if (k := throttle.ip_key(client.ip)) else [])
-    wait = await throttle.retry_after(session, keys=keys, now=utcnow())
-    if wait is not None:
-        raise _too_many(wait)
+    now, email = utcnow(), email.strip().lower()
     user = await users.by_email(session, email)
+    checked, counted = await _throttle_keys(session, email=email, user=user, client=client)
+    await throttle.ensure_allowed(session, keys=checked, now=now)
     valid, new_hash = await rt.hasher.verify(password, user.password_hash if user else None)
     if not valid or user is None:
-        await _count_failure(
-            session, rt=rt, email=email, user=user, client=client, reason="invalid_credentials"
+        await record(
+            session,
+            action=AuditAction.login_failed,
+            client=client,
+            user_id=user.id if user else None,
+            details={"email": email, "reason": "invalid_credentials"},
         )
+        await count_failure(session, rt=rt, email=email, user=user, client=client, keys=counted, now=now)
         raise Unauthorized(INVALID_CREDENTIALS, keep_changes=True)
     if not user.is_active:
         await record(
@@ -225,7 +238,7 @@ async def login(
         raise Forbidden("This account is disabled. Contact your administrator.", keep_changes=True)
     if new_hash is not None:
         user.password_hash = new_hash
-    await throttle.record_success(session, email=email)
+    await throttle.record_success(session, email=email, client=client)
     return await sign_in(session, rt=rt, user=user, client=client, method="password")
 
 
@@ -241,9 +254,8 @@ async def complete_two_factor(
     user = await users.get(session, challenge.user_id, for_update=True)
     if user is None or not user.is_active or not user.two_factor_enabled:
         raise expired
-    wait = await throttle.retry_after(session, keys=[throttle.account_key(user.email)], now=now)
-    if wait is not None:
-        raise _too_many(wait)
+    checked, counted = await _throttle_keys(session, email=user.email, user=user, client=client)
+    await throttle.ensure_allowed(session, keys=checked, now=now)
     factor = await twofactor.check_second_factor(
         session, sealer=rt.sealer, user=user, code=code, client=client
     )
@@ -259,9 +271,7 @@ async def complete_two_factor(
             user_id=user.id,
             details={"attempts": challenge.attempts},
         )
-        await throttle.record_failure(
-            session, key=throttle.account_key(user.email), settings=rt.settings, now=now
-        )
+        await count_failure(session, rt=rt, email=user.email, user=user, client=client, keys=counted, now=now)
         raise Unauthorized("The verification code is not valid.", keep_changes=True)
     challenge.used_at = now
     return await start_session(
@@ -302,6 +312,14 @@ async def refresh(session: AsyncSession, *, rt: Runtime, raw_token: str, client:
             family.revoked_at = now
             family.revoked_reason = "refresh_token_reuse"
             await tokens.revoke_families(session, session_ids=[family.id], now=now)
+            await publish_revoked(
+                session,
+                rt=rt,
+                user_id=family.user_id,
+                ended=[(family.id, family.last_activity_at)],
+                reason="refresh_token_reuse",
+                now=now,
+            )
             user = await users.get(session, row.user_id)
             await record(
                 session,
