@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from authenticator.throttle.service import account_key
+
 from .conftest import NEW_PASSWORD, PASSWORD, Api, query_of, totp_code
 
 
@@ -150,3 +152,20 @@ async def test_password_reset_keeps_two_factor_and_warns_about_a_recent_enrolmen
     assert after.json()["status"] == "two_factor_required", (
         "a reset link alone never removes the second factor"
     )
+
+
+async def test_the_account_brake_does_not_stop_the_owner_inside_a_session(api: Api) -> None:
+    ctx = await api.signed_in()
+    await api.conn.execute(
+        text(
+            "INSERT INTO auth.login_throttles"
+            " (key, failures, first_failure_at, last_failure_at, locked_until)"
+            " VALUES (:k, 100, now(), now(), now() + interval '15 minutes')"
+        ),
+        {"k": account_key(ctx["user"]["email"])},
+    )  # a distributed guess engaged the account-wide brake
+    assert (await api.login(ctx["user"]["email"], **{"X-Forwarded-For": "203.0.113.50"})).status_code == 429
+    changed = await api.client.post(
+        "/me/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD}, headers=ctx["auth"]
+    )
+    assert changed.status_code == 204, changed.text

@@ -151,12 +151,12 @@ async def check_password(
     """Check the current password inside a session, throttled like sign-in (429 while locked);
     a wrong one is counted and refused with 422."""
     now = utcnow()
-    keys = throttle.sign_in_keys(user.email, client, with_ip=False)
-    await throttle.ensure_allowed(session, keys=keys, now=now)
+    checked, counted = throttle.in_session_keys(user.email, client)
+    await throttle.ensure_allowed(session, keys=checked, now=now)
     valid, _ = await rt.hasher.verify(password, user.password_hash)
     if valid:
         return
-    await throttle.record_failures(session, keys=keys, settings=rt.settings, now=now)
+    await throttle.record_failures(session, keys=counted, settings=rt.settings, now=now)
     await record(
         session,
         action=AuditAction.password_check_failed,

@@ -30,6 +30,8 @@ from authenticator.users.models import User
 
 INVALID_CREDENTIALS = "Invalid email or password."
 INVALID_REFRESH = "The refresh token is invalid or expired; sign in again."
+NO_ACCOUNT = uuid.UUID(int=0)
+NO_ACCOUNT = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True)
@@ -196,15 +198,16 @@ async def _throttle_keys(
     """The keys an attempt is checked against, and those it counts against. A device that signed in
     to the account before is not held back by the account-wide brake (its failures still count)."""
     counted = throttle.sign_in_keys(email, client)
-    checked = counted
-    if (
-        user is not None
-        and client.ip is not None
-        and await repository.signed_in_from(
-            session, user_id=user.id, ip=client.ip, device=device_label(client.user_agent)
-        )
-    ):
-        checked = [k for k in counted if throttle.scope(k) != "account"]
+    if client.ip is None:
+        return counted, counted
+    # Asked for unknown addresses too (with an id no account has): the same work either way.
+    known_device = await repository.signed_in_from(
+        session,
+        user_id=user.id if user else NO_ACCOUNT,
+        ip=client.ip,
+        device=device_label(client.user_agent),
+    )
+    checked = [k for k in counted if throttle.scope(k) != "account"] if known_device else counted
     return checked, counted
 
 

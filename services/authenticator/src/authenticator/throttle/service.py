@@ -73,12 +73,20 @@ def scope(key: str) -> str:
     return key.split(":", 1)[0]
 
 
-def sign_in_keys(email: str, client: ClientInfo, *, with_ip: bool = True) -> list[str]:
+def sign_in_keys(email: str, client: ClientInfo) -> list[str]:
     """The keys a sign-in attempt counts against, the most specific first."""
     keys = [account_ip_key(email, client), account_key(email)]
-    if with_ip and (ip := ip_key(client.ip)):
+    if ip := ip_key(client.ip):
         keys.append(ip)
     return keys
+
+
+def in_session_keys(email: str, client: ClientInfo) -> tuple[list[str], list[str]]:
+    """For a password or code checked inside a session: the keys it must be allowed by, and those a
+    wrong one counts against. The device holds a session, so the account-wide brake does not stop
+    it, but its failures feed the brake like any sign-in's."""
+    pair = account_ip_key(email, client)
+    return [pair], [pair, account_key(email)]
 
 
 def limits_for(key: str, settings: Settings) -> Limits:

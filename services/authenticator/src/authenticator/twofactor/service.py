@@ -49,8 +49,8 @@ async def _wrong_code(
     session: AsyncSession, *, rt: Runtime, user: User, client: ClientInfo
 ) -> UnprocessableEntity:
     """Count a wrong code given inside a session like a failed sign-in; the refusal to raise."""
-    keys = throttle.sign_in_keys(user.email, client, with_ip=False)
-    await throttle.record_failures(session, keys=keys, settings=rt.settings, now=utcnow())
+    _, counted = throttle.in_session_keys(user.email, client)
+    await throttle.record_failures(session, keys=counted, settings=rt.settings, now=utcnow())
     await record(
         session, action=AuditAction.two_factor_code_failed, client=client, actor_id=user.id, user_id=user.id
     )
@@ -58,9 +58,8 @@ async def _wrong_code(
 
 
 async def _ensure_allowed(session: AsyncSession, *, user: User, client: ClientInfo) -> None:
-    await throttle.ensure_allowed(
-        session, keys=throttle.sign_in_keys(user.email, client, with_ip=False), now=utcnow()
-    )
+    checked, _ = throttle.in_session_keys(user.email, client)
+    await throttle.ensure_allowed(session, keys=checked, now=utcnow())
 
 
 async def _store_recovery_codes(session: AsyncSession, *, sealer: Sealer, user: User) -> list[str]:
