@@ -6,6 +6,7 @@ import json
 import re
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from aintech_contracts.fleet import BACKENDS, FLEET
 
@@ -40,10 +41,29 @@ def test_errors_through_the_gateway_are_problem_json(gw: httpx.Client) -> None:
     assert "No service is published" in unknown.json()["detail"]
 
 
+def _counter(metrics: str, name: str, labels: dict[str, str]) -> float:
+    """The value of one labelled sample in a Prometheus exposition (0 when it is not there yet)."""
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
 def test_metrics_count_the_forwarded_requests(gw: httpx.Client) -> None:
-    gw.get("/api/analytics/healthz")
-    metrics = gw.get("/metrics").text
-    assert 'route="/api/{service}/{path:path}"' in metrics
+    forwarded = {"service": "gateway", "method": "GET", "route": "/api/{service}/{path:path}"}
+    ok, missing = {**forwarded, "status": "200"}, {**forwarded, "status": "404"}
+    before = gw.get("/metrics").text
+    for _ in range(3):
+        assert gw.get("/api/analytics/healthz").status_code == 200
+    for _ in range(2):
+        assert gw.get("/api/analytics/no-such-page").status_code == 404
+    after = gw.get("/metrics").text
+    assert _counter(after, "http_requests_total", ok) - _counter(before, "http_requests_total", ok) == 3
+    assert (
+        _counter(after, "http_requests_total", missing) - _counter(before, "http_requests_total", missing)
+        == 2
+    )
 
 
 def test_gateway_publishes_one_openapi_for_the_platform(gw: httpx.Client) -> None:

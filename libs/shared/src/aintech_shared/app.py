@@ -23,6 +23,7 @@ LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 ReadinessCheck = Callable[[Request], Awaitable[tuple[bool, dict[str, Any]]]]
 
 PROBLEM_RESPONSES = responses(
+    (400, "Malformed request body (not valid JSON)"),
     (401, "Missing, expired or invalid access token"),
     (403, "Authenticated but not allowed"),
     (422, "Validation failed (field-level `errors`)"),

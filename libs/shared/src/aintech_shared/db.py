@@ -10,6 +10,8 @@ from fastapi import Depends, Request
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from aintech_shared.errors import AppError
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -47,11 +49,15 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work commits on success and rolls back on any error."""
+        """A session whose work commits on success and rolls back on any error, except a refusal
+        raised with ``keep_changes=True``: its writes commit, then it propagates."""
         async with self.sessionmaker() as session:
             try:
                 yield session
                 await session.commit()
+            except AppError as exc:
+                await (session.commit() if exc.keep_changes else session.rollback())
+                raise
             except BaseException:
                 await session.rollback()
                 raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import structlog
@@ -30,6 +31,9 @@ HTTP_LATENCY = Histogram(
 )
 
 access_log = structlog.get_logger("aintech.access")
+# What a caller may choose as its request or correlation id (it ends up in logs, audit rows of at
+# most 64 characters and Kafka headers); anything else is replaced by a fresh id.
+SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
@@ -47,6 +51,10 @@ def _route_template(scope: Scope) -> str:
     return "unmatched"
 
 
+def _sane(value: str | None) -> str | None:
+    return value if value and SANE_ID.fullmatch(value) else None
+
+
 class ObservabilityMiddleware:
     """Pure ASGI middleware (no BaseHTTPMiddleware buffering) around every HTTP request."""
 
@@ -59,8 +67,8 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        rid = headers.get(REQUEST_ID_HEADER) or new_id()
-        cid = headers.get(CORRELATION_ID_HEADER) or rid
+        rid = _sane(headers.get(REQUEST_ID_HEADER)) or new_id()
+        cid = _sane(headers.get(CORRELATION_ID_HEADER)) or rid
         rid_token = request_id_var.set(rid)
         cid_token = correlation_id_var.set(cid)
         status = 500

@@ -50,6 +50,13 @@ async def seen_before(
     return False
 
 
+async def signed_in_from(session: AsyncSession, *, user_id: uuid.UUID, ip: str, device: str | None) -> bool:
+    """Whether the user has signed in before from this address with this kind of device."""
+    query = select(Session.id).where(Session.user_id == user_id, Session.ip == ip)
+    query = query.where(Session.device.is_(None) if device is None else Session.device == device)
+    return (await session.scalars(query.limit(1))).first() is not None
+
+
 async def has_any(session: AsyncSession, *, user_id: uuid.UUID) -> bool:
     return (
         await session.scalars(select(Session.id).where(Session.user_id == user_id).limit(1))
@@ -64,15 +71,18 @@ async def revoke(
     now: datetime,
     session_ids: Sequence[uuid.UUID] | None = None,
     keep: uuid.UUID | None = None,
-) -> list[uuid.UUID]:
-    """Revoke the user's active sessions (all, or ``session_ids``); returns the ids revoked."""
+) -> list[tuple[uuid.UUID, datetime]]:
+    """Revoke the user's active sessions (all, or ``session_ids``); returns each revoked session's
+    id and when its last access token was issued."""
     query = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None))
     if session_ids is not None:
         query = query.where(Session.id.in_(session_ids))
     if keep is not None:
         query = query.where(Session.id != keep)
-    result = await session.execute(query.values(revoked_at=now, revoked_reason=reason).returning(Session.id))
-    return [row[0] for row in result.all()]
+    result = await session.execute(
+        query.values(revoked_at=now, revoked_reason=reason).returning(Session.id, Session.last_activity_at)
+    )
+    return [(row[0], row[1]) for row in result.all()]
 
 
 async def delete_stale(session: AsyncSession, *, before: datetime) -> int:

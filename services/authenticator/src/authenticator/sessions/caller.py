@@ -11,11 +11,11 @@ from aintech_contracts.rbac import Permission
 from aintech_shared.auth import CurrentPrincipal, Principal, require_permissions
 from aintech_shared.db import DbSession
 from aintech_shared.errors import Unauthorized
-from authenticator.accounts import repository as users
-from authenticator.accounts.models import User
 from authenticator.core.base import utcnow
 from authenticator.sessions import repository as sessions
 from authenticator.sessions.models import Session
+from authenticator.users import repository as users
+from authenticator.users.models import User
 
 
 @dataclass(frozen=True)
