@@ -161,5 +161,5 @@ class LocalJWKSCache(JWKSCache):
         self._fetched_at = float("-inf")
 
     async def _refresh(self) -> None:
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             self.set_keys(await self._store.jwks(session))
