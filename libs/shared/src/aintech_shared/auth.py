@@ -140,8 +140,9 @@ class VerifiedTokens:
         self._entries.move_to_end(token)
         return kid, principal
 
-    def put(self, token: str, *, expires_at: float, kid: str, principal: Principal) -> None:
-        if self.maxsize <= 0:
+    def put(self, token: str, *, now: float, expires_at: float, kid: str, principal: Principal) -> None:
+        """Remember a verified token; one already past its ``exp`` (accepted within leeway) is not kept."""
+        if self.maxsize <= 0 or now >= expires_at:
             return
         self._entries[token] = (expires_at, kid, principal)
         self._entries.move_to_end(token)
@@ -186,7 +187,8 @@ class TokenVerifier:
         self._options: jwt.types.Options = {"require": REQUIRED_CLAIMS}
 
     async def verify(self, token: str) -> Principal:
-        hit = self.verified.get(token, time.time())
+        now = time.time()
+        hit = self.verified.get(token, now)
         if hit is not None:
             await self.jwks.get(hit[0])  # the key that signed it must still be published
             return hit[1]
@@ -227,7 +229,7 @@ class TokenVerifier:
         )
         exp = claims["exp"]
         if isinstance(exp, int | float):
-            self.verified.put(token, expires_at=float(exp), kid=kid, principal=principal)
+            self.verified.put(token, now=now, expires_at=float(exp), kid=kid, principal=principal)
         return principal
 
 
