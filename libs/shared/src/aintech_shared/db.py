@@ -73,7 +73,9 @@ class Database:
         self.read_engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
-            max_overflow=pool_size,
+            # No overflow: under sustained load overflow connections are opened and closed over
+            # and over (a Postgres backend fork each); short reads queue for a pooled one instead.
+            max_overflow=0,
             echo=echo,
             isolation_level="AUTOCOMMIT",
             pool_reset_on_return=None,  # autocommit: no transaction is ever left to roll back
