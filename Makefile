@@ -9,6 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
 STACK := $(UV) run --frozen python deploy/local/stack.py
 PYTEST_ARGS ?= -q
+BENCH_ARGS ?=
 
 .PHONY: help bootstrap run up down status migrate seed test test-fast lint format bench docs dlq clean
 
@@ -59,8 +60,9 @@ format: bootstrap ## Apply ruff fixes and formatting
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-bench: bootstrap ## Print the benchmark figures (outbox->Kafka->consumer, gateway overhead, ...)
-	$(UV) run --frozen python bench/run.py
+bench: bootstrap ## Performance figures: hot path vs a bare anchor (wrk), events, gateway, clients, logins; BENCH_ARGS="--only hotpath"
+	@bench/ensure-wrk
+	$(UV) run --frozen python bench/run.py $(BENCH_ARGS)
 
 docs: bootstrap ## Regenerate docs/events.md from the event catalogue
 	$(UV) run --frozen python -m aintech_devtools.eventdocs > docs/events.md

@@ -42,12 +42,20 @@ async def rolled_back(db: Database) -> AsyncIterator[AsyncConnection]:
     """Bind ``db`` to one connection inside a transaction that is rolled back afterwards.
 
     Every session the code under test opens joins that transaction through savepoints, so its
-    commits are real (constraints, triggers, RETURNING) yet leave nothing behind.
+    commits are real (constraints, triggers, RETURNING) yet leave nothing behind. Read sessions
+    join it too (so they see the test's rows); their read-only refusal is tested on its own.
     """
-    original = db.sessionmaker
+    original, original_read, original_connect = db.sessionmaker, db.read_sessionmaker, db.read_connect
+
+    @asynccontextmanager
+    async def joined(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+        async with conn.begin_nested():
+            yield conn
+
     async with db.engine.connect() as conn:
         outer = await conn.begin()
-        db.sessionmaker = async_sessionmaker(
+        db.read_connect = lambda: joined(conn)
+        db.sessionmaker = db.read_sessionmaker = async_sessionmaker(
             bind=conn,
             class_=AsyncSession,
             expire_on_commit=False,
@@ -57,7 +65,7 @@ async def rolled_back(db: Database) -> AsyncIterator[AsyncConnection]:
         try:
             yield conn
         finally:
-            db.sessionmaker = original
+            db.sessionmaker, db.read_sessionmaker, db.read_connect = original, original_read, original_connect
             await outer.rollback()
 
 

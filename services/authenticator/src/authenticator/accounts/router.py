@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.rbac import permissions_for
-from aintech_shared.db import DbSession
+from aintech_shared.auth import CurrentPrincipal
+from aintech_shared.db import DbSession, ReadConnection
 from aintech_shared.errors import responses
 from authenticator.accounts import service
 from authenticator.accounts.schemas import (
@@ -26,21 +28,36 @@ from authenticator.core.schemas import no_nul_characters
 from authenticator.oauth import service as oauth
 from authenticator.oauth.schemas import IdentityOut
 from authenticator.sessions.caller import Caller, CurrentCaller
-from authenticator.users.schemas import UserOut
 
 router = APIRouter(tags=["accounts"], dependencies=[Depends(no_nul_characters)])
 
 AUTH_ERRORS = ((401, "Missing or invalid access token"),)
 
 
-async def _me(db: DbSession, caller: Caller) -> MeOut:
+async def _me(db: AsyncSession, caller: Caller) -> MeOut:
+    """The caller's account view, built from rows already typed by the database (no re-validation)."""
     linked = await oauth.identities(db, user_id=caller.user_id)
-    base = UserOut.model_validate(caller.user).model_dump()
-    return MeOut(
-        **base,
-        permissions=permissions_for(caller.user.role),
-        has_password=caller.user.password_hash is not None,
-        identities=[IdentityOut.model_validate(i) for i in linked],
+    user = caller.user
+    return MeOut.model_construct(
+        id=user.id,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        phone=user.phone,
+        role=user.role,
+        status=user.status,
+        email_verified=user.email_verified,
+        two_factor_enabled=user.two_factor_enabled,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+        permissions=permissions_for(user.role),
+        has_password=user.password_hash is not None,
+        identities=[
+            IdentityOut.model_construct(
+                provider=i.provider, email=i.email, created_at=i.created_at, last_login_at=i.last_login_at
+            )
+            for i in linked
+        ],
         session_id=caller.session.id,
     )
 
@@ -119,8 +136,25 @@ async def resend_verification(caller: CurrentCaller, db: DbSession, rt: RuntimeD
     "session id.",
     responses=responses(*AUTH_ERRORS),
 )
-async def me(caller: CurrentCaller, db: DbSession) -> MeOut:
-    return await _me(db, caller)
+async def me(principal: CurrentPrincipal, db: ReadConnection) -> MeOut:
+    view = await oauth.account_view(db, principal=principal)
+    return MeOut.model_construct(
+        id=view.id,
+        email=view.email,
+        first_name=view.first_name,
+        last_name=view.last_name,
+        phone=view.phone,
+        role=view.role,
+        status=view.status,
+        email_verified=view.email_verified,
+        two_factor_enabled=view.two_factor_enabled,
+        created_at=view.created_at,
+        last_login_at=view.last_login_at,
+        permissions=permissions_for(view.role),
+        has_password=view.has_password,
+        identities=[IdentityOut.model_validate(i) for i in view.identities],
+        session_id=view.session_id,
+    )
 
 
 @router.patch(

@@ -8,9 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 from authlib.common.security import generate_token
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aintech_contracts.rbac import Role
+from aintech_shared.auth import Principal
 from aintech_shared.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized, UnprocessableEntity
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
@@ -20,9 +22,10 @@ from authenticator.core.runtime import Runtime
 from authenticator.oauth import repository
 from authenticator.oauth.models import OAuthIdentity, OAuthState
 from authenticator.oauth.providers import ProviderRegistry, email_is_verified
+from authenticator.sessions.caller import ensure_live, subject_ids
 from authenticator.signin.service import ChallengeIssued, SignedIn, sign_in
 from authenticator.users import repository as users
-from authenticator.users.models import User
+from authenticator.users.models import User, UserStatus
 from authenticator.users.service import create_user
 
 PROFILE_CLAIMS = ("name", "given_name", "family_name", "picture", "locale", "tid", "preferred_username")
@@ -225,6 +228,20 @@ async def callback(
         details={"provider": provider.name},
     )
     return await sign_in(session, rt=rt, user=user, client=client, method=f"oauth:{provider.name}")
+
+
+async def account_view(db: AsyncConnection, *, principal: Principal) -> Row[*tuple[Any, ...]]:
+    """The caller's account with its linked identities, read in one query; 401 unless the session is live."""
+    user_id, session_id = subject_ids(principal)
+    view = await repository.account_view(db, user_id=user_id, session_id=session_id)
+    if view is None:
+        raise Unauthorized("This session has ended; sign in again.")
+    ensure_live(
+        active=view.status == UserStatus.active,
+        revoked_at=view.session_revoked_at,
+        expires_at=view.session_expires_at,
+    )
+    return view
 
 
 async def identities(session: AsyncSession, *, user_id: uuid.UUID) -> Sequence[OAuthIdentity]:

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authenticator.sessions.models import Session
+from authenticator.users.models import User
 
 
 async def get(session: AsyncSession, session_id: uuid.UUID, *, for_update: bool = False) -> Session | None:
@@ -17,6 +18,24 @@ async def get(session: AsyncSession, session_id: uuid.UUID, *, for_update: bool 
     if for_update:
         query = query.with_for_update()
     return (await session.scalars(query)).first()
+
+
+# Built once: read on every authenticated request of this service.
+_SESSION_WITH_USER = (
+    select(Session, User)
+    .join(User, User.id == Session.user_id)
+    .where(Session.id == bindparam("session_id"), User.id == bindparam("user_id"))
+)
+
+
+async def get_with_user(
+    session: AsyncSession, *, session_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[Session, User] | None:
+    """The login session and its user in one query; None unless the session belongs to that user."""
+    found = (
+        await session.execute(_SESSION_WITH_USER, {"session_id": session_id, "user_id": user_id})
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 async def add(session: AsyncSession, row: Session) -> None:

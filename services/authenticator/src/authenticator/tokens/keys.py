@@ -162,5 +162,5 @@ class LocalJWKSCache(JWKSCache):
         self.set_keys(await self._store.jwks(session))
 
     async def _refresh(self) -> None:
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             await self.reload(session)
