@@ -132,7 +132,7 @@ def stand_in(keys: TestKeys, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     try:
         crm = f"http://127.0.0.1:{BY_NAME['core_crm'].port + offset}/healthz"
         wait_until(
-            lambda: httpx.get(crm, timeout=2).status_code == 200, within=60, what="stand-in", proc=proc
+            lambda: httpx.get(crm, timeout=2).status_code == 200, within=180, what="stand-in", proc=proc
         )
         yield offset
     finally:
@@ -185,7 +185,7 @@ def start_gateway(
             return bool(body.get("checks", {}).get("denylist", {}).get("ok"))
 
         try:
-            wait_until(denylist_caught_up, within=60, what="gateway", proc=proc)
+            wait_until(denylist_caught_up, within=180, what="gateway", proc=proc)
         except RuntimeError as exc:
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
             raise RuntimeError(f"{exc}\n{tail}") from exc
