@@ -241,6 +241,9 @@ def kustomization() -> str:
                     f"AINTECH_JWKS_URL=http://authenticator:{AUTH_PORT}/.well-known/jwks.json",
                     "GATEWAY_UPSTREAM_TEMPLATE=http://{slug}:{port}",
                     'GATEWAY_TRUSTED_PROXIES=["10.0.0.0/8"]',
+                    # The public host name(s) and the browser apps allowed to call the API.
+                    'GATEWAY_ALLOWED_HOSTS=["api.aintech.example"]',
+                    'GATEWAY_CORS_ORIGINS=["https://app.aintech.example"]',
                 ],
             }
         ],
@@ -286,7 +289,13 @@ def ingress() -> str:
         "kind": "Ingress",
         "metadata": {
             "name": "aintech",
-            "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "10m"},
+            "annotations": {
+                "nginx.ingress.kubernetes.io/proxy-body-size": "10m",
+                # WebSockets (/ws/...) stay open past nginx's 60 s default; the gateway closes idle
+                # ones itself after GATEWAY_WS_IDLE_TIMEOUT (300 s).
+                "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+                "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+            },
         },
         "spec": {
             "rules": [
