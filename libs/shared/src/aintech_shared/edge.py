@@ -103,28 +103,34 @@ def _b64decode(value: str) -> bytes:
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
-def _mac(key: bytes, timestamp: str, request_id: str, payload: str) -> str:
-    message = f"{VERSION}.{timestamp}.{request_id}.{payload}".encode()
-    digest = hmac.new(key, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+class _Mac:
+    """HMAC-SHA256 with the key schedule computed once (each MAC copies the keyed state)."""
+
+    def __init__(self, secret: str) -> None:
+        self._keyed = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+
+    def __call__(self, timestamp: str, request_id: str, payload: str) -> str:
+        mac = self._keyed.copy()
+        mac.update(f"{VERSION}.{timestamp}.{request_id}.{payload}".encode())
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
 
 
 class IdentitySigner:
     """Signs an encoded identity for one request (the gateway's side)."""
 
     def __init__(self, secret: str) -> None:
-        self._key = secret.encode()
+        self._mac = _Mac(secret)
 
     def sign(self, payload: str, *, request_id: str, now: int | None = None) -> str:
         timestamp = str(int(time.time()) if now is None else now)
-        return f"{VERSION}.{timestamp}.{payload}.{_mac(self._key, timestamp, request_id, payload)}"
+        return f"{VERSION}.{timestamp}.{payload}.{self._mac(timestamp, request_id, payload)}"
 
 
 class IdentityVerifier:
     """Checks the header a service received (the services' side)."""
 
     def __init__(self, secret: str, *, max_age: float = 30.0, usable: bool = True) -> None:
-        self._key = secret.encode()
+        self._mac = _Mac(secret)
         self.max_age = max_age
         self.usable = usable
 
@@ -145,7 +151,7 @@ class IdentityVerifier:
         if len(parts) != 4 or parts[0] != VERSION or not parts[1].isdigit():
             raise Unauthorized("Malformed identity header.")
         _, timestamp, payload, mac = parts
-        expected = _mac(self._key, timestamp, request_id, payload)
+        expected = self._mac(timestamp, request_id, payload)
         if not hmac.compare_digest(expected, mac):
             raise Unauthorized("The identity header was not signed by the gateway for this request.")
         current = time.time() if now is None else now
