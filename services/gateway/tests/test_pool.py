@@ -86,3 +86,39 @@ async def test_only_idempotent_requests_are_retried_after_a_dropped_connection(
             assert resp.status == 502
             assert resp.headers["content-type"] == "application/problem+json"
         assert hang_up_server.count("GET") == 2, "a GET is retried once on a fresh connection"
+
+
+@pytest.fixture
+async def dies_mid_answer(gateway: Gateway) -> AsyncIterator[None]:
+    """Plays quote-engine: announces a 2 MB answer, sends 10 bytes of it, and hangs up."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2000000\r\n\r\n0123456789"
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", BY_NAME["quote_engine"].port + gateway.offset)
+    try:
+        yield
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_service_dying_mid_answer_cuts_that_answer_off_and_nothing_else(
+    gateway: Gateway, dies_mid_answer: None
+) -> None:
+    headers = gateway.auth(gateway.token())
+    async with aiohttp.ClientSession() as client:
+        async with client.get(f"{gateway.url}/api/quotes/rates", headers=headers) as resp:
+            assert resp.status == 200
+            with pytest.raises(aiohttp.ClientPayloadError):
+                await resp.read()  # the client learns the answer is incomplete
+        async with client.get(f"{gateway.url}/api/crm/customers", headers=headers) as resp:
+            assert resp.status == 200, "the gateway carries on"
+    log = gateway.log_text()
+    assert "upstream_broke_mid_answer" in log, "ops see what happened, as a warning"
+    assert "Exception in ASGI application" not in log, "and no crash traceback"

@@ -261,6 +261,7 @@ class Forwarder:
             encoded=True,
         )
         service = target.upstream.spec.slug
+        started: list[bool] = []  # set once the answer's head went to the client
         for attempt in (1, 2):
             try:
                 async with self.session.request(
@@ -271,7 +272,7 @@ class Forwarder:
                     allow_redirects=False,
                     timeout=self.timeout,
                 ) as upstream:
-                    await self._relay(scope, send, target, upstream, extra_headers)
+                    await self._relay(scope, send, target, upstream, extra_headers, started)
                     return
             except (aiohttp.ClientError, asyncio.IncompleteReadError, TimeoutError) as exc:
                 error = body.error if isinstance(body, StreamedBody) else None
@@ -280,8 +281,14 @@ class Forwarder:
                 if isinstance(error, BodyRefused):
                     await self._refuse(scope, receive, send, error.status, error.detail, close=True)
                     return
+                if started:  # the answer is half sent: all that is left is to cut the connection
+                    log.warning(
+                        "upstream_broke_mid_answer", service=service, path=target.path, error=repr(exc)
+                    )
+                    return
                 never_sent = isinstance(exc, _CONNECT_ERRORS)
-                if never_sent and attempt == 1 and not reader.started:
+                replayable = not (isinstance(body, StreamedBody) and reader.started)
+                if never_sent and attempt == 1 and replayable:
                     log.info("upstream_connect_retry", service=service, error=repr(exc))
                     continue
                 if isinstance(exc, TimeoutError) and not never_sent:
@@ -305,6 +312,7 @@ class Forwarder:
         target: Target,
         upstream: aiohttp.ClientResponse,
         extra_headers: list[tuple[bytes, bytes]] | None,
+        started: list[bool],
     ) -> None:
         raw: list[tuple[bytes, bytes]] = []
         for name, value in upstream.raw_headers:
@@ -332,6 +340,7 @@ class Forwarder:
         if size is not None:
             raw.append((b"content-length", str(size).encode()))
         await send({"type": "http.response.start", "status": upstream.status, "headers": raw})
+        started.append(True)
         async for chunk in upstream.content.iter_any():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
