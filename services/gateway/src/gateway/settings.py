@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
 from aintech_shared.edge import DEV_IDENTITY_SECRET
 from aintech_shared.settings import ServiceSettings
@@ -166,7 +164,9 @@ class Settings(ServiceSettings, service="gateway"):
             problems.append("GATEWAY_CORS_ORIGINS")
         return problems
 
-    def model_post_init(self, context: Any) -> None:
+    @model_validator(mode="after")
+    def _routes_name_known_classes(self) -> Settings:
         unknown = set(self.rate_limit_routes.values()) - set(self.rate_limits)
         if unknown:
             raise ValueError(f"rate_limit_routes names unknown classes: {', '.join(sorted(unknown))}")
+        return self
