@@ -282,6 +282,15 @@ def migrate_job() -> str:
     return HEADER + _dump(doc)
 
 
+PUBLIC_PATHS = (
+    ("/api", "Prefix"),
+    ("/webhooks", "Prefix"),
+    ("/ws", "Prefix"),
+    ("/docs", "Exact"),
+    ("/openapi.json", "Exact"),
+)
+
+
 def ingress() -> str:
     gateway = FLEET[0]
     doc = {
@@ -302,14 +311,17 @@ def ingress() -> str:
                 {
                     "host": "api.aintech.example",
                     "http": {
+                        # Only the public surface: the gateway's own /healthz, /readyz and /metrics
+                        # are for probes and Prometheus inside the cluster.
                         "paths": [
                             {
-                                "path": "/",
-                                "pathType": "Prefix",
+                                "path": path,
+                                "pathType": kind,
                                 "backend": {
                                     "service": {"name": gateway.slug, "port": {"number": gateway.port}}
                                 },
                             }
+                            for path, kind in PUBLIC_PATHS
                         ]
                     },
                 }
