@@ -257,6 +257,9 @@ def kustomization() -> str:
                     "GATEWAY_UPSTREAM_TEMPLATE=http://{slug}:{port}",
                     f'GATEWAY_TRUSTED_PROXIES=["{POD_CIDR}"]',
                     f'{AUTH.env_prefix}TRUSTED_PROXIES=["{POD_CIDR}"]',
+                    # The public host name(s) and the browser apps allowed to call the API.
+                    'GATEWAY_ALLOWED_HOSTS=["api.aintech.example"]',
+                    'GATEWAY_CORS_ORIGINS=["https://app.aintech.example"]',
                 ],
             }
         ],
@@ -295,6 +298,15 @@ def migrate_job() -> str:
     return HEADER + _dump(doc)
 
 
+PUBLIC_PATHS = (
+    ("/api", "Prefix"),
+    ("/webhooks", "Prefix"),
+    ("/ws", "Prefix"),
+    ("/docs", "Exact"),
+    ("/openapi.json", "Exact"),
+)
+
+
 def ingress() -> str:
     gateway = FLEET[0]
     doc = {
@@ -302,21 +314,30 @@ def ingress() -> str:
         "kind": "Ingress",
         "metadata": {
             "name": "aintech",
-            "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "10m"},
+            "annotations": {
+                "nginx.ingress.kubernetes.io/proxy-body-size": "10m",
+                # WebSockets (/ws/...) stay open past nginx's 60 s default; the gateway closes idle
+                # ones itself after GATEWAY_WS_IDLE_TIMEOUT (300 s).
+                "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+                "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+            },
         },
         "spec": {
             "rules": [
                 {
                     "host": "api.aintech.example",
                     "http": {
+                        # Only the public surface: the gateway's own /healthz, /readyz and /metrics
+                        # are for probes and Prometheus inside the cluster.
                         "paths": [
                             {
-                                "path": "/",
-                                "pathType": "Prefix",
+                                "path": path,
+                                "pathType": kind,
                                 "backend": {
                                     "service": {"name": gateway.slug, "port": {"number": gateway.port}}
                                 },
                             }
+                            for path, kind in PUBLIC_PATHS
                         ]
                     },
                 }

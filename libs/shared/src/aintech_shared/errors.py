@@ -297,4 +297,5 @@ def install_error_handlers(app: FastAPI) -> None:
             500,
             detail="An unexpected error occurred. It has been logged.",
             instance=request.url.path,
+            headers={"Connection": "close"},
         )
