@@ -19,11 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
 
+LAST = "test_shutdown.py"  # stops the shared fleet: it must run after every other e2e test
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/e2e boots the fleet: mark it so `make test-fast` can leave it out."""
+    """Everything under tests/e2e boots the fleet: mark it so `make test-fast` can leave it out,
+    and run the shutdown test after every other e2e test whatever the file names."""
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.path.name == LAST and HERE in item.path.parents)
 
 
 @dataclass(frozen=True)
