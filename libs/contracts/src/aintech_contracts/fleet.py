@@ -14,6 +14,9 @@ class ServiceSpec:
     route: str | None  # public prefix under /api/ on the gateway (None for the gateway itself)
     webhooks: tuple[str, ...] = field(default_factory=tuple)  # /webhooks/<name>/... it owns
     description: str = ""
+    # Postgres extensions the administrator login creates in the shared ``extensions`` schema
+    # during provisioning (the service role cannot create them itself).
+    extensions: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def env_prefix(self) -> str:
@@ -30,7 +33,15 @@ FLEET: tuple[ServiceSpec, ...] = (
         "auth",
         description="Users, sessions, tokens, OAuth, 2FA, RBAC, audit",
     ),
-    ServiceSpec("core_crm", "core-crm", "crm", 8002, "crm", description="Customers, policies, claims"),
+    ServiceSpec(
+        "core_crm",
+        "core-crm",
+        "crm",
+        8002,
+        "crm",
+        description="Customers, policies, claims, quotes, interactions, tasks, workflows",
+        extensions=("pg_trgm",),
+    ),
     ServiceSpec(
         "telephony",
         "telephony",
