@@ -27,7 +27,7 @@ DNIS = ["12345678Z", "87654321X", "11111111H", "22222222J", "33333333P", "444444
 IBAN = "ES9121000418450200051332"
 
 
-def test_settings(**overrides: Any) -> Settings:
+def crm_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {"webhook_allowlist": ["127.0.0.1"], "webhook_timeout_seconds": 3.0}
     values.update(overrides)
     return Settings(**values)
@@ -40,7 +40,7 @@ def keys() -> TestKeys:
 
 @pytest.fixture(scope="session")
 async def app(admin_database_url: str, kafka_bootstrap: str, keys: TestKeys) -> AsyncIterator[FastAPI]:
-    application = create_app(test_settings())
+    application = create_app(crm_settings())
     application.state.token_verifier = keys.verifier()
     async with application.router.lifespan_context(application):
         yield application

@@ -107,6 +107,10 @@ class Policy(Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     updated_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
+    @property
+    def annual_premium(self) -> Decimal:
+        return self.premium_amount * PAYMENTS_PER_YEAR[self.premium_frequency]
+
 
 class PolicyTerm(Base):
     """One term of a policy: the first at creation, one more per renewal (old terms are kept)."""
