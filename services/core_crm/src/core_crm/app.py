@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
+from core_crm.claims.router import router as claims_router
 from core_crm.core.runtime import build_runtime
 from core_crm.customers.router import router as customers_router
 from core_crm.policies.router import router as policies_router
@@ -41,6 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH core-crm",
         description=DESCRIPTION,
-        routers=[customers_router, policies_router],
+        routers=[customers_router, policies_router, claims_router],
         lifespan_hooks=[runtime_hook],
     )
