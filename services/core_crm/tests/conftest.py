@@ -125,3 +125,39 @@ async def api(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
         AsyncClient(transport=ASGITransport(app=app), base_url="http://crm.test") as client,
     ):
         yield Api(client=client, conn=conn, keys=keys)
+
+
+PURGE_ORDER = (
+    "DELETE FROM crm.workflow_step_runs WHERE execution_id IN (SELECT id FROM crm.workflow_executions"
+    " WHERE trigger_data->>'customer_id' = :c)",
+    "DELETE FROM crm.workflow_executions WHERE trigger_data->>'customer_id' = :c",
+    "DELETE FROM crm.tasks WHERE customer_id = :c",
+    "DELETE FROM crm.interactions WHERE customer_id = :c",
+    "DELETE FROM crm.claims WHERE customer_id = :c",
+    "DELETE FROM crm.quotes WHERE customer_id = :c",
+    "DELETE FROM crm.policies WHERE customer_id = :c",
+    "DELETE FROM crm.customer_audit WHERE customer_id = :c",
+    "DELETE FROM crm.customers WHERE id = :c",
+    "DELETE FROM crm.outbox WHERE payload->'data'->>'customer_id' = :c",
+)
+
+
+@pytest.fixture
+async def committed(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
+    """The app with real commits (for concurrency tests); the customers it created are purged after."""
+    db = app.state.db
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://crm.test") as client:
+        async with db.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            api = Api(client=client, conn=conn, keys=keys)
+            started = await conn.scalar(text("SELECT now()"))
+            try:
+                yield api
+            finally:
+                ids = await conn.scalars(
+                    text("SELECT id FROM crm.customers WHERE created_at >= :t AND created_by = :a"),
+                    {"t": started, "a": api.agent_id},
+                )
+                for customer_id in ids.all():
+                    for statement in PURGE_ORDER:
+                        await conn.execute(text(statement), {"c": str(customer_id)})

@@ -12,6 +12,7 @@ from core_crm.claims.router import router as claims_router
 from core_crm.core.runtime import build_runtime
 from core_crm.customers.router import router as customers_router
 from core_crm.policies.router import router as policies_router
+from core_crm.quotes.router import router as quotes_router
 from core_crm.settings import Settings
 
 DESCRIPTION = """
@@ -42,6 +43,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH core-crm",
         description=DESCRIPTION,
-        routers=[customers_router, policies_router, claims_router],
+        routers=[customers_router, policies_router, claims_router, quotes_router],
         lifespan_hooks=[runtime_hook],
     )
