@@ -146,18 +146,20 @@ PURGE_ORDER = (
 async def committed(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
     """The app with real commits (for concurrency tests); the customers it created are purged after."""
     db = app.state.db
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://crm.test") as client:
-        async with db.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            api = Api(client=client, conn=conn, keys=keys)
-            started = await conn.scalar(text("SELECT now()"))
-            try:
-                yield api
-            finally:
-                ids = await conn.scalars(
-                    text("SELECT id FROM crm.customers WHERE created_at >= :t AND created_by = :a"),
-                    {"t": started, "a": api.agent_id},
-                )
-                for customer_id in ids.all():
-                    for statement in PURGE_ORDER:
-                        await conn.execute(text(statement), {"c": str(customer_id)})
+    async with (
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://crm.test") as client,
+        db.engine.connect() as conn,
+    ):
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        api = Api(client=client, conn=conn, keys=keys)
+        started = await conn.scalar(text("SELECT now()"))
+        try:
+            yield api
+        finally:
+            ids = await conn.scalars(
+                text("SELECT id FROM crm.customers WHERE created_at >= :t AND created_by = :a"),
+                {"t": started, "a": api.agent_id},
+            )
+            for customer_id in ids.all():
+                for statement in PURGE_ORDER:
+                    await conn.execute(text(statement), {"c": str(customer_id)})
