@@ -11,9 +11,11 @@ from aintech_shared.app import create_service_app
 from core_crm.claims.router import router as claims_router
 from core_crm.core.runtime import build_runtime
 from core_crm.customers.router import router as customers_router
+from core_crm.interactions.router import router as interactions_router
 from core_crm.policies.router import router as policies_router
 from core_crm.quotes.router import router as quotes_router
 from core_crm.settings import Settings
+from core_crm.tasks.router import router as tasks_router
 
 DESCRIPTION = """
 The broker's system of record: customers, policies, claims, quotes, interactions, tasks and
@@ -43,6 +45,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH core-crm",
         description=DESCRIPTION,
-        routers=[customers_router, policies_router, claims_router, quotes_router],
+        routers=[
+            customers_router,
+            policies_router,
+            claims_router,
+            quotes_router,
+            interactions_router,
+            tasks_router,
+        ],
         lifespan_hooks=[runtime_hook],
     )

@@ -418,3 +418,9 @@ async def add_document(
 async def claims_of(session: AsyncSession, *, customer_id: uuid.UUID) -> Sequence[Claim]:
     """Every claim of a customer (for 360 views and exports)."""
     return await repository.for_customer(session, customer_id)
+
+
+async def owner_of(session: AsyncSession, *, claim_id: uuid.UUID) -> uuid.UUID | None:
+    """The customer a claim belongs to (None when there is no such claim)."""
+    row = await repository.get(session, claim_id)
+    return row.customer_id if row is not None else None

@@ -337,3 +337,9 @@ async def expire_ended(session: AsyncSession) -> int:
 async def policies_of(session: AsyncSession, *, customer_id: uuid.UUID) -> Sequence[Policy]:
     """Every policy of a customer (for 360 views and exports)."""
     return await repository.for_customer(session, customer_id)
+
+
+async def owner_of(session: AsyncSession, *, policy_id: uuid.UUID) -> uuid.UUID | None:
+    """The customer a policy belongs to (None when there is no such policy)."""
+    row = await repository.get(session, policy_id)
+    return row.customer_id if row is not None else None

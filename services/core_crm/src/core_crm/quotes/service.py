@@ -269,3 +269,9 @@ async def expire_overdue(session: AsyncSession) -> int:
 async def quotes_of(session: AsyncSession, *, customer_id: uuid.UUID) -> Sequence[Quote]:
     """Every quote of a customer (for 360 views and exports)."""
     return await repository.for_customer(session, customer_id)
+
+
+async def owner_of(session: AsyncSession, *, quote_id: uuid.UUID) -> uuid.UUID | None:
+    """The customer a quote belongs to (None when there is no such quote)."""
+    row = await repository.get(session, quote_id)
+    return row.customer_id if row is not None else None
