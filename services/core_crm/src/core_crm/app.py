@@ -13,6 +13,7 @@ from core_crm.core.runtime import build_runtime
 from core_crm.customers.router import router as customers_router
 from core_crm.interactions.router import router as interactions_router
 from core_crm.policies.router import router as policies_router
+from core_crm.profile.router import router as profile_router
 from core_crm.quotes.router import router as quotes_router
 from core_crm.settings import Settings
 from core_crm.tasks.router import router as tasks_router
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             quotes_router,
             interactions_router,
             tasks_router,
+            profile_router,
         ],
         lifespan_hooks=[runtime_hook],
     )
