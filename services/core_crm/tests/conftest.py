@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -163,3 +164,125 @@ async def committed(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
             for customer_id in ids.all():
                 for statement in PURGE_ORDER:
                     await conn.execute(text(statement), {"c": str(customer_id)})
+
+
+@dataclass
+class Flow:
+    """The real pipeline: committed requests, the outbox relay and the CRM's consumers on Kafka."""
+
+    api: Api
+    db: Any
+    rt: Any
+    bootstrap: str
+
+    async def publish(self, payload: Any, *, key: str, source: str) -> str:
+        """Stage an event as another service would publish it (relayed like every event)."""
+        from aintech_shared.events.outbox import Outbox
+        from core_crm.core.base import MESSAGING
+
+        async with self.db.transaction() as session:
+            event = await Outbox(MESSAGING, source=source).publish(session, payload, key=key)
+        return event.id
+
+    async def wait_for(self, query: str, params: dict[str, Any], *, within: float = 30.0) -> Any:
+        """Poll the database until ``query`` returns a non-empty first value (deadline, no fixed sleep)."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            value = await self.api.conn.scalar(text(query), params)
+            if value:
+                return value
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"condition not met within {within}s: {query} {params}")
+            await asyncio.sleep(0.2)
+
+    async def event(self, topic: str, event_type: str, key: str, *, within: float = 30.0) -> dict[str, Any]:
+        """The CloudEvent of ``event_type`` keyed by ``key`` as read back from Kafka."""
+        from aintech_devtools.testing import find_event
+
+        found = await find_event(
+            self.bootstrap, topic, lambda e: e.type == event_type and (e.subject == key), within=within
+        )
+        assert found is not None, f"{event_type} for {key} never reached {topic}"
+        event, raw_key = found
+        assert raw_key == key.encode(), "the Kafka key is the aggregate id"
+        return event.model_dump(mode="json")
+
+    async def collect(
+        self, expected: list[tuple[str, str, str]], *, within: float = 60.0
+    ) -> dict[str, dict[str, Any]]:
+        """Read the topics once from the start until every (topic, type, key) is seen; events by type."""
+        from aiokafka import AIOKafkaConsumer
+
+        from aintech_contracts.envelope import CloudEvent
+
+        wanted = {(t, k): topic for topic, t, k in expected}
+        found: dict[str, dict[str, Any]] = {}
+        consumer = AIOKafkaConsumer(
+            *sorted({topic for topic, _, _ in expected}),
+            bootstrap_servers=self.bootstrap,
+            group_id=f"test-{uuid.uuid4().hex}",
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + within
+            while wanted and asyncio.get_running_loop().time() < deadline:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        event = CloudEvent.from_bytes(record.value or b"")
+                        key = (record.key or b"").decode()
+                        if wanted.pop((event.type, key), None) is not None:
+                            found[event.type] = event.model_dump(mode="json")
+        finally:
+            await consumer.stop()
+        assert not wanted, f"never reached Kafka: {sorted(wanted)}"
+        return found
+
+
+async def start_at_the_end(bootstrap: str, group: str, topics: Any) -> None:
+    """Commit the group's offsets at the current end of ``topics``: it sees only this test's events."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from aintech_contracts.events import TOPICS
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics for p in range(TOPICS[topic])]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture
+async def flow(committed: Api, app: FastAPI, kafka_bootstrap: str) -> AsyncIterator[Flow]:
+    from dataclasses import replace
+
+    from aintech_shared.events.consumer import EventConsumer
+    from aintech_shared.events.outbox import OutboxRelay
+    from core_crm.consumers import consumer_specs
+    from core_crm.core.base import MESSAGING
+    from core_crm.core.runtime import build_runtime
+
+    rt = build_runtime(crm_settings())
+    db = app.state.db
+    stop = asyncio.Event()
+    run = uuid.uuid4().hex[:8]
+    tasks = [
+        asyncio.create_task(
+            OutboxRelay(db, MESSAGING, bootstrap=kafka_bootstrap, idle_interval=0.2).run(stop)
+        )
+    ]
+    for spec in consumer_specs(rt):
+        spec = replace(spec, name=f"test-{run}-{spec.name}")
+        await start_at_the_end(kafka_bootstrap, spec.name, spec.topics)
+        consumer = EventConsumer(spec, db=db, tables=MESSAGING, bootstrap=kafka_bootstrap)
+        tasks.append(asyncio.create_task(consumer.run(stop)))
+    try:
+        yield Flow(api=committed, db=db, rt=rt, bootstrap=kafka_bootstrap)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -17,6 +17,7 @@ from core_crm.profile.router import router as profile_router
 from core_crm.quotes.router import router as quotes_router
 from core_crm.settings import Settings
 from core_crm.tasks.router import router as tasks_router
+from core_crm.workflows.router import router as workflows_router
 
 DESCRIPTION = """
 The broker's system of record: customers, policies, claims, quotes, interactions, tasks and
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             interactions_router,
             tasks_router,
             profile_router,
+            workflows_router,
         ],
         lifespan_hooks=[runtime_hook],
     )

@@ -272,3 +272,36 @@ async def referenced_customer(
     if customer is None or not viewer.may_see(customer.id) or customer.status in CLOSED_STATUSES:
         raise _field_error("customer_id", "no such customer")
     return customer
+
+
+async def internal_get(session: AsyncSession, *, customer_id: uuid.UUID) -> Customer | None:
+    """A live customer by id, for automations (no caller to check)."""
+    customer = await repository.get(session, customer_id)
+    if customer is None or customer.status in CLOSED_STATUSES:
+        return None
+    return customer
+
+
+async def automated_update(
+    session: AsyncSession, *, rt: Runtime, customer_id: uuid.UUID, changes: dict[str, Any]
+) -> Customer:
+    """Apply an automation's change (segment, status, owner, added tags); publishes `customer.updated`."""
+    customer = await repository.get(session, customer_id, for_update=True)
+    if customer is None or customer.status in CLOSED_STATUSES:
+        raise NotFound("No such live customer.")
+    changed: list[str] = []
+    for key, value in changes.items():
+        if key == "add_tags":
+            tags = sorted(set(customer.tags) | {str(t).strip().lower()[:50] for t in value if str(t).strip()})
+            if tags != sorted(customer.tags):
+                customer.tags = tags
+                changed.append("tags")
+        elif getattr(customer, key) != value:
+            setattr(customer, key, value)
+            changed.append(key)
+    if changed:
+        customer.version += 1
+        customer.updated_at = utcnow()
+        await repository.flush(session)
+        await rt.outbox.publish(session, events.updated(customer, changed), key=str(customer.id))
+    return customer
