@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import text
+
 from aintech_contracts.events.auth import UserEmailVerified, UserRegistered
 from aintech_contracts.events.crm import InteractionLogged
 from aintech_contracts.rbac import Role
