@@ -97,7 +97,7 @@ async def schedules_due(session: AsyncSession, *, limit: int) -> Sequence[Workfl
         .where(
             Workflow.active.is_(True),
             Workflow.trigger_type == "schedule",
-            Workflow.next_fire_at <= func.now(),
+            Workflow.next_fire_at <= func.clock_timestamp(),
         )
         .order_by(Workflow.next_fire_at)
         .limit(limit)
@@ -131,7 +131,10 @@ async def claim_due(session: AsyncSession, *, limit: int) -> Sequence[WorkflowEx
     """Executions whose next step is due, locked so no other worker runs them (skip the locked ones)."""
     rows = await session.scalars(
         select(WorkflowExecution)
-        .where(WorkflowExecution.status.in_(DUE_STATUSES), WorkflowExecution.next_run_at <= func.now())
+        .where(
+            WorkflowExecution.status.in_(DUE_STATUSES),
+            WorkflowExecution.next_run_at <= func.clock_timestamp(),
+        )
         .order_by(WorkflowExecution.next_run_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
