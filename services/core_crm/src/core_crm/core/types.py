@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
 
 from core_crm.core import spain
 
@@ -89,10 +89,6 @@ Premium = Annotated[
 Percent = Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)]
 
 
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
 def _opt(func: Any) -> Any:
     def run(value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -102,31 +98,35 @@ def _opt(func: Any) -> Any:
     return run
 
 
+Max10 = Annotated[str, StringConstraints(max_length=10)]
+Max20 = Annotated[str, StringConstraints(max_length=20)]
+Max40 = Annotated[str, StringConstraints(max_length=40)]
+Max42 = Annotated[str, StringConstraints(max_length=42)]
+
 Phone = Annotated[
-    str | None,
-    BeforeValidator(_strip),
-    Field(default=None, max_length=40, description="International (E.164) or Spanish national number."),
+    Max40 | None,
     AfterValidator(_opt(spain.phone)),
+    Field(default=None, description="International (E.164) or Spanish national number."),
 ]
 PersonalId = Annotated[
-    str | None,
-    Field(default=None, max_length=20, description="DNI or NIE; the check letter is verified."),
+    Max20 | None,
     AfterValidator(_opt(spain.personal_id)),
+    Field(default=None, description="DNI or NIE; the check letter is verified."),
 ]
 CompanyId = Annotated[
-    str | None,
-    Field(default=None, max_length=20, description="CIF; the control character is verified."),
+    Max20 | None,
     AfterValidator(_opt(spain.company_id)),
+    Field(default=None, description="CIF; the control character is verified."),
 ]
 Iban = Annotated[
-    str | None,
-    Field(default=None, max_length=42, description="IBAN; the check digits are verified."),
+    Max42 | None,
     AfterValidator(_opt(spain.iban)),
+    Field(default=None, description="IBAN; the check digits are verified."),
 ]
 PostalCode = Annotated[
-    str | None,
-    Field(default=None, max_length=10, description="Five digits; the first two must match the province."),
+    Max10 | None,
     AfterValidator(_opt(lambda v: (spain.province_of_postal_code(v), v.strip())[1])),
+    Field(default=None, description="Five digits; the first two must match the province."),
 ]
 
 MIN_DATE = date(1900, 1, 1)

@@ -212,3 +212,7 @@ async def set_segment(session: AsyncSession, *, customer_id: uuid.UUID, segment:
         .where(Customer.id == customer_id)
         .values(segment=segment, version=Customer.version + 1, updated_at=func.now())
     )
+
+
+async def count_created_by(session: AsyncSession, actor_id: uuid.UUID) -> int:
+    return int(await session.scalar(select(func.count()).where(Customer.created_by == actor_id)) or 0)

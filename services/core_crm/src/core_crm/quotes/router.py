@@ -157,6 +157,17 @@ async def reject_quote(quote_id: uuid.UUID, who: Decider, db: DbSession, respons
 
 
 @router.post(
+    "/{quote_id}/expire",
+    response_model=QuoteOut,
+    summary="Withdraw a quote now (-> expired)",
+    description="Needs `quotes:create`. Open quotes only; the worker also expires quotes past `valid_until`.",
+    responses=responses(*GUARDED, NOT_FOUND, (409, "Already decided")),
+)
+async def expire_quote(quote_id: uuid.UUID, who: Writer, db: DbSession, response: Response) -> QuoteOut:
+    return _out(response, await service.expire_quote(db, viewer=who, quote_id=quote_id))
+
+
+@router.post(
     "/{quote_id}/convert",
     response_model=ConversionOut,
     summary="Convert a quote into a policy",

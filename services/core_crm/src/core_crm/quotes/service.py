@@ -261,6 +261,14 @@ async def search_quotes(
     )
 
 
+async def expire_quote(session: AsyncSession, *, viewer: Viewer, quote_id: uuid.UUID) -> Quote:
+    """Withdraw an open quote now (draft, sent or accepted -> expired)."""
+    quote = await _lock(session, viewer, quote_id, None)
+    _move(quote, QuoteStatus.expired)
+    await repository.flush(session)
+    return quote
+
+
 async def expire_overdue(session: AsyncSession) -> int:
     """Expire open quotes past their validity (the worker runs this every hour)."""
     return await repository.expire_overdue(session)
