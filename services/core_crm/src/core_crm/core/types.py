@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -23,6 +24,10 @@ def _no_nul(value: str) -> str:
 def _no_nul_deep(value: Any) -> Any:
     if isinstance(value, str):
         _no_nul(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    elif isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise ValueError("integers must fit in 64 bits")
     elif isinstance(value, dict):
         for key, item in value.items():
             _no_nul(str(key))
