@@ -369,19 +369,12 @@ async def _wait(url: str, within: float = 90) -> None:
     raise TimeoutError(url)
 
 
-async def main_async(args: argparse.Namespace) -> int:
-    import stack
+async def main_async(args: argparse.Namespace, env: dict[str, str], port_offset: int) -> int:
     from aintech_contracts.rbac import Role
     from aintech_devtools.testing import TestKeys
 
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (apt-get install -y wrk); the CRM section needs it.", file=sys.stderr)
-        return 2
-    profile = stack.PROFILES["bench"]
-    env = stack.start_infra(profile)
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        stack.migrate(env)
         t0 = time.monotonic()
         ids = await seed_customers(env["AINTECH_DATABASE_URL"], args.customers)
         print(
@@ -389,7 +382,7 @@ async def main_async(args: argparse.Namespace) -> int:
         )
         keys = TestKeys(issuer="https://auth.aintech.local", audience="aintech-api")
         runner, jwks_url = await _jwks_server(keys.jwks())
-        offset = profile.port_offset
+        offset = port_offset
         crm_port, gw_port = 8002 + offset, 8000 + offset
         child = {**os.environ, **env, "AINTECH_JWKS_URL": jwks_url, "AINTECH_LOG_LEVEL": "WARNING"}
         procs.append(_spawn("core_crm", {**child, "CORE_CRM_PORT": str(crm_port)}))
@@ -430,8 +423,6 @@ async def main_async(args: argparse.Namespace) -> int:
             os.killpg(proc.pid, signal.SIGTERM)
         for proc in procs:
             proc.wait(15)
-        if not args.keep:
-            stack.stop_infra(profile)
 
 
 def main() -> int:
@@ -442,7 +433,20 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="leave the bench Postgres and Kafka running")
-    return asyncio.run(main_async(parser.parse_args()))
+    args = parser.parse_args()
+    import stack
+
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install -y wrk); the CRM section needs it.", file=sys.stderr)
+        return 2
+    profile = stack.PROFILES["bench"]
+    env = stack.start_infra(profile)
+    try:
+        stack.migrate(env)
+        return asyncio.run(main_async(args, env, profile.port_offset))
+    finally:
+        if not args.keep:
+            stack.stop_infra(profile)
 
 
 if __name__ == "__main__":

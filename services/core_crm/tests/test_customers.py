@@ -167,3 +167,31 @@ async def test_a_customer_sees_only_their_own_record(api: Api) -> None:
 async def test_permissions_and_authentication(api: Api) -> None:
     await api.call("GET", "/customers", headers={}, expect=401)
     await api.call("GET", "/customers", headers={"Authorization": "Bearer nope"}, expect=401)
+
+
+async def test_forged_cursors_and_out_of_range_values_are_422(api: Api) -> None:
+    import base64
+    import json
+
+    for values in (["García", "x"], [1, 2], ["2026-01-01T00:00:00", str(uuid.uuid4())], ["a"]):
+        forged = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+        for url in ("/customers", "/policies", "/claims", "/quotes", "/interactions", "/tasks", "/workflows"):
+            response = await api.call(
+                "GET", url, params={"cursor": forged}, headers=api.supervisor, expect=422
+            )
+            assert response.headers["content-type"] == "application/problem+json"
+    customer = await api.customer()
+    await api.call("POST", "/tasks", json={"title": "x", "due_date": "0001-01-01T00:00:00+05:00"}, expect=422)
+    await api.call(
+        "POST",
+        "/interactions",
+        json={"customer_id": customer["id"], "type": "call", "occurred_at": "9999-12-31T23:59:59-05:00"},
+        expect=422,
+    )
+    await api.call(
+        "PATCH",
+        f"/customers/{customer['id']}",
+        json={"metadata": {"n": 2**70}},
+        headers={**api.agent, "If-Match": '"1"'},
+        expect=422,
+    )

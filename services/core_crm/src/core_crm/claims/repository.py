@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 import zlib
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, tuple_
@@ -78,9 +77,7 @@ async def search(
     if number:
         conditions.append(Claim.claim_number == number)
     if after is not None:
-        conditions.append(
-            tuple_(Claim.created_at, Claim.id) < (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        )
+        conditions.append(tuple_(Claim.created_at, Claim.id) < (after[0], after[1]))
     rows = list(
         (
             await session.scalars(

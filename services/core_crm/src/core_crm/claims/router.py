@@ -81,7 +81,7 @@ async def search_claims(
         statuses=[s.value for s in status_] if status_ else None,
         adjuster_id=adjuster_id,
         number=number or None,
-        after=decode_cursor(cursor, size=2),
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
         limit=limit,
     )
     return CursorPage(

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core_crm.core.base import utcnow
-from core_crm.core.types import JsonObject, LongText, Money, Str50, Str100, Str255, Str500, Url
+from core_crm.core.types import Instant, JsonObject, LongText, Money, Str50, Str100, Str255, Str500, Url
 
 
 class ClaimCreate(BaseModel):
@@ -32,7 +32,7 @@ class ClaimCreate(BaseModel):
     policy_id: uuid.UUID
     customer_id: uuid.UUID | None = Field(default=None, description="Optional; must be the policy holder.")
     claim_type: Str50
-    incident_date: AwareDatetime
+    incident_date: Instant
     description: LongText = Field(min_length=1)
     location: Str255 | None = None
     claimed_amount: Money | None = None

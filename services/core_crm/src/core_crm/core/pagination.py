@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import uuid
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -31,17 +33,30 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(values)).decode()
 
 
-def decode_cursor(cursor: str | None, *, size: int) -> list[Any] | None:
-    """The keyset values of a cursor; 422 when it was not issued by this API."""
+def _typed(kind: str, value: Any) -> Any:
+    if not isinstance(value, str) or len(value) > 200 or "\x00" in value:
+        raise ValueError("cursor values are short strings")
+    if kind == "datetime":
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("cursor instants carry a time zone")
+        return parsed
+    if kind == "uuid":
+        return uuid.UUID(value)
+    return value
+
+
+def decode_cursor(cursor: str | None, *, kinds: tuple[str, ...]) -> list[Any] | None:
+    """The typed keyset values of a cursor (kinds: datetime, uuid, str); 422 when not one of ours."""
     if not cursor:
         return None
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, orjson.JSONDecodeError) as exc:
+        if not isinstance(values, list) or len(values) != len(kinds):
+            raise ValueError("wrong shape")
+        return [_typed(kind, value) for kind, value in zip(kinds, values, strict=True)]
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
         raise _bad_cursor() from exc
-    if not isinstance(values, list) or len(values) != size:
-        raise _bad_cursor()
-    return values
 
 
 def _bad_cursor() -> UnprocessableEntity:

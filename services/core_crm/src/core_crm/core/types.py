@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer, StringConstraints
 
 from core_crm.core import spain
 
@@ -145,3 +145,20 @@ def _sane_date(value: date | None) -> date | None:
 
 
 SaneDate = Annotated[date, AfterValidator(_sane_date)]
+
+
+def _sane_instant(value: datetime) -> datetime:
+    if not (MIN_DATE.year <= value.year <= MAX_DATE.year):
+        raise ValueError(f"must be between {MIN_DATE.year} and {MAX_DATE.year}")
+    return value
+
+
+# An instant with a time zone, within a sane range (so no date arithmetic can overflow).
+Instant = Annotated[AwareDatetime, AfterValidator(_sane_instant)]
+
+# Amounts stored in Numeric(10, 2) columns.
+SmallMoney = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=10, decimal_places=2),
+    PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
+]

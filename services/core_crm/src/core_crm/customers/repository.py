@@ -89,10 +89,8 @@ async def flush(session: AsyncSession) -> None:
 
 def _keyset(column: Any, descending: bool, values: list[Any]) -> ColumnElement[bool]:
     value, last_id = values
-    if column is Customer.created_at:
-        value = datetime.fromisoformat(value)
     key = tuple_(column, Customer.id)
-    bound = tuple_(value, uuid.UUID(last_id))
+    bound = tuple_(value, last_id)
     return key < bound if descending else key > bound
 
 

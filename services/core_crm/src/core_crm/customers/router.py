@@ -71,7 +71,7 @@ async def search_customers(
         tag=tag or None,
         owner_id=owner_id,
         sort=sort,
-        after=decode_cursor(cursor, size=2),
+        after=decode_cursor(cursor, kinds=("str" if "last_name" in sort else "datetime", "uuid")),
         limit=limit,
     )
     return CursorPage(

@@ -54,10 +54,7 @@ async def search(
     if until is not None:
         conditions.append(Interaction.occurred_at < until)
     if after is not None:
-        conditions.append(
-            tuple_(Interaction.occurred_at, Interaction.id)
-            < (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        )
+        conditions.append(tuple_(Interaction.occurred_at, Interaction.id) < (after[0], after[1]))
     rows = list(
         (
             await session.scalars(

@@ -59,7 +59,7 @@ async def search_interactions(
         agent_id=agent_id,
         since=since,
         until=until,
-        after=decode_cursor(cursor, size=2),
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
         limit=limit,
     )
     return _page(rows, next_key)
@@ -115,7 +115,7 @@ async def timeline(
         viewer=who,
         customer_id=customer_id,
         types=[t.value for t in type_] if type_ else None,
-        after=decode_cursor(cursor, size=2),
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
         limit=limit,
     )
     return _page(rows, next_key)

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from core_crm.core.types import JsonObject, LongText, Str50, Str100, Str255, Tags, Url
+from core_crm.core.types import Instant, JsonObject, LongText, Str50, Str100, Str255, Tags, Url
 from core_crm.interactions.models import Direction, InteractionType
 
 
@@ -43,8 +43,8 @@ class InteractionCreate(BaseModel):
     policy_id: uuid.UUID | None = None
     claim_id: uuid.UUID | None = None
     quote_id: uuid.UUID | None = None
-    occurred_at: AwareDatetime | None = Field(default=None, description="Default: now.")
-    scheduled_at: AwareDatetime | None = None
+    occurred_at: Instant | None = Field(default=None, description="Default: now.")
+    scheduled_at: Instant | None = None
     tags: Tags = Field(default_factory=list)
     metadata: JsonObject = Field(default_factory=dict)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, update
@@ -86,9 +86,7 @@ async def search(
     if ending_between is not None:
         conditions.append(Policy.coverage_end_date.between(*ending_between))
     if after is not None:
-        conditions.append(
-            tuple_(Policy.created_at, Policy.id) < (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        )
+        conditions.append(tuple_(Policy.created_at, Policy.id) < (after[0], after[1]))
     rows = list(
         (
             await session.scalars(

@@ -75,7 +75,7 @@ async def search_policies(
         carrier=carrier or None,
         text=q or None,
         expiring_within_days=expiring_within_days,
-        after=decode_cursor(cursor, size=2),
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
         limit=limit,
     )
     return CursorPage(

@@ -15,6 +15,7 @@ from core_crm.core.types import (
     Money,
     Premium,
     SaneDate,
+    SmallMoney,
     Str20,
     Str50,
     Str100,
@@ -117,7 +118,7 @@ class PolicyCreate(BaseModel):
     premium_amount: Premium = Field(description="Per payment, at `premium_frequency`.")
     premium_frequency: PremiumFrequency = PremiumFrequency.annual
     coverage_amount: Money | None = Field(default=None, description="Maximum the policy pays per claim.")
-    deductible: Money | None = None
+    deductible: SmallMoney | None = None
     status: Literal["pending", "active"] = "active"
     details: JsonObject = Field(
         default_factory=dict, description="The policy type's own fields (see schemas)."
@@ -145,7 +146,7 @@ class PolicyUpdate(BaseModel):
     carrier: Str100 | None = None
     premium_frequency: PremiumFrequency | None = None
     coverage_amount: Money | None = None
-    deductible: Money | None = None
+    deductible: SmallMoney | None = None
     details: JsonObject | None = None
     policy_document_url: Url | None = None
     certificate_url: Url | None = None

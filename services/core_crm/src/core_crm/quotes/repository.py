@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
@@ -46,9 +45,7 @@ async def search(
     if quote_type:
         conditions.append(Quote.quote_type == quote_type)
     if after is not None:
-        conditions.append(
-            tuple_(Quote.created_at, Quote.id) < (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        )
+        conditions.append(tuple_(Quote.created_at, Quote.id) < (after[0], after[1]))
     rows = list(
         (
             await session.scalars(

@@ -57,7 +57,7 @@ async def search_quotes(
         customer_id=customer_id,
         statuses=[s.value for s in status_] if status_ else None,
         quote_type=quote_type.value if quote_type else None,
-        after=decode_cursor(cursor, size=2),
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
         limit=limit,
     )
     return CursorPage(

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core_crm.core.types import (
+    Instant,
     JsonObject,
     LongText,
     Money,
@@ -80,7 +81,7 @@ class QuoteCreate(BaseModel):
     surcharges: list[Adjustment] = Field(default_factory=list, max_length=20)
     carrier_quotes: list[CarrierQuote] = Field(default_factory=list, max_length=20)
     selected_carrier: Str100 | None = None
-    valid_until: AwareDatetime | None = Field(default=None, description="Default: 30 days from now.")
+    valid_until: Instant | None = Field(default=None, description="Default: 30 days from now.")
     notes: LongText | None = None
     metadata: JsonObject = Field(default_factory=dict)
 
@@ -96,7 +97,7 @@ class QuoteUpdate(BaseModel):
     surcharges: list[Adjustment] | None = Field(default=None, max_length=20)
     carrier_quotes: list[CarrierQuote] | None = Field(default=None, max_length=20)
     selected_carrier: Str100 | None = None
-    valid_until: AwareDatetime | None = None
+    valid_until: Instant | None = None
     notes: LongText | None = None
     metadata: JsonObject | None = None
 

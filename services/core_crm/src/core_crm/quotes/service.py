@@ -48,6 +48,16 @@ def price(base: Decimal, discounts: list[dict[str, Any]], surcharges: list[dict[
     return total.quantize(CENT, ROUND_HALF_UP)
 
 
+MAX_TOTAL = Decimal("99999999.99")  # Numeric(10, 2)
+
+
+def _check_total(total: Decimal) -> None:
+    if total < 0:
+        raise _field_error("discounts", "bring the total below zero")
+    if total > MAX_TOTAL:
+        raise _field_error("surcharges", f"bring the total above {MAX_TOTAL}")
+
+
 def _check_selection(carrier_quotes: list[dict[str, Any]], selected: str | None) -> None:
     names = [c["carrier"].lower() for c in carrier_quotes]
     if len(set(names)) != len(names):
@@ -61,8 +71,7 @@ async def create_quote(session: AsyncSession, *, rt: Runtime, viewer: Viewer, da
     await customers.referenced_customer(session, viewer=viewer, customer_id=data.customer_id)
     payload = data.model_dump(mode="json")
     total = price(data.base_premium, payload["discounts"], payload["surcharges"])
-    if total < 0:
-        raise _field_error("discounts", "bring the total below zero")
+    _check_total(total)
     _check_selection(payload["carrier_quotes"], data.selected_carrier)
     valid_until = data.valid_until or utcnow() + timedelta(days=rt.settings.quote_validity_days)
     if valid_until <= utcnow():
@@ -152,8 +161,7 @@ async def update_quote(
             value = Decimal(value)
         setattr(quote, "attributes" if key == "metadata" else key, value)
     quote.total_premium = price(quote.base_premium, quote.discounts, quote.surcharges)
-    if quote.total_premium < 0:
-        raise _field_error("discounts", "bring the total below zero")
+    _check_total(quote.total_premium)
     _check_selection(quote.carrier_quotes, quote.selected_carrier)
     quote.version += 1
     quote.updated_at = utcnow()

@@ -60,9 +60,7 @@ async def search(
     if due_before is not None:
         conditions.append(Task.due_date < due_before)
     if after is not None:
-        conditions.append(
-            tuple_(Task.created_at, Task.id) < (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        )
+        conditions.append(tuple_(Task.created_at, Task.id) < (after[0], after[1]))
     rows = list(
         (
             await session.scalars(

@@ -50,7 +50,7 @@ async def list_tasks(
         assigned_to=assigned_to,
         customer_id=customer_id,
         priority=priority.value if priority else None,
-        after=decode_cursor(cursor, size=2),
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
         limit=limit,
     )
     return CursorPage(
@@ -88,7 +88,7 @@ async def my_tasks(
         assigned_to=who.actor_id,
         customer_id=None,
         priority=None,
-        after=decode_cursor(cursor, size=2),
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
         limit=limit,
     )
     return CursorPage(

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from core_crm.core.types import JsonObject, LongText, Str50, Str255, Tags
+from core_crm.core.types import Instant, JsonObject, LongText, Str50, Str255, Tags
 from core_crm.tasks.models import TaskPriority
 
 
@@ -37,7 +37,7 @@ class TaskCreate(BaseModel):
     policy_id: uuid.UUID | None = None
     claim_id: uuid.UUID | None = None
     quote_id: uuid.UUID | None = None
-    due_date: AwareDatetime | None = None
+    due_date: Instant | None = None
     tags: Tags = Field(default_factory=list)
     metadata: JsonObject = Field(default_factory=dict)
 
@@ -52,7 +52,7 @@ class TaskUpdate(BaseModel):
     status: Literal["pending", "in_progress"] | None = Field(
         default=None, description="Use complete/cancel to close."
     )
-    due_date: AwareDatetime | None = None
+    due_date: Instant | None = None
     tags: Tags | None = None
     metadata: JsonObject | None = None
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, tuple_
@@ -62,9 +61,7 @@ async def search(
     if trigger_type:
         conditions.append(Workflow.trigger_type == trigger_type)
     if after is not None:
-        conditions.append(
-            tuple_(Workflow.created_at, Workflow.id) < (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        )
+        conditions.append(tuple_(Workflow.created_at, Workflow.id) < (after[0], after[1]))
     rows = list(
         (
             await session.scalars(
@@ -149,10 +146,7 @@ async def executions(
     if status:
         conditions.append(WorkflowExecution.status == status)
     if after is not None:
-        conditions.append(
-            tuple_(WorkflowExecution.started_at, WorkflowExecution.id)
-            < (datetime.fromisoformat(after[0]), uuid.UUID(after[1]))
-        )
+        conditions.append(tuple_(WorkflowExecution.started_at, WorkflowExecution.id) < (after[0], after[1]))
     rows = list(
         (
             await session.scalars(

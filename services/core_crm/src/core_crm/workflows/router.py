@@ -59,7 +59,7 @@ async def list_workflows(
         db,
         active=active,
         trigger_type=trigger_type.value if trigger_type else None,
-        after=decode_cursor(cursor, size=2),
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
         limit=limit,
     )
     return CursorPage(
@@ -165,7 +165,7 @@ async def executions(
         db,
         workflow_id=workflow_id,
         status=status_.value if status_ else None,
-        after=decode_cursor(cursor, size=2),
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
         limit=limit,
     )
     return CursorPage(
