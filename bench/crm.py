@@ -261,18 +261,24 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(
+async def run_wrk(
     base_url: str, workload: Workload, *, connections: int = 32, seconds: int = 10, threads: int = 2
 ) -> WrkResult:
-    """Drive one workload with wrk (warm-up of 2 s first) and parse its figures."""
+    """Drive one workload with wrk (after a 2 s warm-up) and parse its figures.
+
+    Runs as an asyncio subprocess so this process's event loop (e.g. a local JWKS) keeps serving.
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(workload.script)
     try:
         base = ["wrk", f"-t{threads}", f"-c{connections}", "--latency", "-s", script.name]
-        subprocess.run([*base, "-d2s", base_url + workload.path], capture_output=True, check=True)
-        out = subprocess.run(
-            [*base, f"-d{seconds}s", base_url + workload.path], capture_output=True, text=True, check=True
-        ).stdout
+        out = ""
+        for duration in (2, seconds):
+            proc = await asyncio.create_subprocess_exec(
+                *base, f"-d{duration}s", base_url + workload.path, stdout=asyncio.subprocess.PIPE
+            )
+            stdout, _ = await proc.communicate()
+            out = stdout.decode()
     finally:
         os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -397,7 +403,7 @@ async def main_async(args: argparse.Namespace, env: dict[str, str], port_offset:
             ("direct to core-crm", f"http://127.0.0.1:{crm_port}", ""),
         ):
             for workload in workloads(ids, token, prefix=prefix):
-                result = run_wrk(base, workload, connections=args.connections, seconds=args.seconds)
+                result = await run_wrk(base, workload, connections=args.connections, seconds=args.seconds)
                 ok = (
                     result.errors == 0
                     and result.p99_ms <= workload.max_p99_ms
