@@ -195,3 +195,21 @@ async def test_forged_cursors_and_out_of_range_values_are_422(api: Api) -> None:
         headers={**api.agent, "If-Match": '"1"'},
         expect=422,
     )
+
+
+async def test_concurrent_updates_with_the_same_etag_one_wins(committed: Api) -> None:
+    import asyncio
+
+    api = committed
+    created = await api.customer()
+    url = f"/customers/{created['id']}"
+    etag = (await api.call("GET", url, expect=200)).headers["etag"]
+    results = await asyncio.gather(
+        *(
+            api.client.patch(url, json={"city": city}, headers={**api.agent, "If-Match": etag})
+            for city in ("Madrid", "Toledo", "Segovia")
+        )
+    )
+    assert sorted(r.status_code for r in results) == [200, 412, 412], [r.text for r in results]
+    winner = next(r for r in results if r.status_code == 200).json()
+    assert (await api.call("GET", url, expect=200)).json()["city"] == winner["city"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import uuid
 
 from pydantic import Field, field_validator
 
@@ -32,6 +33,11 @@ class Settings(ServiceSettings, service="core_crm"):
     webhook_max_response_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     workflow_tick_seconds: float = Field(default=2.0, gt=0, le=60)
     workflow_batch_size: int = Field(default=20, ge=1, le=500)
+
+    @field_validator("adjuster_ids")
+    @classmethod
+    def _uuids(cls, value: list[str]) -> list[str]:
+        return [str(uuid.UUID(item)) for item in value]
 
     @field_validator("webhook_allowlist")
     @classmethod

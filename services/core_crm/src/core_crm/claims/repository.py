@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_crm.claims.models import OPEN_STATUSES, Claim, ClaimDocument, ClaimHistory, ClaimNote
@@ -82,7 +82,7 @@ async def search(
         (
             await session.scalars(
                 select(Claim)
-                .where(and_(*conditions))
+                .where(*conditions)
                 .order_by(Claim.created_at.desc(), Claim.id.desc())
                 .limit(limit + 1)
             )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_crm.core.base import utcnow
@@ -138,7 +138,7 @@ def search_statement(
     if after is not None:
         conditions.append(_keyset(column, descending, after))
     order = (column.desc(), Customer.id.desc()) if descending else (column.asc(), Customer.id.asc())
-    return select(Customer).where(and_(*conditions)).order_by(*order).limit(limit + 1)
+    return select(Customer).where(*conditions).order_by(*order).limit(limit + 1)
 
 
 async def search(

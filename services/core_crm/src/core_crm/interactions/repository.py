@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, tuple_
+from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_crm.interactions.models import Interaction
@@ -59,7 +59,7 @@ async def search(
         (
             await session.scalars(
                 select(Interaction)
-                .where(and_(*conditions))
+                .where(*conditions)
                 .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
                 .limit(limit + 1)
             )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_crm.policies.models import Policy, PolicyTerm
@@ -91,7 +91,7 @@ async def search(
         (
             await session.scalars(
                 select(Policy)
-                .where(and_(*conditions))
+                .where(*conditions)
                 .order_by(Policy.created_at.desc(), Policy.id.desc())
                 .limit(limit + 1)
             )

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
+from sqlalchemy import ColumnElement, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_crm.quotes.models import OPEN_QUOTE_STATUSES, Quote
@@ -50,7 +50,7 @@ async def search(
         (
             await session.scalars(
                 select(Quote)
-                .where(and_(*conditions))
+                .where(*conditions)
                 .order_by(Quote.created_at.desc(), Quote.id.desc())
                 .limit(limit + 1)
             )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, tuple_
+from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_crm.tasks.models import OPEN_TASK_STATUSES, Task
@@ -65,7 +65,7 @@ async def search(
         (
             await session.scalars(
                 select(Task)
-                .where(and_(*conditions))
+                .where(*conditions)
                 .order_by(Task.created_at.desc(), Task.id.desc())
                 .limit(limit + 1)
             )

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_crm.workflows.models import (
@@ -66,7 +66,7 @@ async def search(
         (
             await session.scalars(
                 select(Workflow)
-                .where(and_(*conditions))
+                .where(*conditions)
                 .order_by(Workflow.created_at.desc(), Workflow.id.desc())
                 .limit(limit + 1)
             )
