@@ -227,3 +227,25 @@ async def test_auto_assignment_picks_the_adjuster_with_fewest_open_claims(api: A
     assert tie is not None and tie.adjuster_id == busy, "1 open claim each: the lowest id wins the tie"
     history = (await api.call("GET", f"/claims/{second['id']}/history", expect=200)).json()
     assert history[-1]["action"] == "assigned" and history[-1]["details"]["automatic"] is True
+
+
+async def test_a_burst_of_claims_spreads_across_adjusters(committed: Api, app: FastAPI) -> None:
+    import asyncio
+    from collections import Counter
+
+    api = committed
+    adjusters = [str(uuid.uuid4()), str(uuid.uuid4())]
+    rt = build_runtime(crm_settings(adjuster_ids=adjusters))
+    customer = await api.customer()
+    policy = await api.policy(customer["id"])
+    claim_ids = [(await _claim(api, policy["id"]))["id"] for _ in range(4)]
+
+    async def assign(claim_id: str) -> None:
+        async with app.state.db.transaction() as session:  # its own connection, a real commit
+            await claims.auto_assign_adjuster(session, rt=rt, claim_id=uuid.UUID(claim_id))
+
+    await asyncio.gather(*(assign(c) for c in claim_ids))
+    rows = await api.conn.execute(
+        text("SELECT adjuster_id FROM crm.claims WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": claim_ids}
+    )
+    assert Counter(str(r[0]) for r in rows) == {adjusters[0]: 2, adjusters[1]: 2}
