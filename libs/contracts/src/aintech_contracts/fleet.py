@@ -17,6 +17,10 @@ class ServiceSpec:
     # Postgres extensions the administrator login creates in the shared ``extensions`` schema
     # during provisioning (the service role cannot create them itself).
     extensions: tuple[str, ...] = field(default_factory=tuple)
+    # WebSocket path prefixes: /ws/<route>/<prefix>/... on the gateway is /ws/<prefix>/... here.
+    websockets: tuple[str, ...] = field(default_factory=tuple)
+    # Paths under /api/<route> the gateway lets through without an access token ("*" = one segment).
+    public_paths: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def env_prefix(self) -> str:
@@ -32,6 +36,20 @@ FLEET: tuple[ServiceSpec, ...] = (
         8001,
         "auth",
         description="Users, sessions, tokens, OAuth, 2FA, RBAC, audit",
+        public_paths=(
+            "/register",
+            "/login",
+            "/login/2fa",
+            "/refresh",
+            "/verify-email",
+            "/forgot-password",
+            "/reset-password",
+            "/oauth/providers",
+            "/oauth/*/login",
+            "/oauth/*/start",
+            "/oauth/*/callback",
+            "/.well-known/jwks.json",
+        ),
     ),
     ServiceSpec(
         "core_crm",
@@ -49,6 +67,7 @@ FLEET: tuple[ServiceSpec, ...] = (
         8003,
         "telephony",
         webhooks=("twilio/voice",),
+        websockets=("signalling",),
         description="Twilio voice: calls, queues, agents",
     ),
     ServiceSpec(
@@ -58,6 +77,7 @@ FLEET: tuple[ServiceSpec, ...] = (
         8004,
         "omnichannel",
         webhooks=("twilio/messaging", "sendgrid"),
+        websockets=("chat", "notifications"),
         description="WhatsApp, SMS, e-mail, chat",
     ),
     ServiceSpec("quote_engine", "quote-engine", "quotes", 8005, "quotes", description="Rating and quotes"),
