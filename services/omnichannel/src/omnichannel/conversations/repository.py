@@ -17,10 +17,19 @@ from omnichannel.conversations.models import ACTIVE_STATUSES, Conversation, Conv
 async def get(
     session: AsyncSession, conversation_id: uuid.UUID, *, for_update: bool = False
 ) -> Conversation | None:
-    query = select(Conversation).where(Conversation.id == conversation_id)
-    if for_update:
-        query = query.with_for_update()
+    if not for_update:
+        return await session.get(Conversation, conversation_id)  # the identity map first
+    query = select(Conversation).where(Conversation.id == conversation_id).with_for_update()
     return (await session.scalars(query)).first()
+
+
+async def load(session: AsyncSession, conversation_ids: Sequence[uuid.UUID]) -> Sequence[Conversation]:
+    """Load many conversations in one query (later ``get`` calls are served from the session)."""
+    if not conversation_ids:
+        return []
+    return (
+        await session.scalars(select(Conversation).where(Conversation.id.in_(set(conversation_ids))))
+    ).all()
 
 
 async def by_address(

@@ -107,6 +107,10 @@ async def get_for(
     return conversation
 
 
+async def load(session: AsyncSession, *, conversation_ids: Sequence[uuid.UUID]) -> Sequence[Conversation]:
+    return await repository.load(session, conversation_ids)
+
+
 async def get(
     session: AsyncSession, *, conversation_id: uuid.UUID, for_update: bool = False
 ) -> Conversation | None:

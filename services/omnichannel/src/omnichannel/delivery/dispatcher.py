@@ -69,19 +69,24 @@ class Dispatcher:
         await self._sweep_stuck()
         async with self.db.transaction() as session:
             claimed = await messaging.claim_due(session, limit=self.settings.dispatch_batch_size)
-            jobs = [await self._job(session, m) for m in claimed]
+            await conversations.load(session, conversation_ids=[m.conversation_id for m in claimed])
+            files = await messaging.attachments_by_message(session, messages=claimed)
+            jobs = [await self._job(session, m, files[m.id]) for m in claimed]
         if not jobs:
             return 0
         outcomes = await asyncio.gather(*(self._send(job) for job in jobs))
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            await self._record(job, outcome)
+        try:
+            await self._record_batch(list(zip(jobs, outcomes, strict=True)))
+        except Exception:  # one bad row must not lose the others' outcomes: record them one by one
+            log.exception("dispatch_batch_record_failed")
+            for job, outcome in zip(jobs, outcomes, strict=True):
+                await self._record_batch([(job, outcome)])
         return len(jobs)
 
-    async def _job(self, session: Any, message: Message) -> Job:
+    async def _job(self, session: Any, message: Message, files: list[Any]) -> Job:
         payload: OutgoingText | OutgoingEmail
         if message.channel == "email":
             conversation = await conversations.get(session, conversation_id=message.conversation_id)
-            files = await messaging.attachments_of(session, message=message)
             payload = OutgoingEmail(
                 to=message.to_address,
                 to_name=conversation.display_name if conversation else None,
@@ -119,36 +124,44 @@ class Dispatcher:
                 log.exception("provider_call_crashed", message_id=str(job.message_id))
                 return ProviderError(f"{type(exc).__name__}: {exc}", transient=True)
 
-    async def _record(self, job: Job, outcome: Accepted | ProviderError) -> None:
+    async def _record_batch(self, results: list[tuple[Job, Accepted | ProviderError]]) -> None:
+        """Record the outcomes of a batch in one transaction (one commit for the whole batch)."""
         async with self.db.transaction() as session:
-            message = await messaging.get(session, message_id=job.message_id, for_update=True)
-            if message is None or message.status != "sending":
-                return
-            if isinstance(outcome, Accepted):
-                await messaging.record_accepted(
-                    session,
-                    message=message,
-                    provider=outcome.provider,
-                    provider_message_id=outcome.provider_message_id,
-                    status=outcome.status,
-                )
-                DISPATCHED.labels(job.channel, "sent").inc()
-                return
-            retry_at = None
-            if outcome.transient and job.attempts < self.settings.dispatch_max_attempts:
-                delay = min(2 ** (job.attempts - 1), 300) * (1 + random.random() / 2)
-                retry_at = utcnow() + timedelta(seconds=delay)
-            await messaging.record_failure(
-                session, message=message, code=outcome.code, detail=str(outcome), retry_at=retry_at
+            locked = await messaging.lock_many(session, message_ids=[job.message_id for job, _ in results])
+            await conversations.load(session, conversation_ids=[m.conversation_id for m in locked.values()])
+            for job, outcome in results:
+                message = locked.get(job.message_id)
+                if message is not None and message.status == "sending":
+                    await self._record(session, message, job, outcome)
+
+    async def _record(
+        self, session: Any, message: Message, job: Job, outcome: Accepted | ProviderError
+    ) -> None:
+        if isinstance(outcome, Accepted):
+            await messaging.record_accepted(
+                session,
+                message=message,
+                provider=outcome.provider,
+                provider_message_id=outcome.provider_message_id,
+                status=outcome.status,
             )
-            DISPATCHED.labels(job.channel, "retry" if retry_at else "failed").inc()
-            log.warning(
-                "message_send_failed",
-                message_id=str(job.message_id),
-                attempt=job.attempts,
-                retrying=retry_at is not None,
-                error=str(outcome)[:300],
-            )
+            DISPATCHED.labels(job.channel, "sent").inc()
+            return
+        retry_at = None
+        if outcome.transient and job.attempts < self.settings.dispatch_max_attempts:
+            delay = min(2 ** (job.attempts - 1), 300) * (1 + random.random() / 2)
+            retry_at = utcnow() + timedelta(seconds=delay)
+        await messaging.record_failure(
+            session, message=message, code=outcome.code, detail=str(outcome), retry_at=retry_at
+        )
+        DISPATCHED.labels(job.channel, "retry" if retry_at else "failed").inc()
+        log.warning(
+            "message_send_failed",
+            message_id=str(job.message_id),
+            attempt=job.attempts,
+            retrying=retry_at is not None,
+            error=str(outcome)[:300],
+        )
 
     async def _sweep_stuck(self) -> None:
         now = time.monotonic()

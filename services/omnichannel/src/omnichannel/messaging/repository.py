@@ -44,8 +44,8 @@ async def by_client_id(session: AsyncSession, conversation_id: uuid.UUID, client
     return (await session.scalars(query)).first()
 
 
-async def insert_message(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
-    """Insert unless the provider's id (or the chat client's id) is already stored; the new id or None."""
+async def insert_message(session: AsyncSession, values: dict[str, Any]) -> Message | None:
+    """Insert unless the provider's id (or the chat client's id) is already stored; the new row or None."""
     stmt = insert(Message).values(**values)
     if values.get("provider_message_id") is not None:
         stmt = stmt.on_conflict_do_nothing(
@@ -56,7 +56,7 @@ async def insert_message(session: AsyncSession, values: dict[str, Any]) -> uuid.
         stmt = stmt.on_conflict_do_nothing(
             index_elements=["conversation_id", "client_id"], index_where=text("client_id IS NOT NULL")
         )
-    return (await session.execute(stmt.returning(Message.id))).scalar_one_or_none()
+    return (await session.scalars(stmt.returning(Message))).first()
 
 
 async def add_attachments(session: AsyncSession, attachments: Sequence[Attachment]) -> None:
@@ -66,6 +66,19 @@ async def add_attachments(session: AsyncSession, attachments: Sequence[Attachmen
 
 async def attachments_of(session: AsyncSession, message_id: uuid.UUID) -> Sequence[Attachment]:
     return (await session.scalars(select(Attachment).where(Attachment.message_id == message_id))).all()
+
+
+async def attachments_by_message(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID]
+) -> Sequence[Attachment]:
+    if not message_ids:
+        return []
+    return (await session.scalars(select(Attachment).where(Attachment.message_id.in_(message_ids)))).all()
+
+
+async def lock_many(session: AsyncSession, message_ids: Sequence[uuid.UUID]) -> Sequence[Message]:
+    query = select(Message).where(Message.id.in_(message_ids)).order_by(Message.id).with_for_update()
+    return (await session.scalars(query)).all()
 
 
 async def attachment(session: AsyncSession, attachment_id: uuid.UUID) -> Attachment | None:

@@ -165,14 +165,9 @@ async def _store(
     session: AsyncSession, *, conversation: Conversation, values: dict[str, Any]
 ) -> Message | None:
     seq = await conversations.next_seq(session, conversation=conversation)
-    message_id = await repository.insert_message(
+    return await repository.insert_message(
         session, {"id": uuid.uuid4(), "conversation_id": conversation.id, "seq": seq, **values}
     )
-    if message_id is None:
-        return None
-    message = await repository.get(session, message_id)
-    assert message is not None
-    return message
 
 
 # --- inbound -------------------------------------------------------------------------------------
@@ -660,6 +655,23 @@ async def get(session: AsyncSession, *, message_id: uuid.UUID, for_update: bool 
 
 async def attachments_of(session: AsyncSession, *, message: Message) -> Sequence[Attachment]:
     return await repository.attachments_of(session, message.id)
+
+
+async def attachments_by_message(
+    session: AsyncSession, *, messages: Sequence[Message]
+) -> dict[uuid.UUID, list[Attachment]]:
+    """The attachments of several messages in one query."""
+    out: dict[uuid.UUID, list[Attachment]] = {m.id: [] for m in messages}
+    for item in await repository.attachments_by_message(
+        session, [m.id for m in messages if m.channel == "email"]
+    ):
+        out[item.message_id].append(item)
+    return out
+
+
+async def lock_many(session: AsyncSession, *, message_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Message]:
+    """Lock several messages (in id order, so two dispatchers never deadlock)."""
+    return {m.id: m for m in await repository.lock_many(session, message_ids)}
 
 
 async def attachment(session: AsyncSession, *, attachment_id: uuid.UUID) -> Attachment | None:
