@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from importlib import resources
 from typing import Any
@@ -28,6 +29,7 @@ router = APIRouter(tags=["chat"])
 
 NOT_FOUND = responses((404, "No such chat (or not yours)"))
 BACKLOG_PAGE = 500
+TYPING_EVERY = 1.0
 
 
 @router.post(
@@ -204,16 +206,23 @@ async def chat_socket(websocket: WebSocket, conversation_id: uuid.UUID, after: i
         nonlocal last
         last = seq
 
+    typing_state: dict[str, Any] = {"at": 0.0, "typing": None}
+
     async def on_client(frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "typing":
+            typing = bool(frame.get("typing", True))
+            now = time.monotonic()
+            if typing == typing_state["typing"] and now - typing_state["at"] < TYPING_EVERY:
+                return  # repeated keystrokes: at most one indicator a second reaches the room
+            typing_state.update(at=now, typing=typing)
             await hub.publish_now(
                 chat_topic(conversation_id),
                 {
                     "type": "typing",
                     "sender_type": "agent" if principal.is_staff else "customer",
                     "user_id": principal.user_id,
-                    "typing": bool(frame.get("typing", True)),
+                    "typing": typing,
                 },
             )
             return

@@ -18,7 +18,6 @@ KINDS = (
     "task_assigned",
     "quote_accepted",
     "fraud_alert",
-    "conversation_assigned",
 )
 
 

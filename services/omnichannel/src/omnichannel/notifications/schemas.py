@@ -14,7 +14,6 @@ Kind = Literal[
     "task_assigned",
     "quote_accepted",
     "fraud_alert",
-    "conversation_assigned",
 ]
 
 
