@@ -9,7 +9,7 @@ Postgres and Kafka (like ``make bench``), migrates, measures and stops them.
 2. Chat fan-out: 200 sockets in one room, spread over two API processes (LISTEN/NOTIFY between
    them); a message posted over REST, latency until each socket has it (p50/p99 of all deliveries,
    and of the slowest socket per message).
-3. Campaign send rate: 1000 recipients paced at 6000/min through the real SendGrid SDK against a
+3. Campaign send rate: 500 recipients paced at 6000/min through the real SendGrid SDK against a
    fake server on loopback; and the dispatcher's raw drain rate with no pacing.
 """
 
@@ -321,7 +321,7 @@ async def bench_campaign(db: Database, settings: Settings, recipients: int) -> N
 
 
 async def bench_omnichannel(
-    env: dict[str, str], *, samples: int = 300, clients: int = 200, recipients: int = 1000
+    env: dict[str, str], *, samples: int = 300, clients: int = 200, recipients: int = 500
 ) -> None:
     heading("omnichannel (real Postgres; API processes on loopback)")
     os.environ.update(env)
