@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 
@@ -44,7 +45,10 @@ class RoutedHttpClient(AsyncTwilioHttpClient):
     ) -> Response:
         if url.startswith(TWILIO_API):
             url = self.base_url + url[len(TWILIO_API) :]
-        return await super().request(method, url, params, data, headers, auth, None, allow_redirects)
+        if auth is not None:  # as a header: aiohttp deprecates its auth= parameter
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers = {**(headers or {}), "Authorization": f"Basic {token}"}
+        return await super().request(method, url, params, data, headers, None, None, allow_redirects)
 
 
 class TwilioMessaging:
