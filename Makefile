@@ -9,8 +9,9 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
 STACK := $(UV) run --frozen python deploy/local/stack.py
 PYTEST_ARGS ?= -q
+BENCH_ARGS ?=
 
-.PHONY: help bootstrap run up down status migrate seed test test-fast lint format bench docs clean browser
+.PHONY: help bootstrap run up down status migrate seed test test-fast lint format bench docs dlq clean browser
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,8 +60,9 @@ format: bootstrap ## Apply ruff fixes and formatting
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-bench: bootstrap ## Print the benchmark figures (outbox->Kafka->consumer, gateway overhead, ...)
-	$(UV) run --frozen python bench/run.py
+bench: bootstrap ## Performance figures: hot path vs a bare anchor (wrk), events, gateway, clients, logins; BENCH_ARGS="--only hotpath"
+	@bench/ensure-wrk
+	$(UV) run --frozen python bench/run.py $(BENCH_ARGS)
 
 browser: ## Install Debian's chromium for the browser tests when it is missing (apt)
 	@command -v chromium >/dev/null || { echo "[make] installing chromium"; \
@@ -69,6 +71,9 @@ browser: ## Install Debian's chromium for the browser tests when it is missing (
 
 docs: bootstrap ## Regenerate docs/events.md from the event catalogue
 	$(UV) run --frozen python -m aintech_devtools.eventdocs > docs/events.md
+
+dlq: bootstrap ## Dead letters: make dlq ARGS="list" | ARGS="show crm.policy --offset 3" | ARGS="replay crm.policy --all"
+	$(UV) run --frozen python -m aintech_shared.dlq $(ARGS)
 
 clean: down ## Remove local data (dev, test and bench Postgres and Kafka); keeps the tool and jar caches
 	@if [ -x .venv/bin/python ]; then .venv/bin/python deploy/local/stack.py down --profile test; .venv/bin/python deploy/local/stack.py down --profile bench; fi

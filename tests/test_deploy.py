@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 from aintech_contracts.fleet import FLEET
 
 ROOT = Path(__file__).resolve().parents[1]
+AUTH_PORT = next(s.port for s in FLEET if s.name == "authenticator")
 
 
 def _render_module() -> Any:
@@ -107,3 +109,49 @@ def test_overlays_build_with_kustomize(overlay: str) -> None:
     jobs = [d for d in docs if d["kind"] == "Job"]
     assert [j["metadata"]["name"] for j in jobs] == ["aintech-migrate"]
     assert all(d["metadata"].get("namespace") == "aintech" for d in docs if d["kind"] != "Namespace")
+
+
+def _client_ip_seen_by_authenticator(trusted: list[str], peer: str, forwarded_for: str) -> str | None:
+    from starlette.requests import Request
+
+    from authenticator.core.request import client_ip
+    from authenticator.settings import Settings
+
+    request = Request(
+        {
+            "type": "http",
+            "method": "POST",
+            "path": "/login",
+            "headers": [(b"x-forwarded-for", forwarded_for.encode())],
+            "client": (peer, 41000),
+        }
+    )
+    return client_ip(request, Settings(trusted_proxies=trusted))
+
+
+def test_authenticator_throttles_the_client_not_the_gateway_pod() -> None:
+    base = ROOT / "deploy" / "k8s" / "base"
+    literals = yaml.safe_load((base / "kustomization.yaml").read_text())["configMapGenerator"][0]["literals"]
+    config = dict(item.split("=", 1) for item in literals)
+    trusted = json.loads(config["AUTHENTICATOR_TRUSTED_PROXIES"])
+    assert trusted == json.loads(config["GATEWAY_TRUSTED_PROXIES"]), "one documented pod network"
+    # client -> ingress controller pod -> gateway pod -> authenticator
+    assert _client_ip_seen_by_authenticator(trusted, "10.12.3.4", "203.0.113.9, 10.12.0.5") == "203.0.113.9"
+    # A forged hop in front of the real client is not believed.
+    assert _client_ip_seen_by_authenticator(trusted, "10.12.3.4", "1.2.3.4, 203.0.113.9, 10.12.0.5") == (
+        "203.0.113.9"
+    )
+    # Only pods of the namespace (the gateway; the services fetching the JWKS) reach the authenticator.
+    policies = [d for d in yaml.safe_load_all((base / "network-policy.yaml").read_text()) if d]
+    auth_policy = next(p for p in policies if p["metadata"]["name"] == "authenticator-ingress")
+    assert auth_policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "authenticator"
+    assert auth_policy["spec"]["ingress"] == [
+        {"from": [{"podSelector": {}}], "ports": [{"port": AUTH_PORT, "protocol": "TCP"}]}
+    ]
+    assert "network-policy.yaml" in yaml.safe_load((base / "kustomization.yaml").read_text())["resources"]
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    env = compose["services"]["authenticator"]["environment"]
+    assert json.loads(env["AUTHENTICATOR_TRUSTED_PROXIES"]) == [subnet]
+    assert _client_ip_seen_by_authenticator([subnet], "172.28.0.9", "203.0.113.9") == "203.0.113.9"

@@ -6,10 +6,13 @@ import json
 import re
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from aintech_contracts.fleet import BACKENDS, FLEET
 
 from .conftest import Fleet
+
+SEED_PASSWORD = "Aintech-Demo-2026!"
 
 
 def test_gateway_reports_every_service_ready(gw: httpx.Client) -> None:
@@ -23,15 +26,28 @@ def test_gateway_reports_every_service_ready(gw: httpx.Client) -> None:
 
 
 def test_every_service_is_routed_through_the_gateway(gw: httpx.Client) -> None:
+    token = gw.post("/api/auth/login", json={"email": "agent1@aintech.com", "password": SEED_PASSWORD})
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     for spec in BACKENDS:
-        resp = gw.get(f"/api/{spec.route}/healthz", headers={"X-Correlation-ID": f"e2e-{spec.slug}"})
-        assert resp.status_code == 200, spec.slug
-        assert resp.json() == {"status": "ok", "service": spec.slug}
+        resp = gw.get(
+            f"/api/{spec.route}/e2e-probe", headers={**headers, "X-Correlation-ID": f"e2e-{spec.slug}"}
+        )
+        # the service's own 404: it saw the path without the public prefix
+        assert resp.status_code == 404, spec.slug
+        assert resp.json()["instance"] == "/e2e-probe", spec.slug
         assert resp.headers["x-correlation-id"] == f"e2e-{spec.slug}"
+        # its operational surfaces stay inside
+        assert (
+            gw.get(f"/api/{spec.route}/healthz", headers=headers).json()["instance"]
+            == f"/api/{spec.route}/healthz"
+        )
 
 
 def test_errors_through_the_gateway_are_problem_json(gw: httpx.Client) -> None:
-    missing = gw.get("/api/crm/no-such-thing")
+    token = gw.post("/api/auth/login", json={"email": "agent1@aintech.com", "password": SEED_PASSWORD})
+    missing = gw.get(
+        "/api/crm/no-such-thing", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+    )
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.json()["instance"] == "/no-such-thing"
@@ -40,10 +56,29 @@ def test_errors_through_the_gateway_are_problem_json(gw: httpx.Client) -> None:
     assert "No service is published" in unknown.json()["detail"]
 
 
+def _counter(metrics: str, name: str, labels: dict[str, str]) -> float:
+    """The value of one labelled sample in a Prometheus exposition (0 when it is not there yet)."""
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
 def test_metrics_count_the_forwarded_requests(gw: httpx.Client) -> None:
-    gw.get("/api/analytics/healthz")
-    metrics = gw.get("/metrics").text
-    assert 'route="/api/{service}/{path:path}"' in metrics
+    jwks = {"service": "gateway", "method": "GET", "route": "/api/auth/{path}", "status": "200"}
+    refused = {"service": "gateway", "method": "GET", "route": "/api/analytics/{path}", "status": "401"}
+    before = gw.get("/metrics").text
+    for _ in range(3):
+        assert gw.get("/api/auth/.well-known/jwks.json").status_code == 200
+    for _ in range(2):
+        assert gw.get("/api/analytics/reports").status_code == 401  # no token: refused at the edge
+    after = gw.get("/metrics").text
+    assert _counter(after, "http_requests_total", jwks) - _counter(before, "http_requests_total", jwks) == 3
+    assert (
+        _counter(after, "http_requests_total", refused) - _counter(before, "http_requests_total", refused)
+        == 2
+    )
 
 
 def test_gateway_publishes_one_openapi_for_the_platform(gw: httpx.Client) -> None:

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
-from aintech_contracts.events import EventData
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events import EventData, dead_letter_topic
 from aintech_devtools.testing import find_event
 from aintech_shared.db import Database
 from aintech_shared.events.outbox import Outbox
@@ -78,3 +89,74 @@ async def test_worker_relays_runs_jobs_and_reports_health(kafka_bootstrap: str) 
             raise AssertionError("the health server still answers after the worker stopped")
         except httpx.ConnectError:
             pass
+
+
+async def _produce(bootstrap: str, topic: str, event: CloudEvent) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1), NewTopic(dead_letter_topic(topic), 1, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic, event.to_bytes(), headers=[("content-type", b"application/cloudevents+json")]
+        )
+    finally:
+        await producer.stop()
+
+
+def start_worker(topic: str, event_type: str, env: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:
+    with log_file.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("worker_process.py")), topic, event_type],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+@pytest.mark.parametrize("database", ["up", "down"])
+async def test_worker_stops_within_seconds_of_sigterm_mid_failing_batch(
+    kafka_bootstrap: str, admin_database_url: str, database: str, tmp_path: Path
+) -> None:
+    """SIGTERM in the middle of a failing batch (database up: the handler's own error, retried
+    with backoff) or of an outage backoff (database down): the worker exits in seconds, far
+    inside Kubernetes' 30 s termination grace period."""
+    run = uuid.uuid4().hex[:8]
+    topic, event_type = f"test.shutdown.{run}", f"premium.due.{run}"
+    await _produce(kafka_bootstrap, topic, CloudEvent(source="tests", type=event_type, data={}))
+    env = {**os.environ, "CORE_CRM_WORKER_PORT": str(free_port())}
+    if database == "down":
+        with socket.socket() as s:  # a port nothing listens on
+            s.bind(("127.0.0.1", 0))
+            dead = s.getsockname()[1]
+        url = make_url(admin_database_url).set(port=dead)
+        env["AINTECH_DATABASE_URL"] = url.render_as_string(hide_password=False)
+    marker = "handler_failed_retrying" if database == "up" else "consumer_outage"
+    log_file = tmp_path / "worker.log"
+    proc = start_worker(topic, event_type, env, log_file)
+    try:
+        deadline = time.monotonic() + 60
+        while marker not in log_file.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log_file.read_text()[-2000:]
+            await asyncio.sleep(0.1)
+        assert marker in log_file.read_text(), f"never reached {marker}:\n{log_file.read_text()[-2000:]}"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.to_thread(proc.wait, 30)
+        except subprocess.TimeoutExpired:
+            code = None
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    logs = log_file.read_text()[-2000:]
+    assert code == 0, f"worker did not exit cleanly within 30 s (code {code}):\n{logs}"
+    print(f"worker ({database=}) stopped {took:.2f}s after SIGTERM")
+    assert took < 10, f"worker took {took:.1f}s to stop after SIGTERM"
+    assert "worker_stopped" in log_file.read_text()

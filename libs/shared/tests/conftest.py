@@ -24,3 +24,11 @@ async def create_topics(bootstrap: str, topics: dict[str, int]) -> None:
         await admin.create_topics([NewTopic(t, n, 1) for t, n in topics.items()])
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def outbox_emptied_after(scratch: ScratchSchema) -> AsyncIterator[ScratchSchema]:
+    """The session's scratch schema, its outbox emptied after the test (other tests count rows)."""
+    yield scratch
+    async with scratch.db.transaction() as session:
+        await session.execute(scratch.tables.outbox.delete())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 import pytest
@@ -11,11 +12,22 @@ from fastapi import APIRouter, Query
 from httpx import ASGITransport, AsyncClient
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
-from sqlalchemy import select
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+)
 
 from aintech_devtools.testing import ScratchSchema
 from aintech_shared.app import create_service_app
-from aintech_shared.db import DbSession
+from aintech_shared.db import DbSession, schema_metadata
 from aintech_shared.errors import Conflict
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.settings import ServiceSettings
@@ -32,7 +44,47 @@ class JobIn(BaseModel):
     every_minutes: int = Field(gt=0)
 
 
-def demo_router(tables: MessagingTables) -> APIRouter:
+@dataclass(frozen=True)
+class Catalogue:
+    """Tables whose constraints (named by the shared convention) the integrity tests violate."""
+
+    brands: Table
+    products: Table
+    tickets: Table
+
+
+def catalogue_tables(schema: str) -> Catalogue:
+    metadata = schema_metadata(schema)
+    brands = Table(
+        "brands", metadata, Column("id", Integer, primary_key=True), Column("name", Text, nullable=False)
+    )
+    products = Table(
+        "products",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("sku", Text, nullable=False, unique=True),
+        Column("brand_id", Integer, ForeignKey(brands.c.id)),
+        Column("stock", Integer, nullable=False),
+        CheckConstraint("stock >= 0", name="stock"),
+    )
+    # Checked at COMMIT, not at INSERT: the violation surfaces when the request session commits.
+    tickets = Table(
+        "tickets",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("seat", Text, nullable=False),
+        UniqueConstraint("seat", deferrable=True, initially="DEFERRED"),
+    )
+    return Catalogue(brands=brands, products=products, tickets=tickets)
+
+
+class ProductIn(BaseModel):
+    sku: str | None = None
+    brand_id: int | None = None
+    stock: int = 0
+
+
+def demo_router(tables: MessagingTables, catalogue: Catalogue) -> APIRouter:
     router = APIRouter()
     jobs = tables.scheduled_jobs
 
@@ -52,6 +104,23 @@ def demo_router(tables: MessagingTables) -> APIRouter:
             raise NotFound(f"No job named {name!r}.")
         return {"name": found}
 
+    @router.post("/jobs/keep", status_code=201)
+    async def create_then_refuse(body: JobIn, session: DbSession) -> None:
+        await session.execute(jobs.insert().values(name=body.name))
+        raise Conflict("Refused, but the attempt is on record.", keep_changes=True)
+
+    @router.post("/products", status_code=201)
+    async def add_product(body: ProductIn, session: DbSession) -> dict[str, int]:
+        new_id = await session.scalar(
+            insert(catalogue.products).values(**body.model_dump()).returning(catalogue.products.c.id)
+        )
+        return {"id": int(new_id or 0)}
+
+    @router.post("/tickets/{seat}", status_code=201)
+    async def book(seat: str, session: DbSession) -> dict[str, str]:
+        await session.execute(insert(catalogue.tickets).values(seat=seat))
+        return {"seat": seat}
+
     @router.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals")
@@ -63,10 +132,21 @@ def demo_router(tables: MessagingTables) -> APIRouter:
     return router
 
 
+@pytest.fixture(scope="module")
+async def catalogue(scratch: ScratchSchema) -> Catalogue:
+    tables = catalogue_tables(scratch.tables.schema)
+    async with scratch.db.engine.begin() as conn:
+        for table in (tables.brands, tables.products, tables.tickets):
+            await conn.run_sync(table.create, checkfirst=True)
+    return tables
+
+
 @pytest.fixture
-async def client(scratch: ScratchSchema) -> AsyncIterator[AsyncClient]:
+async def client(scratch: ScratchSchema, catalogue: Catalogue) -> AsyncIterator[AsyncClient]:
     db, tables = scratch.db, scratch.tables
-    app = create_service_app(DemoSettings(), title="demo", description="demo", routers=[demo_router(tables)])
+    app = create_service_app(
+        DemoSettings(), title="demo", description="demo", routers=[demo_router(tables, catalogue)]
+    )
     async with app.router.lifespan_context(app):
         app.state.db = db
         transport = ASGITransport(app=app, raise_app_exceptions=False)
@@ -90,12 +170,57 @@ async def test_commit_once_on_success_and_rollback_on_error(client: AsyncClient)
     assert missing.json()["detail"] == f"No job named {other!r}."
 
 
-async def test_commit_failure_is_an_error_not_a_success(client: AsyncClient) -> None:
+async def test_commit_failure_is_an_error_not_a_success(
+    client: AsyncClient, scratch: ScratchSchema, catalogue: Catalogue
+) -> None:
+    seat = f"seat-{uuid.uuid4().hex[:6]}"
+    assert (await client.post(f"/tickets/{seat}")).status_code == 201
+    # The INSERT succeeds; the deferred unique check fails at COMMIT, after the endpoint returned.
+    again = await client.post(f"/tickets/{seat}")
+    assert again.status_code == 409, again.text
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["errors"][0]["field"] == "seat"
+    async with scratch.db.engine.connect() as conn:
+        booked = await conn.scalar(
+            select(func.count()).select_from(catalogue.tickets).where(catalogue.tickets.c.seat == seat)
+        )
+    assert booked == 1
+
+
+async def test_unique_violation_is_a_409_naming_the_field(client: AsyncClient) -> None:
+    sku = f"sku-{uuid.uuid4().hex[:6]}"
+    assert (await client.post("/products", json={"sku": sku})).status_code == 201
+    duplicate = await client.post("/products", json={"sku": sku})
+    assert duplicate.status_code == 409
+    body = duplicate.json()
+    assert body["type"].endswith("/conflict")
+    assert body["errors"] == [
+        {"location": "body", "field": "sku", "message": "already exists", "type": "unique_violation"}
+    ]
+    assert sku not in duplicate.text, "the conflicting value is not echoed back"
+
+
+async def test_foreign_key_not_null_and_check_violations_are_422(client: AsyncClient) -> None:
+    sku = f"sku-{uuid.uuid4().hex[:6]}"
+    cases = {
+        "brand_id": ({"sku": sku + "-a", "brand_id": 999_999}, "foreign_key_violation"),
+        "sku": ({"sku": None}, "not_null_violation"),
+        "stock": ({"sku": sku + "-b", "stock": -1}, "check_violation"),
+    }
+    for field, (body, kind) in cases.items():
+        refused = await client.post("/products", json=body)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"][0]["field"] == field
+        assert refused.json()["errors"][0]["type"] == kind
+
+
+async def test_refusal_marked_keep_changes_commits_its_writes(client: AsyncClient) -> None:
     name = f"job-{uuid.uuid4().hex[:6]}"
-    assert (await client.post("/jobs", json={"name": name, "every_minutes": 1})).status_code == 201
-    duplicate = await client.post("/jobs", json={"name": name, "every_minutes": 1})
-    assert duplicate.status_code == 500
-    assert duplicate.headers["content-type"] == "application/problem+json"
+    refused = await client.post("/jobs/keep", json={"name": name, "every_minutes": 5})
+    assert refused.status_code == 409
+    assert "keep_changes" not in refused.json()
+    assert (await client.get(f"/jobs/{name}")).status_code == 200, "the refusal's write was committed"
 
 
 async def test_validation_errors_are_field_level_problems(client: AsyncClient) -> None:
@@ -127,6 +252,15 @@ async def test_unknown_route_wrong_method_and_crash(client: AsyncClient) -> None
     assert crash.status_code == 500
     assert "secret internals" not in crash.text
     assert crash.json()["status"] == 500
+
+
+async def test_only_sane_request_ids_are_taken_from_the_client(client: AsyncClient) -> None:
+    kept = await client.get("/healthz", headers={"x-request-id": "req-7.A_b"})
+    assert kept.headers["x-request-id"] == "req-7.A_b"
+    for hostile in ("x" * 65, "two words", "semi;colon", "\u00fcber"):
+        minted = await client.get("/healthz", headers=[(b"x-request-id", hostile.encode())])
+        assert minted.headers["x-request-id"] != hostile
+        assert len(minted.headers["x-request-id"]) == 32
 
 
 async def test_request_and_correlation_ids_round_trip(client: AsyncClient) -> None:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import REGISTRY
@@ -25,6 +26,7 @@ from aintech_shared.scheduler import ScheduledJob, run_job_if_due
 from .conftest import create_topics
 
 RUN = uuid.uuid4().hex[:8]
+BINDING = [("content-type", b"application/cloudevents+json; charset=UTF-8")]
 TOPIC = f"test.payments.{RUN}"
 
 
@@ -136,6 +138,8 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
         attempts[payment.seq] = attempts.get(payment.seq, 0) + 1
         if payment.seq == 2:
             raise PermanentError("policy has no premium schedule")
+        if payment.seq == 4:
+            raise ValueError("instalment plan does not match the premium")  # every time
         if payment.seq == 3 and attempts[3] == 1:
             raise ConnectionError("transient")  # fails once, then succeeds on retry
         await session.execute(ledger.insert().values(policy_id=payment.policy_id, seq=payment.seq))
@@ -152,14 +156,15 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
     await producer.start()
     try:
         key = policy.encode()
-        await producer.send_and_wait(topics, good.to_bytes(), key=key)
-        await producer.send_and_wait(topics, good.to_bytes(), key=key)  # redelivered duplicate
-        await producer.send_and_wait(topics, b"{not json", key=key)  # poison: not an envelope
-        for seq in (2, 3, 4):
+        await producer.send_and_wait(topics, good.to_bytes(), key=key, headers=BINDING)
+        await producer.send_and_wait(topics, good.to_bytes(), key=key, headers=BINDING)  # duplicate
+        await producer.send_and_wait(topics, b"{not json", key=key, headers=BINDING)  # not an envelope
+        await producer.send_and_wait(topics, good.to_bytes(), key=key)  # no structured content type
+        for seq in (2, 3, 4, 5):
             event = CloudEvent(
                 source="tests", type=PaymentRecorded.event_type, data={"policy_id": policy, "seq": seq}
             )
-            await producer.send_and_wait(topics, event.to_bytes(), key=key)
+            await producer.send_and_wait(topics, event.to_bytes(), key=key, headers=BINDING)
     finally:
         await producer.stop()
 
@@ -174,13 +179,14 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
     task = asyncio.create_task(consumer.run(stop))
     try:
         for _ in range(200):
-            if 4 in await applied():
+            if 5 in await applied():
                 break
             await asyncio.sleep(0.1)
     finally:
         stop.set()
         await task
-    assert await applied() == [1, 3, 4], "duplicate skipped; poison and failing event did not block"
+    assert await applied() == [1, 3, 5], "duplicate skipped; poison and failing events did not block"
+    assert attempts[4] == 1 + spec.max_attempts, "its batch, then max_attempts alone, then parked"
     assert attempts[2] >= 1 and attempts[3] >= 2
     raw = AIOKafkaConsumer(
         dead_letter_topic(topics),
@@ -195,12 +201,21 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
     finally:
         await raw.stop()
     assert records[0].value == b"{not json", "the poison message is parked as it was"
-    assert CloudEvent.from_bytes(records[1].value).data["seq"] == 2
+    assert records[1].value == good.to_bytes(), "the message without the binding's content type too"
+    assert CloudEvent.from_bytes(records[2].value).data["seq"] == 2
     errors = [dict(r.headers)["dlq_error"].decode() for r in records]
-    assert len(errors) == 2
+    assert len(errors) == 4
+    assert "ValueError: instalment plan does not match the premium" in errors[3]
+    assert dict(records[3].headers)["dlq_attempts"] == str(spec.max_attempts).encode()
     assert "malformed CloudEvent" in errors[0]
-    assert "PermanentError: policy has no premium schedule" in errors[1]
-    assert dict(records[1].headers)["dlq_consumer"] == spec.name.encode()
+    assert "not a structured-mode CloudEvent: content-type missing" in errors[1]
+    assert "PermanentError: policy has no premium schedule" in errors[2]
+    assert dict(records[2].headers)["dlq_consumer"] == spec.name.encode()
+    dead = REGISTRY.get_sample_value(
+        "events_consumed_total",
+        {"consumer": spec.name, "event_type": PaymentRecorded.event_type, "outcome": "dead_lettered"},
+    )
+    assert dead == 3, "dead-letter metrics carry the event's real type"
     async with db.transaction() as session:
         processed = await session.scalar(
             select(func.count())
@@ -209,7 +224,7 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
         )
     assert (
         processed is not None and processed >= 3
-    )  # seq 1 (once), 3 and 4, plus the other tests' events on the topic
+    )  # seq 1 (once), 3 and 5, plus the other tests' events on the topic
 
 
 async def test_scheduled_job_runs_once_across_replicas(clean: tuple[Database, MessagingTables]) -> None:
@@ -226,3 +241,36 @@ async def test_scheduled_job_runs_once_across_replicas(clean: tuple[Database, Me
     assert sorted(results) == [False, False, True]
     assert runs == 1
     assert await run_job_if_due(db, tables, job) is False, "not due again for an hour"
+
+
+async def test_relay_follows_the_cloudevents_kafka_binding_in_structured_mode(
+    clean: tuple[Database, MessagingTables], topics: str, kafka_bootstrap: str
+) -> None:
+    db, tables = clean
+    policy = f"POL-{RUN}-binding"
+    [event_id] = await stage(db, Outbox(tables, source="tests"), policy, range(1))
+    stop = asyncio.Event()
+    task = asyncio.create_task(OutboxRelay(db, tables, bootstrap=kafka_bootstrap).run(stop))
+    raw = AIOKafkaConsumer(
+        topics,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=f"raw-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+    )
+    await raw.start()
+    try:
+        found = None
+        deadline = asyncio.get_running_loop().time() + 20
+        while found is None and asyncio.get_running_loop().time() < deadline:
+            for records in (await raw.getmany(timeout_ms=250)).values():
+                found = next((r for r in records if r.key == policy.encode()), found)
+    finally:
+        await raw.stop()
+        stop.set()
+        await task
+    assert found is not None
+    assert list(found.headers) == [("content-type", b"application/cloudevents+json; charset=UTF-8")]
+    event = orjson.loads(found.value or b"")
+    assert event["id"] == event_id and event["partitionkey"] == policy == found.key.decode()
+    assert event["specversion"] == "1.0" and event["datacontenttype"] == "application/json"
+    assert event["correlationid"], "the correlation id travels inside the event"

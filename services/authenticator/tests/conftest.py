@@ -1,4 +1,8 @@
-"""Fixtures: the authenticator on real Postgres (one rolled-back transaction per test) and a fake IdP."""
+"""Fixtures: the authenticator on real Postgres and a fake IdP.
+
+``api`` runs each test in one rolled-back transaction; ``live`` runs the app on a database of its
+own where requests commit for real on several connections (concurrency tests).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,12 +22,13 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from aintech_devtools.testing import rolled_back
+from aintech_devtools.testing import CommittedDatabase, committed_database, rolled_back
 from authenticator.app import create_app
 from authenticator.settings import Settings
 
 from .fake_oidc import CLIENT_SECRET, FakeOIDC, ThreadedServer
 
+ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 PASSWORD = "Tejado-Azul-42!"
 NEW_PASSWORD = "Velero-Rojo-77?"
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
@@ -34,10 +40,18 @@ def make_settings(oidc: FakeOIDC, **overrides: Any) -> Settings:
         "password_hash_memory_kib": 1024,
         "password_hash_time_cost": 1,
         "key_cache_seconds": 0,
-        "login_free_attempts_per_account": 2,
-        "login_lockout_after_per_account": 4,
+        "login_free_attempts_per_account_ip": 2,
+        "login_lockout_after_per_account_ip": 4,
+        "login_free_attempts_per_account": 8,
+        "login_lockout_after_per_account": 12,
         "login_free_attempts_per_ip": 6,
         "login_lockout_after_per_ip": 10,
+        "signup_max_per_ip_per_hour": 8,
+        "signup_max_per_address_per_hour": 2,
+        "password_reset_max_per_ip_per_hour": 5,
+        "verification_resend_cooldown_seconds": 60,
+        "verification_resend_max_per_hour": 3,
+        "step_up_max_age_seconds": 600,
         "login_delay_base_seconds": 0.5,
         "login_lockout_seconds": 60,
         "app_base_url": "https://app.aintech.test",
@@ -84,8 +98,17 @@ class Api:
         email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
         body = {"email": email, "password": password, "first_name": "Lucía", "last_name": "Martín", **extra}
         response = await self.client.post("/register", json=body)
-        assert response.status_code == 201, response.text
-        return dict(response.json())
+        assert response.status_code in (201, 202), response.text
+        row = (
+            await self.conn.execute(
+                text(
+                    "SELECT id, email, first_name, last_name, phone, role, status,"
+                    " email_verified_at IS NOT NULL AS email_verified FROM auth.users WHERE email = :e"
+                ),
+                {"e": email.lower()},
+            )
+        ).one()
+        return {**row._asdict(), "id": str(row.id)}
 
     async def login(self, email: str, password: str = PASSWORD, **headers: str) -> httpx.Response:
         return await self.client.post("/login", json={"email": email, "password": password}, headers=headers)
@@ -164,3 +187,45 @@ async def api(app: FastAPI, oidc: FakeOIDC) -> AsyncIterator[Api]:
         ) as client,
     ):
         yield Api(client=client, conn=conn, oidc=oidc)
+
+
+@dataclass
+class Live(Api):
+    """An ``Api`` on an app whose requests commit for real, with the database behind it."""
+
+    database: CommittedDatabase
+
+
+@pytest.fixture(scope="session")
+async def live_database(admin_database_url: str) -> AsyncIterator[CommittedDatabase]:
+    async with committed_database(
+        admin_database_url, service="authenticator", alembic_ini=ALEMBIC_INI
+    ) as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+async def live_app(
+    live_database: CommittedDatabase, kafka_bootstrap: str, oidc: FakeOIDC
+) -> AsyncIterator[FastAPI]:
+    application = create_app(make_settings(oidc, AINTECH_DATABASE_URL=live_database.url))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def live(live_app: FastAPI, live_database: CommittedDatabase, oidc: FakeOIDC) -> AsyncIterator[Live]:
+    """The app on its own database: every request commits; the test's rows are deleted afterwards."""
+    try:
+        async with (
+            live_database.engine.connect() as conn,
+            AsyncClient(
+                transport=ASGITransport(app=live_app),
+                base_url="http://auth.test",
+                headers={"User-Agent": BROWSER},
+            ) as client,
+        ):
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield Live(client=client, conn=conn, oidc=oidc, database=live_database)
+    finally:
+        await live_database.clear(keep=["signing_keys"])

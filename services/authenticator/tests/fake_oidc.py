@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -52,6 +53,9 @@ class FakeOIDC:
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     codes: dict[str, PendingCode] = field(default_factory=dict)
+    # Misbehaviours a test can switch on: sign ID tokens some other way, or fail the token endpoint.
+    id_token_signer: Callable[[dict[str, Any]], str] | None = None
+    token_status: int | None = None
     kid: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     key: rsa.RSAPrivateKey = field(
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -105,6 +109,8 @@ class FakeOIDC:
         async def token(request: Request) -> Response:
             form = dict(parse_qsl((await request.body()).decode()))
             self.token_requests.append(form)
+            if self.token_status is not None:
+                return JSONResponse({"error": "temporarily_unavailable"}, status_code=self.token_status)
             pending = self.codes.pop(form.get("code", ""), None)
             if pending is None or pending.redirect_uri != form.get("redirect_uri"):
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
@@ -128,7 +134,7 @@ class FakeOIDC:
                     "access_token": secrets.token_urlsafe(24),
                     "token_type": "Bearer",
                     "expires_in": 3600,
-                    "id_token": self.sign(claims),
+                    "id_token": self.id_token_signer(claims) if self.id_token_signer else self.sign(claims),
                 }
             )
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import time
 import uuid
 from typing import Any
 
 import httpx
+import jwt
 from sqlalchemy import text
 
 from .conftest import Api, query_of
+from .fake_oidc import CLIENT_SECRET
 
 
 def google_identity(email: str, **extra: Any) -> dict[str, Any]:
@@ -159,3 +164,52 @@ async def test_two_factor_still_applies_after_oauth(api: Api) -> None:
     )
     response = await api.oauth("google", google_identity(ctx["user"]["email"]))
     assert response.json()["status"] == "two_factor_required"
+
+
+async def test_id_tokens_for_another_client_or_expired_are_refused(api: Api) -> None:
+    email = f"aud-{uuid.uuid4().hex[:6]}@gmail.example"
+    other_client = await api.oauth("google", google_identity(email, aud="someone-elses-client"))
+    assert other_client.status_code == 401, other_client.text
+    assert "audience" in other_client.json()["detail"].lower()
+
+    now = int(time.time())
+    expired = await api.oauth("google", google_identity(email, iat=now - 3600, exp=now - 600))
+    assert expired.status_code == 401, expired.text
+    assert "expired" in expired.json()["detail"]
+
+    wrong_issuer = await api.oauth("google", google_identity(email, iss="https://evil.example"))
+    assert wrong_issuer.status_code == 401
+    created = await api.conn.scalar(text("SELECT count(*) FROM auth.users WHERE email = :e"), {"e": email})
+    assert created == 0
+
+
+async def test_id_tokens_not_signed_with_the_provider_key_are_refused(api: Api) -> None:
+    email = f"alg-{uuid.uuid4().hex[:6]}@gmail.example"
+    api.oidc.id_token_signer = lambda claims: jwt.encode(claims, CLIENT_SECRET, algorithm="HS256")
+    try:
+        hmac_signed = await api.oauth("google", google_identity(email))
+    finally:
+        api.oidc.id_token_signer = None
+    assert hmac_signed.status_code == 401, hmac_signed.text
+
+    unsigned = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    api.oidc.id_token_signer = lambda claims: (
+        unsigned + "." + base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode() + "."
+    )
+    try:
+        none_signed = await api.oauth("google", google_identity(email))
+    finally:
+        api.oidc.id_token_signer = None
+    assert none_signed.status_code == 401, none_signed.text
+
+
+async def test_unreachable_provider_is_a_502(api: Api) -> None:
+    started = await api.client.post("/oauth/google/start")
+    state = query_of(started.json()["authorization_url"])["state"]
+    api.oidc.token_status = 503
+    try:
+        failed = await api.client.get("/oauth/google/callback", params={"state": state, "code": "anything"})
+    finally:
+        api.oidc.token_status = None
+    assert failed.status_code == 502, failed.text
+    assert failed.headers["content-type"] == "application/problem+json"

@@ -10,7 +10,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import text
 
-from .conftest import PASSWORD, Api
+from .conftest import PASSWORD, Api, Live
 
 
 async def test_login_returns_rs256_token_pair(api: Api) -> None:
@@ -78,19 +78,29 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(api: Api) -> None:
     assert [a["data"]["reason"] for a in alerts] == ["refresh_token_reuse"]
 
 
-async def test_two_tabs_refreshing_at_once_keep_the_session(api: Api) -> None:
-    ctx = await api.signed_in()
+async def test_two_tabs_refreshing_at_once_keep_the_session(live: Live) -> None:
+    ctx = await live.signed_in()
     first = ctx["tokens"]["refresh_token"]
-    # The family row is locked FOR UPDATE, so racing requests are served one after the other:
-    # the second tab presents the token the first tab has just rotated.
-    tab_a = await api.client.post("/refresh", json={"refresh_token": first})
-    tab_b = await api.client.post("/refresh", json={"refresh_token": first})
-    assert (tab_a.status_code, tab_b.status_code) == (200, 200)
+    async with live.database.engine.connect() as holder:
+        held = await holder.begin()
+        # Both refreshes queue on the token's row lock, then run one after the other for real.
+        await holder.execute(
+            text("SELECT id FROM auth.refresh_tokens WHERE session_id = :s FOR UPDATE"),
+            {"s": ctx["tokens"]["session_id"]},
+        )
+        tabs = [
+            asyncio.create_task(live.client.post("/refresh", json={"refresh_token": first})) for _ in range(2)
+        ]
+        await live.database.wait_for_lock_waiters(2)
+        await held.rollback()
+    tab_a, tab_b = await asyncio.gather(*tabs)
+
+    assert (tab_a.status_code, tab_b.status_code) == (200, 200), (tab_a.text, tab_b.text)
     assert tab_a.json()["refresh_token"] != tab_b.json()["refresh_token"]
     for tab in (tab_a, tab_b):
-        again = await api.client.post("/refresh", json={"refresh_token": tab.json()["refresh_token"]})
+        again = await live.client.post("/refresh", json={"refresh_token": tab.json()["refresh_token"]})
         assert again.status_code == 200, "both tabs keep a working session"
-    assert await api.audit("token.reuse_detected", ctx["user"]["id"]) == []
+    assert await live.audit("token.reuse_detected", ctx["user"]["id"]) == []
 
 
 async def test_replay_after_the_grace_window_revokes_the_family(api: Api) -> None:
@@ -150,30 +160,55 @@ async def test_sessions_listed_and_revoked_by_owner(api: Api) -> None:
     assert foreign.status_code == 404
 
 
-async def test_account_lockout_with_growing_delay(api: Api) -> None:
+async def _clear_delays(api: Api) -> None:
+    """Skip the growing delay between attempts (the lockout itself is left alone)."""
+    await api.conn.execute(text("UPDATE auth.login_throttles SET next_allowed_at = NULL"))
+
+
+async def test_guessing_locks_the_guessers_address_not_the_owner(api: Api) -> None:
     user = await api.register()
     email = user["email"]
-    ip = {"X-Forwarded-For": "198.51.100.20"}
+    attacker = {"X-Forwarded-For": "198.51.100.20"}
 
-    assert (await api.login(email, "Wrong-Password-1!", **ip)).status_code == 401
-    assert (await api.login(email, "Wrong-Password-2!", **ip)).status_code == 401
-    delayed = await api.login(email, PASSWORD, **ip)
+    assert (await api.login(email, "Wrong-Password-1!", **attacker)).status_code == 401
+    assert (await api.login(email, "Wrong-Password-2!", **attacker)).status_code == 401
+    delayed = await api.login(email, PASSWORD, **attacker)
     assert delayed.status_code == 429
     assert delayed.headers["retry-after"] == "1"
-    await asyncio.sleep(0.6)
-    assert (await api.login(email, "Wrong-Password-3!", **ip)).status_code == 401
-    await asyncio.sleep(1.1)
-    assert (await api.login(email, "Wrong-Password-4!", **ip)).status_code == 401
+    await _clear_delays(api)
+    assert (await api.login(email, "Wrong-Password-3!", **attacker)).status_code == 401
+    await _clear_delays(api)
+    assert (await api.login(email, "Wrong-Password-4!", **attacker)).status_code == 401
 
-    locked = await api.login(email, PASSWORD, **{"X-Forwarded-For": "192.0.2.77"})
-    assert locked.status_code == 429
+    locked = await api.login(email, PASSWORD, **attacker)
+    assert locked.status_code == 429, "the right password does not help the guesser's address"
     assert 50 <= int(locked.headers["retry-after"]) <= 60
     assert locked.json()["retry_after"] == int(locked.headers["retry-after"])
+    owner = await api.login(email, PASSWORD, **{"X-Forwarded-For": "192.0.2.77"})
+    assert owner.status_code == 200, "the owner signs in from their own address meanwhile"
     lock_rows = await api.audit("login.locked", user["id"])
-    assert lock_rows[0]["details"]["scope"] == ["account"]
-    assert (await api.events("auth.suspicious_login", key=user["id"]))[0]["data"][
-        "reason"
-    ] == "account_locked"
+    assert lock_rows[0]["details"]["scope"] == ["account_ip"]
+    alerts = await api.events("auth.suspicious_login", key=user["id"])
+    assert alerts[0]["data"]["reason"] == "failed_sign_ins" and alerts[0]["data"]["ip"] == "198.51.100.20"
+
+
+async def test_account_brake_stops_a_distributed_guess_but_not_the_owners_device(api: Api) -> None:
+    ctx = await api.signed_in()
+    email = ctx["user"]["email"]
+    owner = {"X-Forwarded-For": "192.0.2.10"}
+    assert (await api.login(email, PASSWORD, **owner)).status_code == 200  # the owner's usual device
+
+    for n in range(12):  # one guess from each of twelve addresses: no address reaches its own limit
+        bot = {"X-Forwarded-For": f"203.0.113.{n + 1}", "User-Agent": "python-requests/2.32"}
+        assert (await api.login(email, f"Wrong-Password-{n}!", **bot)).status_code == 401
+        await _clear_delays(api)
+
+    stranger = await api.login(email, PASSWORD, **{"X-Forwarded-For": "203.0.113.200"})
+    assert stranger.status_code == 429
+    assert (await api.login(email, PASSWORD, **owner)).status_code == 200, "a device that signed in before"
+    assert (await api.audit("login.locked", ctx["user"]["id"]))[-1]["details"]["scope"] == ["account"]
+    reasons = [a["data"]["reason"] for a in await api.events("auth.suspicious_login", key=ctx["user"]["id"])]
+    assert "account_locked" in reasons
 
 
 async def test_ip_lockout_spans_accounts(api: Api) -> None:

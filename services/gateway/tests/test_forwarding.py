@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,37 +10,24 @@ from aiohttp import web
 from httpx import ASGITransport, AsyncClient
 
 from aintech_contracts.fleet import BY_NAME
+from aintech_devtools.testing import TestKeys
 from gateway.app import create_app
 from gateway.settings import Settings
+
+from .conftest import free_port_block
 
 CRM = BY_NAME["core_crm"]
 TELEPHONY = BY_NAME["telephony"]
 
 
-def free_port_block() -> int:
-    """An offset such that every fleet port + offset is free on 127.0.0.1."""
-    for offset in range(21000, 40000, 97):
-        ports = [spec.port + offset for spec in BY_NAME.values()]
-        try:
-            socks = []
-            for port in ports:
-                s = socket.socket()
-                s.bind(("127.0.0.1", port))
-                socks.append(s)
-            for s in socks:
-                s.close()
-            return offset
-        except OSError:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port block")
-
-
 @pytest.fixture(scope="module")
-async def fake_crm() -> AsyncIterator[tuple[int, list[dict[str, object]]]]:
+async def fake_crm(keys: TestKeys) -> AsyncIterator[tuple[int, list[dict[str, object]]]]:
     """A stand-in core-crm (and telephony webhook owner) that echoes what it received."""
     seen: list[dict[str, object]] = []
-    offset = free_port_block()
+    offset = free_port_block(25000)
+
+    async def jwks(request: web.Request) -> web.Response:
+        return web.json_response(keys.jwks())
 
     async def echo(request: web.Request) -> web.Response:
         body = await request.read()
@@ -63,6 +49,7 @@ async def fake_crm() -> AsyncIterator[tuple[int, list[dict[str, object]]]]:
         return web.json_response({})
 
     app = web.Application()
+    app.router.add_route("GET", "/.well-known/jwks.json", jwks)
     app.router.add_route("GET", "/slow", slow)
     app.router.add_route("*", "/{tail:.*}", echo)
     runner = web.AppRunner(app)
@@ -76,14 +63,30 @@ async def fake_crm() -> AsyncIterator[tuple[int, list[dict[str, object]]]]:
         await runner.cleanup()
 
 
+def edge_settings(offset: int, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "port_offset": offset,
+        "AINTECH_JWKS_URL": f"http://127.0.0.1:{CRM.port + offset}/.well-known/jwks.json",
+        "allowed_hosts": ["api.aintech.es", "gw"],
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
 @pytest.fixture
-async def gateway(fake_crm: tuple[int, list[dict[str, object]]]) -> AsyncIterator[AsyncClient]:
+async def gateway(
+    fake_crm: tuple[int, list[dict[str, object]]], keys: TestKeys
+) -> AsyncIterator[AsyncClient]:
     offset, _ = fake_crm
-    settings = Settings(port_offset=offset, read_timeout=1.0)
-    app = create_app(settings)
+    app = create_app(edge_settings(offset, read_timeout=1.0))
     async with app.router.lifespan_context(app):
+        assert await app.state.denylist_feed.wait_caught_up(30)
         transport = ASGITransport(app=app, client=("203.0.113.9", 5555))
-        async with AsyncClient(transport=transport, base_url="https://api.aintech.es") as client:
+        async with AsyncClient(
+            transport=transport,
+            base_url="https://api.aintech.es",
+            headers={"Authorization": f"Bearer {keys.token()}"},
+        ) as client:
             yield client
 
 
@@ -91,7 +94,7 @@ async def test_forwards_method_path_query_body_and_headers(gateway: AsyncClient)
     resp = await gateway.post(
         "/api/crm/customers/42/notes?draft=true&tag=a&tag=b",
         json={"text": "Llamar mañana"},
-        headers={"Authorization": "Bearer abc", "X-Correlation-ID": "corr-7"},
+        headers={"X-Correlation-ID": "corr-7"},
     )
     assert resp.status_code == 201
     echoed = resp.json()
@@ -100,7 +103,8 @@ async def test_forwards_method_path_query_body_and_headers(gateway: AsyncClient)
     assert echoed["query"] == "draft=true&tag=a&tag=b"
     assert echoed["body"] == '{"text":"Llamar mañana"}'
     headers = echoed["headers"]
-    assert headers["authorization"] == "Bearer abc"
+    assert headers["authorization"] == gateway.headers["authorization"]
+    assert headers["x-aintech-identity"].startswith("v1.")
     assert headers["x-forwarded-for"] == "203.0.113.9"
     assert headers["x-forwarded-proto"] == "https"
     assert headers["x-forwarded-host"] == "api.aintech.es"
@@ -165,14 +169,18 @@ async def test_spoofed_forwarded_for_from_an_untrusted_client_is_replaced(gatewa
 
 
 async def test_forwarded_for_from_a_trusted_proxy_is_extended(
-    fake_crm: tuple[int, list[dict[str, object]]],
+    fake_crm: tuple[int, list[dict[str, object]]], keys: TestKeys
 ) -> None:
     offset, _ = fake_crm
-    app = create_app(Settings(port_offset=offset, trusted_proxies=["10.0.0.0/8"]))
+    app = create_app(edge_settings(offset, trusted_proxies=["10.0.0.0/8"]))
     async with app.router.lifespan_context(app):
+        assert await app.state.denylist_feed.wait_caught_up(30)
         transport = ASGITransport(app=app, client=("10.1.2.3", 4444))
         async with AsyncClient(transport=transport, base_url="http://gw") as client:
-            resp = await client.get("/api/crm/me", headers={"X-Forwarded-For": "198.51.100.7"})
+            resp = await client.get(
+                "/api/crm/me",
+                headers={"X-Forwarded-For": "198.51.100.7", "Authorization": f"Bearer {keys.token()}"},
+            )
     assert resp.json()["headers"]["x-forwarded-for"] == "198.51.100.7, 10.1.2.3"
 
 

@@ -1,4 +1,11 @@
-"""CloudEvents 1.0 JSON envelope (structured mode) with the AINTECH correlation-id extension."""
+"""CloudEvents 1.0 JSON envelope and its Kafka protocol binding (structured content mode).
+
+On Kafka every event travels whole, as JSON, in the message value; the only header is
+``content-type: application/cloudevents+json; charset=UTF-8`` (no ``ce_*`` headers, which belong
+to binary mode); the message key is the ``partitionkey`` extension attribute (the aggregate id).
+Extensions: ``correlationid`` (the work the event belongs to, carried across services) and
+``partitionkey``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,25 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T", bound=BaseModel)
+
+CONTENT_TYPE_HEADER = "content-type"
+STRUCTURED_MEDIA_TYPE = "application/cloudevents+json"
+STRUCTURED_CONTENT_TYPE = f"{STRUCTURED_MEDIA_TYPE}; charset=UTF-8"
+
+
+def is_structured_content_type(value: str | bytes | None) -> bool:
+    """True when a Kafka ``content-type`` header announces a structured-mode JSON CloudEvent."""
+    if value is None:
+        return False
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    media_type, _, params = text.partition(";")
+    if media_type.strip().lower() != STRUCTURED_MEDIA_TYPE:
+        return False
+    for param in params.split(";"):
+        name, _, charset = param.partition("=")
+        if name.strip().lower() == "charset" and charset.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return False
+    return True
 
 
 class CloudEvent(BaseModel):
@@ -26,6 +52,7 @@ class CloudEvent(BaseModel):
     subject: str | None = None
     datacontenttype: Literal["application/json"] = "application/json"
     correlationid: str | None = None
+    partitionkey: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
     def data_as(self, model: builtins.type[T]) -> T:
@@ -48,11 +75,13 @@ class CloudEvent(BaseModel):
         source: str,
         subject: str | None,
         correlationid: str | None = None,
+        partitionkey: str | None = None,
     ) -> CloudEvent:
         return cls(
             source=source,
             type=type_,
             subject=subject,
             correlationid=correlationid,
+            partitionkey=partitionkey,
             data=payload.model_dump(mode="json"),
         )

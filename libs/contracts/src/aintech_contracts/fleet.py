@@ -14,6 +14,10 @@ class ServiceSpec:
     route: str | None  # public prefix under /api/ on the gateway (None for the gateway itself)
     webhooks: tuple[str, ...] = field(default_factory=tuple)  # /webhooks/<name>/... it owns
     description: str = ""
+    # WebSocket path prefixes: /ws/<route>/<prefix>/... on the gateway is /ws/<prefix>/... here.
+    websockets: tuple[str, ...] = field(default_factory=tuple)
+    # Paths under /api/<route> the gateway lets through without an access token ("*" = one segment).
+    public_paths: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def env_prefix(self) -> str:
@@ -29,6 +33,20 @@ FLEET: tuple[ServiceSpec, ...] = (
         8001,
         "auth",
         description="Users, sessions, tokens, OAuth, 2FA, RBAC, audit",
+        public_paths=(
+            "/register",
+            "/login",
+            "/login/2fa",
+            "/refresh",
+            "/verify-email",
+            "/forgot-password",
+            "/reset-password",
+            "/oauth/providers",
+            "/oauth/*/login",
+            "/oauth/*/start",
+            "/oauth/*/callback",
+            "/.well-known/jwks.json",
+        ),
     ),
     ServiceSpec("core_crm", "core-crm", "crm", 8002, "crm", description="Customers, policies, claims"),
     ServiceSpec(
@@ -38,6 +56,7 @@ FLEET: tuple[ServiceSpec, ...] = (
         8003,
         "telephony",
         webhooks=("twilio/voice",),
+        websockets=("signalling",),
         description="Twilio voice: calls, queues, agents",
     ),
     ServiceSpec(
@@ -47,7 +66,9 @@ FLEET: tuple[ServiceSpec, ...] = (
         8004,
         "omnichannel",
         webhooks=("twilio/messaging", "sendgrid"),
-        description="WhatsApp, SMS, e-mail, chat",
+        websockets=("chat", "inbox", "notifications"),
+        public_paths=("/chat/widget",),
+        description="WhatsApp, SMS, e-mail, chat, notifications, inbox, campaigns",
     ),
     ServiceSpec("quote_engine", "quote-engine", "quotes", 8005, "quotes", description="Rating and quotes"),
     ServiceSpec("scraper", "scraper", "scraper", 8006, "scraper", description="Carrier-portal jobs"),

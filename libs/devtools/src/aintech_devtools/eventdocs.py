@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aintech_contracts.envelope import CONTENT_TYPE_HEADER, STRUCTURED_CONTENT_TYPE, STRUCTURED_MEDIA_TYPE
 from aintech_contracts.events import CATALOGUE, DEAD_LETTER_PARTITIONS, TOPICS, EventData
 
 
@@ -30,6 +31,7 @@ def _example(model: type[EventData]) -> dict[str, Any]:
         "subject": "<aggregate id>",
         "datacontenttype": "application/json",
         "correlationid": "9d1c5e7f0b2a4c3d8e6f1a2b3c4d5e6f",
+        "partitionkey": "<aggregate id>",
         "data": {name: f"<{name}>" for name in model.model_fields},
     }
 
@@ -41,13 +43,40 @@ def render() -> str:
         "",
         "Generated from `aintech_contracts.events` by `make docs`; do not edit by hand.",
         "",
-        "Every event travels as a CloudEvents 1.0 JSON envelope (structured mode) with the",
-        "`correlationid` extension. The Kafka key is the aggregate id, so events of one entity keep",
-        "their order. Producers write events to their outbox in the business transaction; a relay",
-        "sends them with an idempotent producer (acks=all). Consumers de-duplicate on",
-        "(consumer, event id) in their own transaction; a message that keeps failing goes to",
-        "`<topic>.dlq` with headers `dlq_error`, `dlq_consumer`, `dlq_original_topic`,",
-        "`dlq_original_partition`, `dlq_original_offset` and `dlq_attempts`.",
+        "Every event is a CloudEvents 1.0 JSON envelope with two extension attributes:",
+        "`correlationid` (the work it belongs to, carried across services and logs) and",
+        "`partitionkey` (the aggregate id).",
+        "",
+        "## Kafka binding",
+        "",
+        "Events follow the CloudEvents Kafka protocol binding in **structured content mode**:",
+        "",
+        "| part of the Kafka message | content |",
+        "|---|---|",
+        f"| header `{CONTENT_TYPE_HEADER}` | `{STRUCTURED_CONTENT_TYPE}` (the only header; no `ce_*`"
+        " headers, which belong to binary mode) |",
+        "| value | the whole event as JSON (UTF-8) |",
+        "| key | the `partitionkey` attribute: the aggregate id, so events of one entity keep their order |",
+        "",
+        "A consumer dead-letters, as malformed, a message whose `content-type` is not",
+        f"`{STRUCTURED_MEDIA_TYPE}` or whose value is not a valid envelope.",
+        "",
+        "## Delivery",
+        "",
+        "- Producers write events to their outbox in the business transaction. Per aggregate, the",
+        "  order on Kafka is the commit order: publishing takes a transaction-scoped lock on",
+        "  (topic, key), so a second writer of the same aggregate waits for the first to commit.",
+        "- A relay sends them with an idempotent producer (acks=all); a crash can resend a batch.",
+        "- Consumers de-duplicate on (consumer, event id) in their own transaction and commit",
+        "  offsets after it. While the database or Kafka is unreachable they wait and retry;",
+        "  nothing is dead-lettered for an outage.",
+        "- A message its handler refuses (`PermanentError`, invalid payload, or an error that keeps",
+        "  happening while the database answers) goes to `<topic>.dlq` with the original key, value",
+        "  and headers plus `dlq_error`, `dlq_consumer`, `dlq_original_topic`,",
+        "  `dlq_original_partition`, `dlq_original_offset` and `dlq_attempts`.",
+        '- `make dlq ARGS="list"` lists dead letters; `replay` sends one (or all not yet replayed)',
+        "  back to the original topic with the same key and headers plus `dlq_replayed_from`;",
+        "  a marker with header `dlq_replay_of` on the DLQ records each replay.",
         "",
         "## Topics",
         "",

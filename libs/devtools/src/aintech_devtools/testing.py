@@ -1,26 +1,40 @@
-"""Test helpers: rolled-back database, scratch schemas, RSA keys and signed tokens for auth checks."""
+"""Test helpers: rolled-back and committed databases, scratch schemas, RSA keys and signed tokens."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import anyio
+import asyncpg
 import jwt
 from aiokafka import AIOKafkaConsumer
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Column, Identity, Integer, Table, Text, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.fleet import BY_NAME
 from aintech_contracts.rbac import Role, permissions_for
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database, schema_metadata
 from aintech_shared.events.tables import MessagingTables, messaging_tables
+from aintech_shared.provisioning import provision
 
 
 @asynccontextmanager
@@ -28,12 +42,20 @@ async def rolled_back(db: Database) -> AsyncIterator[AsyncConnection]:
     """Bind ``db`` to one connection inside a transaction that is rolled back afterwards.
 
     Every session the code under test opens joins that transaction through savepoints, so its
-    commits are real (constraints, triggers, RETURNING) yet leave nothing behind.
+    commits are real (constraints, triggers, RETURNING) yet leave nothing behind. Read sessions
+    join it too (so they see the test's rows); their read-only refusal is tested on its own.
     """
-    original = db.sessionmaker
+    original, original_read, original_connect = db.sessionmaker, db.read_sessionmaker, db.read_connect
+
+    @asynccontextmanager
+    async def joined(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+        async with conn.begin_nested():
+            yield conn
+
     async with db.engine.connect() as conn:
         outer = await conn.begin()
-        db.sessionmaker = async_sessionmaker(
+        db.read_connect = lambda: joined(conn)
+        db.sessionmaker = db.read_sessionmaker = async_sessionmaker(
             bind=conn,
             class_=AsyncSession,
             expire_on_commit=False,
@@ -43,7 +65,7 @@ async def rolled_back(db: Database) -> AsyncIterator[AsyncConnection]:
         try:
             yield conn
         finally:
-            db.sessionmaker = original
+            db.sessionmaker, db.read_sessionmaker, db.read_connect = original, original_read, original_connect
             await outer.rollback()
 
 
@@ -157,3 +179,98 @@ async def find_event(
     finally:
         await consumer.stop()
     return None
+
+
+@dataclass(frozen=True)
+class CommittedDatabase:
+    """A throw-away database holding one service's schema at its migration head.
+
+    Unlike :func:`rolled_back`, the code under test commits for real on as many pooled
+    connections as it likes, so row locks, unique indexes and ``FOR UPDATE`` are really
+    contended. ``engine`` is an administrator engine on the same database for arranging data,
+    holding locks and checking results.
+    """
+
+    url: str
+    schema: str
+    engine: AsyncEngine
+
+    async def wait_for_lock_waiters(self, count: int, *, within: float = 10.0) -> None:
+        """Return once ``count`` sessions of this database are waiting on a lock; fail after ``within``."""
+        deadline = time.monotonic() + within
+        waiting = 0
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            while time.monotonic() < deadline:
+                waiting = int(
+                    await conn.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                    )
+                    or 0
+                )
+                if waiting >= count:
+                    return
+                await asyncio.sleep(0.01)
+        raise AssertionError(f"expected {count} sessions waiting on a lock within {within}s, saw {waiting}")
+
+    async def clear(self, *, keep: Sequence[str] = ()) -> None:
+        """Delete every row the test left in the service's tables (the migration history stays)."""
+        async with self.engine.begin() as conn:
+            tables = [
+                row[0]
+                for row in await conn.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": self.schema}
+                )
+                if row[0] not in {"alembic_version", *keep}
+            ]
+            if tables:
+                names = ", ".join(f'"{self.schema}"."{t}"' for t in tables)
+                await conn.execute(text(f"TRUNCATE {names} CASCADE"))
+
+
+@asynccontextmanager
+async def committed_database(
+    admin_url: str, *, service: str, alembic_ini: Path
+) -> AsyncIterator[CommittedDatabase]:
+    """Create a database on the test cluster, provision ``service``'s schema and role in it, run the
+    service's migrations to head (as ``make migrate`` does) and drop the database afterwards.
+
+    Point the service's settings at ``CommittedDatabase.url`` (``AINTECH_DATABASE_URL``) to run
+    its app against it.
+    """
+    spec = BY_NAME[service]
+    name = f"scratch_{spec.schema}_{uuid.uuid4().hex[:8]}"
+    base = make_url(admin_url)
+    plain = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = base.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+    admin = await asyncpg.connect(plain)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    engine: AsyncEngine | None = None
+    try:
+        await provision(url, (spec,))
+        migrated = await anyio.run_process(
+            [sys.executable, "-m", "alembic", "-c", str(alembic_ini), "upgrade", "head"],
+            env={**os.environ, "AINTECH_DATABASE_URL": url},
+            check=False,
+        )
+        if migrated.returncode != 0:
+            raise RuntimeError("migrations failed:\n" + migrated.stderr.decode(errors="replace"))
+        engine = create_async_engine(
+            base.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False),
+            pool_size=4,
+        )
+        yield CommittedDatabase(url=url, schema=spec.schema, engine=engine)
+    finally:
+        if engine is not None:
+            await engine.dispose()
+        admin = await asyncpg.connect(plain)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, FastAPI
+from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database
-from aintech_shared.errors import install_error_handlers, problem, responses
+from aintech_shared.errors import ProblemResponse, install_error_handlers, problem, responses
 from aintech_shared.kafka_probe import KafkaProbe
 from aintech_shared.logging import configure_logging
 from aintech_shared.observability import ObservabilityMiddleware, metrics_endpoint
@@ -22,7 +24,10 @@ LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # Extra readiness: returns (ready, details) merged into /readyz under its own key.
 ReadinessCheck = Callable[[Request], Awaitable[tuple[bool, dict[str, Any]]]]
 
+log = structlog.get_logger("aintech.app")
+
 PROBLEM_RESPONSES = responses(
+    (400, "Malformed request body (not valid JSON)"),
     (401, "Missing, expired or invalid access token"),
     (403, "Authenticated but not allowed"),
     (422, "Validation failed (field-level `errors`)"),
@@ -74,6 +79,7 @@ def create_service_app(
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process is up")
@@ -113,6 +119,24 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+async def _database_error(request: Request, exc: Exception) -> ProblemResponse:
+    """A connection that died under a query (Postgres restarted) is a 503 the client may retry.
+
+    SQLAlchemy has already invalidated the connection and recycled the pool's older ones, so the
+    retry gets a fresh connection. Any other database error is an unexpected 500.
+    """
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        log.warning("database_connection_lost", path=request.url.path, error=str(exc.orig)[:200])
+        return problem(
+            503,
+            detail="The database connection was lost; retry the request.",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+        )
+    log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    return problem(500, detail="An unexpected error occurred. It has been logged.", instance=request.url.path)
 
 
 @asynccontextmanager

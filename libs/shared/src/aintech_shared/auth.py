@@ -1,15 +1,28 @@
-"""Local verification of the authenticator's RS256 access tokens, and per-endpoint guards."""
+"""Local verification of the authenticator's RS256 access tokens, and per-endpoint guards.
+
+Verification keys are parsed once per JWKS fetch. A token that passed verification is kept in a
+bounded LRU (keyed by the whole token string) until its ``exp``, so a client presenting the same
+token again costs a dictionary lookup instead of an RSA check and PyJWT's parsing; the key that
+signed it must still be published (a key dropped from the JWKS drops its tokens at the next
+refresh). Revocation is not a property of the token: the gateway's denylist and the
+authenticator's own session check run on every request, cached or not.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import time
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Annotated, Any
 
 import httpx
 import jwt
+import orjson
 import structlog
 from fastapi import Depends, Request
 
@@ -20,6 +33,8 @@ log = structlog.get_logger("aintech.auth")
 
 ALGORITHM = "RS256"
 REQUIRED_CLAIMS = ["sub", "exp", "iat", "iss", "aud", "role", "sid"]
+MAX_TOKEN_LENGTH = 8192  # ours are ~1 KB; anything far longer is refused before parsing
+DEFAULT_TOKEN_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -31,7 +46,7 @@ class Principal:
     role: Role
     permissions: frozenset[str]
     session_id: str
-    claims: dict[str, Any] = field(repr=False, compare=False)
+    claims: Mapping[str, Any] = field(repr=False, compare=False)  # read-only: shared by cached hits
 
     def has(self, permission: Permission | str) -> bool:
         return str(permission) in self.permissions
@@ -52,17 +67,26 @@ class JWKSCache:
         self.min_refresh_interval = min_refresh_interval
         self.timeout = timeout
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._raw: dict[str, dict[str, Any]] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
 
     def set_keys(self, jwks: dict[str, Any]) -> None:
-        """Replace the cached key set (used after a fetch, and by tests holding their own keys)."""
+        """Replace the cached key set (used after a fetch, and by tests holding their own keys).
+
+        A key already held with the same JWK is kept as parsed; only new or changed keys are loaded.
+        """
         keys: dict[str, jwt.PyJWK] = {}
+        raws: dict[str, dict[str, Any]] = {}
         for raw in jwks.get("keys", []):
             if raw.get("kty") != "RSA" or raw.get("use", "sig") != "sig" or "kid" not in raw:
                 continue
-            keys[raw["kid"]] = jwt.PyJWK(raw, algorithm=ALGORITHM)
-        self._keys = keys
+            kid = raw["kid"]
+            known = self._keys.get(kid)
+            unchanged = known is not None and self._raw.get(kid) == raw
+            keys[kid] = known if unchanged and known is not None else jwt.PyJWK(raw, algorithm=ALGORITHM)
+            raws[kid] = dict(raw)
+        self._keys, self._raw = keys, raws
         self._fetched_at = time.monotonic()
 
     async def _refresh(self) -> None:
@@ -90,20 +114,85 @@ class JWKSCache:
         return self._keys[kid]
 
 
+class VerifiedTokens:
+    """A bounded LRU of verified tokens, each valid until its ``exp`` (never past it).
+
+    Keyed by the exact token string: a token differing in any byte (a tampered signature or
+    payload) is a miss and goes through full verification.
+    """
+
+    def __init__(self, maxsize: int = DEFAULT_TOKEN_CACHE_SIZE) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[str, tuple[float, str, Principal]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, token: str, now: float) -> tuple[str, Principal] | None:
+        """The (kid, principal) of a cached token still before its expiry, else None."""
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        expires_at, kid, principal = entry
+        if now >= expires_at:
+            del self._entries[token]
+            return None
+        self._entries.move_to_end(token)
+        return kid, principal
+
+    def put(self, token: str, *, now: float, expires_at: float, kid: str, principal: Principal) -> None:
+        """Remember a verified token; one already past its ``exp`` (accepted within leeway) is not kept."""
+        if self.maxsize <= 0 or now >= expires_at:
+            return
+        self._entries[token] = (expires_at, kid, principal)
+        self._entries.move_to_end(token)
+        while len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header, only to pick the key: PyJWT parses and checks the whole token after."""
+    if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+        raise Unauthorized("Malformed access token.")
+    segment = token[: token.index(".")]
+    try:
+        header = orjson.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (binascii.Error, ValueError) as exc:  # orjson.JSONDecodeError is a ValueError
+        raise Unauthorized("Malformed access token.") from exc
+    if not isinstance(header, dict):
+        raise Unauthorized("Malformed access token.")
+    return header
+
+
 class TokenVerifier:
     """Checks signature (RS256 only), expiry, issuer, audience and required claims."""
 
-    def __init__(self, jwks: JWKSCache, *, issuer: str, audience: str, leeway: float = 10.0) -> None:
+    def __init__(
+        self,
+        jwks: JWKSCache,
+        *,
+        issuer: str,
+        audience: str,
+        leeway: float = 10.0,
+        cache_size: int = DEFAULT_TOKEN_CACHE_SIZE,
+    ) -> None:
         self.jwks = jwks
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        self.verified = VerifiedTokens(cache_size)
+        self._options: jwt.types.Options = {"require": REQUIRED_CLAIMS}
 
     async def verify(self, token: str) -> Principal:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as exc:
-            raise Unauthorized("Malformed access token.") from exc
+        now = time.time()
+        hit = self.verified.get(token, now)
+        if hit is not None:
+            await self.jwks.get(hit[0])  # the key that signed it must still be published
+            return hit[1]
+        header = _unverified_header(token)
         if header.get("alg") != ALGORITHM:
             raise Unauthorized("Token algorithm not accepted.")
         kid = header.get("kid")
@@ -118,7 +207,7 @@ class TokenVerifier:
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self.leeway,
-                options={"require": REQUIRED_CLAIMS},
+                options=self._options,
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("Access token expired.") from exc
@@ -130,14 +219,18 @@ class TokenVerifier:
             role = Role(claims["role"])
         except ValueError as exc:
             raise Unauthorized("Token carries an unknown role.") from exc
-        return Principal(
+        principal = Principal(
             user_id=str(claims["sub"]),
             email=str(claims.get("email", "")),
             role=role,
             permissions=frozenset(claims.get("permissions", [])),
             session_id=str(claims["sid"]),
-            claims=claims,
+            claims=MappingProxyType(claims),
         )
+        exp = claims["exp"]
+        if isinstance(exp, int | float):
+            self.verified.put(token, now=now, expires_at=float(exp), kid=kid, principal=principal)
+        return principal
 
 
 def bearer_token(request: Request) -> str | None:

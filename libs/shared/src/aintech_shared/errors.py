@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -10,6 +11,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -50,7 +52,12 @@ def problem(
 
 
 class AppError(Exception):
-    """Base of every domain error; subclasses set the status, slug and title."""
+    """Base of every domain error; subclasses set the status, slug and title.
+
+    ``keep_changes=True`` marks a refusal whose own writes must stand (a failed-login counter, an
+    audit row, a revoked token family): the request's session commits them, then the error is
+    answered as usual. Without it every write of the request is rolled back.
+    """
 
     status: int = 400
     slug: str = "bad-request"
@@ -62,12 +69,14 @@ class AppError(Exception):
         *,
         errors: Sequence[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        keep_changes: bool = False,
         **extra: Any,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors
         self.headers = headers
+        self.keep_changes = keep_changes
         self.extra = extra
 
 
@@ -127,11 +136,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def app_error_response(request: Request, exc: AppError) -> ProblemResponse:
-    """The problem+json rendering of a domain error.
-
-    The shared handler uses it for raised errors; an endpoint may return it instead of raising
-    when the refusal's own writes (counters, audit rows) must still commit.
-    """
+    """The problem+json rendering of a domain error."""
     return problem(
         exc.status,
         type_=PROBLEM_BASE + exc.slug,
@@ -141,6 +146,69 @@ def app_error_response(request: Request, exc: AppError) -> ProblemResponse:
         errors=exc.errors,
         headers=exc.headers,
         **exc.extra,
+    )
+
+
+# SQLSTATE of an integrity violation -> (status, error type, message for the field).
+_INTEGRITY: dict[str, tuple[int, str, str]] = {
+    "23505": (409, "unique_violation", "already exists"),
+    "23P01": (409, "exclusion_violation", "conflicts with an existing record"),
+    "23503": (422, "foreign_key_violation", "refers to a record that does not exist"),
+    "23502": (422, "not_null_violation", "is required"),
+    "23514": (422, "check_violation", "is not an allowed value"),
+}
+_INTEGRITY_DETAIL = {
+    409: "This conflicts with an existing record.",
+    422: "The request breaks a rule of the stored data.",
+}
+_KEY_COLUMNS = re.compile(r"Key \(([^)]*)\)=")
+
+
+def _diagnostics(exc: IntegrityError) -> dict[str, str | None]:
+    """What the database said: SQLSTATE, constraint, table, column, detail (asyncpg or psycopg)."""
+    orig = exc.orig
+    source = getattr(orig, "diag", None) or getattr(orig, "__cause__", None) or orig
+    return {
+        name: getattr(source, name, None) or getattr(orig, name, None)
+        for name in ("sqlstate", "constraint_name", "table_name", "column_name", "detail")
+    }
+
+
+def integrity_fields(diag: dict[str, str | None]) -> list[str]:
+    """The fields a violated constraint is about, from its columns or its conventional name
+    (``uq_<table>_<column>``, ``ck_<table>_<name>``, ``fk_<table>_<column>_<referred table>``)."""
+    if diag["sqlstate"] == "23502" and diag["column_name"]:
+        return [diag["column_name"]]
+    found = _KEY_COLUMNS.search(diag["detail"] or "")
+    if found:
+        return [c.strip().strip('"') for c in found.group(1).split(",")]
+    constraint, table = diag["constraint_name"] or "", diag["table_name"] or ""
+    for prefix in ("uq", "ck", "pk"):
+        if table and constraint.startswith(f"{prefix}_{table}_"):
+            return [constraint[len(prefix) + len(table) + 2 :]]
+    return []
+
+
+def integrity_problem(request: Request, exc: IntegrityError) -> ProblemResponse:
+    """A unique/exclusion violation is a 409; foreign-key, not-null and check violations are 422."""
+    diag = _diagnostics(exc)
+    status, kind, message = _INTEGRITY.get(diag["sqlstate"] or "", (409, "integrity_violation", "is invalid"))
+    if diag["sqlstate"] == "23503" and "still referenced" in (diag["detail"] or ""):
+        status, message = 409, "is still referenced by other records"
+    log.info(
+        "integrity_violation",
+        path=request.url.path,
+        sqlstate=diag["sqlstate"],
+        constraint=diag["constraint_name"],
+    )
+    fields = integrity_fields(diag)
+    return problem(
+        status,
+        type_=PROBLEM_BASE + ("conflict" if status == 409 else "validation-error"),
+        title="Conflict" if status == 409 else "Validation failed",
+        detail=_INTEGRITY_DETAIL[status],
+        instance=request.url.path,
+        errors=[{"location": "body", "field": f, "message": message, "type": kind} for f in fields] or None,
     )
 
 
@@ -204,6 +272,10 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=errors,
         )
 
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> ProblemResponse:
+        return integrity_problem(request, exc)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
         detail = exc.detail if isinstance(exc.detail, str) else None
@@ -225,4 +297,5 @@ def install_error_handlers(app: FastAPI) -> None:
             500,
             detail="An unexpected error occurred. It has been logged.",
             instance=request.url.path,
+            headers={"Connection": "close"},
         )

@@ -1,4 +1,17 @@
-"""Worker liveness: each long-running loop beats; the worker's /healthz fails when one stalls."""
+"""Worker liveness: each long-running loop reports progress and failures; /healthz tells the truth.
+
+A loop is *stalled* when
+
+- it failed ``max_failures`` times in a row (every attempt of the relay against an unreachable
+  Kafka or database, every recovery probe of a consumer waiting out an outage), or
+- work is waiting (a batch fetched but not committed, rows claimed but not sent, a failing
+  attempt) and it has made no progress for ``stall_seconds``, or
+- it has not turned at all for ``stall_seconds`` (hung).
+
+The worker's ``/healthz`` (the Kubernetes liveness probe) answers 503 problem+json naming each
+stalled loop and why; ``/metrics`` exposes ``worker_loop_consecutive_failures`` and
+``worker_loop_seconds_since_progress`` per loop.
+"""
 
 from __future__ import annotations
 
@@ -9,44 +22,117 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from prometheus_client import Gauge
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from aintech_shared.errors import problem
 from aintech_shared.observability import metrics_endpoint
 
-STALL_AFTER_SECONDS = 180.0
+DEFAULT_MAX_FAILURES = 10
+DEFAULT_STALL_SECONDS = 120.0
+
+LOOP_FAILURES = Gauge(
+    "worker_loop_consecutive_failures", "Consecutive failed attempts of a worker loop", ["loop"]
+)
+LOOP_SINCE_PROGRESS = Gauge(
+    "worker_loop_seconds_since_progress",
+    "Seconds since a worker loop last made progress (or found nothing to do)",
+    ["loop"],
+)
 
 
 @dataclass
-class Heartbeat:
-    """The last time a loop made progress, and what it last reported."""
+class LoopHealth:
+    """What one loop last did: progress, consecutive failures, whether work is waiting."""
 
     name: str
-    at: float = field(default_factory=time.monotonic)
+    max_failures: int = DEFAULT_MAX_FAILURES
+    stall_seconds: float = DEFAULT_STALL_SECONDS
     status: str = "starting"
+    consecutive_failures: int = 0
+    last_error: str = ""
+    last_beat: float = field(default_factory=time.monotonic)
+    last_progress: float = field(default_factory=time.monotonic)
+    waiting_since: float | None = None
 
-    def beat(self, status: str = "ok") -> None:
-        self.at = time.monotonic()
+    def __post_init__(self) -> None:
+        LOOP_FAILURES.labels(self.name).set(0)
+        LOOP_SINCE_PROGRESS.labels(self.name).set_function(lambda: time.monotonic() - self.last_progress)
+
+    def beat(self) -> None:
+        """The loop is turning (not necessarily succeeding)."""
+        self.last_beat = time.monotonic()
+
+    def progress(self, status: str = "ok") -> None:
+        """The loop did its work (or found none to do): failures and waiting work are cleared."""
+        now = time.monotonic()
+        self.last_beat = self.last_progress = now
+        self.waiting_since = None
+        self.consecutive_failures = 0
+        self.last_error = ""
+        self.status = status
+        LOOP_FAILURES.labels(self.name).set(0)
+
+    def waiting(self, status: str) -> None:
+        """Work is waiting that has not been done yet (e.g. records fetched, not committed)."""
+        self.beat()
+        if self.waiting_since is None:
+            self.waiting_since = time.monotonic()
         self.status = status
 
+    def failed(self, error: str, status: str = "retrying") -> None:
+        """An attempt failed; the work it was doing is still waiting."""
+        self.waiting(status)
+        self.consecutive_failures += 1
+        self.last_error = error[:500]
+        LOOP_FAILURES.labels(self.name).set(self.consecutive_failures)
+
+    def stalled_because(self, now: float) -> str | None:
+        """Why the loop counts as stalled, or None while it is healthy."""
+        if self.consecutive_failures >= self.max_failures:
+            return f"{self.consecutive_failures} consecutive failures; last: {self.last_error}"
+        if self.waiting_since is not None and now - self.last_progress > self.stall_seconds:
+            reason = f"no progress for {now - self.last_progress:.0f}s while work is waiting"
+            return f"{reason}; last error: {self.last_error}" if self.last_error else reason
+        if now - self.last_beat > self.stall_seconds:
+            return f"the loop has not run for {now - self.last_beat:.0f}s"
+        return None
+
     def snapshot(self, now: float) -> dict[str, Any]:
-        age = now - self.at
-        alive = age < STALL_AFTER_SECONDS
-        return {"alive": alive, "status": self.status, "seconds_since_beat": round(age, 1)}
+        reason = self.stalled_because(now)
+        out: dict[str, Any] = {
+            "alive": reason is None,
+            "status": self.status,
+            "consecutive_failures": self.consecutive_failures,
+            "seconds_since_progress": round(now - self.last_progress, 1),
+        }
+        if reason is not None:
+            out["stalled"] = reason
+        if self.last_error:
+            out["last_error"] = self.last_error
+        return out
 
 
-def health_app(heartbeats: list[Heartbeat], service: str) -> Starlette:
-    """A tiny app serving the worker's /healthz (every loop beating) and /metrics."""
+def health_app(loops: list[LoopHealth], service: str) -> Starlette:
+    """A tiny app serving the worker's /healthz (every loop healthy) and /metrics."""
 
-    async def healthz(_: Request) -> JSONResponse:
+    async def healthz(_: Request) -> Response:
         now = time.monotonic()
-        loops = {hb.name: hb.snapshot(now) for hb in heartbeats}
-        alive = all(loop["alive"] for loop in loops.values())
-        return JSONResponse(
-            {"status": "ok" if alive else "stalled", "service": service, "loops": loops},
-            status_code=200 if alive else 503,
+        snapshots = {loop.name: loop.snapshot(now) for loop in loops}
+        stalled = {name: s["stalled"] for name, s in snapshots.items() if not s["alive"]}
+        if not stalled:
+            return JSONResponse({"status": "ok", "service": service, "loops": snapshots})
+        return problem(
+            503,
+            title="Worker stalled",
+            detail="; ".join(f"{name}: {why}" for name, why in stalled.items()),
+            instance="/healthz",
+            service=service,
+            stalled=sorted(stalled),
+            loops=snapshots,
         )
 
     return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics_endpoint)])

@@ -1,11 +1,17 @@
-"""Structured JSON logging with structlog; request and correlation ids on every line."""
+"""Structured JSON logging with structlog; request and correlation ids on every line.
+
+The access line (one per HTTP request) skips structlog's processor chain: it is rendered by
+``log_access`` with one orjson call into the same JSON shape and written to the same handler.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 
 from aintech_shared.context import correlation_id_var, request_id_var
@@ -51,6 +57,8 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
+    _access.service = service
+    _access.handler = handler if json else None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -59,3 +67,48 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+class _AccessLine:
+    """Where the access line goes: the JSON handler of ``configure_logging`` (None: structlog)."""
+
+    service = "service"
+    handler: logging.StreamHandler[Any] | None = None
+
+
+_access = _AccessLine()
+_access_logger = logging.getLogger("aintech.access")
+
+
+def log_access(**fields: Any) -> None:
+    """Log one handled request (``event="http_request"``) with the request and correlation ids.
+
+    Same fields and JSON shape as a structlog line, at about a tenth of the cost: the line is
+    built as one dict, dumped by orjson and written under the handler's lock. With the console
+    renderer (development) it goes through structlog like every other line.
+    """
+    if not _access_logger.isEnabledFor(logging.INFO):
+        return
+    handler = _access.handler
+    if handler is None:
+        structlog.get_logger("aintech.access").info("http_request", **fields)
+        return
+    line: dict[str, Any] = {"service": _access.service, **structlog.contextvars.get_contextvars()}
+    line["event"] = "http_request"
+    line.update(fields)
+    rid = request_id_var.get()
+    if rid:
+        line["request_id"] = rid
+    cid = correlation_id_var.get()
+    if cid:
+        line["correlation_id"] = cid
+    line["level"] = "info"
+    line["logger"] = "aintech.access"
+    line["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    text = orjson.dumps(line).decode() + "\n"
+    handler.acquire()
+    try:
+        handler.stream.write(text)
+        handler.flush()
+    finally:
+        handler.release()

@@ -11,11 +11,13 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from tenacity import RetryCallState
 
-from aintech_shared.aio import sleep_or_stop
+from aintech_shared.aio import Stopped, retrying, run_until_stopped, sleep_or_stop
 from aintech_shared.db import Database
+from aintech_shared.events.faults import describe
 from aintech_shared.events.tables import MessagingTables
-from aintech_shared.health import Heartbeat
+from aintech_shared.health import LoopHealth
 
 log = structlog.get_logger("aintech.scheduler")
 
@@ -76,21 +78,40 @@ async def run_job_if_due(db: Database, tables: MessagingTables, job: ScheduledJo
         return False
 
 
+async def _tick(db: Database, tables: MessagingTables, jobs: Sequence[ScheduledJob]) -> None:
+    """Run every due job once; raises when the database cannot be reached (a job's own failure
+    is recorded on its row and retried at its next due time)."""
+    for job in jobs:
+        await run_job_if_due(db, tables, job)
+
+
 async def run_scheduler(
     db: Database,
     tables: MessagingTables,
     jobs: Sequence[ScheduledJob],
     stop: asyncio.Event,
     tick: float = 1.0,
-    heartbeat: Heartbeat | None = None,
+    health: LoopHealth | None = None,
 ) -> None:
-    """Check every job each ``tick`` seconds until ``stop`` is set."""
+    """Check every job each ``tick`` seconds until ``stop`` is set; back off while the database is away."""
+    health = health or LoopHealth("scheduler")
+
+    def on_retry(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        error = describe(exc) if exc else "unknown"
+        health.failed(error)
+        log.warning("scheduler_tick_failed", error=error, attempt=state.attempt_number)
+
     while not stop.is_set():
-        if heartbeat is not None:
-            heartbeat.beat()
-        for job in jobs:
-            try:
-                await run_job_if_due(db, tables, job)
-            except Exception as exc:  # database unavailable: keep the loop alive
-                log.warning("scheduler_tick_failed", job=job.name, error=repr(exc))
+        try:
+            async for attempt in retrying(stop, initial=tick, maximum=30.0, on_retry=on_retry):
+                with attempt:
+                    await run_until_stopped(stop, _tick(db, tables, jobs))
+        except Stopped:
+            break
+        except Exception:
+            if stop.is_set():
+                break
+            raise
+        health.progress()
         await sleep_or_stop(stop, tick)

@@ -1,22 +1,129 @@
-"""Run a service's ASGI app with uvicorn (uvloop + httptools when installed)."""
+"""Run a service's ASGI app with uvicorn (uvloop + httptools), hardened for the network it faces.
+
+- uvicorn's own access log is off: the chassis writes one line per request
+  (``ObservabilityMiddleware``) with the request id, route, status and duration.
+
+- No ``server`` banner.
+- Keep-alive connections idle for ``KEEPALIVE_TIMEOUT`` (75 s) before the server closes them: longer
+  than the gateway's pool keeps an idle connection (``GATEWAY_UPSTREAM_KEEPALIVE``, 15 s), so the
+  gateway never sends a request on a connection the service is closing at that very moment.
+- A client gets ``header_timeout`` seconds to send a request's headers, from the moment it
+  connects or starts the request (408 and the connection closed): uvicorn itself has no such
+  limit, so a client trickling header bytes ("slowloris") would hold a connection forever.
+- ``access_token`` values never reach the log (WebSocket handshakes may carry one in the query).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
+from typing import Any
+
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from aintech_shared.settings import ServiceSettings
 
+KEEPALIVE_TIMEOUT = 75
+HEADER_TIMEOUT = 10.0
+_TIMEOUT_BODY = (
+    b'{"type":"https://docs.aintech.local/problems/request-timeout","title":"Request Timeout",'
+    b'"status":408,"detail":"The request headers took too long to arrive."}'
+)
+REQUEST_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\nconnection: close\r\n"
+    b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n\r\n" + _TIMEOUT_BODY
+)
+_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"']+")
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
+
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline for each request's headers."""
+
+    header_timeout: float = HEADER_TIMEOUT
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._header_timer is None:
+            self._arm_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self._cancel_header_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is None or self.cycle.response_complete:  # not inside a request being answered
+            self.transport.write(REQUEST_TIMEOUT_RESPONSE)
+            self.transport.close()
+
+
+class RedactTokens(logging.Filter):
+    """Replace ``access_token=<value>`` in a log record's message and arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "access_token=" in record.msg:
+            record.msg = _TOKEN_IN_URL.sub(r"\1[redacted]", record.msg)
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(
+                _TOKEN_IN_URL.sub(r"\1[redacted]", a) if isinstance(a, str) and "access_token=" in a else a
+                for a in args
+            )
+        return True
+
+
+def protocol_with_header_timeout(seconds: float) -> type[HeaderTimeoutProtocol]:
+    """The protocol class uvicorn instantiates per connection, with ``seconds`` as header deadline."""
+    return type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout": seconds})
+
+
+def config(
+    app: FastAPI, settings: ServiceSettings, *, header_timeout: float = HEADER_TIMEOUT, **options: Any
+) -> uvicorn.Config:
+    """The uvicorn configuration every service runs with; ``options`` override (e.g. WebSocket pings)."""
+    for name in ("uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
+    values: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+        "forwarded_allow_ips": "127.0.0.1",
+        "timeout_graceful_shutdown": 10,
+        "timeout_keep_alive": KEEPALIVE_TIMEOUT,
+        "loop": "uvloop",
+        "server_header": False,
+        "http": protocol_with_header_timeout(header_timeout),
+        **options,
+    }
+    return uvicorn.Config(app, **values)
+
+
+def serve(app: FastAPI, settings: ServiceSettings, **options: Any) -> None:
     """Blocking: serve ``app`` on the service's host and port until SIGINT/SIGTERM."""
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.Server(config(app, settings, **options)).run()

@@ -14,7 +14,6 @@ from aintech_shared.db import Database
 from aintech_shared.events.outbox import Outbox
 from authenticator.accounts.router import router as accounts_router
 from authenticator.admin.router import router as admin_router
-from authenticator.audit.router import router as audit_router
 from authenticator.core.base import MESSAGING
 from authenticator.core.crypto import Sealer
 from authenticator.core.passwords import PasswordHasher
@@ -23,6 +22,7 @@ from authenticator.oauth.providers import ProviderRegistry
 from authenticator.oauth.router import router as oauth_router
 from authenticator.sessions.router import router as sessions_router
 from authenticator.settings import Settings
+from authenticator.signin.router import router as signin_router
 from authenticator.tokens.keys import KeyStore, LocalJWKSCache
 from authenticator.tokens.router import router as tokens_router
 from authenticator.twofactor.router import router as twofactor_router
@@ -38,10 +38,16 @@ Accounts, sign-in and tokens for every AINTECH app.
 """
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """The collaborators every request needs, built from settings."""
+def build_runtime(settings: Settings) -> tuple[Runtime, KeyStore]:
+    """The collaborators every request needs, built from settings (and the key store they sign with)."""
     sealer = Sealer(settings.key_encryption_bytes())
-    return Runtime(
+    keys = KeyStore(
+        sealer=sealer,
+        key_size=settings.signing_key_size,
+        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        cache_seconds=settings.key_cache_seconds,
+    )
+    runtime = Runtime(
         settings=settings,
         hasher=PasswordHasher(
             memory_kib=settings.password_hash_memory_kib,
@@ -49,15 +55,10 @@ def build_runtime(settings: Settings) -> Runtime:
             parallelism=settings.password_hash_parallelism,
         ),
         sealer=sealer,
-        keys=KeyStore(
-            sealer=sealer,
-            key_size=settings.signing_key_size,
-            access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
-            cache_seconds=settings.key_cache_seconds,
-        ),
+        keys=keys,
         outbox=Outbox(MESSAGING, source="authenticator"),
-        providers=ProviderRegistry(settings),
     )
+    return runtime, keys
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -66,19 +67,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def runtime_hook(app: FastAPI) -> AsyncIterator[None]:
-        runtime = build_runtime(settings)
+        runtime, keys = build_runtime(settings)
         db: Database = app.state.db
         async with db.transaction() as session:
-            await runtime.keys.ensure_active_key(session)
+            await keys.ensure_active_key(session)
         await runtime.hasher.warm_up()
+        providers = ProviderRegistry(settings)
         app.state.runtime = runtime
+        app.state.oauth_providers = providers
         app.state.token_verifier = TokenVerifier(
-            LocalJWKSCache(db, runtime.keys), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            LocalJWKSCache(db, keys), issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
-        try:
-            yield
-        finally:
-            await runtime.providers.close()
+        yield
 
     return create_service_app(
         settings,
@@ -86,12 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[
             accounts_router,
+            signin_router,
             sessions_router,
             twofactor_router,
             oauth_router,
             tokens_router,
             admin_router,
-            audit_router,
         ],
         lifespan_hooks=[runtime_hook],
     )

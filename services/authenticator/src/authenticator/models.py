@@ -1,13 +1,14 @@
 """Tables of the `auth` schema (imported here so Alembic sees the whole metadata)."""
 
-from authenticator.accounts.models import OneTimeToken, User
+from authenticator.accounts.models import OneTimeToken
 from authenticator.audit.models import AuditLog
 from authenticator.core.base import MESSAGING, Base
 from authenticator.oauth.models import OAuthIdentity, OAuthState
 from authenticator.sessions.models import Session
-from authenticator.throttle.models import LoginThrottle
+from authenticator.throttle.models import LoginThrottle, RateLimit
 from authenticator.tokens.models import RefreshToken, SigningKey
 from authenticator.twofactor.models import LoginChallenge, RecoveryCode
+from authenticator.users.models import User
 
 __all__ = [
     "MESSAGING",
@@ -18,6 +19,7 @@ __all__ = [
     "OAuthIdentity",
     "OAuthState",
     "OneTimeToken",
+    "RateLimit",
     "RecoveryCode",
     "RefreshToken",
     "Session",

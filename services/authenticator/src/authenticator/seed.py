@@ -11,12 +11,10 @@ import sys
 
 from aintech_contracts.rbac import Role
 from aintech_shared.db import Database
-from aintech_shared.events.outbox import Outbox
-from authenticator.accounts import repository
-from authenticator.accounts.service import create_user
-from authenticator.core.base import MESSAGING
 from authenticator.core.passwords import password_problems
 from authenticator.settings import Settings
+from authenticator.users import repository
+from authenticator.users.service import create_user
 
 SEED_USERS: tuple[tuple[str, str, str, Role], ...] = (
     ("admin@aintech.com", "Ana", "Administradora", Role.admin),
@@ -37,13 +35,12 @@ async def seed(settings: Settings) -> list[str]:
     problems = password_problems(password)
     if problems:
         raise SystemExit("AINTECH_SEED_PASSWORD " + "; ".join(problems))
-    runtime = build_runtime(settings)
-    runtime.outbox = Outbox(MESSAGING, source="authenticator")
+    runtime, keys = build_runtime(settings)
     db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=2)
     created: list[str] = []
     try:
         async with db.transaction() as session:
-            await runtime.keys.ensure_active_key(session)
+            await keys.ensure_active_key(session)
             for email, first, last, role in SEED_USERS:
                 if await repository.by_email(session, email) is not None:
                     continue
@@ -61,7 +58,6 @@ async def seed(settings: Settings) -> list[str]:
                 )
                 created.append(email)
     finally:
-        await runtime.providers.close()
         await db.dispose()
     return created
 

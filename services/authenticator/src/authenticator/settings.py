@@ -59,9 +59,25 @@ class Settings(ServiceSettings, service="authenticator"):
     two_factor_challenge_ttl_seconds: int = Field(default=300, ge=60, le=900)
     two_factor_challenge_max_attempts: int = Field(default=5, ge=1)
     email_verification_ttl_seconds: int = Field(default=48 * 3600, ge=600)
+    email_change_ttl_seconds: int = Field(default=24 * 3600, ge=600, le=7 * 24 * 3600)
     password_reset_ttl_seconds: int = Field(default=3600, ge=300, le=24 * 3600)
-    password_reset_max_per_hour: int = Field(default=3, ge=1)
     oauth_state_ttl_seconds: int = Field(default=600, ge=60)
+    step_up_max_age_seconds: int = Field(
+        default=600,
+        ge=0,
+        le=24 * 3600,
+        description="Security changes (2FA, recovery codes, e-mail change) are allowed without the current "
+        "password for this long after a sign-in or a password confirmation; 0 always asks for it.",
+    )
+
+    # Flows that send e-mail: limits per client IP and per address, counted over an hour
+    signup_max_per_ip_per_hour: int = Field(default=20, ge=1)
+    signup_max_per_address_per_hour: int = Field(default=3, ge=1)
+    password_reset_max_per_hour: int = Field(default=3, ge=1, description="Reset e-mails per address.")
+    password_reset_max_per_ip_per_hour: int = Field(default=20, ge=1)
+    verification_resend_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
+    verification_resend_max_per_hour: int = Field(default=5, ge=1)
+    email_change_max_per_hour: int = Field(default=3, ge=1)
 
     # Signing keys
     signing_key_size: int = Field(default=2048, ge=2048)
@@ -78,9 +94,13 @@ class Settings(ServiceSettings, service="authenticator"):
     password_hash_time_cost: int = Field(default=OWASP_ARGON2_TIME_COST, ge=1)
     password_hash_parallelism: int = Field(default=OWASP_ARGON2_PARALLELISM, ge=1)
 
-    # Login throttling
-    login_free_attempts_per_account: int = Field(default=3, ge=1)
-    login_lockout_after_per_account: int = Field(default=8, ge=2)
+    # Sign-in throttling: per account and client address (the guesser), per account from anywhere
+    # (a brake on distributed guessing, far higher; devices that signed in before are exempt), and
+    # per client address across accounts (password spraying).
+    login_free_attempts_per_account_ip: int = Field(default=3, ge=1)
+    login_lockout_after_per_account_ip: int = Field(default=8, ge=2)
+    login_free_attempts_per_account: int = Field(default=50, ge=1)
+    login_lockout_after_per_account: int = Field(default=100, ge=2)
     login_free_attempts_per_ip: int = Field(default=10, ge=1)
     login_lockout_after_per_ip: int = Field(default=50, ge=2)
     login_delay_base_seconds: float = Field(default=1.0, ge=0)

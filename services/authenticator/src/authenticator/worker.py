@@ -43,6 +43,7 @@ def jobs(settings: Settings) -> list[ScheduledJob]:
         await throttle.delete_idle(
             session, before=utcnow() - timedelta(seconds=settings.login_failure_window_seconds)
         )
+        await throttle.delete_old_windows(session, before=utcnow() - timedelta(hours=1))
         await sessions.delete_stale(session, before=utcnow() - SESSION_RETENTION)
 
     async def rotate(session: AsyncSession) -> None:

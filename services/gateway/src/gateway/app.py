@@ -1,77 +1,93 @@
-"""The gateway: one public entry that routes /api/<service>/... and /webhooks/... to the fleet."""
+"""The gateway: the platform's one public entry, and its edge (tokens, limits, headers, WebSockets)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from aintech_shared.app import create_service_app
-from aintech_shared.errors import problem
+from gateway.browser import BrowserPolicy
+from gateway.clients import TrustedProxies
+from gateway.denylist import DenylistFeed, SessionDenylist
+from gateway.front import FrontDoor
 from gateway.openapi import MergedOpenAPI
 from gateway.proxy import Forwarder
+from gateway.ratelimit import EdgeRateLimiter
 from gateway.readiness import services_ready
 from gateway.settings import Settings
-
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+from gateway.tokens import EdgeAuth
+from gateway.websocket import WebSocketRelay
 
 DESCRIPTION = """Public entry of the AINTECH platform.
 
 * `/api/<service>/<path>` is forwarded to `<path>` on the service: `auth` (authenticator), `crm`
   (core-crm), `telephony`, `omnichannel`, `quotes` (quote-engine), `scraper`, `fraud` (ai-fraud),
   `analytics`. Method, query, headers and body are preserved; `X-Forwarded-For/Proto/Host/Prefix`,
-  `X-Request-ID` and `X-Correlation-ID` are set.
+  `X-Request-ID`, `X-Correlation-ID` and, for a verified caller, the signed `X-Aintech-Identity`
+  are set.
+* Every call needs `Authorization: Bearer <access token>` except the public ones (sign-in,
+  registration, password reset, e-mail verification, OAuth, the JWKS, provider webhooks). An
+  invalid, expired or revoked token is a 401 here, before any service sees the call.
+* Calls are rate-limited per client IP (anonymous) and per user, tighter on sign-in, sign-up,
+  password reset, verification and webhooks: 429 with `Retry-After`; every answer carries
+  `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
 * `/webhooks/<provider>/...` goes to the service that owns that webhook, path unchanged.
-* `/openapi.json` (and `/docs`) is the whole platform's API: every service's operations under
-  their public paths, cached for 30 s.
-* `/readyz` reports the readiness of every service. A service that is down answers
-  502 problem+json; one that is too slow, 504.
+* `/ws/<service>/<channel>/...` is a WebSocket to the service (`omnichannel`: `chat`,
+  `inbox`, `notifications`; `telephony`: `signalling`). The token goes in `Sec-WebSocket-Protocol:
+  bearer, <token>` or the `access_token` query parameter.
+* A service's `/healthz`, `/readyz`, `/metrics`, `/docs` and `/openapi.json` are not reachable
+  from outside; `/openapi.json` (and `/docs`) here is the whole platform's API, every service's
+  operations under their public paths, cached for 30 s.
+* `/readyz` reports the readiness of every service and of the revoked-session feed. A service
+  that is down answers 502 problem+json; one that is too slow, 504.
 """
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway application."""
     settings = settings or Settings()
-    forwarder = Forwarder(settings)
+    proxies = TrustedProxies(settings)
+    forwarder = Forwarder(settings, proxies)
+    denylist = SessionDenylist()
+    feed = DenylistFeed(settings, denylist)
+    auth = EdgeAuth(settings, denylist)
+    limiter = EdgeRateLimiter(settings)
+    relay = WebSocketRelay(settings, forwarder)
+    denylist.on_revoke(relay.session_revoked)
 
     @asynccontextmanager
-    async def forwarding(app: FastAPI) -> AsyncIterator[None]:
+    async def edge(app: FastAPI) -> AsyncIterator[None]:
         await forwarder.start()
+        await limiter.start()
+        await feed.start()
         app.state.forwarder = forwarder
+        app.state.denylist_feed = feed
         try:
             yield
         finally:
+            await feed.stop()
+            await limiter.stop()
             await forwarder.close()
+
+    async def denylist_ready(_: Request) -> tuple[bool, dict[str, Any]]:
+        return feed.status()
 
     app = create_service_app(
         settings,
         title="AINTECH gateway",
         description=DESCRIPTION,
-        lifespan_hooks=[forwarding],
-        readiness={"services": services_ready},
+        lifespan_hooks=[edge],
+        readiness={"services": services_ready, "denylist": denylist_ready},
     )
-
-    async def api(request: Request) -> Response:
-        route = request.path_params["service"]
-        target = forwarder.routes.for_api(route, request.path_params["path"])
-        if target is None:
-            known = ", ".join(sorted(forwarder.routes.upstreams))
-            return problem(
-                404,
-                detail=f"No service is published at /api/{route}. Known: {known}.",
-                instance=request.url.path,
-            )
-        return await forwarder.forward(request, target)
-
-    async def webhooks(request: Request) -> Response:
-        target = forwarder.routes.for_webhook(request.path_params["path"])
-        if target is None:
-            return problem(404, detail="No service owns this webhook.", instance=request.url.path)
-        return await forwarder.forward(request, target)
+    app.state.token_verifier = auth.verifier
+    app.router.redirect_slashes = False  # a redirect built from the Host header would reflect it
 
     merged = MergedOpenAPI(app, forwarder)
 
@@ -80,6 +96,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != "/openapi.json"]
     app.router.routes.append(Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False))
-    app.router.routes.append(Route("/api/{service}/{path:path}", api, methods=METHODS))
-    app.router.routes.append(Route("/webhooks/{path:path}", webhooks, methods=METHODS))
+    # Inside the observability middleware (request ids, metrics and the access log see every call).
+    app.user_middleware.extend(
+        [
+            Middleware(BrowserPolicy, settings=settings, proxies=proxies),
+            Middleware(
+                FrontDoor,
+                settings=settings,
+                proxies=proxies,
+                forwarder=forwarder,
+                auth=auth,
+                denylist=denylist,
+                limiter=limiter,
+                relay=relay,
+            ),
+        ]
+    )
     return app

@@ -21,10 +21,14 @@ async def _probe(forwarder: Forwarder, upstream: Upstream) -> tuple[str, dict[st
         async with forwarder.session.get(upstream.base_url + "/readyz", timeout=PROBE_TIMEOUT) as resp:
             body = await resp.json(content_type=None)
             detail: dict[str, Any] = {"ready": resp.status == 200, "status": resp.status}
-            if isinstance(body, dict) and "checks" in body:
-                detail["checks"] = body["checks"]
+            if isinstance(body, dict) and isinstance(body.get("checks"), dict):
+                # Only the verdicts: error texts name internal addresses.
+                detail["checks"] = {
+                    name: {"ok": bool(check.get("ok"))} if isinstance(check, dict) else {"ok": False}
+                    for name, check in body["checks"].items()
+                }
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        detail = {"ready": False, "error": f"{type(exc).__name__}: {exc}"[:200] or type(exc).__name__}
+        detail = {"ready": False, "error": type(exc).__name__}
     detail["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return upstream.spec.slug, detail
 

@@ -44,17 +44,17 @@ def jobs() -> list[ScheduledJob]:
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """The chassis worker and the dispatcher side by side until SIGTERM/SIGINT (or ``stop``)."""
+    """The chassis worker with the dispatcher as one of its loops until SIGTERM/SIGINT (or ``stop``)."""
     stop = stop or asyncio.Event()
     db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=4)
     providers = build_providers(settings, db)
     dispatcher = Dispatcher(db, settings, providers)
-    task = asyncio.create_task(dispatcher.run(stop), name="dispatcher")
     try:
-        await run_worker(settings, MESSAGING, consumers=consumer_specs(), jobs=jobs(), stop=stop)
+        await run_worker(
+            settings, MESSAGING, consumers=consumer_specs(), jobs=jobs(), loops=[dispatcher], stop=stop
+        )
     finally:
         stop.set()
-        await asyncio.gather(task, return_exceptions=True)
         await providers.close()
         await db.dispose()
 

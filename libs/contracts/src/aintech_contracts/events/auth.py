@@ -37,6 +37,19 @@ class UserEmailVerified(EventData):
     verified_at: datetime
 
 
+class UserEmailChanged(EventData):
+    """The user proved a new e-mail address and it replaced the old one (omnichannel tells the old
+    address, so a takeover does not go unnoticed)."""
+
+    event_type = "user.email_changed"
+    topic = USER_TOPIC
+    user_id: UUID
+    old_email: EmailStr
+    new_email: EmailStr
+    first_name: str
+    changed_at: datetime
+
+
 class UserRoleChanged(EventData):
     """An administrator changed a user's role."""
 
@@ -92,6 +105,35 @@ class EmailVerificationRequested(EventData):
     expires_at: datetime
 
 
+class EmailChangeRequested(EventData):
+    """Send a link to the new address to prove it before it replaces ``email`` (delivered by
+    omnichannel to ``new_email``)."""
+
+    event_type = "auth.email_change_requested"
+    topic = SECURITY_TOPIC
+    user_id: UUID
+    email: EmailStr
+    new_email: EmailStr
+    first_name: str
+    verification_url: str
+    expires_at: datetime
+
+
+class AccountExistsNotice(EventData):
+    """Someone tried to register (or to move another account) with an address that already has an
+    account. The sign-up answer does not tell them; the owner is told by e-mail instead (delivered
+    by omnichannel), with links to sign in or reset the password."""
+
+    event_type = "auth.account_exists_notice"
+    topic = SECURITY_TOPIC
+    user_id: UUID
+    email: EmailStr
+    first_name: str
+    sign_in_url: str
+    reset_password_url: str
+    requested_at: datetime
+
+
 class PasswordResetRequested(EventData):
     """Send the user a single-use password-reset link (delivered by omnichannel)."""
 
@@ -105,7 +147,10 @@ class PasswordResetRequested(EventData):
 
 
 class SuspiciousLogin(EventData):
-    """A login from a new device or IP, a lockout, or refresh-token reuse; the user is alerted."""
+    """A login from a new device or IP, repeated failed sign-ins, a lockout, refresh-token reuse,
+    or a password reset on an account whose second factor was enrolled within the hour; the user is
+    alerted. ``reason``: ``new_device``, ``failed_sign_ins``, ``account_locked``,
+    ``refresh_token_reuse``, ``two_factor_enrolled_recently``."""
 
     event_type = "auth.suspicious_login"
     topic = SECURITY_TOPIC
@@ -118,8 +163,10 @@ class SuspiciousLogin(EventData):
 
 
 class SessionRevoked(EventData):
-    """Sessions ended before their time (logout, password reset, refresh-token reuse, account
-    disabled, role changed). The gateway refuses their access tokens until ``deny_until``."""
+    """Sessions ended before their time. The gateway refuses their access tokens until
+    ``deny_until``, the latest expiry of an access token issued in them. ``reason``: ``logout``,
+    ``password_changed``, ``password_reset``, ``email_changed``, ``refresh_token_reuse``,
+    ``account_disabled``, ``role_changed``, ``revoked_by_user``, ``revoked_by_admin``."""
 
     event_type = "session.revoked"
     topic = SESSION_TOPIC

@@ -1,45 +1,86 @@
-"""At-least-once consumers: de-duplicated in the handler's transaction, dead-lettered on repeat failure."""
+"""At-least-once consumers: de-duplicated in the handler's transaction; outages waited out, poison
+dead-lettered.
+
+- A batch of one partition is handled in one transaction; if an event fails, the batch falls back
+  to one transaction per event, each retried with the shared backoff.
+- A handler's own failure (``PermanentError``, a payload that fails validation, an exception that
+  keeps happening while the database answers) sends the message to ``<topic>.dlq`` with its
+  error, and the partition moves on.
+- An outage (the database or Kafka unreachable — see :mod:`aintech_shared.events.faults`, and a
+  failed ping before any dead-lettering) is never the message's fault: nothing is committed and
+  nothing dead-lettered; the consumer keeps the records it fetched, waits with capped jittered
+  backoff, probes the database, and resumes at the first unhandled record.
+- A message that is not a structured-mode CloudEvent (content-type header, JSON envelope) is
+  dead-lettered as malformed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
+import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from tenacity import RetryCallState, retry_if_exception, retry_if_exception_type
 
-from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.envelope import CONTENT_TYPE_HEADER, CloudEvent, is_structured_content_type
 from aintech_contracts.events import dead_letter_topic
-from aintech_shared.aio import sleep_or_stop
+from aintech_shared.aio import Stopped, retrying
 from aintech_shared.context import correlation_id_var
 from aintech_shared.db import Database
+from aintech_shared.events.faults import describe, is_outage
 from aintech_shared.events.outbox import new_producer
 from aintech_shared.events.tables import MessagingTables
-from aintech_shared.health import Heartbeat
+from aintech_shared.health import DEFAULT_MAX_FAILURES, DEFAULT_STALL_SECONDS, LoopHealth
 
 log = structlog.get_logger("aintech.consumer")
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+Record: TypeAlias = "ConsumerRecord[Any, Any]"
 
 CONSUMED = Counter(
     "events_consumed_total", "Events handled by consumers", ["consumer", "event_type", "outcome"]
 )
+PING_TIMEOUT = 5.0
 
 
 class PermanentError(Exception):
     """Raised by a handler for a message that can never succeed: it goes straight to the DLQ."""
 
 
+class MalformedMessage(ValueError):
+    """The message is not a structured-mode CloudEvent."""
+
+
+class _Outage(Exception):
+    """The database or Kafka is unreachable; the record at ``offset`` and after were not handled."""
+
+    def __init__(self, offset: int, cause: BaseException) -> None:
+        super().__init__(describe(cause))
+        self.offset = offset
+        self.cause = cause
+
+
+class _Reconnect(Exception):
+    """The Kafka session failed after making progress: reconnect with a fresh backoff."""
+
+
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """What a service consumes: a group name, its topics and a handler per event type."""
+    """What a service consumes: a group name, its topics and a handler per event type.
+
+    ``max_attempts`` bounds a handler's retries while the database answers (then the DLQ);
+    ``backoff_base``/``backoff_max`` shape those retries; ``outage_backoff_max`` caps the wait
+    between probes while the database or Kafka is unreachable (retried without limit).
+    """
 
     name: str
     topics: Sequence[str]
@@ -47,6 +88,32 @@ class ConsumerSpec:
     max_attempts: int = 5
     backoff_base: float = 0.2
     backoff_max: float = 5.0
+    outage_backoff_max: float = 10.0
+
+
+def parse_message(record: Record) -> CloudEvent:
+    """The CloudEvent of a structured-mode Kafka message, or :class:`MalformedMessage`."""
+    content_type = None
+    for name, value in record.headers or ():
+        if name.lower() == CONTENT_TYPE_HEADER:
+            content_type = value
+    if not is_structured_content_type(content_type):
+        shown = content_type.decode("latin-1")[:100] if content_type else "missing"
+        raise MalformedMessage(f"not a structured-mode CloudEvent: content-type {shown}")
+    try:
+        return CloudEvent.from_bytes(record.value or b"")
+    except ValidationError as exc:
+        raise MalformedMessage(f"malformed CloudEvent: {exc.errors()[:3]}") from exc
+
+
+def event_type_of(value: bytes | None) -> str:
+    """The ``type`` attribute of a message value, or "malformed" (for metrics and the DLQ)."""
+    try:
+        parsed = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        return "malformed"
+    kind = parsed.get("type") if isinstance(parsed, dict) else None
+    return kind[:200] if isinstance(kind, str) and kind else "malformed"
 
 
 class EventConsumer:
@@ -60,31 +127,49 @@ class EventConsumer:
         tables: MessagingTables,
         bootstrap: str,
         max_records: int = 200,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+        stall_seconds: float = DEFAULT_STALL_SECONDS,
     ) -> None:
         self.spec = spec
         self.db = db
         self.tables = tables
         self.bootstrap = bootstrap
         self.max_records = max_records
-        self.heartbeat = Heartbeat(f"consumer:{spec.name}")
+        self.health = LoopHealth(
+            f"consumer:{spec.name}", max_failures=max_failures, stall_seconds=stall_seconds
+        )
+
+    # --- the Kafka session ------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set; reconnects with backoff when Kafka goes away."""
-        backoff = 0.5
+        """Consume until ``stop`` is set; reconnects with jittered backoff when Kafka goes away."""
+
+        def on_retry(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            error = describe(exc) if exc else "unknown"
+            self.health.failed(error, "reconnecting")
+            log.warning("consumer_connection_lost", consumer=self.spec.name, error=error)
+
         while not stop.is_set():
             try:
-                await self._run_session(stop)
-                backoff = 0.5
-            except (KafkaError, OSError) as exc:
-                self.heartbeat.beat(f"reconnecting: {type(exc).__name__}")
-                log.warning("consumer_connection_lost", consumer=self.spec.name, error=repr(exc))
-                await sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 10.0)
-            except Exception as exc:  # e.g. the database went away: offsets stay uncommitted
-                self.heartbeat.beat(f"recovering: {type(exc).__name__}")
-                log.exception("consumer_failed", consumer=self.spec.name, error=repr(exc))
-                await sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 10.0)
+                async for attempt in retrying(
+                    stop,
+                    initial=0.5,
+                    maximum=self.spec.outage_backoff_max,
+                    retry=retry_if_exception(lambda e: not isinstance(e, (_Reconnect, Stopped))),
+                    on_retry=on_retry,
+                ):
+                    with attempt:
+                        await self._run_session(stop)
+            except Stopped:
+                break
+            except _Reconnect as exc:
+                self.health.failed(str(exc), "reconnecting")
+                log.warning("consumer_connection_lost", consumer=self.spec.name, error=str(exc))
+            except Exception:
+                if stop.is_set():
+                    break
+                raise
 
     async def _run_session(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
@@ -99,35 +184,101 @@ class EventConsumer:
             max_poll_interval_ms=300000,
         )
         producer = new_producer(self.bootstrap, client_id=f"aintech-{self.spec.name}-dlq")
-        await consumer.start()
+        progressed = False
         try:
+            await consumer.start()
             await producer.start()
             log.info("consumer_started", consumer=self.spec.name, topics=list(self.spec.topics))
             while not stop.is_set():
-                self.heartbeat.beat()
                 batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
-                for tp, records in batch.items():
-                    await self._process_partition(records, producer)
-                    await self._commit(consumer, tp, records[-1].offset + 1)
+                if batch:
+                    count = sum(len(records) for records in batch.values())
+                    self.health.waiting(f"handling {count} records")
+                    await self._handle_batch(consumer, producer, dict(batch), stop)
+                self.health.progress()
+                progressed = True
+        except Exception as exc:
+            if progressed and not isinstance(exc, Stopped):
+                raise _Reconnect(describe(exc)) from exc
+            raise
         finally:
-            await consumer.stop()
-            await producer.stop()
+            await asyncio.gather(consumer.stop(), producer.stop(), return_exceptions=True)
+
+    async def _handle_batch(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: Any,
+        pending: dict[TopicPartition, list[Record]],
+        stop: asyncio.Event,
+    ) -> None:
+        """Handle and commit each partition's records; wait out an outage and resume where it hit."""
+
+        def on_outage(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            error = describe(exc.cause if isinstance(exc, _Outage) else exc) if exc else "unknown"
+            self.health.failed(error, "waiting for the database")
+            log.warning(
+                "consumer_outage",
+                consumer=self.spec.name,
+                error=error,
+                attempt=state.attempt_number,
+                retry_in=round(state.next_action.sleep, 2) if state.next_action else None,
+            )
+
+        async for attempt in retrying(
+            stop,
+            initial=self.spec.backoff_base,
+            maximum=self.spec.outage_backoff_max,
+            retry=retry_if_exception_type(_Outage),
+            on_retry=on_outage,
+        ):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    await self._probe_database()
+                for tp in list(pending):
+                    records = pending[tp]
+                    try:
+                        await self._process_partition(records, producer, stop)
+                    except _Outage as outage:
+                        pending[tp] = [r for r in records if r.offset >= outage.offset]
+                        raise
+                    await self._commit(consumer, tp, records[-1].offset + 1)
+                    del pending[tp]
+        if self.health.consecutive_failures:
+            log.info("consumer_outage_over", consumer=self.spec.name)
+
+    async def _probe_database(self) -> None:
+        """Raise an outage unless the database answers (checked before resuming after one)."""
+        try:
+            await asyncio.wait_for(self.db.ping(), timeout=PING_TIMEOUT)
+        except Exception as exc:
+            raise _Outage(-1, exc) from exc
+
+    async def _database_answers(self) -> bool:
+        try:
+            await asyncio.wait_for(self.db.ping(), timeout=PING_TIMEOUT)
+        except Exception:
+            return False
+        return True
 
     async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         try:
             await consumer.commit({tp: offset})
-        except CommitFailedError as exc:
+        except (CommitFailedError, IllegalStateError) as exc:
             # The partition moved to another member; it will redeliver and de-duplicate.
             log.warning("consumer_commit_failed", consumer=self.spec.name, partition=str(tp), error=str(exc))
 
-    async def _process_partition(self, records: list[ConsumerRecord[Any, Any]], producer: Any) -> None:
+    # --- one partition's records ------------------------------------------------------------
+
+    async def _process_partition(self, records: list[Record], producer: Any, stop: asyncio.Event) -> None:
         """Handle one partition's records in order.
 
         The happy path handles the whole batch in one transaction (one commit per batch). If an
         event fails, that transaction rolls back as a whole, and the events up to and including the
         failing one are handled one transaction each through :meth:`_process`, with retries and
         dead-lettering; the rest of the batch then continues. Per-partition order is kept, and a
-        rolled-back event runs again, which at-least-once handlers tolerate anyway.
+        rolled-back event runs again, which at-least-once handlers tolerate anyway. An outage
+        raises ``_Outage`` at the first record not yet handled.
         """
         pending = records
         while pending:
@@ -137,7 +288,7 @@ class EventConsumer:
                 async with self.db.transaction() as session:
                     for index, record in enumerate(pending):
                         failed_at = index
-                        event = CloudEvent.from_bytes(record.value or b"")
+                        event = parse_message(record)
                         handler = self.spec.handlers.get(event.type)
                         if handler is None:
                             outcomes.append((event.type, "ignored"))
@@ -151,8 +302,9 @@ class EventConsumer:
                             correlation_id_var.reset(token)
                     failed_at = None
             except Exception as exc:
-                if failed_at is None:  # the commit itself failed: let run() reconnect and redeliver
-                    raise
+                if is_outage(exc) or failed_at is None:
+                    # Nothing of this batch is known to be committed: resume at its first record.
+                    raise _Outage(pending[0].offset, exc) from exc
                 log.info(
                     "batch_fallback", consumer=self.spec.name, failed_at=failed_at, error=repr(exc)[:300]
                 )
@@ -161,46 +313,65 @@ class EventConsumer:
                     CONSUMED.labels(self.spec.name, event_type, outcome).inc()
                 return
             for record in pending[: failed_at + 1]:
-                await self._process(record, producer)
+                await self._process(record, producer, stop)
             pending = pending[failed_at + 1 :]
 
-    async def _process(self, record: ConsumerRecord[Any, Any], producer: Any) -> None:
+    async def _process(self, record: Record, producer: Any, stop: asyncio.Event) -> None:
+        """Handle one record in its own transaction, retrying a failing handler, or dead-letter it."""
         try:
-            event = CloudEvent.from_bytes(record.value or b"")
-        except ValidationError as exc:
-            await self._dead_letter(record, producer, f"malformed CloudEvent: {exc.errors()[:3]}", 1)
+            event = parse_message(record)
+        except MalformedMessage as exc:
+            await self._dead_letter(record, producer, str(exc), 1)
             return
         handler = self.spec.handlers.get(event.type)
         if handler is None:
             CONSUMED.labels(self.spec.name, event.type, "ignored").inc()
             return
+
+        def on_retry(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "handler_failed_retrying",
+                consumer=self.spec.name,
+                event_id=event.id,
+                event_type=event.type,
+                attempt=state.attempt_number,
+                retry_in=round(state.next_action.sleep, 2) if state.next_action else None,
+                error=describe(exc) if exc else "unknown",
+            )
+
         token = correlation_id_var.set(event.correlationid or event.id)
+        attempts = 0
         try:
-            attempt = 0
-            while True:
-                attempt += 1
-                try:
-                    outcome = await self._handle_once(event, handler)
-                    CONSUMED.labels(self.spec.name, event.type, outcome).inc()
-                    return
-                except (PermanentError, ValidationError) as exc:
-                    await self._dead_letter(record, producer, f"{type(exc).__name__}: {exc}", attempt)
-                    return
-                except Exception as exc:
-                    if attempt >= self.spec.max_attempts:
-                        await self._dead_letter(record, producer, f"{type(exc).__name__}: {exc}", attempt)
-                        return
-                    delay = min(self.spec.backoff_base * 2 ** (attempt - 1), self.spec.backoff_max)
-                    log.warning(
-                        "handler_failed_retrying",
-                        consumer=self.spec.name,
-                        event_id=event.id,
-                        event_type=event.type,
-                        attempt=attempt,
-                        retry_in=delay,
-                        error=repr(exc),
-                    )
-                    await asyncio.sleep(delay)
+            async for attempt in retrying(
+                stop,
+                attempts=self.spec.max_attempts,
+                initial=self.spec.backoff_base,
+                maximum=self.spec.backoff_max,
+                retry=retry_if_exception(
+                    lambda e: not isinstance(e, (PermanentError, ValidationError, _Outage))
+                ),
+                on_retry=on_retry,
+            ):
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    try:
+                        outcome = await self._handle_once(event, handler)
+                    except Exception as exc:
+                        if is_outage(exc):
+                            raise _Outage(record.offset, exc) from exc
+                        raise
+            CONSUMED.labels(self.spec.name, event.type, outcome).inc()
+        except (_Outage, Stopped):
+            raise
+        except Exception as exc:
+            if stop.is_set():
+                raise Stopped from exc
+            # A handler failure is dead-lettered only while the database answers; otherwise the
+            # failure was the outage's, not the message's.
+            if not await self._database_answers():
+                raise _Outage(record.offset, exc) from exc
+            await self._dead_letter(record, producer, describe(exc), attempts)
         finally:
             correlation_id_var.reset(token)
 
@@ -222,10 +393,9 @@ class EventConsumer:
         await handler(session, event)
         return "handled"
 
-    async def _dead_letter(
-        self, record: ConsumerRecord[Any, Any], producer: Any, error: str, attempts: int
-    ) -> None:
+    async def _dead_letter(self, record: Record, producer: Any, error: str, attempts: int) -> None:
         topic = dead_letter_topic(record.topic)
+        event_type = event_type_of(record.value)
         headers = [
             *(record.headers or ()),
             ("dlq_error", error[:2000].encode()),
@@ -236,13 +406,14 @@ class EventConsumer:
             ("dlq_attempts", str(attempts).encode()),
         ]
         await (await producer.send(topic, value=record.value, key=record.key, headers=headers))
-        CONSUMED.labels(self.spec.name, "unknown", "dead_lettered").inc()
+        CONSUMED.labels(self.spec.name, event_type, "dead_lettered").inc()
         log.error(
             "event_dead_lettered",
             consumer=self.spec.name,
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
+            event_type=event_type,
             dead_letter_topic=topic,
             error=error[:500],
         )

@@ -10,18 +10,19 @@ from typing import Any
 import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from tenacity import RetryCallState
 
-from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.envelope import CONTENT_TYPE_HEADER, STRUCTURED_CONTENT_TYPE, CloudEvent
 from aintech_contracts.events import EventData
-from aintech_shared.aio import sleep_or_stop
-from aintech_shared.context import current_correlation_id, request_id_var
+from aintech_shared.aio import Stopped, retrying, run_until_stopped, sleep_or_stop
+from aintech_shared.context import current_correlation_id
 from aintech_shared.db import Database
+from aintech_shared.events.faults import describe, is_outage
 from aintech_shared.events.tables import MessagingTables
-from aintech_shared.health import Heartbeat
+from aintech_shared.health import DEFAULT_MAX_FAILURES, DEFAULT_STALL_SECONDS, LoopHealth
 
 log = structlog.get_logger("aintech.outbox")
 
@@ -31,30 +32,45 @@ OUTBOX_BACKLOG = Gauge(
 )
 
 
+# The CloudEvents Kafka binding, structured mode: the whole event is the value; this is the only header.
+BINDING_HEADERS = {CONTENT_TYPE_HEADER: STRUCTURED_CONTENT_TYPE}
+
+
 class Outbox:
     """Writes events into the service's outbox table, inside the caller's transaction."""
 
     def __init__(self, tables: MessagingTables, *, source: str) -> None:
         self.tables = tables
         self.source = source
+        self._lock_space = key_lock_space(tables.schema)
 
     async def publish(
         self, session: AsyncSession, payload: EventData, *, key: str, subject: str | None = None
     ) -> CloudEvent:
-        """Stage ``payload`` for publication; it is sent only if the transaction commits."""
+        """Stage ``payload`` for publication; it is sent only if the transaction commits.
+
+        Takes a transaction-scoped advisory lock on (topic, key) first, so a second transaction
+        publishing for the same aggregate waits until this one ends: per key, outbox ``seq``
+        order (the relay's order) is commit order. Writers of one aggregate therefore serialise;
+        two transactions locking two aggregates in opposite orders deadlock, which Postgres
+        detects by failing one of them (it can be retried).
+        """
         event = CloudEvent.wrap(
             payload,
             type_=payload.event_type,
             source=self.source,
             subject=subject or key,
             correlationid=current_correlation_id(),
+            partitionkey=key,
         )
-        headers = {"ce_type": event.type, "ce_id": event.id}
-        if event.correlationid:
-            headers["correlation_id"] = event.correlationid
-        rid = request_id_var.get()
-        if rid:
-            headers["request_id"] = rid
+        # One round trip: the per-key lock, and the NOTIFY that wakes the relay at commit
+        # (NOTIFY is transactional, so nothing is announced for a rolled-back event).
+        await session.execute(
+            select(
+                func.pg_advisory_xact_lock(self._lock_space, func.hashtext(f"{payload.topic}\x1f{key}")),
+                func.pg_notify(notify_channel(self.tables.schema), ""),
+            )
+        )
         await session.execute(
             self.tables.outbox.insert().values(
                 event_id=event.id,
@@ -62,12 +78,15 @@ class Outbox:
                 key=key,
                 event_type=event.type,
                 payload=event.model_dump(mode="json", exclude_none=True),
-                headers=headers,
+                headers=BINDING_HEADERS,
             )
         )
-        # Delivered at commit only (NOTIFY is transactional): wakes the relay without polling.
-        await session.execute(select(func.pg_notify(notify_channel(self.tables.schema), "")))
         return event
+
+
+def key_lock_space(schema: str) -> int:
+    """First key of the (topic, key) advisory locks of ``schema``'s outbox: a signed int4."""
+    return int.from_bytes(zlib.crc32(f"outbox-key:{schema}".encode()).to_bytes(4, "big"), "big", signed=True)
 
 
 def notify_channel(schema: str) -> str:
@@ -108,6 +127,8 @@ class OutboxRelay:
         batch_size: int = 500,
         idle_interval: float = 1.0,
         max_backoff: float = 5.0,
+        max_failures: int = DEFAULT_MAX_FAILURES,
+        stall_seconds: float = DEFAULT_STALL_SECONDS,
     ) -> None:
         self.db = db
         self.tables = tables
@@ -118,7 +139,10 @@ class OutboxRelay:
         self.lock_key = zlib.crc32(f"outbox:{tables.schema}".encode())
         self._producer: AIOKafkaProducer | None = None
         self._wakeup = asyncio.Event()
-        self.heartbeat = Heartbeat(f"relay:{tables.schema}")
+        self.health = LoopHealth(
+            f"relay:{tables.schema}", max_failures=max_failures, stall_seconds=stall_seconds
+        )
+        self._standby = False
 
     async def _get_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -144,6 +168,7 @@ class OutboxRelay:
         outbox = self.tables.outbox
         async with self.db.sessionmaker() as session, session.begin():
             leader = await session.scalar(select(func.pg_try_advisory_xact_lock(self.lock_key)))
+            self._standby = not leader
             if not leader:
                 return 0
             rows: Sequence[Any] = (
@@ -158,6 +183,7 @@ class OutboxRelay:
             if not rows:
                 OUTBOX_BACKLOG.labels(self.tables.schema).set(0)
                 return 0
+            self.health.waiting(f"sending {len(rows)}")
             producer = await self._get_producer()
             futures = []
             for row in rows:
@@ -225,31 +251,47 @@ class OutboxRelay:
             stopper.cancel()
         self._wakeup.clear()
 
+    async def _relay_retrying(self, stop: asyncio.Event) -> int:
+        """One batch, retried with the shared backoff until it goes through or ``stop`` is set."""
+
+        def on_retry(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            error = describe(exc) if exc else "unknown"
+            self.health.failed(error, "retrying: " + (type(exc).__name__ if exc else "error"))
+            wait = round(state.next_action.sleep, 2) if state.next_action else None
+            if exc is not None and is_outage(exc):
+                log.warning("relay_send_failed", error=error, attempt=state.attempt_number, retry_in=wait)
+            else:
+                log.error(
+                    "relay_failed", error=error, attempt=state.attempt_number, retry_in=wait, exc_info=exc
+                )
+
+        async for attempt in retrying(stop, initial=0.2, maximum=self.max_backoff, on_retry=on_retry):
+            with attempt:
+                try:
+                    sent = await run_until_stopped(stop, self.relay_once())
+                except Stopped:
+                    raise
+                except Exception:
+                    await self._drop_producer()  # a broken producer is rebuilt for the next attempt
+                    raise
+        self.health.progress("standby" if self._standby else "ok")
+        return sent
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Relay until ``stop`` is set, backing off while Kafka or Postgres is unavailable."""
-        backoff = 0.2
+        """Relay until ``stop`` is set, backing off (jittered) while Kafka or Postgres is unavailable."""
         log.info("relay_started", schema=self.tables.schema)
         listener = asyncio.create_task(self._listen(stop))
         try:
             while not stop.is_set():
                 try:
-                    sent = await self.relay_once()
-                    backoff = 0.2
-                    self.heartbeat.beat()
-                except (KafkaError, OSError, ConnectionError) as exc:
-                    self.heartbeat.beat(f"retrying: {type(exc).__name__}")
-                    log.warning("relay_send_failed", error=repr(exc), retry_in=backoff)
-                    await self._drop_producer()
-                    await sleep_or_stop(stop, backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-                    continue
-                except Exception as exc:
-                    self.heartbeat.beat(f"retrying: {type(exc).__name__}")
-                    log.exception("relay_failed", error=repr(exc), retry_in=backoff)
-                    await self._drop_producer()
-                    await sleep_or_stop(stop, backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-                    continue
+                    sent = await self._relay_retrying(stop)
+                except Stopped:
+                    break
+                except Exception:
+                    if stop.is_set():  # the last attempt failed as the worker was stopping
+                        break
+                    raise
                 if sent < self.batch_size:
                     await self._idle(stop)
         finally:

@@ -1,76 +1,14 @@
-"""Queries on users and their single-use tokens."""
+"""Queries on the single-use tokens e-mailed to account holders."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authenticator.accounts.models import OneTimeToken, User
-
-
-async def get(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
-    query = select(User).where(User.id == user_id)
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).first()
-
-
-async def by_email(session: AsyncSession, email: str, *, for_update: bool = False) -> User | None:
-    query = select(User).where(User.email == email.lower())
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).first()
-
-
-async def add(session: AsyncSession, user: User) -> None:
-    session.add(user)
-    await session.flush()
-
-
-async def count_active_admins(session: AsyncSession) -> int:
-    total = await session.scalar(
-        select(func.count()).select_from(User).where(User.role == "admin", User.status == "active")
-    )
-    return int(total or 0)
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-async def search(
-    session: AsyncSession,
-    *,
-    text: str | None,
-    role: str | None,
-    status: str | None,
-    offset: int,
-    limit: int,
-) -> tuple[Sequence[User], int]:
-    conditions = []
-    if text:
-        pattern = f"%{_escape_like(text.lower())}%"
-        conditions.append(
-            or_(
-                User.email.like(pattern, escape="\\"),
-                func.lower(User.first_name).like(pattern, escape="\\"),
-                func.lower(User.last_name).like(pattern, escape="\\"),
-                func.lower(User.first_name + " " + User.last_name).like(pattern, escape="\\"),
-            )
-        )
-    if role:
-        conditions.append(User.role == role)
-    if status:
-        conditions.append(User.status == status)
-    total = await session.scalar(select(func.count()).select_from(User).where(*conditions))
-    rows = await session.scalars(
-        select(User).where(*conditions).order_by(User.created_at.desc(), User.id).offset(offset).limit(limit)
-    )
-    return rows.all(), int(total or 0)
+from authenticator.accounts.models import OneTimeToken
 
 
 async def add_token(session: AsyncSession, token: OneTimeToken) -> None:
@@ -112,6 +50,15 @@ async def count_tokens_since(
         )
     )
     return int(total or 0)
+
+
+async def last_token_at(session: AsyncSession, *, user_id: uuid.UUID, purpose: str) -> datetime | None:
+    """When the user's most recent token of ``purpose`` was issued."""
+    return await session.scalar(
+        select(func.max(OneTimeToken.created_at)).where(
+            OneTimeToken.user_id == user_id, OneTimeToken.purpose == purpose
+        )
+    )
 
 
 async def delete_expired_tokens(session: AsyncSession, *, before: datetime) -> int:

@@ -2,63 +2,90 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.rbac import permissions_for
-from aintech_shared.db import DbSession
+from aintech_shared.auth import CurrentPrincipal
+from aintech_shared.db import DbSession, ReadConnection
 from aintech_shared.errors import responses
 from authenticator.accounts import service
 from authenticator.accounts.schemas import (
     Accepted,
     ChangePasswordRequest,
+    EmailChangeRequest,
     EmailVerified,
     ForgotPasswordRequest,
-    IdentityOut,
     MeOut,
     ProfileUpdate,
     RegisterRequest,
     ResetPasswordRequest,
-    UserOut,
     VerifyEmailRequest,
 )
-from authenticator.core.deps import Caller, CurrentCaller
 from authenticator.core.request import Client
 from authenticator.core.runtime import RuntimeDep
+from authenticator.core.schemas import no_nul_characters
 from authenticator.oauth import service as oauth
+from authenticator.oauth.schemas import IdentityOut
+from authenticator.sessions.caller import Caller, CurrentCaller
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], dependencies=[Depends(no_nul_characters)])
 
 AUTH_ERRORS = ((401, "Missing or invalid access token"),)
 
 
-async def _me(db: DbSession, caller: Caller) -> MeOut:
+async def _me(db: AsyncSession, caller: Caller) -> MeOut:
+    """The caller's account view, built from rows already typed by the database (no re-validation)."""
     linked = await oauth.identities(db, user_id=caller.user_id)
-    base = UserOut.model_validate(caller.user).model_dump()
-    return MeOut(
-        **base,
-        permissions=permissions_for(caller.user.role),
-        has_password=caller.user.password_hash is not None,
-        identities=[IdentityOut.model_validate(i) for i in linked],
+    user = caller.user
+    return MeOut.model_construct(
+        id=user.id,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        phone=user.phone,
+        role=user.role,
+        status=user.status,
+        email_verified=user.email_verified,
+        two_factor_enabled=user.two_factor_enabled,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+        permissions=permissions_for(user.role),
+        has_password=user.password_hash is not None,
+        identities=[
+            IdentityOut.model_construct(
+                provider=i.provider, email=i.email, created_at=i.created_at, last_login_at=i.last_login_at
+            )
+            for i in linked
+        ],
         session_id=caller.session.id,
     )
 
 
+REGISTERED = "Check your inbox: a message is on its way to this address with the next step."
+
+
 @router.post(
     "/register",
-    status_code=status.HTTP_201_CREATED,
-    response_model=UserOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
     summary="Create a customer account",
     description="Password policy: 8–128 characters with upper- and lower-case letters, a digit and a "
     "symbol; not one of the most common breached passwords; not containing the e-mail name. "
-    "Phones are stored in E.164 (Spanish national numbers are accepted). A verification e-mail is "
-    "requested (event `auth.email_verification_requested`) and `user.registered` is published.",
+    "Phones are stored in E.164 (Spanish national numbers are accepted).\n\n"
+    "The answer is the same whether or not the address already has an account, so it cannot be used "
+    "to find out who is a customer. For a new address the account is created, `user.registered` is "
+    "published and a verification e-mail is requested (`auth.email_verification_requested`); for a "
+    "taken address nothing is created and its owner is told (`auth.account_exists_notice`). At most "
+    "a few sign-ups per hour are accepted from one network (429) and the owner of an address is told "
+    "at most a few times an hour.",
     responses=responses(
-        (409, "E-mail already registered", "An account with this e-mail address already exists."),
         (422, "Invalid field (password policy, phone, e-mail)"),
+        (429, "Too many sign-ups from this network", "Too many requests from your network; try again later."),
     ),
 )
-async def register(body: RegisterRequest, db: DbSession, rt: RuntimeDep, client: Client) -> UserOut:
-    user = await service.register(
+async def register(body: RegisterRequest, db: DbSession, rt: RuntimeDep, client: Client) -> Accepted:
+    await service.register(
         db,
         rt=rt,
         email=body.email,
@@ -68,7 +95,7 @@ async def register(body: RegisterRequest, db: DbSession, rt: RuntimeDep, client:
         phone=body.phone,
         client=client,
     )
-    return UserOut.model_validate(user)
+    return Accepted(detail=REGISTERED)
 
 
 @router.post(
@@ -92,11 +119,12 @@ async def verify_email(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
     summary="Send the verification e-mail again",
-    description="Earlier verification links stop working.",
-    responses=responses(*AUTH_ERRORS, (409, "Already verified")),
+    description="Earlier verification links stop working. One a minute at most (429 with "
+    "`Retry-After` before that), and a few an hour.",
+    responses=responses(*AUTH_ERRORS, (409, "Already verified"), (429, "Sent moments ago")),
 )
 async def resend_verification(caller: CurrentCaller, db: DbSession, rt: RuntimeDep) -> Accepted:
-    await service.request_email_verification(db, rt=rt, user=caller.user)
+    await service.resend_verification(db, rt=rt, user=caller.user)
     return Accepted(detail="A new verification e-mail is on its way.")
 
 
@@ -108,8 +136,25 @@ async def resend_verification(caller: CurrentCaller, db: DbSession, rt: RuntimeD
     "session id.",
     responses=responses(*AUTH_ERRORS),
 )
-async def me(caller: CurrentCaller, db: DbSession) -> MeOut:
-    return await _me(db, caller)
+async def me(principal: CurrentPrincipal, db: ReadConnection) -> MeOut:
+    view = await oauth.account_view(db, principal=principal)
+    return MeOut.model_construct(
+        id=view.id,
+        email=view.email,
+        first_name=view.first_name,
+        last_name=view.last_name,
+        phone=view.phone,
+        role=view.role,
+        status=view.status,
+        email_verified=view.email_verified,
+        two_factor_enabled=view.two_factor_enabled,
+        created_at=view.created_at,
+        last_login_at=view.last_login_at,
+        permissions=permissions_for(view.role),
+        has_password=view.has_password,
+        identities=[IdentityOut.model_validate(i) for i in view.identities],
+        session_id=view.session_id,
+    )
 
 
 @router.patch(
@@ -128,8 +173,14 @@ async def update_me(body: ProfileUpdate, caller: CurrentCaller, db: DbSession, c
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Change my password",
-    description="Needs the current password. Every other session is signed out; this one stays.",
-    responses=responses(*AUTH_ERRORS, (422, "Wrong current password or new password breaks the policy")),
+    description="Needs the current password; wrong ones are counted like failed sign-ins (429 with "
+    "`Retry-After` once too many). Every other session is signed out (`session.revoked`); this one "
+    "stays.",
+    responses=responses(
+        *AUTH_ERRORS,
+        (422, "Wrong current password or new password breaks the policy"),
+        (429, "Too many wrong passwords"),
+    ),
 )
 async def change_password(
     body: ChangePasswordRequest, caller: CurrentCaller, db: DbSession, rt: RuntimeDep, client: Client
@@ -146,12 +197,71 @@ async def change_password(
 
 
 @router.post(
+    "/me/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    summary="Change my e-mail address",
+    description="Sends a link to the new address (`auth.email_change_requested`); the address changes "
+    "only when it is used (`POST /verify-email-change`). Needs `current_password` unless this session "
+    "signed in (or confirmed the password) within the last few minutes. When the new address belongs "
+    "to another account the answer is the same and that account's owner is told instead.",
+    responses=responses(
+        *AUTH_ERRORS,
+        (
+            403,
+            "Confirm your password (step-up required)",
+            "Confirm your current password to make this change.",
+        ),
+        (422, "Wrong current password, or the same address"),
+        (429, "Too many attempts"),
+    ),
+)
+async def change_email(
+    body: EmailChangeRequest, caller: CurrentCaller, db: DbSession, rt: RuntimeDep, client: Client
+) -> Accepted:
+    await service.request_email_change(
+        db,
+        rt=rt,
+        user=caller.user,
+        current=caller.session,
+        new_email=body.new_email,
+        current_password=body.current_password,
+        client=client,
+    )
+    return Accepted(detail="A link is on its way to the new address; your address changes when it is used.")
+
+
+@router.post(
+    "/verify-email-change",
+    response_model=EmailVerified,
+    summary="Confirm a new e-mail address with the e-mailed token",
+    description="The new address replaces the old one and counts as verified; links sent to the old "
+    "address stop working and every session except the one that asked for the change ends "
+    "(`user.email_changed`, `session.revoked`).",
+    responses=responses(
+        (400, "Invalid, used or expired link", "This link is invalid or has already been used."),
+        (409, "The address was taken meanwhile", "An account with this e-mail address already exists."),
+    ),
+)
+async def verify_email_change(
+    body: VerifyEmailRequest, db: DbSession, rt: RuntimeDep, client: Client
+) -> EmailVerified:
+    user = await service.confirm_email_change(db, rt=rt, token=body.token, client=client)
+    return EmailVerified(email=user.email)
+
+
+@router.post(
     "/forgot-password",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
     summary="Request a password-reset e-mail",
-    description="Always answers 202, whether or not the address has an account. The link is single "
-    "use and valid for one hour; at most a few are sent per hour.",
+    description="Always answers the same 202, whether or not the address has an account, and takes "
+    "as long. The link is single use and valid for one hour; at most a few are sent to an address "
+    "per hour (beyond that nothing is sent, the answer is unchanged). Too many requests from one "
+    "network get 429.",
+    responses=responses(
+        (429, "Too many requests from this network", "Too many requests from your network; try again later.")
+    ),
 )
 async def forgot_password(
     body: ForgotPasswordRequest, db: DbSession, rt: RuntimeDep, client: Client
@@ -164,7 +274,9 @@ async def forgot_password(
     "/reset-password",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Set a new password with the e-mailed token",
-    description="Signs the account out everywhere and lifts a sign-in lockout.",
+    description="Signs the account out everywhere (`session.revoked`) and lifts sign-in delays and "
+    "lockouts. Two-factor authentication stays on; if it was enrolled within the last hour the owner "
+    "is warned (`auth.suspicious_login`, reason `two_factor_enrolled_recently`).",
     responses=responses(
         (400, "Invalid, used or expired link", "This link has expired; request a new one."),
         (422, "New password breaks the policy"),

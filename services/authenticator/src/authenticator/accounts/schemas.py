@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 import phonenumbers
@@ -18,6 +17,9 @@ from pydantic import (
 )
 
 from authenticator.core.passwords import MAX_LENGTH, password_problems
+from authenticator.core.schemas import RequestModel
+from authenticator.oauth.schemas import IdentityOut
+from authenticator.users.schemas import UserOut
 
 DEFAULT_PHONE_REGION = "ES"
 
@@ -45,7 +47,7 @@ def check_password(password: str, email: str | None = None) -> str:
     return password
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -82,31 +84,6 @@ class RegisterRequest(BaseModel):
         return check_password(value, info.data.get("email"))
 
 
-class UserOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    email: EmailStr
-    first_name: str
-    last_name: str
-    phone: str | None
-    role: str
-    status: str
-    email_verified: bool
-    two_factor_enabled: bool
-    created_at: datetime
-    last_login_at: datetime | None
-
-
-class IdentityOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    provider: str
-    email: str | None
-    created_at: datetime
-    last_login_at: datetime | None
-
-
 class MeOut(UserOut):
     permissions: list[str]
     has_password: bool
@@ -114,7 +91,7 @@ class MeOut(UserOut):
     session_id: uuid.UUID
 
 
-class ProfileUpdate(BaseModel):
+class ProfileUpdate(RequestModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"first_name": "Lucía", "phone": "612345678"}]}
     )
@@ -132,7 +109,7 @@ class ProfileUpdate(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
-class ChangePasswordRequest(BaseModel):
+class ChangePasswordRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"current_password": "Tejado-Azul-42!", "new_password": "Velero-Rojo-77?"}]
@@ -148,17 +125,17 @@ class ChangePasswordRequest(BaseModel):
         return check_password(value)
 
 
-class VerifyEmailRequest(BaseModel):
+class VerifyEmailRequest(RequestModel):
     token: str = Field(min_length=16, max_length=200, description="The token from the e-mailed link.")
 
 
-class ForgotPasswordRequest(BaseModel):
+class ForgotPasswordRequest(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"email": "lucia.martin@example.com"}]})
 
     email: EmailStr
 
 
-class ResetPasswordRequest(BaseModel):
+class ResetPasswordRequest(RequestModel):
     token: str = Field(min_length=16, max_length=200, description="The token from the e-mailed link.")
     new_password: Password
 
@@ -166,6 +143,19 @@ class ResetPasswordRequest(BaseModel):
     @classmethod
     def _policy(cls, value: str) -> str:
         return check_password(value)
+
+
+class EmailChangeRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"new_email": "lucia.martin@trabajo.example", "current_password": "Tejado-Azul-42!"}]
+        }
+    )
+
+    new_email: EmailStr
+    current_password: Password | None = Field(
+        default=None, description="Needed unless this session signed in (or confirmed it) a few minutes ago."
+    )
 
 
 class Accepted(BaseModel):

@@ -1,4 +1,4 @@
-"""Administration endpoints: users, roles, account status, sessions, signing keys."""
+"""Administration endpoints: users, roles, account status, sessions, signing keys, the audit log."""
 
 from __future__ import annotations
 
@@ -10,22 +10,27 @@ from fastapi import APIRouter, Depends, Query, status
 from aintech_contracts.rbac import Permission, Role
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
-from authenticator.accounts.models import UserStatus
 from authenticator.admin import service
 from authenticator.admin.schemas import AdminUserOut, DisableRequest, KeyRotated, RoleChange, SessionsRevoked
-from authenticator.core.deps import Caller, authorized
+from authenticator.audit import service as audit
+from authenticator.audit.schemas import AuditEntryOut
+from authenticator.audit.service import AuditAction
 from authenticator.core.pagination import Page, PageNumber, PageSize
 from authenticator.core.request import Client
 from authenticator.core.runtime import RuntimeDep
+from authenticator.core.schemas import Instant, no_nul_characters
 from authenticator.sessions import service as sessions
+from authenticator.sessions.caller import Caller, authorized
 from authenticator.sessions.schemas import SessionOut
+from authenticator.users.models import UserStatus
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(no_nul_characters)])
 
 Reader = Annotated[Caller, Depends(authorized(Permission.users_read))]
 Manager = Annotated[Caller, Depends(authorized(Permission.users_manage))]
 SessionManager = Annotated[Caller, Depends(authorized(Permission.sessions_manage))]
 KeyManager = Annotated[Caller, Depends(authorized(Permission.keys_manage))]
+Auditor = Annotated[Caller, Depends(authorized(Permission.audit_read))]
 
 GUARDED = ((401, "Missing or invalid access token"), (403, "Missing permission"))
 
@@ -130,9 +135,9 @@ async def enable_user(
     responses=responses(*GUARDED, (404, "No such user")),
 )
 async def force_logout(
-    user_id: uuid.UUID, caller: SessionManager, db: DbSession, client: Client
+    user_id: uuid.UUID, caller: SessionManager, db: DbSession, rt: RuntimeDep, client: Client
 ) -> SessionsRevoked:
-    count = await service.force_logout(db, actor_id=caller.user_id, user_id=user_id, client=client)
+    count = await service.force_logout(db, rt=rt, actor_id=caller.user_id, user_id=user_id, client=client)
     return SessionsRevoked(sessions_revoked=count)
 
 
@@ -156,10 +161,10 @@ async def user_sessions(user_id: uuid.UUID, _: SessionManager, db: DbSession) ->
     responses=responses(*GUARDED, (404, "No such session")),
 )
 async def revoke_session(
-    session_id: uuid.UUID, caller: SessionManager, db: DbSession, client: Client
+    session_id: uuid.UUID, caller: SessionManager, db: DbSession, rt: RuntimeDep, client: Client
 ) -> None:
     await sessions.revoke_one(
-        db, session_id=session_id, owner_id=None, actor_id=caller.user_id, client=client
+        db, rt=rt, session_id=session_id, owner_id=None, actor_id=caller.user_id, client=client
     )
 
 
@@ -174,3 +179,44 @@ async def revoke_session(
 async def rotate_keys(caller: KeyManager, db: DbSession, rt: RuntimeDep, client: Client) -> KeyRotated:
     kid, previous = await service.rotate_signing_key(db, rt=rt, actor_id=caller.user_id, client=client)
     return KeyRotated(kid=kid, previous_kid=previous)
+
+
+@router.get(
+    "/audit",
+    tags=["audit"],
+    response_model=Page[AuditEntryOut],
+    summary="Search the audit log",
+    description="Needs `audit:read`. Filters combine; `since` is inclusive and `until` exclusive "
+    "(ISO 8601 with time zone). Newest first. Actions: "
+    + ", ".join(f"`{a.value}`" for a in AuditAction)
+    + ".",
+    responses=responses(
+        (401, "Missing or invalid access token"), (403, "Missing permission"), (422, "Invalid filter")
+    ),
+)
+async def search_audit(
+    _: Auditor,
+    db: DbSession,
+    user_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    action: Annotated[list[AuditAction] | None, Query(description="Repeat to match several.")] = None,
+    since: Annotated[
+        Instant | None, Query(description="From this instant (inclusive), with a time zone.")
+    ] = None,
+    until: Annotated[Instant | None, Query(description="Before this instant, with a time zone.")] = None,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> Page[AuditEntryOut]:
+    rows, total = await audit.search(
+        db,
+        user_id=user_id,
+        actor_id=actor_id,
+        actions=[a.value for a in action or []],
+        since=since,
+        until=until,
+        page=page,
+        page_size=page_size,
+    )
+    return Page.build(
+        [AuditEntryOut.model_validate(r) for r in rows], total=total, page=page, page_size=page_size
+    )

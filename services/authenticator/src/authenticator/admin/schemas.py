@@ -7,7 +7,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from aintech_contracts.rbac import Role
-from authenticator.accounts.schemas import UserOut
+from authenticator.core.schemas import RequestModel
+from authenticator.users.schemas import UserOut
 
 
 class AdminUserOut(UserOut):
@@ -16,13 +17,13 @@ class AdminUserOut(UserOut):
     updated_at: datetime
 
 
-class RoleChange(BaseModel):
+class RoleChange(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"role": "supervisor"}]})
 
     role: Role
 
 
-class DisableRequest(BaseModel):
+class DisableRequest(RequestModel):
     reason: str | None = Field(default=None, max_length=500)
 
 

@@ -8,15 +8,15 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.events.auth import UserDisabled, UserEnabled, UserRoleChanged
-from aintech_contracts.rbac import Role
-from aintech_shared.errors import Conflict, NotFound
-from authenticator.accounts import repository as users
-from authenticator.accounts.models import User, UserStatus
+from aintech_contracts.rbac import Permission, Role, permissions_for
+from aintech_shared.errors import Conflict, Forbidden, NotFound
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
 from authenticator.core.request import ClientInfo
 from authenticator.core.runtime import Runtime
 from authenticator.sessions.service import revoke_sessions
+from authenticator.users import repository as users
+from authenticator.users.models import User, UserStatus
 
 
 async def search_users(
@@ -46,8 +46,24 @@ async def get_user(session: AsyncSession, *, user_id: uuid.UUID, for_update: boo
     return user
 
 
-async def _guard_last_admin(session: AsyncSession, user: User) -> None:
-    if user.role == Role.admin and user.is_active and await users.count_active_admins(session) <= 1:
+async def _lock_target(
+    session: AsyncSession, *, actor_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[User, list[uuid.UUID]]:
+    """Lock the active administrators, then the user to change.
+
+    Every change that could remove an administrator takes the same locks in the same order, so
+    two administrators demoting or disabling each other at once are served one after the other
+    and the second sees the first's result, including losing its own rights meanwhile.
+    """
+    admins = await users.lock_active_admins(session)
+    actor = await users.get(session, actor_id)
+    if actor is None or not actor.is_active or Permission.users_manage not in permissions_for(actor.role):
+        raise Forbidden("Your account no longer has the users:manage permission.")
+    return await get_user(session, user_id=user_id, for_update=True), admins
+
+
+def _guard_last_admin(user: User, admins: list[uuid.UUID]) -> None:
+    if user.id in admins and len(admins) <= 1:
         raise Conflict("This is the last active administrator; promote another user first.")
 
 
@@ -63,15 +79,14 @@ async def change_role(
     """Give a user another role; their sessions end so new tokens carry the new permissions."""
     if user_id == actor_id:
         raise Conflict("You cannot change your own role.")
-    user = await get_user(session, user_id=user_id, for_update=True)
+    user, admins = await _lock_target(session, actor_id=actor_id, user_id=user_id)
     if user.role == role:
         return user
-    if user.role == Role.admin:
-        await _guard_last_admin(session, user)
+    _guard_last_admin(user, admins)
     old = user.role
     user.role = role.value
     user.updated_at = utcnow()
-    revoked = await revoke_sessions(session, user_id=user.id, reason="role_changed")
+    revoked = await revoke_sessions(session, rt=rt, user_id=user.id, reason="role_changed")
     await rt.outbox.publish(
         session,
         UserRoleChanged(user_id=user.id, old_role=old, new_role=role.value, changed_by=actor_id),
@@ -104,16 +119,16 @@ async def disable_user(
     """Disable an account and end all of its sessions."""
     if user_id == actor_id:
         raise Conflict("You cannot disable your own account.")
-    user = await get_user(session, user_id=user_id, for_update=True)
+    user, admins = await _lock_target(session, actor_id=actor_id, user_id=user_id)
     if not user.is_active:
         return user
-    await _guard_last_admin(session, user)
+    _guard_last_admin(user, admins)
     now = utcnow()
     user.status = UserStatus.disabled.value
     user.disabled_at = now
     user.disabled_reason = reason
     user.updated_at = now
-    revoked = await revoke_sessions(session, user_id=user.id, reason="account_disabled")
+    revoked = await revoke_sessions(session, rt=rt, user_id=user.id, reason="account_disabled")
     await rt.outbox.publish(
         session, UserDisabled(user_id=user.id, disabled_by=actor_id, reason=reason), key=str(user.id)
     )
@@ -159,11 +174,11 @@ async def enable_user(
 
 
 async def force_logout(
-    session: AsyncSession, *, actor_id: uuid.UUID, user_id: uuid.UUID, client: ClientInfo
+    session: AsyncSession, *, rt: Runtime, actor_id: uuid.UUID, user_id: uuid.UUID, client: ClientInfo
 ) -> int:
     """End every session of a user."""
     user = await get_user(session, user_id=user_id)
-    revoked = await revoke_sessions(session, user_id=user.id, reason="revoked_by_admin")
+    revoked = await revoke_sessions(session, rt=rt, user_id=user.id, reason="revoked_by_admin")
     await record(
         session,
         action=AuditAction.sessions_revoked_all,

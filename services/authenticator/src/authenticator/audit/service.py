@@ -19,7 +19,10 @@ from authenticator.core.request import ClientInfo
 
 class AuditAction(StrEnum):
     user_registered = "user.registered"
+    registration_repeated = "user.registration_repeated"
     email_verified = "user.email_verified"
+    email_change_requested = "user.email_change_requested"
+    email_changed = "user.email_changed"
     profile_updated = "user.profile_updated"
     role_changed = "user.role_changed"
     user_disabled = "user.disabled"
@@ -34,11 +37,13 @@ class AuditAction(StrEnum):
     sessions_revoked_all = "session.revoked_all"
     token_reuse_detected = "token.reuse_detected"  # noqa: S105
     password_changed = "password.changed"  # noqa: S105
+    password_check_failed = "password.check_failed"  # noqa: S105
     password_reset_requested = "password.reset_requested"  # noqa: S105
     password_reset = "password.reset"  # noqa: S105
     two_factor_enrollment_started = "2fa.enrollment_started"
     two_factor_enabled = "2fa.enabled"
     two_factor_disabled = "2fa.disabled"
+    two_factor_code_failed = "2fa.code_failed"
     recovery_codes_regenerated = "2fa.recovery_codes_regenerated"
     recovery_code_used = "2fa.recovery_code_used"
     oauth_linked = "oauth.linked"

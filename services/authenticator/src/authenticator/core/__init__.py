@@ -1,1 +1,1 @@
-"""Building blocks shared by the authenticator's domains: crypto, passwords, request context."""
+"""Building blocks shared by the domains: crypto, passwords, request context, the runtime protocols."""

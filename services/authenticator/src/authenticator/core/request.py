@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated
@@ -12,6 +13,8 @@ from fastapi import Depends, Request
 from authenticator.settings import Settings
 
 _MAX_USER_AGENT = 512
+_MAX_ADDRESS = 45  # the longest textual IP address (IPv4-mapped IPv6), the size of the ip columns
+_HOST_OR_PREFIX = re.compile(r"^[A-Za-z0-9._~:/\[\]@%+-]{1,255}$")
 
 
 @dataclass(frozen=True)
@@ -27,26 +30,28 @@ def _networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddre
     return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
 
 
-def _is_trusted(address: str | None, settings: Settings) -> bool:
-    if not address:
-        return False
+def _valid_ip(value: str | None) -> str | None:
+    """The address in canonical form, without an IPv6 zone id (``fe80::1%eth0`` -> ``fe80::1``)."""
+    if not value:
+        return None
     try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in _networks(tuple(settings.trusted_proxies)))
-
-
-def _valid_ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
+        return str(ipaddress.ip_address(value.strip().split("%", 1)[0]))
     except ValueError:
         return None
 
 
+def _is_trusted(address: str | None, settings: Settings) -> bool:
+    ip = _valid_ip(address)
+    if ip is None:
+        return False
+    parsed = ipaddress.ip_address(ip)
+    return any(parsed in net for net in _networks(tuple(settings.trusted_proxies)))
+
+
 def client_ip(request: Request, settings: Settings) -> str | None:
     """The client address: the right-most X-Forwarded-For hop not added by a trusted proxy."""
-    peer = request.client.host if request.client else None
+    raw_peer = request.client.host if request.client else None
+    peer = _valid_ip(raw_peer) or (raw_peer[:_MAX_ADDRESS] if raw_peer else None)
     if not _is_trusted(peer, settings):
         return peer
     forwarded = request.headers.get("x-forwarded-for")
@@ -67,10 +72,25 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def _printable(value: str | None, limit: int) -> str | None:
+    """Header text as stored: printable characters only, cut to ``limit``."""
+    if not value:
+        return None
+    return "".join(ch for ch in value if ch.isprintable())[:limit] or None
+
+
 def get_client_info(request: Request) -> ClientInfo:
     settings = get_settings(request)
-    agent = request.headers.get("user-agent")
-    return ClientInfo(ip=client_ip(request, settings), user_agent=agent[:_MAX_USER_AGENT] if agent else None)
+    return ClientInfo(
+        ip=client_ip(request, settings),
+        user_agent=_printable(request.headers.get("user-agent"), _MAX_USER_AGENT),
+    )
+
+
+def _forwarded(request: Request, name: str) -> str | None:
+    """The first value of a forwarding header, when it is a plausible host or path."""
+    value = request.headers.get(name, "").split(",")[0].strip()
+    return value if value and _HOST_OR_PREFIX.match(value) else None
 
 
 def public_base_url(request: Request) -> str:
@@ -78,11 +98,12 @@ def public_base_url(request: Request) -> str:
     settings = get_settings(request)
     if settings.public_base_url:
         return settings.public_base_url.rstrip("/")
-    scheme, host, prefix = request.url.scheme, request.headers.get("host", request.url.netloc), ""
+    scheme, host, prefix = request.url.scheme, request.url.netloc, ""
     if _is_trusted(request.client.host if request.client else None, settings):
-        scheme = request.headers.get("x-forwarded-proto", scheme).split(",")[0].strip() or scheme
-        host = request.headers.get("x-forwarded-host", host).split(",")[0].strip() or host
-        prefix = request.headers.get("x-forwarded-prefix", "").split(",")[0].strip().rstrip("/")
+        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        scheme = proto if proto in ("http", "https") else scheme
+        host = _forwarded(request, "x-forwarded-host") or host
+        prefix = (_forwarded(request, "x-forwarded-prefix") or "").rstrip("/")
         if prefix and not prefix.startswith("/"):
             prefix = "/" + prefix
     return f"{scheme}://{host}{prefix}"

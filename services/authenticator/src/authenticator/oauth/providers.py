@@ -1,205 +1,167 @@
-"""OpenID Connect providers: discovery, authorization URLs (PKCE), code exchange, ID-token checks."""
+"""OpenID Connect providers through Authlib: discovery, the authorization URL (state, nonce, PKCE),
+the code exchange and the ID-token checks (signature against the provider's JWKS, issuer,
+audience, expiry, nonce). Discovery metadata and the provider's key set are cached by Authlib; an
+unknown key id makes it fetch the key set again (the provider rotated its keys).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import httpx
-import jwt
 import structlog
-from authlib.common.urls import add_params_to_uri
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
+from fastapi import Depends, Request
+from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
 
 from aintech_shared.errors import AppError, NotFound, Unauthorized
-from authenticator.core.crypto import digests_match
 from authenticator.settings import OAuthProviderConfig, Settings
 
 log = structlog.get_logger("authenticator.oauth")
 
-METADATA_TTL = 3600.0
-ID_TOKEN_ALGORITHMS = ["RS256"]
+ID_TOKEN_LEEWAY_SECONDS = 60
+
+# Authlib talks HTTP through httpx2 when it is installed, httpx otherwise.
+_HTTP_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError,)
+try:
+    import httpx2
+
+    _HTTP_ERRORS = (httpx.HTTPError, httpx2.HTTPError)
+except ImportError:  # pragma: no cover - depends on the environment
+    pass
+_UNREACHABLE: tuple[type[Exception], ...] = (*_HTTP_ERRORS, ValueError, RuntimeError)
+_CLAIM_NAMES = {"aud": "audience", "iss": "issuer", "nonce": "nonce", "azp": "authorized party"}
 
 
 class BadGateway(AppError):
     status, slug, title = 502, "bad-gateway", "Identity provider error"
 
 
-@dataclass(frozen=True)
-class ProviderMetadata:
-    issuer: str | None
-    authorize_url: str
-    token_url: str
-    jwks_url: str
+def _unavailable(name: str) -> BadGateway:
+    return BadGateway(f"{name.title()} sign-in is unavailable right now; try again later.")
+
+
+def _rejected(claims_error: JoseError) -> Unauthorized:
+    if isinstance(claims_error, ExpiredTokenError):
+        return Unauthorized("The ID token was rejected: it has expired.")
+    if isinstance(claims_error, ClaimError):
+        claim = _CLAIM_NAMES.get(claims_error.claim, claims_error.claim)
+        return Unauthorized(f"The ID token was rejected: its {claim} does not belong to this sign-in.")
+    return Unauthorized("The ID token was rejected: it is not signed by the provider.")
 
 
 class Provider:
-    """One configured OpenID Connect provider, with cached discovery metadata and keys."""
+    """One configured OpenID Connect provider, registered with Authlib."""
 
-    def __init__(self, config: OAuthProviderConfig, http: httpx.AsyncClient) -> None:
+    def __init__(self, config: OAuthProviderConfig, client: StarletteOAuth2App) -> None:
         self.config = config
-        self.http = http
-        self._metadata: ProviderMetadata | None = None
-        self._metadata_at = 0.0
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._keys_at = 0.0
-        self._lock = asyncio.Lock()
+        self._client = client
 
     @property
     def name(self) -> str:
         return self.config.name
 
-    async def _get_json(self, url: str) -> dict[str, Any]:
-        try:
-            response = await self.http.get(url)
-            response.raise_for_status()
-            data = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            log.warning("oauth_provider_unreachable", provider=self.name, url=url, error=repr(exc))
-            raise BadGateway(
-                f"{self.name.title()} sign-in is unavailable right now; try again later."
-            ) from exc
-        if not isinstance(data, dict):
-            raise BadGateway(f"{self.name.title()} returned an unexpected response.")
-        return data
-
-    async def metadata(self) -> ProviderMetadata:
-        if self._metadata is not None and time.monotonic() - self._metadata_at < METADATA_TTL:
-            return self._metadata
-        async with self._lock:
-            cfg = self.config
-            discovered: dict[str, Any] = {}
-            if cfg.discovery_url and not (cfg.authorize_url and cfg.token_url and cfg.jwks_url):
-                discovered = await self._get_json(cfg.discovery_url)
-            authorize = cfg.authorize_url or discovered.get("authorization_endpoint")
-            token = cfg.token_url or discovered.get("token_endpoint")
-            jwks = cfg.jwks_url or discovered.get("jwks_uri")
-            if not (authorize and token and jwks):
-                raise BadGateway(f"{self.name.title()} sign-in is misconfigured (endpoints missing).")
-            self._metadata = ProviderMetadata(
-                issuer=cfg.issuer or discovered.get("issuer"),
-                authorize_url=str(authorize),
-                token_url=str(token),
-                jwks_url=str(jwks),
-            )
-            self._metadata_at = time.monotonic()
-            return self._metadata
-
     async def authorization_url(
         self, *, redirect_uri: str, state: str, nonce: str, code_verifier: str
     ) -> str:
-        meta = await self.metadata()
-        params = {
-            "response_type": "code",
-            "client_id": self.config.client_id,
-            "redirect_uri": redirect_uri,
-            "scope": self.config.scope,
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": create_s256_code_challenge(code_verifier),
-            "code_challenge_method": "S256",
-            "prompt": "select_account",
-        }
-        return str(add_params_to_uri(meta.authorize_url, list(params.items())))
-
-    async def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> dict[str, Any]:
-        """Trade the authorization code (with the PKCE verifier) for the provider's tokens."""
-        meta = await self.metadata()
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "client_id": self.config.client_id,
-            "client_secret": self.config.client_secret,
-            "code_verifier": code_verifier,
-        }
+        """The provider's authorization URL for this sign-in (code flow, S256 PKCE challenge)."""
         try:
-            response = await self.http.post(meta.token_url, data=form, headers={"Accept": "application/json"})
-        except httpx.HTTPError as exc:
-            log.warning("oauth_token_exchange_failed", provider=self.name, error=repr(exc))
-            raise BadGateway(
-                f"{self.name.title()} sign-in is unavailable right now; try again later."
-            ) from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.status_code >= 500:
-            log.warning("oauth_token_endpoint_failed", provider=self.name, status=response.status_code)
-            raise BadGateway(f"{self.name.title()} sign-in is unavailable right now; try again later.")
-        if response.status_code != 200 or not isinstance(body, dict) or "id_token" not in body:
-            log.warning(
-                "oauth_token_exchange_rejected",
-                provider=self.name,
-                status=response.status_code,
-                error=body.get("error") if isinstance(body, dict) else None,
+            created = await self._client.create_authorization_url(
+                redirect_uri,
+                state=state,
+                nonce=nonce,
+                code_verifier=code_verifier,
+                prompt="select_account",
             )
-            raise Unauthorized(f"{self.name.title()} did not accept the sign-in; start again.")
-        return body
+        except _UNREACHABLE as exc:
+            log.warning("oauth_discovery_failed", provider=self.name, error=repr(exc))
+            raise _unavailable(self.name) from exc
+        return str(created["url"])
 
-    async def _key(self, kid: str | None) -> jwt.PyJWK:
-        fresh = time.monotonic() - self._keys_at < METADATA_TTL
-        if kid in self._keys and fresh:
-            return self._keys[kid or ""]
-        meta = await self.metadata()
-        jwks = await self._get_json(meta.jwks_url)
-        keys: dict[str, jwt.PyJWK] = {}
-        for raw in jwks.get("keys", []):
-            if raw.get("kty") == "RSA" and raw.get("use", "sig") == "sig" and raw.get("kid"):
-                keys[raw["kid"]] = jwt.PyJWK(raw, algorithm="RS256")
-        self._keys, self._keys_at = keys, time.monotonic()
-        if kid is None and len(keys) == 1:
-            return next(iter(keys.values()))
-        if kid not in keys:
-            raise Unauthorized(f"{self.name.title()} signed the sign-in with an unknown key.")
-        return keys[kid or ""]
-
-    async def validate_id_token(self, id_token: str, *, nonce: str) -> dict[str, Any]:
-        """Verify the ID token's signature, issuer, audience, expiry and nonce; returns its claims."""
+    async def verified_claims(
+        self, *, code: str, redirect_uri: str, code_verifier: str, nonce: str
+    ) -> dict[str, Any]:
+        """Trade the code (with the PKCE verifier) for tokens and return the checked ID-token claims."""
         try:
-            header = jwt.get_unverified_header(id_token)
-        except jwt.InvalidTokenError as exc:
-            raise Unauthorized("The identity provider returned a malformed ID token.") from exc
-        if header.get("alg") not in ID_TOKEN_ALGORITHMS:
-            raise Unauthorized("The ID token is not signed with an accepted algorithm.")
-        key = await self._key(header.get("kid"))
-        meta = await self.metadata()
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                id_token,
-                key=key.key,
-                algorithms=ID_TOKEN_ALGORITHMS,
-                audience=self.config.client_id,
-                leeway=60,
-                options={"require": ["iss", "sub", "aud", "exp", "iat"], "verify_iss": False},
+            token = await self._client.fetch_access_token(
+                redirect_uri=redirect_uri, code=code, code_verifier=code_verifier
             )
-        except jwt.InvalidTokenError as exc:
-            raise Unauthorized(f"The ID token was rejected: {exc}.") from exc
-        expected_issuer = meta.issuer
-        if expected_issuer and "{tenantid}" in expected_issuer:
-            expected_issuer = expected_issuer.replace("{tenantid}", str(claims.get("tid", "")))
-        if expected_issuer and claims.get("iss") != expected_issuer:
-            raise Unauthorized("The ID token comes from an unexpected issuer.")
-        token_nonce = claims.get("nonce")
-        if not isinstance(token_nonce, str) or not digests_match(nonce, token_nonce):
-            raise Unauthorized("The ID token does not belong to this sign-in (nonce mismatch).")
-        return claims
+        except OAuthError as exc:
+            log.warning("oauth_token_exchange_rejected", provider=self.name, error=exc.error)
+            raise Unauthorized(f"{self.name.title()} did not accept the sign-in; start again.") from exc
+        except _UNREACHABLE as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            log.warning("oauth_token_exchange_failed", provider=self.name, status=status, error=repr(exc))
+            if isinstance(status, int) and status < 500:
+                raise Unauthorized(f"{self.name.title()} did not accept the sign-in; start again.") from exc
+            raise _unavailable(self.name) from exc
+        if "id_token" not in token:
+            raise Unauthorized(f"{self.name.title()} returned no ID token; start again.")
+        try:
+            claims = await self._client.parse_id_token(
+                token,
+                nonce=nonce,
+                claims_options=await self._claims_options(),
+                leeway=ID_TOKEN_LEEWAY_SECONDS,
+            )
+        except JoseError as exc:
+            log.warning("oauth_id_token_rejected", provider=self.name, error=repr(exc))
+            raise _rejected(exc) from exc
+        except _UNREACHABLE as exc:
+            log.warning("oauth_jwks_unavailable", provider=self.name, error=repr(exc))
+            raise _unavailable(self.name) from exc
+        return dict(claims)
+
+    async def _claims_options(self) -> dict[str, Any]:
+        """Issuer and audience are essential and must match; a ``{tenantid}`` issuer (Microsoft's
+        multi-tenant endpoint) must match with the token's own ``tid``."""
+        metadata = await self._client.load_server_metadata()
+        issuer = self.config.issuer or metadata.get("issuer")
+        options: dict[str, Any] = {"aud": {"essential": True, "values": [self.config.client_id]}}
+        if issuer and "{tenantid}" in issuer:
+            options["iss"] = {"essential": True, "validate": _tenant_issuer(issuer)}
+        elif issuer:
+            options["iss"] = {"essential": True, "values": [issuer]}
+        return options
+
+
+def _tenant_issuer(template: str) -> Callable[[Any, Any], bool]:
+    def matches(claims: Any, value: Any) -> bool:
+        return value == template.replace("{tenantid}", str(claims.get("tid", "")))
+
+    return matches
 
 
 class ProviderRegistry:
-    """The configured providers, sharing one HTTP client."""
+    """The configured providers."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
-        self.http = http or httpx.AsyncClient(
-            timeout=settings.oauth_http_timeout_seconds, follow_redirects=False
-        )
-        self._providers = {
-            name: Provider(cfg, self.http)
-            for name, cfg in settings.oauth_providers().items()
-            if cfg.configured
-        }
+    def __init__(self, settings: Settings) -> None:
+        oauth = OAuth()
+        self._providers: dict[str, Provider] = {}
+        for name, cfg in settings.oauth_providers().items():
+            if not cfg.configured:
+                continue
+            explicit = bool(cfg.authorize_url and cfg.token_url and cfg.jwks_url)
+            metadata = {k: v for k, v in (("issuer", cfg.issuer), ("jwks_uri", cfg.jwks_url)) if v}
+            oauth.register(
+                name,
+                client_id=cfg.client_id,
+                client_secret=cfg.client_secret,
+                server_metadata_url=None if explicit else cfg.discovery_url,
+                authorize_url=cfg.authorize_url,
+                access_token_url=cfg.token_url,
+                client_kwargs={
+                    "scope": cfg.scope,
+                    "code_challenge_method": "S256",
+                    "token_endpoint_auth_method": "client_secret_post",
+                    "timeout": settings.oauth_http_timeout_seconds,
+                },
+                **metadata,
+            )
+            client = oauth.create_client(name)
+            assert isinstance(client, StarletteOAuth2App)
+            self._providers[name] = Provider(cfg, client)
 
     def names(self) -> list[str]:
         return sorted(self._providers)
@@ -210,8 +172,13 @@ class ProviderRegistry:
             raise NotFound(f"Sign-in with {name!r} is not available.")
         return provider
 
-    async def close(self) -> None:
-        await self.http.aclose()
+
+def get_providers(request: Request) -> ProviderRegistry:
+    registry: ProviderRegistry = request.app.state.oauth_providers
+    return registry
+
+
+Providers = Annotated[ProviderRegistry, Depends(get_providers)]
 
 
 def email_is_verified(provider: str, claims: dict[str, Any]) -> bool:

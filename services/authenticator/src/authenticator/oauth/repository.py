@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import JSON, Row, bindparam, delete, func, literal_column, select, type_coerce
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from authenticator.oauth.models import OAuthIdentity, OAuthState
+from authenticator.sessions.models import Session
+from authenticator.users.models import User
 
 
 async def add_state(session: AsyncSession, state: OAuthState) -> None:
@@ -31,12 +35,15 @@ async def identity(session: AsyncSession, *, provider: str, subject: str) -> OAu
     ).first()
 
 
+_IDENTITIES_OF = (
+    select(OAuthIdentity)
+    .where(OAuthIdentity.user_id == bindparam("user_id"))
+    .order_by(OAuthIdentity.created_at)
+)
+
+
 async def identities_of(session: AsyncSession, user_id: uuid.UUID) -> Sequence[OAuthIdentity]:
-    return (
-        await session.scalars(
-            select(OAuthIdentity).where(OAuthIdentity.user_id == user_id).order_by(OAuthIdentity.created_at)
-        )
-    ).all()
+    return (await session.scalars(_IDENTITIES_OF, {"user_id": user_id})).all()
 
 
 async def add_identity(session: AsyncSession, row: OAuthIdentity) -> None:
@@ -52,3 +59,60 @@ async def delete_identity(session: AsyncSession, row: OAuthIdentity) -> None:
 async def delete_expired_states(session: AsyncSession, *, before: datetime) -> int:
     result = await session.execute(delete(OAuthState).where(OAuthState.expires_at < before))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+_LINKED = (
+    select(
+        func.coalesce(
+            func.json_agg(
+                aggregate_order_by(
+                    func.json_build_object(
+                        "provider",
+                        OAuthIdentity.provider,
+                        "email",
+                        OAuthIdentity.email,
+                        "created_at",
+                        OAuthIdentity.created_at,
+                        "last_login_at",
+                        OAuthIdentity.last_login_at,
+                    ),
+                    OAuthIdentity.created_at,
+                )
+            ),
+            literal_column("'[]'::json"),
+        )
+    )
+    .where(OAuthIdentity.user_id == User.id)
+    .scalar_subquery()
+)
+# GET /me in one round trip: the account, the state of the token's login session and the linked
+# identities (as a JSON array), built once.
+_ACCOUNT_VIEW = (
+    select(
+        User.id,
+        User.email,
+        User.first_name,
+        User.last_name,
+        User.phone,
+        User.role,
+        User.status,
+        User.email_verified_at.is_not(None).label("email_verified"),
+        User.totp_secret.is_not(None).label("two_factor_enabled"),
+        User.created_at,
+        User.last_login_at,
+        User.password_hash.is_not(None).label("has_password"),
+        Session.id.label("session_id"),
+        Session.revoked_at.label("session_revoked_at"),
+        Session.expires_at.label("session_expires_at"),
+        type_coerce(_LINKED, JSON).label("identities"),
+    )
+    .join_from(Session, User, User.id == Session.user_id)
+    .where(Session.id == bindparam("session_id"), User.id == bindparam("user_id"))
+)
+
+
+async def account_view(
+    db: AsyncConnection | AsyncSession, *, user_id: uuid.UUID, session_id: uuid.UUID
+) -> Row[*tuple[Any, ...]] | None:
+    """The caller's account, login-session state and linked identities; None if the session is not theirs."""
+    return (await db.execute(_ACCOUNT_VIEW, {"session_id": session_id, "user_id": user_id})).first()

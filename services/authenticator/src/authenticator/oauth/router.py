@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
-from authenticator.accounts.schemas import IdentityOut
-from authenticator.core.deps import CurrentCaller
 from authenticator.core.request import Client, public_base_url
 from authenticator.core.runtime import RuntimeDep
+from authenticator.core.schemas import no_nul_characters
 from authenticator.oauth import service
 from authenticator.oauth.models import OAuthIdentity
-from authenticator.oauth.schemas import AuthorizationOut, ProvidersOut
-from authenticator.sessions.router import login_response
-from authenticator.sessions.schemas import LoginResponse
+from authenticator.oauth.providers import Providers
+from authenticator.oauth.schemas import AuthorizationOut, IdentityOut, ProvidersOut
+from authenticator.sessions.caller import CurrentCaller
+from authenticator.signin.presenter import login_response
+from authenticator.signin.schemas import LoginResponse, TokenResponse, TwoFactorRequired
 
-router = APIRouter(tags=["oauth"])
+router = APIRouter(tags=["oauth"], dependencies=[Depends(no_nul_characters)])
 
 PROVIDER_ERRORS = ((404, "Provider not configured"), (502, "Identity provider unreachable"))
 
@@ -29,8 +30,8 @@ def _redirect_uri(request: Request, provider: str) -> str:
 
 
 @router.get("/oauth/providers", response_model=ProvidersOut, summary="Sign-in providers available")
-async def providers(rt: RuntimeDep) -> ProvidersOut:
-    return ProvidersOut(providers=rt.providers.names())
+async def list_providers(providers: Providers) -> ProvidersOut:
+    return ProvidersOut(providers=providers.names())
 
 
 @router.get(
@@ -46,10 +47,15 @@ async def providers(rt: RuntimeDep) -> ProvidersOut:
     },
 )
 async def login_redirect(
-    provider: str, request: Request, db: DbSession, rt: RuntimeDep, client: Client
+    provider: str, request: Request, db: DbSession, rt: RuntimeDep, providers: Providers, client: Client
 ) -> RedirectResponse:
     url, _ = await service.start(
-        db, rt=rt, provider_name=provider, redirect_uri=_redirect_uri(request, provider), client=client
+        db,
+        rt=rt,
+        providers=providers,
+        provider_name=provider,
+        redirect_uri=_redirect_uri(request, provider),
+        client=client,
     )
     return RedirectResponse(url, status_code=status.HTTP_302_FOUND, headers={"Cache-Control": "no-store"})
 
@@ -62,10 +68,15 @@ async def login_redirect(
     responses=responses(*PROVIDER_ERRORS),
 )
 async def login_start(
-    provider: str, request: Request, db: DbSession, rt: RuntimeDep, client: Client
+    provider: str, request: Request, db: DbSession, rt: RuntimeDep, providers: Providers, client: Client
 ) -> AuthorizationOut:
     url, row = await service.start(
-        db, rt=rt, provider_name=provider, redirect_uri=_redirect_uri(request, provider), client=client
+        db,
+        rt=rt,
+        providers=providers,
+        provider_name=provider,
+        redirect_uri=_redirect_uri(request, provider),
+        client=client,
     )
     return AuthorizationOut(authorization_url=url, expires_at=row.expires_at)
 
@@ -88,21 +99,28 @@ async def login_start(
 )
 async def callback(
     provider: str,
-    request: Request,
     response: Response,
     db: DbSession,
     rt: RuntimeDep,
+    providers: Providers,
     client: Client,
     code: Annotated[str | None, Query(max_length=2048)] = None,
     state: Annotated[str | None, Query(max_length=512)] = None,
     error: Annotated[str | None, Query(max_length=256)] = None,
-) -> Any:
+) -> TokenResponse | TwoFactorRequired | IdentityOut:
     result = await service.callback(
-        db, rt=rt, provider_name=provider, code=code, state=state, error=error, client=client
+        db,
+        rt=rt,
+        providers=providers,
+        provider_name=provider,
+        code=code,
+        state=state,
+        error=error,
+        client=client,
     )
     if isinstance(result, OAuthIdentity):
         return IdentityOut.model_validate(result)
-    return login_response(result, request, response)
+    return login_response(result, response)
 
 
 @router.get(
@@ -123,11 +141,18 @@ async def my_identities(caller: CurrentCaller, db: DbSession) -> list[IdentityOu
     responses=responses((401, "Missing or invalid access token"), *PROVIDER_ERRORS),
 )
 async def link(
-    provider: str, caller: CurrentCaller, request: Request, db: DbSession, rt: RuntimeDep, client: Client
+    provider: str,
+    caller: CurrentCaller,
+    request: Request,
+    db: DbSession,
+    rt: RuntimeDep,
+    providers: Providers,
+    client: Client,
 ) -> AuthorizationOut:
     url, row = await service.start(
         db,
         rt=rt,
+        providers=providers,
         provider_name=provider,
         redirect_uri=_redirect_uri(request, provider),
         client=client,

@@ -8,13 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from authlib.common.security import generate_token
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aintech_contracts.rbac import Role
-from aintech_shared.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
-from authenticator.accounts import repository as users
-from authenticator.accounts.models import User
-from authenticator.accounts.service import create_user
+from aintech_shared.auth import Principal
+from aintech_shared.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized, UnprocessableEntity
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
 from authenticator.core.crypto import hash_token, new_token
@@ -22,8 +21,12 @@ from authenticator.core.request import ClientInfo
 from authenticator.core.runtime import Runtime
 from authenticator.oauth import repository
 from authenticator.oauth.models import OAuthIdentity, OAuthState
-from authenticator.oauth.providers import email_is_verified
-from authenticator.sessions.service import ChallengeIssued, SignedIn, sign_in
+from authenticator.oauth.providers import ProviderRegistry, email_is_verified
+from authenticator.sessions.caller import ensure_live, subject_ids
+from authenticator.signin.service import ChallengeIssued, SignedIn, sign_in
+from authenticator.users import repository as users
+from authenticator.users.models import User, UserStatus
+from authenticator.users.service import create_user
 
 PROFILE_CLAIMS = ("name", "given_name", "family_name", "picture", "locale", "tid", "preferred_username")
 
@@ -32,13 +35,14 @@ async def start(
     session: AsyncSession,
     *,
     rt: Runtime,
+    providers: ProviderRegistry,
     provider_name: str,
     redirect_uri: str,
     client: ClientInfo,
     link_user_id: uuid.UUID | None = None,
 ) -> tuple[str, OAuthState]:
     """Record state, nonce and PKCE verifier server-side and build the provider's authorization URL."""
-    provider = rt.providers.get(provider_name)
+    provider = providers.get(provider_name)
     state, nonce, verifier = new_token(32), new_token(24), generate_token(64)
     now = utcnow()
     row = OAuthState(
@@ -68,6 +72,29 @@ async def _consume_state(session: AsyncSession, *, provider_name: str, state: st
     row.used_at = utcnow()
     await session.flush()
     return row
+
+
+def _text(value: Any, limit: int) -> str | None:
+    """Provider-supplied text as we store it: no NUL characters, at most ``limit`` characters."""
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "").strip()
+    return text[:limit] or None
+
+
+def _usable(claims: dict[str, Any]) -> dict[str, Any]:
+    """The claims we keep, cut to what the columns hold; a subject or e-mail that does not fit is
+    refused rather than cut (it identifies the person)."""
+    subject, email = claims.get("sub"), claims.get("email")
+    if not isinstance(subject, str) or not subject or len(subject) > 255 or "\x00" in subject:
+        raise Unauthorized("The identity provider returned an unusable subject; start again.")
+    if email is not None and (not isinstance(email, str) or len(email) > 320 or "\x00" in email):
+        email = None
+    kept = {k: _text(claims[k], 2048) for k in PROFILE_CLAIMS if k in claims and _text(claims[k], 2048)}
+    for flag in ("email_verified", "xms_edov"):
+        if flag in claims:
+            kept[flag] = claims[flag]
+    return {**kept, "sub": subject, "email": email}
 
 
 def _profile(claims: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +141,7 @@ async def callback(
     session: AsyncSession,
     *,
     rt: Runtime,
+    providers: ProviderRegistry,
     provider_name: str,
     code: str | None,
     state: str | None,
@@ -121,7 +149,7 @@ async def callback(
     client: ClientInfo,
 ) -> SignedIn | ChallengeIssued | OAuthIdentity:
     """Finish an authorization: sign in (or create the account), or link to the requesting user."""
-    provider = rt.providers.get(provider_name)
+    provider = providers.get(provider_name)
     if not state:
         raise BadRequest("The provider's response has no state; start again.")
     pending = await _consume_state(session, provider_name=provider.name, state=state)
@@ -129,10 +157,14 @@ async def callback(
         raise BadRequest(f"{provider.name.title()} sign-in was cancelled or refused ({error[:80]}).")
     if not code:
         raise BadRequest("The provider's response has no authorization code.")
-    tokens = await provider.exchange_code(
-        code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
+    claims = _usable(
+        await provider.verified_claims(
+            code=code,
+            redirect_uri=pending.redirect_uri,
+            code_verifier=pending.code_verifier,
+            nonce=pending.nonce,
+        )
     )
-    claims = await provider.validate_id_token(str(tokens["id_token"]), nonce=pending.nonce)
     subject = str(claims["sub"])
     existing = await repository.identity(session, provider=provider.name, subject=subject)
 
@@ -196,6 +228,20 @@ async def callback(
         details={"provider": provider.name},
     )
     return await sign_in(session, rt=rt, user=user, client=client, method=f"oauth:{provider.name}")
+
+
+async def account_view(db: AsyncConnection, *, principal: Principal) -> Row[*tuple[Any, ...]]:
+    """The caller's account with its linked identities, read in one query; 401 unless the session is live."""
+    user_id, session_id = subject_ids(principal)
+    view = await repository.account_view(db, user_id=user_id, session_id=session_id)
+    if view is None:
+        raise Unauthorized("This session has ended; sign in again.")
+    ensure_live(
+        active=view.status == UserStatus.active,
+        revoked_at=view.session_revoked_at,
+        expires_at=view.session_expires_at,
+    )
+    return view
 
 
 async def identities(session: AsyncSession, *, user_id: uuid.UUID) -> Sequence[OAuthIdentity]:

@@ -1,1 +1,1 @@
-"""Sessions: login, 2FA challenge exchange, refresh, logout and the session list."""
+"""Sessions: one per signed-in device, the caller of every authenticated request, sign-out and revocation."""

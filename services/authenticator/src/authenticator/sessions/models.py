@@ -24,6 +24,8 @@ class Session(Base):
         UUID(as_uuid=True), ForeignKey("auth.users.id", ondelete="CASCADE"), nullable=False
     )
     created_at: Mapped[datetime] = now_column()
+    # When the user last proved a factor in this session: the sign-in, or a password confirmation.
+    authenticated_at: Mapped[datetime] = now_column()
     last_activity_at: Mapped[datetime] = now_column()
     expires_at: Mapped[datetime] = ts_column(nullable=False)
     revoked_at: Mapped[datetime | None] = ts_column()

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authenticator.sessions.models import Session
+from authenticator.users.models import User
 
 
 async def get(session: AsyncSession, session_id: uuid.UUID, *, for_update: bool = False) -> Session | None:
@@ -17,6 +18,24 @@ async def get(session: AsyncSession, session_id: uuid.UUID, *, for_update: bool 
     if for_update:
         query = query.with_for_update()
     return (await session.scalars(query)).first()
+
+
+# Built once: read on every authenticated request of this service.
+_SESSION_WITH_USER = (
+    select(Session, User)
+    .join(User, User.id == Session.user_id)
+    .where(Session.id == bindparam("session_id"), User.id == bindparam("user_id"))
+)
+
+
+async def get_with_user(
+    session: AsyncSession, *, session_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[Session, User] | None:
+    """The login session and its user in one query; None unless the session belongs to that user."""
+    found = (
+        await session.execute(_SESSION_WITH_USER, {"session_id": session_id, "user_id": user_id})
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 async def add(session: AsyncSession, row: Session) -> None:
@@ -50,6 +69,13 @@ async def seen_before(
     return False
 
 
+async def signed_in_from(session: AsyncSession, *, user_id: uuid.UUID, ip: str, device: str | None) -> bool:
+    """Whether the user has signed in before from this address with this kind of device."""
+    query = select(Session.id).where(Session.user_id == user_id, Session.ip == ip)
+    query = query.where(Session.device.is_(None) if device is None else Session.device == device)
+    return (await session.scalars(query.limit(1))).first() is not None
+
+
 async def has_any(session: AsyncSession, *, user_id: uuid.UUID) -> bool:
     return (
         await session.scalars(select(Session.id).where(Session.user_id == user_id).limit(1))
@@ -64,15 +90,18 @@ async def revoke(
     now: datetime,
     session_ids: Sequence[uuid.UUID] | None = None,
     keep: uuid.UUID | None = None,
-) -> list[uuid.UUID]:
-    """Revoke the user's active sessions (all, or ``session_ids``); returns the ids revoked."""
+) -> list[tuple[uuid.UUID, datetime]]:
+    """Revoke the user's active sessions (all, or ``session_ids``); returns each revoked session's
+    id and when its last access token was issued."""
     query = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None))
     if session_ids is not None:
         query = query.where(Session.id.in_(session_ids))
     if keep is not None:
         query = query.where(Session.id != keep)
-    result = await session.execute(query.values(revoked_at=now, revoked_reason=reason).returning(Session.id))
-    return [row[0] for row in result.all()]
+    result = await session.execute(
+        query.values(revoked_at=now, revoked_reason=reason).returning(Session.id, Session.last_activity_at)
+    )
+    return [(row[0], row[1]) for row in result.all()]
 
 
 async def delete_stale(session: AsyncSession, *, before: datetime) -> int:

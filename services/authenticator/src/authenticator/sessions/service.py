@@ -1,368 +1,61 @@
-"""Sign-in flows: password login, second-factor exchange, refresh rotation, logout, revocation."""
+"""Ending sessions (and telling the gateway), listing them, and step-up for security changes."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_contracts.events.auth import SuspiciousLogin
-from aintech_shared.errors import AppError, Forbidden, NotFound, TooManyRequests, Unauthorized
-from authenticator.accounts import repository as users
-from authenticator.accounts.models import User
+from aintech_contracts.events.auth import SessionRevoked
+from aintech_shared.errors import AppError, NotFound, UnprocessableEntity
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
-from authenticator.core.crypto import hash_token, new_token
 from authenticator.core.request import ClientInfo
 from authenticator.core.runtime import Runtime
 from authenticator.sessions import repository
-from authenticator.sessions.devices import device_label
 from authenticator.sessions.models import Session
 from authenticator.throttle import service as throttle
 from authenticator.tokens import service as tokens
-from authenticator.tokens.models import RefreshToken
-from authenticator.twofactor import repository as challenges
-from authenticator.twofactor import service as twofactor
-from authenticator.twofactor.models import LoginChallenge
-
-INVALID_CREDENTIALS = "Invalid email or password."
+from authenticator.users.models import User
 
 
-@dataclass(frozen=True)
-class SignedIn:
-    user: User
-    session: Session
-    access_token: str
-    expires_in: int
-    refresh_token: str
-    refresh_expires_in: int
+class StepUpRequired(AppError):
+    status, slug, title = 403, "step-up-required", "Confirm it is you"
 
 
-@dataclass(frozen=True)
-class ChallengeIssued:
-    challenge_token: str
-    expires_at: datetime
-    expires_in: int
-
-
-@dataclass(frozen=True)
-class Refused:
-    """A refusal whose side effects (counters, audit rows, revocations) must still be committed."""
-
-    error: AppError
-
-
-LoginResult = SignedIn | ChallengeIssued | Refused
-
-
-def _too_many(seconds: int) -> TooManyRequests:
-    return TooManyRequests(
-        f"Too many failed sign-in attempts. Try again in {seconds} seconds.",
-        headers={"Retry-After": str(seconds)},
-        retry_after=seconds,
-    )
-
-
-async def _alert(
-    session: AsyncSession, *, rt: Runtime, user: User, reason: str, client: ClientInfo | None
+async def publish_revoked(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    user_id: uuid.UUID,
+    ended: Sequence[tuple[uuid.UUID, datetime]],
+    reason: str,
+    now: datetime,
 ) -> None:
+    """Publish ``session.revoked`` for sessions just ended (id, last token issued at), so the gateway
+    refuses their access tokens until the last of them would have expired."""
+    if not ended:
+        return
+    ttl = timedelta(seconds=rt.settings.access_token_ttl_seconds)
     await rt.outbox.publish(
         session,
-        SuspiciousLogin(
-            user_id=user.id,
-            email=user.email,
+        SessionRevoked(
+            user_id=user_id,
+            session_ids=[sid for sid, _ in ended],
             reason=reason,
-            ip=client.ip if client else None,
-            user_agent=client.user_agent if client else None,
-            occurred_at=utcnow(),
+            revoked_at=now,
+            deny_until=max(issued for _, issued in ended) + ttl,
         ),
-        key=str(user.id),
-    )
-
-
-async def start_session(
-    session: AsyncSession, *, rt: Runtime, user: User, client: ClientInfo, method: str, mfa: bool
-) -> SignedIn:
-    """Open a session for an authenticated user and issue its first token pair."""
-    now = utcnow()
-    settings = rt.settings
-    device = device_label(client.user_agent)
-    known_before = await repository.has_any(session, user_id=user.id)
-    familiar = await repository.seen_before(session, user_id=user.id, ip=client.ip, device=device)
-    ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
-    row = Session(
-        id=uuid.uuid4(),
-        user_id=user.id,
-        created_at=now,
-        last_activity_at=now,
-        expires_at=now + ttl,
-        ip=client.ip,
-        user_agent=client.user_agent,
-        device=device,
-        auth_method=method,
-        mfa=mfa,
-    )
-    await repository.add(session, row)
-    refresh, _ = await tokens.issue_refresh_token(
-        session, user_id=user.id, session_id=row.id, now=now, ttl=ttl
-    )
-    amr = ["pwd" if method == "password" else "fed"] + (["otp"] if mfa else [])
-    access = await tokens.issue_access_token(
-        session, keys=rt.keys, settings=settings, user=user, session_id=row.id, amr=amr
-    )
-    user.last_login_at = now
-    await record(
-        session,
-        action=AuditAction.login_succeeded,
-        client=client,
-        actor_id=user.id,
-        user_id=user.id,
-        resource_type="session",
-        resource_id=str(row.id),
-        details={"method": method, "mfa": mfa, "device": device},
-    )
-    if known_before and not familiar:
-        await _alert(session, rt=rt, user=user, reason="new_device", client=client)
-    return SignedIn(
-        user=user,
-        session=row,
-        access_token=access.token,
-        expires_in=access.expires_in,
-        refresh_token=refresh,
-        refresh_expires_in=settings.refresh_token_ttl_seconds,
-    )
-
-
-async def issue_challenge(
-    session: AsyncSession, *, rt: Runtime, user: User, client: ClientInfo, method: str
-) -> ChallengeIssued:
-    """A short-lived, single-use token to exchange with a second factor at /login/2fa."""
-    now = utcnow()
-    raw = new_token(32)
-    ttl = rt.settings.two_factor_challenge_ttl_seconds
-    await challenges.add_challenge(
-        session,
-        LoginChallenge(
-            user_id=user.id,
-            token_hash=hash_token(raw),
-            auth_method=method,
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl),
-            ip=client.ip,
-            user_agent=client.user_agent,
-        ),
-    )
-    await record(
-        session,
-        action=AuditAction.login_challenge_issued,
-        client=client,
-        actor_id=user.id,
-        user_id=user.id,
-        details={"method": method},
-    )
-    return ChallengeIssued(challenge_token=raw, expires_at=now + timedelta(seconds=ttl), expires_in=ttl)
-
-
-async def sign_in(
-    session: AsyncSession, *, rt: Runtime, user: User, client: ClientInfo, method: str
-) -> SignedIn | ChallengeIssued:
-    """Finish a first-factor success: a challenge when 2FA is on, a session otherwise."""
-    if user.two_factor_enabled:
-        return await issue_challenge(session, rt=rt, user=user, client=client, method=method)
-    return await start_session(session, rt=rt, user=user, client=client, method=method, mfa=False)
-
-
-async def _count_failure(
-    session: AsyncSession, *, rt: Runtime, email: str, user: User | None, client: ClientInfo, reason: str
-) -> None:
-    now = utcnow()
-    keys = [throttle.account_key(email)]
-    ip = throttle.ip_key(client.ip)
-    if ip:
-        keys.append(ip)
-    outcomes = [await throttle.record_failure(session, key=k, settings=rt.settings, now=now) for k in keys]
-    await record(
-        session,
-        action=AuditAction.login_failed,
-        client=client,
-        user_id=user.id if user else None,
-        details={"email": email, "reason": reason},
-    )
-    locked = [k for k, o in zip(keys, outcomes, strict=True) if o.locked]
-    if locked:
-        await record(
-            session,
-            action=AuditAction.login_locked,
-            client=client,
-            user_id=user.id if user else None,
-            details={
-                "email": email,
-                "scope": ["ip" if k.startswith("ip:") else "account" for k in locked],
-                "lockout_seconds": rt.settings.login_lockout_seconds,
-            },
-        )
-        if user is not None:
-            await _alert(session, rt=rt, user=user, reason="account_locked", client=client)
-
-
-async def login(
-    session: AsyncSession, *, rt: Runtime, email: str, password: str, client: ClientInfo
-) -> LoginResult:
-    """Password sign-in with throttling; unknown users and wrong passwords look identical."""
-    email = email.strip().lower()
-    keys = [throttle.account_key(email)] + ([k] if (k := throttle.ip_key(client.ip)) else [])
-    wait = await throttle.retry_after(session, keys=keys, now=utcnow())
-    if wait is not None:
-        raise _too_many(wait)
-    user = await users.by_email(session, email)
-    valid, new_hash = await rt.hasher.verify(password, user.password_hash if user else None)
-    if not valid or user is None:
-        await _count_failure(
-            session, rt=rt, email=email, user=user, client=client, reason="invalid_credentials"
-        )
-        return Refused(Unauthorized(INVALID_CREDENTIALS))
-    if not user.is_active:
-        await record(
-            session,
-            action=AuditAction.login_failed,
-            client=client,
-            user_id=user.id,
-            details={"email": email, "reason": "account_disabled"},
-        )
-        return Refused(Forbidden("This account is disabled. Contact your administrator."))
-    if new_hash is not None:
-        user.password_hash = new_hash
-    await throttle.record_success(session, email=email)
-    return await sign_in(session, rt=rt, user=user, client=client, method="password")
-
-
-async def complete_two_factor(
-    session: AsyncSession, *, rt: Runtime, challenge_token: str, code: str, client: ClientInfo
-) -> SignedIn | Refused:
-    """Exchange a login challenge and a TOTP or recovery code for a session."""
-    now = utcnow()
-    challenge = await challenges.challenge_by_hash(session, hash_token(challenge_token))
-    expired = Unauthorized("This sign-in attempt has expired or was already used; sign in again.")
-    if challenge is None or challenge.used_at is not None or challenge.expires_at <= now:
-        raise expired
-    user = await users.get(session, challenge.user_id, for_update=True)
-    if user is None or not user.is_active or not user.two_factor_enabled:
-        raise expired
-    wait = await throttle.retry_after(session, keys=[throttle.account_key(user.email)], now=now)
-    if wait is not None:
-        raise _too_many(wait)
-    factor = await twofactor.check_second_factor(
-        session, sealer=rt.sealer, user=user, code=code, client=client
-    )
-    if factor is None:
-        challenge.attempts += 1
-        if challenge.attempts >= rt.settings.two_factor_challenge_max_attempts:
-            challenge.used_at = now
-        await record(
-            session,
-            action=AuditAction.two_factor_failed,
-            client=client,
-            actor_id=user.id,
-            user_id=user.id,
-            details={"attempts": challenge.attempts},
-        )
-        await throttle.record_failure(
-            session, key=throttle.account_key(user.email), settings=rt.settings, now=now
-        )
-        return Refused(Unauthorized("The verification code is not valid."))
-    challenge.used_at = now
-    return await start_session(
-        session, rt=rt, user=user, client=client, method=challenge.auth_method, mfa=True
-    )
-
-
-def _concurrent_rotation(
-    row: RefreshToken, family: Session, client: ClientInfo, *, grace: int, now: datetime
-) -> bool:
-    """A token rotated moments ago, presented again by the same device (two tabs refreshing at
-    once): within the grace window this is a race, not a replay."""
-    if grace <= 0 or row.used_at is None or row.revoked_at is not None or family.revoked_at is not None:
-        return False
-    return (
-        now - row.used_at <= timedelta(seconds=grace)
-        and client.ip is not None
-        and client.ip == family.ip
-        and client.user_agent == family.user_agent
-    )
-
-
-async def refresh(
-    session: AsyncSession, *, rt: Runtime, raw_token: str, client: ClientInfo
-) -> SignedIn | Refused:
-    """Rotate a refresh token; presenting an already-rotated one revokes its whole family."""
-    now = utcnow()
-    invalid = Unauthorized("The refresh token is invalid or expired; sign in again.")
-    row = await tokens.find_refresh_token(session, raw_token)
-    if row is None:
-        raise invalid
-    family = await repository.get(session, row.session_id, for_update=True)
-    if family is None:
-        raise invalid
-    concurrent = _concurrent_rotation(
-        row, family, client, grace=rt.settings.refresh_reuse_grace_seconds, now=now
-    )
-    if (row.used_at is not None or row.revoked_at is not None) and not concurrent:
-        if family.revoked_at is None:
-            family.revoked_at = now
-            family.revoked_reason = "refresh_token_reuse"
-            await tokens.revoke_families(session, session_ids=[family.id], now=now)
-            user = await users.get(session, row.user_id)
-            await record(
-                session,
-                action=AuditAction.token_reuse_detected,
-                client=client,
-                user_id=row.user_id,
-                resource_type="session",
-                resource_id=str(family.id),
-                details={
-                    "family_created_at": family.created_at.isoformat(),
-                    "token_issued_at": row.created_at.isoformat(),
-                },
-            )
-            if user is not None:
-                await _alert(session, rt=rt, user=user, reason="refresh_token_reuse", client=client)
-        return Refused(invalid)
-    if row.expires_at <= now or family.revoked_at is not None or family.expires_at <= now:
-        raise invalid
-    user = await users.get(session, row.user_id)
-    if user is None or not user.is_active:
-        raise invalid
-    ttl = timedelta(seconds=rt.settings.refresh_token_ttl_seconds)
-    new_raw, new_row = await tokens.issue_refresh_token(
-        session, user_id=user.id, session_id=family.id, now=now, ttl=ttl
-    )
-    if not concurrent:
-        row.used_at = now
-        row.replaced_by_id = new_row.id
-    family.last_activity_at = now
-    family.expires_at = now + ttl
-    if client.ip:
-        family.ip = client.ip
-    amr = ["pwd" if family.auth_method == "password" else "fed"] + (["otp"] if family.mfa else [])
-    access = await tokens.issue_access_token(
-        session, keys=rt.keys, settings=rt.settings, user=user, session_id=family.id, amr=amr
-    )
-    return SignedIn(
-        user=user,
-        session=family,
-        access_token=access.token,
-        expires_in=access.expires_in,
-        refresh_token=new_raw,
-        refresh_expires_in=rt.settings.refresh_token_ttl_seconds,
+        key=str(user_id),
     )
 
 
 async def revoke_sessions(
     session: AsyncSession,
     *,
+    rt: Runtime,
     user_id: uuid.UUID,
     reason: str,
     session_ids: Sequence[uuid.UUID] | None = None,
@@ -370,19 +63,27 @@ async def revoke_sessions(
 ) -> list[uuid.UUID]:
     """End sessions (all of the user's, or the given ones) and every refresh token in them."""
     now = utcnow()
-    revoked = await repository.revoke(
+    ended = await repository.revoke(
         session, user_id=user_id, reason=reason, now=now, session_ids=session_ids, keep=keep
     )
+    revoked = [sid for sid, _ in ended]
     await tokens.revoke_families(session, session_ids=revoked, now=now)
+    await publish_revoked(session, rt=rt, user_id=user_id, ended=ended, reason=reason, now=now)
     return revoked
 
 
 async def logout(
-    session: AsyncSession, *, user_id: uuid.UUID, session_id: uuid.UUID, everywhere: bool, client: ClientInfo
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    everywhere: bool,
+    client: ClientInfo,
 ) -> int:
     """End the caller's session, or all of their sessions."""
     ids = None if everywhere else [session_id]
-    revoked = await revoke_sessions(session, user_id=user_id, reason="logout", session_ids=ids)
+    revoked = await revoke_sessions(session, rt=rt, user_id=user_id, reason="logout", session_ids=ids)
     await record(
         session,
         action=AuditAction.sessions_revoked_all if everywhere else AuditAction.logout,
@@ -404,6 +105,7 @@ async def list_sessions(session: AsyncSession, *, user_id: uuid.UUID) -> Sequenc
 async def revoke_one(
     session: AsyncSession,
     *,
+    rt: Runtime,
     session_id: uuid.UUID,
     owner_id: uuid.UUID | None,
     actor_id: uuid.UUID,
@@ -415,7 +117,7 @@ async def revoke_one(
         raise NotFound("No such session.")
     if row.revoked_at is None:
         reason = "revoked_by_user" if actor_id == row.user_id else "revoked_by_admin"
-        await revoke_sessions(session, user_id=row.user_id, reason=reason, session_ids=[row.id])
+        await revoke_sessions(session, rt=rt, user_id=row.user_id, reason=reason, session_ids=[row.id])
         await record(
             session,
             action=AuditAction.session_revoked,
@@ -426,3 +128,68 @@ async def revoke_one(
             resource_id=str(row.id),
         )
     return row
+
+
+def wrong_password() -> UnprocessableEntity:
+    return UnprocessableEntity(
+        "The current password is not correct.",
+        errors=[
+            {
+                "location": "body",
+                "field": "current_password",
+                "message": "incorrect password",
+                "type": "invalid",
+            }
+        ],
+        keep_changes=True,
+    )
+
+
+async def check_password(
+    session: AsyncSession, *, rt: Runtime, user: User, password: str, client: ClientInfo
+) -> None:
+    """Check the current password inside a session, throttled like sign-in (429 while locked);
+    a wrong one is counted and refused with 422."""
+    now = utcnow()
+    checked, counted = throttle.in_session_keys(user.email, client)
+    await throttle.ensure_allowed(session, keys=checked, now=now)
+    valid, _ = await rt.hasher.verify(password, user.password_hash)
+    if valid:
+        return
+    await throttle.record_failures(session, keys=counted, settings=rt.settings, now=now)
+    await record(
+        session,
+        action=AuditAction.password_check_failed,
+        client=client,
+        actor_id=user.id,
+        user_id=user.id,
+    )
+    raise wrong_password()
+
+
+async def step_up(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    user: User,
+    current: Session,
+    current_password: str | None,
+    client: ClientInfo,
+) -> None:
+    """Allow a security change: the session proved a factor recently, or the current password is
+    given now (which then counts as a fresh proof for the next few minutes)."""
+    now = utcnow()
+    fresh = now - current.authenticated_at <= timedelta(seconds=rt.settings.step_up_max_age_seconds)
+    if current_password is None:
+        if fresh:
+            return
+        raise StepUpRequired(
+            "Confirm your current password to make this change."
+            if user.password_hash
+            else "Sign in again to make this change.",
+            errors=[
+                {"location": "body", "field": "current_password", "message": "required", "type": "missing"}
+            ],
+        )
+    await check_password(session, rt=rt, user=user, password=current_password, client=client)
+    current.authenticated_at = now

@@ -1,1 +1,1 @@
-"""Login throttling per account and per IP, shared by every replica through Postgres."""
+"""Throttling shared by every replica through Postgres: failed sign-ins and the flows that send e-mail."""

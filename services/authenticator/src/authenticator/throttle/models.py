@@ -1,4 +1,4 @@
-"""Failed-login counters per account and per IP address."""
+"""Failed sign-in counters, and fixed-window counters for the flows that send e-mail."""
 
 from __future__ import annotations
 
@@ -20,3 +20,14 @@ class LoginThrottle(Base):
     last_failure_at: Mapped[datetime] = ts_column(nullable=False)
     next_allowed_at: Mapped[datetime | None] = ts_column()
     locked_until: Mapped[datetime | None] = ts_column()
+
+
+class RateLimit(Base):
+    """Requests counted per key (a client address, or a digest of an e-mail address) per window."""
+
+    __tablename__ = "rate_limits"
+    __table_args__ = (Index("ix_rate_limits_window_started_at", "window_started_at"),)
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_started_at: Mapped[datetime] = ts_column(nullable=False)
+    hits: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"), default=0)

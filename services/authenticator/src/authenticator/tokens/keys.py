@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -56,10 +56,11 @@ class KeyStore:
         self.cache_seconds = cache_seconds
         self._active: LoadedKey | None = None
         self._loaded_at = 0.0
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[AsyncSession], Awaitable[None]]] = []
 
-    def on_rotation(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after this process rotates the key (e.g. to drop a JWKS cache)."""
+    def on_rotation(self, listener: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        """Await ``listener`` (with the rotating transaction) after this process rotates the key, e.g.
+        to reload a JWKS cache."""
         self._listeners.append(listener)
 
     def _aad(self, kid: str) -> str:
@@ -107,7 +108,7 @@ class KeyStore:
         await repository.add_key(session, key)
         self._active = None
         for listener in self._listeners:
-            listener()
+            await listener(session)
         log.info("signing_key_rotated", kid=key.kid, retired=current.kid if current else None)
         return key.kid, current.kid if current else None
 
@@ -154,12 +155,12 @@ class LocalJWKSCache(JWKSCache):
         super().__init__("local://signing_keys", ttl=ttl, min_refresh_interval=1.0)
         self._db = db
         self._store = keys
-        keys.on_rotation(self.invalidate)
+        keys.on_rotation(self.reload)
 
-    def invalidate(self) -> None:
-        """Forget the cached keys so the next verification reloads them."""
-        self._fetched_at = float("-inf")
+    async def reload(self, session: AsyncSession) -> None:
+        """Take the published keys as ``session`` sees them (right after this process rotated)."""
+        self.set_keys(await self._store.jwks(session))
 
     async def _refresh(self) -> None:
-        async with self._db.transaction() as session:
-            self.set_keys(await self._store.jwks(session))
+        async with self._db.read() as session:
+            await self.reload(session)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from aintech_shared.db import DbSession
 from authenticator.core.runtime import RuntimeDep
+from authenticator.core.schemas import no_nul_characters
 
-router = APIRouter(tags=["tokens"])
+router = APIRouter(tags=["tokens"], dependencies=[Depends(no_nul_characters)])
 
 
 @router.get(

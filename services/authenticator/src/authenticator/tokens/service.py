@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.rbac import permissions_for
-from authenticator.accounts.models import User
 from authenticator.core.crypto import hash_token, new_token
+from authenticator.core.runtime import SigningKeys
 from authenticator.settings import Settings
 from authenticator.tokens import repository
-from authenticator.tokens.keys import KeyStore
 from authenticator.tokens.models import RefreshToken
+from authenticator.users.models import User
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class AccessToken:
 async def issue_access_token(
     session: AsyncSession,
     *,
-    keys: KeyStore,
+    keys: SigningKeys,
     settings: Settings,
     user: User,
     session_id: uuid.UUID,

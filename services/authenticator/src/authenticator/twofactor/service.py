@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import Conflict, UnprocessableEntity
-from authenticator.accounts.models import User
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
 from authenticator.core.crypto import Sealer
 from authenticator.core.request import ClientInfo
+from authenticator.core.runtime import Runtime
+from authenticator.sessions.models import Session
+from authenticator.sessions.service import step_up
+from authenticator.throttle import service as throttle
 from authenticator.twofactor import repository, totp
+from authenticator.users.models import User
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,25 @@ def _invalid_code() -> UnprocessableEntity:
                 "type": "invalid_code",
             }
         ],
+        keep_changes=True,
     )
+
+
+async def _wrong_code(
+    session: AsyncSession, *, rt: Runtime, user: User, client: ClientInfo
+) -> UnprocessableEntity:
+    """Count a wrong code given inside a session like a failed sign-in; the refusal to raise."""
+    _, counted = throttle.in_session_keys(user.email, client)
+    await throttle.record_failures(session, keys=counted, settings=rt.settings, now=utcnow())
+    await record(
+        session, action=AuditAction.two_factor_code_failed, client=client, actor_id=user.id, user_id=user.id
+    )
+    return _invalid_code()
+
+
+async def _ensure_allowed(session: AsyncSession, *, user: User, client: ClientInfo) -> None:
+    checked, _ = throttle.in_session_keys(user.email, client)
+    await throttle.ensure_allowed(session, keys=checked, now=utcnow())
 
 
 async def _store_recovery_codes(session: AsyncSession, *, sealer: Sealer, user: User) -> list[str]:
@@ -48,11 +70,21 @@ async def _store_recovery_codes(session: AsyncSession, *, sealer: Sealer, user: 
 
 
 async def start_enrollment(
-    session: AsyncSession, *, sealer: Sealer, issuer: str, user: User, client: ClientInfo
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    user: User,
+    current: Session,
+    current_password: str | None,
+    client: ClientInfo,
 ) -> Enrollment:
-    """Create a pending TOTP secret and return it with its otpauth URI and QR code."""
+    """Create a pending TOTP secret (after a step-up) and return it with its otpauth URI and QR code."""
     if user.two_factor_enabled:
         raise Conflict("Two-factor authentication is already enabled; disable it first to re-enrol.")
+    await step_up(
+        session, rt=rt, user=user, current=current, current_password=current_password, client=client
+    )
+    sealer, issuer = rt.sealer, rt.settings.totp_issuer
     secret = totp.new_secret()
     user.totp_pending_secret = sealer.seal(secret.encode(), aad=_aad(user, pending=True))
     user.updated_at = utcnow()
@@ -68,17 +100,19 @@ async def start_enrollment(
 
 
 async def confirm_enrollment(
-    session: AsyncSession, *, sealer: Sealer, user: User, code: str, client: ClientInfo
+    session: AsyncSession, *, rt: Runtime, user: User, code: str, client: ClientInfo
 ) -> list[str]:
     """Turn 2FA on once the user proves their app produces valid codes; returns recovery codes."""
     if user.two_factor_enabled:
         raise Conflict("Two-factor authentication is already enabled.")
     if user.totp_pending_secret is None:
         raise Conflict("Start enrolment first (POST /2fa/enable).")
+    await _ensure_allowed(session, user=user, client=client)
+    sealer = rt.sealer
     secret = sealer.open(user.totp_pending_secret, aad=_aad(user, pending=True)).decode()
     step = totp.matching_step(secret, code, last_used_step=None)
     if step is None:
-        raise _invalid_code()
+        raise await _wrong_code(session, rt=rt, user=user, client=client)
     user.totp_secret = sealer.seal(secret.encode(), aad=_aad(user, pending=False))
     user.totp_pending_secret = None
     user.totp_last_step = step
@@ -130,14 +164,13 @@ async def check_second_factor(
     return "recovery_code"
 
 
-async def disable(
-    session: AsyncSession, *, sealer: Sealer, user: User, code: str, client: ClientInfo
-) -> None:
+async def disable(session: AsyncSession, *, rt: Runtime, user: User, code: str, client: ClientInfo) -> None:
     """Turn 2FA off; needs a current TOTP or recovery code."""
     if not user.two_factor_enabled:
         raise Conflict("Two-factor authentication is not enabled.")
-    if await check_second_factor(session, sealer=sealer, user=user, code=code, client=client) is None:
-        raise _invalid_code()
+    await _ensure_allowed(session, user=user, client=client)
+    if await check_second_factor(session, sealer=rt.sealer, user=user, code=code, client=client) is None:
+        raise await _wrong_code(session, rt=rt, user=user, client=client)
     user.totp_secret = None
     user.totp_pending_secret = None
     user.totp_last_step = None
@@ -156,16 +189,27 @@ async def disable(
 
 
 async def regenerate_recovery_codes(
-    session: AsyncSession, *, sealer: Sealer, user: User, code: str, client: ClientInfo
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    user: User,
+    current: Session,
+    code: str,
+    current_password: str | None,
+    client: ClientInfo,
 ) -> list[str]:
-    """Replace every recovery code; needs a current TOTP code."""
+    """Replace every recovery code; needs a step-up and a current TOTP code."""
     if not user.two_factor_enabled:
         raise Conflict("Two-factor authentication is not enabled.")
+    await step_up(
+        session, rt=rt, user=user, current=current, current_password=current_password, client=client
+    )
+    await _ensure_allowed(session, user=user, client=client)
     if not totp.is_totp_code(code.strip()):
-        raise _invalid_code()
-    if await check_second_factor(session, sealer=sealer, user=user, code=code, client=client) is None:
-        raise _invalid_code()
-    codes = await _store_recovery_codes(session, sealer=sealer, user=user)
+        raise await _wrong_code(session, rt=rt, user=user, client=client)
+    if await check_second_factor(session, sealer=rt.sealer, user=user, code=code, client=client) is None:
+        raise await _wrong_code(session, rt=rt, user=user, client=client)
+    codes = await _store_recovery_codes(session, sealer=rt.sealer, user=user)
     await record(
         session,
         action=AuditAction.recovery_codes_regenerated,

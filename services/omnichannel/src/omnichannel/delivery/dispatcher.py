@@ -22,7 +22,7 @@ from prometheus_client import Counter
 
 from aintech_shared.aio import sleep_or_stop
 from aintech_shared.db import Database
-from aintech_shared.health import Heartbeat
+from aintech_shared.health import LoopHealth
 from omnichannel.conversations import service as conversations
 from omnichannel.core.base import utcnow
 from omnichannel.core.events import DISPATCH_CHANNEL
@@ -59,7 +59,7 @@ class Dispatcher:
         self.db = db
         self.settings = settings
         self.providers = providers
-        self.heartbeat = Heartbeat("dispatcher")
+        self.health = LoopHealth("dispatcher")
         self._wakeup = asyncio.Event()
         self._last_sweep = 0.0
         self._limit = asyncio.Semaphore(PARALLEL_SENDS)
@@ -204,10 +204,10 @@ class Dispatcher:
             while not stop.is_set():
                 try:
                     sent = await self.dispatch_once()
-                    self.heartbeat.beat()
+                    self.health.progress()
                     backoff = 0.5
                 except Exception as exc:
-                    self.heartbeat.beat(f"retrying: {type(exc).__name__}")
+                    self.health.failed(f"{type(exc).__name__}: {exc}")
                     log.exception("dispatcher_failed", error=repr(exc))
                     await sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, 10.0)

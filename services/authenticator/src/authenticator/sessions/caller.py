@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends
@@ -11,11 +12,10 @@ from aintech_contracts.rbac import Permission
 from aintech_shared.auth import CurrentPrincipal, Principal, require_permissions
 from aintech_shared.db import DbSession
 from aintech_shared.errors import Unauthorized
-from authenticator.accounts import repository as users
-from authenticator.accounts.models import User
 from authenticator.core.base import utcnow
 from authenticator.sessions import repository as sessions
 from authenticator.sessions.models import Session
+from authenticator.users.models import User
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,11 @@ class Caller:
         return self.user.id
 
 
+def subject_ids(principal: Principal) -> tuple[uuid.UUID, uuid.UUID]:
+    """The (user id, login session id) a verified token names; 401 when they are not UUIDs."""
+    return _uuid(principal.user_id), _uuid(principal.session_id)
+
+
 def _uuid(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
@@ -36,14 +41,22 @@ def _uuid(value: str) -> uuid.UUID:
         raise Unauthorized("Invalid access token: malformed subject.") from exc
 
 
+def ensure_live(*, active: bool, revoked_at: datetime | None, expires_at: datetime) -> None:
+    """The account must be active and the token's login session neither revoked nor expired."""
+    if not active:
+        raise Unauthorized("This account is no longer active.")
+    if revoked_at is not None or expires_at <= utcnow():
+        raise Unauthorized("This session has ended; sign in again.")
+
+
 async def get_caller(principal: CurrentPrincipal, db: DbSession) -> Caller:
     """Unlike other services, the authenticator also rejects tokens of revoked sessions at once."""
-    user = await users.get(db, _uuid(principal.user_id))
-    if user is None or not user.is_active:
-        raise Unauthorized("This account is no longer active.")
-    row = await sessions.get(db, _uuid(principal.session_id))
-    if row is None or row.user_id != user.id or row.revoked_at is not None or row.expires_at <= utcnow():
+    user_id, session_id = subject_ids(principal)
+    found = await sessions.get_with_user(db, session_id=session_id, user_id=user_id)
+    if found is None:
         raise Unauthorized("This session has ended; sign in again.")
+    row, user = found
+    ensure_live(active=user.is_active, revoked_at=row.revoked_at, expires_at=row.expires_at)
     return Caller(principal=principal, user=user, session=row)
 
 

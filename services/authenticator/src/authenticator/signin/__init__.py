@@ -1,0 +1,1 @@
+"""Sign-in: password and second factor, provider sign-ins finishing here, refresh-token rotation."""

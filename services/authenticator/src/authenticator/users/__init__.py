@@ -1,0 +1,1 @@
+"""Users: the account records every other domain reads (identity, role, status, second factor)."""

@@ -1,0 +1,109 @@
+"""The gateway's rules as data: public paths, internal surfaces, canonical paths, budgets."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from aintech_contracts.fleet import BACKENDS, BY_NAME
+from gateway.ratelimit import EdgeRateLimiter, client_key
+from gateway.settings import Settings
+from gateway.upstreams import Refusal, Routes, Target, canonical
+
+
+@pytest.fixture(scope="module")
+def routes() -> Routes:
+    return Routes(Settings())
+
+
+def test_every_declared_public_path_is_public_and_the_rest_is_not(routes: Routes) -> None:
+    for spec in BACKENDS:
+        for pattern in spec.public_paths:
+            path = f"/api/{spec.route}" + pattern.replace("*", "google")
+            target = routes.resolve(path)
+            assert isinstance(target, Target) and target.public, path
+    for path in (
+        "/api/auth/me",
+        "/api/auth/logout",
+        "/api/auth/verify-email/resend",
+        "/api/crm/customers",
+        "/api/auth/login/extra",
+        "/api/auth/oauth/google/callback/x",
+    ):
+        target = routes.resolve(path)
+        assert isinstance(target, Target) and not target.public, path
+    webhook = routes.resolve("/webhooks/twilio/voice/status")
+    assert isinstance(webhook, Target) and webhook.public and webhook.route_class == "webhooks"
+
+
+def test_websockets_are_declared_in_the_fleet_registry(routes: Routes) -> None:
+    assert BY_NAME["omnichannel"].websockets == ("chat", "notifications")
+    assert BY_NAME["telephony"].websockets == ("signalling",)
+    target = routes.resolve_websocket("/ws/omnichannel/chat/42")
+    assert isinstance(target, Target) and target.path == "/ws/chat/42"
+    assert isinstance(routes.resolve_websocket("/ws/crm/chat/42"), Refusal)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("/api/auth/me", "/api/auth/me"),
+        ("/api/auth/.well-known/jwks.json", "/api/auth/.well-known/jwks.json"),
+        ("/api/crm/customers/Mar%C3%ADa", "/api/crm/customers/María"),
+        ("/api/crm/customers/", "/api/crm/customers/"),
+        ("/api/auth/../metrics", None),
+        ("/api/auth/%2e%2e/metrics", None),
+        ("/api/auth/./metrics", None),
+        ("/api/auth//metrics", None),
+        ("/api/auth/a%2Fb", None),
+        ("/api/auth/a%5Cb", None),
+        ("/api/auth/a%00b", None),
+        ("/api/auth/%ff", None),
+        ("relative", None),
+    ],
+)
+def test_only_canonical_paths_are_forwarded(raw: str, expected: str | None) -> None:
+    assert canonical(raw) == expected
+
+
+def test_rate_limit_classes_come_from_settings(routes: Routes) -> None:
+    login = routes.resolve("/api/auth/login")
+    assert isinstance(login, Target) and login.route_class == "sign-in"
+    callback = routes.resolve("/api/auth/oauth/microsoft/callback")
+    assert isinstance(callback, Target) and callback.route_class == "sign-in"
+    merged = Settings(rate_limits={"sign-in": "1/second"})
+    assert merged.rate_limits["sign-in"] == "1/second" and merged.rate_limits["anonymous"] == "120/minute"
+    with pytest.raises(ValueError, match="unknown classes"):
+        Settings(rate_limit_routes={"/api/auth/me": "nope"})
+
+
+def test_ipv6_clients_share_a_budget_per_64() -> None:
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert client_key("198.51.100.7") == "198.51.100.7"
+
+
+def test_the_rate_limiter_starts_no_thread_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stock `limits` memory storage starts an expiry thread every ~10 ms under traffic."""
+    limiter = EdgeRateLimiter(Settings(rate_limits={"anonymous": "1000000/minute"}))
+    started: list[threading.Thread] = []
+    original = threading.Thread.start
+
+    def counting_start(self: threading.Thread) -> None:
+        started.append(self)
+        original(self)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    for i in range(2000):
+        assert limiter.charge("anonymous", f"198.51.100.{i % 200}", None).allowed
+        if i % 500 == 0:
+            time.sleep(0.02)
+    assert started == []
+    limiter.storage.sweep()
+
+
+def test_production_refuses_the_default_identity_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AINTECH_ENV", "production")
+    with pytest.raises(ValueError, match="AINTECH_IDENTITY_SECRET"):
+        Settings()
