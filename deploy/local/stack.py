@@ -7,7 +7,7 @@ Commands (the Makefile wraps them):
   migrate   provision schemas/roles, create topics, run every service's migrations
   seed      load demo data (each service's `<package>.seed` module, when it has one)
   status    what is running
-  test      start an isolated test infrastructure, migrate, run pytest with it, stop it
+  test      start an isolated test infrastructure from empty data, migrate, run pytest, stop it
   fleet     run only the services (against AINTECH_DATABASE_URL / AINTECH_KAFKA_BOOTSTRAP)
 
 AINTECH_DATABASE_URL (an administrator login) and AINTECH_KAFKA_BOOTSTRAP point the stack at
@@ -20,6 +20,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -74,6 +75,9 @@ class Profile:
 # AINTECH_STACK_PORT_SHIFT moves every port of the test and bench profiles (Postgres, Kafka, the
 # fleet), so two checkouts can run their suites side by side on one machine.
 PORT_SHIFT = int(os.environ.get("AINTECH_STACK_PORT_SHIFT", "0") or 0)
+MAX_PORT_SHIFT = 5900  # the highest shifted port (bench Kafka's controller, 59393) stays below 65536
+if not 0 <= PORT_SHIFT <= MAX_PORT_SHIFT:
+    raise SystemExit(f"AINTECH_STACK_PORT_SHIFT must be between 0 and {MAX_PORT_SHIFT} (got {PORT_SHIFT})")
 PROFILES = {
     "dev": Profile("dev", pg_port=5433, kafka_port=9092, controller_port=9093, port_offset=0),
     "test": Profile(
@@ -423,7 +427,18 @@ def cmd_status(profile: Profile) -> int:
     return 0
 
 
+def fresh_test_data(profile: Profile) -> None:
+    """Start a test run from empty embedded servers: rows a previous run committed (accounts,
+    rate-limit counters, events on topics) must not decide this run's outcome."""
+    stop_infra(profile)
+    if not EXTERNAL_DATABASE:
+        shutil.rmtree(profile.data_dir / "postgres", ignore_errors=True)
+    if not EXTERNAL_KAFKA:
+        shutil.rmtree(profile.data_dir / "kafka", ignore_errors=True)
+
+
 def cmd_test(profile: Profile, pytest_args: list[str], keep: bool) -> int:
+    fresh_test_data(profile)
     env = start_infra(profile)
     try:
         migrate(env)

@@ -3,6 +3,7 @@ only through the gateway."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,11 +20,34 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
 
+# Every e2e call comes from 127.0.0.1: the production budgets per client address (10 sign-ins a
+# minute at the gateway, a few sign-ups an hour at the authenticator) would refuse the suite's own
+# sign-ins. The budgets themselves are tested on their own gateway and authenticator instances.
+E2E_ENV = {
+    "AINTECH_LOG_JSON": "true",
+    "GATEWAY_RATE_LIMITS": json.dumps(
+        {
+            "anonymous": "6000/minute",
+            "user": "60000/minute",
+            "sign-in": "600/minute",
+            "sign-up": "600/minute",
+            "password-reset": "600/minute",
+            "verification": "600/minute",
+        }
+    ),
+    "AUTHENTICATOR_SIGNUP_MAX_PER_IP_PER_HOUR": "1000",
+    "AUTHENTICATOR_PASSWORD_RESET_MAX_PER_IP_PER_HOUR": "1000",
+}
+LAST = "test_shutdown.py"  # stops the shared fleet: it must run after every other e2e test
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/e2e boots the fleet: mark it so `make test-fast` can leave it out."""
+    """Everything under tests/e2e boots the fleet: mark it so `make test-fast` can leave it out,
+    and run the shutdown test after every other e2e test whatever the file names."""
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.path.name == LAST and HERE in item.path.parents)
 
 
 @dataclass(frozen=True)
@@ -58,7 +82,7 @@ def fleet(
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "AINTECH_LOG_JSON": "true"},
+            env={**os.environ, **E2E_ENV},
             start_new_session=True,
         )
     gateway = f"http://127.0.0.1:{8000 + offset}"

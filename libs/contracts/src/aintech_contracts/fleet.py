@@ -14,6 +14,9 @@ class ServiceSpec:
     route: str | None  # public prefix under /api/ on the gateway (None for the gateway itself)
     webhooks: tuple[str, ...] = field(default_factory=tuple)  # /webhooks/<name>/... it owns
     description: str = ""
+    # Postgres extensions the administrator login creates in the shared ``extensions`` schema
+    # during provisioning (the service role cannot create them itself).
+    extensions: tuple[str, ...] = field(default_factory=tuple)
     # WebSocket path prefixes: /ws/<route>/<prefix>/... on the gateway is /ws/<prefix>/... here.
     websockets: tuple[str, ...] = field(default_factory=tuple)
     # Paths under /api/<route> the gateway lets through without an access token ("*" = one segment).
@@ -48,7 +51,15 @@ FLEET: tuple[ServiceSpec, ...] = (
             "/.well-known/jwks.json",
         ),
     ),
-    ServiceSpec("core_crm", "core-crm", "crm", 8002, "crm", description="Customers, policies, claims"),
+    ServiceSpec(
+        "core_crm",
+        "core-crm",
+        "crm",
+        8002,
+        "crm",
+        description="Customers, policies, claims, quotes, interactions, tasks, workflows",
+        extensions=("pg_trgm",),
+    ),
     ServiceSpec(
         "telephony",
         "telephony",
