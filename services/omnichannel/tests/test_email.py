@@ -13,11 +13,10 @@ from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events.auth import PasswordResetRequested
 from aintech_contracts.rbac import Role
+from aintech_devtools.testing import publish_event
 from aintech_shared.events.consumer import EventConsumer
 from omnichannel.delivery.consumers import consumer_specs
 from omnichannel.delivery.dispatcher import Dispatcher
@@ -329,13 +328,7 @@ async def test_password_reset_request_from_kafka_ends_as_a_delivered_email(
         reset_url=reset_url,
         expires_at=datetime.now(UTC) + timedelta(hours=1),
     )
-    event = CloudEvent.wrap(payload, type_=payload.event_type, source="authenticator", subject=str(user_id))
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    try:
-        await producer.send_and_wait(payload.topic, event.to_bytes(), key=str(user_id).encode())
-    finally:
-        await producer.stop()
+    await publish_event(kafka_bootstrap, payload, key=str(user_id), source="authenticator")
 
     spec = dataclasses.replace(consumer_specs()[0], name=f"test-accounts-{uuid.uuid4().hex[:8]}")
     consumer = EventConsumer(spec, db=api.db, tables=MESSAGING, bootstrap=kafka_bootstrap)
