@@ -11,7 +11,7 @@ STACK := $(UV) run --frozen python deploy/local/stack.py
 PYTEST_ARGS ?= -q
 BENCH_ARGS ?=
 
-.PHONY: help bootstrap run up down status migrate seed test test-fast lint format bench docs dlq clean
+.PHONY: help bootstrap run up down status migrate seed test test-fast lint format bench docs dlq clean browser
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,11 @@ format: bootstrap ## Apply ruff fixes and formatting
 bench: bootstrap ## Performance figures: hot path vs a bare anchor (wrk), events, gateway, clients, logins; BENCH_ARGS="--only hotpath"
 	@bench/ensure-wrk
 	$(UV) run --frozen python bench/run.py $(BENCH_ARGS)
+
+browser: ## Install Debian's chromium for the browser tests when it is missing (apt)
+	@command -v chromium >/dev/null || { echo "[make] installing chromium"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
 docs: bootstrap ## Regenerate docs/events.md from the event catalogue
 	$(UV) run --frozen python -m aintech_devtools.eventdocs > docs/events.md

@@ -52,7 +52,7 @@ def make_settings(oidc: FakeOIDC, **overrides: Any) -> Settings:
         "verification_resend_cooldown_seconds": 60,
         "verification_resend_max_per_hour": 3,
         "step_up_max_age_seconds": 600,
-        "login_delay_base_seconds": 0.5,
+        "login_delay_base_seconds": 5.0,  # long enough that no step of a test outlives a delay
         "login_lockout_seconds": 60,
         "app_base_url": "https://app.aintech.test",
         "google_client_id": "google-client",

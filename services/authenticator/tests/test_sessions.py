@@ -174,7 +174,7 @@ async def test_guessing_locks_the_guessers_address_not_the_owner(api: Api) -> No
     assert (await api.login(email, "Wrong-Password-2!", **attacker)).status_code == 401
     delayed = await api.login(email, PASSWORD, **attacker)
     assert delayed.status_code == 429
-    assert delayed.headers["retry-after"] == "1"
+    assert 1 <= int(delayed.headers["retry-after"]) <= 5  # the growing delay, not the lockout
     await _clear_delays(api)
     assert (await api.login(email, "Wrong-Password-3!", **attacker)).status_code == 401
     await _clear_delays(api)

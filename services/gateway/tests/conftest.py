@@ -22,12 +22,10 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from aintech_contracts.envelope import CloudEvent
-from aintech_contracts.events.auth import SESSION_TOPIC, SessionRevoked
+from aintech_contracts.events.auth import SessionRevoked
 from aintech_contracts.fleet import BY_NAME, FLEET
-from aintech_devtools.testing import TestKeys
+from aintech_devtools.testing import TestKeys, publish_event
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -215,15 +213,7 @@ async def publish_revocation(bootstrap: str, session_ids: list[str], *, user_id:
         revoked_at=now,
         deny_until=now + timedelta(minutes=16),
     )
-    event = CloudEvent.wrap(
-        payload, type_=SessionRevoked.event_type, source="authenticator", subject=str(user)
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(SESSION_TOPIC, event.to_bytes(), key=str(user).encode())
-    finally:
-        await producer.stop()
+    await publish_event(bootstrap, payload, key=str(user), source="authenticator")
 
 
 @pytest.fixture(scope="session")

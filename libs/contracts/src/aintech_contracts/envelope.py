@@ -22,6 +22,8 @@ T = TypeVar("T", bound=BaseModel)
 CONTENT_TYPE_HEADER = "content-type"
 STRUCTURED_MEDIA_TYPE = "application/cloudevents+json"
 STRUCTURED_CONTENT_TYPE = f"{STRUCTURED_MEDIA_TYPE}; charset=UTF-8"
+# The headers of a Kafka message in structured mode: the content type, nothing else.
+KAFKA_HEADERS: list[tuple[str, bytes]] = [(CONTENT_TYPE_HEADER, STRUCTURED_CONTENT_TYPE.encode())]
 
 
 def is_structured_content_type(value: str | bytes | None) -> bool:

@@ -14,6 +14,9 @@ class ServiceSpec:
     route: str | None  # public prefix under /api/ on the gateway (None for the gateway itself)
     webhooks: tuple[str, ...] = field(default_factory=tuple)  # /webhooks/<name>/... it owns
     description: str = ""
+    # Postgres extensions the administrator login creates in the shared ``extensions`` schema
+    # during provisioning (the service role cannot create them itself).
+    extensions: tuple[str, ...] = field(default_factory=tuple)
     # WebSocket path prefixes: /ws/<route>/<prefix>/... on the gateway is /ws/<prefix>/... here.
     websockets: tuple[str, ...] = field(default_factory=tuple)
     # Paths under /api/<route> the gateway lets through without an access token ("*" = one segment).
@@ -48,7 +51,15 @@ FLEET: tuple[ServiceSpec, ...] = (
             "/.well-known/jwks.json",
         ),
     ),
-    ServiceSpec("core_crm", "core-crm", "crm", 8002, "crm", description="Customers, policies, claims"),
+    ServiceSpec(
+        "core_crm",
+        "core-crm",
+        "crm",
+        8002,
+        "crm",
+        description="Customers, policies, claims, quotes, interactions, tasks, workflows",
+        extensions=("pg_trgm",),
+    ),
     ServiceSpec(
         "telephony",
         "telephony",
@@ -66,8 +77,9 @@ FLEET: tuple[ServiceSpec, ...] = (
         8004,
         "omnichannel",
         webhooks=("twilio/messaging", "sendgrid"),
-        websockets=("chat", "notifications"),
-        description="WhatsApp, SMS, e-mail, chat",
+        websockets=("chat", "inbox", "notifications"),
+        public_paths=("/chat/widget",),
+        description="WhatsApp, SMS, e-mail, chat, notifications, inbox, campaigns",
     ),
     ServiceSpec("quote_engine", "quote-engine", "quotes", 8005, "quotes", description="Rating and quotes"),
     ServiceSpec("scraper", "scraper", "scraper", 8006, "scraper", description="Carrier-portal jobs"),

@@ -27,6 +27,10 @@ class Permission(StrEnum):
     claims_read = "claims:read"
     claims_write = "claims:write"
     claims_approve = "claims:approve"
+    tasks_read = "tasks:read"
+    tasks_write = "tasks:write"
+    workflows_read = "workflows:read"
+    workflows_manage = "workflows:manage"
     # communications
     calls_handle = "calls:handle"
     calls_supervise = "calls:supervise"
@@ -53,6 +57,9 @@ _AGENT = frozenset(
         P.policies_write,
         P.claims_read,
         P.claims_write,
+        P.tasks_read,
+        P.tasks_write,
+        P.workflows_read,
         P.calls_handle,
         P.messages_send,
         P.quotes_create,
@@ -61,6 +68,7 @@ _AGENT = frozenset(
 )
 _SUPERVISOR = _AGENT | {
     P.claims_approve,
+    P.workflows_manage,
     P.calls_supervise,
     P.campaigns_manage,
     P.scraper_run,

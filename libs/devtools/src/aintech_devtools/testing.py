@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import asyncpg
 import jwt
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Column, Identity, Integer, Table, Text, text
 from sqlalchemy.engine import make_url
@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.envelope import KAFKA_HEADERS, CloudEvent
+from aintech_contracts.events import EventData
 from aintech_contracts.fleet import BY_NAME
 from aintech_contracts.rbac import Role, permissions_for
 from aintech_shared.auth import JWKSCache, TokenVerifier
@@ -157,6 +158,23 @@ async def scratch_schema(admin_url: str, prefix: str, *, pool_size: int = 8) -> 
         async with db.engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await db.dispose()
+
+
+async def publish_event(
+    bootstrap: str, payload: EventData, *, key: str, source: str, subject: str | None = None
+) -> CloudEvent:
+    """Put ``payload`` on its topic exactly as a service's outbox relay would (structured-mode
+    CloudEvent, key = aggregate id), for tests of consumers fed by another service."""
+    event = CloudEvent.wrap(
+        payload, type_=payload.event_type, source=source, subject=subject or key, partitionkey=key
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(payload.topic, event.to_bytes(), key=key.encode(), headers=KAFKA_HEADERS)
+    finally:
+        await producer.stop()
+    return event
 
 
 async def find_event(

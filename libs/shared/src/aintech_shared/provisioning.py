@@ -51,8 +51,37 @@ async def provision(admin_url: str, services: tuple[ServiceSpec, ...] = FLEET) -
                 changes.append(f"schema {spec.schema}")
             await conn.execute(f"ALTER ROLE {_ident(role)} SET search_path = {_ident(spec.schema)}")
             await conn.execute(f"GRANT CONNECT ON DATABASE {_ident(database)} TO {_ident(role)}")
+            changes.extend(await _extensions(conn, spec, role))
     finally:
         await conn.close()
+    return changes
+
+
+EXTENSIONS_SCHEMA = "extensions"
+
+
+async def _extensions(conn: asyncpg.Connection, spec: ServiceSpec, role: str) -> list[str]:
+    """Create the service's Postgres extensions in the ``extensions`` schema and let its role use them.
+
+    An extension the server does not ship is skipped with a warning: the service's migrations
+    check for it and fall back (e.g. core-crm's name search without trigram indexes).
+    """
+    changes: list[str] = []
+    if not spec.extensions:
+        return changes
+    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(EXTENSIONS_SCHEMA)}")
+    await conn.execute(f"GRANT USAGE ON SCHEMA {_ident(EXTENSIONS_SCHEMA)} TO {_ident(role)}")
+    for name in spec.extensions:
+        installed = await conn.fetchval("SELECT 1 FROM pg_extension WHERE extname = $1", name)
+        if installed:
+            continue
+        available = await conn.fetchval("SELECT 1 FROM pg_available_extensions WHERE name = $1", name)
+        if not available:
+            print(f"warning: extension {name} is not available; {spec.slug} falls back", file=sys.stderr)
+            continue
+        schema = _ident(EXTENSIONS_SCHEMA)
+        await conn.execute(f"CREATE EXTENSION IF NOT EXISTS {_ident(name)} WITH SCHEMA {schema}")
+        changes.append(f"extension {name}")
     return changes
 
 

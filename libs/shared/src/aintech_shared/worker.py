@@ -13,6 +13,7 @@ import asyncio
 import signal
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Protocol
 
 import structlog
 import uvicorn
@@ -79,16 +80,27 @@ def housekeeping_jobs(tables: MessagingTables) -> list[ScheduledJob]:
     return [ScheduledJob("messaging.purge", timedelta(hours=1), purge)]
 
 
+class WorkerLoop(Protocol):
+    """A service's own long-running loop run by the worker beside the relay and the consumers
+    (e.g. a message dispatcher): it reports to ``health`` and returns once ``stop`` is set."""
+
+    health: LoopHealth
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
 async def run_worker(
     settings: ServiceSettings,
     tables: MessagingTables,
     *,
     consumers: Sequence[ConsumerSpec] = (),
     jobs: Sequence[ScheduledJob] = (),
+    loops: Sequence[WorkerLoop] = (),
     stop: asyncio.Event | None = None,
     tuning: WorkerSettings | None = None,
 ) -> None:
-    """Run the relay, the consumers and the scheduler until SIGINT/SIGTERM or ``stop``."""
+    """Run the relay, the consumers, the scheduler and the service's own ``loops`` until
+    SIGINT/SIGTERM or ``stop``; every loop's health is on the worker's ``/healthz``."""
     configure_logging(f"{settings.service_name}-worker", level=settings.log_level, json=settings.log_json)
     tuning = tuning or WorkerSettings()
     stop = stop or asyncio.Event()
@@ -105,7 +117,7 @@ async def run_worker(
     )
     all_jobs = [*housekeeping_jobs(tables), *jobs]
     scheduler_health = LoopHealth("scheduler", max_failures=failures, stall_seconds=stall)
-    loops = [relay.health, scheduler_health]
+    healths = [relay.health, scheduler_health]
     tasks = [
         asyncio.create_task(relay.run(stop), name="outbox-relay"),
         asyncio.create_task(
@@ -121,11 +133,14 @@ async def run_worker(
             max_failures=failures,
             stall_seconds=stall,
         )
-        loops.append(consumer.health)
+        healths.append(consumer.health)
         tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer:{spec.name}"))
+    for extra in loops:
+        healths.append(extra.health)
+        tasks.append(asyncio.create_task(extra.run(stop), name=extra.health.name))
     server = EmbeddedServer(
         uvicorn.Config(
-            health_app(loops, f"{settings.service_name}-worker"),
+            health_app(healths, f"{settings.service_name}-worker"),
             host=settings.host,
             port=settings.worker_port,
             log_config=None,
@@ -138,6 +153,7 @@ async def run_worker(
         "worker_started",
         consumers=[c.name for c in consumers],
         jobs=[j.name for j in all_jobs],
+        loops=[extra.health.name for extra in loops],
         health=f"http://{settings.host}:{settings.worker_port}/healthz",
     )
     try:

@@ -1,16 +1,32 @@
-"""Tables of the service's schema (named once, in the fleet registry)."""
+"""Tables of the `crm` schema (imported here so Alembic sees the whole metadata)."""
 
-from sqlalchemy.orm import DeclarativeBase
+from core_crm.accounts.models import Account
+from core_crm.claims.models import Claim, ClaimDocument, ClaimHistory, ClaimNote
+from core_crm.core.base import MESSAGING, Base
+from core_crm.customers.models import Customer, CustomerAudit
+from core_crm.interactions.models import Interaction
+from core_crm.policies.models import Policy, PolicyTerm
+from core_crm.quotes.models import Quote
+from core_crm.tasks.models import Task
+from core_crm.workflows.models import Workflow, WorkflowExecution, WorkflowStepRun, WorkflowVersion
 
-from aintech_shared.db import schema_metadata
-from aintech_shared.events.tables import messaging_tables
-from core_crm.settings import Settings
-
-
-class Base(DeclarativeBase):
-    """Typed declarative base: every table of this service lives in its schema."""
-
-    metadata = schema_metadata(Settings.db_schema)
-
-
-MESSAGING = messaging_tables(Base.metadata)
+__all__ = [
+    "MESSAGING",
+    "Account",
+    "Base",
+    "Claim",
+    "ClaimDocument",
+    "ClaimHistory",
+    "ClaimNote",
+    "Customer",
+    "CustomerAudit",
+    "Interaction",
+    "Policy",
+    "PolicyTerm",
+    "Quote",
+    "Task",
+    "Workflow",
+    "WorkflowExecution",
+    "WorkflowStepRun",
+    "WorkflowVersion",
+]

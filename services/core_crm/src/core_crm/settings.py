@@ -1,7 +1,56 @@
 """Configuration of core_crm (shared AINTECH_* variables plus CORE_CRM_* ones)."""
 
+from __future__ import annotations
+
+import ipaddress
+import uuid
+
+from pydantic import Field, field_validator
+
 from aintech_shared.settings import ServiceSettings
 
 
 class Settings(ServiceSettings, service="core_crm"):
     """Name, schema, port and the CORE_CRM_ prefix come from the fleet registry."""
+
+    # Policies and quotes
+    expiring_warning_days: int = Field(
+        default=30, ge=1, le=180, description="How long before a term ends `policy.expiring_soon` is sent."
+    )
+    quote_validity_days: int = Field(default=30, ge=1, le=365, description="Default life of a new quote.")
+
+    # Claims: who may be assigned as adjuster. Empty: every active agent or supervisor known from
+    # the authenticator's `auth.user` events (the local read model of staff accounts).
+    adjuster_ids: list[str] = Field(default_factory=list)
+
+    # Workflows
+    webhook_allowlist: list[str] = Field(
+        default_factory=list,
+        description="Hosts or networks (CIDR) `call_webhook` may reach although they are private, "
+        "loopback or link-local. Public addresses need no entry.",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_response_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    workflow_tick_seconds: float = Field(default=2.0, gt=0, le=60)
+    workflow_batch_size: int = Field(default=20, ge=1, le=500)
+
+    @field_validator("adjuster_ids")
+    @classmethod
+    def _uuids(cls, value: list[str]) -> list[str]:
+        return [str(uuid.UUID(item)) for item in value]
+
+    @field_validator("webhook_allowlist")
+    @classmethod
+    def _valid_entries(cls, value: list[str]) -> list[str]:
+        out = []
+        for item in value:
+            item = item.strip().lower()
+            if not item:
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                if not all(part.isalnum() or "-" in part for part in item.split(".")):
+                    raise ValueError(f"{item!r} is neither a host name nor a network") from None
+            out.append(item)
+        return out

@@ -1,16 +1,38 @@
-"""Tables of the service's schema (named once, in the fleet registry)."""
+"""Tables of the `omnichannel` schema (imported here so Alembic sees the whole metadata)."""
 
-from sqlalchemy.orm import DeclarativeBase
+from omnichannel.agents.models import Agent
+from omnichannel.campaigns.models import Campaign, CampaignRecipient
+from omnichannel.contacts.models import Contact, PlatformUser
+from omnichannel.conversations.models import Conversation, ConversationNote
+from omnichannel.core.base import MESSAGING, Base
+from omnichannel.messaging.models import (
+    Attachment,
+    Message,
+    OptOut,
+    ProviderEvent,
+    RateCounter,
+    RenewalConfirmation,
+)
+from omnichannel.notifications.models import Notification, NotificationPreference
+from omnichannel.providers.models import ConsoleDelivery
 
-from aintech_shared.db import schema_metadata
-from aintech_shared.events.tables import messaging_tables
-from omnichannel.settings import Settings
-
-
-class Base(DeclarativeBase):
-    """Typed declarative base: every table of this service lives in its schema."""
-
-    metadata = schema_metadata(Settings.db_schema)
-
-
-MESSAGING = messaging_tables(Base.metadata)
+__all__ = [
+    "MESSAGING",
+    "Agent",
+    "Attachment",
+    "Base",
+    "Campaign",
+    "CampaignRecipient",
+    "ConsoleDelivery",
+    "Contact",
+    "Conversation",
+    "ConversationNote",
+    "Message",
+    "Notification",
+    "NotificationPreference",
+    "OptOut",
+    "PlatformUser",
+    "ProviderEvent",
+    "RateCounter",
+    "RenewalConfirmation",
+]

@@ -1,7 +1,93 @@
 """Configuration of omnichannel (shared AINTECH_* variables plus OMNICHANNEL_* ones)."""
 
+from __future__ import annotations
+
+import ipaddress
+
+from pydantic import Field, SecretStr, field_validator
+
 from aintech_shared.settings import ServiceSettings
+
+# Development default of the Twilio auth token: webhooks are signed and checked with it even
+# when no Twilio account is configured (console mode), so an unsigned request is always refused.
+DEV_TWILIO_AUTH_TOKEN = "aintech-development-twilio-auth-token"  # noqa: S105
 
 
 class Settings(ServiceSettings, service="omnichannel"):
     """Name, schema, port and the OMNICHANNEL_ prefix come from the fleet registry."""
+
+    # Twilio Messaging (WhatsApp and SMS). No account SID: the console provider records instead.
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr(DEV_TWILIO_AUTH_TOKEN)
+    twilio_api_base_url: str = Field(
+        default="https://api.twilio.com", description="Twilio REST base URL (a fake server in tests)."
+    )
+    twilio_sms_from: str = Field(default="+34900000000", description="Sender number for SMS (E.164).")
+    twilio_whatsapp_from: str = Field(default="+14155238886", description="WhatsApp sender (E.164).")
+    twilio_messaging_service_sid: str = ""
+    twilio_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # SendGrid (e-mail). No API key: the console provider records instead.
+    sendgrid_api_key: SecretStr = SecretStr("")
+    sendgrid_api_host: str = Field(default="https://api.sendgrid.com", description="SendGrid API host.")
+    sendgrid_webhook_public_key: str = Field(
+        default="",
+        description="Base64 DER (the 'Verification Key') of the signed event webhook and inbound parse. "
+        "Empty: every SendGrid webhook is refused.",
+    )
+    sendgrid_webhook_max_age_seconds: int = Field(default=600, ge=30)
+    email_from: str = "no-reply@aintech.es"
+    email_from_name: str = "AINTECH Seguros"
+    email_reply_domain: str = Field(
+        default="reply.aintech.es", description="Inbound parse domain: replies go to <conversation>@domain."
+    )
+
+    # Public URLs (signature checks and status callbacks)
+    public_base_url: str | None = Field(
+        default=None,
+        description="Public base URL of the platform (e.g. https://api.aintech.es). When unset, the URL a "
+        "provider called is rebuilt from X-Forwarded-Proto/Host sent by a trusted proxy.",
+    )
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+
+    # Limits (messages cost money)
+    send_limit_per_user_per_minute: int = Field(default=30, ge=1)
+    send_limit_per_recipient_per_hour: int = Field(default=10, ge=1)
+    chat_limit_per_user_per_minute: int = Field(default=60, ge=1)
+    max_text_chars: int = Field(default=1600, ge=1)
+    max_email_bytes: int = Field(default=1_000_000, ge=1024)
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_webhook_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+
+    # Delivery
+    dispatch_batch_size: int = Field(default=50, ge=1, le=1000)
+    dispatch_max_attempts: int = Field(default=5, ge=1)
+    dispatch_claim_timeout_seconds: int = Field(
+        default=120, ge=10, description="A message left 'sending' this long is failed, never resent."
+    )
+    campaign_default_rate_per_minute: int = Field(default=60, ge=1, le=6000)
+
+    # Live chat and the inbox
+    chat_heartbeat_seconds: float = Field(default=25.0, gt=0)
+    default_agent_capacity: int = Field(default=5, ge=1, le=100)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid)
+
+    @property
+    def sendgrid_configured(self) -> bool:
+        return bool(self.sendgrid_api_key.get_secret_value())
+
+    def insecure_defaults(self) -> list[str]:
+        problems = super().insecure_defaults()
+        if self.twilio_auth_token.get_secret_value() == DEV_TWILIO_AUTH_TOKEN:
+            problems.append(f"{self.env_prefix()}TWILIO_AUTH_TOKEN")
+        return problems

@@ -1,12 +1,72 @@
-"""omnichannel worker: outbox relay, consumers and scheduled jobs (python -m omnichannel.worker)."""
+"""omnichannel worker: outbox relay, consumers, scheduled jobs and the message dispatcher
+(python -m omnichannel.worker)."""
 
-from aintech_shared import worker
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aintech_shared.db import Database
+from aintech_shared.scheduler import ScheduledJob
+from aintech_shared.worker import run_worker
+from omnichannel.agents import service as agents
+from omnichannel.campaigns import service as campaigns
+from omnichannel.conversations import service as conversations
+from omnichannel.core import ratelimit
+from omnichannel.core.base import utcnow
+from omnichannel.delivery.consumers import consumer_specs
+from omnichannel.delivery.dispatcher import Dispatcher
 from omnichannel.models import MESSAGING
+from omnichannel.providers.factory import build_providers
 from omnichannel.settings import Settings
 
 
+def jobs() -> list[ScheduledJob]:
+    """Campaign pacing every 2 s; snoozed conversations woken and the queue swept every 15 s."""
+
+    async def pace(session: AsyncSession) -> None:
+        await campaigns.pace(session)
+
+    async def sweep(session: AsyncSession) -> None:
+        await conversations.wake_snoozed(session)
+        await agents.assign_queued(session)
+
+    async def purge(session: AsyncSession) -> None:
+        await ratelimit.purge(session, before=utcnow() - timedelta(days=1))
+
+    return [
+        ScheduledJob("omnichannel.campaigns", timedelta(seconds=2), pace),
+        ScheduledJob("omnichannel.assignment", timedelta(seconds=15), sweep),
+        ScheduledJob("omnichannel.purge_counters", timedelta(hours=1), purge),
+    ]
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """The chassis worker with the dispatcher as one of its loops until SIGTERM/SIGINT (or ``stop``)."""
+    stop = stop or asyncio.Event()
+    db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=4)
+    providers = build_providers(settings, db)
+    dispatcher = Dispatcher(db, settings, providers)
+    try:
+        await run_worker(
+            settings, MESSAGING, consumers=consumer_specs(), jobs=jobs(), loops=[dispatcher], stop=stop
+        )
+    finally:
+        stop.set()
+        await providers.close()
+        await db.dispose()
+
+
 def main() -> None:
-    worker.main(Settings(), MESSAGING)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(run(Settings()))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Claims: an enforced state machine, adjuster assignment, documents, notes and history."""

@@ -1,0 +1,240 @@
+"""What the CRM does with events: its own automations, the timeline intake, accounts, workflow triggers.
+
+* ``core-crm.automation`` (crm.customer, crm.policy, crm.claim, crm.quote): `customer.created` ->
+  welcome task; `policy.expiring_soon` -> renewal task; `claim.created` -> adjuster assignment;
+  `quote.created` -> the quote is e-mailed (an `crm.email_requested` event for omnichannel);
+  policy and claim events also re-run the customer's segmentation.
+* ``core-crm.timeline`` (crm.interaction): `interaction.logged` from telephony and omnichannel ->
+  the customer's timeline.
+* ``core-crm.accounts`` (auth.user): the accounts read model; verified customer accounts are
+  linked to the CRM customer with the same e-mail, whichever event arrives first.
+* ``core-crm.workflows`` (every topic): starts event-triggered workflows.
+
+Each handler runs in the consumer's transaction with the processed-event row, so a redelivered
+event has no second effect; automations also carry de-duplication keys of their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events import CATALOGUE, TOPICS
+from aintech_contracts.events.auth import (
+    USER_TOPIC,
+    UserDisabled,
+    UserEmailVerified,
+    UserEnabled,
+    UserRegistered,
+    UserRoleChanged,
+)
+from aintech_contracts.events.crm import (
+    CLAIM_TOPIC,
+    CUSTOMER_TOPIC,
+    INTERACTION_TOPIC,
+    POLICY_TOPIC,
+    QUOTE_TOPIC,
+    ClaimCreated,
+    CustomerCreated,
+    EmailRequested,
+    InteractionLogged,
+    PolicyExpiringSoon,
+    QuoteCreated,
+)
+from aintech_shared.events.consumer import ConsumerSpec, Handler
+from core_crm.accounts import service as accounts
+from core_crm.claims import service as claims
+from core_crm.core.base import utcnow
+from core_crm.core.runtime import Runtime
+from core_crm.customers import service as customers
+from core_crm.interactions import service as interactions
+from core_crm.profile import service as profile
+from core_crm.tasks import service as tasks
+from core_crm.tasks.service import LOCAL_TZ
+from core_crm.workflows import service as workflows
+
+log = structlog.get_logger("crm.consumers")
+
+RENEWAL_LEAD_DAYS = 7
+
+
+def _at_nine(day: datetime) -> datetime:
+    return datetime.combine(day.astimezone(LOCAL_TZ).date(), time(9), tzinfo=LOCAL_TZ)
+
+
+def automation(rt: Runtime) -> ConsumerSpec:
+    """The CRM reacting to its own events."""
+
+    async def welcome_task(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(CustomerCreated)
+        customer = await customers.internal_get(session, customer_id=data.customer_id)
+        if customer is None:
+            return
+        await tasks.create_task(
+            session,
+            rt=rt,
+            title=f"Llamada de bienvenida a {customer.first_name} {customer.last_name}",
+            description="Presentarse, confirmar contacto y canal preferido, ofrecer revisión de pólizas.",
+            task_type="welcome",
+            priority="medium",
+            assigned_to=customer.owner_id,
+            customer_id=customer.id,
+            due_date=_at_nine(utcnow() + timedelta(days=2)),
+            created_by=None,
+            dedupe_key=f"welcome:{customer.id}",
+        )
+
+    async def renewal_task(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(PolicyExpiringSoon)
+        customer = await customers.internal_get(session, customer_id=data.customer_id)
+        if customer is None:
+            return
+        ends = datetime.combine(data.coverage_end_date, time(9), tzinfo=LOCAL_TZ)
+        due = max(ends - timedelta(days=RENEWAL_LEAD_DAYS), _at_nine(utcnow()))
+        await tasks.create_task(
+            session,
+            rt=rt,
+            title=f"Renovar póliza {data.policy_number} ({data.carrier})",
+            description=f"La póliza {data.policy_type} de {customer.first_name} {customer.last_name} "
+            f"vence el {data.coverage_end_date} ({data.days_left} días). "
+            f"Prima actual: {data.premium_amount} €.",
+            task_type="renewal",
+            priority="high" if data.days_left <= 15 else "medium",
+            assigned_to=customer.owner_id,
+            customer_id=customer.id,
+            policy_id=data.policy_id,
+            due_date=due,
+            created_by=None,
+            dedupe_key=f"renewal:{data.policy_id}:{data.coverage_end_date}",
+        )
+
+    async def claim_created(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(ClaimCreated)
+        await claims.auto_assign_adjuster(session, rt=rt, claim_id=data.claim_id)
+        await profile.resegment(session, rt=rt, customer_id=data.customer_id)
+
+    async def quote_email(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(QuoteCreated)
+        customer = await customers.internal_get(session, customer_id=data.customer_id)
+        if customer is None or not customer.email:
+            log.info("quote_email_skipped", quote_id=str(data.quote_id), reason="no e-mail address")
+            return
+        lines = [f"- {c.carrier}: {c.premium} €/año" for c in data.carriers] or [
+            f"- Total: {data.total_premium} €/año"
+        ]
+        valid = data.valid_until.astimezone(LOCAL_TZ).date().isoformat() if data.valid_until else "30 días"
+        await rt.outbox.publish(
+            session,
+            EmailRequested(
+                request_id=uuid.uuid5(uuid.NAMESPACE_URL, f"quote-email:{data.quote_id}"),
+                to=customer.email,
+                to_name=f"{customer.first_name} {customer.last_name}",
+                subject=f"Tu presupuesto {data.quote_number}",
+                body_text=f"Hola {customer.first_name},\n\n"
+                f"Estas son las ofertas de tu seguro {data.quote_type}:\n"
+                + "\n".join(lines)
+                + f"\n\nPrima total: {data.total_premium} €/año. Válido hasta {valid}.\n",
+                template="crm.quote",
+                language=customer.preferred_language,
+                variables={
+                    "quote_number": data.quote_number,
+                    "total_premium": str(data.total_premium),
+                    "best_carrier": data.best_carrier or "",
+                    "valid_until": valid,
+                },
+                customer_id=customer.id,
+                related_type="quote",
+                related_id=data.quote_id,
+            ),
+            key=str(customer.id),
+        )
+
+    async def resegment(session: AsyncSession, event: CloudEvent) -> None:
+        customer_id = event.data.get("customer_id")
+        if customer_id:
+            await profile.resegment(session, rt=rt, customer_id=uuid.UUID(str(customer_id)))
+
+    handlers: dict[str, Handler] = {
+        "customer.created": welcome_task,
+        "policy.expiring_soon": renewal_task,
+        "claim.created": claim_created,
+        "quote.created": quote_email,
+        "policy.created": resegment,
+        "policy.renewed": resegment,
+        "policy.cancelled": resegment,
+        "claim.paid": resegment,
+    }
+    return ConsumerSpec(
+        "core-crm.automation", [CUSTOMER_TOPIC, POLICY_TOPIC, CLAIM_TOPIC, QUOTE_TOPIC], handlers
+    )
+
+
+def timeline(rt: Runtime) -> ConsumerSpec:
+    """Calls and messages from telephony and omnichannel onto the customer's timeline."""
+
+    async def logged(session: AsyncSession, event: CloudEvent) -> None:
+        await interactions.take_in(session, rt=rt, data=event.data_as(InteractionLogged))
+
+    return ConsumerSpec("core-crm.timeline", [INTERACTION_TOPIC], {"interaction.logged": logged})
+
+
+def account_links(rt: Runtime) -> ConsumerSpec:
+    """The accounts read model, and linking verified customer accounts to CRM customers."""
+
+    async def registered(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(UserRegistered)
+        account = await accounts.record_registration(
+            session,
+            user_id=data.user_id,
+            email=str(data.email),
+            first_name=data.first_name,
+            last_name=data.last_name,
+            role=data.role,
+        )
+        if account.email_verified and account.role == "customer" and account.email:
+            await customers.link_account(session, rt=rt, user_id=data.user_id, email=account.email)
+
+    async def verified(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(UserEmailVerified)
+        account = await accounts.record_verification(session, user_id=data.user_id, email=str(data.email))
+        if account.role == "customer":
+            await customers.link_account(session, rt=rt, user_id=data.user_id, email=str(data.email))
+
+    async def role_changed(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(UserRoleChanged)
+        await accounts.record_role(session, user_id=data.user_id, role=data.new_role)
+
+    async def disabled(session: AsyncSession, event: CloudEvent) -> None:
+        await accounts.record_active(session, user_id=event.data_as(UserDisabled).user_id, active=False)
+
+    async def enabled(session: AsyncSession, event: CloudEvent) -> None:
+        await accounts.record_active(session, user_id=event.data_as(UserEnabled).user_id, active=True)
+
+    return ConsumerSpec(
+        "core-crm.accounts",
+        [USER_TOPIC],
+        {
+            "user.registered": registered,
+            "user.email_verified": verified,
+            "user.role_changed": role_changed,
+            "user.disabled": disabled,
+            "user.enabled": enabled,
+        },
+    )
+
+
+def workflow_triggers(rt: Runtime) -> ConsumerSpec:
+    """Every catalogue event may start event-triggered workflows."""
+
+    async def trigger(session: AsyncSession, event: CloudEvent) -> None:
+        await workflows.on_event(session, event=event)
+
+    return ConsumerSpec("core-crm.workflows", sorted(TOPICS), dict.fromkeys(CATALOGUE, trigger))
+
+
+def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
+    return [automation(rt), timeline(rt), account_links(rt), workflow_triggers(rt)]

@@ -1,0 +1,1 @@
+"""Building blocks shared by the CRM's domains: base, runtime, access, validation, pagination."""

@@ -1,0 +1,164 @@
+"""Validated field types of the API: bounded text without NUL bytes, bounded JSON, Spanish data."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import orjson
+from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer, StringConstraints
+
+from core_crm.core import spain
+
+MAX_JSON_BYTES = 16 * 1024
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _no_nul_deep(value: Any) -> Any:
+    if isinstance(value, str):
+        _no_nul(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    elif isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise ValueError("integers must fit in 64 bits")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(str(key))
+            _no_nul_deep(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul_deep(item)
+    return value
+
+
+def _bounded_json(value: Any) -> Any:
+    _no_nul_deep(value)
+    if len(orjson.dumps(value)) > MAX_JSON_BYTES:
+        raise ValueError(f"must serialise to at most {MAX_JSON_BYTES} bytes of JSON")
+    return value
+
+
+# Stripped, non-empty strings without NUL bytes, as long as their column allows.
+Str20 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), AfterValidator(_no_nul)
+]
+Str50 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(_no_nul)
+]
+Str100 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_no_nul)
+]
+Str255 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), AfterValidator(_no_nul)
+]
+Str500 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), AfterValidator(_no_nul)
+]
+Url = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=r"^https?://[^\s]+$"),
+    AfterValidator(_no_nul),
+]
+
+
+# Free text (notes, descriptions): TEXT columns, bounded so one request cannot store megabytes.
+LongText = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_nul)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50),
+    AfterValidator(_no_nul),
+]
+Tags = Annotated[list[Tag], Field(max_length=50)]
+
+# Query-string text: NUL bytes refused before they reach the database.
+QueryText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_nul)]
+
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=12, decimal_places=2),
+    PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
+]
+Premium = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=10, decimal_places=2),
+    PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
+]
+Percent = Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)]
+
+
+def _opt(func: Any) -> Any:
+    def run(value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return str(func(_no_nul(value)))
+
+    return run
+
+
+Max10 = Annotated[str, StringConstraints(max_length=10)]
+Max20 = Annotated[str, StringConstraints(max_length=20)]
+Max40 = Annotated[str, StringConstraints(max_length=40)]
+Max42 = Annotated[str, StringConstraints(max_length=42)]
+
+Phone = Annotated[
+    Max40 | None,
+    AfterValidator(_opt(spain.phone)),
+    Field(default=None, description="International (E.164) or Spanish national number."),
+]
+PersonalId = Annotated[
+    Max20 | None,
+    AfterValidator(_opt(spain.personal_id)),
+    Field(default=None, description="DNI or NIE; the check letter is verified."),
+]
+CompanyId = Annotated[
+    Max20 | None,
+    AfterValidator(_opt(spain.company_id)),
+    Field(default=None, description="CIF; the control character is verified."),
+]
+Iban = Annotated[
+    Max42 | None,
+    AfterValidator(_opt(spain.iban)),
+    Field(default=None, description="IBAN; the check digits are verified."),
+]
+PostalCode = Annotated[
+    Max10 | None,
+    AfterValidator(_opt(lambda v: (spain.province_of_postal_code(v), v.strip())[1])),
+    Field(default=None, description="Five digits; the first two must match the province."),
+]
+
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2200, 12, 31)
+
+
+def _sane_date(value: date | None) -> date | None:
+    if value is not None and not (MIN_DATE <= value <= MAX_DATE):
+        raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
+    return value
+
+
+SaneDate = Annotated[date, AfterValidator(_sane_date)]
+
+
+def _sane_instant(value: datetime) -> datetime:
+    if not (MIN_DATE.year <= value.year <= MAX_DATE.year):
+        raise ValueError(f"must be between {MIN_DATE.year} and {MAX_DATE.year}")
+    return value
+
+
+# An instant with a time zone, within a sane range (so no date arithmetic can overflow).
+Instant = Annotated[AwareDatetime, AfterValidator(_sane_instant)]
+
+# Amounts stored in Numeric(10, 2) columns.
+SmallMoney = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=10, decimal_places=2),
+    PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
+]

@@ -1,0 +1,1 @@
+"""Customers: CRUD, search, stats, segmentation, merge, timeline and GDPR export/erasure."""

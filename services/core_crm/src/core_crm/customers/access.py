@@ -1,0 +1,67 @@
+"""The caller as the CRM sees them: staff, or a customer narrowed to their own record."""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+
+from aintech_contracts.rbac import Permission
+from aintech_shared.auth import Principal
+from aintech_shared.db import DbSession
+from core_crm.core.access import staff_only, staff_or_self
+from core_crm.customers import repository
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking. For a customer, ``customer_id`` is their own CRM record (None until linked)."""
+
+    principal: Principal
+    customer_id: uuid.UUID | None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.principal.is_staff
+
+    @property
+    def actor_id(self) -> uuid.UUID | None:
+        try:
+            return uuid.UUID(self.principal.user_id)
+        except ValueError:
+            return None
+
+    def may_see(self, customer_id: uuid.UUID | None) -> bool:
+        """Staff see everything; a customer only what belongs to their own record."""
+        return self.is_staff or (self.customer_id is not None and customer_id == self.customer_id)
+
+
+async def resolve_viewer(session: DbSession, principal: Principal) -> Viewer:
+    if principal.is_staff:
+        return Viewer(principal=principal, customer_id=None)
+    try:
+        user_id = uuid.UUID(principal.user_id)
+    except ValueError:
+        return Viewer(principal=principal, customer_id=None)
+    return Viewer(principal=principal, customer_id=await repository.by_user(session, user_id))
+
+
+def viewer(*permissions: Permission) -> Callable[..., Awaitable[Viewer]]:
+    """Staff with ``permissions``, or a customer (self-service) narrowed to their own record."""
+    guard = staff_or_self(*permissions)
+
+    async def _dependency(principal: Annotated[Principal, Depends(guard)], session: DbSession) -> Viewer:
+        return await resolve_viewer(session, principal)
+
+    return _dependency
+
+
+def staff(*permissions: Permission) -> Callable[..., Awaitable[Viewer]]:
+    """Staff with ``permissions`` only."""
+    guard = staff_only(*permissions)
+
+    async def _dependency(principal: Annotated[Principal, Depends(guard)]) -> Viewer:
+        return Viewer(principal=principal, customer_id=None)
+
+    return _dependency

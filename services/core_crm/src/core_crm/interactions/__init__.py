@@ -1,0 +1,1 @@
+"""Interactions: every call, e-mail, SMS, WhatsApp, meeting and chat on the customer's timeline."""

@@ -1,0 +1,79 @@
+"""Queries on interactions (the customer timeline)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core_crm.interactions.models import Interaction
+
+
+async def get(session: AsyncSession, interaction_id: uuid.UUID) -> Interaction | None:
+    return await session.get(Interaction, interaction_id)
+
+
+async def add(session: AsyncSession, interaction: Interaction) -> None:
+    session.add(interaction)
+    await session.flush()
+
+
+async def by_external(session: AsyncSession, *, source: str, external_id: str) -> Interaction | None:
+    return (
+        await session.scalars(
+            select(Interaction).where(Interaction.source == source, Interaction.external_id == external_id)
+        )
+    ).first()
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID | None,
+    types: Sequence[str] | None,
+    agent_id: uuid.UUID | None,
+    since: datetime | None,
+    until: datetime | None,
+    after: list[Any] | None,
+    limit: int,
+) -> tuple[Sequence[Interaction], list[Any] | None]:
+    """Newest first (by when it happened)."""
+    conditions: list[ColumnElement[bool]] = []
+    if customer_id is not None:
+        conditions.append(Interaction.customer_id == customer_id)
+    if types:
+        conditions.append(Interaction.type.in_(types))
+    if agent_id is not None:
+        conditions.append(Interaction.agent_id == agent_id)
+    if since is not None:
+        conditions.append(Interaction.occurred_at >= since)
+    if until is not None:
+        conditions.append(Interaction.occurred_at < until)
+    if after is not None:
+        conditions.append(tuple_(Interaction.occurred_at, Interaction.id) < (after[0], after[1]))
+    rows = list(
+        (
+            await session.scalars(
+                select(Interaction)
+                .where(*conditions)
+                .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+                .limit(limit + 1)
+            )
+        ).all()
+    )
+    next_key = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_key = [rows[-1].occurred_at.isoformat(), str(rows[-1].id)]
+    return rows, next_key
+
+
+async def for_customer(session: AsyncSession, customer_id: uuid.UUID) -> Sequence[Interaction]:
+    rows = await session.scalars(
+        select(Interaction).where(Interaction.customer_id == customer_id).order_by(Interaction.occurred_at)
+    )
+    return rows.all()

@@ -1,0 +1,1 @@
+"""Policies: CRUD, search, cancel, renew (terms kept), expiring soon, coverage checks."""

@@ -1,0 +1,1 @@
+"""Quotes: carrier comparison, discounts and surcharges, expiry, conversion to a policy."""

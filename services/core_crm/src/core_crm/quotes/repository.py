@@ -1,0 +1,80 @@
+"""Queries on quotes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core_crm.quotes.models import OPEN_QUOTE_STATUSES, Quote
+
+
+async def get(session: AsyncSession, quote_id: uuid.UUID, *, for_update: bool = False) -> Quote | None:
+    query = select(Quote).where(Quote.id == quote_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
+async def add(session: AsyncSession, quote: Quote) -> None:
+    session.add(quote)
+    await session.flush()
+
+
+async def flush(session: AsyncSession) -> None:
+    await session.flush()
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID | None,
+    statuses: Sequence[str] | None,
+    quote_type: str | None,
+    after: list[Any] | None,
+    limit: int,
+) -> tuple[Sequence[Quote], list[Any] | None]:
+    conditions: list[ColumnElement[bool]] = []
+    if customer_id is not None:
+        conditions.append(Quote.customer_id == customer_id)
+    if statuses:
+        conditions.append(Quote.status.in_(statuses))
+    if quote_type:
+        conditions.append(Quote.quote_type == quote_type)
+    if after is not None:
+        conditions.append(tuple_(Quote.created_at, Quote.id) < (after[0], after[1]))
+    rows = list(
+        (
+            await session.scalars(
+                select(Quote)
+                .where(*conditions)
+                .order_by(Quote.created_at.desc(), Quote.id.desc())
+                .limit(limit + 1)
+            )
+        ).all()
+    )
+    next_key = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_key = [rows[-1].created_at.isoformat(), str(rows[-1].id)]
+    return rows, next_key
+
+
+async def expire_overdue(session: AsyncSession) -> int:
+    """Expire open quotes whose validity has passed."""
+    result = await session.execute(
+        update(Quote)
+        .where(Quote.status.in_(OPEN_QUOTE_STATUSES), Quote.valid_until < func.now())
+        .values(status="expired", version=Quote.version + 1, updated_at=func.now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def for_customer(session: AsyncSession, customer_id: uuid.UUID) -> Sequence[Quote]:
+    rows = await session.scalars(
+        select(Quote).where(Quote.customer_id == customer_id).order_by(Quote.created_at)
+    )
+    return rows.all()

@@ -1,0 +1,194 @@
+"""Quote endpoints: price, read, search, edit, send, accept, reject, convert to a policy."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from aintech_contracts.rbac import Permission
+from aintech_shared.db import DbSession
+from aintech_shared.errors import responses
+from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
+from core_crm.core.preconditions import IfMatch, expected_version, set_etag
+from core_crm.core.runtime import RuntimeDep
+from core_crm.customers.access import Viewer, staff, viewer
+from core_crm.policies.models import PolicyType
+from core_crm.quotes import service
+from core_crm.quotes.models import Quote, QuoteStatus
+from core_crm.quotes.schemas import ConversionOut, ConvertRequest, QuoteCreate, QuoteOut, QuoteUpdate
+
+router = APIRouter(prefix="/quotes", tags=["quotes"])
+
+Reader = Annotated[Viewer, Depends(viewer(Permission.quotes_create))]
+Writer = Annotated[Viewer, Depends(staff(Permission.quotes_create))]
+Decider = Annotated[Viewer, Depends(viewer(Permission.quotes_create))]
+Converter = Annotated[Viewer, Depends(staff(Permission.quotes_create, Permission.policies_write))]
+
+GUARDED = ((401, "Missing or invalid access token"), (403, "Missing permission"))
+NOT_FOUND = (404, "No such quote", "No such quote.")
+
+
+def _out(response: Response, quote: Quote) -> QuoteOut:
+    set_etag(response, quote.version)
+    return QuoteOut.model_validate(quote)
+
+
+@router.get(
+    "",
+    response_model=CursorPage[QuoteOut],
+    summary="Search and list quotes",
+    description="Newest first; cursor pagination. A customer gets only their own quotes.",
+    responses=responses(*GUARDED, (422, "Invalid filter or cursor")),
+)
+async def search_quotes(
+    who: Reader,
+    db: DbSession,
+    customer_id: uuid.UUID | None = None,
+    status_: Annotated[list[QuoteStatus] | None, Query(alias="status")] = None,
+    quote_type: Annotated[PolicyType | None, Query(alias="type")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> CursorPage[QuoteOut]:
+    rows, next_key = await service.search_quotes(
+        db,
+        viewer=who,
+        customer_id=customer_id,
+        statuses=[s.value for s in status_] if status_ else None,
+        quote_type=quote_type.value if quote_type else None,
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
+        limit=limit,
+    )
+    return CursorPage(
+        items=[QuoteOut.model_validate(r) for r in rows],
+        next_cursor=encode_cursor(next_key) if next_key else None,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=QuoteOut,
+    summary="Prepare a quote",
+    description="Needs `quotes:create`. Total = base − discounts + surcharges (percentages of the base), "
+    "to the cent. `carrier_quotes` is the carrier comparison. Valid 30 days unless `valid_until` is "
+    "given; the worker expires it afterwards. Publishes `quote.created` (which e-mails the quote to "
+    "the customer).",
+    responses=responses(*GUARDED, (422, "Invalid field or unknown customer")),
+)
+async def create_quote(
+    body: QuoteCreate, who: Writer, db: DbSession, rt: RuntimeDep, response: Response
+) -> QuoteOut:
+    quote = await service.create_quote(db, rt=rt, viewer=who, data=body)
+    response.headers["Location"] = f"/quotes/{quote.id}"
+    return _out(response, quote)
+
+
+@router.get(
+    "/{quote_id}", response_model=QuoteOut, summary="Get a quote", responses=responses(*GUARDED, NOT_FOUND)
+)
+async def get_quote(quote_id: uuid.UUID, who: Reader, db: DbSession, response: Response) -> QuoteOut:
+    return _out(response, await service.get_quote(db, viewer=who, quote_id=quote_id))
+
+
+@router.patch(
+    "/{quote_id}",
+    response_model=QuoteOut,
+    summary="Edit a quote",
+    description="Needs `quotes:create`. Draft or sent quotes only; the total is recomputed. "
+    "`If-Match` is honoured when sent (stale: 412).",
+    responses=responses(*GUARDED, NOT_FOUND, (409, "The quote is decided"), (412, "Stale If-Match")),
+)
+async def update_quote(
+    quote_id: uuid.UUID,
+    body: QuoteUpdate,
+    who: Writer,
+    db: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> QuoteOut:
+    quote = await service.update_quote(
+        db,
+        viewer=who,
+        quote_id=quote_id,
+        expected_version=expected_version(if_match, required=False),
+        changes=body.changes(),
+    )
+    return _out(response, quote)
+
+
+@router.post(
+    "/{quote_id}/send",
+    response_model=QuoteOut,
+    summary="Mark as sent (draft -> sent)",
+    responses=responses(*GUARDED, NOT_FOUND, (409, "Illegal transition or expired")),
+)
+async def send_quote(quote_id: uuid.UUID, who: Writer, db: DbSession, response: Response) -> QuoteOut:
+    return _out(
+        response, await service.change_status(db, viewer=who, quote_id=quote_id, target=QuoteStatus.sent)
+    )
+
+
+@router.post(
+    "/{quote_id}/accept",
+    response_model=QuoteOut,
+    summary="Accept (draft|sent -> accepted)",
+    description="Staff, or the customer on their own quote.",
+    responses=responses(*GUARDED, NOT_FOUND, (409, "Illegal transition or expired")),
+)
+async def accept_quote(quote_id: uuid.UUID, who: Decider, db: DbSession, response: Response) -> QuoteOut:
+    return _out(
+        response, await service.change_status(db, viewer=who, quote_id=quote_id, target=QuoteStatus.accepted)
+    )
+
+
+@router.post(
+    "/{quote_id}/reject",
+    response_model=QuoteOut,
+    summary="Reject (draft|sent -> rejected)",
+    description="Staff, or the customer on their own quote.",
+    responses=responses(*GUARDED, NOT_FOUND, (409, "Illegal transition or expired")),
+)
+async def reject_quote(quote_id: uuid.UUID, who: Decider, db: DbSession, response: Response) -> QuoteOut:
+    return _out(
+        response, await service.change_status(db, viewer=who, quote_id=quote_id, target=QuoteStatus.rejected)
+    )
+
+
+@router.post(
+    "/{quote_id}/expire",
+    response_model=QuoteOut,
+    summary="Withdraw a quote now (-> expired)",
+    description="Needs `quotes:create`. Open quotes only; the worker also expires quotes past `valid_until`.",
+    responses=responses(*GUARDED, NOT_FOUND, (409, "Already decided")),
+)
+async def expire_quote(quote_id: uuid.UUID, who: Writer, db: DbSession, response: Response) -> QuoteOut:
+    return _out(response, await service.expire_quote(db, viewer=who, quote_id=quote_id))
+
+
+@router.post(
+    "/{quote_id}/convert",
+    response_model=ConversionOut,
+    summary="Convert a quote into a policy",
+    description="Needs `quotes:create` and `policies:write`. One transaction: the policy is sold "
+    "(premium = the quote's total at the chosen frequency, carrier = the requested, selected or "
+    "cheapest offer; details default to the quote's coverage details), and the quote is marked "
+    "converted. A quote converts once: a second attempt — also a concurrent one — is 409. "
+    "Publishes `policy.created` and `quote.converted`.",
+    responses=responses(
+        *GUARDED,
+        NOT_FOUND,
+        (409, "Already converted, expired or rejected", "This quote was already converted."),
+        (422, "Invalid policy data"),
+    ),
+)
+async def convert_quote(
+    quote_id: uuid.UUID, who: Converter, db: DbSession, rt: RuntimeDep, body: ConvertRequest | None = None
+) -> ConversionOut:
+    quote, policy = await service.convert_quote(
+        db, rt=rt, viewer=who, quote_id=quote_id, data=body or ConvertRequest()
+    )
+    return ConversionOut(
+        quote=QuoteOut.model_validate(quote), policy_id=policy.id, policy_number=policy.policy_number
+    )

@@ -1,0 +1,1 @@
+"""Tasks: assign, mine, due today, overdue, complete, cancel."""

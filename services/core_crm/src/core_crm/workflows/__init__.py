@@ -1,0 +1,1 @@
+"""Workflows: versioned definitions, durable executions with retries, waits and webhooks."""

@@ -1,0 +1,187 @@
+"""Queries on workflow definitions, versions, executions and step runs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core_crm.workflows.models import (
+    DUE_STATUSES,
+    Workflow,
+    WorkflowExecution,
+    WorkflowStepRun,
+    WorkflowVersion,
+)
+
+
+async def get(session: AsyncSession, workflow_id: uuid.UUID, *, for_update: bool = False) -> Workflow | None:
+    query = select(Workflow).where(Workflow.id == workflow_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
+async def add(session: AsyncSession, *rows: Any) -> None:
+    session.add_all(rows)
+    await session.flush()
+
+
+async def flush(session: AsyncSession) -> None:
+    await session.flush()
+
+
+async def version(session: AsyncSession, workflow_id: uuid.UUID, number: int) -> WorkflowVersion | None:
+    return await session.get(WorkflowVersion, (workflow_id, number))
+
+
+async def versions(session: AsyncSession, workflow_id: uuid.UUID) -> Sequence[WorkflowVersion]:
+    rows = await session.scalars(
+        select(WorkflowVersion)
+        .where(WorkflowVersion.workflow_id == workflow_id)
+        .order_by(WorkflowVersion.version)
+    )
+    return rows.all()
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    active: bool | None,
+    trigger_type: str | None,
+    after: list[Any] | None,
+    limit: int,
+) -> tuple[Sequence[Workflow], list[Any] | None]:
+    conditions: list[ColumnElement[bool]] = []
+    if active is not None:
+        conditions.append(Workflow.active.is_(active))
+    if trigger_type:
+        conditions.append(Workflow.trigger_type == trigger_type)
+    if after is not None:
+        conditions.append(tuple_(Workflow.created_at, Workflow.id) < (after[0], after[1]))
+    rows = list(
+        (
+            await session.scalars(
+                select(Workflow)
+                .where(*conditions)
+                .order_by(Workflow.created_at.desc(), Workflow.id.desc())
+                .limit(limit + 1)
+            )
+        ).all()
+    )
+    next_key = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_key = [rows[-1].created_at.isoformat(), str(rows[-1].id)]
+    return rows, next_key
+
+
+async def listening_to(session: AsyncSession, event_type: str) -> Sequence[Workflow]:
+    rows = await session.scalars(
+        select(Workflow).where(
+            Workflow.active.is_(True), Workflow.trigger_type == "event", Workflow.event_type == event_type
+        )
+    )
+    return rows.all()
+
+
+async def schedules_due(session: AsyncSession, *, limit: int) -> Sequence[Workflow]:
+    rows = await session.scalars(
+        select(Workflow)
+        .where(
+            Workflow.active.is_(True),
+            Workflow.trigger_type == "schedule",
+            Workflow.next_fire_at <= func.clock_timestamp(),
+        )
+        .order_by(Workflow.next_fire_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return rows.all()
+
+
+async def execution(
+    session: AsyncSession, execution_id: uuid.UUID, *, for_update: bool = False
+) -> WorkflowExecution | None:
+    query = select(WorkflowExecution).where(WorkflowExecution.id == execution_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
+async def execution_by_trigger(
+    session: AsyncSession, workflow_id: uuid.UUID, key: str
+) -> WorkflowExecution | None:
+    return (
+        await session.scalars(
+            select(WorkflowExecution).where(
+                WorkflowExecution.workflow_id == workflow_id, WorkflowExecution.trigger_key == key
+            )
+        )
+    ).first()
+
+
+async def claim_due(session: AsyncSession, *, limit: int) -> Sequence[WorkflowExecution]:
+    """Executions whose next step is due, locked so no other worker runs them (skip the locked ones)."""
+    rows = await session.scalars(
+        select(WorkflowExecution)
+        .where(
+            WorkflowExecution.status.in_(DUE_STATUSES),
+            WorkflowExecution.next_run_at <= func.clock_timestamp(),
+        )
+        .order_by(WorkflowExecution.next_run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return rows.all()
+
+
+async def executions(
+    session: AsyncSession, *, workflow_id: uuid.UUID, status: str | None, after: list[Any] | None, limit: int
+) -> tuple[Sequence[WorkflowExecution], list[Any] | None]:
+    conditions: list[ColumnElement[bool]] = [WorkflowExecution.workflow_id == workflow_id]
+    if status:
+        conditions.append(WorkflowExecution.status == status)
+    if after is not None:
+        conditions.append(tuple_(WorkflowExecution.started_at, WorkflowExecution.id) < (after[0], after[1]))
+    rows = list(
+        (
+            await session.scalars(
+                select(WorkflowExecution)
+                .where(*conditions)
+                .order_by(WorkflowExecution.started_at.desc(), WorkflowExecution.id.desc())
+                .limit(limit + 1)
+            )
+        ).all()
+    )
+    next_key = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_key = [rows[-1].started_at.isoformat(), str(rows[-1].id)]
+    return rows, next_key
+
+
+async def step_runs(session: AsyncSession, execution_id: uuid.UUID) -> Sequence[WorkflowStepRun]:
+    rows = await session.scalars(
+        select(WorkflowStepRun)
+        .where(WorkflowStepRun.execution_id == execution_id)
+        .order_by(WorkflowStepRun.step_index, WorkflowStepRun.attempt)
+    )
+    return rows.all()
+
+
+async def open_step_run(
+    session: AsyncSession, execution_id: uuid.UUID, step_index: int
+) -> WorkflowStepRun | None:
+    return (
+        await session.scalars(
+            select(WorkflowStepRun).where(
+                WorkflowStepRun.execution_id == execution_id,
+                WorkflowStepRun.step_index == step_index,
+                WorkflowStepRun.status == "waiting",
+            )
+        )
+    ).first()

@@ -1,0 +1,288 @@
+"""Fixtures: the CRM on real Postgres (one rolled-back transaction per test), test signing keys."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from aintech_contracts.rbac import Role
+from aintech_devtools.testing import TestKeys, rolled_back
+from core_crm.app import create_app
+from core_crm.settings import Settings
+
+ISSUER = "https://auth.aintech.local"
+AUDIENCE = "aintech-api"
+
+# Valid Spanish identifiers for tests (check letters verified by python-stdnum).
+DNIS = ["12345678Z", "87654321X", "11111111H", "22222222J", "33333333P", "44444444A", "55555555K"]
+IBAN = "ES9121000418450200051332"
+
+
+def crm_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"webhook_allowlist": ["127.0.0.1"], "webhook_timeout_seconds": 3.0}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def keys() -> TestKeys:
+    return TestKeys(issuer=ISSUER, audience=AUDIENCE)
+
+
+@pytest.fixture(scope="session")
+async def app(admin_database_url: str, kafka_bootstrap: str, keys: TestKeys) -> AsyncIterator[FastAPI]:
+    application = create_app(crm_settings())
+    application.state.token_verifier = keys.verifier()
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@dataclass
+class Api:
+    """An HTTP client on the app, the test's database connection, and helpers for common setup."""
+
+    client: AsyncClient
+    conn: AsyncConnection
+    keys: TestKeys
+    agent_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def auth(self, role: Role = Role.agent, sub: str | None = None) -> dict[str, str]:
+        if sub is None and role is not Role.customer:
+            sub = self.agent_id
+        return {"Authorization": f"Bearer {self.keys.token(role=role, sub=sub)}"}
+
+    @property
+    def agent(self) -> dict[str, str]:
+        return self.auth(Role.agent)
+
+    @property
+    def supervisor(self) -> dict[str, str]:
+        return self.auth(Role.supervisor, sub=str(uuid.uuid4()))
+
+    async def call(self, method: str, url: str, *, expect: int, **kwargs: Any) -> httpx.Response:
+        kwargs.setdefault("headers", self.agent)
+        response = await self.client.request(method, url, **kwargs)
+        assert response.status_code == expect, f"{method} {url} -> {response.status_code}: {response.text}"
+        return response
+
+    async def customer(self, **fields: Any) -> dict[str, Any]:
+        body = {
+            "first_name": "Lucía",
+            "last_name": "Martín",
+            "email": f"c-{uuid.uuid4().hex[:10]}@example.com",
+            "postal_code": "28013",
+            **fields,
+        }
+        return dict((await self.call("POST", "/customers", json=body, expect=201)).json())
+
+    async def customer_login(self, customer_id: str) -> dict[str, str]:
+        """Link a new customer account to ``customer_id``; returns its auth header."""
+        user_id = str(uuid.uuid4())
+        await self.conn.execute(
+            text("UPDATE crm.customers SET user_id = :u WHERE id = :c"), {"u": user_id, "c": customer_id}
+        )
+        return self.auth(Role.customer, sub=user_id)
+
+    async def policy(self, customer_id: str, **fields: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "customer_id": customer_id,
+            "policy_type": "home",
+            "carrier": "Mapfre",
+            "coverage_start_date": "2026-01-01",
+            "coverage_end_date": "2027-01-01",
+            "premium_amount": "420.00",
+            "premium_frequency": "annual",
+            "coverage_amount": "150000.00",
+            "details": {"property_address": "Calle Mayor 12", "property_type": "apartment"},
+            **fields,
+        }
+        return dict((await self.call("POST", "/policies", json=body, expect=201)).json())
+
+    async def events(self, event_type: str, key: str | None = None) -> list[dict[str, Any]]:
+        """CloudEvents staged in the outbox by this test."""
+        query = "SELECT payload FROM crm.outbox WHERE event_type = :t"
+        params: dict[str, Any] = {"t": event_type}
+        if key is not None:
+            query += " AND key = :k"
+            params["k"] = key
+        rows = await self.conn.execute(text(query + " ORDER BY seq"), params)
+        return [dict(r[0]) for r in rows]
+
+
+@pytest.fixture
+async def api(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
+    async with (
+        rolled_back(app.state.db) as conn,
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://crm.test") as client,
+    ):
+        yield Api(client=client, conn=conn, keys=keys)
+
+
+PURGE_ORDER = (
+    "DELETE FROM crm.workflow_step_runs WHERE execution_id IN (SELECT id FROM crm.workflow_executions"
+    " WHERE trigger_data->>'customer_id' = :c)",
+    "DELETE FROM crm.workflow_executions WHERE trigger_data->>'customer_id' = :c",
+    "DELETE FROM crm.tasks WHERE customer_id = :c",
+    "DELETE FROM crm.interactions WHERE customer_id = :c",
+    "DELETE FROM crm.claims WHERE customer_id = :c",
+    "DELETE FROM crm.quotes WHERE customer_id = :c",
+    "DELETE FROM crm.policies WHERE customer_id = :c",
+    "DELETE FROM crm.customer_audit WHERE customer_id = :c",
+    "DELETE FROM crm.customers WHERE id = :c",
+    "DELETE FROM crm.outbox WHERE payload->'data'->>'customer_id' = :c",
+)
+
+
+@pytest.fixture
+async def committed(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
+    """The app with real commits (for concurrency tests); the customers it created are purged after."""
+    db = app.state.db
+    async with (
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://crm.test") as client,
+        db.engine.connect() as conn,
+    ):
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        api = Api(client=client, conn=conn, keys=keys)
+        started = await conn.scalar(text("SELECT now()"))
+        try:
+            yield api
+        finally:
+            ids = await conn.scalars(
+                text("SELECT id FROM crm.customers WHERE created_at >= :t AND created_by = :a"),
+                {"t": started, "a": api.agent_id},
+            )
+            for customer_id in ids.all():
+                for statement in PURGE_ORDER:
+                    await conn.execute(text(statement), {"c": str(customer_id)})
+
+
+@dataclass
+class Flow:
+    """The real pipeline: committed requests, the outbox relay and the CRM's consumers on Kafka."""
+
+    api: Api
+    db: Any
+    rt: Any
+    bootstrap: str
+
+    async def publish(self, payload: Any, *, key: str, source: str) -> str:
+        """Stage an event as another service would publish it (relayed like every event)."""
+        from aintech_shared.events.outbox import Outbox
+        from core_crm.core.base import MESSAGING
+
+        async with self.db.transaction() as session:
+            event = await Outbox(MESSAGING, source=source).publish(session, payload, key=key)
+        return event.id
+
+    async def wait_for(self, query: str, params: dict[str, Any], *, within: float = 30.0) -> Any:
+        """Poll the database until ``query`` returns a non-empty first value (deadline, no fixed sleep)."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            value = await self.api.conn.scalar(text(query), params)
+            if value:
+                return value
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"condition not met within {within}s: {query} {params}")
+            await asyncio.sleep(0.2)
+
+    async def event(self, topic: str, event_type: str, key: str, *, within: float = 30.0) -> dict[str, Any]:
+        """The CloudEvent of ``event_type`` keyed by ``key`` as read back from Kafka."""
+        from aintech_devtools.testing import find_event
+
+        found = await find_event(
+            self.bootstrap, topic, lambda e: e.type == event_type and (e.subject == key), within=within
+        )
+        assert found is not None, f"{event_type} for {key} never reached {topic}"
+        event, raw_key = found
+        assert raw_key == key.encode(), "the Kafka key is the aggregate id"
+        return event.model_dump(mode="json")
+
+    async def collect(
+        self, expected: list[tuple[str, str, str]], *, within: float = 60.0
+    ) -> dict[str, dict[str, Any]]:
+        """Read the topics once from the start until every (topic, type, key) is seen; events by type."""
+        from aiokafka import AIOKafkaConsumer
+
+        from aintech_contracts.envelope import CloudEvent
+
+        wanted = {(t, k): topic for topic, t, k in expected}
+        found: dict[str, dict[str, Any]] = {}
+        consumer = AIOKafkaConsumer(
+            *sorted({topic for topic, _, _ in expected}),
+            bootstrap_servers=self.bootstrap,
+            group_id=f"test-{uuid.uuid4().hex}",
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + within
+            while wanted and asyncio.get_running_loop().time() < deadline:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        event = CloudEvent.from_bytes(record.value or b"")
+                        key = (record.key or b"").decode()
+                        if wanted.pop((event.type, key), None) is not None:
+                            found[event.type] = event.model_dump(mode="json")
+        finally:
+            await consumer.stop()
+        assert not wanted, f"never reached Kafka: {sorted(wanted)}"
+        return found
+
+
+async def start_at_the_end(bootstrap: str, group: str, topics: Any) -> None:
+    """Commit the group's offsets at the current end of ``topics``: it sees only this test's events."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from aintech_contracts.events import TOPICS
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics for p in range(TOPICS[topic])]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture
+async def flow(committed: Api, app: FastAPI, kafka_bootstrap: str) -> AsyncIterator[Flow]:
+    from dataclasses import replace
+
+    from aintech_shared.events.consumer import EventConsumer
+    from aintech_shared.events.outbox import OutboxRelay
+    from core_crm.consumers import consumer_specs
+    from core_crm.core.base import MESSAGING
+    from core_crm.core.runtime import build_runtime
+
+    rt = build_runtime(crm_settings())
+    db = app.state.db
+    stop = asyncio.Event()
+    run = uuid.uuid4().hex[:8]
+    tasks = [
+        asyncio.create_task(
+            OutboxRelay(db, MESSAGING, bootstrap=kafka_bootstrap, idle_interval=0.2).run(stop)
+        )
+    ]
+    for spec in consumer_specs(rt):
+        spec = replace(spec, name=f"test-{run}-{spec.name}")
+        await start_at_the_end(kafka_bootstrap, spec.name, spec.topics)
+        consumer = EventConsumer(spec, db=db, tables=MESSAGING, bootstrap=kafka_bootstrap)
+        tasks.append(asyncio.create_task(consumer.run(stop)))
+    try:
+        yield Flow(api=committed, db=db, rt=rt, bootstrap=kafka_bootstrap)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)

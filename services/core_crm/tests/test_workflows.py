@@ -1,0 +1,408 @@
+"""Workflows: definitions and versions, every step type, conditions, retries, SSRF-safe webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from aintech_contracts.envelope import CloudEvent
+from core_crm.core.runtime import build_runtime
+from core_crm.workflows import conditions, webhook
+from core_crm.workflows import service as workflows
+
+from .conftest import Api, crm_settings
+
+
+@dataclass
+class FakeReceiver:
+    """A webhook receiver on 127.0.0.1 that fails the first ``failures`` calls."""
+
+    url: str = ""
+    failures: int = 0
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    delay: float = 0.0
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[FakeReceiver]:
+    state = FakeReceiver()
+
+    async def hook(request: web.Request) -> web.StreamResponse:
+        state.calls.append(await request.json() if request.can_read_body else {})
+        if state.delay:
+            await asyncio.sleep(state.delay)
+        if len(state.calls) <= state.failures:
+            return web.Response(status=503, text="busy")
+        return web.json_response({"ok": True, "received": len(state.calls)})
+
+    async def big(_: web.Request) -> web.Response:
+        return web.Response(body=b"x" * (512 * 1024))
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    app.router.add_post("/big", big)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    state.url = f"http://127.0.0.1:{port}"
+    yield state
+    await runner.cleanup()
+
+
+async def _workflow(
+    api: Api, steps: list[dict[str, Any]], trigger: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body = {"name": f"wf-{uuid.uuid4().hex[:6]}", "trigger": trigger or {"type": "manual"}, "steps": steps}
+    return dict((await api.call("POST", "/workflows", json=body, headers=api.supervisor, expect=201)).json())
+
+
+async def _execute(api: Api, workflow_id: str, data: dict[str, Any]) -> str:
+    response = await api.call(
+        "POST", f"/workflows/{workflow_id}/execute", json={"data": data}, headers=api.supervisor, expect=202
+    )
+    return str(response.json()["id"])
+
+
+async def _advance(app: FastAPI) -> None:
+    async with app.state.db.transaction() as session:
+        await workflows.advance_due(session, rt=build_runtime(crm_settings()))
+
+
+async def _execution(api: Api, execution_id: str) -> dict[str, Any]:
+    return dict((await api.call("GET", f"/workflows/executions/{execution_id}", expect=200)).json())
+
+
+async def test_manual_run_executes_every_step_and_records_results(api: Api, app: FastAPI) -> None:
+    owner = str(uuid.uuid4())
+    customer = await api.customer(owner_id=owner)
+    wf = await _workflow(
+        api,
+        [
+            {"type": "condition_check", "conditions": [{"path": "score", "op": "gte", "value": "7"}]},
+            {"type": "create_task", "title": "Llamar a ${customer_id} (${score})", "priority": "high"},
+            {
+                "type": "send_email",
+                "subject": "Hola",
+                "body": "Puntuación ${score}; ${unknown} se queda así.",
+            },
+            {"type": "update_record", "entity": "customer", "set": {"segment": "vip", "add_tags": ["NPS"]}},
+        ],
+    )
+    execution_id = await _execute(api, wf["id"], {"customer_id": customer["id"], "score": "9"})
+    await _advance(app)
+    run = await _execution(api, execution_id)
+    assert run["status"] == "completed" and run["steps_completed"] == 4
+    assert [(s["step_index"], s["status"]) for s in run["steps"]] == [
+        (0, "succeeded"),
+        (1, "succeeded"),
+        (2, "succeeded"),
+        (3, "succeeded"),
+    ]
+    task = (await api.call("GET", f"/tasks/{run['results']['1']['task_id']}", expect=200)).json()
+    assert task["title"] == f"Llamar a {customer['id']} (9)" and task["assigned_to"] == owner
+    [email] = await api.events("crm.email_requested", key=customer["id"])
+    assert email["data"]["to"] == customer["email"] and "${unknown}" in email["data"]["body_text"]
+    refreshed = (await api.call("GET", f"/customers/{customer['id']}", expect=200)).json()
+    assert refreshed["segment"] == "vip" and "nps" in refreshed["tags"]
+
+
+async def test_condition_check_stops_or_fails(api: Api, app: FastAPI) -> None:
+    customer = await api.customer()
+    stop = await _workflow(
+        api,
+        [
+            {"type": "condition_check", "conditions": [{"path": "amount", "op": "gt", "value": 1000}]},
+            {"type": "create_task", "title": "No debería existir"},
+        ],
+    )
+    fail = await _workflow(
+        api,
+        [
+            {
+                "type": "condition_check",
+                "conditions": [{"path": "amount", "op": "gt", "value": 1000}],
+                "on_false": "fail",
+            },
+        ],
+    )
+    stopped = await _execute(api, stop["id"], {"customer_id": customer["id"], "amount": "999.99"})
+    failed = await _execute(api, fail["id"], {"amount": "5"})
+    await _advance(app)
+    assert (await _execution(api, stopped))["status"] == "completed"
+    assert (await _execution(api, stopped))["steps_completed"] == 1
+    assert (await _execution(api, failed))["status"] == "failed"
+    tasks = (await api.call("GET", "/tasks", params={"customer_id": customer["id"]}, expect=200)).json()[
+        "items"
+    ]
+    assert [t["task_type"] for t in tasks] == [], "the run stopped before creating the task"
+
+
+async def test_running_execution_keeps_its_version(api: Api, app: FastAPI) -> None:
+    customer = await api.customer()
+    wf = await _workflow(
+        api, [{"type": "wait_duration", "seconds": 60}, {"type": "create_task", "title": "v1"}]
+    )
+    first = await _execute(api, wf["id"], {"customer_id": customer["id"]})
+    await _advance(app)
+    assert (await _execution(api, first))["status"] == "waiting"
+    new = {"trigger": {"type": "manual"}, "steps": [{"type": "create_task", "title": "v2"}]}
+    updated = (
+        await api.call(
+            "PUT", f"/workflows/{wf['id']}/definition", json=new, headers=api.supervisor, expect=200
+        )
+    ).json()
+    assert updated["current_version"] == 2 and updated["definition"]["steps"][0]["title"] == "v2"
+    second = await _execute(api, wf["id"], {"customer_id": customer["id"]})
+    await api.conn.execute(
+        text("UPDATE crm.workflow_executions SET next_run_at = now() WHERE id = :id"), {"id": first}
+    )
+    await _advance(app)
+    runs = {first: await _execution(api, first), second: await _execution(api, second)}
+    assert (runs[first]["version"], runs[first]["status"]) == (1, "completed")
+    assert (runs[second]["version"], runs[second]["status"]) == (2, "completed")
+    titles = sorted(
+        t["title"]
+        for t in (await api.call("GET", "/tasks", params={"customer_id": customer["id"]}, expect=200)).json()[
+            "items"
+        ]
+    )
+    assert titles == ["v1", "v2"]
+    versions = (await api.call("GET", f"/workflows/{wf['id']}/versions", expect=200)).json()
+    assert [v["version"] for v in versions] == [1, 2]
+
+
+async def test_failed_step_retries_with_backoff_then_resumes_from_where_it_failed(
+    api: Api, app: FastAPI, receiver: FakeReceiver
+) -> None:
+    customer = await api.customer()
+    receiver.failures = 10
+    wf = await _workflow(
+        api,
+        [
+            {"type": "create_task", "title": "Antes del webhook"},
+            {
+                "type": "call_webhook",
+                "url": f"{receiver.url}/hook",
+                "body": {"customer": "${customer_id}"},
+                "retry": {"max_attempts": 3, "backoff_seconds": 30},
+            },
+            {"type": "create_task", "title": "Después del webhook"},
+        ],
+    )
+    execution_id = await _execute(api, wf["id"], {"customer_id": customer["id"]})
+    await _advance(app)
+    run = await _execution(api, execution_id)
+    assert (run["status"], run["current_step"], run["attempt"]) == ("retrying", 1, 1)
+    assert "HTTP 503" in run["error_message"]
+    for _ in range(2):
+        await api.conn.execute(
+            text("UPDATE crm.workflow_executions SET next_run_at = now() WHERE id = :id"),
+            {"id": execution_id},
+        )
+        await _advance(app)
+    run = await _execution(api, execution_id)
+    assert run["status"] == "failed" and run["current_step"] == 1
+    attempts = [(s["step_index"], s["attempt"], s["status"]) for s in run["steps"]]
+    assert attempts == [(0, 1, "succeeded"), (1, 1, "failed"), (1, 2, "failed"), (1, 3, "failed")]
+    assert all("503" in s["error"] for s in run["steps"][1:])
+    receiver.failures = 0
+    await api.call("POST", f"/workflows/executions/{execution_id}/retry", headers=api.supervisor, expect=200)
+    await _advance(app)
+    run = await _execution(api, execution_id)
+    assert run["status"] == "completed" and run["results"]["1"]["status"] == 200
+    tasks = (await api.call("GET", "/tasks", params={"customer_id": customer["id"]}, expect=200)).json()[
+        "items"
+    ]
+    assert sorted(t["title"] for t in tasks) == ["Antes del webhook", "Después del webhook"], (
+        "step 0 ran once"
+    )
+    assert receiver.calls[-1] == {"customer": "${customer_id}"}, "a given body is sent as written"
+    await api.call("POST", f"/workflows/executions/{execution_id}/retry", headers=api.supervisor, expect=409)
+
+
+async def test_webhooks_to_private_addresses_are_refused_without_retry(
+    api: Api, app: FastAPI, receiver: FakeReceiver
+) -> None:
+    rt_allowlist: list[str] = []
+    for url in (
+        "http://127.0.0.1:9/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.1.2.3/",
+        "http://[::1]:8080/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://localhost:8080/",
+        "http://0.0.0.0/",
+        "http://100.64.0.1/",
+    ):
+        with pytest.raises(webhook.WebhookRefused):
+            await webhook.call(
+                url,
+                method="POST",
+                headers={},
+                body={},
+                timeout_seconds=2,
+                max_bytes=1024,
+                allowlist=rt_allowlist,
+            )
+    with pytest.raises(webhook.WebhookRefused):
+        await webhook.call(
+            "ftp://example.com/",
+            method="POST",
+            headers={},
+            body={},
+            timeout_seconds=2,
+            max_bytes=1024,
+            allowlist=[],
+        )
+    allowed = await webhook.call(
+        f"{receiver.url}/hook",
+        method="POST",
+        headers={"Host": "evil"},
+        body={"a": 1},
+        timeout_seconds=2,
+        max_bytes=1024,
+        allowlist=["127.0.0.1"],
+    )
+    assert allowed.status == 200
+    capped = await webhook.call(
+        f"{receiver.url}/big",
+        method="POST",
+        headers={},
+        body={},
+        timeout_seconds=5,
+        max_bytes=2048,
+        allowlist=["127.0.0.0/8"],
+    )
+    assert capped.truncated and len(capped.body) <= 2048
+    receiver.delay = 3
+    with pytest.raises(webhook.WebhookFailed):
+        await webhook.call(
+            f"{receiver.url}/hook",
+            method="POST",
+            headers={},
+            body={},
+            timeout_seconds=0.5,
+            max_bytes=1024,
+            allowlist=["127.0.0.1"],
+        )
+    # Through the engine: a refused target fails the run at once (no retries).
+    wf = await _workflow(api, [{"type": "call_webhook", "url": "http://169.254.169.254/latest/meta-data"}])
+    execution_id = await _execute(api, wf["id"], {})
+    await _advance(app)
+    run = await _execution(api, execution_id)
+    assert run["status"] == "failed" and len(run["steps"]) == 1 and "private" in run["steps"][0]["error"]
+
+
+async def test_event_trigger_with_conditions_and_no_loops(api: Api, app: FastAPI) -> None:
+    wf = await _workflow(
+        api,
+        [{"type": "create_task", "title": "Gran siniestro ${claim_number}"}],
+        trigger={
+            "type": "event",
+            "event_type": "claim.created",
+            "conditions": [
+                {"path": "claimed_amount", "op": "gte", "value": 5000},
+                {"path": "claim_type", "op": "in", "value": ["fire", "flood"]},
+            ],
+        },
+    )
+
+    def event(amount: str, kind: str, correlation: str | None = None) -> CloudEvent:
+        return CloudEvent(
+            source="core-crm",
+            type="claim.created",
+            subject="x",
+            correlationid=correlation,
+            data={"claimed_amount": amount, "claim_type": kind, "claim_number": "CLM-1"},
+        )
+
+    async with app.state.db.transaction() as session:
+        big = event("7500.00", "fire")
+        assert await workflows.on_event(session, event=big) == 1
+        assert await workflows.on_event(session, event=big) == 0, "the same event starts one run"
+        assert await workflows.on_event(session, event=event("4999.99", "fire")) == 0
+        assert await workflows.on_event(session, event=event("9000", "theft")) == 0
+        assert await workflows.on_event(session, event=event("9000", "flood", "workflow-x-y")) == 0
+    runs = (await api.call("GET", f"/workflows/{wf['id']}/executions", expect=200)).json()["items"]
+    assert (
+        len(runs) == 1
+        and runs[0]["trigger_type"] == "event"
+        and runs[0]["trigger_data"]["event"]["id"] == big.id
+    )
+
+
+async def test_schedule_trigger_fires_once_per_slot(api: Api, app: FastAPI) -> None:
+    wf = await _workflow(
+        api,
+        [{"type": "create_task", "title": "Informe semanal"}],
+        trigger={"type": "schedule", "cron": "0 9 * * 1", "timezone": "Europe/Madrid"},
+    )
+    assert wf["next_fire_at"] is not None
+    await api.conn.execute(
+        text("UPDATE crm.workflows SET next_fire_at = now() - interval '1 minute' WHERE id = :id"),
+        {"id": wf["id"]},
+    )
+    async with app.state.db.transaction() as session:
+        await workflows.fire_schedules(session)
+        await workflows.fire_schedules(session)
+    after = (await api.call("GET", f"/workflows/{wf['id']}", expect=200)).json()
+    assert after["execution_count"] == 1 and after["next_fire_at"] > wf["created_at"]
+
+
+async def test_definitions_are_validated(api: Api) -> None:
+    bad: list[dict[str, Any]] = [
+        {
+            "trigger": {"type": "event", "event_type": "policy.exploded"},
+            "steps": [{"type": "wait_duration", "seconds": 1}],
+        },
+        {
+            "trigger": {"type": "schedule", "cron": "every day"},
+            "steps": [{"type": "wait_duration", "seconds": 1}],
+        },
+        {"trigger": {"type": "manual"}, "steps": []},
+        {
+            "trigger": {"type": "manual"},
+            "steps": [{"type": "update_record", "entity": "customer", "set": {"dni": "x"}}],
+        },
+        {"trigger": {"type": "manual"}, "steps": [{"type": "call_webhook", "url": "file:///etc/passwd"}]},
+        {"trigger": {"type": "manual"}, "steps": [{"type": "eval", "code": "__import__('os')"}]},
+        {
+            "trigger": {"type": "manual"},
+            "steps": [
+                {"type": "condition_check", "conditions": [{"path": "a", "op": "matches", "value": ".*"}]}
+            ],
+        },
+    ]
+    for definition in bad:
+        await api.call(
+            "POST", "/workflows", json={"name": "x", **definition}, headers=api.supervisor, expect=422
+        )
+    await api.call(
+        "POST",
+        "/workflows",
+        json={"name": "x", "trigger": {"type": "manual"}, "steps": [{"type": "wait_duration", "seconds": 1}]},
+        expect=403,
+    )
+
+
+def test_conditions_compare_numbers_as_decimals() -> None:
+    data = {"premium_amount": "612.40", "tags": ["vip"], "customer": {"province": "Madrid"}, "n": 3}
+    assert conditions.holds({"path": "premium_amount", "op": "gt", "value": 600}, data)
+    assert not conditions.holds({"path": "premium_amount", "op": "gt", "value": "1000"}, data)
+    assert conditions.holds({"path": "premium_amount", "op": "eq", "value": "612.4"}, data)
+    assert conditions.holds({"path": "customer.province", "op": "contains", "value": "mad"}, data)
+    assert conditions.holds({"path": "tags", "op": "contains", "value": "vip"}, data)
+    assert conditions.holds({"path": "n", "op": "in", "value": [1, 2, 3]}, data)
+    assert not conditions.holds({"path": "missing", "op": "eq", "value": None}, data)
+    assert conditions.holds({"path": "missing", "op": "exists", "value": False}, data)
+    assert not conditions.holds({"path": "customer.province", "op": "lt", "value": 5}, data)

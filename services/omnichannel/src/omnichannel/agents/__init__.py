@@ -1,0 +1,1 @@
+"""Agents' presence and capacity, and round-robin assignment of conversations."""

@@ -1,0 +1,39 @@
+"""Bodies of the agent endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Presence = Literal["online", "away", "offline"]
+
+
+class PresenceIn(BaseModel):
+    """Go online to receive conversations; ``capacity`` is how many active ones at once."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"status": "online", "capacity": 5}]}
+    )
+
+    status: Presence
+    capacity: int | None = Field(default=None, ge=1, le=100)
+
+
+class CapacityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"capacity": 8}]})
+
+    capacity: int = Field(ge=1, le=100)
+
+
+class AgentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    user_id: uuid.UUID
+    display_name: str
+    status: Presence
+    capacity: int
+    active_conversations: int = 0
+    last_assigned_at: datetime | None

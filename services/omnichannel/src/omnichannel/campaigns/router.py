@@ -1,0 +1,137 @@
+"""Campaigns: create, start, pause, resume, cancel, follow progress (supervisors)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aintech_shared.db import DbSession
+from aintech_shared.errors import responses
+from omnichannel.campaigns import service
+from omnichannel.campaigns.models import Campaign
+from omnichannel.campaigns.schemas import CampaignIn, CampaignOut, RecipientOut
+from omnichannel.core.deps import CampaignManager, user_uuid
+from omnichannel.core.pagination import Page, PageNumber, PageSize
+from omnichannel.core.request import SettingsDep
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+ERRORS = responses(
+    (403, "Missing permission campaigns:manage"),
+    (404, "No such campaign"),
+    (409, "Not allowed in the campaign's current status"),
+)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CampaignOut,
+    summary="Create a campaign (draft)",
+    description="A template to a CRM segment over e-mail or WhatsApp. Missing template variables are "
+    "a 422 now, "
+    "not a failure per recipient later.",
+    responses=ERRORS,
+)
+async def create(
+    body: CampaignIn, principal: CampaignManager, db: DbSession, settings: SettingsDep
+) -> CampaignOut:
+    campaign = await service.create(
+        db, body=body, created_by=user_uuid(principal), default_rate=settings.campaign_default_rate_per_minute
+    )
+    return await service.view(db, campaign=campaign)
+
+
+@router.get("", response_model=Page[CampaignOut], summary="Campaigns with their progress", responses=ERRORS)
+async def listing(
+    principal: CampaignManager, db: DbSession, page: PageNumber = 1, page_size: PageSize = 50
+) -> Page[CampaignOut]:
+    rows, total = await service.listing(db, offset=(page - 1) * page_size, limit=page_size)
+    return Page.build(rows, total=total, page=page, page_size=page_size)
+
+
+@router.get(
+    "/{campaign_id}",
+    response_model=CampaignOut,
+    summary="A campaign and its progress",
+    description="Recipients by state: pending (not queued yet), queued, sent, delivered, failed, skipped "
+    "(opted out or unreachable).",
+    responses=ERRORS,
+)
+async def get(campaign_id: uuid.UUID, principal: CampaignManager, db: DbSession) -> CampaignOut:
+    return await service.view(db, campaign=await service.get(db, campaign_id=campaign_id))
+
+
+@router.get(
+    "/{campaign_id}/recipients",
+    response_model=Page[RecipientOut],
+    summary="Per-recipient status",
+    responses=ERRORS,
+)
+async def recipients(
+    campaign_id: uuid.UUID,
+    principal: CampaignManager,
+    db: DbSession,
+    page: PageNumber = 1,
+    page_size: PageSize = 100,
+) -> Page[RecipientOut]:
+    campaign = await service.get(db, campaign_id=campaign_id)
+    rows, total = await service.recipients(
+        db, campaign=campaign, offset=(page - 1) * page_size, limit=page_size
+    )
+    items = [
+        RecipientOut(
+            customer_id=r.customer_id,
+            address=r.address,
+            status=r.status,
+            message_id=r.message_id,
+            message_status=message_status,
+            detail=r.detail,
+        )
+        for r, message_status in rows
+    ]
+    return Page.build(items, total=total, page=page, page_size=page_size)
+
+
+Transition = Callable[..., Awaitable[Campaign]]
+
+
+async def _transition(db: AsyncSession, campaign_id: uuid.UUID, action: Transition) -> CampaignOut:
+    campaign = await service.get(db, campaign_id=campaign_id, for_update=True)
+    await action(db, campaign=campaign)
+    return await service.view(db, campaign=campaign)
+
+
+@router.post("/{campaign_id}/start", response_model=CampaignOut, summary="Start sending", responses=ERRORS)
+async def start(campaign_id: uuid.UUID, principal: CampaignManager, db: DbSession) -> CampaignOut:
+    return await _transition(db, campaign_id, service.start)
+
+
+@router.post(
+    "/{campaign_id}/pause",
+    response_model=CampaignOut,
+    summary="Pause (queued messages wait too)",
+    responses=ERRORS,
+)
+async def pause(campaign_id: uuid.UUID, principal: CampaignManager, db: DbSession) -> CampaignOut:
+    return await _transition(db, campaign_id, service.pause)
+
+
+@router.post(
+    "/{campaign_id}/resume", response_model=CampaignOut, summary="Resume where it stopped", responses=ERRORS
+)
+async def resume(campaign_id: uuid.UUID, principal: CampaignManager, db: DbSession) -> CampaignOut:
+    return await _transition(db, campaign_id, service.resume)
+
+
+@router.post(
+    "/{campaign_id}/cancel",
+    response_model=CampaignOut,
+    summary="Cancel (nothing more is sent)",
+    responses=ERRORS,
+)
+async def cancel(campaign_id: uuid.UUID, principal: CampaignManager, db: DbSession) -> CampaignOut:
+    return await _transition(db, campaign_id, service.cancel)

@@ -1,0 +1,1 @@
+"""Live chat: REST endpoints, the WebSocket room protocol and the embeddable customer page."""

@@ -1,0 +1,1 @@
+"""The local read model of CRM customers and platform users, fed by their events."""

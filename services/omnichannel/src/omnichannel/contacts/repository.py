@@ -1,0 +1,94 @@
+"""Queries on the customer and user read models."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnichannel.contacts.models import Contact, PlatformUser
+from omnichannel.core.base import utcnow
+
+
+async def get(session: AsyncSession, customer_id: uuid.UUID) -> Contact | None:
+    return await session.get(Contact, customer_id)
+
+
+async def upsert(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Insert or replace a contact unless the stored copy is newer (``version``)."""
+    stmt = insert(Contact).values(**values)
+    changes = {k: stmt.excluded[k] for k in values if k != "customer_id"}
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Contact.customer_id],
+            set_=changes,
+            where=Contact.version <= stmt.excluded.version,
+        )
+    )
+
+
+async def mark_deleted(session: AsyncSession, customer_id: uuid.UUID, *, erase: bool) -> None:
+    values: dict[str, Any] = {"deleted_at": utcnow(), "status": "deleted"}
+    if erase:
+        values |= {
+            "first_name": "",
+            "last_name": "",
+            "company_name": None,
+            "email": None,
+            "phone": None,
+            "mobile": None,
+            "user_id": None,
+        }
+    await session.execute(update(Contact).where(Contact.customer_id == customer_id).values(**values))
+
+
+async def by_phone(session: AsyncSession, phone: str) -> Contact | None:
+    query = (
+        select(Contact)
+        .where(or_(Contact.mobile == phone, Contact.phone == phone), Contact.deleted_at.is_(None))
+        .order_by(Contact.updated_at.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
+async def by_email(session: AsyncSession, email: str) -> Contact | None:
+    query = (
+        select(Contact)
+        .where(Contact.email == email, Contact.deleted_at.is_(None))
+        .order_by(Contact.updated_at.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
+async def by_user(session: AsyncSession, user_id: uuid.UUID) -> Contact | None:
+    query = select(Contact).where(Contact.user_id == user_id, Contact.deleted_at.is_(None)).limit(1)
+    return (await session.scalars(query)).first()
+
+
+async def in_segment(
+    session: AsyncSession, segment: str, *, after: uuid.UUID | None, limit: int
+) -> Sequence[Contact]:
+    query = select(Contact).where(Contact.segment == segment, Contact.deleted_at.is_(None))
+    if after is not None:
+        query = query.where(Contact.customer_id > after)
+    return (await session.scalars(query.order_by(Contact.customer_id).limit(limit))).all()
+
+
+async def upsert_user(session: AsyncSession, values: dict[str, Any]) -> None:
+    stmt = insert(PlatformUser).values(**values)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[PlatformUser.user_id],
+            set_={k: stmt.excluded[k] for k in values if k != "user_id"},
+        )
+    )
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> PlatformUser | None:
+    return await session.get(PlatformUser, user_id)

@@ -1,0 +1,350 @@
+"""What omnichannel does with other contexts' events.
+
+* ``auth.security``: verification, password reset, password changed and suspicious-login e-mails;
+  ``auth.user``: the read model of platform users.
+* ``crm.customer``: the read model of customers (matching senders, preferred channel, language).
+* ``crm.quote``, ``crm.policy``, ``crm.claim``: the customer's template on their preferred channel
+  (a renewal reminder asks for CONFIRMAR), plus in-app notifications; ``crm.task``: the assignee
+  is notified; ``crm.notification``: e-mails the CRM asks for.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events import auth, crm
+from aintech_shared.events.consumer import ConsumerSpec, Handler
+from omnichannel.contacts import service as contacts
+from omnichannel.contacts.service import Recipient
+from omnichannel.messaging import service as messaging
+from omnichannel.messaging import templated
+from omnichannel.notifications import service as notifications
+
+log = structlog.get_logger("omnichannel.consumers")
+
+CLAIM_STATUS_ES = {
+    "submitted": "recibido",
+    "under_review": "en revisión",
+    "investigating": "en investigación",
+    "approved": "aprobado",
+    "denied": "denegado",
+    "paid": "pagado",
+    "closed": "cerrado",
+}
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%d/%m/%Y %H:%M UTC")
+
+
+def _account_recipient(*, user_id: uuid.UUID, email: str, first_name: str, language: str = "es") -> Recipient:
+    return Recipient(
+        customer_id=None,
+        user_id=user_id,
+        first_name=first_name,
+        display_name=first_name,
+        language=language,
+        email=email.lower(),
+        mobile=None,
+        preferred_channel="email",
+    )
+
+
+async def _account_mail(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    email: str,
+    first_name: str | None,
+    template: str,
+    variables: dict[str, Any],
+) -> None:
+    """An account e-mail (transactional: consent does not apply), in the person's language."""
+    contact = await contacts.for_user(session, user_id=user_id)
+    account = await contacts.user(session, user_id=user_id)
+    name = first_name or (account.first_name if account else "") or email.split("@", 1)[0]
+    recipient = _account_recipient(
+        user_id=user_id,
+        email=email,
+        first_name=name,
+        language=contact.preferred_language if contact else "es",
+    )
+    await templated.send_template(
+        session,
+        recipient=recipient,
+        template=template,
+        variables=variables,
+        channel="email",
+        purpose="transactional",
+        context={"user_id": str(user_id)},
+    )
+
+
+# --- authenticator -------------------------------------------------------------------------------
+
+
+async def on_email_verification(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data_as(auth.EmailVerificationRequested)
+    await _account_mail(
+        session,
+        user_id=data.user_id,
+        email=str(data.email),
+        first_name=data.first_name,
+        template="email_verification",
+        variables={"verification_url": data.verification_url, "expires_at": _when(data.expires_at)},
+    )
+
+
+async def on_password_reset(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data_as(auth.PasswordResetRequested)
+    await _account_mail(
+        session,
+        user_id=data.user_id,
+        email=str(data.email),
+        first_name=data.first_name,
+        template="password_reset",
+        variables={"reset_url": data.reset_url, "expires_at": _when(data.expires_at)},
+    )
+
+
+async def on_password_changed(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data_as(auth.PasswordChanged)
+    await _account_mail(
+        session,
+        user_id=data.user_id,
+        email=str(data.email),
+        first_name=data.first_name,
+        template="password_changed",
+        variables={"changed_at": _when(data.changed_at)},
+    )
+
+
+async def on_suspicious_login(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data_as(auth.SuspiciousLogin)
+    await _account_mail(
+        session,
+        user_id=data.user_id,
+        email=str(data.email),
+        first_name=None,
+        template="new_login_alert",
+        variables={"reason": data.reason, "ip": data.ip or "?", "occurred_at": _when(data.occurred_at)},
+    )
+
+
+async def on_user_registered(session: AsyncSession, event: CloudEvent) -> None:
+    await contacts.apply_user(session, event=event.data_as(auth.UserRegistered))
+
+
+# --- CRM -----------------------------------------------------------------------------------------
+
+
+async def on_customer(session: AsyncSession, event: CloudEvent) -> None:
+    data: crm.CustomerCreated | crm.CustomerUpdated = (
+        event.data_as(crm.CustomerCreated)
+        if event.type == crm.CustomerCreated.event_type
+        else event.data_as(crm.CustomerUpdated)
+    )
+    await contacts.apply_customer(session, event=data)
+
+
+async def on_customer_deleted(session: AsyncSession, event: CloudEvent) -> None:
+    await contacts.apply_customer_deleted(session, event=event.data_as(crm.CustomerDeleted))
+
+
+async def _customer(session: AsyncSession, customer_id: uuid.UUID) -> Recipient | None:
+    contact = await contacts.get(session, customer_id=customer_id)
+    if contact is None or contact.deleted_at is not None:
+        log.info("customer_unknown_here", customer_id=str(customer_id))
+        return None
+    return contacts.recipient_of(contact)
+
+
+async def on_quote_created(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data_as(crm.QuoteCreated)
+    recipient = await _customer(session, data.customer_id)
+    if recipient is None:
+        return
+    best = data.best_carrier or (data.carriers[0].carrier if data.carriers else "-")
+    await templated.send_template(
+        session,
+        recipient=recipient,
+        template="quote",
+        variables={
+            "quote_number": data.quote_number,
+            "total_premium": str(data.total_premium),
+            "best_carrier": best,
+        },
+        context={"quote_id": str(data.quote_id)},
+    )
+
+
+async def on_quote_converted(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data_as(crm.QuoteConverted)
+    recipient = await _customer(session, data.customer_id)
+    if recipient is None or recipient.user_id is None:
+        return
+    await notifications.notify(
+        session,
+        user_id=recipient.user_id,
+        kind="quote_accepted",
+        title=f"Presupuesto {data.quote_number} aceptado",
+        body=f"Su póliza {data.policy_number} con {data.carrier} está en marcha.",
+        data={"quote_id": str(data.quote_id), "policy_id": str(data.policy_id)},
+        source_event_id=event.id,
+    )
+
+
+async def on_policy_expiring(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data_as(crm.PolicyExpiringSoon)
+    recipient = await _customer(session, data.customer_id)
+    if recipient is None:
+        return
+    await templated.send_template(
+        session,
+        recipient=recipient,
+        template="policy_renewal_reminder",
+        variables={
+            "policy_number": data.policy_number,
+            "carrier": data.carrier,
+            "coverage_end_date": data.coverage_end_date.strftime("%d/%m/%Y"),
+            "days_left": str(data.days_left),
+        },
+        context={"policy_id": str(data.policy_id)},
+    )
+    if recipient.user_id is not None:
+        await notifications.notify(
+            session,
+            user_id=recipient.user_id,
+            kind="policy_expiring",
+            title=f"Su póliza {data.policy_number} vence en {data.days_left} días",
+            body=f"{data.carrier}: vence el {data.coverage_end_date:%d/%m/%Y}. "
+            "Responda CONFIRMAR al recordatorio para renovarla.",
+            data={"policy_id": str(data.policy_id)},
+            source_event_id=event.id,
+        )
+
+
+async def on_claim(session: AsyncSession, event: CloudEvent) -> None:
+    models: dict[str, type[Any]] = {
+        crm.ClaimCreated.event_type: crm.ClaimCreated,
+        crm.ClaimUpdated.event_type: crm.ClaimUpdated,
+        crm.ClaimApproved.event_type: crm.ClaimApproved,
+        crm.ClaimDenied.event_type: crm.ClaimDenied,
+        crm.ClaimPaid.event_type: crm.ClaimPaid,
+    }
+    data: Any = event.data_as(models[event.type])
+    outcomes = {"claim.approved": "approved", "claim.denied": "denied", "claim.paid": "paid"}
+    status = str(outcomes.get(event.type) or getattr(data, "status", "updated"))
+    if isinstance(data, crm.ClaimUpdated) and data.previous_status == data.status:
+        return  # no status change: nothing to tell the customer
+    detail = ""
+    if isinstance(data, crm.ClaimApproved):
+        detail = f"Importe aprobado: {data.approved_amount} €."
+    elif isinstance(data, crm.ClaimDenied):
+        detail = f"Motivo: {data.reason}"
+    elif isinstance(data, crm.ClaimPaid):
+        detail = f"Importe pagado: {data.paid_amount} €."
+    label = CLAIM_STATUS_ES.get(status, status)
+    recipient = await _customer(session, data.customer_id)
+    if recipient is not None:
+        await templated.send_template(
+            session,
+            recipient=recipient,
+            template="claim_update",
+            variables={"claim_number": data.claim_number, "status_label": label, "detail": detail},
+            context={"claim_id": str(data.claim_id)},
+        )
+    title = f"Siniestro {data.claim_number}: {label}"
+    for user_id in {
+        u for u in (recipient.user_id if recipient else None, getattr(data, "adjuster_id", None)) if u
+    }:
+        await notifications.notify(
+            session,
+            user_id=user_id,
+            kind="claim_status_changed",
+            title=title,
+            body=detail or title,
+            data={"claim_id": str(data.claim_id), "status": status},
+            source_event_id=f"{event.id}:{user_id}",
+        )
+
+
+async def on_task_created(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data_as(crm.TaskCreated)
+    if data.assigned_to is None:
+        return
+    await notifications.notify(
+        session,
+        user_id=data.assigned_to,
+        kind="task_assigned",
+        title=f"Nueva tarea: {data.title}"[:200],
+        body=f"Prioridad {data.priority}" + (f", vence {data.due_date:%d/%m/%Y}" if data.due_date else ""),
+        data={"task_id": str(data.task_id)},
+        source_event_id=event.id,
+    )
+
+
+async def on_email_requested(session: AsyncSession, event: CloudEvent) -> None:
+    """The CRM's own e-mail (already rendered): delivered as is, once per ``request_id``."""
+    data = event.data_as(crm.EmailRequested)
+    await messaging.queue(
+        session,
+        outbound=messaging.Outbound(
+            channel="email",
+            to_address=data.to.strip().lower()[:320],
+            subject=" ".join(data.subject.split())[:500],
+            body=data.body_text,
+            template=data.template[:50],
+            language=data.language[:5],
+            context={"request_id": str(data.request_id)},
+            customer_id=data.customer_id,
+            display_name=data.to_name,
+            purpose="transactional",
+        ),
+    )
+
+
+def consumer_specs() -> list[ConsumerSpec]:
+    security: dict[str, Handler] = {
+        auth.EmailVerificationRequested.event_type: on_email_verification,
+        auth.PasswordResetRequested.event_type: on_password_reset,
+        auth.PasswordChanged.event_type: on_password_changed,
+        auth.SuspiciousLogin.event_type: on_suspicious_login,
+        auth.UserRegistered.event_type: on_user_registered,
+    }
+    crm_handlers: dict[str, Handler] = {
+        crm.CustomerCreated.event_type: on_customer,
+        crm.CustomerUpdated.event_type: on_customer,
+        crm.CustomerDeleted.event_type: on_customer_deleted,
+        crm.QuoteCreated.event_type: on_quote_created,
+        crm.QuoteConverted.event_type: on_quote_converted,
+        crm.PolicyExpiringSoon.event_type: on_policy_expiring,
+        crm.ClaimCreated.event_type: on_claim,
+        crm.ClaimUpdated.event_type: on_claim,
+        crm.ClaimApproved.event_type: on_claim,
+        crm.ClaimDenied.event_type: on_claim,
+        crm.ClaimPaid.event_type: on_claim,
+        crm.TaskCreated.event_type: on_task_created,
+        crm.EmailRequested.event_type: on_email_requested,
+    }
+    return [
+        ConsumerSpec("omnichannel.accounts", [auth.SECURITY_TOPIC, auth.USER_TOPIC], security),
+        ConsumerSpec(
+            "omnichannel.crm",
+            [
+                crm.CUSTOMER_TOPIC,
+                crm.QUOTE_TOPIC,
+                crm.POLICY_TOPIC,
+                crm.CLAIM_TOPIC,
+                crm.TASK_TOPIC,
+                crm.NOTIFICATION_TOPIC,
+            ],
+            crm_handlers,
+        ),
+    ]

@@ -1,0 +1,1 @@
+"""The unified inbox API: conversations across channels, assignment, notes, replies, agents."""

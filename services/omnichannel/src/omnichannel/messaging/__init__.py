@@ -1,0 +1,1 @@
+"""Messages on every channel: storing, sending (queued for the dispatcher), status, opt-outs, limits."""

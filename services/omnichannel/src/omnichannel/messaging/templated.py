@@ -1,0 +1,90 @@
+"""Templates to people: pick the channel, render in their language, queue the message."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aintech_shared.errors import UnprocessableEntity
+from omnichannel.contacts.service import Recipient
+from omnichannel.messaging import service
+from omnichannel.messaging.models import Message
+from omnichannel.templating.service import render
+
+log = structlog.get_logger("omnichannel.templated")
+
+SENDABLE = ("email", "whatsapp", "sms")
+
+
+def choose_channel(recipient: Recipient, requested: str | None = None) -> str | None:
+    """The requested channel, else the preferred one, else whichever address we have (e-mail first)."""
+    order: list[str] = []
+    for candidate in (requested, recipient.preferred_channel, "email", "whatsapp", "sms"):
+        if candidate in SENDABLE and candidate not in order:
+            order.append(candidate)
+    if requested is not None:
+        order = [requested]
+    for channel in order:
+        if channel == "email" and recipient.email:
+            return channel
+        if channel in ("whatsapp", "sms") and recipient.mobile:
+            return channel
+    return None
+
+
+async def send_template(
+    session: AsyncSession,
+    *,
+    recipient: Recipient,
+    template: str,
+    variables: dict[str, Any],
+    channel: str | None = None,
+    language: str | None = None,
+    purpose: str = "transactional",
+    context: dict[str, Any] | None = None,
+    sender_id: uuid.UUID | None = None,
+    campaign_id: uuid.UUID | None = None,
+    strict: bool = False,
+) -> Message | None:
+    """Queue ``template`` for ``recipient``; None (logged) when there is no way to reach them or they
+    opted out, unless ``strict``, which raises instead (422 / 409)."""
+    chosen = choose_channel(recipient, channel)
+    if chosen is None:
+        if strict:
+            raise UnprocessableEntity(f"The customer has no address for {channel or 'any channel'}.")
+        log.info("template_unreachable", template=template, customer_id=str(recipient.customer_id))
+        return None
+    rendered = render(
+        template,
+        language=language or recipient.language,
+        variables={"first_name": recipient.first_name, **variables},
+    )
+    address = recipient.email if chosen == "email" else recipient.mobile
+    assert address is not None
+    outbound = service.Outbound(
+        channel=chosen,
+        to_address=address,
+        subject=rendered.subject if chosen == "email" else None,
+        body=rendered.text if chosen == "email" else rendered.short,
+        html=rendered.html if chosen == "email" else None,
+        template=template,
+        language=rendered.language,
+        context=context or {},
+        sender_type="agent" if sender_id else "system",
+        sender_id=sender_id,
+        customer_id=recipient.customer_id,
+        customer_user_id=recipient.user_id,
+        display_name=recipient.display_name,
+        campaign_id=campaign_id,
+        purpose=purpose,
+    )
+    try:
+        return await service.queue(session, outbound=outbound)
+    except service.OptedOut:
+        if strict:
+            raise
+        log.info("template_skipped_opted_out", template=template, channel=chosen)
+        return None

@@ -1,0 +1,1 @@
+"""The notification centre: per-user in-app notifications, live over WebSocket, with preferences."""

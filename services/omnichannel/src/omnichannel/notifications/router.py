@@ -1,0 +1,115 @@
+"""The notification centre over REST and live over ``/ws/notifications``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+
+from aintech_shared.db import Database, DbSession
+from aintech_shared.errors import responses
+from omnichannel.core import sockets
+from omnichannel.core.deps import Caller, user_uuid
+from omnichannel.core.live import LiveHub, user_topic
+from omnichannel.core.pagination import Page, PageNumber, PageSize
+from omnichannel.notifications import service
+from omnichannel.notifications.schemas import NotificationOut, PreferenceOut, PreferencesIn, UnreadCount
+from omnichannel.settings import Settings
+
+router = APIRouter(tags=["notifications"])
+
+
+@router.get(
+    "/notifications",
+    response_model=Page[NotificationOut],
+    summary="My notifications (newest first)",
+    description="Policy expiring, claim status changed, task assigned, quote accepted, fraud alerts.",
+)
+async def list_notifications(
+    principal: Caller, db: DbSession, unread: bool = False, page: PageNumber = 1, page_size: PageSize = 50
+) -> Page[NotificationOut]:
+    rows, total = await service.listing(
+        db, user_id=user_uuid(principal), unread_only=unread, offset=(page - 1) * page_size, limit=page_size
+    )
+    return Page.build(
+        [NotificationOut.model_validate(n) for n in rows], total=total, page=page, page_size=page_size
+    )
+
+
+@router.get("/notifications/unread-count", response_model=UnreadCount, summary="How many are unread")
+async def unread_count(principal: Caller, db: DbSession) -> UnreadCount:
+    return UnreadCount(unread=await service.unread(db, user_id=user_uuid(principal)))
+
+
+@router.post(
+    "/notifications/{notification_id}/read",
+    response_model=NotificationOut,
+    summary="Mark one notification read",
+    responses=responses((404, "No such notification (or not yours)")),
+)
+async def mark_read(notification_id: uuid.UUID, principal: Caller, db: DbSession) -> NotificationOut:
+    note = await service.mark_read(db, user_id=user_uuid(principal), notification_id=notification_id)
+    return NotificationOut.model_validate(note)
+
+
+@router.post("/notifications/read-all", response_model=UnreadCount, summary="Mark all my notifications read")
+async def mark_all_read(principal: Caller, db: DbSession) -> UnreadCount:
+    await service.mark_all_read(db, user_id=user_uuid(principal))
+    return UnreadCount(unread=0)
+
+
+@router.get(
+    "/notifications/preferences",
+    response_model=list[PreferenceOut],
+    summary="Where each kind of notification goes (in app, e-mail, SMS, WhatsApp)",
+)
+async def get_preferences(principal: Caller, db: DbSession) -> list[PreferenceOut]:
+    return await service.preferences(db, user_id=user_uuid(principal))
+
+
+@router.put(
+    "/notifications/preferences",
+    response_model=list[PreferenceOut],
+    summary="Change my notification channels",
+)
+async def put_preferences(body: PreferencesIn, principal: Caller, db: DbSession) -> list[PreferenceOut]:
+    return await service.set_preferences(db, user_id=user_uuid(principal), items=body.preferences)
+
+
+@router.websocket("/ws/notifications")
+async def notifications_socket(websocket: WebSocket) -> None:
+    """Live notifications of the caller: ``hello`` with the unread count, then ``notification`` and
+    ``unread`` events (``resync``: re-read the list)."""
+    auth = await sockets.authenticate(websocket)
+    if auth is None:
+        return
+    principal, subprotocol = auth
+    db: Database = websocket.app.state.db
+    hub: LiveHub = websocket.app.state.hub
+    settings: Settings = websocket.app.state.settings
+    user_id = user_uuid(principal)
+    subscription = hub.subscribe(user_topic(user_id))
+    await websocket.accept(subprotocol=subprotocol)
+    async with db.transaction() as session:
+        count = await service.unread(session, user_id=user_id)
+    await sockets.send_json(websocket, {"type": "hello", "unread": count})
+
+    async def on_event(event: dict[str, Any]) -> None:
+        if event.get("type") == "resync":
+            async with db.transaction() as session:
+                event = {"type": "resync", "unread": await service.unread(session, user_id=user_id)}
+        await sockets.send_json(websocket, event)
+
+    async def on_client(frame: dict[str, Any]) -> None:
+        await sockets.send_json(
+            websocket, {"type": "error", "code": "read_only", "detail": "This socket only pushes."}
+        )
+
+    await sockets.serve(
+        websocket,
+        subscription=subscription,
+        on_client=on_client,
+        on_event=on_event,
+        heartbeat=settings.chat_heartbeat_seconds,
+    )

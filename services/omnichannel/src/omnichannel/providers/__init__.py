@@ -1,0 +1,1 @@
+"""The provider port: Twilio Messaging and SendGrid adapters, and console adapters that record."""

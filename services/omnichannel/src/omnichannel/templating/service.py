@@ -1,0 +1,88 @@
+"""Render a named template in a language for a channel; HTML is autoescaped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from aintech_shared.errors import UnprocessableEntity
+
+LANGUAGES = ("es", "en")
+DEFAULT_LANGUAGE = "es"
+
+# Each template and the variables it needs (a missing one is refused before anything is sent).
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "welcome": ("first_name",),
+    "quote": ("first_name", "quote_number", "total_premium", "best_carrier"),
+    "policy_renewal_reminder": ("first_name", "policy_number", "carrier", "coverage_end_date", "days_left"),
+    "claim_update": ("first_name", "claim_number", "status_label"),
+    "password_reset": ("first_name", "reset_url", "expires_at"),
+    "email_verification": ("first_name", "verification_url", "expires_at"),
+    "new_login_alert": ("first_name", "reason", "ip", "occurred_at"),
+    "password_changed": ("first_name", "changed_at"),
+    "announcement": ("first_name", "title", "message"),
+    "notification": ("first_name", "title", "body"),
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    template: str
+    language: str
+    subject: str
+    text: str
+    html: str
+    short: str  # for WhatsApp and SMS
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("omnichannel.templating", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def language_of(value: str | None) -> str:
+    """A supported language for ``value`` (``es-ES`` -> ``es``); Spanish by default."""
+    short = (value or DEFAULT_LANGUAGE)[:2].lower()
+    return short if short in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def render(name: str, *, language: str | None, variables: dict[str, Any]) -> Rendered:
+    """Every form of template ``name``; 422 for an unknown template or a missing variable."""
+    if name not in TEMPLATES:
+        raise UnprocessableEntity(
+            f"Unknown template {name!r}.", errors=[_error("template", "unknown template")]
+        )
+    missing = [v for v in TEMPLATES[name] if v not in variables]
+    if missing:
+        raise UnprocessableEntity(
+            f"Template {name!r} needs: {', '.join(missing)}.",
+            errors=[_error(f"variables.{v}", "required by the template") for v in missing],
+        )
+    lang = language_of(language)
+    env = _environment()
+    try:
+        subject = env.get_template(f"{lang}/{name}.subject.txt").render(variables)
+        text = env.get_template(f"{lang}/{name}.txt").render(variables)
+        html = env.get_template(f"{lang}/{name}.html").render(variables)
+        short = env.get_template(f"{lang}/{name}.short.txt").render(variables)
+    except jinja2.UndefinedError as exc:
+        raise UnprocessableEntity(f"Template {name!r}: {exc.message}.") from exc
+    # A subject is one header line, whatever a variable contained.
+    subject = " ".join(subject.split())[:500]
+    return Rendered(
+        template=name, language=lang, subject=subject, text=text.strip(), html=html, short=short.strip()
+    )
+
+
+def _error(field: str, message: str) -> dict[str, str]:
+    return {"location": "body", "field": field, "message": message, "type": "value_error"}

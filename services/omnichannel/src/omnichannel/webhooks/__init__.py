@@ -1,0 +1,1 @@
+"""Provider webhooks: Twilio Messaging (inbound, status) and SendGrid (inbound parse, events)."""

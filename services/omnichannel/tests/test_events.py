@@ -1,0 +1,264 @@
+"""Event-driven delivery and the notification centre: CRM events become templates on the customer's
+preferred channel and in-app notifications pushed live; the read model follows customer events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events import crm
+from aintech_contracts.events.base import EventData
+from aintech_contracts.rbac import Role
+from omnichannel.delivery import consumers
+from omnichannel.delivery.dispatcher import Dispatcher
+
+from .conftest import Api
+from .sockets import Socket, ws_url
+
+
+def phone() -> str:
+    return "+346" + str(uuid.uuid4().int)[:8]
+
+
+async def handle(api: Api, handler: Any, payload: EventData, *, event_id: str | None = None) -> CloudEvent:
+    event = CloudEvent.wrap(payload, type_=payload.event_type, source="core-crm", subject=None)
+    if event_id:
+        event.id = event_id
+    async with api.db.transaction() as session:
+        await handler(session, event)
+    return event
+
+
+async def test_quote_goes_out_on_the_preferred_channel_in_the_customers_language(
+    api: Api, dispatcher: Dispatcher
+) -> None:
+    number, mail = phone(), f"q-{uuid.uuid4().hex[:8]}@example.com"
+    by_whatsapp = await api.customer(mobile=number, email=mail, preferred_channel="whatsapp")
+    by_email = await api.customer(
+        email=f"en-{mail}", preferred_channel="email", language="en", first_name="John"
+    )
+    for customer_id in (by_whatsapp, by_email):
+        await handle(
+            api,
+            consumers.on_quote_created,
+            crm.QuoteCreated(
+                quote_id=uuid.uuid4(),
+                quote_number="Q-2026-0007",
+                quote_type="auto",
+                customer_id=customer_id,
+                status="sent",
+                base_premium=Decimal("400.00"),
+                total_premium=Decimal("385.20"),
+                carriers=[crm.CarrierOffer(carrier="Allianz", premium=Decimal("385.20"))],
+                best_carrier="Allianz",
+            ),
+        )
+    await dispatcher.dispatch_once()
+    [whatsapp] = api.twilio.to(number)
+    assert whatsapp["to"] == f"whatsapp:{number}"
+    assert (
+        "Q-2026-0007" in whatsapp["body"] and "385.20" in whatsapp["body"] and "Allianz" in whatsapp["body"]
+    )
+    [email] = api.sendgrid.to(f"en-{mail}")
+    assert email["subject"] == "Your quote Q-2026-0007"
+    assert api.sendgrid.to(mail) == [], "the WhatsApp customer got no e-mail"
+
+
+async def test_claim_status_changes_notify_the_customer_live_and_by_template(
+    api: Api, dispatcher: Dispatcher, replicas: list[str]
+) -> None:
+    user_id, mail = uuid.uuid4(), f"c-{uuid.uuid4().hex[:8]}@example.com"
+    customer_id = await api.customer(email=mail, user_id=user_id, preferred_channel="email")
+    adjuster = uuid.uuid4()
+    owner = api.person(Role.customer, user_id=user_id)
+    socket = await Socket.open(ws_url(replicas[0], "/ws/notifications"), owner.token)
+    try:
+        assert (await socket.until(lambda f: f["type"] == "hello"))["unread"] == 0
+        approved = crm.ClaimApproved(
+            claim_id=uuid.uuid4(),
+            claim_number="CLM-77",
+            customer_id=customer_id,
+            policy_id=uuid.uuid4(),
+            approved_amount=Decimal("1250.00"),
+            adjuster_id=adjuster,
+            approved_by=uuid.uuid4(),
+        )
+        await handle(api, consumers.on_claim, approved)
+        pushed = await socket.until(lambda f: f["type"] == "notification")
+        assert pushed["notification"]["kind"] == "claim_status_changed"
+        assert pushed["notification"]["title"] == "Siniestro CLM-77: aprobado"
+        assert pushed["unread"] == 1
+    finally:
+        await socket.close()
+    await dispatcher.dispatch_once()
+    mails = api.sendgrid.to(mail)
+    assert len(mails) == 1
+    assert "1250.00" in mails[0]["content"][0]["value"]
+
+    history = (await api.client.get("/notifications", headers=owner.auth)).json()
+    assert history["total"] == 1
+    note_id = history["items"][0]["id"]
+    adjuster_person = api.person(Role.agent, user_id=adjuster)
+    assert (await api.client.get("/notifications/unread-count", headers=adjuster_person.auth)).json() == {
+        "unread": 1
+    }
+    assert (
+        await api.client.post(f"/notifications/{note_id}/read", headers=adjuster_person.auth)
+    ).status_code == 404
+    read = await api.client.post(f"/notifications/{note_id}/read", headers=owner.auth)
+    assert read.status_code == 200 and read.json()["read_at"] is not None
+    assert (await api.client.get("/notifications/unread-count", headers=owner.auth)).json() == {"unread": 0}
+    assert (await api.client.post("/notifications/read-all", headers=adjuster_person.auth)).json() == {
+        "unread": 0
+    }
+
+
+async def test_preferences_choose_the_channels_of_each_kind(api: Api, dispatcher: Dispatcher) -> None:
+    agent_id, number = uuid.uuid4(), phone()
+    await api.customer(mobile=number, user_id=agent_id)  # the assignee's contact details
+    agent = api.person(Role.agent, user_id=agent_id)
+    prefs = await api.client.put(
+        "/notifications/preferences",
+        json={"preferences": [{"kind": "task_assigned", "in_app": False, "sms": True}]},
+        headers=agent.auth,
+    )
+    assert prefs.status_code == 200
+    by_kind = {p["kind"]: p for p in prefs.json()}
+    assert by_kind["task_assigned"] == {
+        "kind": "task_assigned",
+        "in_app": False,
+        "email": False,
+        "sms": True,
+        "whatsapp": False,
+    }
+    assert by_kind["claim_status_changed"]["in_app"] is True
+    await handle(
+        api,
+        consumers.on_task_created,
+        crm.TaskCreated(
+            task_id=uuid.uuid4(),
+            title="Llamar a Lucía por la renovación",
+            priority="high",
+            assigned_to=agent_id,
+        ),
+    )
+    assert (await api.client.get("/notifications", headers=agent.auth)).json()["total"] == 0
+    await dispatcher.dispatch_once()
+    [sms] = api.twilio.to(number)
+    assert "Llamar a Lucía" in sms["body"]
+    bad = await api.client.put(
+        "/notifications/preferences", json={"preferences": [{"kind": "nope"}]}, headers=agent.auth
+    )
+    assert bad.status_code == 422
+
+
+async def test_customer_events_keep_the_read_model_and_older_updates_lose(api: Api) -> None:
+    customer_id, number = uuid.uuid4(), phone()
+    base: dict[str, Any] = {
+        "customer_id": customer_id,
+        "customer_type": "individual",
+        "first_name": "Ana",
+        "last_name": "Ruiz",
+        "status": "active",
+        "mobile": number,
+        "email": "Ana.Ruiz@Example.com",
+        "segment": "auto-joven",
+    }
+    await handle(api, consumers.on_customer, crm.CustomerCreated(**base))
+    await handle(
+        api,
+        consumers.on_customer,
+        crm.CustomerUpdated(**{**base, "first_name": "Ana María"}, changed_fields=["first_name"], version=3),
+    )
+    await handle(
+        api,
+        consumers.on_customer,
+        crm.CustomerUpdated(**{**base, "first_name": "Viejo"}, changed_fields=["first_name"], version=2),
+    )
+    [row] = await api.sql(
+        "SELECT first_name, email, segment FROM omnichannel.contacts WHERE customer_id = :c", c=customer_id
+    )
+    assert row == {"first_name": "Ana María", "email": "ana.ruiz@example.com", "segment": "auto-joven"}
+
+    await api.inbound(number, "Hola")
+    [conversation] = await api.sql(
+        "SELECT customer_id FROM omnichannel.conversations WHERE address = :a", a=number
+    )
+    assert conversation["customer_id"] == customer_id
+
+    await handle(
+        api,
+        consumers.on_customer_deleted,
+        crm.CustomerDeleted(customer_id=customer_id, reason="erased", deleted_at=datetime.now(UTC)),
+    )
+    [erased] = await api.sql(
+        "SELECT first_name, email, mobile, deleted_at FROM omnichannel.contacts WHERE customer_id = :c",
+        c=customer_id,
+    )
+    assert (
+        erased["first_name"] == ""
+        and erased["email"] is None
+        and erased["mobile"] is None
+        and erased["deleted_at"]
+    )
+
+
+async def test_crm_email_requests_are_delivered_as_written(api: Api, dispatcher: Dispatcher) -> None:
+    to = f"r-{uuid.uuid4().hex[:8]}@example.com"
+    await handle(
+        api,
+        consumers.on_email_requested,
+        crm.EmailRequested(
+            request_id=uuid.uuid4(),
+            to=to,
+            subject="Su presupuesto",
+            body_text="Adjuntamos su presupuesto.",
+            template="quote",
+        ),
+    )
+    await dispatcher.dispatch_once()
+    [mail] = api.sendgrid.to(to)
+    assert mail["subject"] == "Su presupuesto"
+    assert mail["content"][0]["value"] == "Adjuntamos su presupuesto."
+
+
+async def test_the_inbox_socket_pushes_an_inbound_message_to_agents(api: Api, replicas: list[str]) -> None:
+    agent = api.person(Role.agent)
+    socket = await Socket.open(ws_url(replicas[1], "/ws/inbox"), agent.token)
+    try:
+        await socket.until(lambda f: f["type"] == "hello")
+        number = phone()
+        await api.inbound(number, "¿Está mi póliza activa?")
+        created = await socket.until(lambda f: f["type"] == "message.created")
+        assert created["message"]["body"] == "¿Está mi póliza activa?"
+        assert created["message"]["from_address"] == number
+    finally:
+        await socket.close()
+    customer = api.person(Role.customer)
+    with pytest.raises(InvalidStatus) as refused:
+        await Socket.open(ws_url(replicas[1], "/ws/inbox"), customer.token)
+    assert refused.value.response.status_code == 403
+
+
+async def test_a_notification_is_created_once_per_source_event(api: Api) -> None:
+    from omnichannel.notifications import service as notifications
+
+    user_id = uuid.uuid4()
+    for _ in range(2):
+        async with api.db.transaction() as session:
+            await notifications.notify(
+                session,
+                user_id=user_id,
+                kind="fraud_alert",
+                title="Alerta",
+                body="Revisar",
+                source_event_id="ev-1",
+            )
+    person = api.person(Role.supervisor, user_id=user_id)
+    assert (await api.client.get("/notifications/unread-count", headers=person.auth)).json() == {"unread": 1}
