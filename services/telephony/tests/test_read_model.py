@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.envelope import KAFKA_HEADERS, CloudEvent
 from aintech_contracts.events import EventData
 from aintech_contracts.events.crm import (
     ClaimCreated,
@@ -69,8 +69,13 @@ async def consumer(app: FastAPI, kafka_bootstrap: str) -> AsyncIterator[AIOKafka
 
 
 async def publish(producer: AIOKafkaProducer, payload: EventData, key: uuid.UUID) -> None:
-    event = CloudEvent.wrap(payload, type_=payload.event_type, source="core-crm", subject=str(key))
-    await producer.send_and_wait(payload.topic, event.to_bytes(), key=str(key).encode())
+    """Put ``payload`` on Kafka as the CRM's relay would (structured-mode CloudEvent)."""
+    event = CloudEvent.wrap(
+        payload, type_=payload.event_type, source="core-crm", subject=str(key), partitionkey=str(key)
+    )
+    await producer.send_and_wait(
+        payload.topic, event.to_bytes(), key=str(key).encode(), headers=KAFKA_HEADERS
+    )
 
 
 async def wait_for(
