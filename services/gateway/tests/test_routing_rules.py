@@ -40,7 +40,7 @@ def test_every_declared_public_path_is_public_and_the_rest_is_not(routes: Routes
 
 def test_websockets_are_declared_in_the_fleet_registry(routes: Routes) -> None:
     assert BY_NAME["omnichannel"].websockets == ("chat", "inbox", "notifications")
-    assert BY_NAME["telephony"].websockets == ("signalling",)
+    assert BY_NAME["telephony"].websockets == ("calls",)
     target = routes.resolve_websocket("/ws/omnichannel/chat/42")
     assert isinstance(target, Target) and target.path == "/ws/chat/42"
     assert isinstance(routes.resolve_websocket("/ws/crm/chat/42"), Refusal)

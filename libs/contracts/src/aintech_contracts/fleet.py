@@ -67,7 +67,7 @@ FLEET: tuple[ServiceSpec, ...] = (
         8003,
         "telephony",
         webhooks=("twilio/voice",),
-        websockets=("signalling",),
+        websockets=("calls",),
         description="Twilio voice: calls, queues, agents",
     ),
     ServiceSpec(

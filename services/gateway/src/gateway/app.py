@@ -40,7 +40,7 @@ DESCRIPTION = """Public entry of the AINTECH platform.
   `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
 * `/webhooks/<provider>/...` goes to the service that owns that webhook, path unchanged.
 * `/ws/<service>/<channel>/...` is a WebSocket to the service (`omnichannel`: `chat`,
-  `inbox`, `notifications`; `telephony`: `signalling`). The token goes in `Sec-WebSocket-Protocol:
+  `inbox`, `notifications`; `telephony`: `calls`). The token goes in `Sec-WebSocket-Protocol:
   bearer, <token>` or the `access_token` query parameter.
 * A service's `/healthz`, `/readyz`, `/metrics`, `/docs` and `/openapi.json` are not reachable
   from outside; `/openapi.json` (and `/docs`) here is the whole platform's API, every service's

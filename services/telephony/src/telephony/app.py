@@ -1,15 +1,79 @@
 """telephony HTTP API."""
 
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
+from aintech_shared.events.outbox import Outbox
+from telephony.agents.router import router as agents_router
+from telephony.calls.router import router as calls_router
+from telephony.calls.router import stats_router
+from telephony.console.router import router as console_router
+from telephony.core.base import MESSAGING
+from telephony.core.runtime import Runtime
+from telephony.providers.console import ConsoleTwilio
+from telephony.providers.port import TwilioPort
+from telephony.providers.rest import TwilioRest
+from telephony.queue.router import router as queue_router
 from telephony.settings import Settings
+from telephony.signalling.hub import SignallingHub
+from telephony.signalling.router import router as signalling_router
+from telephony.voice.router import router as voice_router
+
+DESCRIPTION = """
+Twilio voice for the broker's agents: softphone tokens, inbound IVR and queue, outbound calls,
+transfers, hold, mute, recordings, agent status and statistics, and WebRTC signalling.
+
+* **Calls** follow Twilio's statuses (queued → initiated → ringing → in-progress → completed, busy,
+  no-answer, canceled or failed) and never move backwards; an illegal operation for the call's
+  state is `409`.
+* **Webhooks** (`/webhooks/twilio/voice/...`) are verified with `X-Twilio-Signature` against the URL
+  Twilio called (`403` otherwise) and are idempotent per CallSid/RecordingSid and status.
+* **Events**: `call.*`, `agent.status_changed`, `queue.*` and, for every ended call,
+  `interaction.logged` for the CRM timeline.
+* With no Twilio account configured the **console** adapter simulates Twilio and records every
+  request (`GET /console/requests`).
+* Errors are RFC 9457 `application/problem+json`.
+"""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the telephony application."""
+def build_twilio(settings: Settings) -> TwilioPort:
+    """The official SDK when an account is configured, the console simulation otherwise."""
+    return ConsoleTwilio(settings) if settings.console_mode else TwilioRest(settings)
+
+
+def create_app(settings: Settings | None = None, *, twilio: TwilioPort | None = None) -> FastAPI:
+    """Build the telephony application (``twilio`` replaces the adapter chosen from settings)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def runtime_hook(app: FastAPI) -> AsyncIterator[None]:
+        port = twilio or build_twilio(settings)
+        app.state.runtime = Runtime(
+            settings=settings, outbox=Outbox(MESSAGING, source="telephony"), twilio=port
+        )
+        app.state.signalling = SignallingHub()
+        try:
+            yield
+        finally:
+            await port.close()
+
     return create_service_app(
-        settings or Settings(),
+        settings,
         title="AINTECH telephony",
-        description="Twilio voice: calls, queues, agents.",
+        description=DESCRIPTION,
+        routers=[
+            calls_router,
+            agents_router,
+            stats_router,
+            queue_router,
+            voice_router,
+            console_router,
+            signalling_router,
+        ],
+        lifespan_hooks=[runtime_hook],
     )

@@ -1,16 +1,18 @@
-"""Tables of the service's schema (named once, in the fleet registry)."""
+"""Tables of the `telephony` schema (imported here so Alembic sees the whole metadata)."""
 
-from sqlalchemy.orm import DeclarativeBase
+from telephony.agents.models import AgentStatus, AgentStatusChange
+from telephony.calls.models import Call, QueueEntry, WebhookReceipt
+from telephony.core.base import MESSAGING, Base
+from telephony.customers.models import Customer, OpenClaim
 
-from aintech_shared.db import schema_metadata
-from aintech_shared.events.tables import messaging_tables
-from telephony.settings import Settings
-
-
-class Base(DeclarativeBase):
-    """Typed declarative base: every table of this service lives in its schema."""
-
-    metadata = schema_metadata(Settings.db_schema)
-
-
-MESSAGING = messaging_tables(Base.metadata)
+__all__ = [
+    "MESSAGING",
+    "AgentStatus",
+    "AgentStatusChange",
+    "Base",
+    "Call",
+    "Customer",
+    "OpenClaim",
+    "QueueEntry",
+    "WebhookReceipt",
+]

@@ -1,12 +1,16 @@
-"""telephony worker: outbox relay, consumers and scheduled jobs (python -m telephony.worker)."""
+"""telephony worker: outbox relay, the CRM read-model consumer and the queue jobs
+(python -m telephony.worker)."""
 
 from aintech_shared import worker
+from telephony.customers.consumers import CRM_READ_MODEL
 from telephony.models import MESSAGING
+from telephony.queue.jobs import queue_jobs
 from telephony.settings import Settings
 
 
 def main() -> None:
-    worker.main(Settings(), MESSAGING)
+    settings = Settings()
+    worker.main(settings, MESSAGING, consumers=[CRM_READ_MODEL], jobs=queue_jobs(settings))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,296 @@
+"""Telephony benchmarks: the inbound voice webhook through the gateway, and queue assignment.
+
+``bench_telephony(env)`` is the section the harness calls (env: the AINTECH_* variables of a
+migrated bench stack). Standalone: ``uv run python bench/telephony.py`` starts the bench Postgres
+and Kafka (like ``make bench``), migrates, measures and stops them.
+
+1. p50/p90/p99 of Twilio's first request for a new call (``/webhooks/twilio/voice/incoming``: the
+   signature check, caller lookup, call row, ``call.initiated`` outbox row, TwiML) and of the IVR
+   choice (queue row, position, direct assignment), through the gateway — Twilio waits 15 s at most;
+   the target is p99 under 50 ms.
+2. Queue assignment with 500 waiting callers and 50 available agents: latency of one assignment
+   (lock the next caller, lock an agent, write both, two outbox events), and two replicas assigning
+   concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# This file shares its name with the service package: keep bench/ itself off the import path so
+# `telephony` below is the service (the harness loads this section as `bench.telephony`).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(ROOT / "deploy" / "local"))
+
+import aiohttp  # noqa: E402
+import httpx  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+import stack  # noqa: E402
+from aintech_shared.db import Database  # noqa: E402
+from telephony.agents.models import AgentStatus  # noqa: E402
+from telephony.calls.models import Call, QueueEntry  # noqa: E402
+from telephony.core.base import utcnow  # noqa: E402
+from telephony.providers.signing import SIGNATURE_HEADER, sign  # noqa: E402
+from telephony.queue import service as queue  # noqa: E402
+from telephony.queue.jobs import job_runtime  # noqa: E402
+from telephony.settings import DEV_TWILIO_AUTH_TOKEN, Settings  # noqa: E402
+
+TABLES = (
+    "telephony.call_queue, telephony.calls, telephony.agent_status, telephony.agent_status_changes, "
+    "telephony.webhook_receipts"
+)
+
+
+def heading(title: str) -> None:
+    print(f"\n== {title} ==", flush=True)
+
+
+def figure(label: str, value: str) -> None:
+    print(f"  {label:<46} {value}", flush=True)
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return (
+        f"p50 {at(0.5):.2f} ms  p90 {at(0.9):.2f} ms  p99 {at(0.99):.2f} ms  "
+        f"mean {statistics.fmean(ordered) * 1000:.2f} ms"
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _spawn(module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", module],
+        cwd=ROOT,
+        env={**os.environ, **env, "AINTECH_LOG_LEVEL": "WARNING"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+async def _wait_http(url: str, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(url)).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.3)
+    raise TimeoutError(url)
+
+
+async def _clean(db: Database) -> None:
+    async with db.transaction() as session:
+        await session.execute(text(f"TRUNCATE {TABLES}"))
+        await session.execute(text("DELETE FROM telephony.outbox"))
+
+
+async def bench_webhook(env: dict[str, str], *, calls: int, concurrency: int) -> None:
+    heading(f"inbound voice webhook through the gateway ({calls} new calls per run)")
+    print(f"  (load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
+    offset = stack.PROFILES["bench"].port_offset
+    tel_port, gw_port = 8003 + offset, 8000 + offset
+    base = f"http://127.0.0.1:{gw_port}"
+    child = {
+        **env,
+        "TELEPHONY_PORT": str(tel_port),
+        "GATEWAY_PORT": str(gw_port),
+        "GATEWAY_PORT_OFFSET": str(offset),
+    }
+    procs = [_spawn("telephony", child), _spawn("gateway", child)]
+    try:
+        await _wait_http(f"http://127.0.0.1:{tel_port}/healthz")
+        await _wait_http(f"{base}/healthz")
+        incoming_url = f"{base}/webhooks/twilio/voice/incoming"
+        incoming: list[float] = []
+        choices: list[float] = []
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def post(url: str, params: dict[str, str]) -> tuple[float, str]:
+                headers = {SIGNATURE_HEADER: sign(DEV_TWILIO_AUTH_TOKEN, url, params)}
+                t = time.perf_counter()
+                async with session.post(url, data=params, headers=headers) as r:
+                    body = await r.text()
+                    assert r.status == 200, (r.status, body[:300])
+                return time.perf_counter() - t, body
+
+            async def one_call(n: int, *, record: bool) -> None:
+                sid = "CA" + uuid.uuid4().hex
+                params = {
+                    "CallSid": sid,
+                    "From": f"+3469{n % 10_000_000:07d}",
+                    "To": "+34910000000",
+                    "CallStatus": "ringing",
+                    "AccountSid": "AC" + "0" * 32,
+                }
+                elapsed, body = await post(incoming_url, params)
+                action = body.split('action="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+                chosen, _ = await post(
+                    action, {**params, "CallStatus": "in-progress", "Digits": str(1 + n % 3)}
+                )
+                if record:
+                    incoming.append(elapsed)
+                    choices.append(chosen)
+
+            for n in range(50):  # warm-up
+                await one_call(n, record=False)
+            for workers in sorted({1, concurrency}):
+                incoming.clear()
+                choices.clear()
+                numbers = iter(range(calls))
+
+                async def worker(numbers: Iterator[int]) -> None:
+                    for n in numbers:
+                        await one_call(n, record=True)
+
+                cpu0 = [_cpu_seconds(p.pid) for p in procs]
+                t0 = time.perf_counter()
+                await asyncio.gather(*(worker(numbers) for _ in range(workers)))
+                elapsed = time.perf_counter() - t0
+                cpu = [(_cpu_seconds(p.pid) - c) * 1000 / calls for p, c in zip(procs, cpu0, strict=True)]
+                figure(f"incoming, {workers} concurrent (menu TwiML)", percentiles(incoming))
+                figure(f"IVR choice, {workers} concurrent (queue, route)", percentiles(choices))
+                figure(f"calls handled, {workers} concurrent", f"{calls / elapsed:,.0f} calls/s")
+                figure("CPU per call (2 webhooks): telephony, gateway", f"{cpu[0]:.1f} ms, {cpu[1]:.1f} ms")
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(15)
+
+
+async def _seed(db: Database, *, callers: int, agents: int) -> None:
+    now = utcnow()
+    async with db.transaction() as session:
+        for n in range(callers):
+            sid = "CA" + uuid.uuid4().hex
+            call = Call(
+                direction="inbound",
+                customer_phone=f"+3469{n:07d}",
+                our_number="+34910000000",
+                status="in-progress",
+                call_sid=sid,
+                created_at=now,
+                metadata_={},
+            )
+            session.add(call)
+            await session.flush()
+            level = 1 + n % 4
+            session.add(
+                QueueEntry(
+                    call_id=call.id,
+                    call_sid=sid,
+                    customer_phone=call.customer_phone,
+                    department="sales",
+                    priority=level,
+                    base_priority=level,
+                    state="waiting",
+                    enqueued_at=now + timedelta(milliseconds=n),
+                )
+            )
+        for n in range(agents):
+            session.add(
+                AgentStatus(
+                    agent_id=uuid.uuid4(),
+                    status="available",
+                    capabilities={},
+                    last_status_change=now + timedelta(milliseconds=n),
+                )
+            )
+
+
+async def bench_queue(*, callers: int = 500, agents: int = 50) -> None:
+    heading(f"queue assignment ({callers} waiting callers, {agents} available agents)")
+    settings = Settings()
+    rt = job_runtime(settings)
+    db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=4)
+    try:
+        await _clean(db)
+        await _seed(db, callers=callers, agents=agents)
+        positions: list[float] = []
+        async with db.transaction() as session:
+            entries = await queue.waiting(session, limit=callers)
+            for entry in entries[:: max(1, callers // 100)]:
+                t = time.perf_counter()
+                await queue.position(session, call_id=entry.call_id)
+                positions.append(time.perf_counter() - t)
+        figure("caller's position (wait URL)", percentiles(positions))
+        one: list[float] = []
+        for _ in range(agents):
+            t = time.perf_counter()
+            async with db.transaction() as session:
+                assigned = await queue.assign_next(session, rt=rt)
+            one.append(time.perf_counter() - t)
+            assert assigned is not None
+        figure("one assignment, committed", percentiles(one))
+
+        await _clean(db)
+        await _seed(db, callers=callers, agents=agents)
+
+        async def replica() -> int:
+            done = 0
+            while True:
+                async with db.transaction() as session:
+                    if await queue.assign_next(session, rt=rt) is None:
+                        return done
+                done += 1
+
+        t0 = time.perf_counter()
+        counts = await asyncio.gather(replica(), replica())
+        elapsed = time.perf_counter() - t0
+        assert sum(counts) == agents, counts
+        figure(f"{agents} assignments by 2 replicas", f"{elapsed * 1000:.0f} ms ({counts[0]} + {counts[1]})")
+    finally:
+        await _clean(db)
+        await db.dispose()
+
+
+async def bench_telephony(env: dict[str, str], *, calls: int = 500, concurrency: int = 8) -> None:
+    """The telephony section of ``make bench``."""
+    os.environ.update(env)
+    await bench_webhook(env, calls=calls, concurrency=concurrency)
+    await bench_queue()
+
+
+def main() -> int:
+    profile = stack.PROFILES["bench"]
+    print(
+        f"AINTECH telephony benchmarks — {os.cpu_count()} cores, Python {sys.version.split()[0]}", flush=True
+    )
+    env = stack.start_infra(profile)
+    try:
+        stack.migrate(env)
+        os.environ.update(env)
+        asyncio.run(bench_telephony(env))
+    finally:
+        stack.stop_infra(profile)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

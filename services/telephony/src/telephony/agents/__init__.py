@@ -1,0 +1,1 @@
+"""Agents: status (available, busy, away, offline), history and statistics."""

@@ -1,0 +1,1 @@
+"""Calls: outbound, accept, end, transfer, hold, mute, recording; the call state machine."""

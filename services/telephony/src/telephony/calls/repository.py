@@ -1,0 +1,251 @@
+"""Every query on calls, the queue and webhook receipts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from telephony.calls.models import TERMINAL, Call, QueueEntry, WebhookReceipt
+
+
+async def get(session: AsyncSession, call_id: uuid.UUID, *, lock: bool = False) -> Call | None:
+    query = select(Call).where(Call.id == call_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def by_sid(session: AsyncSession, call_sid: str, *, lock: bool = False) -> Call | None:
+    query = select(Call).where(Call.call_sid == call_sid)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def wait_for_creator(session: AsyncSession, call_id: uuid.UUID) -> None:
+    """Block until the transaction that created ``call_id`` (and holds its key) has finished.
+
+    An outbound call's row is written, its key locked, and Twilio asked to dial in one transaction;
+    a callback Twilio sends before that transaction commits waits here instead of missing the row.
+    """
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"telephony.call:{call_id}"))))
+
+
+async def add_if_new(session: AsyncSession, values: dict[str, Any]) -> Call | None:
+    """Insert a call unless its CallSid is known (a concurrent delivery waits for the first to
+    commit, then finds the conflict); None when it already existed."""
+    stmt = insert(Call).values(id=uuid.uuid4(), **values).on_conflict_do_nothing(index_elements=["call_sid"])
+    return (await session.scalars(stmt.returning(Call))).first()
+
+
+async def add(session: AsyncSession, call: Call) -> Call:
+    session.add(call)
+    await session.flush()
+    return call
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    agent_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    status: str | None = None
+    direction: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def page(
+    session: AsyncSession, *, filters: CallFilters, limit: int, offset: int
+) -> tuple[Sequence[Call], int]:
+    conditions: list[Any] = []
+    if filters.agent_id is not None:
+        conditions.append(Call.agent_id == filters.agent_id)
+    if filters.customer_id is not None:
+        conditions.append(Call.customer_id == filters.customer_id)
+    if filters.status is not None:
+        conditions.append(Call.status == filters.status)
+    if filters.direction is not None:
+        conditions.append(Call.direction == filters.direction)
+    if filters.since is not None:
+        conditions.append(Call.created_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(Call.created_at < filters.until)
+    where = and_(*conditions) if conditions else None
+    query = select(Call).order_by(Call.created_at.desc(), Call.id).limit(limit).offset(offset)
+    count = select(func.count()).select_from(Call)
+    if where is not None:
+        query, count = query.where(where), count.where(where)
+    items = (await session.execute(query)).scalars().all()
+    total = int(await session.scalar(count) or 0)
+    return items, total
+
+
+async def outbound_count_since(session: AsyncSession, *, agent_id: uuid.UUID, since: datetime) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Call)
+            .where(Call.agent_id == agent_id, Call.direction == "outbound", Call.created_at >= since)
+        )
+        or 0
+    )
+
+
+async def last_agent(session: AsyncSession, *, customer_id: uuid.UUID | None, phone: str) -> uuid.UUID | None:
+    """The agent who last talked to this customer (by id, or by number when unknown)."""
+    who = Call.customer_id == customer_id if customer_id is not None else Call.customer_phone == phone
+    return await session.scalar(
+        select(Call.agent_id)
+        .where(who, Call.agent_id.is_not(None), Call.answered_at.is_not(None))
+        .order_by(Call.answered_at.desc())
+        .limit(1)
+    )
+
+
+async def claim_receipt(session: AsyncSession, *, kind: str, sid: str, status: str) -> bool:
+    """Record a webhook as handled; False when this (kind, sid, status) was handled before."""
+    inserted = await session.execute(
+        insert(WebhookReceipt)
+        .values(kind=kind, sid=sid[:64], status=status[:40])
+        .on_conflict_do_nothing()
+        .returning(WebhookReceipt.sid)
+    )
+    return inserted.first() is not None
+
+
+async def purge_receipts(session: AsyncSession, *, before: datetime) -> int:
+    result = await session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class AgentCallStats:
+    calls: int
+    answered: int
+    total_seconds: int
+    average_seconds: float | None
+
+
+async def agent_call_stats(
+    session: AsyncSession, *, agent_id: uuid.UUID, since: datetime, until: datetime
+) -> AgentCallStats:
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count(Call.answered_at),
+                func.coalesce(func.sum(Call.duration).filter(Call.answered_at.is_not(None)), 0),
+                func.avg(Call.duration).filter(Call.answered_at.is_not(None)),
+            ).where(
+                Call.agent_id == agent_id,
+                Call.status.in_(TERMINAL),
+                Call.created_at >= since,
+                Call.created_at < until,
+            )
+        )
+    ).one()
+    return AgentCallStats(
+        calls=int(row[0]),
+        answered=int(row[1]),
+        total_seconds=int(row[2]),
+        average_seconds=round(float(row[3]), 1) if row[3] is not None else None,
+    )
+
+
+# --- the queue -------------------------------------------------------------------------------------
+
+
+async def queue_entry(session: AsyncSession, call_id: uuid.UUID, *, lock: bool = False) -> QueueEntry | None:
+    query = select(QueueEntry).where(QueueEntry.call_id == call_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def add_entry(session: AsyncSession, entry: QueueEntry) -> QueueEntry:
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def position(session: AsyncSession, entry: QueueEntry) -> int:
+    """1 + the number of waiting callers ahead (higher priority, or same priority and older)."""
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(QueueEntry)
+        .where(
+            QueueEntry.state == "waiting",
+            or_(
+                QueueEntry.priority > entry.priority,
+                and_(
+                    QueueEntry.priority == entry.priority,
+                    tuple_(QueueEntry.enqueued_at, QueueEntry.id) < tuple_(entry.enqueued_at, entry.id),
+                ),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+async def waiting(session: AsyncSession, *, limit: int) -> Sequence[QueueEntry]:
+    rows = await session.execute(
+        select(QueueEntry)
+        .where(QueueEntry.state == "waiting")
+        .order_by(QueueEntry.priority.desc(), QueueEntry.enqueued_at, QueueEntry.id)
+        .limit(limit)
+    )
+    return rows.scalars().all()
+
+
+async def waiting_count(session: AsyncSession) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(QueueEntry).where(QueueEntry.state == "waiting")
+        )
+        or 0
+    )
+
+
+async def claim_next_waiting(session: AsyncSession) -> QueueEntry | None:
+    """Lock the first waiting caller (priority, then age) that no other transaction holds."""
+    query = (
+        select(QueueEntry)
+        .where(QueueEntry.state == "waiting")
+        .order_by(QueueEntry.priority.desc(), QueueEntry.enqueued_at, QueueEntry.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def escalate(session: AsyncSession, *, older_than: datetime, now: datetime) -> Sequence[QueueEntry]:
+    """Raise by one level the callers waiting since before ``older_than`` (once per period)."""
+    rows = await session.execute(
+        update(QueueEntry)
+        .where(
+            QueueEntry.state == "waiting",
+            QueueEntry.priority < 4,
+            func.coalesce(QueueEntry.escalated_at, QueueEntry.enqueued_at) < older_than,
+        )
+        .values(priority=QueueEntry.priority + 1, escalated_at=now)
+        .returning(QueueEntry)
+        .execution_options(synchronize_session=False)
+    )
+    return rows.scalars().all()
+
+
+async def unanswered_assignments(session: AsyncSession, *, assigned_before: datetime) -> Sequence[QueueEntry]:
+    """Assigned callers whose agent has not picked up in time (locked, skipping busy rows)."""
+    rows = await session.execute(
+        select(QueueEntry)
+        .where(QueueEntry.state == "assigned", QueueEntry.assigned_at < assigned_before)
+        .with_for_update(skip_locked=True)
+    )
+    return rows.scalars().all()

@@ -1,0 +1,1 @@
+"""Console mode: the Twilio requests the console adapter recorded, for developers and demos."""

@@ -1,0 +1,1 @@
+"""Local read model of the CRM's customers and open claims, fed by the CRM's events."""

@@ -1,0 +1,116 @@
+"""TwiML answers built with the official SDK's VoiceResponse."""
+
+from __future__ import annotations
+
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+
+TWIML_MEDIA_TYPE = "application/xml"
+LANGUAGE = "es-ES"
+VOICE = "Polly.Lucia"
+
+
+def conference_name(call_id: object) -> str:
+    """Every connected call is a conference named after the call (hold and mute act on it)."""
+    return f"call-{call_id}"
+
+
+def say(response: VoiceResponse | Gather, text: str) -> None:
+    response.say(text, language=LANGUAGE, voice=VOICE)
+
+
+def join_conference(
+    call_id: object,
+    *,
+    conference_callback: str,
+    wait_url: str | None,
+    customer: bool,
+    action: str | None = None,
+    announcement: str | None = None,
+) -> str:
+    """A party joins the call's conference: the customer ends it on exit, an agent does not."""
+    response = VoiceResponse()
+    if announcement:
+        say(response, announcement)
+    dial = Dial(action=action, method="POST") if action else Dial()
+    dial.conference(
+        conference_name(call_id),
+        start_conference_on_enter=not customer,
+        end_conference_on_exit=customer,
+        beep=False,
+        wait_url=wait_url,
+        wait_method="POST",
+        status_callback=conference_callback,
+        status_callback_event="start end join leave",
+        status_callback_method="POST",
+    )
+    response.append(dial)
+    return str(response)
+
+
+def ivr_menu(*, greeting: str, action: str, timeout: int, fallback: str) -> str:
+    """Greeting, then the department menu; no key pressed goes to ``fallback`` ("other")."""
+    response = VoiceResponse()
+    gather = Gather(num_digits=1, action=action, method="POST", timeout=timeout)
+    say(gather, greeting)
+    say(
+        gather,
+        "Para siniestros, pulse 1. Para contratar un seguro, pulse 2. "
+        "Para renovaciones, pulse 3. Para cualquier otra consulta, pulse 0.",
+    )
+    response.append(gather)
+    response.redirect(fallback, method="POST")
+    return str(response)
+
+
+def hold_loop(*, message: str | None, music_url: str) -> str:
+    """What a waiting caller hears: their position, then music (Twilio re-requests the wait URL)."""
+    response = VoiceResponse()
+    if message:
+        say(response, message)
+    response.play(music_url)
+    return str(response)
+
+
+def voicemail(
+    *, message: str, action: str, recording_callback: str, transcribe_callback: str, max_seconds: int
+) -> str:
+    """Closed: a message, then a recorded and transcribed voicemail."""
+    response = VoiceResponse()
+    say(response, message)
+    response.record(
+        action=action,
+        method="POST",
+        max_length=max_seconds,
+        play_beep=True,
+        finish_on_key="#",
+        transcribe=True,
+        transcribe_callback=transcribe_callback,
+        recording_status_callback=recording_callback,
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed absent",
+    )
+    say(response, "No hemos recibido su mensaje. Adiós.")
+    response.hangup()
+    return str(response)
+
+
+def dial_number(number: str, *, caller_id: str, action: str, announcement: str | None = None) -> str:
+    """Hand the caller to an outside number (a cold transfer)."""
+    response = VoiceResponse()
+    if announcement:
+        say(response, announcement)
+    dial = Dial(caller_id=caller_id, action=action, method="POST")
+    dial.number(number)
+    response.append(dial)
+    return str(response)
+
+
+def message_and_hangup(text: str) -> str:
+    response = VoiceResponse()
+    say(response, text)
+    response.hangup()
+    return str(response)
+
+
+def empty() -> str:
+    return str(VoiceResponse())

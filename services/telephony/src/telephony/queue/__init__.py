@@ -1,0 +1,1 @@
+"""The call queue: priority then age, positions, assignment, escalation, abandonment."""

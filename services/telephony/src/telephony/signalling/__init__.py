@@ -1,0 +1,1 @@
+"""WebRTC signalling: an authenticated WebSocket room per call relaying offer, answer and ICE."""

@@ -1,0 +1,1 @@
+"""Twilio voice webhooks: the inbound IVR, status, recording, dial and conference callbacks."""

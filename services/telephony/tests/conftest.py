@@ -1,0 +1,248 @@
+"""Fixtures: telephony on real Postgres, the official Twilio SDK against a fake Twilio on 127.0.0.1,
+and webhooks signed like Twilio's."""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events import EventData
+from aintech_contracts.rbac import Role
+from aintech_devtools.testing import TestKeys, rolled_back
+from aintech_shared.db import Database
+from telephony.app import create_app
+from telephony.customers.consumers import HANDLERS
+from telephony.providers.signing import SIGNATURE_HEADER, sign
+from telephony.settings import Settings
+
+from .fake_twilio import FakeTwilio
+
+ACCOUNT_SID = "AC" + "a1" * 16
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+API_KEY_SID = "SK" + "b2" * 16
+API_KEY_SECRET = "test-api-key-secret-0123456789"
+TWIML_APP_SID = "AP" + "c3" * 16
+PUBLIC_HOST = "voice.aintech.test"
+PUBLIC_BASE = f"https://{PUBLIC_HOST}"
+OUR_NUMBER = "+34910000000"
+ALWAYS_OPEN: dict[str, Any] = {
+    "office_days": [0, 1, 2, 3, 4, 5, 6],
+    "office_opens": time(0, 0),
+    "office_closes": time(23, 59, 59),
+}
+
+
+def make_settings(fake: FakeTwilio, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": AUTH_TOKEN,
+        "twilio_api_key_sid": API_KEY_SID,
+        "twilio_api_key_secret": API_KEY_SECRET,
+        "twilio_twiml_app_sid": TWIML_APP_SID,
+        "twilio_phone_number": OUR_NUMBER,
+        "twilio_api_base_url": fake.url,
+        "public_webhook_base_url": PUBLIC_BASE,
+        "outbound_calls_per_window": 3,
+        "access_token_ttl_seconds": 600,
+        "signalling_recheck_seconds": 0.2,
+        **ALWAYS_OPEN,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def keys() -> TestKeys:
+    settings = Settings()
+    return TestKeys(issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+
+
+@pytest.fixture(scope="session")
+async def fake_twilio() -> AsyncIterator[FakeTwilio]:
+    fake = FakeTwilio(account_sid=ACCOUNT_SID)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def started_app(settings: Settings, keys: TestKeys, **kwargs: Any) -> tuple[FastAPI, Any]:
+    app = create_app(settings, **kwargs)
+    app.state.token_verifier = keys.verifier()
+    lifespan = app.router.lifespan_context(app)
+    await lifespan.__aenter__()
+    return app, lifespan
+
+
+@pytest.fixture(scope="session")
+async def app(
+    admin_database_url: str, kafka_bootstrap: str, keys: TestKeys, fake_twilio: FakeTwilio
+) -> AsyncIterator[FastAPI]:
+    application, lifespan = await started_app(make_settings(fake_twilio), keys)
+    yield application
+    await lifespan.__aexit__(None, None, None)
+
+
+BUSINESS_TABLES = (
+    "telephony.call_queue, telephony.calls, telephony.agent_status, telephony.agent_status_changes, "
+    "telephony.webhook_receipts"
+)
+
+
+@pytest.fixture
+async def committed(app: FastAPI) -> AsyncIterator[Database]:
+    """Real commits on several connections: the tables are emptied before and after."""
+    db: Database = app.state.db
+    async with db.transaction() as session:
+        await session.execute(text(f"TRUNCATE {BUSINESS_TABLES}"))
+    yield db
+    async with db.transaction() as session:
+        await session.execute(text(f"TRUNCATE {BUSINESS_TABLES}"))
+        await session.execute(text("DELETE FROM telephony.outbox"))
+        await session.execute(text("DELETE FROM telephony.scheduled_jobs WHERE name LIKE 'test.%'"))
+
+
+def twiml(document: str) -> ET.Element:
+    """Parse a TwiML answer (it must be well-formed XML with a <Response> root)."""
+    root = ET.fromstring(document)  # noqa: S314 - our own service's answer
+    assert root.tag == "Response", document
+    return root
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@dataclass
+class Person:
+    user_id: uuid.UUID
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Api:
+    """An HTTP client on the app, the test's connection, and helpers for Twilio's side."""
+
+    client: AsyncClient
+    conn: AsyncConnection
+    keys: TestKeys
+    fake: FakeTwilio
+    app: FastAPI
+    token: str = AUTH_TOKEN
+
+    def person(self, role: Role = Role.agent, user_id: uuid.UUID | None = None) -> Person:
+        user_id = user_id or uuid.uuid4()
+        return Person(user_id, self.keys.token(role=role, sub=str(user_id)))
+
+    async def available_agent(self, user_id: uuid.UUID | None = None) -> Person:
+        agent = self.person(Role.agent, user_id)
+        response = await self.client.post("/agents/status", json={"status": "available"}, headers=agent.auth)
+        assert response.status_code == 200, response.text
+        return agent
+
+    async def webhook(
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        query: dict[str, str] | None = None,
+        signature: str | None = None,
+        host: str = PUBLIC_HOST,
+    ) -> httpx.Response:
+        """POST a webhook the way Twilio does through the gateway: signed for the public URL."""
+        target = f"/webhooks/twilio/voice/{path}"
+        if query:
+            target += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+        public = f"https://{host}{target}"
+        headers = {
+            SIGNATURE_HEADER: signature if signature is not None else sign(self.token, public, params),
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": host,
+        }
+        return await self.client.post(target, data=params, headers=headers)
+
+    async def webhook_url(self, url: str, params: dict[str, str]) -> httpx.Response:
+        """POST to a URL we handed to Twilio (absolute, public), signed for exactly that URL."""
+        parts = urlsplit(url)
+        assert parts.netloc == PUBLIC_HOST, url
+        path = parts.path.removeprefix("/webhooks/twilio/voice/")
+        return await self.webhook(path, params, query=query_of(url) if parts.query else None)
+
+    async def events(self, event_type: str, key: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT payload FROM telephony.outbox WHERE event_type = :t"
+        args: dict[str, Any] = {"t": event_type}
+        if key is not None:
+            query += " AND key = :k"
+            args["k"] = key
+        rows = await self.conn.execute(text(query + " ORDER BY seq"), args)
+        return [dict(r[0]) for r in rows]
+
+    async def row(self, sql: str, **args: Any) -> dict[str, Any] | None:
+        found = (await self.conn.execute(text(sql), args)).first()
+        return dict(found._mapping) if found else None
+
+    async def crm_event(self, payload: EventData) -> None:
+        """Feed the read model through the worker's own handlers, as the consumer would."""
+        event = CloudEvent.wrap(payload, type_=payload.event_type, source="core-crm", subject=None)
+        db: Database = self.app.state.db
+        async with db.sessionmaker() as session, session.begin():
+            await HANDLERS[event.type](session, event)
+
+    async def session(self) -> AsyncSession:
+        db: Database = self.app.state.db
+        return db.sessionmaker()
+
+
+def inbound_params(call_sid: str, caller: str, status: str = "ringing") -> dict[str, str]:
+    return {
+        "AccountSid": ACCOUNT_SID,
+        "CallSid": call_sid,
+        "From": caller,
+        "To": OUR_NUMBER,
+        "CallStatus": status,
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+    }
+
+
+def new_call_sid() -> str:
+    return "CA" + uuid.uuid4().hex
+
+
+@pytest.fixture
+async def api(app: FastAPI, keys: TestKeys, fake_twilio: FakeTwilio) -> AsyncIterator[Api]:
+    fake_twilio.requests.clear()
+    async with (
+        rolled_back(app.state.db) as conn,
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://telephony.internal") as client,
+    ):
+        await hide_committed_rows(conn)
+        yield Api(client=client, conn=conn, keys=keys, fake=fake_twilio, app=app)
+
+
+async def hide_committed_rows(conn: AsyncConnection) -> None:
+    """Start from empty tables inside the test's transaction (rolled back with it), so rows another
+    suite committed (the e2e fleet, an earlier run) cannot take part in routing or event checks."""
+    for table in (
+        *BUSINESS_TABLES.split(", "),
+        "telephony.customers",
+        "telephony.open_claims",
+        "telephony.outbox",
+    ):
+        await conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names

@@ -1,0 +1,189 @@
+"""The CRM read model, fed through the real broker by the worker's consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from aintech_contracts.envelope import KAFKA_HEADERS, CloudEvent
+from aintech_contracts.events import EventData
+from aintech_contracts.events.crm import (
+    ClaimCreated,
+    ClaimPaid,
+    CustomerCreated,
+    CustomerDeleted,
+    CustomerUpdated,
+)
+from aintech_shared.db import Database
+from aintech_shared.events.consumer import ConsumerSpec, EventConsumer
+from telephony.core.base import MESSAGING
+from telephony.customers.consumers import CRM_READ_MODEL, HANDLERS
+
+from .conftest import Api, inbound_params, new_call_sid
+from .test_inbound import known_customer
+
+
+def customer(customer_id: uuid.UUID, phone: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "customer_type": "individual",
+        "first_name": "Jorge",
+        "last_name": "Ruiz",
+        "phone": phone,
+        "status": "active",
+        **extra,
+    }
+
+
+@pytest.fixture
+async def consumer(app: FastAPI, kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    """The worker's read-model consumer (own group) running against Kafka and the real schema."""
+    db: Database = app.state.db
+    spec = ConsumerSpec(
+        name=f"test-read-model-{uuid.uuid4().hex[:8]}",
+        topics=CRM_READ_MODEL.topics,
+        handlers=CRM_READ_MODEL.handlers,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        EventConsumer(spec, db=db, tables=MESSAGING, bootstrap=kafka_bootstrap).run(stop)
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+        stop.set()
+        await task
+
+
+async def publish(producer: AIOKafkaProducer, payload: EventData, key: uuid.UUID) -> None:
+    """Put ``payload`` on Kafka as the CRM's relay would (structured-mode CloudEvent)."""
+    event = CloudEvent.wrap(
+        payload, type_=payload.event_type, source="core-crm", subject=str(key), partitionkey=str(key)
+    )
+    await producer.send_and_wait(
+        payload.topic, event.to_bytes(), key=str(key).encode(), headers=KAFKA_HEADERS
+    )
+
+
+async def wait_for(
+    db: Database, sql: str, args: dict[str, object], expected: object, within: float = 30
+) -> None:
+    deadline, seen = time.monotonic() + within, None
+    while time.monotonic() < deadline:
+        async with db.transaction() as session:
+            seen = (await session.execute(text(sql), args)).first()
+        if (tuple(seen) if seen else None) == expected:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"read model shows {seen}, expected {expected}")
+
+
+async def test_customer_and_claim_events_from_kafka_keep_the_read_model(
+    app: FastAPI, consumer: AIOKafkaProducer
+) -> None:
+    db: Database = app.state.db
+    cid, claim = uuid.uuid4(), uuid.uuid4()
+    phone = f"+3461{uuid.uuid4().int % 10_000_000:07d}"
+    try:
+        await publish(consumer, CustomerCreated(**customer(cid, phone)), cid)
+        await publish(
+            consumer,
+            CustomerUpdated(**customer(cid, phone, segment="VIP"), changed_fields=["segment"], version=3),
+            cid,
+        )
+        await publish(
+            consumer,
+            CustomerUpdated(**customer(cid, phone, segment="basic"), changed_fields=["segment"], version=2),
+            cid,
+        )
+        await publish(
+            consumer,
+            ClaimCreated(
+                claim_id=claim,
+                claim_number="SIN-9",
+                claim_type="home",
+                status="submitted",
+                customer_id=cid,
+                policy_id=uuid.uuid4(),
+                policy_number="POL-9",
+                incident_date=datetime.now(UTC),
+                description="Agua",
+            ),
+            claim,
+        )
+        sql = (
+            "SELECT c.segment, c.version, (SELECT count(*) FROM telephony.open_claims o"
+            " WHERE o.customer_id = c.customer_id) FROM telephony.customers c WHERE c.customer_id = :c"
+        )
+        await wait_for(db, sql, {"c": cid}, ("vip", 3, 1))
+        await publish(
+            consumer,
+            ClaimPaid(
+                claim_id=claim,
+                claim_number="SIN-9",
+                customer_id=cid,
+                policy_id=uuid.uuid4(),
+                approved_amount=Decimal("100.00"),
+                paid_amount=Decimal("100.00"),
+                paid_at=datetime.now(UTC),
+            ),
+            claim,
+        )
+        await wait_for(db, sql, {"c": cid}, ("vip", 3, 0))
+        await publish(
+            consumer, CustomerDeleted(customer_id=cid, reason="erased", deleted_at=datetime.now(UTC)), cid
+        )
+        await wait_for(
+            db, "SELECT count(*) FROM telephony.customers WHERE customer_id = :c", {"c": cid}, (0,)
+        )
+    finally:
+        async with db.transaction() as session:
+            await session.execute(text("DELETE FROM telephony.customers WHERE customer_id = :c"), {"c": cid})
+            await session.execute(text("DELETE FROM telephony.open_claims WHERE claim_id = :c"), {"c": claim})
+
+
+async def test_merged_customer_moves_open_claims_and_numbers_are_stored_in_e164(api: Api) -> None:
+    survivor = await known_customer(api, "+34612000777")
+    merged = uuid.uuid4()
+    await api.crm_event(CustomerCreated(**customer(merged, "612 000 888")))
+    row = await api.row("SELECT phone FROM telephony.customers WHERE customer_id = :c", c=merged)
+    assert row == {"phone": "+34612000888"}
+    claim = uuid.uuid4()
+    await api.crm_event(
+        ClaimCreated(
+            claim_id=claim,
+            claim_number="SIN-1",
+            claim_type="auto",
+            status="submitted",
+            customer_id=merged,
+            policy_id=uuid.uuid4(),
+            policy_number="POL-1",
+            incident_date=datetime.now(UTC),
+            description="Golpe",
+        )
+    )
+    await api.crm_event(
+        CustomerDeleted(
+            customer_id=merged, reason="merged", merged_into=survivor, deleted_at=datetime.now(UTC)
+        )
+    )
+    moved = await api.row("SELECT customer_id FROM telephony.open_claims WHERE claim_id = :c", c=claim)
+    assert moved == {"customer_id": survivor}
+    sid = new_call_sid()
+    await api.webhook("incoming", inbound_params(sid, "+34612000888"))
+    call = await api.row("SELECT customer_id FROM telephony.calls WHERE call_sid = :s", s=sid)
+    assert call == {"customer_id": None}, "a deleted customer's number no longer identifies anyone"
+    assert set(HANDLERS) >= {"customer.created", "customer.updated", "customer.deleted", "claim.paid"}
