@@ -42,6 +42,7 @@ FLEET: tuple[ServiceSpec, ...] = (
             "/login/2fa",
             "/refresh",
             "/verify-email",
+            "/verify-email-change",
             "/forgot-password",
             "/reset-password",
             "/oauth/providers",

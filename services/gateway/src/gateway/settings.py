@@ -29,6 +29,7 @@ DEFAULT_RATE_LIMIT_ROUTES: dict[str, str] = {
     "/api/auth/reset-password": "password-reset",
     "/api/auth/verify-email": "verification",
     "/api/auth/verify-email/resend": "verification",
+    "/api/auth/verify-email-change": "verification",
     "/webhooks/**": "webhooks",
 }
 
