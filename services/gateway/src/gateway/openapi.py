@@ -14,7 +14,10 @@ from fastapi import FastAPI
 from gateway.proxy import Forwarder
 from gateway.upstreams import Upstream
 
-FETCH_TIMEOUT = aiohttp.ClientTimeout(total=3)
+# A service builds its OpenAPI document on the first request for it; on a busy node that can take
+# seconds. An incomplete merge (some service unreachable) is kept only briefly, then rebuilt.
+FETCH_TIMEOUT = aiohttp.ClientTimeout(total=10)
+INCOMPLETE_TTL = 5.0
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 REF = '"#/components/schemas/'
 
@@ -32,7 +35,8 @@ class MergedOpenAPI:
 
     async def document(self) -> dict[str, Any]:
         async with self._lock:
-            if self._cached is None or time.monotonic() - self._at > self.ttl:
+            ttl = INCOMPLETE_TTL if self._cached and "x-unavailable-services" in self._cached else self.ttl
+            if self._cached is None or time.monotonic() - self._at > ttl:
                 self._cached = await self._build()
                 self._at = time.monotonic()
             return self._cached
