@@ -6,11 +6,14 @@ from telephony.customers.consumers import CRM_READ_MODEL
 from telephony.models import MESSAGING
 from telephony.queue.jobs import queue_jobs
 from telephony.settings import Settings
+from telephony.signalling.jobs import signalling_jobs
 
 
 def main() -> None:
     settings = Settings()
-    worker.main(settings, MESSAGING, consumers=[CRM_READ_MODEL], jobs=queue_jobs(settings))
+    worker.main(
+        settings, MESSAGING, consumers=[CRM_READ_MODEL], jobs=[*queue_jobs(settings), *signalling_jobs()]
+    )
 
 
 if __name__ == "__main__":

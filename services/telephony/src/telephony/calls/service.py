@@ -20,6 +20,7 @@ from telephony.agents import service as agents
 from telephony.calls import events, repository
 from telephony.calls.models import STATUS_RANK, TERMINAL, Call
 from telephony.calls.repository import CallFilters
+from telephony.core import live
 from telephony.core.base import utcnow
 from telephony.core.deps import is_supervisor, user_uuid
 from telephony.core.phones import outbound_refusal, to_e164
@@ -214,6 +215,7 @@ async def finish(
     call.transfer_to_agent_id = None
     await rt.outbox.publish(session, events.ended(call), key=str(call.id))
     await rt.outbox.publish(session, events.interaction(call), key=events.interaction_key(call))
+    await live.notify(session, live.call_ended(call.id))  # its signalling room closes on commit
     return call
 
 
