@@ -155,3 +155,68 @@ def test_authenticator_throttles_the_client_not_the_gateway_pod() -> None:
     env = compose["services"]["authenticator"]["environment"]
     assert json.loads(env["AUTHENTICATOR_TRUSTED_PROXIES"]) == [subnet]
     assert _client_ip_seen_by_authenticator([subnet], "172.28.0.9", "203.0.113.9") == "203.0.113.9"
+
+
+def test_production_carries_telephony_secrets_and_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ConfigMap plus the secrets the production overlay lists make a telephony that starts in
+    production (no console mode, no development token) and verifies Twilio's signature on the public
+    URL even though the gateway pod reaches it from the pod network."""
+    from starlette.requests import Request
+
+    from telephony.core.request import public_url
+    from telephony.settings import Settings
+
+    base = ROOT / "deploy" / "k8s" / "base"
+    literals = yaml.safe_load((base / "kustomization.yaml").read_text())["configMapGenerator"][0]["literals"]
+    config = {k: v for k, v in (item.split("=", 1) for item in literals) if k.startswith("TELEPHONY_")}
+    assert set(config) == {
+        "TELEPHONY_PUBLIC_WEBHOOK_BASE_URL",
+        "TELEPHONY_TRUSTED_PROXIES",
+        "TELEPHONY_OFFICE_TIMEZONE",
+        "TELEPHONY_OFFICE_DAYS",
+        "TELEPHONY_OFFICE_OPENS",
+        "TELEPHONY_OFFICE_CLOSES",
+    }
+    overlay = (ROOT / "deploy" / "k8s" / "overlays" / "production" / "kustomization.yaml").read_text()
+    secrets = {
+        "TELEPHONY_TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        "TELEPHONY_TWILIO_AUTH_TOKEN": "a-real-auth-token",
+        "TELEPHONY_TWILIO_API_KEY_SID": "SK" + "2" * 32,
+        "TELEPHONY_TWILIO_API_KEY_SECRET": "a-real-api-key-secret",
+        "TELEPHONY_TWILIO_TWIML_APP_SID": "AP" + "3" * 32,
+        "TELEPHONY_TWILIO_PHONE_NUMBER": "+34910123456",
+    }
+    for name in secrets:
+        listed = name if "_API_KEY_SECRET" not in name else "_API_KEY_SECRET"
+        assert listed in overlay, f"the production overlay does not list {name}"
+    cluster = {
+        "AINTECH_ENV": "production",
+        "AINTECH_DATABASE_URL": "postgresql://postgres:5432/aintech",
+        "TELEPHONY_DB_PASSWORD": "a-real-db-password",
+    }
+    for name, value in {**config, **secrets, **cluster}.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert not settings.console_mode
+    assert settings.insecure_defaults() == []
+    assert settings.office_days == [0, 1, 2, 3, 4] and settings.office_timezone == "Europe/Madrid"
+
+    # Twilio signs https://api.aintech.example/...; the request reaches telephony from the gateway pod.
+    request = Request(
+        {
+            "type": "http",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/webhooks/twilio/voice/status",
+            "raw_path": b"/webhooks/twilio/voice/status",
+            "query_string": b"call_id=1",
+            "headers": [
+                (b"host", b"telephony:8003"),
+                (b"x-forwarded-proto", b"https"),
+                (b"x-forwarded-host", b"api.aintech.example"),
+            ],
+            "client": ("10.12.0.5", 41000),
+        }
+    )
+    signed = f"{settings.public_webhook_base_url}/webhooks/twilio/voice/status?call_id=1"
+    assert public_url(request, settings.trusted_proxies) == signed

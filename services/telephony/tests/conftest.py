@@ -7,7 +7,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +24,9 @@ from aintech_contracts.rbac import Role
 from aintech_devtools.testing import TestKeys, rolled_back
 from aintech_shared.db import Database
 from telephony.app import create_app
+from telephony.calls.models import Call
 from telephony.customers.consumers import HANDLERS
+from telephony.customers.models import Customer
 from telephony.providers.signing import SIGNATURE_HEADER, sign
 from telephony.settings import Settings
 
@@ -96,8 +98,8 @@ async def app(
 
 
 BUSINESS_TABLES = (
-    "telephony.call_queue, telephony.calls, telephony.agent_status, telephony.agent_status_changes, "
-    "telephony.webhook_receipts"
+    "telephony.signalling_presence, telephony.call_queue, telephony.calls, telephony.agent_status, "
+    "telephony.agent_status_changes, telephony.webhook_receipts"
 )
 
 
@@ -246,3 +248,45 @@ async def hide_committed_rows(conn: AsyncConnection) -> None:
         "telephony.outbox",
     ):
         await conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
+
+
+@pytest.fixture
+async def live_call(app: FastAPI) -> AsyncIterator[dict[str, uuid.UUID]]:
+    """A committed, connected call between an agent and a customer who has an account."""
+    db: Database = app.state.db
+    ids = {"call": uuid.uuid4(), "agent": uuid.uuid4(), "customer": uuid.uuid4(), "user": uuid.uuid4()}
+    async with db.transaction() as session:
+        session.add(
+            Customer(
+                customer_id=ids["customer"],
+                first_name="Lucía",
+                last_name="Martín",
+                status="active",
+                user_id=ids["user"],
+                preferred_language="es",
+                version=0,
+            )
+        )
+        session.add(
+            Call(
+                id=ids["call"],
+                call_sid=new_call_sid(),
+                direction="inbound",
+                customer_id=ids["customer"],
+                customer_phone="+34612000999",
+                our_number=OUR_NUMBER,
+                agent_id=ids["agent"],
+                status="in-progress",
+                answered_at=datetime.now(UTC),
+                metadata_={},
+            )
+        )
+    yield ids
+    async with db.transaction() as session:
+        await session.execute(text("DELETE FROM telephony.calls WHERE id = :i"), {"i": ids["call"]})
+        await session.execute(
+            text("DELETE FROM telephony.customers WHERE customer_id = :c"), {"c": ids["customer"]}
+        )
+        await session.execute(
+            text("DELETE FROM telephony.outbox WHERE key IN (:k, '+34612000999')"), {"k": str(ids["call"])}
+        )

@@ -6,10 +6,8 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-import uvicorn
 import websockets
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -17,73 +15,15 @@ from sqlalchemy import text
 from aintech_contracts.rbac import Role
 from aintech_devtools.testing import TestKeys
 from aintech_shared.db import Database
-from telephony.calls.models import Call
-from telephony.customers.models import Customer
 
-TABLES = "telephony.calls, telephony.customers"
+from .sockets import bearer, receive, serving
 
 
 @pytest.fixture
 async def server(app: FastAPI) -> AsyncIterator[str]:
     """The app behind a real uvicorn on 127.0.0.1 (WebSockets need a real server and client)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-            await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@pytest.fixture
-async def live_call(app: FastAPI) -> AsyncIterator[dict[str, uuid.UUID]]:
-    """A committed, connected call between an agent and a customer who has an account."""
-    db: Database = app.state.db
-    ids = {"call": uuid.uuid4(), "agent": uuid.uuid4(), "customer": uuid.uuid4(), "user": uuid.uuid4()}
-    async with db.transaction() as session:
-        session.add(
-            Customer(
-                customer_id=ids["customer"],
-                first_name="Lucía",
-                last_name="Martín",
-                status="active",
-                user_id=ids["user"],
-                preferred_language="es",
-                version=0,
-            )
-        )
-        session.add(
-            Call(
-                id=ids["call"],
-                call_sid="CA" + uuid.uuid4().hex,
-                direction="inbound",
-                customer_id=ids["customer"],
-                customer_phone="+34612000999",
-                our_number="+34910000000",
-                agent_id=ids["agent"],
-                status="in-progress",
-                metadata_={},
-            )
-        )
-    yield ids
-    async with db.transaction() as session:
-        await session.execute(text("DELETE FROM telephony.calls WHERE id = :i"), {"i": ids["call"]})
-        await session.execute(
-            text("DELETE FROM telephony.customers WHERE customer_id = :c"), {"c": ids["customer"]}
-        )
-
-
-def bearer(keys: TestKeys, role: Role, user: uuid.UUID) -> dict[str, str]:
-    return {"Authorization": f"Bearer {keys.token(role=role, sub=str(user))}"}
-
-
-async def receive(ws: Any) -> dict[str, Any]:
-    return dict(json.loads(await asyncio.wait_for(ws.recv(), timeout=5)))
+    async with serving(app) as url:
+        yield url
 
 
 async def test_offer_answer_and_ice_reach_the_other_party_only(

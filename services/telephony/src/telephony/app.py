@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.requests import Request
 
 from aintech_shared.app import create_service_app
 from aintech_shared.events.outbox import Outbox
@@ -20,7 +22,7 @@ from telephony.providers.port import TwilioPort
 from telephony.providers.rest import TwilioRest
 from telephony.queue.router import router as queue_router
 from telephony.settings import Settings
-from telephony.signalling.hub import SignallingHub
+from telephony.signalling.hub import SignallingHub, presence_ttl
 from telephony.signalling.router import router as signalling_router
 from telephony.voice.router import router as voice_router
 
@@ -56,10 +58,13 @@ def create_app(settings: Settings | None = None, *, twilio: TwilioPort | None = 
         app.state.runtime = Runtime(
             settings=settings, outbox=Outbox(MESSAGING, source="telephony"), twilio=port
         )
-        app.state.signalling = SignallingHub()
+        hub = SignallingHub(app.state.db, presence_ttl=presence_ttl(settings))
+        app.state.signalling = hub
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await port.close()
 
     return create_service_app(
@@ -76,4 +81,11 @@ def create_app(settings: Settings | None = None, *, twilio: TwilioPort | None = 
             signalling_router,
         ],
         lifespan_hooks=[runtime_hook],
+        readiness={"signalling": signalling_ready},
     )
+
+
+async def signalling_ready(request: Request) -> tuple[bool, dict[str, Any]]:
+    """Ready when this replica hears the others' signalling (its LISTEN connection is up)."""
+    hub: SignallingHub = request.app.state.signalling
+    return hub.listening, {"listening": hub.listening, "connections": hub.connections}

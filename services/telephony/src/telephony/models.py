@@ -4,6 +4,7 @@ from telephony.agents.models import AgentStatus, AgentStatusChange
 from telephony.calls.models import Call, QueueEntry, WebhookReceipt
 from telephony.core.base import MESSAGING, Base
 from telephony.customers.models import Customer, OpenClaim
+from telephony.signalling.models import SignallingPresence
 
 __all__ = [
     "MESSAGING",
@@ -14,5 +15,6 @@ __all__ = [
     "Customer",
     "OpenClaim",
     "QueueEntry",
+    "SignallingPresence",
     "WebhookReceipt",
 ]

@@ -28,6 +28,15 @@ class AgentStatus(Base):
     reason: Mapped[str | None] = mapped_column(String(100))
     last_status_change: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     capabilities: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    # The account was disabled, or its role no longer handles calls (authenticator's auth.user events):
+    # the agent is offline and out of the assignment pool until both are cleared.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    role_withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def withdrawn(self) -> bool:
+        """The agent may not take calls (account disabled or role changed away)."""
+        return self.disabled_at is not None or self.role_withdrawn_at is not None
 
 
 class AgentStatusChange(Base):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_shared.errors import Conflict
+from aintech_shared.errors import Conflict, Forbidden
 from telephony.agents import events, repository
 from telephony.agents.models import AgentStatus
 from telephony.core.base import utcnow
@@ -46,6 +46,8 @@ async def set_status(
 ) -> AgentStatus:
     """An agent (or a supervisor for them) switches to available, away or offline."""
     row = await repository.create(session, agent_id)
+    if row.withdrawn and status != "offline":
+        raise Forbidden("This account may no longer take calls.")
     if row.status == "busy" and row.current_call_id is not None:
         raise Conflict(
             "The agent is on a call; end or transfer it before changing status.",
@@ -70,11 +72,49 @@ async def release(
     status: str = "available",
     reason: str | None = None,
 ) -> AgentStatus | None:
-    """The agent is done with ``call_id``; nothing changes if they have since moved to another call."""
+    """The agent is done with ``call_id``; nothing changes if they have since moved to another call.
+
+    An agent withdrawn while on the call (account disabled, role changed) goes offline instead.
+    """
     row = await repository.get(session, agent_id, lock=True)
     if row is None or row.current_call_id != call_id:
         return row
+    if row.withdrawn:
+        status, reason = "offline", _withdrawn_reason(row)
     return await _change(session, rt=rt, row=row, status=status, reason=reason, call_id=None)
+
+
+def _withdrawn_reason(row: AgentStatus) -> str:
+    return "account disabled" if row.disabled_at is not None else "role no longer handles calls"
+
+
+async def account_changed(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    agent_id: uuid.UUID,
+    disabled: bool | None = None,
+    handles_calls: bool | None = None,
+) -> AgentStatus | None:
+    """The agent's account was disabled or enabled, or their role changed (authenticator's events).
+
+    An agent who may no longer take calls goes offline at once, and so leaves the assignment pool;
+    a call in progress is not cut: they go offline when it ends. Being enabled again (or given back
+    a role that handles calls) lifts that, and the agent stays offline until they choose otherwise.
+    Users telephony never saw as agents are left alone (their sessions end with the change).
+    """
+    row = await repository.get(session, agent_id, lock=True)
+    if row is None:
+        return None
+    now = utcnow()
+    if disabled is not None:
+        row.disabled_at = (row.disabled_at or now) if disabled else None
+    if handles_calls is not None:
+        row.role_withdrawn_at = None if handles_calls else (row.role_withdrawn_at or now)
+    await session.flush()
+    if row.withdrawn and row.current_call_id is None and row.status != "offline":
+        await _change(session, rt=rt, row=row, status="offline", reason=_withdrawn_reason(row), call_id=None)
+    return row
 
 
 async def lock_for_call(session: AsyncSession, *, agent_id: uuid.UUID) -> AgentStatus:

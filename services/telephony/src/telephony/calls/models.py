@@ -57,6 +57,14 @@ class Call(Base):
         Index("ix_calls_customer_ended", "customer_id", "ended_at"),
         Index("ix_calls_phone_created", "customer_phone", "created_at"),
         Index("ix_calls_created", "created_at"),
+        Index(
+            "ix_calls_agent_call_sid", "agent_call_sid", postgresql_where=text("agent_call_sid IS NOT NULL")
+        ),
+        Index(
+            "ix_calls_transfer_call_sid",
+            "transfer_call_sid",
+            postgresql_where=text("transfer_call_sid IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -74,8 +82,9 @@ class Call(Base):
     muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     voicemail: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     conference_sid: Mapped[str | None] = mapped_column(String(64))
-    agent_call_sid: Mapped[str | None] = mapped_column(String(64))
+    agent_call_sid: Mapped[str | None] = mapped_column(String(64))  # the agent's softphone leg
     transfer_to_agent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    transfer_call_sid: Mapped[str | None] = mapped_column(String(64))  # the warm-transfer target's leg
     recording_sid: Mapped[str | None] = mapped_column(String(64))
     recording_status: Mapped[str | None] = mapped_column(String(20))
     recording_url: Mapped[str | None] = mapped_column(String(500))

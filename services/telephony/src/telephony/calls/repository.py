@@ -29,6 +29,19 @@ async def by_sid(session: AsyncSession, call_sid: str, *, lock: bool = False) ->
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def by_agent_leg(session: AsyncSession, call_sid: str, *, lock: bool = False) -> Call | None:
+    """The call an agent's softphone leg belongs to (as its agent, or as a warm-transfer target)."""
+    query = (
+        select(Call)
+        .where(or_(Call.agent_call_sid == call_sid, Call.transfer_call_sid == call_sid))
+        .order_by(Call.created_at.desc())
+        .limit(1)
+    )
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def wait_for_creator(session: AsyncSession, call_id: uuid.UUID) -> None:
     """Block until the transaction that created ``call_id`` (and holds its key) has finished.
 

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.auth import Principal
@@ -20,12 +21,16 @@ from telephony.agents import service as agents
 from telephony.calls import events, repository
 from telephony.calls.models import STATUS_RANK, TERMINAL, Call
 from telephony.calls.repository import CallFilters
+from telephony.core import live
 from telephony.core.base import utcnow
 from telephony.core.deps import is_supervisor, user_uuid
 from telephony.core.phones import outbound_refusal, to_e164
 from telephony.core.runtime import Runtime
 from telephony.customers import repository as customers
 from telephony.providers import twiml
+from telephony.providers.port import ProviderError
+
+log = structlog.get_logger("telephony.calls")
 
 
 def _refuse_number(rt: Runtime, raw: str, *, field: str) -> str:
@@ -167,7 +172,9 @@ async def _complete_warm_transfer(session: AsyncSession, *, rt: Runtime, call: C
     _ensure_connected(call, "take over")
     previous, target, now = call.agent_id, call.transfer_to_agent_id, utcnow()
     call.agent_id, call.transfer_to_agent_id = target, None
-    call.agent_call_sid = None
+    # The target's softphone leg (when it joined) is the call's agent leg from now on.
+    call.agent_call_sid, call.transfer_call_sid = call.transfer_call_sid, None
+    call.muted = False
     await session.flush()
     if previous is not None:
         await agents.release(session, rt=rt, agent_id=previous, call_id=call.id, reason="transferred")
@@ -211,9 +218,10 @@ async def finish(
     for agent_id in {call.agent_id, call.transfer_to_agent_id} - {None}:
         assert agent_id is not None
         await agents.release(session, rt=rt, agent_id=agent_id, call_id=call.id, reason="call ended")
-    call.transfer_to_agent_id = None
+    call.transfer_to_agent_id, call.transfer_call_sid = None, None
     await rt.outbox.publish(session, events.ended(call), key=str(call.id))
     await rt.outbox.publish(session, events.interaction(call), key=events.interaction_key(call))
+    await live.notify(session, live.call_ended(call.id))  # its signalling room closes on commit
     return call
 
 
@@ -223,16 +231,52 @@ async def end(session: AsyncSession, *, rt: Runtime, principal: Principal, call_
     _ensure_party(principal, call)
     if call.status in TERMINAL:
         raise Conflict(f"The call has already ended ({call.status}).", call_status=call.status)
-    # Twilio hangs up a live call with "completed" ("canceled" only stops an outbound call that has
-    # not been answered); an inbound call is live for Twilio from the moment our TwiML runs.
-    answered_by_twilio = call.status == "in-progress" or call.direction == "inbound"
-    final, duration = ("completed" if answered_by_twilio else "canceled"), None
+    final, duration = _final_status(call), None
     if call.call_sid:
         result = await rt.twilio.update_call(call.call_sid, status=final)
         duration = result.duration
         if duration is None and final == "completed":
             duration = (await rt.twilio.fetch_call(call.call_sid)).duration
     return await finish(session, rt=rt, call=call, status=final, duration=duration)
+
+
+def _final_status(call: Call) -> str:
+    """How Twilio ends the customer's leg now: "completed" once live, "canceled" while it rings.
+
+    An inbound call is live for Twilio from the moment our TwiML runs; an outbound one once the
+    customer picks up.
+    """
+    return "completed" if call.status == "in-progress" or call.direction == "inbound" else "canceled"
+
+
+async def agent_left(session: AsyncSession, *, rt: Runtime, call: Call, leg: str) -> bool:
+    """An agent's softphone leg left the call (hung up in the browser); True when it changed something.
+
+    The call's agent hanging up ends the call: the customer's leg is hung up at Twilio, the agent
+    is free again, and ``call.ended`` and ``interaction.logged`` are published, as ``end`` does.
+    While a warm transfer is pending and its target has joined, the agent hanging up hands the
+    call over instead; the target hanging up first withdraws the transfer.
+    """
+    if call.status in TERMINAL or not leg:
+        return False
+    if leg == call.agent_call_sid:
+        if call.transfer_to_agent_id is not None and call.transfer_call_sid is not None:
+            await _complete_warm_transfer(session, rt=rt, call=call)
+            return True
+        final, duration = _final_status(call), None
+        if call.call_sid:
+            try:
+                duration = (await rt.twilio.update_call(call.call_sid, status=final)).duration
+            except ProviderError as exc:  # the customer's own final status callback still follows
+                log.warning("customer_hangup_failed", call_id=str(call.id), error=exc.detail)
+        await finish(session, rt=rt, call=call, status=final, duration=duration)
+        return True
+    if leg == call.transfer_call_sid and call.transfer_to_agent_id is not None:
+        target, call.transfer_to_agent_id, call.transfer_call_sid = call.transfer_to_agent_id, None, None
+        await session.flush()
+        await agents.release(session, rt=rt, agent_id=target, call_id=call.id, reason="transfer declined")
+        return True
+    return False
 
 
 async def transfer(
@@ -267,6 +311,9 @@ async def transfer(
             ),
         )
         call.metadata_ = {**call.metadata_, "transferred_to_number": number}
+        # The customer leaves the conference for the number, which ends it: the agent's leg leaving
+        # then is no hang-up of the call.
+        call.agent_call_sid = None
         await session.flush()
         if previous is not None:
             await agents.release(session, rt=rt, agent_id=previous, call_id=call.id, reason="transferred")
@@ -315,7 +362,9 @@ async def cancel_transfer(
         raise Conflict("No warm transfer of this call is pending.")
     if me == call.transfer_to_agent_id and not is_supervisor(principal):
         raise Forbidden("The target of a transfer accepts it; the call's agent withdraws it.")
-    target, call.transfer_to_agent_id = call.transfer_to_agent_id, None
+    if call.transfer_call_sid:  # the target had joined the conversation: their leg leaves it
+        await rt.twilio.update_call(call.transfer_call_sid, status="completed")
+    target, call.transfer_to_agent_id, call.transfer_call_sid = call.transfer_to_agent_id, None, None
     await session.flush()
     await agents.release(session, rt=rt, agent_id=target, call_id=call.id, reason="transfer withdrawn")
     return call

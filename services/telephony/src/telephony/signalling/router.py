@@ -5,9 +5,10 @@ Protocol (JSON text frames): the client sends ``{"type": "offer"|"answer"|"ice"|
 ``{"type", "from", "payload"}``. The server sends ``joined`` (with the peers already there),
 ``peer-joined``, ``peer-left`` and ``error``. A refused upgrade is answered at the handshake with a
 problem+json 401 (no or bad token), 403 (not a party), 404 (no such call) or 410 (call ended); an
-open room closes with 4410 (the call ended; re-checked every ``signalling_recheck_seconds``), 4409
-(replaced by a newer connection), 4413 (message too large), 4429 (too many messages) or 4400 (too
-many invalid messages).
+open room closes with 4410 (the call ended), 4409 (replaced by a newer connection of the same user),
+4413 (message too large), 4429 (too many messages), 4400 (too many invalid messages), 4408 (a client
+too slow to read), 1012 (the replica lost its database channel: reconnect) or 1011 (signalling
+unavailable). The parties may be connected to different replicas (see ``hub``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from aintech_shared.auth import Principal, TokenVerifier
 from aintech_shared.db import Database
 from aintech_shared.errors import AppError, problem
 from telephony.signalling import service
-from telephony.signalling.hub import SignallingHub
+from telephony.signalling.hub import Connection, SignallingHub
 
 log = structlog.get_logger("telephony.signalling")
 
@@ -81,63 +82,80 @@ async def call_room(ws: WebSocket, call_id: uuid.UUID) -> None:
             await ws.close(code=refused.code, reason=refused.reason)
         return
     await ws.accept(subprotocol=_subprotocol(ws))
-    me = principal.user_id
-    peers = await hub.join(call_id, me, ws)
-    await ws.send_json({"type": "joined", "call_id": str(call_id), "user_id": me, "peers": peers})
-    window_start, count, errors = time.monotonic(), 0, 0
-    watcher = asyncio.create_task(_close_when_call_ends(ws, db, call_id))
     try:
-        while True:
-            frame = await ws.receive()
-            if frame["type"] == "websocket.disconnect":
-                break
-            text = frame.get("text")
-            if text is None:
-                await ws.send_json({"type": "error", "detail": "send JSON text frames"})
-                continue
-            if len(text.encode()) > service.MAX_MESSAGE_BYTES:
-                await ws.close(code=4413, reason="message too large")
-                break
-            now = time.monotonic()
-            if now - window_start > RATE_WINDOW:
-                window_start, count = now, 0
-            count += 1
-            if count > RATE_MESSAGES:
-                await ws.close(code=4429, reason="too many messages")
-                break
-            try:
-                message = json.loads(text)
-            except ValueError:
-                message = None
-            checked = service.relayable(message, peers=hub.peers(call_id))
-            if isinstance(checked, str):
-                errors += 1
-                await ws.send_json({"type": "error", "detail": checked})
-                if errors >= MAX_ERRORS:
-                    await ws.close(code=4400, reason="too many invalid messages")
-                    break
-                continue
-            kind, payload, to = checked
-            await hub.broadcast(call_id, {"type": kind, "from": me, "payload": payload}, sender=me, to=to)
-    except WebSocketDisconnect:
-        pass
+        conn = await hub.join(call_id, principal.user_id, ws)
+    except Exception as exc:  # the database went away between the handshake and the join
+        log.warning("signalling_join_failed", call_id=str(call_id), error=repr(exc))
+        await ws.close(code=1011, reason="signalling is unavailable; retry")
+        return
+    watcher = asyncio.create_task(_watch(hub, conn, db))
+    try:
+        await _receive(hub, conn)
     finally:
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)
-        await hub.leave(call_id, me, ws)
+        await hub.leave(conn)
+        await conn.finish()
 
 
-async def _close_when_call_ends(ws: WebSocket, db: Database, call_id: uuid.UUID) -> None:
-    """Re-check the call every few seconds; close the connection (4410) once it has ended."""
-    every = ws.app.state.runtime.settings.signalling_recheck_seconds
+async def _receive(hub: SignallingHub, conn: Connection) -> None:
+    """Read the client's frames and relay the valid ones until either side closes."""
+    window_start, count, errors = time.monotonic(), 0, 0
+    while not conn.closing:
+        try:
+            frame = await conn.ws.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        if frame["type"] == "websocket.disconnect":
+            return
+        text = frame.get("text")
+        if text is None:
+            conn.send({"type": "error", "detail": "send JSON text frames"})
+            continue
+        if len(text.encode()) > service.MAX_MESSAGE_BYTES:
+            conn.close(4413, "message too large")
+            return
+        now = time.monotonic()
+        if now - window_start > RATE_WINDOW:
+            window_start, count = now, 0
+        count += 1
+        if count > RATE_MESSAGES:
+            conn.close(4429, "too many messages")
+            return
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        checked = service.relayable(message, peers=conn.peers)
+        if isinstance(checked, str):
+            errors += 1
+            conn.send({"type": "error", "detail": checked})
+            if errors >= MAX_ERRORS:
+                conn.close(4400, "too many invalid messages")
+                return
+            continue
+        kind, payload, to = checked
+        try:
+            await hub.relay(conn, kind, payload, to)
+        except Exception as exc:  # the database carries messages between replicas
+            log.warning("signalling_relay_failed", call_id=str(conn.call_id), error=repr(exc))
+            conn.send({"type": "error", "detail": "the message could not be relayed; send it again"})
+
+
+async def _watch(hub: SignallingHub, conn: Connection, db: Database) -> None:
+    """Every few seconds: close the connection (4410) once the call has ended, else keep its
+    presence fresh. (A call's end also closes its rooms at once through the hub.)"""
+    every = conn.ws.app.state.runtime.settings.signalling_recheck_seconds
     while True:
         await asyncio.sleep(every)
         try:
             async with db.sessionmaker() as session:
-                live = await service.still_live(session, call_id=call_id)
+                live = await service.still_live(session, call_id=conn.call_id)
+            if live:
+                await hub.touch(conn)
         except Exception as exc:  # the database is away: keep the room, try again later
-            log.warning("signalling_recheck_failed", call_id=str(call_id), error=repr(exc))
+            log.warning("signalling_recheck_failed", call_id=str(conn.call_id), error=repr(exc))
             continue
         if not live:
-            await ws.close(code=4410, reason="the call has ended")
+            conn.close(4410, "the call has ended")
             return

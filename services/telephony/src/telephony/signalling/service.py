@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +13,9 @@ from aintech_contracts.rbac import Permission
 from aintech_shared.auth import Principal
 from telephony.calls import repository as calls
 from telephony.calls.models import TERMINAL
+from telephony.core.base import utcnow
 from telephony.customers import repository as customers
+from telephony.signalling import repository
 
 RELAYED_TYPES = frozenset({"offer", "answer", "ice", "bye"})
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -56,7 +60,7 @@ async def still_live(session: AsyncSession, *, call_id: uuid.UUID) -> bool:
     return call is not None and call.status not in TERMINAL
 
 
-def relayable(message: Any, *, peers: list[str]) -> tuple[str, dict[str, Any], str | None] | str:
+def relayable(message: Any, *, peers: Collection[str]) -> tuple[str, dict[str, Any], str | None] | str:
     """(type, payload, to) for a valid message, or the reason it is refused."""
     if not isinstance(message, dict):
         return "a message is a JSON object"
@@ -70,3 +74,8 @@ def relayable(message: Any, *, peers: list[str]) -> tuple[str, dict[str, Any], s
     if to is not None and (not isinstance(to, str) or to not in peers):
         return "to must be a party in the room"
     return kind, payload, to
+
+
+async def purge_presence(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Forget who was in rooms of replicas that went away without leaving; returns how many."""
+    return await repository.purge(session, before=utcnow() - older_than)

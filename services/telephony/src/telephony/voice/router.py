@@ -110,10 +110,12 @@ async def client(params: TwilioForm, db: DbSession, rt: RuntimeDep) -> Response:
 @router.post(
     "/status",
     status_code=204,
-    summary="Call status callback",
+    summary="Call status callback (the customer's leg, or an agent's softphone leg)",
     description="Idempotent per CallSid + status; a status older than the call's never moves it back. "
-    "A final status ends the call: `call.ended`, `interaction.logged`, and `queue.call_abandoned` "
-    "when the caller was still waiting.",
+    "A final status of the customer's leg ends the call: `call.ended`, `interaction.logged`, and "
+    "`queue.call_abandoned` when the caller was still waiting. Also the TwiML App's status callback: "
+    "a final status of the agent's softphone leg (hung up in the browser) hangs up the customer and "
+    "ends the call the same way.",
     responses=SIGNED,
 )
 async def status(
@@ -143,8 +145,11 @@ async def transcription(params: TwilioForm, call_id: CallIdParam, db: DbSession)
 @router.post(
     "/conference",
     status_code=204,
-    summary="Conference events (learns the conference and the agent's leg for hold and mute)",
-    description="The assigned agent's softphone joining an inbound call connects it (`call.answered`).",
+    summary="Conference events: participants joining and leaving the call's conference",
+    description="Learns the conference and the agent's leg (for hold and mute). The assigned agent's "
+    "softphone joining an inbound call connects it (`call.answered`); the agent's softphone leaving "
+    "(hung up in the browser) hangs up the customer and ends the call, or hands it to the target of a "
+    "pending warm transfer who has joined.",
     responses=SIGNED,
 )
 async def conference(params: TwilioForm, call_id: CallIdParam, db: DbSession, rt: RuntimeDep) -> Response:

@@ -171,8 +171,11 @@ async def softphone(session: AsyncSession, *, rt: Runtime, params: FormParams) -
     if call is None or call.status in TERMINAL or agent_id not in {call.agent_id, call.transfer_to_agent_id}:
         log.warning("softphone_refused", agent_id=str(agent_id), call_id=str(call_id))
         return twiml.message_and_hangup("Esta llamada no está asignada a usted.")
+    leg = _field(params, "CallSid")
     if agent_id == call.agent_id:
-        call.agent_call_sid = _field(params, "CallSid") or call.agent_call_sid
+        call.agent_call_sid = leg or call.agent_call_sid
+    else:  # the target of a warm transfer joins the conversation
+        call.transfer_call_sid = leg or call.transfer_call_sid
     await session.flush()
     return twiml.join_conference(
         call.id,
@@ -182,29 +185,41 @@ async def softphone(session: AsyncSession, *, rt: Runtime, params: FormParams) -
     )
 
 
-async def _call_for_callback(session: AsyncSession, *, call_id: uuid.UUID | None, sid: str) -> Call | None:
+async def _call_for_callback(
+    session: AsyncSession, *, call_id: uuid.UUID | None, sid: str
+) -> tuple[Call | None, bool]:
+    """The call a status callback is about, and whether ``sid`` is an agent's leg of it."""
     if call_id is not None:
         await calls_repo.wait_for_creator(session, call_id)
         call = await calls_repo.get(session, call_id, lock=True)
         if call is not None and call.call_sid not in (None, sid):
-            return None  # another leg's callback; this call's status is its customer leg's
-        return call
-    return await calls_repo.by_sid(session, sid, lock=True)
+            if sid in (call.agent_call_sid, call.transfer_call_sid):
+                return call, True
+            return None, False  # another leg's callback; this call's status is its customer leg's
+        return call, False
+    call = await calls_repo.by_sid(session, sid, lock=True)
+    if call is not None:
+        return call, False
+    # The TwiML App's status callback: an agent's softphone leg (hung up in the browser).
+    return await calls_repo.by_agent_leg(session, sid, lock=True), True
 
 
 async def status(
     session: AsyncSession, *, rt: Runtime, params: FormParams, call_id: uuid.UUID | None
 ) -> bool:
-    """A status callback of a customer's leg; True when it changed something."""
+    """A status callback of a customer's leg, or of an agent's softphone leg; True when it changed
+    something. A final status of the agent's leg means the agent hung up (see ``calls.agent_left``)."""
     sid, call_status = _field(params, "CallSid"), _field(params, "CallStatus", 20)
     if not sid or call_status not in STATUS_RANK:
         return False
-    call = await _call_for_callback(session, call_id=call_id, sid=sid)
+    call, agent_leg = await _call_for_callback(session, call_id=call_id, sid=sid)
     if call is None:
         log.info("status_for_unknown_call", call_sid=sid, status=call_status)
         return False
     if not await calls_repo.claim_receipt(session, kind="status", sid=sid, status=call_status):
         return False
+    if agent_leg:
+        return call_status in TERMINAL and await calls.agent_left(session, rt=rt, call=call, leg=sid)
     before = (call.status, call.duration)
     await calls.apply_status(
         session, rt=rt, call=call, status=call_status, duration=_int(_field(params, "CallDuration", 10))
@@ -264,17 +279,21 @@ async def transcription(session: AsyncSession, *, params: FormParams, call_id: u
 async def conference(session: AsyncSession, *, rt: Runtime, params: FormParams, call_id: uuid.UUID) -> bool:
     """Conference events: learn the conference and the agent's leg (hold and mute act on them).
 
-    The assigned agent's softphone joining an inbound call connects it, as accepting it would.
+    The assigned agent's softphone joining an inbound call connects it, as accepting it would; an
+    agent's leg leaving it (the softphone hung up) ends the call or hands it over
+    (``calls.agent_left``). The customer's leg leaving is left to its own status callback.
     """
     event = _field(params, "StatusCallbackEvent", 40)
-    if event != "participant-join":
+    if event not in {"participant-join", "participant-leave"}:
         return False
     call = await calls_repo.get(session, call_id, lock=True)
     if call is None or call.status in TERMINAL:
         return False
     leg = _field(params, "CallSid")
+    if event == "participant-leave":
+        return await calls.agent_left(session, rt=rt, call=call, leg=leg)
     call.conference_sid = _field(params, "ConferenceSid") or call.conference_sid
-    if leg and leg != call.call_sid and leg != call.agent_call_sid:
+    if leg and leg not in {call.call_sid, call.agent_call_sid, call.transfer_call_sid}:
         call.agent_call_sid = leg
         if call.direction == "inbound" and call.agent_id is not None and call.answered_at is None:
             await calls.connect(session, rt=rt, call=call)
