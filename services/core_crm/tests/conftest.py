@@ -171,6 +171,7 @@ async def live(live_app: FastAPI, live_database: CommittedDatabase, keys: TestKe
 
 
 PURGE_ORDER = (
+    "DELETE FROM crm.renewal_confirmations WHERE customer_id = :c",
     "DELETE FROM crm.workflow_step_runs WHERE execution_id IN (SELECT id FROM crm.workflow_executions"
     " WHERE trigger_data->>'customer_id' = :c)",
     "DELETE FROM crm.workflow_executions WHERE trigger_data->>'customer_id' = :c",

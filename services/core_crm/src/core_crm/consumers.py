@@ -1,9 +1,12 @@
 """What the CRM does with events: its own automations, the timeline intake, accounts, workflow triggers.
 
-* ``core-crm.automation`` (crm.customer, crm.policy, crm.claim, crm.quote): `customer.created` ->
-  welcome task; `policy.expiring_soon` -> renewal task; `claim.created` -> adjuster assignment;
-  `quote.created` -> the quote is e-mailed (an `crm.email_requested` event for omnichannel);
-  policy and claim events also re-run the customer's segmentation.
+* ``core-crm.automation`` (crm.customer, crm.policy, crm.claim, crm.quote,
+  omnichannel.confirmation): `customer.created` -> welcome task; `policy.expiring_soon` ->
+  renewal task; `renewal.confirmed` (the customer answered CONFIRMAR to the renewal reminder) ->
+  the renewal is marked confirmed and the agent gets a task to issue it; `policy.renewed` closes
+  the policy's renewal tasks; `claim.created` -> adjuster assignment; `quote.created` -> the
+  quote is e-mailed (an `crm.email_requested` event for omnichannel); policy and claim events
+  also re-run the customer's segmentation.
 * ``core-crm.timeline`` (crm.interaction): `interaction.logged` from telephony and omnichannel ->
   the customer's timeline.
 * ``core-crm.accounts`` (auth.user): the accounts read model; verified customer accounts are
@@ -43,9 +46,11 @@ from aintech_contracts.events.crm import (
     EmailRequested,
     InteractionLogged,
     PolicyExpiringSoon,
+    PolicyRenewed,
     QuoteCreated,
 )
-from aintech_shared.events.consumer import ConsumerSpec, Handler
+from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConfirmed
+from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
 from core_crm.accounts import service as accounts
 from core_crm.claims import service as claims
 from core_crm.core.base import utcnow
@@ -53,13 +58,12 @@ from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
 from core_crm.interactions import service as interactions
 from core_crm.profile import service as profile
+from core_crm.renewals import service as renewals
 from core_crm.tasks import service as tasks
 from core_crm.tasks.service import LOCAL_TZ
 from core_crm.workflows import service as workflows
 
 log = structlog.get_logger("crm.consumers")
-
-RENEWAL_LEAD_DAYS = 7
 
 
 def _at_nine(day: datetime) -> datetime:
@@ -90,27 +94,30 @@ def automation(rt: Runtime) -> ConsumerSpec:
 
     async def renewal_task(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(PolicyExpiringSoon)
-        customer = await customers.internal_get(session, customer_id=data.customer_id)
-        if customer is None:
-            return
-        ends = datetime.combine(data.coverage_end_date, time(9), tzinfo=LOCAL_TZ)
-        due = max(ends - timedelta(days=RENEWAL_LEAD_DAYS), _at_nine(utcnow()))
-        await tasks.create_task(
+        await renewals.open_renewal_task(
             session,
             rt=rt,
-            title=f"Renovar póliza {data.policy_number} ({data.carrier})",
-            description=f"La póliza {data.policy_type} de {customer.first_name} {customer.last_name} "
-            f"vence el {data.coverage_end_date} ({data.days_left} días). "
-            f"Prima actual: {data.premium_amount} €.",
-            task_type="renewal",
-            priority="high" if data.days_left <= 15 else "medium",
-            assigned_to=customer.owner_id,
-            customer_id=customer.id,
             policy_id=data.policy_id,
-            due_date=due,
-            created_by=None,
-            dedupe_key=f"renewal:{data.policy_id}:{data.coverage_end_date}",
+            term_end=data.coverage_end_date,
+            days_left=data.days_left,
         )
+
+    async def renewal_confirmed(session: AsyncSession, event: CloudEvent) -> None:
+        try:
+            await renewals.confirm(session, rt=rt, data=event.data_as(RenewalConfirmed))
+        except renewals.ConfirmationRefused as exc:
+            raise PermanentError(str(exc)) from exc
+
+    async def renewed(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(PolicyRenewed)
+        await renewals.close_after_renewal(
+            session,
+            rt=rt,
+            policy_id=data.policy_id,
+            previous_end=data.previous_end_date,
+            new_end=data.coverage_end_date,
+        )
+        await profile.resegment(session, rt=rt, customer_id=data.customer_id)
 
     async def claim_created(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(ClaimCreated)
@@ -161,15 +168,18 @@ def automation(rt: Runtime) -> ConsumerSpec:
     handlers: dict[str, Handler] = {
         "customer.created": welcome_task,
         "policy.expiring_soon": renewal_task,
+        "renewal.confirmed": renewal_confirmed,
         "claim.created": claim_created,
         "quote.created": quote_email,
         "policy.created": resegment,
-        "policy.renewed": resegment,
+        "policy.renewed": renewed,
         "policy.cancelled": resegment,
         "claim.paid": resegment,
     }
     return ConsumerSpec(
-        "core-crm.automation", [CUSTOMER_TOPIC, POLICY_TOPIC, CLAIM_TOPIC, QUOTE_TOPIC], handlers
+        "core-crm.automation",
+        [CUSTOMER_TOPIC, POLICY_TOPIC, CLAIM_TOPIC, QUOTE_TOPIC, CONFIRMATION_TOPIC],
+        handlers,
     )
 
 
