@@ -172,6 +172,7 @@ async def live(live_app: FastAPI, live_database: CommittedDatabase, keys: TestKe
 
 PURGE_ORDER = (
     "DELETE FROM crm.renewal_confirmations WHERE customer_id = :c",
+    "DELETE FROM crm.unmatched_interactions WHERE customer_id = :c",
     "DELETE FROM crm.workflow_step_runs WHERE execution_id IN (SELECT id FROM crm.workflow_executions"
     " WHERE trigger_data->>'customer_id' = :c)",
     "DELETE FROM crm.workflow_executions WHERE trigger_data->>'customer_id' = :c",
@@ -207,6 +208,12 @@ async def committed(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
             for customer_id in ids.all():
                 for statement in PURGE_ORDER:
                     await conn.execute(text(statement), {"c": str(customer_id)})
+            await conn.execute(
+                text(
+                    "DELETE FROM crm.unmatched_interactions WHERE received_at >= :t AND customer_id IS NULL"
+                ),
+                {"t": started},
+            )
 
 
 @dataclass

@@ -1,14 +1,16 @@
 """What the CRM does with events: its own automations, the timeline intake, accounts, workflow triggers.
 
 * ``core-crm.automation`` (crm.customer, crm.policy, crm.claim, crm.quote,
-  omnichannel.confirmation): `customer.created` -> welcome task; `policy.expiring_soon` ->
+  omnichannel.confirmation): `customer.created` -> welcome task and the unmatched calls and
+  messages from the customer's phones or e-mail linked to them (also when `customer.updated`
+  changes one of those); `policy.expiring_soon` ->
   renewal task; `renewal.confirmed` (the customer answered CONFIRMAR to the renewal reminder) ->
   the renewal is marked confirmed and the agent gets a task to issue it; `policy.renewed` closes
   the policy's renewal tasks; `claim.created` -> adjuster assignment; `quote.created` -> the
   quote is e-mailed (an `crm.email_requested` event for omnichannel); policy and claim events
   also re-run the customer's segmentation.
 * ``core-crm.timeline`` (crm.interaction): `interaction.logged` from telephony and omnichannel ->
-  the customer's timeline.
+  the customer's timeline, or kept as an unmatched contact when it matches no customer.
 * ``core-crm.accounts`` (auth.user): the accounts read model; verified customer accounts are
   linked to the CRM customer with the same e-mail, whichever event arrives first.
 * ``core-crm.workflows`` (every topic): starts event-triggered workflows.
@@ -43,6 +45,7 @@ from aintech_contracts.events.crm import (
     QUOTE_TOPIC,
     ClaimCreated,
     CustomerCreated,
+    CustomerUpdated,
     EmailRequested,
     InteractionLogged,
     PolicyExpiringSoon,
@@ -56,7 +59,7 @@ from core_crm.claims import service as claims
 from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
-from core_crm.interactions import service as interactions
+from core_crm.intake import service as intake
 from core_crm.profile import service as profile
 from core_crm.renewals import service as renewals
 from core_crm.tasks import service as tasks
@@ -73,11 +76,12 @@ def _at_nine(day: datetime) -> datetime:
 def automation(rt: Runtime) -> ConsumerSpec:
     """The CRM reacting to its own events."""
 
-    async def welcome_task(session: AsyncSession, event: CloudEvent) -> None:
+    async def customer_created(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(CustomerCreated)
         customer = await customers.internal_get(session, customer_id=data.customer_id)
         if customer is None:
             return
+        await intake.link_for_customer(session, rt=rt, customer_id=customer.id)
         await tasks.create_task(
             session,
             rt=rt,
@@ -91,6 +95,11 @@ def automation(rt: Runtime) -> ConsumerSpec:
             created_by=None,
             dedupe_key=f"welcome:{customer.id}",
         )
+
+    async def customer_updated(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(CustomerUpdated)
+        if intake.touches_contact(data.changed_fields):
+            await intake.link_for_customer(session, rt=rt, customer_id=data.customer_id)
 
     async def renewal_task(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(PolicyExpiringSoon)
@@ -166,7 +175,8 @@ def automation(rt: Runtime) -> ConsumerSpec:
             await profile.resegment(session, rt=rt, customer_id=uuid.UUID(str(customer_id)))
 
     handlers: dict[str, Handler] = {
-        "customer.created": welcome_task,
+        "customer.created": customer_created,
+        "customer.updated": customer_updated,
         "policy.expiring_soon": renewal_task,
         "renewal.confirmed": renewal_confirmed,
         "claim.created": claim_created,
@@ -187,7 +197,7 @@ def timeline(rt: Runtime) -> ConsumerSpec:
     """Calls and messages from telephony and omnichannel onto the customer's timeline."""
 
     async def logged(session: AsyncSession, event: CloudEvent) -> None:
-        await interactions.take_in(session, rt=rt, data=event.data_as(InteractionLogged))
+        await intake.take_in(session, rt=rt, data=event.data_as(InteractionLogged))
 
     return ConsumerSpec("core-crm.timeline", [INTERACTION_TOPIC], {"interaction.logged": logged})
 

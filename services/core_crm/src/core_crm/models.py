@@ -4,6 +4,7 @@ from core_crm.accounts.models import Account
 from core_crm.claims.models import Claim, ClaimDocument, ClaimHistory, ClaimNote
 from core_crm.core.base import MESSAGING, Base
 from core_crm.customers.models import Customer, CustomerAudit
+from core_crm.intake.models import UnmatchedInteraction
 from core_crm.interactions.models import Interaction
 from core_crm.policies.models import Policy, PolicyTerm
 from core_crm.quotes.models import Quote
@@ -27,6 +28,7 @@ __all__ = [
     "Quote",
     "RenewalConfirmation",
     "Task",
+    "UnmatchedInteraction",
     "Workflow",
     "WorkflowExecution",
     "WorkflowStepRun",
