@@ -15,20 +15,24 @@ from sqlalchemy import text
 
 from aintech_contracts.envelope import CloudEvent
 from core_crm.core.runtime import build_runtime
-from core_crm.workflows import conditions, webhook
+from core_crm.workflows import conditions, engine, webhook
 from core_crm.workflows import service as workflows
 
-from .conftest import Api, crm_settings
+from .conftest import Api, Live, crm_settings
 
 
 @dataclass
 class FakeReceiver:
-    """A webhook receiver on 127.0.0.1 that fails the first ``failures`` calls."""
+    """A webhook receiver on 127.0.0.1 that fails the first ``failures`` calls; ``/slow`` answers
+    only once ``release`` is set (``holding`` is set when a call is being held)."""
 
     url: str = ""
     failures: int = 0
     calls: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)
     delay: float = 0.0
+    holding: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @pytest.fixture
@@ -37,6 +41,7 @@ async def receiver() -> AsyncIterator[FakeReceiver]:
 
     async def hook(request: web.Request) -> web.StreamResponse:
         state.calls.append(await request.json() if request.can_read_body else {})
+        state.keys.append(request.headers.get("Idempotency-Key"))
         if state.delay:
             await asyncio.sleep(state.delay)
         if len(state.calls) <= state.failures:
@@ -46,8 +51,14 @@ async def receiver() -> AsyncIterator[FakeReceiver]:
     async def big(_: web.Request) -> web.Response:
         return web.Response(body=b"x" * (512 * 1024))
 
+    async def slow(_: web.Request) -> web.Response:
+        state.holding.set()
+        await state.release.wait()
+        return web.json_response({"ok": True, "slow": True})
+
     app = web.Application()
     app.router.add_post("/hook", hook)
+    app.router.add_post("/slow", slow)
     app.router.add_post("/big", big)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -74,8 +85,7 @@ async def _execute(api: Api, workflow_id: str, data: dict[str, Any]) -> str:
 
 
 async def _advance(app: FastAPI) -> None:
-    async with app.state.db.transaction() as session:
-        await workflows.advance_due(session, rt=build_runtime(crm_settings()))
+    await workflows.advance_due(app.state.db, rt=build_runtime(crm_settings()))
 
 
 async def _execution(api: Api, execution_id: str) -> dict[str, Any]:
@@ -228,6 +238,120 @@ async def test_failed_step_retries_with_backoff_then_resumes_from_where_it_faile
     )
     assert receiver.calls[-1] == {"customer": "${customer_id}"}, "a given body is sent as written"
     await api.call("POST", f"/workflows/executions/{execution_id}/retry", headers=api.supervisor, expect=409)
+
+
+async def _until(live: Live, query: str, params: dict[str, Any], *, within: float = 15.0) -> Any:
+    """Poll (from another connection) until ``query`` gives a truthy value, with a deadline."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        if value := await live.conn.scalar(text(query), params):
+            return value
+        assert asyncio.get_running_loop().time() < deadline, f"not within {within}s: {query} {params}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_slow_webhook_holds_no_transaction_and_delays_no_other_run(
+    live: Live, live_app: FastAPI, receiver: FakeReceiver
+) -> None:
+    customer = await live.customer()
+    slow = await _workflow(
+        live,
+        [
+            {"type": "call_webhook", "url": f"{receiver.url}/slow"},
+            {"type": "create_task", "title": "Tras el webhook lento"},
+        ],
+    )
+    quick = await _workflow(
+        live,
+        [
+            {"type": "call_webhook", "url": f"{receiver.url}/hook"},
+            {"type": "create_task", "title": "Tras el webhook rápido"},
+        ],
+    )
+    held = await _execute(live, slow["id"], {"customer_id": customer["id"]})
+    other = await _execute(live, quick["id"], {"customer_id": customer["id"]})
+    advancing = asyncio.create_task(
+        workflows.advance_due(live_app.state.db, rt=build_runtime(crm_settings(webhook_timeout_seconds=30)))
+    )
+    try:
+        await asyncio.wait_for(receiver.holding.wait(), 15)
+        # While the slow target holds its call, the other run finishes and is committed...
+        await _until(
+            live, "SELECT status = 'completed' FROM crm.workflow_executions WHERE id = :id", {"id": other}
+        )
+        assert not advancing.done()
+        # ...and the held run is claimed and committed, with no lock left on it.
+        claimed = (
+            await live.conn.execute(
+                text(
+                    "SELECT e.status, e.next_run_at > now() + interval '25 seconds', r.status"
+                    " FROM crm.workflow_executions e JOIN crm.workflow_step_runs r ON r.execution_id = e.id"
+                    " WHERE e.id = :id FOR UPDATE OF e NOWAIT"
+                ),
+                {"id": held},
+            )
+        ).one()
+        assert tuple(claimed) == ("running", True, "running"), "claimed with a lease, then committed"
+    finally:
+        receiver.release.set()
+    assert await asyncio.wait_for(advancing, 15) == 2
+    run = await _execution(live, held)
+    assert run["status"] == "completed" and run["results"]["0"]["status"] == 200
+    assert [(s["step_index"], s["attempt"], s["status"]) for s in run["steps"]] == [
+        (0, 1, "succeeded"),
+        (1, 1, "succeeded"),
+    ]
+    tasks = (await live.call("GET", "/tasks", params={"customer_id": customer["id"]}, expect=200)).json()
+    assert sorted(t["title"] for t in tasks["items"]) == ["Tras el webhook lento", "Tras el webhook rápido"]
+
+
+async def test_a_webhook_outcome_is_recorded_once_and_a_lost_call_is_retried(
+    live: Live, live_app: FastAPI, receiver: FakeReceiver
+) -> None:
+    customer = await live.customer()
+    wf = await _workflow(
+        live,
+        [
+            {"type": "call_webhook", "url": f"{receiver.url}/hook", "retry": {"max_attempts": 3}},
+            {"type": "create_task", "title": "Una sola vez"},
+        ],
+    )
+    execution_id = await _execute(live, wf["id"], {"customer_id": customer["id"]})
+    rt = build_runtime(crm_settings())
+    db = live_app.state.db
+    # A worker claims the call and stops before making it (its process dies).
+    async with db.transaction() as session:
+        [execution] = [
+            e for e in await workflows.repository.claim_due(session, limit=50) if str(e.id) == execution_id
+        ]
+        lost = await engine.run_execution(session, rt=rt, execution=execution)
+    assert lost is not None
+    await _advance(live_app)
+    assert receiver.calls == [], "the lease has not run out: nobody calls again"
+    await live.conn.execute(
+        text("UPDATE crm.workflow_executions SET next_run_at = now() WHERE id = :id"), {"id": execution_id}
+    )
+    await _advance(live_app)  # the lease ran out: the attempt counts as failed, retried later
+    await live.conn.execute(
+        text("UPDATE crm.workflow_executions SET next_run_at = now() WHERE id = :id"), {"id": execution_id}
+    )
+    await _advance(live_app)
+    run = await _execution(live, execution_id)
+    assert run["status"] == "completed"
+    assert [(s["step_index"], s["attempt"], s["status"]) for s in run["steps"]] == [
+        (0, 1, "failed"),
+        (0, 2, "succeeded"),
+        (1, 1, "succeeded"),
+    ]
+    assert engine.LOST_CALL in run["steps"][0]["error"]
+    assert receiver.keys == [f"workflow:{execution_id}:0"], "the target can recognise a repeat"
+    # The first worker's late outcome changes nothing.
+    late = engine.WebhookOutcome(output={"status": 200, "body": "", "truncated": False})
+    async with db.transaction() as session:
+        assert await engine.record_call(session, rt=rt, call=lost, outcome=late) is None
+    assert (await _execution(live, execution_id))["steps"] == run["steps"]
+    tasks = (await live.call("GET", "/tasks", params={"customer_id": customer["id"]}, expect=200)).json()
+    assert [t["title"] for t in tasks["items"]] == ["Una sola vez"]
 
 
 async def test_webhooks_to_private_addresses_are_refused_without_retry(
