@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,11 +15,16 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events import CATALOGUE
+from aintech_contracts.events.telephony import QueueCallAbandoned
+from aintech_devtools.testing import publish_event
+from core_crm.consumers import workflow_triggers
 from core_crm.core.runtime import build_runtime
 from core_crm.workflows import conditions, engine, webhook
 from core_crm.workflows import service as workflows
+from core_crm.workflows.triggers import TRIGGER_EVENTS
 
-from .conftest import Api, Live, crm_settings
+from .conftest import Api, Flow, Live, crm_settings
 
 
 @dataclass
@@ -463,6 +469,84 @@ async def test_event_trigger_with_conditions_and_no_loops(api: Api, app: FastAPI
         and runs[0]["trigger_type"] == "event"
         and runs[0]["trigger_data"]["event"]["id"] == big.id
     )
+
+
+async def test_only_business_events_start_workflows_and_only_their_topics_are_read(api: Api) -> None:
+    for event_type in (
+        "auth.password_reset_requested",
+        "session.revoked",
+        "crm.email_requested",
+        "message.sent",
+    ):
+        body = {
+            "name": "no",
+            "trigger": {"type": "event", "event_type": event_type},
+            "steps": [{"type": "call_webhook", "url": "https://hooks.example.com/x"}],
+        }
+        await api.call("POST", "/workflows", json=body, headers=api.supervisor, expect=422)
+    spec = workflow_triggers(build_runtime(crm_settings()))
+    assert set(spec.handlers) == TRIGGER_EVENTS
+    assert set(spec.topics) == {CATALOGUE[t].topic for t in TRIGGER_EVENTS}
+    for unread in (
+        "auth.security",
+        "auth.session",
+        "crm.notification",
+        "telephony.agent",
+        "analytics.report",
+    ):
+        assert unread not in spec.topics, unread
+
+
+async def test_an_event_from_another_service_starts_a_workflow_through_kafka(flow: Flow) -> None:
+    api = flow.api
+    customer = await api.customer()
+    wf = await _workflow(
+        api,
+        [{"type": "create_task", "title": "Devolver la llamada a ${customer_phone}", "priority": "high"}],
+        trigger={
+            "type": "event",
+            "event_type": "queue.call_abandoned",
+            "conditions": [{"path": "waited_seconds", "op": "gte", "value": 30}],
+        },
+    )
+    try:
+        published = []
+        for waited in (12, 95):  # the short wait does not meet the condition
+            abandoned = QueueCallAbandoned(
+                call_id=uuid.uuid4(),
+                call_sid=f"CA{uuid.uuid4().hex}",
+                customer_id=uuid.UUID(customer["id"]),
+                customer_phone="+34611223344",
+                department="renewals",
+                priority="normal",
+                waited_seconds=waited,
+                abandoned_at=datetime.now(UTC),
+            )
+            event = await publish_event(
+                flow.bootstrap, abandoned, key=str(abandoned.call_id), source="telephony"
+            )
+            published.append(event.id)
+        for event_id in published:
+            await flow.wait_for(
+                "SELECT 1 FROM crm.processed_events"
+                " WHERE event_id = :e AND consumer LIKE '%core-crm.workflows'",
+                {"e": event_id},
+            )
+        await workflows.advance_due(flow.db, rt=flow.rt)
+        [run] = (await api.call("GET", f"/workflows/{wf['id']}/executions", expect=200)).json()["items"]
+        assert run["status"] == "completed" and run["trigger_data"]["waited_seconds"] == 95
+        task = (await api.call("GET", f"/tasks/{run['results']['0']['task_id']}", expect=200)).json()
+        assert task["title"] == "Devolver la llamada a +34611223344"
+    finally:
+        for statement in (
+            "DELETE FROM crm.tasks WHERE dedupe_key LIKE 'workflow:%' AND customer_id = :c",
+            "DELETE FROM crm.workflow_step_runs WHERE execution_id IN"
+            " (SELECT id FROM crm.workflow_executions WHERE workflow_id = :w)",
+            "DELETE FROM crm.workflow_executions WHERE workflow_id = :w",
+            "DELETE FROM crm.workflow_versions WHERE workflow_id = :w",
+            "DELETE FROM crm.workflows WHERE id = :w",
+        ):
+            await api.conn.execute(text(statement), {"w": wf["id"], "c": customer["id"]})
 
 
 async def test_schedule_trigger_fires_once_per_slot(api: Api, app: FastAPI) -> None:

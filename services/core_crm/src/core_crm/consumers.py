@@ -13,7 +13,8 @@
   the customer's timeline, or kept as an unmatched contact when it matches no customer.
 * ``core-crm.accounts`` (auth.user): the accounts read model; verified customer accounts are
   linked to the CRM customer with the same e-mail, whichever event arrives first.
-* ``core-crm.workflows`` (every topic): starts event-triggered workflows.
+* ``core-crm.workflows`` (the topics of the business events in `workflows/triggers.py`): starts
+  event-triggered workflows.
 
 Each handler runs in the consumer's transaction with the processed-event row, so a redelivered
 event has no second effect; automations also carry de-duplication keys of their own.
@@ -28,7 +29,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
-from aintech_contracts.events import CATALOGUE, TOPICS
 from aintech_contracts.events.auth import (
     USER_TOPIC,
     UserDisabled,
@@ -65,6 +65,7 @@ from core_crm.renewals import service as renewals
 from core_crm.tasks import service as tasks
 from core_crm.tasks.service import LOCAL_TZ
 from core_crm.workflows import service as workflows
+from core_crm.workflows.triggers import TRIGGER_EVENTS, trigger_topics
 
 log = structlog.get_logger("crm.consumers")
 
@@ -248,12 +249,12 @@ def account_links(rt: Runtime) -> ConsumerSpec:
 
 
 def workflow_triggers(rt: Runtime) -> ConsumerSpec:
-    """Every catalogue event may start event-triggered workflows."""
+    """The business events that may start event-triggered workflows (workflows/triggers.py)."""
 
     async def trigger(session: AsyncSession, event: CloudEvent) -> None:
         await workflows.on_event(session, event=event)
 
-    return ConsumerSpec("core-crm.workflows", sorted(TOPICS), dict.fromkeys(CATALOGUE, trigger))
+    return ConsumerSpec("core-crm.workflows", trigger_topics(), dict.fromkeys(TRIGGER_EVENTS, trigger))
 
 
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
