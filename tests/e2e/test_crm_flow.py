@@ -1,17 +1,21 @@
-"""The CRM through the gateway: an agent's day (customer, policy, claim, quote -> policy), the demo
-customer's self-service view, and the CRM's operations in the platform's merged OpenAPI."""
+"""The CRM through the gateway: an agent's day (customer, policy, claim, quote -> policy), calls
+from unknown numbers kept and linked, the demo customer's self-service view, and the CRM's
+operations in the platform's merged OpenAPI."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 import uuid
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from aintech_devtools.testing import find_event
+from aintech_contracts.events.crm import InteractionLogged
+from aintech_devtools.testing import find_event, publish_event
 
 SEED_PASSWORD = "Aintech-Demo-2026!"
 
@@ -131,6 +135,86 @@ def test_agent_sells_handles_a_claim_and_converts_a_quote(gw: httpx.Client, kafk
         time.sleep(0.5)
     else:
         raise AssertionError("no welcome task from the worker's customer.created consumer")
+
+
+def _eventually(what: str, probe: Callable[[], Any], within: float = 180) -> Any:
+    """The first truthy answer of ``probe`` (the fleet's worker may first work through the events
+    earlier tests left on the topics)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if found := probe():
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_calls_from_unknown_numbers_are_kept_and_linked(gw: httpx.Client, kafka_bootstrap: str) -> None:
+    agent = _token(gw, "agent1@aintech.com")
+    me = _token(gw, "customer1@aintech.com")
+    calls = [
+        InteractionLogged(
+            source="telephony",
+            external_id=f"CA{uuid.uuid4().hex}",
+            type="call",
+            direction="inbound",
+            occurred_at=datetime.now(UTC) - timedelta(minutes=3),
+            phone=f"+346{secrets.randbelow(10**8):08d}",
+            summary=summary,
+            duration_seconds=95,
+        )
+        for summary in ("Quiere asegurar su moto.", "Pregunta por su póliza de hogar.")
+    ]
+    for call in calls:
+        asyncio.run(publish_event(kafka_bootstrap, call, key=str(call.phone), source="telephony"))
+
+    def kept(call: InteractionLogged) -> Callable[[], Any]:
+        def probe() -> Any:
+            rows = _ok(gw.get("/api/crm/unmatched-interactions", headers=agent, params={"limit": 100}))
+            return next((r for r in rows["items"] if r["external_id"] == call.external_id), None)
+
+        return probe
+
+    newcomer_call, known_call = (_eventually(f"{c.external_id} kept", kept(c)) for c in calls)
+    assert (newcomer_call["status"], newcomer_call["phone"]) == ("open", calls[0].phone)
+    assert gw.get("/api/crm/unmatched-interactions", headers=me).status_code == 403
+
+    # An agent recognises the second caller as an existing customer and links the call by hand.
+    known = _ok(
+        gw.post(
+            "/api/crm/customers",
+            headers=agent,
+            json={"first_name": "Íñigo", "last_name": "Etxeberria", "postal_code": "20001"},
+        ),
+        201,
+    )
+    linked = _ok(
+        gw.post(
+            f"/api/crm/unmatched-interactions/{known_call['id']}/link",
+            headers=agent,
+            json={"customer_id": known["id"]},
+        )
+    )
+    assert linked["status"] == "linked" and linked["interaction_id"]
+    timeline = _ok(gw.get(f"/api/crm/customers/{known['id']}/timeline", headers=agent))["items"]
+    assert [e["id"] for e in timeline] == [linked["interaction_id"]]
+
+    # The first caller becomes a customer with that mobile: the worker links the call by itself.
+    newcomer = _ok(
+        gw.post(
+            "/api/crm/customers",
+            headers=agent,
+            json={"first_name": "Ane", "last_name": "Zubizarreta", "mobile": calls[0].phone},
+        ),
+        201,
+    )
+
+    def on_timeline() -> Any:
+        return _ok(gw.get(f"/api/crm/customers/{newcomer['id']}/timeline", headers=agent))["items"]
+
+    [entry] = _eventually("the call on the new customer's timeline", on_timeline)
+    assert (entry["type"], entry["description"]) == ("call", "Quiere asegurar su moto.")
+    after = _ok(gw.get(f"/api/crm/unmatched-interactions/{newcomer_call['id']}", headers=agent))
+    assert (after["status"], after["customer_id"], after["resolved_by"]) == ("linked", newcomer["id"], None)
 
 
 def test_demo_customer_sees_only_their_own_records(gw: httpx.Client) -> None:

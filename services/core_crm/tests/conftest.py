@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,10 +17,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aintech_contracts.rbac import Role
-from aintech_devtools.testing import TestKeys, rolled_back
+from aintech_devtools.testing import CommittedDatabase, TestKeys, committed_database, rolled_back
 from core_crm.app import create_app
 from core_crm.settings import Settings
 
+ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 ISSUER = "https://auth.aintech.local"
 AUDIENCE = "aintech-api"
 
@@ -128,7 +130,49 @@ async def api(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
         yield Api(client=client, conn=conn, keys=keys)
 
 
+@dataclass
+class Live(Api):
+    """An ``Api`` on an app with its own database whose requests commit for real on several
+    connections (unique indexes and row locks really contended)."""
+
+    database: CommittedDatabase = field(kw_only=True)
+
+
+@pytest.fixture(scope="session")
+async def live_database(admin_database_url: str) -> AsyncIterator[CommittedDatabase]:
+    async with committed_database(
+        admin_database_url, service="core_crm", alembic_ini=ALEMBIC_INI
+    ) as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+async def live_app(
+    live_database: CommittedDatabase, kafka_bootstrap: str, keys: TestKeys
+) -> AsyncIterator[FastAPI]:
+    application = create_app(crm_settings(AINTECH_DATABASE_URL=live_database.url))
+    application.state.token_verifier = keys.verifier()
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def live(live_app: FastAPI, live_database: CommittedDatabase, keys: TestKeys) -> AsyncIterator[Live]:
+    """The app on its own database: every request commits; every row is deleted afterwards."""
+    try:
+        async with (
+            live_database.engine.connect() as conn,
+            AsyncClient(transport=ASGITransport(app=live_app), base_url="http://crm.test") as client,
+        ):
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield Live(client=client, conn=conn, keys=keys, database=live_database)
+    finally:
+        await live_database.clear()
+
+
 PURGE_ORDER = (
+    "DELETE FROM crm.renewal_confirmations WHERE customer_id = :c",
+    "DELETE FROM crm.unmatched_interactions WHERE customer_id = :c",
     "DELETE FROM crm.workflow_step_runs WHERE execution_id IN (SELECT id FROM crm.workflow_executions"
     " WHERE trigger_data->>'customer_id' = :c)",
     "DELETE FROM crm.workflow_executions WHERE trigger_data->>'customer_id' = :c",
@@ -164,6 +208,12 @@ async def committed(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
             for customer_id in ids.all():
                 for statement in PURGE_ORDER:
                     await conn.execute(text(statement), {"c": str(customer_id)})
+            await conn.execute(
+                text(
+                    "DELETE FROM crm.unmatched_interactions WHERE received_at >= :t AND customer_id IS NULL"
+                ),
+                {"t": started},
+            )
 
 
 @dataclass

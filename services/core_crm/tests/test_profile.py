@@ -73,7 +73,15 @@ async def test_merge_moves_everything_in_one_transaction(api: Api) -> None:
             "POST", f"/customers/{survivor['id']}/merge", json={"duplicate_id": duplicate["id"]}, expect=200
         )
     ).json()
-    assert merged["moved"] == {"policies": 1, "claims": 0, "quotes": 0, "interactions": 1, "tasks": 1}
+    assert merged["moved"] == {
+        "policies": 1,
+        "claims": 0,
+        "quotes": 0,
+        "interactions": 1,
+        "tasks": 1,
+        "renewal_confirmations": 0,
+        "linked_contacts": 0,
+    }
     assert {"email", "mobile", "dni", "tags"} <= set(merged["filled_fields"])
     assert merged["survivor"]["email"] == duplicate["email"] and merged["survivor"]["tags"] == ["a", "b"]
     assert (await api.call("GET", f"/policies/{policy['id']}", expect=200)).json()["customer_id"] == survivor[

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,21 +15,30 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events import CATALOGUE
+from aintech_contracts.events.telephony import QueueCallAbandoned
+from aintech_devtools.testing import publish_event
+from core_crm.consumers import workflow_triggers
 from core_crm.core.runtime import build_runtime
-from core_crm.workflows import conditions, webhook
+from core_crm.workflows import conditions, engine, webhook
 from core_crm.workflows import service as workflows
+from core_crm.workflows.triggers import TRIGGER_EVENTS
 
-from .conftest import Api, crm_settings
+from .conftest import Api, Flow, Live, crm_settings
 
 
 @dataclass
 class FakeReceiver:
-    """A webhook receiver on 127.0.0.1 that fails the first ``failures`` calls."""
+    """A webhook receiver on 127.0.0.1 that fails the first ``failures`` calls; ``/slow`` answers
+    only once ``release`` is set (``holding`` is set when a call is being held)."""
 
     url: str = ""
     failures: int = 0
     calls: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)
     delay: float = 0.0
+    holding: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @pytest.fixture
@@ -37,6 +47,7 @@ async def receiver() -> AsyncIterator[FakeReceiver]:
 
     async def hook(request: web.Request) -> web.StreamResponse:
         state.calls.append(await request.json() if request.can_read_body else {})
+        state.keys.append(request.headers.get("Idempotency-Key"))
         if state.delay:
             await asyncio.sleep(state.delay)
         if len(state.calls) <= state.failures:
@@ -46,8 +57,14 @@ async def receiver() -> AsyncIterator[FakeReceiver]:
     async def big(_: web.Request) -> web.Response:
         return web.Response(body=b"x" * (512 * 1024))
 
+    async def slow(_: web.Request) -> web.Response:
+        state.holding.set()
+        await state.release.wait()
+        return web.json_response({"ok": True, "slow": True})
+
     app = web.Application()
     app.router.add_post("/hook", hook)
+    app.router.add_post("/slow", slow)
     app.router.add_post("/big", big)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -74,8 +91,7 @@ async def _execute(api: Api, workflow_id: str, data: dict[str, Any]) -> str:
 
 
 async def _advance(app: FastAPI) -> None:
-    async with app.state.db.transaction() as session:
-        await workflows.advance_due(session, rt=build_runtime(crm_settings()))
+    await workflows.advance_due(app.state.db, rt=build_runtime(crm_settings()))
 
 
 async def _execution(api: Api, execution_id: str) -> dict[str, Any]:
@@ -230,6 +246,120 @@ async def test_failed_step_retries_with_backoff_then_resumes_from_where_it_faile
     await api.call("POST", f"/workflows/executions/{execution_id}/retry", headers=api.supervisor, expect=409)
 
 
+async def _until(live: Live, query: str, params: dict[str, Any], *, within: float = 15.0) -> Any:
+    """Poll (from another connection) until ``query`` gives a truthy value, with a deadline."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        if value := await live.conn.scalar(text(query), params):
+            return value
+        assert asyncio.get_running_loop().time() < deadline, f"not within {within}s: {query} {params}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_slow_webhook_holds_no_transaction_and_delays_no_other_run(
+    live: Live, live_app: FastAPI, receiver: FakeReceiver
+) -> None:
+    customer = await live.customer()
+    slow = await _workflow(
+        live,
+        [
+            {"type": "call_webhook", "url": f"{receiver.url}/slow"},
+            {"type": "create_task", "title": "Tras el webhook lento"},
+        ],
+    )
+    quick = await _workflow(
+        live,
+        [
+            {"type": "call_webhook", "url": f"{receiver.url}/hook"},
+            {"type": "create_task", "title": "Tras el webhook rápido"},
+        ],
+    )
+    held = await _execute(live, slow["id"], {"customer_id": customer["id"]})
+    other = await _execute(live, quick["id"], {"customer_id": customer["id"]})
+    advancing = asyncio.create_task(
+        workflows.advance_due(live_app.state.db, rt=build_runtime(crm_settings(webhook_timeout_seconds=30)))
+    )
+    try:
+        await asyncio.wait_for(receiver.holding.wait(), 15)
+        # While the slow target holds its call, the other run finishes and is committed...
+        await _until(
+            live, "SELECT status = 'completed' FROM crm.workflow_executions WHERE id = :id", {"id": other}
+        )
+        assert not advancing.done()
+        # ...and the held run is claimed and committed, with no lock left on it.
+        claimed = (
+            await live.conn.execute(
+                text(
+                    "SELECT e.status, e.next_run_at > now() + interval '25 seconds', r.status"
+                    " FROM crm.workflow_executions e JOIN crm.workflow_step_runs r ON r.execution_id = e.id"
+                    " WHERE e.id = :id FOR UPDATE OF e NOWAIT"
+                ),
+                {"id": held},
+            )
+        ).one()
+        assert tuple(claimed) == ("running", True, "running"), "claimed with a lease, then committed"
+    finally:
+        receiver.release.set()
+    assert await asyncio.wait_for(advancing, 15) == 2
+    run = await _execution(live, held)
+    assert run["status"] == "completed" and run["results"]["0"]["status"] == 200
+    assert [(s["step_index"], s["attempt"], s["status"]) for s in run["steps"]] == [
+        (0, 1, "succeeded"),
+        (1, 1, "succeeded"),
+    ]
+    tasks = (await live.call("GET", "/tasks", params={"customer_id": customer["id"]}, expect=200)).json()
+    assert sorted(t["title"] for t in tasks["items"]) == ["Tras el webhook lento", "Tras el webhook rápido"]
+
+
+async def test_a_webhook_outcome_is_recorded_once_and_a_lost_call_is_retried(
+    live: Live, live_app: FastAPI, receiver: FakeReceiver
+) -> None:
+    customer = await live.customer()
+    wf = await _workflow(
+        live,
+        [
+            {"type": "call_webhook", "url": f"{receiver.url}/hook", "retry": {"max_attempts": 3}},
+            {"type": "create_task", "title": "Una sola vez"},
+        ],
+    )
+    execution_id = await _execute(live, wf["id"], {"customer_id": customer["id"]})
+    rt = build_runtime(crm_settings())
+    db = live_app.state.db
+    # A worker claims the call and stops before making it (its process dies).
+    async with db.transaction() as session:
+        [execution] = [
+            e for e in await workflows.repository.claim_due(session, limit=50) if str(e.id) == execution_id
+        ]
+        lost = await engine.run_execution(session, rt=rt, execution=execution)
+    assert lost is not None
+    await _advance(live_app)
+    assert receiver.calls == [], "the lease has not run out: nobody calls again"
+    await live.conn.execute(
+        text("UPDATE crm.workflow_executions SET next_run_at = now() WHERE id = :id"), {"id": execution_id}
+    )
+    await _advance(live_app)  # the lease ran out: the attempt counts as failed, retried later
+    await live.conn.execute(
+        text("UPDATE crm.workflow_executions SET next_run_at = now() WHERE id = :id"), {"id": execution_id}
+    )
+    await _advance(live_app)
+    run = await _execution(live, execution_id)
+    assert run["status"] == "completed"
+    assert [(s["step_index"], s["attempt"], s["status"]) for s in run["steps"]] == [
+        (0, 1, "failed"),
+        (0, 2, "succeeded"),
+        (1, 1, "succeeded"),
+    ]
+    assert engine.LOST_CALL in run["steps"][0]["error"]
+    assert receiver.keys == [f"workflow:{execution_id}:0"], "the target can recognise a repeat"
+    # The first worker's late outcome changes nothing.
+    late = engine.WebhookOutcome(output={"status": 200, "body": "", "truncated": False})
+    async with db.transaction() as session:
+        assert await engine.record_call(session, rt=rt, call=lost, outcome=late) is None
+    assert (await _execution(live, execution_id))["steps"] == run["steps"]
+    tasks = (await live.call("GET", "/tasks", params={"customer_id": customer["id"]}, expect=200)).json()
+    assert [t["title"] for t in tasks["items"]] == ["Una sola vez"]
+
+
 async def test_webhooks_to_private_addresses_are_refused_without_retry(
     api: Api, app: FastAPI, receiver: FakeReceiver
 ) -> None:
@@ -339,6 +469,84 @@ async def test_event_trigger_with_conditions_and_no_loops(api: Api, app: FastAPI
         and runs[0]["trigger_type"] == "event"
         and runs[0]["trigger_data"]["event"]["id"] == big.id
     )
+
+
+async def test_only_business_events_start_workflows_and_only_their_topics_are_read(api: Api) -> None:
+    for event_type in (
+        "auth.password_reset_requested",
+        "session.revoked",
+        "crm.email_requested",
+        "message.sent",
+    ):
+        body = {
+            "name": "no",
+            "trigger": {"type": "event", "event_type": event_type},
+            "steps": [{"type": "call_webhook", "url": "https://hooks.example.com/x"}],
+        }
+        await api.call("POST", "/workflows", json=body, headers=api.supervisor, expect=422)
+    spec = workflow_triggers(build_runtime(crm_settings()))
+    assert set(spec.handlers) == TRIGGER_EVENTS
+    assert set(spec.topics) == {CATALOGUE[t].topic for t in TRIGGER_EVENTS}
+    for unread in (
+        "auth.security",
+        "auth.session",
+        "crm.notification",
+        "telephony.agent",
+        "analytics.report",
+    ):
+        assert unread not in spec.topics, unread
+
+
+async def test_an_event_from_another_service_starts_a_workflow_through_kafka(flow: Flow) -> None:
+    api = flow.api
+    customer = await api.customer()
+    wf = await _workflow(
+        api,
+        [{"type": "create_task", "title": "Devolver la llamada a ${customer_phone}", "priority": "high"}],
+        trigger={
+            "type": "event",
+            "event_type": "queue.call_abandoned",
+            "conditions": [{"path": "waited_seconds", "op": "gte", "value": 30}],
+        },
+    )
+    try:
+        published = []
+        for waited in (12, 95):  # the short wait does not meet the condition
+            abandoned = QueueCallAbandoned(
+                call_id=uuid.uuid4(),
+                call_sid=f"CA{uuid.uuid4().hex}",
+                customer_id=uuid.UUID(customer["id"]),
+                customer_phone="+34611223344",
+                department="renewals",
+                priority="normal",
+                waited_seconds=waited,
+                abandoned_at=datetime.now(UTC),
+            )
+            event = await publish_event(
+                flow.bootstrap, abandoned, key=str(abandoned.call_id), source="telephony"
+            )
+            published.append(event.id)
+        for event_id in published:
+            await flow.wait_for(
+                "SELECT 1 FROM crm.processed_events"
+                " WHERE event_id = :e AND consumer LIKE '%core-crm.workflows'",
+                {"e": event_id},
+            )
+        await workflows.advance_due(flow.db, rt=flow.rt)
+        [run] = (await api.call("GET", f"/workflows/{wf['id']}/executions", expect=200)).json()["items"]
+        assert run["status"] == "completed" and run["trigger_data"]["waited_seconds"] == 95
+        task = (await api.call("GET", f"/tasks/{run['results']['0']['task_id']}", expect=200)).json()
+        assert task["title"] == "Devolver la llamada a +34611223344"
+    finally:
+        for statement in (
+            "DELETE FROM crm.tasks WHERE dedupe_key LIKE 'workflow:%' AND customer_id = :c",
+            "DELETE FROM crm.workflow_step_runs WHERE execution_id IN"
+            " (SELECT id FROM crm.workflow_executions WHERE workflow_id = :w)",
+            "DELETE FROM crm.workflow_executions WHERE workflow_id = :w",
+            "DELETE FROM crm.workflow_versions WHERE workflow_id = :w",
+            "DELETE FROM crm.workflows WHERE id = :w",
+        ):
+            await api.conn.execute(text(statement), {"w": wf["id"], "c": customer["id"]})
 
 
 async def test_schedule_trigger_fires_once_per_slot(api: Api, app: FastAPI) -> None:

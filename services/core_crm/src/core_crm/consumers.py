@@ -1,14 +1,20 @@
 """What the CRM does with events: its own automations, the timeline intake, accounts, workflow triggers.
 
-* ``core-crm.automation`` (crm.customer, crm.policy, crm.claim, crm.quote): `customer.created` ->
-  welcome task; `policy.expiring_soon` -> renewal task; `claim.created` -> adjuster assignment;
-  `quote.created` -> the quote is e-mailed (an `crm.email_requested` event for omnichannel);
-  policy and claim events also re-run the customer's segmentation.
+* ``core-crm.automation`` (crm.customer, crm.policy, crm.claim, crm.quote,
+  omnichannel.confirmation): `customer.created` -> welcome task and the unmatched calls and
+  messages from the customer's phones or e-mail linked to them (also when `customer.updated`
+  changes one of those); `policy.expiring_soon` ->
+  renewal task; `renewal.confirmed` (the customer answered CONFIRMAR to the renewal reminder) ->
+  the renewal is marked confirmed and the agent gets a task to issue it; `policy.renewed` closes
+  the policy's renewal tasks; `claim.created` -> adjuster assignment; `quote.created` -> the
+  quote is e-mailed (an `crm.email_requested` event for omnichannel); policy and claim events
+  also re-run the customer's segmentation.
 * ``core-crm.timeline`` (crm.interaction): `interaction.logged` from telephony and omnichannel ->
-  the customer's timeline.
+  the customer's timeline, or kept as an unmatched contact when it matches no customer.
 * ``core-crm.accounts`` (auth.user): the accounts read model; verified customer accounts are
   linked to the CRM customer with the same e-mail, whichever event arrives first.
-* ``core-crm.workflows`` (every topic): starts event-triggered workflows.
+* ``core-crm.workflows`` (the topics of the business events in `workflows/triggers.py`): starts
+  event-triggered workflows.
 
 Each handler runs in the consumer's transaction with the processed-event row, so a redelivered
 event has no second effect; automations also carry de-duplication keys of their own.
@@ -23,7 +29,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
-from aintech_contracts.events import CATALOGUE, TOPICS
 from aintech_contracts.events.auth import (
     USER_TOPIC,
     UserDisabled,
@@ -40,26 +45,29 @@ from aintech_contracts.events.crm import (
     QUOTE_TOPIC,
     ClaimCreated,
     CustomerCreated,
+    CustomerUpdated,
     EmailRequested,
     InteractionLogged,
     PolicyExpiringSoon,
+    PolicyRenewed,
     QuoteCreated,
 )
-from aintech_shared.events.consumer import ConsumerSpec, Handler
+from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConfirmed
+from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
 from core_crm.accounts import service as accounts
 from core_crm.claims import service as claims
 from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
-from core_crm.interactions import service as interactions
+from core_crm.intake import service as intake
 from core_crm.profile import service as profile
+from core_crm.renewals import service as renewals
 from core_crm.tasks import service as tasks
 from core_crm.tasks.service import LOCAL_TZ
 from core_crm.workflows import service as workflows
+from core_crm.workflows.triggers import TRIGGER_EVENTS, trigger_topics
 
 log = structlog.get_logger("crm.consumers")
-
-RENEWAL_LEAD_DAYS = 7
 
 
 def _at_nine(day: datetime) -> datetime:
@@ -69,11 +77,12 @@ def _at_nine(day: datetime) -> datetime:
 def automation(rt: Runtime) -> ConsumerSpec:
     """The CRM reacting to its own events."""
 
-    async def welcome_task(session: AsyncSession, event: CloudEvent) -> None:
+    async def customer_created(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(CustomerCreated)
         customer = await customers.internal_get(session, customer_id=data.customer_id)
         if customer is None:
             return
+        await intake.link_for_customer(session, rt=rt, customer_id=customer.id)
         await tasks.create_task(
             session,
             rt=rt,
@@ -88,29 +97,37 @@ def automation(rt: Runtime) -> ConsumerSpec:
             dedupe_key=f"welcome:{customer.id}",
         )
 
+    async def customer_updated(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(CustomerUpdated)
+        if intake.touches_contact(data.changed_fields):
+            await intake.link_for_customer(session, rt=rt, customer_id=data.customer_id)
+
     async def renewal_task(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(PolicyExpiringSoon)
-        customer = await customers.internal_get(session, customer_id=data.customer_id)
-        if customer is None:
-            return
-        ends = datetime.combine(data.coverage_end_date, time(9), tzinfo=LOCAL_TZ)
-        due = max(ends - timedelta(days=RENEWAL_LEAD_DAYS), _at_nine(utcnow()))
-        await tasks.create_task(
+        await renewals.open_renewal_task(
             session,
             rt=rt,
-            title=f"Renovar póliza {data.policy_number} ({data.carrier})",
-            description=f"La póliza {data.policy_type} de {customer.first_name} {customer.last_name} "
-            f"vence el {data.coverage_end_date} ({data.days_left} días). "
-            f"Prima actual: {data.premium_amount} €.",
-            task_type="renewal",
-            priority="high" if data.days_left <= 15 else "medium",
-            assigned_to=customer.owner_id,
-            customer_id=customer.id,
             policy_id=data.policy_id,
-            due_date=due,
-            created_by=None,
-            dedupe_key=f"renewal:{data.policy_id}:{data.coverage_end_date}",
+            term_end=data.coverage_end_date,
+            days_left=data.days_left,
         )
+
+    async def renewal_confirmed(session: AsyncSession, event: CloudEvent) -> None:
+        try:
+            await renewals.confirm(session, rt=rt, data=event.data_as(RenewalConfirmed))
+        except renewals.ConfirmationRefused as exc:
+            raise PermanentError(str(exc)) from exc
+
+    async def renewed(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(PolicyRenewed)
+        await renewals.close_after_renewal(
+            session,
+            rt=rt,
+            policy_id=data.policy_id,
+            previous_end=data.previous_end_date,
+            new_end=data.coverage_end_date,
+        )
+        await profile.resegment(session, rt=rt, customer_id=data.customer_id)
 
     async def claim_created(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(ClaimCreated)
@@ -159,17 +176,21 @@ def automation(rt: Runtime) -> ConsumerSpec:
             await profile.resegment(session, rt=rt, customer_id=uuid.UUID(str(customer_id)))
 
     handlers: dict[str, Handler] = {
-        "customer.created": welcome_task,
+        "customer.created": customer_created,
+        "customer.updated": customer_updated,
         "policy.expiring_soon": renewal_task,
+        "renewal.confirmed": renewal_confirmed,
         "claim.created": claim_created,
         "quote.created": quote_email,
         "policy.created": resegment,
-        "policy.renewed": resegment,
+        "policy.renewed": renewed,
         "policy.cancelled": resegment,
         "claim.paid": resegment,
     }
     return ConsumerSpec(
-        "core-crm.automation", [CUSTOMER_TOPIC, POLICY_TOPIC, CLAIM_TOPIC, QUOTE_TOPIC], handlers
+        "core-crm.automation",
+        [CUSTOMER_TOPIC, POLICY_TOPIC, CLAIM_TOPIC, QUOTE_TOPIC, CONFIRMATION_TOPIC],
+        handlers,
     )
 
 
@@ -177,7 +198,7 @@ def timeline(rt: Runtime) -> ConsumerSpec:
     """Calls and messages from telephony and omnichannel onto the customer's timeline."""
 
     async def logged(session: AsyncSession, event: CloudEvent) -> None:
-        await interactions.take_in(session, rt=rt, data=event.data_as(InteractionLogged))
+        await intake.take_in(session, rt=rt, data=event.data_as(InteractionLogged))
 
     return ConsumerSpec("core-crm.timeline", [INTERACTION_TOPIC], {"interaction.logged": logged})
 
@@ -228,12 +249,12 @@ def account_links(rt: Runtime) -> ConsumerSpec:
 
 
 def workflow_triggers(rt: Runtime) -> ConsumerSpec:
-    """Every catalogue event may start event-triggered workflows."""
+    """The business events that may start event-triggered workflows (workflows/triggers.py)."""
 
     async def trigger(session: AsyncSession, event: CloudEvent) -> None:
         await workflows.on_event(session, event=event)
 
-    return ConsumerSpec("core-crm.workflows", sorted(TOPICS), dict.fromkeys(CATALOGUE, trigger))
+    return ConsumerSpec("core-crm.workflows", trigger_topics(), dict.fromkeys(TRIGGER_EVENTS, trigger))
 
 
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:

@@ -4,9 +4,11 @@ from core_crm.accounts.models import Account
 from core_crm.claims.models import Claim, ClaimDocument, ClaimHistory, ClaimNote
 from core_crm.core.base import MESSAGING, Base
 from core_crm.customers.models import Customer, CustomerAudit
+from core_crm.intake.models import UnmatchedInteraction
 from core_crm.interactions.models import Interaction
 from core_crm.policies.models import Policy, PolicyTerm
 from core_crm.quotes.models import Quote
+from core_crm.renewals.models import RenewalConfirmation
 from core_crm.tasks.models import Task
 from core_crm.workflows.models import Workflow, WorkflowExecution, WorkflowStepRun, WorkflowVersion
 
@@ -24,7 +26,9 @@ __all__ = [
     "Policy",
     "PolicyTerm",
     "Quote",
+    "RenewalConfirmation",
     "Task",
+    "UnmatchedInteraction",
     "Workflow",
     "WorkflowExecution",
     "WorkflowStepRun",

@@ -10,6 +10,7 @@ from aintech_shared import worker
 from aintech_shared.scheduler import ScheduledJob
 from core_crm.consumers import consumer_specs
 from core_crm.core.runtime import Runtime, build_runtime
+from core_crm.core.transactions import EngineTransactions
 from core_crm.models import MESSAGING
 from core_crm.policies import service as policies
 from core_crm.profile import service as profile
@@ -34,7 +35,9 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
         await profile.resegment_all(session, rt=rt)
 
     async def advance_workflows(session: AsyncSession) -> None:
-        await workflows.advance_due(session, rt=rt)
+        # The job's own transaction only holds the job; runs commit as they go (webhook calls are
+        # made between transactions).
+        await workflows.advance_due(EngineTransactions.beside(session), rt=rt)
 
     async def fire_schedules(session: AsyncSession) -> None:
         await workflows.fire_schedules(session)

@@ -64,10 +64,10 @@ class Customer(Base):
             "email IS NULL OR email ~* '^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$'", name="email"
         ),
         CheckConstraint("merged_into IS NULL OR status = 'merged'", name="merged_into"),
-        Index(
-            "uq_customers_email_live", text("lower(email)"), unique=True, postgresql_where=text(LIVE_WHERE)
-        ),
-        Index("uq_customers_dni_live", "dni", unique=True, postgresql_where=text(LIVE_WHERE)),
+        # Unique among live customers; named uq_<table>_<field> so a race answered by the shared
+        # integrity handler names the field (the e-mail key is an expression).
+        Index("uq_customers_email", text("lower(email)"), unique=True, postgresql_where=text(LIVE_WHERE)),
+        Index("uq_customers_dni", "dni", unique=True, postgresql_where=text(LIVE_WHERE)),
         Index("uq_customers_user_id", "user_id", unique=True),
         Index("ix_customers_phone", "phone"),
         Index("ix_customers_mobile", "mobile"),

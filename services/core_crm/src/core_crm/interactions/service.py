@@ -1,4 +1,4 @@
-"""Interaction rules: references belong to the same customer; logged contacts are taken in once."""
+"""Interaction rules: references belong to the same customer; channel contacts are recorded once."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_contracts.events.crm import InteractionCreated, InteractionLogged
+from aintech_contracts.events.crm import InteractionCreated
 from aintech_shared.errors import NotFound, UnprocessableEntity
 from core_crm.claims import service as claims
 from core_crm.core.base import utcnow
@@ -22,8 +21,6 @@ from core_crm.interactions.models import Interaction
 from core_crm.interactions.schemas import InteractionCreate
 from core_crm.policies import service as policies
 from core_crm.quotes import service as quotes
-
-log = structlog.get_logger("crm.interactions")
 
 
 def _field_error(field: str, message: str) -> UnprocessableEntity:
@@ -95,36 +92,48 @@ async def log_interaction(
     return row
 
 
-async def take_in(session: AsyncSession, *, rt: Runtime, data: InteractionLogged) -> Interaction | None:
-    """Put a call or message from telephony/omnichannel on the customer's timeline (once per external id).
+async def logged(session: AsyncSession, *, source: str, external_id: str) -> Interaction | None:
+    """The interaction a call or message from telephony/omnichannel became, if any."""
+    return await repository.by_external(session, source=source, external_id=external_id)
 
-    Matched by customer id, else phone, else e-mail; a contact matching no customer is skipped
-    (logged), since a timeline needs a customer.
-    """
-    existing = await repository.by_external(session, source=data.source, external_id=data.external_id)
+
+async def record_channel_contact(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    customer_id: uuid.UUID,
+    source: str,
+    external_id: str,
+    type_: str,
+    direction: str | None,
+    occurred_at: datetime,
+    agent_id: uuid.UUID | None,
+    subject: str | None,
+    summary: str | None,
+    outcome: str | None,
+    duration_seconds: int | None,
+    recording_url: str | None,
+) -> Interaction:
+    """Put a call or message from telephony/omnichannel on a customer's timeline (once per external
+    id). Publishes `interaction.created`."""
+    existing = await repository.by_external(session, source=source, external_id=external_id)
     if existing is not None:
         return existing
-    customer = await customers.find_for_contact(
-        session, customer_id=data.customer_id, phone=data.phone, email=data.email
-    )
-    if customer is None:
-        log.warning("interaction_unmatched", source=data.source, external_id=data.external_id, type=data.type)
-        return None
     row = Interaction(
-        customer_id=customer.id,
-        type=data.type,
-        direction=data.direction,
-        channel=data.type,
-        subject=data.subject,
-        description=data.summary,
-        outcome=data.outcome,
-        duration=data.duration_seconds,
-        recording_url=data.recording_url,
-        call_sid=data.external_id if data.type == "call" else None,
-        source=data.source,
-        external_id=data.external_id,
-        agent_id=data.agent_id,
-        occurred_at=data.occurred_at,
+        customer_id=customer_id,
+        type=type_,
+        direction=direction,
+        channel=type_,
+        subject=subject,
+        description=summary,
+        outcome=outcome,
+        duration=duration_seconds,
+        recording_url=recording_url,
+        call_sid=external_id if type_ == "call" else None,
+        source=source,
+        external_id=external_id,
+        agent_id=agent_id,
+        occurred_at=occurred_at,
     )
     await repository.add(session, row)
     await rt.outbox.publish(session, _event(row), key=str(row.customer_id))

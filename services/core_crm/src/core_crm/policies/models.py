@@ -61,6 +61,9 @@ class Policy(Base):
         CheckConstraint("premium_amount > 0", name="premium_positive"),
         CheckConstraint("coverage_amount IS NULL OR coverage_amount >= 0", name="coverage_non_negative"),
         CheckConstraint("(status = 'cancelled') = (cancelled_at IS NOT NULL)", name="cancelled_at"),
+        CheckConstraint(
+            "(renewal_confirmed_at IS NULL) = (renewal_confirmed_via IS NULL)", name="renewal_confirmed"
+        ),
         Index("ix_policies_customer", "customer_id"),
         Index("ix_policies_type", "policy_type"),
         Index("ix_policies_status", "status"),
@@ -101,6 +104,10 @@ class Policy(Base):
     )
     # The term end for which policy.expiring_soon was published (once per policy per term).
     expiry_notified_for: Mapped[date | None] = mapped_column(Date)
+    # The customer confirmed the current term's renewal (CONFIRMAR to the reminder), and where;
+    # cleared when the policy is renewed.
+    renewal_confirmed_at: Mapped[datetime | None] = ts_column()
+    renewal_confirmed_via: Mapped[str | None] = mapped_column(String(20))
     version: Mapped[int] = version_column()
     created_at: Mapped[datetime] = now_column()
     updated_at: Mapped[datetime] = now_column()

@@ -197,6 +197,11 @@ class PolicyOut(BaseModel):
     cancellation_reason: str | None
     cancelled_at: datetime | None
     term_number: int
+    renewal_confirmed_at: datetime | None = Field(
+        description="When the customer confirmed the current term's renewal (CONFIRMAR to the "
+        "reminder); null until then and again once renewed."
+    )
+    renewal_confirmed_via: str | None = Field(description="The channel of that confirmation.")
     details: dict[str, Any]
     policy_document_url: str | None
     certificate_url: str | None

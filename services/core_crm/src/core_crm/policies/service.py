@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -216,6 +216,7 @@ async def renew_policy(
         policy.coverage_amount = coverage_amount
     policy.term_number += 1
     policy.status = PolicyStatus.active.value
+    policy.renewal_confirmed_at = policy.renewal_confirmed_via = None
     policy.version += 1
     policy.updated_at = utcnow()
     policy.updated_by = viewer.actor_id
@@ -228,6 +229,23 @@ async def renew_policy(
         ),
         key=str(policy.id),
     )
+    return policy
+
+
+async def lock_for_automation(session: AsyncSession, *, policy_id: uuid.UUID) -> Policy | None:
+    """Lock a policy for a change made by an automation (no caller to check); None when unknown."""
+    return await repository.get(session, policy_id, for_update=True)
+
+
+async def mark_renewal_confirmed(
+    session: AsyncSession, *, policy: Policy, confirmed_at: datetime, channel: str
+) -> Policy:
+    """Record on a (locked) policy that the customer confirmed its current term's renewal."""
+    policy.renewal_confirmed_at = confirmed_at
+    policy.renewal_confirmed_via = channel
+    policy.version += 1
+    policy.updated_at = utcnow()
+    await repository.flush(session)
     return policy
 
 

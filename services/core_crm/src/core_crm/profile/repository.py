@@ -11,9 +11,11 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_crm.claims.models import OPEN_STATUSES, Claim
+from core_crm.intake.models import UnmatchedInteraction
 from core_crm.interactions.models import Interaction
 from core_crm.policies.models import Policy, PolicyTerm
 from core_crm.quotes.models import Quote
+from core_crm.renewals.models import RenewalConfirmation
 from core_crm.tasks.models import OPEN_TASK_STATUSES, Task
 
 _PER_YEAR = case(
@@ -145,7 +147,8 @@ async def has_live_business(session: AsyncSession, customer_id: uuid.UUID) -> tu
 
 
 async def move_records(session: AsyncSession, *, source: uuid.UUID, target: uuid.UUID) -> dict[str, int]:
-    """Re-point every policy, claim, quote, interaction and task of ``source`` to ``target``."""
+    """Re-point every policy, claim, quote, interaction, task, renewal confirmation and linked
+    contact of ``source`` to ``target``."""
     moved: dict[str, int] = {}
     for name, model in (
         ("policies", Policy),
@@ -153,6 +156,8 @@ async def move_records(session: AsyncSession, *, source: uuid.UUID, target: uuid
         ("quotes", Quote),
         ("interactions", Interaction),
         ("tasks", Task),
+        ("renewal_confirmations", RenewalConfirmation),
+        ("linked_contacts", UnmatchedInteraction),
     ):
         result = await session.execute(
             update(model).where(model.customer_id == source).values(customer_id=target)

@@ -40,6 +40,7 @@ class Task(Base):
         Index("ix_tasks_assigned", "assigned_to", "status", "due_date"),
         Index("ix_tasks_status_due", "status", "due_date"),
         Index("ix_tasks_customer", "customer_id"),
+        Index("ix_tasks_policy", "policy_id"),
         Index("ix_tasks_created", "created_at", "id"),
     )
 

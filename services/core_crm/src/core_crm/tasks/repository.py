@@ -24,6 +24,22 @@ async def by_dedupe_key(session: AsyncSession, key: str) -> Task | None:
     return (await session.scalars(select(Task).where(Task.dedupe_key == key))).first()
 
 
+async def open_for_policy(
+    session: AsyncSession, *, policy_id: uuid.UUID, task_types: Sequence[str]
+) -> Sequence[Task]:
+    rows = await session.scalars(
+        select(Task)
+        .where(
+            Task.policy_id == policy_id,
+            Task.task_type.in_(task_types),
+            Task.status.in_(OPEN_TASK_STATUSES),
+        )
+        .order_by(Task.created_at)
+        .with_for_update()
+    )
+    return rows.all()
+
+
 async def add(session: AsyncSession, task: Task) -> None:
     session.add(task)
     await session.flush()

@@ -165,10 +165,26 @@ async def assign_task(session: AsyncSession, *, task_id: uuid.UUID, assigned_to:
 
 async def complete_task(session: AsyncSession, *, rt: Runtime, viewer: Viewer, task_id: uuid.UUID) -> Task:
     """Close an open task as done. Publishes `task.completed`."""
-    task = await _open(session, task_id)
+    return await _complete(session, rt, await _open(session, task_id), viewer.actor_id)
+
+
+async def complete_automatically(session: AsyncSession, *, rt: Runtime, task: Task, note: str) -> Task:
+    """An automation closes an open task, saying why in its description. Publishes `task.completed`."""
+    task.description = f"{task.description}\n\n{note}" if task.description else note
+    return await _complete(session, rt, task, None)
+
+
+async def open_tasks_of_policy(
+    session: AsyncSession, *, policy_id: uuid.UUID, task_types: Sequence[str]
+) -> Sequence[Task]:
+    """The open tasks of these types about a policy, locked for a change."""
+    return await repository.open_for_policy(session, policy_id=policy_id, task_types=task_types)
+
+
+async def _complete(session: AsyncSession, rt: Runtime, task: Task, actor: uuid.UUID | None) -> Task:
     task.status = TaskStatus.completed.value
     task.completed_at = utcnow()
-    task.completed_by = viewer.actor_id
+    task.completed_by = actor
     _touch(task)
     await repository.flush(session)
     await rt.outbox.publish(

@@ -6,6 +6,16 @@ error recorded, and the execution set to retry after a backoff; after the last a
 execution is ``failed`` at that step and can be retried from there. A wait stores its resume
 time; the worker's job picks due executions with ``FOR UPDATE SKIP LOCKED``, so a restart (or
 a second worker) resumes them exactly once.
+
+A ``call_webhook`` step is not made inside that transaction: the step is *claimed* (a ``running``
+attempt, the execution ``running`` with a lease of the call's timeout plus a margin in
+``next_run_at``) and committed; the call is made with no transaction open; its outcome is then
+recorded in a new transaction, and the execution goes on from there. So a slow target holds no
+lock and delays no other run. The outcome is recorded only while the attempt is still the
+execution's open one, so a late answer after the lease ran out changes nothing; a worker that
+stopped during the call leaves the attempt open, and when the lease runs out the next pass marks
+it failed ("no outcome") and retries by the step's policy. Every call carries an
+``Idempotency-Key`` (execution, step) so the target can recognise a repeat.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from __future__ import annotations
 import re
 import string
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -165,42 +176,130 @@ async def _update_record(
     return {"entity": step.entity, "id": str(record_id), "set": sorted(changes)}
 
 
-async def _call_webhook(rt: Runtime, step: Any, data: dict[str, Any]) -> dict[str, Any]:
+# Time given to the worker beyond the call's own timeout before a claimed call counts as lost.
+LEASE_MARGIN = timedelta(seconds=30)
+LOST_CALL = "no outcome recorded: the worker stopped during the call"
+
+
+@dataclass(frozen=True)
+class WebhookCall:
+    """A claimed ``call_webhook`` attempt, to be made outside any transaction."""
+
+    execution_id: uuid.UUID
+    run_id: uuid.UUID
+    step_index: int
+    url: str
+    method: str
+    headers: dict[str, str]
+    body: Any
+    timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    retryable: bool = True
+
+
+async def call_webhook(rt: Runtime, call: WebhookCall) -> WebhookOutcome:
+    """Make a claimed webhook call (no database work); never raises."""
     settings = rt.settings
     try:
         result = await webhook.call(
-            step.url,
-            method=step.method,
-            headers=dict(step.headers),
-            body=step.body if step.body is not None else data,
-            timeout_seconds=min(step.timeout_seconds, settings.webhook_timeout_seconds),
+            call.url,
+            method=call.method,
+            headers={**call.headers, "Idempotency-Key": f"workflow:{call.execution_id}:{call.step_index}"},
+            body=call.body,
+            timeout_seconds=call.timeout_seconds,
             max_bytes=settings.webhook_max_response_bytes,
             allowlist=settings.webhook_allowlist,
         )
     except webhook.WebhookRefused as exc:
-        raise StepRefused(str(exc)) from exc
+        return WebhookOutcome(error=f"StepRefused: {exc}", retryable=False)
     except webhook.WebhookFailed as exc:
-        raise StepError(str(exc)) from exc
-    return {"status": result.status, "body": result.body, "truncated": result.truncated}
+        return WebhookOutcome(error=f"StepError: {exc}")
+    except Exception as exc:  # an unexpected failure of the call counts as a failed attempt
+        return WebhookOutcome(error=f"{type(exc).__name__}: {exc}")
+    return WebhookOutcome(
+        output={"status": result.status, "body": result.body, "truncated": result.truncated}
+    )
+
+
+async def record_call(
+    session: AsyncSession, *, rt: Runtime, call: WebhookCall, outcome: WebhookOutcome
+) -> WebhookCall | None:
+    """Record a webhook call's outcome and go on with the execution; the next claimed call, if any.
+
+    Idempotent: nothing happens unless the attempt is still the execution's open one.
+    """
+    execution = await repository.execution(session, call.execution_id, for_update=True)
+    run = await repository.step_run(session, call.run_id)
+    if (
+        execution is None
+        or run is None
+        or run.status != "running"
+        or execution.status != ExecutionStatus.running
+        or execution.current_step != call.step_index
+    ):
+        log.info("workflow_webhook_outcome_stale", execution_id=str(call.execution_id), step=call.step_index)
+        return None
+    version = await repository.version(session, execution.workflow_id, execution.version)
+    step = STEP.validate_python(version.steps[call.step_index]) if version else None
+    if step is None:
+        return None
+    token = correlation_id_var.set(f"{WORKFLOW_CORRELATION_PREFIX}{execution.workflow_id}-{execution.id}")
+    try:
+        if outcome.error is not None:
+            _failed(execution, step, run, outcome.error, retryable=outcome.retryable)
+            return None
+        run.status, run.output, run.finished_at = "succeeded", outcome.output, utcnow()
+        _advance(execution, call.step_index, dict(outcome.output or {}))
+    finally:
+        correlation_id_var.reset(token)
+        execution.updated_at = utcnow()
+        await repository.flush(session)
+    return await run_execution(session, rt=rt, execution=execution)
+
+
+def _claim_call(
+    rt: Runtime, execution: WorkflowExecution, step: Any, data: dict[str, Any], run: WorkflowStepRun
+) -> WebhookCall:
+    timeout = min(step.timeout_seconds, rt.settings.webhook_timeout_seconds)
+    execution.status = ExecutionStatus.running.value
+    execution.next_run_at = utcnow() + timedelta(seconds=timeout) + LEASE_MARGIN
+    return WebhookCall(
+        execution_id=execution.id,
+        run_id=run.id,
+        step_index=run.step_index,
+        url=step.url,
+        method=step.method,
+        headers=dict(step.headers),
+        body=step.body if step.body is not None else data,
+        timeout_seconds=timeout,
+    )
 
 
 async def run_execution(
     session: AsyncSession, *, rt: Runtime, execution: WorkflowExecution, max_steps: int = 50
-) -> None:
-    """Advance one (locked) execution as far as it can go now."""
+) -> WebhookCall | None:
+    """Advance one (locked) execution as far as it can go now; the webhook call it stopped at to
+    make (claimed, to be made once this transaction has committed), if any."""
     version = await repository.version(session, execution.workflow_id, execution.version)
     if version is None:  # cannot happen with the foreign key; be explicit anyway
         execution.status, execution.error_message = ExecutionStatus.failed.value, "definition version missing"
-        return
+        return None
     token = correlation_id_var.set(f"{WORKFLOW_CORRELATION_PREFIX}{execution.workflow_id}-{execution.id}")
     try:
         for _ in range(max_steps):
             if execution.current_step >= execution.steps_total:
                 _finish(execution, ExecutionStatus.completed)
-                return
-            if not await _run_step(session, rt, execution, version.steps[execution.current_step]):
-                return
+                return None
+            ran = await _run_step(session, rt, execution, version.steps[execution.current_step])
+            if ran is not True:
+                return ran or None
         execution.next_run_at = utcnow()  # more steps than one pass allows: continue on the next tick
+        return None
     finally:
         correlation_id_var.reset(token)
         execution.updated_at = utcnow()
@@ -216,13 +315,31 @@ def _finish(execution: WorkflowExecution, status: ExecutionStatus, error: str | 
 
 async def _run_step(
     session: AsyncSession, rt: Runtime, execution: WorkflowExecution, raw: dict[str, Any]
-) -> bool:
-    """Run the current step; True when the execution may go straight on to the next one."""
+) -> bool | WebhookCall:
+    """Run the current step; True when the execution may go straight on to the next one, a
+    claimed webhook call when it waits for that call."""
     index = execution.current_step
     step = STEP.validate_python(raw)
     data = dict(execution.trigger_data)
+    if step.type == "call_webhook":
+        lost = await repository.open_step_run(session, execution.id, index, status="running")
+        if lost is not None:  # claimed by a worker that never recorded the outcome (lease over)
+            log.warning(
+                "workflow_webhook_lost", execution_id=str(execution.id), step=index, attempt=lost.attempt
+            )
+            _failed(execution, step, lost, LOST_CALL, retryable=True)
+            return False
+        run = WorkflowStepRun(
+            execution_id=execution.id,
+            step_index=index,
+            step_type=step.type,
+            attempt=execution.attempt + 1,
+            status="running",
+        )
+        await repository.add(session, run)
+        return _claim_call(rt, execution, step, data, run)
     if step.type == "wait_duration":
-        waiting = await repository.open_step_run(session, execution.id, index)
+        waiting = await repository.open_step_run(session, execution.id, index, status="waiting")
         if waiting is None:
             resume = utcnow() + timedelta(seconds=step.seconds)
             await repository.add(
@@ -251,25 +368,8 @@ async def _run_step(
             output = await _perform(session, rt, step, data, execution, index)
     except (StepError, StepRefused, ValidationError, Exception) as exc:
         retryable = not isinstance(exc, (StepRefused, ValidationError))
-        run.status, run.error, run.finished_at = "failed", f"{type(exc).__name__}: {exc}"[:2000], utcnow()
         await repository.add(session, run)
-        log.warning(
-            "workflow_step_failed",
-            execution_id=str(execution.id),
-            step=index,
-            attempt=attempt,
-            error=run.error,
-        )
-        if retryable and attempt < step.retry.max_attempts:
-            execution.status = ExecutionStatus.retrying.value
-            execution.attempt = attempt
-            execution.error_message = run.error
-            execution.next_run_at = utcnow() + timedelta(
-                seconds=step.retry.backoff_seconds * 2 ** (attempt - 1)
-            )
-        else:
-            execution.attempt = attempt
-            _finish(execution, ExecutionStatus.failed, f"step {index} ({step.type}) failed: {run.error}")
+        _failed(execution, step, run, f"{type(exc).__name__}: {exc}", retryable=retryable)
         return False
     if output.pop("_stop", False):
         run.status, run.output, run.finished_at = "succeeded", output, utcnow()
@@ -287,6 +387,29 @@ async def _run_step(
     run.status, run.output, run.finished_at = "succeeded", output, utcnow()
     await repository.add(session, run)
     return _advance(execution, index, output)
+
+
+def _failed(
+    execution: WorkflowExecution, step: Any, run: WorkflowStepRun, error: str, *, retryable: bool
+) -> None:
+    """Record a failed attempt; the execution retries after the step's backoff or fails."""
+    run.status, run.error, run.finished_at = "failed", error[:2000], utcnow()
+    log.warning(
+        "workflow_step_failed",
+        execution_id=str(execution.id),
+        step=run.step_index,
+        attempt=run.attempt,
+        error=run.error,
+    )
+    execution.attempt = run.attempt
+    if retryable and run.attempt < step.retry.max_attempts:
+        execution.status = ExecutionStatus.retrying.value
+        execution.error_message = run.error
+        execution.next_run_at = utcnow() + timedelta(
+            seconds=step.retry.backoff_seconds * 2 ** (run.attempt - 1)
+        )
+    else:
+        _finish(execution, ExecutionStatus.failed, f"step {run.step_index} ({step.type}) failed: {run.error}")
 
 
 def _advance(execution: WorkflowExecution, index: int, output: dict[str, Any]) -> bool:
@@ -314,8 +437,6 @@ async def _perform(
         return await _create_task(session, rt, step, data, key)
     if step.type == "update_record":
         return await _update_record(session, rt, step, data)
-    if step.type == "call_webhook":
-        return await _call_webhook(rt, step, data)
     if step.type == "condition_check":
         passed = conditions.all_hold([c.model_dump() for c in step.conditions], data)
         if passed:

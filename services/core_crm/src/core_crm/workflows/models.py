@@ -42,6 +42,9 @@ class ExecutionStatus(StrEnum):
 
 
 DUE_STATUSES = (ExecutionStatus.pending, ExecutionStatus.waiting, ExecutionStatus.retrying)
+# What the worker's pass picks up at next_run_at: a `running` execution there has a webhook call
+# in flight until its lease (next_run_at) runs out.
+CLAIMABLE_STATUSES = (*DUE_STATUSES, ExecutionStatus.running)
 
 
 class Workflow(Base):
@@ -105,7 +108,7 @@ class WorkflowExecution(Base):
         Index(
             "ix_workflow_executions_due",
             "next_run_at",
-            postgresql_where=text("status IN ('pending', 'waiting', 'retrying')"),
+            postgresql_where=text("status IN ('pending', 'waiting', 'retrying', 'running')"),
         ),
         Index(
             "uq_workflow_executions_trigger",

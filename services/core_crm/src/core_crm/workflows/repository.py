@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_crm.workflows.models import (
-    DUE_STATUSES,
+    CLAIMABLE_STATUSES,
     Workflow,
     WorkflowExecution,
     WorkflowStepRun,
@@ -125,11 +125,12 @@ async def execution_by_trigger(
 
 
 async def claim_due(session: AsyncSession, *, limit: int) -> Sequence[WorkflowExecution]:
-    """Executions whose next step is due, locked so no other worker runs them (skip the locked ones)."""
+    """Executions whose next step is due, locked so no other worker runs them (skip the locked ones);
+    a ``running`` one is due when its webhook call's lease ran out or one pass did not finish it."""
     rows = await session.scalars(
         select(WorkflowExecution)
         .where(
-            WorkflowExecution.status.in_(DUE_STATUSES),
+            WorkflowExecution.status.in_(CLAIMABLE_STATUSES),
             WorkflowExecution.next_run_at <= func.clock_timestamp(),
         )
         .order_by(WorkflowExecution.next_run_at)
@@ -174,14 +175,19 @@ async def step_runs(session: AsyncSession, execution_id: uuid.UUID) -> Sequence[
 
 
 async def open_step_run(
-    session: AsyncSession, execution_id: uuid.UUID, step_index: int
+    session: AsyncSession, execution_id: uuid.UUID, step_index: int, *, status: str
 ) -> WorkflowStepRun | None:
+    """The step's attempt still in ``status`` (``waiting`` for a timer, ``running`` for a call)."""
     return (
         await session.scalars(
             select(WorkflowStepRun).where(
                 WorkflowStepRun.execution_id == execution_id,
                 WorkflowStepRun.step_index == step_index,
-                WorkflowStepRun.status == "waiting",
+                WorkflowStepRun.status == status,
             )
         )
     ).first()
+
+
+async def step_run(session: AsyncSession, run_id: uuid.UUID) -> WorkflowStepRun | None:
+    return (await session.scalars(select(WorkflowStepRun).where(WorkflowStepRun.id == run_id))).first()

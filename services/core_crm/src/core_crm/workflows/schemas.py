@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from aintech_contracts.events import CATALOGUE
 from core_crm.core.types import JsonObject, LongText, Str50, Str100, Str255
 from core_crm.tasks.models import TaskPriority
+from core_crm.workflows.triggers import TRIGGER_EVENTS
 
 Path = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")]
 
@@ -48,14 +48,19 @@ class ManualTrigger(_Strict):
 
 class EventTrigger(_Strict):
     type: Literal["event"] = "event"
-    event_type: Str100 = Field(description="Any event type of the catalogue, e.g. `policy.expiring_soon`.")
+    event_type: Str100 = Field(
+        description="A business event of the catalogue, e.g. `policy.expiring_soon` (the list is in "
+        "docs/crm.md, Workflows)."
+    )
     conditions: Conditions
 
     @field_validator("event_type")
     @classmethod
     def _known(cls, value: str) -> str:
-        if value not in CATALOGUE:
-            raise ValueError("is not an event type of the catalogue (docs/events.md)")
+        if value not in TRIGGER_EVENTS:
+            raise ValueError(
+                "is not an event that can start a workflow; one of: " + ", ".join(sorted(TRIGGER_EVENTS))
+            )
         return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -16,6 +17,7 @@ from aintech_contracts.envelope import CloudEvent
 from aintech_shared.errors import Conflict, NotFound
 from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
+from core_crm.core.transactions import Transactions
 from core_crm.customers.access import Viewer
 from core_crm.workflows import conditions, engine, repository
 from core_crm.workflows.models import (
@@ -249,12 +251,35 @@ async def fire_schedules(session: AsyncSession, *, limit: int = 100) -> int:
     return fired
 
 
-async def advance_due(session: AsyncSession, *, rt: Runtime) -> int:
-    """Run every due execution as far as it goes now (the worker's job); returns how many ran."""
-    due = await repository.claim_due(session, limit=rt.settings.workflow_batch_size)
-    for execution in due:
-        await engine.run_execution(session, rt=rt, execution=execution)
+async def advance_due(db: Transactions, *, rt: Runtime) -> int:
+    """Run every due execution as far as it goes now (the worker's job); returns how many ran.
+
+    One transaction claims the due executions and runs their steps up to any webhook call (claimed,
+    not made) and commits; then every call is made at the same time with no transaction open, and
+    each outcome is recorded (and its execution continued) in its own transaction as soon as that
+    call answers, so a slow target delays no other execution.
+    """
+    async with db.transaction() as session:
+        due = await repository.claim_due(session, limit=rt.settings.workflow_batch_size)
+        calls = [
+            call
+            for execution in due
+            if (call := await engine.run_execution(session, rt=rt, execution=execution))
+        ]
+    failures = [
+        r for r in await asyncio.gather(*(_follow(db, rt, c) for c in calls), return_exceptions=True) if r
+    ]
+    if failures:  # the lease brings these executions back; the job records the error
+        raise failures[0]
     return len(due)
+
+
+async def _follow(db: Transactions, rt: Runtime, call: engine.WebhookCall | None) -> None:
+    """Make a claimed call, record its outcome, and so on while the execution stops at calls."""
+    while call is not None:
+        outcome = await engine.call_webhook(rt, call)
+        async with db.transaction() as session:
+            call = await engine.record_call(session, rt=rt, call=call, outcome=outcome)
 
 
 async def get_execution(

@@ -1,0 +1,1 @@
+"""Customers confirming their renewals (omnichannel's `renewal.confirmed`)."""
