@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -11,6 +12,8 @@ from aintech_shared.settings import ServiceSettings
 # Development default of the Twilio auth token: webhooks are signed and checked with it even
 # when no Twilio account is configured (console mode), so an unsigned request is always refused.
 DEV_TWILIO_AUTH_TOKEN = "aintech-development-twilio-auth-token"  # noqa: S105
+# An exact web origin: scheme, host and optional port; no path, no wildcard.
+_ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
 
 class Settings(ServiceSettings, service="omnichannel"):
@@ -69,6 +72,11 @@ class Settings(ServiceSettings, service="omnichannel"):
 
     # Live chat and the inbox
     chat_heartbeat_seconds: float = Field(default=25.0, gt=0)
+    widget_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins (e.g. https://www.aintech.es) whose pages may embed the chat widget in a "
+        "frame, besides the platform's own. Exact scheme://host[:port]; no wildcard.",
+    )
     default_agent_capacity: int = Field(default=5, ge=1, le=100)
 
     @field_validator("trusted_proxies")
@@ -77,6 +85,15 @@ class Settings(ServiceSettings, service="omnichannel"):
         for item in value:
             ipaddress.ip_network(item, strict=False)
         return value
+
+    @field_validator("widget_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        cleaned = [origin.strip().rstrip("/").lower() for origin in value]
+        for origin in cleaned:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"not an exact web origin (scheme://host[:port]): {origin!r}")
+        return cleaned
 
     @property
     def twilio_configured(self) -> bool:
