@@ -1,7 +1,8 @@
 """What omnichannel does with other contexts' events.
 
-* ``auth.security``: verification, password reset, password changed and suspicious-login e-mails;
-  ``auth.user``: the read model of platform users.
+* ``auth.security``: verification, password reset, password changed, suspicious-login, e-mail change
+  and "you already have an account" e-mails; ``auth.user``: the read model of platform users and the
+  "your e-mail address changed" notice to the old address.
 * ``crm.customer``: the read model of customers (matching senders, preferred channel, language).
 * ``crm.quote``, ``crm.policy``, ``crm.claim``: the customer's template on their preferred channel
   (a renewal reminder asks for CONFIRMAR), plus in-app notifications; ``crm.task``: the assignee
@@ -25,6 +26,7 @@ from omnichannel.contacts.service import Recipient
 from omnichannel.messaging import service as messaging
 from omnichannel.messaging import templated
 from omnichannel.notifications import service as notifications
+from omnichannel.templating.service import render
 
 log = structlog.get_logger("omnichannel.consumers")
 
@@ -135,6 +137,53 @@ async def on_suspicious_login(session: AsyncSession, event: CloudEvent) -> None:
         template="new_login_alert",
         variables={"reason": data.reason, "ip": data.ip or "?", "occurred_at": _when(data.occurred_at)},
     )
+
+
+async def on_account_exists(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data_as(auth.AccountExistsNotice)
+    await _account_mail(
+        session,
+        user_id=data.user_id,
+        email=str(data.email),
+        first_name=data.first_name,
+        template="account_exists",
+        variables={"sign_in_url": data.sign_in_url, "reset_password_url": data.reset_password_url},
+    )
+
+
+async def on_email_change_requested(session: AsyncSession, event: CloudEvent) -> None:
+    """The link that proves the new address goes to the new address (never the current one)."""
+    data = event.data_as(auth.EmailChangeRequested)
+    await _account_mail(
+        session,
+        user_id=data.user_id,
+        email=str(data.new_email),
+        first_name=data.first_name,
+        template="email_change",
+        variables={
+            "new_email": str(data.new_email).lower(),
+            "verification_url": data.verification_url,
+            "expires_at": _when(data.expires_at),
+        },
+    )
+
+
+async def on_email_changed(session: AsyncSession, event: CloudEvent) -> None:
+    """The old address is told (a takeover must not go unnoticed); the account read model follows."""
+    data = event.data_as(auth.UserEmailChanged)
+    await _account_mail(
+        session,
+        user_id=data.user_id,
+        email=str(data.old_email),
+        first_name=data.first_name,
+        template="email_changed",
+        variables={
+            "old_email": str(data.old_email).lower(),
+            "new_email": str(data.new_email).lower(),
+            "changed_at": _when(data.changed_at),
+        },
+    )
+    await contacts.apply_user_email(session, user_id=data.user_id, email=str(data.new_email))
 
 
 async def on_user_registered(session: AsyncSession, event: CloudEvent) -> None:
@@ -291,18 +340,29 @@ async def on_task_created(session: AsyncSession, event: CloudEvent) -> None:
 
 
 async def on_email_requested(session: AsyncSession, event: CloudEvent) -> None:
-    """The CRM's own e-mail (already rendered): delivered as is, once per ``request_id``."""
+    """The CRM's own e-mail: its subject and text as written, in the ``crm_message`` template (the
+    platform's layout in the requested language), with the CRM's template name kept on the message."""
     data = event.data_as(crm.EmailRequested)
+    rendered = render(
+        "crm_message",
+        language=data.language,
+        variables={"subject": data.subject, "body": data.body_text},
+    )
     await messaging.queue(
         session,
         outbound=messaging.Outbound(
             channel="email",
             to_address=data.to.strip().lower()[:320],
-            subject=" ".join(data.subject.split())[:500],
-            body=data.body_text,
+            subject=rendered.subject,
+            body=rendered.text,
+            html=rendered.html,
             template=data.template[:50],
-            language=data.language[:5],
-            context={"request_id": str(data.request_id)},
+            language=rendered.language,
+            context={
+                "request_id": str(data.request_id),
+                **({"related_type": data.related_type[:50]} if data.related_type else {}),
+                **({"related_id": str(data.related_id)} if data.related_id else {}),
+            },
             customer_id=data.customer_id,
             display_name=data.to_name,
             purpose="transactional",
@@ -316,6 +376,9 @@ def consumer_specs() -> list[ConsumerSpec]:
         auth.PasswordResetRequested.event_type: on_password_reset,
         auth.PasswordChanged.event_type: on_password_changed,
         auth.SuspiciousLogin.event_type: on_suspicious_login,
+        auth.AccountExistsNotice.event_type: on_account_exists,
+        auth.EmailChangeRequested.event_type: on_email_change_requested,
+        auth.UserEmailChanged.event_type: on_email_changed,
         auth.UserRegistered.event_type: on_user_registered,
     }
     crm_handlers: dict[str, Handler] = {
