@@ -5,6 +5,7 @@ from omnichannel.campaigns.models import Campaign, CampaignRecipient
 from omnichannel.contacts.models import Contact, PlatformUser
 from omnichannel.conversations.models import Conversation, ConversationNote
 from omnichannel.core.base import MESSAGING, Base
+from omnichannel.delivery.models import ParkedDelivery
 from omnichannel.messaging.models import (
     Attachment,
     Message,
@@ -31,6 +32,7 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "OptOut",
+    "ParkedDelivery",
     "PlatformUser",
     "ProviderEvent",
     "RateCounter",

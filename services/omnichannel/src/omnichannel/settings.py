@@ -69,6 +69,12 @@ class Settings(ServiceSettings, service="omnichannel"):
         default=120, ge=10, description="A message left 'sending' this long is failed, never resent."
     )
     campaign_default_rate_per_minute: int = Field(default=60, ge=1, le=6000)
+    parked_delivery_max_wait_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="How long a customer event waits for its customer to be known before it is expired "
+        "(nothing sent, listed under /deliveries/parked?status=expired).",
+    )
 
     # Live chat and the inbox
     chat_heartbeat_seconds: float = Field(default=25.0, gt=0)

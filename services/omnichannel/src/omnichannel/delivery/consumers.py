@@ -5,7 +5,8 @@
   "your e-mail address changed" notice to the old address.
 * ``crm.customer``: the read model of customers (matching senders, preferred channel, language).
 * ``crm.quote``, ``crm.policy``, ``crm.claim``: the customer's template on their preferred channel
-  (a renewal reminder asks for CONFIRMAR), plus in-app notifications; ``crm.task``: the assignee
+  (a renewal reminder asks for CONFIRMAR), plus in-app notifications; an event about a customer not
+  known here yet is parked until ``customer.created`` arrives (``parking``); ``crm.task``: the assignee
   is notified; ``crm.notification``: e-mails the CRM asks for.
 """
 
@@ -23,6 +24,7 @@ from aintech_contracts.events import auth, crm
 from aintech_shared.events.consumer import ConsumerSpec, Handler
 from omnichannel.contacts import service as contacts
 from omnichannel.contacts.service import Recipient
+from omnichannel.delivery import parking
 from omnichannel.messaging import service as messaging
 from omnichannel.messaging import templated
 from omnichannel.notifications import service as notifications
@@ -200,23 +202,29 @@ async def on_customer(session: AsyncSession, event: CloudEvent) -> None:
         else event.data_as(crm.CustomerUpdated)
     )
     await contacts.apply_customer(session, event=data)
+    await parking.release(session, customer_id=data.customer_id, handlers=waiting_handlers())
 
 
 async def on_customer_deleted(session: AsyncSession, event: CloudEvent) -> None:
     await contacts.apply_customer_deleted(session, event=event.data_as(crm.CustomerDeleted))
 
 
-async def _customer(session: AsyncSession, customer_id: uuid.UUID) -> Recipient | None:
+async def _customer(session: AsyncSession, customer_id: uuid.UUID, event: CloudEvent) -> Recipient | None:
+    """The customer to write to. Not known here yet (their ``customer.created`` is on another topic
+    and may come later): the event is parked and handled again when they are. Erased: nobody."""
     contact = await contacts.get(session, customer_id=customer_id)
-    if contact is None or contact.deleted_at is not None:
-        log.info("customer_unknown_here", customer_id=str(customer_id))
+    if contact is None:
+        await parking.park(session, event=event, customer_id=customer_id)
+        return None
+    if contact.deleted_at is not None:
+        log.info("customer_erased", customer_id=str(customer_id), event_type=event.type)
         return None
     return contacts.recipient_of(contact)
 
 
 async def on_quote_created(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data_as(crm.QuoteCreated)
-    recipient = await _customer(session, data.customer_id)
+    recipient = await _customer(session, data.customer_id, event)
     if recipient is None:
         return
     best = data.best_carrier or (data.carriers[0].carrier if data.carriers else "-")
@@ -235,7 +243,7 @@ async def on_quote_created(session: AsyncSession, event: CloudEvent) -> None:
 
 async def on_quote_converted(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data_as(crm.QuoteConverted)
-    recipient = await _customer(session, data.customer_id)
+    recipient = await _customer(session, data.customer_id, event)
     if recipient is None or recipient.user_id is None:
         return
     await notifications.notify(
@@ -251,7 +259,7 @@ async def on_quote_converted(session: AsyncSession, event: CloudEvent) -> None:
 
 async def on_policy_expiring(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data_as(crm.PolicyExpiringSoon)
-    recipient = await _customer(session, data.customer_id)
+    recipient = await _customer(session, data.customer_id, event)
     if recipient is None:
         return
     await templated.send_template(
@@ -300,7 +308,7 @@ async def on_claim(session: AsyncSession, event: CloudEvent) -> None:
     elif isinstance(data, crm.ClaimPaid):
         detail = f"Importe pagado: {data.paid_amount} €."
     label = CLAIM_STATUS_ES.get(status, status)
-    recipient = await _customer(session, data.customer_id)
+    recipient = await _customer(session, data.customer_id, event)
     if recipient is not None:
         await templated.send_template(
             session,
@@ -368,6 +376,20 @@ async def on_email_requested(session: AsyncSession, event: CloudEvent) -> None:
             purpose="transactional",
         ),
     )
+
+
+def waiting_handlers() -> dict[str, Handler]:
+    """The handlers of events that may wait for their customer (see ``parking``)."""
+    return {
+        crm.QuoteCreated.event_type: on_quote_created,
+        crm.QuoteConverted.event_type: on_quote_converted,
+        crm.PolicyExpiringSoon.event_type: on_policy_expiring,
+        crm.ClaimCreated.event_type: on_claim,
+        crm.ClaimUpdated.event_type: on_claim,
+        crm.ClaimApproved.event_type: on_claim,
+        crm.ClaimDenied.event_type: on_claim,
+        crm.ClaimPaid.event_type: on_claim,
+    }
 
 
 def consumer_specs() -> list[ConsumerSpec]:
