@@ -111,6 +111,17 @@ class Settings(ServiceSettings, service="omnichannel"):
 
     def insecure_defaults(self) -> list[str]:
         problems = super().insecure_defaults()
+        prefix = self.env_prefix()
         if self.twilio_auth_token.get_secret_value() == DEV_TWILIO_AUTH_TOKEN:
-            problems.append(f"{self.env_prefix()}TWILIO_AUTH_TOKEN")
+            problems.append(f"{prefix}TWILIO_AUTH_TOKEN")
+        # Without these, production would "send" to the console provider (customers get nothing) or
+        # refuse every provider webhook.
+        if not self.twilio_account_sid:
+            problems.append(f"{prefix}TWILIO_ACCOUNT_SID")
+        if not self.sendgrid_api_key.get_secret_value():
+            problems.append(f"{prefix}SENDGRID_API_KEY")
+        if not self.sendgrid_webhook_public_key:
+            problems.append(f"{prefix}SENDGRID_WEBHOOK_PUBLIC_KEY")
+        if not self.public_base_url:
+            problems.append(f"{prefix}PUBLIC_BASE_URL")
         return problems
