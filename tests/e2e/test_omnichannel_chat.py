@@ -193,7 +193,7 @@ async def test_customer_in_chromium_chats_with_an_agent_through_the_gateway(
                 await browser.close()
 
 
-async def test_someone_elses_chat_socket_is_refused_at_the_gateway(
+async def test_chat_sockets_without_a_valid_token_or_for_an_unknown_chat_are_refused(
     fleet: Fleet, gw: httpx.AsyncClient
 ) -> None:
     customer_token, _ = await sign_in(gw, "customer1@aintech.com")
