@@ -3,6 +3,8 @@ preferred channel and in-app notifications pushed live; the read model follows c
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,11 +18,15 @@ from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import crm
 from aintech_contracts.events.base import EventData
 from aintech_contracts.rbac import Role
+from aintech_devtools.testing import publish_event
+from aintech_shared.events.consumer import EventConsumer
 from omnichannel.contacts import service as contacts
 from omnichannel.delivery import consumers, parking
+from omnichannel.delivery.consumers import consumer_specs
 from omnichannel.delivery.dispatcher import Dispatcher
+from omnichannel.models import MESSAGING
 
-from .conftest import Api
+from .conftest import Api, eventually
 from .sockets import Socket, ws_url
 
 
@@ -369,3 +375,38 @@ async def test_the_sweep_releases_what_the_customer_event_missed_and_expires_wha
     await handle(api, consumers.on_customer, customer_created(never, late))
     assert await dispatcher.dispatch_once() == 0
     assert api.sendgrid.to(late) == []
+
+
+async def test_from_kafka_a_quote_published_before_its_customer_reaches_the_customer(
+    api: Api, dispatcher: Dispatcher, kafka_bootstrap: str
+) -> None:
+    """The CRM's topics as they really arrive: quote.created is consumed first (parked), then
+    customer.created on its own topic releases it, and the quote e-mail reaches SendGrid once."""
+    customer_id, mail = uuid.uuid4(), f"k-{uuid.uuid4().hex[:8]}@example.com"
+    await publish_event(
+        kafka_bootstrap, quote_for(customer_id, "Q-KAFKA-1"), key=str(customer_id), source="core-crm"
+    )
+    spec = dataclasses.replace(consumer_specs()[1], name=f"test-crm-{uuid.uuid4().hex[:8]}")
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(
+            EventConsumer(spec, db=api.db, tables=MESSAGING, bootstrap=kafka_bootstrap).run(stop)
+        ),
+        asyncio.create_task(dispatcher.run(stop)),
+    ]
+    try:
+        await eventually(lambda: parked_rows(api, customer_id), within=30)
+        assert api.sendgrid.to(mail) == []
+        await publish_event(
+            kafka_bootstrap, customer_created(customer_id, mail), key=str(customer_id), source="core-crm"
+        )
+        [sent] = await eventually(lambda: _mails(api, mail), within=30)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    assert sent["subject"] == "Su presupuesto Q-KAFKA-1"
+    assert (await parked_rows(api, customer_id))[0]["status"] == "released"
+
+
+async def _mails(api: Api, to: str) -> list[dict[str, Any]]:
+    return api.sendgrid.to(to)
