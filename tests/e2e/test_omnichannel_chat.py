@@ -70,8 +70,14 @@ async def sign_in(gw: httpx.AsyncClient, email: str) -> tuple[str, uuid.UUID]:
     response = await gw.post("/api/auth/login", json={"email": email, "password": SEED_PASSWORD})
     assert response.status_code == 200, response.text
     token = str(response.json()["access_token"])
+    return token, uuid.UUID(sign_in_claims(token)["sub"])
+
+
+def sign_in_claims(token: str) -> dict[str, Any]:
+    """The claims of an access token (read, not verified: the services verify it)."""
     claims = token.split(".")[1]
-    return token, uuid.UUID(json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["sub"])
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    return decoded
 
 
 @pytest.fixture
@@ -189,6 +195,21 @@ async def test_customer_in_chromium_chats_with_an_agent_through_the_gateway(
                     f"Es por la póliza de hogar {tag}",
                     f"Lo reviso {tag}",
                 ]
+
+                # The access token runs out (15 minutes): the page renews it with its refresh token
+                # (rotated) instead of reconnecting forever with a dead one.
+                before = await page.evaluate("sessionStorage.getItem('aintech.chat.refresh')")
+                expired = "e30." + base64.urlsafe_b64encode(b'{"exp": 1}').decode().rstrip("=") + ".x"
+                await page.evaluate(f"sessionStorage.setItem('aintech.chat.token', '{expired}')")
+                await page.reload()
+                await page.wait_for_selector("body[data-state='conectado']", timeout=20000)
+                renewed = await page.evaluate("sessionStorage.getItem('aintech.chat.token')")
+                assert renewed != expired and sign_in_claims(renewed)["sub"]
+                assert await page.evaluate("sessionStorage.getItem('aintech.chat.refresh')") not in (
+                    None,
+                    before,
+                )
+                await page.wait_for_selector(f".msg.agent:has-text('Lo reviso {tag}')", timeout=10000)
             finally:
                 await browser.close()
 

@@ -96,6 +96,28 @@ async def test_customer_chats_from_the_page_with_an_agent(
                 await browser.close()
 
 
+async def test_an_expired_session_returns_to_the_sign_in_form(
+    api: Api, replicas: list[str], chromium: str, keys: TestKeys
+) -> None:
+    expired = keys.token(role=Role.customer, expires_in=-60)
+    with tempfile.TemporaryDirectory(prefix="aintech-chromium-") as profile:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch_persistent_context(
+                profile, executable_path=chromium, args=ARGS, headless=True
+            )
+            try:
+                page = browser.pages[0] if browser.pages else await browser.new_page()
+                sockets: list[str] = []
+                page.on("websocket", lambda ws: sockets.append(ws.url))
+                await page.goto(f"{replicas[0]}/chat/widget#token={expired}")
+                await page.wait_for_selector("body[data-state='sesión caducada']", timeout=15000)
+                assert await page.is_visible("#login") and not await page.is_visible("#chat")
+                assert sockets == [], "no socket is opened with a dead token"
+                assert await page.evaluate("sessionStorage.getItem('aintech.chat.token')") is None
+            finally:
+                await browser.close()
+
+
 def website() -> ThreadedServer:
     """A broker's web page that embeds the chat widget (``?widget=<url>``) in an iframe."""
 
