@@ -376,6 +376,15 @@ async def test_the_sweep_releases_what_the_customer_event_missed_and_expires_wha
     assert await dispatcher.dispatch_once() == 0
     assert api.sendgrid.to(late) == []
 
+    # Resolved deliveries (they hold customer data) are deleted after their retention; waiting ones stay.
+    still_waiting = uuid.uuid4()
+    await handle(api, consumers.on_quote_created, quote_for(still_waiting, "Q-WAIT-1"))
+    async with api.db.transaction() as session:
+        assert await parking.purge(session, before=datetime.now(UTC) - timedelta(days=1)) == 0
+        assert await parking.purge(session, before=datetime.now(UTC) + timedelta(seconds=1)) == 2
+    assert await parked_rows(api, known_later) == [] and await parked_rows(api, never) == []
+    assert [r["status"] for r in await parked_rows(api, still_waiting)] == ["parked"]
+
 
 async def test_from_kafka_a_quote_published_before_its_customer_reaches_the_customer(
     api: Api, dispatcher: Dispatcher, kafka_bootstrap: str

@@ -23,6 +23,9 @@ from omnichannel.models import MESSAGING
 from omnichannel.providers.factory import build_providers
 from omnichannel.settings import Settings
 
+# Resolved parked deliveries are kept this long for inspection, then deleted (they hold customer data).
+PARKED_RETENTION = timedelta(days=30)
+
 
 def jobs(settings: Settings) -> list[ScheduledJob]:
     """Campaign pacing every 2 s; snoozed conversations woken, the queue swept and parked deliveries
@@ -41,6 +44,7 @@ def jobs(settings: Settings) -> list[ScheduledJob]:
 
     async def purge(session: AsyncSession) -> None:
         await ratelimit.purge(session, before=utcnow() - timedelta(days=1))
+        await parking.purge(session, before=utcnow() - PARKED_RETENTION)
 
     return [
         ScheduledJob("omnichannel.campaigns", timedelta(seconds=2), pace),

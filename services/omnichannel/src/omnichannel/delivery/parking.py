@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import orjson
 import structlog
@@ -93,6 +93,11 @@ async def sweep(session: AsyncSession, *, handlers: Mapping[str, Handler], max_w
             customer_id=str(expired.customer_id),
             parked_at=expired.parked_at.isoformat(),
         )
+
+
+async def purge(session: AsyncSession, *, before: datetime) -> int:
+    """Delete resolved deliveries (released, failed, expired) resolved before ``before``."""
+    return await repository.purge_resolved(session, before=before)
 
 
 async def listing(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,3 +89,11 @@ async def listing(
         )
     ).all()
     return rows, int(total or 0)
+
+
+async def purge_resolved(session: AsyncSession, *, before: datetime) -> int:
+    """Forget deliveries released, failed or expired before ``before`` (they hold customer data)."""
+    result = await session.execute(
+        delete(ParkedDelivery).where(ParkedDelivery.status != "parked", ParkedDelivery.resolved_at < before)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
