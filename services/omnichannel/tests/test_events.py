@@ -217,19 +217,20 @@ async def test_customer_events_keep_the_read_model_and_older_updates_lose(api: A
     )
 
 
-async def test_crm_email_requests_are_delivered_as_written(api: Api, dispatcher: Dispatcher) -> None:
+async def test_crm_email_requests_are_delivered_as_written_once_per_request(
+    api: Api, dispatcher: Dispatcher
+) -> None:
     to = f"r-{uuid.uuid4().hex[:8]}@example.com"
-    await handle(
-        api,
-        consumers.on_email_requested,
-        crm.EmailRequested(
-            request_id=uuid.uuid4(),
-            to=to,
-            subject="Su presupuesto",
-            body_text="Adjuntamos su presupuesto.",
-            template="quote",
-        ),
+    request = crm.EmailRequested(
+        request_id=uuid.uuid4(),
+        to=to,
+        subject="Su presupuesto",
+        body_text="Adjuntamos su presupuesto.",
+        template="quote",
     )
+    # The same request published twice (two event ids): delivered once.
+    await handle(api, consumers.on_email_requested, request)
+    await handle(api, consumers.on_email_requested, request)
     await dispatcher.dispatch_once()
     [mail] = api.sendgrid.to(to)
     assert mail["subject"] == "Su presupuesto"

@@ -25,6 +25,7 @@ from aintech_shared.events.consumer import ConsumerSpec, Handler
 from omnichannel.contacts import service as contacts
 from omnichannel.contacts.service import Recipient
 from omnichannel.delivery import parking
+from omnichannel.delivery import repository as delivery_repository
 from omnichannel.messaging import service as messaging
 from omnichannel.messaging import templated
 from omnichannel.notifications import service as notifications
@@ -349,8 +350,12 @@ async def on_task_created(session: AsyncSession, event: CloudEvent) -> None:
 
 async def on_email_requested(session: AsyncSession, event: CloudEvent) -> None:
     """The CRM's own e-mail: its subject and text as written, in the ``crm_message`` template (the
-    platform's layout in the requested language), with the CRM's template name kept on the message."""
+    platform's layout in the requested language), with the CRM's template name kept on the message;
+    once per ``request_id``."""
     data = event.data_as(crm.EmailRequested)
+    if not await delivery_repository.first_email_request(session, data.request_id):
+        log.info("crm_email_request_repeated", request_id=str(data.request_id))
+        return
     rendered = render(
         "crm_message",
         language=data.language,

@@ -34,3 +34,15 @@ class ParkedDelivery(Base):
     )
     resolved_at: Mapped[datetime | None] = ts_column()
     detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class CrmEmailRequest(Base):
+    """A ``crm.email_requested`` already queued: each ``request_id`` is delivered at most once, even
+    when the CRM publishes the same request again under another event id."""
+
+    __tablename__ = "crm_email_requests"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), default=utcnow
+    )

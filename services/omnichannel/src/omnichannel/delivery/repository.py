@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnichannel.contacts.models import Contact
-from omnichannel.delivery.models import ParkedDelivery
+from omnichannel.delivery.models import CrmEmailRequest, ParkedDelivery
 
 
 async def park(session: AsyncSession, values: dict[str, Any]) -> None:
@@ -97,3 +97,14 @@ async def purge_resolved(session: AsyncSession, *, before: datetime) -> int:
         delete(ParkedDelivery).where(ParkedDelivery.status != "parked", ParkedDelivery.resolved_at < before)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def first_email_request(session: AsyncSession, request_id: uuid.UUID) -> bool:
+    """Record ``request_id``; False when it was already recorded."""
+    inserted = await session.scalar(
+        insert(CrmEmailRequest)
+        .values(request_id=request_id)
+        .on_conflict_do_nothing(index_elements=[CrmEmailRequest.request_id])
+        .returning(CrmEmailRequest.request_id)
+    )
+    return inserted is not None
