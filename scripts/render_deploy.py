@@ -1,4 +1,4 @@
-"""Render docker-compose.yml and the Kubernetes base from the fleet registry.
+"""Render docker-compose.yml, the Kubernetes base and the production overlay from the fleet registry.
 
 Usage: uv run python scripts/render_deploy.py   (tests fail when the committed files are stale)
 """
@@ -27,6 +27,38 @@ TELEPHONY = next(s for s in FLEET if s.name == "telephony")
 POD_CIDR = "10.0.0.0/8"
 # docker-compose runs the fleet on one bridge network with this fixed range.
 COMPOSE_SUBNET = "172.28.0.0/16"
+OMNI = next(s for s in FLEET if s.name == "omnichannel")
+# Services that rebuild the URL a provider called from the gateway's X-Forwarded-* headers (webhook
+# signatures) or throttle per client address: they trust the hops of the pod network.
+BEHIND_GATEWAY = (AUTH, OMNI)
+# aintech-secrets in production (created out of band): every value a service refuses to start without.
+PRODUCTION_SECRETS = [
+    ("AINTECH_DATABASE_URL", "the cluster URL without credentials (each service logs in as its role)"),
+    ("<SERVICE>_DB_PASSWORD", "one per service (AUTHENTICATOR_DB_PASSWORD, CORE_CRM_DB_PASSWORD, ...)"),
+    ("AUTHENTICATOR_KEY_ENCRYPTION_KEY", "seals signing keys and TOTP secrets (32 random bytes, base64url)"),
+    (
+        "AINTECH_IDENTITY_SECRET",
+        "HMAC key of the gateway's X-Aintech-Identity header, shared by the\n"
+        "gateway and every service (32+ random bytes)",
+    ),
+    (
+        "AUTHENTICATOR_GOOGLE_CLIENT_ID / _CLIENT_SECRET, AUTHENTICATOR_MICROSOFT_CLIENT_ID / _CLIENT_SECRET",
+        "",
+    ),
+    ("AUTHENTICATOR_PUBLIC_BASE_URL", "e.g. https://api.aintech.example/api/auth (OAuth redirect URIs)"),
+    ("AUTHENTICATOR_APP_BASE_URL", "the front end that opens e-mailed links"),
+    ("OMNICHANNEL_TWILIO_ACCOUNT_SID", "the Twilio account that sends WhatsApp and SMS"),
+    ("OMNICHANNEL_TWILIO_AUTH_TOKEN", "its auth token (also checks X-Twilio-Signature on webhooks)"),
+    ("OMNICHANNEL_SENDGRID_API_KEY", "the SendGrid key that sends e-mail (Mail Send permission)"),
+    (
+        "OMNICHANNEL_SENDGRID_WEBHOOK_PUBLIC_KEY",
+        "the signed event webhook's verification key (base64 DER); also\nchecks inbound parse",
+    ),
+    (
+        "OMNICHANNEL_PUBLIC_BASE_URL",
+        "e.g. https://api.aintech.example (the URL Twilio signs, status callbacks)",
+    ),
+]
 
 
 def _dump(doc: Any) -> str:
@@ -121,7 +153,7 @@ def compose() -> str:
         }
         if spec.name == "gateway":
             api["ports"] = [f"{spec.port}:{spec.port}"]
-        if spec.name == "authenticator":
+        if spec in BEHIND_GATEWAY:
             api["environment"][f"{spec.env_prefix}TRUSTED_PROXIES"] = f'["{COMPOSE_SUBNET}"]'
         services[spec.slug] = api
         services[f"{spec.slug}-worker"] = {
@@ -257,7 +289,7 @@ def kustomization() -> str:
                     f"AINTECH_JWKS_URL=http://authenticator:{AUTH_PORT}/.well-known/jwks.json",
                     "GATEWAY_UPSTREAM_TEMPLATE=http://{slug}:{port}",
                     f'GATEWAY_TRUSTED_PROXIES=["{POD_CIDR}"]',
-                    f'{AUTH.env_prefix}TRUSTED_PROXIES=["{POD_CIDR}"]',
+                    *[f'{spec.env_prefix}TRUSTED_PROXIES=["{POD_CIDR}"]' for spec in BEHIND_GATEWAY],
                     # The public host name(s) and the browser apps allowed to call the API.
                     'GATEWAY_ALLOWED_HOSTS=["api.aintech.example"]',
                     'GATEWAY_CORS_ORIGINS=["https://app.aintech.example"]',
@@ -270,6 +302,8 @@ def kustomization() -> str:
                     f"{TELEPHONY.env_prefix}OFFICE_DAYS=[0,1,2,3,4]",
                     f"{TELEPHONY.env_prefix}OFFICE_OPENS=09:00",
                     f"{TELEPHONY.env_prefix}OFFICE_CLOSES=19:00",
+                    # The broker's websites that may embed the chat widget in a frame.
+                    f'{OMNI.env_prefix}WIDGET_ORIGINS=["https://www.aintech.example"]',
                 ],
             }
         ],
@@ -377,6 +411,42 @@ def namespace() -> str:
     return HEADER + _dump({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "aintech"}})
 
 
+PRODUCTION_BODY = """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: aintech
+resources:
+  - ../../base
+images:
+  - name: aintech/platform
+    newName: registry.example.com/aintech/platform
+    newTag: "0.1.0"
+patches:
+  - target: {kind: Deployment, name: gateway}
+    patch: |-
+      - op: replace
+        path: /spec/replicas
+        value: 3
+"""
+
+
+def production_overlay() -> str:
+    """The production overlay, headed by the list of secrets to create out of band."""
+    width = max(len(name) for name, what in PRODUCTION_SECRETS if what) + 1
+    lines = [
+        "# Production: two Secrets are created out of band (sealed/external secrets).",
+        "# aintech-db-admin, mounted only by the migrate Job:",
+        f"#   {'AINTECH_DATABASE_URL'.ljust(width)} an administrator login (creates roles and schemas)",
+        "# aintech-secrets, for every service:",
+    ]
+    for name, what in PRODUCTION_SECRETS:
+        first, *rest = what.split("\n")
+        lines.append(f"#   {name.ljust(width)} {first}".rstrip() if what else f"#   {name}")
+        lines.extend(f"#   {' ' * width} {more}" for more in rest)
+    lines.append("# Services refuse to start while any of these still holds its development default.")
+    return HEADER + "\n".join(lines) + "\n" + PRODUCTION_BODY
+
+
 def rendered() -> dict[Path, str]:
     base = ROOT / "deploy" / "k8s" / "base"
     files = {
@@ -386,6 +456,7 @@ def rendered() -> dict[Path, str]:
         base / "migrate-job.yaml": migrate_job(),
         base / "ingress.yaml": ingress(),
         base / "network-policy.yaml": network_policy(),
+        ROOT / "deploy" / "k8s" / "overlays" / "production" / "kustomization.yaml": production_overlay(),
     }
     for spec in FLEET:
         files[base / f"{spec.slug}.yaml"] = service_manifests(spec)

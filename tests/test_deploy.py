@@ -220,3 +220,39 @@ def test_production_carries_telephony_secrets_and_settings(monkeypatch: pytest.M
     )
     signed = f"{settings.public_webhook_base_url}/webhooks/twilio/voice/status?call_id=1"
     assert public_url(request, settings.trusted_proxies) == signed
+
+
+def test_production_overlay_lists_every_secret_omnichannel_refuses_to_start_without(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from omnichannel.settings import Settings
+
+    monkeypatch.setenv("AINTECH_ENV", "production")
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SENDGRID_API_KEY", "PUBLIC_BASE_URL"):
+        monkeypatch.delenv(f"OMNICHANNEL_{name}", raising=False)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    missing = str(refused.value).rsplit("development defaults: ", 1)[1].split("[", 1)[0].strip(" ,\n")
+    names = [n.strip() for n in missing.split(",")]
+    assert "OMNICHANNEL_SENDGRID_API_KEY" in names and "OMNICHANNEL_PUBLIC_BASE_URL" in names
+    overlay = (ROOT / "deploy" / "k8s" / "overlays" / "production" / "kustomization.yaml").read_text()
+    listed = {line.split()[1] for line in overlay.splitlines() if line.startswith("#   ")}
+    for name in names:
+        if name.endswith("_DB_PASSWORD"):
+            assert "<SERVICE>_DB_PASSWORD" in listed
+        else:
+            assert name in listed, f"{name} is not in the production overlay's secret list"
+
+    # Behind the gateway, the Twilio signature covers the URL the gateway forwarded: omnichannel
+    # trusts the same hops as the gateway, in the cluster and in compose.
+    base = ROOT / "deploy" / "k8s" / "base"
+    literals = yaml.safe_load((base / "kustomization.yaml").read_text())["configMapGenerator"][0]["literals"]
+    config = dict(item.split("=", 1) for item in literals)
+    assert json.loads(config["OMNICHANNEL_TRUSTED_PROXIES"]) == json.loads(config["GATEWAY_TRUSTED_PROXIES"])
+    assert json.loads(config["OMNICHANNEL_WIDGET_ORIGINS"]) == ["https://www.aintech.example"]
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    env = compose["services"]["omnichannel"]["environment"]
+    assert json.loads(env["OMNICHANNEL_TRUSTED_PROXIES"]) == [subnet]

@@ -92,6 +92,11 @@ def build(jwks: dict[str, Any]) -> Any:
     async def cors_wide() -> JSONResponse:
         return JSONResponse({}, headers={"Access-Control-Allow-Origin": "*"})
 
+    # Content-Security-Policy chosen by the caller (the frame policy tests).
+    @app.get("/own-policy")
+    async def own_policy(csp: str) -> JSONResponse:
+        return JSONResponse({}, headers={"Content-Security-Policy": csp})
+
     @app.get("/ws-closes")
     async def ws_closes() -> list[dict[str, Any]]:
         return closes

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
+from pydantic import ValidationError
 from websockets.exceptions import InvalidStatus
 
 from aintech_contracts.rbac import Role
+from omnichannel.settings import Settings
 
 from .conftest import Api, Person, ThreadedServer, build_app, make_settings
 from .sockets import Socket, ws_url
@@ -217,5 +218,19 @@ async def test_heartbeat_pings_and_closes_a_silent_client(api: Api, keys: Any, s
 async def test_the_customer_page_is_served_with_a_strict_policy(api: Api) -> None:
     page = await api.client.get("/chat/widget")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "new WebSocket" in page.text and "default-src 'none'" in page.headers["content-security-policy"]
-    assert isinstance(page, httpx.Response)
+    assert "new WebSocket" in page.text
+    policy = dict(d.split(" ", 1) for d in page.headers["content-security-policy"].split("; "))
+    assert policy["default-src"] == "'none'" and policy["connect-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'self'", "no embedding site configured: only the platform"
+    assert policy["script-src"].startswith("'sha256-") and "unsafe" not in policy["script-src"]
+    assert policy["form-action"] == "'none'", "the sign-in form never submits its password in a URL"
+
+
+def test_widget_origins_are_exact_origins() -> None:
+    assert Settings(widget_origins=["https://WWW.aintech.es/", "http://127.0.0.1:3000"]).widget_origins == [
+        "https://www.aintech.es",
+        "http://127.0.0.1:3000",
+    ]
+    for wide in ("*", "https://*.aintech.es", "https:", "https://aintech.es/chat", "aintech.es", "'self'"):
+        with pytest.raises(ValidationError):
+            Settings(widget_origins=[wide])

@@ -14,7 +14,14 @@ from typing import Any
 import orjson
 import pytest
 
-from aintech_contracts.events.auth import PasswordResetRequested
+from aintech_contracts.events.auth import (
+    AccountExistsNotice,
+    EmailChangeRequested,
+    PasswordResetRequested,
+    UserEmailChanged,
+    UserRegistered,
+)
+from aintech_contracts.events.crm import EmailRequested
 from aintech_contracts.rbac import Role
 from aintech_devtools.testing import publish_event
 from aintech_shared.events.consumer import EventConsumer
@@ -361,6 +368,130 @@ async def test_password_reset_request_from_kafka_ends_as_a_delivered_email(
     assert response.json()["applied"] == 1
     row = (await api.sql("SELECT status, template FROM omnichannel.messages WHERE id = :i", i=message_id))[0]
     assert row == {"status": "delivered", "template": "password_reset"}
+
+
+async def test_account_and_crm_mail_requests_from_kafka_end_as_templated_emails_in_spanish_and_english(
+    api: Api, dispatcher: Dispatcher, kafka_bootstrap: str
+) -> None:
+    """auth.account_exists_notice, auth.email_change_requested, user.email_changed and
+    crm.email_requested, published to Kafka as their producers do, reach SendGrid from their
+    templates: the person's language, the link to the new address, the notice to the old one."""
+    now = datetime.now(UTC)
+    spanish, english = uuid.uuid4(), uuid.uuid4()
+    await api.customer(email=address(), user_id=english, language="en", first_name="John")
+    exists_to, change_old, change_new, crm_to = address(), address(), address(), address()
+    events: list[tuple[Any, str, str]] = [
+        (
+            UserRegistered(
+                user_id=english,
+                email=change_old,
+                first_name="John",
+                last_name="Smith",
+                role="customer",
+                registered_at=now,
+            ),
+            str(english),
+            "authenticator",
+        ),
+        (
+            AccountExistsNotice(
+                user_id=spanish,
+                email=exists_to,
+                first_name="Lucía",
+                sign_in_url="https://app.aintech.example/login",
+                reset_password_url="https://app.aintech.example/reset",
+                requested_at=now,
+            ),
+            str(spanish),
+            "authenticator",
+        ),
+        (
+            EmailChangeRequested(
+                user_id=english,
+                email=change_old,
+                new_email=change_new,
+                first_name="John",
+                verification_url="https://app.aintech.example/verify?t=abc",
+                expires_at=now + timedelta(hours=24),
+            ),
+            str(english),
+            "authenticator",
+        ),
+        (
+            UserEmailChanged(
+                user_id=english,
+                old_email=change_old,
+                new_email=change_new,
+                first_name="John",
+                changed_at=now,
+            ),
+            str(english),
+            "authenticator",
+        ),
+        (
+            EmailRequested(
+                request_id=uuid.uuid4(),
+                to=crm_to,
+                to_name="Ana <Ruiz>",
+                subject="Your quote Q-9",
+                body_text="Hello Ana,\n\nOffers:\n- Mapfre: 300 €\n\n<b>Valid</b> for 30 days.",
+                template="crm.quote",
+                language="en",
+            ),
+            str(uuid.uuid4()),
+            "core-crm",
+        ),
+    ]
+    for payload, key, source in events:
+        await publish_event(kafka_bootstrap, payload, key=key, source=source)
+
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(
+            EventConsumer(
+                dataclasses.replace(spec, name=f"test-{spec.name}-{uuid.uuid4().hex[:8]}"),
+                db=api.db,
+                tables=MESSAGING,
+                bootstrap=kafka_bootstrap,
+            ).run(stop)
+        )
+        for spec in consumer_specs()
+    ]
+    tasks.append(asyncio.create_task(dispatcher.run(stop)))
+    try:
+        [exists] = await eventually(lambda: _mails(api, exists_to), within=30)
+        [change] = await eventually(lambda: _mails(api, change_new), within=30)
+        [changed] = await eventually(lambda: _mails(api, change_old), within=30)
+        [crm_mail] = await eventually(lambda: _mails(api, crm_to), within=30)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+    text, html = (c["value"] for c in exists["content"])
+    assert exists["subject"] == "Ya tiene una cuenta en AINTECH"
+    assert "Hola Lucía" in text and "https://app.aintech.example/reset" in text
+    assert 'href="https://app.aintech.example/login"' in html
+
+    assert change["subject"] == "Confirm your new e-mail address", "the English customer's language"
+    assert "https://app.aintech.example/verify?t=abc" in change["content"][0]["value"]
+    assert change_new in change["content"][0]["value"]
+
+    assert changed["subject"] == "Your account's e-mail address was changed"
+    assert (
+        change_new in changed["content"][0]["value"]
+        and "contact us at once" in changed["content"][0]["value"]
+    )
+    [account] = await api.sql("SELECT email FROM omnichannel.platform_users WHERE user_id = :u", u=english)
+    assert account["email"] == change_new, "the read model follows the proven address"
+
+    text, html = (c["value"] for c in crm_mail["content"])
+    assert crm_mail["subject"] == "Your quote Q-9"
+    assert text == "Hello Ana,\n\nOffers:\n- Mapfre: 300 €\n\n<b>Valid</b> for 30 days."
+    assert '<html lang="en">' in html and "&lt;b&gt;Valid&lt;/b&gt;" in html and "<b>Valid" not in html
+    [row] = await api.sql(
+        "SELECT template, language, status FROM omnichannel.messages WHERE to_address = :a", a=crm_to
+    )
+    assert row == {"template": "crm.quote", "language": "en", "status": "sent"}
 
 
 async def _mails(api: Api, to: str) -> list[dict[str, Any]]:

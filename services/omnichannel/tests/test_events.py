@@ -3,22 +3,30 @@ preferred channel and in-app notifications pushed live; the read model follows c
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from websockets.exceptions import InvalidStatus
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import crm
 from aintech_contracts.events.base import EventData
 from aintech_contracts.rbac import Role
-from omnichannel.delivery import consumers
+from aintech_devtools.testing import publish_event
+from aintech_shared.events.consumer import EventConsumer
+from omnichannel.contacts import service as contacts
+from omnichannel.delivery import consumers, parking
+from omnichannel.delivery.consumers import consumer_specs
 from omnichannel.delivery.dispatcher import Dispatcher
+from omnichannel.models import MESSAGING
 
-from .conftest import Api
+from .conftest import Api, eventually
 from .sockets import Socket, ws_url
 
 
@@ -209,19 +217,20 @@ async def test_customer_events_keep_the_read_model_and_older_updates_lose(api: A
     )
 
 
-async def test_crm_email_requests_are_delivered_as_written(api: Api, dispatcher: Dispatcher) -> None:
+async def test_crm_email_requests_are_delivered_as_written_once_per_request(
+    api: Api, dispatcher: Dispatcher
+) -> None:
     to = f"r-{uuid.uuid4().hex[:8]}@example.com"
-    await handle(
-        api,
-        consumers.on_email_requested,
-        crm.EmailRequested(
-            request_id=uuid.uuid4(),
-            to=to,
-            subject="Su presupuesto",
-            body_text="Adjuntamos su presupuesto.",
-            template="quote",
-        ),
+    request = crm.EmailRequested(
+        request_id=uuid.uuid4(),
+        to=to,
+        subject="Su presupuesto",
+        body_text="Adjuntamos su presupuesto.",
+        template="quote",
     )
+    # The same request published twice (two event ids): delivered once.
+    await handle(api, consumers.on_email_requested, request)
+    await handle(api, consumers.on_email_requested, request)
     await dispatcher.dispatch_once()
     [mail] = api.sendgrid.to(to)
     assert mail["subject"] == "Su presupuesto"
@@ -262,3 +271,152 @@ async def test_a_notification_is_created_once_per_source_event(api: Api) -> None
             )
     person = api.person(Role.supervisor, user_id=user_id)
     assert (await api.client.get("/notifications/unread-count", headers=person.auth)).json() == {"unread": 1}
+
+
+def quote_for(customer_id: uuid.UUID, number: str) -> crm.QuoteCreated:
+    return crm.QuoteCreated(
+        quote_id=uuid.uuid4(),
+        quote_number=number,
+        quote_type="home",
+        customer_id=customer_id,
+        status="sent",
+        base_premium=Decimal("300.00"),
+        total_premium=Decimal("290.00"),
+        carriers=[crm.CarrierOffer(carrier="Mapfre", premium=Decimal("290.00"))],
+        best_carrier="Mapfre",
+    )
+
+
+def customer_created(customer_id: uuid.UUID, mail: str) -> crm.CustomerCreated:
+    return crm.CustomerCreated(
+        customer_id=customer_id,
+        customer_type="individual",
+        first_name="Marta",
+        last_name="Gil",
+        email=mail,
+        preferred_channel="email",
+        preferred_language="es",
+        status="active",
+    )
+
+
+async def parked_rows(api: Api, customer_id: uuid.UUID) -> list[dict[str, Any]]:
+    return await api.sql(
+        "SELECT event_type, status, detail FROM omnichannel.parked_deliveries WHERE customer_id = :c",
+        c=customer_id,
+    )
+
+
+async def test_a_quote_that_arrives_before_its_customer_is_sent_when_the_customer_does(
+    api: Api, dispatcher: Dispatcher
+) -> None:
+    customer_id, mail = uuid.uuid4(), f"p-{uuid.uuid4().hex[:8]}@example.com"
+    early = await handle(api, consumers.on_quote_created, quote_for(customer_id, "Q-EARLY-1"))
+    await handle(api, consumers.on_quote_created, quote_for(customer_id, "Q-EARLY-1"), event_id=early.id)
+    assert await dispatcher.dispatch_once() == 0, "nobody to write to yet"
+    assert await parked_rows(api, customer_id) == [
+        {"event_type": "quote.created", "status": "parked", "detail": None}
+    ], "parked once, even when the event is delivered twice"
+
+    supervisor = api.person(Role.supervisor)
+    listed = await api.client.get("/deliveries/parked", params={"status": "parked"}, headers=supervisor.auth)
+    assert listed.status_code == 200
+    assert [(p["event_id"], p["customer_id"]) for p in listed.json()["items"]] == [
+        (early.id, str(customer_id))
+    ]
+    forbidden = await api.client.get("/deliveries/parked", headers=api.person(Role.agent).auth)
+    assert forbidden.status_code == 403
+
+    await handle(api, consumers.on_customer, customer_created(customer_id, mail))
+    assert await dispatcher.dispatch_once() == 1
+    [sent] = api.sendgrid.to(mail)
+    assert sent["subject"] == "Su presupuesto Q-EARLY-1"
+    assert (await parked_rows(api, customer_id))[0]["status"] == "released"
+
+    # Later customer events release nothing again.
+    await handle(api, consumers.on_customer, customer_created(customer_id, mail))
+    assert await dispatcher.dispatch_once() == 0
+    assert len(api.sendgrid.to(mail)) == 1
+
+
+async def test_the_sweep_releases_what_the_customer_event_missed_and_expires_what_waited_too_long(
+    api: Api, dispatcher: Dispatcher
+) -> None:
+    known_later, never = uuid.uuid4(), uuid.uuid4()
+    mail = f"s-{uuid.uuid4().hex[:8]}@example.com"
+    await handle(api, consumers.on_quote_created, quote_for(known_later, "Q-SWEEP-1"))
+    await handle(api, consumers.on_quote_created, quote_for(never, "Q-NEVER-1"))
+    # The customer reaches the read model without passing the release (a concurrent transaction
+    # parked the quote after the customer's consumer looked): the sweep finds it.
+    async with api.db.transaction() as session:
+        await contacts.apply_customer(session, event=customer_created(known_later, mail))
+    async with api.db.transaction() as session:
+        await parking.sweep(session, handlers=consumers.waiting_handlers(), max_wait=timedelta(hours=1))
+    assert await dispatcher.dispatch_once() == 1
+    assert api.sendgrid.to(mail)[0]["subject"] == "Su presupuesto Q-SWEEP-1"
+    assert (await parked_rows(api, known_later))[0]["status"] == "released"
+    assert (await parked_rows(api, never))[0]["status"] == "parked", "still within the wait"
+
+    async with api.db.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE omnichannel.parked_deliveries SET parked_at = now() - interval '2 hours'")
+        )
+    async with api.db.transaction() as session:
+        await parking.sweep(session, handlers=consumers.waiting_handlers(), max_wait=timedelta(hours=1))
+    assert await parked_rows(api, never) == [
+        {"event_type": "quote.created", "status": "expired", "detail": "the customer never became known"}
+    ]
+    supervisor = api.person(Role.supervisor)
+    expired = (
+        await api.client.get("/deliveries/parked", params={"status": "expired"}, headers=supervisor.auth)
+    ).json()
+    assert [p["customer_id"] for p in expired["items"]] == [str(never)]
+    # An expired delivery stays expired: the customer arriving now sends nothing old.
+    late = f"late-{uuid.uuid4().hex[:8]}@example.com"
+    await handle(api, consumers.on_customer, customer_created(never, late))
+    assert await dispatcher.dispatch_once() == 0
+    assert api.sendgrid.to(late) == []
+
+    # Resolved deliveries (they hold customer data) are deleted after their retention; waiting ones stay.
+    still_waiting = uuid.uuid4()
+    await handle(api, consumers.on_quote_created, quote_for(still_waiting, "Q-WAIT-1"))
+    async with api.db.transaction() as session:
+        assert await parking.purge(session, before=datetime.now(UTC) - timedelta(days=1)) == 0
+        assert await parking.purge(session, before=datetime.now(UTC) + timedelta(seconds=1)) == 2
+    assert await parked_rows(api, known_later) == [] and await parked_rows(api, never) == []
+    assert [r["status"] for r in await parked_rows(api, still_waiting)] == ["parked"]
+
+
+async def test_from_kafka_a_quote_published_before_its_customer_reaches_the_customer(
+    api: Api, dispatcher: Dispatcher, kafka_bootstrap: str
+) -> None:
+    """The CRM's topics as they really arrive: quote.created is consumed first (parked), then
+    customer.created on its own topic releases it, and the quote e-mail reaches SendGrid once."""
+    customer_id, mail = uuid.uuid4(), f"k-{uuid.uuid4().hex[:8]}@example.com"
+    await publish_event(
+        kafka_bootstrap, quote_for(customer_id, "Q-KAFKA-1"), key=str(customer_id), source="core-crm"
+    )
+    spec = dataclasses.replace(consumer_specs()[1], name=f"test-crm-{uuid.uuid4().hex[:8]}")
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(
+            EventConsumer(spec, db=api.db, tables=MESSAGING, bootstrap=kafka_bootstrap).run(stop)
+        ),
+        asyncio.create_task(dispatcher.run(stop)),
+    ]
+    try:
+        await eventually(lambda: parked_rows(api, customer_id), within=30)
+        assert api.sendgrid.to(mail) == []
+        await publish_event(
+            kafka_bootstrap, customer_created(customer_id, mail), key=str(customer_id), source="core-crm"
+        )
+        [sent] = await eventually(lambda: _mails(api, mail), within=30)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    assert sent["subject"] == "Su presupuesto Q-KAFKA-1"
+    assert (await parked_rows(api, customer_id))[0]["status"] == "released"
+
+
+async def _mails(api: Api, to: str) -> list[dict[str, Any]]:
+    return api.sendgrid.to(to)

@@ -4,10 +4,19 @@ CORS is answered here from the allow-list in settings. Unlike Starlette's ``CORS
 disallowed origin gets no ``Access-Control-*`` header at all (a failed preflight is a plain 403
 problem), and no service can widen the policy: the proxy drops ``Access-Control-*`` headers
 coming from services.
+
+Framing: nothing may be framed (``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``) unless a
+service's own Content-Security-Policy names the origins that may frame that one answer (the chat
+widget). Such a ``frame-ancestors`` is kept only when every source is an exact origin, ``'self'`` or
+``'none'``; a wildcard or a bare scheme becomes ``'none'``. ``X-Frame-Options`` has no allow-list,
+so it is left out of an answer that may be framed.
 """
 
 from __future__ import annotations
 
+import re
+
+import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.answers import refuse
@@ -22,6 +31,57 @@ EXPOSED_HEADERS = (
 # The gateway's own operational endpoints answer probes that address the pod by IP.
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _DOCS_PREFIXES = ("/docs", "/redoc")
+_CSP = b"content-security-policy"
+_XFO = (b"x-frame-options", b"DENY")
+_NO_FRAMING = "frame-ancestors 'none'"
+# A frame-ancestors source a service may name: 'self', 'none' or an exact http(s) origin.
+_FRAMING_SOURCE = re.compile(
+    r"'self'|'none'|https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?"
+)
+
+log = structlog.get_logger("gateway.browser")
+
+
+def framing_policy(csp: str) -> tuple[str, bool]:
+    """A service's Content-Security-Policy with its framing made safe, and whether the answer may be
+    framed by anyone at all (then ``X-Frame-Options: DENY`` must not be added).
+
+    No ``frame-ancestors``: ``'none'`` is appended. Every source an exact origin, ``'self'`` or
+    ``'none'``: kept. Anything else (``*``, ``https:``, ``*.example.com``): ``'none'``.
+    """
+    directives = [d.strip() for d in csp.split(";") if d.strip()]
+    framed = False
+    found = False
+    for index, directive in enumerate(directives):
+        name, _, value = directive.partition(" ")
+        if name.lower() != "frame-ancestors":
+            continue
+        found = True
+        sources = value.lower().split()
+        if sources and all(_FRAMING_SOURCE.fullmatch(s) for s in sources):
+            framed = framed or sources != ["'none'"]
+        else:
+            log.warning("frame_ancestors_refused", policy=directive[:200])
+            directives[index] = _NO_FRAMING
+    if not found:
+        directives.append(_NO_FRAMING)
+    return "; ".join(directives), framed
+
+
+def _safe_framing(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Make every Content-Security-Policy a service sent safe to frame (in place); True when the
+    answer may be framed by some origin."""
+    framed = False
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == _CSP:
+            policy, allows = framing_policy(value.decode("latin-1"))
+            headers[index] = (name, policy.encode("latin-1"))
+            framed = framed or allows
+    return framed
+
+
+def _own_origin(scheme: str, host: str | None) -> str:
+    return f"{scheme}://{(host or '').lower()}"
 
 
 def _host_name(value: str) -> str:
@@ -65,7 +125,7 @@ class BrowserPolicy:
         self.hsts = f"max-age={settings.hsts_max_age}; includeSubDomains".encode()
         self.common: list[tuple[bytes, bytes]] = [
             (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
+            _XFO,
             (b"referrer-policy", b"no-referrer"),
         ]
 
@@ -95,15 +155,22 @@ class BrowserPolicy:
         if path not in OPS_PATHS and not self.hosts.allows(host or ""):
             await self._refuse(scope, receive, send, 400, "This host name is not served here.")
             return
+        https = scope.get("scheme") in ("https", "wss") or (
+            trusted
+            and forwarded_proto is not None
+            and forwarded_proto.split(",")[0].strip().lower() in ("https", "wss")
+        )
         if kind == "websocket":
-            if origin is not None and origin not in self.origins:
+            # A page the platform itself served (the chat widget, framed or not) is same-origin.
+            if (
+                origin is not None
+                and origin not in self.origins
+                and origin.lower() != _own_origin("https" if https else "http", host)
+            ):
                 await self._refuse(scope, receive, send, 403, "This origin may not open WebSockets here.")
                 return
             await self.app(scope, receive, send)
             return
-        https = scope.get("scheme") == "https" or (
-            trusted and forwarded_proto is not None and forwarded_proto.split(",")[0].strip() == "https"
-        )
         allowed_origin = origin is not None and origin in self.origins
         if preflight and origin is not None and scope["method"] == "OPTIONS":
             await self._preflight(scope, receive, send, allowed_origin, https)
@@ -128,6 +195,10 @@ class BrowserPolicy:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
                 present = {name.lower() for name, _ in headers}
+                if _CSP in present:
+                    if not _safe_framing(headers) and _XFO[0] not in present:
+                        headers.append(_XFO)
+                    present.add(_XFO[0])
                 headers.extend(h for h in extra if h[0] not in present or h[0] == b"vary")
             await send(message)
 

@@ -14,6 +14,7 @@ from aintech_shared.db import Database
 from omnichannel.campaigns.router import router as campaigns_router
 from omnichannel.chat.router import router as chat_router
 from omnichannel.core.live import LiveHub
+from omnichannel.delivery.router import router as delivery_router
 from omnichannel.inbox.router import router as inbox_router
 from omnichannel.messaging import service as messaging
 from omnichannel.messaging.router import router as messaging_router
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             chat_router,
             notifications_router,
             campaigns_router,
+            delivery_router,
             webhooks_router,
         ],
         lifespan_hooks=[live_hub],

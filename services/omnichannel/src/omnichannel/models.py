@@ -5,6 +5,7 @@ from omnichannel.campaigns.models import Campaign, CampaignRecipient
 from omnichannel.contacts.models import Contact, PlatformUser
 from omnichannel.conversations.models import Conversation, ConversationNote
 from omnichannel.core.base import MESSAGING, Base
+from omnichannel.delivery.models import CrmEmailRequest, ParkedDelivery
 from omnichannel.messaging.models import (
     Attachment,
     Message,
@@ -27,10 +28,12 @@ __all__ = [
     "Contact",
     "Conversation",
     "ConversationNote",
+    "CrmEmailRequest",
     "Message",
     "Notification",
     "NotificationPreference",
     "OptOut",
+    "ParkedDelivery",
     "PlatformUser",
     "ProviderEvent",
     "RateCounter",

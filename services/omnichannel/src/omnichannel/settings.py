@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -11,6 +12,8 @@ from aintech_shared.settings import ServiceSettings
 # Development default of the Twilio auth token: webhooks are signed and checked with it even
 # when no Twilio account is configured (console mode), so an unsigned request is always refused.
 DEV_TWILIO_AUTH_TOKEN = "aintech-development-twilio-auth-token"  # noqa: S105
+# An exact web origin: scheme, host and optional port; no path, no wildcard.
+_ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
 
 class Settings(ServiceSettings, service="omnichannel"):
@@ -66,9 +69,20 @@ class Settings(ServiceSettings, service="omnichannel"):
         default=120, ge=10, description="A message left 'sending' this long is failed, never resent."
     )
     campaign_default_rate_per_minute: int = Field(default=60, ge=1, le=6000)
+    parked_delivery_max_wait_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="How long a customer event waits for its customer to be known before it is expired "
+        "(nothing sent, listed under /deliveries/parked?status=expired).",
+    )
 
     # Live chat and the inbox
     chat_heartbeat_seconds: float = Field(default=25.0, gt=0)
+    widget_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins (e.g. https://www.aintech.es) whose pages may embed the chat widget in a "
+        "frame, besides the platform's own. Exact scheme://host[:port]; no wildcard.",
+    )
     default_agent_capacity: int = Field(default=5, ge=1, le=100)
 
     @field_validator("trusted_proxies")
@@ -77,6 +91,15 @@ class Settings(ServiceSettings, service="omnichannel"):
         for item in value:
             ipaddress.ip_network(item, strict=False)
         return value
+
+    @field_validator("widget_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        cleaned = [origin.strip().rstrip("/").lower() for origin in value]
+        for origin in cleaned:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"not an exact web origin (scheme://host[:port]): {origin!r}")
+        return cleaned
 
     @property
     def twilio_configured(self) -> bool:
@@ -88,6 +111,17 @@ class Settings(ServiceSettings, service="omnichannel"):
 
     def insecure_defaults(self) -> list[str]:
         problems = super().insecure_defaults()
+        prefix = self.env_prefix()
         if self.twilio_auth_token.get_secret_value() == DEV_TWILIO_AUTH_TOKEN:
-            problems.append(f"{self.env_prefix()}TWILIO_AUTH_TOKEN")
+            problems.append(f"{prefix}TWILIO_AUTH_TOKEN")
+        # Without these, production would "send" to the console provider (customers get nothing) or
+        # refuse every provider webhook.
+        if not self.twilio_account_sid:
+            problems.append(f"{prefix}TWILIO_ACCOUNT_SID")
+        if not self.sendgrid_api_key.get_secret_value():
+            problems.append(f"{prefix}SENDGRID_API_KEY")
+        if not self.sendgrid_webhook_public_key:
+            problems.append(f"{prefix}SENDGRID_WEBHOOK_PUBLIC_KEY")
+        if not self.public_base_url:
+            problems.append(f"{prefix}PUBLIC_BASE_URL")
         return problems

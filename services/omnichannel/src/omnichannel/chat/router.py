@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, status
@@ -13,7 +12,7 @@ from pydantic import ValidationError
 
 from aintech_shared.db import Database, DbSession
 from aintech_shared.errors import AppError, Forbidden, responses
-from omnichannel.chat import service
+from omnichannel.chat import service, widget
 from omnichannel.chat.schemas import ChatMessageIn, ChatStart, ChatView
 from omnichannel.conversations import service as conversations
 from omnichannel.conversations.schemas import ConversationOut
@@ -127,17 +126,19 @@ async def close_chat(conversation_id: uuid.UUID, principal: Caller, db: DbSessio
     "/chat/widget",
     response_class=HTMLResponse,
     summary="The embeddable customer chat page (plain HTML + JS)",
-    description="Signs the customer in through the platform, starts their chat and talks over "
-    "`/ws/omnichannel/chat/{id}`, resuming from the last message after a reconnect.",
+    description="Signs the customer in through the platform (or takes a token from `#token=`), starts "
+    "their chat and talks over `/ws/omnichannel/chat/{id}`, resuming from the last message after a "
+    'reconnect. Embed it with `<iframe src="https://<platform>/api/omnichannel/chat/widget">` from an '
+    "origin listed in `OMNICHANNEL_WIDGET_ORIGINS`: its Content-Security-Policy lets only those origins "
+    "(and the platform) frame it.",
 )
-async def widget() -> HTMLResponse:
-    page = resources.files("omnichannel.chat").joinpath("widget.html").read_text("utf-8")
+async def widget_page(settings: SettingsDep) -> HTMLResponse:
     return HTMLResponse(
-        page,
+        widget.page(),
         headers={
-            "Content-Security-Policy": "default-src 'none'; script-src 'self' 'unsafe-inline'; "
-            "style-src 'unsafe-inline'; connect-src 'self' ws: wss:; frame-ancestors *",
+            "Content-Security-Policy": widget.policy(tuple(settings.widget_origins)),
             "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
             "Cache-Control": "no-cache",
         },
     )

@@ -90,5 +90,9 @@ async def upsert_user(session: AsyncSession, values: dict[str, Any]) -> None:
     )
 
 
+async def set_user_email(session: AsyncSession, user_id: uuid.UUID, email: str) -> None:
+    await session.execute(update(PlatformUser).where(PlatformUser.user_id == user_id).values(email=email))
+
+
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> PlatformUser | None:
     return await session.get(PlatformUser, user_id)

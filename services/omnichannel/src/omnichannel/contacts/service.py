@@ -70,6 +70,11 @@ async def apply_user(session: AsyncSession, *, event: UserRegistered) -> None:
     )
 
 
+async def apply_user_email(session: AsyncSession, *, user_id: uuid.UUID, email: str) -> None:
+    """A platform user's proven new address replaces the old one in the read model."""
+    await repository.set_user_email(session, user_id, email_address(email))
+
+
 async def match_phone(session: AsyncSession, *, address: str) -> Contact | None:
     """The customer whose mobile or phone is ``address`` (E.164)."""
     return await repository.by_phone(session, address)

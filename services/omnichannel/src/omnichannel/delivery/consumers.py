@@ -1,10 +1,12 @@
 """What omnichannel does with other contexts' events.
 
-* ``auth.security``: verification, password reset, password changed and suspicious-login e-mails;
-  ``auth.user``: the read model of platform users.
+* ``auth.security``: verification, password reset, password changed, suspicious-login, e-mail change
+  and "you already have an account" e-mails; ``auth.user``: the read model of platform users and the
+  "your e-mail address changed" notice to the old address.
 * ``crm.customer``: the read model of customers (matching senders, preferred channel, language).
 * ``crm.quote``, ``crm.policy``, ``crm.claim``: the customer's template on their preferred channel
-  (a renewal reminder asks for CONFIRMAR), plus in-app notifications; ``crm.task``: the assignee
+  (a renewal reminder asks for CONFIRMAR), plus in-app notifications; an event about a customer not
+  known here yet is parked until ``customer.created`` arrives (``parking``); ``crm.task``: the assignee
   is notified; ``crm.notification``: e-mails the CRM asks for.
 """
 
@@ -22,9 +24,12 @@ from aintech_contracts.events import auth, crm
 from aintech_shared.events.consumer import ConsumerSpec, Handler
 from omnichannel.contacts import service as contacts
 from omnichannel.contacts.service import Recipient
+from omnichannel.delivery import parking
+from omnichannel.delivery import repository as delivery_repository
 from omnichannel.messaging import service as messaging
 from omnichannel.messaging import templated
 from omnichannel.notifications import service as notifications
+from omnichannel.templating.service import render
 
 log = structlog.get_logger("omnichannel.consumers")
 
@@ -137,6 +142,53 @@ async def on_suspicious_login(session: AsyncSession, event: CloudEvent) -> None:
     )
 
 
+async def on_account_exists(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data_as(auth.AccountExistsNotice)
+    await _account_mail(
+        session,
+        user_id=data.user_id,
+        email=str(data.email),
+        first_name=data.first_name,
+        template="account_exists",
+        variables={"sign_in_url": data.sign_in_url, "reset_password_url": data.reset_password_url},
+    )
+
+
+async def on_email_change_requested(session: AsyncSession, event: CloudEvent) -> None:
+    """The link that proves the new address goes to the new address (never the current one)."""
+    data = event.data_as(auth.EmailChangeRequested)
+    await _account_mail(
+        session,
+        user_id=data.user_id,
+        email=str(data.new_email),
+        first_name=data.first_name,
+        template="email_change",
+        variables={
+            "new_email": str(data.new_email).lower(),
+            "verification_url": data.verification_url,
+            "expires_at": _when(data.expires_at),
+        },
+    )
+
+
+async def on_email_changed(session: AsyncSession, event: CloudEvent) -> None:
+    """The old address is told (a takeover must not go unnoticed); the account read model follows."""
+    data = event.data_as(auth.UserEmailChanged)
+    await _account_mail(
+        session,
+        user_id=data.user_id,
+        email=str(data.old_email),
+        first_name=data.first_name,
+        template="email_changed",
+        variables={
+            "old_email": str(data.old_email).lower(),
+            "new_email": str(data.new_email).lower(),
+            "changed_at": _when(data.changed_at),
+        },
+    )
+    await contacts.apply_user_email(session, user_id=data.user_id, email=str(data.new_email))
+
+
 async def on_user_registered(session: AsyncSession, event: CloudEvent) -> None:
     await contacts.apply_user(session, event=event.data_as(auth.UserRegistered))
 
@@ -151,23 +203,29 @@ async def on_customer(session: AsyncSession, event: CloudEvent) -> None:
         else event.data_as(crm.CustomerUpdated)
     )
     await contacts.apply_customer(session, event=data)
+    await parking.release(session, customer_id=data.customer_id, handlers=waiting_handlers())
 
 
 async def on_customer_deleted(session: AsyncSession, event: CloudEvent) -> None:
     await contacts.apply_customer_deleted(session, event=event.data_as(crm.CustomerDeleted))
 
 
-async def _customer(session: AsyncSession, customer_id: uuid.UUID) -> Recipient | None:
+async def _customer(session: AsyncSession, customer_id: uuid.UUID, event: CloudEvent) -> Recipient | None:
+    """The customer to write to. Not known here yet (their ``customer.created`` is on another topic
+    and may come later): the event is parked and handled again when they are. Erased: nobody."""
     contact = await contacts.get(session, customer_id=customer_id)
-    if contact is None or contact.deleted_at is not None:
-        log.info("customer_unknown_here", customer_id=str(customer_id))
+    if contact is None:
+        await parking.park(session, event=event, customer_id=customer_id)
+        return None
+    if contact.deleted_at is not None:
+        log.info("customer_erased", customer_id=str(customer_id), event_type=event.type)
         return None
     return contacts.recipient_of(contact)
 
 
 async def on_quote_created(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data_as(crm.QuoteCreated)
-    recipient = await _customer(session, data.customer_id)
+    recipient = await _customer(session, data.customer_id, event)
     if recipient is None:
         return
     best = data.best_carrier or (data.carriers[0].carrier if data.carriers else "-")
@@ -186,7 +244,7 @@ async def on_quote_created(session: AsyncSession, event: CloudEvent) -> None:
 
 async def on_quote_converted(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data_as(crm.QuoteConverted)
-    recipient = await _customer(session, data.customer_id)
+    recipient = await _customer(session, data.customer_id, event)
     if recipient is None or recipient.user_id is None:
         return
     await notifications.notify(
@@ -202,7 +260,7 @@ async def on_quote_converted(session: AsyncSession, event: CloudEvent) -> None:
 
 async def on_policy_expiring(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data_as(crm.PolicyExpiringSoon)
-    recipient = await _customer(session, data.customer_id)
+    recipient = await _customer(session, data.customer_id, event)
     if recipient is None:
         return
     await templated.send_template(
@@ -251,7 +309,7 @@ async def on_claim(session: AsyncSession, event: CloudEvent) -> None:
     elif isinstance(data, crm.ClaimPaid):
         detail = f"Importe pagado: {data.paid_amount} €."
     label = CLAIM_STATUS_ES.get(status, status)
-    recipient = await _customer(session, data.customer_id)
+    recipient = await _customer(session, data.customer_id, event)
     if recipient is not None:
         await templated.send_template(
             session,
@@ -291,23 +349,52 @@ async def on_task_created(session: AsyncSession, event: CloudEvent) -> None:
 
 
 async def on_email_requested(session: AsyncSession, event: CloudEvent) -> None:
-    """The CRM's own e-mail (already rendered): delivered as is, once per ``request_id``."""
+    """The CRM's own e-mail: its subject and text as written, in the ``crm_message`` template (the
+    platform's layout in the requested language), with the CRM's template name kept on the message;
+    once per ``request_id``."""
     data = event.data_as(crm.EmailRequested)
+    if not await delivery_repository.first_email_request(session, data.request_id):
+        log.info("crm_email_request_repeated", request_id=str(data.request_id))
+        return
+    rendered = render(
+        "crm_message",
+        language=data.language,
+        variables={"subject": data.subject, "body": data.body_text},
+    )
     await messaging.queue(
         session,
         outbound=messaging.Outbound(
             channel="email",
             to_address=data.to.strip().lower()[:320],
-            subject=" ".join(data.subject.split())[:500],
-            body=data.body_text,
+            subject=rendered.subject,
+            body=rendered.text,
+            html=rendered.html,
             template=data.template[:50],
-            language=data.language[:5],
-            context={"request_id": str(data.request_id)},
+            language=rendered.language,
+            context={
+                "request_id": str(data.request_id),
+                **({"related_type": data.related_type[:50]} if data.related_type else {}),
+                **({"related_id": str(data.related_id)} if data.related_id else {}),
+            },
             customer_id=data.customer_id,
             display_name=data.to_name,
             purpose="transactional",
         ),
     )
+
+
+def waiting_handlers() -> dict[str, Handler]:
+    """The handlers of events that may wait for their customer (see ``parking``)."""
+    return {
+        crm.QuoteCreated.event_type: on_quote_created,
+        crm.QuoteConverted.event_type: on_quote_converted,
+        crm.PolicyExpiringSoon.event_type: on_policy_expiring,
+        crm.ClaimCreated.event_type: on_claim,
+        crm.ClaimUpdated.event_type: on_claim,
+        crm.ClaimApproved.event_type: on_claim,
+        crm.ClaimDenied.event_type: on_claim,
+        crm.ClaimPaid.event_type: on_claim,
+    }
 
 
 def consumer_specs() -> list[ConsumerSpec]:
@@ -316,6 +403,9 @@ def consumer_specs() -> list[ConsumerSpec]:
         auth.PasswordResetRequested.event_type: on_password_reset,
         auth.PasswordChanged.event_type: on_password_changed,
         auth.SuspiciousLogin.event_type: on_suspicious_login,
+        auth.AccountExistsNotice.event_type: on_account_exists,
+        auth.EmailChangeRequested.event_type: on_email_change_requested,
+        auth.UserEmailChanged.event_type: on_email_changed,
         auth.UserRegistered.event_type: on_user_registered,
     }
     crm_handlers: dict[str, Handler] = {

@@ -23,6 +23,10 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "email_verification": ("first_name", "verification_url", "expires_at"),
     "new_login_alert": ("first_name", "reason", "ip", "occurred_at"),
     "password_changed": ("first_name", "changed_at"),
+    "account_exists": ("first_name", "sign_in_url", "reset_password_url"),
+    "email_change": ("first_name", "new_email", "verification_url", "expires_at"),
+    "email_changed": ("first_name", "old_email", "new_email", "changed_at"),
+    "crm_message": ("subject", "body"),  # an e-mail the CRM wrote, in the platform's layout
     "announcement": ("first_name", "title", "message"),
     "notification": ("first_name", "title", "body"),
 }
