@@ -49,7 +49,7 @@ async def anonymous_operations(spec: ServiceSpec) -> list[tuple[str, str, int]]:
                 if method not in operations:
                     continue
                 concrete = PARAMETER.sub("00000000-0000-4000-8000-000000000000", path)
-                body = {} if method in ("post", "put", "patch") else None
+                body: dict[str, object] | None = {} if method in ("post", "put", "patch") else None
                 answer = await client.request(method.upper(), concrete, json=body)
                 if answer.status_code != 401:
                     found.append((method.upper(), path, answer.status_code))
