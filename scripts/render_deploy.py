@@ -58,6 +58,25 @@ PRODUCTION_SECRETS = [
         "OMNICHANNEL_PUBLIC_BASE_URL",
         "e.g. https://api.aintech.example (the URL Twilio signs, status callbacks)",
     ),
+    ("TELEPHONY_TWILIO_ACCOUNT_SID", "AC... the Twilio account (empty would mean console mode: refused)"),
+    ("TELEPHONY_TWILIO_AUTH_TOKEN", "verifies X-Twilio-Signature on every voice webhook"),
+    (
+        "TELEPHONY_TWILIO_API_KEY_SID / _API_KEY_SECRET",
+        "SK... REST calls and the softphone's access tokens",
+    ),
+    (
+        "TELEPHONY_TWILIO_TWIML_APP_SID",
+        "AP... the TwiML App the softphone dials through (voice URL\n"
+        "/webhooks/twilio/voice/client, status callback /webhooks/twilio/voice/status)",
+    ),
+    ("TELEPHONY_TWILIO_PHONE_NUMBER", "the account's number: caller id of outbound calls"),
+]
+# What the base ConfigMap (aintech-config) carries that an operator is likely to patch here.
+PRODUCTION_CONFIG_NOTE = [
+    "The ConfigMap (aintech-config) carries TELEPHONY_PUBLIC_WEBHOOK_BASE_URL (the public https URL of",
+    "the gateway, which the number's and the TwiML App's webhooks point at), TELEPHONY_TRUSTED_PROXIES",
+    "and the office hours (TELEPHONY_OFFICE_*), OMNICHANNEL_WIDGET_ORIGINS (the sites that may frame",
+    "the chat widget); patch them here for another host, network, timetable or site.",
 ]
 
 
@@ -443,6 +462,7 @@ def production_overlay() -> str:
         first, *rest = what.split("\n")
         lines.append(f"#   {name.ljust(width)} {first}".rstrip() if what else f"#   {name}")
         lines.extend(f"#   {' ' * width} {more}" for more in rest)
+    lines.extend(f"# {line}" for line in PRODUCTION_CONFIG_NOTE)
     lines.append("# Services refuse to start while any of these still holds its development default.")
     return HEADER + "\n".join(lines) + "\n" + PRODUCTION_BODY
 
