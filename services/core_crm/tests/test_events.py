@@ -189,6 +189,31 @@ async def test_claim_created_gets_an_adjuster(flow: Flow) -> None:
     assert updated["data"]["changed_fields"] == ["adjuster_id"]
 
 
+async def test_quote_created_requests_the_quote_email(flow: Flow) -> None:
+    api = flow.api
+    customer = await api.customer()
+    quote = (
+        await api.call(
+            "POST",
+            "/quotes",
+            json={
+                "customer_id": customer["id"],
+                "quote_type": "auto",
+                "base_premium": "500",
+                "coverage_details": {"make": "SEAT", "model": "Ibiza", "year": 2020, "plate": "1111BBB"},
+                "carrier_quotes": [
+                    {"carrier": "Zurich", "premium": "480"},
+                    {"carrier": "Generali", "premium": "510"},
+                ],
+            },
+            expect=201,
+        )
+    ).json()
+    email = await flow.event("crm.notification", "crm.email_requested", customer["id"])
+    assert email["data"]["to"] == customer["email"]
+    assert email["data"]["related_id"] == quote["id"] and "Zurich: 480" in email["data"]["body_text"]
+
+
 async def test_interaction_logged_lands_on_the_timeline_once(flow: Flow) -> None:
     api = flow.api
     customer = await api.customer(mobile="655443322")

@@ -1,14 +1,14 @@
 """What the CRM does with events: its own automations, the timeline intake, accounts, workflow triggers.
 
-* ``core-crm.automation`` (crm.customer, crm.policy, crm.claim, omnichannel.confirmation):
-  `customer.created` -> welcome task and the unmatched calls and messages from the customer's
-  phones or e-mail linked to them (also when `customer.updated` changes one of those);
-  `policy.expiring_soon` -> renewal task; `renewal.confirmed` (the customer answered CONFIRMAR to
-  the renewal reminder) -> the renewal is marked confirmed and the agent gets a task to issue it;
-  `policy.renewed` closes the policy's renewal tasks; `claim.created` -> adjuster assignment;
-  policy and claim events also re-run the customer's segmentation. (A new quote reaches the
-  customer from omnichannel, which sends its bilingual `quote` template on `quote.created` over
-  the customer's channel.)
+* ``core-crm.automation`` (crm.customer, crm.policy, crm.claim, crm.quote,
+  omnichannel.confirmation): `customer.created` -> welcome task and the unmatched calls and
+  messages from the customer's phones or e-mail linked to them (also when `customer.updated`
+  changes one of those); `policy.expiring_soon` ->
+  renewal task; `renewal.confirmed` (the customer answered CONFIRMAR to the renewal reminder) ->
+  the renewal is marked confirmed and the agent gets a task to issue it; `policy.renewed` closes
+  the policy's renewal tasks; `claim.created` -> adjuster assignment; `quote.created` -> the
+  quote is e-mailed (an `crm.email_requested` event for omnichannel); policy and claim events
+  also re-run the customer's segmentation.
 * ``core-crm.timeline`` (crm.interaction): `interaction.logged` from telephony and omnichannel ->
   the customer's timeline, or kept as an unmatched contact when it matches no customer.
 * ``core-crm.accounts`` (auth.user): the accounts read model; verified customer accounts are
@@ -42,12 +42,15 @@ from aintech_contracts.events.crm import (
     CUSTOMER_TOPIC,
     INTERACTION_TOPIC,
     POLICY_TOPIC,
+    QUOTE_TOPIC,
     ClaimCreated,
     CustomerCreated,
     CustomerUpdated,
+    EmailRequested,
     InteractionLogged,
     PolicyExpiringSoon,
     PolicyRenewed,
+    QuoteCreated,
 )
 from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConfirmed
 from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
@@ -131,6 +134,42 @@ def automation(rt: Runtime) -> ConsumerSpec:
         await claims.auto_assign_adjuster(session, rt=rt, claim_id=data.claim_id)
         await profile.resegment(session, rt=rt, customer_id=data.customer_id)
 
+    async def quote_email(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(QuoteCreated)
+        customer = await customers.internal_get(session, customer_id=data.customer_id)
+        if customer is None or not customer.email:
+            log.info("quote_email_skipped", quote_id=str(data.quote_id), reason="no e-mail address")
+            return
+        lines = [f"- {c.carrier}: {c.premium} €/año" for c in data.carriers] or [
+            f"- Total: {data.total_premium} €/año"
+        ]
+        valid = data.valid_until.astimezone(LOCAL_TZ).date().isoformat() if data.valid_until else "30 días"
+        await rt.outbox.publish(
+            session,
+            EmailRequested(
+                request_id=uuid.uuid5(uuid.NAMESPACE_URL, f"quote-email:{data.quote_id}"),
+                to=customer.email,
+                to_name=f"{customer.first_name} {customer.last_name}",
+                subject=f"Tu presupuesto {data.quote_number}",
+                body_text=f"Hola {customer.first_name},\n\n"
+                f"Estas son las ofertas de tu seguro {data.quote_type}:\n"
+                + "\n".join(lines)
+                + f"\n\nPrima total: {data.total_premium} €/año. Válido hasta {valid}.\n",
+                template="crm.quote",
+                language=customer.preferred_language,
+                variables={
+                    "quote_number": data.quote_number,
+                    "total_premium": str(data.total_premium),
+                    "best_carrier": data.best_carrier or "",
+                    "valid_until": valid,
+                },
+                customer_id=customer.id,
+                related_type="quote",
+                related_id=data.quote_id,
+            ),
+            key=str(customer.id),
+        )
+
     async def resegment(session: AsyncSession, event: CloudEvent) -> None:
         customer_id = event.data.get("customer_id")
         if customer_id:
@@ -142,6 +181,7 @@ def automation(rt: Runtime) -> ConsumerSpec:
         "policy.expiring_soon": renewal_task,
         "renewal.confirmed": renewal_confirmed,
         "claim.created": claim_created,
+        "quote.created": quote_email,
         "policy.created": resegment,
         "policy.renewed": renewed,
         "policy.cancelled": resegment,
@@ -149,7 +189,7 @@ def automation(rt: Runtime) -> ConsumerSpec:
     }
     return ConsumerSpec(
         "core-crm.automation",
-        [CUSTOMER_TOPIC, POLICY_TOPIC, CLAIM_TOPIC, CONFIRMATION_TOPIC],
+        [CUSTOMER_TOPIC, POLICY_TOPIC, CLAIM_TOPIC, QUOTE_TOPIC, CONFIRMATION_TOPIC],
         handlers,
     )
 
