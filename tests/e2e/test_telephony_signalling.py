@@ -129,6 +129,7 @@ async def test_agent_and_transfer_target_signal_through_the_gateway(fleet: Fleet
         for auth in (agent, target):
             me = (await gw.get("/api/telephony/agents/me", headers=auth)).json()
             assert me["status"] == "available" and me["current_call_id"] is None
-        with pytest.raises(InvalidStatus):  # an ended call's room cannot be joined again
+        with pytest.raises(InvalidStatus) as gone:  # an ended call's room cannot be joined again
             async with connect(room, subprotocols=["bearer", agent_token]):  # type: ignore[list-item]
                 pass
+        assert gone.value.response.status_code == 410, "the service's refusal passes through the gateway"

@@ -132,7 +132,7 @@ class WebSocketRelay:
                 timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
             )
         except aiohttp.WSServerHandshakeError as exc:
-            status = exc.status if exc.status in (400, 401, 403, 404, 409, 429) else 502
+            status = exc.status if exc.status in (400, 401, 403, 404, 409, 410, 429) else 502
             await refuse(scope, receive, send, status, f"The {service} service refused the WebSocket.")
             return
         except (aiohttp.ClientError, TimeoutError):
