@@ -7,10 +7,11 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_crm.claims.models import OPEN_STATUSES, Claim, ClaimDocument, ClaimHistory, ClaimNote
+from core_crm.core.keyset import newest_first
 
 ASSIGNMENT_LOCK = zlib.crc32(b"crm.claims.adjuster_assignment")
 
@@ -76,23 +77,9 @@ async def search(
         conditions.append(Claim.adjuster_id == adjuster_id)
     if number:
         conditions.append(Claim.claim_number == number)
-    if after is not None:
-        conditions.append(tuple_(Claim.created_at, Claim.id) < (after[0], after[1]))
-    rows = list(
-        (
-            await session.scalars(
-                select(Claim)
-                .where(*conditions)
-                .order_by(Claim.created_at.desc(), Claim.id.desc())
-                .limit(limit + 1)
-            )
-        ).all()
+    return await newest_first(
+        session, Claim, at=Claim.created_at, id_=Claim.id, conditions=conditions, after=after, limit=limit
     )
-    next_key = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_key = [rows[-1].created_at.isoformat(), str(rows[-1].id)]
-    return rows, next_key
 
 
 async def lock_assignments(session: AsyncSession) -> None:

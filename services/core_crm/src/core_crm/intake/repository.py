@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core_crm.core.keyset import newest_first
 from core_crm.intake.models import IntakeStatus, UnmatchedInteraction
 
 
@@ -79,22 +80,12 @@ async def search(
 ) -> tuple[Sequence[UnmatchedInteraction], list[Any] | None]:
     """Newest received first."""
     conditions: list[ColumnElement[bool]] = [UnmatchedInteraction.status == status]
-    if after is not None:
-        conditions.append(
-            tuple_(UnmatchedInteraction.received_at, UnmatchedInteraction.id) < (after[0], after[1])
-        )
-    rows = list(
-        (
-            await session.scalars(
-                select(UnmatchedInteraction)
-                .where(*conditions)
-                .order_by(UnmatchedInteraction.received_at.desc(), UnmatchedInteraction.id.desc())
-                .limit(limit + 1)
-            )
-        ).all()
+    return await newest_first(
+        session,
+        UnmatchedInteraction,
+        at=UnmatchedInteraction.received_at,
+        id_=UnmatchedInteraction.id,
+        conditions=conditions,
+        after=after,
+        limit=limit,
     )
-    next_key = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_key = [rows[-1].received_at.isoformat(), str(rows[-1].id)]
-    return rows, next_key

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core_crm.core.keyset import newest_first
 from core_crm.interactions.models import Interaction
 
 
@@ -53,23 +54,15 @@ async def search(
         conditions.append(Interaction.occurred_at >= since)
     if until is not None:
         conditions.append(Interaction.occurred_at < until)
-    if after is not None:
-        conditions.append(tuple_(Interaction.occurred_at, Interaction.id) < (after[0], after[1]))
-    rows = list(
-        (
-            await session.scalars(
-                select(Interaction)
-                .where(*conditions)
-                .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
-                .limit(limit + 1)
-            )
-        ).all()
+    return await newest_first(
+        session,
+        Interaction,
+        at=Interaction.occurred_at,
+        id_=Interaction.id,
+        conditions=conditions,
+        after=after,
+        limit=limit,
     )
-    next_key = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_key = [rows[-1].occurred_at.isoformat(), str(rows[-1].id)]
-    return rows, next_key
 
 
 async def for_customer(session: AsyncSession, customer_id: uuid.UUID) -> Sequence[Interaction]:

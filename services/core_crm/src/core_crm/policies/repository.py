@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core_crm.core.keyset import newest_first
 from core_crm.policies.models import Policy, PolicyTerm
 
 
@@ -85,23 +86,9 @@ async def search(
         )
     if ending_between is not None:
         conditions.append(Policy.coverage_end_date.between(*ending_between))
-    if after is not None:
-        conditions.append(tuple_(Policy.created_at, Policy.id) < (after[0], after[1]))
-    rows = list(
-        (
-            await session.scalars(
-                select(Policy)
-                .where(*conditions)
-                .order_by(Policy.created_at.desc(), Policy.id.desc())
-                .limit(limit + 1)
-            )
-        ).all()
+    return await newest_first(
+        session, Policy, at=Policy.created_at, id_=Policy.id, conditions=conditions, after=after, limit=limit
     )
-    next_key = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_key = [rows[-1].created_at.isoformat(), str(rows[-1].id)]
-    return rows, next_key
 
 
 async def expiring(session: AsyncSession, *, start: date, end: date, limit: int) -> Sequence[Policy]:

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, tuple_, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core_crm.core.keyset import newest_first
 from core_crm.quotes.models import OPEN_QUOTE_STATUSES, Quote
 
 
@@ -44,23 +45,9 @@ async def search(
         conditions.append(Quote.status.in_(statuses))
     if quote_type:
         conditions.append(Quote.quote_type == quote_type)
-    if after is not None:
-        conditions.append(tuple_(Quote.created_at, Quote.id) < (after[0], after[1]))
-    rows = list(
-        (
-            await session.scalars(
-                select(Quote)
-                .where(*conditions)
-                .order_by(Quote.created_at.desc(), Quote.id.desc())
-                .limit(limit + 1)
-            )
-        ).all()
+    return await newest_first(
+        session, Quote, at=Quote.created_at, id_=Quote.id, conditions=conditions, after=after, limit=limit
     )
-    next_key = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_key = [rows[-1].created_at.isoformat(), str(rows[-1].id)]
-    return rows, next_key
 
 
 async def expire_overdue(session: AsyncSession) -> int:

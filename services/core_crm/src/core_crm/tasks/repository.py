@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core_crm.core.keyset import newest_first
 from core_crm.tasks.models import OPEN_TASK_STATUSES, Task
 
 
@@ -75,23 +76,9 @@ async def search(
         conditions.append(Task.due_date >= due_from)
     if due_before is not None:
         conditions.append(Task.due_date < due_before)
-    if after is not None:
-        conditions.append(tuple_(Task.created_at, Task.id) < (after[0], after[1]))
-    rows = list(
-        (
-            await session.scalars(
-                select(Task)
-                .where(*conditions)
-                .order_by(Task.created_at.desc(), Task.id.desc())
-                .limit(limit + 1)
-            )
-        ).all()
+    return await newest_first(
+        session, Task, at=Task.created_at, id_=Task.id, conditions=conditions, after=after, limit=limit
     )
-    next_key = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_key = [rows[-1].created_at.isoformat(), str(rows[-1].id)]
-    return rows, next_key
 
 
 async def due(

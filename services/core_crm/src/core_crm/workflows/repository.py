@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core_crm.core.keyset import newest_first
 from core_crm.workflows.models import (
     CLAIMABLE_STATUSES,
     Workflow,
@@ -60,23 +61,15 @@ async def search(
         conditions.append(Workflow.active.is_(active))
     if trigger_type:
         conditions.append(Workflow.trigger_type == trigger_type)
-    if after is not None:
-        conditions.append(tuple_(Workflow.created_at, Workflow.id) < (after[0], after[1]))
-    rows = list(
-        (
-            await session.scalars(
-                select(Workflow)
-                .where(*conditions)
-                .order_by(Workflow.created_at.desc(), Workflow.id.desc())
-                .limit(limit + 1)
-            )
-        ).all()
+    return await newest_first(
+        session,
+        Workflow,
+        at=Workflow.created_at,
+        id_=Workflow.id,
+        conditions=conditions,
+        after=after,
+        limit=limit,
     )
-    next_key = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_key = [rows[-1].created_at.isoformat(), str(rows[-1].id)]
-    return rows, next_key
 
 
 async def listening_to(session: AsyncSession, event_type: str) -> Sequence[Workflow]:
@@ -146,23 +139,15 @@ async def executions(
     conditions: list[ColumnElement[bool]] = [WorkflowExecution.workflow_id == workflow_id]
     if status:
         conditions.append(WorkflowExecution.status == status)
-    if after is not None:
-        conditions.append(tuple_(WorkflowExecution.started_at, WorkflowExecution.id) < (after[0], after[1]))
-    rows = list(
-        (
-            await session.scalars(
-                select(WorkflowExecution)
-                .where(*conditions)
-                .order_by(WorkflowExecution.started_at.desc(), WorkflowExecution.id.desc())
-                .limit(limit + 1)
-            )
-        ).all()
+    return await newest_first(
+        session,
+        WorkflowExecution,
+        at=WorkflowExecution.started_at,
+        id_=WorkflowExecution.id,
+        conditions=conditions,
+        after=after,
+        limit=limit,
     )
-    next_key = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_key = [rows[-1].started_at.isoformat(), str(rows[-1].id)]
-    return rows, next_key
 
 
 async def step_runs(session: AsyncSession, execution_id: uuid.UUID) -> Sequence[WorkflowStepRun]:
