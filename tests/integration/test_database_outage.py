@@ -18,6 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client import REGISTRY
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,7 +122,14 @@ async def test_database_outage_dead_letters_nothing_and_applies_each_event_once(
     async def apply(session: AsyncSession, event: CloudEvent) -> None:
         await session.execute(ledger.insert().values(event_id=event.id, policy_id=event.data["policy_id"]))
 
-    spec = ConsumerSpec(name=f"claims-{RUN}", topics=[topic], handlers={ClaimFiled.event_type: apply})
+    # Kafka drops a member that does not poll for max_poll_interval: shorter than the outage here,
+    # so the consumer must keep polling (partitions paused) while it waits for the database.
+    spec = ConsumerSpec(
+        name=f"claims-{RUN}",
+        topics=[topic],
+        handlers={ClaimFiled.event_type: apply},
+        max_poll_interval=OUTAGE_SECONDS / 3,
+    )
     consumer = EventConsumer(spec, db=db, tables=tables, bootstrap=kafka_bootstrap, max_records=10)
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
@@ -159,6 +167,8 @@ async def test_database_outage_dead_letters_nothing_and_applies_each_event_once(
 
     parked = await dead_lettered(kafka_bootstrap, topic)
     assert parked == 0, f"{parked} events were dead-lettered because the database was down"
+    assignments = REGISTRY.get_sample_value("consumer_rebalances_total", {"consumer": spec.name})
+    assert assignments == 1, f"the group rebalanced during the outage ({assignments} assignments)"
     assert delivered, f"only {distinct} of {EVENTS} events took effect"
     assert distinct == EVENTS and total == distinct, f"{total - distinct} events took effect twice"
     async with db.transaction() as session:

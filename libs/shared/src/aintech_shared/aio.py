@@ -8,7 +8,7 @@ soon as the worker is told to stop, so a failing batch or an outage never outlas
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from tenacity import (
@@ -58,16 +58,22 @@ def retrying(
     maximum: float = 30.0,
     retry: retry_base | None = None,
     on_retry: Callable[[RetryCallState], None] | None = None,
+    wait: Callable[[float], Awaitable[None]] | None = None,
 ) -> AsyncRetrying:
     """The platform's retry policy: ``AsyncRetrying`` with jittered backoff and stop-aware sleeps.
 
     Retries every exception (or those ``retry`` selects) up to ``attempts`` (forever when None),
     re-raising the last error when attempts run out. When ``stop`` is set, the pending sleep
-    ends at once and :class:`Stopped` is raised instead of another attempt.
+    ends at once and :class:`Stopped` is raised instead of another attempt. ``wait`` replaces the
+    plain sleep between attempts with work that must go on meanwhile (a consumer keeps polling
+    Kafka so the group does not drop it); it must return early when ``stop`` is set.
     """
 
     async def sleep(seconds: float) -> None:
-        await sleep_or_stop(stop, seconds)
+        if wait is None:
+            await sleep_or_stop(stop, seconds)
+        else:
+            await wait(seconds)
         if stop.is_set():
             raise Stopped
 

@@ -23,8 +23,8 @@ from typing import Any, TypeAlias
 
 import orjson
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert
@@ -33,7 +33,7 @@ from tenacity import RetryCallState, retry_if_exception, retry_if_exception_type
 
 from aintech_contracts.envelope import CONTENT_TYPE_HEADER, CloudEvent, is_structured_content_type
 from aintech_contracts.events import dead_letter_topic
-from aintech_shared.aio import Stopped, retrying
+from aintech_shared.aio import Stopped, retrying, sleep_or_stop
 from aintech_shared.context import correlation_id_var
 from aintech_shared.db import Database
 from aintech_shared.events.faults import describe, is_outage
@@ -48,6 +48,9 @@ Record: TypeAlias = "ConsumerRecord[Any, Any]"
 
 CONSUMED = Counter(
     "events_consumed_total", "Events handled by consumers", ["consumer", "event_type", "outcome"]
+)
+REBALANCES = Counter(
+    "consumer_rebalances_total", "Partition assignments a consumer received (1 at start)", ["consumer"]
 )
 PING_TIMEOUT = 5.0
 
@@ -80,6 +83,9 @@ class ConsumerSpec:
     ``max_attempts`` bounds a handler's retries while the database answers (then the DLQ);
     ``backoff_base``/``backoff_max`` shape those retries; ``outage_backoff_max`` caps the wait
     between probes while the database or Kafka is unreachable (retried without limit).
+    ``max_poll_interval`` is Kafka's limit between two polls before the group drops the member;
+    during an outage the consumer keeps polling with its partitions paused, so a long outage does
+    not cost a rebalance.
     """
 
     name: str
@@ -89,6 +95,20 @@ class ConsumerSpec:
     backoff_base: float = 0.2
     backoff_max: float = 5.0
     outage_backoff_max: float = 10.0
+    max_poll_interval: float = 300.0
+
+
+class _CountAssignments(ConsumerRebalanceListener):
+    """Counts the partition assignments a consumer receives (a rebalance metric)."""
+
+    def __init__(self, consumer: str) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        REBALANCES.labels(self.consumer).inc()
 
 
 def parse_message(record: Record) -> CloudEvent:
@@ -173,7 +193,6 @@ class EventConsumer:
 
     async def _run_session(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
-            *self.spec.topics,
             bootstrap_servers=self.bootstrap,
             group_id=self.spec.name,
             enable_auto_commit=False,
@@ -181,8 +200,9 @@ class EventConsumer:
             client_id=f"aintech-{self.spec.name}",
             session_timeout_ms=20000,
             heartbeat_interval_ms=3000,
-            max_poll_interval_ms=300000,
+            max_poll_interval_ms=int(self.spec.max_poll_interval * 1000),
         )
+        consumer.subscribe(list(self.spec.topics), listener=_CountAssignments(self.spec.name))
         producer = new_producer(self.bootstrap, client_id=f"aintech-{self.spec.name}-dlq")
         progressed = False
         try:
@@ -225,12 +245,33 @@ class EventConsumer:
                 retry_in=round(state.next_action.sleep, 2) if state.next_action else None,
             )
 
+        async def poll_paused(seconds: float) -> None:
+            """Wait ``seconds`` between probes while polling Kafka with every partition paused:
+            the group sees a live member (no rebalance however long the outage), nothing is
+            fetched, and the records already in hand stay where they are."""
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + seconds
+            consumer.pause(*consumer.assignment())
+            try:
+                while not stop.is_set() and (left := deadline - loop.time()) > 0:
+                    polled = await consumer.getmany(timeout_ms=max(1, int(min(left, 1.0) * 1000)))
+                    for tp, records in polled.items():  # assigned meanwhile, so not paused yet:
+                        if records:  # hand the records back to Kafka, to be fetched after the outage
+                            consumer.seek(tp, records[0].offset)
+                    consumer.pause(*consumer.assignment())
+            except KafkaError as exc:  # Kafka is away too: wait without it
+                log.warning("consumer_outage_poll_failed", consumer=self.spec.name, error=describe(exc))
+                await sleep_or_stop(stop, max(0.0, deadline - loop.time()))
+            finally:
+                consumer.resume(*consumer.paused())
+
         async for attempt in retrying(
             stop,
             initial=self.spec.backoff_base,
             maximum=self.spec.outage_backoff_max,
             retry=retry_if_exception_type(_Outage),
             on_retry=on_outage,
+            wait=poll_paused,
         ):
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
