@@ -83,3 +83,25 @@ async def test_search_filters_combine_and_like_wildcards_stay_literal(api: Api) 
     for wildcard in ("%", "_", "\\", "%vidal%"):
         page = (await api.call("GET", "/customers", params={"q": wildcard, "tag": tag}, expect=200)).json()
         assert page["items"] == [], f"{wildcard!r} is matched literally, not as a pattern"
+
+
+async def test_every_sort_walks_every_match_once_with_its_cursor(api: Api) -> None:
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    ids = set()
+    for last_name in ("Ruiz", "Abad", "Zamora", "Ruiz"):
+        ids.add((await api.customer(last_name=last_name, tags=[tag]))["id"])
+    for sort in ("-created_at", "created_at", "last_name", "-last_name"):
+        seen: list[str] = []
+        names: list[str] = []
+        cursor = None
+        while True:
+            params = {"tag": tag, "limit": "1", "sort": sort, **({"cursor": cursor} if cursor else {})}
+            page = (await api.call("GET", "/customers", params=params, expect=200)).json()
+            seen += [c["id"] for c in page["items"]]
+            names += [c["last_name"] for c in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert sorted(seen) == sorted(ids) and len(seen) == len(ids), sort
+        if "last_name" in sort:
+            assert names == sorted(names, reverse=sort.startswith("-")), (sort, names)
