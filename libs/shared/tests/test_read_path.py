@@ -7,19 +7,22 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import pytest
 from asyncpg.connection import LoggedQuery
 from fastapi import APIRouter
 from httpx import ASGITransport, AsyncClient
+from pydantic import BaseModel
 from pydantic_settings import SettingsConfigDict
-from sqlalchemy import event, func, select, text
+from sqlalchemy import bindparam, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from aintech_devtools.testing import ScratchSchema
-from aintech_shared.app import create_service_app
-from aintech_shared.db import Database, DbSession, ReadConnection, ReadSession
+from aintech_shared.app import create_service_app, render_json
+from aintech_shared.db import Database, DbSession, LeanSelect, ReadConnection, ReadSession
 from aintech_shared.settings import ServiceSettings
 
 # What a transaction or a pre-ping sends on top of the statements themselves.
@@ -169,3 +172,59 @@ async def test_every_request_writes_one_access_line_with_ids_route_status_and_du
     )
     assert line["request_id"] == resp.headers["x-request-id"] and line["correlation_id"] == "corr-1"
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+
+
+async def test_a_lean_select_sends_one_statement_on_the_read_pool_and_binds_by_name(
+    db: Database, scratch: ScratchSchema
+) -> None:
+    ledger = scratch.ledger
+    marker = f"lean-{uuid.uuid4().hex[:8]}"
+    async with db.transaction() as session:
+        await session.execute(ledger.insert().values([{"policy_id": marker, "seq": n} for n in (1, 2, 3)]))
+    lean = LeanSelect(
+        select(ledger.c.policy_id, ledger.c.seq)
+        .where(ledger.c.seq >= bindparam("lowest"), ledger.c.policy_id == bindparam("policy"))
+        .order_by(ledger.c.seq)
+    )
+    assert lean.names == ("lowest", "policy"), "parameters are bound by name, in the statement's order"
+    recorder = Recorder(db)
+    async with db.read_connection() as conn:  # connect first: the driver's set-up queries are not counted
+        await conn.execute(select(1))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    recorder.queries.clear()
+    async with db.read_connection() as conn:
+        rows = await lean.fetch(conn, policy=marker, lowest=2)
+        first = await lean.fetchrow(conn, policy=marker, lowest=3)
+        missing = await lean.fetchrow(conn, policy=marker, lowest=9)
+    assert [(r["policy_id"], r["seq"]) for r in rows] == [(marker, 2), (marker, 3)]
+    assert first is not None and first["seq"] == 3 and missing is None
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert recorder.queries == ["SELECT"] * 3, "one statement per call, no transaction around it"
+    async with db.transaction() as session:
+        await session.execute(ledger.delete().where(ledger.c.policy_id == marker))
+
+
+def test_render_json_writes_what_a_response_model_writes() -> None:
+    class Row(BaseModel):
+        id: uuid.UUID
+        amount: Decimal
+        at: datetime
+        on: date
+        tags: list[str]
+        extra: dict[str, Any]
+        note: str | None
+
+    value = {
+        "id": uuid.uuid4(),
+        "amount": Decimal("420.50"),
+        "at": datetime(2026, 11, 25, 18, 0, 0, 123456, tzinfo=UTC),
+        "on": date(2026, 1, 1),
+        "tags": ["vip", "ñandú"],
+        "extra": {"nested": [1, "dos"]},
+        "note": None,
+    }
+    assert json.loads(render_json(value)) == Row(**value).model_dump(mode="json")
+    with pytest.raises(TypeError):
+        render_json({"unknown": object()})

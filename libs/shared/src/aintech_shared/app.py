@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from decimal import Decimal
 from typing import Any
 
+import orjson
 import structlog
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
+from starlette.responses import Response
 
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database
@@ -32,6 +36,25 @@ PROBLEM_RESPONSES = responses(
     (403, "Authenticated but not allowed"),
     (422, "Validation failed (field-level `errors`)"),
 )
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, uuid.UUID | Decimal):  # asyncpg's UUID is a subclass orjson leaves to us
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def render_json(content: Any) -> bytes:
+    """JSON exactly as the response models render it (UTC instants with ``Z``, UUIDs and Decimals
+    as strings), with orjson: for hot reads that return rows already typed by the database."""
+    return orjson.dumps(content, default=_json_default, option=orjson.OPT_UTC_Z)
+
+
+def json_response(content: Any, *, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A ``Response`` of :func:`render_json` (FastAPI neither validates nor re-serialises it)."""
+    return Response(
+        render_json(content), status_code=status_code, headers=headers, media_type="application/json"
+    )
 
 
 def create_service_app(

@@ -10,6 +10,10 @@ Two request dependencies:
   ``default_transaction_read_only`` set at connect time, so a write through them is refused by
   Postgres instead of committed.
 
+For the hottest reads, :class:`LeanSelect` compiles a Core SELECT once and runs it with asyncpg on
+the connection under a ``ReadConnection`` (same read-only pool and session settings), returning
+asyncpg records: no per-call statement compilation, cache-key generation or result processing.
+
 No pool pre-ping: a pooled connection that the client already knows is closed (Postgres restarted
 or dropped it) is replaced at checkout without a round trip, and a connection that dies under a
 query is invalidated by SQLAlchemy's disconnect handling, which also recycles every older
@@ -23,7 +27,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, event, exc, text
+from sqlalchemy import MetaData, Select, event, exc, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -125,6 +130,40 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.read_engine.dispose()
+
+
+_ASYNCPG = asyncpg_dialect()
+
+
+class LeanSelect:
+    """A Core SELECT compiled once for asyncpg, run on the driver connection of a read connection.
+
+    Parameters are ``bindparam("name")`` placeholders in the statement, passed by name to
+    :meth:`fetch` / :meth:`fetchrow`. Values come back as asyncpg decodes them (``jsonb`` as
+    Python objects, ``uuid`` as asyncpg's ``UUID``, a ``uuid.UUID`` subclass), with no SQLAlchemy
+    type processing; the connection is the request's read-only one, so a write is still refused.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        compiled = statement.compile(dialect=_ASYNCPG)
+        self.sql = compiled.string
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+
+    def _args(self, params: dict[str, Any]) -> list[Any]:
+        return [params[name] for name in self.names]
+
+    async def fetch(self, conn: AsyncConnection, **params: Any) -> list[Any]:
+        """Every row (asyncpg records)."""
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        rows: list[Any] = await driver.fetch(self.sql, *self._args(params))
+        return rows
+
+    async def fetchrow(self, conn: AsyncConnection, **params: Any) -> Any:
+        """The first row (an asyncpg record), or None."""
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        return await driver.fetchrow(self.sql, *self._args(params))
 
 
 def _refuse_closed_connection(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:

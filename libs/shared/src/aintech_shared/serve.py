@@ -11,11 +11,18 @@
   connects or starts the request (408 and the connection closed): uvicorn itself has no such
   limit, so a client trickling header bytes ("slowloris") would hold a connection forever.
 - ``access_token`` values never reach the log (WebSocket handshakes may carry one in the query).
+- What exists once the app is built (modules, routes, models, compiled schemas: ~170k objects in
+  core-crm) is moved out of the cyclic garbage collector's reach (``gc.freeze``) before serving.
+  Under load, objects of requests in flight survive into the oldest generation and trigger a
+  full collection about once a second; each one walked the whole heap and stopped the event loop
+  for 100–150 ms (every request in flight waited), and takes 7–12 ms once the startup heap is
+  frozen. Frozen objects are never freed, which is what objects built at startup are anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 from typing import Any
@@ -124,6 +131,16 @@ def config(
     return uvicorn.Config(app, **values)
 
 
+def settle_heap() -> int:
+    """Collect garbage once, then freeze what survives (see the module docstring); returns how
+    many objects the collector will no longer walk."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def serve(app: FastAPI, settings: ServiceSettings, **options: Any) -> None:
     """Blocking: serve ``app`` on the service's host and port until SIGINT/SIGTERM."""
-    uvicorn.Server(config(app, settings, **options)).run()
+    server = uvicorn.Server(config(app, settings, **options))
+    settle_heap()
+    server.run()

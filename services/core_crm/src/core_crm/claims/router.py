@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from aintech_contracts.rbac import Permission
-from aintech_shared.db import DbSession
+from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
 from core_crm.claims import service
 from core_crm.claims.models import Claim, ClaimStatus
@@ -31,11 +31,11 @@ from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, e
 from core_crm.core.preconditions import IfMatch, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
 from core_crm.core.types import QueryText
-from core_crm.customers.access import Viewer, staff, viewer
+from core_crm.customers.access import Viewer, read_viewer, staff, viewer
 
 router = APIRouter(prefix="/claims", tags=["claims"])
 
-Reader = Annotated[Viewer, Depends(viewer(Permission.claims_read))]
+Reader = Annotated[Viewer, Depends(read_viewer(Permission.claims_read))]
 Reporter = Annotated[Viewer, Depends(viewer(Permission.claims_write))]
 Handler = Annotated[Viewer, Depends(staff(Permission.claims_write))]
 Approver = Annotated[Viewer, Depends(staff(Permission.claims_approve))]
@@ -64,7 +64,7 @@ def _out(response: Response, claim: Claim) -> ClaimOut:
 )
 async def search_claims(
     who: Reader,
-    db: DbSession,
+    db: ReadSession,
     customer_id: uuid.UUID | None = None,
     policy_id: uuid.UUID | None = None,
     status_: Annotated[list[ClaimStatus] | None, Query(alias="status")] = None,
@@ -113,7 +113,7 @@ async def report_claim(
 @router.get(
     "/{claim_id}", response_model=ClaimOut, summary="Get a claim", responses=responses(*GUARDED, NOT_FOUND)
 )
-async def get_claim(claim_id: uuid.UUID, who: Reader, db: DbSession, response: Response) -> ClaimOut:
+async def get_claim(claim_id: uuid.UUID, who: Reader, db: ReadSession, response: Response) -> ClaimOut:
     return _out(response, await service.get_claim(db, viewer=who, claim_id=claim_id))
 
 
@@ -277,7 +277,7 @@ async def assign(
     summary="Every transition of a claim",
     responses=responses(*GUARDED, NOT_FOUND),
 )
-async def history(claim_id: uuid.UUID, who: Reader, db: DbSession) -> list[HistoryOut]:
+async def history(claim_id: uuid.UUID, who: Reader, db: ReadSession) -> list[HistoryOut]:
     return [
         HistoryOut.model_validate(h) for h in await service.claim_history(db, viewer=who, claim_id=claim_id)
     ]
@@ -290,7 +290,7 @@ async def history(claim_id: uuid.UUID, who: Reader, db: DbSession) -> list[Histo
     description="Customers see only notes not marked internal.",
     responses=responses(*GUARDED, NOT_FOUND),
 )
-async def notes(claim_id: uuid.UUID, who: Reader, db: DbSession) -> list[NoteOut]:
+async def notes(claim_id: uuid.UUID, who: Reader, db: ReadSession) -> list[NoteOut]:
     return [NoteOut.model_validate(n) for n in await service.claim_notes(db, viewer=who, claim_id=claim_id)]
 
 
@@ -312,7 +312,7 @@ async def add_note(claim_id: uuid.UUID, body: NoteCreate, who: Reporter, db: DbS
     summary="Documents of a claim",
     responses=responses(*GUARDED, NOT_FOUND),
 )
-async def documents(claim_id: uuid.UUID, who: Reader, db: DbSession) -> list[DocumentOut]:
+async def documents(claim_id: uuid.UUID, who: Reader, db: ReadSession) -> list[DocumentOut]:
     return [
         DocumentOut.model_validate(d)
         for d in await service.claim_documents(db, viewer=who, claim_id=claim_id)

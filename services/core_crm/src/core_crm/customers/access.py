@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aintech_contracts.rbac import Permission
 from aintech_shared.auth import Principal
-from aintech_shared.db import DbSession
+from aintech_shared.db import DbSession, ReadConnection, ReadSession
 from core_crm.core.access import staff_only, staff_or_self
 from core_crm.customers import repository
 
@@ -37,7 +38,7 @@ class Viewer:
         return self.is_staff or (self.customer_id is not None and customer_id == self.customer_id)
 
 
-async def resolve_viewer(session: DbSession, principal: Principal) -> Viewer:
+async def resolve_viewer(session: AsyncSession | AsyncConnection, principal: Principal) -> Viewer:
     if principal.is_staff:
         return Viewer(principal=principal, customer_id=None)
     try:
@@ -53,6 +54,27 @@ def viewer(*permissions: Permission) -> Callable[..., Awaitable[Viewer]]:
 
     async def _dependency(principal: Annotated[Principal, Depends(guard)], session: DbSession) -> Viewer:
         return await resolve_viewer(session, principal)
+
+    return _dependency
+
+
+def read_viewer(*permissions: Permission) -> Callable[..., Awaitable[Viewer]]:
+    """As :func:`viewer`, for GET endpoints: a customer's own record is looked up on the read-only
+    session the endpoint reads with (staff need no lookup)."""
+    guard = staff_or_self(*permissions)
+
+    async def _dependency(principal: Annotated[Principal, Depends(guard)], session: ReadSession) -> Viewer:
+        return await resolve_viewer(session, principal)
+
+    return _dependency
+
+
+def lean_viewer(*permissions: Permission) -> Callable[..., Awaitable[Viewer]]:
+    """As :func:`read_viewer`, on the bare read-only connection of the hot reads (``ReadConnection``)."""
+    guard = staff_or_self(*permissions)
+
+    async def _dependency(principal: Annotated[Principal, Depends(guard)], conn: ReadConnection) -> Viewer:
+        return await resolve_viewer(conn, principal)
 
     return _dependency
 

@@ -7,11 +7,26 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    TextClause,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from aintech_shared.db import LeanSelect
 from core_crm.core.base import utcnow
-from core_crm.customers.models import CLOSED_STATUSES, Customer, CustomerAudit
+from core_crm.customers.models import CLOSED_STATUSES, LIVE_WHERE, Customer, CustomerAudit
 
 SORTS: dict[str, tuple[Any, bool]] = {
     "-created_at": (Customer.created_at, True),
@@ -19,6 +34,23 @@ SORTS: dict[str, tuple[Any, bool]] = {
     "last_name": (Customer.last_name, False),
     "-last_name": (Customer.last_name, True),
 }
+
+
+_TABLE = Customer.__table__
+# What a customer view shows (every column but the search text and the bookkeeping of who changed
+# the record and when it was deleted or erased), under the names of the response fields.
+VIEW_COLUMNS = tuple(
+    _TABLE.c[name]
+    for name in (
+        "id", "customer_type", "first_name", "last_name", "email", "phone", "mobile", "dni", "birth_date",
+        "address_line1", "address_line2", "city", "province", "postal_code", "country", "company_name",
+        "tax_id", "iban", "status", "segment", "lead_source", "preferred_channel", "preferred_language",
+        "owner_id", "user_id", "tags", "notes", "metadata", "customer_since", "merged_into", "version",
+        "created_at", "updated_at",
+    )
+)  # fmt: skip
+# Compiled once: the hot read by id only binds its parameter.
+_VIEW_BY_ID = LeanSelect(select(*VIEW_COLUMNS).where(_TABLE.c.id == bindparam("customer_id")))
 
 
 def escape_like(value: str) -> str:
@@ -32,6 +64,11 @@ async def get(session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool
     return (await session.scalars(query)).first()
 
 
+async def view(conn: AsyncConnection, customer_id: uuid.UUID) -> Any:
+    """One customer's view columns by id (an asyncpg record, or None): one query on the read path."""
+    return await _VIEW_BY_ID.fetchrow(conn, customer_id=customer_id)
+
+
 async def lock_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Customer]:
     """Lock several customers in id order (a fixed order, so two merges cannot deadlock)."""
     rows = await session.scalars(
@@ -40,7 +77,7 @@ async def lock_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uui
     return {row.id: row for row in rows}
 
 
-async def by_user(session: AsyncSession, user_id: uuid.UUID) -> uuid.UUID | None:
+async def by_user(session: AsyncSession | AsyncConnection, user_id: uuid.UUID) -> uuid.UUID | None:
     """The live customer linked to an account."""
     return await session.scalar(
         select(Customer.id).where(Customer.user_id == user_id, Customer.status.not_in(CLOSED_STATUSES))
@@ -87,14 +124,7 @@ async def flush(session: AsyncSession) -> None:
     await session.flush()
 
 
-def _keyset(column: Any, descending: bool, values: list[Any]) -> ColumnElement[bool]:
-    value, last_id = values
-    key = tuple_(column, Customer.id)
-    bound = tuple_(value, last_id)
-    return key < bound if descending else key > bound
-
-
-def search_statement(
+def _search_params(
     *,
     name: str | None,
     email: str | None,
@@ -106,53 +136,112 @@ def search_statement(
     tag: str | None,
     owner_id: uuid.UUID | None,
     only_id: uuid.UUID | None,
-    sort: str,
     after: list[Any] | None,
     limit: int,
-) -> Select[Any]:
-    """The search query (also compiled by the benchmark for EXPLAIN ANALYZE)."""
-    column, descending = SORTS[sort]
-    conditions: list[ColumnElement[bool]] = []
+) -> dict[str, Any]:
+    """The bound values of a search, by parameter name; which names are present is its shape."""
+    params: dict[str, Any] = {}
     if name:
-        conditions.append(Customer.search_text.like(f"%{escape_like(name)}%", escape="\\"))
+        params["name_pattern"] = f"%{escape_like(name)}%"
     if email:
-        conditions.append(func.lower(Customer.email).like(f"{escape_like(email.lower())}%", escape="\\"))
+        params["email_prefix"] = f"{escape_like(email.lower())}%"
     if phone:
-        conditions.append(or_(Customer.phone == phone, Customer.mobile == phone))
+        params["phone"] = phone
     if tax_id:
-        conditions.append(or_(Customer.dni == tax_id, Customer.tax_id == tax_id))
+        params["tax_id"] = tax_id
     if statuses:
-        conditions.append(Customer.status.in_(statuses))
-    else:
-        conditions.append(Customer.status.not_in(CLOSED_STATUSES))
+        params["statuses"] = list(statuses)
     if segment:
-        conditions.append(Customer.segment == segment)
+        params["segment"] = segment
     if province:
-        conditions.append(Customer.province == province)
+        params["province"] = province
     if tag:
-        conditions.append(Customer.tags.contains([tag]))
+        params["tag"] = [tag]
     if owner_id:
-        conditions.append(Customer.owner_id == owner_id)
+        params["owner_id"] = owner_id
     if only_id is not None:
-        conditions.append(Customer.id == only_id)
+        params["only_id"] = only_id
     if after is not None:
-        conditions.append(_keyset(column, descending, after))
-    order = (column.desc(), Customer.id.desc()) if descending else (column.asc(), Customer.id.asc())
-    return select(Customer).where(*conditions).order_by(*order).limit(limit + 1)
+        params["after_value"], params["after_id"] = after
+    params["row_limit"] = limit + 1  # one more than a page: tells whether a next page exists
+    return params
+
+
+def _search_select(sort: str, params: dict[str, Any]) -> Select[Any]:
+    """The search SELECT for these parameters (placeholders carry the values, for EXPLAIN)."""
+    column, descending = SORTS[sort]
+    c = _TABLE.c
+
+    def bound(name: str, type_: Any = None) -> Any:
+        return bindparam(name, params[name], type_=type_)
+
+    conditions: list[ColumnElement[bool] | TextClause] = []
+    if "name_pattern" in params:
+        conditions.append(c.search_text.like(bound("name_pattern"), escape="\\"))
+    if "email_prefix" in params:
+        conditions.append(func.lower(c.email).like(bound("email_prefix"), escape="\\"))
+    if "phone" in params:
+        phone = bound("phone", c.phone.type)
+        conditions.append(or_(c.phone == phone, c.mobile == phone))
+    if "tax_id" in params:
+        tax_id = bound("tax_id", c.dni.type)
+        conditions.append(or_(c.dni == tax_id, c.tax_id == tax_id))
+    if "statuses" in params:
+        conditions.append(c.status == func.any(bound("statuses", ARRAY(String))))
+    else:
+        conditions.append(text(LIVE_WHERE))
+    if "segment" in params:
+        conditions.append(c.segment == bound("segment"))
+    if "province" in params:
+        conditions.append(c.province == bound("province"))
+    if "tag" in params:
+        conditions.append(c.tags.contains(bound("tag", c.tags.type)))
+    if "owner_id" in params:
+        conditions.append(c.owner_id == bound("owner_id"))
+    if "only_id" in params:
+        conditions.append(c.id == bound("only_id"))
+    if "after_value" in params:
+        key = tuple_(column, c.id)
+        last = tuple_(bound("after_value", column.type), bound("after_id", c.id.type))
+        conditions.append(key < last if descending else key > last)
+    order = (column.desc(), c.id.desc()) if descending else (column.asc(), c.id.asc())
+    return (
+        select(*VIEW_COLUMNS)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(bindparam("row_limit", params["row_limit"], type_=Integer))
+    )
+
+
+def search_statement(*, sort: str, **criteria: Any) -> Select[Any]:
+    """The search query with its values bound (the benchmark compiles it for EXPLAIN ANALYZE)."""
+    return _search_select(sort, _search_params(**criteria))
+
+
+# Compiled searches, one per shape (sort and which criteria are given): a few dozen at most.
+_SEARCHES: dict[tuple[str, tuple[str, ...]], LeanSelect] = {}
 
 
 async def search(
-    session: AsyncSession, *, sort: str, limit: int, **criteria: Any
-) -> tuple[Sequence[Customer], list[Any] | None]:
-    """One page of customers and the keyset of the next page (None on the last)."""
-    column, _ = SORTS[sort]
-    rows = list((await session.scalars(search_statement(sort=sort, limit=limit, **criteria))).all())
+    conn: AsyncConnection, *, sort: str, limit: int, **criteria: Any
+) -> tuple[Sequence[Any], list[Any] | None]:
+    """One page of customer views (asyncpg records) and the keyset of the next page (None on the last).
+
+    One query, compiled once per shape: ``limit + 1`` rows tell whether a next page exists;
+    nothing counts the matches.
+    """
+    params = _search_params(limit=limit, **criteria)
+    shape = (sort, tuple(params))
+    lean = _SEARCHES.get(shape)
+    if lean is None:
+        lean = _SEARCHES[shape] = LeanSelect(_search_select(sort, params))
+    rows = await lean.fetch(conn, **params)
     next_key = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        value = getattr(last, column.key)
-        next_key = [value.isoformat() if isinstance(value, (datetime, date)) else value, str(last.id)]
+        value = last[SORTS[sort][0].key]
+        next_key = [value.isoformat() if isinstance(value, (datetime, date)) else value, str(last["id"])]
     return rows, next_key
 
 

@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from aintech_contracts.rbac import Permission
-from aintech_shared.db import DbSession
+from aintech_shared.app import json_response
+from aintech_shared.db import DbSession, ReadConnection
 from aintech_shared.errors import NotFound, responses
 from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
-from core_crm.core.preconditions import IfMatch, expected_version, set_etag
+from core_crm.core.preconditions import IfMatch, etag, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
 from core_crm.core.types import QueryText
 from core_crm.customers import service
-from core_crm.customers.access import Viewer, staff, viewer
+from core_crm.customers.access import Viewer, lean_viewer, staff, viewer
 from core_crm.customers.models import CustomerStatus, Segment
 from core_crm.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
-Reader = Annotated[Viewer, Depends(viewer(Permission.customers_read))]
+# GET endpoints read on the read-only pool (no transaction round trips), with Core queries.
+Reader = Annotated[Viewer, Depends(lean_viewer(Permission.customers_read))]
 Writer = Annotated[Viewer, Depends(viewer(Permission.customers_write))]
 StaffWriter = Annotated[Viewer, Depends(staff(Permission.customers_write))]
+
+
+def _view(customer: Any) -> Response:
+    """A customer view row as ``CustomerOut`` JSON (same fields), with its ``ETag``."""
+    return json_response(dict(customer), headers={"ETag": etag(customer["version"])})
+
 
 GUARDED = ((401, "Missing or invalid access token"), (403, "Missing permission"))
 NOT_FOUND = (404, "No such customer", "No such customer.")
@@ -42,7 +50,7 @@ NOT_FOUND = (404, "No such customer", "No such customer.")
 )
 async def search_customers(
     who: Reader,
-    db: DbSession,
+    db: ReadConnection,
     q: Annotated[QueryText | None, Query(description="Name, e-mail, phone or DNI/NIE/CIF.")] = None,
     email: Annotated[QueryText | None, Query(description="E-mail prefix.")] = None,
     phone: Annotated[QueryText | None, Query(description="Phone or mobile (any format).")] = None,
@@ -57,7 +65,7 @@ async def search_customers(
     sort: Literal["-created_at", "created_at", "last_name", "-last_name"] = "-created_at",
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> CursorPage[CustomerOut]:
+) -> Response:
     rows, next_key = await service.search_customers(
         db,
         viewer=who,
@@ -74,9 +82,8 @@ async def search_customers(
         after=decode_cursor(cursor, kinds=("str" if "last_name" in sort else "datetime", "uuid")),
         limit=limit,
     )
-    return CursorPage(
-        items=[CustomerOut.model_validate(r) for r in rows],
-        next_cursor=encode_cursor(next_key) if next_key else None,
+    return json_response(
+        {"items": [dict(row) for row in rows], "next_cursor": encode_cursor(next_key) if next_key else None}
     )
 
 
@@ -111,12 +118,11 @@ async def create_customer(
     description="The CRM record linked to the calling customer account (linked by verified e-mail).",
     responses=responses(*GUARDED, (404, "No customer record is linked to this account")),
 )
-async def my_record(who: Reader, db: DbSession, response: Response) -> CustomerOut:
+async def my_record(who: Reader, db: ReadConnection) -> Response:
     if who.customer_id is None:
         raise NotFound("No customer record is linked to this account.")
-    customer = await service.get_customer(db, viewer=who, customer_id=who.customer_id)
-    set_etag(response, customer.version)
-    return CustomerOut.model_validate(customer)
+    customer = await service.read_customer(db, viewer=who, customer_id=who.customer_id)
+    return _view(customer)
 
 
 @router.get(
@@ -126,10 +132,9 @@ async def my_record(who: Reader, db: DbSession, response: Response) -> CustomerO
     description="The `ETag` header is the record's version; send it back as `If-Match` to update.",
     responses=responses(*GUARDED, NOT_FOUND),
 )
-async def get_customer(customer_id: uuid.UUID, who: Reader, db: DbSession, response: Response) -> CustomerOut:
-    customer = await service.get_customer(db, viewer=who, customer_id=customer_id)
-    set_etag(response, customer.version)
-    return CustomerOut.model_validate(customer)
+async def get_customer(customer_id: uuid.UUID, who: Reader, db: ReadConnection) -> Response:
+    customer = await service.read_customer(db, viewer=who, customer_id=customer_id)
+    return _view(customer)
 
 
 @router.patch(

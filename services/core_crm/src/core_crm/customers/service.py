@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aintech_shared.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from core_crm.accounts import service as accounts
@@ -61,11 +61,14 @@ async def _ensure_unique(
             raise Conflict("A customer with this DNI/NIE already exists.", existing_id=str(other.id))
 
 
+def _visible(viewer: Viewer, customer_id: uuid.UUID, status: str) -> bool:
+    """Staff see every record; a customer only their own, and only while it is live."""
+    return viewer.may_see(customer_id) and (viewer.is_staff or status not in CLOSED_STATUSES)
+
+
 def ensure_visible(viewer: Viewer, customer: Customer | None) -> Customer:
     """The customer if the viewer may see it; 404 otherwise (never 403, so ids cannot be probed)."""
-    if customer is None or not viewer.may_see(customer.id):
-        raise NotFound("No such customer.")
-    if not viewer.is_staff and customer.status in CLOSED_STATUSES:
+    if customer is None or not _visible(viewer, customer.id, customer.status):
         raise NotFound("No such customer.")
     return customer
 
@@ -96,6 +99,14 @@ async def create_customer(
 async def get_customer(session: AsyncSession, *, viewer: Viewer, customer_id: uuid.UUID) -> Customer:
     """One customer the viewer may see."""
     return ensure_visible(viewer, await repository.get(session, customer_id))
+
+
+async def read_customer(conn: AsyncConnection, *, viewer: Viewer, customer_id: uuid.UUID) -> Any:
+    """One customer's view the viewer may see (404 otherwise), in one query on the read path."""
+    row = await repository.view(conn, customer_id)
+    if row is None or not _visible(viewer, row["id"], row["status"]):
+        raise NotFound("No such customer.")
+    return row
 
 
 async def get_for_update(session: AsyncSession, *, viewer: Viewer, customer_id: uuid.UUID) -> Customer:
@@ -165,7 +176,7 @@ async def update_customer(
 
 
 async def search_customers(
-    session: AsyncSession,
+    conn: AsyncConnection,
     *,
     viewer: Viewer,
     q: str | None,
@@ -180,8 +191,8 @@ async def search_customers(
     sort: str,
     after: list[Any] | None,
     limit: int,
-) -> tuple[Sequence[Customer], list[Any] | None]:
-    """One page of matching customers; a customer only ever finds their own record."""
+) -> tuple[Sequence[Any], list[Any] | None]:
+    """One page of matching customer views; a customer only ever finds their own record."""
     criteria: dict[str, str | None] = {"name": None, "email": email, "phone": None, "tax_id": None}
     if q:
         kind, value = classify_query(q)
@@ -205,7 +216,7 @@ async def search_customers(
         only_id = viewer.customer_id
         statuses = None
     return await repository.search(
-        session,
+        conn,
         name=criteria["name"],
         email=criteria["email"],
         phone=criteria["phone"],

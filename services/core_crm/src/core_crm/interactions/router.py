@@ -9,18 +9,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from aintech_contracts.rbac import Permission
-from aintech_shared.db import DbSession
+from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
 from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.core.runtime import RuntimeDep
-from core_crm.customers.access import Viewer, staff, viewer
+from core_crm.customers.access import Viewer, read_viewer, staff
 from core_crm.interactions import service
 from core_crm.interactions.models import InteractionType
 from core_crm.interactions.schemas import InteractionCreate, InteractionOut
 
 router = APIRouter(tags=["interactions"])
 
-Reader = Annotated[Viewer, Depends(viewer(Permission.customers_read))]
+Reader = Annotated[Viewer, Depends(read_viewer(Permission.customers_read))]
 Writer = Annotated[Viewer, Depends(staff(Permission.customers_write))]
 GUARDED = ((401, "Missing or invalid access token"), (403, "Missing permission"))
 
@@ -42,7 +42,7 @@ def _page(rows: object, next_key: list[object] | None) -> CursorPage[Interaction
 )
 async def search_interactions(
     who: Reader,
-    db: DbSession,
+    db: ReadSession,
     customer_id: uuid.UUID | None = None,
     type_: Annotated[list[InteractionType] | None, Query(alias="type")] = None,
     agent_id: uuid.UUID | None = None,
@@ -87,7 +87,7 @@ async def log_interaction(
     summary="Get an interaction",
     responses=responses(*GUARDED, (404, "No such interaction")),
 )
-async def get_interaction(interaction_id: uuid.UUID, who: Reader, db: DbSession) -> InteractionOut:
+async def get_interaction(interaction_id: uuid.UUID, who: Reader, db: ReadSession) -> InteractionOut:
     return InteractionOut.model_validate(
         await service.get_interaction(db, viewer=who, interaction_id=interaction_id)
     )
@@ -105,7 +105,7 @@ async def get_interaction(interaction_id: uuid.UUID, who: Reader, db: DbSession)
 async def timeline(
     customer_id: uuid.UUID,
     who: Reader,
-    db: DbSession,
+    db: ReadSession,
     type_: Annotated[list[InteractionType] | None, Query(alias="type")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,

@@ -9,13 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from aintech_contracts.rbac import Permission
-from aintech_shared.db import DbSession
+from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
 from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.core.preconditions import IfMatch, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
 from core_crm.core.types import QueryText
-from core_crm.customers.access import Viewer, staff, viewer
+from core_crm.customers.access import Viewer, read_viewer, staff
 from core_crm.policies import service
 from core_crm.policies.models import PolicyStatus, PolicyType
 from core_crm.policies.schemas import (
@@ -30,7 +30,7 @@ from core_crm.policies.schemas import (
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
-Reader = Annotated[Viewer, Depends(viewer(Permission.policies_read))]
+Reader = Annotated[Viewer, Depends(read_viewer(Permission.policies_read))]
 Writer = Annotated[Viewer, Depends(staff(Permission.policies_write))]
 StaffReader = Annotated[Viewer, Depends(staff(Permission.policies_read))]
 
@@ -56,7 +56,7 @@ def _out(response: Response, policy: object) -> PolicyOut:
 )
 async def search_policies(
     who: Reader,
-    db: DbSession,
+    db: ReadSession,
     customer_id: uuid.UUID | None = None,
     policy_type: Annotated[PolicyType | None, Query(alias="type")] = None,
     status_: Annotated[list[PolicyStatus] | None, Query(alias="status")] = None,
@@ -116,7 +116,7 @@ async def create_policy(
 )
 async def expiring(
     who: StaffReader,
-    db: DbSession,
+    db: ReadSession,
     days: Annotated[int, Query(ge=0, le=365)] = 30,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PolicyOut]:
@@ -133,7 +133,7 @@ async def expiring(
 async def by_number(
     policy_number: Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9/._-]+$")],
     who: Reader,
-    db: DbSession,
+    db: ReadSession,
     response: Response,
 ) -> PolicyOut:
     return _out(response, await service.get_by_number(db, viewer=who, number=policy_number))
@@ -142,7 +142,7 @@ async def by_number(
 @router.get(
     "/{policy_id}", response_model=PolicyOut, summary="Get a policy", responses=responses(*GUARDED, NOT_FOUND)
 )
-async def get_policy(policy_id: uuid.UUID, who: Reader, db: DbSession, response: Response) -> PolicyOut:
+async def get_policy(policy_id: uuid.UUID, who: Reader, db: ReadSession, response: Response) -> PolicyOut:
     return _out(response, await service.get_policy(db, viewer=who, policy_id=policy_id))
 
 
@@ -254,7 +254,7 @@ async def renew_policy(
     summary="Every term of a policy",
     responses=responses(*GUARDED, NOT_FOUND),
 )
-async def policy_terms(policy_id: uuid.UUID, who: Reader, db: DbSession) -> list[TermOut]:
+async def policy_terms(policy_id: uuid.UUID, who: Reader, db: ReadSession) -> list[TermOut]:
     return [
         TermOut.model_validate(t) for t in await service.policy_terms(db, viewer=who, policy_id=policy_id)
     ]
@@ -269,7 +269,7 @@ async def policy_terms(policy_id: uuid.UUID, who: Reader, db: DbSession) -> list
     responses=responses(*GUARDED, NOT_FOUND),
 )
 async def coverage(
-    policy_id: uuid.UUID, who: Reader, db: DbSession, on: Annotated[date, Query(alias="date")]
+    policy_id: uuid.UUID, who: Reader, db: ReadSession, on: Annotated[date, Query(alias="date")]
 ) -> CoverageOut:
     policy, covered, reason, term = await service.check_coverage(db, viewer=who, policy_id=policy_id, on=on)
     return CoverageOut(

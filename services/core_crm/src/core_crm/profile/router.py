@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response, status
 
 from aintech_contracts.rbac import Permission, Role
-from aintech_shared.db import DbSession
+from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import Forbidden, responses
 from core_crm.core.preconditions import IfMatch, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
@@ -40,7 +40,7 @@ NOT_FOUND = (404, "No such customer", "No such customer.")
     "contacts, open tasks, lifetime value and the segment the rules suggest.",
     responses=responses(*GUARDED, NOT_FOUND),
 )
-async def stats(customer_id: uuid.UUID, who: StaffReader, db: DbSession) -> dict[str, Any]:
+async def stats(customer_id: uuid.UUID, who: StaffReader, db: ReadSession) -> dict[str, Any]:
     return await service.customer_stats(db, viewer=who, customer_id=customer_id)
 
 
@@ -53,7 +53,7 @@ async def stats(customer_id: uuid.UUID, who: StaffReader, db: DbSession) -> dict
     "new 3, otherwise 1). Euros.",
     responses=responses(*GUARDED, NOT_FOUND),
 )
-async def lifetime_value(customer_id: uuid.UUID, who: StaffReader, db: DbSession) -> dict[str, Any]:
+async def lifetime_value(customer_id: uuid.UUID, who: StaffReader, db: ReadSession) -> dict[str, Any]:
     return await service.lifetime_value(db, viewer=who, customer_id=customer_id)
 
 

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from aintech_contracts.rbac import Permission
-from aintech_shared.db import DbSession
+from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
 from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.core.preconditions import IfMatch, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
-from core_crm.customers.access import Viewer, staff, viewer
+from core_crm.customers.access import Viewer, read_viewer, staff, viewer
 from core_crm.policies.models import PolicyType
 from core_crm.quotes import service
 from core_crm.quotes.models import Quote, QuoteStatus
@@ -21,7 +21,7 @@ from core_crm.quotes.schemas import ConversionOut, ConvertRequest, QuoteCreate, 
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
 
-Reader = Annotated[Viewer, Depends(viewer(Permission.quotes_create))]
+Reader = Annotated[Viewer, Depends(read_viewer(Permission.quotes_create))]
 Writer = Annotated[Viewer, Depends(staff(Permission.quotes_create))]
 Decider = Annotated[Viewer, Depends(viewer(Permission.quotes_create))]
 Converter = Annotated[Viewer, Depends(staff(Permission.quotes_create, Permission.policies_write))]
@@ -44,7 +44,7 @@ def _out(response: Response, quote: Quote) -> QuoteOut:
 )
 async def search_quotes(
     who: Reader,
-    db: DbSession,
+    db: ReadSession,
     customer_id: uuid.UUID | None = None,
     status_: Annotated[list[QuoteStatus] | None, Query(alias="status")] = None,
     quote_type: Annotated[PolicyType | None, Query(alias="type")] = None,
@@ -88,7 +88,7 @@ async def create_quote(
 @router.get(
     "/{quote_id}", response_model=QuoteOut, summary="Get a quote", responses=responses(*GUARDED, NOT_FOUND)
 )
-async def get_quote(quote_id: uuid.UUID, who: Reader, db: DbSession, response: Response) -> QuoteOut:
+async def get_quote(quote_id: uuid.UUID, who: Reader, db: ReadSession, response: Response) -> QuoteOut:
     return _out(response, await service.get_quote(db, viewer=who, quote_id=quote_id))
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from aintech_contracts.rbac import Permission
-from aintech_shared.db import DbSession
+from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
 from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.core.runtime import RuntimeDep
@@ -36,7 +36,7 @@ DueLimit = Annotated[int, Query(ge=1, le=500)]
 )
 async def list_tasks(
     _: Reader,
-    db: DbSession,
+    db: ReadSession,
     status_: Annotated[list[TaskStatus] | None, Query(alias="status")] = None,
     assigned_to: uuid.UUID | None = None,
     customer_id: uuid.UUID | None = None,
@@ -80,7 +80,7 @@ async def create_task(body: TaskCreate, who: Writer, db: DbSession, rt: RuntimeD
     responses=responses(*GUARDED),
 )
 async def my_tasks(
-    who: Reader, db: DbSession, cursor: Cursor = None, limit: Limit = 50
+    who: Reader, db: ReadSession, cursor: Cursor = None, limit: Limit = 50
 ) -> CursorPage[TaskOut]:
     rows, next_key = await service.search_tasks(
         db,
@@ -104,7 +104,7 @@ async def my_tasks(
     description="Today in Spanish time (Europe/Madrid). `mine=true` keeps the caller's.",
     responses=responses(*GUARDED),
 )
-async def due_today(who: Reader, db: DbSession, mine: bool = False, limit: DueLimit = 200) -> list[TaskOut]:
+async def due_today(who: Reader, db: ReadSession, mine: bool = False, limit: DueLimit = 200) -> list[TaskOut]:
     rows = await service.due_today(db, assigned_to=who.actor_id if mine else None, limit=limit)
     return [TaskOut.model_validate(r) for r in rows]
 
@@ -116,7 +116,7 @@ async def due_today(who: Reader, db: DbSession, mine: bool = False, limit: DueLi
     description="Oldest first. `mine=true` keeps the caller's.",
     responses=responses(*GUARDED),
 )
-async def overdue(who: Reader, db: DbSession, mine: bool = False, limit: DueLimit = 200) -> list[TaskOut]:
+async def overdue(who: Reader, db: ReadSession, mine: bool = False, limit: DueLimit = 200) -> list[TaskOut]:
     rows = await service.overdue(db, assigned_to=who.actor_id if mine else None, limit=limit)
     return [TaskOut.model_validate(r) for r in rows]
 
@@ -124,7 +124,7 @@ async def overdue(who: Reader, db: DbSession, mine: bool = False, limit: DueLimi
 @router.get(
     "/{task_id}", response_model=TaskOut, summary="Get a task", responses=responses(*GUARDED, NOT_FOUND)
 )
-async def get_task(task_id: uuid.UUID, _: Reader, db: DbSession) -> TaskOut:
+async def get_task(task_id: uuid.UUID, _: Reader, db: ReadSession) -> TaskOut:
     return TaskOut.model_validate(await service.get_task(db, task_id=task_id))
 
 

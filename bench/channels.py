@@ -1,8 +1,8 @@
 """Omnichannel benchmarks: inbound webhook to an agent's socket, chat fan-out, campaign send rate.
 
 ``bench_omnichannel(env)`` is the section the harness calls (env: the AINTECH_* variables of a
-migrated bench stack). Standalone: ``uv run python bench/omnichannel.py`` starts the bench
-Postgres and Kafka (like ``make bench``), migrates, measures and stops them.
+migrated bench stack); it returns the failed checks. Standalone: ``uv run python bench/channels.py``
+starts the bench Postgres and Kafka (like ``make bench``), migrates, measures and stops them.
 
 1. A signed Twilio inbound webhook -> stored (message, conversation, outbox rows) -> pushed to an
    agent's ``/ws/inbox`` socket: p50/p99 from the POST to the frame, one API process.
@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-# This file shares its name with the service package: keep bench/ itself off the import path so
-# `omnichannel` below is the service.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-sys.path.insert(0, str(ROOT / "deploy" / "local"))
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "deploy" / "local"))
 
 import aiohttp  # noqa: E402
 import orjson  # noqa: E402
@@ -50,6 +49,7 @@ from aintech_contracts.events.crm import CustomerCreated  # noqa: E402
 from aintech_contracts.rbac import Role  # noqa: E402
 from aintech_devtools.testing import TestKeys  # noqa: E402
 from aintech_shared.db import Database  # noqa: E402
+from bench.common import Checks  # noqa: E402
 from omnichannel.campaigns import service as campaigns  # noqa: E402
 from omnichannel.campaigns.schemas import CampaignIn  # noqa: E402
 from omnichannel.contacts import service as contacts  # noqa: E402
@@ -68,6 +68,16 @@ def heading(title: str) -> None:
 
 def figure(label: str, value: str) -> None:
     print(f"  {label:<46} {value}", flush=True)
+
+
+# Floors of this section (regression guards on a quiet machine, not provider limits).
+SOCKET_P99_MS = 100.0  # an inbound message on the agent's inbox socket
+FAN_OUT_P99_MS = 500.0  # a chat message on the slowest of 200 sockets
+
+
+def p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000
 
 
 def ms(samples: list[float]) -> str:
@@ -166,7 +176,7 @@ async def truncate(db: Database) -> None:
         )
 
 
-async def bench_webhook_to_socket(base: str, keys: TestKeys, samples: int) -> None:
+async def bench_webhook_to_socket(base: str, keys: TestKeys, samples: int, checks: Checks) -> None:
     agent = keys.token(role=Role.agent, sub=str(uuid.uuid4()))
     url = f"{base}/webhooks/twilio/messaging"
     validator = RequestValidator(DEV_TWILIO_AUTH_TOKEN)
@@ -189,9 +199,18 @@ async def bench_webhook_to_socket(base: str, keys: TestKeys, samples: int) -> No
                 latencies.append(time.perf_counter() - t0)
     await ws.close()
     figure(f"webhook -> stored -> agent socket ({samples} msgs)", ms(latencies))
+    worst = p99(latencies)
+    checks.add(
+        "webhook -> agent's inbox socket, p99",
+        f"{worst:.1f} ms",
+        f"< {SOCKET_P99_MS:g} ms",
+        worst < SOCKET_P99_MS,
+    )
 
 
-async def bench_fan_out(bases: list[str], keys: TestKeys, clients: int, messages: int) -> None:
+async def bench_fan_out(
+    bases: list[str], keys: TestKeys, clients: int, messages: int, checks: Checks
+) -> None:
     customer_id = str(uuid.uuid4())
     customer = keys.token(role=Role.customer, sub=customer_id)
     async with aiohttp.ClientSession() as session:
@@ -240,9 +259,18 @@ async def bench_fan_out(bases: list[str], keys: TestKeys, clients: int, messages
             await ws.close()
     figure(f"chat fan-out, {clients} sockets on {len(bases)} replicas", ms(deliveries))
     figure("  slowest socket per message", ms(slowest))
+    worst = p99(slowest)
+    checks.add(
+        f"chat fan-out to {clients} sockets, slowest p99",
+        f"{worst:.1f} ms",
+        f"< {FAN_OUT_P99_MS:g} ms",
+        worst < FAN_OUT_P99_MS,
+    )
 
 
-async def bench_campaign(db: Database, settings: Settings, recipients: int) -> None:
+async def bench_campaign(
+    db: Database, settings: Settings, recipients: int, sent: list[int], checks: Checks
+) -> None:
     segment = f"bench-{uuid.uuid4().hex[:6]}"
     async with db.transaction() as session:
         for n in range(recipients):
@@ -315,6 +343,12 @@ async def bench_campaign(db: Database, settings: Settings, recipients: int) -> N
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - t0
     figure("dispatcher drain, SendGrid SDK (no pacing)", f"{recipients / elapsed:,.0f} msg/s")
+    checks.add(
+        "e-mails accepted by the (fake) SendGrid",
+        f"{sent[0]}",
+        f">= {2 * recipients}",
+        sent[0] >= 2 * recipients,
+    )
     stop.set()
     await sending
     await providers.close()
@@ -322,8 +356,10 @@ async def bench_campaign(db: Database, settings: Settings, recipients: int) -> N
 
 async def bench_omnichannel(
     env: dict[str, str], *, samples: int = 300, clients: int = 200, recipients: int = 500
-) -> None:
+) -> list[str]:
+    """The omnichannel section of ``make bench``; returns the failed checks."""
     heading("omnichannel (real Postgres; API processes on loopback)")
+    checks = Checks("omnichannel")
     os.environ.update(env)
     keys = TestKeys(issuer=ISSUER, audience=AUDIENCE)
     sent = [0]
@@ -337,16 +373,17 @@ async def bench_omnichannel(
         try:
             for base in bases:
                 await wait_ready(base)
-            await bench_webhook_to_socket(bases[0], keys, samples)
-            await bench_fan_out(bases, keys, clients, 20)
+            await bench_webhook_to_socket(bases[0], keys, samples, checks)
+            await bench_fan_out(bases, keys, clients, 20, checks)
         finally:
             for proc in procs:
                 os.killpg(proc.pid, signal.SIGTERM)
             for proc in procs:
                 proc.wait(15)
-        await bench_campaign(db, settings, recipients)
+        await bench_campaign(db, settings, recipients, sent, checks)
         await truncate(db)
         await db.dispose()
+    return checks.report()
 
 
 def main() -> int:
@@ -354,10 +391,10 @@ def main() -> int:
     env = stack.start_infra(profile)
     try:
         stack.migrate(env)
-        asyncio.run(bench_omnichannel(env))
+        failed = asyncio.run(bench_omnichannel(env))
     finally:
         stack.stop_infra(profile)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
