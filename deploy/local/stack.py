@@ -73,25 +73,27 @@ class Profile:
 
 
 # AINTECH_STACK_PORT_SHIFT moves every port of the test and bench profiles (Postgres, Kafka, the
-# fleet), so two checkouts can run their suites side by side on one machine.
+# fleet), so two checkouts can run their suites side by side on one machine. Unshifted, every port
+# is below Linux's range of automatically assigned client ports (32768-60999): a server restarted
+# mid-test (the outage drills) cannot find its port taken by some connection's local end.
 PORT_SHIFT = int(os.environ.get("AINTECH_STACK_PORT_SHIFT", "0") or 0)
-MAX_PORT_SHIFT = 5900  # the highest shifted port (bench Kafka's controller, 59393) stays below 65536
+MAX_PORT_SHIFT = 36000  # the highest shifted port (bench Kafka's controller, 29393) stays below 65536
 if not 0 <= PORT_SHIFT <= MAX_PORT_SHIFT:
     raise SystemExit(f"AINTECH_STACK_PORT_SHIFT must be between 0 and {MAX_PORT_SHIFT} (got {PORT_SHIFT})")
 PROFILES = {
     "dev": Profile("dev", pg_port=5433, kafka_port=9092, controller_port=9093, port_offset=0),
     "test": Profile(
         "test",
-        pg_port=55432 + PORT_SHIFT,
-        kafka_port=59192 + PORT_SHIFT,
-        controller_port=59193 + PORT_SHIFT,
+        pg_port=25432 + PORT_SHIFT,
+        kafka_port=29192 + PORT_SHIFT,
+        controller_port=29193 + PORT_SHIFT,
         port_offset=10000 + PORT_SHIFT,
     ),
     "bench": Profile(
         "bench",
-        pg_port=55532 + PORT_SHIFT,
-        kafka_port=59392 + PORT_SHIFT,
-        controller_port=59393 + PORT_SHIFT,
+        pg_port=25532 + PORT_SHIFT,
+        kafka_port=29392 + PORT_SHIFT,
+        controller_port=29393 + PORT_SHIFT,
         port_offset=20000 + PORT_SHIFT,
     ),
 }

@@ -7,8 +7,8 @@ suite's Kafka broker: events keep flowing into Kafka while the database is down 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -37,17 +37,10 @@ import infra  # noqa: E402
 pytestmark = pytest.mark.slow
 
 RUN = uuid.uuid4().hex[:8]
-
-
-def _free_port() -> int:
-    """A port nobody holds now (a fixed one can be taken as another connection's local port)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-PG_PORT = _free_port()  # the outage restarts the server on this same port
+SHIFT = int(os.environ.get("AINTECH_STACK_PORT_SHIFT", "0") or 0)
+# The outage restarts the server on this same port: below the automatically assigned client ports
+# (see deploy/local/stack.py), so no connection's local end can take it meanwhile.
+PG_PORT = 25732 + SHIFT
 BINDING = [("content-type", b"application/cloudevents+json; charset=UTF-8")]
 EVENTS = 500
 OUTAGE_SECONDS = 20

@@ -35,7 +35,7 @@ import infra  # noqa: E402
 pytestmark = pytest.mark.slow
 
 SHIFT = int(os.environ.get("AINTECH_STACK_PORT_SHIFT", "0") or 0)
-PG_PORT = 55632 + SHIFT
+PG_PORT = 25632 + SHIFT  # below the automatically assigned client ports, see deploy/local/stack.py
 POOL = 3
 
 

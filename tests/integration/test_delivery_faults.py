@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 RUN = uuid.uuid4().hex[:8]
 TOPIC = f"test.renewals.{RUN}"
 SHIFT = int(os.environ.get("AINTECH_STACK_PORT_SHIFT", "0") or 0)
-KAFKA_PORT, CONTROLLER_PORT = 59292 + SHIFT, 59293 + SHIFT
+KAFKA_PORT, CONTROLLER_PORT = 29292 + SHIFT, 29293 + SHIFT  # below the client port range
 
 
 class RenewalDue(EventData, catalogued=False):
