@@ -212,6 +212,24 @@ async def test_quote_created_requests_the_quote_email(flow: Flow) -> None:
     email = await flow.event("crm.notification", "crm.email_requested", customer["id"])
     assert email["data"]["to"] == customer["email"]
     assert email["data"]["related_id"] == quote["id"] and "Zurich: 480" in email["data"]["body_text"]
+    assert email["data"]["subject"].startswith("Tu presupuesto") and email["data"]["language"] == "es"
+
+    english = await api.customer(preferred_language="en", first_name="John")
+    await api.call(
+        "POST",
+        "/quotes",
+        json={
+            "customer_id": english["id"],
+            "quote_type": "home",
+            "base_premium": "300",
+            "coverage_details": {"address": "Calle Mayor 1", "sqm": 80},
+            "carrier_quotes": [{"carrier": "AXA", "premium": "290"}],
+        },
+        expect=201,
+    )
+    in_english = (await flow.event("crm.notification", "crm.email_requested", english["id"]))["data"]
+    assert in_english["subject"].startswith("Your quote") and "Hello John" in in_english["body_text"]
+    assert "AXA: 290" in in_english["body_text"] and in_english["language"] == "en"
 
 
 async def test_interaction_logged_lands_on_the_timeline_once(flow: Flow) -> None:

@@ -43,15 +43,17 @@ async def handle(api: Api, handler: Any, payload: EventData, *, event_id: str | 
     return event
 
 
-async def test_quote_goes_out_on_the_preferred_channel_in_the_customers_language(
+async def test_a_quote_goes_out_on_whatsapp_or_sms_in_the_customers_language_and_email_is_the_crms(
     api: Api, dispatcher: Dispatcher
 ) -> None:
     number, mail = phone(), f"q-{uuid.uuid4().hex[:8]}@example.com"
     by_whatsapp = await api.customer(mobile=number, email=mail, preferred_channel="whatsapp")
+    sms_number = phone()
+    by_sms = await api.customer(mobile=sms_number, preferred_channel="sms", language="en", first_name="John")
     by_email = await api.customer(
-        email=f"en-{mail}", preferred_channel="email", language="en", first_name="John"
+        email=f"en-{mail}", mobile=phone(), preferred_channel="email", language="en"
     )
-    for customer_id in (by_whatsapp, by_email):
+    for customer_id in (by_whatsapp, by_sms, by_email):
         await handle(
             api,
             consumers.on_quote_created,
@@ -67,14 +69,15 @@ async def test_quote_goes_out_on_the_preferred_channel_in_the_customers_language
                 best_carrier="Allianz",
             ),
         )
-    await dispatcher.dispatch_once()
+    assert await dispatcher.dispatch_once() == 2
     [whatsapp] = api.twilio.to(number)
     assert whatsapp["to"] == f"whatsapp:{number}"
     assert (
         "Q-2026-0007" in whatsapp["body"] and "385.20" in whatsapp["body"] and "Allianz" in whatsapp["body"]
     )
-    [email] = api.sendgrid.to(f"en-{mail}")
-    assert email["subject"] == "Your quote Q-2026-0007"
+    [sms] = api.twilio.to(sms_number)
+    assert sms["body"].startswith("Hello John, your quote Q-2026-0007")
+    assert api.sendgrid.to(f"en-{mail}") == [], "e-mail is the CRM's comparison (crm.email_requested)"
     assert api.sendgrid.to(mail) == [], "the WhatsApp customer got no e-mail"
 
 
@@ -287,14 +290,14 @@ def quote_for(customer_id: uuid.UUID, number: str) -> crm.QuoteCreated:
     )
 
 
-def customer_created(customer_id: uuid.UUID, mail: str) -> crm.CustomerCreated:
+def customer_created(customer_id: uuid.UUID, number: str) -> crm.CustomerCreated:
     return crm.CustomerCreated(
         customer_id=customer_id,
         customer_type="individual",
         first_name="Marta",
         last_name="Gil",
-        email=mail,
-        preferred_channel="email",
+        mobile=number,
+        preferred_channel="whatsapp",
         preferred_language="es",
         status="active",
     )
@@ -310,7 +313,7 @@ async def parked_rows(api: Api, customer_id: uuid.UUID) -> list[dict[str, Any]]:
 async def test_a_quote_that_arrives_before_its_customer_is_sent_when_the_customer_does(
     api: Api, dispatcher: Dispatcher
 ) -> None:
-    customer_id, mail = uuid.uuid4(), f"p-{uuid.uuid4().hex[:8]}@example.com"
+    customer_id, number = uuid.uuid4(), phone()
     early = await handle(api, consumers.on_quote_created, quote_for(customer_id, "Q-EARLY-1"))
     await handle(api, consumers.on_quote_created, quote_for(customer_id, "Q-EARLY-1"), event_id=early.id)
     assert await dispatcher.dispatch_once() == 0, "nobody to write to yet"
@@ -327,33 +330,33 @@ async def test_a_quote_that_arrives_before_its_customer_is_sent_when_the_custome
     forbidden = await api.client.get("/deliveries/parked", headers=api.person(Role.agent).auth)
     assert forbidden.status_code == 403
 
-    await handle(api, consumers.on_customer, customer_created(customer_id, mail))
+    await handle(api, consumers.on_customer, customer_created(customer_id, number))
     assert await dispatcher.dispatch_once() == 1
-    [sent] = api.sendgrid.to(mail)
-    assert sent["subject"] == "Su presupuesto Q-EARLY-1"
+    [sent] = api.twilio.to(number)
+    assert "Q-EARLY-1" in sent["body"]
     assert (await parked_rows(api, customer_id))[0]["status"] == "released"
 
     # Later customer events release nothing again.
-    await handle(api, consumers.on_customer, customer_created(customer_id, mail))
+    await handle(api, consumers.on_customer, customer_created(customer_id, number))
     assert await dispatcher.dispatch_once() == 0
-    assert len(api.sendgrid.to(mail)) == 1
+    assert len(api.twilio.to(number)) == 1
 
 
 async def test_the_sweep_releases_what_the_customer_event_missed_and_expires_what_waited_too_long(
     api: Api, dispatcher: Dispatcher
 ) -> None:
     known_later, never = uuid.uuid4(), uuid.uuid4()
-    mail = f"s-{uuid.uuid4().hex[:8]}@example.com"
+    number = phone()
     await handle(api, consumers.on_quote_created, quote_for(known_later, "Q-SWEEP-1"))
     await handle(api, consumers.on_quote_created, quote_for(never, "Q-NEVER-1"))
     # The customer reaches the read model without passing the release (a concurrent transaction
     # parked the quote after the customer's consumer looked): the sweep finds it.
     async with api.db.transaction() as session:
-        await contacts.apply_customer(session, event=customer_created(known_later, mail))
+        await contacts.apply_customer(session, event=customer_created(known_later, number))
     async with api.db.transaction() as session:
         await parking.sweep(session, handlers=consumers.waiting_handlers(), max_wait=timedelta(hours=1))
     assert await dispatcher.dispatch_once() == 1
-    assert api.sendgrid.to(mail)[0]["subject"] == "Su presupuesto Q-SWEEP-1"
+    assert "Q-SWEEP-1" in api.twilio.to(number)[0]["body"]
     assert (await parked_rows(api, known_later))[0]["status"] == "released"
     assert (await parked_rows(api, never))[0]["status"] == "parked", "still within the wait"
 
@@ -372,10 +375,10 @@ async def test_the_sweep_releases_what_the_customer_event_missed_and_expires_wha
     ).json()
     assert [p["customer_id"] for p in expired["items"]] == [str(never)]
     # An expired delivery stays expired: the customer arriving now sends nothing old.
-    late = f"late-{uuid.uuid4().hex[:8]}@example.com"
+    late = phone()
     await handle(api, consumers.on_customer, customer_created(never, late))
     assert await dispatcher.dispatch_once() == 0
-    assert api.sendgrid.to(late) == []
+    assert api.twilio.to(late) == []
 
     # Resolved deliveries (they hold customer data) are deleted after their retention; waiting ones stay.
     still_waiting = uuid.uuid4()
@@ -391,8 +394,8 @@ async def test_from_kafka_a_quote_published_before_its_customer_reaches_the_cust
     api: Api, dispatcher: Dispatcher, kafka_bootstrap: str
 ) -> None:
     """The CRM's topics as they really arrive: quote.created is consumed first (parked), then
-    customer.created on its own topic releases it, and the quote e-mail reaches SendGrid once."""
-    customer_id, mail = uuid.uuid4(), f"k-{uuid.uuid4().hex[:8]}@example.com"
+    customer.created on its own topic releases it, and the quote reaches the customer's WhatsApp once."""
+    customer_id, number = uuid.uuid4(), phone()
     await publish_event(
         kafka_bootstrap, quote_for(customer_id, "Q-KAFKA-1"), key=str(customer_id), source="core-crm"
     )
@@ -406,17 +409,17 @@ async def test_from_kafka_a_quote_published_before_its_customer_reaches_the_cust
     ]
     try:
         await eventually(lambda: parked_rows(api, customer_id), within=30)
-        assert api.sendgrid.to(mail) == []
+        assert api.twilio.to(number) == []
         await publish_event(
-            kafka_bootstrap, customer_created(customer_id, mail), key=str(customer_id), source="core-crm"
+            kafka_bootstrap, customer_created(customer_id, number), key=str(customer_id), source="core-crm"
         )
-        [sent] = await eventually(lambda: _mails(api, mail), within=30)
+        [sent] = await eventually(lambda: _texts(api, number), within=30)
     finally:
         stop.set()
         await asyncio.gather(*tasks)
-    assert sent["subject"] == "Su presupuesto Q-KAFKA-1"
+    assert "Q-KAFKA-1" in sent["body"]
     assert (await parked_rows(api, customer_id))[0]["status"] == "released"
 
 
-async def _mails(api: Api, to: str) -> list[dict[str, Any]]:
-    return api.sendgrid.to(to)
+async def _texts(api: Api, to: str) -> list[dict[str, Any]]:
+    return api.twilio.to(to)

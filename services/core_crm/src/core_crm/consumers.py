@@ -70,6 +70,26 @@ from core_crm.workflows.triggers import TRIGGER_EVENTS, trigger_topics
 log = structlog.get_logger("crm.consumers")
 
 
+def quote_email_text(first_name: str, data: QuoteCreated, *, english: bool) -> tuple[str, str]:
+    """Subject and text of the e-mail comparing a new quote's carrier offers (Spanish or English)."""
+    valid = data.valid_until.astimezone(LOCAL_TZ).date().isoformat() if data.valid_until else None
+    if english:
+        offers = [f"- {c.carrier}: {c.premium} €/year" for c in data.carriers]
+        total = f"Total premium: {data.total_premium} €/year. Valid until {valid or '30 days from today'}."
+        return f"Your quote {data.quote_number}", (
+            f"Hello {first_name},\n\nThese are the offers for your {data.quote_type} insurance:\n"
+            + "\n".join(offers or [f"- Total: {data.total_premium} €/year"])
+            + f"\n\n{total}\n"
+        )
+    offers = [f"- {c.carrier}: {c.premium} €/año" for c in data.carriers]
+    total = f"Prima total: {data.total_premium} €/año. Válido hasta {valid or '30 días desde hoy'}."
+    return f"Tu presupuesto {data.quote_number}", (
+        f"Hola {first_name},\n\nEstas son las ofertas de tu seguro {data.quote_type}:\n"
+        + "\n".join(offers or [f"- Total: {data.total_premium} €/año"])
+        + f"\n\n{total}\n"
+    )
+
+
 def _at_nine(day: datetime) -> datetime:
     return datetime.combine(day.astimezone(LOCAL_TZ).date(), time(9), tzinfo=LOCAL_TZ)
 
@@ -140,21 +160,18 @@ def automation(rt: Runtime) -> ConsumerSpec:
         if customer is None or not customer.email:
             log.info("quote_email_skipped", quote_id=str(data.quote_id), reason="no e-mail address")
             return
-        lines = [f"- {c.carrier}: {c.premium} €/año" for c in data.carriers] or [
-            f"- Total: {data.total_premium} €/año"
-        ]
-        valid = data.valid_until.astimezone(LOCAL_TZ).date().isoformat() if data.valid_until else "30 días"
+        subject, body = quote_email_text(
+            customer.first_name, data, english=customer.preferred_language[:2] == "en"
+        )
+        valid = data.valid_until.astimezone(LOCAL_TZ).date().isoformat() if data.valid_until else ""
         await rt.outbox.publish(
             session,
             EmailRequested(
                 request_id=uuid.uuid5(uuid.NAMESPACE_URL, f"quote-email:{data.quote_id}"),
                 to=customer.email,
                 to_name=f"{customer.first_name} {customer.last_name}",
-                subject=f"Tu presupuesto {data.quote_number}",
-                body_text=f"Hola {customer.first_name},\n\n"
-                f"Estas son las ofertas de tu seguro {data.quote_type}:\n"
-                + "\n".join(lines)
-                + f"\n\nPrima total: {data.total_premium} €/año. Válido hasta {valid}.\n",
+                subject=subject,
+                body_text=body,
                 template="crm.quote",
                 language=customer.preferred_language,
                 variables={

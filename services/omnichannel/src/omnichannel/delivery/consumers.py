@@ -5,7 +5,8 @@
   "your e-mail address changed" notice to the old address.
 * ``crm.customer``: the read model of customers (matching senders, preferred channel, language).
 * ``crm.quote``, ``crm.policy``, ``crm.claim``: the customer's template on their preferred channel
-  (a renewal reminder asks for CONFIRMAR), plus in-app notifications; an event about a customer not
+  (a renewal reminder asks for CONFIRMAR; a quote only on WhatsApp or SMS, since the CRM e-mails
+  its carrier comparison), plus in-app notifications; an event about a customer not
   known here yet is parked until ``customer.created`` arrives (``parking``); ``crm.task``: the assignee
   is notified; ``crm.notification``: e-mails the CRM asks for.
 """
@@ -224,9 +225,14 @@ async def _customer(session: AsyncSession, customer_id: uuid.UUID, event: CloudE
 
 
 async def on_quote_created(session: AsyncSession, event: CloudEvent) -> None:
+    """A new quote, on the customer's WhatsApp or SMS. When their channel is e-mail the CRM's own
+    e-mail with the carrier comparison (`crm.email_requested`) is the one message they get."""
     data = event.data_as(crm.QuoteCreated)
     recipient = await _customer(session, data.customer_id, event)
     if recipient is None:
+        return
+    if templated.choose_channel(recipient) == "email":
+        log.info("quote_left_to_the_crm_email", quote_id=str(data.quote_id))
         return
     best = data.best_carrier or (data.carriers[0].carrier if data.carriers else "-")
     await templated.send_template(
