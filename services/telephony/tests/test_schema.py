@@ -3,38 +3,10 @@ or a migration the models do not know about, fails here)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import Connection
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-
+from aintech_devtools.schema import migration_drift
 from telephony.models import Base
 
 
-def _differences(connection: Connection) -> list[Any]:
-    schema = Base.metadata.schema
-
-    def include_name(name: str | None, type_: str, _: dict[str, Any]) -> bool:
-        if type_ == "schema":
-            return name == schema
-        return not (type_ == "table" and name == "alembic_version")
-
-    context = MigrationContext.configure(
-        connection,
-        opts={"include_schemas": True, "include_name": include_name, "compare_type": True},
-    )
-    return list(compare_metadata(context, Base.metadata))
-
-
 async def test_migrations_match_the_models(admin_database_url: str) -> None:
-    url = make_url(admin_database_url).set(drivername="postgresql+asyncpg")
-    engine = create_async_engine(url)  # the default search path: schemas are compared by name
-    try:
-        async with engine.connect() as conn:
-            differences = await conn.run_sync(_differences)
-    finally:
-        await engine.dispose()
+    differences = await migration_drift(admin_database_url, Base.metadata)
     assert differences == [], "\n".join(map(str, differences))
