@@ -56,9 +56,9 @@ from bench.common import (  # noqa: E402
     stop,
     wait_http,
 )
+from core_crm.seed import DNI_LETTERS, LAST_NAMES  # noqa: E402
 
 BENCH_SOURCE = "bench"
-DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 FIRST = (
     "Lucía",
     "Hugo",
@@ -83,46 +83,7 @@ FIRST = (
     "Ainhoa",
     "Raúl",
 )
-LAST = (
-    "García",
-    "Rodríguez",
-    "González",
-    "Fernández",
-    "López",
-    "Martínez",
-    "Sánchez",
-    "Pérez",
-    "Gómez",
-    "Martín",
-    "Jiménez",
-    "Ruiz",
-    "Hernández",
-    "Díaz",
-    "Moreno",
-    "Muñoz",
-    "Álvarez",
-    "Romero",
-    "Navarro",
-    "Torres",
-    "Domínguez",
-    "Vázquez",
-    "Ramos",
-    "Gil",
-    "Serrano",
-    "Blanco",
-    "Molina",
-    "Castro",
-    "Ortiz",
-    "Rubio",
-    "Iglesias",
-    "Ibáñez",
-    "Etxeberria",
-    "Goikoetxea",
-    "Puig",
-    "Vidal",
-    "Soler",
-    "Ferrer",
-)
+LAST = (*LAST_NAMES, "Iglesias", "Ibáñez", "Etxeberria", "Goikoetxea", "Puig", "Vidal", "Soler", "Ferrer")
 PROVINCES = (
     ("28", "Madrid"),
     ("08", "Barcelona"),
