@@ -23,7 +23,7 @@ from core_crm.core.types import (
     Str255,
     Tags,
 )
-from core_crm.customers.models import ContactChannel, CustomerType, Segment
+from core_crm.customers.models import ContactChannel, CustomerSegment, CustomerType
 
 Email = Annotated[EmailStr, Field(max_length=255)]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1, e.g. `es`, `ca`, `en`.")]
@@ -134,7 +134,7 @@ class CustomerUpdate(BaseModel):
     tax_id: CompanyId = None
     iban: Iban = None
     status: EditableStatus | None = None
-    segment: Segment | None = None
+    segment: CustomerSegment | None = None
     lead_source: Str100 | None = None
     preferred_channel: ContactChannel | None = None
     preferred_language: Language | None = None

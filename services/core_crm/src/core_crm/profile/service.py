@@ -20,7 +20,7 @@ from core_crm.customers import events as customer_events
 from core_crm.customers import repository as customer_rows
 from core_crm.customers import service as customers
 from core_crm.customers.access import Viewer
-from core_crm.customers.models import CLOSED_STATUSES, Customer, CustomerStatus, Segment
+from core_crm.customers.models import CLOSED_STATUSES, Customer, CustomerSegment, CustomerStatus
 from core_crm.interactions import service as interactions
 from core_crm.policies import service as policies
 from core_crm.profile import repository
@@ -79,29 +79,38 @@ def suggest_segment(customer: Customer, figures: Figures) -> tuple[str, list[str
     pol, clm = figures.policies, figures.claims
     premium = pol["annual_premium"]
     if pol["ever_in_force"] == 0:
-        return Segment.prospect.value, ["no policy yet"]
+        return CustomerSegment.prospect.value, ["no policy yet"]
     if clm["recent"] >= AT_RISK_CLAIMS_3Y:
-        return Segment.at_risk.value, [f"{clm['recent']} claims in the last 3 years"]
+        return CustomerSegment.at_risk.value, [f"{clm['recent']} claims in the last 3 years"]
     if pol["active"] == 0:
-        return Segment.at_risk.value, ["no active policy left"]
+        return CustomerSegment.at_risk.value, ["no active policy left"]
     if premium >= VIP_PREMIUM:
-        return Segment.vip.value, [f"annual premium {premium} ≥ {VIP_PREMIUM}"]
+        return CustomerSegment.vip.value, [f"annual premium {premium} ≥ {VIP_PREMIUM}"]
     if pol["active"] >= 4 and figures.tenure_years >= 5:
-        return Segment.vip.value, [f"{pol['active']} active policies over {figures.tenure_years} years"]
+        return CustomerSegment.vip.value, [
+            f"{pol['active']} active policies over {figures.tenure_years} years"
+        ]
     if premium >= PREMIUM_PREMIUM:
-        return Segment.premium.value, [f"annual premium {premium} ≥ {PREMIUM_PREMIUM}"]
+        return CustomerSegment.premium.value, [f"annual premium {premium} ≥ {PREMIUM_PREMIUM}"]
     if pol["active"] >= 2:
-        return Segment.premium.value, [f"{pol['active']} active policies"]
+        return CustomerSegment.premium.value, [f"{pol['active']} active policies"]
     if figures.tenure_years < 1:
-        return Segment.new.value, ["customer for less than a year"]
-    return Segment.standard.value, ["one active policy"]
+        return CustomerSegment.new.value, ["customer for less than a year"]
+    return CustomerSegment.standard.value, ["one active policy"]
+
+
+# How many more years a customer of a segment is expected to stay (retention assumption).
+EXPECTED_REMAINING_YEARS: dict[str, Decimal] = {
+    CustomerSegment.vip: Decimal(6),
+    CustomerSegment.premium: Decimal(5),
+    CustomerSegment.standard: Decimal(4),
+    CustomerSegment.new: Decimal(3),
+}
 
 
 def expected_remaining_years(segment: str) -> Decimal:
     """How many more years a customer of a segment is expected to stay (retention assumption)."""
-    return {"vip": Decimal(6), "premium": Decimal(5), "standard": Decimal(4), "new": Decimal(3)}.get(
-        segment, Decimal(1)
-    )
+    return EXPECTED_REMAINING_YEARS.get(segment, Decimal(1))
 
 
 async def lifetime(session: AsyncSession, customer: Customer, figures: Figures) -> dict[str, Decimal]:

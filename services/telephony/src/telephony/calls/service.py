@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import CallOutcome, CallStatus
 from aintech_shared.auth import Principal
 from aintech_shared.errors import Conflict, Forbidden, NotFound, TooManyRequests, UnprocessableEntity
 from telephony.agents import service as agents
@@ -186,16 +187,16 @@ async def _complete_warm_transfer(session: AsyncSession, *, rt: Runtime, call: C
     return call
 
 
-def _outcome(call: Call) -> str:
+def _outcome(call: Call) -> CallOutcome:
     if call.voicemail:
-        return "voicemail"
+        return CallOutcome.voicemail
     if call.answered_at is not None:
-        return "answered"
-    if call.status == "failed":
-        return "failed"
+        return CallOutcome.answered
+    if call.status == CallStatus.failed:
+        return CallOutcome.failed
     if call.direction == "outbound":
-        return "missed"
-    return "abandoned"
+        return CallOutcome.missed
+    return CallOutcome.abandoned
 
 
 async def finish(
