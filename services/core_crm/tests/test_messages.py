@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 
 from aintech_contracts.events.crm import CarrierOffer, QuoteCreated
-from aintech_contracts.statuses import QuoteStatus
+from aintech_contracts.statuses import PolicyStatus, QuoteStatus
 from core_crm.consumers import quote_email_message
 from core_crm.policies.models import PolicyType
+from core_crm.renewals.service import POLICY_STATUS_ES
 
 
 def quote(quote_type: str, *offers: tuple[str, str]) -> QuoteCreated:
@@ -52,3 +53,8 @@ def test_the_quote_email_compares_the_carriers_in_the_customers_language() -> No
     assert "Total premium: 480.00 €/year. Valid until 2026-07-01." in english.text
     unknown = quote_email_message("Ana", quote("life"), language="fr")
     assert unknown.subject.startswith("Tu presupuesto") and "- Total: 480.00 €/año" in unknown.text
+
+
+def test_every_policy_status_reads_as_words_in_the_agents_renewal_task() -> None:
+    assert set(POLICY_STATUS_ES) == set(PolicyStatus)
+    assert all(text and text not in {s.value for s in PolicyStatus} for text in POLICY_STATUS_ES.values())

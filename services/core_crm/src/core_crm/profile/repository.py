@@ -168,19 +168,3 @@ async def move_records(session: AsyncSession, *, source: uuid.UUID, target: uuid
         )
         moved[name] = int(getattr(result, "rowcount", 0) or 0)
     return moved
-
-
-async def anonymise_activity(session: AsyncSession, customer_id: uuid.UUID) -> dict[str, int]:
-    """Remove the content of a customer's interactions and tasks (the fact they happened stays)."""
-    interactions = await session.execute(
-        update(Interaction)
-        .where(Interaction.customer_id == customer_id)
-        .values(subject=None, description=None, recording_url=None, attributes={}, tags=[])
-    )
-    tasks = await session.execute(
-        update(Task).where(Task.customer_id == customer_id).values(description=None, attributes={})
-    )
-    return {
-        "interactions": int(getattr(interactions, "rowcount", 0) or 0),
-        "tasks": int(getattr(tasks, "rowcount", 0) or 0),
-    }

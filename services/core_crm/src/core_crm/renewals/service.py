@@ -199,5 +199,14 @@ async def _policyholder(session: AsyncSession, *, policy: Policy, named: uuid.UU
     return customer
 
 
+# How a policy's status reads in the agent's task (every PolicyStatus; the tasks are in Spanish).
+POLICY_STATUS_ES: dict[PolicyStatus, str] = {
+    PolicyStatus.pending: "pendiente de activar",
+    PolicyStatus.active: "en vigor",
+    PolicyStatus.expired: "vencida",
+    PolicyStatus.cancelled: "cancelada",
+}
+
+
 def _status_es(policy: Policy) -> str:
-    return {"cancelled": "cancelada", "pending": "pendiente de activar"}.get(policy.status, policy.status)
+    return POLICY_STATUS_ES[PolicyStatus(policy.status)]
