@@ -16,7 +16,7 @@ from omnichannel.chat.router import router as chat_router
 from omnichannel.core.live import LiveHub
 from omnichannel.delivery.router import router as delivery_router
 from omnichannel.inbox.router import router as inbox_router
-from omnichannel.messaging import service as messaging
+from omnichannel.messaging import store as message_store
 from omnichannel.messaging.router import router as messaging_router
 from omnichannel.notifications import service as notifications
 from omnichannel.notifications.router import router as notifications_router
@@ -42,10 +42,14 @@ def resolver(db: Database) -> Any:
     async def resolve(ref: dict[str, Any]) -> dict[str, Any] | None:
         async with db.transaction() as session:
             if "message_id" in ref:
-                message = await messaging.get(session, message_id=uuid.UUID(ref["message_id"]))
+                message = await message_store.get(session, message_id=uuid.UUID(ref["message_id"]))
                 if message is None:
                     return None
-                return {"type": message.kind, "seq": message.seq, "message": messaging.message_out(message)}
+                return {
+                    "type": message.kind,
+                    "seq": message.seq,
+                    "message": message_store.message_out(message),
+                }
             if "notification_id" in ref:
                 return await notifications.resolve(session, notification_id=uuid.UUID(ref["notification_id"]))
         return None

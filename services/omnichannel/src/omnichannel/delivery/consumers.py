@@ -28,7 +28,7 @@ from omnichannel.contacts import service as contacts
 from omnichannel.contacts.service import Recipient
 from omnichannel.delivery import parking
 from omnichannel.delivery import repository as delivery_repository
-from omnichannel.messaging import service as messaging
+from omnichannel.messaging import outbound as outbound_queue
 from omnichannel.messaging import templated
 from omnichannel.notifications import service as notifications
 from omnichannel.templating.service import render, render_inapp
@@ -401,9 +401,9 @@ async def on_email_requested(session: AsyncSession, event: CloudEvent) -> None:
         language=data.language,
         variables={"subject": data.subject, "body": data.body_text},
     )
-    await messaging.queue(
+    await outbound_queue.queue(
         session,
-        outbound=messaging.Outbound(
+        outbound=outbound_queue.Outbound(
             channel="email",
             to_address=data.to.strip().lower()[:320],
             subject=rendered.subject,

@@ -15,7 +15,10 @@ from omnichannel.conversations.models import Conversation
 from omnichannel.core import ratelimit
 from omnichannel.core.addresses import e164, email_address
 from omnichannel.core.errors import PayloadTooLarge
-from omnichannel.messaging import service, templated
+from omnichannel.messaging import chat as chat_messages
+from omnichannel.messaging import outbound as outbound_queue
+from omnichannel.messaging import store as message_store
+from omnichannel.messaging import templated
 from omnichannel.messaging.models import Message
 from omnichannel.messaging.schemas import AttachmentIn
 from omnichannel.settings import Settings
@@ -74,9 +77,9 @@ async def send_text(
     number = _phone(to)
     await check_limits(session, settings=settings, user_id=sender_id, channel=channel, address=number)
     contact = await contacts.match_phone(session, address=number)
-    return await service.queue(
+    return await outbound_queue.queue(
         session,
-        outbound=service.Outbound(
+        outbound=outbound_queue.Outbound(
             channel=channel,
             to_address=number,
             body=body,
@@ -90,9 +93,9 @@ async def send_text(
     )
 
 
-def decode_attachments(items: list[AttachmentIn], *, limit: int) -> list[service.InboundAttachment]:
+def decode_attachments(items: list[AttachmentIn], *, limit: int) -> list[message_store.InboundAttachment]:
     """Decoded attachments; 422 for bad base64, 413 when together they exceed ``limit`` bytes."""
-    out: list[service.InboundAttachment] = []
+    out: list[message_store.InboundAttachment] = []
     total = 0
     for index, item in enumerate(items):
         if len(item.content_base64) > limit * 4 // 3 + 8:
@@ -114,7 +117,7 @@ def decode_attachments(items: list[AttachmentIn], *, limit: int) -> list[service
         total += len(content)
         if total > limit:
             raise PayloadTooLarge(f"Attachments exceed {limit} bytes.")
-        out.append(service.InboundAttachment(item.filename, item.content_type, content))
+        out.append(message_store.InboundAttachment(item.filename, item.content_type, content))
     return out
 
 
@@ -136,9 +139,9 @@ async def send_email(
     address = email_address(to)
     await check_limits(session, settings=settings, user_id=sender_id, channel="email", address=address)
     contact = await contacts.match_email(session, address=address)
-    return await service.queue(
+    return await outbound_queue.queue(
         session,
-        outbound=service.Outbound(
+        outbound=outbound_queue.Outbound(
             channel="email",
             to_address=address,
             subject=subject,
@@ -202,7 +205,7 @@ async def reply(
 ) -> Message:
     """An agent's answer on the conversation's own channel (chat replies use the chat endpoints)."""
     if conversation.channel == "chat":
-        message, _ = await service.post_chat(
+        message, _ = await chat_messages.post_chat(
             session,
             conversation=conversation,
             sender_type="agent",
@@ -225,10 +228,10 @@ async def reply(
         in_reply_to = await _last_inbound_email_id(session, conversation)
     if conversation.status in ("resolved", "snoozed"):
         conversation.status = "pending"
-    return await service.queue(
+    return await outbound_queue.queue(
         session,
         conversation=conversation,
-        outbound=service.Outbound(
+        outbound=outbound_queue.Outbound(
             channel=conversation.channel,
             to_address=conversation.address,
             subject=subject if conversation.channel == "email" else None,
@@ -243,7 +246,7 @@ async def reply(
 
 
 async def _last_inbound_email_id(session: AsyncSession, conversation: Conversation) -> str | None:
-    recent = await service.in_conversation(
+    recent = await message_store.in_conversation(
         session, conversation=conversation, after=max(0, conversation.last_seq - 50), limit=50
     )
     ids = [m.email_message_id for m in recent if m.direction == "inbound" and m.email_message_id]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import UnprocessableEntity
 from omnichannel.contacts.service import Recipient
-from omnichannel.messaging import service
+from omnichannel.messaging import outbound as outbound_queue
 from omnichannel.messaging.models import Message
 from omnichannel.templating.service import render
 
@@ -64,7 +64,7 @@ async def send_template(
     )
     address = recipient.email if chosen == "email" else recipient.mobile
     assert address is not None
-    outbound = service.Outbound(
+    outbound = outbound_queue.Outbound(
         channel=chosen,
         to_address=address,
         subject=rendered.subject if chosen == "email" else None,
@@ -82,8 +82,8 @@ async def send_template(
         purpose=purpose,
     )
     try:
-        return await service.queue(session, outbound=outbound)
-    except service.OptedOut:
+        return await outbound_queue.queue(session, outbound=outbound)
+    except outbound_queue.OptedOut:
         if strict:
             raise
         log.info("template_skipped_opted_out", template=template, channel=chosen)

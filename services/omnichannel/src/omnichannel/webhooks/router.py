@@ -12,7 +12,7 @@ from aintech_shared.db import DbSession
 from aintech_shared.errors import BadRequest, responses
 from omnichannel.core.errors import PayloadTooLarge
 from omnichannel.core.request import SettingsDep, called_url
-from omnichannel.messaging.service import InboundAttachment
+from omnichannel.messaging.store import InboundAttachment
 from omnichannel.settings import Settings
 from omnichannel.webhooks import service, signatures
 
