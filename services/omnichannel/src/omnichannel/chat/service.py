@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import ConversationStatus
 from aintech_shared.auth import Principal
 from aintech_shared.errors import Forbidden, NotFound, UnprocessableEntity
 from omnichannel.agents import service as agents
@@ -91,7 +92,11 @@ async def post(
 
 async def join(session: AsyncSession, *, principal: Principal, conversation: Conversation) -> bool:
     """An agent opening an unassigned chat takes it (``agent_joined``); True when they did."""
-    if not principal.is_staff or conversation.assignee_id is not None or conversation.status == "resolved":
+    if (
+        not principal.is_staff
+        or conversation.assignee_id is not None
+        or conversation.status == ConversationStatus.resolved
+    ):
         return False
     agent_id = user_uuid(principal)
     await conversations.set_assignee(session, conversation=conversation, agent_id=agent_id)
@@ -101,10 +106,14 @@ async def join(session: AsyncSession, *, principal: Principal, conversation: Con
 
 async def close(session: AsyncSession, *, principal: Principal, conversation: Conversation) -> Conversation:
     """Resolve the chat (``closed`` event); the agent's capacity is freed for the queue."""
-    if conversation.status == "resolved":
+    if conversation.status == ConversationStatus.resolved:
         return conversation
     await conversations.update(
-        session, conversation=conversation, status="resolved", snoozed_until=None, labels=None
+        session,
+        conversation=conversation,
+        status=ConversationStatus.resolved,
+        snoozed_until=None,
+        labels=None,
     )
     await chat_messages.chat_event(
         session, conversation=conversation, kind="closed", actor_id=user_uuid(principal)

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.rbac import Permission
+from aintech_contracts.statuses import ConversationStatus
 from aintech_shared.auth import Principal
 from aintech_shared.errors import Forbidden
 from omnichannel.agents import service as agents
@@ -40,7 +41,11 @@ async def update_conversation(
         snoozed_until=snoozed_until,
         labels=labels,
     )
-    if conversation.channel == "chat" and status == "resolved" and was != "resolved":
+    if (
+        conversation.channel == "chat"
+        and status == ConversationStatus.resolved
+        and was != ConversationStatus.resolved
+    ):
         await chat_messages.chat_event(
             db, conversation=conversation, kind="closed", actor_id=user_uuid(principal)
         )

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aintech_contracts.events.omnichannel import (
     MessageReceived,
 )
+from aintech_contracts.statuses import ConversationStatus
 from omnichannel.agents import service as agents
 from omnichannel.conversations import service as conversations
 from omnichannel.conversations.models import Conversation
@@ -35,7 +36,7 @@ async def post_chat(
         if existing is not None:
             return existing, False
     inbound = sender_type == "customer"
-    if inbound and conversation.status in ("resolved", "snoozed"):
+    if inbound and conversation.status in (ConversationStatus.resolved, ConversationStatus.snoozed):
         found = await conversations.find_or_create(
             session,
             channel="chat",

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aintech_contracts.events.omnichannel import (
     MessageSent,
 )
+from aintech_contracts.statuses import SendStatus
 from omnichannel.conversations import service as conversations
 from omnichannel.core import live
 from omnichannel.core.base import utcnow
@@ -63,7 +64,7 @@ async def _after_send(session: AsyncSession, *, message: Message, outcome: str) 
             channel=message.channel,
             customer_id=conversation.customer_id,
             to_address=message.to_address,
-            status="sent" if outcome == "sent" else "failed",
+            status=SendStatus.sent if outcome == "sent" else SendStatus.failed,
             provider=message.provider or "none",
             template=message.template,
             campaign_id=message.campaign_id,

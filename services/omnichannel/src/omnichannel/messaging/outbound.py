@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import ConversationStatus
 from aintech_shared.errors import Conflict
 from omnichannel.conversations import service as conversations
 from omnichannel.conversations.models import Conversation
@@ -81,11 +82,15 @@ async def queue(
             customer_user_id=outbound.customer_user_id,
             display_name=outbound.display_name,
             subject=outbound.subject,
-            initial_status="pending" if by_agent else "resolved",
+            initial_status=ConversationStatus.pending if by_agent else ConversationStatus.resolved,
             reopen=False,
         )
         conversation = found.conversation
-        if by_agent and conversation.assignee_id is None and conversation.status != "resolved":
+        if (
+            by_agent
+            and conversation.assignee_id is None
+            and conversation.status != ConversationStatus.resolved
+        ):
             await conversations.set_assignee(session, conversation=conversation, agent_id=outbound.sender_id)
     message = await store(
         session,

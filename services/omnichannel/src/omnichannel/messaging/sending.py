@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import ConversationStatus
 from aintech_shared.errors import NotFound, UnprocessableEntity
 from omnichannel.contacts import service as contacts
 from omnichannel.conversations.models import Conversation
@@ -226,8 +227,8 @@ async def reply(
         subject = "Re: " + (conversation.subject or "AINTECH")[:490]
     if conversation.channel == "email":
         in_reply_to = await _last_inbound_email_id(session, conversation)
-    if conversation.status in ("resolved", "snoozed"):
-        conversation.status = "pending"
+    if conversation.status in (ConversationStatus.resolved, ConversationStatus.snoozed):
+        conversation.status = ConversationStatus.pending
     return await outbound_queue.queue(
         session,
         conversation=conversation,
