@@ -53,6 +53,7 @@ from aintech_contracts.events.crm import (
     QuoteCreated,
 )
 from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConfirmed
+from aintech_contracts.statuses import TaskPriority
 from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
 from core_crm.accounts import service as accounts
 from core_crm.claims import service as claims
@@ -108,7 +109,7 @@ def automation(rt: Runtime) -> ConsumerSpec:
             title=f"Llamada de bienvenida a {customer.first_name} {customer.last_name}",
             description="Presentarse, confirmar contacto y canal preferido, ofrecer revisión de pólizas.",
             task_type="welcome",
-            priority="medium",
+            priority=TaskPriority.medium,
             assigned_to=customer.owner_id,
             customer_id=customer.id,
             due_date=_at_nine(utcnow() + timedelta(days=2)),

@@ -124,7 +124,7 @@ async def expire_ended(session: AsyncSession, *, today: date) -> int:
     result = await session.execute(
         update(Policy)
         .where(Policy.status == PolicyStatus.active, Policy.coverage_end_date <= today)
-        .values(status="expired", version=Policy.version + 1, updated_at=func.now())
+        .values(status=PolicyStatus.expired, version=Policy.version + 1, updated_at=func.now())
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

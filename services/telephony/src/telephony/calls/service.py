@@ -340,7 +340,7 @@ async def transfer(
         await session.flush()
         return call
     if call.agent_call_sid:
-        await rt.twilio.update_call(call.agent_call_sid, status="completed")
+        await rt.twilio.update_call(call.agent_call_sid, status=CallStatus.completed)
     call.agent_id, call.agent_call_sid = to_agent_id, None
     await session.flush()
     if previous is not None:
@@ -366,7 +366,7 @@ async def cancel_transfer(
     if me == call.transfer_to_agent_id and not is_supervisor(principal):
         raise Forbidden("The target of a transfer accepts it; the call's agent withdraws it.")
     if call.transfer_call_sid:  # the target had joined the conversation: their leg leaves it
-        await rt.twilio.update_call(call.transfer_call_sid, status="completed")
+        await rt.twilio.update_call(call.transfer_call_sid, status=CallStatus.completed)
     target, call.transfer_to_agent_id, call.transfer_call_sid = call.transfer_to_agent_id, None, None
     await session.flush()
     await agents.release(session, rt=rt, agent_id=target, call_id=call.id, reason="transfer withdrawn")
