@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.auth import Principal
-from aintech_shared.errors import NotFound, UnprocessableEntity
+from aintech_shared.errors import Forbidden, NotFound, UnprocessableEntity
 from omnichannel.conversations import repository
 from omnichannel.conversations.models import Conversation, ConversationNote
 from omnichannel.conversations.schemas import ConversationOut
@@ -184,6 +184,26 @@ async def update(
     await session.flush()
     await publish(session, conversation=conversation)
     return freed
+
+
+def ensure_may_assign(
+    conversation: Conversation, *, actor_id: uuid.UUID, to: uuid.UUID | None, supervisor: bool
+) -> None:
+    """Who may (re)assign: a supervisor anything; an agent only an unassigned conversation to
+    themselves, or their own to someone else or back to the queue (a hand-over). Never a
+    colleague's conversation (403)."""
+    if supervisor:
+        return
+    current = conversation.assignee_id
+    if current == actor_id:
+        return  # the assignee keeps it, hands it over or puts it back in the queue
+    if current is None:
+        if to in (None, actor_id):
+            return  # take it, or leave it in the queue
+        raise Forbidden("Only supervisors assign conversations to someone else.")
+    raise Forbidden(
+        "This conversation is assigned to a colleague: only a supervisor or its assignee can reassign it."
+    )
 
 
 async def set_assignee(
