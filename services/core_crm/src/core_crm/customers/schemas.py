@@ -152,11 +152,47 @@ class CustomerUpdate(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
+class ContactChangeIn(BaseModel):
+    """A new phone or mobile for my own record: a code is texted to it, and the change is applied
+    when I send the code back."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"field": "mobile", "value": "+34 699 111 222"}]}
+    )
+
+    field: Literal["phone", "mobile"]
+    value: Annotated[Phone, Field(description="International (E.164) or Spanish national number.")]
+
+    @field_validator("value")
+    @classmethod
+    def _present(cls, value: str | None) -> str:
+        if not value:
+            raise ValueError("a number is required")
+        return value
+
+
+class ContactChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    field: Literal["phone", "mobile"]
+    value: str
+    expires_at: datetime
+
+
+class ContactCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "123456"}]})
+
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The six digits texted to the new number.")
+
+
+# Contact details that identify the customer to calls and messages: a customer changes them only by
+# proving they hold the new one (``/customers/me/contact-changes``; the e-mail through the account).
+PROVEN_FIELDS = frozenset({"phone", "mobile", "email"})
+
 # What a customer may change on their own record (self-service); the rest is staff work.
 SELF_SERVICE_FIELDS = frozenset(
     {
-        "phone",
-        "mobile",
         "address_line1",
         "address_line2",
         "city",

@@ -17,7 +17,7 @@ from core_crm.core.runtime import Runtime
 from core_crm.customers import events, repository
 from core_crm.customers.access import Viewer
 from core_crm.customers.models import CLOSED_STATUSES, Customer, CustomerStatus, CustomerType
-from core_crm.customers.schemas import NOT_NULL_FIELDS, SELF_SERVICE_FIELDS, CustomerCreate
+from core_crm.customers.schemas import NOT_NULL_FIELDS, PROVEN_FIELDS, SELF_SERVICE_FIELDS, CustomerCreate
 
 SEARCH_KINDS = ("name", "email", "phone", "tax_id")
 
@@ -130,6 +130,14 @@ async def update_customer(
     customer = await get_for_update(session, viewer=viewer, customer_id=customer_id)
     check_version(customer.version, expected_version)
     if not viewer.is_staff:
+        proven = sorted(set(changes) & PROVEN_FIELDS)
+        if proven:
+            raise Forbidden(
+                "A customer changes their phone or mobile by confirming a code sent to the new number "
+                "(POST /customers/me/contact-changes), and their e-mail through their account: "
+                + ", ".join(proven)
+                + "."
+            )
         refused = sorted(set(changes) - SELF_SERVICE_FIELDS)
         if refused:
             raise Forbidden("Customers may only change their contact details: " + ", ".join(refused) + ".")
@@ -273,6 +281,12 @@ async def find_for_contact(
     if email:
         return await repository.live_by_email(session, email)
     return None
+
+
+async def identified_by_phone(session: AsyncSession, phone: str) -> uuid.UUID | None:
+    """The one live customer with this (E.164) phone or mobile, if exactly one has it."""
+    found = await repository.live_by_phone(session, phone)
+    return found.id if found is not None else None
 
 
 async def referenced_customer(
