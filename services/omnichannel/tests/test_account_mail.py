@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aintech_contracts.envelope import CloudEvent
-from aintech_contracts.events import auth
+from aintech_contracts.events import auth, crm
 from aintech_contracts.events.base import EventData
 from aintech_contracts.events.crm import CustomerUpdated
 from aintech_contracts.rbac import Role
@@ -98,9 +98,10 @@ async def test_registering_with_a_customers_address_shows_the_stranger_none_of_t
     await dispatcher.dispatch_once()
     [verification] = [m for m in api.sendgrid.to(mailbox) if "verify-email" in m["content"][0]["value"]]
     assert link in verification["content"][0]["value"], "the mailbox's owner gets the real link"
-    assert await api.sql(
-        "SELECT 1 FROM omnichannel.sealed_contents WHERE message_id = :i", i=account["id"]
-    ) == [], "the secret is not kept once the provider took the mail"
+    assert (
+        await api.sql("SELECT 1 FROM omnichannel.sealed_contents WHERE message_id = :i", i=account["id"])
+        == []
+    ), "the secret is not kept once the provider took the mail"
 
     # The CRM links the customer to the account that proved the address: now they read their thread.
     owner = api.person(Role.customer)
@@ -135,3 +136,30 @@ async def test_an_address_two_customers_share_matches_neither(api: Api) -> None:
     for user_id in (first, second):
         person = api.person(Role.customer, user_id=user_id)
         assert (await api.client.get("/conversations", headers=person.auth)).json()["items"] == []
+
+
+async def test_the_code_for_a_new_number_reaches_only_that_number_and_is_stored_redacted(
+    api: Api, dispatcher: Dispatcher
+) -> None:
+    number = "+346" + str(uuid.uuid4().int)[:8]
+    customer_id = await api.customer(mobile="+34600000001", user_id=uuid.uuid4())
+    payload = crm.ContactCodeRequested(
+        change_id=uuid.uuid4(),
+        customer_id=customer_id,
+        field="mobile",
+        to=number,
+        first_name="Lucía",
+        code="482913",
+        expires_at=datetime.now(UTC) + timedelta(minutes=10),
+    )
+    await handle(api, consumers.on_contact_code_requested, payload)
+    [stored] = await api.sql(
+        "SELECT m.body, c.kind, c.customer_id FROM omnichannel.messages m "
+        "JOIN omnichannel.conversations c ON c.id = m.conversation_id WHERE m.to_address = :a",
+        a=number,
+    )
+    assert "482913" not in stored["body"] and "REDACTED" in stored["body"]
+    assert (stored["kind"], stored["customer_id"]) == ("account", None)
+    await dispatcher.dispatch_once()
+    [sms] = api.twilio.to(number)
+    assert "482913" in sms["body"], "the number's holder gets the real code"
