@@ -288,3 +288,59 @@ async def test_a_customer_changes_their_phone_only_by_proving_the_new_number(api
         headers=me,
         expect=409,
     )
+
+
+async def test_a_customer_changes_their_email_only_by_proving_the_new_address(api: Api) -> None:
+    mine = await api.customer()
+    taken = await api.customer()
+    me = await api.customer_login(mine["id"])
+    etag = (await api.call("GET", "/customers/me", headers=me, expect=200)).headers["etag"]
+    new = f"Nueva-{uuid.uuid4().hex[:8]}@Example.com"
+    await api.call(
+        "PATCH", f"/customers/{mine['id']}", json={"email": new}, headers={**me, "If-Match": etag}, expect=403
+    )
+    bad = await api.call(
+        "POST",
+        "/customers/me/contact-changes",
+        json={"field": "email", "value": "+34677000111"},
+        headers=me,
+        expect=422,
+    )
+    assert bad.json()["errors"][0]["field"] == "value"
+
+    async def proven(address: str) -> tuple[str, str]:
+        change = (
+            await api.call(
+                "POST",
+                "/customers/me/contact-changes",
+                json={"field": "email", "value": address},
+                headers=me,
+                expect=202,
+            )
+        ).json()
+        [sent] = [
+            e
+            for e in await api.events("crm.contact_code_requested", key=mine["id"])
+            if e["data"]["change_id"] == change["id"]
+        ]
+        assert (sent["data"]["channel"], sent["data"]["to"]) == ("email", address.lower())
+        return change["id"], sent["data"]["code"]
+
+    change_id, code = await proven(taken["email"])
+    refused = await api.call(
+        "POST",
+        f"/customers/me/contact-changes/{change_id}/confirm",
+        json={"code": code},
+        headers=me,
+        expect=409,
+    )
+    assert taken["id"] not in refused.text, "another customer's id is not disclosed"
+    change_id, code = await proven(new)
+    confirmed = await api.call(
+        "POST",
+        f"/customers/me/contact-changes/{change_id}/confirm",
+        json={"code": code},
+        headers=me,
+        expect=200,
+    )
+    assert confirmed.json()["email"] == new.lower()

@@ -163,3 +163,30 @@ async def test_the_code_for_a_new_number_reaches_only_that_number_and_is_stored_
     await dispatcher.dispatch_once()
     [sms] = api.twilio.to(number)
     assert "482913" in sms["body"], "the number's holder gets the real code"
+
+
+async def test_the_code_for_a_new_email_address_goes_to_that_address_redacted_in_storage(
+    api: Api, dispatcher: Dispatcher
+) -> None:
+    mailbox = f"nueva-{uuid.uuid4().hex[:8]}@example.com"
+    customer_id = await api.customer(email=f"vieja-{uuid.uuid4().hex[:8]}@example.com", user_id=uuid.uuid4())
+    payload = crm.ContactCodeRequested(
+        change_id=uuid.uuid4(),
+        customer_id=customer_id,
+        field="email",
+        channel="email",
+        to=mailbox,
+        first_name="Lucía",
+        code="730164",
+        expires_at=datetime.now(UTC) + timedelta(minutes=10),
+    )
+    await handle(api, consumers.on_contact_code_requested, payload)
+    [stored] = await api.sql(
+        "SELECT m.body, m.html, c.kind FROM omnichannel.messages m "
+        "JOIN omnichannel.conversations c ON c.id = m.conversation_id WHERE m.to_address = :a",
+        a=mailbox,
+    )
+    assert "730164" not in stored["body"] + (stored["html"] or "") and stored["kind"] == "account"
+    await dispatcher.dispatch_once()
+    [mail] = api.sendgrid.to(mailbox)
+    assert all("730164" in c["value"] for c in mail["content"]), "the address's holder gets the real code"

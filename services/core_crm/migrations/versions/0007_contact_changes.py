@@ -1,4 +1,4 @@
-"""A customer's own phone or mobile change waits for the code sent to the new number.
+"""A customer's own phone, mobile or e-mail change waits for the code sent to the new one.
 
 Revision ID: 0007
 Revises: 0006
@@ -21,13 +21,13 @@ def upgrade() -> None:
         sa.Column("id", sa.UUID(), nullable=False),
         sa.Column("customer_id", sa.UUID(), nullable=False),
         sa.Column("field", sa.String(length=10), nullable=False),
-        sa.Column("value", sa.String(length=20), nullable=False),
+        sa.Column("value", sa.String(length=255), nullable=False),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("requested_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("field IN ('phone', 'mobile')", name=op.f("ck_contact_changes_field")),
+        sa.CheckConstraint("field IN ('phone', 'mobile', 'email')", name=op.f("ck_contact_changes_field")),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["crm.customers.id"],

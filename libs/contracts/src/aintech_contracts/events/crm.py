@@ -396,17 +396,17 @@ class EmailRequested(EventData):
 
 
 class ContactCodeRequested(EventData):
-    """A customer asked to change their own phone or mobile: omnichannel sends ``code`` to the new
-    number (SMS), which the customer types back to prove they hold it. The code is a secret:
-    delivered once, stored redacted."""
+    """A customer asked to change their own phone, mobile or e-mail: omnichannel sends ``code`` to the
+    new number (SMS) or address (e-mail), which the customer types back to prove they hold it. The
+    code is a secret: delivered once, stored redacted."""
 
     event_type = "crm.contact_code_requested"
     topic = NOTIFICATION_TOPIC
     change_id: UUID
     customer_id: UUID
-    field: Literal["phone", "mobile"]
-    channel: Literal["sms"] = "sms"
-    to: str = Field(description="E.164")
+    field: Literal["phone", "mobile", "email"]
+    channel: Literal["sms", "email"] = "sms"
+    to: str = Field(description="E.164 for a phone, else the e-mail address")
     first_name: str
     language: str = "es"
     code: str

@@ -1,9 +1,10 @@
-"""A customer changing their own phone or mobile proves they hold the new number.
+"""A customer changing their own phone, mobile or e-mail proves they hold the new one.
 
-The number is not changed by ``PATCH /customers/{id}``: the customer asks for the change, the CRM
-publishes ``crm.contact_code_requested`` (omnichannel texts a six-digit code to the new number, the
-console adapter in development), and the change is applied when the customer types the code back.
-A number somebody merely typed in would otherwise match that person's calls and messages to them.
+These are not changed by a customer's ``PATCH /customers/{id}``: the customer asks for the change,
+the CRM publishes ``crm.contact_code_requested`` (omnichannel sends a six-digit code to the new
+number by SMS or to the new address by e-mail, the console adapters in development), and the change
+is applied when the customer types the code back. A number or address somebody merely typed in would
+otherwise match that person's calls and messages to them.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _own_record(viewer: Viewer) -> uuid.UUID:
 async def request_change(
     session: AsyncSession, *, rt: Runtime, viewer: Viewer, field: str, value: str
 ) -> ContactChange:
-    """Record the wanted number and send a code to it (3 requests an hour per customer, 429 beyond)."""
+    """Record the wanted number or address and send a code to it (3 requests an hour per customer)."""
     customer = await get_for_update(session, viewer=viewer, customer_id=_own_record(viewer))
     now = utcnow()
     if (
@@ -78,6 +79,7 @@ async def request_change(
             change_id=change.id,
             customer_id=customer.id,
             field=field,
+            channel="email" if field == "email" else "sms",
             to=value,
             first_name=customer.first_name or customer.company_name or "",
             language=customer.preferred_language or "es",
@@ -110,6 +112,10 @@ async def confirm_change(
             errors=[{"location": "body", "field": "code", "message": "wrong code", "type": "value_error"}],
             keep_changes=True,
         )
+    if change.field == "email":
+        other = await repository.live_by_email(session, change.value)
+        if other is not None and other.id != customer.id:
+            raise Conflict("This e-mail address belongs to another customer record: contact your broker.")
     change.confirmed_at = utcnow()
     if getattr(customer, change.field) != change.value:
         setattr(customer, change.field, change.value)

@@ -153,7 +153,7 @@ class CustomerAudit(Base):
 
 
 class ContactChange(Base):
-    """A customer's own change of phone or mobile, waiting for the code sent to the new number.
+    """A customer's own change of phone, mobile or e-mail, waiting for the code sent to the new one.
 
     Only a hash of the code is kept; a change is applied once, burns after
     ``CONTACT_CODE_MAX_ATTEMPTS`` wrong codes, and expires."""
@@ -161,7 +161,7 @@ class ContactChange(Base):
     __tablename__ = "contact_changes"
     __table_args__ = (
         Index("ix_contact_changes_customer", "customer_id", "requested_at"),
-        CheckConstraint(check_in("field", ("phone", "mobile")), name="field"),
+        CheckConstraint(check_in("field", ("phone", "mobile", "email")), name="field"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -169,7 +169,7 @@ class ContactChange(Base):
         ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
     )
     field: Mapped[str] = mapped_column(String(10), nullable=False)
-    value: Mapped[str] = mapped_column(String(20), nullable=False)
+    value: Mapped[str] = mapped_column(String(255), nullable=False)
     code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"), nullable=False)
     requested_at: Mapped[datetime] = now_column()

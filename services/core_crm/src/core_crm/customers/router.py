@@ -123,21 +123,20 @@ async def create_customer(
     "/me/contact-changes",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ContactChangeOut,
-    summary="Change my phone or mobile: a code is texted to the new number (customers)",
-    description="The number changes only once the code is confirmed "
-    "(`POST /customers/me/contact-changes/{change_id}/confirm`), within 10 minutes and 5 tries; "
-    "3 requests an hour. Staff change numbers with `PATCH /customers/{id}`.",
+    summary="Change my phone, mobile or e-mail: a code is sent to the new one (customers)",
+    description="By SMS to a new number, by e-mail to a new address. Nothing changes until the code is "
+    "confirmed (`POST /customers/me/contact-changes/{change_id}/confirm`), within 10 minutes and 5 tries; "
+    "3 requests an hour. Staff change them with `PATCH /customers/{id}`.",
     responses=responses(
         *GUARDED,
         (404, "No customer record is linked to this account"),
-        (422, "Invalid number"),
+        (422, "Invalid number or address"),
         (429, "Too many codes requested"),
     ),
 )
 async def request_contact_change(
     body: ContactChangeIn, who: SelfService, db: DbSession, rt: RuntimeDep
 ) -> ContactChangeOut:
-    assert body.value is not None  # the schema refuses an empty number
     change = await contact_changes.request_change(db, rt=rt, viewer=who, field=body.field, value=body.value)
     return ContactChangeOut.model_validate(change)
 
@@ -145,13 +144,13 @@ async def request_contact_change(
 @router.post(
     "/me/contact-changes/{change_id}/confirm",
     response_model=CustomerOut,
-    summary="Confirm my new phone or mobile with the code texted to it (customers)",
+    summary="Confirm my new phone, mobile or e-mail with the code sent to it (customers)",
     description="Applies the change and publishes `customer.updated`. A wrong code is 422 (and counts); "
-    "a used, expired or burnt change is 409.",
+    "a used, expired or burnt change is 409, as is an e-mail address another customer record has.",
     responses=responses(
         *GUARDED,
         (404, "No such contact change"),
-        (409, "Already confirmed, expired, or too many wrong codes"),
+        (409, "Already confirmed, expired, too many wrong codes, or the address is another customer's"),
         (422, "Wrong code"),
     ),
 )

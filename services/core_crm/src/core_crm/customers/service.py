@@ -133,10 +133,8 @@ async def update_customer(
         proven = sorted(set(changes) & PROVEN_FIELDS)
         if proven:
             raise Forbidden(
-                "A customer changes their phone or mobile by confirming a code sent to the new number "
-                "(POST /customers/me/contact-changes), and their e-mail through their account: "
-                + ", ".join(proven)
-                + "."
+                "A customer changes their phone, mobile or e-mail by confirming a code sent to the new one "
+                "(POST /customers/me/contact-changes): " + ", ".join(proven) + "."
             )
         refused = sorted(set(changes) - SELF_SERVICE_FIELDS)
         if refused:

@@ -391,25 +391,26 @@ async def on_email_requested(session: AsyncSession, event: CloudEvent) -> None:
 
 
 async def on_contact_code_requested(session: AsyncSession, event: CloudEvent) -> None:
-    """The code that proves a customer holds their new number, texted to that number (the customer's
-    record still has the old one). Stored redacted, in the number's account thread."""
+    """The code that proves a customer holds their new number or address, sent there (SMS or e-mail;
+    the customer's record still has the old one). Stored redacted, in the address's account thread."""
     data = event.data_as(crm.ContactCodeRequested)
+    by_email = data.channel == "email"
     recipient = Recipient(
         customer_id=None,
         user_id=None,
         first_name=data.first_name,
         display_name=data.first_name,
         language=data.language,
-        email=None,
-        mobile=data.to,
-        preferred_channel="sms",
+        email=data.to.strip().lower()[:320] if by_email else None,
+        mobile=None if by_email else data.to,
+        preferred_channel=data.channel,
     )
     await templated.send_template(
         session,
         recipient=recipient,
         template="contact_change_code",
         variables={"code": data.code, "expires_at": _when(data.expires_at)},
-        channel="sms",
+        channel=data.channel,
         purpose="transactional",
         context={"change_id": str(data.change_id), "customer_id": str(data.customer_id)},
     )
