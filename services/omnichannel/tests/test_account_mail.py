@@ -16,6 +16,8 @@ from aintech_contracts.rbac import Role
 from omnichannel.contacts import service as contacts
 from omnichannel.delivery import consumers
 from omnichannel.delivery.dispatcher import Dispatcher
+from omnichannel.providers.base import OutgoingEmail, OutgoingText
+from omnichannel.providers.console import ConsoleEmail, ConsoleMessaging
 
 from .conftest import Api
 
@@ -190,3 +192,38 @@ async def test_the_code_for_a_new_email_address_goes_to_that_address_redacted_in
     await dispatcher.dispatch_once()
     [mail] = api.sendgrid.to(mailbox)
     assert all("730164" in c["value"] for c in mail["content"]), "the address's holder gets the real code"
+
+
+async def test_the_console_log_records_secret_bearing_messages_redacted(api: Api) -> None:
+    """With no provider credentials the console adapters record what was sent: what may be listed."""
+    number, mailbox = "+346" + str(uuid.uuid4().int)[:8], f"c-{uuid.uuid4().hex[:8]}@example.com"
+    text_log = ConsoleMessaging(api.db, sms_from="+34900000000", whatsapp_from="+14155238886")
+    mail_log = ConsoleEmail(api.db, from_email="no-reply@aintech.test")
+    await text_log.send_text(
+        OutgoingText(
+            channel="sms", to=number, body="Su código es 482913", listed_body="Su código es REDACTED"
+        )
+    )
+    await mail_log.send_email(
+        OutgoingEmail(
+            to=mailbox,
+            to_name=None,
+            subject="Restablezca su contraseña",
+            text="https://app/reset-password?token=s3cr3t",
+            html='<a href="https://app/reset-password?token=s3cr3t">x</a>',
+            message_id=str(uuid.uuid4()),
+            rfc_message_id="<x@aintech.test>",
+            listed_text="https://app/reset-password?token=REDACTED",
+            listed_html='<a href="https://app/reset-password?token=REDACTED">x</a>',
+        )
+    )
+    rows = await api.sql(
+        "SELECT body, payload::text AS payload FROM omnichannel.console_deliveries "
+        "WHERE to_address IN (:n, :m)",
+        n=number,
+        m=mailbox,
+    )
+    assert len(rows) == 2
+    for row in rows:
+        assert "482913" not in row["body"] and "s3cr3t" not in row["body"] + row["payload"]
+        assert "REDACTED" in row["body"]
