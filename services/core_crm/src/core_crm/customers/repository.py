@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -334,3 +335,13 @@ async def contact_change_for_update(session: AsyncSession, change_id: uuid.UUID)
     return (
         await session.scalars(select(ContactChange).where(ContactChange.id == change_id).with_for_update())
     ).first()
+
+
+async def lock_account_link(session: AsyncSession, email: str) -> None:
+    """Serialise, until commit, linking an account by this e-mail: a customer created while the
+    account's verification is being recorded is still linked by one side or the other."""
+    digest = hashlib.blake2b(f"crm.account-link:{email.strip().lower()}".encode(), digest_size=8).digest()
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest, "big", signed=True)}
+    )
+

@@ -88,6 +88,7 @@ async def create_customer(
     )
     customer.search_text = search_text(customer)
     if data.email:
+        await repository.lock_account_link(session, data.email)
         account = await accounts.verified_customer_account(session, email=data.email)
         if account is not None and await repository.by_user(session, account.user_id) is None:
             customer.user_id = account.user_id
@@ -243,6 +244,7 @@ async def link_account(
     session: AsyncSession, *, rt: Runtime, user_id: uuid.UUID, email: str
 ) -> Customer | None:
     """Link a verified customer account to the live customer with the same e-mail (once)."""
+    await repository.lock_account_link(session, email)
     customer = await repository.link_account(session, email=email, user_id=user_id)
     if customer is None:
         return None
