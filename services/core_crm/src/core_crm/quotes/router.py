@@ -133,8 +133,9 @@ async def send_quote(quote_id: uuid.UUID, who: Writer, db: DbSession, response: 
 @router.post(
     "/{quote_id}/accept",
     response_model=QuoteOut,
-    summary="Accept (draft|sent -> accepted)",
-    description="Staff, or the customer on their own quote.",
+    summary="Accept (sent -> accepted)",
+    description="Staff, or the customer on their own quote. Only a sent quote can be accepted: "
+    "a draft answers 409.",
     responses=responses(*GUARDED, NOT_FOUND, (409, "Illegal transition or expired")),
 )
 async def accept_quote(quote_id: uuid.UUID, who: Decider, db: DbSession, response: Response) -> QuoteOut:
@@ -146,8 +147,9 @@ async def accept_quote(quote_id: uuid.UUID, who: Decider, db: DbSession, respons
 @router.post(
     "/{quote_id}/reject",
     response_model=QuoteOut,
-    summary="Reject (draft|sent -> rejected)",
-    description="Staff, or the customer on their own quote.",
+    summary="Reject (sent -> rejected; staff may also withdraw a draft)",
+    description="Staff, or the customer on their own quote once it has been sent (a customer "
+    "rejecting a draft gets 409).",
     responses=responses(*GUARDED, NOT_FOUND, (409, "Illegal transition or expired")),
 )
 async def reject_quote(quote_id: uuid.UUID, who: Decider, db: DbSession, response: Response) -> QuoteOut:

@@ -172,8 +172,17 @@ async def update_quote(
 async def change_status(
     session: AsyncSession, *, viewer: Viewer, quote_id: uuid.UUID, target: QuoteStatus
 ) -> Quote:
-    """draft -> sent -> accepted | rejected (409 otherwise; 409 once expired)."""
+    """draft -> sent -> accepted | rejected (409 otherwise; 409 once expired).
+
+    A customer decides only a quote that was sent to them: a draft is still being prepared.
+    """
     quote = await _lock(session, viewer, quote_id, None)
+    if quote.status == QuoteStatus.draft and target in (QuoteStatus.accepted, QuoteStatus.rejected):
+        if target == QuoteStatus.accepted or not viewer.is_staff:
+            raise Conflict(
+                f"This quote is still a draft: it can be {target.value} once it has been sent.",
+                current_status=quote.status,
+            )
     _move(quote, target)
     await repository.flush(session)
     return quote
