@@ -285,8 +285,11 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = f"Method {request.method} is not allowed on {request.url.path}."
         return problem(
             exc.status_code,
+            type_=PROBLEM_BASE + "validation-error" if exc.status_code == 422 else None,
+            title="Validation failed" if exc.status_code == 422 else None,
             detail=detail,
             instance=request.url.path,
+            errors=getattr(exc, "errors", None),
             headers=getattr(exc, "headers", None),
         )
 

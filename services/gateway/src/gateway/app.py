@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan_hooks=[edge],
         readiness={"services": services_ready, "denylist": denylist_ready},
+        guard_json_text=False,  # bodies are forwarded unread; each service guards its own
     )
     app.state.token_verifier = auth.verifier
     app.router.redirect_slashes = False  # a redirect built from the Host header would reflect it
