@@ -202,10 +202,16 @@ def _carrier_for(quote: Quote, requested: str | None) -> str:
 
 
 async def convert_quote(
-    session: AsyncSession, *, rt: Runtime, viewer: Viewer, quote_id: uuid.UUID, data: ConvertRequest
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    viewer: Viewer,
+    quote_id: uuid.UUID,
+    data: ConvertRequest,
+    expected_version: int | None = None,
 ) -> tuple[Quote, Policy]:
     """Turn a quote into a policy in one transaction; a quote converts once (409 afterwards)."""
-    quote = await _lock(session, viewer, quote_id, None)
+    quote = await _lock(session, viewer, quote_id, expected_version)
     if quote.converted:
         raise Conflict("This quote was already converted.", policy_id=str(quote.policy_id))
     if quote.status not in OPEN_QUOTE_STATUSES:
