@@ -40,7 +40,13 @@ def once() -> dict[str, str]:
 
 
 def crm_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"webhook_allowlist": ["127.0.0.1"], "webhook_timeout_seconds": 3.0}
+    # The suite's fixtures sell policies on fixed dates of 2025-2026; the backdating rule itself is
+    # tested with the default grace period (test_backdating.py).
+    values: dict[str, Any] = {
+        "webhook_allowlist": ["127.0.0.1"],
+        "webhook_timeout_seconds": 3.0,
+        "backdate_grace_days": 3650,
+    }
     values.update(overrides)
     return Settings(**values)
 

@@ -239,6 +239,7 @@ async def convert_quote(
             else None,
             deductible=Decimal(str(offer["deductible"])) if offer and offer.get("deductible") else None,
             details=data.details if data.details is not None else quote.coverage_details,
+            backdating_reason=data.backdating_reason,
         )
     except ValueError as exc:
         raise _field_error(
