@@ -130,7 +130,9 @@ def demo_router(tables: MessagingTables, catalogue: Catalogue) -> APIRouter:
     @router.post("/notes", status_code=201)
     async def note(body: NoteIn, session: DbSession) -> dict[str, list[str]]:
         # Stored as JSONB would be: a lone surrogate breaks the encoder, a NUL the database.
-        stored = await session.scalar(text("SELECT CAST(:doc AS jsonb)"), {"doc": orjson.dumps(body.meta).decode()})
+        stored = await session.scalar(
+            text("SELECT CAST(:doc AS jsonb)"), {"doc": orjson.dumps(body.meta).decode()}
+        )
         return {"keys": sorted(stored)}
 
     @router.get("/boom")

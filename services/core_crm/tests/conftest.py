@@ -31,7 +31,9 @@ IBAN = "ES9121000418450200051332"
 
 
 # Transitions that need If-Match or an Idempotency-Key (core_crm.core.transitions).
-GUARDED_TRANSITIONS = frozenset({"activate", "cancel", "renew", "convert", "approve", "pay", "assign", "merge"})
+GUARDED_TRANSITIONS = frozenset(
+    {"activate", "cancel", "renew", "convert", "approve", "pay", "assign", "merge"}
+)
 
 
 def once() -> dict[str, str]:

@@ -57,7 +57,9 @@ async def test_cover_starting_decades_ago_is_refused_unless_a_supervisor_says_wh
     forbidden = await api.call("POST", "/policies", json=as_agent, expect=403)
     assert "supervisor" in forbidden.json()["detail"]
     supervisor = api.supervisor
-    await api.call("POST", "/policies", json=_policy(customer["id"], long_ago), headers=supervisor, expect=422)
+    await api.call(
+        "POST", "/policies", json=_policy(customer["id"], long_ago), headers=supervisor, expect=422
+    )
     created = await api.call("POST", "/policies", json=as_agent, headers=supervisor, expect=201)
     shown = (await api.call("GET", f"/policies/{created.json()['id']}", expect=200)).json()
     assert shown["backdating_reason"] == reason and shown["backdated_by"] is not None
@@ -69,7 +71,10 @@ async def test_cover_within_the_grace_period_needs_no_reason(api: Api) -> None:
     customer = await api.customer()
     recent = date.today() - timedelta(days=GRACE)
     created = await api.call(
-        "POST", "/policies", json=_policy(customer["id"], recent, backdating_reason="no hace falta"), expect=201
+        "POST",
+        "/policies",
+        json=_policy(customer["id"], recent, backdating_reason="no hace falta"),
+        expect=201,
     )
     assert created.json()["backdating_reason"] is None and created.json()["backdated_by"] is None
     too_early = date.today() - timedelta(days=GRACE + 1)
@@ -94,7 +99,9 @@ async def test_a_quote_converts_to_backdated_cover_only_with_a_supervisor_reason
     ).json()
     url = f"/quotes/{quote['id']}/convert"
     long_ago = str(date.today() - timedelta(days=365 * 30))
-    refused = await api.call("POST", url, json={"carrier": "Mapfre", "coverage_start_date": long_ago}, expect=422)
+    refused = await api.call(
+        "POST", url, json={"carrier": "Mapfre", "coverage_start_date": long_ago}, expect=422
+    )
     assert refused.json()["errors"][0]["field"] == "coverage_start_date"
     assert (await api.call("GET", f"/quotes/{quote['id']}", expect=200)).json()["converted"] is False
     reason = "Cambio de corredor: continuidad de cobertura con la aseguradora"

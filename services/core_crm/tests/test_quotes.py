@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from core_crm.quotes import service as quotes
 
-from .conftest import once, Api
+from .conftest import Api, once
 
 AUTO = {"make": "SEAT", "model": "León", "year": 2021, "plate": "1234 BCD"}
 
@@ -147,7 +147,10 @@ async def test_concurrent_conversions_make_one_policy(committed: Api) -> None:
     customer = await api.customer()
     quote = await _quote(api, customer["id"])
     results = await asyncio.gather(
-        *(api.client.post(f"/quotes/{quote['id']}/convert", headers={**api.agent, **once()}) for _ in range(4))
+        *(
+            api.client.post(f"/quotes/{quote['id']}/convert", headers={**api.agent, **once()})
+            for _ in range(4)
+        )
     )
     codes = sorted(r.status_code for r in results)
     assert codes == [200, 409, 409, 409], [r.text for r in results]

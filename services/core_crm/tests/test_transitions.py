@@ -18,7 +18,9 @@ RACERS = 3
 
 async def _terms(api: Api, policy_id: str) -> int:
     return int(
-        await api.conn.scalar(text("SELECT count(*) FROM crm.policy_terms WHERE policy_id = :p"), {"p": policy_id})
+        await api.conn.scalar(
+            text("SELECT count(*) FROM crm.policy_terms WHERE policy_id = :p"), {"p": policy_id}
+        )
         or 0
     )
 
@@ -62,7 +64,11 @@ async def test_a_transition_without_if_match_or_idempotency_key_is_428(api: Api)
     await api.call("POST", f"/quotes/{quote['id']}/convert", json={}, bare=True, expect=428)
     other = await api.customer()
     await api.call(
-        "POST", f"/customers/{customer['id']}/merge", json={"duplicate_id": other["id"]}, bare=True, expect=428
+        "POST",
+        f"/customers/{customer['id']}/merge",
+        json={"duplicate_id": other["id"]},
+        bare=True,
+        expect=428,
     )
 
 
@@ -73,7 +79,9 @@ async def test_concurrent_renewals_with_one_key_add_one_term(live: Live) -> None
 
     async def send() -> httpx.Response:
         return await live.client.post(
-            f"/policies/{policy['id']}/renew", json={"premium_amount": "440.00"}, headers={**live.agent, **key}
+            f"/policies/{policy['id']}/renew",
+            json={"premium_amount": "440.00"},
+            headers={**live.agent, **key},
         )
 
     answers = await _race_on_policy(live, policy["id"], send)
@@ -132,7 +140,13 @@ async def test_concurrent_payments_with_one_key_pay_once(live: Live) -> None:
     ).json()
     await live.call("POST", f"/claims/{claim['id']}/investigate", expect=200)
     supervisor = live.supervisor
-    await live.call("POST", f"/claims/{claim['id']}/approve", json={"amount": "800.00"}, headers={**supervisor, **once()}, expect=200)
+    await live.call(
+        "POST",
+        f"/claims/{claim['id']}/approve",
+        json={"amount": "800.00"},
+        headers={**supervisor, **once()},
+        expect=200,
+    )
     key = once()
     answers = await asyncio.gather(
         *(
@@ -143,7 +157,8 @@ async def test_concurrent_payments_with_one_key_pay_once(live: Live) -> None:
     assert [r.status_code for r in answers] == [200] * RACERS, [r.text for r in answers]
     assert len({r.content for r in answers}) == 1
     paid = await live.conn.scalar(
-        text("SELECT count(*) FROM crm.outbox WHERE event_type = 'claim.paid' AND key = :c"), {"c": claim["id"]}
+        text("SELECT count(*) FROM crm.outbox WHERE event_type = 'claim.paid' AND key = :c"),
+        {"c": claim["id"]},
     )
     assert paid == 1
 
@@ -153,15 +168,25 @@ async def test_an_idempotency_key_belongs_to_one_request(api: Api) -> None:
     policy = await api.policy(customer["id"])
     key = once()
     url = f"/policies/{policy['id']}/renew"
-    first = await api.call("POST", url, json={"premium_amount": "440.00"}, headers={**api.agent, **key}, expect=200)
-    reused = await api.call("POST", url, json={"premium_amount": "999.00"}, headers={**api.agent, **key}, expect=422)
+    first = await api.call(
+        "POST", url, json={"premium_amount": "440.00"}, headers={**api.agent, **key}, expect=200
+    )
+    reused = await api.call(
+        "POST", url, json={"premium_amount": "999.00"}, headers={**api.agent, **key}, expect=422
+    )
     assert reused.json()["errors"][0]["field"] == "Idempotency-Key"
     # Another caller's identical key is another operation: it is not answered from the first.
     other = api.auth(sub=str(uuid.uuid4()))
-    second = await api.call("POST", url, json={"premium_amount": "440.00"}, headers={**other, **key}, expect=200)
+    second = await api.call(
+        "POST", url, json={"premium_amount": "440.00"}, headers={**other, **key}, expect=200
+    )
     assert second.json()["term_number"] == first.json()["term_number"] + 1
     await api.call(
-        "POST", url, json={"premium_amount": "1.00"}, headers={**api.agent, "Idempotency-Key": "short"}, expect=422
+        "POST",
+        url,
+        json={"premium_amount": "1.00"},
+        headers={**api.agent, "Idempotency-Key": "short"},
+        expect=422,
     )
 
 
@@ -170,8 +195,12 @@ async def test_a_merge_repeated_with_its_key_answers_like_the_first(api: Api) ->
     duplicate = await api.customer()
     key = once()
     url = f"/customers/{survivor['id']}/merge"
-    first = await api.call("POST", url, json={"duplicate_id": duplicate["id"]}, headers={**api.agent, **key}, expect=200)
-    again = await api.call("POST", url, json={"duplicate_id": duplicate["id"]}, headers={**api.agent, **key}, expect=200)
+    first = await api.call(
+        "POST", url, json={"duplicate_id": duplicate["id"]}, headers={**api.agent, **key}, expect=200
+    )
+    again = await api.call(
+        "POST", url, json={"duplicate_id": duplicate["id"]}, headers={**api.agent, **key}, expect=200
+    )
     assert again.content == first.content and again.headers["Idempotent-Replayed"] == "true"
     fresh = await api.call("POST", url, json={"duplicate_id": duplicate["id"]}, expect=409)
     assert "merged" in fresh.json()["detail"]

@@ -177,12 +177,16 @@ async def change_status(
     A customer decides only a quote that was sent to them: a draft is still being prepared.
     """
     quote = await _lock(session, viewer, quote_id, None)
-    if quote.status == QuoteStatus.draft and target in (QuoteStatus.accepted, QuoteStatus.rejected):
-        if target == QuoteStatus.accepted or not viewer.is_staff:
-            raise Conflict(
-                f"This quote is still a draft: it can be {target.value} once it has been sent.",
-                current_status=quote.status,
-            )
+    deciding = target in (QuoteStatus.accepted, QuoteStatus.rejected)
+    if (
+        quote.status == QuoteStatus.draft
+        and deciding
+        and (target == QuoteStatus.accepted or not viewer.is_staff)
+    ):
+        raise Conflict(
+            f"This quote is still a draft: it can be {target.value} once it has been sent.",
+            current_status=quote.status,
+        )
     _move(quote, target)
     await repository.flush(session)
     return quote
