@@ -26,11 +26,12 @@ from sqlalchemy import (
     select,
     text,
 )
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aintech_devtools.testing import ScratchSchema
 from aintech_shared.app import create_service_app
 from aintech_shared.db import DbSession, schema_metadata
-from aintech_shared.errors import Conflict
+from aintech_shared.errors import Conflict, Gone
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.settings import ServiceSettings
 
@@ -134,6 +135,14 @@ def demo_router(tables: MessagingTables, catalogue: Catalogue) -> APIRouter:
             text("SELECT CAST(:doc AS jsonb)"), {"doc": orjson.dumps(body.meta).decode()}
         )
         return {"keys": sorted(stored)}
+
+    @router.get("/silent/{kind}")
+    async def silent(kind: str) -> None:
+        if kind == "bare":
+            raise Conflict()
+        if kind == "link":
+            raise Gone("https://docs.aintech.local/problems/gone")
+        raise StarletteHTTPException(status_code=403)
 
     @router.get("/boom")
     async def boom() -> None:
@@ -278,6 +287,25 @@ async def test_a_valid_surrogate_pair_and_an_escaped_backslash_pass(client: Asyn
     resp = await client.post("/notes", content=raw, headers={"content-type": "application/json"})
     assert resp.status_code == 201, resp.text
     assert resp.json()["keys"] == ["\\ud800", "\U0001f600"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "says"),
+    [
+        ("bare", 409, "conflicts with the current state"),
+        ("link", 410, "gone for good"),
+        ("http", 403, "not allowed"),
+    ],
+)
+async def test_every_problem_says_what_is_wrong(
+    client: AsyncClient, kind: str, status: int, says: str
+) -> None:
+    resp = await client.get(f"/silent/{kind}")
+    body = resp.json()
+    assert resp.status_code == status and body["status"] == status
+    assert says in body["detail"], body
+    assert body["detail"].lower() not in {body["title"].lower(), "conflict", "forbidden"}
+    assert "://" not in body["detail"]
 
 
 async def test_malformed_json_is_400(client: AsyncClient) -> None:
