@@ -10,6 +10,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core_crm.core import transitions
 
 from .conftest import Api, Live, once
 
@@ -204,3 +207,24 @@ async def test_a_merge_repeated_with_its_key_answers_like_the_first(api: Api) ->
     assert again.content == first.content and again.headers["Idempotent-Replayed"] == "true"
     fresh = await api.call("POST", url, json={"duplicate_id": duplicate["id"]}, expect=409)
     assert "merged" in fresh.json()["detail"]
+
+
+async def test_keys_are_forgotten_after_a_day(api: Api) -> None:
+    customer = await api.customer()
+    policy = await api.policy(customer["id"])
+    old, fresh = once(), once()
+    url = f"/policies/{policy['id']}/renew"
+    for key in (old, fresh):
+        await api.call(
+            "POST", url, json={"premium_amount": "440.00"}, headers={**api.agent, **key}, expect=200
+        )
+    await api.conn.execute(
+        text("UPDATE crm.idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = :k"),
+        {"k": old["Idempotency-Key"]},
+    )
+    session = AsyncSession(bind=api.conn, join_transaction_mode="create_savepoint")
+    assert await transitions.forget_old_keys(session) >= 1
+    kept = await api.conn.scalars(
+        text("SELECT key FROM crm.idempotency_keys WHERE scope LIKE :s"), {"s": f"%{url}"}
+    )
+    assert set(kept.all()) == {fresh["Idempotency-Key"]}
