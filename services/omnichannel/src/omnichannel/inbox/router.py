@@ -130,10 +130,13 @@ async def update_conversation(
     "/conversations/{conversation_id}/assign",
     response_model=ConversationOut,
     summary="Assign to an agent, or unassign (back to the queue)",
-    description="Agents may take a conversation for themselves; assigning to someone else needs a "
-    "supervisor.",
+    description="An agent may take an unassigned conversation for themselves, and the assignee may hand "
+    "theirs over (to a colleague, or back to the queue). Taking a conversation assigned to someone else, "
+    "or assigning one that is not yours, is a supervisor's act (403 otherwise).",
     responses=responses(
-        (403, "Only supervisors assign to others"), (404, "No such conversation"), (422, "Unknown agent")
+        (403, "Only supervisors reassign a colleague's conversation"),
+        (404, "No such conversation"),
+        (422, "Unknown agent"),
     ),
 )
 async def assign(

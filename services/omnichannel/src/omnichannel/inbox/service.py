@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aintech_contracts.rbac import Permission
 from aintech_contracts.statuses import ConversationStatus
 from aintech_shared.auth import Principal
-from aintech_shared.errors import Forbidden
 from omnichannel.agents import service as agents
 from omnichannel.conversations import service as conversations
 from omnichannel.conversations.models import Conversation
@@ -57,12 +56,16 @@ async def update_conversation(
 async def assign(
     db: AsyncSession, *, principal: Principal, conversation_id: uuid.UUID, agent_id: uuid.UUID | None
 ) -> Conversation:
-    """Assign to an agent (agents take for themselves, supervisors give to anyone), or unassign."""
-    me = user_uuid(principal)
-    if agent_id not in (None, me) and not principal.has(Permission.calls_supervise):
-        raise Forbidden("Only supervisors assign conversations to someone else.")
+    """Assign to an agent, or unassign: an agent takes an unassigned conversation or hands theirs
+    over; reassigning a colleague's is a supervisor's act."""
     conversation = await conversations.get_for(
         db, principal=principal, conversation_id=conversation_id, for_update=True
+    )
+    conversations.ensure_may_assign(
+        conversation,
+        actor_id=user_uuid(principal),
+        to=agent_id,
+        supervisor=principal.has(Permission.calls_supervise),
     )
     previous = conversation.assignee_id
     if agent_id is not None:

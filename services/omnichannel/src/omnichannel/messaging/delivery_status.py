@@ -54,6 +54,7 @@ async def record_failure(
 
 
 async def _after_send(session: AsyncSession, *, message: Message, outcome: str) -> None:
+    await repository.unseal(session, message_id=message.id)  # the secret is not kept once it went out
     conversation = await conversations.get(session, conversation_id=message.conversation_id)
     assert conversation is not None
     await OUTBOX.publish(

@@ -27,7 +27,7 @@ from omnichannel.messaging.consent import (
 )
 from omnichannel.messaging.delivery_status import record_failure
 from omnichannel.messaging.models import Attachment, Message
-from omnichannel.messaging.store import InboundAttachment, preview, push_message, store
+from omnichannel.messaging.store import InboundAttachment, Sealed, preview, push_message, store
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,10 @@ class Outbound:
     # conversation: an agent wrote it; transactional: account and policy mail; marketing: campaigns
     purpose: str = "conversation"
     in_reply_to: str | None = None
+    # The real text when ``body``/``html`` hold a redacted copy (a reset link, a code).
+    sealed: Sealed | None = None
+    # An account mail (verification, reset, alert, code): kept in the address's account thread.
+    account: bool = False
 
 
 class OptedOut(Conflict):
@@ -84,6 +88,7 @@ async def queue(
             subject=outbound.subject,
             initial_status=ConversationStatus.pending if by_agent else ConversationStatus.resolved,
             reopen=False,
+            kind="account" if outbound.account else "contact",
         )
         conversation = found.conversation
         if (
@@ -116,6 +121,10 @@ async def queue(
         },
     )
     assert message is not None
+    if outbound.sealed is not None:
+        await repository.seal(
+            session, message_id=message.id, body=outbound.sealed.body, html=outbound.sealed.html
+        )
     if outbound.attachments:
         await repository.add_attachments(
             session,

@@ -28,6 +28,14 @@ class InboundAttachment:
     content: bytes
 
 
+@dataclass(frozen=True)
+class Sealed:
+    """The real text of a message whose stored text has its secret redacted (for the provider only)."""
+
+    body: str
+    html: str | None = None
+
+
 PREVIEW = 200
 
 
@@ -41,7 +49,10 @@ def preview(message: Message) -> str:
 
 
 async def push_message(session: AsyncSession, *, conversation: Conversation, message: Message) -> None:
-    """Push the stored message to agents' inbox sockets and, for chat, to the room."""
+    """Push the stored message to agents' inbox sockets and, for chat, to the room (account mails are
+    nobody's conversation: not pushed)."""
+    if conversation.kind == "account":
+        return
     payload = message_out(message)
     inbox_view = {**payload, "body": payload["body"][:500], "html": None}
     await live.notify(
@@ -65,7 +76,10 @@ async def push_message(session: AsyncSession, *, conversation: Conversation, mes
 async def log_interaction(
     session: AsyncSession, *, message: Message, conversation: Conversation, outcome: str
 ) -> None:
-    """``interaction.logged`` on the CRM's intake topic, so the customer timeline shows the message."""
+    """``interaction.logged`` on the CRM's intake topic, so the customer timeline shows the message.
+    Account mails are not interactions with a customer: they stay off every timeline."""
+    if conversation.kind == "account":
+        return
     customer_address = message.from_address if message.direction == "inbound" else message.to_address
     phone = customer_address if message.channel in ("whatsapp", "sms") else None
     email = customer_address if message.channel == "email" else None
@@ -122,6 +136,14 @@ async def attachments_by_message(
     ):
         out[item.message_id].append(item)
     return out
+
+
+async def sealed_of(session: AsyncSession, *, messages: Sequence[Message]) -> dict[uuid.UUID, Sealed]:
+    """The real text of those messages that carry a redacted secret, for the dispatcher."""
+    return {
+        row.message_id: Sealed(body=row.body, html=row.html)
+        for row in await repository.sealed_of(session, [m.id for m in messages])
+    }
 
 
 async def lock_many(session: AsyncSession, *, message_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Message]:
