@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import socket
+from collections.abc import Iterator, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -11,6 +12,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -244,6 +246,173 @@ def responses(*entries: tuple[int, str] | tuple[int, str, str]) -> dict[int | st
     return out
 
 
+# --- an unreachable dependency is 503, not 500 ------------------------------------------------
+
+# Retry-After (seconds) when a dependency cannot be reached at all; a connection lost under one
+# query is retried at once (the pool hands out a fresh one).
+UNAVAILABLE_RETRY_AFTER = 5
+LOST_RETRY_AFTER = 1
+# SQLSTATEs of a database that is not there for us: connection exceptions (class 08), shutting
+# down or starting up (57P01-57P03), no connection slot left (53300).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+_CLOSED_CONNECTION = ("connection is closed", "connection was closed", "underlying connection is closed")
+_NETWORK_ERRORS = (ConnectionError, TimeoutError, socket.gaierror)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling (bounded, no cycles)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < 10:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):  # pool exhausted or dead
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:  # see db.BROKEN_CONNECTION
+        return True
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return True
+    module = type(exc).__module__
+    if module.startswith(("asyncpg", "sqlalchemy")):
+        text = str(exc).lower()
+        return any(marker in text for marker in _CLOSED_CONNECTION)
+    return False
+
+
+def _broker_unreachable(exc: BaseException) -> bool:
+    if not type(exc).__module__.startswith("aiokafka"):
+        return False
+    name = type(exc).__name__
+    return bool(getattr(exc, "retriable", False)) or name in (
+        "KafkaConnectionError",
+        "KafkaTimeoutError",
+        "NodeNotReadyError",
+        "RequestTimedOutError",
+    )
+
+
+def unreachable_dependency(exc: BaseException) -> str | None:
+    """``"database"``, ``"message broker"`` or ``"dependency"`` when ``exc`` (or what caused it)
+    says a dependency could not be reached; None for any other error."""
+    network = False
+    for link in _chain(exc):
+        if _database_unreachable(link):
+            return "database"
+        if _broker_unreachable(link):
+            return "message broker"
+        network = network or isinstance(link, _NETWORK_ERRORS)
+    if network:
+        origins = {_origin(module) for link in _chain(exc) for module in _raised_in(link)}
+        if "database" in origins:
+            return "database"
+        if "message broker" in origins:
+            return "message broker"
+        return "dependency"
+    return None
+
+
+def _raised_in(exc: BaseException) -> Iterator[str]:
+    """The modules of the frames ``exc`` passed through (asyncpg's connect raises a bare OSError)."""
+    yield type(exc).__module__
+    tb = exc.__traceback__
+    while tb is not None:
+        yield str(tb.tb_frame.f_globals.get("__name__", ""))
+        tb = tb.tb_next
+
+
+def _origin(module: str) -> str:
+    if module.startswith(("asyncpg", "sqlalchemy")):
+        return "database"
+    if module.startswith("aiokafka"):
+        return "message broker"
+    return ""
+
+
+def unavailable_problem(request: Request, exc: BaseException) -> ProblemResponse | None:
+    """503 problem+json with ``Retry-After`` when ``exc`` is an unreachable dependency, else None."""
+    what = unreachable_dependency(exc)
+    if what is None:
+        return None
+    lost = isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+    if lost:
+        detail, retry = "The database connection was lost; retry the request.", LOST_RETRY_AFTER
+    elif what == "dependency":
+        detail, retry = "A service this request needs is unreachable; retry shortly.", UNAVAILABLE_RETRY_AFTER
+    else:
+        detail, retry = f"The {what} is unreachable; retry shortly.", UNAVAILABLE_RETRY_AFTER
+    log.warning(
+        "dependency_unavailable",
+        dependency=what,
+        path=request.url.path,
+        error_type=type(exc).__name__,
+        error=str(exc)[:200],
+    )
+    return problem(
+        503,
+        type_=PROBLEM_BASE + "service-unavailable",
+        title="Service unavailable",
+        detail=detail,
+        instance=request.url.path,
+        headers={"Retry-After": str(retry)},
+    )
+
+
+def _internal_error(request: Request, exc: BaseException) -> ProblemResponse:
+    log.error(
+        "unhandled_error",
+        path=request.url.path,
+        error_type=type(exc).__name__,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return problem(
+        500,
+        detail="An unexpected error occurred. It has been logged.",
+        instance=request.url.path,
+        headers={"Connection": "close"},
+    )
+
+
+def _dependency_error_sync(request: Request, exc: Exception) -> ProblemResponse:
+    return unavailable_problem(request, exc) or _internal_error(request, exc)
+
+
+async def _dependency_error(request: Request, exc: Exception) -> ProblemResponse:
+    """Errors that are often an outage (database, broker, network): 503 when they are, else 500.
+
+    Only HTTP requests get an answer here; on a WebSocket the error goes on to the socket's own
+    handling (Starlette would otherwise swallow it)."""
+    if request.scope.get("type") != "http":
+        raise exc
+    return _dependency_error_sync(request, exc)
+
+
+# Exception classes whose handler tells an outage from a bug. Handled here (not by the catch-all
+# below) so the answer is sent without Starlette re-raising the error to the server.
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (OSError, sa_exc.DBAPIError, sa_exc.TimeoutError)
+
+
+def _optional_dependency_errors() -> tuple[type[Exception], ...]:
+    found: list[type[Exception]] = []
+    try:
+        import asyncpg
+
+        found += [asyncpg.PostgresError, asyncpg.InterfaceError]
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from aiokafka.errors import KafkaError
+
+        found.append(KafkaError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(found)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error the app can raise as problem+json."""
 
@@ -290,12 +459,9 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    for error in (*DEPENDENCY_ERRORS, *_optional_dependency_errors()):
+        app.add_exception_handler(error, _dependency_error)
+
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> ProblemResponse:
-        log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
-        return problem(
-            500,
-            detail="An unexpected error occurred. It has been logged.",
-            instance=request.url.path,
-            headers={"Connection": "close"},
-        )
+        return _dependency_error_sync(request, exc)
