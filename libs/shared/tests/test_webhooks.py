@@ -55,13 +55,14 @@ class HookSettings(ServiceSettings, service="telephony"):
     twilio_account_sid: str = ACCOUNT
 
 
+TwilioForm = Annotated[FormParams, Depends(twilio_form(max_bytes=2048, check_account=True))]
+
+
 def build() -> FastAPI:
     app = create_service_app(HookSettings(), title="hooks", description="webhook intake", with_database=False)
 
-    verified = Depends(twilio_form(max_bytes=2048, check_account=True))
-
     @app.post("/webhooks/twilio/test")
-    async def twilio(form: Annotated[FormParams, verified]) -> Any:
+    async def twilio(form: TwilioForm) -> Any:
         return {"fields": dict(form)}
 
     @app.post("/webhooks/sendgrid/test")
