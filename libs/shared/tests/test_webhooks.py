@@ -7,7 +7,6 @@ an outside client connects from 127.0.0.55 itself.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Depends, FastAPI, Request
 from pydantic import SecretStr
 
+from aintech_devtools.testing import uvicorn_serving
 from aintech_shared.app import create_service_app
 from aintech_shared.errors import Forbidden
 from aintech_shared.proxies import TrustedProxies
@@ -83,18 +83,9 @@ def build() -> FastAPI:
 @asynccontextmanager
 async def served() -> AsyncIterator[str]:
     """The app under the chassis' uvicorn configuration (as ``serve()`` runs it) on a free port."""
-    app = build()
-    server = uvicorn.Server(config(app, HookSettings(), host="127.0.0.1", port=0, loop="asyncio"))
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-            await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    server = uvicorn.Server(config(build(), HookSettings(), host="127.0.0.1", port=0, loop="asyncio"))
+    async with uvicorn_serving(server) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture

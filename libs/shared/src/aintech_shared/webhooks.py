@@ -182,16 +182,24 @@ def _fresh(timestamp: str | None, max_age: int) -> str:
     return timestamp
 
 
-def check_sendgrid_events(
-    *, public_key: str, payload: bytes, signature: str | None, timestamp: str | None, max_age: int
-) -> None:
-    """403 unless the body carries SendGrid's ECDSA signature over timestamp + payload (SDK check)."""
+def _sendgrid_parts(
+    public_key: str, signature: str | None, timestamp: str | None, max_age: int
+) -> tuple[ec.EllipticCurvePublicKey, str, str]:
+    """The verification key, a fresh timestamp and the signature, or 403."""
     key = _sendgrid_key(public_key)
     ts = _fresh(timestamp, max_age)
     if not signature:
         raise Forbidden("Missing SendGrid signature.")
+    return key, ts, signature
+
+
+def check_sendgrid_events(
+    *, public_key: str, payload: bytes, signature: str | None, timestamp: str | None, max_age: int
+) -> None:
+    """403 unless the body carries SendGrid's ECDSA signature over timestamp + payload (SDK check)."""
+    key, ts, signed = _sendgrid_parts(public_key, signature, timestamp, max_age)
     try:
-        valid = EventWebhook().verify_signature(payload.decode("utf-8"), signature, ts, key)
+        valid = EventWebhook().verify_signature(payload.decode("utf-8"), signed, ts, key)
     except (UnicodeDecodeError, binascii.Error, ValueError):
         valid = False
     if not valid:
@@ -202,11 +210,8 @@ def check_sendgrid_raw(
     *, public_key: str, payload: bytes, signature: str | None, timestamp: str | None, max_age: int
 ) -> None:
     """The same ECDSA check over raw bytes (inbound parse bodies carry binary attachments)."""
-    key = _sendgrid_key(public_key)
-    ts = _fresh(timestamp, max_age)
-    if not signature:
-        raise Forbidden("Missing SendGrid signature.")
+    key, ts, signed = _sendgrid_parts(public_key, signature, timestamp, max_age)
     try:
-        key.verify(base64.b64decode(signature), ts.encode() + payload, ec.ECDSA(hashes.SHA256()))
+        key.verify(base64.b64decode(signed), ts.encode() + payload, ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, binascii.Error, ValueError) as exc:
         raise Forbidden("Invalid SendGrid signature.") from exc
