@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -15,6 +14,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from aintech_shared.events.faults import exception_chain, is_outage
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://docs.aintech.local/problems/"
@@ -252,72 +253,10 @@ def responses(*entries: tuple[int, str] | tuple[int, str, str]) -> dict[int | st
 # query is retried at once (the pool hands out a fresh one).
 UNAVAILABLE_RETRY_AFTER = 5
 LOST_RETRY_AFTER = 1
-# SQLSTATEs of a database that is not there for us: connection exceptions (class 08), shutting
-# down or starting up (57P01-57P03), no connection slot left (53300).
-_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
-_CLOSED_CONNECTION = ("connection is closed", "connection was closed", "underlying connection is closed")
-_NETWORK_ERRORS = (ConnectionError, TimeoutError, socket.gaierror)
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and the exceptions it was raised from or while handling (bounded, no cycles)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen and len(seen) < 10:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _database_unreachable(exc: BaseException) -> bool:
-    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):  # pool exhausted or dead
-        return True
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:  # see db.BROKEN_CONNECTION
-        return True
-    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
-    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
-        return True
-    module = type(exc).__module__
-    if module.startswith(("asyncpg", "sqlalchemy")):
-        text = str(exc).lower()
-        return any(marker in text for marker in _CLOSED_CONNECTION)
-    return False
-
-
-def _broker_unreachable(exc: BaseException) -> bool:
-    if not type(exc).__module__.startswith("aiokafka"):
-        return False
-    name = type(exc).__name__
-    return bool(getattr(exc, "retriable", False)) or name in (
-        "KafkaConnectionError",
-        "KafkaTimeoutError",
-        "NodeNotReadyError",
-        "RequestTimedOutError",
-    )
-
-
-def unreachable_dependency(exc: BaseException) -> str | None:
-    """``"database"``, ``"message broker"`` or ``"dependency"`` when ``exc`` (or what caused it)
-    says a dependency could not be reached; None for any other error."""
-    network = False
-    for link in _chain(exc):
-        if _database_unreachable(link):
-            return "database"
-        if _broker_unreachable(link):
-            return "message broker"
-        network = network or isinstance(link, _NETWORK_ERRORS)
-    if network:
-        origins = {_origin(module) for link in _chain(exc) for module in _raised_in(link)}
-        if "database" in origins:
-            return "database"
-        if "message broker" in origins:
-            return "message broker"
-        return "dependency"
-    return None
 
 
 def _raised_in(exc: BaseException) -> Iterator[str]:
-    """The modules of the frames ``exc`` passed through (asyncpg's connect raises a bare OSError)."""
+    """The modules ``exc`` comes from and passed through (asyncpg's connect raises a bare OSError)."""
     yield type(exc).__module__
     tb = exc.__traceback__
     while tb is not None:
@@ -325,12 +264,18 @@ def _raised_in(exc: BaseException) -> Iterator[str]:
         tb = tb.tb_next
 
 
-def _origin(module: str) -> str:
-    if module.startswith(("asyncpg", "sqlalchemy")):
+def unreachable_dependency(exc: BaseException) -> str | None:
+    """``"database"``, ``"message broker"`` or ``"dependency"`` when ``exc`` (or what it wraps) is
+    an outage by the chassis' one classification (``aintech_shared.events.faults.is_outage``, the
+    same the consumers and the relay wait out); None for any other error."""
+    if not is_outage(exc):
+        return None
+    modules = [module for link in exception_chain(exc) for module in _raised_in(link)]
+    if any(module.startswith(("asyncpg", "sqlalchemy")) for module in modules):
         return "database"
-    if module.startswith("aiokafka"):
+    if any(module.startswith("aiokafka") for module in modules):
         return "message broker"
-    return ""
+    return "dependency"
 
 
 def unavailable_problem(request: Request, exc: BaseException) -> ProblemResponse | None:
