@@ -409,4 +409,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> ProblemResponse:
-        return _dependency_error_sync(request, exc)
+        # Starlette re-raises after this answer and the server closes the connection: say so, or
+        # the gateway would put the connection back in its pool (see docs/security-edge.md).
+        response = _dependency_error_sync(request, exc)
+        response.headers["Connection"] = "close"
+        return response
