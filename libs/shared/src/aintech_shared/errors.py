@@ -7,7 +7,9 @@ from collections.abc import Iterator, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import structlog
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -322,7 +324,7 @@ def _internal_error(request: Request, exc: BaseException) -> ProblemResponse:
     )
 
 
-def _dependency_error_sync(request: Request, exc: Exception) -> ProblemResponse:
+def _error_answer(request: Request, exc: Exception) -> ProblemResponse:
     return unavailable_problem(request, exc) or _internal_error(request, exc)
 
 
@@ -333,29 +335,19 @@ async def _dependency_error(request: Request, exc: Exception) -> ProblemResponse
     handling (Starlette would otherwise swallow it)."""
     if request.scope.get("type") != "http":
         raise exc
-    return _dependency_error_sync(request, exc)
+    return _error_answer(request, exc)
 
 
 # Exception classes whose handler tells an outage from a bug. Handled here (not by the catch-all
 # below) so the answer is sent without Starlette re-raising the error to the server.
-DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (OSError, sa_exc.DBAPIError, sa_exc.TimeoutError)
-
-
-def _optional_dependency_errors() -> tuple[type[Exception], ...]:
-    found: list[type[Exception]] = []
-    try:
-        import asyncpg
-
-        found += [asyncpg.PostgresError, asyncpg.InterfaceError]
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from aiokafka.errors import KafkaError
-
-        found.append(KafkaError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(found)
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    sa_exc.DBAPIError,
+    sa_exc.TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    KafkaError,
+)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -404,13 +396,13 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    for error in (*DEPENDENCY_ERRORS, *_optional_dependency_errors()):
+    for error in DEPENDENCY_ERRORS:
         app.add_exception_handler(error, _dependency_error)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> ProblemResponse:
         # Starlette re-raises after this answer and the server closes the connection: say so, or
         # the gateway would put the connection back in its pool (see docs/security-edge.md).
-        response = _dependency_error_sync(request, exc)
+        response = _error_answer(request, exc)
         response.headers["Connection"] = "close"
         return response
