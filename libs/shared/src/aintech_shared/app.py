@@ -18,6 +18,7 @@ from starlette.responses import Response
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database
 from aintech_shared.errors import install_error_handlers, problem, responses
+from aintech_shared.jsonbody import JsonTextGuard
 from aintech_shared.kafka_probe import KafkaProbe
 from aintech_shared.logging import configure_logging
 from aintech_shared.observability import ObservabilityMiddleware, metrics_endpoint
@@ -66,8 +67,13 @@ def create_service_app(
     lifespan_hooks: Sequence[LifespanHook] = (),
     with_database: bool = True,
     readiness: dict[str, ReadinessCheck] | None = None,
+    guard_json_text: bool = True,
 ) -> FastAPI:
-    """Build a FastAPI app with health, readiness, metrics, problem+json errors and token checks."""
+    """Build a FastAPI app with health, readiness, metrics, problem+json errors and token checks.
+
+    ``guard_json_text``: JSON bodies holding a lone surrogate or a NUL answer 422 (the gateway,
+    which forwards bodies unread, leaves that to the services behind it).
+    """
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
 
     @asynccontextmanager
@@ -101,6 +107,8 @@ def create_service_app(
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    if guard_json_text:
+        app.add_middleware(JsonTextGuard)  # inside the observability middleware
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process is up")
