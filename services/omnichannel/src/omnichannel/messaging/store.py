@@ -69,7 +69,6 @@ async def push_message(session: AsyncSession, *, conversation: Conversation, mes
                 "seq": message.seq,
                 "message": payload,
             },
-            ref={"message_id": str(message.id)},
         )
 
 
