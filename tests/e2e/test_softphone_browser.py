@@ -84,6 +84,9 @@ async def _softphone(fleet: Fleet) -> list[dict[str, Any]]:
         finally:
             ended = await gw.post(f"/api/telephony/calls/{call_id}/end", headers=auth)
             assert ended.status_code == 200, ended.text
+            # Not left available: later tests' queued callers must reach their own agents.
+            away = await gw.post("/api/telephony/agents/status", json={"status": "offline"}, headers=auth)
+            assert away.status_code == 200, away.text
 
 
 def test_the_softphone_joins_with_the_documented_subprotocols(fleet: Fleet) -> None:
