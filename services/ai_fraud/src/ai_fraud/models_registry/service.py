@@ -76,7 +76,10 @@ async def run_next_job(db: Database, rt: Runtime, *, labelled: LabelSource) -> T
         else:
             x, y = synthetic.generate(params.rows, seed=params.seed)
     loop = asyncio.get_running_loop()
-    progress: list[tuple[int, str]] = []
+    updates: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+
+    def on_progress(percent: int, stage: str) -> None:  # called in the training thread
+        loop.call_soon_threadsafe(updates.put_nowait, (percent, stage))
 
     async def record(percent: int, stage: str) -> None:
         async with db.transaction() as session:
@@ -84,14 +87,23 @@ async def run_next_job(db: Database, rt: Runtime, *, labelled: LabelSource) -> T
             if row is not None:
                 row.progress, row.stage = percent, stage[:200]
 
-    def on_progress(percent: int, stage: str) -> None:
-        progress.append((percent, stage))
-        asyncio.run_coroutine_threadsafe(record(percent, stage), loop)
-
+    if params.source == "synthetic":
+        on_progress(8, f"generated {len(y)} SYNTHETIC claims (seed {params.seed})")
+    work = asyncio.ensure_future(
+        asyncio.to_thread(training.train, x, y, seed=params.seed, progress=on_progress)
+    )
+    while True:  # progress is written in order, one transaction at a time, until training ends
+        getter = asyncio.ensure_future(updates.get())
+        done, _ = await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
+        if getter in done:
+            await record(*getter.result())
+            continue
+        getter.cancel()
+        while not updates.empty():
+            await record(*updates.get_nowait())
+        break
     try:
-        if params.source == "synthetic":
-            on_progress(8, f"generated {len(y)} SYNTHETIC claims (seed {params.seed})")
-        trained = await asyncio.to_thread(training.train, x, y, seed=params.seed, progress=on_progress)
+        trained = work.result()
     except ValueError as exc:
         async with db.transaction() as session:
             row = await repository.job(session, job_id)
