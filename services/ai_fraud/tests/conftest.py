@@ -106,7 +106,7 @@ class Api:
         data = PolicyCreated(
             policy_id=policy_id,
             policy_number=f"POL-{policy_id.hex[:8]}",
-            policy_type=policy_type,  # type: ignore[arg-type]
+            policy_type=policy_type,
             carrier="Mapfre",
             customer_id=customer_id,
             status="active",

@@ -50,7 +50,7 @@ async def test_four_customers_sharing_an_iban_and_a_workshop_are_a_ring(api: Api
 async def test_an_identifier_shared_by_very_many_links_nobody(api: Api) -> None:
     limit = api.rt.settings.ring_max_identifier_share
     first = None
-    for i in range(limit + 1):
+    for _ in range(limit + 1):
         customer = await api.customer()
         policy = await api.policy(customer, start=date(2024, 1, 1), policy_type="auto")
         claim = await api.claim(

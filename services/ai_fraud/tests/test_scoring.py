@@ -89,10 +89,11 @@ async def test_an_unsaved_claim_is_scored_and_nothing_is_stored(api: Api) -> Non
         },
         "language": "en",
     }
+    published = len(await api.outbox("fraud.scored"))
     scored = (await api.call("POST", "/analyze", json=body, expect=200)).json()
     assert scored["stored"] is False and scored["claim_id"] is None
     assert "early_claim" in {p["code"] for p in scored["parts"]}
-    assert await api.outbox("fraud.scored") == []
+    assert len(await api.outbox("fraud.scored")) == published
 
 
 async def test_bad_input_is_problem_json(api: Api) -> None:

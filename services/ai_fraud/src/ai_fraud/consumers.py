@@ -35,15 +35,20 @@ from aintech_shared.events.consumer import ConsumerSpec, Handler
 
 def read_model(rt: Runtime) -> ConsumerSpec:
     async def customer(session: AsyncSession, event: CloudEvent) -> None:
-        model = CustomerCreated if event.type == "customer.created" else CustomerUpdated
-        await readmodel.apply_customer(session, data=event.data_as(model), at=event.time)
+        created = event.type == "customer.created"
+        data: CustomerCreated | CustomerUpdated = (
+            event.data_as(CustomerCreated) if created else event.data_as(CustomerUpdated)
+        )
+        await readmodel.apply_customer(session, data=data, at=event.time)
 
     async def customer_gone(session: AsyncSession, event: CloudEvent) -> None:
         await readmodel.forget_customer(session, data=event.data_as(CustomerDeleted))
 
     async def policy(session: AsyncSession, event: CloudEvent) -> None:
-        model = PolicyCreated if event.type == "policy.created" else PolicyRenewed
-        await readmodel.apply_policy(session, data=event.data_as(model))
+        data: PolicyCreated | PolicyRenewed = (
+            event.data_as(PolicyCreated) if event.type == "policy.created" else event.data_as(PolicyRenewed)
+        )
+        await readmodel.apply_policy(session, data=data)
 
     async def cancelled(session: AsyncSession, event: CloudEvent) -> None:
         await readmodel.cancel_policy(session, data=event.data_as(PolicyCancelled))
@@ -61,8 +66,10 @@ def read_model(rt: Runtime) -> ConsumerSpec:
 
 def scoring(rt: Runtime) -> ConsumerSpec:
     async def claim(session: AsyncSession, event: CloudEvent) -> None:
-        model = ClaimCreated if event.type == "claim.created" else ClaimUpdated
-        row = await readmodel.apply_claim(session, data=event.data_as(model), at=event.time)
+        data: ClaimCreated | ClaimUpdated = (
+            event.data_as(ClaimCreated) if event.type == "claim.created" else event.data_as(ClaimUpdated)
+        )
+        row = await readmodel.apply_claim(session, data=data, at=event.time)
         await flows.score_and_queue(session, rt=rt, claim_id=row.id, trigger=event.type)
 
     return ConsumerSpec("ai-fraud.scoring", [CLAIM_TOPIC], {"claim.created": claim, "claim.updated": claim})

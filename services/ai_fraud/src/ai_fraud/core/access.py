@@ -4,6 +4,7 @@ customers, whatever their token says; rules and models need `fraud:manage` as we
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -13,7 +14,7 @@ from aintech_shared.auth import CurrentPrincipal, Principal
 from aintech_shared.errors import Forbidden
 
 
-def _guard(*permissions: Permission):  # type: ignore[no-untyped-def]
+def _guard(*permissions: Permission) -> Callable[[Principal], Awaitable[Principal]]:
     async def guard(principal: CurrentPrincipal) -> Principal:
         if not principal.is_staff:
             raise Forbidden("Fraud data is for staff only.")

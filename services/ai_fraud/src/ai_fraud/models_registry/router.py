@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from ai_fraud.core.access import Manager, Reviewer, actor_id
 from ai_fraud.core.runtime import RuntimeDep
@@ -14,6 +15,7 @@ from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
 
 router = APIRouter(tags=["models"])
+Version = Annotated[int, Path(ge=1, le=2**31 - 1, description="A model version.")]
 
 
 @router.post("/models/train", status_code=202, summary="Queue a training job", response_model=JobOut)
@@ -44,7 +46,7 @@ async def versions(session: ReadSession, _: Reviewer) -> list[ModelOut]:
         (404, "Unknown version"), (422, "Artifact refused (digest); the active model is kept")
     ),
 )
-async def promote(version: int, session: DbSession, rt: RuntimeDep, who: Manager) -> ModelOut:
+async def promote(version: Version, session: DbSession, rt: RuntimeDep, who: Manager) -> ModelOut:
     return ModelOut.model_validate(
         await service.promote(session, rt=rt, version=version, actor=actor_id(who))
     )

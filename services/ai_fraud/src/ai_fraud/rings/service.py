@@ -106,7 +106,7 @@ async def ring_around(
     claim_ids = sorted(n.split(":", 1)[1] for n in component if n.startswith("claim:") and n != "claim:new")
     links = []
     for node in sorted(n for n in component if n.startswith("id:")):
-        people = {_owner_customer(graph, nb) for nb in graph.neighbors(node)} - {None}
+        people = {c for nb in graph.neighbors(node) if (c := _owner_customer(graph, nb)) is not None}
         if len(people) < 2:
             continue
         _, kind, value = node.split(":", 2)

@@ -155,7 +155,7 @@ def evaluate(node: Node, features: FeatureVector) -> bool:
         return actual in value
     if op == "not_in":
         return actual not in value
-    number = float(actual)  # type: ignore[arg-type]
+    number = float(actual)
     if op == "lt":
         return number < value
     if op == "lte":

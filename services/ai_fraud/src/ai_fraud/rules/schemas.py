@@ -15,7 +15,7 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{2,59}$")]
 Name = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$", strip_whitespace=True)
 ]
-EXAMPLE = {"feature": "days_since_policy_start", "op": "lte", "value": 7}
+EXAMPLE: dict[str, Any] = {"feature": "days_since_policy_start", "op": "lte", "value": 7}
 
 
 def _valid_condition(value: dict[str, Any]) -> dict[str, Any]:

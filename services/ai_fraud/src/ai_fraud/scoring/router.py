@@ -22,7 +22,7 @@ def _out(result: service.Result, language: str, *, stored: bool) -> ScoreOut:
     return ScoreOut(
         claim_id=result.claim_id,
         score=result.score,
-        band=result.band,  # type: ignore[arg-type]
+        band=result.band,
         summary=service.summary(result, language),
         parts=[PartOut(reason=p[key], **p) for p in result.parts],
         features=result.features,

@@ -179,7 +179,7 @@ async def score_claim(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID
             claim_number=facts.claim_number,
             customer_id=facts.customer_id,
             score=result.score,
-            band=result.band,  # type: ignore[arg-type]
+            band=result.band,
             previous_band=previous,
             parts=[ScorePart(**{k: v for k, v in p.items() if k != "evidence"}) for p in result.parts],
             model_version=result.model_version,
