@@ -3,8 +3,8 @@ or a migration the models do not know about, fails here)."""
 
 from __future__ import annotations
 
-from aintech_devtools.schema import migration_drift
 from ai_fraud.models import Base
+from aintech_devtools.schema import migration_drift
 
 
 async def test_migrations_match_the_models(admin_database_url: str) -> None:

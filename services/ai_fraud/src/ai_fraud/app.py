@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from ai_fraud.cases.router import router as cases_router
 from ai_fraud.core.runtime import build_runtime
 from ai_fraud.models_registry.router import router as models_router
+from ai_fraud.photos.router import router as photos_router
 from ai_fraud.rings.router import router as rings_router
 from ai_fraud.rules.router import router as rules_router
 from ai_fraud.scoring.router import router as scoring_router
@@ -42,6 +43,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH ai-fraud",
         description=DESCRIPTION,
-        routers=[scoring_router, rules_router, models_router, rings_router, cases_router],
+        routers=[scoring_router, rules_router, models_router, rings_router, photos_router, cases_router],
         lifespan_hooks=[runtime_hook],
     )

@@ -3,6 +3,7 @@
 from ai_fraud.cases.models import Case, CaseNote
 from ai_fraud.core.base import MESSAGING, Base
 from ai_fraud.models_registry.models import ModelVersion, TrainingJob
+from ai_fraud.photos.models import Photo
 from ai_fraud.readmodel.models import FraudClaim, FraudCustomer, FraudPolicy, Identifier
 from ai_fraud.rings.models import Ring
 from ai_fraud.rules.models import Rule, RuleVersion
@@ -18,6 +19,7 @@ __all__ = [
     "FraudPolicy",
     "Identifier",
     "ModelVersion",
+    "Photo",
     "Ring",
     "Rule",
     "RuleVersion",

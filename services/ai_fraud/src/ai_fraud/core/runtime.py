@@ -27,6 +27,7 @@ class Runtime:
     settings: Settings
     outbox: Outbox
     model: ModelSlot = field(default_factory=ModelSlot)
+    caches: dict[str, Any] = field(default_factory=dict)  # per-process indexes (photos)
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -22,6 +22,7 @@ from ai_fraud.core.base import utcnow
 from ai_fraud.core.features import model_row
 from ai_fraud.core.runtime import Runtime
 from ai_fraud.models_registry import service as registry
+from ai_fraud.photos import service as photos
 from ai_fraud.readmodel import service as readmodel
 from ai_fraud.readmodel.service import ClaimFacts
 from ai_fraud.rings import service as rings
@@ -127,6 +128,8 @@ async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> 
         )
         if facts.claim_id is not None:
             await rings.remember(session, ring)
+    if facts.claim_id is not None:
+        parts.extend(photos.score_parts(await photos.photos_of(session, claim_id=facts.claim_id)))
     remaining = 1.0
     for part in parts:
         remaining *= 1 - min(100.0, max(0.0, part["points"])) / 100
