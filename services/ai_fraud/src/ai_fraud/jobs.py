@@ -1,4 +1,5 @@
-"""Scheduled jobs: run queued training jobs (one at a time across replicas)."""
+"""Scheduled jobs: run queued training jobs (one run at a time across replicas: the scheduler
+locks the job's row for the run)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,15 @@ from aintech_shared.db import Database
 from aintech_shared.scheduler import ScheduledJob
 
 
-def jobs(rt: Runtime, db_factory: Database | None = None) -> list[ScheduledJob]:
+def jobs(rt: Runtime) -> list[ScheduledJob]:
+    pool: dict[str, Database] = {}  # progress is written in transactions of its own, on a small pool
+
     async def train(session: AsyncSession) -> None:
-        db = db_factory or Database(
-            rt.settings.service_database_url, schema=rt.settings.db_schema, pool_size=2
-        )
-        try:
-            while await registry.run_next_job(db, rt, labelled=cases.labelled_examples) is not None:
-                pass
-        finally:
-            if db_factory is None:
-                await db.dispose()
+        db = pool.get("db")
+        if db is None:
+            settings = rt.settings
+            db = pool["db"] = Database(settings.service_database_url, schema=settings.db_schema, pool_size=2)
+        while await registry.run_next_job(db, rt, labelled=cases.labelled_examples) is not None:
+            pass
 
     return [ScheduledJob("fraud.models.train", timedelta(seconds=10), train)]
