@@ -41,6 +41,7 @@ class Permission(StrEnum):
     rates_manage = "rates:manage"
     scraper_run = "scraper:run"
     fraud_review = "fraud:review"
+    fraud_manage = "fraud:manage"
     analytics_read = "analytics:read"
     reports_export = "reports:export"
     # a customer acting on their own records only (object-level checks apply)
@@ -73,6 +74,7 @@ _SUPERVISOR = _AGENT | {
     P.campaigns_manage,
     P.scraper_run,
     P.fraud_review,
+    P.fraud_manage,
     P.analytics_read,
     P.reports_export,
     P.audit_read,

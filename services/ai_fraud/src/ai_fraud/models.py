@@ -1,16 +1,28 @@
-"""Tables of the service's schema (named once, in the fleet registry)."""
+"""Every table of the `fraud` schema (what Alembic compares migrations with)."""
 
-from sqlalchemy.orm import DeclarativeBase
+from ai_fraud.cases.models import Case, CaseNote
+from ai_fraud.core.base import MESSAGING, Base
+from ai_fraud.models_registry.models import ModelVersion, TrainingJob
+from ai_fraud.photos.models import Photo
+from ai_fraud.readmodel.models import FraudClaim, FraudCustomer, FraudPolicy, Identifier
+from ai_fraud.rings.models import Ring
+from ai_fraud.rules.models import Rule, RuleVersion
+from ai_fraud.scoring.models import Score
 
-from ai_fraud.settings import Settings
-from aintech_shared.db import schema_metadata
-from aintech_shared.events.tables import messaging_tables
-
-
-class Base(DeclarativeBase):
-    """Typed declarative base: every table of this service lives in its schema."""
-
-    metadata = schema_metadata(Settings.db_schema)
-
-
-MESSAGING = messaging_tables(Base.metadata)
+__all__ = [
+    "MESSAGING",
+    "Base",
+    "Case",
+    "CaseNote",
+    "FraudClaim",
+    "FraudCustomer",
+    "FraudPolicy",
+    "Identifier",
+    "ModelVersion",
+    "Photo",
+    "Ring",
+    "Rule",
+    "RuleVersion",
+    "Score",
+    "TrainingJob",
+]

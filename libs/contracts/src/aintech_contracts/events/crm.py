@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
@@ -67,6 +67,12 @@ class _CustomerFields(EventData):
     status: CustomerStatus
     province: str | None = None
     user_id: UUID | None = Field(default=None, description="The linked customer account, if any.")
+    # Identifiers for fraud checks (ai-fraud's ring detection; staff-only read models).
+    dni: str | None = Field(default=None, description="DNI/NIE/CIF as stored by the CRM.")
+    iban: str | None = None
+    address_line1: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
 
 
 class CustomerCreated(_CustomerFields):
@@ -186,6 +192,11 @@ class ClaimCreated(EventData):
     description: str
     claimed_amount: Money | None = None
     adjuster_id: UUID | None = None
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The claim's free-form details (police_report, witnesses, workshop, plate, "
+        "damage_type, …) as typed in by the agent.",
+    )
 
 
 class ClaimUpdated(EventData):
@@ -202,6 +213,10 @@ class ClaimUpdated(EventData):
     claimed_amount: Money | None = None
     adjuster_id: UUID | None = None
     changed_fields: list[str]
+    claim_type: str | None = None
+    incident_date: datetime | None = None
+    location: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
 
 
 class ClaimApproved(EventData):

@@ -23,6 +23,7 @@ def created(claim: Claim, *, policy_number: str) -> ClaimCreated:
         description=claim.description,
         claimed_amount=claim.claimed_amount,
         adjuster_id=claim.adjuster_id,
+        attributes=dict(claim.attributes or {}),
     )
 
 
@@ -37,6 +38,10 @@ def updated(claim: Claim, changed: Iterable[str], *, previous_status: str | None
         claimed_amount=claim.claimed_amount,
         adjuster_id=claim.adjuster_id,
         changed_fields=sorted(set(changed)),
+        claim_type=claim.claim_type,
+        incident_date=claim.incident_date,
+        location=claim.location,
+        attributes=dict(claim.attributes or {}),
     )
 
 

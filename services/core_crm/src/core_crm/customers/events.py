@@ -26,6 +26,11 @@ def _fields(customer: Customer) -> dict[str, object]:
         "status": customer.status,
         "province": customer.province,
         "user_id": customer.user_id,
+        "dni": customer.dni,
+        "iban": customer.iban,
+        "address_line1": customer.address_line1,
+        "postal_code": customer.postal_code,
+        "city": customer.city,
     }
 
 

@@ -1,0 +1,110 @@
+"""Every query on the read model and the identifier index."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ai_fraud.readmodel.models import FraudClaim, FraudCustomer, FraudPolicy, Identifier
+
+
+async def upsert(session: AsyncSession, model: type[Any], values: dict[str, Any]) -> None:
+    statement = insert(model).values(**values)
+    updates = {k: statement.excluded[k] for k in values if k != "id"}
+    await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updates))
+
+
+async def customer(session: AsyncSession, customer_id: uuid.UUID) -> FraudCustomer | None:
+    return await session.get(FraudCustomer, customer_id)
+
+
+async def policy(session: AsyncSession, policy_id: uuid.UUID) -> FraudPolicy | None:
+    return await session.get(FraudPolicy, policy_id)
+
+
+async def claim(session: AsyncSession, claim_id: uuid.UUID) -> FraudClaim | None:
+    return await session.get(FraudClaim, claim_id)
+
+
+async def claims_between(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    exclude: uuid.UUID | None,
+) -> int:
+    query = select(func.count()).where(
+        FraudClaim.customer_id == customer_id,
+        FraudClaim.incident_date >= start,
+        FraudClaim.incident_date <= end,
+    )
+    if exclude is not None:
+        query = query.where(FraudClaim.id != exclude)
+    return int(await session.scalar(query) or 0)
+
+
+async def replace_identifiers(
+    session: AsyncSession,
+    *,
+    owner_kind: str,
+    owner_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    identifiers: Iterable[tuple[str, str]],
+) -> None:
+    await session.execute(delete(Identifier).where(Identifier.owner_id == owner_id))
+    rows = [
+        {
+            "owner_kind": owner_kind,
+            "owner_id": owner_id,
+            "customer_id": customer_id,
+            "kind": k,
+            "value": v[:400],
+        }
+        for k, v in sorted(set(identifiers))
+    ]
+    if rows:
+        await session.execute(insert(Identifier).values(rows).on_conflict_do_nothing())
+
+
+async def identifiers_of_customers(session: AsyncSession, customer_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
+    query = select(
+        Identifier.customer_id, Identifier.owner_kind, Identifier.owner_id, Identifier.kind, Identifier.value
+    )
+    return (await session.execute(query.where(Identifier.customer_id.in_(customer_ids)))).all()
+
+
+async def sharing(
+    session: AsyncSession, values: Sequence[tuple[str, str]], *, max_share: int
+) -> tuple[Sequence[Any], dict[tuple[str, str], int]]:
+    """Rows holding any of ``values``, and how many customers share each value. Values held by
+    more than ``max_share`` customers come back counted but without their rows."""
+    if not values:
+        return [], {}
+    pairs = tuple_(Identifier.kind, Identifier.value).in_(list(values))
+    counts_query = (
+        select(Identifier.kind, Identifier.value, func.count(func.distinct(Identifier.customer_id)))
+        .where(pairs)
+        .group_by(Identifier.kind, Identifier.value)
+    )
+    counts = {(k, v): int(n) for k, v, n in (await session.execute(counts_query)).all()}
+    keep = [kv for kv, n in counts.items() if n <= max_share]
+    if not keep:
+        return [], counts
+    kept = tuple_(Identifier.kind, Identifier.value).in_(keep)
+    query = select(
+        Identifier.customer_id, Identifier.owner_kind, Identifier.owner_id, Identifier.kind, Identifier.value
+    )
+    return (await session.execute(query.where(kept))).all(), counts
+
+
+async def claims_of_customers(
+    session: AsyncSession, customer_ids: Sequence[uuid.UUID]
+) -> Sequence[FraudClaim]:
+    return (await session.scalars(select(FraudClaim).where(FraudClaim.customer_id.in_(customer_ids)))).all()

@@ -1,0 +1,188 @@
+"""Rings: customers and claims linked by shared identifiers, found around one claim.
+
+The graph (networkx, in process) has a node per customer, per claim and per identifier value
+(DNI/NIE, phone, e-mail, IBAN, normalised address, plate, workshop, lawyer, clinic). It is grown
+breadth-first from the claim through the identifier index, a few hops deep: an identifier held by
+more than ``ring_max_identifier_share`` customers (a placeholder phone, a big workshop) links
+nobody, and every other link weighs 1/log2(1 + holders), so a value shared by two people counts
+more than one shared by twenty. The claim's connected component is its ring when it holds at
+least two customers. The ring id is a UUID derived from the smallest customer id in it: stable
+while that member stays, whichever claim is scored.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ai_fraud.core.base import utcnow
+from ai_fraud.readmodel import repository as readmodel
+from ai_fraud.rings.models import Ring
+from aintech_shared.errors import NotFound
+
+RING_NAMESPACE = uuid.UUID("5b0f6a6e-2f0c-4d8e-9a55-0c1c7f0d2a11")
+MAX_HOPS = 3
+
+
+@dataclass
+class RingView:
+    ring_id: uuid.UUID | None
+    customers: list[str] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    features: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.customers)
+
+
+def ring_id_for(customer_ids: list[str]) -> uuid.UUID:
+    return uuid.uuid5(RING_NAMESPACE, min(customer_ids))
+
+
+async def ring_around(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID | None,
+    claim_identifiers: list[tuple[str, str]],
+    max_share: int,
+    max_nodes: int,
+    flagged: dict[str, str] | None = None,
+) -> RingView:
+    """The ring of a claim by ``customer_id`` with ``claim_identifiers`` (plate, workshop, ...)."""
+    graph = nx.Graph()
+    start = f"customer:{customer_id}" if customer_id else "claim:new"
+    graph.add_node(start)
+    for kind, value in claim_identifiers:
+        graph.add_edge(start, f"id:{kind}:{value}", kind=kind, value=value)
+    frontier_customers = {customer_id} if customer_id else set()
+    seen_customers: set[uuid.UUID] = set(frontier_customers)
+    seen_values: set[tuple[str, str]] = set(claim_identifiers)
+    frontier_values: set[tuple[str, str]] = set(claim_identifiers)
+    holders: dict[tuple[str, str], int] = {}
+    for _ in range(MAX_HOPS):
+        if frontier_customers:
+            for cust, owner_kind, owner_id, kind, value in await readmodel.identifiers_of_customers(
+                session, list(frontier_customers)
+            ):
+                if owner_kind == "claim":
+                    graph.add_edge(f"customer:{cust}", f"{owner_kind}:{owner_id}")
+                owner = f"{owner_kind}:{owner_id}"
+                graph.add_edge(owner, f"id:{kind}:{value}", kind=kind, value=value)
+                if (kind, value) not in seen_values:
+                    seen_values.add((kind, value))
+                    frontier_values.add((kind, value))
+        rows, counts = await readmodel.sharing(session, sorted(frontier_values), max_share=max_share)
+        holders.update(counts)
+        frontier_values = set()
+        new_customers: set[uuid.UUID] = set()
+        for cust, owner_kind, owner_id, kind, value in rows:
+            owner = f"{owner_kind}:{owner_id}"
+            graph.add_edge(owner, f"id:{kind}:{value}", kind=kind, value=value)
+            if owner_kind == "claim":
+                graph.add_edge(f"customer:{cust}", owner)
+            if cust not in seen_customers:
+                seen_customers.add(cust)
+                new_customers.add(cust)
+        frontier_customers = new_customers
+        if not frontier_customers or graph.number_of_nodes() > max_nodes:
+            break
+    # Identifiers too common to link anybody are cut out of the graph.
+    for (kind, value), n in holders.items():
+        if n > max_share and graph.has_node(f"id:{kind}:{value}"):
+            graph.remove_node(f"id:{kind}:{value}")
+            graph.add_node(start)
+    component = nx.node_connected_component(graph, start)
+    customers = sorted(n.split(":", 1)[1] for n in component if n.startswith("customer:"))
+    if len(customers) < 2:
+        return RingView(ring_id=None, customers=customers)
+    claim_ids = sorted(n.split(":", 1)[1] for n in component if n.startswith("claim:") and n != "claim:new")
+    links = []
+    for node in sorted(n for n in component if n.startswith("id:")):
+        people = {c for nb in graph.neighbors(node) if (c := _owner_customer(graph, nb)) is not None}
+        if len(people) < 2:
+            continue
+        _, kind, value = node.split(":", 2)
+        n = holders.get((kind, value), len(people))
+        links.append(
+            {
+                "kind": kind,
+                "value": _mask(kind, value),
+                "customers": sorted(people),
+                "weight": round(1 / math.log2(1 + n), 3),
+            }
+        )
+    view = RingView(ring_id=ring_id_for(customers), customers=customers, claims=claim_ids, links=links)
+    view.features = await _features(session, view, flagged or {})
+    return view
+
+
+def _owner_customer(graph: nx.Graph, node: str) -> str | None:
+    if node.startswith("customer:"):
+        return node.split(":", 1)[1]
+    if node.startswith("claim:"):
+        for nb in graph.neighbors(node):
+            if nb.startswith("customer:"):
+                return str(nb.split(":", 1)[1])
+    return None
+
+
+def _mask(kind: str, value: str) -> str:
+    """Enough of an identifier for an investigator to recognise it, not the whole of it."""
+    if kind in ("iban", "dni", "phone") and len(value) > 4:
+        return "•" * (len(value) - 4) + value[-4:]
+    if kind == "email" and "@" in value:
+        name, domain = value.split("@", 1)
+        return name[:1] + "•••@" + domain
+    return value
+
+
+async def _features(session: AsyncSession, view: RingView, flagged: dict[str, str]) -> dict[str, float]:
+    claims = await readmodel.claims_of_customers(session, [uuid.UUID(c) for c in view.customers])
+    dates = [c.incident_date for c in claims]
+    total = sum(float(c.claimed_amount or 0) for c in claims)
+    span = (max(dates) - min(dates)).days if dates else 0
+    flagged_n = sum(1 for c in claims if flagged.get(str(c.id)) in ("review", "high"))
+    strength = sum(link["weight"] for link in view.links)
+    return {
+        "customers": float(len(view.customers)),
+        "claims": float(len(claims)),
+        "span_days": float(span),
+        "total_claimed": round(total, 2),
+        "flagged_share": round(flagged_n / len(claims), 3) if claims else 0.0,
+        "link_strength": round(strength, 3),
+    }
+
+
+async def remember(session: AsyncSession, view: RingView) -> None:
+    """Store (or refresh) the ring so `GET /rings/{id}` shows it."""
+    if view.ring_id is None:
+        return
+    values = {
+        "id": view.ring_id,
+        "customer_ids": view.customers,
+        "claim_ids": view.claims,
+        "links": view.links,
+        "features": view.features,
+        "updated_at": utcnow(),
+    }
+    statement = insert(Ring).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["id"], set_={k: statement.excluded[k] for k in values if k != "id"}
+        )
+    )
+
+
+async def get_ring(session: AsyncSession, *, ring_id: uuid.UUID) -> Ring:
+    ring = await session.get(Ring, ring_id)
+    if ring is None:
+        raise NotFound(f"Ring {ring_id} does not exist.")
+    return ring

@@ -1,0 +1,138 @@
+"""Rules as data: create, edit, enable/disable (each a new version), and evaluate on a claim."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ai_fraud.core.base import utcnow
+from ai_fraud.core.features import FeatureVector
+from ai_fraud.rules import repository
+from ai_fraud.rules.conditions import ConditionError, evaluate, parse
+from ai_fraud.rules.models import Rule, RuleVersion
+from ai_fraud.rules.schemas import RuleCreate, RuleUpdate
+from aintech_shared.errors import Conflict, NotFound
+
+
+@dataclass(frozen=True)
+class Firing:
+    code: str
+    name_es: str
+    name_en: str
+    weight: int
+    version: int
+
+
+def _snapshot(rule: Rule) -> dict[str, Any]:
+    return {
+        "code": rule.code,
+        "name_es": rule.name_es,
+        "name_en": rule.name_en,
+        "condition": rule.condition,
+        "weight": rule.weight,
+        "enabled": rule.enabled,
+        "version": rule.version,
+    }
+
+
+def _record(session: AsyncSession, rule: Rule, change: str, actor: uuid.UUID | None) -> None:
+    session.add(
+        RuleVersion(
+            rule_id=rule.id, version=rule.version, change=change, snapshot=_snapshot(rule), changed_by=actor
+        )
+    )
+
+
+async def list_rules(session: AsyncSession) -> Sequence[Rule]:
+    """Every rule, enabled or not, by code."""
+    return await repository.list_rules(session)
+
+
+async def get_rule(session: AsyncSession, *, rule_id: uuid.UUID) -> Rule:
+    """One rule; 404 when unknown."""
+    rule = await repository.get(session, rule_id)
+    if rule is None:
+        raise NotFound(f"Rule {rule_id} does not exist.")
+    return rule
+
+
+async def create_rule(session: AsyncSession, *, body: RuleCreate, actor: uuid.UUID | None) -> Rule:
+    """A new rule at version 1 (409 when its code is taken)."""
+    if await repository.code_taken(session, body.code):
+        raise Conflict(f"A rule with code {body.code!r} already exists.")
+    rule = Rule(
+        code=body.code,
+        name_es=body.name_es,
+        name_en=body.name_en,
+        condition=body.condition,
+        weight=body.weight,
+        enabled=body.enabled,
+        version=1,
+        updated_by=actor,
+    )
+    session.add(rule)
+    await session.flush()
+    _record(session, rule, "created", actor)
+    return rule
+
+
+async def update_rule(
+    session: AsyncSession, *, rule_id: uuid.UUID, body: RuleUpdate, actor: uuid.UUID | None
+) -> Rule:
+    """Edit a rule: a new version, effective on the next score."""
+    rule = await repository.get(session, rule_id, lock=True)
+    if rule is None:
+        raise NotFound(f"Rule {rule_id} does not exist.")
+    if body.expected_version is not None and body.expected_version != rule.version:
+        raise Conflict(f"The rule is at version {rule.version}, not {body.expected_version}.")
+    changes = body.model_dump(exclude_unset=True, exclude={"expected_version"}, exclude_none=True)
+    if not changes:
+        return rule
+    for name, value in changes.items():
+        setattr(rule, name, value)
+    return await _bump(session, rule, "updated", actor)
+
+
+async def set_enabled(
+    session: AsyncSession, *, rule_id: uuid.UUID, enabled: bool, actor: uuid.UUID | None
+) -> Rule:
+    """Enable or disable a rule (a no-op when already so)."""
+    rule = await repository.get(session, rule_id, lock=True)
+    if rule is None:
+        raise NotFound(f"Rule {rule_id} does not exist.")
+    if rule.enabled == enabled:
+        return rule
+    rule.enabled = enabled
+    return await _bump(session, rule, "enabled" if enabled else "disabled", actor)
+
+
+async def _bump(session: AsyncSession, rule: Rule, change: str, actor: uuid.UUID | None) -> Rule:
+    rule.version += 1
+    rule.updated_at = utcnow()
+    rule.updated_by = actor
+    await session.flush()
+    _record(session, rule, change, actor)
+    return rule
+
+
+async def versions(session: AsyncSession, *, rule_id: uuid.UUID) -> Sequence[RuleVersion]:
+    """A rule's history, newest first."""
+    await get_rule(session, rule_id=rule_id)
+    return await repository.versions(session, rule_id)
+
+
+async def fire(session: AsyncSession, *, features: FeatureVector) -> list[Firing]:
+    """The enabled rules (as they are in the database now) whose condition the claim satisfies."""
+    fired = []
+    for rule in await repository.enabled_rules(session):
+        try:
+            node = parse(rule.condition)
+        except ConditionError:  # stored before a catalogue change: skipped, never crashes a score
+            continue
+        if evaluate(node, features):
+            fired.append(Firing(rule.code, rule.name_es, rule.name_en, rule.weight, rule.version))
+    return fired

@@ -1,0 +1,63 @@
+"""Scores: analyse a claim (saved or not), read a claim's stored score."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from ai_fraud.core.access import Reviewer
+from ai_fraud.core.runtime import RuntimeDep
+from ai_fraud.readmodel import service as readmodel
+from ai_fraud.scoring import service
+from ai_fraud.scoring.schemas import AnalyzeRequest, PartOut, ScoreOut
+from aintech_shared.db import DbSession, ReadSession
+from aintech_shared.errors import responses
+
+router = APIRouter(tags=["scores"])
+
+
+def _out(result: service.Result, language: str, *, stored: bool) -> ScoreOut:
+    key = "reason_en" if language == "en" else "reason_es"
+    return ScoreOut(
+        claim_id=result.claim_id,
+        score=result.score,
+        band=result.band,
+        summary=service.summary(result, language),
+        parts=[PartOut(reason=p[key], **p) for p in result.parts],
+        features=result.features,
+        model_version=result.model_version,
+        ring_id=result.ring_id,
+        scored_at=result.scored_at,
+        stored=stored,
+    )
+
+
+@router.post(
+    "/analyze",
+    summary="Score a saved claim (stored and published) or an unsaved one (nothing stored)",
+    response_model=ScoreOut,
+    responses=responses((404, "Unknown claim"), (422, "Neither or both of claim_id and claim")),
+)
+async def analyze(body: AnalyzeRequest, session: DbSession, rt: RuntimeDep, _: Reviewer) -> ScoreOut:
+    if body.claim_id is not None:
+        result = await service.score_claim(session, rt=rt, claim_id=body.claim_id, trigger="analyze")
+        language = body.language or await readmodel.language_of(session, result.customer_id)
+        return _out(result, language, stored=True)
+    assert body.claim is not None
+    result = await service.evaluate(session, rt=rt, facts=service.draft_facts(body.claim))
+    return _out(result, body.language or "es", stored=False)
+
+
+@router.get(
+    "/score/{claim_id}",
+    summary="A claim's latest explained score",
+    response_model=ScoreOut,
+    responses=responses((404, "The claim has no score")),
+)
+async def get_score(
+    claim_id: uuid.UUID, session: ReadSession, _: Reviewer, language: str | None = None
+) -> ScoreOut:
+    result = await service.stored_score(session, claim_id=claim_id)
+    lang = language if language in ("es", "en") else await readmodel.language_of(session, result.customer_id)
+    return _out(result, lang, stored=True)

@@ -1,0 +1,243 @@
+"""The explained score of a claim: rules, model and ring, combined into one number 0-100.
+
+Each part brings points (a firing rule its weight; the model its calibrated probability times
+``model_weight``; the ring points by its size and share of flagged claims), combined as
+independent evidence: ``100 * (1 - prod(1 - points/100))``, so the score never passes 100 and
+no single weak signal dominates. Bands: below ``review_threshold`` low, from ``high_threshold``
+high. Every part carries its reason in Spanish and English and its evidence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ai_fraud.core.base import utcnow
+from ai_fraud.core.features import model_row
+from ai_fraud.core.runtime import Runtime
+from ai_fraud.models_registry import service as registry
+from ai_fraud.photos import service as photos
+from ai_fraud.readmodel import service as readmodel
+from ai_fraud.readmodel.service import ClaimFacts
+from ai_fraud.rings import service as rings
+from ai_fraud.rules import service as rules
+from ai_fraud.scoring.models import Score
+from aintech_contracts.events.fraud import FraudAlert, FraudScored, ScorePart
+from aintech_shared.errors import NotFound
+
+
+@dataclass
+class Result:
+    claim_id: uuid.UUID | None
+    claim_number: str | None
+    customer_id: uuid.UUID | None
+    score: int
+    band: str
+    parts: list[dict[str, Any]]
+    features: dict[str, Any]
+    model_version: int | None
+    ring_id: uuid.UUID | None
+    scored_at: datetime
+
+
+def band_of(score: int, rt: Runtime) -> str:
+    if score >= rt.settings.high_threshold:
+        return "high"
+    if score >= rt.settings.review_threshold:
+        return "review"
+    return "low"
+
+
+def summary(result: Result, language: str) -> str:
+    """One line an investigator reads first, in Spanish or English."""
+    parts = sorted(result.parts, key=lambda p: -p["points"])[:3]
+    reasons = "; ".join(p["reason_en" if language == "en" else "reason_es"] for p in parts)
+    if language == "en":
+        band = {"low": "low risk", "review": "needs review", "high": "high risk"}[result.band]
+        return f"Score {result.score}/100 ({band})" + (f": {reasons}." if reasons else ": no signal.")
+    band = {"low": "riesgo bajo", "review": "requiere revisión", "high": "riesgo alto"}[result.band]
+    return f"Puntuación {result.score}/100 ({band})" + (f": {reasons}." if reasons else ": ninguna señal.")
+
+
+async def _flagged(session: AsyncSession) -> dict[str, str]:
+    rows = await session.execute(select(Score.claim_id, Score.band).where(Score.band != "low"))
+    return {str(c): b for c, b in rows.all()}
+
+
+async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> Result:
+    """Score a claim's facts (nothing stored)."""
+    features = await readmodel.features_of(session, facts=facts)
+    ring = await rings.ring_around(
+        session,
+        customer_id=facts.customer_id,
+        claim_identifiers=readmodel.identifiers_for_facts(facts),
+        max_share=rt.settings.ring_max_identifier_share,
+        max_nodes=rt.settings.ring_max_nodes,
+        flagged=await _flagged(session),
+    )
+    features["ring_customers"] = float(max(1, ring.size))
+    features["ring_claims"] = ring.features.get("claims")
+    features["ring_flagged_share"] = ring.features.get("flagged_share")
+    parts: list[dict[str, Any]] = []
+    for firing in await rules.fire(session, features=features):
+        parts.append(
+            {
+                "kind": "rule",
+                "code": firing.code,
+                "points": float(firing.weight),
+                "reason_es": f"Regla «{firing.name_es}»",
+                "reason_en": f"Rule “{firing.name_en}”",
+                "evidence": {"rule_version": firing.version},
+            }
+        )
+    model_version, predictor = await registry.active_predictor(session, rt=rt)
+    if predictor is not None:
+        probability, contributions = predictor.explain(model_row(features))
+        top = ", ".join(c["es"] for c in contributions[:2] if c["contribution"] > 0)
+        top_en = ", ".join(c["en"] for c in contributions[:2] if c["contribution"] > 0)
+        parts.append(
+            {
+                "kind": "model",
+                "code": f"model_v{model_version}",
+                "points": round(100 * probability * rt.settings.model_weight, 1),
+                "reason_es": f"Modelo v{model_version}: probabilidad {probability:.0%}"
+                + (f" (sobre todo {top})" if top else ""),
+                "reason_en": f"Model v{model_version}: probability {probability:.0%}"
+                + (f" (mostly {top_en})" if top_en else ""),
+                "evidence": {"probability": round(probability, 4), "contributions": contributions},
+            }
+        )
+    if ring.ring_id is not None:
+        points = min(60.0, 15.0 * (ring.size - 1) + 20.0 * ring.features.get("flagged_share", 0.0))
+        kinds = sorted({link["kind"] for link in ring.links})
+        parts.append(
+            {
+                "kind": "ring",
+                "code": "ring",
+                "points": round(points, 1),
+                "reason_es": f"Red de {ring.size} clientes que comparten {', '.join(kinds)}",
+                "reason_en": f"Ring of {ring.size} customers sharing {', '.join(kinds)}",
+                "evidence": {"ring_id": str(ring.ring_id), **ring.features},
+            }
+        )
+        if facts.claim_id is not None:
+            await rings.remember(session, ring)
+    if facts.claim_id is not None:
+        parts.extend(photos.score_parts(await photos.photos_of(session, claim_id=facts.claim_id)))
+    remaining = 1.0
+    for part in parts:
+        remaining *= 1 - min(100.0, max(0.0, part["points"])) / 100
+    score = round(100 * (1 - remaining))
+    return Result(
+        claim_id=facts.claim_id,
+        claim_number=facts.claim_number,
+        customer_id=facts.customer_id,
+        score=score,
+        band=band_of(score, rt),
+        parts=parts,
+        features=features,
+        model_version=model_version if predictor is not None else None,
+        ring_id=ring.ring_id,
+        scored_at=utcnow(),
+    )
+
+
+async def score_claim(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID, trigger: str) -> Result:
+    """Score a saved claim, store the score and publish ``fraud.scored`` (and ``fraud.alert`` when
+    it enters the high band)."""
+    facts = await readmodel.facts_of(session, claim_id=claim_id)
+    if facts is None:
+        raise NotFound(f"Claim {claim_id} is not known to fraud scoring (yet).")
+    result = await evaluate(session, rt=rt, facts=facts)
+    previous = await session.scalar(select(Score.band).where(Score.claim_id == claim_id))
+    values = {
+        "claim_id": claim_id,
+        "customer_id": facts.customer_id,
+        "score": result.score,
+        "band": result.band,
+        "parts": result.parts,
+        "features": result.features,
+        "model_version": result.model_version,
+        "ring_id": result.ring_id,
+        "trigger": trigger[:40],
+        "scored_at": result.scored_at,
+    }
+    statement = insert(Score).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["claim_id"], set_={k: statement.excluded[k] for k in values if k != "claim_id"}
+        )
+    )
+    key = str(claim_id)
+    await rt.outbox.publish(
+        session,
+        FraudScored(
+            claim_id=claim_id,
+            claim_number=facts.claim_number,
+            customer_id=facts.customer_id,
+            score=result.score,
+            band=result.band,
+            previous_band=previous,
+            parts=[ScorePart(**{k: v for k, v in p.items() if k != "evidence"}) for p in result.parts],
+            model_version=result.model_version,
+            ring_id=result.ring_id,
+            trigger=trigger[:40],
+            scored_at=result.scored_at,
+        ),
+        key=key,
+    )
+    if result.band == "high" and previous != "high":
+        await rt.outbox.publish(
+            session,
+            FraudAlert(
+                claim_id=claim_id,
+                claim_number=facts.claim_number,
+                customer_id=facts.customer_id,
+                score=result.score,
+                summary_es=summary(result, "es"),
+                summary_en=summary(result, "en"),
+                ring_id=result.ring_id,
+                scored_at=result.scored_at,
+            ),
+            key=key,
+        )
+    return result
+
+
+async def stored_score(session: AsyncSession, *, claim_id: uuid.UUID) -> Result:
+    row = await session.get(Score, claim_id)
+    if row is None:
+        raise NotFound(f"Claim {claim_id} has no fraud score.")
+    return Result(
+        claim_id=row.claim_id,
+        claim_number=None,
+        customer_id=row.customer_id,
+        score=row.score,
+        band=row.band,
+        parts=row.parts,
+        features=row.features,
+        model_version=row.model_version,
+        ring_id=row.ring_id,
+        scored_at=row.scored_at,
+    )
+
+
+def draft_facts(draft: Any) -> ClaimFacts:
+    now = utcnow()
+    return ClaimFacts(
+        claim_id=None,
+        claim_number=None,
+        customer_id=draft.customer_id,
+        policy_id=draft.policy_id,
+        claim_type=draft.claim_type,
+        incident_date=draft.incident_date,
+        reported_at=now,
+        claimed_amount=draft.claimed_amount,
+        attributes=dict(draft.attributes),
+    )
