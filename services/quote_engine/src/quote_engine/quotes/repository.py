@@ -1,0 +1,33 @@
+"""Queries on stored calculations and comparisons."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from quote_engine.quotes.models import Calculation
+
+
+async def add(session: AsyncSession, row: Calculation) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def get(session: AsyncSession, calculation_id: uuid.UUID) -> Calculation | None:
+    return await session.get(Calculation, calculation_id)
+
+
+async def recent_for_product(
+    session: AsyncSession, product_code: str, *, limit: int
+) -> Sequence[Calculation]:
+    """The latest calculations of a product, newest first."""
+    query = (
+        select(Calculation)
+        .where(Calculation.kind == "calculation", Calculation.product_code == product_code)
+        .order_by(Calculation.created_at.desc(), Calculation.id)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
