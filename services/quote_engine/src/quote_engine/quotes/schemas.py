@@ -7,7 +7,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 Money = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
 PostalCode = Annotated[
@@ -75,13 +83,21 @@ class AutoRisk(_Risk):
     garage: bool = False
     use: Literal["private", "commercial"] = "private"
 
-    @model_validator(mode="after")
-    def _consistent(self) -> AutoRisk:
-        if self.years_licensed > max(self.driver_age - 16, 0):
-            raise ValueError("years_licensed cannot exceed the driver's age minus 16")
-        if self.no_claims_years > self.years_licensed:
-            raise ValueError("no_claims_years cannot exceed years_licensed")
-        return self
+    @field_validator("years_licensed")
+    @classmethod
+    def _licensed(cls, value: int, info: ValidationInfo) -> int:
+        age = info.data.get("driver_age")
+        if age is not None and value > max(age - 16, 0):
+            raise ValueError("cannot exceed the driver's age minus 16")
+        return value
+
+    @field_validator("no_claims_years")
+    @classmethod
+    def _no_claims(cls, value: int, info: ValidationInfo) -> int:
+        licensed = info.data.get("years_licensed")
+        if licensed is not None and value > licensed:
+            raise ValueError("cannot exceed years_licensed")
+        return value
 
 
 class HomeRisk(_Risk):
