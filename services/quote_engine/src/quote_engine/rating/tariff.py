@@ -112,7 +112,6 @@ class FactorTable(Frozen):
     def _rows(self) -> FactorTable:
         if bool(self.bands) == bool(self.categories):
             raise ValueError(f"factor table {self.name!r}: give either bands or categories")
-        check_bands(self.name, self.bands)
         seen: set[str] = set()
         for category in self.categories:
             if category.label() in seen:
@@ -207,7 +206,6 @@ class TariffDefinition(Frozen):
 
     @model_validator(mode="after")
     def _coherent(self) -> TariffDefinition:
-        refuse_sex(self)
         if self.effective_to is not None and self.effective_to <= self.effective_from:
             raise ValueError("effective_to must be after effective_from")
         if self.base_mode == "per_mille" and not self.base_field:
@@ -233,6 +231,15 @@ class TariffDefinition(Frozen):
 
     def cover(self, code: str) -> CoverLevel | None:
         return next((c for c in self.cover_levels if c.code == code), None)
+
+
+def audit(tariff: TariffDefinition) -> None:
+    """The rules a tariff must meet before it is stored: no sex factor, contiguous bands.
+
+    Raises :class:`SexFactorRefused` or :class:`BandError` (both ``ValueError``s naming the place)."""
+    refuse_sex(tariff)
+    for table in tariff.factors:
+        check_bands(table.name, table.bands)
 
 
 def refuse_sex(tariff: TariffDefinition) -> None:

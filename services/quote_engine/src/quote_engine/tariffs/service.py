@@ -16,9 +16,11 @@ from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
 from quote_engine.core.base import utcnow
 from quote_engine.rating.tariff import (
     TEST_ACHATS_REASON,
+    BandError,
     ReceiptTax,
     SexFactorRefused,
     TariffDefinition,
+    audit,
 )
 from quote_engine.tariffs import repository
 from quote_engine.tariffs.models import CarrierProduct, TariffStatus, TariffVersion
@@ -34,8 +36,29 @@ def field_error(field: str, message: str, *, detail: str | None = None) -> Unpro
     )
 
 
-def _sex_in(errors: Sequence[Any]) -> bool:
-    return any(isinstance((e.get("ctx") or {}).get("error"), SexFactorRefused) for e in errors)
+def check_rules(definition: TariffDefinition, *, where: str = "body") -> None:
+    """Refuse a tariff reading the insured's sex (Test-Achats) or with a gap or overlap in a band."""
+    try:
+        audit(definition)
+    except SexFactorRefused as exc:
+        raise UnprocessableEntity(
+            f"Tariff refused: {exc}.",
+            errors=[{"location": where, "field": exc.where, "message": TEST_ACHATS_REASON, "type": "sex_factor"}],
+        ) from None
+    except BandError as exc:
+        index = next(i for i, f in enumerate(definition.factors) if f.name == exc.table)
+        raise UnprocessableEntity(
+            f"Tariff refused: {exc}.",
+            errors=[
+                {
+                    "location": where,
+                    "field": f"factors.{index}.bands.{row - 1}",
+                    "message": str(exc),
+                    "type": "band_gap_or_overlap",
+                }
+                for row in sorted(set(exc.rows))
+            ],
+        ) from None
 
 
 def parse_definition(data: Any, *, where: str = "body") -> TariffDefinition:
@@ -69,6 +92,8 @@ def parse_definition(data: Any, *, where: str = "body") -> TariffDefinition:
         raise UnprocessableEntity(
             f"Tariff refused: {first['field'] or 'document'}: {first['message']}", errors=fields
         ) from None
+    check_rules(definition, where=where)
+    return definition
 
 
 def digest_of(definition: TariffDefinition) -> str:
@@ -92,6 +117,7 @@ async def import_tariff(
     session: AsyncSession, *, definition: TariffDefinition, source: str, actor: uuid.UUID | None
 ) -> tuple[TariffVersion, CarrierProduct]:
     """Store a validated tariff as the product's next draft version (creating the product)."""
+    check_rules(definition)
     product = await repository.product_by_code(session, definition.product_code)
     if product is None:
         product = CarrierProduct(
