@@ -91,7 +91,10 @@ async def test_compare_ranks_every_eligible_offer_and_explains_the_recommendatio
 
 
 async def test_compare_lists_ineligible_offers_apart_with_their_reason(api: Api) -> None:
-    body = {"risk": {**AUTO_RISK, "vehicle_age": 8}, "cover_levels": ["todo_riesgo", "todo_riesgo_franquicia"]}
+    body = {
+        "risk": {**AUTO_RISK, "vehicle_age": 8},
+        "cover_levels": ["todo_riesgo", "todo_riesgo_franquicia"],
+    }
     result = (await api.call("POST", "/compare", json=body, expect=201)).json()
     assert {o["cover"]["code"] for o in result["offers"]} == {"todo_riesgo_franquicia"}
     assert len(result["ineligible"]) == 6
@@ -134,19 +137,25 @@ async def test_repricing_an_old_quote_under_a_newer_tariff_keeps_the_old_result(
     # a new quote dated before the new version still uses the old one; after it, the new one
     same_day = (await api.call("POST", "/calculate", json=_calc(), expect=201)).json()["offer"]
     assert same_day["total"] == old["offer"]["total"] and same_day["tariff"]["version"] == 1
-    later = (await api.call("POST", "/calculate", json={**_calc(), "effective_date": "2026-07-01"}, expect=201)).json()
+    later = (
+        await api.call("POST", "/calculate", json={**_calc(), "effective_date": "2026-07-01"}, expect=201)
+    ).json()
     assert later["offer"]["tariff"]["version"] == 2
     assert D(later["offer"]["total"]) > D(old["offer"]["total"])
 
 
 async def test_dry_run_reports_how_many_recent_quotes_a_new_version_changes(api: Api) -> None:
     for age in (22, 35, 50):
-        await api.call("POST", "/calculate", json=_calc(driver_age=age, years_licensed=4, no_claims_years=0), expect=201)
+        await api.call(
+            "POST", "/calculate", json=_calc(driver_age=age, years_licensed=4, no_claims_years=0), expect=201
+        )
     document = copy.deepcopy(auto_tariff(CARRIERS[0]))
     document["effective_from"] = "2026-06-01"
     document["factors"][0]["bands"][1]["value"] = "1.60"  # drivers 21-24 pay more
     draft = (await api.call("POST", "/tariffs", json=document, headers=api.admin, expect=201)).json()
-    report = (await api.call("POST", f"/tariffs/versions/{draft['id']}/dry-run", headers=api.admin, expect=200)).json()
+    report = (
+        await api.call("POST", f"/tariffs/versions/{draft['id']}/dry-run", headers=api.admin, expect=200)
+    ).json()
     assert report["sampled"] == 3
     assert (report["changed"], report["increased"], report["decreased"]) == (1, 1, 0)
     assert D(report["max_increase"]) > 0

@@ -151,7 +151,9 @@ def test_net_premium_stays_between_the_minimum_and_the_cap(
 
 @settings(max_examples=200, deadline=None)
 @given(priced_cases())
-def test_same_input_and_version_give_the_same_result(case: tuple[TariffDefinition, str, dict[str, Any]]) -> None:
+def test_same_input_and_version_give_the_same_result(
+    case: tuple[TariffDefinition, str, dict[str, Any]],
+) -> None:
     tariff, cover, risk = case
     again = TariffDefinition.model_validate(tariff.model_dump(mode="json", by_alias=True))
     assert rate(tariff, cover, risk, taxes=TAXES, on=ON) == rate(again, cover, dict(risk), taxes=TAXES, on=ON)

@@ -40,9 +40,23 @@ async def test_a_tariff_using_sex_is_refused_with_the_test_achats_reason(api: Ap
     # hidden in a discount's condition it is refused as well
     document = _document()
     document["adjustments"].append(
-        {"code": "ladies", "kind": "discount", "percent": "5", "when": [{"field": "gender", "value": "female"}]}
+        {
+            "code": "ladies",
+            "kind": "discount",
+            "percent": "5",
+            "when": [{"field": "gender", "value": "female"}],
+        }
     )
     problem = (await api.call("POST", "/tariffs", json=document, headers=api.admin, expect=422)).json()
+    assert "Test-Achats" in problem["detail"]
+    # and in a file
+    rows = await _export_rows(api, "axa-auto")
+    rows += [
+        ["factor", "sexo", "sexo", "multiplicative", "", "", "", ""],
+        ["category", "sexo", "h", "", "", "", "1.1", ""],
+    ]
+    files = {"file": ("axa.csv", _csv(rows), "text/csv")}
+    problem = (await api.call("POST", "/tariffs/import", files=files, headers=api.admin, expect=422)).json()
     assert "Test-Achats" in problem["detail"]
     products = (await api.call("GET", "/tariffs/products?line=auto", expect=200)).json()
     assert all(len(p["versions"]) == 1 for p in products)  # nothing was stored
@@ -56,7 +70,9 @@ async def test_an_overlapping_band_is_refused_naming_the_rows(api: Api) -> None:
     document = _document()
     document["factors"][0]["bands"][2] = {"from": "26", "to": "30", "value": "1.15"}
     problem = (await api.call("POST", "/tariffs", json=document, headers=api.admin, expect=422)).json()
-    assert "rows 2 and 3" in problem["detail"] and "gap" in problem["detail"] and "[25, 26)" in problem["detail"]
+    assert (
+        "rows 2 and 3" in problem["detail"] and "gap" in problem["detail"] and "[25, 26)" in problem["detail"]
+    )
 
 
 def _csv(rows: list[list[str]]) -> bytes:
@@ -103,7 +119,12 @@ async def test_xlsx_import_and_export(api: Api) -> None:
     sheet = workbook.active
     assert sheet is not None
     for row in rows:
-        sheet.append(["2026-10-01" if row[:2] == ["tariff", "effective_from"] and i == 6 else v for i, v in enumerate(row)])
+        sheet.append(
+            [
+                "2026-10-01" if row[:2] == ["tariff", "effective_from"] and i == 6 else v
+                for i, v in enumerate(row)
+            ]
+        )
     buffer = io.BytesIO()
     workbook.save(buffer)
     files = {"file": ("zurich.xlsx", buffer.getvalue(), XLSX)}
@@ -127,7 +148,11 @@ async def test_a_file_that_is_not_a_tariff_is_refused(api: Api) -> None:
 
 
 async def test_activate_retire_and_roll_back(api: Api) -> None:
-    v2 = (await api.call("POST", "/tariffs", json=_document(effective_from="2026-01-01"), headers=api.admin, expect=201)).json()
+    v2 = (
+        await api.call(
+            "POST", "/tariffs", json=_document(effective_from="2026-01-01"), headers=api.admin, expect=201
+        )
+    ).json()
     quote = {
         "product_code": "axa-auto",
         "cover_level": "terceros_basico",
@@ -153,7 +178,9 @@ async def test_activate_retire_and_roll_back(api: Api) -> None:
     await api.call("POST", f"/tariffs/versions/{v2['id']}/activate", headers=api.admin, expect=409)
     products = (await api.call("GET", "/tariffs/products?line=auto", expect=200)).json()
     v1 = next(p for p in products if p["code"] == "axa-auto")["versions"][0]
-    rolled = (await api.call("POST", f"/tariffs/versions/{v1['id']}/rollback", headers=api.admin, expect=200)).json()
+    rolled = (
+        await api.call("POST", f"/tariffs/versions/{v1['id']}/rollback", headers=api.admin, expect=200)
+    ).json()
     assert rolled["retired_versions"] == [2]
     assert await version_used() == 1
     await api.call("POST", f"/tariffs/versions/{v1['id']}/retire", headers=api.admin, expect=200)

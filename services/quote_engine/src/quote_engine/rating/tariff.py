@@ -117,7 +117,9 @@ class FactorTable(Frozen):
             if category.label() in seen:
                 raise ValueError(f"factor table {self.name!r}: category {category.label()!r} twice")
             seen.add(category.label())
-        if self.mode == "multiplicative" and any(row.value < 0 for row in (*self.bands, *self.categories)):
+        if self.mode == "multiplicative" and any(
+            v < 0 for v in [b.value for b in self.bands] + [c.value for c in self.categories]
+        ):
             raise ValueError(f"factor table {self.name!r}: a multiplicative factor cannot be negative")
         return self
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -43,7 +42,9 @@ def check_rules(definition: TariffDefinition, *, where: str = "body") -> None:
     except SexFactorRefused as exc:
         raise UnprocessableEntity(
             f"Tariff refused: {exc}.",
-            errors=[{"location": where, "field": exc.where, "message": TEST_ACHATS_REASON, "type": "sex_factor"}],
+            errors=[
+                {"location": where, "field": exc.where, "message": TEST_ACHATS_REASON, "type": "sex_factor"}
+            ],
         ) from None
     except BandError as exc:
         index = next(i for i, f in enumerate(definition.factors) if f.name == exc.table)
@@ -64,21 +65,9 @@ def check_rules(definition: TariffDefinition, *, where: str = "body") -> None:
 def parse_definition(data: Any, *, where: str = "body") -> TariffDefinition:
     """Validate a tariff document; every problem names its field (the Test-Achats refusal says why)."""
     try:
-        return TariffDefinition.model_validate(data)
+        definition = TariffDefinition.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        if _sex_in(errors):
-            raise UnprocessableEntity(
-                f"Tariff refused: {TEST_ACHATS_REASON}.",
-                errors=[
-                    {
-                        "location": where,
-                        "field": "factors",
-                        "message": TEST_ACHATS_REASON,
-                        "type": "sex_factor",
-                    }
-                ],
-            ) from None
         fields = [
             {
                 "location": where,
@@ -226,12 +215,12 @@ async def receipt_taxes(session: AsyncSession) -> list[ReceiptTax]:
         ReceiptTax(
             code=row.code,
             name=row.name,
-            kind=row.kind,  # type: ignore[arg-type]
+            kind=row.kind,
             rate=row.rate,
             amounts=row.amounts,
             capital_field=row.capital_field,
-            lines=tuple(row.lines),  # type: ignore[arg-type]
-            exempt_lines=tuple(row.exempt_lines),  # type: ignore[arg-type]
+            lines=tuple(row.lines),
+            exempt_lines=tuple(row.exempt_lines),
             valid_from=row.valid_from,
             valid_to=row.valid_to,
             legal_reference=row.legal_reference,
