@@ -65,6 +65,6 @@ async def api(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
         AsyncClient(transport=ASGITransport(app=app), base_url="http://quotes.test") as client,
     ):
         async with AsyncSession(bind=conn, join_transaction_mode="create_savepoint") as session:
-            await seed_tariffs(session)
+            await seed_tariffs(session, rt=app.state.runtime)
             await session.commit()  # releases the savepoint; the test transaction still rolls back
         yield Api(client=client, conn=conn, keys=keys)

@@ -7,6 +7,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import text
+
 from aintech_contracts.rbac import Role
 from quote_engine.tariffs.illustrative import CARRIERS, auto_tariff
 
@@ -190,3 +192,23 @@ async def test_quoting_needs_the_permission_and_tariffs_need_rates_manage(api: A
     await api.call("POST", "/calculate", json=_calc(), headers=api.auth(Role.customer), expect=403)
     await api.call("POST", "/calculate", json=_calc(), headers={}, expect=401)
     await api.call("POST", "/tariffs", json=auto_tariff(CARRIERS[0]), expect=403)  # an agent
+
+
+async def test_calculations_and_activations_are_published_through_the_outbox(api: Api) -> None:
+    created = (await api.call("POST", "/calculate", json=_calc(), expect=201)).json()
+    rows = await api.conn.execute(
+        text("SELECT payload FROM quotes.outbox WHERE event_type = 'quote.calculated' AND key = :k"),
+        {"k": created["id"]},
+    )
+    (event,) = [dict(r[0]) for r in rows]
+    assert event["data"]["offers"][0]["total"] == created["offer"]["total"]
+    assert event["data"]["offers"][0]["tariff_version_id"] == created["offer"]["tariff"]["tariff_version_id"]
+    version = await _new_version(api, scale="1.1", effective_from="2026-06-01")
+    activated = await api.conn.scalar(
+        text(
+            "SELECT count(*) FROM quotes.outbox WHERE event_type = 'tariff.activated'"
+            " AND payload->'data'->>'tariff_version_id' = :v"
+        ),
+        {"v": version["id"]},
+    )
+    assert activated == 1

@@ -55,8 +55,8 @@ def _actor(who: Principal) -> uuid.UUID | None:
     "The calculation is stored with its pinned tariff version (`GET /{id}`).",
     responses=responses(*GUARDED, INVALID),
 )
-async def calculate(body: CalculateRequest, who: Quoter, db: DbSession) -> CalculationOut:
-    return await service.calculate(db, data=body, actor=_actor(who))
+async def calculate(body: CalculateRequest, who: Quoter, db: DbSession, rt: RuntimeDep) -> CalculationOut:
+    return await service.calculate(db, rt=rt, data=body, actor=_actor(who))
 
 
 @router.post(
@@ -70,8 +70,8 @@ async def calculate(body: CalculateRequest, who: Quoter, db: DbSession) -> Calcu
     "why. Ineligible offers are listed apart with their reasons. Stored (`GET /{id}`).",
     responses=responses(*GUARDED, INVALID),
 )
-async def compare(body: CompareRequest, who: Quoter, db: DbSession) -> ComparisonOut:
-    return await service.compare(db, data=body, actor=_actor(who))
+async def compare(body: CompareRequest, who: Quoter, db: DbSession, rt: RuntimeDep) -> ComparisonOut:
+    return await service.compare(db, rt=rt, data=body, actor=_actor(who))
 
 
 @router.post(

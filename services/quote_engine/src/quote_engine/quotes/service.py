@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import Conflict, NotFound
 from quote_engine.core.base import today
-from quote_engine.quotes import repository
+from quote_engine.core.runtime import Runtime
+from quote_engine.quotes import events, repository
 from quote_engine.quotes.models import Calculation
 from quote_engine.quotes.schemas import (
     CalculateRequest,
@@ -96,7 +97,7 @@ def _offer(
 
 
 async def calculate(
-    session: AsyncSession, *, data: CalculateRequest, actor: uuid.UUID | None
+    session: AsyncSession, *, rt: Runtime, data: CalculateRequest, actor: uuid.UUID | None
 ) -> CalculationOut:
     """One product, one cover level, one risk -> the explained premium (or why it is refused)."""
     on = data.effective_date or today()
@@ -134,6 +135,7 @@ async def calculate(
         created_by=actor,
     )
     await repository.add(session, row)
+    await rt.outbox.publish(session, events.calculated(row, [offer]), key=str(row.id))
     return CalculationOut(
         id=row.id, priced_on=on, created_at=row.created_at, request=row.request, offer=offer
     )
@@ -202,7 +204,9 @@ def _rank(
     return ranked, recommendation, matrix
 
 
-async def compare(session: AsyncSession, *, data: CompareRequest, actor: uuid.UUID | None) -> ComparisonOut:
+async def compare(
+    session: AsyncSession, *, rt: Runtime, data: CompareRequest, actor: uuid.UUID | None
+) -> ComparisonOut:
     """Every product of the risk's line in force, at each cover level asked for: ranked, explained."""
     on = data.effective_date or today()
     products = await tariffs.in_force(session, on=on, line=data.risk.line)
@@ -249,6 +253,8 @@ async def compare(session: AsyncSession, *, data: CompareRequest, actor: uuid.UU
         created_by=actor,
     )
     await repository.add(session, row)
+    recommended = (recommendation.product_code, recommendation.cover_level) if recommendation else None
+    await rt.outbox.publish(session, events.calculated(row, offers, recommended), key=str(row.id))
     return ComparisonOut(
         id=row.id,
         priced_on=on,

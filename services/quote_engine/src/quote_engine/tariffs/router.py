@@ -155,8 +155,8 @@ async def export_version(
     "version of a product valid on the date wins). Stored quotes keep their pinned version.",
     responses=responses(*GUARDED, NO_VERSION, (409, "Not a draft")),
 )
-async def activate(version_id: uuid.UUID, who: Manager, db: DbSession) -> VersionOut:
-    return _out(*await service.activate(db, version_id=version_id))
+async def activate(version_id: uuid.UUID, who: Manager, db: DbSession, rt: RuntimeDep) -> VersionOut:
+    return _out(*await service.activate(db, rt=rt, version_id=version_id))
 
 
 @router.post(
@@ -165,8 +165,8 @@ async def activate(version_id: uuid.UUID, who: Manager, db: DbSession) -> Versio
     summary="Retire an active version",
     responses=responses(*GUARDED, NO_VERSION, (409, "Not active")),
 )
-async def retire(version_id: uuid.UUID, who: Manager, db: DbSession) -> VersionOut:
-    return _out(*await service.retire(db, version_id=version_id))
+async def retire(version_id: uuid.UUID, who: Manager, db: DbSession, rt: RuntimeDep) -> VersionOut:
+    return _out(*await service.retire(db, rt=rt, version_id=version_id))
 
 
 @router.post(
@@ -177,6 +177,6 @@ async def retire(version_id: uuid.UUID, who: Manager, db: DbSession) -> VersionO
     "version of the product is retired.",
     responses=responses(*GUARDED, NO_VERSION, (409, "A draft cannot be rolled back to")),
 )
-async def rollback(version_id: uuid.UUID, who: Manager, db: DbSession) -> RollbackOut:
-    version, product, retired = await service.roll_back(db, version_id=version_id)
+async def rollback(version_id: uuid.UUID, who: Manager, db: DbSession, rt: RuntimeDep) -> RollbackOut:
+    version, product, retired = await service.roll_back(db, rt=rt, version_id=version_id)
     return RollbackOut(version=_out(version, product), retired_versions=retired)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
 from quote_engine.core.base import utcnow
+from quote_engine.core.runtime import Runtime
 from quote_engine.rating.tariff import (
     TEST_ACHATS_REASON,
     BandError,
@@ -21,7 +22,7 @@ from quote_engine.rating.tariff import (
     TariffDefinition,
     audit,
 )
-from quote_engine.tariffs import repository
+from quote_engine.tariffs import events, repository
 from quote_engine.tariffs.models import CarrierProduct, TariffStatus, TariffVersion
 
 _DEFINITIONS: dict[tuple[uuid.UUID, str], TariffDefinition] = {}
@@ -147,7 +148,9 @@ async def get_version(
     return found
 
 
-async def activate(session: AsyncSession, *, version_id: uuid.UUID) -> tuple[TariffVersion, CarrierProduct]:
+async def activate(
+    session: AsyncSession, *, rt: Runtime, version_id: uuid.UUID
+) -> tuple[TariffVersion, CarrierProduct]:
     """draft -> active: quotes dated inside its validity are priced with it (highest version wins)."""
     version, product = await get_version(session, version_id, for_update=True)
     if version.status != TariffStatus.draft.value:
@@ -155,10 +158,13 @@ async def activate(session: AsyncSession, *, version_id: uuid.UUID) -> tuple[Tar
     version.status = TariffStatus.active.value
     version.activated_at = utcnow()
     await repository.flush(session)
+    await rt.outbox.publish(session, events.activated(version, product), key=str(product.id))
     return version, product
 
 
-async def retire(session: AsyncSession, *, version_id: uuid.UUID) -> tuple[TariffVersion, CarrierProduct]:
+async def retire(
+    session: AsyncSession, *, rt: Runtime, version_id: uuid.UUID
+) -> tuple[TariffVersion, CarrierProduct]:
     """active -> retired: no new quote uses it; stored quotes keep their pinned version."""
     version, product = await get_version(session, version_id, for_update=True)
     if version.status != TariffStatus.active.value:
@@ -166,29 +172,35 @@ async def retire(session: AsyncSession, *, version_id: uuid.UUID) -> tuple[Tarif
     version.status = TariffStatus.retired.value
     version.retired_at = utcnow()
     await repository.flush(session)
+    await rt.outbox.publish(session, events.retired(version, product), key=str(product.id))
     return version, product
 
 
 async def roll_back(
-    session: AsyncSession, *, version_id: uuid.UUID
+    session: AsyncSession, *, rt: Runtime, version_id: uuid.UUID
 ) -> tuple[TariffVersion, CarrierProduct, list[int]]:
     """Make this version the product's newest active one again: later active versions are retired."""
     version, product = await get_version(session, version_id)
     if version.status == TariffStatus.draft.value:
         raise Conflict("A draft was never active: activate it instead.")
-    retired: list[int] = []
+    retired: list[TariffVersion] = []
     now = utcnow()
     for other in await repository.versions_of(session, product.id, for_update=True):
         if other.version > version.version and other.status == TariffStatus.active.value:
             other.status = TariffStatus.retired.value
             other.retired_at = now
-            retired.append(other.version)
-    if version.status != TariffStatus.active.value:
+            retired.append(other)
+    reactivated = version.status != TariffStatus.active.value
+    if reactivated:
         version.status = TariffStatus.active.value
         version.activated_at = now
         version.retired_at = None
     await repository.flush(session)
-    return version, product, retired
+    for other in retired:
+        await rt.outbox.publish(session, events.retired(other, product), key=str(product.id))
+    if reactivated:
+        await rt.outbox.publish(session, events.activated(version, product), key=str(product.id))
+    return version, product, [other.version for other in retired]
 
 
 async def products(

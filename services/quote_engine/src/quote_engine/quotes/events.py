@@ -1,0 +1,36 @@
+"""Payloads of the events about stored quotes."""
+
+from __future__ import annotations
+
+from aintech_contracts.events.quotes import PricedOffer, QuoteCalculated
+from quote_engine.quotes.models import Calculation
+from quote_engine.quotes.schemas import OfferOut
+
+
+def _offer(offer: OfferOut) -> PricedOffer:
+    return PricedOffer(
+        product_code=offer.product_code,
+        carrier=offer.carrier,
+        cover_level=offer.cover.code,
+        tariff_version_id=offer.tariff.tariff_version_id,
+        tariff_version=offer.tariff.version,
+        net_premium=offer.net_premium,
+        total=offer.total,
+        eligible=offer.eligible,
+    )
+
+
+def calculated(
+    row: Calculation, offers: list[OfferOut], recommended: tuple[str, str] | None = None
+) -> QuoteCalculated:
+    return QuoteCalculated(
+        calculation_id=row.id,
+        kind=row.kind,  # type: ignore[arg-type]
+        line=row.line,  # type: ignore[arg-type]
+        priced_on=row.priced_on,
+        customer_id=row.customer_id,
+        offers=[_offer(o) for o in offers],
+        recommended_product_code=recommended[0] if recommended else None,
+        recommended_cover_level=recommended[1] if recommended else None,
+        created_at=row.created_at,
+    )
