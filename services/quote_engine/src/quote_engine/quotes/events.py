@@ -25,8 +25,8 @@ def calculated(
 ) -> QuoteCalculated:
     return QuoteCalculated(
         calculation_id=row.id,
-        kind=row.kind,  # type: ignore[arg-type]
-        line=row.line,  # type: ignore[arg-type]
+        kind=row.kind,
+        line=row.line,
         priced_on=row.priced_on,
         customer_id=row.customer_id,
         offers=[_offer(o) for o in offers],
