@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import copy
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events.crm import QuotePricingRequested
 from aintech_contracts.rbac import Role
+from quote_engine.consumers import consumer_specs
 from quote_engine.tariffs.illustrative import CARRIERS, auto_tariff
 
 from .conftest import Api
@@ -212,3 +217,47 @@ async def test_calculations_and_activations_are_published_through_the_outbox(api
         {"v": version["id"]},
     )
     assert activated == 1
+
+
+async def _answers(api: Api, request_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await api.conn.execute(
+        text(
+            "SELECT payload FROM quotes.outbox"
+            " WHERE event_type IN ('quote.calculated', 'quote.pricing_failed')"
+            " AND payload->'data'->>'crm_request_id' = :r ORDER BY seq"
+        ),
+        {"r": str(request_id)},
+    )
+    return [dict(r[0]) for r in rows]
+
+
+async def test_a_crm_pricing_request_is_answered_once_with_the_comparison(api: Api, app: Any) -> None:
+    request = QuotePricingRequested(
+        request_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        quote_type="home",
+        risk={k: v for k, v in HOME_RISK.items() if k != "line"},
+        cover_levels=["completo"],
+        requested_at=datetime.now(UTC),
+    )
+    handler = consumer_specs(app.state.runtime)[0].handlers["quote.pricing_requested"]
+    event = CloudEvent.wrap(request, type_=request.event_type, source="core-crm", subject=None)
+    async with AsyncSession(bind=api.conn, join_transaction_mode="create_savepoint") as session:
+        await handler(session, event)
+        await handler(session, event)  # redelivered: not priced twice
+        await session.commit()
+    (answer,) = await _answers(api, request.request_id)
+    assert answer["type"] == "quote.calculated"
+    offers = answer["data"]["offers"]
+    assert len(offers) == 6 and [o["rank"] for o in offers] == [1, 2, 3, 4, 5, 6]
+    stored = (await api.call("GET", f"/{answer['data']['calculation_id']}", expect=200)).json()
+    assert [o["total"] for o in stored["offers"]] == [o["total"] for o in offers]
+
+    bad = request.model_copy(update={"request_id": uuid.uuid4(), "risk": {"postal_code": "46001"}})
+    event = CloudEvent.wrap(bad, type_=bad.event_type, source="core-crm", subject=None)
+    async with AsyncSession(bind=api.conn, join_transaction_mode="create_savepoint") as session:
+        await handler(session, event)
+        await session.commit()
+    (refusal,) = await _answers(api, bad.request_id)
+    assert refusal["type"] == "quote.pricing_failed"
+    assert "building_capital" in refusal["data"]["reason"]

@@ -106,7 +106,7 @@ def upgrade() -> None:
         sa.Column("result", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("total", sa.Numeric(precision=12, scale=2), nullable=True),
         sa.Column("customer_id", sa.UUID(), nullable=True),
-        sa.Column("crm_quote_id", sa.UUID(), nullable=True),
+        sa.Column("crm_request_id", sa.UUID(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("created_by", sa.UUID(), nullable=True),
         sa.CheckConstraint("kind IN ('calculation', 'comparison')", name=op.f("ck_calculations_kind")),
@@ -116,6 +116,7 @@ def upgrade() -> None:
     op.create_index("ix_calculations_created", "calculations", ["created_at"], schema=S)
     op.create_index("ix_calculations_product_created", "calculations", ["product_code", "created_at"], schema=S)
     op.create_index("ix_calculations_customer", "calculations", ["customer_id"], schema=S)
+    op.create_index("ix_calculations_crm_request", "calculations", ["crm_request_id"], unique=True, schema=S)
 
     # The Spanish receipt (reference data, not demo data: every environment needs it).
     op.bulk_insert(
@@ -201,6 +202,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_calculations_crm_request", table_name="calculations", schema=S)
     op.drop_index("ix_calculations_customer", table_name="calculations", schema=S)
     op.drop_index("ix_calculations_product_created", table_name="calculations", schema=S)
     op.drop_index("ix_calculations_created", table_name="calculations", schema=S)

@@ -1,11 +1,31 @@
-"""The events this service consumes: topic -> event type -> handler (none yet)."""
+"""What the quote engine does with events: topic -> event type -> handler.
+
+* ``quote-engine.pricing`` (crm.quote): `quote.pricing_requested` -> every eligible product is
+  compared for the risk and the answer is published (`quote.calculated` naming the request, or
+  `quote.pricing_failed` with the reason); the CRM creates the quote from it. Kafka holds the
+  requests while the engine is down, so none is lost.
+
+Each handler runs in the consumer's transaction with the processed-event row.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events.crm import QUOTE_TOPIC as CRM_QUOTE_TOPIC
+from aintech_contracts.events.crm import QuotePricingRequested
 from aintech_shared.events.consumer import ConsumerSpec
 from quote_engine.core.runtime import Runtime
+from quote_engine.quotes import service as quotes
+
+
+def pricing(rt: Runtime) -> ConsumerSpec:
+    async def requested(session: AsyncSession, event: CloudEvent) -> None:
+        await quotes.price_crm_request(session, rt=rt, data=event.data_as(QuotePricingRequested))
+
+    return ConsumerSpec("quote-engine.pricing", [CRM_QUOTE_TOPIC], {"quote.pricing_requested": requested})
 
 
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
-    """The quote engine consumes no event yet (the OptiMax read model of policies will)."""
-    return []
+    return [pricing(rt)]

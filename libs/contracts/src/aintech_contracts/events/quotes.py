@@ -1,8 +1,9 @@
 """Events of the quote engine (rating and carrier comparison).
 
 ``quote.calculated`` is published for every stored calculation and comparison with each offer's
-total and the tariff version it pinned (analytics, and later the CRM, read it). ``tariff.activated``
-and ``tariff.retired`` follow a tariff version through its life, so a read model of which carrier
+total and the tariff version it pinned; when it answers the CRM's ``quote.pricing_requested`` it
+names that request and the CRM creates the quote from it (``quote.pricing_failed`` otherwise).
+``tariff.activated`` and ``tariff.retired`` follow a tariff version through its life, so a read model of which carrier
 tariffs are live can be kept without calling the engine. Money is ``Decimal`` sent as a string.
 """
 
@@ -13,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from aintech_contracts.events.base import EventData, declare_topic
 
@@ -32,6 +33,9 @@ class PricedOffer(BaseModel):
     product_code: str
     carrier: str
     cover_level: str
+    cover_name: str = ""
+    deductible: Money | None = None
+    rank: int | None = Field(default=None, description="Place in a comparison's ranking (1 = recommended).")
     tariff_version_id: UUID
     tariff_version: int
     net_premium: Money | None = None
@@ -52,7 +56,21 @@ class QuoteCalculated(EventData):
     offers: list[PricedOffer]
     recommended_product_code: str | None = None
     recommended_cover_level: str | None = None
+    crm_request_id: UUID | None = Field(
+        default=None, description="The CRM's `quote.pricing_requested` this answers, if any."
+    )
     created_at: datetime
+
+
+class QuotePricingFailed(EventData):
+    """A CRM pricing request could not be priced (invalid risk, no product in force, none eligible)."""
+
+    event_type = "quote.pricing_failed"
+    topic = QUOTE_TOPIC
+    crm_request_id: UUID
+    customer_id: UUID
+    requested_by: UUID | None = None
+    reason: str
 
 
 class _TariffFields(EventData):

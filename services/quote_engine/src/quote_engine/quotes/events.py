@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from aintech_contracts.events.quotes import PricedOffer, QuoteCalculated
+from collections.abc import Sequence
+
+from aintech_contracts.events.crm import QuotePricingRequested
+from aintech_contracts.events.quotes import PricedOffer, QuoteCalculated, QuotePricingFailed
 from quote_engine.quotes.models import Calculation
 from quote_engine.quotes.schemas import OfferOut
 
@@ -12,6 +15,9 @@ def _offer(offer: OfferOut) -> PricedOffer:
         product_code=offer.product_code,
         carrier=offer.carrier,
         cover_level=offer.cover.code,
+        cover_name=offer.cover.name,
+        deductible=offer.cover.deductible,
+        rank=getattr(offer, "rank", None),
         tariff_version_id=offer.tariff.tariff_version_id,
         tariff_version=offer.tariff.version,
         net_premium=offer.net_premium,
@@ -21,7 +27,7 @@ def _offer(offer: OfferOut) -> PricedOffer:
 
 
 def calculated(
-    row: Calculation, offers: list[OfferOut], recommended: tuple[str, str] | None = None
+    row: Calculation, offers: Sequence[OfferOut], recommended: tuple[str, str] | None = None
 ) -> QuoteCalculated:
     return QuoteCalculated(
         calculation_id=row.id,
@@ -32,5 +38,15 @@ def calculated(
         offers=[_offer(o) for o in offers],
         recommended_product_code=recommended[0] if recommended else None,
         recommended_cover_level=recommended[1] if recommended else None,
+        crm_request_id=row.crm_request_id,
         created_at=row.created_at,
+    )
+
+
+def pricing_failed(data: QuotePricingRequested, reason: str) -> QuotePricingFailed:
+    return QuotePricingFailed(
+        crm_request_id=data.request_id,
+        customer_id=data.customer_id,
+        requested_by=data.requested_by,
+        reason=reason,
     )

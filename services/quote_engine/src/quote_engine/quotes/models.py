@@ -23,6 +23,7 @@ class Calculation(Base):
         Index("ix_calculations_created", "created_at"),
         Index("ix_calculations_product_created", "product_code", "created_at"),
         Index("ix_calculations_customer", "customer_id"),
+        Index("ix_calculations_crm_request", "crm_request_id", unique=True),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -35,6 +36,6 @@ class Calculation(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     total: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    crm_quote_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    crm_request_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = now_column()
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

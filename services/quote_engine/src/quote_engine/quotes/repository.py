@@ -31,3 +31,8 @@ async def recent_for_product(
         .limit(limit)
     )
     return (await session.scalars(query)).all()
+
+
+async def by_crm_request(session: AsyncSession, request_id: uuid.UUID) -> Calculation | None:
+    query = select(Calculation).where(Calculation.crm_request_id == request_id).limit(1)
+    return (await session.scalars(query)).first()

@@ -8,9 +8,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_shared.errors import Conflict, NotFound
+from aintech_contracts.events.crm import QuotePricingRequested
+from aintech_shared.errors import AppError, Conflict, NotFound
 from quote_engine.core.base import today
 from quote_engine.core.runtime import Runtime
 from quote_engine.quotes import events, repository
@@ -205,7 +207,12 @@ def _rank(
 
 
 async def compare(
-    session: AsyncSession, *, rt: Runtime, data: CompareRequest, actor: uuid.UUID | None
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    data: CompareRequest,
+    actor: uuid.UUID | None,
+    crm_request_id: uuid.UUID | None = None,
 ) -> ComparisonOut:
     """Every product of the risk's line in force, at each cover level asked for: ranked, explained."""
     on = data.effective_date or today()
@@ -250,11 +257,13 @@ async def compare(
         result=result,
         total=recommendation.total if recommendation else None,
         customer_id=data.customer_id,
+        crm_request_id=crm_request_id,
         created_by=actor,
     )
     await repository.add(session, row)
     recommended = (recommendation.product_code, recommendation.cover_level) if recommendation else None
-    await rt.outbox.publish(session, events.calculated(row, offers, recommended), key=str(row.id))
+    published: list[OfferOut] = [*ranked, *ineligible]
+    await rt.outbox.publish(session, events.calculated(row, published, recommended), key=str(row.id))
     return ComparisonOut(
         id=row.id,
         priced_on=on,
@@ -362,3 +371,38 @@ async def dry_run(session: AsyncSession, *, version_id: uuid.UUID, sample: int) 
         max_decrease=min((d for d in moved if d < 0), default=Decimal("0.00")),
         examples=examples,
     )
+
+
+async def price_crm_request(session: AsyncSession, *, rt: Runtime, data: QuotePricingRequested) -> None:
+    """Answer the CRM's pricing request: a comparison (``quote.calculated``) or why not
+    (``quote.pricing_failed``). A request answered before (same request id) is not priced again."""
+    if await repository.by_crm_request(session, data.request_id) is not None:
+        return
+    try:
+        request = CompareRequest.model_validate(
+            {
+                "risk": {**data.risk, "line": data.quote_type},
+                "cover_levels": data.cover_levels,
+                "carriers": data.carriers,
+                "customer_id": data.customer_id,
+            }
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        await _refuse(session, rt, data, f"{where}: {first.get('msg', 'invalid value')}")
+        return
+    try:
+        async with session.begin_nested():
+            result = await compare(
+                session, rt=rt, data=request, actor=data.requested_by, crm_request_id=data.request_id
+            )
+    except AppError as exc:
+        await _refuse(session, rt, data, exc.detail)
+        return
+    if result.recommendation is None:
+        await _refuse(session, rt, data, "no product is eligible for this risk")
+
+
+async def _refuse(session: AsyncSession, rt: Runtime, data: QuotePricingRequested, reason: str) -> None:
+    await rt.outbox.publish(session, events.pricing_failed(data, reason), key=str(data.request_id))
