@@ -3,15 +3,16 @@
 ``quote.calculated`` is published for every stored calculation and comparison with each offer's
 total and the tariff version it pinned; when it answers the CRM's ``quote.pricing_requested`` it
 names that request and the CRM creates the quote from it (``quote.pricing_failed`` otherwise).
-``tariff.activated`` and ``tariff.retired`` follow a tariff version through its life, so a read model of which carrier
-tariffs are live can be kept without calling the engine. Money is ``Decimal`` sent as a string.
+``tariff.activated`` and ``tariff.retired`` follow a tariff version through its life, so a read
+model of which carrier tariffs are live can be kept without calling the engine. Money is
+``Decimal`` sent as a string.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
@@ -53,6 +54,8 @@ class QuoteCalculated(EventData):
     line: Line
     priced_on: date
     customer_id: UUID | None = None
+    risk: dict[str, Any] = Field(default_factory=dict, description="The risk as priced (`line` included).")
+    requested_by: UUID | None = None
     offers: list[PricedOffer]
     recommended_product_code: str | None = None
     recommended_cover_level: str | None = None

@@ -35,6 +35,8 @@ def calculated(
         line=row.line,
         priced_on=row.priced_on,
         customer_id=row.customer_id,
+        risk=row.request.get("risk", {}),
+        requested_by=row.created_by,
         offers=[_offer(o) for o in offers],
         recommended_product_code=recommended[0] if recommended else None,
         recommended_cover_level=recommended[1] if recommended else None,
