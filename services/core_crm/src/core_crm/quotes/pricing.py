@@ -1,4 +1,4 @@
-"""Quotes priced by the quote engine (docs/decisions/0009-crm-quotes-priced-by-events.md).
+"""Quotes priced by the quote engine (docs/decisions/0014-crm-quotes-priced-by-events.md).
 
 The agent's request is an event (`quote.pricing_requested`) written to the outbox in the request's
 transaction, so it survives the engine being down; the engine answers with `quote.calculated`
