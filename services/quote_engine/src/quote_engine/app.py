@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
 from quote_engine.core.runtime import build_runtime
+from quote_engine.optimax.router import router as optimax_router
 from quote_engine.pricing.router import router as pricing_router
 from quote_engine.quotes.router import router as quotes_router
 from quote_engine.settings import Settings
@@ -43,6 +44,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH quote-engine",
         description=DESCRIPTION,
-        routers=[tariffs_router, pricing_router, quotes_router],
+        routers=[tariffs_router, pricing_router, optimax_router, quotes_router],
         lifespan_hooks=[runtime_hook],
     )

@@ -1,7 +1,16 @@
 """Every table of the service's schema (the Alembic environment and drift test read this)."""
 
 from quote_engine.core.base import MESSAGING, Base
+from quote_engine.optimax.models import CustomerPolicy
 from quote_engine.quotes.models import Calculation
 from quote_engine.tariffs.models import CarrierProduct, ReceiptTaxRow, TariffVersion
 
-__all__ = ["MESSAGING", "Base", "Calculation", "CarrierProduct", "ReceiptTaxRow", "TariffVersion"]
+__all__ = [
+    "MESSAGING",
+    "Base",
+    "Calculation",
+    "CarrierProduct",
+    "CustomerPolicy",
+    "ReceiptTaxRow",
+    "TariffVersion",
+]

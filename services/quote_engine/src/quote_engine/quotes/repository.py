@@ -36,3 +36,16 @@ async def recent_for_product(
 async def by_crm_request(session: AsyncSession, request_id: uuid.UUID) -> Calculation | None:
     query = select(Calculation).where(Calculation.crm_request_id == request_id).limit(1)
     return (await session.scalars(query)).first()
+
+
+async def latest_comparison(session: AsyncSession, customer_id: uuid.UUID, line: str) -> Calculation | None:
+    """The customer's most recent comparison of a line."""
+    query = (
+        select(Calculation)
+        .where(
+            Calculation.kind == "comparison", Calculation.customer_id == customer_id, Calculation.line == line
+        )
+        .order_by(Calculation.created_at.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()

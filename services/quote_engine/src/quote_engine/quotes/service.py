@@ -406,3 +406,12 @@ async def price_crm_request(session: AsyncSession, *, rt: Runtime, data: QuotePr
 
 async def _refuse(session: AsyncSession, rt: Runtime, data: QuotePricingRequested, reason: str) -> None:
     await rt.outbox.publish(session, events.pricing_failed(data, reason), key=str(data.request_id))
+
+
+async def latest_comparison(
+    session: AsyncSession, *, customer_id: uuid.UUID, line: str
+) -> ComparisonOut | None:
+    """The customer's most recent comparison of ``line``, as priced (None when there is none)."""
+    row = await repository.latest_comparison(session, customer_id, line)
+    out = stored_out(row) if row is not None else None
+    return out if isinstance(out, ComparisonOut) else None
