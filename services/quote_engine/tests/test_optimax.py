@@ -30,7 +30,7 @@ def _policy(customer_id: uuid.UUID, kind: str, premium: str, frequency: str, end
     return PolicyCreated(
         policy_id=uuid.uuid4(),
         policy_number=f"POL-{uuid.uuid4().hex[:6]}",
-        policy_type=kind,  # type: ignore[arg-type]
+        policy_type=kind,
         carrier="Zurich",
         customer_id=customer_id,
         status="active",
