@@ -120,7 +120,7 @@ def test_a_crm_quote_is_priced_by_the_engine_and_converted(gw: httpx.Client) -> 
     converted = _ok(
         gw.post(
             f"/api/crm/quotes/{quote['id']}/convert",
-            headers=agent,
+            headers={**agent, "Idempotency-Key": str(uuid.uuid4())},
             json={"carrier": "AXA", "premium_frequency": "annual", "details": details},
         )
     )
