@@ -344,4 +344,3 @@ async def lock_account_link(session: AsyncSession, email: str) -> None:
     await session.execute(
         text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest, "big", signed=True)}
     )
-
