@@ -54,7 +54,7 @@ from omnichannel.campaigns import service as campaigns  # noqa: E402
 from omnichannel.campaigns.schemas import CampaignIn  # noqa: E402
 from omnichannel.contacts import service as contacts  # noqa: E402
 from omnichannel.delivery.dispatcher import Dispatcher  # noqa: E402
-from omnichannel.messaging import service as messaging  # noqa: E402
+from omnichannel.messaging import outbound as outbound_queue  # noqa: E402
 from omnichannel.providers.factory import build_providers  # noqa: E402
 from omnichannel.settings import DEV_TWILIO_AUTH_TOKEN, Settings  # noqa: E402
 
@@ -320,9 +320,9 @@ async def bench_campaign(
 
     async with db.transaction() as session:
         for n in range(recipients):
-            await messaging.queue(
+            await outbound_queue.queue(
                 session,
-                outbound=messaging.Outbound(
+                outbound=outbound_queue.Outbound(
                     channel="email",
                     to_address=f"raw{n}@example.com",
                     subject="x",

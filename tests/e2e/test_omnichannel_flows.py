@@ -1,11 +1,12 @@
 """Omnichannel through the gateway on the booted fleet (console providers: nothing leaves the
 machine): an authenticator password reset ends as a delivered e-mail, signed Twilio webhooks reach
-the inbox, unsigned ones are refused."""
+the inbox, unsigned ones are refused, and a claim a customer reports reaches them in words."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -84,3 +85,45 @@ def test_signed_twilio_webhooks_through_the_gateway_reach_the_inbox(gw: httpx.Cl
         return message if message["status"] == "sent" else None
 
     assert wait_for(sent)["provider"] == "console"
+
+
+def test_a_claim_the_customer_reports_reaches_them_in_words_not_as_a_status(gw: httpx.Client) -> None:
+    """claim.created carries ``reported``: the customer's notification reads "recibido"."""
+    me = bearer(gw, "customer1@aintech.com")
+    mine = wait_for(
+        lambda: (r := gw.get("/api/crm/customers/me", headers=me)).status_code == 200 and r.json()
+    )
+    policies = gw.get("/api/crm/policies", headers=me, params={"status": "active"})
+    assert policies.status_code == 200, policies.text
+    yesterday = date.today() - timedelta(days=1)
+    policy = next(
+        p
+        for p in policies.json()["items"]
+        if p["customer_id"] == mine["id"] and date.fromisoformat(p["coverage_start_date"]) <= yesterday
+    )
+    incident = min(yesterday, date.fromisoformat(policy["coverage_end_date"]))
+    reported = gw.post(
+        "/api/crm/claims",
+        headers=me,
+        json={
+            "policy_id": policy["id"],
+            "claim_type": "water_damage",
+            "description": "Fuga en el baño",
+            "incident_date": f"{incident}T12:00:00+01:00",
+        },
+    )
+    assert reported.status_code == 201, reported.text
+    claim = reported.json()
+    assert claim["status"] == "reported"
+
+    def told() -> list[dict[str, Any]]:
+        page = gw.get("/api/omnichannel/notifications", headers=me)
+        assert page.status_code == 200, page.text
+        return [n for n in page.json()["items"] if (n.get("data") or {}).get("claim_id") == claim["id"]]
+
+    [note] = wait_for(told, within=120)
+    assert note["kind"] == "claim_status_changed"
+    language = mine.get("preferred_language", "es")[:2]
+    words = "received" if language == "en" else "recibido"
+    assert note["title"].endswith(f"{claim['claim_number']}: {words}"), note
+    assert "reported" not in note["title"] + note["body"]

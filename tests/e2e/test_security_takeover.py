@@ -134,7 +134,7 @@ def test_registering_with_a_crm_customers_address_reads_none_of_their_mail(
                 "customer_id": victim_id,
                 "template": "claim_update",
                 "channel": "email",
-                "variables": {"claim_number": "SIN-2026-4242", "status_label": "en revisión"},
+                "variables": {"claim_number": "SIN-2026-4242", "status": "investigating"},
             },
         )
         return sent.status_code == 202

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from aintech_contracts.events.crm import CustomerCreated
 from aintech_contracts.rbac import Role
+from aintech_contracts.statuses import CustomerSegment, CustomerStatus
 from aintech_devtools.testing import TestKeys
 from aintech_shared.db import Database
 from omnichannel.app import create_app
@@ -178,10 +179,17 @@ class Api:
     ) -> uuid.UUID:
         """A CRM customer as the ``customer.created`` consumer stores it."""
         customer_id = uuid.uuid4()
+        # Campaign tests keep apart with segment names of their own, outside the CRM's vocabulary:
+        # such a customer is built without validation (the read model stores the segment as given).
+        build: Callable[..., CustomerCreated] = (
+            CustomerCreated
+            if segment is None or segment in set(CustomerSegment)
+            else CustomerCreated.model_construct
+        )
         async with self.db.transaction() as session:
             await contacts.apply_customer(
                 session,
-                event=CustomerCreated(
+                event=build(
                     customer_id=customer_id,
                     customer_type="individual",
                     first_name=first_name,
@@ -191,7 +199,7 @@ class Api:
                     preferred_channel=preferred_channel,
                     preferred_language=language,
                     segment=segment,
-                    status="active",
+                    status=CustomerStatus.active,
                     user_id=user_id,
                 ),
             )

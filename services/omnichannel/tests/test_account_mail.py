@@ -40,7 +40,7 @@ async def test_registering_with_a_customers_address_shows_the_stranger_none_of_t
             "customer_id": str(customer_id),
             "template": "claim_update",
             "channel": "email",
-            "variables": {"claim_number": "SIN-77", "status_label": "en revisión"},
+            "variables": {"claim_number": "SIN-77", "status": "investigating"},
         },
         headers=agent.auth,
     )

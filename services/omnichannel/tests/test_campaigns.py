@@ -9,7 +9,8 @@ from typing import Any
 from aintech_contracts.rbac import Role
 from omnichannel.campaigns import service as campaigns
 from omnichannel.delivery.dispatcher import Dispatcher
-from omnichannel.messaging import service as messaging
+from omnichannel.messaging import consent
+from omnichannel.messaging import outbound as outbound_queue
 
 from .conftest import Api, Person
 
@@ -60,7 +61,7 @@ async def test_a_campaign_reaches_its_segment_at_its_rate_skips_opt_outs_and_fin
     supervisor = api.person(Role.supervisor)
     segment, emails = await segment_of(api, 6)
     async with api.db.transaction() as session:
-        await messaging.set_consent(
+        await consent.set_consent(
             session,
             channel="email",
             address=emails[0],
@@ -137,7 +138,7 @@ async def test_nothing_is_sent_twice_when_the_worker_stops_mid_campaign(
 
     # The worker claims the batch and dies before it knows what the provider did.
     async with api.db.transaction() as session:
-        claimed = await messaging.claim_due(session, limit=2)
+        claimed = await outbound_queue.claim_due(session, limit=2)
     assert len(claimed) == 2
     restarted = Dispatcher(api.db, settings, providers)
     assert await restarted.dispatch_once() == 2, "only the two unclaimed messages go out"

@@ -28,7 +28,7 @@ from aintech_shared.events.consumer import EventConsumer
 from omnichannel.delivery.consumers import consumer_specs
 from omnichannel.delivery.dispatcher import Dispatcher
 from omnichannel.models import MESSAGING
-from omnichannel.templating.service import LANGUAGES, TEMPLATES, render
+from omnichannel.templating.service import LANGUAGES, STATUS_VARIABLES, TEMPLATES, render
 
 from .conftest import Api, eventually
 
@@ -276,6 +276,9 @@ async def test_email_size_limits_are_413(api: Api) -> None:
 def test_every_template_renders_in_spanish_and_english_with_html_escaped(language: str) -> None:
     for name, variables in TEMPLATES.items():
         values = {v: f"<script>{v}</script>" for v in variables}
+        values.update(
+            {v: next(iter(vocabulary)).value for v, vocabulary in STATUS_VARIABLES.get(name, {}).items()}
+        )
         rendered = render(name, language=language, variables=values)
         assert "<script>" not in rendered.html, f"{name}/{language}: a variable reached the HTML unescaped"
         assert "&lt;script&gt;" in rendered.html

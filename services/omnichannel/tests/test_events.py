@@ -18,6 +18,7 @@ from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import crm
 from aintech_contracts.events.base import EventData
 from aintech_contracts.rbac import Role
+from aintech_contracts.statuses import ClaimStatus
 from aintech_devtools.testing import publish_event
 from aintech_shared.events.consumer import EventConsumer
 from omnichannel.contacts import service as contacts
@@ -130,6 +131,39 @@ async def test_claim_status_changes_notify_the_customer_live_and_by_template(
     }
 
 
+async def test_a_new_claim_reaches_the_customer_as_received_in_their_language(
+    api: Api, dispatcher: Dispatcher
+) -> None:
+    """The CRM's first claim status is ``reported``: the customer reads "recibido" / "received"."""
+    spanish_number, english_number = phone(), phone()
+    spanish = await api.customer(mobile=spanish_number, preferred_channel="sms")
+    english = await api.customer(
+        mobile=english_number, preferred_channel="sms", language="en", first_name="John"
+    )
+    for customer_id, number in ((spanish, "SIN-2026-1"), (english, "SIN-2026-2")):
+        await handle(
+            api,
+            consumers.on_claim,
+            crm.ClaimCreated(
+                claim_id=uuid.uuid4(),
+                claim_number=number,
+                claim_type="auto",
+                status=ClaimStatus.reported,
+                customer_id=customer_id,
+                policy_id=uuid.uuid4(),
+                policy_number="POL-1",
+                incident_date=datetime.now(UTC),
+                description="Golpe en el aparcamiento",
+            ),
+        )
+    assert await dispatcher.dispatch_once() == 2
+    [in_spanish] = api.twilio.to(spanish_number)
+    assert in_spanish["body"].startswith("Hola Lucía, su siniestro SIN-2026-1: recibido.")
+    [in_english] = api.twilio.to(english_number)
+    assert in_english["body"].startswith("Hello John, your claim SIN-2026-2: received.")
+    assert "reported" not in in_spanish["body"] + in_english["body"]
+
+
 async def test_preferences_choose_the_channels_of_each_kind(api: Api, dispatcher: Dispatcher) -> None:
     agent_id, number = uuid.uuid4(), phone()
     await api.customer(mobile=number, user_id=agent_id)  # the assignee's contact details
@@ -179,7 +213,7 @@ async def test_customer_events_keep_the_read_model_and_older_updates_lose(api: A
         "status": "active",
         "mobile": number,
         "email": "Ana.Ruiz@Example.com",
-        "segment": "auto-joven",
+        "segment": "premium",
     }
     await handle(api, consumers.on_customer, crm.CustomerCreated(**base))
     await handle(
@@ -195,7 +229,7 @@ async def test_customer_events_keep_the_read_model_and_older_updates_lose(api: A
     [row] = await api.sql(
         "SELECT first_name, email, segment FROM omnichannel.contacts WHERE customer_id = :c", c=customer_id
     )
-    assert row == {"first_name": "Ana María", "email": "ana.ruiz@example.com", "segment": "auto-joven"}
+    assert row == {"first_name": "Ana María", "email": "ana.ruiz@example.com", "segment": "premium"}
 
     await api.inbound(number, "Hola")
     [conversation] = await api.sql(

@@ -49,7 +49,7 @@ async def known_customer(
                 claim_id=uuid.uuid4(),
                 claim_number="SIN-2026-0001",
                 claim_type="auto",
-                status="submitted",
+                status="reported",
                 customer_id=customer_id,
                 policy_id=uuid.uuid4(),
                 policy_number="POL-1",
@@ -130,7 +130,7 @@ async def test_unknown_caller_chooses_claims_and_waits_in_the_queue_with_positio
 
 
 async def test_open_claim_and_vip_segment_raise_the_priority(api: Api) -> None:
-    await known_customer(api, "+34612000222", segment="VIP", claim=True)
+    await known_customer(api, "+34612000222", segment="vip", claim=True)
     await known_customer(api, "+34612000333", segment="vip")
     first, sid1 = await ring(api, "+34612000222")
     await choose(api, first, sid1, "1")

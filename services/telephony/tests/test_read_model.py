@@ -101,12 +101,14 @@ async def test_customer_and_claim_events_from_kafka_keep_the_read_model(
         await publish(consumer, CustomerCreated(**customer(cid, phone)), cid)
         await publish(
             consumer,
-            CustomerUpdated(**customer(cid, phone, segment="VIP"), changed_fields=["segment"], version=3),
+            CustomerUpdated(**customer(cid, phone, segment="vip"), changed_fields=["segment"], version=3),
             cid,
         )
         await publish(
             consumer,
-            CustomerUpdated(**customer(cid, phone, segment="basic"), changed_fields=["segment"], version=2),
+            CustomerUpdated(
+                **customer(cid, phone, segment="standard"), changed_fields=["segment"], version=2
+            ),
             cid,
         )
         await publish(
@@ -115,7 +117,7 @@ async def test_customer_and_claim_events_from_kafka_keep_the_read_model(
                 claim_id=claim,
                 claim_number="SIN-9",
                 claim_type="home",
-                status="submitted",
+                status="reported",
                 customer_id=cid,
                 policy_id=uuid.uuid4(),
                 policy_number="POL-9",
@@ -167,7 +169,7 @@ async def test_merged_customer_moves_open_claims_and_numbers_are_stored_in_e164(
             claim_id=claim,
             claim_number="SIN-1",
             claim_type="auto",
-            status="submitted",
+            status="reported",
             customer_id=merged,
             policy_id=uuid.uuid4(),
             policy_number="POL-1",

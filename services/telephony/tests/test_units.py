@@ -72,3 +72,9 @@ def test_twiml_documents_are_valid_xml_with_the_expected_verbs() -> None:
     menu = parse(twiml.ivr_menu(greeting="Hola", action="https://x/ivr", timeout=5, fallback="https://x/f"))
     assert [child.tag for child in menu] == ["Gather", "Redirect"]
     assert [child.tag for child in parse(twiml.message_and_hangup("Adiós"))] == ["Say", "Hangup"]
+
+
+def test_vip_segments_are_crm_segments_and_a_typo_is_refused_at_start() -> None:
+    assert Settings(vip_segments=["VIP", "premium"]).vip_segments == ["vip", "premium"]
+    with pytest.raises(ValueError, match="vip_segments"):
+        Settings(vip_segments=["gold"])

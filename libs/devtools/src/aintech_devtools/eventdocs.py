@@ -7,18 +7,46 @@ from typing import Any
 
 from aintech_contracts.envelope import CONTENT_TYPE_HEADER, STRUCTURED_CONTENT_TYPE, STRUCTURED_MEDIA_TYPE
 from aintech_contracts.events import CATALOGUE, DEAD_LETTER_PARTITIONS, TOPICS, EventData
+from aintech_contracts.statuses import VOCABULARIES
+
+
+def _kind(prop: dict[str, Any], defs: dict[str, Any]) -> str:
+    """A property's type; a status vocabulary (an enum of the contracts) by its name."""
+    if "$ref" in prop:
+        name = prop["$ref"].rsplit("/", 1)[-1]
+        target = defs.get(name, {})
+        return f"`{name}`" if "enum" in target else str(target.get("type", name))
+    if "anyOf" in prop:
+        return " or ".join(_kind(p, defs) for p in prop["anyOf"])
+    return str(prop.get("format") or prop.get("type"))
 
 
 def _field_rows(model: type[EventData]) -> list[str]:
     schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
     rows = []
     for name, prop in schema.get("properties", {}).items():
-        kind = prop.get("format") or prop.get("type")
-        if kind is None and "anyOf" in prop:
-            kind = " or ".join(str(p.get("format") or p.get("type")) for p in prop["anyOf"])
-        rows.append(f"| `{name}` | {kind} | {'yes' if name in required else 'no'} |")
+        rows.append(f"| `{name}` | {_kind(prop, defs)} | {'yes' if name in required else 'no'} |")
     return rows
+
+
+def _vocabularies() -> list[str]:
+    lines = [
+        "## Status vocabularies",
+        "",
+        "Statuses, segments and priorities in payloads take the values of the enums in",
+        "`aintech_contracts.statuses` (a payload with any other value is refused). Producers build",
+        "their CHECK constraints and state machines from them; consumers compare with their members.",
+        "Each value has a Spanish and an English text in omnichannel's templates",
+        "(`templating/templates/<lang>/statuses.txt`).",
+        "",
+        "| enum | values |",
+        "|---|---|",
+    ]
+    for enum in VOCABULARIES.values():
+        lines.append(f"| `{enum.__name__}` | {', '.join(f'`{v.value}`' for v in enum)} |")
+    return [*lines, ""]
 
 
 def _example(model: type[EventData]) -> dict[str, Any]:
@@ -85,7 +113,7 @@ def render() -> str:
     ]
     for topic, partitions in sorted(TOPICS.items()):
         lines.append(f"| `{topic}` | {partitions} | `{topic}.dlq` ({DEAD_LETTER_PARTITIONS}) |")
-    lines += ["", "## Event types", ""]
+    lines += ["", *_vocabularies(), "## Event types", ""]
     for event_type, model in sorted(CATALOGUE.items()):
         doc = (model.__doc__ or "").strip()
         lines += [

@@ -11,6 +11,7 @@ from aintech_shared.app import create_service_app
 from core_crm.claims.router import router as claims_router
 from core_crm.core.runtime import build_runtime
 from core_crm.customers.router import router as customers_router
+from core_crm.gdpr.router import router as gdpr_router
 from core_crm.intake.router import router as intake_router
 from core_crm.interactions.router import router as interactions_router
 from core_crm.policies.router import router as policies_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             intake_router,
             tasks_router,
             profile_router,
+            gdpr_router,
             workflows_router,
         ],
         lifespan_hooks=[runtime_hook],

@@ -58,6 +58,7 @@ from aintech_contracts.events.crm import (
 from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConfirmed
 from aintech_contracts.events.quotes import QUOTE_TOPIC as ENGINE_QUOTE_TOPIC
 from aintech_contracts.events.quotes import QuoteCalculated, QuotePricingFailed
+from aintech_contracts.statuses import TaskPriority
 from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
 from core_crm.accounts import service as accounts
 from core_crm.claims import service as claims
@@ -65,6 +66,8 @@ from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
 from core_crm.intake import service as intake
+from core_crm.messages import service as messages
+from core_crm.messages.service import Message
 from core_crm.profile import service as profile
 from core_crm.quotes import pricing
 from core_crm.renewals import service as renewals
@@ -76,23 +79,20 @@ from core_crm.workflows.triggers import TRIGGER_EVENTS, trigger_topics
 log = structlog.get_logger("crm.consumers")
 
 
-def quote_email_text(first_name: str, data: QuoteCreated, *, english: bool) -> tuple[str, str]:
-    """Subject and text of the e-mail comparing a new quote's carrier offers (Spanish or English)."""
+def quote_email_message(first_name: str, data: QuoteCreated, *, language: str | None) -> Message:
+    """The e-mail comparing a new quote's carrier offers, in the customer's language."""
     valid = data.valid_until.astimezone(LOCAL_TZ).date().isoformat() if data.valid_until else None
-    if english:
-        offers = [f"- {c.carrier}: {c.premium} €/year" for c in data.carriers]
-        total = f"Total premium: {data.total_premium} €/year. Valid until {valid or '30 days from today'}."
-        return f"Your quote {data.quote_number}", (
-            f"Hello {first_name},\n\nThese are the offers for your {data.quote_type} insurance:\n"
-            + "\n".join(offers or [f"- Total: {data.total_premium} €/year"])
-            + f"\n\n{total}\n"
-        )
-    offers = [f"- {c.carrier}: {c.premium} €/año" for c in data.carriers]
-    total = f"Prima total: {data.total_premium} €/año. Válido hasta {valid or '30 días desde hoy'}."
-    return f"Tu presupuesto {data.quote_number}", (
-        f"Hola {first_name},\n\nEstas son las ofertas de tu seguro {data.quote_type}:\n"
-        + "\n".join(offers or [f"- Total: {data.total_premium} €/año"])
-        + f"\n\n{total}\n"
+    return messages.render(
+        "quote_email",
+        language=language,
+        variables={
+            "first_name": first_name,
+            "quote_number": data.quote_number,
+            "quote_type": data.quote_type,
+            "offers": [{"carrier": c.carrier, "premium": str(c.premium)} for c in data.carriers],
+            "total_premium": str(data.total_premium),
+            "valid_until": valid,
+        },
     )
 
 
@@ -115,7 +115,7 @@ def automation(rt: Runtime) -> ConsumerSpec:
             title=f"Llamada de bienvenida a {customer.first_name} {customer.last_name}",
             description="Presentarse, confirmar contacto y canal preferido, ofrecer revisión de pólizas.",
             task_type="welcome",
-            priority="medium",
+            priority=TaskPriority.medium,
             assigned_to=customer.owner_id,
             customer_id=customer.id,
             due_date=_at_nine(utcnow() + timedelta(days=2)),
@@ -166,9 +166,7 @@ def automation(rt: Runtime) -> ConsumerSpec:
         if customer is None or not customer.email:
             log.info("quote_email_skipped", quote_id=str(data.quote_id), reason="no e-mail address")
             return
-        subject, body = quote_email_text(
-            customer.first_name, data, english=customer.preferred_language[:2] == "en"
-        )
+        message = quote_email_message(customer.first_name, data, language=customer.preferred_language)
         valid = data.valid_until.astimezone(LOCAL_TZ).date().isoformat() if data.valid_until else ""
         await rt.outbox.publish(
             session,
@@ -176,8 +174,8 @@ def automation(rt: Runtime) -> ConsumerSpec:
                 request_id=uuid.uuid5(uuid.NAMESPACE_URL, f"quote-email:{data.quote_id}"),
                 to=customer.email,
                 to_name=f"{customer.first_name} {customer.last_name}",
-                subject=subject,
-                body_text=body,
+                subject=message.subject,
+                body_text=message.text,
                 template="crm.quote",
                 language=customer.preferred_language,
                 variables={

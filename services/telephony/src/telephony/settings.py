@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from aintech_contracts.statuses import CustomerSegment
 from aintech_shared.settings import ServiceSettings
 
 # Signs webhooks in console mode and in development; production refuses it.
@@ -60,7 +61,10 @@ class Settings(ServiceSettings, service="telephony"):
     queue_escalate_after_seconds: int = Field(default=120, ge=10)
     ring_timeout_seconds: int = Field(default=30, ge=5, le=300)
     auto_assign_every_seconds: float = Field(default=5.0, gt=0, le=60)
-    vip_segments: list[str] = Field(default_factory=lambda: ["vip"])
+    vip_segments: list[CustomerSegment] = Field(
+        default_factory=lambda: [CustomerSegment.vip],
+        description="CRM segments (the contracts' CustomerSegment) whose callers move up a level.",
+    )
 
     # Toll-fraud guards on outbound calls
     allowed_countries: list[str] = Field(
@@ -85,6 +89,11 @@ class Settings(ServiceSettings, service="telephony"):
         if self.is_production and not self.public_webhook_base_url.startswith("https://"):
             raise ValueError("TELEPHONY_PUBLIC_WEBHOOK_BASE_URL must be the public https URL in production")
         return self
+
+    @field_validator("vip_segments", mode="before")
+    @classmethod
+    def _segments_in_lower_case(cls, value: object) -> object:
+        return [v.lower() if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
 
     @field_validator("office_timezone")
     @classmethod

@@ -4,7 +4,8 @@ Payloads carry what other services need to keep a local read model without calli
 a customer's names, contact points and segment; a policy's number, carrier, term and premium; a
 claim's amounts, status and adjuster; a quote's carrier comparison. Money is ``Decimal``, sent
 as a JSON string (``"612.40"``) so no amount is ever rounded through a float. Dates of a policy
-term are calendar dates (``YYYY-MM-DD``); instants are ISO 8601 in UTC.
+term are calendar dates (``YYYY-MM-DD``); instants are ISO 8601 in UTC. Statuses, segments and
+priorities are the vocabularies of ``aintech_contracts.statuses``: a value outside them is refused.
 
 ``interaction.logged`` is the one event of this catalogue the CRM does not publish: telephony
 (every call) and omnichannel (every WhatsApp, SMS, e-mail and chat message) publish it on
@@ -22,6 +23,14 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from aintech_contracts.events.base import EventData, declare_topic
+from aintech_contracts.statuses import (
+    ClaimStatus,
+    CustomerSegment,
+    CustomerStatus,
+    PolicyStatus,
+    QuoteStatus,
+    TaskPriority,
+)
 
 CUSTOMER_TOPIC = declare_topic("crm.customer", 6)
 POLICY_TOPIC = declare_topic("crm.policy", 6)
@@ -54,8 +63,8 @@ class _CustomerFields(EventData):
     mobile: str | None = Field(default=None, description="E.164")
     preferred_channel: Channel | None = None
     preferred_language: str = "es"
-    segment: str | None = None
-    status: str
+    segment: CustomerSegment | None = None
+    status: CustomerStatus
     province: str | None = None
     user_id: UUID | None = Field(default=None, description="The linked customer account, if any.")
 
@@ -101,7 +110,7 @@ class _PolicyFields(EventData):
     policy_type: Literal["auto", "home", "life", "health", "business"]
     carrier: str
     customer_id: UUID
-    status: str
+    status: PolicyStatus
     coverage_start_date: date
     coverage_end_date: date
     premium_amount: Money
@@ -168,7 +177,7 @@ class ClaimCreated(EventData):
     claim_id: UUID
     claim_number: str
     claim_type: str
-    status: str
+    status: ClaimStatus
     customer_id: UUID
     policy_id: UUID
     policy_number: str
@@ -186,8 +195,8 @@ class ClaimUpdated(EventData):
     topic = CLAIM_TOPIC
     claim_id: UUID
     claim_number: str
-    status: str
-    previous_status: str | None = None
+    status: ClaimStatus
+    previous_status: ClaimStatus | None = None
     customer_id: UUID
     policy_id: UUID
     claimed_amount: Money | None = None
@@ -262,7 +271,7 @@ class QuoteCreated(EventData):
     quote_number: str
     quote_type: str
     customer_id: UUID
-    status: str
+    status: QuoteStatus
     base_premium: Money
     total_premium: Money
     valid_until: datetime | None = None
@@ -365,7 +374,7 @@ class TaskCreated(EventData):
     task_id: UUID
     title: str
     task_type: str | None = None
-    priority: str
+    priority: TaskPriority
     assigned_to: UUID | None = None
     customer_id: UUID | None = None
     policy_id: UUID | None = None

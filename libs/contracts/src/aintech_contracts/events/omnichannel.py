@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import Field
 
 from aintech_contracts.events.base import EventData, declare_topic
+from aintech_contracts.statuses import SendStatus
 
 MESSAGE_TOPIC = declare_topic("omnichannel.message", 6)
 CONSENT_TOPIC = declare_topic("omnichannel.consent", 3)
@@ -47,7 +48,7 @@ class MessageSent(EventData):
     channel: MessageChannel
     customer_id: UUID | None = None
     to_address: str
-    status: Literal["sent", "failed"]
+    status: SendStatus
     provider: str
     template: str | None = None
     campaign_id: UUID | None = None

@@ -1,8 +1,9 @@
 """Events of telephony (calls, agents, the call queue).
 
 Calls are keyed by the call's id (every event of one call keeps its order), agent events by the
-agent's user id. Statuses are Twilio's call statuses (``queued``, ``initiated``, ``ringing``,
-``in-progress``, ``completed``, ``busy``, ``no-answer``, ``canceled``, ``failed``). Every ended call
+agent's user id. Statuses are Twilio's call statuses (``CallStatus`` in ``aintech_contracts.statuses``:
+``queued``, ``initiated``, ``ringing``, ``in-progress``, ``completed``, ``busy``, ``no-answer``,
+``canceled``, ``failed``). Every ended call
 is also published as ``interaction.logged`` (see the CRM catalogue) for the customer timeline.
 """
 
@@ -15,13 +16,13 @@ from uuid import UUID
 from pydantic import Field
 
 from aintech_contracts.events.base import EventData, declare_topic
+from aintech_contracts.statuses import AgentState, CallOutcome, CallStatus
 
 CALL_TOPIC = declare_topic("telephony.call", 3)
 AGENT_TOPIC = declare_topic("telephony.agent", 3)
 QUEUE_TOPIC = declare_topic("telephony.queue", 3)
 
 CallDirection = Literal["inbound", "outbound"]
-AgentState = Literal["available", "busy", "away", "offline"]
 Department = Literal["claims", "sales", "renewals", "other"]
 Priority = Literal["low", "normal", "high", "urgent"]
 
@@ -56,8 +57,8 @@ class CallEnded(_CallFields):
 
     event_type = "call.ended"
     topic = CALL_TOPIC
-    status: str
-    outcome: str = Field(description="answered, missed, abandoned, voicemail, failed")
+    status: CallStatus
+    outcome: CallOutcome
     duration_seconds: int | None = Field(default=None, ge=0)
     answered_at: datetime | None = None
     ended_at: datetime

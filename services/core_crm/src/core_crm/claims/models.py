@@ -5,23 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from aintech_contracts.statuses import ClaimStatus
 from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk, version_column
-
-
-class ClaimStatus(StrEnum):
-    reported = "reported"
-    investigating = "investigating"
-    approved = "approved"
-    denied = "denied"
-    paid = "paid"
-
 
 OPEN_STATUSES = (ClaimStatus.reported, ClaimStatus.investigating)
 

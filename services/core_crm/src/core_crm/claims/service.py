@@ -87,7 +87,7 @@ async def report_claim(session: AsyncSession, *, rt: Runtime, viewer: Viewer, da
         created_by=viewer.actor_id,
     )
     await repository.add(session, claim)
-    await repository.add(session, _history(claim, "reported", actor=viewer.actor_id))
+    await repository.add(session, _history(claim, ClaimStatus.reported, actor=viewer.actor_id))
     await rt.outbox.publish(
         session, events.created(claim, policy_number=policy.policy_number), key=str(claim.id)
     )
@@ -178,7 +178,8 @@ async def start_investigation(
     claim = await _lock(session, viewer, claim_id, expected_version)
     previous = _move(claim, ClaimStatus.investigating)
     await repository.add(
-        session, _history(claim, "investigating", actor=viewer.actor_id, previous=previous, note=note)
+        session,
+        _history(claim, ClaimStatus.investigating, actor=viewer.actor_id, previous=previous, note=note),
     )
     await rt.outbox.publish(
         session, events.updated(claim, ["status"], previous_status=previous), key=str(claim.id)
@@ -210,7 +211,7 @@ async def approve_claim(
         session,
         _history(
             claim,
-            "approved",
+            ClaimStatus.approved,
             actor=viewer.actor_id,
             previous=previous,
             note=note,

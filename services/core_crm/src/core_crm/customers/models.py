@@ -11,30 +11,13 @@ from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Strin
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from aintech_contracts.statuses import CustomerSegment, CustomerStatus
 from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk, version_column
-
-
-class CustomerStatus(StrEnum):
-    prospect = "prospect"
-    active = "active"
-    inactive = "inactive"
-    merged = "merged"  # folded into another customer (merged_into)
-    erased = "erased"  # anonymised under GDPR art. 17
-    deleted = "deleted"
 
 
 class CustomerType(StrEnum):
     individual = "individual"
     business = "business"
-
-
-class Segment(StrEnum):
-    prospect = "prospect"
-    new = "new"
-    standard = "standard"
-    premium = "premium"
-    vip = "vip"
-    at_risk = "at_risk"
 
 
 class ContactChannel(StrEnum):
@@ -55,7 +38,7 @@ class Customer(Base):
     __table_args__ = (
         CheckConstraint(check_in("status", CustomerStatus), name="status"),
         CheckConstraint(check_in("customer_type", CustomerType), name="customer_type"),
-        CheckConstraint(f"segment IS NULL OR {check_in('segment', Segment)}", name="segment"),
+        CheckConstraint(f"segment IS NULL OR {check_in('segment', CustomerSegment)}", name="segment"),
         CheckConstraint(
             f"preferred_channel IS NULL OR {check_in('preferred_channel', ContactChannel)}",
             name="preferred_channel",

@@ -17,7 +17,7 @@ from core_crm.core.runtime import RuntimeDep
 from core_crm.core.types import QueryText
 from core_crm.customers import contact_changes, service
 from core_crm.customers.access import Viewer, customer_self, lean_viewer, staff, viewer
-from core_crm.customers.models import CustomerStatus, Segment
+from core_crm.customers.models import CustomerSegment, CustomerStatus
 from core_crm.customers.schemas import (
     ContactChangeIn,
     ContactChangeOut,
@@ -66,7 +66,7 @@ async def search_customers(
     status_: Annotated[
         list[CustomerStatus] | None, Query(alias="status", description="Repeat for several.")
     ] = None,
-    segment: Segment | None = None,
+    segment: CustomerSegment | None = None,
     province: Annotated[QueryText | None, Query(description="Province name (any official spelling).")] = None,
     tag: Annotated[QueryText | None, Query()] = None,
     owner_id: uuid.UUID | None = None,

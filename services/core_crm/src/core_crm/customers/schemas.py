@@ -33,7 +33,7 @@ from core_crm.core.types import (
     Str255,
     Tags,
 )
-from core_crm.customers.models import ContactChannel, CustomerType, Segment
+from core_crm.customers.models import ContactChannel, CustomerSegment, CustomerType
 
 Email = Annotated[EmailStr, Field(max_length=255)]
 _EMAIL: TypeAdapter[str] = TypeAdapter(Email)
@@ -145,7 +145,7 @@ class CustomerUpdate(BaseModel):
     tax_id: CompanyId = None
     iban: Iban = None
     status: EditableStatus | None = None
-    segment: Segment | None = None
+    segment: CustomerSegment | None = None
     lead_source: Str100 | None = None
     preferred_channel: ContactChannel | None = None
     preferred_language: Language | None = None

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from aintech_contracts.statuses import CustomerSegment
 from aintech_shared.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from core_crm.accounts import service as accounts
 from core_crm.core import spain
@@ -82,7 +83,7 @@ async def create_customer(
     customer = Customer(
         **values,
         attributes=data.metadata,
-        segment="prospect" if data.status == CustomerStatus.prospect else "new",
+        segment=CustomerSegment.prospect if data.status == CustomerStatus.prospect else CustomerSegment.new,
         created_by=viewer.actor_id,
         updated_by=viewer.actor_id,
     )

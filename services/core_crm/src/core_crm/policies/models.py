@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from aintech_contracts.statuses import PolicyStatus
 from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk, version_column
 
 
@@ -32,13 +33,6 @@ class PolicyType(StrEnum):
     life = "life"
     health = "health"
     business = "business"
-
-
-class PolicyStatus(StrEnum):
-    pending = "pending"
-    active = "active"
-    expired = "expired"
-    cancelled = "cancelled"
 
 
 class PremiumFrequency(StrEnum):

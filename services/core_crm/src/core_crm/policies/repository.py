@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import PolicyStatus
 from core_crm.core.keyset import newest_first
 from core_crm.policies.models import Policy, PolicyTerm
 
@@ -94,7 +95,7 @@ async def search(
 async def expiring(session: AsyncSession, *, start: date, end: date, limit: int) -> Sequence[Policy]:
     rows = await session.scalars(
         select(Policy)
-        .where(Policy.status == "active", Policy.coverage_end_date.between(start, end))
+        .where(Policy.status == PolicyStatus.active, Policy.coverage_end_date.between(start, end))
         .order_by(Policy.coverage_end_date, Policy.id)
         .limit(limit)
     )
@@ -106,7 +107,7 @@ async def to_warn(session: AsyncSession, *, today: date, until: date, limit: int
     rows = await session.scalars(
         select(Policy)
         .where(
-            Policy.status == "active",
+            Policy.status == PolicyStatus.active,
             Policy.coverage_end_date >= today,
             Policy.coverage_end_date <= until,
             or_(Policy.expiry_notified_for.is_(None), Policy.expiry_notified_for != Policy.coverage_end_date),
@@ -122,8 +123,8 @@ async def expire_ended(session: AsyncSession, *, today: date) -> int:
     """Mark active policies whose term ended before ``today`` as expired."""
     result = await session.execute(
         update(Policy)
-        .where(Policy.status == "active", Policy.coverage_end_date <= today)
-        .values(status="expired", version=Policy.version + 1, updated_at=func.now())
+        .where(Policy.status == PolicyStatus.active, Policy.coverage_end_date <= today)
+        .values(status=PolicyStatus.expired, version=Policy.version + 1, updated_at=func.now())
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import PolicyStatus
 from core_crm.claims.models import OPEN_STATUSES, Claim
 from core_crm.intake.models import UnmatchedInteraction
 from core_crm.interactions.models import Interaction
@@ -37,11 +38,14 @@ async def policy_figures(session: AsyncSession, customer_id: uuid.UUID) -> dict[
         await session.execute(
             select(
                 func.count(),
-                func.count().filter(Policy.status == "active"),
+                func.count().filter(Policy.status == PolicyStatus.active),
                 func.coalesce(
-                    func.sum(Policy.premium_amount * _PER_YEAR).filter(Policy.status == "active"), 0
+                    func.sum(Policy.premium_amount * _PER_YEAR).filter(Policy.status == PolicyStatus.active),
+                    0,
                 ),
-                func.count().filter(Policy.status.in_(("active", "expired", "cancelled"))),
+                func.count().filter(
+                    Policy.status.in_((PolicyStatus.active, PolicyStatus.expired, PolicyStatus.cancelled))
+                ),
             ).where(Policy.customer_id == customer_id)
         )
     ).one()
@@ -137,7 +141,7 @@ async def has_live_business(session: AsyncSession, customer_id: uuid.UUID) -> tu
     """Active or pending policies, and open claims, of a customer."""
     policies = await session.scalar(
         select(func.count()).where(
-            Policy.customer_id == customer_id, Policy.status.in_(("active", "pending"))
+            Policy.customer_id == customer_id, Policy.status.in_((PolicyStatus.active, PolicyStatus.pending))
         )
     )
     claims = await session.scalar(
@@ -164,19 +168,3 @@ async def move_records(session: AsyncSession, *, source: uuid.UUID, target: uuid
         )
         moved[name] = int(getattr(result, "rowcount", 0) or 0)
     return moved
-
-
-async def anonymise_activity(session: AsyncSession, customer_id: uuid.UUID) -> dict[str, int]:
-    """Remove the content of a customer's interactions and tasks (the fact they happened stays)."""
-    interactions = await session.execute(
-        update(Interaction)
-        .where(Interaction.customer_id == customer_id)
-        .values(subject=None, description=None, recording_url=None, attributes={}, tags=[])
-    )
-    tasks = await session.execute(
-        update(Task).where(Task.customer_id == customer_id).values(description=None, attributes={})
-    )
-    return {
-        "interactions": int(getattr(interactions, "rowcount", 0) or 0),
-        "tasks": int(getattr(tasks, "rowcount", 0) or 0),
-    }

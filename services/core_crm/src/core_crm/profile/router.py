@@ -1,4 +1,4 @@
-"""Customer-wide endpoints: stats, lifetime value, segmentation, merge, GDPR export/erasure, delete."""
+"""Customer-wide endpoints: stats, lifetime value, segmentation, merge, delete (GDPR: ``gdpr.router``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
-from aintech_contracts.rbac import Permission, Role
+from aintech_contracts.rbac import Permission
 from aintech_shared.db import DbSession, ReadSession
-from aintech_shared.errors import Forbidden, responses
-from core_crm.core.preconditions import IfMatch, etag, expected_version, set_etag
+from aintech_shared.errors import responses
+from core_crm.core.preconditions import IfMatch, etag, expected_version
 from core_crm.core.runtime import RuntimeDep
 from core_crm.core.transitions import RETRY_SAFE, Guarded
 from core_crm.customers.access import Viewer, staff, viewer
@@ -116,52 +116,6 @@ async def merge(
         filled_fields=filled,
     )
     return await once.answer(out, headers={"ETag": etag(survivor.version)})
-
-
-@router.get(
-    "/{customer_id}/export",
-    summary="GDPR export: everything held about the person",
-    description="Staff with `customers:read`, or the customer themselves (right of access). The "
-    "customer record, policies with every term, claims with history, shared notes and documents, "
-    "quotes, interactions, tasks (staff only) and the audit trail, as one JSON document. Audited.",
-    responses=responses(*GUARDED, NOT_FOUND),
-)
-async def export(customer_id: uuid.UUID, who: Reader, db: DbSession) -> dict[str, Any]:
-    return await service.export_customer(db, viewer=who, customer_id=customer_id)
-
-
-@router.post(
-    "/{customer_id}/erase",
-    response_model=CustomerOut,
-    summary="GDPR erasure: anonymise the person",
-    description="Supervisors and administrators with `customers:write`. Refused (409) while the customer "
-    "has active or pending policies or open claims. Names become `Cliente Suprimido`; contact data, "
-    "identifiers, address (the province stays, for statistics), IBAN, notes and the account link are "
-    "removed; interactions and tasks lose their content. Policies and claims are kept as insurance and "
-    "tax law require (docs/crm.md). `If-Match` required. Publishes `customer.deleted` (reason `erased`).",
-    responses=responses(
-        *GUARDED,
-        NOT_FOUND,
-        (409, "Live business, or already erased"),
-        (412, "Stale If-Match"),
-        (428, "If-Match missing"),
-    ),
-)
-async def erase(
-    customer_id: uuid.UUID,
-    who: Writer,
-    db: DbSession,
-    rt: RuntimeDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> CustomerOut:
-    if who.principal.role not in (Role.supervisor, Role.admin):
-        raise Forbidden("Erasure is for supervisors and administrators.")
-    customer = await service.erase_customer(
-        db, rt=rt, viewer=who, customer_id=customer_id, expected_version=expected_version(if_match)
-    )
-    set_etag(response, customer.version)
-    return CustomerOut.model_validate(customer)
 
 
 @router.delete(

@@ -1,4 +1,6 @@
-"""The customer as a whole: 360 figures, lifetime value, segmentation rules, merge, export, erasure."""
+"""The customer as a whole: 360 figures, lifetime value, segmentation rules, merge and deletion.
+
+The GDPR export and erasure are in ``core_crm.gdpr``."""
 
 from __future__ import annotations
 
@@ -8,11 +10,9 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import Conflict, UnprocessableEntity
-from core_crm.claims import service as claims
 from core_crm.core.base import today, utcnow
 from core_crm.core.preconditions import check_version
 from core_crm.core.runtime import Runtime
@@ -20,12 +20,8 @@ from core_crm.customers import events as customer_events
 from core_crm.customers import repository as customer_rows
 from core_crm.customers import service as customers
 from core_crm.customers.access import Viewer
-from core_crm.customers.models import CLOSED_STATUSES, Customer, CustomerStatus, Segment
-from core_crm.interactions import service as interactions
-from core_crm.policies import service as policies
+from core_crm.customers.models import CLOSED_STATUSES, Customer, CustomerSegment, CustomerStatus
 from core_crm.profile import repository
-from core_crm.quotes import service as quotes
-from core_crm.tasks import service as tasks
 
 CENT = Decimal("0.01")
 
@@ -79,29 +75,38 @@ def suggest_segment(customer: Customer, figures: Figures) -> tuple[str, list[str
     pol, clm = figures.policies, figures.claims
     premium = pol["annual_premium"]
     if pol["ever_in_force"] == 0:
-        return Segment.prospect.value, ["no policy yet"]
+        return CustomerSegment.prospect.value, ["no policy yet"]
     if clm["recent"] >= AT_RISK_CLAIMS_3Y:
-        return Segment.at_risk.value, [f"{clm['recent']} claims in the last 3 years"]
+        return CustomerSegment.at_risk.value, [f"{clm['recent']} claims in the last 3 years"]
     if pol["active"] == 0:
-        return Segment.at_risk.value, ["no active policy left"]
+        return CustomerSegment.at_risk.value, ["no active policy left"]
     if premium >= VIP_PREMIUM:
-        return Segment.vip.value, [f"annual premium {premium} ≥ {VIP_PREMIUM}"]
+        return CustomerSegment.vip.value, [f"annual premium {premium} ≥ {VIP_PREMIUM}"]
     if pol["active"] >= 4 and figures.tenure_years >= 5:
-        return Segment.vip.value, [f"{pol['active']} active policies over {figures.tenure_years} years"]
+        return CustomerSegment.vip.value, [
+            f"{pol['active']} active policies over {figures.tenure_years} years"
+        ]
     if premium >= PREMIUM_PREMIUM:
-        return Segment.premium.value, [f"annual premium {premium} ≥ {PREMIUM_PREMIUM}"]
+        return CustomerSegment.premium.value, [f"annual premium {premium} ≥ {PREMIUM_PREMIUM}"]
     if pol["active"] >= 2:
-        return Segment.premium.value, [f"{pol['active']} active policies"]
+        return CustomerSegment.premium.value, [f"{pol['active']} active policies"]
     if figures.tenure_years < 1:
-        return Segment.new.value, ["customer for less than a year"]
-    return Segment.standard.value, ["one active policy"]
+        return CustomerSegment.new.value, ["customer for less than a year"]
+    return CustomerSegment.standard.value, ["one active policy"]
+
+
+# How many more years a customer of a segment is expected to stay (retention assumption).
+EXPECTED_REMAINING_YEARS: dict[str, Decimal] = {
+    CustomerSegment.vip: Decimal(6),
+    CustomerSegment.premium: Decimal(5),
+    CustomerSegment.standard: Decimal(4),
+    CustomerSegment.new: Decimal(3),
+}
 
 
 def expected_remaining_years(segment: str) -> Decimal:
     """How many more years a customer of a segment is expected to stay (retention assumption)."""
-    return {"vip": Decimal(6), "premium": Decimal(5), "standard": Decimal(4), "new": Decimal(3)}.get(
-        segment, Decimal(1)
-    )
+    return EXPECTED_REMAINING_YEARS.get(segment, Decimal(1))
 
 
 async def lifetime(session: AsyncSession, customer: Customer, figures: Figures) -> dict[str, Decimal]:
@@ -292,137 +297,6 @@ async def merge_customers(
     )
     await resegment(session, rt=rt, customer_id=survivor.id, actor_id=viewer.actor_id)
     return survivor, moved, filled
-
-
-def _dump(model: type[BaseModel], rows: Any) -> list[dict[str, Any]]:
-    return [model.model_validate(r).model_dump(mode="json") for r in rows]
-
-
-async def export_customer(session: AsyncSession, *, viewer: Viewer, customer_id: uuid.UUID) -> dict[str, Any]:
-    """Everything the CRM holds about a person (GDPR art. 15 and 20), as JSON. The export is audited."""
-    from core_crm.claims.schemas import ClaimOut, DocumentOut, HistoryOut, NoteOut
-    from core_crm.customers.schemas import CustomerOut
-    from core_crm.interactions.schemas import InteractionOut
-    from core_crm.policies.schemas import PolicyOut, TermOut
-    from core_crm.quotes.schemas import QuoteOut
-    from core_crm.tasks.schemas import TaskOut
-
-    customer = await customers.get_customer(session, viewer=viewer, customer_id=customer_id)
-    policy_rows = await policies.policies_of(session, customer_id=customer.id)
-    claim_rows = await claims.claims_of(session, customer_id=customer.id)
-    out_claims = []
-    for claim in claim_rows:
-        entry = ClaimOut.model_validate(claim).model_dump(mode="json")
-        entry["history"] = _dump(
-            HistoryOut, await claims.claim_history(session, viewer=viewer, claim_id=claim.id)
-        )
-        entry["notes"] = _dump(NoteOut, await claims.claim_notes(session, viewer=viewer, claim_id=claim.id))
-        entry["documents"] = _dump(
-            DocumentOut, await claims.claim_documents(session, viewer=viewer, claim_id=claim.id)
-        )
-        out_claims.append(entry)
-    out_policies = []
-    for policy in policy_rows:
-        entry = PolicyOut.model_validate(policy).model_dump(mode="json")
-        entry["terms"] = _dump(
-            TermOut, await policies.policy_terms(session, viewer=viewer, policy_id=policy.id)
-        )
-        out_policies.append(entry)
-    document = {
-        "exported_at": utcnow().isoformat(),
-        "controller": "AINTECH insurance brokerage",
-        "customer": CustomerOut.model_validate(customer).model_dump(mode="json"),
-        "policies": out_policies,
-        "claims": out_claims,
-        "quotes": _dump(QuoteOut, await quotes.quotes_of(session, customer_id=customer.id)),
-        "interactions": _dump(
-            InteractionOut, await interactions.interactions_of(session, customer_id=customer.id)
-        ),
-        "tasks": _dump(TaskOut, await tasks.tasks_of(session, customer_id=customer.id))
-        if viewer.is_staff
-        else [],
-        "audit": [
-            {
-                "action": a.action,
-                "actor_id": str(a.actor_id) if a.actor_id else None,
-                "details": a.details,
-                "occurred_at": a.occurred_at.isoformat(),
-            }
-            for a in await customer_rows.audit_trail(session, customer.id)
-        ],
-    }
-    await customer_rows.audit(
-        session,
-        customer_id=customer.id,
-        action="exported",
-        actor_id=viewer.actor_id,
-        details={"by_customer": not viewer.is_staff},
-    )
-    return document
-
-
-async def erase_customer(
-    session: AsyncSession,
-    *,
-    rt: Runtime,
-    viewer: Viewer,
-    customer_id: uuid.UUID,
-    expected_version: int | None,
-) -> Customer:
-    """Anonymise a person (GDPR art. 17), keeping what insurance and tax law require. See docs/crm.md."""
-    customer = await customers.get_for_update(session, viewer=viewer, customer_id=customer_id)
-    check_version(customer.version, expected_version)
-    active_policies, open_claims = await repository.has_live_business(session, customer.id)
-    if active_policies or open_claims:
-        raise Conflict(
-            "The customer still has active or pending policies or open claims; the contract is the legal "
-            "basis to keep their data. Cancel or let them end, close the claims, then erase.",
-            active_policies=active_policies,
-            open_claims=open_claims,
-        )
-    cleared: dict[str, Any] = {
-        "first_name": "Cliente",
-        "last_name": "Suprimido",
-        "email": None,
-        "phone": None,
-        "mobile": None,
-        "dni": None,
-        "birth_date": None,
-        "address_line1": None,
-        "address_line2": None,
-        "city": None,
-        "postal_code": None,
-        "iban": None,
-        "notes": None,
-        "lead_source": None,
-        "preferred_channel": None,
-        "user_id": None,
-        "tags": [],
-        "attributes": {},
-    }
-    if customer.customer_type == "individual":
-        cleared.update({"company_name": None, "tax_id": None})
-    for key, value in cleared.items():
-        setattr(customer, key, value)
-    customer.status = CustomerStatus.erased.value
-    customer.erased_at = utcnow()
-    customer.search_text = ""
-    customer.version += 1
-    customer.updated_at = utcnow()
-    customer.updated_by = viewer.actor_id
-    await customer_rows.flush(session)
-    activity = await repository.anonymise_activity(session, customer.id)
-    await customer_rows.audit(
-        session,
-        customer_id=customer.id,
-        action="erased",
-        actor_id=viewer.actor_id,
-        details={"anonymised": activity},
-    )
-    await rt.outbox.publish(
-        session, customer_events.deleted(customer.id, reason="erased"), key=str(customer.id)
-    )
-    return customer
 
 
 async def delete_customer(

@@ -5,25 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from aintech_contracts.statuses import QuoteStatus
 from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk, version_column
 from core_crm.policies.models import PolicyType
-
-
-class QuoteStatus(StrEnum):
-    draft = "draft"
-    sent = "sent"
-    accepted = "accepted"
-    rejected = "rejected"
-    expired = "expired"
-    converted = "converted"
-
 
 OPEN_QUOTE_STATUSES = (QuoteStatus.draft, QuoteStatus.sent, QuoteStatus.accepted)
 

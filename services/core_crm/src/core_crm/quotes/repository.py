@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import QuoteStatus
 from core_crm.core.keyset import newest_first
 from core_crm.quotes.models import OPEN_QUOTE_STATUSES, Quote
 
@@ -55,7 +56,7 @@ async def expire_overdue(session: AsyncSession) -> int:
     result = await session.execute(
         update(Quote)
         .where(Quote.status.in_(OPEN_QUOTE_STATUSES), Quote.valid_until < func.now())
-        .values(status="expired", version=Quote.version + 1, updated_at=func.now())
+        .values(status=QuoteStatus.expired, version=Quote.version + 1, updated_at=func.now())
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

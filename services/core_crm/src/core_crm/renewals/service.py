@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.events.omnichannel import RenewalConfirmed
+from aintech_contracts.statuses import TaskPriority
 from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
@@ -79,7 +80,7 @@ async def open_renewal_task(
         description=f"La póliza {policy.policy_type} de {customer.first_name} {customer.last_name} "
         f"vence el {term_end:%d/%m/%Y} ({days_left} días). Prima actual: {policy.premium_amount} €.",
         task_type=CALL_TO_RENEW,
-        priority="high" if days_left <= 15 else "medium",
+        priority=TaskPriority.high if days_left <= 15 else TaskPriority.medium,
         assigned_to=customer.owner_id,
         customer_id=customer.id,
         policy_id=policy.id,
@@ -118,7 +119,7 @@ async def confirm(
             f"{_local(data.confirmed_at)} al recordatorio de renovación, pero la póliza está "
             f"{_status_es(policy)}. Explicarle la situación y, si procede, ofrecerle una nueva póliza.",
             task_type=FOLLOW_UP,
-            priority="high",
+            priority=TaskPriority.high,
             assigned_to=customer.owner_id,
             customer_id=customer.id,
             policy_id=policy.id,
@@ -154,7 +155,7 @@ async def confirm(
             f"(prima actual {policy.premium_amount} €): pedir a {policy.carrier} la prima del nuevo "
             "periodo, comunicársela al cliente y registrar la renovación.",
             task_type=ISSUE_RENEWAL,
-            priority="high",
+            priority=TaskPriority.high,
             assigned_to=customer.owner_id,
             customer_id=customer.id,
             policy_id=policy.id,
@@ -199,5 +200,14 @@ async def _policyholder(session: AsyncSession, *, policy: Policy, named: uuid.UU
     return customer
 
 
+# How a policy's status reads in the agent's task (every PolicyStatus; the tasks are in Spanish).
+POLICY_STATUS_ES: dict[PolicyStatus, str] = {
+    PolicyStatus.pending: "pendiente de activar",
+    PolicyStatus.active: "en vigor",
+    PolicyStatus.expired: "vencida",
+    PolicyStatus.cancelled: "cancelada",
+}
+
+
 def _status_es(policy: Policy) -> str:
-    return {"cancelled": "cancelada", "pending": "pendiente de activar"}.get(policy.status, policy.status)
+    return POLICY_STATUS_ES[PolicyStatus(policy.status)]

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from aintech_contracts.statuses import TaskPriority, TaskStatus
 from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk
-
-
-class TaskStatus(StrEnum):
-    pending = "pending"
-    in_progress = "in_progress"
-    completed = "completed"
-    cancelled = "cancelled"
-
-
-class TaskPriority(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    urgent = "urgent"
-
 
 OPEN_TASK_STATUSES = (TaskStatus.pending, TaskStatus.in_progress)
 

@@ -32,11 +32,11 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.events.crm import EmailRequested
+from aintech_contracts.statuses import CustomerSegment, CustomerStatus
 from aintech_shared.context import correlation_id_var
 from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
-from core_crm.customers.models import Segment
 from core_crm.tasks import service as tasks
 from core_crm.workflows import conditions, repository, webhook
 from core_crm.workflows.models import ExecutionStatus, WorkflowExecution, WorkflowStepRun
@@ -45,6 +45,9 @@ from core_crm.workflows.schemas import Step
 log = structlog.get_logger("crm.workflows")
 STEP = TypeAdapter(Step)
 WORKFLOW_CORRELATION_PREFIX = "workflow-"
+
+# The statuses a workflow may give a customer (merging, erasure and deletion have their own paths).
+WORKFLOW_CUSTOMER_STATUSES = (CustomerStatus.active, CustomerStatus.inactive, CustomerStatus.prospect)
 
 
 class StepError(Exception):
@@ -154,9 +157,9 @@ async def _update_record(
     record_id = _uuid_at(data, step.id_path)
     changes = dict(step.set)
     if step.entity == "customer":
-        if "segment" in changes and changes["segment"] not in {s.value for s in Segment}:
+        if "segment" in changes and changes["segment"] not in {s.value for s in CustomerSegment}:
             raise StepRefused(f"unknown segment {changes['segment']!r}")
-        if "status" in changes and changes["status"] not in ("active", "inactive", "prospect"):
+        if "status" in changes and changes["status"] not in WORKFLOW_CUSTOMER_STATUSES:
             raise StepRefused(f"status {changes['status']!r} cannot be set by a workflow")
         if "owner_id" in changes:
             changes["owner_id"] = _uuid_at(changes, "owner_id")

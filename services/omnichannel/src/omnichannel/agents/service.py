@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import ACTIVE_CONVERSATION_STATUSES
 from aintech_shared.errors import UnprocessableEntity
 from omnichannel.agents import repository
 from omnichannel.agents.models import Agent
@@ -82,7 +83,7 @@ async def listing(session: AsyncSession) -> list[tuple[Agent, int]]:
 
 async def auto_assign(session: AsyncSession, *, conversation: Conversation) -> uuid.UUID | None:
     """Give an unassigned active conversation to the next online agent with room, if any."""
-    if conversation.assignee_id is not None or conversation.status not in ("open", "pending"):
+    if conversation.assignee_id is not None or conversation.status not in ACTIVE_CONVERSATION_STATUSES:
         return conversation.assignee_id
     await repository.lock_assignment(session)
     agent = await _next_agent(session)

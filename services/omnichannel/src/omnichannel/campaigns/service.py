@@ -24,8 +24,8 @@ from omnichannel.campaigns.schemas import CampaignIn, CampaignOut, Progress
 from omnichannel.contacts import service as contacts
 from omnichannel.core.base import utcnow
 from omnichannel.core.events import OUTBOX
-from omnichannel.messaging import service as messaging
-from omnichannel.messaging import templated
+from omnichannel.messaging import consent, templated
+from omnichannel.messaging import outbound as outbound_queue
 from omnichannel.templating.service import TEMPLATES, render
 
 log = structlog.get_logger("omnichannel.campaigns")
@@ -106,7 +106,7 @@ async def cancel(session: AsyncSession, *, campaign: Campaign) -> Campaign:
         raise Conflict(f"The campaign is already {campaign.status}.")
     campaign.status = "cancelled"
     campaign.completed_at = utcnow()
-    await messaging.cancel_queued(session, campaign_id=campaign.id)
+    await outbound_queue.cancel_queued(session, campaign_id=campaign.id)
     await session.flush()
     return campaign
 
@@ -194,7 +194,7 @@ async def _pace_one(session: AsyncSession, campaign: Campaign) -> int:
 
 async def _send_one(session: AsyncSession, campaign: Campaign, recipient: CampaignRecipient) -> int:
     recipient.updated_at = utcnow()
-    if await messaging.is_opted_out(session, channel=campaign.channel, address=recipient.address):
+    if await consent.is_opted_out(session, channel=campaign.channel, address=recipient.address):
         recipient.status, recipient.detail = "skipped", "opted out"
         return 0
     contact = await contacts.get(session, customer_id=recipient.customer_id)

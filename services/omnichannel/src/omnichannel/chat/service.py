@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import ConversationStatus
 from aintech_shared.auth import Principal
 from aintech_shared.errors import Forbidden, NotFound, UnprocessableEntity
 from omnichannel.agents import service as agents
@@ -15,7 +16,7 @@ from omnichannel.conversations import service as conversations
 from omnichannel.conversations.models import Conversation
 from omnichannel.core import ratelimit
 from omnichannel.core.deps import user_uuid
-from omnichannel.messaging import service as messaging
+from omnichannel.messaging import chat as chat_messages
 from omnichannel.messaging.models import Message
 
 
@@ -45,11 +46,11 @@ async def start(
     )
     conversation = found.conversation
     if found.reopened:
-        await messaging.chat_event(session, conversation=conversation, kind="reopened", actor_id=user_id)
+        await chat_messages.chat_event(session, conversation=conversation, kind="reopened", actor_id=user_id)
     if conversation.assignee_id is None:
         agent_id = await agents.auto_assign(session, conversation=conversation)
         if agent_id is not None:
-            await messaging.chat_event(
+            await chat_messages.chat_event(
                 session, conversation=conversation, kind="agent_joined", actor_id=agent_id
             )
     await conversations.publish(session, conversation=conversation)
@@ -79,7 +80,7 @@ async def post(
     sender_type = "agent" if principal.is_staff else "customer"
     if principal.is_staff:
         await join(session, principal=principal, conversation=conversation)
-    return await messaging.post_chat(
+    return await chat_messages.post_chat(
         session,
         conversation=conversation,
         sender_type=sender_type,
@@ -91,22 +92,30 @@ async def post(
 
 async def join(session: AsyncSession, *, principal: Principal, conversation: Conversation) -> bool:
     """An agent opening an unassigned chat takes it (``agent_joined``); True when they did."""
-    if not principal.is_staff or conversation.assignee_id is not None or conversation.status == "resolved":
+    if (
+        not principal.is_staff
+        or conversation.assignee_id is not None
+        or conversation.status == ConversationStatus.resolved
+    ):
         return False
     agent_id = user_uuid(principal)
     await conversations.set_assignee(session, conversation=conversation, agent_id=agent_id)
-    await messaging.chat_event(session, conversation=conversation, kind="agent_joined", actor_id=agent_id)
+    await chat_messages.chat_event(session, conversation=conversation, kind="agent_joined", actor_id=agent_id)
     return True
 
 
 async def close(session: AsyncSession, *, principal: Principal, conversation: Conversation) -> Conversation:
     """Resolve the chat (``closed`` event); the agent's capacity is freed for the queue."""
-    if conversation.status == "resolved":
+    if conversation.status == ConversationStatus.resolved:
         return conversation
     await conversations.update(
-        session, conversation=conversation, status="resolved", snoozed_until=None, labels=None
+        session,
+        conversation=conversation,
+        status=ConversationStatus.resolved,
+        snoozed_until=None,
+        labels=None,
     )
-    await messaging.chat_event(
+    await chat_messages.chat_event(
         session, conversation=conversation, kind="closed", actor_id=user_uuid(principal)
     )
     await agents.assign_queued(session)

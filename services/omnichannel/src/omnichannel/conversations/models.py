@@ -9,15 +9,16 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, Text, Un
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from aintech_contracts.statuses import ACTIVE_CONVERSATION_STATUSES, ConversationStatus
 from omnichannel.core.base import Base, created_column, ts_column, utcnow, uuid_pk
 
 CHANNELS = ("whatsapp", "sms", "email", "chat")
-STATUSES = ("open", "pending", "snoozed", "resolved")
+STATUSES = tuple(ConversationStatus)
 # contact: a thread with a customer (or an unknown sender); account: the platform's account mails to
 # an address (verification, reset, sign-in alerts, e-mail change, codes), which nobody lists.
 KINDS = ("contact", "account")
 # Conversations an agent is working on count against their capacity.
-ACTIVE_STATUSES = ("open", "pending")
+ACTIVE_STATUSES = ACTIVE_CONVERSATION_STATUSES
 
 
 class Conversation(Base):
@@ -45,7 +46,7 @@ class Conversation(Base):
     customer_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
     subject: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default=ConversationStatus.open)
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     snoozed_until: Mapped[datetime | None] = ts_column()
     labels: Mapped[list[str]] = mapped_column(

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import ConversationStatus
 from omnichannel.conversations.models import ACTIVE_STATUSES, Conversation, ConversationNote
 
 
@@ -170,7 +171,7 @@ async def queued(session: AsyncSession, *, limit: int) -> Sequence[Conversation]
 async def snoozed_due(session: AsyncSession, *, now: datetime) -> Sequence[Conversation]:
     query = (
         select(Conversation)
-        .where(Conversation.status == "snoozed", Conversation.snoozed_until <= now)
+        .where(Conversation.status == ConversationStatus.snoozed, Conversation.snoozed_until <= now)
         .with_for_update(skip_locked=True)
     )
     return (await session.scalars(query)).all()

@@ -8,10 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aintech_contracts.statuses import ConversationStatus
 from omnichannel.core.text import Label, NoteBody
 
 Channel = Literal["whatsapp", "sms", "email", "chat"]
-Status = Literal["open", "pending", "snoozed", "resolved"]
+Status = ConversationStatus
 
 
 class ConversationOut(BaseModel):

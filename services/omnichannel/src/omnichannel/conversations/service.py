@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import ACTIVE_CONVERSATION_STATUSES, ConversationStatus
 from aintech_shared.auth import Principal
 from aintech_shared.errors import Forbidden, NotFound, UnprocessableEntity
 from omnichannel.contacts import service as contacts
@@ -37,7 +38,7 @@ async def find_or_create(
     customer_user_id: uuid.UUID | None,
     display_name: str | None,
     subject: str | None = None,
-    initial_status: str = "open",
+    initial_status: str = ConversationStatus.open,
     reopen: bool = True,
     kind: str = "contact",
 ) -> Found:
@@ -66,7 +67,7 @@ async def find_or_create(
                 "display_name": display_name,
                 "subject": subject,
                 "status": initial_status,
-                "resolved_at": utcnow() if initial_status == "resolved" else None,
+                "resolved_at": utcnow() if initial_status == ConversationStatus.resolved else None,
             },
         )
         conversation = await repository.by_address(session, channel, address, kind=kind, for_update=True)
@@ -79,9 +80,13 @@ async def find_or_create(
     if display_name and not conversation.display_name:
         conversation.display_name = display_name
     reopened = False
-    if reopen and conversation.status in ("resolved", "snoozed") and not created:
-        reopened = conversation.status == "resolved"
-        conversation.status = "open"
+    if (
+        reopen
+        and conversation.status in (ConversationStatus.resolved, ConversationStatus.snoozed)
+        and not created
+    ):
+        reopened = conversation.status == ConversationStatus.resolved
+        conversation.status = ConversationStatus.open
         conversation.snoozed_until = None
         conversation.resolved_at = None
         if reopened:
@@ -178,7 +183,7 @@ async def update(
     """Apply a status and/or label change; True when the agent's load may have dropped."""
     freed = False
     if status is not None:
-        if status == "snoozed":
+        if status == ConversationStatus.snoozed:
             if snoozed_until is None or snoozed_until <= utcnow():
                 raise UnprocessableEntity(
                     "Snoozing needs a future snoozed_until.",
@@ -194,11 +199,13 @@ async def update(
             conversation.snoozed_until = snoozed_until
         else:
             conversation.snoozed_until = None
-        if status == "resolved":
+        if status == ConversationStatus.resolved:
             conversation.resolved_at = utcnow()
-        elif conversation.status == "resolved":
+        elif conversation.status == ConversationStatus.resolved:
             conversation.resolved_at = None
-        freed = status in ("snoozed", "resolved") and conversation.status in ("open", "pending")
+        freed = status in (ConversationStatus.snoozed, ConversationStatus.resolved) and (
+            conversation.status in ACTIVE_CONVERSATION_STATUSES
+        )
         conversation.status = status
     if labels is not None:
         conversation.labels = sorted({label.lower() for label in labels})
@@ -265,7 +272,7 @@ async def wake_snoozed(session: AsyncSession) -> int:
     """Snoozed conversations whose time has come are open again."""
     due = await repository.snoozed_due(session, now=utcnow())
     for conversation in due:
-        conversation.status = "open"
+        conversation.status = ConversationStatus.open
         conversation.snoozed_until = None
         await publish(session, conversation=conversation)
     await session.flush()

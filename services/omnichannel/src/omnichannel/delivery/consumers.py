@@ -23,26 +23,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import auth, crm
+from aintech_contracts.statuses import ClaimStatus
 from aintech_shared.events.consumer import ConsumerSpec, Handler
 from omnichannel.contacts import service as contacts
 from omnichannel.contacts.service import Recipient
 from omnichannel.delivery import parking
 from omnichannel.delivery import repository as delivery_repository
-from omnichannel.messaging import service as messaging
+from omnichannel.messaging import outbound as outbound_queue
 from omnichannel.messaging import templated
 from omnichannel.notifications import service as notifications
-from omnichannel.templating.service import render
+from omnichannel.templating.service import render, render_inapp
 
 log = structlog.get_logger("omnichannel.consumers")
 
-CLAIM_STATUS_ES = {
-    "submitted": "recibido",
-    "under_review": "en revisión",
-    "investigating": "en investigación",
-    "approved": "aprobado",
-    "denied": "denegado",
-    "paid": "pagado",
-    "closed": "cerrado",
+# The status a claim event stands for when its payload carries none.
+CLAIM_OUTCOMES: dict[str, ClaimStatus] = {
+    crm.ClaimApproved.event_type: ClaimStatus.approved,
+    crm.ClaimDenied.event_type: ClaimStatus.denied,
+    crm.ClaimPaid.event_type: ClaimStatus.paid,
 }
 
 
@@ -254,12 +252,21 @@ async def on_quote_converted(session: AsyncSession, event: CloudEvent) -> None:
     recipient = await _customer(session, data.customer_id, event)
     if recipient is None or recipient.user_id is None:
         return
+    notice = render_inapp(
+        "quote_accepted",
+        language=recipient.language,
+        variables={
+            "quote_number": data.quote_number,
+            "policy_number": data.policy_number,
+            "carrier": data.carrier,
+        },
+    )
     await notifications.notify(
         session,
         user_id=recipient.user_id,
-        kind="quote_accepted",
-        title=f"Presupuesto {data.quote_number} aceptado",
-        body=f"Su póliza {data.policy_number} con {data.carrier} está en marcha.",
+        kind=notice.kind,
+        title=notice.title,
+        body=notice.body,
         data={"quote_id": str(data.quote_id), "policy_id": str(data.policy_id)},
         source_event_id=event.id,
     )
@@ -283,19 +290,30 @@ async def on_policy_expiring(session: AsyncSession, event: CloudEvent) -> None:
         context={"policy_id": str(data.policy_id)},
     )
     if recipient.user_id is not None:
+        notice = render_inapp(
+            "policy_expiring",
+            language=recipient.language,
+            variables={
+                "policy_number": data.policy_number,
+                "carrier": data.carrier,
+                "coverage_end_date": data.coverage_end_date.strftime("%d/%m/%Y"),
+                "days_left": str(data.days_left),
+            },
+        )
         await notifications.notify(
             session,
             user_id=recipient.user_id,
-            kind="policy_expiring",
-            title=f"Su póliza {data.policy_number} vence en {data.days_left} días",
-            body=f"{data.carrier}: vence el {data.coverage_end_date:%d/%m/%Y}. "
-            "Responda CONFIRMAR al recordatorio para renovarla.",
+            kind=notice.kind,
+            title=notice.title,
+            body=notice.body,
             data={"policy_id": str(data.policy_id)},
             source_event_id=event.id,
         )
 
 
 async def on_claim(session: AsyncSession, event: CloudEvent) -> None:
+    """A claim's new status, in the customer's language, on their channel and in the app (the
+    adjuster is told in the app too)."""
     models: dict[str, type[Any]] = {
         crm.ClaimCreated.event_type: crm.ClaimCreated,
         crm.ClaimUpdated.event_type: crm.ClaimUpdated,
@@ -304,52 +322,68 @@ async def on_claim(session: AsyncSession, event: CloudEvent) -> None:
         crm.ClaimPaid.event_type: crm.ClaimPaid,
     }
     data: Any = event.data_as(models[event.type])
-    outcomes = {"claim.approved": "approved", "claim.denied": "denied", "claim.paid": "paid"}
-    status = str(outcomes.get(event.type) or getattr(data, "status", "updated"))
+    status: ClaimStatus = CLAIM_OUTCOMES.get(event.type) or data.status
     if isinstance(data, crm.ClaimUpdated) and data.previous_status == data.status:
         return  # no status change: nothing to tell the customer
-    detail = ""
+    variables: dict[str, str] = {"claim_number": data.claim_number, "status": status.value}
     if isinstance(data, crm.ClaimApproved):
-        detail = f"Importe aprobado: {data.approved_amount} €."
+        variables["approved_amount"] = str(data.approved_amount)
     elif isinstance(data, crm.ClaimDenied):
-        detail = f"Motivo: {data.reason}"
+        variables["denial_reason"] = data.reason
     elif isinstance(data, crm.ClaimPaid):
-        detail = f"Importe pagado: {data.paid_amount} €."
-    label = CLAIM_STATUS_ES.get(status, status)
+        variables["paid_amount"] = str(data.paid_amount)
     recipient = await _customer(session, data.customer_id, event)
     if recipient is not None:
         await templated.send_template(
             session,
             recipient=recipient,
             template="claim_update",
-            variables={"claim_number": data.claim_number, "status_label": label, "detail": detail},
+            variables=variables,
             context={"claim_id": str(data.claim_id)},
         )
-    title = f"Siniestro {data.claim_number}: {label}"
-    for user_id in {
-        u for u in (recipient.user_id if recipient else None, getattr(data, "adjuster_id", None)) if u
-    }:
+    readers: dict[uuid.UUID, str | None] = {}
+    if recipient is not None and recipient.user_id is not None:
+        readers[recipient.user_id] = recipient.language
+    adjuster = getattr(data, "adjuster_id", None)
+    if adjuster is not None and adjuster not in readers:
+        readers[adjuster] = await _language_of_user(session, adjuster)
+    for user_id, language in readers.items():
+        notice = render_inapp("claim_status_changed", language=language, variables=variables)
         await notifications.notify(
             session,
             user_id=user_id,
-            kind="claim_status_changed",
-            title=title,
-            body=detail or title,
-            data={"claim_id": str(data.claim_id), "status": status},
+            kind=notice.kind,
+            title=notice.title,
+            body=notice.body,
+            data={"claim_id": str(data.claim_id), "status": status.value},
             source_event_id=f"{event.id}:{user_id}",
         )
+
+
+async def _language_of_user(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    """The preferred language of a platform user (staff included) when omnichannel knows it."""
+    contact = await contacts.for_user(session, user_id=user_id)
+    return contact.preferred_language if contact else None
 
 
 async def on_task_created(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data_as(crm.TaskCreated)
     if data.assigned_to is None:
         return
+    variables = {"title": data.title, "priority": data.priority.value}
+    if data.due_date:
+        variables["due_date"] = data.due_date.strftime("%d/%m/%Y")
+    notice = render_inapp(
+        "task_assigned",
+        language=await _language_of_user(session, data.assigned_to),
+        variables=variables,
+    )
     await notifications.notify(
         session,
         user_id=data.assigned_to,
-        kind="task_assigned",
-        title=f"Nueva tarea: {data.title}"[:200],
-        body=f"Prioridad {data.priority}" + (f", vence {data.due_date:%d/%m/%Y}" if data.due_date else ""),
+        kind=notice.kind,
+        title=notice.title[:200],
+        body=notice.body,
         data={"task_id": str(data.task_id)},
         source_event_id=event.id,
     )
@@ -368,9 +402,9 @@ async def on_email_requested(session: AsyncSession, event: CloudEvent) -> None:
         language=data.language,
         variables={"subject": data.subject, "body": data.body_text},
     )
-    await messaging.queue(
+    await outbound_queue.queue(
         session,
-        outbound=messaging.Outbound(
+        outbound=outbound_queue.Outbound(
             channel="email",
             to_address=data.to.strip().lower()[:320],
             subject=rendered.subject,

@@ -26,7 +26,9 @@ from aintech_shared.health import LoopHealth
 from omnichannel.conversations import service as conversations
 from omnichannel.core.base import utcnow
 from omnichannel.core.events import DISPATCH_CHANNEL
-from omnichannel.messaging import service as messaging
+from omnichannel.messaging import delivery_status
+from omnichannel.messaging import outbound as outbound_queue
+from omnichannel.messaging import store as message_store
 from omnichannel.messaging.models import Message
 from omnichannel.providers.base import (
     Accepted,
@@ -68,10 +70,10 @@ class Dispatcher:
         """Send one batch of due messages; returns how many were claimed."""
         await self._sweep_stuck()
         async with self.db.transaction() as session:
-            claimed = await messaging.claim_due(session, limit=self.settings.dispatch_batch_size)
+            claimed = await outbound_queue.claim_due(session, limit=self.settings.dispatch_batch_size)
             await conversations.load(session, conversation_ids=[m.conversation_id for m in claimed])
-            files = await messaging.attachments_by_message(session, messages=claimed)
-            sealed = await messaging.sealed_of(session, messages=claimed)
+            files = await message_store.attachments_by_message(session, messages=claimed)
+            sealed = await message_store.sealed_of(session, messages=claimed)
             jobs = [await self._job(session, m, files[m.id], sealed.get(m.id)) for m in claimed]
         if not jobs:
             return 0
@@ -85,7 +87,7 @@ class Dispatcher:
         return len(jobs)
 
     async def _job(
-        self, session: Any, message: Message, files: list[Any], sealed: messaging.Sealed | None
+        self, session: Any, message: Message, files: list[Any], sealed: message_store.Sealed | None
     ) -> Job:
         """What the provider gets: the real text (``sealed``) when the stored one is redacted."""
         payload: OutgoingText | OutgoingEmail
@@ -134,7 +136,9 @@ class Dispatcher:
     async def _record_batch(self, results: list[tuple[Job, Accepted | ProviderError]]) -> None:
         """Record the outcomes of a batch in one transaction (one commit for the whole batch)."""
         async with self.db.transaction() as session:
-            locked = await messaging.lock_many(session, message_ids=[job.message_id for job, _ in results])
+            locked = await message_store.lock_many(
+                session, message_ids=[job.message_id for job, _ in results]
+            )
             await conversations.load(session, conversation_ids=[m.conversation_id for m in locked.values()])
             for job, outcome in results:
                 message = locked.get(job.message_id)
@@ -145,7 +149,7 @@ class Dispatcher:
         self, session: Any, message: Message, job: Job, outcome: Accepted | ProviderError
     ) -> None:
         if isinstance(outcome, Accepted):
-            await messaging.record_accepted(
+            await delivery_status.record_accepted(
                 session,
                 message=message,
                 provider=outcome.provider,
@@ -158,7 +162,7 @@ class Dispatcher:
         if outcome.transient and job.attempts < self.settings.dispatch_max_attempts:
             delay = min(2 ** (job.attempts - 1), 300) * (1 + random.random() / 2)
             retry_at = utcnow() + timedelta(seconds=delay)
-        await messaging.record_failure(
+        await delivery_status.record_failure(
             session, message=message, code=outcome.code, detail=str(outcome), retry_at=retry_at
         )
         DISPATCHED.labels(job.channel, "retry" if retry_at else "failed").inc()
@@ -176,7 +180,7 @@ class Dispatcher:
             return
         self._last_sweep = now
         async with self.db.transaction() as session:
-            failed = await messaging.fail_stuck(
+            failed = await outbound_queue.fail_stuck(
                 session, older_than=timedelta(seconds=self.settings.dispatch_claim_timeout_seconds)
             )
         if failed:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket, status
 
@@ -24,14 +24,13 @@ from omnichannel.conversations.schemas import (
 )
 from omnichannel.core import sockets
 from omnichannel.core.deps import Caller, Sender, Supervisor, ensure_staff, user_uuid
-from omnichannel.core.live import INBOX_TOPIC, LiveHub
 from omnichannel.core.pagination import Page, PageNumber, PageSize
 from omnichannel.core.request import SettingsDep
 from omnichannel.core.text import Label
+from omnichannel.inbox import service, socket
 from omnichannel.messaging import sending
-from omnichannel.messaging import service as messaging
+from omnichannel.messaging import store as message_store
 from omnichannel.messaging.schemas import MessageOut, ReplyIn
-from omnichannel.settings import Settings
 
 router = APIRouter(tags=["inbox"])
 
@@ -102,7 +101,7 @@ async def conversation_messages(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[MessageOut]:
     conversation = await conversations.get_for(db, principal=principal, conversation_id=conversation_id)
-    rows = await messaging.in_conversation(db, conversation=conversation, after=after, limit=limit)
+    rows = await message_store.in_conversation(db, conversation=conversation, after=after, limit=limit)
     return [MessageOut.model_validate(m) for m in rows]
 
 
@@ -116,23 +115,14 @@ async def conversation_messages(
 async def update_conversation(
     conversation_id: uuid.UUID, body: ConversationUpdate, principal: Sender, db: DbSession
 ) -> ConversationOut:
-    conversation = await conversations.get_for(
-        db, principal=principal, conversation_id=conversation_id, for_update=True
-    )
-    was = conversation.status
-    freed = await conversations.update(
+    conversation = await service.update_conversation(
         db,
-        conversation=conversation,
+        principal=principal,
+        conversation_id=conversation_id,
         status=body.status,
         snoozed_until=body.snoozed_until,
         labels=body.labels,
     )
-    if conversation.channel == "chat" and body.status == "resolved" and was != "resolved":
-        await messaging.chat_event(
-            db, conversation=conversation, kind="closed", actor_id=user_uuid(principal)
-        )
-    if freed:
-        await agents.assign_queued(db)
     return ConversationOut.model_validate(conversation)
 
 
@@ -152,25 +142,9 @@ async def update_conversation(
 async def assign(
     conversation_id: uuid.UUID, body: AssignRequest, principal: Sender, db: DbSession
 ) -> ConversationOut:
-    conversation = await conversations.get_for(
-        db, principal=principal, conversation_id=conversation_id, for_update=True
+    conversation = await service.assign(
+        db, principal=principal, conversation_id=conversation_id, agent_id=body.agent_id
     )
-    conversations.ensure_may_assign(
-        conversation,
-        actor_id=user_uuid(principal),
-        to=body.agent_id,
-        supervisor=principal.has(Permission.calls_supervise),
-    )
-    previous = conversation.assignee_id
-    if body.agent_id is not None:
-        await agents.require(db, user_id=body.agent_id)
-    await conversations.set_assignee(db, conversation=conversation, agent_id=body.agent_id)
-    if conversation.channel == "chat" and body.agent_id is not None and body.agent_id != previous:
-        await messaging.chat_event(db, conversation=conversation, kind="agent_joined", actor_id=body.agent_id)
-    if body.agent_id is None:
-        await agents.auto_assign(db, conversation=conversation)
-    elif previous is not None and previous != body.agent_id:
-        await agents.assign_queued(db)
     return ConversationOut.model_validate(conversation)
 
 
@@ -279,24 +253,4 @@ async def inbox_socket(websocket: WebSocket) -> None:
     if not principal.has(Permission.messages_send):
         await websocket.close(code=sockets.CLOSE_FORBIDDEN, reason="staff only")
         return
-    hub: LiveHub = websocket.app.state.hub
-    settings: Settings = websocket.app.state.settings
-    subscription = hub.subscribe(INBOX_TOPIC)
-    await websocket.accept(subprotocol=subprotocol)
-    await sockets.send_json(websocket, {"type": "hello"})
-
-    async def on_event(event: dict[str, Any]) -> None:
-        await sockets.send_json(websocket, event)
-
-    async def on_client(frame: dict[str, Any]) -> None:
-        await sockets.send_json(
-            websocket, {"type": "error", "code": "read_only", "detail": "This socket only pushes."}
-        )
-
-    await sockets.serve(
-        websocket,
-        subscription=subscription,
-        on_client=on_client,
-        on_event=on_event,
-        heartbeat=settings.chat_heartbeat_seconds,
-    )
+    await socket.serve(websocket, subprotocol=subprotocol)

@@ -14,7 +14,8 @@ from omnichannel.conversations import service as conversations
 from omnichannel.core.deps import Admin, Caller, Sender, user_uuid
 from omnichannel.core.pagination import Page, PageNumber, PageSize
 from omnichannel.core.request import SettingsDep
-from omnichannel.messaging import sending, service
+from omnichannel.messaging import consent, sending
+from omnichannel.messaging import store as message_store
 from omnichannel.messaging.schemas import (
     ConsoleDeliveryOut,
     EmailSend,
@@ -142,7 +143,7 @@ async def send_template(
     responses=responses((404, "No such message")),
 )
 async def get_message(message_id: uuid.UUID, principal: Caller, db: DbSession) -> MessageOut:
-    message = await service.get(db, message_id=message_id)
+    message = await message_store.get(db, message_id=message_id)
     if message is None:
         raise NotFound("No such message.")
     await conversations.get_for(db, principal=principal, conversation_id=message.conversation_id)
@@ -156,10 +157,10 @@ async def get_message(message_id: uuid.UUID, principal: Caller, db: DbSession) -
     responses=responses((404, "No such attachment")),
 )
 async def download_attachment(attachment_id: uuid.UUID, principal: Caller, db: DbSession) -> Response:
-    item = await service.attachment(db, attachment_id=attachment_id)
+    item = await message_store.attachment(db, attachment_id=attachment_id)
     if item is None:
         raise NotFound("No such attachment.")
-    message = await service.get(db, message_id=item.message_id)
+    message = await message_store.get(db, message_id=item.message_id)
     assert message is not None
     await conversations.get_for(db, principal=principal, conversation_id=message.conversation_id)
     safe_name = "".join(ch for ch in item.filename if ch.isalnum() or ch in "._- ")[:200] or "attachment"
@@ -184,7 +185,7 @@ def _history_route(channel: Literal["whatsapp", "sms", "email"], path: str, summ
         page: PageNumber = 1,
         page_size: PageSize = 50,
     ) -> Page[MessageOut]:
-        rows, total = await service.history(
+        rows, total = await message_store.history(
             db, channel=channel, customer_id=customer_id, offset=(page - 1) * page_size, limit=page_size
         )
         return Page.build(
@@ -208,7 +209,7 @@ _history_route("whatsapp", "/whatsapp/history/{customer_id}", "WhatsApp history 
 async def list_opt_outs(
     principal: Sender, db: DbSession, page: PageNumber = 1, page_size: PageSize = 50
 ) -> Page[OptOutOut]:
-    rows, total = await service.opt_outs(db, offset=(page - 1) * page_size, limit=page_size)
+    rows, total = await consent.opt_outs(db, offset=(page - 1) * page_size, limit=page_size)
     return Page.build(
         [OptOutOut.model_validate(r) for r in rows], total=total, page=page, page_size=page_size
     )

@@ -9,13 +9,17 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import ConversationStatus
 from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
 from aintech_shared.webhooks import PayloadTooLarge
 from omnichannel.contacts import service as contacts
 from omnichannel.conversations.models import Conversation
 from omnichannel.core import ratelimit
 from omnichannel.core.addresses import e164, email_address
-from omnichannel.messaging import service, templated
+from omnichannel.messaging import chat as chat_messages
+from omnichannel.messaging import outbound as outbound_queue
+from omnichannel.messaging import store as message_store
+from omnichannel.messaging import templated
 from omnichannel.messaging.models import Message
 from omnichannel.messaging.schemas import AttachmentIn
 from omnichannel.settings import Settings
@@ -74,9 +78,9 @@ async def send_text(
     number = _phone(to)
     await check_limits(session, settings=settings, user_id=sender_id, channel=channel, address=number)
     contact = await contacts.match_phone(session, address=number)
-    return await service.queue(
+    return await outbound_queue.queue(
         session,
-        outbound=service.Outbound(
+        outbound=outbound_queue.Outbound(
             channel=channel,
             to_address=number,
             body=body,
@@ -90,9 +94,9 @@ async def send_text(
     )
 
 
-def decode_attachments(items: list[AttachmentIn], *, limit: int) -> list[service.InboundAttachment]:
+def decode_attachments(items: list[AttachmentIn], *, limit: int) -> list[message_store.InboundAttachment]:
     """Decoded attachments; 422 for bad base64, 413 when together they exceed ``limit`` bytes."""
-    out: list[service.InboundAttachment] = []
+    out: list[message_store.InboundAttachment] = []
     total = 0
     for index, item in enumerate(items):
         if len(item.content_base64) > limit * 4 // 3 + 8:
@@ -114,7 +118,7 @@ def decode_attachments(items: list[AttachmentIn], *, limit: int) -> list[service
         total += len(content)
         if total > limit:
             raise PayloadTooLarge(f"Attachments exceed {limit} bytes.")
-        out.append(service.InboundAttachment(item.filename, item.content_type, content))
+        out.append(message_store.InboundAttachment(item.filename, item.content_type, content))
     return out
 
 
@@ -136,9 +140,9 @@ async def send_email(
     address = email_address(to)
     await check_limits(session, settings=settings, user_id=sender_id, channel="email", address=address)
     contact = await contacts.match_email(session, address=address)
-    return await service.queue(
+    return await outbound_queue.queue(
         session,
-        outbound=service.Outbound(
+        outbound=outbound_queue.Outbound(
             channel="email",
             to_address=address,
             subject=subject,
@@ -204,7 +208,7 @@ async def reply(
     if conversation.kind == "account":
         raise Conflict("Account mails are not a conversation: write to the customer instead.")
     if conversation.channel == "chat":
-        message, _ = await service.post_chat(
+        message, _ = await chat_messages.post_chat(
             session,
             conversation=conversation,
             sender_type="agent",
@@ -225,12 +229,12 @@ async def reply(
         subject = "Re: " + (conversation.subject or "AINTECH")[:490]
     if conversation.channel == "email":
         in_reply_to = await _last_inbound_email_id(session, conversation)
-    if conversation.status in ("resolved", "snoozed"):
-        conversation.status = "pending"
-    return await service.queue(
+    if conversation.status in (ConversationStatus.resolved, ConversationStatus.snoozed):
+        conversation.status = ConversationStatus.pending
+    return await outbound_queue.queue(
         session,
         conversation=conversation,
-        outbound=service.Outbound(
+        outbound=outbound_queue.Outbound(
             channel=conversation.channel,
             to_address=conversation.address,
             subject=subject if conversation.channel == "email" else None,
@@ -245,7 +249,7 @@ async def reply(
 
 
 async def _last_inbound_email_id(session: AsyncSession, conversation: Conversation) -> str | None:
-    recent = await service.in_conversation(
+    recent = await message_store.in_conversation(
         session, conversation=conversation, after=max(0, conversation.last_seq - 50), limit=50
     )
     ids = [m.email_message_id for m in recent if m.direction == "inbound" and m.email_message_id]

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import UnprocessableEntity
 from omnichannel.contacts.service import Recipient
-from omnichannel.messaging import service
+from omnichannel.messaging import outbound as outbound_queue
+from omnichannel.messaging import store as message_store
 from omnichannel.messaging.models import Message
 from omnichannel.templating.service import ACCOUNT_TEMPLATES, has_secrets, redacted_variables, render
 
@@ -60,10 +61,10 @@ async def send_template(
         return None
     values = {"first_name": recipient.first_name, **variables}
     rendered = render(template, language=language or recipient.language, variables=values)
-    sealed: service.Sealed | None = None
+    sealed: message_store.Sealed | None = None
     if has_secrets(template):
         # What is stored and listed carries the secret redacted; the provider gets the real one.
-        sealed = service.Sealed(
+        sealed = message_store.Sealed(
             body=rendered.text if chosen == "email" else rendered.short,
             html=rendered.html if chosen == "email" else None,
         )
@@ -73,7 +74,7 @@ async def send_template(
     address = recipient.email if chosen == "email" else recipient.mobile
     assert address is not None
     account = template in ACCOUNT_TEMPLATES
-    outbound = service.Outbound(
+    outbound = outbound_queue.Outbound(
         channel=chosen,
         to_address=address,
         subject=rendered.subject if chosen == "email" else None,
@@ -93,8 +94,8 @@ async def send_template(
         purpose=purpose,
     )
     try:
-        return await service.queue(session, outbound=outbound)
-    except service.OptedOut:
+        return await outbound_queue.queue(session, outbound=outbound)
+    except outbound_queue.OptedOut:
         if strict:
             raise
         log.info("template_skipped_opted_out", template=template, channel=chosen)

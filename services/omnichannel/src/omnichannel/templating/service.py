@@ -1,14 +1,22 @@
-"""Render a named template in a language for a channel; HTML is autoescaped."""
+"""Render a named template in a language for a channel; HTML is autoescaped.
+
+Three kinds of text live in ``templates/<lang>/``: messages (``<name>.subject.txt``, ``.txt``,
+``.html``, ``.short.txt``), in-app notifications (``inapp/<kind>.title.txt`` and ``.body.txt``),
+and the text of every status value (``statuses.txt``, keyed by the vocabularies of
+``aintech_contracts.statuses``), which the templates themselves import.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jinja2
 
+from aintech_contracts.statuses import ClaimStatus, vocabulary_of
 from aintech_shared.errors import UnprocessableEntity
 
 LANGUAGES = ("es", "en")
@@ -19,7 +27,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "welcome": ("first_name",),
     "quote": ("first_name", "quote_number", "total_premium", "best_carrier"),
     "policy_renewal_reminder": ("first_name", "policy_number", "carrier", "coverage_end_date", "days_left"),
-    "claim_update": ("first_name", "claim_number", "status_label"),
+    # ``status``: a ClaimStatus; ``approved_amount``, ``paid_amount`` or ``denial_reason`` when known
+    "claim_update": ("first_name", "claim_number", "status"),
     "password_reset": ("first_name", "reset_url", "expires_at"),
     "email_verification": ("first_name", "verification_url", "expires_at"),
     "new_login_alert": ("first_name", "reason", "ip", "occurred_at"),
@@ -33,10 +42,15 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "notification": ("first_name", "title", "body"),
 }
 
+# Variables that take a value of a status vocabulary (the template shows its text, never the value).
+STATUS_VARIABLES: dict[str, dict[str, type[StrEnum]]] = {
+    "claim_update": {"status": ClaimStatus},
+}
+
 
 # Variables that carry a secret: a link that signs someone in, verifies or resets an account, or a
 # one-time code. Messages keep them redacted wherever they can be listed (inbox, console log, the
-# CRM timeline); only the provider gets the real value (``messaging.service.Outbound.sealed``).
+# CRM timeline); only the provider gets the real value (``messaging.outbound.Outbound.sealed``).
 SECRET_VARIABLES = frozenset({"reset_url", "verification_url", "code"})
 REDACTED = "REDACTED"
 # The platform's account mails: they never join a customer's conversation.
@@ -114,6 +128,13 @@ def render(name: str, *, language: str | None, variables: dict[str, Any]) -> Ren
             f"Template {name!r} needs: {', '.join(missing)}.",
             errors=[_error(f"variables.{v}", "required by the template") for v in missing],
         )
+    for variable, vocabulary in STATUS_VARIABLES.get(name, {}).items():
+        allowed = [v.value for v in vocabulary]
+        if str(variables[variable]) not in allowed:
+            raise UnprocessableEntity(
+                f"Template {name!r}: {variable} must be one of {', '.join(allowed)}.",
+                errors=[_error(f"variables.{variable}", f"one of {', '.join(allowed)}")],
+            )
     lang = language_of(language)
     env = _environment()
     try:
@@ -128,6 +149,48 @@ def render(name: str, *, language: str | None, variables: dict[str, Any]) -> Ren
     return Rendered(
         template=name, language=lang, subject=subject, text=text.strip(), html=html, short=short.strip()
     )
+
+
+# In-app notifications by kind, and the variables each needs.
+INAPP: dict[str, tuple[str, ...]] = {
+    "claim_status_changed": ("claim_number", "status"),
+    "quote_accepted": ("quote_number", "policy_number", "carrier"),
+    "policy_expiring": ("policy_number", "carrier", "coverage_end_date", "days_left"),
+    "task_assigned": ("title", "priority"),
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    language: str
+    title: str
+    body: str
+
+
+def render_inapp(kind: str, *, language: str | None, variables: dict[str, Any]) -> Notice:
+    """The title and body of an in-app notification of ``kind`` in the reader's language."""
+    missing = [v for v in INAPP[kind] if v not in variables]
+    if missing:
+        raise ValueError(f"in-app notification {kind!r} needs: {', '.join(missing)}")
+    lang = language_of(language)
+    env = _environment()
+    title = env.get_template(f"{lang}/inapp/{kind}.title.txt").render(variables)
+    body = env.get_template(f"{lang}/inapp/{kind}.body.txt").render(variables)
+    return Notice(kind=kind, language=lang, title=" ".join(title.split()), body=body.strip())
+
+
+def status_text(value: StrEnum, *, language: str | None) -> str:
+    """How a status value reads to people (``ClaimStatus.reported`` -> "recibido" / "received").
+
+    Raises ``LookupError`` for a value that has no text in that language.
+    """
+    lang = language_of(language)
+    labels: dict[str, dict[str, str]] = _environment().get_template(f"{lang}/statuses.txt").module.labels  # type: ignore[attr-defined]
+    text = labels.get(vocabulary_of(type(value)), {}).get(value.value)
+    if not text:
+        raise LookupError(f"{type(value).__name__}.{value.name} has no text in {lang}/statuses.txt")
+    return text
 
 
 def _error(field: str, message: str) -> dict[str, str]:

@@ -21,7 +21,7 @@ from aintech_shared.webhooks import (
     twilio_form,
 )
 from omnichannel.core.request import SettingsDep
-from omnichannel.messaging.service import InboundAttachment
+from omnichannel.messaging.store import InboundAttachment
 from omnichannel.settings import Settings
 from omnichannel.webhooks import service
 

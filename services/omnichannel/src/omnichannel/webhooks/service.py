@@ -17,9 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aintech_shared.errors import BadRequest
 from omnichannel.core.addresses import email_address, messaging_address
 from omnichannel.core.text import clean
-from omnichannel.messaging import service as messaging
+from omnichannel.messaging import consent, delivery_status
+from omnichannel.messaging import inbound as inbound_intake
+from omnichannel.messaging import store as message_store
+from omnichannel.messaging.inbound import Inbound
 from omnichannel.messaging.models import Message
-from omnichannel.messaging.service import Inbound, InboundAttachment
+from omnichannel.messaging.store import InboundAttachment
 
 log = structlog.get_logger("omnichannel.webhooks")
 
@@ -59,7 +62,7 @@ async def twilio_inbound(session: AsyncSession, *, form: Mapping[str, Any]) -> M
         url = _field(form, f"MediaUrl{index}", 500)
         if url:
             media.append({"url": url, "content_type": _field(form, f"MediaContentType{index}", 100)})
-    return await messaging.receive(
+    return await inbound_intake.receive(
         session,
         inbound=Inbound(
             channel="whatsapp" if whatsapp else "sms",
@@ -80,8 +83,8 @@ async def twilio_status(session: AsyncSession, *, form: Mapping[str, Any]) -> bo
     status = _field(form, "MessageStatus", 30).lower()
     if not sid or not status:
         raise BadRequest("MessageSid and MessageStatus are required.")
-    message = await messaging.by_provider_id(session, provider="twilio", provider_message_id=sid)
-    return await messaging.apply_status(
+    message = await message_store.by_provider_id(session, provider="twilio", provider_message_id=sid)
+    return await delivery_status.apply_status(
         session,
         provider="twilio",
         event_id=f"{sid}:{status}",
@@ -117,7 +120,7 @@ async def _sendgrid_event(session: AsyncSession, event: dict[str, Any]) -> str:
     if not event_id or message is None or kind not in SENDGRID_STATES:
         return "unknown"
     state = SENDGRID_STATES[kind]
-    applied = await messaging.apply_status(
+    applied = await delivery_status.apply_status(
         session,
         provider="sendgrid",
         event_id=event_id,
@@ -127,7 +130,7 @@ async def _sendgrid_event(session: AsyncSession, event: dict[str, Any]) -> str:
         error_message=str(event.get("reason") or "")[:500] or None,
     )
     if applied and kind in UNSUBSCRIBES:
-        await messaging.set_consent(
+        await consent.set_consent(
             session,
             channel="email",
             address=message.to_address,
@@ -142,14 +145,14 @@ async def _sendgrid_message(session: AsyncSession, event: dict[str, Any]) -> Mes
     ours = event.get("aintech_message_id")
     if isinstance(ours, str):
         try:
-            found = await messaging.get(session, message_id=uuid.UUID(ours))
+            found = await message_store.get(session, message_id=uuid.UUID(ours))
         except ValueError:
             found = None
         if found is not None and found.channel == "email":
             return found
     sg_id = str(event.get("sg_message_id") or "").split(".", 1)[0][:100]
     if sg_id:
-        return await messaging.by_provider_id(session, provider="sendgrid", provider_message_id=sg_id)
+        return await message_store.by_provider_id(session, provider="sendgrid", provider_message_id=sg_id)
     return None
 
 
@@ -167,7 +170,7 @@ async def sendgrid_inbound(
     in_reply_to = clean(str(headers.get("In-Reply-To") or ""), 255).strip() or None
     dedupe = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
     _, recipient = parseaddr(_field(form, "to", 1000))
-    return await messaging.receive(
+    return await inbound_intake.receive(
         session,
         inbound=Inbound(
             channel="email",

@@ -9,10 +9,10 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Index, S
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from aintech_contracts.statuses import AgentState
 from telephony.core.base import Base
 
-AGENT_STATES = ("available", "busy", "away", "offline")
-_STATE_CHECK = "status IN ('available', 'busy', 'away', 'offline')"
+_STATE_CHECK = "status IN (" + ", ".join(f"'{state.value}'" for state in AgentState) + ")"
 
 
 class AgentStatus(Base):

@@ -10,6 +10,7 @@ from sqlalchemy import extract, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import AgentState
 from telephony.agents.models import AgentStatus, AgentStatusChange
 
 
@@ -24,7 +25,7 @@ async def create(session: AsyncSession, agent_id: uuid.UUID) -> AgentStatus:
     """The agent's row, created offline the first time they are seen (concurrency-safe)."""
     await session.execute(
         pg_insert(AgentStatus)
-        .values(agent_id=agent_id, status="offline", capabilities={})
+        .values(agent_id=agent_id, status=AgentState.offline, capabilities={})
         .on_conflict_do_nothing(index_elements=["agent_id"])
     )
     row = await get(session, agent_id, lock=True)
@@ -44,7 +45,7 @@ async def available(session: AsyncSession, *, limit: int = 200) -> Sequence[Agen
     """Available agents, the longest idle first."""
     rows = await session.execute(
         select(AgentStatus)
-        .where(AgentStatus.status == "available")
+        .where(AgentStatus.status == AgentState.available)
         .order_by(AgentStatus.last_status_change, AgentStatus.agent_id)
         .limit(limit)
     )
@@ -65,7 +66,7 @@ async def claim_available(
         preferred = (
             await session.execute(
                 select(AgentStatus)
-                .where(AgentStatus.agent_id == prefer, AgentStatus.status == "available")
+                .where(AgentStatus.agent_id == prefer, AgentStatus.status == AgentState.available)
                 .with_for_update(skip_locked=True)
             )
         ).scalar_one_or_none()
@@ -74,7 +75,7 @@ async def claim_available(
     agent = (
         await session.execute(
             select(AgentStatus)
-            .where(AgentStatus.status == "available")
+            .where(AgentStatus.status == AgentState.available)
             .order_by(AgentStatus.last_status_change, AgentStatus.agent_id)
             .limit(1)
             .with_for_update(skip_locked=True)

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import AgentState
 from aintech_shared.errors import Conflict, Forbidden
 from telephony.agents import events, repository
 from telephony.agents.models import AgentStatus
 from telephony.core.base import utcnow
 from telephony.core.runtime import Runtime
 
-MANUAL_STATES = ("available", "away", "offline")
+MANUAL_STATES = (AgentState.available, AgentState.away, AgentState.offline)
 
 
 async def _change(
@@ -46,9 +47,9 @@ async def set_status(
 ) -> AgentStatus:
     """An agent (or a supervisor for them) switches to available, away or offline."""
     row = await repository.create(session, agent_id)
-    if row.withdrawn and status != "offline":
+    if row.withdrawn and status != AgentState.offline:
         raise Forbidden("This account may no longer take calls.")
-    if row.status == "busy" and row.current_call_id is not None:
+    if row.status == AgentState.busy and row.current_call_id is not None:
         raise Conflict(
             "The agent is on a call; end or transfer it before changing status.",
             current_call_id=str(row.current_call_id),
@@ -60,7 +61,7 @@ async def mark_busy(
     session: AsyncSession, *, rt: Runtime, row: AgentStatus, call_id: uuid.UUID, reason: str
 ) -> AgentStatus:
     """The agent takes ``call_id`` (the row must be locked by the caller)."""
-    return await _change(session, rt=rt, row=row, status="busy", reason=reason, call_id=call_id)
+    return await _change(session, rt=rt, row=row, status=AgentState.busy, reason=reason, call_id=call_id)
 
 
 async def release(
@@ -69,7 +70,7 @@ async def release(
     rt: Runtime,
     agent_id: uuid.UUID,
     call_id: uuid.UUID,
-    status: str = "available",
+    status: str = AgentState.available,
     reason: str | None = None,
 ) -> AgentStatus | None:
     """The agent is done with ``call_id``; nothing changes if they have since moved to another call.
@@ -80,7 +81,7 @@ async def release(
     if row is None or row.current_call_id != call_id:
         return row
     if row.withdrawn:
-        status, reason = "offline", _withdrawn_reason(row)
+        status, reason = AgentState.offline, _withdrawn_reason(row)
     return await _change(session, rt=rt, row=row, status=status, reason=reason, call_id=None)
 
 
@@ -112,8 +113,10 @@ async def account_changed(
     if handles_calls is not None:
         row.role_withdrawn_at = None if handles_calls else (row.role_withdrawn_at or now)
     await session.flush()
-    if row.withdrawn and row.current_call_id is None and row.status != "offline":
-        await _change(session, rt=rt, row=row, status="offline", reason=_withdrawn_reason(row), call_id=None)
+    if row.withdrawn and row.current_call_id is None and row.status != AgentState.offline:
+        await _change(
+            session, rt=rt, row=row, status=AgentState.offline, reason=_withdrawn_reason(row), call_id=None
+        )
     return row
 
 
@@ -152,14 +155,14 @@ class Availability:
 
     @property
     def signed_in(self) -> float:
-        return sum(v for k, v in self.seconds.items() if k != "offline")
+        return sum(v for k, v in self.seconds.items() if k != AgentState.offline)
 
     @property
     def percent(self) -> float | None:
         """Share of signed-in time spent ready for or on calls (available + busy)."""
         if self.signed_in <= 0:
             return None
-        ready = self.seconds.get("available", 0.0) + self.seconds.get("busy", 0.0)
+        ready = self.seconds.get(AgentState.available, 0.0) + self.seconds.get(AgentState.busy, 0.0)
         return round(100.0 * ready / self.signed_in, 1)
 
 

@@ -23,22 +23,25 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from aintech_contracts.statuses import FINAL_CALL_STATUSES, CallStatus
 from telephony.core.base import Base
 
 # Twilio's call statuses in the order a call moves through them; the terminal ones share a rank.
 STATUS_RANK: dict[str, int] = {
-    "queued": 0,
-    "initiated": 1,
-    "ringing": 2,
-    "in-progress": 3,
-    "completed": 4,
-    "busy": 4,
-    "no-answer": 4,
-    "canceled": 4,
-    "failed": 4,
+    CallStatus.queued: 0,
+    CallStatus.initiated: 1,
+    CallStatus.ringing: 2,
+    CallStatus.in_progress: 3,
+    **{final: 4 for final in FINAL_CALL_STATUSES},
 }
 TERMINAL = frozenset(s for s, rank in STATUS_RANK.items() if rank == 4)
 LIVE = frozenset(s for s, rank in STATUS_RANK.items() if rank < 4)
+
+
+def check_in(column: str, values: Any) -> str:
+    """SQL of a CHECK constraint limiting ``column`` to the values of an enum."""
+    return f"{column} IN (" + ", ".join(f"'{v.value}'" for v in values) + ")"
+
 
 PRIORITIES = {1: "low", 2: "normal", 3: "high", 4: "urgent"}
 PRIORITY_VALUES = {name: value for value, name in PRIORITIES.items()}
@@ -48,11 +51,7 @@ class Call(Base):
     __tablename__ = "calls"
     __table_args__ = (
         CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
-        CheckConstraint(
-            "status IN ('queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', "
-            "'no-answer', 'canceled', 'failed')",
-            name="status",
-        ),
+        CheckConstraint(check_in("status", CallStatus), name="status"),
         Index("ix_calls_agent_created", "agent_id", "created_at"),
         Index("ix_calls_customer_ended", "customer_id", "ended_at"),
         Index("ix_calls_phone_created", "customer_phone", "created_at"),

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import AgentState, CallOutcome, CallStatus
 from aintech_shared.auth import Principal
 from aintech_shared.errors import Conflict, Forbidden, NotFound, TooManyRequests, UnprocessableEntity
 from telephony.agents import service as agents
@@ -84,7 +85,7 @@ def _ensure_party(principal: Principal, call: Call) -> uuid.UUID:
 
 
 def _ensure_connected(call: Call, action: str) -> None:
-    if call.status != "in-progress" or call.answered_at is None:
+    if call.status != CallStatus.in_progress or call.answered_at is None:
         raise Conflict(
             f"Cannot {action} a call that is {call.status} and not connected to an agent.",
             call_status=call.status,
@@ -96,7 +97,7 @@ async def initiate(session: AsyncSession, *, rt: Runtime, principal: Principal, 
     agent_id = user_uuid(principal)
     number = _refuse_number(rt, to, field="to")
     agent = await agents.lock_for_call(session, agent_id=agent_id)
-    if agent.status != "available":
+    if agent.status != AgentState.available:
         raise Conflict(
             f"Only an available agent can place a call (you are {agent.status}).", agent_status=agent.status
         )
@@ -117,7 +118,7 @@ async def initiate(session: AsyncSession, *, rt: Runtime, principal: Principal, 
             customer_phone=number,
             our_number=rt.settings.twilio_phone_number,
             agent_id=agent_id,
-            status="queued",
+            status=CallStatus.queued,
             created_at=utcnow(),
             metadata_={},
         ),
@@ -158,8 +159,8 @@ async def accept(session: AsyncSession, *, rt: Runtime, principal: Principal, ca
 async def connect(session: AsyncSession, *, rt: Runtime, call: Call) -> Call:
     """The customer and their agent are talking (the locked call is not answered yet)."""
     call.answered_at = utcnow()
-    if call.rank < STATUS_RANK["in-progress"]:
-        call.status = "in-progress"
+    if call.rank < STATUS_RANK[CallStatus.in_progress]:
+        call.status = CallStatus.in_progress
     entry = await repository.queue_entry(session, call.id, lock=True)
     if entry is not None and entry.state in {"waiting", "assigned"}:
         entry.state = "connected"
@@ -186,16 +187,16 @@ async def _complete_warm_transfer(session: AsyncSession, *, rt: Runtime, call: C
     return call
 
 
-def _outcome(call: Call) -> str:
+def _outcome(call: Call) -> CallOutcome:
     if call.voicemail:
-        return "voicemail"
+        return CallOutcome.voicemail
     if call.answered_at is not None:
-        return "answered"
-    if call.status == "failed":
-        return "failed"
+        return CallOutcome.answered
+    if call.status == CallStatus.failed:
+        return CallOutcome.failed
     if call.direction == "outbound":
-        return "missed"
-    return "abandoned"
+        return CallOutcome.missed
+    return CallOutcome.abandoned
 
 
 async def finish(
@@ -235,7 +236,7 @@ async def end(session: AsyncSession, *, rt: Runtime, principal: Principal, call_
     if call.call_sid:
         result = await rt.twilio.update_call(call.call_sid, status=final)
         duration = result.duration
-        if duration is None and final == "completed":
+        if duration is None and final == CallStatus.completed:
             duration = (await rt.twilio.fetch_call(call.call_sid)).duration
     return await finish(session, rt=rt, call=call, status=final, duration=duration)
 
@@ -246,7 +247,9 @@ def _final_status(call: Call) -> str:
     An inbound call is live for Twilio from the moment our TwiML runs; an outbound one once the
     customer picks up.
     """
-    return "completed" if call.status == "in-progress" or call.direction == "inbound" else "canceled"
+    if call.status == CallStatus.in_progress or call.direction == "inbound":
+        return CallStatus.completed
+    return CallStatus.canceled
 
 
 async def agent_left(session: AsyncSession, *, rt: Runtime, call: Call, leg: str) -> bool:
@@ -329,7 +332,7 @@ async def transfer(
     if to_agent_id == previous:
         raise Conflict("The call is already with this agent.")
     target = await agents.lock_for_call(session, agent_id=to_agent_id)
-    if target.status != "available":
+    if target.status != AgentState.available:
         raise Conflict(f"The target agent is {target.status}.", agent_status=target.status)
     await agents.mark_busy(session, rt=rt, row=target, call_id=call.id, reason=f"{kind} transfer")
     if kind == "warm":
@@ -337,7 +340,7 @@ async def transfer(
         await session.flush()
         return call
     if call.agent_call_sid:
-        await rt.twilio.update_call(call.agent_call_sid, status="completed")
+        await rt.twilio.update_call(call.agent_call_sid, status=CallStatus.completed)
     call.agent_id, call.agent_call_sid = to_agent_id, None
     await session.flush()
     if previous is not None:
@@ -363,7 +366,7 @@ async def cancel_transfer(
     if me == call.transfer_to_agent_id and not is_supervisor(principal):
         raise Forbidden("The target of a transfer accepts it; the call's agent withdraws it.")
     if call.transfer_call_sid:  # the target had joined the conversation: their leg leaves it
-        await rt.twilio.update_call(call.transfer_call_sid, status="completed")
+        await rt.twilio.update_call(call.transfer_call_sid, status=CallStatus.completed)
     target, call.transfer_to_agent_id, call.transfer_call_sid = call.transfer_to_agent_id, None, None
     await session.flush()
     await agents.release(session, rt=rt, agent_id=target, call_id=call.id, reason="transfer withdrawn")
@@ -497,7 +500,7 @@ async def apply_status(
     if status in TERMINAL:
         return await finish(session, rt=rt, call=call, status=status, duration=duration)
     call.status = status
-    if status == "in-progress" and call.direction == "outbound" and call.answered_at is None:
+    if status == CallStatus.in_progress and call.direction == "outbound" and call.answered_at is None:
         call.answered_at = at or utcnow()
         await session.flush()
         await rt.outbox.publish(session, events.answered(call), key=str(call.id))

@@ -17,11 +17,10 @@ from aintech_contracts.events.crm import (
     CustomerDeleted,
     CustomerUpdated,
 )
+from aintech_contracts.statuses import FINAL_CLAIM_STATUSES, ClaimStatus
 from aintech_shared.events.consumer import ConsumerSpec, Handler
 from telephony.core.phones import to_e164
 from telephony.customers import repository
-
-CLOSED_CLAIM_STATES = frozenset({"closed", "denied", "paid", "rejected", "cancelled", "withdrawn"})
 
 
 def _customer_values(data: CustomerCreated | CustomerUpdated) -> dict[str, object]:
@@ -70,7 +69,7 @@ async def claim_created(session: AsyncSession, event: CloudEvent) -> None:
 
 async def claim_updated(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data_as(ClaimUpdated)
-    if data.status.lower() in CLOSED_CLAIM_STATES:
+    if data.status in FINAL_CLAIM_STATUSES:
         await repository.close_claim(session, claim_id=data.claim_id)
         return
     await repository.open_claim(
@@ -90,7 +89,7 @@ async def claim_approved(session: AsyncSession, event: CloudEvent) -> None:
         claim_id=data.claim_id,
         customer_id=data.customer_id,
         number=data.claim_number,
-        status="approved",
+        status=ClaimStatus.approved,
     )
 
 

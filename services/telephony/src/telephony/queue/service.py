@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.statuses import AgentState
 from aintech_shared.errors import Conflict
 from telephony.agents import service as agents
 from telephony.agents.models import AgentStatus
@@ -138,7 +139,12 @@ async def requeue_unanswered(session: AsyncSession, *, rt: Runtime) -> int:
         await session.flush()
         if agent_id is not None and call is not None:
             await agents.release(
-                session, rt=rt, agent_id=agent_id, call_id=call.id, status="away", reason="missed a call"
+                session,
+                rt=rt,
+                agent_id=agent_id,
+                call_id=call.id,
+                status=AgentState.away,
+                reason="missed a call",
             )
     return len(stale)
 

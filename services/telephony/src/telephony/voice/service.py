@@ -128,7 +128,7 @@ async def ivr(session: AsyncSession, *, rt: Runtime, call_id: uuid.UUID, digits:
             segment, open_claims = profile.segment, profile.open_claims
     facts = queue.RoutingFacts(
         open_claims=open_claims,
-        vip=segment is not None and segment in {s.lower() for s in rt.settings.vip_segments},
+        vip=segment is not None and segment in rt.settings.vip_segments,
         last_agent_id=await calls_repo.last_agent(
             session, customer_id=call.customer_id, phone=call.customer_phone
         ),

@@ -1,0 +1,1 @@
+"""GDPR: a customer's data exported (access, portability) or erased (anonymised)."""

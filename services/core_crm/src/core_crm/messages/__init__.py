@@ -1,0 +1,1 @@
+"""Customer-facing text the CRM writes itself (the quote e-mail), as templates in Spanish and English."""
