@@ -686,7 +686,7 @@ async def bench_logins(env: dict[str, str], logins: int, offset: int) -> list[st
 
 # --- main ------------------------------------------------------------------------------------------
 
-SECTIONS = ("hotpath", "crm", "gateway", "events", "clients", "logins", "omnichannel", "telephony")
+SECTIONS = ("hotpath", "crm", "gateway", "events", "clients", "logins", "omnichannel", "telephony", "quotes")
 
 
 def seed_accounts(env: dict[str, str]) -> None:
@@ -747,6 +747,10 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
         from bench.voice import bench_telephony
 
         failed += await bench_telephony(env, offset=offset)
+    if "quotes" in only:
+        from bench.quotes import bench_quotes
+
+        failed += bench_quotes()
     return failed
 
 

@@ -13,6 +13,8 @@
   the customer's timeline, or kept as an unmatched contact when it matches no customer.
 * ``core-crm.accounts`` (auth.user): the accounts read model; verified customer accounts are
   linked to the CRM customer with the same e-mail, whichever event arrives first.
+* ``core-crm.pricing`` (quotes.quote): `quote.calculated` answering a pricing request -> the
+  quote is created from the engine's figures; `quote.pricing_failed` -> a task for the agent.
 * ``core-crm.workflows`` (the topics of the business events in `workflows/triggers.py`): starts
   event-triggered workflows.
 
@@ -54,6 +56,8 @@ from aintech_contracts.events.crm import (
     QuoteCreated,
 )
 from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConfirmed
+from aintech_contracts.events.quotes import QUOTE_TOPIC as ENGINE_QUOTE_TOPIC
+from aintech_contracts.events.quotes import QuoteCalculated, QuotePricingFailed
 from aintech_contracts.statuses import TaskPriority
 from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
 from core_crm.accounts import service as accounts
@@ -65,6 +69,7 @@ from core_crm.intake import service as intake
 from core_crm.messages import service as messages
 from core_crm.messages.service import Message
 from core_crm.profile import service as profile
+from core_crm.quotes import pricing
 from core_crm.renewals import service as renewals
 from core_crm.tasks import service as tasks
 from core_crm.tasks.service import LOCAL_TZ
@@ -280,5 +285,36 @@ def workflow_triggers(rt: Runtime) -> ConsumerSpec:
     return ConsumerSpec("core-crm.workflows", trigger_topics(), dict.fromkeys(TRIGGER_EVENTS, trigger))
 
 
+def engine_pricing(rt: Runtime) -> ConsumerSpec:
+    """The quote engine's answers to the CRM's pricing requests."""
+
+    async def calculated(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(QuoteCalculated)
+        if data.crm_request_id is not None:
+            await pricing.create_from_engine(session, rt=rt, data=data)
+
+    async def failed(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(QuotePricingFailed)
+        await tasks.create_task(
+            session,
+            rt=rt,
+            title="Quote could not be priced",
+            description=f"The quote engine could not price the risk: {data.reason}",
+            task_type="follow_up",
+            created_by=None,
+            assigned_to=data.requested_by,
+            customer_id=data.customer_id
+            if await customers.internal_get(session, customer_id=data.customer_id)
+            else None,
+            dedupe_key=f"quote-pricing-failed:{data.crm_request_id}",
+        )
+
+    return ConsumerSpec(
+        "core-crm.pricing",
+        [ENGINE_QUOTE_TOPIC],
+        {"quote.calculated": calculated, "quote.pricing_failed": failed},
+    )
+
+
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
-    return [automation(rt), timeline(rt), account_links(rt), workflow_triggers(rt)]
+    return [automation(rt), timeline(rt), account_links(rt), workflow_triggers(rt), engine_pricing(rt)]

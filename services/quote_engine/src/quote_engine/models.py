@@ -1,16 +1,16 @@
-"""Tables of the service's schema (named once, in the fleet registry)."""
+"""Every table of the service's schema (the Alembic environment and drift test read this)."""
 
-from sqlalchemy.orm import DeclarativeBase
+from quote_engine.core.base import MESSAGING, Base
+from quote_engine.optimax.models import CustomerPolicy
+from quote_engine.quotes.models import Calculation
+from quote_engine.tariffs.models import CarrierProduct, ReceiptTaxRow, TariffVersion
 
-from aintech_shared.db import schema_metadata
-from aintech_shared.events.tables import messaging_tables
-from quote_engine.settings import Settings
-
-
-class Base(DeclarativeBase):
-    """Typed declarative base: every table of this service lives in its schema."""
-
-    metadata = schema_metadata(Settings.db_schema)
-
-
-MESSAGING = messaging_tables(Base.metadata)
+__all__ = [
+    "MESSAGING",
+    "Base",
+    "Calculation",
+    "CarrierProduct",
+    "CustomerPolicy",
+    "ReceiptTaxRow",
+    "TariffVersion",
+]

@@ -294,6 +294,27 @@ class QuoteCreated(EventData):
     best_carrier: str | None = None
 
 
+class QuotePricingRequested(EventData):
+    """An agent asked for a quote priced by the quote engine (``risk`` in the engine's terms).
+
+    The engine consumes it, compares every eligible product and answers with ``quote.calculated``
+    (``crm_request_id`` = ``request_id``) or ``quote.pricing_failed``; the CRM then creates the
+    quote from the engine's figures. Kafka keeps the request while the engine is down."""
+
+    event_type = "quote.pricing_requested"
+    topic = QUOTE_TOPIC
+    request_id: UUID
+    customer_id: UUID
+    quote_type: Literal["auto", "home", "life", "health", "business"]
+    risk: dict[str, Any]
+    cover_levels: list[str] | None = None
+    carriers: list[str] | None = None
+    notes: str | None = None
+    valid_until: datetime | None = None
+    requested_by: UUID | None = None
+    requested_at: datetime
+
+
 class QuoteConverted(EventData):
     """A customer accepted a quote and it became a policy (once per quote)."""
 

@@ -66,3 +66,9 @@ async def for_customer(session: AsyncSession, customer_id: uuid.UUID) -> Sequenc
         select(Quote).where(Quote.customer_id == customer_id).order_by(Quote.created_at)
     )
     return rows.all()
+
+
+async def by_pricing_request(session: AsyncSession, request_id: uuid.UUID) -> Quote | None:
+    """The quote created for an engine pricing request, if any."""
+    query = select(Quote).where(Quote.attributes["pricing"]["request_id"].astext == str(request_id)).limit(1)
+    return (await session.scalars(query)).first()

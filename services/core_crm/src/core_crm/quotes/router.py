@@ -16,9 +16,17 @@ from core_crm.core.runtime import RuntimeDep
 from core_crm.core.transitions import RETRY_SAFE, Guarded
 from core_crm.customers.access import Viewer, read_viewer, staff, viewer
 from core_crm.policies.models import PolicyType
-from core_crm.quotes import service
+from core_crm.quotes import pricing, service
 from core_crm.quotes.models import Quote, QuoteStatus
-from core_crm.quotes.schemas import ConversionOut, ConvertRequest, QuoteCreate, QuoteOut, QuoteUpdate
+from core_crm.quotes.schemas import (
+    ConversionOut,
+    ConvertRequest,
+    PricingRequest,
+    PricingRequestOut,
+    QuoteCreate,
+    QuoteOut,
+    QuoteUpdate,
+)
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
 
@@ -84,6 +92,26 @@ async def create_quote(
     quote = await service.create_quote(db, rt=rt, viewer=who, data=body)
     response.headers["Location"] = f"/quotes/{quote.id}"
     return _out(response, quote)
+
+
+@router.post(
+    "/pricing-requests",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PricingRequestOut,
+    summary="Have the quote engine price a risk across carriers; the quote follows",
+    description="Needs `quotes:create`. The request is queued as `quote.pricing_requested` in this "
+    "transaction (kept while the engine is down); the engine compares every eligible product and the "
+    "quote appears as a draft with the engine's offers (each with its pinned tariff version), the "
+    "recommended one selected, and `metadata.pricing.request_id` = `request_id`. Publishes "
+    "`quote.created` then (which e-mails the comparison). If the engine cannot price the risk, the "
+    "requesting agent gets a task with the reason.",
+    responses=responses(*GUARDED, (422, "Invalid field or unknown customer")),
+)
+async def request_pricing(
+    body: PricingRequest, who: Writer, db: DbSession, rt: RuntimeDep
+) -> PricingRequestOut:
+    request = await pricing.request_pricing(db, rt=rt, viewer=who, data=body)
+    return PricingRequestOut(request_id=request.request_id, customer_id=request.customer_id, status="pricing")
 
 
 @router.get(

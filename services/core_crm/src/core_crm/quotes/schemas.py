@@ -87,6 +87,44 @@ class QuoteCreate(BaseModel):
     metadata: JsonObject = Field(default_factory=dict)
 
 
+class PricingRequest(BaseModel):
+    """A risk for the quote engine to price across carriers (the engine's risk fields)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "0b6a8f7e-3d1c-4a52-9d0e-8f4c2b1a7e63",
+                    "quote_type": "auto",
+                    "risk": {
+                        "postal_code": "28013",
+                        "driver_age": 20,
+                        "years_licensed": 1,
+                        "vehicle_power_hp": 110,
+                        "vehicle_age": 3,
+                        "km_per_year": 12000,
+                    },
+                    "cover_levels": ["terceros_ampliado", "todo_riesgo"],
+                }
+            ]
+        },
+    )
+
+    customer_id: uuid.UUID
+    quote_type: PolicyType
+    risk: JsonObject = Field(min_length=1, description="See the quote engine's `AutoRisk` / `HomeRisk`.")
+    cover_levels: list[Str50] | None = Field(default=None, max_length=10)
+    carriers: list[Str100] | None = Field(default=None, max_length=20)
+    notes: LongText | None = None
+
+
+class PricingRequestOut(BaseModel):
+    request_id: uuid.UUID
+    customer_id: uuid.UUID
+    status: str = Field(description="`pricing`: the quote appears once the engine has priced it.")
+
+
 class QuoteUpdate(BaseModel):
     """Editable while the quote is a draft or sent; the total is recomputed."""
 

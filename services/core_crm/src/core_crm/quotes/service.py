@@ -20,7 +20,7 @@ from core_crm.customers.access import Viewer
 from core_crm.policies import service as policies
 from core_crm.policies.models import PAYMENTS_PER_YEAR, Policy
 from core_crm.policies.schemas import PolicyCreate
-from core_crm.quotes import events, repository
+from core_crm.quotes import events, pricing, repository
 from core_crm.quotes.models import OPEN_QUOTE_STATUSES, QUOTE_TRANSITIONS, Quote, QuoteStatus
 from core_crm.quotes.schemas import ConvertRequest, QuoteCreate
 
@@ -226,8 +226,12 @@ async def convert_quote(
     start = data.coverage_start_date or today()
     end = data.coverage_end_date or _one_year_after(start)
     frequency = data.premium_frequency.value
-    premium = (quote.total_premium / PAYMENTS_PER_YEAR[frequency]).quantize(CENT, ROUND_HALF_UP)
     offer = next((c for c in quote.carrier_quotes if c["carrier"].lower() == carrier.lower()), None)
+    pinned = pricing.pinned_tariff(offer)
+    annual = (
+        Decimal(str(offer["premium"])) if pinned and offer else quote.total_premium
+    )  # engine: that offer's
+    premium = (annual / PAYMENTS_PER_YEAR[frequency]).quantize(CENT, ROUND_HALF_UP)
     try:
         policy_data = PolicyCreate(
             customer_id=quote.customer_id,
@@ -243,6 +247,7 @@ async def convert_quote(
             else None,
             deductible=Decimal(str(offer["deductible"])) if offer and offer.get("deductible") else None,
             details=data.details if data.details is not None else quote.coverage_details,
+            metadata=pinned,
             backdating_reason=data.backdating_reason,
         )
     except ValueError as exc:

@@ -1,0 +1,50 @@
+"""Request and response bodies of dynamic pricing."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+Money = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
+Score = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)]
+
+
+class DynamicPricingRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"calculation_id": "5b8e0f0e-8d43-4c1b-9f7a-2a1e9c7d1f00", "churn_risk": "0.7"}]
+        },
+    )
+
+    calculation_id: uuid.UUID = Field(description="A stored calculation or comparison.")
+    churn_risk: Score | None = Field(
+        default=None, description="0-1; from analytics when it publishes it. Absent: neutral (0)."
+    )
+    customer_value: Score | None = Field(
+        default=None, description="0-1, the customer's value to the broker. Absent: neutral (0.5)."
+    )
+
+
+class DynamicOffer(BaseModel):
+    product_code: str
+    carrier: str
+    cover_level: str
+    tariff_version: int
+    commission_band: tuple[Money, Money] = Field(description="Discount (%) the carrier lets the broker give.")
+    recommended_discount_percent: Money
+    total_before: Money
+    total_after: Money
+    saving: Money
+    why: str
+
+
+class DynamicPricingOut(BaseModel):
+    calculation_id: uuid.UUID
+    churn_risk: Money
+    customer_value: Money
+    signals: str = Field(description="`given` or `neutral` (no signal from analytics yet).")
+    offers: list[DynamicOffer]

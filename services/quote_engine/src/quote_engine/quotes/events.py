@@ -1,0 +1,54 @@
+"""Payloads of the events about stored quotes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aintech_contracts.events.crm import QuotePricingRequested
+from aintech_contracts.events.quotes import PricedOffer, QuoteCalculated, QuotePricingFailed
+from quote_engine.quotes.models import Calculation
+from quote_engine.quotes.schemas import OfferOut
+
+
+def _offer(offer: OfferOut) -> PricedOffer:
+    return PricedOffer(
+        product_code=offer.product_code,
+        carrier=offer.carrier,
+        cover_level=offer.cover.code,
+        cover_name=offer.cover.name,
+        deductible=offer.cover.deductible,
+        rank=getattr(offer, "rank", None),
+        tariff_version_id=offer.tariff.tariff_version_id,
+        tariff_version=offer.tariff.version,
+        net_premium=offer.net_premium,
+        total=offer.total,
+        eligible=offer.eligible,
+    )
+
+
+def calculated(
+    row: Calculation, offers: Sequence[OfferOut], recommended: tuple[str, str] | None = None
+) -> QuoteCalculated:
+    return QuoteCalculated(
+        calculation_id=row.id,
+        kind=row.kind,
+        line=row.line,
+        priced_on=row.priced_on,
+        customer_id=row.customer_id,
+        risk=row.request.get("risk", {}),
+        requested_by=row.created_by,
+        offers=[_offer(o) for o in offers],
+        recommended_product_code=recommended[0] if recommended else None,
+        recommended_cover_level=recommended[1] if recommended else None,
+        crm_request_id=row.crm_request_id,
+        created_at=row.created_at,
+    )
+
+
+def pricing_failed(data: QuotePricingRequested, reason: str) -> QuotePricingFailed:
+    return QuotePricingFailed(
+        crm_request_id=data.request_id,
+        customer_id=data.customer_id,
+        requested_by=data.requested_by,
+        reason=reason,
+    )

@@ -1,0 +1,417 @@
+"""Pricing use cases: calculate one offer, compare every eligible offer, read, re-price, dry run."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aintech_contracts.events.crm import QuotePricingRequested
+from aintech_shared.errors import AppError, Conflict, NotFound
+from quote_engine.core.base import today
+from quote_engine.core.runtime import Runtime
+from quote_engine.quotes import events, repository
+from quote_engine.quotes.models import Calculation
+from quote_engine.quotes.schemas import (
+    CalculateRequest,
+    CalculationOut,
+    CompareRequest,
+    ComparisonOut,
+    CoverOut,
+    DryRunOut,
+    LineOut,
+    OfferOut,
+    Pin,
+    RankedOffer,
+    Recommendation,
+    RepricedOut,
+    TaxOut,
+)
+from quote_engine.rating.engine import Ineligible, RatingError, Risk, rate
+from quote_engine.rating.tariff import ReceiptTax, TariffDefinition
+from quote_engine.tariffs import service as tariffs
+from quote_engine.tariffs.models import CarrierProduct, TariffVersion
+from quote_engine.tariffs.service import field_error
+
+# How the recommendation weighs cover against price (documented in docs/quote-engine.md).
+DEDUCTIBLE_WEIGHT = Decimal("0.20")  # the share of the deductible a customer can expect to pay in a year
+GUARANTEE_VALUE = Decimal("15")  # euros of value per guarantee beyond the narrowest offer compared
+
+
+def _offer(
+    version: TariffVersion,
+    product: CarrierProduct,
+    definition: TariffDefinition,
+    cover_code: str,
+    risk: Risk,
+    taxes: Sequence[ReceiptTax],
+    on: date,
+) -> OfferOut:
+    cover = definition.cover(cover_code)
+    if cover is None:
+        raise field_error(
+            "cover_level",
+            f"product {product.code!r} has no cover level {cover_code!r} "
+            f"(it has {', '.join(c.code for c in definition.cover_levels)})",
+        )
+    try:
+        result = rate(definition, cover_code, risk, taxes=taxes, on=on)
+    except RatingError as exc:
+        raise field_error(exc.field, exc.message) from None
+    head: dict[str, Any] = {
+        "product_code": product.code,
+        "carrier": product.carrier,
+        "product_name": definition.product_name,
+        "line": definition.line,
+        "cover": CoverOut(
+            code=cover.code,
+            name=cover.name,
+            rank=cover.rank,
+            covers=list(cover.covers),
+            limits=dict(cover.limits),
+            deductible=cover.deductible,
+        ),
+        "tariff": Pin(
+            tariff_version_id=version.id,
+            product_code=product.code,
+            carrier=product.carrier,
+            version=version.version,
+            digest=version.digest,
+        ),
+    }
+    if isinstance(result, Ineligible):
+        return OfferOut(**head, eligible=False, reasons=list(result.reasons))
+    return OfferOut(
+        **head,
+        eligible=True,
+        zone=result.zone,
+        net_premium=result.net_premium,
+        compulsory_rc_premium=result.compulsory_rc_premium,
+        taxes=[TaxOut(**t.__dict__) for t in result.taxes],
+        total=result.total,
+        lines=[LineOut(**line.__dict__) for line in result.lines],
+    )
+
+
+async def calculate(
+    session: AsyncSession, *, rt: Runtime, data: CalculateRequest, actor: uuid.UUID | None
+) -> CalculationOut:
+    """One product, one cover level, one risk -> the explained premium (or why it is refused)."""
+    on = data.effective_date or today()
+    found = await tariffs.in_force(session, on=on, product_code=data.product_code)
+    if not found:
+        if await tariffs.product_exists(session, data.product_code):
+            raise field_error(
+                "effective_date", f"no tariff of {data.product_code!r} is in force on {on.isoformat()}"
+            )
+        raise field_error("product_code", f"no product {data.product_code!r}")
+    version, product, definition = found[0]
+    if data.risk.line != product.line:
+        raise field_error(
+            "risk.line", f"product {product.code!r} insures {product.line}, not {data.risk.line}"
+        )
+    offer = _offer(
+        version,
+        product,
+        definition,
+        data.cover_level,
+        data.risk.fields(),
+        await tariffs.receipt_taxes(session),
+        on,
+    )
+    row = Calculation(
+        kind="calculation",
+        line=product.line,
+        product_code=product.code,
+        tariff_version_id=version.id,
+        priced_on=on,
+        request=data.model_dump(mode="json"),
+        result=offer.model_dump(mode="json"),
+        total=offer.total,
+        customer_id=data.customer_id,
+        created_by=actor,
+    )
+    await repository.add(session, row)
+    await rt.outbox.publish(session, events.calculated(row, [offer]), key=str(row.id))
+    return CalculationOut(
+        id=row.id, priced_on=on, created_at=row.created_at, request=row.request, offer=offer
+    )
+
+
+def _rank(
+    offers: list[OfferOut],
+) -> tuple[list[RankedOffer], Recommendation | None, dict[str, dict[str, bool]]]:
+    eligible = [o for o in offers if o.eligible and o.total is not None]
+    every_cover = sorted({c for o in eligible for c in o.cover.covers})
+    narrowest = min((len(o.cover.covers) for o in eligible), default=0)
+    scored = []
+    for offer in eligible:
+        assert offer.total is not None
+        extra = len(offer.cover.covers) - narrowest
+        score = offer.total + DEDUCTIBLE_WEIGHT * offer.cover.deductible - GUARANTEE_VALUE * extra
+        scored.append(
+            (score.quantize(Decimal("0.01")), offer.total, offer.product_code, offer.cover.code, offer)
+        )
+    scored.sort(key=lambda s: (s[0], s[1], s[2], s[3]))
+    ranked = [
+        RankedOffer(
+            **offer.model_dump(),
+            rank=i,
+            score=score,
+            missing_covers=[c for c in every_cover if c not in offer.cover.covers],
+        )
+        for i, (score, _, _, _, offer) in enumerate(scored, start=1)
+    ]
+    matrix = {
+        c: {f"{o.product_code}/{o.cover.code}": c in o.cover.covers for o in eligible} for c in every_cover
+    }
+    if not ranked:
+        return ranked, None, matrix
+    best = ranked[0]
+    cheapest = min(ranked, key=lambda o: (o.total or Decimal(0), o.rank))
+    assert best.total is not None and cheapest.total is not None
+    why = (
+        f"{best.carrier} {best.cover.name}: {best.total} € a year for {len(best.cover.covers)} guarantees "
+        f"with a {best.cover.deductible} € deductible — the best value score ({best.score}: the total, "
+        f"plus {DEDUCTIBLE_WEIGHT * 100:.0f} % of the deductible, minus {GUARANTEE_VALUE} € per guarantee "
+        f"beyond the narrowest offer)."
+    )
+    if cheapest.product_code != best.product_code or cheapest.cover.code != best.cover.code:
+        lacking = [c for c in best.cover.covers if c not in cheapest.cover.covers]
+        why += (
+            f" The cheapest, {cheapest.carrier} {cheapest.cover.name} at {cheapest.total} €, costs "
+            f"{best.total - cheapest.total} € less"
+            + (f" but lacks {', '.join(lacking)}" if lacking else "")
+            + (
+                f" and has a {cheapest.cover.deductible} € deductible"
+                if cheapest.cover.deductible > best.cover.deductible
+                else ""
+            )
+            + "."
+        )
+    else:
+        why += " It is also the cheapest."
+    recommendation = Recommendation(
+        product_code=best.product_code,
+        carrier=best.carrier,
+        cover_level=best.cover.code,
+        total=best.total,
+        why=why,
+    )
+    return ranked, recommendation, matrix
+
+
+async def compare(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    data: CompareRequest,
+    actor: uuid.UUID | None,
+    crm_request_id: uuid.UUID | None = None,
+) -> ComparisonOut:
+    """Every product of the risk's line in force, at each cover level asked for: ranked, explained."""
+    on = data.effective_date or today()
+    products = await tariffs.in_force(session, on=on, line=data.risk.line)
+    if data.carriers:
+        wanted = {c.lower() for c in data.carriers}
+        products = [p for p in products if p[1].carrier.lower() in wanted]
+        if not products:
+            raise field_error(
+                "carriers", f"no {data.risk.line} product of these carriers is in force on {on}"
+            )
+    if not products:
+        raise field_error("effective_date", f"no {data.risk.line} tariff is in force on {on.isoformat()}")
+    if data.cover_levels:
+        known = {c.code for _, _, d in products for c in d.cover_levels}
+        unknown = [c for c in data.cover_levels if c not in known]
+        if unknown:
+            raise field_error(
+                "cover_levels", f"no product offers {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+            )
+    taxes = await tariffs.receipt_taxes(session)
+    risk = data.risk.fields()
+    offers = []
+    for version, product, definition in products:
+        for cover in definition.cover_levels:
+            if data.cover_levels and cover.code not in data.cover_levels:
+                continue
+            offers.append(_offer(version, product, definition, cover.code, risk, taxes, on))
+    ranked, recommendation, matrix = _rank(offers)
+    ineligible = [o for o in offers if not o.eligible]
+    result = {
+        "offers": [o.model_dump(mode="json") for o in ranked],
+        "ineligible": [o.model_dump(mode="json") for o in ineligible],
+        "cover_matrix": matrix,
+        "recommendation": recommendation.model_dump(mode="json") if recommendation else None,
+    }
+    row = Calculation(
+        kind="comparison",
+        line=data.risk.line,
+        priced_on=on,
+        request=data.model_dump(mode="json"),
+        result=result,
+        total=recommendation.total if recommendation else None,
+        customer_id=data.customer_id,
+        crm_request_id=crm_request_id,
+        created_by=actor,
+    )
+    await repository.add(session, row)
+    recommended = (recommendation.product_code, recommendation.cover_level) if recommendation else None
+    published: list[OfferOut] = [*ranked, *ineligible]
+    await rt.outbox.publish(session, events.calculated(row, published, recommended), key=str(row.id))
+    return ComparisonOut(
+        id=row.id,
+        priced_on=on,
+        created_at=row.created_at,
+        request=row.request,
+        offers=ranked,
+        ineligible=ineligible,
+        cover_matrix=matrix,
+        recommendation=recommendation,
+    )
+
+
+async def _stored(session: AsyncSession, calculation_id: uuid.UUID) -> Calculation:
+    row = await repository.get(session, calculation_id)
+    if row is None:
+        raise NotFound("No such quote calculation.")
+    return row
+
+
+def stored_out(row: Calculation) -> CalculationOut | ComparisonOut:
+    if row.kind == "calculation":
+        return CalculationOut(
+            id=row.id,
+            priced_on=row.priced_on,
+            created_at=row.created_at,
+            request=row.request,
+            offer=OfferOut.model_validate(row.result),
+        )
+    return ComparisonOut(
+        id=row.id, priced_on=row.priced_on, created_at=row.created_at, request=row.request, **row.result
+    )
+
+
+async def get(session: AsyncSession, *, calculation_id: uuid.UUID) -> CalculationOut | ComparisonOut:
+    """A stored calculation or comparison, as it was priced."""
+    return stored_out(await _stored(session, calculation_id))
+
+
+async def reprice(session: AsyncSession, *, calculation_id: uuid.UUID) -> RepricedOut:
+    """Price a stored calculation again under its pinned tariff version and the taxes of its date."""
+    row = await _stored(session, calculation_id)
+    if row.kind != "calculation" or row.tariff_version_id is None:
+        raise Conflict("Only a calculation can be re-priced; re-run the comparison instead.")
+    version, product = await tariffs.get_version(session, row.tariff_version_id)
+    request = CalculateRequest.model_validate(row.request)
+    offer = _offer(
+        version,
+        product,
+        tariffs.definition_of(version),
+        request.cover_level,
+        request.risk.fields(),
+        await tariffs.receipt_taxes(session),
+        row.priced_on,
+    )
+    return RepricedOut(
+        calculation_id=row.id,
+        priced_on=row.priced_on,
+        original_total=row.total,
+        repriced_total=offer.total,
+        unchanged=offer.total == row.total,
+        offer=offer,
+    )
+
+
+async def dry_run(session: AsyncSession, *, version_id: uuid.UUID, sample: int) -> DryRunOut:
+    """Re-price the product's most recent calculations under a candidate version; report the changes."""
+    version, product = await tariffs.get_version(session, version_id)
+    definition = tariffs.definition_of(version)
+    taxes = await tariffs.receipt_taxes(session)
+    changes: list[Decimal] = []
+    examples: list[dict[str, Any]] = []
+    sampled = newly_ineligible = 0
+    for row in await repository.recent_for_product(session, product.code, limit=sample):
+        request = CalculateRequest.model_validate(row.request)
+        if row.total is None or definition.cover(request.cover_level) is None:
+            continue
+        on = max(row.priced_on, version.effective_from)
+        try:
+            result = rate(definition, request.cover_level, request.risk.fields(), taxes=taxes, on=on)
+        except RatingError:
+            continue
+        sampled += 1
+        if isinstance(result, Ineligible):
+            newly_ineligible += 1
+            continue
+        delta = result.total - row.total
+        changes.append(delta)
+        if delta and len(examples) < 10:
+            examples.append(
+                {"calculation_id": str(row.id), "old_total": str(row.total), "new_total": str(result.total)}
+            )
+    moved = [d for d in changes if d]
+    return DryRunOut(
+        tariff_version_id=version.id,
+        product_code=product.code,
+        sampled=sampled,
+        changed=len(moved) + newly_ineligible,
+        increased=sum(1 for d in moved if d > 0),
+        decreased=sum(1 for d in moved if d < 0),
+        newly_ineligible=newly_ineligible,
+        mean_change=(sum(changes, Decimal(0)) / len(changes)).quantize(Decimal("0.01"))
+        if changes
+        else Decimal("0.00"),
+        max_increase=max((d for d in moved if d > 0), default=Decimal("0.00")),
+        max_decrease=min((d for d in moved if d < 0), default=Decimal("0.00")),
+        examples=examples,
+    )
+
+
+async def price_crm_request(session: AsyncSession, *, rt: Runtime, data: QuotePricingRequested) -> None:
+    """Answer the CRM's pricing request: a comparison (``quote.calculated``) or why not
+    (``quote.pricing_failed``). A request answered before (same request id) is not priced again."""
+    if await repository.by_crm_request(session, data.request_id) is not None:
+        return
+    try:
+        request = CompareRequest.model_validate(
+            {
+                "risk": {**data.risk, "line": data.quote_type},
+                "cover_levels": data.cover_levels,
+                "carriers": data.carriers,
+                "customer_id": data.customer_id,
+            }
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        await _refuse(session, rt, data, f"{where}: {first.get('msg', 'invalid value')}")
+        return
+    try:
+        async with session.begin_nested():
+            result = await compare(
+                session, rt=rt, data=request, actor=data.requested_by, crm_request_id=data.request_id
+            )
+    except AppError as exc:
+        await _refuse(session, rt, data, exc.detail)
+        return
+    if result.recommendation is None:
+        await _refuse(session, rt, data, "no product is eligible for this risk")
+
+
+async def _refuse(session: AsyncSession, rt: Runtime, data: QuotePricingRequested, reason: str) -> None:
+    await rt.outbox.publish(session, events.pricing_failed(data, reason), key=str(data.request_id))
+
+
+async def latest_comparison(
+    session: AsyncSession, *, customer_id: uuid.UUID, line: str
+) -> ComparisonOut | None:
+    """The customer's most recent comparison of ``line``, as priced (None when there is none)."""
+    row = await repository.latest_comparison(session, customer_id, line)
+    out = stored_out(row) if row is not None else None
+    return out if isinstance(out, ComparisonOut) else None

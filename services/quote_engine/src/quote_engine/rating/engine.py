@@ -1,0 +1,340 @@
+"""The rating engine: a tariff version, a cover level and a risk in, an explained premium out.
+
+Pure (no I/O, no clock): the same tariff, taxes, risk and date always give the same result. Every
+step is one explanation line whose amount is rounded to the cent (half up) and added to a running
+total, so the lines sum to the total exactly by construction:
+
+1. base rate of the risk's zone (per cover level; fixed, or per mille of a capital field)
+2. each factor table in order: the matching row's factor (× running) or amount (+)
+3. each discount (−) and surcharge (+) whose conditions hold, on the running premium
+4. minimum premium (raise) and cap (lower) -> the net premium
+5. each receipt tax in force on the date for the line -> the total
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from quote_engine.rating.tariff import (
+    Band,
+    Condition,
+    EligibilityRule,
+    FactorTable,
+    ReceiptTax,
+    TariffDefinition,
+)
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+THOUSAND = Decimal(1000)
+Value = Decimal | bool | str
+Risk = Mapping[str, Value]
+
+
+def cents(x: Decimal) -> Decimal:
+    return x.quantize(CENT, ROUND_HALF_UP)
+
+
+class RatingError(ValueError):
+    """The request cannot be rated at all (unknown cover level, missing risk field)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Line:
+    """One step of the explanation."""
+
+    step: int
+    kind: str  # base | factor | discount | surcharge | minimum | cap | tax
+    table: str
+    row: str
+    input: str | None
+    factor: Decimal | None
+    amount: Decimal
+    running_total: Decimal
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class TaxLine:
+    code: str
+    name: str
+    base: Decimal
+    amount: Decimal
+    legal_reference: str
+
+
+@dataclass(frozen=True)
+class Priced:
+    net_premium: Decimal
+    compulsory_rc_premium: Decimal
+    taxes: tuple[TaxLine, ...]
+    total: Decimal
+    lines: tuple[Line, ...]
+    zone: str
+
+
+@dataclass(frozen=True)
+class Ineligible:
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class _Ledger:
+    lines: list[Line] = field(default_factory=list)
+    running: Decimal = Decimal("0.00")
+
+    def add(
+        self,
+        kind: str,
+        table: str,
+        row: str,
+        amount: Decimal,
+        *,
+        input_: Value | None = None,
+        factor: Decimal | None = None,
+        note: str | None = None,
+    ) -> None:
+        amount = cents(amount)
+        self.running += amount
+        self.lines.append(
+            Line(
+                step=len(self.lines) + 1,
+                kind=kind,
+                table=table,
+                row=row,
+                input=None if input_ is None else _text(input_),
+                factor=factor,
+                amount=amount,
+                running_total=self.running,
+                note=note,
+            )
+        )
+
+
+def _text(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _number(value: Value, field_: str) -> Decimal:
+    if isinstance(value, bool):
+        raise RatingError(field_, "must be a number, not a boolean")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise RatingError(field_, f"must be a number (got {value!r})") from None
+    if not number.is_finite():
+        raise RatingError(field_, "must be a finite number")
+    return number
+
+
+def _compare(actual: Value, op: str, expected: Value) -> bool:
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        same = isinstance(actual, bool) and isinstance(expected, bool) and actual == expected
+        return same if op == "eq" else (not same if op == "ne" else False)
+    if isinstance(expected, Decimal) or (isinstance(actual, Decimal) and op in ("lt", "le", "gt", "ge")):
+        try:
+            a, b = Decimal(str(actual)), Decimal(str(expected))
+        except InvalidOperation:
+            return False
+        return {
+            "eq": a == b,
+            "ne": a != b,
+            "lt": a < b,
+            "le": a <= b,
+            "gt": a > b,
+            "ge": a >= b,
+        }.get(op, False)
+    a_s, b_s = str(actual).lower(), str(expected).lower()
+    return {"eq": a_s == b_s, "ne": a_s != b_s}.get(op, False)
+
+
+def holds(condition: Condition, risk: Risk) -> bool:
+    """Whether ``risk`` satisfies ``condition`` (a missing field never satisfies one)."""
+    if condition.field not in risk:
+        return False
+    actual = risk[condition.field]
+    if condition.op in ("in", "not_in"):
+        options = condition.value if isinstance(condition.value, list) else [condition.value]
+        inside = any(_compare(actual, "eq", option) for option in options)
+        return inside if condition.op == "in" else not inside
+    if isinstance(condition.value, list):
+        return False
+    return _compare(actual, condition.op, condition.value)
+
+
+def _describe(rule: EligibilityRule, risk: Risk) -> str:
+    got = _text(risk[rule.field]) if rule.field in risk else "missing"
+    return f"{rule.reason} ({rule.field} = {got})"
+
+
+def eligibility(tariff: TariffDefinition, cover_code: str, risk: Risk) -> list[str]:
+    """The reasons the risk is refused (empty: eligible)."""
+    cover = tariff.cover(cover_code)
+    if cover is None:
+        raise RatingError("cover_level", f"product {tariff.product_code!r} has no cover level {cover_code!r}")
+    return [_describe(r, risk) for r in (*tariff.eligibility, *cover.eligibility) if not holds(r, risk)]
+
+
+def zone_of(tariff: TariffDefinition, risk: Risk) -> str:
+    postal = str(risk.get("postal_code", ""))
+    for length in (5, 4, 3, 2, 1):
+        zone = tariff.zones.get(postal[:length]) if len(postal) >= length else None
+        if zone is not None:
+            return zone
+    return tariff.default_zone
+
+
+def _row(table: FactorTable, risk: Risk) -> tuple[str, Decimal, Value] | None:
+    if table.input not in risk:
+        raise RatingError(f"risk.{table.input}", f"is required by factor table {table.name!r}")
+    value = risk[table.input]
+    if table.bands:
+        x = _number(value, f"risk.{table.input}")
+        band: Band | None = next((b for b in table.bands if b.contains(x)), None)
+        return None if band is None else (band.label(), band.value, value)
+    for category in table.categories:
+        if isinstance(category.match, bool) or isinstance(value, bool):
+            if isinstance(category.match, bool) and isinstance(value, bool) and category.match == value:
+                return category.label(), category.value, value
+        elif category.match.lower() == str(value).lower():
+            return category.label(), category.value, value
+    return None
+
+
+def rate(
+    tariff: TariffDefinition,
+    cover_code: str,
+    risk: Risk,
+    *,
+    taxes: Sequence[ReceiptTax],
+    on: date,
+) -> Priced | Ineligible:
+    """Price ``risk`` under ``tariff``'s ``cover_code`` with the receipt taxes in force ``on``."""
+    reasons = eligibility(tariff, cover_code, risk)
+    if reasons:
+        return Ineligible(tuple(reasons))
+    cover = tariff.cover(cover_code)
+    assert cover is not None
+    ledger = _Ledger()
+
+    zone = zone_of(tariff, risk)
+    base_rate = cover.base_rates.get(zone, cover.base_rates.get("*"))
+    assert base_rate is not None  # every zone has a base rate (validated at import)
+    if tariff.base_mode == "per_mille":
+        assert tariff.base_field is not None
+        if tariff.base_field not in risk:
+            raise RatingError(f"risk.{tariff.base_field}", "is required by this product's base rate")
+        capital = _number(risk[tariff.base_field], f"risk.{tariff.base_field}")
+        ledger.add(
+            "base",
+            "base_rates",
+            f"{cover.code}/{zone}",
+            capital * base_rate / THOUSAND,
+            input_=capital,
+            factor=base_rate,
+            note=f"{base_rate}‰ of {tariff.base_field}",
+        )
+    else:
+        ledger.add(
+            "base",
+            "base_rates",
+            f"{cover.code}/{zone}",
+            base_rate,
+            input_=risk.get("postal_code"),
+            factor=None,
+        )
+
+    for table in tariff.factors:
+        row = _row(table, risk)
+        if row is None:
+            return Ineligible(
+                (f"no row of factor table {table.name!r} covers {table.input} = {_text(risk[table.input])}",)
+            )
+        label, value, got = row
+        if table.mode == "multiplicative":
+            ledger.add(
+                "factor",
+                table.name,
+                label,
+                cents(ledger.running * value) - ledger.running,
+                input_=got,
+                factor=value,
+            )
+        else:
+            ledger.add("factor", table.name, label, value, input_=got, factor=value)
+
+    for adjustment in tariff.adjustments:
+        if not all(holds(c, risk) for c in adjustment.when):
+            continue
+        size = (
+            cents(ledger.running * adjustment.percent / HUNDRED)
+            if adjustment.percent is not None
+            else cents(adjustment.amount or Decimal(0))
+        )
+        if adjustment.kind == "discount":
+            size = -min(size, max(ledger.running, Decimal(0)))
+        ledger.add(
+            adjustment.kind,
+            "adjustments",
+            adjustment.code,
+            size,
+            input_=", ".join(f"{c.field}={_text(risk[c.field])}" for c in adjustment.when) or None,
+            factor=adjustment.percent,
+            note=adjustment.description,
+        )
+
+    if ledger.running < tariff.minimum_premium:
+        ledger.add("minimum", "minimum_premium", "minimum", tariff.minimum_premium - ledger.running)
+    if tariff.maximum_premium is not None and ledger.running > tariff.maximum_premium:
+        ledger.add("cap", "maximum_premium", "cap", tariff.maximum_premium - ledger.running)
+    net = ledger.running
+    compulsory = cents(net * cover.compulsory_rc_share)
+
+    tax_lines: list[TaxLine] = []
+    for tax in taxes:
+        if not tax.applies(tariff.line, on):
+            continue
+        base, amount, factor = _tax(tax, net, compulsory, risk)
+        if amount is None:
+            continue
+        ledger.add(
+            "tax", "receipt_taxes", tax.code, amount, input_=base, factor=factor, note=tax.legal_reference
+        )
+        tax_lines.append(TaxLine(tax.code, tax.name, base, cents(amount), tax.legal_reference))
+    return Priced(
+        net_premium=net,
+        compulsory_rc_premium=compulsory,
+        taxes=tuple(tax_lines),
+        total=ledger.running,
+        lines=tuple(ledger.lines),
+        zone=zone,
+    )
+
+
+def _tax(
+    tax: ReceiptTax, net: Decimal, compulsory: Decimal, risk: Risk
+) -> tuple[Decimal, Decimal | None, Decimal | None]:
+    rate_ = tax.rate or Decimal(0)
+    if tax.kind == "percent_of_net":
+        return net, net * rate_ / HUNDRED, rate_
+    if tax.kind == "percent_of_compulsory_rc":
+        return compulsory, compulsory * rate_ / HUNDRED, rate_
+    if tax.kind == "fixed_per_vehicle":
+        vehicle = str(risk.get("vehicle_type", "car")).lower()
+        amount = tax.amounts.get(vehicle, tax.amounts.get("*"))
+        return Decimal(1), amount, amount
+    field_ = tax.capital_field or "capital"
+    if field_ not in risk:
+        raise RatingError(f"risk.{field_}", f"is required by receipt tax {tax.code!r}")
+    capital = _number(risk[field_], f"risk.{field_}")
+    return capital, capital * rate_ / THOUSAND, rate_
