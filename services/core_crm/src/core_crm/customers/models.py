@@ -11,7 +11,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, t
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk, version_column
+from core_crm.core.base import Base, check_in, created_column, ts_column, uuid_pk, version_column
 
 
 class CustomerStatus(StrEnum):
@@ -128,8 +128,8 @@ class Customer(Base):
         UUID(as_uuid=True), ForeignKey("crm.customers.id", ondelete="RESTRICT")
     )
     version: Mapped[int] = version_column()
-    created_at: Mapped[datetime] = now_column()
-    updated_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = created_column()
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     updated_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     deleted_at: Mapped[datetime | None] = ts_column()
@@ -149,4 +149,4 @@ class CustomerAudit(Base):
     details: Mapped[dict[str, Any]] = mapped_column(
         JSONB, nullable=False, server_default=text("'{}'::jsonb"), default=dict
     )
-    occurred_at: Mapped[datetime] = now_column()
+    occurred_at: Mapped[datetime] = created_column()

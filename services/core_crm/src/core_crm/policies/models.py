@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk, version_column
+from core_crm.core.base import Base, check_in, created_column, ts_column, uuid_pk, version_column
 
 
 class PolicyType(StrEnum):
@@ -109,8 +109,8 @@ class Policy(Base):
     renewal_confirmed_at: Mapped[datetime | None] = ts_column()
     renewal_confirmed_via: Mapped[str | None] = mapped_column(String(20))
     version: Mapped[int] = version_column()
-    created_at: Mapped[datetime] = now_column()
-    updated_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = created_column()
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     updated_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
@@ -138,5 +138,5 @@ class PolicyTerm(Base):
     premium_amount: Mapped[Decimal] = mapped_column(Numeric(10, 2), nullable=False)
     premium_frequency: Mapped[str] = mapped_column(String(20), nullable=False)
     coverage_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    created_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
