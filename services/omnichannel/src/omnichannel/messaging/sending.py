@@ -10,10 +10,11 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import NotFound, UnprocessableEntity
+from aintech_shared.phones import to_e164
 from omnichannel.contacts import service as contacts
 from omnichannel.conversations.models import Conversation
 from omnichannel.core import ratelimit
-from omnichannel.core.addresses import e164, email_address
+from omnichannel.core.addresses import email_address
 from omnichannel.core.errors import PayloadTooLarge
 from omnichannel.messaging import service, templated
 from omnichannel.messaging.models import Message
@@ -42,7 +43,7 @@ async def check_limits(
 
 
 def _phone(value: str) -> str:
-    number = e164(value)
+    number = to_e164(value, bare_international=True)
     if number is None:
         raise UnprocessableEntity(
             "Not a valid phone number.",

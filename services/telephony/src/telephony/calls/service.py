@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.auth import Principal
 from aintech_shared.errors import Conflict, Forbidden, NotFound, TooManyRequests, UnprocessableEntity
+from aintech_shared.phones import to_e164
 from telephony.agents import service as agents
 from telephony.calls import events, repository
 from telephony.calls.models import STATUS_RANK, TERMINAL, Call
@@ -24,7 +25,7 @@ from telephony.calls.repository import CallFilters
 from telephony.core import live
 from telephony.core.base import utcnow
 from telephony.core.deps import is_supervisor, user_uuid
-from telephony.core.phones import outbound_refusal, to_e164
+from telephony.core.phones import outbound_refusal
 from telephony.core.runtime import Runtime
 from telephony.customers import repository as customers
 from telephony.providers import twiml

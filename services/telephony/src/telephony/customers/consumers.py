@@ -18,7 +18,7 @@ from aintech_contracts.events.crm import (
     CustomerUpdated,
 )
 from aintech_shared.events.consumer import ConsumerSpec, Handler
-from telephony.core.phones import to_e164
+from aintech_shared.phones import to_e164
 from telephony.customers import repository
 
 CLOSED_CLAIM_STATES = frozenset({"closed", "denied", "paid", "rejected", "cancelled", "withdrawn"})
