@@ -127,9 +127,9 @@ async def search(
     unassigned: bool,
     label: str | None,
     customer_id: uuid.UUID | None,
-    offset: int,
+    after: list[Any] | None,
     limit: int,
-) -> tuple[Sequence[Conversation], int]:
+) -> tuple[list[Conversation], list[Any] | None]:
     """Inbox listing; a customer's listing is always narrowed to their own conversations."""
     return await repository.search(
         session,
@@ -140,7 +140,7 @@ async def search(
         label=label,
         customer_id=customer_id,
         customer_user_id=None if principal.is_staff else user_uuid(principal),
-        offset=offset,
+        after=after,
         limit=limit,
     )
 

@@ -360,8 +360,10 @@ def consent_applies(*, channel: str, purpose: str) -> bool:
     return channel in ("whatsapp", "sms") or purpose == "marketing"
 
 
-async def opt_outs(session: AsyncSession, *, offset: int, limit: int) -> tuple[Sequence[OptOut], int]:
-    return await repository.opt_outs(session, offset=offset, limit=limit)
+async def opt_outs(
+    session: AsyncSession, *, after: list[Any] | None, limit: int
+) -> tuple[list[OptOut], list[Any] | None]:
+    return await repository.opt_outs(session, after=after, limit=limit)
 
 
 # --- outbound ------------------------------------------------------------------------------------
@@ -685,10 +687,10 @@ async def in_conversation(
 
 
 async def history(
-    session: AsyncSession, *, channel: str, customer_id: uuid.UUID, offset: int, limit: int
-) -> tuple[Sequence[Message], int]:
+    session: AsyncSession, *, channel: str, customer_id: uuid.UUID, after: list[Any] | None, limit: int
+) -> tuple[list[Message], list[Any] | None]:
     return await repository.history(
-        session, channel=channel, customer_id=customer_id, offset=offset, limit=limit
+        session, channel=channel, customer_id=customer_id, after=after, limit=limit
     )
 
 

@@ -9,8 +9,8 @@ the same transaction, so a refusal from Twilio leaves nothing behind.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -456,15 +456,15 @@ async def get_visible(session: AsyncSession, *, principal: Principal, call_id: u
 
 
 async def list_visible(
-    session: AsyncSession, *, principal: Principal, filters: CallFilters, limit: int, offset: int
-) -> tuple[Sequence[Call], int]:
+    session: AsyncSession, *, principal: Principal, filters: CallFilters, after: list[Any] | None, limit: int
+) -> tuple[list[Call], list[Any] | None]:
     """Calls, newest first; agents are limited to their own."""
     if not is_supervisor(principal):
         me = user_uuid(principal)
         if filters.agent_id not in (None, me):
             raise Forbidden("Agents can only list their own calls.")
         filters = CallFilters(**{**filters.__dict__, "agent_id": me})
-    return await repository.page(session, filters=filters, limit=limit, offset=offset)
+    return await repository.page(session, filters=filters, after=after, limit=limit)
 
 
 async def purge_receipts(session: AsyncSession, *, older_than: timedelta) -> int:
