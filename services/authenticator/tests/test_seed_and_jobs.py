@@ -9,8 +9,8 @@ import anyio
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from authenticator.jobs import jobs
 from authenticator.seed import SEED_USERS, seed
-from authenticator.worker import jobs
 
 from .conftest import Api, make_settings
 

@@ -20,11 +20,13 @@ from aintech_contracts.events.base import EventData
 from aintech_contracts.rbac import Role
 from aintech_devtools.testing import publish_event
 from aintech_shared.events.consumer import EventConsumer
+from omnichannel.consumers import consumer_specs
 from omnichannel.contacts import service as contacts
+from omnichannel.core.runtime import build_runtime
 from omnichannel.delivery import consumers, parking
-from omnichannel.delivery.consumers import consumer_specs
 from omnichannel.delivery.dispatcher import Dispatcher
 from omnichannel.models import MESSAGING
+from omnichannel.settings import Settings
 
 from .conftest import Api, eventually
 from .sockets import Socket, ws_url
@@ -399,7 +401,9 @@ async def test_from_kafka_a_quote_published_before_its_customer_reaches_the_cust
     await publish_event(
         kafka_bootstrap, quote_for(customer_id, "Q-KAFKA-1"), key=str(customer_id), source="core-crm"
     )
-    spec = dataclasses.replace(consumer_specs()[1], name=f"test-crm-{uuid.uuid4().hex[:8]}")
+    spec = dataclasses.replace(
+        consumer_specs(build_runtime(Settings()))[1], name=f"test-crm-{uuid.uuid4().hex[:8]}"
+    )
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(

@@ -25,7 +25,7 @@ from aintech_devtools.testing import TestKeys, rolled_back
 from aintech_shared.db import Database
 from telephony.app import create_app
 from telephony.calls.models import Call
-from telephony.customers.consumers import HANDLERS
+from telephony.consumers import CRM_READ_MODEL
 from telephony.customers.models import Customer
 from telephony.providers.signing import SIGNATURE_HEADER, sign
 from telephony.settings import Settings
@@ -204,7 +204,7 @@ class Api:
         event = CloudEvent.wrap(payload, type_=payload.event_type, source="core-crm", subject=None)
         db: Database = self.app.state.db
         async with db.sessionmaker() as session, session.begin():
-            await HANDLERS[event.type](session, event)
+            await CRM_READ_MODEL.handlers[event.type](session, event)
 
     async def session(self) -> AsyncSession:
         db: Database = self.app.state.db

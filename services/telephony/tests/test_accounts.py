@@ -22,8 +22,9 @@ from aintech_contracts.rbac import Role
 from aintech_devtools.testing import TestKeys, publish_event
 from aintech_shared.db import Database
 from aintech_shared.events.consumer import EventConsumer
-from telephony.agents.consumers import accounts_consumer, handles_calls
+from telephony.agents.consumers import handles_calls
 from telephony.calls.models import Call
+from telephony.consumers import accounts as accounts_consumer
 from telephony.core.base import MESSAGING
 
 from .conftest import OUR_NUMBER, new_call_sid

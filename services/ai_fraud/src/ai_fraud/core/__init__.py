@@ -1,0 +1,1 @@
+"""Building blocks every domain of ai_fraud may use; imports no domain."""
