@@ -87,10 +87,23 @@ def created_column() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(), default=utcnow)
 
 
+def _insert_instant(context: Any) -> datetime:
+    """One instant per INSERT statement, so a new row's ``created_at`` and ``updated_at`` are equal."""
+    instant: datetime | None = getattr(context, "_aintech_insert_instant", None)
+    if instant is None:
+        instant = utcnow()
+        context._aintech_insert_instant = instant
+    return instant
+
+
 def updated_column() -> Mapped[datetime]:
     """A NOT NULL timestamptz set at insert and bumped by every ORM update."""
     return mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now(), default=utcnow, onupdate=utcnow
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=func.now(),
+        default=_insert_instant,
+        onupdate=utcnow,
     )
 
 
@@ -108,7 +121,9 @@ class IdMixin:
 class TimestampsMixin:
     """``created_at`` and ``updated_at`` (timestamptz, UTC); ``updated_at`` follows every ORM update."""
 
-    created_at: Mapped[datetime] = created_column()
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), default=_insert_instant
+    )
     updated_at: Mapped[datetime] = updated_column()
 
 
