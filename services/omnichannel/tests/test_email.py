@@ -23,6 +23,7 @@ from aintech_contracts.events.auth import (
 )
 from aintech_contracts.events.crm import EmailRequested
 from aintech_contracts.rbac import Role
+from aintech_devtools.api import eventually
 from aintech_devtools.testing import publish_event
 from aintech_shared.events.consumer import EventConsumer
 from omnichannel.consumers import consumer_specs
@@ -32,7 +33,7 @@ from omnichannel.models import MESSAGING
 from omnichannel.settings import Settings
 from omnichannel.templating.service import LANGUAGES, TEMPLATES, render
 
-from .conftest import Api, eventually
+from .conftest import Api
 
 
 def address() -> str:

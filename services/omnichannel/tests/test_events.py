@@ -18,6 +18,7 @@ from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import crm
 from aintech_contracts.events.base import EventData
 from aintech_contracts.rbac import Role
+from aintech_devtools.api import eventually
 from aintech_devtools.testing import publish_event
 from aintech_shared.events.consumer import EventConsumer
 from omnichannel.consumers import consumer_specs
@@ -28,7 +29,7 @@ from omnichannel.delivery.dispatcher import Dispatcher
 from omnichannel.models import MESSAGING
 from omnichannel.settings import Settings
 
-from .conftest import Api, eventually
+from .conftest import Api
 from .sockets import Socket, ws_url
 
 
