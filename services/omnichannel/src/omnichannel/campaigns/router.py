@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
@@ -101,7 +100,7 @@ async def recipients(
 Transition = Callable[..., Awaitable[Campaign]]
 
 
-async def _transition(db: AsyncSession, campaign_id: uuid.UUID, action: Transition) -> CampaignOut:
+async def _transition(db: DbSession, campaign_id: uuid.UUID, action: Transition) -> CampaignOut:
     campaign = await service.get(db, campaign_id=campaign_id, for_update=True)
     await action(db, campaign=campaign)
     return await service.view(db, campaign=campaign)
