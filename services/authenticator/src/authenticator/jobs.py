@@ -9,12 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aintech_shared.scheduler import ScheduledJob
 from authenticator.accounts import repository as accounts
 from authenticator.core.base import utcnow
+from authenticator.core.runtime import Runtime
 from authenticator.oauth import repository as oauth
 from authenticator.sessions import repository as sessions
-from authenticator.settings import Settings
 from authenticator.throttle import repository as throttle
 from authenticator.tokens import repository as tokens
-from authenticator.tokens.keys import build_key_store
 from authenticator.twofactor import repository as twofactor
 
 # Expired rows are kept a day for troubleshooting; ended sessions a month (the audit log keeps history).
@@ -22,9 +21,9 @@ EXPIRED_GRACE = timedelta(days=1)
 SESSION_RETENTION = timedelta(days=30)
 
 
-def jobs(settings: Settings) -> list[ScheduledJob]:
+def jobs(rt: Runtime) -> list[ScheduledJob]:
     """Purge expired credentials hourly; rotate the signing key when it is older than configured."""
-    keys = build_key_store(settings, cache_seconds=0)
+    settings, keys = rt.settings, rt.keys
 
     async def purge(session: AsyncSession) -> None:
         cutoff = utcnow() - EXPIRED_GRACE

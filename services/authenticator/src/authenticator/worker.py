@@ -12,7 +12,7 @@ from authenticator.tokens.keys import build_key_store
 def main() -> None:
     settings = Settings()
     rt = build_runtime(settings, keys=build_key_store(settings, cache_seconds=0))
-    worker.main(rt.settings, MESSAGING, consumers=consumer_specs(rt), jobs=jobs(rt.settings))
+    worker.main(rt.settings, MESSAGING, consumers=consumer_specs(rt), jobs=jobs(rt))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ The runtime's fields are typed by protocols: the signing-key store is the tokens
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
@@ -28,6 +29,8 @@ class SigningKeys(Protocol):
     async def jwks(self, session: AsyncSession) -> dict[str, Any]: ...
 
     async def rotate(self, session: AsyncSession) -> tuple[str, str | None]: ...
+
+    async def rotate_if_older_than(self, session: AsyncSession, max_age: timedelta) -> str | None: ...
 
 
 @dataclass
