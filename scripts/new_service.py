@@ -17,7 +17,8 @@ route). The template is the whole chassis a service is made of, and passes its o
 * ``tests/`` on ``aintech_devtools.api.ServiceApi``, one rolled-back transaction per test.
 
 ``--bare`` leaves the sample domain (and its tests) out; ``--into`` writes under another root
-(``<DIR>/services/<package>``) instead of the repository; existing files are kept unless ``--force``.
+(``<DIR>/services/<package>``) instead of the repository; an existing service is refused unless
+``--force`` (which rewrites the template's files and leaves the others).
 """
 
 from __future__ import annotations
@@ -786,7 +787,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("package", help="the package name declared in aintech_contracts/fleet.py")
     parser.add_argument("--into", type=Path, default=ROOT, help="root to write services/<package> under")
     parser.add_argument("--bare", action="store_true", help="leave the sample domain and its tests out")
-    parser.add_argument("--force", action="store_true", help="overwrite files that exist")
+    parser.add_argument(
+        "--force", action="store_true", help="rewrite the template's files of an existing service"
+    )
     args = parser.parse_args(argv[1:])
     if args.package not in BY_NAME:
         print(
@@ -795,15 +798,16 @@ def main(argv: list[str]) -> int:
         )
         return 2
     root: Path = args.into.resolve()
+    target = root / "services" / args.package
+    if target.exists() and not args.force:
+        print(f"{target} exists: --force rewrites the template's files in it", file=sys.stderr)
+        return 1
     for path, body in render(BY_NAME[args.package], root=root, bare=args.bare).items():
-        shown = path.relative_to(root)
-        if path.exists() and not args.force:
-            print(f"kept      {shown}")
-            continue
         path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
         path.write_text(body)
-        print(f"created   {shown}")
-    tidy(root / "services" / args.package)
+        print(f"{'rewrote' if existed else 'created':<9} {path.relative_to(root)}")
+    tidy(target)
     return 0
 
 
