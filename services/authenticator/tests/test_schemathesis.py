@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from aintech_devtools.hostile import hostile_json_requests, refused_properly
 from aintech_devtools.testing import CommittedDatabase, committed_database
 from authenticator.app import create_app
 from authenticator.settings import Settings
@@ -134,3 +135,18 @@ def test_no_generated_request_gets_a_server_error(
         follow_redirects=False,
     )
     case.validate_response(response, checks=CHECKS)
+
+
+def test_free_form_objects_with_hostile_keys_are_422(fuzz_client: TestClient, admin_email: str) -> None:
+    """Schemathesis draws only valid Unicode keys: lone surrogates and NUL are sent explicitly."""
+    app = fuzz_client.app
+    assert isinstance(app, FastAPI)
+    cases = list(hostile_json_requests(app.openapi()))
+    wrong: list[str] = []
+    for case in cases:
+        headers = {**_auth(fuzz_client, admin_email), "Content-Type": "application/json"}
+        response = fuzz_client.request(case.method, case.url, headers=headers, content=case.body)
+        if not refused_properly(response.status_code, response.headers.get("content-type", "")):
+            wrong.append(f"{case.label}: {response.status_code} {response.text[:200]}")
+    assert len(cases) >= 30, len(cases)
+    assert not wrong, "\n".join(wrong[:10])

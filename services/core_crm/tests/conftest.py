@@ -30,8 +30,25 @@ DNIS = ["12345678Z", "87654321X", "11111111H", "22222222J", "33333333P", "444444
 IBAN = "ES9121000418450200051332"
 
 
+# Transitions that need If-Match or an Idempotency-Key (core_crm.core.transitions).
+GUARDED_TRANSITIONS = frozenset(
+    {"activate", "cancel", "renew", "convert", "approve", "pay", "assign", "merge"}
+)
+
+
+def once() -> dict[str, str]:
+    """A fresh Idempotency-Key header: one intended operation."""
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
 def crm_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"webhook_allowlist": ["127.0.0.1"], "webhook_timeout_seconds": 3.0}
+    # The suite's fixtures sell policies on fixed dates of 2025-2026; the backdating rule itself is
+    # tested with the default grace period (test_backdating.py).
+    values: dict[str, Any] = {
+        "webhook_allowlist": ["127.0.0.1"],
+        "webhook_timeout_seconds": 3.0,
+        "backdate_grace_days": 3650,
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -76,10 +93,18 @@ class Api(ServiceApi):
         expect: int,
         as_: Person | None = None,
         headers: dict[str, str] | None = None,
+        bare: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
+        """One request, as the agent unless told otherwise; a guarded transition gets a fresh
+        Idempotency-Key, as a careful client sends, unless it names its own precondition or ``bare``
+        asks for none."""
         if as_ is None and headers is None:
             headers = self.agent
+        if method == "POST" and path.rsplit("/", 1)[-1] in GUARDED_TRANSITIONS and not bare:
+            named = {name.lower() for name in (headers or {})}
+            if not named & {"if-match", "idempotency-key"}:
+                headers = {**(headers or {}), **once()}
         return await super().call(method, path, expect=expect, as_=as_, headers=headers, **kwargs)
 
     async def customer(self, **fields: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from httpx import ASGITransport, AsyncClient
 from hypothesis import HealthCheck, given, settings
 
 from aintech_contracts.rbac import Role
+from aintech_devtools.hostile import hostile_json_requests, refused_properly
 
 from .conftest import Api
 
@@ -91,3 +92,19 @@ async def test_generated_requests_never_get_a_server_error(api: Api, app: FastAP
         await producer
     assert sent > 150
     assert not failures, "\n".join(failures[:10])
+
+
+async def test_free_form_objects_with_hostile_keys_are_422(app: FastAPI, api: Api) -> None:
+    """Schemathesis draws only valid Unicode keys: lone surrogates and NUL are sent explicitly."""
+    headers = {**api.auth(Role.admin), "Content-Type": "application/json"}
+    cases = list(hostile_json_requests(app.openapi()))
+    wrong: list[str] = []
+    async with AsyncClient(
+        transport=ASGITransport(app=app, raise_app_exceptions=False), base_url="http://hostile.test"
+    ) as client:
+        for case in cases:
+            response = await client.request(case.method, case.url, headers=headers, content=case.body)
+            if not refused_properly(response.status_code, response.headers.get("content-type", "")):
+                wrong.append(f"{case.label}: {response.status_code} {response.text[:200]}")
+    assert len(cases) >= 60, len(cases)
+    assert not wrong, "\n".join(wrong[:10])

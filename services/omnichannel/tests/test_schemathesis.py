@@ -22,6 +22,7 @@ from httpx import ASGITransport, AsyncClient
 from hypothesis import HealthCheck, given, settings
 
 from aintech_contracts.rbac import Role
+from aintech_devtools.hostile import hostile_json_requests, refused_properly
 from aintech_shared.db import Database
 
 from .conftest import Api
@@ -101,3 +102,19 @@ async def test_generated_requests_never_get_a_server_error(api: Api, app: FastAP
     assert sent > 150
     assert not failures, "\n".join(failures[:10])
     assert time.monotonic() - started < 60, "the fuzzing budget is well under a minute"
+
+
+async def test_free_form_objects_with_hostile_keys_are_422(app: FastAPI, api: Api) -> None:
+    """Schemathesis draws only valid Unicode keys: lone surrogates and NUL are sent explicitly."""
+    headers = {**api.person(Role.admin).auth, "Content-Type": "application/json"}
+    cases = list(hostile_json_requests(app.openapi()))
+    wrong: list[str] = []
+    async with AsyncClient(
+        transport=ASGITransport(app=app, raise_app_exceptions=False), base_url="http://hostile.test"
+    ) as client:
+        for case in cases:
+            response = await client.request(case.method, case.url, headers=headers, content=case.body)
+            if not refused_properly(response.status_code, response.headers.get("content-type", "")):
+                wrong.append(f"{case.label}: {response.status_code} {response.text[:200]}")
+    assert len(cases) >= 30, len(cases)
+    assert not wrong, "\n".join(wrong[:10])

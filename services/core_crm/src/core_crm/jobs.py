@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.scheduler import ScheduledJob
+from core_crm.core import transitions
 from core_crm.core.runtime import Runtime
 from core_crm.core.transactions import EngineTransactions
 from core_crm.policies import service as policies
@@ -38,6 +39,9 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
     async def fire_schedules(session: AsyncSession) -> None:
         await workflows.fire_schedules(session)
 
+    async def forget_idempotency_keys(session: AsyncSession) -> None:
+        await transitions.forget_old_keys(session)
+
     return [
         ScheduledJob("crm.policies.expiring_soon", timedelta(days=1), announce_expiring),
         ScheduledJob("crm.policies.expire", timedelta(days=1), expire_policies),
@@ -47,4 +51,5 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
             "crm.workflows.advance", timedelta(seconds=rt.settings.workflow_tick_seconds), advance_workflows
         ),
         ScheduledJob("crm.workflows.schedules", timedelta(minutes=1), fire_schedules),
+        ScheduledJob("crm.idempotency.forget", timedelta(hours=1), forget_idempotency_keys),
     ]

@@ -12,7 +12,7 @@ import aiohttp
 from fastapi import FastAPI
 
 from gateway.proxy import Forwarder
-from gateway.upstreams import Upstream
+from gateway.upstreams import Upstream, is_webhook
 
 # A service builds its OpenAPI document on the first request for it; on a busy node that can take
 # seconds. An incomplete merge (some service unreachable) is kept only briefly, then rebuilt.
@@ -76,7 +76,8 @@ class MergedOpenAPI:
                         operation["tags"] = [slug, *operation.get("tags", [])]
                         if "operationId" in operation:
                             operation["operationId"] = f"{route}_{operation['operationId']}"
-                paths[f"/api/{route}{path}"] = operations
+                # A provider webhook has one public path, unprefixed (see gateway.upstreams).
+                paths[path if is_webhook(path) else f"/api/{route}{path}"] = operations
             for name, schema in renamed.get("components", {}).get("schemas", {}).items():
                 schemas[f"{route}.{name}"] = schema
             for name, scheme in renamed.get("components", {}).get("securitySchemes", {}).items():

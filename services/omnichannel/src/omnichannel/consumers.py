@@ -54,7 +54,10 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
                     crm.ClaimPaid.event_type: on.on_claim,
                 },
                 crm.TASK_TOPIC: {crm.TaskCreated.event_type: on.on_task_created},
-                crm.NOTIFICATION_TOPIC: {crm.EmailRequested.event_type: on.on_email_requested},
+                crm.NOTIFICATION_TOPIC: {
+                    crm.EmailRequested.event_type: on.on_email_requested,
+                    crm.ContactCodeRequested.event_type: on.on_contact_code_requested,
+                },
             },
         ),
     ]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from aintech_shared.db import created_column, schema_metadata, ts_column, utcnow, uuid_pk
 from aintech_shared.events.tables import messaging_tables
+from aintech_shared.idempotency import idempotency_table
 from core_crm.settings import Settings
 
 SCHEMA = Settings.db_schema
@@ -22,6 +23,7 @@ class Base(DeclarativeBase):
 
 
 MESSAGING = messaging_tables(Base.metadata)
+IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)
 
 
 def today() -> date:

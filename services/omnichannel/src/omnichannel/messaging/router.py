@@ -12,7 +12,7 @@ from aintech_shared.db import DbSession
 from aintech_shared.errors import NotFound, responses
 from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor
 from omnichannel.conversations import service as conversations
-from omnichannel.core.deps import Caller, Sender, user_uuid
+from omnichannel.core.deps import Admin, Caller, Sender, user_uuid
 from omnichannel.core.request import SettingsDep
 from omnichannel.messaging import sending, service
 from omnichannel.messaging.schemas import (
@@ -249,11 +249,12 @@ async def preview_template(
     response_model=CursorPage[ConsoleDeliveryOut],
     summary="What the console providers recorded (no Twilio/SendGrid credentials configured)",
     description="Newest first; cursor pagination. In console mode nothing leaves the machine: this is "
-    "the outbox to read.",
-    responses=responses((403, "Staff only"), (422, "Invalid filter or cursor")),
+    "the outbox to read. Administrators only; secrets in account mails (reset and verification links, "
+    "codes) are recorded redacted.",
+    responses=responses((403, "Administrators only"), (422, "Invalid filter or cursor")),
 )
 async def console_deliveries(
-    principal: Sender,
+    principal: Admin,
     db: DbSession,
     channel: Annotated[Literal["whatsapp", "sms", "email"] | None, Query()] = None,
     to: Annotated[str | None, Query(max_length=320, pattern=r"^[^\x00]*$")] = None,
