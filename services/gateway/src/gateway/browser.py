@@ -19,8 +19,8 @@ import re
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aintech_shared.proxies import TrustedProxies
 from gateway.answers import refuse
-from gateway.clients import TrustedProxies
 from gateway.settings import Settings
 
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD"

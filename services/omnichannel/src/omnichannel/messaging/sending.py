@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
 from aintech_shared.phones import to_e164
+from aintech_shared.webhooks import PayloadTooLarge
 from omnichannel.contacts import service as contacts
 from omnichannel.conversations.models import Conversation
 from omnichannel.core import ratelimit
 from omnichannel.core.addresses import email_address
-from omnichannel.core.errors import PayloadTooLarge
 from omnichannel.messaging import service, templated
 from omnichannel.messaging.models import Message
 from omnichannel.messaging.schemas import AttachmentIn
