@@ -73,7 +73,7 @@ docs: bootstrap ## Regenerate docs/events.md from the event catalogue
 	$(UV) run --frozen python -m aintech_devtools.eventdocs > docs/events.md
 
 dlq: bootstrap ## Dead letters: make dlq ARGS="list" | ARGS="show crm.policy --offset 3" | ARGS="replay crm.policy --all"
-	$(UV) run --frozen python -m aintech_shared.dlq $(ARGS)
+	$(UV) run --frozen python -m aintech_devtools.dlq $(ARGS)
 
 clean: down ## Remove local data (dev, test and bench Postgres and Kafka); keeps the tool and jar caches
 	@if [ -x .venv/bin/python ]; then .venv/bin/python deploy/local/stack.py down --profile test; .venv/bin/python deploy/local/stack.py down --profile bench; fi

@@ -42,9 +42,9 @@ from bench.common import BENCH_ENV, Checks, fleet_offset  # noqa: E402
 from telephony.agents.models import AgentStatus  # noqa: E402
 from telephony.calls.models import Call, QueueEntry  # noqa: E402
 from telephony.core.base import utcnow  # noqa: E402
+from telephony.core.runtime import worker_runtime  # noqa: E402
 from telephony.providers.signing import SIGNATURE_HEADER, sign  # noqa: E402
 from telephony.queue import service as queue  # noqa: E402
-from telephony.queue.jobs import job_runtime  # noqa: E402
 from telephony.settings import DEV_TWILIO_AUTH_TOKEN, Settings  # noqa: E402
 
 WEBHOOK_P99_MS = 50.0  # Twilio waits up to 15 s; callers should hear the menu at once
@@ -244,7 +244,7 @@ async def _seed(db: Database, *, callers: int, agents: int) -> None:
 async def bench_queue(checks: Checks, *, callers: int = 500, agents: int = 50) -> None:
     heading(f"queue assignment ({callers} waiting callers, {agents} available agents)")
     settings = Settings()
-    rt = job_runtime(settings)
+    rt = worker_runtime(settings)
     db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=4)
     try:
         await _clean(db)

@@ -1,4 +1,4 @@
-"""A refused event is parked with its error, replayed with `python -m aintech_shared.dlq` once the
+"""A refused event is parked with its error, replayed with `python -m aintech_devtools.dlq` once the
 handler is fixed, and takes effect exactly once in every consumer group."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ async def cli(bootstrap: str, *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "aintech_shared.dlq",
+        "aintech_devtools.dlq",
         "--bootstrap",
         bootstrap,
         *args,

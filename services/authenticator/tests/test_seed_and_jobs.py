@@ -9,10 +9,18 @@ import anyio
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from authenticator.core.runtime import Runtime, build_runtime
+from authenticator.jobs import jobs
 from authenticator.seed import SEED_USERS, seed
-from authenticator.worker import jobs
+from authenticator.settings import Settings
+from authenticator.tokens.keys import build_key_store
 
 from .conftest import Api, make_settings
+
+
+def worker_runtime(settings: Settings) -> Runtime:
+    """The runtime the worker builds (a key store without a cache: it rotates, it never signs)."""
+    return build_runtime(settings, keys=build_key_store(settings, cache_seconds=0))
 
 
 async def test_seed_is_idempotent_and_accounts_sign_in(api: Api, app: FastAPI) -> None:
@@ -40,7 +48,7 @@ async def test_purge_job_removes_expired_credentials(api: Api, app: FastAPI) -> 
         text("UPDATE auth.refresh_tokens SET expires_at = now() - interval '2 days' WHERE user_id = :u"),
         {"u": ctx["user"]["id"]},
     )
-    purge, _ = jobs(make_settings(api.oidc))
+    purge, _ = jobs(worker_runtime(make_settings(api.oidc)))
     async with app.state.db.transaction() as session:
         await purge.func(session)
     remaining = await api.conn.scalar(
@@ -57,7 +65,7 @@ async def test_rotation_job_replaces_an_old_key(api: Api, app: FastAPI) -> None:
     await api.conn.execute(
         text("UPDATE auth.signing_keys SET created_at = now() - interval '31 days' WHERE retired_at IS NULL")
     )
-    _, rotate = jobs(make_settings(api.oidc))
+    _, rotate = jobs(worker_runtime(make_settings(api.oidc)))
     async with app.state.db.transaction() as session:
         await rotate.func(session)
     after = {k["kid"] for k in (await api.client.get("/.well-known/jwks.json")).json()["keys"]}

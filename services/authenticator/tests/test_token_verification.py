@@ -19,8 +19,9 @@ from aintech_shared.app import create_service_app
 from aintech_shared.auth import JWKSCache, Principal, TokenVerifier, require_permissions
 from aintech_shared.db import Database
 from aintech_shared.settings import ServiceSettings
-from authenticator.app import build_runtime, create_app
+from authenticator.app import create_app
 from authenticator.settings import Settings
+from authenticator.tokens.keys import build_key_store
 
 from .conftest import PASSWORD, make_settings
 from .fake_oidc import FakeOIDC, ThreadedServer
@@ -79,7 +80,7 @@ async def _sign_in(base_url: str, role_hint: str) -> dict[str, Any]:
 
 async def _mint(settings: Settings, **overrides: Any) -> str:
     """Sign custom claims with the authenticator's own active key (read from its key store)."""
-    _, keys = build_runtime(settings)
+    keys = build_key_store(settings, cache_seconds=settings.key_cache_seconds)
     db = Database(settings.service_database_url, schema="auth", pool_size=1)
     now = int(time.time())
     claims: dict[str, Any] = {

@@ -14,10 +14,10 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aintech_contracts.rbac import Role
-from aintech_devtools.testing import CommittedDatabase, TestKeys, committed_database, rolled_back
+from aintech_devtools.api import Person, ServiceApi, service_api
+from aintech_devtools.testing import CommittedDatabase, TestKeys, committed_database
 from core_crm.app import create_app
 from core_crm.settings import Settings
 
@@ -67,12 +67,9 @@ async def app(admin_database_url: str, kafka_bootstrap: str, keys: TestKeys) -> 
 
 
 @dataclass
-class Api:
-    """An HTTP client on the app, the test's database connection, and helpers for common setup."""
+class Api(ServiceApi):
+    """The fleet's ServiceApi plus the CRM's common setup; requests go as one agent by default."""
 
-    client: AsyncClient
-    conn: AsyncConnection
-    keys: TestKeys
     agent_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def auth(self, role: Role = Role.agent, sub: str | None = None) -> dict[str, str]:
@@ -89,18 +86,26 @@ class Api:
         return self.auth(Role.supervisor, sub=str(uuid.uuid4()))
 
     async def call(
-        self, method: str, url: str, *, expect: int, bare: bool = False, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: int,
+        as_: Person | None = None,
+        headers: dict[str, str] | None = None,
+        bare: bool = False,
+        **kwargs: Any,
     ) -> httpx.Response:
-        """One request; a guarded transition gets a fresh Idempotency-Key, as a careful client sends,
-        unless it names its own precondition or ``bare`` asks for none."""
-        kwargs.setdefault("headers", self.agent)
-        if method == "POST" and url.rsplit("/", 1)[-1] in GUARDED_TRANSITIONS and not bare:
-            named = {name.lower() for name in kwargs["headers"]}
+        """One request, as the agent unless told otherwise; a guarded transition gets a fresh
+        Idempotency-Key, as a careful client sends, unless it names its own precondition or ``bare``
+        asks for none."""
+        if as_ is None and headers is None:
+            headers = self.agent
+        if method == "POST" and path.rsplit("/", 1)[-1] in GUARDED_TRANSITIONS and not bare:
+            named = {name.lower() for name in (headers or {})}
             if not named & {"if-match", "idempotency-key"}:
-                kwargs["headers"] = {**kwargs["headers"], **once()}
-        response = await self.client.request(method, url, **kwargs)
-        assert response.status_code == expect, f"{method} {url} -> {response.status_code}: {response.text}"
-        return response
+                headers = {**(headers or {}), **once()}
+        return await super().call(method, path, expect=expect, as_=as_, headers=headers, **kwargs)
 
     async def customer(self, **fields: Any) -> dict[str, Any]:
         body = {
@@ -135,24 +140,11 @@ class Api:
         }
         return dict((await self.call("POST", "/policies", json=body, expect=201)).json())
 
-    async def events(self, event_type: str, key: str | None = None) -> list[dict[str, Any]]:
-        """CloudEvents staged in the outbox by this test."""
-        query = "SELECT payload FROM crm.outbox WHERE event_type = :t"
-        params: dict[str, Any] = {"t": event_type}
-        if key is not None:
-            query += " AND key = :k"
-            params["k"] = key
-        rows = await self.conn.execute(text(query + " ORDER BY seq"), params)
-        return [dict(r[0]) for r in rows]
-
 
 @pytest.fixture
 async def api(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
-    async with (
-        rolled_back(app.state.db) as conn,
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://crm.test") as client,
-    ):
-        yield Api(client=client, conn=conn, keys=keys)
+    async with service_api(app, keys, factory=Api, base_url="http://crm.test") as api:
+        yield api
 
 
 @dataclass
@@ -190,7 +182,7 @@ async def live(live_app: FastAPI, live_database: CommittedDatabase, keys: TestKe
             AsyncClient(transport=ASGITransport(app=live_app), base_url="http://crm.test") as client,
         ):
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            yield Live(client=client, conn=conn, keys=keys, database=live_database)
+            yield Live(app=live_app, client=client, conn=conn, keys=keys, database=live_database)
     finally:
         await live_database.clear()
 
@@ -221,7 +213,7 @@ async def committed(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
         db.engine.connect() as conn,
     ):
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        api = Api(client=client, conn=conn, keys=keys)
+        api = Api(app=app, client=client, conn=conn, keys=keys)
         started = await conn.scalar(text("SELECT now()"))
         try:
             yield api

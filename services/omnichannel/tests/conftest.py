@@ -3,10 +3,8 @@ driven through the official SDKs, and tokens signed by a test key the app trusts
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,20 +245,6 @@ async def api(
 ) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
         yield Api(client=client, db=db, keys=keys, twilio=twilio, sendgrid=sendgrid, signer=signer)
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, within: float = 10.0, every: float = 0.05
-) -> Any:
-    """Wait for ``check`` to return something truthy, up to a deadline (no blind sleeps)."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(every)
-    raise AssertionError(f"condition not met within {within}s (last: {last!r})")
 
 
 @pytest.fixture

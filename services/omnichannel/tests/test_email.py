@@ -23,14 +23,17 @@ from aintech_contracts.events.auth import (
 )
 from aintech_contracts.events.crm import EmailRequested
 from aintech_contracts.rbac import Role
+from aintech_devtools.api import eventually
 from aintech_devtools.testing import publish_event
 from aintech_shared.events.consumer import EventConsumer
-from omnichannel.delivery.consumers import consumer_specs
+from omnichannel.consumers import consumer_specs
+from omnichannel.core.runtime import build_runtime
 from omnichannel.delivery.dispatcher import Dispatcher
 from omnichannel.models import MESSAGING
+from omnichannel.settings import Settings
 from omnichannel.templating.service import LANGUAGES, STATUS_VARIABLES, TEMPLATES, render
 
-from .conftest import Api, eventually
+from .conftest import Api
 
 
 def address() -> str:
@@ -340,7 +343,9 @@ async def test_password_reset_request_from_kafka_ends_as_a_delivered_email(
     )
     await publish_event(kafka_bootstrap, payload, key=str(user_id), source="authenticator")
 
-    spec = dataclasses.replace(consumer_specs()[0], name=f"test-accounts-{uuid.uuid4().hex[:8]}")
+    spec = dataclasses.replace(
+        consumer_specs(build_runtime(Settings()))[0], name=f"test-accounts-{uuid.uuid4().hex[:8]}"
+    )
     consumer = EventConsumer(spec, db=api.db, tables=MESSAGING, bootstrap=kafka_bootstrap)
     stop = asyncio.Event()
     consuming = asyncio.create_task(consumer.run(stop))
@@ -458,7 +463,7 @@ async def test_account_and_crm_mail_requests_from_kafka_end_as_templated_emails_
                 bootstrap=kafka_bootstrap,
             ).run(stop)
         )
-        for spec in consumer_specs()
+        for spec in consumer_specs(build_runtime(Settings()))
     ]
     tasks.append(asyncio.create_task(dispatcher.run(stop)))
     try:

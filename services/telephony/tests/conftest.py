@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,19 +14,19 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import EventData
 from aintech_contracts.rbac import Role
-from aintech_devtools.testing import TestKeys, rolled_back
+from aintech_devtools.api import Person, ServiceApi, service_api
+from aintech_devtools.testing import TestKeys
 from aintech_shared.db import Database
 from aintech_shared.webhooks import TWILIO_SIGNATURE, twilio_signature
 from telephony.app import create_app
 from telephony.calls.models import Call
-from telephony.customers.consumers import HANDLERS
+from telephony.consumers import CRM_READ_MODEL
 from telephony.customers.models import Customer
 from telephony.settings import Settings
 
@@ -128,29 +128,11 @@ def query_of(url: str) -> dict[str, str]:
 
 
 @dataclass
-class Person:
-    user_id: uuid.UUID
-    token: str
+class Api(ServiceApi):
+    """The fleet's ServiceApi plus Twilio's side: signed webhooks and the fake Twilio."""
 
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-@dataclass
-class Api:
-    """An HTTP client on the app, the test's connection, and helpers for Twilio's side."""
-
-    client: AsyncClient
-    conn: AsyncConnection
-    keys: TestKeys
-    fake: FakeTwilio
-    app: FastAPI
+    fake: FakeTwilio = field(kw_only=True)
     token: str = AUTH_TOKEN
-
-    def person(self, role: Role = Role.agent, user_id: uuid.UUID | None = None) -> Person:
-        user_id = user_id or uuid.uuid4()
-        return Person(user_id, self.keys.token(role=role, sub=str(user_id)))
 
     async def available_agent(self, user_id: uuid.UUID | None = None) -> Person:
         agent = self.person(Role.agent, user_id)
@@ -188,25 +170,12 @@ class Api:
         path = parts.path.removeprefix("/webhooks/twilio/voice/")
         return await self.webhook(path, params, query=query_of(url) if parts.query else None)
 
-    async def events(self, event_type: str, key: str | None = None) -> list[dict[str, Any]]:
-        query = "SELECT payload FROM telephony.outbox WHERE event_type = :t"
-        args: dict[str, Any] = {"t": event_type}
-        if key is not None:
-            query += " AND key = :k"
-            args["k"] = key
-        rows = await self.conn.execute(text(query + " ORDER BY seq"), args)
-        return [dict(r[0]) for r in rows]
-
-    async def row(self, sql: str, **args: Any) -> dict[str, Any] | None:
-        found = (await self.conn.execute(text(sql), args)).first()
-        return dict(found._mapping) if found else None
-
     async def crm_event(self, payload: EventData) -> None:
         """Feed the read model through the worker's own handlers, as the consumer would."""
         event = CloudEvent.wrap(payload, type_=payload.event_type, source="core-crm", subject=None)
         db: Database = self.app.state.db
         async with db.sessionmaker() as session, session.begin():
-            await HANDLERS[event.type](session, event)
+            await CRM_READ_MODEL.handlers[event.type](session, event)
 
     async def session(self) -> AsyncSession:
         db: Database = self.app.state.db
@@ -232,12 +201,11 @@ def new_call_sid() -> str:
 @pytest.fixture
 async def api(app: FastAPI, keys: TestKeys, fake_twilio: FakeTwilio) -> AsyncIterator[Api]:
     fake_twilio.requests.clear()
-    async with (
-        rolled_back(app.state.db) as conn,
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://telephony.internal") as client,
-    ):
-        await hide_committed_rows(conn)
-        yield Api(client=client, conn=conn, keys=keys, fake=fake_twilio, app=app)
+    async with service_api(
+        app, keys, factory=Api, base_url="http://telephony.internal", fake=fake_twilio
+    ) as api:
+        await hide_committed_rows(api.conn)
+        yield api
 
 
 async def hide_committed_rows(conn: AsyncConnection) -> None:

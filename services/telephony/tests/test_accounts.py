@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -19,11 +18,13 @@ from sqlalchemy import text
 from aintech_contracts.events import EventData
 from aintech_contracts.events.auth import UserDisabled, UserEnabled, UserRoleChanged
 from aintech_contracts.rbac import Role
+from aintech_devtools.api import eventually
 from aintech_devtools.testing import TestKeys, publish_event
 from aintech_shared.db import Database
 from aintech_shared.events.consumer import EventConsumer
-from telephony.agents.consumers import accounts_consumer, handles_calls
+from telephony.agents.consumers import handles_calls
 from telephony.calls.models import Call
+from telephony.consumers import accounts as accounts_consumer
 from telephony.core.base import MESSAGING
 
 from .conftest import OUR_NUMBER, new_call_sid
@@ -62,15 +63,6 @@ class Accounts:
             return [(r[0]["data"]["status"], r[0]["data"].get("reason")) for r in rows]
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30, what: str = "it") -> None:
-    """Return once ``check()`` holds (the consumer has applied the event); fail after ``within`` s."""
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {within}s")
-        await asyncio.sleep(0.1)
-
-
 @pytest.fixture
 async def accounts(
     committed: Database, app: FastAPI, keys: TestKeys, kafka_bootstrap: str
@@ -104,7 +96,7 @@ async def test_a_disabled_agent_goes_offline_and_cannot_come_back_until_enabled(
     async def offline() -> bool:
         return (await accounts.agent(agent))["status"] == "offline"
 
-    await eventually(offline, what="the disabled agent going offline")
+    await eventually_within_30s(offline, what="the disabled agent going offline")
     assert (await accounts.agent(agent))["reason"] == "account disabled"
     pool = (await accounts.client.get("/agents/available", headers=accounts.auth(colleague))).json()
     assert [a["agent_id"] for a in pool] == [str(colleague)], "only the colleague is left in the pool"
@@ -123,7 +115,7 @@ async def test_a_disabled_agent_goes_offline_and_cannot_come_back_until_enabled(
         )
         return answer.status_code == 200
 
-    await eventually(may_come_back, what="the enabled agent being allowed back")
+    await eventually_within_30s(may_come_back, what="the enabled agent being allowed back")
     assert await accounts.status_events(agent) == [
         ("available", None),
         ("offline", "account disabled"),
@@ -169,7 +161,7 @@ async def test_a_role_change_mid_call_does_not_cut_the_call_and_the_agent_goes_o
             )
         return found is not None
 
-    await eventually(withdrawn, what="the role change reaching telephony")
+    await eventually_within_30s(withdrawn, what="the role change reaching telephony")
     during = await accounts.agent(agent)
     assert during["status"] == "busy" and during["current_call_id"] == str(call_id), "the call goes on"
     assert (await accounts.client.get(f"/calls/{call_id}", headers=supervisor)).json()[
@@ -199,7 +191,7 @@ async def test_a_role_change_that_still_handles_calls_changes_nothing(accounts: 
     async def demoted_offline() -> bool:
         return (await accounts.agent(demoted))["status"] == "offline"
 
-    await eventually(demoted_offline, what="the demoted agent going offline")
+    await eventually_within_30s(demoted_offline, what="the demoted agent going offline")
     assert (await accounts.agent(promoted))["status"] == "available"
     assert await accounts.status_events(promoted) == [("available", None)]
 
@@ -210,3 +202,8 @@ def test_the_roles_that_handle_calls() -> None:
         "supervisor",
         "admin",
     ]
+
+
+async def eventually_within_30s(check: Callable[[], Awaitable[bool]], *, what: str) -> None:
+    """The consumer has applied the event (Kafka delivery and the rebalance may take a while)."""
+    await eventually(check, within=30, every=0.1, what=what)

@@ -15,7 +15,7 @@ async def test_other_agents_calls_are_invisible_and_lists_are_scoped(api: Api) -
     other = api.person()
     hidden = await api.client.get(f"/calls/{call['id']}", headers=other.auth)
     assert hidden.status_code == 404 and hidden.headers["content-type"] == "application/problem+json"
-    assert (await api.client.get("/calls", headers=other.auth)).json()["total"] == 0
+    assert (await api.client.get("/calls", headers=other.auth)).json()["items"] == []
     snooping = await api.client.get("/calls", params={"agent_id": str(owner.user_id)}, headers=other.auth)
     assert snooping.status_code == 403
     mine = (await api.client.get("/calls", params={"status": "queued"}, headers=owner.auth)).json()

@@ -188,8 +188,7 @@ async def test_the_auto_assign_job_runs_once_across_replicas(committed: Database
 
 
 async def test_worker_jobs_assign_escalate_and_forget_old_webhook_receipts(api: Api) -> None:
-    settings = api.app.state.runtime.settings
-    jobs = {job.name: job for job in queue_jobs(settings)}
+    jobs = {job.name: job for job in queue_jobs(api.app.state.runtime)}
     assert jobs["telephony.queue.auto_assign"].every == timedelta(seconds=5)
     assert set(jobs) == {
         "telephony.queue.auto_assign",

@@ -26,8 +26,8 @@ from aintech_contracts.events.crm import (
 )
 from aintech_shared.db import Database
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer
+from telephony.consumers import CRM_READ_MODEL
 from telephony.core.base import MESSAGING
-from telephony.customers.consumers import CRM_READ_MODEL, HANDLERS
 
 from .conftest import Api, inbound_params, new_call_sid
 from .test_inbound import known_customer
@@ -188,4 +188,9 @@ async def test_merged_customer_moves_open_claims_and_numbers_are_stored_in_e164(
     await api.webhook("incoming", inbound_params(sid, "+34612000888"))
     call = await api.row("SELECT customer_id FROM telephony.calls WHERE call_sid = :s", s=sid)
     assert call == {"customer_id": None}, "a deleted customer's number no longer identifies anyone"
-    assert set(HANDLERS) >= {"customer.created", "customer.updated", "customer.deleted", "claim.paid"}
+    assert set(CRM_READ_MODEL.handlers) >= {
+        "customer.created",
+        "customer.updated",
+        "customer.deleted",
+        "claim.paid",
+    }

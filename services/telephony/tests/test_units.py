@@ -7,7 +7,8 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from telephony.core.phones import outbound_refusal, to_e164
+from aintech_shared.phones import to_e164
+from telephony.core.phones import outbound_refusal
 from telephony.providers import twiml
 from telephony.queue.service import RoutingFacts, priority_for
 from telephony.settings import Settings

@@ -1,16 +1,5 @@
-"""Tables of the service's schema (named once, in the fleet registry)."""
+"""Tables of the `analytics` schema (imported here so Alembic sees the whole metadata)."""
 
-from sqlalchemy.orm import DeclarativeBase
+from analytics.core.base import MESSAGING, Base
 
-from aintech_shared.db import schema_metadata
-from aintech_shared.events.tables import messaging_tables
-from analytics.settings import Settings
-
-
-class Base(DeclarativeBase):
-    """Typed declarative base: every table of this service lives in its schema."""
-
-    metadata = schema_metadata(Settings.db_schema)
-
-
-MESSAGING = messaging_tables(Base.metadata)
+__all__ = ["MESSAGING", "Base"]

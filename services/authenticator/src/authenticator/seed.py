@@ -29,13 +29,15 @@ SEED_USERS: tuple[tuple[str, str, str, Role], ...] = (
 
 async def seed(settings: Settings) -> list[str]:
     """Create the demo accounts that do not exist yet; returns the e-mails created."""
-    from authenticator.app import build_runtime
+    from authenticator.core.runtime import build_runtime
+    from authenticator.tokens.keys import build_key_store
 
     password = settings.seed_password.get_secret_value()
     problems = password_problems(password)
     if problems:
         raise SystemExit("AINTECH_SEED_PASSWORD " + "; ".join(problems))
-    runtime, keys = build_runtime(settings)
+    keys = build_key_store(settings, cache_seconds=settings.key_cache_seconds)
+    runtime = build_runtime(settings, keys=keys)
     db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=2)
     created: list[str] = []
     try:

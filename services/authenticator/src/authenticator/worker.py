@@ -1,63 +1,18 @@
-"""authenticator worker: outbox relay, consumers and scheduled jobs (python -m authenticator.worker)."""
-
-from __future__ import annotations
-
-from datetime import timedelta
-
-from sqlalchemy.ext.asyncio import AsyncSession
+"""authenticator worker (python -m authenticator.worker): assembles runtime, consumers and jobs."""
 
 from aintech_shared import worker
-from aintech_shared.scheduler import ScheduledJob
-from authenticator.accounts import repository as accounts
-from authenticator.core.base import utcnow
-from authenticator.core.crypto import Sealer
-from authenticator.models import MESSAGING
-from authenticator.oauth import repository as oauth
-from authenticator.sessions import repository as sessions
+from authenticator.consumers import consumer_specs
+from authenticator.core.base import MESSAGING
+from authenticator.core.runtime import build_runtime
+from authenticator.jobs import jobs
 from authenticator.settings import Settings
-from authenticator.throttle import repository as throttle
-from authenticator.tokens import repository as tokens
-from authenticator.tokens.keys import KeyStore
-from authenticator.twofactor import repository as twofactor
-
-# Expired rows are kept a day for troubleshooting; ended sessions a month (the audit log keeps history).
-EXPIRED_GRACE = timedelta(days=1)
-SESSION_RETENTION = timedelta(days=30)
-
-
-def jobs(settings: Settings) -> list[ScheduledJob]:
-    """Purge expired credentials hourly; rotate the signing key when it is older than configured."""
-    keys = KeyStore(
-        sealer=Sealer(settings.key_encryption_bytes()),
-        key_size=settings.signing_key_size,
-        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
-        cache_seconds=0,
-    )
-
-    async def purge(session: AsyncSession) -> None:
-        cutoff = utcnow() - EXPIRED_GRACE
-        await tokens.delete_expired_refresh_tokens(session, before=cutoff)
-        await accounts.delete_expired_tokens(session, before=cutoff)
-        await twofactor.delete_expired_challenges(session, before=cutoff)
-        await oauth.delete_expired_states(session, before=cutoff)
-        await throttle.delete_idle(
-            session, before=utcnow() - timedelta(seconds=settings.login_failure_window_seconds)
-        )
-        await throttle.delete_old_windows(session, before=utcnow() - timedelta(hours=1))
-        await sessions.delete_stale(session, before=utcnow() - SESSION_RETENTION)
-
-    async def rotate(session: AsyncSession) -> None:
-        await keys.rotate_if_older_than(session, timedelta(days=settings.signing_key_rotation_days))
-
-    return [
-        ScheduledJob("auth.purge_expired", timedelta(hours=1), purge),
-        ScheduledJob("auth.rotate_signing_key", timedelta(hours=1), rotate),
-    ]
+from authenticator.tokens.keys import build_key_store
 
 
 def main() -> None:
     settings = Settings()
-    worker.main(settings, MESSAGING, jobs=jobs(settings))
+    rt = build_runtime(settings, keys=build_key_store(settings, cache_seconds=0))
+    worker.main(rt.settings, MESSAGING, consumers=consumer_specs(rt), jobs=jobs(rt))
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConf
 from aintech_contracts.events.quotes import QUOTE_TOPIC as ENGINE_QUOTE_TOPIC
 from aintech_contracts.events.quotes import QuoteCalculated, QuotePricingFailed
 from aintech_contracts.statuses import TaskPriority
-from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
+from aintech_shared.events.consumer import ConsumerSpec, PermanentError
+from aintech_shared.events.routing import consumer_group
 from core_crm.accounts import service as accounts
 from core_crm.claims import service as claims
 from core_crm.core.base import utcnow
@@ -196,22 +197,20 @@ def automation(rt: Runtime) -> ConsumerSpec:
         if customer_id:
             await profile.resegment(session, rt=rt, customer_id=uuid.UUID(str(customer_id)))
 
-    handlers: dict[str, Handler] = {
-        "customer.created": customer_created,
-        "customer.updated": customer_updated,
-        "policy.expiring_soon": renewal_task,
-        "renewal.confirmed": renewal_confirmed,
-        "claim.created": claim_created,
-        "quote.created": quote_email,
-        "policy.created": resegment,
-        "policy.renewed": renewed,
-        "policy.cancelled": resegment,
-        "claim.paid": resegment,
-    }
-    return ConsumerSpec(
+    return consumer_group(
         "core-crm.automation",
-        [CUSTOMER_TOPIC, POLICY_TOPIC, CLAIM_TOPIC, QUOTE_TOPIC, CONFIRMATION_TOPIC],
-        handlers,
+        {
+            CUSTOMER_TOPIC: {"customer.created": customer_created, "customer.updated": customer_updated},
+            POLICY_TOPIC: {
+                "policy.expiring_soon": renewal_task,
+                "policy.created": resegment,
+                "policy.renewed": renewed,
+                "policy.cancelled": resegment,
+            },
+            CLAIM_TOPIC: {"claim.created": claim_created, "claim.paid": resegment},
+            QUOTE_TOPIC: {"quote.created": quote_email},
+            CONFIRMATION_TOPIC: {"renewal.confirmed": renewal_confirmed},
+        },
     )
 
 
@@ -221,7 +220,7 @@ def timeline(rt: Runtime) -> ConsumerSpec:
     async def logged(session: AsyncSession, event: CloudEvent) -> None:
         await intake.take_in(session, rt=rt, data=event.data_as(InteractionLogged))
 
-    return ConsumerSpec("core-crm.timeline", [INTERACTION_TOPIC], {"interaction.logged": logged})
+    return consumer_group("core-crm.timeline", {INTERACTION_TOPIC: {"interaction.logged": logged}})
 
 
 def account_links(rt: Runtime) -> ConsumerSpec:
@@ -262,16 +261,17 @@ def account_links(rt: Runtime) -> ConsumerSpec:
     async def enabled(session: AsyncSession, event: CloudEvent) -> None:
         await accounts.record_active(session, user_id=event.data_as(UserEnabled).user_id, active=True)
 
-    return ConsumerSpec(
+    return consumer_group(
         "core-crm.accounts",
-        [USER_TOPIC],
         {
-            "user.registered": registered,
-            "user.email_verified": verified,
-            "user.email_changed": email_changed,
-            "user.role_changed": role_changed,
-            "user.disabled": disabled,
-            "user.enabled": enabled,
+            USER_TOPIC: {
+                "user.registered": registered,
+                "user.email_verified": verified,
+                "user.email_changed": email_changed,
+                "user.role_changed": role_changed,
+                "user.disabled": disabled,
+                "user.enabled": enabled,
+            }
         },
     )
 
@@ -309,12 +309,12 @@ def engine_pricing(rt: Runtime) -> ConsumerSpec:
             dedupe_key=f"quote-pricing-failed:{data.crm_request_id}",
         )
 
-    return ConsumerSpec(
+    return consumer_group(
         "core-crm.pricing",
-        [ENGINE_QUOTE_TOPIC],
-        {"quote.calculated": calculated, "quote.pricing_failed": failed},
+        {ENGINE_QUOTE_TOPIC: {"quote.calculated": calculated, "quote.pricing_failed": failed}},
     )
 
 
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
+    """The worker's consumers: the CRM's one table of groups, topics, event types and handlers."""
     return [automation(rt), timeline(rt), account_links(rt), workflow_triggers(rt), engine_pricing(rt)]

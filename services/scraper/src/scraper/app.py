@@ -1,15 +1,29 @@
 """scraper HTTP API."""
 
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
+from scraper.core.runtime import build_runtime
 from scraper.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the scraper application."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def runtime_hook(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = build_runtime(settings)
+        yield
+
     return create_service_app(
-        settings or Settings(),
+        settings,
         title="AINTECH scraper",
         description="Carrier-portal jobs.",
+        lifespan_hooks=[runtime_hook],
     )

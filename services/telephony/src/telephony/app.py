@@ -10,16 +10,12 @@ from fastapi import FastAPI
 from starlette.requests import Request
 
 from aintech_shared.app import create_service_app
-from aintech_shared.events.outbox import Outbox
 from telephony.agents.router import router as agents_router
 from telephony.calls.router import router as calls_router
 from telephony.calls.router import stats_router
 from telephony.console.router import router as console_router
-from telephony.core.base import MESSAGING
-from telephony.core.runtime import Runtime
-from telephony.providers.console import ConsoleTwilio
+from telephony.core.runtime import build_runtime
 from telephony.providers.port import TwilioPort
-from telephony.providers.rest import TwilioRest
 from telephony.queue.router import router as queue_router
 from telephony.settings import Settings
 from telephony.signalling.hub import SignallingHub, presence_ttl
@@ -43,21 +39,13 @@ transfers, hold, mute, recordings, agent status and statistics, and WebRTC signa
 """
 
 
-def build_twilio(settings: Settings) -> TwilioPort:
-    """The official SDK when an account is configured, the console simulation otherwise."""
-    return ConsoleTwilio(settings) if settings.console_mode else TwilioRest(settings)
-
-
 def create_app(settings: Settings | None = None, *, twilio: TwilioPort | None = None) -> FastAPI:
     """Build the telephony application (``twilio`` replaces the adapter chosen from settings)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def runtime_hook(app: FastAPI) -> AsyncIterator[None]:
-        port = twilio or build_twilio(settings)
-        app.state.runtime = Runtime(
-            settings=settings, outbox=Outbox(MESSAGING, source="telephony"), twilio=port
-        )
+        app.state.runtime = build_runtime(settings, twilio=twilio)
         hub = SignallingHub(app.state.db, presence_ttl=presence_ttl(settings))
         app.state.signalling = hub
         await hub.start()
@@ -65,7 +53,7 @@ def create_app(settings: Settings | None = None, *, twilio: TwilioPort | None = 
             yield
         finally:
             await hub.stop()
-            await port.close()
+            await app.state.runtime.twilio.close()
 
     return create_service_app(
         settings,

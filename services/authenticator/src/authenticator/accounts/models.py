@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from authenticator.core.base import Base, now_column, ts_column, uuid_pk
+from authenticator.core.base import Base, created_column, ts_column, uuid_pk
 
 
 class TokenPurpose(StrEnum):
@@ -37,7 +37,7 @@ class OneTimeToken(Base):
     )
     purpose: Mapped[str] = mapped_column(String(30), nullable=False)
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    created_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = ts_column(nullable=False)
     used_at: Mapped[datetime | None] = ts_column()
     # E-mail change: the new address, and the session that asked (it stays signed in).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.rbac import permissions_for
 from aintech_shared.auth import CurrentPrincipal
@@ -34,7 +33,7 @@ router = APIRouter(tags=["accounts"], dependencies=[Depends(no_nul_characters)])
 AUTH_ERRORS = ((401, "Missing or invalid access token"),)
 
 
-async def _me(db: AsyncSession, caller: Caller) -> MeOut:
+async def _me(db: DbSession, caller: Caller) -> MeOut:
     """The caller's account view, built from rows already typed by the database (no re-validation)."""
     linked = await oauth.identities(db, user_id=caller.user_id)
     user = caller.user

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-import phonenumbers
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -16,28 +15,14 @@ from pydantic import (
     field_validator,
 )
 
+from aintech_shared.phones import optional_e164
 from authenticator.core.passwords import MAX_LENGTH, password_problems
 from authenticator.core.schemas import RequestModel
 from authenticator.oauth.schemas import IdentityOut
 from authenticator.users.schemas import UserOut
 
-DEFAULT_PHONE_REGION = "ES"
-
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Password = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH * 2)]
-
-
-def normalise_phone(value: str | None) -> str | None:
-    """Parse a phone number (international, or Spanish national) into E.164."""
-    if value is None or not value.strip():
-        return None
-    try:
-        parsed = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError("is not a phone number") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValueError("is not a valid phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def check_password(password: str, email: str | None = None) -> str:
@@ -76,7 +61,7 @@ class RegisterRequest(RequestModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        return normalise_phone(value)
+        return optional_e164(value)
 
     @field_validator("password")
     @classmethod
@@ -103,7 +88,7 @@ class ProfileUpdate(RequestModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        return normalise_phone(value)
+        return optional_e164(value)
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)

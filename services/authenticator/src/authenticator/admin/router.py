@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Query, status
 from aintech_contracts.rbac import Permission, Role
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
+from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor
 from authenticator.admin import service
 from authenticator.admin.schemas import AdminUserOut, DisableRequest, KeyRotated, RoleChange, SessionsRevoked
 from authenticator.audit import service as audit
 from authenticator.audit.schemas import AuditEntryOut
 from authenticator.audit.service import AuditAction
-from authenticator.core.pagination import Page, PageNumber, PageSize
 from authenticator.core.request import Client
 from authenticator.core.runtime import RuntimeDep
 from authenticator.core.schemas import Instant, no_nul_characters
@@ -37,10 +37,11 @@ GUARDED = ((401, "Missing or invalid access token"), (403, "Missing permission")
 
 @router.get(
     "/users",
-    response_model=Page[AdminUserOut],
+    response_model=CursorPage[AdminUserOut],
     summary="List and search users",
-    description="Needs `users:read`. `q` matches e-mail or name (case-insensitive substring).",
-    responses=responses(*GUARDED),
+    description="Needs `users:read`. `q` matches e-mail or name (case-insensitive substring). "
+    "Newest first; cursor pagination.",
+    responses=responses(*GUARDED, (422, "Invalid filter or cursor")),
 )
 async def list_users(
     _: Reader,
@@ -48,15 +49,14 @@ async def list_users(
     q: Annotated[str | None, Query(max_length=100, description="Search e-mail or name.")] = None,
     role: Role | None = None,
     status_: Annotated[UserStatus | None, Query(alias="status")] = None,
-    page: PageNumber = 1,
-    page_size: PageSize = 50,
-) -> Page[AdminUserOut]:
-    rows, total = await service.search_users(
-        db, text=q, role=role, status=status_, page=page, page_size=page_size
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> CursorPage[AdminUserOut]:
+    after = decode_cursor(cursor, kinds=("datetime", "uuid"))
+    rows, next_key = await service.search_users(
+        db, text=q, role=role, status=status_, after=after, limit=limit
     )
-    return Page.build(
-        [AdminUserOut.model_validate(r) for r in rows], total=total, page=page, page_size=page_size
-    )
+    return CursorPage.build(rows, next_key, item=AdminUserOut.model_validate)
 
 
 @router.get(
@@ -184,14 +184,16 @@ async def rotate_keys(caller: KeyManager, db: DbSession, rt: RuntimeDep, client:
 @router.get(
     "/audit",
     tags=["audit"],
-    response_model=Page[AuditEntryOut],
+    response_model=CursorPage[AuditEntryOut],
     summary="Search the audit log",
     description="Needs `audit:read`. Filters combine; `since` is inclusive and `until` exclusive "
-    "(ISO 8601 with time zone). Newest first. Actions: "
+    "(ISO 8601 with time zone). Newest first; cursor pagination. Actions: "
     + ", ".join(f"`{a.value}`" for a in AuditAction)
     + ".",
     responses=responses(
-        (401, "Missing or invalid access token"), (403, "Missing permission"), (422, "Invalid filter")
+        (401, "Missing or invalid access token"),
+        (403, "Missing permission"),
+        (422, "Invalid filter or cursor"),
     ),
 )
 async def search_audit(
@@ -204,19 +206,17 @@ async def search_audit(
         Instant | None, Query(description="From this instant (inclusive), with a time zone.")
     ] = None,
     until: Annotated[Instant | None, Query(description="Before this instant, with a time zone.")] = None,
-    page: PageNumber = 1,
-    page_size: PageSize = 50,
-) -> Page[AuditEntryOut]:
-    rows, total = await audit.search(
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> CursorPage[AuditEntryOut]:
+    rows, next_key = await audit.search(
         db,
         user_id=user_id,
         actor_id=actor_id,
         actions=[a.value for a in action or []],
         since=since,
         until=until,
-        page=page,
-        page_size=page_size,
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
+        limit=limit,
     )
-    return Page.build(
-        [AuditEntryOut.model_validate(r) for r in rows], total=total, page=page, page_size=page_size
-    )
+    return CursorPage.build(rows, next_key, item=AuditEntryOut.model_validate)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,17 +25,17 @@ async def search_users(
     text: str | None,
     role: Role | None,
     status: UserStatus | None,
-    page: int,
-    page_size: int,
-) -> tuple[Sequence[User], int]:
+    after: list[Any] | None,
+    limit: int,
+) -> tuple[list[User], list[Any] | None]:
     """One page of accounts matching the filters, newest first."""
     return await users.search(
         session,
         text=text.strip() if text else None,
         role=role.value if role else None,
         status=status.value if status else None,
-        offset=(page - 1) * page_size,
-        limit=page_size,
+        after=after,
+        limit=limit,
     )
 
 

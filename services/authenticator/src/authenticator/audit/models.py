@@ -10,7 +10,7 @@ from sqlalchemy import Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from authenticator.core.base import Base, now_column, uuid_pk
+from authenticator.core.base import Base, created_column, uuid_pk
 
 
 class AuditLog(Base):
@@ -23,7 +23,7 @@ class AuditLog(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    occurred_at: Mapped[datetime] = now_column()
+    occurred_at: Mapped[datetime] = created_column()
     action: Mapped[str] = mapped_column(String(64), nullable=False)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

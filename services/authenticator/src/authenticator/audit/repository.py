@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.pagination import newest_first
 from authenticator.audit.models import AuditLog
 
 
@@ -47,16 +49,17 @@ async def search(
     actions: Sequence[str],
     since: datetime | None,
     until: datetime | None,
-    offset: int,
+    after: list[Any] | None,
     limit: int,
-) -> tuple[Sequence[AuditLog], int]:
+) -> tuple[list[AuditLog], list[Any] | None]:
+    """One page of audit rows matching the filters, newest first (keyset: occurred_at, id)."""
     where = _conditions(user_id=user_id, actor_id=actor_id, actions=actions, since=since, until=until)
-    total = await session.scalar(select(func.count()).select_from(AuditLog).where(*where))
-    rows = await session.scalars(
-        select(AuditLog)
-        .where(*where)
-        .order_by(AuditLog.occurred_at.desc(), AuditLog.id)
-        .offset(offset)
-        .limit(limit)
+    return await newest_first(
+        session,
+        AuditLog,
+        at=AuditLog.occurred_at,
+        id_=AuditLog.id,
+        conditions=where,
+        after=after,
+        limit=limit,
     )
-    return rows.all(), int(total or 0)

@@ -95,10 +95,10 @@ async def search(
     actions: Sequence[str],
     since: datetime | None,
     until: datetime | None,
-    page: int,
-    page_size: int,
-) -> tuple[Sequence[AuditLog], int]:
-    """One page of audit rows matching the filters, newest first, with the total count."""
+    after: list[Any] | None,
+    limit: int,
+) -> tuple[list[AuditLog], list[Any] | None]:
+    """One page of audit rows matching the filters, newest first, and the keyset of the next."""
     return await repository.search(
         session,
         user_id=user_id,
@@ -106,6 +106,6 @@ async def search(
         actions=actions,
         since=since,
         until=until,
-        offset=(page - 1) * page_size,
-        limit=page_size,
+        after=after,
+        limit=limit,
     )

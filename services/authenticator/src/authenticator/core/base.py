@@ -1,16 +1,10 @@
-"""The declarative base of the `auth` schema, and column helpers used by every table."""
+"""The declarative base of this service's schema; the column helpers are the chassis' (aintech_shared.db)."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-from typing import Any
+from sqlalchemy.orm import DeclarativeBase
 
-from sqlalchemy import DateTime, func
-from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from aintech_shared.db import schema_metadata
+from aintech_shared.db import created_column, schema_metadata, ts_column, utcnow, uuid_pk
 from aintech_shared.events.tables import messaging_tables
 from authenticator.settings import Settings
 
@@ -23,18 +17,4 @@ class Base(DeclarativeBase):
 
 MESSAGING = messaging_tables(Base.metadata)
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def uuid_pk() -> Mapped[uuid.UUID]:
-    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
-
-
-def now_column() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(), default=utcnow)
-
-
-def ts_column(*, nullable: bool = True) -> Any:
-    return mapped_column(DateTime(timezone=True), nullable=nullable)
+__all__ = ["MESSAGING", "Base", "created_column", "ts_column", "utcnow", "uuid_pk"]

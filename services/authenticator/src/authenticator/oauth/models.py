@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from authenticator.core.base import Base, now_column, ts_column, uuid_pk
+from authenticator.core.base import Base, created_column, ts_column, uuid_pk
 
 
 class OAuthIdentity(Base):
@@ -31,7 +31,7 @@ class OAuthIdentity(Base):
     profile: Mapped[dict[str, Any]] = mapped_column(
         JSONB, nullable=False, server_default=text("'{}'::jsonb"), default=dict
     )
-    created_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
     last_login_at: Mapped[datetime | None] = ts_column()
 
 
@@ -54,7 +54,7 @@ class OAuthState(Base):
     code_verifier: Mapped[str] = mapped_column(Text, nullable=False)
     nonce: Mapped[str] = mapped_column(String(128), nullable=False)
     redirect_uri: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = ts_column(nullable=False)
     used_at: Mapped[datetime | None] = ts_column()
     ip: Mapped[str | None] = mapped_column(String(45))

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from authenticator.core.base import Base, now_column, ts_column, uuid_pk
+from authenticator.core.base import Base, created_column, ts_column, uuid_pk
 
 
 class Session(Base):
@@ -23,10 +23,10 @@ class Session(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("auth.users.id", ondelete="CASCADE"), nullable=False
     )
-    created_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
     # When the user last proved a factor in this session: the sign-in, or a password confirmation.
-    authenticated_at: Mapped[datetime] = now_column()
-    last_activity_at: Mapped[datetime] = now_column()
+    authenticated_at: Mapped[datetime] = created_column()
+    last_activity_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = ts_column(nullable=False)
     revoked_at: Mapped[datetime | None] = ts_column()
     revoked_reason: Mapped[str | None] = mapped_column(String(50))

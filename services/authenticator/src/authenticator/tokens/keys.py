@@ -20,6 +20,7 @@ from aintech_shared.auth import JWKSCache
 from aintech_shared.db import Database
 from authenticator.core.base import utcnow
 from authenticator.core.crypto import Sealer
+from authenticator.settings import Settings
 from authenticator.tokens import repository
 from authenticator.tokens.models import SigningKey
 
@@ -164,3 +165,13 @@ class LocalJWKSCache(JWKSCache):
     async def _refresh(self) -> None:
         async with self._db.read() as session:
             await self.reload(session)
+
+
+def build_key_store(settings: Settings, *, cache_seconds: float) -> KeyStore:
+    """The signing-key store (``cache_seconds=0`` in the worker: it rotates keys, it never signs)."""
+    return KeyStore(
+        sealer=Sealer(settings.key_encryption_bytes()),
+        key_size=settings.signing_key_size,
+        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        cache_seconds=cache_seconds,
+    )

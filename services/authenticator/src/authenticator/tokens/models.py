@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from authenticator.core.base import Base, now_column, ts_column, uuid_pk
+from authenticator.core.base import Base, created_column, ts_column, uuid_pk
 
 
 class SigningKey(Base):
@@ -26,7 +26,7 @@ class SigningKey(Base):
     algorithm: Mapped[str] = mapped_column(String(10), nullable=False)
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     private_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    created_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
     retired_at: Mapped[datetime | None] = ts_column()
     publish_until: Mapped[datetime | None] = ts_column()
 
@@ -47,7 +47,7 @@ class RefreshToken(Base):
         UUID(as_uuid=True), ForeignKey("auth.users.id", ondelete="CASCADE"), nullable=False
     )
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    created_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = ts_column(nullable=False)
     used_at: Mapped[datetime | None] = ts_column()
     revoked_at: Mapped[datetime | None] = ts_column()

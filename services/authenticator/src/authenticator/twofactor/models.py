@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from authenticator.core.base import Base, now_column, ts_column, uuid_pk
+from authenticator.core.base import Base, created_column, ts_column, uuid_pk
 
 
 class RecoveryCode(Base):
@@ -21,7 +21,7 @@ class RecoveryCode(Base):
         UUID(as_uuid=True), ForeignKey("auth.users.id", ondelete="CASCADE"), nullable=False
     )
     code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    created_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
     used_at: Mapped[datetime | None] = ts_column()
 
 
@@ -38,7 +38,7 @@ class LoginChallenge(Base):
     )
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     auth_method: Mapped[str] = mapped_column(String(30), nullable=False)
-    created_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = ts_column(nullable=False)
     used_at: Mapped[datetime | None] = ts_column()
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"), default=0)

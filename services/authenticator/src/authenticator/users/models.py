@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Index, LargeBinary, String, 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from authenticator.core.base import Base, now_column, ts_column, uuid_pk
+from authenticator.core.base import Base, created_column, ts_column, uuid_pk
 
 
 class UserStatus(StrEnum):
@@ -42,8 +42,8 @@ class User(Base):
     totp_pending_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_enabled_at: Mapped[datetime | None] = ts_column()
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = now_column()
-    updated_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = created_column()
     last_login_at: Mapped[datetime | None] = ts_column()
     password_changed_at: Mapped[datetime | None] = ts_column()
     disabled_at: Mapped[datetime | None] = ts_column()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.pagination import newest_first
 from authenticator.users.models import User
 
 
@@ -52,9 +53,10 @@ async def search(
     text: str | None,
     role: str | None,
     status: str | None,
-    offset: int,
+    after: list[Any] | None,
     limit: int,
-) -> tuple[Sequence[User], int]:
+) -> tuple[list[User], list[Any] | None]:
+    """One page of accounts matching the filters, newest first (keyset: created_at, id)."""
     conditions = []
     if text:
         pattern = f"%{_escape_like(text.lower())}%"
@@ -70,8 +72,6 @@ async def search(
         conditions.append(User.role == role)
     if status:
         conditions.append(User.status == status)
-    total = await session.scalar(select(func.count()).select_from(User).where(*conditions))
-    rows = await session.scalars(
-        select(User).where(*conditions).order_by(User.created_at.desc(), User.id).offset(offset).limit(limit)
+    return await newest_first(
+        session, User, at=User.created_at, id_=User.id, conditions=conditions, after=after, limit=limit
     )
-    return rows.all(), int(total or 0)

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Index, String, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core_crm.core.base import Base, now_column
+from core_crm.core.base import Base, created_column
 
 
 class Account(Base):
@@ -29,4 +29,4 @@ class Account(Base):
     role: Mapped[str | None] = mapped_column(String(20))
     email_verified: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
-    updated_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = created_column()

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aintech_contracts.statuses import ClaimStatus
-from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk, version_column
+from core_crm.core.base import Base, check_in, created_column, ts_column, uuid_pk, version_column
 
 OPEN_STATUSES = (ClaimStatus.reported, ClaimStatus.investigating)
 
@@ -52,7 +52,7 @@ class Claim(Base):
     claim_number: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
     claim_type: Mapped[str] = mapped_column(String(50), nullable=False)
     incident_date: Mapped[datetime] = ts_column(nullable=False)
-    reported_date: Mapped[datetime] = now_column()
+    reported_date: Mapped[datetime] = created_column()
     description: Mapped[str] = mapped_column(Text, nullable=False)
     location: Mapped[str | None] = mapped_column(String(255))
     claimed_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
@@ -66,8 +66,8 @@ class Claim(Base):
         "metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb"), default=dict
     )
     version: Mapped[int] = version_column()
-    created_at: Mapped[datetime] = now_column()
-    updated_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = created_column()
     resolved_at: Mapped[datetime | None] = ts_column()
     paid_at: Mapped[datetime | None] = ts_column()
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
@@ -91,7 +91,7 @@ class ClaimHistory(Base):
     details: Mapped[dict[str, Any]] = mapped_column(
         JSONB, nullable=False, server_default=text("'{}'::jsonb"), default=dict
     )
-    occurred_at: Mapped[datetime] = now_column()
+    occurred_at: Mapped[datetime] = created_column()
 
 
 class ClaimNote(Base):
@@ -105,7 +105,7 @@ class ClaimNote(Base):
     author_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     body: Mapped[str] = mapped_column(Text, nullable=False)
     internal: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
-    created_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
 
 
 class ClaimDocument(Base):
@@ -121,4 +121,4 @@ class ClaimDocument(Base):
     content_type: Mapped[str | None] = mapped_column(String(100))
     document_type: Mapped[str | None] = mapped_column(String(50))
     uploaded_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    uploaded_at: Mapped[datetime] = now_column()
+    uploaded_at: Mapped[datetime] = created_column()

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.pagination import newest_first
 from core_crm.claims.models import OPEN_STATUSES, Claim, ClaimDocument, ClaimHistory, ClaimNote
-from core_crm.core.keyset import newest_first
 
 ASSIGNMENT_LOCK = zlib.crc32(b"crm.claims.adjuster_assignment")
 

@@ -1,16 +1,14 @@
-"""The declarative base of the `crm` schema, and column helpers used by every table."""
+"""The declarative base of this service's schema; the column helpers are the chassis' (aintech_shared.db)."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, func, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import Integer, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from aintech_shared.db import schema_metadata
+from aintech_shared.db import created_column, schema_metadata, ts_column, utcnow, uuid_pk
 from aintech_shared.events.tables import messaging_tables
 from aintech_shared.idempotency import idempotency_table
 from core_crm.settings import Settings
@@ -28,24 +26,8 @@ MESSAGING = messaging_tables(Base.metadata)
 IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def today() -> date:
     return utcnow().date()
-
-
-def uuid_pk() -> Mapped[uuid.UUID]:
-    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
-
-
-def now_column() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(), default=utcnow)
-
-
-def ts_column(*, nullable: bool = True) -> Any:
-    return mapped_column(DateTime(timezone=True), nullable=nullable)
 
 
 def version_column() -> Mapped[int]:
@@ -56,3 +38,17 @@ def version_column() -> Mapped[int]:
 def check_in(column: str, values: Any) -> str:
     """SQL of a CHECK constraint limiting ``column`` to ``values`` (an enum or a sequence)."""
     return f"{column} IN (" + ", ".join(f"'{getattr(v, 'value', v)}'" for v in values) + ")"
+
+
+__all__ = [
+    "MESSAGING",
+    "SCHEMA",
+    "Base",
+    "check_in",
+    "created_column",
+    "today",
+    "ts_column",
+    "utcnow",
+    "uuid_pk",
+    "version_column",
+]

@@ -1,22 +1,21 @@
 """Spanish data validated for real: DNI/NIE/CIF check letters, IBAN, postal code <-> province, phones.
 
-The check-letter and IBAN algorithms come from python-stdnum; phone numbers from phonenumbers
-(international numbers, or Spanish national ones). Every function returns the canonical form or
-raises ``ValueError`` with a message fit for a 422 response.
+The check-letter and IBAN algorithms come from python-stdnum; phone numbers from the chassis'
+aintech_shared.phones (international numbers, or Spanish national ones). Every function returns
+the canonical form or raises ``ValueError`` with a message fit for a 422 response.
 """
 
 from __future__ import annotations
 
 import unicodedata
 
-import phonenumbers
 from stdnum import iban as _iban
 from stdnum.es import cif as _cif
 from stdnum.es import dni as _dni
 from stdnum.es import nie as _nie
 from stdnum.exceptions import ValidationError as StdnumError
 
-DEFAULT_PHONE_REGION = "ES"
+from aintech_shared.phones import parse_e164
 
 # The first two digits of a Spanish postal code are the province (INE code).
 PROVINCES: dict[str, str] = {
@@ -175,14 +174,8 @@ def iban(value: str) -> str:
 
 
 def phone(value: str) -> str:
-    """A phone number (international, or Spanish national) in E.164."""
-    try:
-        parsed = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError("is not a phone number") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValueError("is not a valid phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    """A phone number (international, or Spanish national) in E.164 (the chassis' parser)."""
+    return parse_e164(value)
 
 
 def maybe_phone(value: str) -> str | None:

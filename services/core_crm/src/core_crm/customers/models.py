@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aintech_contracts.statuses import CustomerSegment, CustomerStatus
-from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk, version_column
+from core_crm.core.base import Base, check_in, created_column, ts_column, uuid_pk, version_column
 
 
 class CustomerType(StrEnum):
@@ -111,8 +111,8 @@ class Customer(Base):
         UUID(as_uuid=True), ForeignKey("crm.customers.id", ondelete="RESTRICT")
     )
     version: Mapped[int] = version_column()
-    created_at: Mapped[datetime] = now_column()
-    updated_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = created_column()
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     updated_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     deleted_at: Mapped[datetime | None] = ts_column()
@@ -132,7 +132,7 @@ class CustomerAudit(Base):
     details: Mapped[dict[str, Any]] = mapped_column(
         JSONB, nullable=False, server_default=text("'{}'::jsonb"), default=dict
     )
-    occurred_at: Mapped[datetime] = now_column()
+    occurred_at: Mapped[datetime] = created_column()
 
 
 class ContactChange(Base):
@@ -155,6 +155,6 @@ class ContactChange(Base):
     value: Mapped[str] = mapped_column(String(255), nullable=False)
     code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"), nullable=False)
-    requested_at: Mapped[datetime] = now_column()
+    requested_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     confirmed_at: Mapped[datetime | None] = ts_column()

@@ -11,7 +11,7 @@ from aintech_contracts.rbac import Permission
 from aintech_shared.app import json_response
 from aintech_shared.db import DbSession, ReadConnection
 from aintech_shared.errors import NotFound, responses
-from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
+from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.core.preconditions import IfMatch, etag, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
 from core_crm.core.types import QueryText

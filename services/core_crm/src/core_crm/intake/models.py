@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk
+from core_crm.core.base import Base, check_in, created_column, ts_column, uuid_pk
 from core_crm.interactions.models import Direction, InteractionSource, InteractionType
 
 
@@ -68,4 +68,4 @@ class UnmatchedInteraction(Base):
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     resolved_at: Mapped[datetime | None] = ts_column()
     dismiss_reason: Mapped[str | None] = mapped_column(String(255))
-    received_at: Mapped[datetime] = now_column()
+    received_at: Mapped[datetime] = created_column()

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_crm.core.keyset import newest_first
+from aintech_shared.pagination import newest_first
 from core_crm.intake.models import IntakeStatus, UnmatchedInteraction
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk
+from core_crm.core.base import Base, check_in, created_column, ts_column, uuid_pk
 
 
 class InteractionType(StrEnum):
@@ -85,6 +85,6 @@ class Interaction(Base):
     tags: Mapped[list[str]] = mapped_column(
         ARRAY(String(50)), nullable=False, server_default=text("'{}'"), default=list
     )
-    occurred_at: Mapped[datetime] = now_column()
-    created_at: Mapped[datetime] = now_column()
+    occurred_at: Mapped[datetime] = created_column()
+    created_at: Mapped[datetime] = created_column()
     scheduled_at: Mapped[datetime | None] = ts_column()

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, status
 from aintech_contracts.rbac import Permission
 from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
-from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
+from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.core.runtime import RuntimeDep
 from core_crm.customers.access import Viewer, read_viewer, staff
 from core_crm.interactions import service

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.statuses import PolicyStatus
-from core_crm.core.keyset import newest_first
+from aintech_shared.pagination import newest_first
 from core_crm.policies.models import Policy, PolicyTerm
 
 

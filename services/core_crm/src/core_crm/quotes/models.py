@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aintech_contracts.statuses import QuoteStatus
-from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk, version_column
+from core_crm.core.base import Base, check_in, created_column, ts_column, uuid_pk, version_column
 from core_crm.policies.models import PolicyType
 
 OPEN_QUOTE_STATUSES = (QuoteStatus.draft, QuoteStatus.sent, QuoteStatus.accepted)
@@ -74,6 +74,6 @@ class Quote(Base):
         "metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb"), default=dict
     )
     version: Mapped[int] = version_column()
-    created_at: Mapped[datetime] = now_column()
-    updated_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = created_column()
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

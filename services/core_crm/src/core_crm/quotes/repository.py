@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.statuses import QuoteStatus
-from core_crm.core.keyset import newest_first
+from aintech_shared.pagination import newest_first
 from core_crm.quotes.models import OPEN_QUOTE_STATUSES, Quote
 
 

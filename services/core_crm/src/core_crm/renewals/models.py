@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk
+from core_crm.core.base import Base, check_in, created_column, ts_column, uuid_pk
 
 
 class ConfirmationOutcome(StrEnum):
@@ -46,4 +46,4 @@ class RenewalConfirmation(Base):
     task_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("crm.tasks.id", ondelete="SET NULL")
     )
-    received_at: Mapped[datetime] = now_column()
+    received_at: Mapped[datetime] = created_column()

@@ -1,33 +1,20 @@
-"""Queries on renewal confirmations."""
+"""Queries on renewal confirmations (on the chassis' repository base)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from aintech_shared.db import RepositoryBase
 from core_crm.renewals.models import RenewalConfirmation
 
 
-async def by_reminder(session: AsyncSession, reminder_message_id: uuid.UUID) -> RenewalConfirmation | None:
-    return (
-        await session.scalars(
-            select(RenewalConfirmation).where(RenewalConfirmation.reminder_message_id == reminder_message_id)
-        )
-    ).first()
+class RenewalConfirmationRepository(RepositoryBase[RenewalConfirmation]):
+    model = RenewalConfirmation
 
+    async def by_reminder(self, *, reminder_message_id: uuid.UUID) -> RenewalConfirmation | None:
+        """The confirmation already recorded for a reminder message, if any."""
+        return await self.find_one(reminder_message_id=reminder_message_id)
 
-async def add(session: AsyncSession, row: RenewalConfirmation) -> None:
-    session.add(row)
-    await session.flush()
-
-
-async def for_policy(session: AsyncSession, policy_id: uuid.UUID) -> Sequence[RenewalConfirmation]:
-    rows = await session.scalars(
-        select(RenewalConfirmation)
-        .where(RenewalConfirmation.policy_id == policy_id)
-        .order_by(RenewalConfirmation.confirmed_at)
-    )
-    return rows.all()
+    async def for_policy(self, *, policy_id: uuid.UUID) -> list[RenewalConfirmation]:
+        """A policy's confirmations, oldest first."""
+        return await self.find(policy_id=policy_id, order_by=[RenewalConfirmation.confirmed_at])

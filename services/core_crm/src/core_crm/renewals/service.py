@@ -24,8 +24,8 @@ from core_crm.customers import service as customers
 from core_crm.customers.models import Customer
 from core_crm.policies import service as policies
 from core_crm.policies.models import Policy, PolicyStatus
-from core_crm.renewals import repository
 from core_crm.renewals.models import ConfirmationOutcome, RenewalConfirmation
+from core_crm.renewals.repository import RenewalConfirmationRepository
 from core_crm.tasks import service as tasks
 from core_crm.tasks.service import LOCAL_TZ
 
@@ -97,7 +97,8 @@ async def confirm(
     policy = await policies.lock_for_automation(session, policy_id=data.policy_id)
     if policy is None:
         raise ConfirmationRefused(f"no policy {data.policy_id}")
-    if await repository.by_reminder(session, data.reminder_message_id) is not None:
+    confirmations = RenewalConfirmationRepository(session)
+    if await confirmations.by_reminder(reminder_message_id=data.reminder_message_id) is not None:
         return None
     customer = await _policyholder(session, policy=policy, named=data.customer_id)
     record = RenewalConfirmation(
@@ -164,7 +165,8 @@ async def confirm(
             dedupe_key=f"renewal-issue:{policy.id}:{policy.coverage_end_date}",
         )
         record.task_id = task.id
-    await repository.add(session, record)
+    confirmations.add(record)
+    await confirmations.flush()
     log.info(
         "renewal_confirmed",
         policy_id=str(policy.id),

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aintech_contracts.statuses import TaskPriority, TaskStatus
-from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk
+from core_crm.core.base import Base, check_in, created_column, ts_column, uuid_pk
 
 OPEN_TASK_STATUSES = (TaskStatus.pending, TaskStatus.in_progress)
 
@@ -62,5 +62,5 @@ class Task(Base):
     tags: Mapped[list[str]] = mapped_column(
         ARRAY(String(50)), nullable=False, server_default=text("'{}'"), default=list
     )
-    created_at: Mapped[datetime] = now_column()
-    updated_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = created_column()

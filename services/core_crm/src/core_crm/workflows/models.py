@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core_crm.core.base import Base, check_in, now_column, ts_column, uuid_pk
+from core_crm.core.base import Base, check_in, created_column, ts_column, uuid_pk
 
 
 class TriggerType(StrEnum):
@@ -70,8 +70,8 @@ class Workflow(Base):
     next_fire_at: Mapped[datetime | None] = ts_column()
     execution_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     last_executed_at: Mapped[datetime | None] = ts_column()
-    created_at: Mapped[datetime] = now_column()
-    updated_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = created_column()
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
@@ -90,7 +90,7 @@ class WorkflowVersion(Base):
         JSONB, nullable=False, server_default=text("'{}'::jsonb"), default=dict
     )
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
-    created_at: Mapped[datetime] = now_column()
+    created_at: Mapped[datetime] = created_column()
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
@@ -139,8 +139,8 @@ class WorkflowExecution(Base):
         JSONB, nullable=False, server_default=text("'{}'::jsonb"), default=dict
     )
     triggered_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    started_at: Mapped[datetime] = now_column()
-    updated_at: Mapped[datetime] = now_column()
+    started_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = created_column()
     completed_at: Mapped[datetime | None] = ts_column()
 
 
@@ -160,5 +160,5 @@ class WorkflowStepRun(Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     output: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[datetime] = now_column()
+    started_at: Mapped[datetime] = created_column()
     finished_at: Mapped[datetime | None] = ts_column()

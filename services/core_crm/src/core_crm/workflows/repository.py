@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_crm.core.keyset import newest_first
+from aintech_shared.pagination import newest_first
 from core_crm.workflows.models import (
     CLAIMABLE_STATUSES,
     Workflow,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 from aintech_contracts.rbac import Permission
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
-from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
+from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.customers.access import Viewer, staff
 from core_crm.workflows import service
 from core_crm.workflows.models import ExecutionStatus, TriggerType, Workflow

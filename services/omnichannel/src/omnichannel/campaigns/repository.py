@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.pagination import keyset_page, newest_first
 from omnichannel.campaigns.models import Campaign, CampaignRecipient
 from omnichannel.messaging.models import Message
 
@@ -24,12 +26,13 @@ async def get(session: AsyncSession, campaign_id: uuid.UUID, *, for_update: bool
     return (await session.scalars(query)).first()
 
 
-async def listing(session: AsyncSession, *, offset: int, limit: int) -> tuple[Sequence[Campaign], int]:
-    total = int(await session.scalar(select(func.count()).select_from(Campaign)) or 0)
-    rows = await session.scalars(
-        select(Campaign).order_by(Campaign.created_at.desc()).offset(offset).limit(limit)
+async def listing(
+    session: AsyncSession, *, after: list[Any] | None, limit: int
+) -> tuple[list[Campaign], list[Any] | None]:
+    """Campaigns, newest first (keyset: created_at, id)."""
+    return await newest_first(
+        session, Campaign, at=Campaign.created_at, id_=Campaign.id, conditions=(), after=after, limit=limit
     )
-    return rows.all(), total
 
 
 _SNAPSHOT = text(
@@ -104,25 +107,22 @@ async def progress(session: AsyncSession, campaign_id: uuid.UUID) -> dict[str, i
 
 
 async def recipients(
-    session: AsyncSession, campaign_id: uuid.UUID, *, offset: int, limit: int
-) -> tuple[Sequence[tuple[CampaignRecipient, str | None]], int]:
-    total = int(
-        await session.scalar(
-            select(func.count())
-            .select_from(CampaignRecipient)
-            .where(CampaignRecipient.campaign_id == campaign_id)
-        )
-        or 0
-    )
-    rows = await session.execute(
+    session: AsyncSession, campaign_id: uuid.UUID, *, after: list[Any] | None, limit: int
+) -> tuple[list[tuple[CampaignRecipient, str | None]], list[Any] | None]:
+    """A campaign's recipients with their message's status, by customer id (keyset: customer_id)."""
+    rows, next_key = await keyset_page(
+        session,
         select(CampaignRecipient, Message.status)
         .outerjoin(Message, Message.id == CampaignRecipient.message_id)
-        .where(CampaignRecipient.campaign_id == campaign_id)
-        .order_by(CampaignRecipient.customer_id)
-        .offset(offset)
-        .limit(limit)
+        .where(CampaignRecipient.campaign_id == campaign_id),
+        keys=(CampaignRecipient.customer_id,),
+        descending=False,
+        after=after,
+        limit=limit,
+        key_of=lambda row: [row[0].customer_id],
+        scalars=False,
     )
-    return [(r[0], r[1]) for r in rows], total
+    return [(r[0], r[1]) for r in rows], next_key
 
 
 async def set_status(session: AsyncSession, campaign_id: uuid.UUID, **values: object) -> None:

@@ -6,15 +6,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
+from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from omnichannel.campaigns import service
 from omnichannel.campaigns.models import Campaign
 from omnichannel.campaigns.schemas import CampaignIn, CampaignOut, RecipientOut
 from omnichannel.core.deps import CampaignManager, user_uuid
-from omnichannel.core.pagination import Page, PageNumber, PageSize
 from omnichannel.core.request import SettingsDep
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -45,12 +44,15 @@ async def create(
     return await service.view(db, campaign=campaign)
 
 
-@router.get("", response_model=Page[CampaignOut], summary="Campaigns with their progress", responses=ERRORS)
+@router.get(
+    "", response_model=CursorPage[CampaignOut], summary="Campaigns with their progress", responses=ERRORS
+)
 async def listing(
-    principal: CampaignManager, db: DbSession, page: PageNumber = 1, page_size: PageSize = 50
-) -> Page[CampaignOut]:
-    rows, total = await service.listing(db, offset=(page - 1) * page_size, limit=page_size)
-    return Page.build(rows, total=total, page=page, page_size=page_size)
+    principal: CampaignManager, db: DbSession, cursor: Cursor = None, limit: Limit = 50
+) -> CursorPage[CampaignOut]:
+    after = decode_cursor(cursor, kinds=("datetime", "uuid"))
+    rows, next_key = await service.listing(db, after=after, limit=limit)
+    return CursorPage.build(rows, next_key, item=lambda c: c)
 
 
 @router.get(
@@ -67,7 +69,7 @@ async def get(campaign_id: uuid.UUID, principal: CampaignManager, db: DbSession)
 
 @router.get(
     "/{campaign_id}/recipients",
-    response_model=Page[RecipientOut],
+    response_model=CursorPage[RecipientOut],
     summary="Per-recipient status",
     responses=ERRORS,
 )
@@ -75,13 +77,12 @@ async def recipients(
     campaign_id: uuid.UUID,
     principal: CampaignManager,
     db: DbSession,
-    page: PageNumber = 1,
-    page_size: PageSize = 100,
-) -> Page[RecipientOut]:
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> CursorPage[RecipientOut]:
+    after = decode_cursor(cursor, kinds=("uuid",))
     campaign = await service.get(db, campaign_id=campaign_id)
-    rows, total = await service.recipients(
-        db, campaign=campaign, offset=(page - 1) * page_size, limit=page_size
-    )
+    rows, next_key = await service.recipients(db, campaign=campaign, after=after, limit=limit)
     items = [
         RecipientOut(
             customer_id=r.customer_id,
@@ -93,13 +94,13 @@ async def recipients(
         )
         for r, message_status in rows
     ]
-    return Page.build(items, total=total, page=page, page_size=page_size)
+    return CursorPage(items=items, next_cursor=encode_cursor(next_key) if next_key else None)
 
 
 Transition = Callable[..., Awaitable[Campaign]]
 
 
-async def _transition(db: AsyncSession, campaign_id: uuid.UUID, action: Transition) -> CampaignOut:
+async def _transition(db: DbSession, campaign_id: uuid.UUID, action: Transition) -> CampaignOut:
     campaign = await service.get(db, campaign_id=campaign_id, for_update=True)
     await action(db, campaign=campaign)
     return await service.view(db, campaign=campaign)

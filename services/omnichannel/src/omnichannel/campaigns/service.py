@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -131,15 +130,18 @@ async def view(session: AsyncSession, *, campaign: Campaign) -> CampaignOut:
     )
 
 
-async def listing(session: AsyncSession, *, offset: int, limit: int) -> tuple[list[CampaignOut], int]:
-    rows, total = await repository.listing(session, offset=offset, limit=limit)
-    return [await view(session, campaign=c) for c in rows], total
+async def listing(
+    session: AsyncSession, *, after: list[Any] | None, limit: int
+) -> tuple[list[CampaignOut], list[Any] | None]:
+    """Campaigns with their progress, newest first."""
+    rows, next_key = await repository.listing(session, after=after, limit=limit)
+    return [await view(session, campaign=c) for c in rows], next_key
 
 
 async def recipients(
-    session: AsyncSession, *, campaign: Campaign, offset: int, limit: int
-) -> tuple[Sequence[tuple[CampaignRecipient, str | None]], int]:
-    return await repository.recipients(session, campaign.id, offset=offset, limit=limit)
+    session: AsyncSession, *, campaign: Campaign, after: list[Any] | None, limit: int
+) -> tuple[list[tuple[CampaignRecipient, str | None]], list[Any] | None]:
+    return await repository.recipients(session, campaign.id, after=after, limit=limit)
 
 
 def allowance(campaign: Campaign, *, now: Any) -> int:

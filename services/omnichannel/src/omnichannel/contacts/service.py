@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.events.auth import UserRegistered
 from aintech_contracts.events.crm import CustomerCreated, CustomerDeleted, CustomerUpdated
+from aintech_shared.phones import to_e164
 from omnichannel.contacts import repository
 from omnichannel.contacts.models import Contact, PlatformUser
-from omnichannel.core.addresses import e164, email_address
+from omnichannel.core.addresses import email_address
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,8 @@ async def apply_customer(session: AsyncSession, *, event: CustomerCreated | Cust
             "last_name": event.last_name[:100],
             "company_name": (event.company_name or None) and event.company_name[:200],
             "email": email_address(event.email) if event.email else None,
-            "phone": e164(event.phone),
-            "mobile": e164(event.mobile),
+            "phone": to_e164(event.phone, bare_international=True),
+            "mobile": to_e164(event.mobile, bare_international=True),
             "preferred_channel": event.preferred_channel,
             "preferred_language": (event.preferred_language or "es")[:5],
             "segment": event.segment[:50] if event.segment else None,

@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import DateTime, and_, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.statuses import ConversationStatus
+from aintech_shared.pagination import keyset_page
 from omnichannel.conversations.models import ACTIVE_STATUSES, Conversation, ConversationNote
 
 
@@ -23,6 +24,11 @@ async def get(
         return await session.get(Conversation, conversation_id)  # the identity map first
     query = select(Conversation).where(Conversation.id == conversation_id).with_for_update()
     return (await session.scalars(query)).first()
+
+
+# The inbox order: latest activity first, conversations without a message yet after every other.
+NEVER = datetime(1, 1, 1, tzinfo=UTC)
+_ACTIVITY = func.coalesce(Conversation.last_message_at, literal(NEVER, DateTime(timezone=True)))
 
 
 async def load(session: AsyncSession, conversation_ids: Sequence[uuid.UUID]) -> Sequence[Conversation]:
@@ -78,9 +84,11 @@ async def search(
     label: str | None,
     customer_id: uuid.UUID | None,
     viewer: CustomerViewer | None,
-    offset: int,
+    after: list[Any] | None,
     limit: int,
-) -> tuple[Sequence[Conversation], int]:
+) -> tuple[list[Conversation], list[Any] | None]:
+    """The inbox: most recent activity first, conversations without messages last
+    (keyset: last_message_at or the beginning of time, id)."""
     conditions: list[Any] = [Conversation.kind == "contact"]
     if status:
         conditions.append(Conversation.status == status)
@@ -97,15 +105,14 @@ async def search(
     if viewer is not None:
         conditions.append(owned_by(viewer))
     where = and_(*conditions) if conditions else text("true")
-    total = int(await session.scalar(select(func.count()).select_from(Conversation).where(where)) or 0)
-    rows = await session.scalars(
-        select(Conversation)
-        .where(where)
-        .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id)
-        .offset(offset)
-        .limit(limit)
+    return await keyset_page(
+        session,
+        select(Conversation).where(where),
+        keys=(_ACTIVITY, Conversation.id),
+        after=after,
+        limit=limit,
+        key_of=lambda c: [c.last_message_at or NEVER, c.id],
     )
-    return rows.all(), total
 
 
 @dataclass(frozen=True)

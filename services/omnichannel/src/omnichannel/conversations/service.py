@@ -154,9 +154,9 @@ async def search(
     unassigned: bool,
     label: str | None,
     customer_id: uuid.UUID | None,
-    offset: int,
+    after: list[Any] | None,
     limit: int,
-) -> tuple[Sequence[Conversation], int]:
+) -> tuple[list[Conversation], list[Any] | None]:
     """Inbox listing; a customer's listing is always narrowed to their own conversations."""
     return await repository.search(
         session,
@@ -167,7 +167,7 @@ async def search(
         label=label,
         customer_id=customer_id,
         viewer=None if principal.is_staff else await customer_viewer(session, principal=principal),
-        offset=offset,
+        after=after,
         limit=limit,
     )
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from aintech_shared.events.outbox import Outbox
-from omnichannel.core.base import MESSAGING
+from omnichannel.core.runtime import OUTBOX
 
-OUTBOX = Outbox(MESSAGING, source="omnichannel")
+__all__ = ["DISPATCH_CHANNEL", "OUTBOX"]
 
 # Woken by a NOTIFY on commit, the dispatcher sends queued messages without polling.
 DISPATCH_CHANNEL = "omnichannel_dispatch"

@@ -1,4 +1,4 @@
-"""What omnichannel does with other contexts' events.
+"""What omnichannel does with other contexts' events (the handlers; ``omnichannel.consumers`` routes them).
 
 * ``auth.security``: verification, password reset, password changed, suspicious-login, e-mail change
   and "you already have an account" e-mails; ``auth.user``: the read model of platform users and the
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import auth, crm
 from aintech_contracts.statuses import ClaimStatus
-from aintech_shared.events.consumer import ConsumerSpec, Handler
+from aintech_shared.events.consumer import Handler
 from omnichannel.contacts import service as contacts
 from omnichannel.contacts.service import Recipient
 from omnichannel.delivery import parking
@@ -462,47 +462,3 @@ def waiting_handlers() -> dict[str, Handler]:
         crm.ClaimDenied.event_type: on_claim,
         crm.ClaimPaid.event_type: on_claim,
     }
-
-
-def consumer_specs() -> list[ConsumerSpec]:
-    security: dict[str, Handler] = {
-        auth.EmailVerificationRequested.event_type: on_email_verification,
-        auth.PasswordResetRequested.event_type: on_password_reset,
-        auth.PasswordChanged.event_type: on_password_changed,
-        auth.SuspiciousLogin.event_type: on_suspicious_login,
-        auth.AccountExistsNotice.event_type: on_account_exists,
-        auth.EmailChangeRequested.event_type: on_email_change_requested,
-        auth.UserEmailChanged.event_type: on_email_changed,
-        auth.UserRegistered.event_type: on_user_registered,
-    }
-    crm_handlers: dict[str, Handler] = {
-        crm.CustomerCreated.event_type: on_customer,
-        crm.CustomerUpdated.event_type: on_customer,
-        crm.CustomerDeleted.event_type: on_customer_deleted,
-        crm.QuoteCreated.event_type: on_quote_created,
-        crm.QuoteConverted.event_type: on_quote_converted,
-        crm.PolicyExpiringSoon.event_type: on_policy_expiring,
-        crm.ClaimCreated.event_type: on_claim,
-        crm.ClaimUpdated.event_type: on_claim,
-        crm.ClaimApproved.event_type: on_claim,
-        crm.ClaimDenied.event_type: on_claim,
-        crm.ClaimPaid.event_type: on_claim,
-        crm.TaskCreated.event_type: on_task_created,
-        crm.EmailRequested.event_type: on_email_requested,
-        crm.ContactCodeRequested.event_type: on_contact_code_requested,
-    }
-    return [
-        ConsumerSpec("omnichannel.accounts", [auth.SECURITY_TOPIC, auth.USER_TOPIC], security),
-        ConsumerSpec(
-            "omnichannel.crm",
-            [
-                crm.CUSTOMER_TOPIC,
-                crm.QUOTE_TOPIC,
-                crm.POLICY_TOPIC,
-                crm.CLAIM_TOPIC,
-                crm.TASK_TOPIC,
-                crm.NOTIFICATION_TOPIC,
-            ],
-            crm_handlers,
-        ),
-    ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
 import structlog
@@ -101,8 +102,7 @@ async def purge(session: AsyncSession, *, before: datetime) -> int:
 
 
 async def listing(
-    session: AsyncSession, *, status: str | None, offset: int, limit: int
-) -> tuple[list[ParkedDelivery], int]:
+    session: AsyncSession, *, status: str | None, after: list[Any] | None, limit: int
+) -> tuple[list[ParkedDelivery], list[Any] | None]:
     """Parked deliveries, newest first (``status``: parked, released, failed, expired)."""
-    rows, total = await repository.listing(session, status=status, offset=offset, limit=limit)
-    return list(rows), total
+    return await repository.listing(session, status=status, after=after, limit=limit)

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.pagination import keyset_page
 from omnichannel.contacts.models import Contact
 from omnichannel.delivery.models import CrmEmailRequest, ParkedDelivery
 
@@ -75,20 +76,15 @@ async def resolve(
 
 
 async def listing(
-    session: AsyncSession, *, status: str | None, offset: int, limit: int
-) -> tuple[Sequence[ParkedDelivery], int]:
+    session: AsyncSession, *, status: str | None, after: list[Any] | None, limit: int
+) -> tuple[list[ParkedDelivery], list[Any] | None]:
+    """Parked deliveries, newest first (keyset: parked_at, event_id)."""
     query = select(ParkedDelivery)
     if status:
         query = query.where(ParkedDelivery.status == status)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = (
-        await session.scalars(
-            query.order_by(ParkedDelivery.parked_at.desc(), ParkedDelivery.event_id)
-            .offset(offset)
-            .limit(limit)
-        )
-    ).all()
-    return rows, int(total or 0)
+    return await keyset_page(
+        session, query, keys=(ParkedDelivery.parked_at, ParkedDelivery.event_id), after=after, limit=limit
+    )
 
 
 async def purge_resolved(session: AsyncSession, *, before: datetime) -> int:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, WebSocket, status
 from aintech_contracts.rbac import Permission
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
+from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor
 from omnichannel.agents import service as agents
 from omnichannel.agents.schemas import AgentOut, CapacityIn, PresenceIn
 from omnichannel.conversations import service as conversations
@@ -24,7 +25,6 @@ from omnichannel.conversations.schemas import (
 )
 from omnichannel.core import sockets
 from omnichannel.core.deps import Caller, Sender, Supervisor, ensure_staff, user_uuid
-from omnichannel.core.pagination import Page, PageNumber, PageSize
 from omnichannel.core.request import SettingsDep
 from omnichannel.core.text import Label
 from omnichannel.inbox import service, socket
@@ -39,11 +39,12 @@ NOT_FOUND = responses((404, "No such conversation (or not yours)"))
 
 @router.get(
     "/conversations",
-    response_model=Page[ConversationOut],
+    response_model=CursorPage[ConversationOut],
     summary="The unified inbox",
     description="Every channel in one list, most recent activity first. Filters: status (open, pending, "
     "snoozed, resolved), channel, assignee, `unassigned=true` (the queue), label, customer. A customer "
-    "sees only their own conversations.",
+    "sees only their own conversations. Cursor pagination.",
+    responses=responses((422, "Invalid filter or cursor")),
 )
 async def list_conversations(
     principal: Caller,
@@ -54,10 +55,10 @@ async def list_conversations(
     unassigned: bool = False,
     label: Annotated[Label | None, Query()] = None,
     customer_id: uuid.UUID | None = None,
-    page: PageNumber = 1,
-    page_size: PageSize = 50,
-) -> Page[ConversationOut]:
-    rows, total = await conversations.search(
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> CursorPage[ConversationOut]:
+    rows, next_key = await conversations.search(
         db,
         principal=principal,
         status=status_,
@@ -66,12 +67,10 @@ async def list_conversations(
         unassigned=unassigned,
         label=label.lower() if label else None,
         customer_id=customer_id,
-        offset=(page - 1) * page_size,
-        limit=page_size,
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
+        limit=limit,
     )
-    return Page.build(
-        [ConversationOut.model_validate(c) for c in rows], total=total, page=page, page_size=page_size
-    )
+    return CursorPage.build(rows, next_key, item=ConversationOut.model_validate)
 
 
 @router.get(

@@ -4,7 +4,7 @@ message may go to an address (WhatsApp and SMS: any; e-mail: marketing only)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,5 +69,7 @@ def consent_applies(*, channel: str, purpose: str) -> bool:
     return channel in ("whatsapp", "sms") or purpose == "marketing"
 
 
-async def opt_outs(session: AsyncSession, *, offset: int, limit: int) -> tuple[Sequence[OptOut], int]:
-    return await repository.opt_outs(session, offset=offset, limit=limit)
+async def opt_outs(
+    session: AsyncSession, *, after: list[Any] | None, limit: int
+) -> tuple[list[OptOut], list[Any] | None]:
+    return await repository.opt_outs(session, after=after, limit=limit)

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.pagination import keyset_page
 from omnichannel.conversations.models import Conversation
 from omnichannel.messaging.models import (
     Attachment,
@@ -99,15 +100,14 @@ async def in_conversation(
 
 
 async def history(
-    session: AsyncSession, *, channel: str, customer_id: uuid.UUID, offset: int, limit: int
-) -> tuple[Sequence[Message], int]:
+    session: AsyncSession, *, channel: str, customer_id: uuid.UUID, after: list[Any] | None, limit: int
+) -> tuple[list[Message], list[Any] | None]:
+    """A customer's messages on one channel, newest first (keyset: created_at, seq, id)."""
     where = (Message.channel == channel, Conversation.customer_id == customer_id, Message.kind == "message")
     base = select(Message).join(Conversation, Conversation.id == Message.conversation_id).where(*where)
-    total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    rows = await session.scalars(
-        base.order_by(Message.created_at.desc(), Message.seq.desc()).offset(offset).limit(limit)
+    return await keyset_page(
+        session, base, keys=(Message.created_at, Message.seq, Message.id), after=after, limit=limit
     )
-    return rows.all(), total
 
 
 async def claim_due(session: AsyncSession, *, limit: int, now: datetime) -> Sequence[Message]:
@@ -175,12 +175,17 @@ async def set_opt_out(
     )
 
 
-async def opt_outs(session: AsyncSession, *, offset: int, limit: int) -> tuple[Sequence[OptOut], int]:
-    total = int(await session.scalar(select(func.count()).select_from(OptOut).where(OptOut.opted_out)) or 0)
-    rows = await session.scalars(
-        select(OptOut).where(OptOut.opted_out).order_by(OptOut.updated_at.desc()).offset(offset).limit(limit)
+async def opt_outs(
+    session: AsyncSession, *, after: list[Any] | None, limit: int
+) -> tuple[list[OptOut], list[Any] | None]:
+    """Current opt-outs, most recent first (keyset: updated_at, channel, address)."""
+    return await keyset_page(
+        session,
+        select(OptOut).where(OptOut.opted_out),
+        keys=(OptOut.updated_at, OptOut.channel, OptOut.address),
+        after=after,
+        limit=limit,
     )
-    return rows.all(), total
 
 
 async def latest_reminder(

@@ -10,9 +10,9 @@ from fastapi.responses import Response
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import NotFound, responses
+from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor
 from omnichannel.conversations import service as conversations
 from omnichannel.core.deps import Admin, Caller, Sender, user_uuid
-from omnichannel.core.pagination import Page, PageNumber, PageSize
 from omnichannel.core.request import SettingsDep
 from omnichannel.messaging import consent, sending
 from omnichannel.messaging import store as message_store
@@ -176,21 +176,23 @@ async def download_attachment(attachment_id: uuid.UUID, principal: Caller, db: D
 
 def _history_route(channel: Literal["whatsapp", "sms", "email"], path: str, summary: str) -> None:
     @router.get(
-        path, response_model=Page[MessageOut], summary=summary, responses=responses((403, "Staff only"))
+        path,
+        response_model=CursorPage[MessageOut],
+        summary=summary,
+        responses=responses((403, "Staff only"), (422, "Invalid cursor")),
     )
     async def history(
         customer_id: uuid.UUID,
         principal: Sender,
         db: DbSession,
-        page: PageNumber = 1,
-        page_size: PageSize = 50,
-    ) -> Page[MessageOut]:
-        rows, total = await message_store.history(
-            db, channel=channel, customer_id=customer_id, offset=(page - 1) * page_size, limit=page_size
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> CursorPage[MessageOut]:
+        after = decode_cursor(cursor, kinds=("datetime", "int", "uuid"))
+        rows, next_key = await message_store.history(
+            db, channel=channel, customer_id=customer_id, after=after, limit=limit
         )
-        return Page.build(
-            [MessageOut.model_validate(m) for m in rows], total=total, page=page, page_size=page_size
-        )
+        return CursorPage.build(rows, next_key, item=MessageOut.model_validate)
 
     history.__name__ = f"{channel}_history"
 
@@ -202,17 +204,17 @@ _history_route("whatsapp", "/whatsapp/history/{customer_id}", "WhatsApp history 
 
 @router.get(
     "/opt-outs",
-    response_model=Page[OptOutOut],
+    response_model=CursorPage[OptOutOut],
     summary="Recipients who opted out (STOP, BAJA, unsubscribe)",
-    responses=responses((403, "Staff only")),
+    description="Most recent first; cursor pagination.",
+    responses=responses((403, "Staff only"), (422, "Invalid cursor")),
 )
 async def list_opt_outs(
-    principal: Sender, db: DbSession, page: PageNumber = 1, page_size: PageSize = 50
-) -> Page[OptOutOut]:
-    rows, total = await consent.opt_outs(db, offset=(page - 1) * page_size, limit=page_size)
-    return Page.build(
-        [OptOutOut.model_validate(r) for r in rows], total=total, page=page, page_size=page_size
-    )
+    principal: Sender, db: DbSession, cursor: Cursor = None, limit: Limit = 50
+) -> CursorPage[OptOutOut]:
+    after = decode_cursor(cursor, kinds=("datetime", "str", "str"))
+    rows, next_key = await consent.opt_outs(db, after=after, limit=limit)
+    return CursorPage.build(rows, next_key, item=OptOutOut.model_validate)
 
 
 @router.get("/templates", summary="Templates and the variables each needs")
@@ -245,24 +247,21 @@ async def preview_template(
 
 @router.get(
     "/providers/console/deliveries",
-    response_model=Page[ConsoleDeliveryOut],
+    response_model=CursorPage[ConsoleDeliveryOut],
     summary="What the console providers recorded (no Twilio/SendGrid credentials configured)",
-    description="Newest first. In console mode nothing leaves the machine: this is the outbox to read. "
-    "Administrators only; secrets in account mails (reset and verification links, codes) are recorded "
-    "redacted.",
-    responses=responses((403, "Administrators only")),
+    description="Newest first; cursor pagination. In console mode nothing leaves the machine: this is "
+    "the outbox to read. Administrators only; secrets in account mails (reset and verification links, "
+    "codes) are recorded redacted.",
+    responses=responses((403, "Administrators only"), (422, "Invalid filter or cursor")),
 )
 async def console_deliveries(
     principal: Admin,
     db: DbSession,
     channel: Annotated[Literal["whatsapp", "sms", "email"] | None, Query()] = None,
     to: Annotated[str | None, Query(max_length=320, pattern=r"^[^\x00]*$")] = None,
-    page: PageNumber = 1,
-    page_size: PageSize = 50,
-) -> Page[ConsoleDeliveryOut]:
-    rows, total = await console.deliveries(
-        db, channel=channel, to=to, offset=(page - 1) * page_size, limit=page_size
-    )
-    return Page.build(
-        [ConsoleDeliveryOut.model_validate(r) for r in rows], total=total, page=page, page_size=page_size
-    )
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> CursorPage[ConsoleDeliveryOut]:
+    after = decode_cursor(cursor, kinds=("int",))
+    rows, next_key = await console.deliveries(db, channel=channel, to=to, after=after, limit=limit)
+    return CursorPage.build(rows, next_key, item=ConsoleDeliveryOut.model_validate)

@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.statuses import ConversationStatus
 from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
+from aintech_shared.phones import to_e164
 from aintech_shared.webhooks import PayloadTooLarge
 from omnichannel.contacts import service as contacts
 from omnichannel.conversations.models import Conversation
 from omnichannel.core import ratelimit
-from omnichannel.core.addresses import e164, email_address
+from omnichannel.core.addresses import email_address
 from omnichannel.messaging import chat as chat_messages
 from omnichannel.messaging import outbound as outbound_queue
 from omnichannel.messaging import store as message_store
@@ -46,7 +47,7 @@ async def check_limits(
 
 
 def _phone(value: str) -> str:
-    number = e164(value)
+    number = to_e164(value, bare_international=True)
     if number is None:
         raise UnprocessableEntity(
             "Not a valid phone number.",

@@ -161,8 +161,8 @@ async def in_conversation(
 
 
 async def history(
-    session: AsyncSession, *, channel: str, customer_id: uuid.UUID, offset: int, limit: int
-) -> tuple[Sequence[Message], int]:
+    session: AsyncSession, *, channel: str, customer_id: uuid.UUID, after: list[Any] | None, limit: int
+) -> tuple[list[Message], list[Any] | None]:
     return await repository.history(
-        session, channel=channel, customer_id=customer_id, offset=offset, limit=limit
+        session, channel=channel, customer_id=customer_id, after=after, limit=limit
     )

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.pagination import newest_first
 from omnichannel.core.base import utcnow
 from omnichannel.notifications.models import Notification, NotificationPreference
 
@@ -24,20 +25,21 @@ async def insert_once(session: AsyncSession, values: dict[str, Any]) -> Notifica
 
 
 async def for_user(
-    session: AsyncSession, user_id: uuid.UUID, *, unread_only: bool, offset: int, limit: int
-) -> tuple[Sequence[Notification], int]:
+    session: AsyncSession, user_id: uuid.UUID, *, unread_only: bool, after: list[Any] | None, limit: int
+) -> tuple[list[Notification], list[Any] | None]:
+    """A user's notifications, newest first (keyset: created_at, id)."""
     conditions = [Notification.user_id == user_id]
     if unread_only:
         conditions.append(Notification.read_at.is_(None))
-    total = int(await session.scalar(select(func.count()).select_from(Notification).where(*conditions)) or 0)
-    rows = await session.scalars(
-        select(Notification)
-        .where(*conditions)
-        .order_by(Notification.created_at.desc(), Notification.id)
-        .offset(offset)
-        .limit(limit)
+    return await newest_first(
+        session,
+        Notification,
+        at=Notification.created_at,
+        id_=Notification.id,
+        conditions=conditions,
+        after=after,
+        limit=limit,
     )
-    return rows.all(), total
 
 
 async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:

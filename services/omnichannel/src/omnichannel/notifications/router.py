@@ -9,10 +9,10 @@ from fastapi import APIRouter, WebSocket
 
 from aintech_shared.db import Database, DbSession
 from aintech_shared.errors import responses
+from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor
 from omnichannel.core import sockets
 from omnichannel.core.deps import Caller, user_uuid
 from omnichannel.core.live import LiveHub, user_topic
-from omnichannel.core.pagination import Page, PageNumber, PageSize
 from omnichannel.notifications import service
 from omnichannel.notifications.schemas import NotificationOut, PreferenceOut, PreferencesIn, UnreadCount
 from omnichannel.settings import Settings
@@ -22,19 +22,20 @@ router = APIRouter(tags=["notifications"])
 
 @router.get(
     "/notifications",
-    response_model=Page[NotificationOut],
+    response_model=CursorPage[NotificationOut],
     summary="My notifications (newest first)",
-    description="Policy expiring, claim status changed, task assigned, quote accepted, fraud alerts.",
+    description="Policy expiring, claim status changed, task assigned, quote accepted, fraud alerts. "
+    "Cursor pagination.",
+    responses=responses((422, "Invalid cursor")),
 )
 async def list_notifications(
-    principal: Caller, db: DbSession, unread: bool = False, page: PageNumber = 1, page_size: PageSize = 50
-) -> Page[NotificationOut]:
-    rows, total = await service.listing(
-        db, user_id=user_uuid(principal), unread_only=unread, offset=(page - 1) * page_size, limit=page_size
+    principal: Caller, db: DbSession, unread: bool = False, cursor: Cursor = None, limit: Limit = 50
+) -> CursorPage[NotificationOut]:
+    after = decode_cursor(cursor, kinds=("datetime", "uuid"))
+    rows, next_key = await service.listing(
+        db, user_id=user_uuid(principal), unread_only=unread, after=after, limit=limit
     )
-    return Page.build(
-        [NotificationOut.model_validate(n) for n in rows], total=total, page=page, page_size=page_size
-    )
+    return CursorPage.build(rows, next_key, item=NotificationOut.model_validate)
 
 
 @router.get("/notifications/unread-count", response_model=UnreadCount, summary="How many are unread")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,9 +79,9 @@ def _out(note: Notification) -> dict[str, Any]:
 
 
 async def listing(
-    session: AsyncSession, *, user_id: uuid.UUID, unread_only: bool, offset: int, limit: int
-) -> tuple[Sequence[Notification], int]:
-    return await repository.for_user(session, user_id, unread_only=unread_only, offset=offset, limit=limit)
+    session: AsyncSession, *, user_id: uuid.UUID, unread_only: bool, after: list[Any] | None, limit: int
+) -> tuple[list[Notification], list[Any] | None]:
+    return await repository.for_user(session, user_id, unread_only=unread_only, after=after, limit=limit)
 
 
 async def unread(session: AsyncSession, *, user_id: uuid.UUID) -> int:

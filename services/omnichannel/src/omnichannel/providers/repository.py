@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.pagination import keyset_page
 from omnichannel.providers.models import ConsoleDelivery
 
 
 async def deliveries(
-    session: AsyncSession, *, channel: str | None, to: str | None, offset: int, limit: int
-) -> tuple[Sequence[ConsoleDelivery], int]:
+    session: AsyncSession, *, channel: str | None, to: str | None, after: list[Any] | None, limit: int
+) -> tuple[list[ConsoleDelivery], list[Any] | None]:
+    """What the console providers recorded, newest first (keyset: id)."""
     conditions = []
     if channel:
         conditions.append(ConsoleDelivery.channel == channel)
     if to:
         conditions.append(ConsoleDelivery.to_address == to)
-    total = int(
-        await session.scalar(select(func.count()).select_from(ConsoleDelivery).where(*conditions)) or 0
+    return await keyset_page(
+        session,
+        select(ConsoleDelivery).where(*conditions),
+        keys=(ConsoleDelivery.id,),
+        after=after,
+        limit=limit,
     )
-    rows = await session.scalars(
-        select(ConsoleDelivery)
-        .where(*conditions)
-        .order_by(ConsoleDelivery.id.desc())
-        .offset(offset)
-        .limit(limit)
-    )
-    return rows.all(), total

@@ -15,7 +15,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import BadRequest
-from omnichannel.core.addresses import email_address, messaging_address
+from aintech_shared.phones import caller_id
+from omnichannel.core.addresses import email_address
 from omnichannel.core.text import clean
 from omnichannel.messaging import consent, delivery_status
 from omnichannel.messaging import inbound as inbound_intake
@@ -66,8 +67,8 @@ async def twilio_inbound(session: AsyncSession, *, form: Mapping[str, Any]) -> M
         session,
         inbound=Inbound(
             channel="whatsapp" if whatsapp else "sms",
-            from_address=messaging_address(sender),
-            to_address=messaging_address(_field(form, "To", 100)),
+            from_address=caller_id(sender, limit=320),
+            to_address=caller_id(_field(form, "To", 100), limit=320),
             body=_field(form, "Body", 10_000),
             provider="twilio",
             provider_message_id=sid,

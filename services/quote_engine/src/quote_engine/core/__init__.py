@@ -1,0 +1,1 @@
+"""Building blocks every domain of quote_engine may use; imports no domain."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
-from aintech_contracts.events.auth import USER_TOPIC, UserDisabled, UserEnabled, UserRoleChanged
+from aintech_contracts.events.auth import UserDisabled, UserEnabled, UserRoleChanged
 from aintech_contracts.rbac import ROLE_PERMISSIONS, Permission, Role
-from aintech_shared.events.consumer import ConsumerSpec, Handler
+from aintech_shared.events.consumer import Handler
 from telephony.agents import service
 from telephony.core.runtime import Runtime
 
@@ -21,8 +21,8 @@ def handles_calls(role: str) -> bool:
         return False
 
 
-def accounts_consumer(rt: Runtime) -> ConsumerSpec:
-    """Consumer group ``telephony.accounts`` on ``auth.user``."""
+def account_handlers(rt: Runtime) -> dict[str, Handler]:
+    """The handlers of ``auth.user`` events (routed in ``telephony.consumers``)."""
 
     async def user_disabled(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(UserDisabled)
@@ -38,9 +38,8 @@ def accounts_consumer(rt: Runtime) -> ConsumerSpec:
             session, rt=rt, agent_id=data.user_id, handles_calls=handles_calls(data.new_role)
         )
 
-    handlers: dict[str, Handler] = {
+    return {
         UserDisabled.event_type: user_disabled,
         UserEnabled.event_type: user_enabled,
         UserRoleChanged.event_type: role_changed,
     }
-    return ConsumerSpec(name="telephony.accounts", topics=[USER_TOPIC], handlers=handlers)

@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.pagination import newest_first
 from telephony.calls.models import TERMINAL, Call, QueueEntry, WebhookReceipt
 
 
@@ -75,8 +76,9 @@ class CallFilters:
 
 
 async def page(
-    session: AsyncSession, *, filters: CallFilters, limit: int, offset: int
-) -> tuple[Sequence[Call], int]:
+    session: AsyncSession, *, filters: CallFilters, after: list[Any] | None, limit: int
+) -> tuple[list[Call], list[Any] | None]:
+    """One page of calls matching the filters, newest first (keyset: created_at, id)."""
     conditions: list[Any] = []
     if filters.agent_id is not None:
         conditions.append(Call.agent_id == filters.agent_id)
@@ -90,14 +92,9 @@ async def page(
         conditions.append(Call.created_at >= filters.since)
     if filters.until is not None:
         conditions.append(Call.created_at < filters.until)
-    where = and_(*conditions) if conditions else None
-    query = select(Call).order_by(Call.created_at.desc(), Call.id).limit(limit).offset(offset)
-    count = select(func.count()).select_from(Call)
-    if where is not None:
-        query, count = query.where(where), count.where(where)
-    items = (await session.execute(query)).scalars().all()
-    total = int(await session.scalar(count) or 0)
-    return items, total
+    return await newest_first(
+        session, Call, at=Call.created_at, id_=Call.id, conditions=conditions, after=after, limit=limit
+    )
 
 
 async def outbound_count_since(session: AsyncSession, *, agent_id: uuid.UUID, since: datetime) -> int:

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import UnprocessableEntity, responses
+from aintech_shared.pagination import Cursor, Limit, decode_cursor
 from telephony.agents import service as agents
 from telephony.agents.schemas import AgentStats
 from telephony.calls import service
@@ -158,8 +159,9 @@ async def get_call(call_id: uuid.UUID, db: DbSession, principal: Agent) -> CallO
     "",
     response_model=CallPage,
     summary="List calls, newest first",
-    description="Filters combine. Agents only see their own calls; supervisors may filter by agent.",
-    responses=responses((403, "An agent asked for another agent's calls")),
+    description="Filters combine; cursor pagination. Agents only see their own calls; supervisors "
+    "may filter by agent.",
+    responses=responses((403, "An agent asked for another agent's calls"), (422, "Invalid filter or cursor")),
 )
 async def list_calls(
     db: DbSession,
@@ -184,8 +186,8 @@ async def list_calls(
     direction: Literal["inbound", "outbound"] | None = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> CallPage:
     filters = CallFilters(
         agent_id=agent_id,
@@ -195,10 +197,14 @@ async def list_calls(
         since=since,
         until=until,
     )
-    items, total = await service.list_visible(
-        db, principal=principal, filters=filters, limit=limit, offset=offset
+    items, next_key = await service.list_visible(
+        db,
+        principal=principal,
+        filters=filters,
+        after=decode_cursor(cursor, kinds=("datetime", "uuid")),
+        limit=limit,
     )
-    return CallPage(items=[CallOut.of(c) for c in items], total=total, limit=limit, offset=offset)
+    return CallPage.build(items, next_key, item=CallOut.of)
 
 
 @stats_router.get(

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from aintech_shared.pagination import CursorPage
 from telephony.calls.models import Call
 
 PHONE_PATTERN = r"^[0-9+() .\-]+$"
@@ -97,8 +98,4 @@ class CallOut(BaseModel):
         )
 
 
-class CallPage(BaseModel):
-    items: list[CallOut]
-    total: int
-    limit: int
-    offset: int
+CallPage = CursorPage[CallOut]

@@ -9,8 +9,8 @@ the same transaction, so a refusal from Twilio leaves nothing behind.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aintech_contracts.statuses import AgentState, CallOutcome, CallStatus
 from aintech_shared.auth import Principal
 from aintech_shared.errors import Conflict, Forbidden, NotFound, TooManyRequests, UnprocessableEntity
+from aintech_shared.phones import to_e164
 from telephony.agents import service as agents
 from telephony.calls import events, repository
 from telephony.calls.models import STATUS_RANK, TERMINAL, Call
@@ -25,7 +26,7 @@ from telephony.calls.repository import CallFilters
 from telephony.core import live
 from telephony.core.base import utcnow
 from telephony.core.deps import is_supervisor, user_uuid
-from telephony.core.phones import outbound_refusal, to_e164
+from telephony.core.phones import outbound_refusal
 from telephony.core.runtime import Runtime
 from telephony.customers import repository as customers
 from telephony.providers import twiml
@@ -458,15 +459,15 @@ async def get_visible(session: AsyncSession, *, principal: Principal, call_id: u
 
 
 async def list_visible(
-    session: AsyncSession, *, principal: Principal, filters: CallFilters, limit: int, offset: int
-) -> tuple[Sequence[Call], int]:
+    session: AsyncSession, *, principal: Principal, filters: CallFilters, after: list[Any] | None, limit: int
+) -> tuple[list[Call], list[Any] | None]:
     """Calls, newest first; agents are limited to their own."""
     if not is_supervisor(principal):
         me = user_uuid(principal)
         if filters.agent_id not in (None, me):
             raise Forbidden("Agents can only list their own calls.")
         filters = CallFilters(**{**filters.__dict__, "agent_id": me})
-    return await repository.page(session, filters=filters, limit=limit, offset=offset)
+    return await repository.page(session, filters=filters, after=after, limit=limit)
 
 
 async def purge_receipts(session: AsyncSession, *, older_than: timedelta) -> int:

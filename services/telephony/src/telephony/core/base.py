@@ -1,12 +1,10 @@
-"""The declarative base of the `telephony` schema and small helpers every table uses."""
+"""The declarative base of this service's schema; the column helpers are the chassis' (aintech_shared.db)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy.orm import DeclarativeBase
 
-from aintech_shared.db import schema_metadata
+from aintech_shared.db import schema_metadata, utcnow
 from aintech_shared.events.tables import messaging_tables
 from telephony.settings import Settings
 
@@ -19,6 +17,4 @@ class Base(DeclarativeBase):
 
 MESSAGING = messaging_tables(Base.metadata)
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["MESSAGING", "Base", "utcnow"]

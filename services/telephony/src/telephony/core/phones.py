@@ -1,29 +1,11 @@
-"""Phone numbers: E.164 normalisation and the toll-fraud rules for outbound calls."""
+"""The toll-fraud rules for outbound calls (E.164 parsing and caller ids: aintech_shared.phones)."""
 
 from __future__ import annotations
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers import PhoneNumberType
 
 _REFUSED_TYPES = {PhoneNumberType.PREMIUM_RATE: "premium-rate", PhoneNumberType.SHARED_COST: "shared-cost"}
-
-
-def to_e164(raw: str, *, default_region: str = "ES") -> str | None:
-    """The number in E.164, or None when it is not a valid phone number."""
-    if not raw or len(raw) > 40 or "\x00" in raw:
-        return None
-    try:
-        number = phonenumbers.parse(raw, default_region)
-    except NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def caller_e164(raw: str) -> str:
-    """A caller id as Twilio sent it, normalised when possible (``anonymous`` and clients kept)."""
-    return to_e164(raw) or raw.strip()[:40]
 
 
 def outbound_refusal(e164: str, *, allowed_regions: list[str]) -> str | None:

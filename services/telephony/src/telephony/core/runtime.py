@@ -1,4 +1,8 @@
-"""Process-wide collaborators built once in the lifespan and reached through dependencies."""
+"""The one place telephony's runtime is built: settings, the outbox and the Twilio client.
+
+The API builds it in its lifespan (``build_runtime``), the worker with the console adapter
+(``worker_runtime``: jobs and consumers never call Twilio); requests reach it through ``RuntimeDep``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,10 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from aintech_shared.events.outbox import Outbox
+from telephony.core.base import MESSAGING
+from telephony.providers.console import ConsoleTwilio
 from telephony.providers.port import TwilioPort
+from telephony.providers.rest import TwilioRest
 from telephony.settings import Settings
 
 
@@ -25,6 +32,26 @@ class Runtime:
         if query:
             url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
         return url
+
+
+SOURCE = "telephony"
+
+
+def build_twilio(settings: Settings) -> TwilioPort:
+    """The official SDK when an account is configured, the console simulation otherwise."""
+    return ConsoleTwilio(settings) if settings.console_mode else TwilioRest(settings)
+
+
+def build_runtime(settings: Settings, *, twilio: TwilioPort | None = None) -> Runtime:
+    """The API's runtime (``twilio`` replaces the adapter chosen from settings, e.g. in tests)."""
+    return Runtime(
+        settings=settings, outbox=Outbox(MESSAGING, source=SOURCE), twilio=twilio or build_twilio(settings)
+    )
+
+
+def worker_runtime(settings: Settings) -> Runtime:
+    """The worker's runtime: jobs and consumers only touch the database and the outbox, never Twilio."""
+    return build_runtime(settings, twilio=ConsoleTwilio(settings))
 
 
 def get_runtime(conn: HTTPConnection) -> Runtime:

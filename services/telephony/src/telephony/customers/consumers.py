@@ -1,4 +1,4 @@
-"""Handlers of the CRM's events that keep the read model current (run by the worker)."""
+"""Handlers of the CRM's events that keep the read model current (routed in ``telephony.consumers``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events.crm import (
-    CLAIM_TOPIC,
-    CUSTOMER_TOPIC,
     ClaimApproved,
     ClaimCreated,
     ClaimDenied,
@@ -18,8 +16,7 @@ from aintech_contracts.events.crm import (
     CustomerUpdated,
 )
 from aintech_contracts.statuses import FINAL_CLAIM_STATUSES, ClaimStatus
-from aintech_shared.events.consumer import ConsumerSpec, Handler
-from telephony.core.phones import to_e164
+from aintech_shared.phones import to_e164
 from telephony.customers import repository
 
 
@@ -96,19 +93,3 @@ async def claim_approved(session: AsyncSession, event: CloudEvent) -> None:
 async def claim_finished(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data_as(ClaimDenied) if event.type == ClaimDenied.event_type else event.data_as(ClaimPaid)
     await repository.close_claim(session, claim_id=data.claim_id)
-
-
-HANDLERS: dict[str, Handler] = {
-    CustomerCreated.event_type: customer_created,
-    CustomerUpdated.event_type: customer_updated,
-    CustomerDeleted.event_type: customer_deleted,
-    ClaimCreated.event_type: claim_created,
-    ClaimUpdated.event_type: claim_updated,
-    ClaimApproved.event_type: claim_approved,
-    ClaimDenied.event_type: claim_finished,
-    ClaimPaid.event_type: claim_finished,
-}
-
-CRM_READ_MODEL = ConsumerSpec(
-    name="telephony.crm-read-model", topics=[CUSTOMER_TOPIC, CLAIM_TOPIC], handlers=HANDLERS
-)

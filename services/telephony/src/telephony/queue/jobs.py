@@ -7,14 +7,10 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_shared.events.outbox import Outbox
 from aintech_shared.scheduler import ScheduledJob
 from telephony.calls import service as calls
-from telephony.core.base import MESSAGING
 from telephony.core.runtime import Runtime
-from telephony.providers.console import ConsoleTwilio
 from telephony.queue import service
-from telephony.settings import Settings
 
 log = structlog.get_logger("telephony.queue")
 
@@ -22,15 +18,9 @@ log = structlog.get_logger("telephony.queue")
 RECEIPT_RETENTION = timedelta(days=7)
 
 
-def job_runtime(settings: Settings) -> Runtime:
-    """Jobs only touch the database and the outbox; they never call Twilio."""
-    return Runtime(
-        settings=settings, outbox=Outbox(MESSAGING, source="telephony"), twilio=ConsoleTwilio(settings)
-    )
-
-
-def queue_jobs(settings: Settings) -> list[ScheduledJob]:
-    rt = job_runtime(settings)
+def queue_jobs(rt: Runtime) -> list[ScheduledJob]:
+    """Auto-assignment (every ``auto_assign_every_seconds``), escalation, webhook receipt purge."""
+    settings = rt.settings
 
     async def auto_assign(session: AsyncSession) -> None:
         requeued = await service.requeue_unanswered(session, rt=rt)

@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.phones import caller_id
 from aintech_shared.webhooks import FormParams
 from telephony.calls import events
 from telephony.calls import repository as calls_repo
 from telephony.calls import service as calls
 from telephony.calls.models import STATUS_RANK, TERMINAL, Call
 from telephony.core.base import utcnow
-from telephony.core.phones import caller_e164
 from telephony.core.runtime import Runtime
 from telephony.customers import repository as customers
 from telephony.providers import twiml
@@ -79,7 +79,7 @@ async def incoming(session: AsyncSession, *, rt: Runtime, params: FormParams) ->
     sid = _field(params, "CallSid")
     if not sid:
         return twiml.message_and_hangup("Lo sentimos, no podemos atender su llamada.")
-    phone = caller_e164(_field(params, "From", 40))
+    phone = caller_id(_field(params, "From", 40))
     profile = await customers.by_phone(session, phone) if phone.startswith("+") else None
     status = _field(params, "CallStatus", 20)
     now = utcnow()

@@ -1,0 +1,1 @@
+"""Building blocks every domain of analytics may use; imports no domain."""

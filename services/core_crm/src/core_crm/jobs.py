@@ -1,0 +1,55 @@
+"""The CRM's scheduled jobs (each runs once per period across every replica)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aintech_shared.scheduler import ScheduledJob
+from core_crm.core import transitions
+from core_crm.core.runtime import Runtime
+from core_crm.core.transactions import EngineTransactions
+from core_crm.policies import service as policies
+from core_crm.profile import service as profile
+from core_crm.quotes import service as quotes
+from core_crm.workflows import service as workflows
+
+
+def jobs(rt: Runtime) -> list[ScheduledJob]:
+    """Each runs once per period across all replicas (scheduled_jobs row locked for the run)."""
+
+    async def announce_expiring(session: AsyncSession) -> None:
+        await policies.announce_expiring(session, rt=rt)
+
+    async def expire_policies(session: AsyncSession) -> None:
+        await policies.expire_ended(session)
+
+    async def expire_quotes(session: AsyncSession) -> None:
+        await quotes.expire_overdue(session)
+
+    async def resegment(session: AsyncSession) -> None:
+        await profile.resegment_all(session, rt=rt)
+
+    async def advance_workflows(session: AsyncSession) -> None:
+        # The job's own transaction only holds the job; runs commit as they go (webhook calls are
+        # made between transactions).
+        await workflows.advance_due(EngineTransactions.beside(session), rt=rt)
+
+    async def fire_schedules(session: AsyncSession) -> None:
+        await workflows.fire_schedules(session)
+
+    async def forget_idempotency_keys(session: AsyncSession) -> None:
+        await transitions.forget_old_keys(session)
+
+    return [
+        ScheduledJob("crm.policies.expiring_soon", timedelta(days=1), announce_expiring),
+        ScheduledJob("crm.policies.expire", timedelta(days=1), expire_policies),
+        ScheduledJob("crm.quotes.expire", timedelta(hours=1), expire_quotes),
+        ScheduledJob("crm.customers.resegment", timedelta(days=1), resegment),
+        ScheduledJob(
+            "crm.workflows.advance", timedelta(seconds=rt.settings.workflow_tick_seconds), advance_workflows
+        ),
+        ScheduledJob("crm.workflows.schedules", timedelta(minutes=1), fire_schedules),
+        ScheduledJob("crm.idempotency.forget", timedelta(hours=1), forget_idempotency_keys),
+    ]

@@ -1,0 +1,1 @@
+"""Building blocks every domain of scraper may use; imports no domain."""
