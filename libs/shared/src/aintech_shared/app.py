@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database
+from aintech_shared.docs import install_docs
 from aintech_shared.errors import ProblemResponse, install_error_handlers, problem, responses
 from aintech_shared.kafka_probe import KafkaProbe
 from aintech_shared.logging import configure_logging
@@ -98,9 +99,11 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, assets included (no CDN)
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
+    install_docs(app)
     install_error_handlers(app)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
