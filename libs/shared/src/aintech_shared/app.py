@@ -23,6 +23,7 @@ from aintech_shared.errors import ProblemResponse, install_error_handlers, probl
 from aintech_shared.kafka_probe import KafkaProbe
 from aintech_shared.logging import configure_logging
 from aintech_shared.observability import ObservabilityMiddleware, metrics_endpoint
+from aintech_shared.routing import constrain_path_parameters
 from aintech_shared.settings import ServiceSettings
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -143,6 +144,7 @@ def create_service_app(
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for router in routers:
+        constrain_path_parameters(router)
         app.include_router(router)
     return app
 

@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from aintech_shared.routing import allowed_methods
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://docs.aintech.local/problems/"
 
@@ -281,14 +283,15 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else None
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route matches {request.method} {request.url.path}."
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
-            detail = f"Method {request.method} is not allowed on {request.url.path}."
-        return problem(
-            exc.status_code,
-            detail=detail,
-            instance=request.url.path,
-            headers=getattr(exc, "headers", None),
-        )
+            allow = allowed_methods(request.app.router.routes, request.scope)
+            detail = (
+                f"Method {request.method} is not allowed on {request.url.path}; "
+                f"it takes {', '.join(allow) or 'no method'}."
+            )
+            headers = {**(headers or {}), "Allow": ", ".join(allow)}
+        return problem(exc.status_code, detail=detail, instance=request.url.path, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> ProblemResponse:

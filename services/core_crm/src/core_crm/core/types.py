@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
 
+from aintech_shared.instants import Day
+from aintech_shared.instants import Instant as SharedInstant
 from core_crm.core import spain
 
 MAX_JSON_BYTES = 16 * 1024
@@ -144,7 +146,7 @@ def _sane_date(value: date | None) -> date | None:
     return value
 
 
-SaneDate = Annotated[date, AfterValidator(_sane_date)]
+SaneDate = Annotated[Day, AfterValidator(_sane_date)]
 
 
 def _sane_instant(value: datetime) -> datetime:
@@ -154,7 +156,7 @@ def _sane_instant(value: datetime) -> datetime:
 
 
 # An instant with a time zone, within a sane range (so no date arithmetic can overflow).
-Instant = Annotated[AwareDatetime, AfterValidator(_sane_instant)]
+Instant = Annotated[SharedInstant, AfterValidator(_sane_instant)]
 
 # Amounts stored in Numeric(10, 2) columns.
 SmallMoney = Annotated[

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from aintech_contracts.rbac import Permission
 from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
+from aintech_shared.instants import Day
 from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.core.preconditions import IfMatch, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
@@ -269,7 +269,7 @@ async def policy_terms(policy_id: uuid.UUID, who: Reader, db: ReadSession) -> li
     responses=responses(*GUARDED, NOT_FOUND),
 )
 async def coverage(
-    policy_id: uuid.UUID, who: Reader, db: ReadSession, on: Annotated[date, Query(alias="date")]
+    policy_id: uuid.UUID, who: Reader, db: ReadSession, on: Annotated[Day, Query(alias="date")]
 ) -> CoverageOut:
     policy, covered, reason, term = await service.check_coverage(db, viewer=who, policy_id=policy_id, on=on)
     return CoverageOut(

@@ -6,10 +6,10 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import UnprocessableEntity, responses
+from aintech_shared.instants import Instant
 from telephony.agents import service as agents
 from telephony.agents.schemas import AgentStats
 from telephony.calls import service
@@ -182,8 +182,8 @@ async def list_calls(
         Query(alias="status"),
     ] = None,
     direction: Literal["inbound", "outbound"] | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> CallPage:
@@ -212,8 +212,8 @@ async def stats(
     agent_id: uuid.UUID,
     db: DbSession,
     principal: Agent,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> AgentStats:
     ensure_self_or_supervisor(principal, agent_id)
     if since and until and since >= until:

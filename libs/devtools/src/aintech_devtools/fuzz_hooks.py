@@ -1,0 +1,73 @@
+"""Schemathesis hooks for every fuzzing run (in process, or the CLI through ``SCHEMATHESIS_HOOKS``).
+
+Free-form JSON objects (``dict[str, Any]`` fields: custom fields, template variables, metadata)
+also get keys a hostile client would send and schemathesis' UTF-8 generator never makes: a lone
+UTF-16 surrogate (valid JSON as ``"\\ud800"``, not encodable as UTF-8, refused by Postgres and by
+orjson) and a NUL character. Any such object in a generated body is, half the time, sent with them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+from hypothesis import strategies as st
+
+HOSTILE_KEYS: dict[str, Any] = {"\ud800": "lone surrogate", "nul\x00key": 1, "\udfff\x00": {"\ud83d": None}}
+
+
+def _resolve(root: dict[str, Any], schema: Any, depth: int = 0) -> Any:
+    while isinstance(schema, dict) and "$ref" in schema and depth < 32:
+        target: Any = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            target = (
+                target.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(target, dict) else {}
+            )
+        schema, depth = target, depth + 1
+    return schema
+
+
+def _free_form(schema: dict[str, Any]) -> bool:
+    return (
+        schema.get("type") == "object"
+        and not schema.get("properties")
+        and schema.get("additionalProperties", True) not in (False, None)
+        and "propertyNames" not in schema
+    )
+
+
+def with_hostile_keys(root: dict[str, Any], schema: Any, value: Any, depth: int = 0) -> Any:
+    """``value`` (valid for ``schema``) with hostile keys added to each free-form object in it."""
+    schema = _resolve(root, schema)
+    if not isinstance(schema, dict) or depth > 16:
+        return value
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(key, ()):
+            value = with_hostile_keys(root, option, value, depth + 1)
+    if isinstance(value, dict):
+        if _free_form(schema):
+            return {**value, **HOSTILE_KEYS}
+        properties = schema.get("properties") or {}
+        return {
+            k: with_hostile_keys(root, properties[k], v, depth + 1) if k in properties else v
+            for k, v in value.items()
+        }
+    if isinstance(value, list) and "items" in schema:
+        return [with_hostile_keys(root, schema["items"], item, depth + 1) for item in value]
+    return value
+
+
+def _json_body_schema(operation: Any) -> Any:
+    raw = getattr(getattr(operation, "definition", None), "raw", None) or {}
+    content = (raw.get("requestBody") or {}).get("content") or {}
+    return (content.get("application/json") or {}).get("schema")
+
+
+@schemathesis.hook
+def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrategy[Any]:
+    operation = context.operation
+    schema = _json_body_schema(operation) if operation is not None else None
+    if schema is None or not isinstance(body, dict | list):
+        return st.just(body)
+    hostile = with_hostile_keys(operation.schema.raw_schema, schema, body)  # type: ignore[union-attr]
+    return st.just(body) if hostile == body else st.sampled_from([body, hostile])
