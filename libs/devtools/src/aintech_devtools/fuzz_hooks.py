@@ -8,8 +8,11 @@ orjson) and a NUL character. Any such object in a generated body is, half the ti
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
+import httpx
 import schemathesis
 from hypothesis import strategies as st
 
@@ -71,3 +74,37 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
         return st.just(body)
     hostile = with_hostile_keys(operation.schema.raw_schema, schema, body)  # type: ignore[union-attr]
     return st.just(body) if hostile == body else st.sampled_from([body, hostile])
+
+
+# --- through the gateway: an administrator who signs in again when a generated call ended the session
+
+LOGIN_ENV = "AINTECH_FUZZ_LOGIN"  # JSON: {"gateway": url, "email": ..., "password": ...}
+# Public operations: no token, so no re-sign-in when they answer 401 (a wrong password is a 401).
+PUBLIC = (
+    r"^/api/auth/(login|refresh|register|verify-email|forgot-password|reset-password|oauth/|\.well-known/)"
+)
+
+
+class GatewayAdmin:
+    """Signs in through the gateway; schemathesis asks again after any 401 (the generated calls
+    include revoking sessions, the fuzzing one's among them, which the run then survives)."""
+
+    def __init__(self) -> None:
+        self.login = json.loads(os.environ[LOGIN_ENV])
+
+    def get(self, case: Any, ctx: Any, /) -> str:
+        signed_in = httpx.post(
+            f"{self.login['gateway']}/api/auth/login",
+            json={"email": self.login["email"], "password": self.login["password"]},
+            timeout=30,
+        )
+        signed_in.raise_for_status()
+        token: str = signed_in.json()["access_token"]
+        return token
+
+    def set(self, case: Any, data: str, ctx: Any, /) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+if os.environ.get(LOGIN_ENV):
+    schemathesis.auth(refresh_interval=600).skip_for(path_regex=PUBLIC)(GatewayAdmin)

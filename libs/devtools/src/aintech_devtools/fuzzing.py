@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-import aintech_devtools.fuzz_hooks  # noqa: F401  (registers the hostile-key hooks)
+from aintech_devtools.fuzz_hooks import LOGIN_ENV  # importing it registers the hostile-key hooks
 from aintech_shared.app import PROBLEM_RESPONSES
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -95,7 +95,7 @@ def run_cli(
     schema_url: str,
     base_url: str,
     document: Mapping[str, Any],
-    headers: Mapping[str, str],
+    login: Mapping[str, str],
     workdir: Path,
     max_time: int,
     max_examples: int,
@@ -106,7 +106,9 @@ def run_cli(
     """Run ``schemathesis run`` with every check over ``schema_url`` against ``base_url``.
 
     The CLI is the outside client the platform's users have: it sends real HTTP, over a time
-    budget (``max_time``) and a per-operation cap (``max_examples``). Reports land in ``workdir``.
+    budget (``max_time``) and a per-operation cap (``max_examples``), signed in as ``login``
+    (``gateway``, ``email``, ``password``: see ``fuzz_hooks.GatewayAdmin``). Reports land in
+    ``workdir``.
     """
     config = workdir / "schemathesis.toml"
     config.write_text(cli_config(document, max_examples=max_examples, workers=workers, seed=seed))
@@ -132,11 +134,9 @@ def run_cli(
         "all",
         "--no-color",
     ]
-    for name, value in headers.items():
-        args += ["--header", f"{name}: {value}"]
     if exclude_path_regex:
         args += ["--exclude-path-regex", exclude_path_regex]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS_MODULE}
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS_MODULE, LOGIN_ENV: json.dumps(dict(login))}
     return subprocess.run(
         args, cwd=workdir, env=env, capture_output=True, text=True, timeout=max_time + 300, check=False
     )

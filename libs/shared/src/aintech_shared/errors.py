@@ -14,8 +14,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from aintech_shared.routing import allowed_methods
-
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://docs.aintech.local/problems/"
 
@@ -285,6 +283,8 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = f"No route matches {request.method} {request.url.path}."
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
+            from aintech_shared.routing import allowed_methods
+
             allow = allowed_methods(request.app.router.routes, request.scope)
             detail = (
                 f"Method {request.method} is not allowed on {request.url.path}; "

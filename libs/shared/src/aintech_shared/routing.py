@@ -3,6 +3,7 @@
 * A path parameter the operation types as a UUID only matches a UUID: ``GET /messages/template``
   is not ``GET /messages/{message_id}`` with a malformed id (422) but a path that exists for other
   methods (405) — the router decides with the types the document declares.
+* Such an operation documents 404 (a malformed id finds no route), unless it already does.
 * A 405 carries ``Allow`` with every method the path takes, across all the routes that serve it
   (Starlette names only the first route's methods).
 """
@@ -17,6 +18,8 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Match, Mount, compile_path
 from starlette.types import Scope
+
+from aintech_shared.errors import problem_doc
 
 # Path parameter type -> Starlette convertor that matches exactly that type's text.
 _CONVERTORS: dict[object, str] = {uuid.UUID: "uuid"}
@@ -44,6 +47,8 @@ def constrain_path_parameters(router: APIRouter) -> None:
         if not kinds:
             continue
         route.path = _typed(route.path, kinds)
+        # Text that is not a UUID now finds no route: 404, which the operation must declare.
+        route.responses.setdefault(404, problem_doc(404, "Not found (or the id is not a UUID)"))
         route.path_regex, route.path_format, route.param_convertors = compile_path(route.path)
 
 

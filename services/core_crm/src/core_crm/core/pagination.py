@@ -18,7 +18,12 @@ T = TypeVar("T")
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (max 200).")]
 Cursor = Annotated[
     str | None,
-    Query(max_length=500, pattern=r"^[A-Za-z0-9_\-=]*$", description="`next_cursor` of the previous page."),
+    Query(
+        max_length=500,
+        pattern=r"^[A-Za-z0-9_\-=]*$",
+        description="`next_cursor` of the previous page, as it was returned (opaque: any other text "
+        "is refused with 422).",
+    ),
 ]
 
 

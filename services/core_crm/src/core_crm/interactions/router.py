@@ -99,7 +99,7 @@ async def get_interaction(interaction_id: uuid.UUID, who: Reader, db: ReadSessio
     summary="A customer's timeline",
     description="Every contact with the customer on every channel (agents' notes, calls from "
     "telephony, messages from omnichannel), newest first; cursor pagination.",
-    responses=responses(*GUARDED, (404, "No such customer")),
+    responses=responses(*GUARDED, (404, "No such customer"), (422, "Invalid cursor")),
     tags=["customers"],
 )
 async def timeline(

@@ -34,7 +34,16 @@ ERRORS = responses(
     description="A template to a CRM segment over e-mail or WhatsApp. Missing template variables are "
     "a 422 now, "
     "not a failure per recipient later.",
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        **responses(
+            (
+                422,
+                "Unknown template, or a variable the template needs is missing",
+                "Template 'announcement' needs: title, message.",
+            )
+        ),
+    },
 )
 async def create(
     body: CampaignIn, principal: CampaignManager, db: DbSession, settings: SettingsDep
