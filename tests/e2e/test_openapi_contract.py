@@ -53,6 +53,7 @@ async def admin_login(fleet: Fleet, admin_database_url: str) -> dict[str, str]:
         return {"gateway": fleet.gateway, "email": email, "password": PASSWORD}
 
 
+@pytest.mark.timeout(MAX_TIME + 600)  # the fleet's boot, when this test is the first to need it
 async def test_the_merged_openapi_holds_under_schemathesis(
     fleet: Fleet, admin_login: dict[str, str], tmp_path: Path
 ) -> None:
@@ -62,6 +63,9 @@ async def test_the_merged_openapi_holds_under_schemathesis(
     document = merged.json()
     assert "x-unavailable-services" not in document, document.get("x-unavailable-services")
     assert len(labels(document)) > 150  # every service's operations, merged
+    # The gateway refuses a call without a token before any service sees it: the document says so.
+    assert document["paths"]["/api/crm/customers"]["get"]["security"] == [{"bearer": []}]
+    assert "security" not in document["paths"]["/api/auth/login"]["post"]
     result = run_cli(
         schema_url=f"{fleet.gateway}/openapi.json",
         base_url=fleet.gateway,
@@ -72,5 +76,4 @@ async def test_the_merged_openapi_holds_under_schemathesis(
         max_examples=MAX_EXAMPLES,
         exclude_path_regex=SELF_ENDING,
     )
-    (tmp_path / "output.txt").write_text(result.stdout + result.stderr)
-    assert result.returncode == 0, failure_summary(result.stdout + result.stderr)
+    assert result.returncode == 0, failure_summary(result.stdout)

@@ -108,7 +108,7 @@ def run_cli(
     The CLI is the outside client the platform's users have: it sends real HTTP, over a time
     budget (``max_time``) and a per-operation cap (``max_examples``), signed in as ``login``
     (``gateway``, ``email``, ``password``: see ``fuzz_hooks.GatewayAdmin``). Reports land in
-    ``workdir``.
+    ``workdir`` (the CLI's output in ``output.txt``, written as it runs).
     """
     config = workdir / "schemathesis.toml"
     config.write_text(cli_config(document, max_examples=max_examples, workers=workers, seed=seed))
@@ -137,9 +137,15 @@ def run_cli(
     if exclude_path_regex:
         args += ["--exclude-path-regex", exclude_path_regex]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS_MODULE, LOGIN_ENV: json.dumps(dict(login))}
-    return subprocess.run(
-        args, cwd=workdir, env=env, capture_output=True, text=True, timeout=max_time + 300, check=False
-    )
+    output = workdir / "output.txt"
+    with output.open("w") as sink:
+        process = subprocess.Popen(args, cwd=workdir, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            code = process.wait(timeout=max_time + 240)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+    return subprocess.CompletedProcess(args, code, output.read_text(errors="replace"), "")
 
 
 def failure_summary(output: str, *, limit: int = 12000) -> str:
