@@ -259,7 +259,10 @@ async def fuzz_app(
                 request_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in kwargs["cookies"].items())
             body: dict[str, Any] = {}
             if "json" in kwargs:
-                body["json"] = kwargs["json"]
+                # ASCII-escaped, as a client library sends it: a lone surrogate is valid JSON text
+                # (\ud800) but no UTF-8 (httpx's own encoder would refuse to send it).
+                body["content"] = json.dumps(kwargs["json"], allow_nan=False).encode()
+                request_headers.setdefault("Content-Type", "application/json")
             elif isinstance(kwargs.get("data"), dict):
                 body["data"] = kwargs["data"]
             elif kwargs.get("data") is not None:
