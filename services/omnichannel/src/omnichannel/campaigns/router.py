@@ -114,7 +114,23 @@ async def _transition(db: AsyncSession, campaign_id: uuid.UUID, action: Transiti
     return await service.view(db, campaign=campaign)
 
 
-@router.post("/{campaign_id}/start", response_model=CampaignOut, summary="Start sending", responses=ERRORS)
+@router.post(
+    "/{campaign_id}/start",
+    response_model=CampaignOut,
+    summary="Start sending",
+    description="Sends to every customer of the segment reachable on the campaign's channel (with "
+    "consent); a segment with nobody reachable is a 422.",
+    responses={
+        **ERRORS,
+        **responses(
+            (
+                422,
+                "Nobody in the segment can be reached on the campaign's channel",
+                "Nobody in segment 'hogar-premium' can be reached by email.",
+            )
+        ),
+    },
+)
 async def start(campaign_id: uuid.UUID, principal: CampaignManager, db: DbSession) -> CampaignOut:
     return await _transition(db, campaign_id, service.start)
 
