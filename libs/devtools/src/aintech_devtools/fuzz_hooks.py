@@ -77,6 +77,17 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
     return st.just(body) if hostile == body else st.sampled_from([body, hostile])
 
 
+def _has_hostile_text(value: Any) -> bool:
+    """NUL or a lone surrogate anywhere (keys, values, query): text the platform refuses (422)."""
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(_has_hostile_text(k) or _has_hostile_text(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_hostile_text(item) for item in value)
+    return False
+
+
 def _has_hostile_key(value: Any) -> bool:
     if isinstance(value, dict):
         return any(k in HOSTILE_KEYS or _has_hostile_key(v) for k, v in value.items())
@@ -87,12 +98,14 @@ def _has_hostile_key(value: Any) -> bool:
 
 @schemathesis.hook
 def filter_failure(context: schemathesis.HookContext, failure: Any, case: Any, response: Any) -> bool:
-    """A body with hostile keys is ours, not schemathesis' valid data: refusing it (422) is right.
-    Every other check still holds for it (no 5xx, problem+json, a documented status)."""
+    """Text with NUL or a lone surrogate (our hostile keys, or schemathesis' own strings) is
+    refused by a rule of the whole platform, documented in the gateway's API description: a 422
+    for it is right. Every other check still holds for it (no 5xx, problem+json, a documented
+    status)."""
     refused_hostile = (
         type(failure).__name__ == "RejectedPositiveData"
         and response.status_code == 422
-        and _has_hostile_key(case.body)
+        and any(_has_hostile_text(part) for part in (case.body, case.query, case.path_parameters))
     )
     return not refused_hostile
 

@@ -42,6 +42,8 @@ DESCRIPTION = """Public entry of the AINTECH platform.
 * `/ws/<service>/<channel>/...` is a WebSocket to the service (`omnichannel`: `chat`,
   `inbox`, `notifications`; `telephony`: `calls`). The token goes in `Sec-WebSocket-Protocol:
   bearer, <token>` or the `access_token` query parameter.
+* Text never carries a NUL character or a lone UTF-16 surrogate (Postgres cannot store them), in
+  any field, key, query or path parameter: 422 with the field named. The schemas do not repeat it.
 * A service's `/healthz`, `/readyz`, `/metrics`, `/docs` and `/openapi.json` are not reachable
   from outside; `/openapi.json` (and `/docs`) here is the whole platform's API, every service's
   operations under their public paths, cached for 30 s.

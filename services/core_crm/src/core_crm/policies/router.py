@@ -153,7 +153,15 @@ async def get_policy(policy_id: uuid.UUID, who: Reader, db: ReadSession, respons
     description="Needs `policies:write`. Descriptive fields only: the term and premium change through "
     "`renew`. `If-Match` required (stale: 412, missing: 428).",
     responses=responses(
-        *GUARDED, NOT_FOUND, (409, "The policy is cancelled"), *STALE, (428, "If-Match missing")
+        *GUARDED,
+        NOT_FOUND,
+        (409, "The policy is cancelled"),
+        *STALE,
+        (
+            422,
+            "Invalid field, or free-form details/metadata too large, too deep or with out-of-range integers",
+        ),
+        (428, "If-Match missing"),
     ),
 )
 async def update_policy(
@@ -224,7 +232,17 @@ async def cancel_policy(
     description="Needs `policies:write`. Active or expired policies. The new term starts where the "
     "current one ends (by default it lasts a year) at the new premium; the previous term stays in "
     "`/policies/{id}/terms`. Publishes `policy.renewed`.",
-    responses=responses(*GUARDED, NOT_FOUND, (409, "The policy is cancelled or pending"), *STALE),
+    responses=responses(
+        *GUARDED,
+        NOT_FOUND,
+        (409, "The policy is cancelled or pending"),
+        *STALE,
+        (
+            422,
+            "The new term must end after the current one",
+            "coverage_end_date: must be after the current term's end (2026-12-20)",
+        ),
+    ),
 )
 async def renew_policy(
     policy_id: uuid.UUID,
