@@ -26,6 +26,11 @@ def _token(gw: httpx.Client, email: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {resp.json()['access_token']}"}
 
 
+def _once() -> dict[str, str]:
+    """A fresh Idempotency-Key: CRM transitions need it (or If-Match), see docs/crm.md."""
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
 def _ok(resp: httpx.Response, status: int = 200) -> Any:
     assert resp.status_code == status, (
         f"{resp.request.method} {resp.request.url} -> {resp.status_code}: {resp.text}"
@@ -87,14 +92,22 @@ def test_agent_sells_handles_a_claim_and_converts_a_quote(gw: httpx.Client, kafk
         201,
     )
     _ok(gw.post(f"/api/crm/claims/{claim['id']}/investigate", headers=agent))
-    skipped = gw.post(f"/api/crm/claims/{claim['id']}/pay", headers=supervisor)
+    skipped = gw.post(f"/api/crm/claims/{claim['id']}/pay", headers={**supervisor, **_once()})
     assert skipped.status_code == 409 and skipped.headers["content-type"] == "application/problem+json"
     assert (
-        gw.post(f"/api/crm/claims/{claim['id']}/approve", headers=agent, json={"amount": "1000"}).status_code
+        gw.post(
+            f"/api/crm/claims/{claim['id']}/approve", headers={**agent, **_once()}, json={"amount": "1000"}
+        ).status_code
         == 403
     )
-    _ok(gw.post(f"/api/crm/claims/{claim['id']}/approve", headers=supervisor, json={"amount": "1000.00"}))
-    paid = _ok(gw.post(f"/api/crm/claims/{claim['id']}/pay", headers=supervisor))
+    _ok(
+        gw.post(
+            f"/api/crm/claims/{claim['id']}/approve",
+            headers={**supervisor, **_once()},
+            json={"amount": "1000.00"},
+        )
+    )
+    paid = _ok(gw.post(f"/api/crm/claims/{claim['id']}/pay", headers={**supervisor, **_once()}))
     assert paid["status"] == "paid" and paid["paid_amount"] == "1000.00"
     quote = _ok(
         gw.post(
@@ -113,8 +126,11 @@ def test_agent_sells_handles_a_claim_and_converts_a_quote(gw: httpx.Client, kafk
         ),
         201,
     )
-    converted = _ok(gw.post(f"/api/crm/quotes/{quote['id']}/convert", headers=agent, json={}))
-    assert gw.post(f"/api/crm/quotes/{quote['id']}/convert", headers=agent, json={}).status_code == 409
+    converted = _ok(gw.post(f"/api/crm/quotes/{quote['id']}/convert", headers={**agent, **_once()}, json={}))
+    assert (
+        gw.post(f"/api/crm/quotes/{quote['id']}/convert", headers={**agent, **_once()}, json={}).status_code
+        == 409
+    )
     new_policy = _ok(gw.get(f"/api/crm/policies/{converted['policy_id']}", headers=agent))
     assert new_policy["carrier"] == "Mapfre" and new_policy["premium_amount"] == "540.00"
     stats = _ok(gw.get(f"/api/crm/customers/{customer['id']}/stats", headers=agent))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
+import orjson
 import pytest
 from fastapi import APIRouter, Query
 from httpx import ASGITransport, AsyncClient
@@ -23,12 +24,14 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aintech_devtools.testing import ScratchSchema
 from aintech_shared.app import create_service_app
 from aintech_shared.db import DbSession, schema_metadata
-from aintech_shared.errors import Conflict
+from aintech_shared.errors import Conflict, Gone
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.instants import Day, Instant
 from aintech_shared.settings import ServiceSettings
@@ -38,6 +41,10 @@ class DemoSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="DEMO_", extra="ignore")
     service_name: ClassVar[str] = "demo"
     db_schema: ClassVar[str] = "demo"
+
+
+class NoteIn(BaseModel):
+    meta: dict[str, Any]
 
 
 class JobIn(BaseModel):
@@ -121,6 +128,22 @@ def demo_router(tables: MessagingTables, catalogue: Catalogue) -> APIRouter:
     async def book(seat: str, session: DbSession) -> dict[str, str]:
         await session.execute(insert(catalogue.tickets).values(seat=seat))
         return {"seat": seat}
+
+    @router.post("/notes", status_code=201)
+    async def note(body: NoteIn, session: DbSession) -> dict[str, list[str]]:
+        # Stored as JSONB would be: a lone surrogate breaks the encoder, a NUL the database.
+        stored = await session.scalar(
+            text("SELECT CAST(:doc AS jsonb)"), {"doc": orjson.dumps(body.meta).decode()}
+        )
+        return {"keys": sorted(stored)}
+
+    @router.get("/silent/{kind}")
+    async def silent(kind: str) -> None:
+        if kind == "bare":
+            raise Conflict()
+        if kind == "link":
+            raise Gone("https://docs.aintech.local/problems/gone")
+        raise StarletteHTTPException(status_code=403)
 
     @router.get("/boom")
     async def boom() -> None:
@@ -251,6 +274,55 @@ async def test_validation_errors_are_field_level_problems(client: AsyncClient) -
     query = await client.get("/items?limit=500")
     assert query.status_code == 422
     assert query.json()["errors"][0]["location"] == "query"
+
+
+HOSTILE_BODIES = {
+    "lone high surrogate in a key": (b'{"meta": {"\\ud800": 1}}', "meta.\\ud800", "string_unicode"),
+    "lone low surrogate in a nested key": (
+        b'{"meta": {"a": [{"x\\udfffy": 1}]}}',
+        "meta.a.0.x\\udfffy",
+        "string_unicode",
+    ),
+    "lone surrogate in a value": (b'{"meta": {"a": "\\udbff"}}', "meta.a", "string_unicode"),
+    "NUL in a key": (b'{"meta": {"a\\u0000b": 1}}', "meta.a\\x00b", "nul_character"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_BODIES))
+async def test_unstorable_text_in_json_is_422_not_500(client: AsyncClient, case: str) -> None:
+    raw, field, kind = HOSTILE_BODIES[case]
+    resp = await client.post("/notes", content=raw, headers={"content-type": "application/json"})
+    assert resp.status_code == 422, resp.text
+    body = resp.json()
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert [(e["location"], e["field"], e["type"]) for e in body["errors"]] == [("body", field, kind)]
+    assert body["detail"].startswith(f"{field}: ") and "must not contain" in body["detail"]
+
+
+async def test_a_valid_surrogate_pair_and_an_escaped_backslash_pass(client: AsyncClient) -> None:
+    raw = b'{"meta": {"\\ud83d\\ude00": 1, "\\\\ud800": 2}}'
+    resp = await client.post("/notes", content=raw, headers={"content-type": "application/json"})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["keys"] == ["\\ud800", "\U0001f600"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "says"),
+    [
+        ("bare", 409, "conflicts with the current state"),
+        ("link", 410, "gone for good"),
+        ("http", 403, "not allowed"),
+    ],
+)
+async def test_every_problem_says_what_is_wrong(
+    client: AsyncClient, kind: str, status: int, says: str
+) -> None:
+    resp = await client.get(f"/silent/{kind}")
+    body = resp.json()
+    assert resp.status_code == status and body["status"] == status
+    assert says in body["detail"], body
+    assert body["detail"].lower() not in {body["title"].lower(), "conflict", "forbidden"}
+    assert "://" not in body["detail"]
 
 
 async def test_malformed_json_is_400(client: AsyncClient) -> None:

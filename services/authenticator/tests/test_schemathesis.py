@@ -9,14 +9,14 @@ guard. Bounded: a few examples per operation, a few hundred requests in all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from aintech_devtools.fuzzing import fuzz_app
+from aintech_devtools.fuzzing import fuzz_app, hostile_bodies_refused
 from aintech_devtools.testing import committed_database
 from authenticator.app import create_app
 
@@ -63,23 +63,42 @@ async def _admin(app: FastAPI, client: httpx.AsyncClient) -> str:
     return email
 
 
+def _signed_in_admin(
+    app: FastAPI, client: httpx.AsyncClient, email: str
+) -> Callable[[], Awaitable[Mapping[str, str]]]:
+    token: dict[str, str] = {}
+
+    async def auth() -> Mapping[str, str]:
+        """An administrator's bearer token, signing in again once a generated call ended the session."""
+        if token and (await client.get("/me", headers=token)).status_code == 200:
+            return {**token, "User-Agent": BROWSER}
+        signed_in = await client.post("/login", json={"email": email, "password": ADMIN_PASSWORD})
+        assert signed_in.status_code == 200, signed_in.text
+        token["Authorization"] = f"Bearer {signed_in.json()['access_token']}"
+        return {**token, "User-Agent": BROWSER}
+
+    return auth
+
+
 async def test_no_generated_request_gets_a_server_error(fuzz_app_instance: FastAPI) -> None:
     app = fuzz_app_instance
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport, base_url=BASE_URL, headers={"User-Agent": BROWSER}
     ) as client:
-        email = await _admin(app, client)
-        token: dict[str, str] = {}
-
-        async def auth() -> Mapping[str, str]:
-            """An administrator's bearer token, signing in again once a generated call ended the session."""
-            if token and (await client.get("/me", headers=token)).status_code == 200:
-                return {**token, "User-Agent": BROWSER}
-            signed_in = await client.post("/login", json={"email": email, "password": ADMIN_PASSWORD})
-            assert signed_in.status_code == 200, signed_in.text
-            token["Authorization"] = f"Bearer {signed_in.json()['access_token']}"
-            return {**token, "User-Agent": BROWSER}
-
+        auth = _signed_in_admin(app, client, await _admin(app, client))
         run = await fuzz_app(app, headers=auth, examples=5, base_url=BASE_URL)
     run.assert_clean(min_operations=30, min_sent=150)
+
+
+async def test_free_form_objects_with_hostile_keys_are_422(fuzz_app_instance: FastAPI) -> None:
+    """Schemathesis draws only valid Unicode keys: lone surrogates and NUL are sent explicitly."""
+    app = fuzz_app_instance
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url=BASE_URL, headers={"User-Agent": BROWSER}
+    ) as client:
+        auth = _signed_in_admin(app, client, await _admin(app, client))
+        sent, wrong = await hostile_bodies_refused(app, headers=auth, base_url=BASE_URL)
+    assert sent >= 30, sent
+    assert not wrong, "\n".join(wrong[:10])

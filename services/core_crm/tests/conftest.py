@@ -30,8 +30,25 @@ DNIS = ["12345678Z", "87654321X", "11111111H", "22222222J", "33333333P", "444444
 IBAN = "ES9121000418450200051332"
 
 
+# Transitions that need If-Match or an Idempotency-Key (core_crm.core.transitions).
+GUARDED_TRANSITIONS = frozenset(
+    {"activate", "cancel", "renew", "convert", "approve", "pay", "assign", "merge"}
+)
+
+
+def once() -> dict[str, str]:
+    """A fresh Idempotency-Key header: one intended operation."""
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
 def crm_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"webhook_allowlist": ["127.0.0.1"], "webhook_timeout_seconds": 3.0}
+    # The suite's fixtures sell policies on fixed dates of 2025-2026; the backdating rule itself is
+    # tested with the default grace period (test_backdating.py).
+    values: dict[str, Any] = {
+        "webhook_allowlist": ["127.0.0.1"],
+        "webhook_timeout_seconds": 3.0,
+        "backdate_grace_days": 3650,
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -71,8 +88,16 @@ class Api:
     def supervisor(self) -> dict[str, str]:
         return self.auth(Role.supervisor, sub=str(uuid.uuid4()))
 
-    async def call(self, method: str, url: str, *, expect: int, **kwargs: Any) -> httpx.Response:
+    async def call(
+        self, method: str, url: str, *, expect: int, bare: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """One request; a guarded transition gets a fresh Idempotency-Key, as a careful client sends,
+        unless it names its own precondition or ``bare`` asks for none."""
         kwargs.setdefault("headers", self.agent)
+        if method == "POST" and url.rsplit("/", 1)[-1] in GUARDED_TRANSITIONS and not bare:
+            named = {name.lower() for name in kwargs["headers"]}
+            if not named & {"if-match", "idempotency-key"}:
+                kwargs["headers"] = {**kwargs["headers"], **once()}
         response = await self.client.request(method, url, **kwargs)
         assert response.status_code == expect, f"{method} {url} -> {response.status_code}: {response.text}"
         return response

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import text
+
 from aintech_contracts.rbac import Role
 
 from .conftest import DNIS, IBAN, Api
@@ -149,14 +151,14 @@ async def test_a_customer_sees_only_their_own_record(api: Api) -> None:
     await api.call(
         "PATCH",
         f"/customers/{mine['id']}",
-        json={"mobile": "677000111"},
+        json={"city": "Alcalá de Henares"},
         headers={**me, "If-Match": etag},
         expect=200,
     )
     await api.call(
         "PATCH",
         f"/customers/{other['id']}",
-        json={"mobile": "677000111"},
+        json={"city": "Alcalá de Henares"},
         headers={**me, "If-Match": '"1"'},
         expect=404,
     )
@@ -213,3 +215,132 @@ async def test_concurrent_updates_with_the_same_etag_one_wins(committed: Api) ->
     assert sorted(r.status_code for r in results) == [200, 412, 412], [r.text for r in results]
     winner = next(r for r in results if r.status_code == 200).json()
     assert (await api.call("GET", url, expect=200)).json()["city"] == winner["city"]
+
+
+async def test_a_customer_changes_their_phone_only_by_proving_the_new_number(api: Api) -> None:
+    """Typing in someone else's number must not make their calls and messages ours: the number
+    changes once the code texted to it comes back."""
+    mine = await api.customer(mobile="611000222")
+    me = await api.customer_login(mine["id"])
+    etag = (await api.call("GET", "/customers/me", headers=me, expect=200)).headers["etag"]
+    direct = await api.call(
+        "PATCH",
+        f"/customers/{mine['id']}",
+        json={"mobile": "677000111"},
+        headers={**me, "If-Match": etag},
+        expect=403,
+    )
+    assert "/customers/me/contact-changes" in direct.json()["detail"]
+
+    asked = await api.call(
+        "POST",
+        "/customers/me/contact-changes",
+        json={"field": "mobile", "value": "677 000 111"},
+        headers=me,
+        expect=202,
+    )
+    change = asked.json()
+    assert change["value"] == "+34677000111" and "code" not in change
+    [sent] = await api.events("crm.contact_code_requested", key=mine["id"])
+    assert sent["data"]["to"] == "+34677000111" and sent["data"]["change_id"] == change["id"]
+    code = sent["data"]["code"]
+    assert (await api.call("GET", "/customers/me", headers=me, expect=200)).json()["mobile"] == "+34611000222"
+
+    wrong = "000000" if code != "000000" else "111111"
+    refused = await api.call(
+        "POST",
+        f"/customers/me/contact-changes/{change['id']}/confirm",
+        json={"code": wrong},
+        headers=me,
+        expect=422,
+    )
+    assert refused.json()["errors"][0]["field"] == "code"
+    attempts = await api.conn.scalar(
+        text("SELECT attempts FROM crm.contact_changes WHERE id = :i"), {"i": change["id"]}
+    )
+    assert attempts == 1, "a wrong code counts even though the request failed"
+    stranger = api.auth(Role.customer, sub=str(uuid.uuid4()))
+    await api.call(
+        "POST",
+        f"/customers/me/contact-changes/{change['id']}/confirm",
+        json={"code": code},
+        headers=stranger,
+        expect=404,
+    )
+    confirmed = await api.call(
+        "POST",
+        f"/customers/me/contact-changes/{change['id']}/confirm",
+        json={"code": code},
+        headers=me,
+        expect=200,
+    )
+    assert confirmed.json()["mobile"] == "+34677000111"
+    [updated] = [
+        e
+        for e in await api.events("customer.updated", key=mine["id"])
+        if "mobile" in e["data"]["changed_fields"]
+    ]
+    assert updated["data"]["mobile"] == "+34677000111"
+    await api.call(
+        "POST",
+        f"/customers/me/contact-changes/{change['id']}/confirm",
+        json={"code": code},
+        headers=me,
+        expect=409,
+    )
+
+
+async def test_a_customer_changes_their_email_only_by_proving_the_new_address(api: Api) -> None:
+    mine = await api.customer()
+    taken = await api.customer()
+    me = await api.customer_login(mine["id"])
+    etag = (await api.call("GET", "/customers/me", headers=me, expect=200)).headers["etag"]
+    new = f"Nueva-{uuid.uuid4().hex[:8]}@Example.com"
+    await api.call(
+        "PATCH", f"/customers/{mine['id']}", json={"email": new}, headers={**me, "If-Match": etag}, expect=403
+    )
+    bad = await api.call(
+        "POST",
+        "/customers/me/contact-changes",
+        json={"field": "email", "value": "+34677000111"},
+        headers=me,
+        expect=422,
+    )
+    assert bad.json()["errors"][0]["field"] == "value"
+
+    async def proven(address: str) -> tuple[str, str]:
+        change = (
+            await api.call(
+                "POST",
+                "/customers/me/contact-changes",
+                json={"field": "email", "value": address},
+                headers=me,
+                expect=202,
+            )
+        ).json()
+        [sent] = [
+            e
+            for e in await api.events("crm.contact_code_requested", key=mine["id"])
+            if e["data"]["change_id"] == change["id"]
+        ]
+        assert (sent["data"]["channel"], sent["data"]["to"]) == ("email", address.lower())
+        return change["id"], sent["data"]["code"]
+
+    change_id, code = await proven(taken["email"])
+    refused = await api.call(
+        "POST",
+        f"/customers/me/contact-changes/{change_id}/confirm",
+        json={"code": code},
+        headers=me,
+        expect=409,
+    )
+    assert taken["id"] not in refused.text, "another customer's id is not disclosed"
+    change_id, code = await proven(new)
+    confirmed = await api.call(
+        "POST",
+        f"/customers/me/contact-changes/{change_id}/confirm",
+        json={"code": code},
+        headers=me,
+        expect=200,
+    )
+    assert confirmed.json()["email"] == new.lower()

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 
-from aintech_contracts.events.auth import UserEmailVerified, UserRegistered
+from aintech_contracts.events.auth import UserEmailChanged, UserEmailVerified, UserRegistered
 from aintech_contracts.events.crm import InteractionLogged
 from aintech_contracts.rbac import Role
 from core_crm.policies import service as policies
@@ -282,3 +282,27 @@ async def test_verified_customer_account_is_linked_whichever_event_comes_first(f
     assert str(linked) == str(user_id)
     me = api.auth(Role.customer, sub=str(user_id))
     assert (await api.call("GET", "/customers/me", headers=me, expect=200)).json()["id"] == customer["id"]
+
+
+async def test_an_account_that_moved_to_another_address_is_not_linked_by_its_old_one(flow: Flow) -> None:
+    """The old address proves nothing once the account proved a new one: a customer created later with
+    the old address stays unlinked (whoever now holds that mailbox did not prove anything to us)."""
+    api = flow.api
+    user_id = uuid.uuid4()
+    old, new = f"old-{uuid.uuid4().hex[:8]}@example.com", f"new-{uuid.uuid4().hex[:8]}@example.com"
+    now = datetime.now(UTC)
+    for payload in (
+        UserRegistered(
+            user_id=user_id, email=old, first_name="Ana", last_name="Ruiz", role="customer", registered_at=now
+        ),
+        UserEmailVerified(user_id=user_id, email=old, verified_at=now),
+        UserEmailChanged(user_id=user_id, old_email=old, new_email=new, first_name="Ana", changed_at=now),
+    ):
+        await flow.publish(payload, key=str(user_id), source="authenticator")
+    await flow.wait_for(
+        "SELECT 1 FROM crm.accounts WHERE user_id = :u AND email = :e", {"u": str(user_id), "e": new}
+    )
+    by_old = await api.customer(email=old)
+    assert by_old["user_id"] is None, "linked by an address the account no longer proves"
+    by_new = await api.customer(email=new)
+    assert by_new["user_id"] == str(user_id)

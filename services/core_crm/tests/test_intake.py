@@ -218,3 +218,17 @@ async def test_dismissing_deletes_the_content_and_closes_the_contact(api: Api, a
         # A redelivery of a dismissed contact stays dismissed, even now that the number is known.
         await intake.take_in(session, rt=build_runtime(crm_settings()), data=call)
     assert await _timeline(api, customer["id"]) == []
+
+
+async def test_a_number_two_customers_share_matches_neither_and_waits_for_an_agent(flow: Flow) -> None:
+    """Whoever typed the number in last (or first) must not get the caller's timeline entry."""
+    api = flow.api
+    phone = _mobile()
+    first = await api.customer(mobile=phone)
+    second = await api.customer(phone=phone)
+    call = _call(phone=phone)
+    await _publish(flow, call)
+    kept = await _unmatched(flow, call.external_id)
+    assert kept["status"] == "open", "an ambiguous number is left for an agent to choose"
+    for customer in (first, second):
+        assert await _timeline(api, customer["id"]) == []

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from core_crm.quotes import service as quotes
 
-from .conftest import Api
+from .conftest import Api, once
 
 AUTO = {"make": "SEAT", "model": "León", "year": 2021, "plate": "1234 BCD"}
 
@@ -89,6 +89,20 @@ async def test_status_machine_and_expiry(api: Api, app: FastAPI) -> None:
     assert (await api.call("GET", f"/quotes/{stale['id']}", expect=200)).json()["status"] == "expired"
 
 
+async def test_a_draft_that_was_never_sent_cannot_be_accepted(api: Api) -> None:
+    customer = await api.customer()
+    me = await api.customer_login(customer["id"])
+    draft = await _quote(api, customer["id"])
+    url = f"/quotes/{draft['id']}"
+    refused = await api.call("POST", f"{url}/accept", headers=me, expect=409)
+    assert "draft" in refused.json()["detail"] and refused.json()["current_status"] == "draft"
+    await api.call("POST", f"{url}/reject", headers=me, expect=409)
+    await api.call("POST", f"{url}/accept", expect=409)  # staff neither: draft -> sent -> accepted
+    assert (await api.call("GET", url, expect=200)).json()["status"] == "draft"
+    await api.call("POST", f"{url}/send", expect=200)
+    assert (await api.call("POST", f"{url}/accept", headers=me, expect=200)).json()["status"] == "accepted"
+
+
 async def test_conversion_creates_the_policy_once(api: Api) -> None:
     customer = await api.customer()
     quote = await _quote(api, customer["id"], selected_carrier="AXA")
@@ -133,7 +147,10 @@ async def test_concurrent_conversions_make_one_policy(committed: Api) -> None:
     customer = await api.customer()
     quote = await _quote(api, customer["id"])
     results = await asyncio.gather(
-        *(api.client.post(f"/quotes/{quote['id']}/convert", headers=api.agent) for _ in range(4))
+        *(
+            api.client.post(f"/quotes/{quote['id']}/convert", headers={**api.agent, **once()})
+            for _ in range(4)
+        )
     )
     codes = sorted(r.status_code for r in results)
     assert codes == [200, 409, 409, 409], [r.text for r in results]
@@ -154,6 +171,7 @@ async def test_customers_see_and_decide_only_their_quotes(api: Api) -> None:
     assert [q["id"] for q in (await api.call("GET", "/quotes", headers=me, expect=200)).json()["items"]] == [
         my_quote["id"]
     ]
+    await api.call("POST", f"/quotes/{my_quote['id']}/send", expect=200)
     await api.call("POST", f"/quotes/{my_quote['id']}/accept", headers=me, expect=200)
     await api.call("POST", f"/quotes/{my_quote['id']}/convert", headers=me, expect=403)
     await api.call(

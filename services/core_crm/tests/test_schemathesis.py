@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from aintech_contracts.rbac import Role
-from aintech_devtools.fuzzing import fuzz_app
+from aintech_devtools.fuzzing import fuzz_app, hostile_bodies_refused
 
 from .conftest import Api
 
@@ -24,3 +24,10 @@ async def test_generated_requests_never_get_a_server_error(api: Api, app: FastAP
         isolate=api.conn.begin_nested,
     )
     run.assert_clean(min_operations=30, min_sent=151)
+
+
+async def test_free_form_objects_with_hostile_keys_are_422(app: FastAPI, api: Api) -> None:
+    """Schemathesis draws only valid Unicode keys: lone surrogates and NUL are sent explicitly."""
+    sent, wrong = await hostile_bodies_refused(app, headers=api.auth(Role.admin))
+    assert sent >= 60, sent
+    assert not wrong, "\n".join(wrong[:10])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -431,6 +432,43 @@ async def test_webhooks_to_private_addresses_are_refused_without_retry(
     await _advance(app)
     run = await _execution(api, execution_id)
     assert run["status"] == "failed" and len(run["steps"]) == 1 and "private" in run["steps"][0]["error"]
+
+
+EMBEDDED_IPV4 = (
+    "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",  # NAT64 of 169.254.169.254
+    "http://[64:ff9b::10.0.0.1]/",  # NAT64 of a private address
+    "http://[::a9fe:a9fe]/",  # IPv4-compatible metadata address
+    "http://[::127.0.0.1]:8080/",  # IPv4-compatible loopback
+    "http://[::ffff:0:a00:1]/",  # IPv4-translated 10.0.0.1
+    "http://[2002:a9fe:a9fe::1]/",  # 6to4 of the metadata address
+    "http://[2002:7f00:1::]/",  # 6to4 of loopback
+    "http://[::ffff:a9fe:a9fe]/",  # IPv4-mapped, hexadecimal spelling
+    "http://[0:0:0:0:0:ffff:192.168.0.1]/",  # IPv4-mapped, long spelling
+    "http://[64:ff9b:1::a00:1]/",  # local-use NAT64: its mapping is unknowable here
+    "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo
+)
+
+
+@pytest.mark.parametrize("url", EMBEDDED_IPV4)
+async def test_ipv6_forms_embedding_private_ipv4_are_refused(url: str) -> None:
+    with pytest.raises(webhook.WebhookRefused) as refused:
+        await webhook.call(
+            url, method="POST", headers={}, body={}, timeout_seconds=2, max_bytes=1024, allowlist=[]
+        )
+    assert "private or reserved" in str(refused.value)
+
+
+def test_ipv6_forms_embedding_public_ipv4_stay_public() -> None:
+    for address in ("64:ff9b::808:808", "2002:808:808::1", "2a00:1450:4003:80e::200e"):
+        assert webhook.is_public(ipaddress.ip_address(address)), address
+
+
+async def test_a_refusal_does_not_say_what_an_internal_name_resolves_to() -> None:
+    with pytest.raises(webhook.WebhookRefused) as refused:
+        await webhook.resolve_checked("localhost", 80, [])
+    message = str(refused.value)
+    assert message.startswith("localhost resolves to a private")
+    assert "127.0.0.1" not in message and "::1" not in message
 
 
 async def test_event_trigger_with_conditions_and_no_loops(api: Api, app: FastAPI) -> None:

@@ -38,6 +38,26 @@ def test_every_declared_public_path_is_public_and_the_rest_is_not(routes: Routes
     assert isinstance(webhook, Target) and webhook.public and webhook.route_class == "webhooks"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/telephony/webhooks/twilio/voice/incoming",
+        "/api/omnichannel/webhooks/sendgrid/events",
+        "/api/omnichannel/webhooks/twilio/messaging/status",
+        "/api/omnichannel/Webhooks/sendgrid/events",
+        "/api/omnichannel/webhooks",
+        "/api/crm/webhooks/",
+    ],
+)
+def test_a_provider_webhook_has_one_public_path(routes: Routes, path: str) -> None:
+    refused = routes.resolve(path)
+    assert isinstance(refused, Refusal) and refused.status == 404, path
+    assert "/webhooks/" in refused.detail and "without /api/" in refused.detail
+    owned = routes.resolve(path[path.index("/", len("/api/")) :].replace("/Webhooks", "/webhooks"))
+    if path.endswith(("/incoming", "/events", "/status")):
+        assert isinstance(owned, Target) and owned.public and owned.prefix == ""
+
+
 def test_websockets_are_declared_in_the_fleet_registry(routes: Routes) -> None:
     assert BY_NAME["omnichannel"].websockets == ("chat", "inbox", "notifications")
     assert BY_NAME["telephony"].websockets == ("calls",)

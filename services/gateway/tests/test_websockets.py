@@ -45,6 +45,21 @@ async def test_echo_with_the_token_in_the_subprotocol(gateway: Gateway) -> None:
             assert await ws.recv() == f"echo:{text}"
 
 
+async def test_the_softphone_form_bearer_dot_token_beside_the_channel_protocol(gateway: Gateway) -> None:
+    """The form docs/telephony.md gives browsers: the token is taken, never offered onwards."""
+    token = gateway.token()
+    offered: Any = ["aintech.signalling", f"bearer.{token}"]
+    async with connect(ws_url(gateway, "/ws/omnichannel/chat/room-8"), subprotocols=offered) as ws:
+        assert ws.subprotocol == "aintech.signalling", "the service's choice among the channel's own"
+        hello = json.loads(await ws.recv())
+        assert hello["headers"]["authorization"] == f"Bearer {token}"
+    with pytest.raises(InvalidStatus) as refused:
+        no_token: Any = ["aintech.signalling"]
+        async with connect(ws_url(gateway, "/ws/omnichannel/chat/room-8"), subprotocols=no_token):
+            pass
+    assert refused.value.response.status_code == 401
+
+
 async def test_a_token_in_the_query_works_and_reaches_neither_the_service_nor_the_log(
     gateway: Gateway,
 ) -> None:

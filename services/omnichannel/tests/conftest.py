@@ -38,7 +38,7 @@ from .fakes import (
 
 BASE = "http://omni.test"
 DOMAIN_TABLES = (
-    "attachments, messages, conversation_notes, conversations, agents, notifications, "
+    "sealed_contents, attachments, messages, conversation_notes, conversations, agents, notifications, "
     "notification_preferences, campaign_recipients, campaigns, contacts, platform_users, opt_outs, "
     "provider_events, rate_counters, renewal_confirmations, console_deliveries, parked_deliveries, "
     "crm_email_requests, outbox"

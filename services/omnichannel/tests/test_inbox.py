@@ -189,3 +189,37 @@ async def test_a_resolved_conversation_reopens_on_the_next_message_and_replies_t
     await dispatcher.dispatch_once()
     assert api.twilio.to(number)[-1]["body"] == "Ahora le respondo"
     del sender
+
+
+async def test_an_agent_cannot_take_a_colleagues_conversation_but_the_assignee_hands_it_over(
+    api: Api,
+) -> None:
+    owner, thief = await online(api, 5), await online(api, 5)
+    number = phone()
+    await api.inbound(number, "Tengo una duda")
+    conversation = await conversation_of(api, number)
+    cid = conversation["id"]
+    assert conversation["assignee_id"] in (owner.user_id, thief.user_id)
+    if conversation["assignee_id"] != owner.user_id:
+        owner, thief = thief, owner
+
+    for body in ({"agent_id": str(thief.user_id)}, {"agent_id": None}):
+        stolen = await api.client.post(f"/conversations/{cid}/assign", json=body, headers=thief.auth)
+        assert stolen.status_code == 403, stolen.text
+        assert stolen.headers["content-type"] == "application/problem+json"
+        assert "colleague" in stolen.json()["detail"]
+    assert (await conversation_of(api, number))["assignee_id"] == owner.user_id
+
+    handed = await api.client.post(
+        f"/conversations/{cid}/assign", json={"agent_id": str(thief.user_id)}, headers=owner.auth
+    )
+    assert handed.status_code == 200, handed.text
+    assert handed.json()["assignee_id"] == str(thief.user_id), "the assignee may hand it over"
+
+    supervisor = api.person(Role.supervisor)
+    await api.client.put("/agents/me/presence", json={"status": "online", "capacity": 5}, headers=owner.auth)
+    moved = await api.client.post(
+        f"/conversations/{cid}/assign", json={"agent_id": str(owner.user_id)}, headers=supervisor.auth
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["assignee_id"] == str(owner.user_id), "a supervisor reassigns"

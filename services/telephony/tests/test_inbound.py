@@ -307,3 +307,30 @@ async def test_a_supervisor_can_end_a_waiting_inbound_call(api: Api) -> None:
     assert hangup.form == {"Status": "completed"}, "Twilio hangs up a live inbound call with completed"
     assert ended.json()["status"] == "completed" and ended.json()["outcome"] == "abandoned"
     assert len(await api.events("queue.call_abandoned", key=call_id)) == 1
+
+
+async def test_a_number_two_customers_share_leaves_the_call_unmatched(api: Api) -> None:
+    """A customer who typed in someone else's number must not become that caller: a shared number
+    identifies nobody, the call is unmatched and an agent chooses."""
+    number = "+34612" + str(uuid.uuid4().int)[:6]
+    await known_customer(api, number)
+    await api.crm_event(
+        CustomerCreated(
+            customer_id=uuid.uuid4(),
+            customer_type="individual",
+            first_name="Impostor",
+            last_name="X",
+            mobile=number,
+            status="active",
+            user_id=uuid.uuid4(),
+        )
+    )
+    response = await api.webhook("incoming", inbound_params(new_call_sid(), number))
+    root = twiml(response.text)
+    spoken = " ".join(s.text or "" for s in root.iter("Say"))
+    assert "Impostor" not in spoken and "Lucía" not in spoken
+    gather = root.find("Gather")
+    assert gather is not None, response.text
+    call_id = query_of(gather.get("action", ""))["call_id"]
+    row = await api.row("SELECT customer_id FROM telephony.calls WHERE id = :i", i=call_id)
+    assert row == {"customer_id": None}

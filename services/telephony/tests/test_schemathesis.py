@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from aintech_contracts.rbac import Role
-from aintech_devtools.fuzzing import fuzz_app
+from aintech_devtools.fuzzing import fuzz_app, hostile_bodies_refused
 
 from .conftest import Api
 
@@ -30,3 +30,10 @@ async def test_generated_requests_never_get_a_server_error(api: Api, app: FastAP
         isolate=api.conn.begin_nested,
     )
     run.assert_clean(min_operations=20, min_sent=121)  # 21 operations, up to 8 each
+
+
+async def test_free_form_objects_with_hostile_keys_are_422(app: FastAPI, api: Api) -> None:
+    """Schemathesis draws only valid Unicode keys: lone surrogates and NUL are sent explicitly."""
+    sent, wrong = await hostile_bodies_refused(app, headers=api.person(Role.supervisor).auth)
+    assert sent >= 12, sent
+    assert not wrong, "\n".join(wrong[:10])

@@ -34,7 +34,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from aintech_devtools.fuzz_hooks import LOGIN_ENV  # importing it registers the hostile-key hooks
+from aintech_devtools.fuzz_hooks import LOGIN_ENV
+from aintech_devtools.hostile import (
+    hostile_json_requests,
+    refused_properly,
+)  # importing it registers the hostile-key hooks
 from aintech_shared.app import PROBLEM_RESPONSES
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -296,3 +300,26 @@ async def fuzz_app(
         await client.aclose()
         await producer
     return run
+
+
+async def hostile_bodies_refused(
+    app: Any,
+    *,
+    headers: Callable[[], Awaitable[Mapping[str, str]]] | Mapping[str, str],
+    base_url: str = "http://hostile.test",
+) -> tuple[int, list[str]]:
+    """Send every :func:`aintech_devtools.hostile.hostile_json_requests` case of ``app``'s document
+    (hostile keys in each free-form object, one request per key); the number sent and the answers
+    that were not a 422 problem+json."""
+    cases = list(hostile_json_requests(app.openapi()))
+    wrong: list[str] = []
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        for case in cases:
+            auth = await headers() if callable(headers) else headers
+            response = await client.request(
+                case.method, case.url, headers={**auth, "Content-Type": "application/json"}, content=case.body
+            )
+            if not refused_properly(response.status_code, response.headers.get("content-type", "")):
+                wrong.append(f"{case.label}: {response.status_code} {response.text[:200]}")
+    return len(cases), wrong

@@ -20,6 +20,7 @@ from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database
 from aintech_shared.docs import install_docs
 from aintech_shared.errors import ProblemResponse, install_error_handlers, problem, responses
+from aintech_shared.jsonbody import JsonTextGuard
 from aintech_shared.kafka_probe import KafkaProbe
 from aintech_shared.logging import configure_logging
 from aintech_shared.observability import ObservabilityMiddleware, metrics_endpoint
@@ -69,8 +70,13 @@ def create_service_app(
     lifespan_hooks: Sequence[LifespanHook] = (),
     with_database: bool = True,
     readiness: dict[str, ReadinessCheck] | None = None,
+    guard_json_text: bool = True,
 ) -> FastAPI:
-    """Build a FastAPI app with health, readiness, metrics, problem+json errors and token checks."""
+    """Build a FastAPI app with health, readiness, metrics, problem+json errors and token checks.
+
+    ``guard_json_text``: JSON bodies holding a lone surrogate or a NUL answer 422 (the gateway,
+    which forwards bodies unread, leaves that to the services behind it).
+    """
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
 
     @asynccontextmanager
@@ -107,6 +113,8 @@ def create_service_app(
     install_docs(app)
     install_error_handlers(app)
     app.add_exception_handler(DBAPIError, _database_error)
+    if guard_json_text:
+        app.add_middleware(JsonTextGuard)  # inside the observability middleware
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process is up")

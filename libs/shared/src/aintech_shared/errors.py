@@ -24,6 +24,44 @@ class ProblemResponse(JSONResponse):
     media_type = PROBLEM_MEDIA_TYPE
 
 
+# What each status means for the caller, when the code that refused said nothing more (an empty
+# detail, the bare status phrase, or only a link): every problem says what is wrong.
+_MEANING = {
+    400: "The request is malformed: check its syntax, parameters and headers.",
+    401: "Authentication is required: send a valid access token (Authorization: Bearer ...).",
+    403: "You are signed in but not allowed to do this.",
+    404: "Nothing exists at this address.",
+    405: "This method is not allowed at this address.",
+    406: "No representation of this resource matches your Accept header.",
+    409: "The request conflicts with the current state of the resource.",
+    410: "This resource is gone for good.",
+    411: "Send a Content-Length header with the body.",
+    412: "A precondition failed: the resource changed since you read it.",
+    413: "The request body is too large.",
+    414: "The address is too long.",
+    415: "The body's media type is not supported here: send application/json.",
+    422: "The request is well formed but some values are invalid.",
+    428: "This change must be conditional: send If-Match with the ETag you read, or an Idempotency-Key.",
+    429: "Too many requests: wait for the time in Retry-After, then retry.",
+    431: "The request headers are too large.",
+    500: "An unexpected error occurred. It has been logged.",
+    502: "A service behind the gateway gave an invalid answer.",
+    503: "The service is unavailable right now: retry shortly.",
+    504: "A service behind the gateway did not answer in time.",
+}
+_ONLY_A_LINK = re.compile(r"^\s*(see\s+)?<?[a-z][a-z0-9+.-]*://\S+>?\s*\.?\s*$", re.IGNORECASE)
+
+
+def meaningful_detail(status: int, detail: str | None, *, title: str | None = None) -> str:
+    """``detail`` when it says something; otherwise what the status means for the caller."""
+    text_ = (detail or "").strip()
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+    vacant = {"", phrase.lower(), (title or "").strip().lower()}
+    if text_.lower().rstrip(".") in vacant or _ONLY_A_LINK.match(text_):
+        return _MEANING.get(status, f"The request failed ({status} {phrase}).".replace(" )", ")"))
+    return text_
+
+
 def problem(
     status: int,
     *,
@@ -41,7 +79,7 @@ def problem(
         "type": type_ or PROBLEM_BASE + phrase.lower().replace(" ", "-"),
         "title": title or phrase,
         "status": status,
-        "detail": detail or phrase,
+        "detail": meaningful_detail(status, detail, title=title),
     }
     if instance:
         body["instance"] = instance
@@ -291,7 +329,15 @@ def install_error_handlers(app: FastAPI) -> None:
                 f"it takes {', '.join(allow) or 'no method'}."
             )
             headers = {**(headers or {}), "Allow": ", ".join(allow)}
-        return problem(exc.status_code, detail=detail, instance=request.url.path, headers=headers)
+        return problem(
+            exc.status_code,
+            type_=PROBLEM_BASE + "validation-error" if exc.status_code == 422 else None,
+            title="Validation failed" if exc.status_code == 422 else None,
+            detail=detail,
+            instance=request.url.path,
+            errors=getattr(exc, "errors", None),
+            headers=headers,
+        )
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> ProblemResponse:

@@ -72,3 +72,20 @@ def drop_messaging_tables(schema: str) -> None:
 
     for name in ("scheduled_jobs", "processed_events", "outbox"):
         op.drop_table(name, schema=schema)
+
+
+def create_idempotency_table(schema: str) -> None:
+    """Migration step: the ``idempotency_keys`` table (:mod:`aintech_shared.idempotency`)."""
+    from alembic import op
+
+    from aintech_shared.db import schema_metadata
+    from aintech_shared.idempotency import idempotency_table
+
+    idempotency_table(schema_metadata(schema)).create(op.get_bind())
+
+
+def drop_idempotency_table(schema: str) -> None:
+    """Reverse of :func:`create_idempotency_table`."""
+    from alembic import op
+
+    op.drop_table("idempotency_keys", schema=schema)

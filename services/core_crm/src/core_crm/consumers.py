@@ -32,6 +32,7 @@ from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events.auth import (
     USER_TOPIC,
     UserDisabled,
+    UserEmailChanged,
     UserEmailVerified,
     UserEnabled,
     UserRegistered,
@@ -242,6 +243,12 @@ def account_links(rt: Runtime) -> ConsumerSpec:
         if account.role == "customer":
             await customers.link_account(session, rt=rt, user_id=data.user_id, email=str(data.email))
 
+    async def email_changed(session: AsyncSession, event: CloudEvent) -> None:
+        # The account proved its new address; the old one is no longer its proof of anything, so a
+        # customer later created with the old address is never linked to it.
+        data = event.data_as(UserEmailChanged)
+        await accounts.record_verification(session, user_id=data.user_id, email=str(data.new_email))
+
     async def role_changed(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(UserRoleChanged)
         await accounts.record_role(session, user_id=data.user_id, role=data.new_role)
@@ -258,6 +265,7 @@ def account_links(rt: Runtime) -> ConsumerSpec:
         {
             "user.registered": registered,
             "user.email_verified": verified,
+            "user.email_changed": email_changed,
             "user.role_changed": role_changed,
             "user.disabled": disabled,
             "user.enabled": enabled,

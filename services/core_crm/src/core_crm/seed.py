@@ -327,6 +327,7 @@ async def seed(settings: Settings) -> str:
                         ),
                         status="pending" if index % 25 == 24 else "active",
                         details=_details(rng, kind, data),
+                        backdating_reason="Cartera existente cargada con los datos de demostración",
                     ),
                 )
                 while policy.status == "active" and policy.coverage_end_date <= today and rng.random() < 0.85:

@@ -18,6 +18,13 @@ class Settings(ServiceSettings, service="core_crm"):
         default=30, ge=1, le=180, description="How long before a term ends `policy.expiring_soon` is sent."
     )
     quote_validity_days: int = Field(default=30, ge=1, le=365, description="Default life of a new quote.")
+    backdate_grace_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="How far before today a new policy's cover may start (created or converted "
+        "from a quote). Earlier starts need a supervisor and a recorded `backdating_reason`.",
+    )
 
     # Claims: who may be assigned as adjuster. Empty: every active agent or supervisor known from
     # the authenticator's `auth.user` events (the local read model of staff accounts).

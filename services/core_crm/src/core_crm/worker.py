@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aintech_shared import worker
 from aintech_shared.scheduler import ScheduledJob
 from core_crm.consumers import consumer_specs
+from core_crm.core import transitions
 from core_crm.core.runtime import Runtime, build_runtime
 from core_crm.core.transactions import EngineTransactions
 from core_crm.models import MESSAGING
@@ -42,6 +43,9 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
     async def fire_schedules(session: AsyncSession) -> None:
         await workflows.fire_schedules(session)
 
+    async def forget_idempotency_keys(session: AsyncSession) -> None:
+        await transitions.forget_old_keys(session)
+
     return [
         ScheduledJob("crm.policies.expiring_soon", timedelta(days=1), announce_expiring),
         ScheduledJob("crm.policies.expire", timedelta(days=1), expire_policies),
@@ -51,6 +55,7 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
             "crm.workflows.advance", timedelta(seconds=rt.settings.workflow_tick_seconds), advance_workflows
         ),
         ScheduledJob("crm.workflows.schedules", timedelta(minutes=1), fire_schedules),
+        ScheduledJob("crm.idempotency.forget", timedelta(hours=1), forget_idempotency_keys),
     ]
 
 

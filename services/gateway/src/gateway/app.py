@@ -41,7 +41,8 @@ DESCRIPTION = """Public entry of the AINTECH platform.
 * `/webhooks/<provider>/...` goes to the service that owns that webhook, path unchanged.
 * `/ws/<service>/<channel>/...` is a WebSocket to the service (`omnichannel`: `chat`,
   `inbox`, `notifications`; `telephony`: `calls`). The token goes in `Sec-WebSocket-Protocol:
-  bearer, <token>` or the `access_token` query parameter.
+  bearer, <token>`, as a `bearer.<token>` subprotocol beside the channel's own (the softphone's
+  `aintech.signalling, bearer.<token>`), or in the `access_token` query parameter.
 * Text never carries a NUL character or a lone UTF-16 surrogate (Postgres cannot store them), in
   any field, key, query or path parameter: 422 with the field named. The schemas do not repeat it.
 * A service's `/healthz`, `/readyz`, `/metrics`, `/docs` and `/openapi.json` are not reachable
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan_hooks=[edge],
         readiness={"services": services_ready, "denylist": denylist_ready},
+        guard_json_text=False,  # bodies are forwarded unread; each service guards its own
     )
     app.state.token_verifier = auth.verifier
     app.router.redirect_slashes = False  # a redirect built from the Host header would reflect it

@@ -13,7 +13,7 @@ import aiohttp
 from fastapi import FastAPI
 
 from gateway.proxy import Forwarder
-from gateway.upstreams import Target, Upstream
+from gateway.upstreams import Target, Upstream, is_webhook
 
 # A service builds its OpenAPI document on the first request for it; on a busy node that can take
 # seconds. An incomplete merge (some service unreachable) is kept only briefly, then rebuilt.
@@ -82,7 +82,9 @@ class MergedOpenAPI:
             for path, operations in renamed.get("paths", {}).items():
                 if path in OPS_PATHS:
                     continue
-                public = self._public(f"/api/{route}{path}")
+                # A provider webhook has one public path, unprefixed (see gateway.upstreams).
+                public_path = path if is_webhook(path) else f"/api/{route}{path}"
+                public = self._public(public_path)
                 for operation in operations.values():
                     if isinstance(operation, dict):
                         if not public:
@@ -90,7 +92,7 @@ class MergedOpenAPI:
                         operation["tags"] = [slug, *operation.get("tags", [])]
                         if "operationId" in operation:
                             operation["operationId"] = f"{route}_{operation['operationId']}"
-                paths[f"/api/{route}{path}"] = operations
+                paths[public_path] = operations
             for name, schema in renamed.get("components", {}).get("schemas", {}).items():
                 schemas[f"{route}.{name}"] = schema
             for name, scheme in renamed.get("components", {}).get("securitySchemes", {}).items():

@@ -108,8 +108,16 @@ def is_internal(service_path: str) -> bool:
     return trimmed in INTERNAL_PATHS or lowered.startswith(INTERNAL_PREFIXES)
 
 
+def is_webhook(service_path: str) -> bool:
+    """Whether a (decoded) path on a service is under its provider-webhook intake, which has one
+    public path: ``/webhooks/...`` on the gateway, never also ``/api/<route>/webhooks/...``."""
+    lowered = service_path.lower()
+    return lowered.rstrip("/") == "/webhooks" or lowered.startswith("/webhooks/")
+
+
 class Routes:
-    """`/api/<route>/...` goes to that service without the prefix; `/webhooks/<owned>/...` as is;
+    """`/api/<route>/...` goes to that service without the prefix (its `/webhooks/...` excepted);
+    `/webhooks/<owned>/...` as is;
     `/ws/<route>/<declared prefix>/...` to `/ws/<prefix>/...` on the service."""
 
     def __init__(self, settings: Settings) -> None:
@@ -161,6 +169,12 @@ class Routes:
         service_path = "/" + service_path
         if is_internal(service_path):
             return Refusal(404, f"No route matches {path}.")
+        if is_webhook(service_path):
+            return Refusal(
+                404,
+                f"No route matches {path}: provider webhooks are published once, "
+                f"at /webhooks/… (without /api/{route}).",
+            )
         prefix = f"/api/{route}"
         return Target(
             upstream=upstream,

@@ -50,13 +50,23 @@ def sendable(code: int | None, *, default: int = 1000) -> int:
 
 def credentials(scope: Scope) -> tuple[str | None, list[str], bool]:
     """The access token of an upgrade, the subprotocols to offer the service, and whether the client
-    used ``Sec-WebSocket-Protocol: bearer, <token>``. Removes ``access_token`` from the query string
-    in the scope, so neither the service nor any access log sees it."""
+    used ``Sec-WebSocket-Protocol: bearer, <token>``.
+
+    A browser cannot set headers on a WebSocket, so the token travels as a subprotocol, in either
+    documented form: the pair ``bearer, <token>`` first, or one ``bearer.<token>`` among the
+    channel's own subprotocols (``aintech.signalling, bearer.<token>``, the softphone's form). The
+    token is never offered to the service as a subprotocol: it gets ``Authorization`` instead.
+    Removes ``access_token`` from the query string in the scope, so neither the service nor any
+    access log sees it."""
     token: str | None = None
     offered = list(scope.get("subprotocols") or [])
     bearer = False
     if len(offered) >= 2 and offered[0].lower() == "bearer":
         token, offered, bearer = offered[1], offered[2:], True
+    dotted = [p for p in offered if p[:7].lower() == "bearer." and len(p) > 7]
+    if dotted:
+        offered = [p for p in offered if p not in dotted]
+        token = token or dotted[0][7:]
     query = scope.get("query_string", b"")
     if b"access_token" in query:
         pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)

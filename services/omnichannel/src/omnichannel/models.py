@@ -13,6 +13,7 @@ from omnichannel.messaging.models import (
     ProviderEvent,
     RateCounter,
     RenewalConfirmation,
+    SealedContent,
 )
 from omnichannel.notifications.models import Notification, NotificationPreference
 from omnichannel.providers.models import ConsoleDelivery
@@ -38,4 +39,5 @@ __all__ = [
     "ProviderEvent",
     "RateCounter",
     "RenewalConfirmation",
+    "SealedContent",
 ]

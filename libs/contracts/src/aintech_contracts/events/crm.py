@@ -390,3 +390,24 @@ class EmailRequested(EventData):
     customer_id: UUID | None = None
     related_type: str | None = None
     related_id: UUID | None = None
+
+
+# --- proving a new contact detail -----------------------------------------------------------------
+
+
+class ContactCodeRequested(EventData):
+    """A customer asked to change their own phone, mobile or e-mail: omnichannel sends ``code`` to the
+    new number (SMS) or address (e-mail), which the customer types back to prove they hold it. The
+    code is a secret: delivered once, stored redacted."""
+
+    event_type = "crm.contact_code_requested"
+    topic = NOTIFICATION_TOPIC
+    change_id: UUID
+    customer_id: UUID
+    field: Literal["phone", "mobile", "email"]
+    channel: Literal["sms", "email"] = "sms"
+    to: str = Field(description="E.164 for a phone, else the e-mail address")
+    first_name: str
+    language: str = "es"
+    code: str
+    expires_at: datetime

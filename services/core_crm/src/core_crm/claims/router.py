@@ -28,8 +28,9 @@ from core_crm.claims.schemas import (
     TransitionNote,
 )
 from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
-from core_crm.core.preconditions import IfMatch, expected_version, set_etag
+from core_crm.core.preconditions import IfMatch, etag, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
+from core_crm.core.transitions import RETRY_SAFE, TRANSITION_RESPONSES, Guarded, Transition
 from core_crm.core.types import QueryText
 from core_crm.customers.access import Viewer, read_viewer, staff, viewer
 
@@ -53,6 +54,10 @@ STALE = (412, "The claim changed since you read it")
 def _out(response: Response, claim: Claim) -> ClaimOut:
     set_etag(response, claim.version)
     return ClaimOut.model_validate(claim)
+
+
+async def _answer(once: Transition, claim: Claim) -> Response:
+    return await once.answer(ClaimOut.model_validate(claim), headers={"ETag": etag(claim.version)})
 
 
 @router.get(
@@ -176,18 +181,16 @@ async def investigate(
     response_model=ClaimOut,
     summary="Approve (investigating -> approved)",
     description="Needs `claims:approve`. The amount may not exceed the policy's coverage nor the "
-    "claimed amount. Publishes `claim.approved`.",
-    responses=responses(*GUARDED, NOT_FOUND, ILLEGAL, STALE, (422, "Amount above coverage or claim")),
+    "claimed amount. Publishes `claim.approved`. " + RETRY_SAFE,
+    responses=responses(
+        *GUARDED, NOT_FOUND, ILLEGAL, *TRANSITION_RESPONSES, (422, "Amount above coverage or claim")
+    ),
 )
 async def approve(
-    claim_id: uuid.UUID,
-    body: ApproveRequest,
-    who: Approver,
-    db: DbSession,
-    rt: RuntimeDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> ClaimOut:
+    claim_id: uuid.UUID, body: ApproveRequest, who: Approver, db: DbSession, rt: RuntimeDep, once: Guarded
+) -> Response:
+    if (replayed := await once.replay(str(who.principal.user_id))) is not None:
+        return replayed
     claim = await service.approve_claim(
         db,
         rt=rt,
@@ -195,9 +198,9 @@ async def approve(
         claim_id=claim_id,
         amount=body.amount,
         note=body.note,
-        expected_version=expected_version(if_match, required=False),
+        expected_version=once.expected_version,
     )
-    return _out(response, claim)
+    return await _answer(once, claim)
 
 
 @router.post(
@@ -232,18 +235,21 @@ async def deny(
     response_model=ClaimOut,
     summary="Record the payment (approved -> paid)",
     description="Needs `claims:approve`. Pays the approved amount unless a smaller one is given. "
-    "Publishes `claim.paid`.",
-    responses=responses(*GUARDED, NOT_FOUND, ILLEGAL, STALE, (422, "Amount above the approved amount")),
+    "Publishes `claim.paid`. " + RETRY_SAFE,
+    responses=responses(
+        *GUARDED, NOT_FOUND, ILLEGAL, *TRANSITION_RESPONSES, (422, "Amount above the approved amount")
+    ),
 )
 async def pay(
     claim_id: uuid.UUID,
     who: Approver,
     db: DbSession,
     rt: RuntimeDep,
-    response: Response,
+    once: Guarded,
     body: PayRequest | None = None,
-    if_match: IfMatch = None,
-) -> ClaimOut:
+) -> Response:
+    if (replayed := await once.replay(str(who.principal.user_id))) is not None:
+        return replayed
     claim = await service.pay_claim(
         db,
         rt=rt,
@@ -251,24 +257,32 @@ async def pay(
         claim_id=claim_id,
         amount=body.amount if body else None,
         payment_reference=body.payment_reference if body else None,
-        expected_version=expected_version(if_match, required=False),
+        expected_version=once.expected_version,
     )
-    return _out(response, claim)
+    return await _answer(once, claim)
 
 
 @router.post(
     "/{claim_id}/assign",
     response_model=ClaimOut,
     summary="Assign an adjuster",
-    description="Needs `claims:write`. Open claims only. Publishes `claim.updated`.",
-    responses=responses(*GUARDED, NOT_FOUND, (409, "The claim is decided")),
+    description="Needs `claims:write`. Open claims only. Publishes `claim.updated`. " + RETRY_SAFE,
+    responses=responses(*GUARDED, NOT_FOUND, (409, "The claim is decided"), *TRANSITION_RESPONSES),
 )
 async def assign(
-    claim_id: uuid.UUID, body: AssignRequest, who: Handler, db: DbSession, rt: RuntimeDep, response: Response
-) -> ClaimOut:
-    return _out(
-        response, await service.assign(db, rt=rt, viewer=who, claim_id=claim_id, adjuster_id=body.adjuster_id)
+    claim_id: uuid.UUID, body: AssignRequest, who: Handler, db: DbSession, rt: RuntimeDep, once: Guarded
+) -> Response:
+    if (replayed := await once.replay(str(who.principal.user_id))) is not None:
+        return replayed
+    claim = await service.assign(
+        db,
+        rt=rt,
+        viewer=who,
+        claim_id=claim_id,
+        adjuster_id=body.adjuster_id,
+        expected_version=once.expected_version,
     )
+    return await _answer(once, claim)
 
 
 @router.get(

@@ -280,10 +280,17 @@ def _actor(viewer: Viewer) -> uuid.UUID:
 
 
 async def assign(
-    session: AsyncSession, *, rt: Runtime, viewer: Viewer, claim_id: uuid.UUID, adjuster_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    viewer: Viewer,
+    claim_id: uuid.UUID,
+    adjuster_id: uuid.UUID,
+    expected_version: int | None = None,
 ) -> Claim:
-    """Give an open claim to a named adjuster."""
+    """Give an open claim to a named adjuster (412 on a stale version)."""
     claim = ensure_visible(viewer, await repository.get(session, claim_id, for_update=True))
+    check_version(claim.version, expected_version)
     if claim.status not in OPEN_STATUSES:
         raise Conflict(f"A claim that is {claim.status} cannot be reassigned.")
     return await _set_adjuster(

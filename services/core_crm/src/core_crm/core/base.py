@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from aintech_shared.db import schema_metadata
 from aintech_shared.events.tables import messaging_tables
+from aintech_shared.idempotency import idempotency_table
 from core_crm.settings import Settings
 
 SCHEMA = Settings.db_schema
@@ -24,6 +25,7 @@ class Base(DeclarativeBase):
 
 
 MESSAGING = messaging_tables(Base.metadata)
+IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)
 
 
 def utcnow() -> datetime:

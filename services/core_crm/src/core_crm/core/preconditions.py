@@ -7,14 +7,13 @@ from typing import Annotated
 from fastapi import Header, Response
 
 from aintech_shared.errors import AppError
+from aintech_shared.idempotency import PreconditionRequired
+
+__all__ = ["IfMatch", "PreconditionFailed", "PreconditionRequired", "check_version", "expected_version"]
 
 
 class PreconditionFailed(AppError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
-
-
-class PreconditionRequired(AppError):
-    status, slug, title = 428, "precondition-required", "Precondition required"
 
 
 IfMatch = Annotated[

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from aintech_contracts.rbac import Permission
-from aintech_shared.auth import Principal
+from aintech_contracts.rbac import Permission, Role
+from aintech_shared.auth import CurrentPrincipal, Principal
 from aintech_shared.db import DbSession, ReadConnection, ReadSession
+from aintech_shared.errors import Forbidden
 from core_crm.core.access import staff_only, staff_or_self
 from core_crm.customers import repository
 
@@ -85,5 +86,16 @@ def staff(*permissions: Permission) -> Callable[..., Awaitable[Viewer]]:
 
     async def _dependency(principal: Annotated[Principal, Depends(guard)]) -> Viewer:
         return Viewer(principal=principal, customer_id=None)
+
+    return _dependency
+
+
+def customer_self() -> Callable[..., Awaitable[Viewer]]:
+    """Customers (``self:service``) only, on their own record (staff are refused with 403)."""
+
+    async def _dependency(principal: CurrentPrincipal, session: DbSession) -> Viewer:
+        if principal.role is not Role.customer or not principal.has(Permission.self_service):
+            raise Forbidden("This action is for customers, on their own record.")
+        return await resolve_viewer(session, principal)
 
     return _dependency

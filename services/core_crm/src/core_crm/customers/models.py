@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -150,3 +150,28 @@ class CustomerAudit(Base):
         JSONB, nullable=False, server_default=text("'{}'::jsonb"), default=dict
     )
     occurred_at: Mapped[datetime] = now_column()
+
+
+class ContactChange(Base):
+    """A customer's own change of phone, mobile or e-mail, waiting for the code sent to the new one.
+
+    Only a hash of the code is kept; a change is applied once, burns after
+    ``CONTACT_CODE_MAX_ATTEMPTS`` wrong codes, and expires."""
+
+    __tablename__ = "contact_changes"
+    __table_args__ = (
+        Index("ix_contact_changes_customer", "customer_id", "requested_at"),
+        CheckConstraint(check_in("field", ("phone", "mobile", "email")), name="field"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
+    )
+    field: Mapped[str] = mapped_column(String(10), nullable=False)
+    value: Mapped[str] = mapped_column(String(255), nullable=False)
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"), nullable=False)
+    requested_at: Mapped[datetime] = now_column()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    confirmed_at: Mapped[datetime | None] = ts_column()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aintech_shared.db import LeanSelect
 from core_crm.core.base import utcnow
-from core_crm.customers.models import CLOSED_STATUSES, LIVE_WHERE, Customer, CustomerAudit
+from core_crm.customers.models import CLOSED_STATUSES, LIVE_WHERE, ContactChange, Customer, CustomerAudit
 
 SORTS: dict[str, tuple[Any, bool]] = {
     "-created_at": (Customer.created_at, True),
@@ -95,16 +96,19 @@ async def live_by_email(session: AsyncSession, email: str) -> Customer | None:
 
 
 async def live_by_phone(session: AsyncSession, phone: str) -> Customer | None:
-    return (
+    """The one live customer with this phone or mobile; None when nobody or several have it (a number
+    several customers share identifies none of them: the contact waits for an agent to choose)."""
+    found = (
         await session.scalars(
             select(Customer)
             .where(
                 or_(Customer.mobile == phone, Customer.phone == phone),
                 Customer.status.not_in(CLOSED_STATUSES),
             )
-            .order_by(Customer.created_at)
+            .limit(2)
         )
-    ).first()
+    ).all()
+    return found[0] if len(found) == 1 else None
 
 
 async def live_by_dni(session: AsyncSession, dni: str) -> Customer | None:
@@ -309,3 +313,34 @@ async def set_segment(session: AsyncSession, *, customer_id: uuid.UUID, segment:
 
 async def count_created_by(session: AsyncSession, actor_id: uuid.UUID) -> int:
     return int(await session.scalar(select(func.count()).where(Customer.created_by == actor_id)) or 0)
+
+
+async def add_contact_change(session: AsyncSession, change: ContactChange) -> None:
+    session.add(change)
+    await session.flush()
+
+
+async def contact_changes_since(session: AsyncSession, customer_id: uuid.UUID, *, since: datetime) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(ContactChange)
+            .where(ContactChange.customer_id == customer_id, ContactChange.requested_at >= since)
+        )
+        or 0
+    )
+
+
+async def contact_change_for_update(session: AsyncSession, change_id: uuid.UUID) -> ContactChange | None:
+    return (
+        await session.scalars(select(ContactChange).where(ContactChange.id == change_id).with_for_update())
+    ).first()
+
+
+async def lock_account_link(session: AsyncSession, email: str) -> None:
+    """Serialise, until commit, linking an account by this e-mail: a customer created while the
+    account's verification is being recorded is still linked by one side or the other."""
+    digest = hashlib.blake2b(f"crm.account-link:{email.strip().lower()}".encode(), digest_size=8).digest()
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest, "big", signed=True)}
+    )

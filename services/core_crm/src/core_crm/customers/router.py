@@ -15,10 +15,17 @@ from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, e
 from core_crm.core.preconditions import IfMatch, etag, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
 from core_crm.core.types import QueryText
-from core_crm.customers import service
-from core_crm.customers.access import Viewer, lean_viewer, staff, viewer
+from core_crm.customers import contact_changes, service
+from core_crm.customers.access import Viewer, customer_self, lean_viewer, staff, viewer
 from core_crm.customers.models import CustomerStatus, Segment
-from core_crm.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
+from core_crm.customers.schemas import (
+    ContactChangeIn,
+    ContactChangeOut,
+    ContactCodeIn,
+    CustomerCreate,
+    CustomerOut,
+    CustomerUpdate,
+)
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -26,6 +33,7 @@ router = APIRouter(prefix="/customers", tags=["customers"])
 Reader = Annotated[Viewer, Depends(lean_viewer(Permission.customers_read))]
 Writer = Annotated[Viewer, Depends(viewer(Permission.customers_write))]
 StaffWriter = Annotated[Viewer, Depends(staff(Permission.customers_write))]
+SelfService = Annotated[Viewer, Depends(customer_self())]
 
 
 def _view(customer: Any) -> Response:
@@ -108,6 +116,56 @@ async def create_customer(
     customer = await service.create_customer(db, rt=rt, viewer=who, data=body)
     set_etag(response, customer.version)
     response.headers["Location"] = f"/customers/{customer.id}"
+    return CustomerOut.model_validate(customer)
+
+
+@router.post(
+    "/me/contact-changes",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ContactChangeOut,
+    summary="Change my phone, mobile or e-mail: a code is sent to the new one (customers)",
+    description="By SMS to a new number, by e-mail to a new address. Nothing changes until the code is "
+    "confirmed (`POST /customers/me/contact-changes/{change_id}/confirm`), within 10 minutes and 5 tries; "
+    "3 requests an hour. Staff change them with `PATCH /customers/{id}`.",
+    responses=responses(
+        *GUARDED,
+        (404, "No customer record is linked to this account"),
+        (422, "Invalid number or address"),
+        (429, "Too many codes requested"),
+    ),
+)
+async def request_contact_change(
+    body: ContactChangeIn, who: SelfService, db: DbSession, rt: RuntimeDep
+) -> ContactChangeOut:
+    change = await contact_changes.request_change(db, rt=rt, viewer=who, field=body.field, value=body.value)
+    return ContactChangeOut.model_validate(change)
+
+
+@router.post(
+    "/me/contact-changes/{change_id}/confirm",
+    response_model=CustomerOut,
+    summary="Confirm my new phone, mobile or e-mail with the code sent to it (customers)",
+    description="Applies the change and publishes `customer.updated`. A wrong code is 422 (and counts); "
+    "a used, expired or burnt change is 409, as is an e-mail address another customer record has.",
+    responses=responses(
+        *GUARDED,
+        (404, "No such contact change"),
+        (409, "Already confirmed, expired, too many wrong codes, or the address is another customer's"),
+        (422, "Wrong code"),
+    ),
+)
+async def confirm_contact_change(
+    change_id: uuid.UUID,
+    body: ContactCodeIn,
+    who: SelfService,
+    db: DbSession,
+    rt: RuntimeDep,
+    response: Response,
+) -> CustomerOut:
+    customer = await contact_changes.confirm_change(
+        db, rt=rt, viewer=who, change_id=change_id, code=body.code
+    )
+    set_etag(response, customer.version)
     return CustomerOut.model_validate(customer)
 
 

@@ -7,7 +7,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from core_crm.core import spain
 from core_crm.core.types import (
@@ -26,6 +36,7 @@ from core_crm.core.types import (
 from core_crm.customers.models import ContactChannel, CustomerType, Segment
 
 Email = Annotated[EmailStr, Field(max_length=255)]
+_EMAIL: TypeAdapter[str] = TypeAdapter(Email)
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1, e.g. `es`, `ca`, `en`.")]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2.")]
 EditableStatus = Literal["prospect", "active", "inactive"]
@@ -152,11 +163,54 @@ class CustomerUpdate(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
+class ContactChangeIn(BaseModel):
+    """A new phone, mobile or e-mail for my own record: a code is sent to it (SMS or e-mail), and the
+    change is applied when I send the code back."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"field": "mobile", "value": "+34 699 111 222"}]}
+    )
+
+    field: Literal["phone", "mobile", "email"]
+    value: str = Field(
+        min_length=1,
+        max_length=255,
+        description="A phone (international E.164 or Spanish national) or an e-mail address, per `field`.",
+    )
+
+    @field_validator("value")
+    @classmethod
+    def _valid_for_field(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("field") == "email":
+            try:
+                return str(_EMAIL.validate_python(value)).lower()
+            except ValidationError:
+                raise ValueError("is not a valid e-mail address") from None
+        return spain.phone(value)
+
+
+class ContactChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    field: Literal["phone", "mobile", "email"]
+    value: str
+    expires_at: datetime
+
+
+class ContactCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "123456"}]})
+
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The six digits sent to the new number or address.")
+
+
+# Contact details that identify the customer to calls and messages: a customer changes them only by
+# proving they hold the new one (``/customers/me/contact-changes``).
+PROVEN_FIELDS = frozenset({"phone", "mobile", "email"})
+
 # What a customer may change on their own record (self-service); the rest is staff work.
 SELF_SERVICE_FIELDS = frozenset(
     {
-        "phone",
-        "mobile",
         "address_line1",
         "address_line2",
         "city",

@@ -17,7 +17,7 @@ from core_crm.core.runtime import Runtime
 from core_crm.customers import events, repository
 from core_crm.customers.access import Viewer
 from core_crm.customers.models import CLOSED_STATUSES, Customer, CustomerStatus, CustomerType
-from core_crm.customers.schemas import NOT_NULL_FIELDS, SELF_SERVICE_FIELDS, CustomerCreate
+from core_crm.customers.schemas import NOT_NULL_FIELDS, PROVEN_FIELDS, SELF_SERVICE_FIELDS, CustomerCreate
 
 SEARCH_KINDS = ("name", "email", "phone", "tax_id")
 
@@ -88,6 +88,7 @@ async def create_customer(
     )
     customer.search_text = search_text(customer)
     if data.email:
+        await repository.lock_account_link(session, data.email)
         account = await accounts.verified_customer_account(session, email=data.email)
         if account is not None and await repository.by_user(session, account.user_id) is None:
             customer.user_id = account.user_id
@@ -130,6 +131,12 @@ async def update_customer(
     customer = await get_for_update(session, viewer=viewer, customer_id=customer_id)
     check_version(customer.version, expected_version)
     if not viewer.is_staff:
+        proven = sorted(set(changes) & PROVEN_FIELDS)
+        if proven:
+            raise Forbidden(
+                "A customer changes their phone, mobile or e-mail by confirming a code sent to the new one "
+                "(POST /customers/me/contact-changes): " + ", ".join(proven) + "."
+            )
         refused = sorted(set(changes) - SELF_SERVICE_FIELDS)
         if refused:
             raise Forbidden("Customers may only change their contact details: " + ", ".join(refused) + ".")
@@ -237,6 +244,7 @@ async def link_account(
     session: AsyncSession, *, rt: Runtime, user_id: uuid.UUID, email: str
 ) -> Customer | None:
     """Link a verified customer account to the live customer with the same e-mail (once)."""
+    await repository.lock_account_link(session, email)
     customer = await repository.link_account(session, email=email, user_id=user_id)
     if customer is None:
         return None
@@ -273,6 +281,12 @@ async def find_for_contact(
     if email:
         return await repository.live_by_email(session, email)
     return None
+
+
+async def identified_by_phone(session: AsyncSession, phone: str) -> uuid.UUID | None:
+    """The one live customer with this (E.164) phone or mobile, if exactly one has it."""
+    found = await repository.live_by_phone(session, phone)
+    return found.id if found is not None else None
 
 
 async def referenced_customer(

@@ -195,7 +195,14 @@ async def link_for_customer(session: AsyncSession, *, rt: Runtime, customer_id: 
     customer = await customers.internal_get(session, customer_id=customer_id)
     if customer is None:
         return 0
-    phones = sorted({p for p in (customer.phone, customer.mobile) if p})
+    # Only numbers that identify this customer alone: a number several customers share says nothing.
+    phones = sorted(
+        {
+            p
+            for p in (customer.phone, customer.mobile)
+            if p and await customers.identified_by_phone(session, p) == customer.id
+        }
+    )
     email = _email(customer.email)
     await repository.lock_contacts(session, _contacts(phones, email))
     rows = await repository.open_for_contacts(session, phones=phones, email=email)

@@ -108,6 +108,9 @@ class Policy(Base):
     # cleared when the policy is renewed.
     renewal_confirmed_at: Mapped[datetime | None] = ts_column()
     renewal_confirmed_via: Mapped[str | None] = mapped_column(String(20))
+    # Cover that starts before the grace period: why, and the supervisor who accepted it.
+    backdating_reason: Mapped[str | None] = mapped_column(String(500))
+    backdated_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     version: Mapped[int] = version_column()
     created_at: Mapped[datetime] = now_column()
     updated_at: Mapped[datetime] = now_column()

@@ -12,8 +12,9 @@ from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
 from aintech_shared.instants import Day
 from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
-from core_crm.core.preconditions import IfMatch, expected_version, set_etag
+from core_crm.core.preconditions import IfMatch, etag, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
+from core_crm.core.transitions import RETRY_SAFE, TRANSITION_RESPONSES, Guarded, Transition
 from core_crm.core.types import QueryText
 from core_crm.customers.access import Viewer, read_viewer, staff
 from core_crm.policies import service
@@ -43,6 +44,11 @@ def _out(response: Response, policy: object) -> PolicyOut:
     out = PolicyOut.model_validate(policy)
     set_etag(response, out.version)
     return out
+
+
+async def _answer(once: Transition, policy: object) -> Response:
+    out = PolicyOut.model_validate(policy)
+    return await once.answer(out, headers={"ETag": etag(out.version)})
 
 
 @router.get(
@@ -186,15 +192,16 @@ async def update_policy(
     "/{policy_id}/activate",
     response_model=PolicyOut,
     summary="Activate a pending policy",
-    responses=responses(*GUARDED, NOT_FOUND, (409, "The policy is not pending"), *STALE),
+    description="Needs `policies:write`. " + RETRY_SAFE,
+    responses=responses(*GUARDED, NOT_FOUND, (409, "The policy is not pending"), *TRANSITION_RESPONSES),
 )
-async def activate_policy(
-    policy_id: uuid.UUID, who: Writer, db: DbSession, response: Response, if_match: IfMatch = None
-) -> PolicyOut:
+async def activate_policy(policy_id: uuid.UUID, who: Writer, db: DbSession, once: Guarded) -> Response:
+    if (replayed := await once.replay(str(who.principal.user_id))) is not None:
+        return replayed
     policy = await service.activate_policy(
-        db, viewer=who, policy_id=policy_id, expected_version=expected_version(if_match, required=False)
+        db, viewer=who, policy_id=policy_id, expected_version=once.expected_version
     )
-    return _out(response, policy)
+    return await _answer(once, policy)
 
 
 @router.post(
@@ -202,27 +209,25 @@ async def activate_policy(
     response_model=PolicyOut,
     summary="Cancel a policy",
     description="Needs `policies:write`. Pending or active policies only; the reason is kept. "
-    "Publishes `policy.cancelled`. `If-Match` is honoured when sent.",
-    responses=responses(*GUARDED, NOT_FOUND, (409, "The policy is already cancelled or expired"), *STALE),
+    "Publishes `policy.cancelled`. " + RETRY_SAFE,
+    responses=responses(
+        *GUARDED, NOT_FOUND, (409, "The policy is already cancelled or expired"), *TRANSITION_RESPONSES
+    ),
 )
 async def cancel_policy(
-    policy_id: uuid.UUID,
-    body: CancelRequest,
-    who: Writer,
-    db: DbSession,
-    rt: RuntimeDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> PolicyOut:
+    policy_id: uuid.UUID, body: CancelRequest, who: Writer, db: DbSession, rt: RuntimeDep, once: Guarded
+) -> Response:
+    if (replayed := await once.replay(str(who.principal.user_id))) is not None:
+        return replayed
     policy = await service.cancel_policy(
         db,
         rt=rt,
         viewer=who,
         policy_id=policy_id,
         reason=body.reason,
-        expected_version=expected_version(if_match, required=False),
+        expected_version=once.expected_version,
     )
-    return _out(response, policy)
+    return await _answer(once, policy)
 
 
 @router.post(
@@ -231,28 +236,25 @@ async def cancel_policy(
     summary="Renew a policy for a new term",
     description="Needs `policies:write`. Active or expired policies. The new term starts where the "
     "current one ends (by default it lasts a year) at the new premium; the previous term stays in "
-    "`/policies/{id}/terms`. Publishes `policy.renewed`.",
+    "`/policies/{id}/terms`. Publishes `policy.renewed`. " + RETRY_SAFE,
     responses=responses(
         *GUARDED,
         NOT_FOUND,
         (409, "The policy is cancelled or pending"),
-        *STALE,
+        *TRANSITION_RESPONSES,
         (
             422,
-            "The new term must end after the current one",
+            "Invalid body (the new term must end after the current one), or the Idempotency-Key was "
+            "used for a different request",
             "coverage_end_date: must be after the current term's end (2026-12-20)",
         ),
     ),
 )
 async def renew_policy(
-    policy_id: uuid.UUID,
-    body: RenewRequest,
-    who: Writer,
-    db: DbSession,
-    rt: RuntimeDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> PolicyOut:
+    policy_id: uuid.UUID, body: RenewRequest, who: Writer, db: DbSession, rt: RuntimeDep, once: Guarded
+) -> Response:
+    if (replayed := await once.replay(str(who.principal.user_id))) is not None:
+        return replayed
     policy = await service.renew_policy(
         db,
         rt=rt,
@@ -261,9 +263,9 @@ async def renew_policy(
         premium_amount=body.premium_amount,
         coverage_end_date=body.coverage_end_date,
         coverage_amount=body.coverage_amount,
-        expected_version=expected_version(if_match, required=False),
+        expected_version=once.expected_version,
     )
-    return _out(response, policy)
+    return await _answer(once, policy)
 
 
 @router.get(

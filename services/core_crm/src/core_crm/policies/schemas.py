@@ -20,6 +20,7 @@ from core_crm.core.types import (
     Str50,
     Str100,
     Str255,
+    Str500,
     Url,
 )
 from core_crm.policies.models import PolicyType, PremiumFrequency
@@ -120,6 +121,11 @@ class PolicyCreate(BaseModel):
     coverage_amount: Money | None = Field(default=None, description="Maximum the policy pays per claim.")
     deductible: SmallMoney | None = None
     status: Literal["pending", "active"] = "active"
+    backdating_reason: Str500 | None = Field(
+        default=None,
+        description="Needed (from a supervisor) when the cover starts more than "
+        "`CORE_CRM_BACKDATE_GRACE_DAYS` (default 30) days before today; kept on the policy.",
+    )
     details: JsonObject = Field(
         default_factory=dict, description="The policy type's own fields (see schemas)."
     )
@@ -207,6 +213,10 @@ class PolicyOut(BaseModel):
     certificate_url: str | None
     notes: str | None
     metadata: dict[str, Any] = Field(validation_alias="attributes")
+    backdating_reason: str | None = Field(
+        description="Why the cover starts before the grace period, as the supervisor recorded it."
+    )
+    backdated_by: uuid.UUID | None = Field(description="The supervisor who accepted the backdated start.")
     version: int
     created_at: datetime
     updated_at: datetime

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
+from aintech_contracts.rbac import Role
+from aintech_shared.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from core_crm.core.base import today, utcnow
 from core_crm.core.numbers import next_number
 from core_crm.core.preconditions import check_version
@@ -45,6 +46,9 @@ async def create_policy(
 ) -> Policy:
     """Sell a policy to a live customer; its first term is recorded. Publishes `policy.created`."""
     await customers.referenced_customer(session, viewer=viewer, customer_id=data.customer_id)
+    backdated = check_start(
+        viewer, data.coverage_start_date, data.backdating_reason, grace_days=rt.settings.backdate_grace_days
+    )
     if (data.coverage_end_date - data.coverage_start_date).days > MAX_TERM_DAYS:
         raise _field_error("coverage_end_date", "a term lasts at most five years")
     if data.policy_number and await repository.number_taken(session, data.policy_number):
@@ -68,6 +72,8 @@ async def create_policy(
         certificate_url=data.certificate_url,
         notes=data.notes,
         attributes=data.metadata,
+        backdating_reason=data.backdating_reason if backdated else None,
+        backdated_by=viewer.actor_id if backdated else None,
         created_by=viewer.actor_id,
         updated_by=viewer.actor_id,
     )
@@ -75,6 +81,31 @@ async def create_policy(
     await repository.add(session, _term(policy, viewer.actor_id))
     await rt.outbox.publish(session, events.created(policy, quote_id=quote_id), key=str(policy.id))
     return policy
+
+
+BACKDATERS = frozenset({Role.supervisor, Role.admin})
+
+
+def check_start(viewer: Viewer, start: date, reason: str | None, *, grace_days: int) -> bool:
+    """Whether cover starting on ``start`` is backdated, refusing it unless a supervisor gives a reason.
+
+    Cover may start at most ``grace_days`` before today: an earlier start would cover incidents
+    that already happened. A supervisor (or admin) may still record one with a reason.
+    """
+    earliest = today() - timedelta(days=grace_days)
+    if start >= earliest:
+        return False
+    if not reason:
+        raise _field_error(
+            "coverage_start_date",
+            f"cover may start at most {grace_days} days before today (on or after {earliest}); "
+            "an earlier start needs a supervisor and a backdating_reason",
+        )
+    if viewer.principal.role not in BACKDATERS:
+        raise Forbidden(
+            f"Cover starting before {earliest} is backdated: only a supervisor may record it, with a reason."
+        )
+    return True
 
 
 def _term(policy: Policy, actor: uuid.UUID | None) -> PolicyTerm:

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Response, status
 from aintech_contracts.rbac import Permission, Role
 from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import Forbidden, responses
-from core_crm.core.preconditions import IfMatch, expected_version, set_etag
+from core_crm.core.preconditions import IfMatch, etag, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
+from core_crm.core.transitions import RETRY_SAFE, Guarded
 from core_crm.customers.access import Viewer, staff, viewer
 from core_crm.customers.schemas import (
     CustomerOut,
@@ -84,27 +85,37 @@ async def segment(customer_id: uuid.UUID, who: Writer, db: DbSession, rt: Runtim
     description="Needs `customers:write`. In one transaction: the duplicate's policies, claims, quotes, "
     "interactions and tasks move to this customer; its data fills this customer's empty fields; tags "
     "are united; the duplicate becomes `merged` (pointing here); both get an audit entry. Publishes "
-    "`customer.updated` (survivor) and `customer.deleted` with reason `merged`.",
+    "`customer.updated` (survivor) and `customer.deleted` with reason `merged`. `If-Match` is the "
+    "survivor's ETag. " + RETRY_SAFE,
     responses=responses(
         *GUARDED,
         NOT_FOUND,
         (409, "One of them is merged, erased or deleted"),
-        (422, "Unknown duplicate, or the same customer"),
+        (412, "The survivor changed since you read it"),
+        (422, "Unknown duplicate, the same customer, or the Idempotency-Key was used for another request"),
+        (428, "Neither If-Match nor Idempotency-Key was sent"),
     ),
 )
 async def merge(
-    customer_id: uuid.UUID, body: MergeRequest, who: Writer, db: DbSession, rt: RuntimeDep, response: Response
-) -> MergeResult:
+    customer_id: uuid.UUID, body: MergeRequest, who: Writer, db: DbSession, rt: RuntimeDep, once: Guarded
+) -> Response:
+    if (replayed := await once.replay(str(who.principal.user_id))) is not None:
+        return replayed
     survivor, moved, filled = await service.merge_customers(
-        db, rt=rt, viewer=who, survivor_id=customer_id, duplicate_id=body.duplicate_id
+        db,
+        rt=rt,
+        viewer=who,
+        survivor_id=customer_id,
+        duplicate_id=body.duplicate_id,
+        expected_version=once.expected_version,
     )
-    set_etag(response, survivor.version)
-    return MergeResult(
+    out = MergeResult(
         survivor=CustomerOut.model_validate(survivor),
         merged_id=body.duplicate_id,
         moved=moved,
         filled_fields=filled,
     )
+    return await once.answer(out, headers={"ETag": etag(survivor.version)})
 
 
 @router.get(

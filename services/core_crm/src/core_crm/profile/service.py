@@ -208,7 +208,13 @@ async def resegment_all(session: AsyncSession, *, rt: Runtime, batch: int = 500)
 
 
 async def merge_customers(
-    session: AsyncSession, *, rt: Runtime, viewer: Viewer, survivor_id: uuid.UUID, duplicate_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    viewer: Viewer,
+    survivor_id: uuid.UUID,
+    duplicate_id: uuid.UUID,
+    expected_version: int | None = None,
 ) -> tuple[Customer, dict[str, int], list[str]]:
     """Fold a duplicate into a survivor in one transaction: records move, gaps are filled, both audited."""
     if survivor_id == duplicate_id:
@@ -225,6 +231,7 @@ async def merge_customers(
         )
     locked = await customer_rows.lock_many(session, [survivor_id, duplicate_id])
     survivor = customers.ensure_visible(viewer, locked.get(survivor_id))
+    check_version(survivor.version, expected_version)
     duplicate = locked.get(duplicate_id)
     if duplicate is None:
         raise UnprocessableEntity(

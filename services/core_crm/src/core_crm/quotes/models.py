@@ -28,9 +28,8 @@ class QuoteStatus(StrEnum):
 OPEN_QUOTE_STATUSES = (QuoteStatus.draft, QuoteStatus.sent, QuoteStatus.accepted)
 
 QUOTE_TRANSITIONS: dict[QuoteStatus, frozenset[QuoteStatus]] = {
-    QuoteStatus.draft: frozenset(
-        {QuoteStatus.sent, QuoteStatus.accepted, QuoteStatus.rejected, QuoteStatus.expired}
-    ),
+    # A draft is accepted only once it has been sent; staff may still reject (withdraw) a draft.
+    QuoteStatus.draft: frozenset({QuoteStatus.sent, QuoteStatus.rejected, QuoteStatus.expired}),
     QuoteStatus.sent: frozenset({QuoteStatus.accepted, QuoteStatus.rejected, QuoteStatus.expired}),
     QuoteStatus.accepted: frozenset({QuoteStatus.converted, QuoteStatus.expired}),
     QuoteStatus.rejected: frozenset(),

@@ -13,6 +13,7 @@ from aintech_shared.errors import responses
 from core_crm.core.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.core.preconditions import IfMatch, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
+from core_crm.core.transitions import RETRY_SAFE, Guarded
 from core_crm.customers.access import Viewer, read_viewer, staff, viewer
 from core_crm.policies.models import PolicyType
 from core_crm.quotes import service
@@ -133,8 +134,9 @@ async def send_quote(quote_id: uuid.UUID, who: Writer, db: DbSession, response: 
 @router.post(
     "/{quote_id}/accept",
     response_model=QuoteOut,
-    summary="Accept (draft|sent -> accepted)",
-    description="Staff, or the customer on their own quote.",
+    summary="Accept (sent -> accepted)",
+    description="Staff, or the customer on their own quote. Only a sent quote can be accepted: "
+    "a draft answers 409.",
     responses=responses(*GUARDED, NOT_FOUND, (409, "Illegal transition or expired")),
 )
 async def accept_quote(quote_id: uuid.UUID, who: Decider, db: DbSession, response: Response) -> QuoteOut:
@@ -146,8 +148,9 @@ async def accept_quote(quote_id: uuid.UUID, who: Decider, db: DbSession, respons
 @router.post(
     "/{quote_id}/reject",
     response_model=QuoteOut,
-    summary="Reject (draft|sent -> rejected)",
-    description="Staff, or the customer on their own quote.",
+    summary="Reject (sent -> rejected; staff may also withdraw a draft)",
+    description="Staff, or the customer on their own quote once it has been sent (a customer "
+    "rejecting a draft gets 409).",
     responses=responses(*GUARDED, NOT_FOUND, (409, "Illegal transition or expired")),
 )
 async def reject_quote(quote_id: uuid.UUID, who: Decider, db: DbSession, response: Response) -> QuoteOut:
@@ -174,21 +177,38 @@ async def expire_quote(quote_id: uuid.UUID, who: Writer, db: DbSession, response
     description="Needs `quotes:create` and `policies:write`. One transaction: the policy is sold "
     "(premium = the quote's total at the chosen frequency, carrier = the requested, selected or "
     "cheapest offer; details default to the quote's coverage details), and the quote is marked "
-    "converted. A quote converts once: a second attempt — also a concurrent one — is 409. "
-    "Publishes `policy.created` and `quote.converted`.",
+    "converted. A quote converts once: a second attempt — also a concurrent one — is 409, unless it "
+    "repeats the first one's `Idempotency-Key` (then it answers with the first result). The cover "
+    "start follows the policies' backdating rule. Publishes `policy.created` and `quote.converted`. "
+    + RETRY_SAFE,
     responses=responses(
         *GUARDED,
         NOT_FOUND,
         (409, "Already converted, expired or rejected", "This quote was already converted."),
-        (422, "Invalid policy data"),
+        (412, "The quote changed since you read it"),
+        (422, "Invalid policy data, or the Idempotency-Key was used for a different request"),
+        (428, "Neither If-Match nor Idempotency-Key was sent"),
     ),
 )
 async def convert_quote(
-    quote_id: uuid.UUID, who: Converter, db: DbSession, rt: RuntimeDep, body: ConvertRequest | None = None
-) -> ConversionOut:
+    quote_id: uuid.UUID,
+    who: Converter,
+    db: DbSession,
+    rt: RuntimeDep,
+    once: Guarded,
+    body: ConvertRequest | None = None,
+) -> Response:
+    if (replayed := await once.replay(str(who.principal.user_id))) is not None:
+        return replayed
     quote, policy = await service.convert_quote(
-        db, rt=rt, viewer=who, quote_id=quote_id, data=body or ConvertRequest()
+        db,
+        rt=rt,
+        viewer=who,
+        quote_id=quote_id,
+        data=body or ConvertRequest(),
+        expected_version=once.expected_version,
     )
-    return ConversionOut(
+    out = ConversionOut(
         quote=QuoteOut.model_validate(quote), policy_id=policy.id, policy_number=policy.policy_number
     )
+    return await once.answer(out, headers={"Location": f"/policies/{policy.id}"})

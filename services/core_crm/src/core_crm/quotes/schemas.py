@@ -19,6 +19,7 @@ from core_crm.core.types import (
     Str50,
     Str100,
     Str255,
+    Str500,
     Url,
 )
 from core_crm.policies.models import PolicyType, PremiumFrequency
@@ -124,6 +125,10 @@ class ConvertRequest(BaseModel):
     policy_number: PolicyNumber | None = None
     details: JsonObject | None = Field(
         default=None, description="The policy type's fields; default: coverage_details."
+    )
+    backdating_reason: Str500 | None = Field(
+        default=None,
+        description="Needed (from a supervisor) when the cover starts before the grace period.",
     )
 
 

@@ -172,8 +172,21 @@ async def update_quote(
 async def change_status(
     session: AsyncSession, *, viewer: Viewer, quote_id: uuid.UUID, target: QuoteStatus
 ) -> Quote:
-    """draft -> sent -> accepted | rejected (409 otherwise; 409 once expired)."""
+    """draft -> sent -> accepted | rejected (409 otherwise; 409 once expired).
+
+    A customer decides only a quote that was sent to them: a draft is still being prepared.
+    """
     quote = await _lock(session, viewer, quote_id, None)
+    deciding = target in (QuoteStatus.accepted, QuoteStatus.rejected)
+    if (
+        quote.status == QuoteStatus.draft
+        and deciding
+        and (target == QuoteStatus.accepted or not viewer.is_staff)
+    ):
+        raise Conflict(
+            f"This quote is still a draft: it can be {target.value} once it has been sent.",
+            current_status=quote.status,
+        )
     _move(quote, target)
     await repository.flush(session)
     return quote
@@ -193,10 +206,16 @@ def _carrier_for(quote: Quote, requested: str | None) -> str:
 
 
 async def convert_quote(
-    session: AsyncSession, *, rt: Runtime, viewer: Viewer, quote_id: uuid.UUID, data: ConvertRequest
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    viewer: Viewer,
+    quote_id: uuid.UUID,
+    data: ConvertRequest,
+    expected_version: int | None = None,
 ) -> tuple[Quote, Policy]:
     """Turn a quote into a policy in one transaction; a quote converts once (409 afterwards)."""
-    quote = await _lock(session, viewer, quote_id, None)
+    quote = await _lock(session, viewer, quote_id, expected_version)
     if quote.converted:
         raise Conflict("This quote was already converted.", policy_id=str(quote.policy_id))
     if quote.status not in OPEN_QUOTE_STATUSES:
@@ -224,6 +243,7 @@ async def convert_quote(
             else None,
             deductible=Decimal(str(offer["deductible"])) if offer and offer.get("deductible") else None,
             details=data.details if data.details is not None else quote.coverage_details,
+            backdating_reason=data.backdating_reason,
         )
     except ValueError as exc:
         raise _field_error(

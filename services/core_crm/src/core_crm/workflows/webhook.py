@@ -2,7 +2,10 @@
 
 The host is resolved first and every address checked: private, loopback, link-local, shared,
 reserved, multicast and unspecified addresses are refused unless allow-listed (host name or
-network in ``CORE_CRM_WEBHOOK_ALLOWLIST``). The connection then goes to the checked addresses
+network in ``CORE_CRM_WEBHOOK_ALLOWLIST``). IPv6 forms that embed an IPv4 address (mapped
+``::ffff:a.b.c.d``, IPv4-compatible ``::a.b.c.d``, translated, NAT64 ``64:ff9b::/96``, 6to4
+``2002::/16``) are judged by that IPv4 address; local-use NAT64 and Teredo are refused. A refusal
+names the host, never the address a name resolved to. The connection then goes to the checked addresses
 only (a pinned resolver), so a DNS answer that changes between the check and the connect (DNS
 rebinding) cannot redirect it. No redirects are followed; a total timeout and a response-size
 cap bound every call.
@@ -51,9 +54,39 @@ def _allowed(ip: IPAddress, host: str, allowlist: list[str]) -> bool:
     return False
 
 
-def _public(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+# IPv6 forms that carry an IPv4 address in their last 32 bits: a gateway or the host itself turns
+# them into that IPv4 address, so they are judged by it.
+_EMBEDS_IPV4_LOW32 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64 well-known prefix (RFC 6052)
+    ipaddress.IPv6Network("::/96"),  # IPv4-compatible ::a.b.c.d (deprecated; also :: and ::1)
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # IPv4-translated (RFC 2765)
+)
+# Translation prefixes whose mapping is local policy: where they lead cannot be known here.
+_OPAQUE = (
+    ipaddress.IPv6Network("64:ff9b:1::/48"),  # local-use NAT64 (RFC 8215)
+    ipaddress.IPv6Network("2001::/32"),  # Teredo tunnels
+)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, NAT64, compatible, 6to4), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:  # 2002:AABB:CCDD::/48 is 6to4 for AA.BB.CC.DD
+        return ip.sixtofour
+    if any(ip in net for net in _EMBEDS_IPV4_LOW32):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def is_public(ip: IPAddress) -> bool:
+    """Whether ``ip`` (or the IPv4 address it embeds) is a public unicast address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _OPAQUE):
+            return False
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            return is_public(inner)
     return ip.is_global and not ip.is_multicast
 
 
@@ -76,8 +109,10 @@ async def resolve_checked(host: str, port: int, allowlist: list[str]) -> list[Re
     results: list[ResolveResult] = []
     for family, address in infos:
         ip = ipaddress.ip_address(address.split("%")[0])
-        if not _public(ip) and not _allowed(ip, host, allowlist):
-            raise WebhookRefused(f"{host} resolves to {ip}, a private or reserved address")
+        if not is_public(ip) and not _allowed(ip, host, allowlist):
+            # What an internal name resolves to is not repeated: refusals are stored and listed.
+            what = "is" if literal is not None else "resolves to"
+            raise WebhookRefused(f"{host} {what} a private or reserved address (or embeds one)")
         results.append(
             ResolveResult(
                 hostname=host, host=str(ip), port=port, family=family, proto=0, flags=socket.AI_NUMERICHOST

@@ -46,24 +46,22 @@ async def mark_deleted(session: AsyncSession, customer_id: uuid.UUID, *, erase: 
     await session.execute(update(Contact).where(Contact.customer_id == customer_id).values(**values))
 
 
+async def _only(session: AsyncSession, query: Any) -> Contact | None:
+    """The one live contact the query finds; None when nobody or several match (an address that
+    several customers share identifies none of them: an agent chooses)."""
+    found = (await session.scalars(query.limit(2))).all()
+    return found[0] if len(found) == 1 else None
+
+
 async def by_phone(session: AsyncSession, phone: str) -> Contact | None:
-    query = (
-        select(Contact)
-        .where(or_(Contact.mobile == phone, Contact.phone == phone), Contact.deleted_at.is_(None))
-        .order_by(Contact.updated_at.desc())
-        .limit(1)
+    query = select(Contact).where(
+        or_(Contact.mobile == phone, Contact.phone == phone), Contact.deleted_at.is_(None)
     )
-    return (await session.scalars(query)).first()
+    return await _only(session, query)
 
 
 async def by_email(session: AsyncSession, email: str) -> Contact | None:
-    query = (
-        select(Contact)
-        .where(Contact.email == email, Contact.deleted_at.is_(None))
-        .order_by(Contact.updated_at.desc())
-        .limit(1)
-    )
-    return (await session.scalars(query)).first()
+    return await _only(session, select(Contact).where(Contact.email == email, Contact.deleted_at.is_(None)))
 
 
 async def by_user(session: AsyncSession, user_id: uuid.UUID) -> Contact | None:

@@ -76,11 +76,12 @@ async def apply_user_email(session: AsyncSession, *, user_id: uuid.UUID, email: 
 
 
 async def match_phone(session: AsyncSession, *, address: str) -> Contact | None:
-    """The customer whose mobile or phone is ``address`` (E.164)."""
+    """The one live customer whose mobile or phone is ``address`` (E.164); None if none or several."""
     return await repository.by_phone(session, address)
 
 
 async def match_email(session: AsyncSession, *, address: str) -> Contact | None:
+    """The one live customer with this e-mail address; None if none or several."""
     return await repository.by_email(session, email_address(address))
 
 

@@ -13,16 +13,20 @@ from omnichannel.core.base import Base, created_column, ts_column, utcnow, uuid_
 
 CHANNELS = ("whatsapp", "sms", "email", "chat")
 STATUSES = ("open", "pending", "snoozed", "resolved")
+# contact: a thread with a customer (or an unknown sender); account: the platform's account mails to
+# an address (verification, reset, sign-in alerts, e-mail change, codes), which nobody lists.
+KINDS = ("contact", "account")
 # Conversations an agent is working on count against their capacity.
 ACTIVE_STATUSES = ("open", "pending")
 
 
 class Conversation(Base):
-    """One thread per contact address and channel, found or created, resolved and reopened."""
+    """One thread per contact address and channel, found or created, resolved and reopened; account
+    mails to the same address live in a thread of their own (``kind = 'account'``)."""
 
     __tablename__ = "conversations"
     __table_args__ = (
-        UniqueConstraint("channel", "address", name="uq_conversations_channel_address"),
+        UniqueConstraint("channel", "address", "kind", name="uq_conversations_channel_address_kind"),
         Index("ix_conversations_inbox", "status", "last_message_at"),
         Index(
             "ix_conversations_queue",
@@ -34,6 +38,9 @@ class Conversation(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     channel: Mapped[str] = mapped_column(String(10), nullable=False)
     address: Mapped[str] = mapped_column(String(320), nullable=False)
+    kind: Mapped[str] = mapped_column(
+        String(10), nullable=False, default="contact", server_default=text("'contact'")
+    )
     customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     customer_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     display_name: Mapped[str | None] = mapped_column(String(200))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,20 +34,22 @@ async def load(session: AsyncSession, conversation_ids: Sequence[uuid.UUID]) -> 
 
 
 async def by_address(
-    session: AsyncSession, channel: str, address: str, *, for_update: bool = False
+    session: AsyncSession, channel: str, address: str, *, kind: str = "contact", for_update: bool = False
 ) -> Conversation | None:
-    query = select(Conversation).where(Conversation.channel == channel, Conversation.address == address)
+    query = select(Conversation).where(
+        Conversation.channel == channel, Conversation.address == address, Conversation.kind == kind
+    )
     if for_update:
         query = query.with_for_update()
     return (await session.scalars(query)).first()
 
 
 async def insert_if_absent(session: AsyncSession, values: dict[str, Any]) -> None:
-    """Create the conversation of (channel, address) unless a concurrent request just did."""
+    """Create the conversation of (channel, address, kind) unless a concurrent request just did."""
     await session.execute(
         insert(Conversation)
         .values(**values)
-        .on_conflict_do_nothing(constraint="uq_conversations_channel_address")
+        .on_conflict_do_nothing(constraint="uq_conversations_channel_address_kind")
     )
 
 
@@ -73,11 +76,11 @@ async def search(
     unassigned: bool,
     label: str | None,
     customer_id: uuid.UUID | None,
-    customer_user_id: uuid.UUID | None,
+    viewer: CustomerViewer | None,
     offset: int,
     limit: int,
 ) -> tuple[Sequence[Conversation], int]:
-    conditions = []
+    conditions: list[Any] = [Conversation.kind == "contact"]
     if status:
         conditions.append(Conversation.status == status)
     if channel:
@@ -90,8 +93,8 @@ async def search(
         conditions.append(Conversation.labels.contains([label]))
     if customer_id:
         conditions.append(Conversation.customer_id == customer_id)
-    if customer_user_id:
-        conditions.append(Conversation.customer_user_id == customer_user_id)
+    if viewer is not None:
+        conditions.append(owned_by(viewer))
     where = and_(*conditions) if conditions else text("true")
     total = int(await session.scalar(select(func.count()).select_from(Conversation).where(where)) or 0)
     rows = await session.scalars(
@@ -102,6 +105,34 @@ async def search(
         .limit(limit)
     )
     return rows.all(), total
+
+
+@dataclass(frozen=True)
+class CustomerViewer:
+    """A customer reading conversations: their user id, and the CRM customer linked to it (the CRM
+    links an account only once it proved its e-mail address)."""
+
+    user_id: uuid.UUID
+    customer_id: uuid.UUID | None
+
+
+def owned_by(viewer: CustomerViewer) -> Any:
+    """The customer's own conversations: the chats they opened themselves, and the threads of the CRM
+    customer their account is linked to. Never account mails, never a thread someone merely mailed."""
+    own_chat = and_(Conversation.channel == "chat", Conversation.customer_user_id == viewer.user_id)
+    if viewer.customer_id is None:
+        return and_(Conversation.kind == "contact", own_chat)
+    linked = and_(Conversation.channel != "chat", Conversation.customer_id == viewer.customer_id)
+    return and_(Conversation.kind == "contact", or_(own_chat, linked))
+
+
+def is_owned_by(conversation: Conversation, viewer: CustomerViewer) -> bool:
+    """``owned_by`` for one loaded conversation."""
+    if conversation.kind != "contact":
+        return False
+    if conversation.channel == "chat":
+        return conversation.customer_user_id == viewer.user_id
+    return viewer.customer_id is not None and conversation.customer_id == viewer.customer_id
 
 
 async def count_active(session: AsyncSession, assignee_id: uuid.UUID) -> int:

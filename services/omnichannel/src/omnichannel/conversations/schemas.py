@@ -21,6 +21,9 @@ class ConversationOut(BaseModel):
     id: uuid.UUID
     channel: Channel
     address: str
+    kind: Literal["contact", "account"] = Field(
+        default="contact", description="`account`: the platform's account mails to the address (staff only)."
+    )
     customer_id: uuid.UUID | None
     display_name: str | None
     subject: str | None

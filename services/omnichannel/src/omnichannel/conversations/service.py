@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.auth import Principal
-from aintech_shared.errors import NotFound, UnprocessableEntity
+from aintech_shared.errors import Forbidden, NotFound, UnprocessableEntity
+from omnichannel.contacts import service as contacts
 from omnichannel.conversations import repository
 from omnichannel.conversations.models import Conversation, ConversationNote
 from omnichannel.conversations.schemas import ConversationOut
@@ -38,10 +39,20 @@ async def find_or_create(
     subject: str | None = None,
     initial_status: str = "open",
     reopen: bool = True,
+    kind: str = "contact",
 ) -> Found:
-    """The one conversation of (channel, address), locked; created, or reopened when ``reopen``."""
+    """The one conversation of (channel, address, kind), locked; created, or reopened when ``reopen``.
+
+    The customer is whoever the CRM says the address belongs to (``customer_id``); a user is
+    recorded only with that customer (the CRM's link) or as the author of their own chat, never
+    because a message was sent to the address. Account mails (``kind='account'``) belong to nobody.
+    """
+    if kind == "account":
+        customer_id = customer_user_id = None
+    elif channel != "chat" and customer_id is None:
+        customer_user_id = None
     created = False
-    conversation = await repository.by_address(session, channel, address, for_update=True)
+    conversation = await repository.by_address(session, channel, address, kind=kind, for_update=True)
     if conversation is None:
         await repository.insert_if_absent(
             session,
@@ -49,6 +60,7 @@ async def find_or_create(
                 "id": uuid.uuid4(),
                 "channel": channel,
                 "address": address,
+                "kind": kind,
                 "customer_id": customer_id,
                 "customer_user_id": customer_user_id,
                 "display_name": display_name,
@@ -57,7 +69,7 @@ async def find_or_create(
                 "resolved_at": utcnow() if initial_status == "resolved" else None,
             },
         )
-        conversation = await repository.by_address(session, channel, address, for_update=True)
+        conversation = await repository.by_address(session, channel, address, kind=kind, for_update=True)
         assert conversation is not None
         created = conversation.last_seq == 0
     if customer_id and conversation.customer_id is None:
@@ -98,13 +110,23 @@ async def touch(
 async def get_for(
     session: AsyncSession, *, principal: Principal, conversation_id: uuid.UUID, for_update: bool = False
 ) -> Conversation:
-    """The conversation if the caller may see it: staff see all, a customer only theirs (else 404)."""
+    """The conversation if the caller may see it: staff see all, a customer only theirs (else 404):
+    their own chats and the threads of the CRM customer linked to their account."""
     conversation = await repository.get(session, conversation_id, for_update=for_update)
     if conversation is None:
         raise NotFound("No such conversation.")
-    if not principal.is_staff and conversation.customer_user_id != user_uuid(principal):
+    if not principal.is_staff and not repository.is_owned_by(
+        conversation, await customer_viewer(session, principal=principal)
+    ):
         raise NotFound("No such conversation.")
     return conversation
+
+
+async def customer_viewer(session: AsyncSession, *, principal: Principal) -> repository.CustomerViewer:
+    """Who a customer is for conversations: their user id and the CRM customer linked to it."""
+    user_id = user_uuid(principal)
+    contact = await contacts.for_user(session, user_id=user_id)
+    return repository.CustomerViewer(user_id=user_id, customer_id=contact.customer_id if contact else None)
 
 
 async def load(session: AsyncSession, *, conversation_ids: Sequence[uuid.UUID]) -> Sequence[Conversation]:
@@ -139,7 +161,7 @@ async def search(
         unassigned=unassigned,
         label=label,
         customer_id=customer_id,
-        customer_user_id=None if principal.is_staff else user_uuid(principal),
+        viewer=None if principal.is_staff else await customer_viewer(session, principal=principal),
         offset=offset,
         limit=limit,
     )
@@ -184,6 +206,26 @@ async def update(
     await session.flush()
     await publish(session, conversation=conversation)
     return freed
+
+
+def ensure_may_assign(
+    conversation: Conversation, *, actor_id: uuid.UUID, to: uuid.UUID | None, supervisor: bool
+) -> None:
+    """Who may (re)assign: a supervisor anything; an agent only an unassigned conversation to
+    themselves, or their own to someone else or back to the queue (a hand-over). Never a
+    colleague's conversation (403)."""
+    if supervisor:
+        return
+    current = conversation.assignee_id
+    if current == actor_id:
+        return  # the assignee keeps it, hands it over or puts it back in the queue
+    if current is None:
+        if to in (None, actor_id):
+            return  # take it, or leave it in the queue
+        raise Forbidden("Only supervisors assign conversations to someone else.")
+    raise Forbidden(
+        "This conversation is assigned to a colleague: only a supervisor or its assignee can reassign it."
+    )
 
 
 async def set_assignee(

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from aintech_contracts.rbac import Permission
-from aintech_shared.auth import CurrentPrincipal, Principal, require_permissions
+from aintech_contracts.rbac import Permission, Role
+from aintech_shared.auth import CurrentPrincipal, Principal, require_permissions, require_roles
 from aintech_shared.errors import Forbidden, Unauthorized
 
 
@@ -29,3 +29,4 @@ Caller = CurrentPrincipal
 Sender = Annotated[Principal, Depends(require_permissions(Permission.messages_send))]
 CampaignManager = Annotated[Principal, Depends(require_permissions(Permission.campaigns_manage))]
 Supervisor = Annotated[Principal, Depends(require_permissions(Permission.calls_supervise))]
+Admin = Annotated[Principal, Depends(require_roles(Role.admin))]

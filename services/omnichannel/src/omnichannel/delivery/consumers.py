@@ -8,7 +8,8 @@
   (a renewal reminder asks for CONFIRMAR; a quote only on WhatsApp or SMS, since the CRM e-mails
   its carrier comparison), plus in-app notifications; an event about a customer not
   known here yet is parked until ``customer.created`` arrives (``parking``); ``crm.task``: the assignee
-  is notified; ``crm.notification``: e-mails the CRM asks for.
+  is notified; ``crm.notification``: e-mails the CRM asks for, and the code that proves a customer's
+  new phone number (texted to it, stored redacted).
 """
 
 from __future__ import annotations
@@ -389,6 +390,32 @@ async def on_email_requested(session: AsyncSession, event: CloudEvent) -> None:
     )
 
 
+async def on_contact_code_requested(session: AsyncSession, event: CloudEvent) -> None:
+    """The code that proves a customer holds their new number or address, sent there (SMS or e-mail;
+    the customer's record still has the old one). Stored redacted, in the address's account thread."""
+    data = event.data_as(crm.ContactCodeRequested)
+    by_email = data.channel == "email"
+    recipient = Recipient(
+        customer_id=None,
+        user_id=None,
+        first_name=data.first_name,
+        display_name=data.first_name,
+        language=data.language,
+        email=data.to.strip().lower()[:320] if by_email else None,
+        mobile=None if by_email else data.to,
+        preferred_channel=data.channel,
+    )
+    await templated.send_template(
+        session,
+        recipient=recipient,
+        template="contact_change_code",
+        variables={"code": data.code, "expires_at": _when(data.expires_at)},
+        channel=data.channel,
+        purpose="transactional",
+        context={"change_id": str(data.change_id), "customer_id": str(data.customer_id)},
+    )
+
+
 def waiting_handlers() -> dict[str, Handler]:
     """The handlers of events that may wait for their customer (see ``parking``)."""
     return {
@@ -428,6 +455,7 @@ def consumer_specs() -> list[ConsumerSpec]:
         crm.ClaimPaid.event_type: on_claim,
         crm.TaskCreated.event_type: on_task_created,
         crm.EmailRequested.event_type: on_email_requested,
+        crm.ContactCodeRequested.event_type: on_contact_code_requested,
     }
     return [
         ConsumerSpec("omnichannel.accounts", [auth.SECURITY_TOPIC, auth.USER_TOPIC], security),

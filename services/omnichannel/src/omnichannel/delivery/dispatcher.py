@@ -71,7 +71,8 @@ class Dispatcher:
             claimed = await messaging.claim_due(session, limit=self.settings.dispatch_batch_size)
             await conversations.load(session, conversation_ids=[m.conversation_id for m in claimed])
             files = await messaging.attachments_by_message(session, messages=claimed)
-            jobs = [await self._job(session, m, files[m.id]) for m in claimed]
+            sealed = await messaging.sealed_of(session, messages=claimed)
+            jobs = [await self._job(session, m, files[m.id], sealed.get(m.id)) for m in claimed]
         if not jobs:
             return 0
         outcomes = await asyncio.gather(*(self._send(job) for job in jobs))
@@ -83,7 +84,10 @@ class Dispatcher:
                 await self._record_batch([(job, outcome)])
         return len(jobs)
 
-    async def _job(self, session: Any, message: Message, files: list[Any]) -> Job:
+    async def _job(
+        self, session: Any, message: Message, files: list[Any], sealed: messaging.Sealed | None
+    ) -> Job:
+        """What the provider gets: the real text (``sealed``) when the stored one is redacted."""
         payload: OutgoingText | OutgoingEmail
         if message.channel == "email":
             conversation = await conversations.get(session, conversation_id=message.conversation_id)
@@ -91,13 +95,15 @@ class Dispatcher:
                 to=message.to_address,
                 to_name=conversation.display_name if conversation else None,
                 subject=message.subject or "",
-                text=message.body,
-                html=message.html,
+                text=sealed.body if sealed else message.body,
+                html=sealed.html if sealed else message.html,
                 message_id=str(message.id),
                 rfc_message_id=f"<{message.id}@{self.settings.email_reply_domain}>",
                 reply_to=f"inbox@{self.settings.email_reply_domain}",
                 in_reply_to=message.in_reply_to,
                 attachments=tuple(OutgoingAttachment(f.filename, f.content_type, f.content) for f in files),
+                listed_text=message.body if sealed else None,
+                listed_html=message.html if sealed else None,
             )
         else:
             callback = None
@@ -106,9 +112,10 @@ class Dispatcher:
             payload = OutgoingText(
                 channel=message.channel,
                 to=message.to_address,
-                body=message.body,
+                body=sealed.body if sealed else message.body,
                 media_urls=tuple(str(m["url"]) for m in message.media if m.get("url")),
                 status_callback=callback,
+                listed_body=message.body if sealed else None,
             )
         return Job(message_id=message.id, channel=message.channel, attempts=message.attempts, payload=payload)
 

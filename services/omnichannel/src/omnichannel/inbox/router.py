@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, WebSocket, status
 
 from aintech_contracts.rbac import Permission
 from aintech_shared.db import DbSession
-from aintech_shared.errors import Forbidden, responses
+from aintech_shared.errors import responses
 from omnichannel.agents import service as agents
 from omnichannel.agents.schemas import AgentOut, CapacityIn, PresenceIn
 from omnichannel.conversations import service as conversations
@@ -146,20 +146,26 @@ async def update_conversation(
     "/conversations/{conversation_id}/assign",
     response_model=ConversationOut,
     summary="Assign to an agent, or unassign (back to the queue)",
-    description="Agents may take a conversation for themselves; assigning to someone else needs a "
-    "supervisor.",
+    description="An agent may take an unassigned conversation for themselves, and the assignee may hand "
+    "theirs over (to a colleague, or back to the queue). Taking a conversation assigned to someone else, "
+    "or assigning one that is not yours, is a supervisor's act (403 otherwise).",
     responses=responses(
-        (403, "Only supervisors assign to others"), (404, "No such conversation"), (422, "Unknown agent")
+        (403, "Only supervisors reassign a colleague's conversation"),
+        (404, "No such conversation"),
+        (422, "Unknown agent"),
     ),
 )
 async def assign(
     conversation_id: uuid.UUID, body: AssignRequest, principal: Sender, db: DbSession
 ) -> ConversationOut:
-    me = user_uuid(principal)
-    if body.agent_id not in (None, me) and not principal.has(Permission.calls_supervise):
-        raise Forbidden("Only supervisors assign conversations to someone else.")
     conversation = await conversations.get_for(
         db, principal=principal, conversation_id=conversation_id, for_update=True
+    )
+    conversations.ensure_may_assign(
+        conversation,
+        actor_id=user_uuid(principal),
+        to=body.agent_id,
+        supervisor=principal.has(Permission.calls_supervise),
     )
     previous = conversation.assignee_id
     if body.agent_id is not None:

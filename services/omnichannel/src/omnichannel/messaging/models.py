@@ -112,6 +112,21 @@ class Message(Base):
     )
 
 
+class SealedContent(Base):
+    """The unredacted text of a message that carries a secret (a reset or verification link, a
+    code): kept only until the provider took the message or it failed for good. The message row
+    itself, which agents, customers and the CRM timeline can list, holds the redacted text."""
+
+    __tablename__ = "sealed_contents"
+
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    html: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_column()
+
+
 class Attachment(Base):
     """A file sent with or received in an e-mail (kept for sending and for agents to download)."""
 

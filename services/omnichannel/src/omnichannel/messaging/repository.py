@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from omnichannel.messaging.models import (
     OptOut,
     ProviderEvent,
     RenewalConfirmation,
+    SealedContent,
 )
 
 
@@ -236,3 +237,20 @@ async def fail_queued_of_campaign(session: AsyncSession, campaign_id: uuid.UUID)
         .where(Message.campaign_id == campaign_id, Message.status == "queued")
         .values(status="failed", error_code="cancelled", error_message="The campaign was cancelled.")
     )
+
+
+async def seal(session: AsyncSession, *, message_id: uuid.UUID, body: str, html: str | None) -> None:
+    session.add(SealedContent(message_id=message_id, body=body, html=html))
+    await session.flush()
+
+
+async def unseal(session: AsyncSession, *, message_id: uuid.UUID) -> None:
+    await session.execute(delete(SealedContent).where(SealedContent.message_id == message_id))
+
+
+async def sealed_of(session: AsyncSession, message_ids: Sequence[uuid.UUID]) -> Sequence[SealedContent]:
+    if not message_ids:
+        return []
+    return (
+        await session.scalars(select(SealedContent).where(SealedContent.message_id.in_(message_ids)))
+    ).all()

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from aintech_shared.db import DbSession
 from aintech_shared.errors import NotFound, responses
 from omnichannel.conversations import service as conversations
-from omnichannel.core.deps import Caller, Sender, user_uuid
+from omnichannel.core.deps import Admin, Caller, Sender, user_uuid
 from omnichannel.core.pagination import Page, PageNumber, PageSize
 from omnichannel.core.request import SettingsDep
 from omnichannel.messaging import sending, service
@@ -246,11 +246,13 @@ async def preview_template(
     "/providers/console/deliveries",
     response_model=Page[ConsoleDeliveryOut],
     summary="What the console providers recorded (no Twilio/SendGrid credentials configured)",
-    description="Newest first. In console mode nothing leaves the machine: this is the outbox to read.",
-    responses=responses((403, "Staff only")),
+    description="Newest first. In console mode nothing leaves the machine: this is the outbox to read. "
+    "Administrators only; secrets in account mails (reset and verification links, codes) are recorded "
+    "redacted.",
+    responses=responses((403, "Administrators only")),
 )
 async def console_deliveries(
-    principal: Sender,
+    principal: Admin,
     db: DbSession,
     channel: Annotated[Literal["whatsapp", "sms", "email"] | None, Query()] = None,
     to: Annotated[str | None, Query(max_length=320, pattern=r"^[^\x00]*$")] = None,

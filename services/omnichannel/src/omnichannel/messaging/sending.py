@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_shared.errors import NotFound, UnprocessableEntity
+from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
 from omnichannel.contacts import service as contacts
 from omnichannel.conversations.models import Conversation
 from omnichannel.core import ratelimit
@@ -201,6 +201,8 @@ async def reply(
     media_urls: list[str],
 ) -> Message:
     """An agent's answer on the conversation's own channel (chat replies use the chat endpoints)."""
+    if conversation.kind == "account":
+        raise Conflict("Account mails are not a conversation: write to the customer instead.")
     if conversation.channel == "chat":
         message, _ = await service.post_chat(
             session,

@@ -72,6 +72,14 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Sealed:
+    """The real text of a message whose stored text has its secret redacted (for the provider only)."""
+
+    body: str
+    html: str | None = None
+
+
+@dataclass(frozen=True)
 class Outbound:
     """A message to send; ``purpose`` decides how consent applies."""
 
@@ -95,6 +103,10 @@ class Outbound:
     # conversation: an agent wrote it; transactional: account and policy mail; marketing: campaigns
     purpose: str = "conversation"
     in_reply_to: str | None = None
+    # The real text when ``body``/``html`` hold a redacted copy (a reset link, a code).
+    sealed: Sealed | None = None
+    # An account mail (verification, reset, alert, code): kept in the address's account thread.
+    account: bool = False
 
 
 class OptedOut(Conflict):
@@ -111,7 +123,10 @@ def _preview(message: Message) -> str:
 
 
 async def _live_message(session: AsyncSession, *, conversation: Conversation, message: Message) -> None:
-    """Push the stored message to agents' inbox sockets and, for chat, to the room."""
+    """Push the stored message to agents' inbox sockets and, for chat, to the room (account mails are
+    nobody's conversation: not pushed)."""
+    if conversation.kind == "account":
+        return
     payload = message_out(message)
     inbox_view = {**payload, "body": payload["body"][:500], "html": None}
     await live.notify(
@@ -135,7 +150,10 @@ async def _live_message(session: AsyncSession, *, conversation: Conversation, me
 async def _interaction(
     session: AsyncSession, *, message: Message, conversation: Conversation, outcome: str
 ) -> None:
-    """``interaction.logged`` on the CRM's intake topic, so the customer timeline shows the message."""
+    """``interaction.logged`` on the CRM's intake topic, so the customer timeline shows the message.
+    Account mails are not interactions with a customer: they stay off every timeline."""
+    if conversation.kind == "account":
+        return
     customer_address = message.from_address if message.direction == "inbound" else message.to_address
     phone = customer_address if message.channel in ("whatsapp", "sms") else None
     email = customer_address if message.channel == "email" else None
@@ -391,6 +409,7 @@ async def queue(
             subject=outbound.subject,
             initial_status="pending" if by_agent else "resolved",
             reopen=False,
+            kind="account" if outbound.account else "contact",
         )
         conversation = found.conversation
         if by_agent and conversation.assignee_id is None and conversation.status != "resolved":
@@ -419,6 +438,10 @@ async def queue(
         },
     )
     assert message is not None
+    if outbound.sealed is not None:
+        await repository.seal(
+            session, message_id=message.id, body=outbound.sealed.body, html=outbound.sealed.html
+        )
     if outbound.attachments:
         await repository.add_attachments(
             session,
@@ -571,6 +594,7 @@ async def record_failure(
 
 
 async def _after_send(session: AsyncSession, *, message: Message, outcome: str) -> None:
+    await repository.unseal(session, message_id=message.id)  # the secret is not kept once it went out
     conversation = await conversations.get(session, conversation_id=message.conversation_id)
     assert conversation is not None
     await OUTBOX.publish(
@@ -667,6 +691,14 @@ async def attachments_by_message(
     ):
         out[item.message_id].append(item)
     return out
+
+
+async def sealed_of(session: AsyncSession, *, messages: Sequence[Message]) -> dict[uuid.UUID, Sealed]:
+    """The real text of those messages that carry a redacted secret, for the dispatcher."""
+    return {
+        row.message_id: Sealed(body=row.body, html=row.html)
+        for row in await repository.sealed_of(session, [m.id for m in messages])
+    }
 
 
 async def lock_many(session: AsyncSession, *, message_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Message]:

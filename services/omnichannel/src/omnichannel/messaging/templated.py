@@ -12,7 +12,7 @@ from aintech_shared.errors import UnprocessableEntity
 from omnichannel.contacts.service import Recipient
 from omnichannel.messaging import service
 from omnichannel.messaging.models import Message
-from omnichannel.templating.service import render
+from omnichannel.templating.service import ACCOUNT_TEMPLATES, has_secrets, redacted_variables, render
 
 log = structlog.get_logger("omnichannel.templated")
 
@@ -50,33 +50,44 @@ async def send_template(
     strict: bool = False,
 ) -> Message | None:
     """Queue ``template`` for ``recipient``; None (logged) when there is no way to reach them or they
-    opted out, unless ``strict``, which raises instead (422 / 409)."""
+    opted out, unless ``strict``, which raises instead (422 / 409). Account mails go to the address's
+    account thread (never a customer's conversation); secrets are stored redacted."""
     chosen = choose_channel(recipient, channel)
     if chosen is None:
         if strict:
             raise UnprocessableEntity(f"The customer has no address for {channel or 'any channel'}.")
         log.info("template_unreachable", template=template, customer_id=str(recipient.customer_id))
         return None
-    rendered = render(
-        template,
-        language=language or recipient.language,
-        variables={"first_name": recipient.first_name, **variables},
-    )
+    values = {"first_name": recipient.first_name, **variables}
+    rendered = render(template, language=language or recipient.language, variables=values)
+    sealed: service.Sealed | None = None
+    if has_secrets(template):
+        # What is stored and listed carries the secret redacted; the provider gets the real one.
+        sealed = service.Sealed(
+            body=rendered.text if chosen == "email" else rendered.short,
+            html=rendered.html if chosen == "email" else None,
+        )
+        rendered = render(
+            template, language=rendered.language, variables=redacted_variables(template, values)
+        )
     address = recipient.email if chosen == "email" else recipient.mobile
     assert address is not None
+    account = template in ACCOUNT_TEMPLATES
     outbound = service.Outbound(
         channel=chosen,
         to_address=address,
         subject=rendered.subject if chosen == "email" else None,
         body=rendered.text if chosen == "email" else rendered.short,
         html=rendered.html if chosen == "email" else None,
+        sealed=sealed,
+        account=account,
         template=template,
         language=rendered.language,
         context=context or {},
         sender_type="agent" if sender_id else "system",
         sender_id=sender_id,
-        customer_id=recipient.customer_id,
-        customer_user_id=recipient.user_id,
+        customer_id=None if account else recipient.customer_id,
+        customer_user_id=None if account else recipient.user_id,
         display_name=recipient.display_name,
         campaign_id=campaign_id,
         purpose=purpose,

@@ -15,6 +15,8 @@ class OutgoingText:
     body: str
     media_urls: tuple[str, ...] = ()
     status_callback: str | None = None
+    # What may be shown of it (secrets redacted); the console log records this, never ``body``.
+    listed_body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class OutgoingEmail:
     reply_to: str | None = None
     in_reply_to: str | None = None
     attachments: tuple[OutgoingAttachment, ...] = field(default_factory=tuple)
+    # What may be shown of it (secrets redacted); the console log records these, never the real text.
+    listed_text: str | None = None
+    listed_html: str | None = None
 
 
 @dataclass(frozen=True)

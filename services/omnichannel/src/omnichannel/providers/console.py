@@ -1,4 +1,5 @@
-"""Console adapters: with no credentials, outbound traffic is recorded (and listed by the API)."""
+"""Console adapters: with no credentials, outbound traffic is recorded (and listed by the API to
+administrators). A message carrying a secret is recorded as listed, with the secret redacted."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class ConsoleMessaging:
                     channel=message.channel,
                     to_address=message.to,
                     from_address=sender,
-                    body=message.body,
+                    body=message.body if message.listed_body is None else message.listed_body,
                     provider_message_id=sid,
                     payload={"media_urls": list(message.media_urls)},
                 )
@@ -55,10 +56,10 @@ class ConsoleEmail:
                     to_address=message.to,
                     from_address=self.from_email,
                     subject=message.subject,
-                    body=message.text,
+                    body=message.text if message.listed_text is None else message.listed_text,
                     provider_message_id=sid,
                     payload={
-                        "html": message.html,
+                        "html": message.html if message.listed_text is None else message.listed_html,
                         "reply_to": message.reply_to,
                         "message_id": message.rfc_message_id,
                         "attachments": [

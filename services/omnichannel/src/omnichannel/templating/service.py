@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jinja2
 
@@ -26,10 +27,51 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "account_exists": ("first_name", "sign_in_url", "reset_password_url"),
     "email_change": ("first_name", "new_email", "verification_url", "expires_at"),
     "email_changed": ("first_name", "old_email", "new_email", "changed_at"),
+    "contact_change_code": ("first_name", "code", "expires_at"),
     "crm_message": ("subject", "body"),  # an e-mail the CRM wrote, in the platform's layout
     "announcement": ("first_name", "title", "message"),
     "notification": ("first_name", "title", "body"),
 }
+
+
+# Variables that carry a secret: a link that signs someone in, verifies or resets an account, or a
+# one-time code. Messages keep them redacted wherever they can be listed (inbox, console log, the
+# CRM timeline); only the provider gets the real value (``messaging.service.Outbound.sealed``).
+SECRET_VARIABLES = frozenset({"reset_url", "verification_url", "code"})
+REDACTED = "REDACTED"
+# The platform's account mails: they never join a customer's conversation.
+ACCOUNT_TEMPLATES = frozenset(
+    {
+        "password_reset",
+        "email_verification",
+        "new_login_alert",
+        "password_changed",
+        "account_exists",
+        "email_change",
+        "email_changed",
+        "contact_change_code",
+    }
+)
+
+
+def has_secrets(name: str) -> bool:
+    return bool(SECRET_VARIABLES.intersection(TEMPLATES.get(name, ())))
+
+
+def redact(name: str, value: Any) -> str:
+    """A secret variable as it may be shown: a link keeps where it goes but not its token; a code is
+    hidden whole."""
+    text = str(value)
+    if name.endswith("_url"):
+        parts = urlsplit(text)
+        query = urlencode([(key, REDACTED) for key, _ in parse_qsl(parts.query, keep_blank_values=True)])
+        path = parts.path if query else parts.path.rsplit("/", 1)[0] + "/" + REDACTED
+        return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+    return REDACTED
+
+
+def redacted_variables(name: str, variables: dict[str, Any]) -> dict[str, Any]:
+    return {k: redact(k, v) if k in SECRET_VARIABLES else v for k, v in variables.items()}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from telephony.customers.models import Customer, OpenClaim
 
+# Statuses of customers who can no longer be matched to a call.
+GONE = ("erased", "deleted", "merged")
+
 
 @dataclass(frozen=True)
 class CallerProfile:
@@ -101,9 +104,10 @@ async def profile(session: AsyncSession, customer_id: uuid.UUID) -> CallerProfil
 
 
 async def by_phone(session: AsyncSession, phone: str) -> CallerProfile | None:
-    """The caller behind an E.164 number (phone or mobile), with their open-claim count."""
+    """The one live customer behind an E.164 number (phone or mobile), with their open-claim count;
+    None when nobody or several live customers have it (a number identifies one person or nobody)."""
     claims = _claims_count()
-    row = (
+    rows = (
         await session.execute(
             select(
                 Customer.customer_id,
@@ -112,13 +116,13 @@ async def by_phone(session: AsyncSession, phone: str) -> CallerProfile | None:
                 Customer.preferred_language,
                 claims.label("open_claims"),
             )
-            .where(or_(Customer.phone == phone, Customer.mobile == phone), Customer.status != "erased")
-            .order_by(Customer.updated_at.desc())
-            .limit(1)
+            .where(or_(Customer.phone == phone, Customer.mobile == phone), Customer.status.not_in(GONE))
+            .limit(2)
         )
-    ).first()
-    if row is None:
-        return None
+    ).all()
+    if len(rows) != 1:
+        return None  # nobody, or a number several customers share: the call is unmatched, an agent chooses
+    row = rows[0]
     return CallerProfile(
         customer_id=row.customer_id,
         first_name=row.first_name,
