@@ -172,7 +172,7 @@ def compose() -> str:
         }
         if spec.name == "gateway":
             api["ports"] = [f"{spec.port}:{spec.port}"]
-        if spec in BEHIND_GATEWAY:
+        if spec in (*BEHIND_GATEWAY, TELEPHONY):  # telephony rebuilds the URL Twilio signed
             api["environment"][f"{spec.env_prefix}TRUSTED_PROXIES"] = f'["{COMPOSE_SUBNET}"]'
         services[spec.slug] = api
         services[f"{spec.slug}-worker"] = {

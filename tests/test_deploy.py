@@ -163,7 +163,7 @@ def test_production_carries_telephony_secrets_and_settings(monkeypatch: pytest.M
     URL even though the gateway pod reaches it from the pod network."""
     from starlette.requests import Request
 
-    from telephony.core.request import public_url
+    from aintech_shared.webhooks import public_url
     from telephony.settings import Settings
 
     base = ROOT / "deploy" / "k8s" / "base"
@@ -219,7 +219,7 @@ def test_production_carries_telephony_secrets_and_settings(monkeypatch: pytest.M
         }
     )
     signed = f"{settings.public_webhook_base_url}/webhooks/twilio/voice/status?call_id=1"
-    assert public_url(request, settings.trusted_proxies) == signed
+    assert public_url(request, settings) == signed
 
 
 def test_production_overlay_lists_every_secret_omnichannel_refuses_to_start_without(

@@ -3,6 +3,7 @@ only through the gateway."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -15,10 +16,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
+
+# The key SendGrid would sign its event webhook with (the fleet's omnichannel gets the public half).
+SENDGRID_WEBHOOK_KEY = ec.generate_private_key(ec.SECP256R1())
+_SENDGRID_PUBLIC = SENDGRID_WEBHOOK_KEY.public_key().public_bytes(
+    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+)
 
 # Every e2e call comes from 127.0.0.1: the production budgets per client address (10 sign-ins a
 # minute at the gateway, a few sign-ups an hour at the authenticator) would refuse the suite's own
@@ -42,6 +51,7 @@ E2E_ENV = {
     "TELEPHONY_OFFICE_DAYS": "[0,1,2,3,4,5,6]",
     "TELEPHONY_OFFICE_OPENS": "00:00",
     "TELEPHONY_OFFICE_CLOSES": "23:59:59.999999",
+    "OMNICHANNEL_SENDGRID_WEBHOOK_PUBLIC_KEY": base64.b64encode(_SENDGRID_PUBLIC).decode(),
 }
 LAST = "test_shutdown.py"  # stops the shared fleet: it must run after every other e2e test
 # Fills the databases with generated records and sign-in failures: after the other tests, not among them.
@@ -117,6 +127,12 @@ def fleet(
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
+
+
+@pytest.fixture
+def sendgrid_webhook_key() -> ec.EllipticCurvePrivateKey:
+    """The private half of the SendGrid verification key the fleet's omnichannel trusts."""
+    return SENDGRID_WEBHOOK_KEY
 
 
 @pytest.fixture

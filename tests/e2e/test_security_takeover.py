@@ -21,8 +21,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from aintech_devtools.testing import find_event
+from aintech_shared.webhooks import TWILIO_SIGNATURE, twilio_signature
 from omnichannel.settings import DEV_TWILIO_AUTH_TOKEN as MESSAGING_TOKEN
-from telephony.providers.signing import SIGNATURE_HEADER, sign
 from telephony.settings import DEV_TWILIO_AUTH_TOKEN as VOICE_TOKEN
 
 from .conftest import Fleet
@@ -233,7 +233,7 @@ def test_a_customer_cannot_take_someone_elses_number_nor_join_their_call(
 
     def twilio(path: str, params: dict[str, str]) -> httpx.Response:
         url = f"{base}/webhooks/twilio/voice/{path}"
-        headers = {SIGNATURE_HEADER: sign(VOICE_TOKEN, url, params)}
+        headers = {TWILIO_SIGNATURE: twilio_signature(VOICE_TOKEN, url, params)}
         return gw.post(f"/webhooks/twilio/voice/{path}", data=params, headers=headers)
 
     def matched_call() -> str | None:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from aintech_devtools.testing import find_event
-from telephony.providers.signing import SIGNATURE_HEADER, sign
+from aintech_shared.webhooks import TWILIO_SIGNATURE, twilio_signature
 from telephony.settings import DEV_TWILIO_AUTH_TOKEN
 
 SEED_PASSWORD = "Aintech-Demo-2026!"
@@ -29,7 +29,9 @@ def twilio_posts(gw: httpx.Client, url: str, params: dict[str, str]) -> httpx.Re
     """What Twilio does: POST the form to a public URL, signed for exactly that URL."""
     path = url.removeprefix(str(gw.base_url).rstrip("/"))
     assert path.startswith("/webhooks/twilio/voice/"), url
-    return gw.post(path, data=params, headers={SIGNATURE_HEADER: sign(DEV_TWILIO_AUTH_TOKEN, url, params)})
+    return gw.post(
+        path, data=params, headers={TWILIO_SIGNATURE: twilio_signature(DEV_TWILIO_AUTH_TOKEN, url, params)}
+    )
 
 
 def twiml(text: str) -> ET.Element:
@@ -54,7 +56,7 @@ def test_inbound_call_from_ring_to_the_crm_timeline(gw: httpx.Client, kafka_boot
         "CallStatus": "ringing",
         "Direction": "inbound",
     }
-    forged = gw.post("/webhooks/twilio/voice/incoming", data=caller, headers={SIGNATURE_HEADER: "Zm9yZ2Vk"})
+    forged = gw.post("/webhooks/twilio/voice/incoming", data=caller, headers={TWILIO_SIGNATURE: "Zm9yZ2Vk"})
     assert forged.status_code == 403
     greeted = twilio_posts(gw, f"{base}/webhooks/twilio/voice/incoming", caller)
     assert greeted.status_code == 200, greeted.text

@@ -10,22 +10,35 @@ succeeds on a fresh connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
+import socket
+import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import httpx
 import pytest
+import uvicorn
 from fastapi import APIRouter
 from httpx import ASGITransport, AsyncClient
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy import Column, Identity, Integer, MetaData, Table, Text, func, select, text
 from sqlalchemy.engine import make_url
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
+from aintech_contracts.fleet import BY_NAME
+from aintech_contracts.rbac import Role
+from aintech_devtools.testing import TestKeys
 from aintech_shared.app import create_service_app
 from aintech_shared.db import Database, DbSession, ReadConnection
+from aintech_shared.serve import config
 from aintech_shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,3 +168,156 @@ async def test_a_connection_lost_mid_query_costs_that_request_only(
             failures += response.status_code == 503
     assert failures <= 2 * POOL, "at most one failed request per pooled connection"
     assert [(await client.get("/notes")).status_code for _ in range(POOL)] == [200] * POOL
+
+
+# --- the outage seen from outside: through a real gateway, under load --------------------------
+
+OUTAGE_SECONDS = 10
+CREATORS = 6
+ISSUER, AUDIENCE = "https://auth.aintech.local", "aintech-api"
+
+
+def _free_offset() -> int:
+    """A port offset at which the authenticator's and core-crm's ports are both free."""
+    for offset in range(31000 + SHIFT * 3, 60000 - 9000, 97):
+        ports = [BY_NAME[name].port + offset for name in ("authenticator", "core_crm")]
+        try:
+            for port in ports:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return offset
+    raise RuntimeError("no free port block")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def behind_gateway(
+    service: tuple[AsyncClient, Database], kafka_bootstrap: str, tmp_path: Path
+) -> AsyncIterator[tuple[str, dict[str, str], str]]:
+    """The demo app served as core-crm (the chassis' uvicorn configuration) behind a gateway
+    process; yields the gateway URL, an agent's auth header and the service's own URL."""
+    client, _ = service
+    app = client._transport.app  # type: ignore[attr-defined]
+    keys = TestKeys(issuer=ISSUER, audience=AUDIENCE)
+
+    async def jwks(_: Any) -> JSONResponse:
+        return JSONResponse(keys.jwks())
+
+    app.router.routes.insert(0, Route("/.well-known/jwks.json", jwks))
+    offset = _free_offset()
+    sockets = []
+    for name in ("authenticator", "core_crm"):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", BY_NAME[name].port + offset))
+        sockets.append(sock)
+    server = uvicorn.Server(config(app, DemoSettings(), lifespan="off", loop="asyncio"))
+    serving = asyncio.create_task(server.serve(sockets=sockets))
+    port, auth_port = _free_port(), BY_NAME["authenticator"].port + offset
+    env = {
+        **os.environ,
+        "AINTECH_ENV": "test",
+        "AINTECH_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "AINTECH_JWKS_URL": f"http://127.0.0.1:{auth_port}/.well-known/jwks.json",
+        "AINTECH_JWT_ISSUER": ISSUER,
+        "AINTECH_JWT_AUDIENCE": AUDIENCE,
+        "AINTECH_IDENTITY_SECRET": "outage-drill-identity-secret-0123456789",
+        "AINTECH_LOG_LEVEL": "WARNING",
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_PORT_OFFSET": str(offset),
+        "GATEWAY_RATE_LIMITS": json.dumps({"anonymous": "100000/minute", "user": "100000/minute"}),
+    }
+    log_path = tmp_path / "gateway.log"
+    with log_path.open("wb") as log:
+        proc = await asyncio.to_thread(
+            subprocess.Popen,
+            [sys.executable, "-m", "gateway"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    gateway = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {keys.token(role=Role.agent)}"}
+    try:
+        async with AsyncClient(base_url=gateway, timeout=5) as probe:
+            for _ in range(900):  # until the gateway forwards (its revocation feed caught up)
+                assert proc.poll() is None, log_path.read_text(errors="replace")[-3000:]
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await probe.post("/api/crm/notes", headers=auth)).status_code == 201:
+                        break
+                await asyncio.sleep(0.2)
+            else:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                raise AssertionError(f"the gateway never forwarded:\n{tail}")
+        yield gateway, auth, f"http://127.0.0.1:{BY_NAME['core_crm'].port + offset}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        server.should_exit = True
+        await serving
+
+
+async def test_a_database_outage_is_503_with_retry_after_through_the_gateway_never_500(
+    behind_gateway: tuple[str, dict[str, str], str], postgres: tuple[str, Path]
+) -> None:
+    gateway, auth, direct = behind_gateway
+    answers: list[httpx.Response] = []
+    stop, flowing, recovered, refused_during = (asyncio.Event() for _ in range(4))
+    down = False
+
+    async def create(client: AsyncClient) -> None:  # customers being created, one after another
+        while not stop.is_set():
+            answer = await client.post("/api/crm/notes", headers=auth)
+            answers.append(answer)
+            if sum(a.status_code == 201 for a in answers) >= 30:
+                flowing.set()
+            if down and answer.status_code == 503:
+                refused_during.set()
+            if not down and refused_during.is_set() and answer.status_code == 201:
+                recovered.set()
+
+    async with AsyncClient(base_url=gateway, timeout=30) as client, AsyncClient(timeout=10) as probe:
+        creators = [asyncio.create_task(create(client)) for _ in range(CREATORS)]
+        try:
+            await asyncio.wait_for(flowing.wait(), 60)  # the load is flowing
+            await asyncio.to_thread(infra.stop_postgres, postgres[1])
+            down = True
+            await asyncio.sleep(OUTAGE_SECONDS / 2)  # the outage itself
+            ready = await probe.get(f"{direct}/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["database"]["ok"] is False
+            gateway_ready = await probe.get(f"{gateway}/readyz")
+            assert gateway_ready.status_code == 503, gateway_ready.text
+            crm = gateway_ready.json()["services"]["core-crm"]
+            assert crm["ready"] is False and crm["checks"]["database"] == {"ok": False}, crm
+            await asyncio.sleep(OUTAGE_SECONDS / 2)
+            await asyncio.to_thread(infra.start_postgres, postgres[1], PG_PORT)
+            down = False
+            await asyncio.wait_for(recovered.wait(), 60)  # back to normal
+        finally:
+            stop.set()
+            await asyncio.gather(*creators)
+            await asyncio.to_thread(infra.start_postgres, postgres[1], PG_PORT)  # (no-op when up)
+
+    statuses = Counter(r.status_code for r in answers)
+    assert set(statuses) <= {201, 503}, f"answers during the outage: {dict(statuses)}"
+    refused = [r for r in answers if r.status_code == 503]
+    assert refused, f"the outage was never noticed: {dict(statuses)}"
+    for response in refused:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert int(response.headers["retry-after"]) >= 1
+        assert response.json()["detail"] in (
+            "The database is unreachable; retry shortly.",
+            "The database connection was lost; retry the request.",
+        )
+    assert statuses[201] > 30

@@ -23,11 +23,11 @@ from aintech_contracts.events import EventData
 from aintech_contracts.rbac import Role
 from aintech_devtools.testing import TestKeys, rolled_back
 from aintech_shared.db import Database
+from aintech_shared.webhooks import TWILIO_SIGNATURE, twilio_signature
 from telephony.app import create_app
 from telephony.calls.models import Call
 from telephony.customers.consumers import HANDLERS
 from telephony.customers.models import Customer
-from telephony.providers.signing import SIGNATURE_HEADER, sign
 from telephony.settings import Settings
 
 from .fake_twilio import FakeTwilio
@@ -173,7 +173,9 @@ class Api:
             target += "?" + "&".join(f"{k}={v}" for k, v in query.items())
         public = f"https://{host}{target}"
         headers = {
-            SIGNATURE_HEADER: signature if signature is not None else sign(self.token, public, params),
+            TWILIO_SIGNATURE: signature
+            if signature is not None
+            else twilio_signature(self.token, public, params),
             "X-Forwarded-Proto": "https",
             "X-Forwarded-Host": host,
         }

@@ -14,24 +14,15 @@ import uvicorn
 from fastapi import FastAPI
 
 from aintech_contracts.rbac import Role
-from aintech_devtools.testing import TestKeys
+from aintech_devtools.testing import TestKeys, uvicorn_serving
 
 
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """``app`` behind a real uvicorn on 127.0.0.1 (its lifespan is the caller's); yields ws://host:port."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-            await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    async with uvicorn_serving(uvicorn.Server(config)) as port:
         yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def bearer(keys: TestKeys, role: Role, user: uuid.UUID) -> dict[str, str]:

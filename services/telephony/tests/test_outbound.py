@@ -6,7 +6,7 @@ import jwt
 from httpx import ASGITransport, AsyncClient
 
 from aintech_contracts.rbac import Role
-from telephony.providers.signing import SIGNATURE_HEADER, sign
+from aintech_shared.webhooks import TWILIO_SIGNATURE, twilio_signature
 
 from .conftest import (
     ACCOUNT_SID,
@@ -166,7 +166,7 @@ async def test_forged_or_misaddressed_webhooks_are_refused_without_effect(api: A
     assert forged.status_code == 403
     assert forged.headers["content-type"] == "application/problem+json"
     public = f"https://voice.aintech.test/webhooks/twilio/voice/status?call_id={call['id']}"
-    genuine = sign(AUTH_TOKEN, public, params)
+    genuine = twilio_signature(AUTH_TOKEN, public, params)
     other_host = await api.webhook("status", params, query=query, signature=genuine, host="evil.example")
     assert other_host.status_code == 403, "a signature is only good for the URL it was made for"
     transport = ASGITransport(app=api.app, client=("203.0.113.9", 40000))
@@ -175,7 +175,7 @@ async def test_forged_or_misaddressed_webhooks_are_refused_without_effect(api: A
             f"/webhooks/twilio/voice/status?call_id={call['id']}",
             data=params,
             headers={
-                SIGNATURE_HEADER: genuine,
+                TWILIO_SIGNATURE: genuine,
                 "X-Forwarded-Proto": "https",
                 "X-Forwarded-Host": "voice.aintech.test",
             },

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from aintech_contracts.rbac import Role
 from aintech_devtools.testing import TestKeys
 from aintech_shared.db import Database
-from telephony.core.live import MAX_PAYLOAD, Reassembler, frames
+from aintech_shared.live import MAX_PAYLOAD, Reassembler, frames
 from telephony.signalling.hub import SignallingHub
 
 from .conftest import make_settings, started_app

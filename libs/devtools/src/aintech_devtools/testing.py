@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import asyncpg
 import jwt
+import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Column, Identity, Integer, Table, Text, text
@@ -292,3 +293,18 @@ async def committed_database(
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@asynccontextmanager
+async def uvicorn_serving(server: uvicorn.Server, *, within: float = 10) -> AsyncIterator[int]:
+    """Run a configured uvicorn ``server`` in this event loop; yields the port it listens on once
+    it accepts connections, and shuts it down on exit."""
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(within):
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+            await asyncio.sleep(0.01)
+    try:
+        yield int(server.servers[0].sockets[0].getsockname()[1])
+    finally:
+        server.should_exit = True
+        await task

@@ -12,14 +12,13 @@ from typing import Any
 import orjson
 import structlog
 from fastapi import APIRouter, FastAPI
-from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database
 from aintech_shared.docs import install_docs
-from aintech_shared.errors import ProblemResponse, install_error_handlers, problem, responses
+from aintech_shared.errors import install_error_handlers, problem, responses
 from aintech_shared.jsonbody import JsonTextGuard
 from aintech_shared.kafka_probe import KafkaProbe
 from aintech_shared.logging import configure_logging
@@ -112,7 +111,6 @@ def create_service_app(
     )
     install_docs(app)
     install_error_handlers(app)
-    app.add_exception_handler(DBAPIError, _database_error)
     if guard_json_text:
         app.add_middleware(JsonTextGuard)  # inside the observability middleware
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
@@ -124,9 +122,10 @@ def create_service_app(
     @app.get("/readyz", tags=["ops"], summary="Readiness: database and Kafka reachable")
     async def readyz(request: Request) -> Any:
         checks: dict[str, dict[str, Any]] = {}
-        if with_database:
+        db = getattr(request.app.state, "db", None)  # the service's, or one a test put there
+        if db is not None:
             try:
-                await asyncio.wait_for(request.app.state.db.ping(), timeout=3)
+                await asyncio.wait_for(db.ping(), timeout=3)
                 checks["database"] = {"ok": True}
             except Exception as exc:
                 checks["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
@@ -155,24 +154,6 @@ def create_service_app(
         constrain_path_parameters(router)
         app.include_router(router)
     return app
-
-
-async def _database_error(request: Request, exc: Exception) -> ProblemResponse:
-    """A connection that died under a query (Postgres restarted) is a 503 the client may retry.
-
-    SQLAlchemy has already invalidated the connection and recycled the pool's older ones, so the
-    retry gets a fresh connection. Any other database error is an unexpected 500.
-    """
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        log.warning("database_connection_lost", path=request.url.path, error=str(exc.orig)[:200])
-        return problem(
-            503,
-            detail="The database connection was lost; retry the request.",
-            instance=request.url.path,
-            headers={"Retry-After": "1"},
-        )
-    log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
-    return problem(500, detail="An unexpected error occurred. It has been logged.", instance=request.url.path)
 
 
 @asynccontextmanager

@@ -26,9 +26,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Select, event, exc, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -90,6 +92,7 @@ class Database:
         )
         for engine in (self.engine, self.read_engine):
             event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
+            event.listen(engine.sync_engine, "handle_error", _broken_connection)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
         # Swapped by the test helper that binds everything to one rolled-back connection.
@@ -175,6 +178,30 @@ def _refuse_closed_connection(dbapi_connection: Any, record: ConnectionPoolEntry
     connection = getattr(dbapi_connection, "_connection", None)  # the asyncpg connection
     if connection is not None and connection.is_closed():
         raise exc.DisconnectionError("pooled connection was closed by the server")
+
+
+# asyncpg errors after which a connection must not be reused: the server ended it (shutdown,
+# restart, pg_terminate_backend), or the protocol was left mid-operation by that loss.
+_BROKEN_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _broken_connection(context: ExceptionContext) -> None:
+    """``handle_error`` hook: mark a connection the server dropped as a disconnect, so SQLAlchemy
+    invalidates it (and the pool's older ones) and the error reads ``connection_invalidated`` —
+    answered 503 with Retry-After by the chassis, never 500, and never handed out again."""
+    if context.is_disconnect:
+        return
+    link: BaseException | None = context.original_exception
+    for _ in range(5):
+        if link is None:
+            return
+        sqlstate = getattr(link, "sqlstate", None)
+        if isinstance(
+            link, asyncpg.InternalClientError | asyncpg.PostgresConnectionError | ConnectionError
+        ) or (isinstance(sqlstate, str) and sqlstate.startswith(_BROKEN_SQLSTATES)):
+            context.is_disconnect = True
+            return
+        link = link.__cause__ or link.__context__
 
 
 async def get_database(request: Request) -> Database:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import structlog
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from aintech_shared.events.faults import exception_chain, is_outage
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://docs.aintech.local/problems/"
@@ -282,6 +287,107 @@ def responses(*entries: tuple[int, str] | tuple[int, str, str]) -> dict[int | st
     return out
 
 
+# --- an unreachable dependency is 503, not 500 ------------------------------------------------
+
+# Retry-After (seconds) when a dependency cannot be reached at all; a connection lost under one
+# query is retried at once (the pool hands out a fresh one).
+UNAVAILABLE_RETRY_AFTER = 5
+LOST_RETRY_AFTER = 1
+
+
+def _raised_in(exc: BaseException) -> Iterator[str]:
+    """The modules ``exc`` comes from and passed through (asyncpg's connect raises a bare OSError)."""
+    yield type(exc).__module__
+    tb = exc.__traceback__
+    while tb is not None:
+        yield str(tb.tb_frame.f_globals.get("__name__", ""))
+        tb = tb.tb_next
+
+
+def unreachable_dependency(exc: BaseException) -> str | None:
+    """``"database"``, ``"message broker"`` or ``"dependency"`` when ``exc`` (or what it wraps) is
+    an outage by the chassis' one classification (``aintech_shared.events.faults.is_outage``, the
+    same the consumers and the relay wait out); None for any other error."""
+    if not is_outage(exc):
+        return None
+    modules = [module for link in exception_chain(exc) for module in _raised_in(link)]
+    if any(module.startswith(("asyncpg", "sqlalchemy")) for module in modules):
+        return "database"
+    if any(module.startswith("aiokafka") for module in modules):
+        return "message broker"
+    return "dependency"
+
+
+def unavailable_problem(request: Request, exc: BaseException) -> ProblemResponse | None:
+    """503 problem+json with ``Retry-After`` when ``exc`` is an unreachable dependency, else None."""
+    what = unreachable_dependency(exc)
+    if what is None:
+        return None
+    lost = isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+    if lost:
+        detail, retry = "The database connection was lost; retry the request.", LOST_RETRY_AFTER
+    elif what == "dependency":
+        detail, retry = "A service this request needs is unreachable; retry shortly.", UNAVAILABLE_RETRY_AFTER
+    else:
+        detail, retry = f"The {what} is unreachable; retry shortly.", UNAVAILABLE_RETRY_AFTER
+    log.warning(
+        "dependency_unavailable",
+        dependency=what,
+        path=request.url.path,
+        error_type=type(exc).__name__,
+        error=str(exc)[:200],
+    )
+    return problem(
+        503,
+        type_=PROBLEM_BASE + "service-unavailable",
+        title="Service unavailable",
+        detail=detail,
+        instance=request.url.path,
+        headers={"Retry-After": str(retry)},
+    )
+
+
+def _internal_error(request: Request, exc: BaseException) -> ProblemResponse:
+    log.error(
+        "unhandled_error",
+        path=request.url.path,
+        error_type=type(exc).__name__,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return problem(
+        500,
+        detail="An unexpected error occurred. It has been logged.",
+        instance=request.url.path,
+        headers={"Connection": "close"},
+    )
+
+
+def _error_answer(request: Request, exc: Exception) -> ProblemResponse:
+    return unavailable_problem(request, exc) or _internal_error(request, exc)
+
+
+async def _dependency_error(request: Request, exc: Exception) -> ProblemResponse:
+    """Errors that are often an outage (database, broker, network): 503 when they are, else 500.
+
+    Only HTTP requests get an answer here; on a WebSocket the error goes on to the socket's own
+    handling (Starlette would otherwise swallow it)."""
+    if request.scope.get("type") != "http":
+        raise exc
+    return _error_answer(request, exc)
+
+
+# Exception classes whose handler tells an outage from a bug. Handled here (not by the catch-all
+# below) so the answer is sent without Starlette re-raising the error to the server.
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    sa_exc.DBAPIError,
+    sa_exc.TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    KafkaError,
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error the app can raise as problem+json."""
 
@@ -339,12 +445,13 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=headers,
         )
 
+    for error in DEPENDENCY_ERRORS:
+        app.add_exception_handler(error, _dependency_error)
+
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> ProblemResponse:
-        log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
-        return problem(
-            500,
-            detail="An unexpected error occurred. It has been logged.",
-            instance=request.url.path,
-            headers={"Connection": "close"},
-        )
+        # Starlette re-raises after this answer and the server closes the connection: say so, or
+        # the gateway would put the connection back in its pool (see docs/security-edge.md).
+        response = _error_answer(request, exc)
+        response.headers["Connection"] = "close"
+        return response

@@ -4,6 +4,11 @@
   (``ObservabilityMiddleware``) with the request id, route, status and duration.
 
 - No ``server`` banner.
+- uvicorn's proxy-headers handling is off: it would replace the connection's peer with the
+  X-Forwarded-For client before the app runs, and the app could then no longer tell that the
+  request came through a trusted proxy (a signed Twilio webhook from any client but 127.0.0.1 was
+  refused). ``scope["client"]`` stays the TCP peer; ``aintech_shared.proxies`` decides, from each
+  service's ``trusted_proxies``, which forwarding headers to believe.
 - Keep-alive connections idle for ``KEEPALIVE_TIMEOUT`` (75 s) before the server closes them: longer
   than the gateway's pool keeps an idle connection (``GATEWAY_UPSTREAM_KEEPALIVE``, 15 s), so the
   gateway never sends a request on a connection the service is closing at that very moment.
@@ -119,8 +124,7 @@ def config(
         "port": settings.port,
         "log_config": None,
         "access_log": False,
-        "proxy_headers": True,
-        "forwarded_allow_ips": "127.0.0.1",
+        "proxy_headers": False,  # the peer stays the peer: see aintech_shared.proxies
         "timeout_graceful_shutdown": 10,
         "timeout_keep_alive": KEEPALIVE_TIMEOUT,
         "loop": "uvloop",

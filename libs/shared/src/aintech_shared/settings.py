@@ -5,11 +5,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from aintech_contracts.fleet import BY_NAME, ServiceSpec
+from aintech_shared.proxies import DEFAULT_TRUSTED_PROXIES, valid_networks
 
 DEV_DB_PASSWORD_PREFIX = "dev-password-"  # noqa: S105 - marker of the development default
 
@@ -77,6 +78,16 @@ class ServiceSettings(BaseSettings):
     port: int = 0
     worker_port: int = Field(default=0, description="Worker /healthz and /metrics (default: port + 100).")
     db_password: str = ""
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TRUSTED_PROXIES),
+        description="Addresses or CIDR ranges of the proxies in front of the service (the gateway) whose "
+        "X-Forwarded-For/-Proto/-Host/-Prefix are believed (``aintech_shared.proxies``).",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: list[str]) -> list[str]:
+        return valid_networks(value)
 
     @model_validator(mode="after")
     def _defaults_and_production_guard(self) -> ServiceSettings:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 from dataclasses import dataclass
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr
 
 from aintech_shared.settings import ServiceSettings
 
@@ -117,7 +116,6 @@ class Settings(ServiceSettings, service="authenticator"):
         description="This API's public base URL (e.g. https://api.example.com/api/auth); when unset it is "
         "derived from the request and X-Forwarded-Proto/Host/Prefix sent by a trusted proxy.",
     )
-    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     totp_issuer: str = "AINTECH"
 
     # OAuth / OpenID Connect providers
@@ -141,13 +139,6 @@ class Settings(ServiceSettings, service="authenticator"):
     seed_password: SecretStr = Field(
         default=SecretStr(DEFAULT_SEED_PASSWORD), validation_alias=AliasChoices("AINTECH_SEED_PASSWORD")
     )
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _valid_networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            ipaddress.ip_network(item, strict=False)
-        return value
 
     def insecure_defaults(self) -> list[str]:
         problems = super().insecure_defaults()

@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from aintech_shared.app import create_service_app
+from aintech_shared.proxies import TrustedProxies
 from gateway.browser import BrowserPolicy
-from gateway.clients import TrustedProxies
 from gateway.denylist import DenylistFeed, SessionDenylist
 from gateway.front import FrontDoor
 from gateway.openapi import MergedOpenAPI
@@ -56,7 +56,7 @@ DESCRIPTION = """Public entry of the AINTECH platform.
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway application."""
     settings = settings or Settings()
-    proxies = TrustedProxies(settings)
+    proxies = TrustedProxies(settings.trusted_proxies)
     forwarder = Forwarder(settings, proxies)
     denylist = SessionDenylist()
     feed = DenylistFeed(settings, denylist)

@@ -20,8 +20,8 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aintech_shared.docs import DOCS_CSP
+from aintech_shared.proxies import TrustedProxies
 from gateway.answers import refuse
-from gateway.clients import TrustedProxies
 from gateway.settings import Settings
 
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD"

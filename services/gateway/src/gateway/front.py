@@ -11,8 +11,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aintech_shared.context import request_id_var
 from aintech_shared.errors import AppError, ServiceUnavailable, Unauthorized
+from aintech_shared.proxies import TrustedProxies
 from gateway.answers import refuse
-from gateway.clients import TrustedProxies
 from gateway.denylist import SessionDenylist
 from gateway.proxy import Forwarder
 from gateway.ratelimit import EdgeRateLimiter, Verdict, client_key

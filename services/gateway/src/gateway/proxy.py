@@ -23,8 +23,8 @@ from yarl import URL
 
 from aintech_shared.context import outgoing_headers
 from aintech_shared.edge import IDENTITY_HEADER
+from aintech_shared.proxies import TrustedProxies
 from gateway.answers import refuse
-from gateway.clients import TrustedProxies
 from gateway.settings import Settings
 from gateway.upstreams import Routes, Target
 
@@ -141,7 +141,7 @@ class Forwarder:
     def __init__(self, settings: Settings, proxies: TrustedProxies | None = None) -> None:
         self.settings = settings
         self.routes = Routes(settings)
-        self.proxies = proxies or TrustedProxies(settings)
+        self.proxies = proxies or TrustedProxies(settings.trusted_proxies)
         self._session: aiohttp.ClientSession | None = None
         self.timeout = aiohttp.ClientTimeout(
             total=None, connect=settings.connect_timeout, sock_read=settings.read_timeout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from pydantic import Field, SecretStr, field_validator
@@ -51,7 +50,6 @@ class Settings(ServiceSettings, service="omnichannel"):
         description="Public base URL of the platform (e.g. https://api.aintech.es). When unset, the URL a "
         "provider called is rebuilt from X-Forwarded-Proto/Host sent by a trusted proxy.",
     )
-    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     # Limits (messages cost money)
     send_limit_per_user_per_minute: int = Field(default=30, ge=1)
@@ -84,13 +82,6 @@ class Settings(ServiceSettings, service="omnichannel"):
         "frame, besides the platform's own. Exact scheme://host[:port]; no wildcard.",
     )
     default_agent_capacity: int = Field(default=5, ge=1, le=100)
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _valid_networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            ipaddress.ip_network(item, strict=False)
-        return value
 
     @field_validator("widget_origins")
     @classmethod

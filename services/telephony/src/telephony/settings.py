@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from datetime import time
 from zoneinfo import ZoneInfo
@@ -42,10 +41,6 @@ class Settings(ServiceSettings, service="telephony"):
         default="",
         description="Base URL Twilio reaches the gateway at; callback URLs handed to Twilio start here "
         "(default: the local gateway, http://127.0.0.1:$GATEWAY_PORT).",
-    )
-    trusted_proxies: list[str] = Field(
-        default_factory=lambda: ["127.0.0.1", "::1"],
-        description="Peers whose X-Forwarded-Proto/Host rebuild the URL Twilio signed.",
     )
 
     # Agents' softphone tokens
@@ -90,13 +85,6 @@ class Settings(ServiceSettings, service="telephony"):
         if self.is_production and not self.public_webhook_base_url.startswith("https://"):
             raise ValueError("TELEPHONY_PUBLIC_WEBHOOK_BASE_URL must be the public https URL in production")
         return self
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _valid_networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            ipaddress.ip_network(item, strict=False)
-        return value
 
     @field_validator("office_timezone")
     @classmethod

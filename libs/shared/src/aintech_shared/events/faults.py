@@ -18,7 +18,7 @@ _OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 _CONNECTION_CLASS = "08"  # connection exception
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
     """``exc``, what it wraps (SQLAlchemy's ``orig``), its causes and contexts; each once."""
     seen: set[int] = set()
     todo: list[BaseException] = [exc]
@@ -76,7 +76,7 @@ def _one_is_outage(exc: BaseException) -> bool:
 
 def is_outage(exc: BaseException) -> bool:
     """True when ``exc`` (or anything it wraps) says the database or Kafka is unreachable."""
-    return any(_one_is_outage(e) for e in _chain(exc))
+    return any(_one_is_outage(e) for e in exception_chain(exc))
 
 
 def describe(exc: BaseException) -> str:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from aintech_shared.proxies import canonical_ip, peer, trusted_proxies
 from authenticator.settings import Settings
 
 _MAX_USER_AGENT = 512
 _MAX_ADDRESS = 45  # the longest textual IP address (IPv4-mapped IPv6), the size of the ip columns
-_HOST_OR_PREFIX = re.compile(r"^[A-Za-z0-9._~:/\[\]@%+-]{1,255}$")
 
 
 @dataclass(frozen=True)
@@ -25,46 +22,15 @@ class ClientInfo:
     user_agent: str | None
 
 
-@lru_cache(maxsize=16)
-def _networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
-
-
-def _valid_ip(value: str | None) -> str | None:
-    """The address in canonical form, without an IPv6 zone id (``fe80::1%eth0`` -> ``fe80::1``)."""
-    if not value:
-        return None
-    try:
-        return str(ipaddress.ip_address(value.strip().split("%", 1)[0]))
-    except ValueError:
-        return None
-
-
-def _is_trusted(address: str | None, settings: Settings) -> bool:
-    ip = _valid_ip(address)
-    if ip is None:
-        return False
-    parsed = ipaddress.ip_address(ip)
-    return any(parsed in net for net in _networks(tuple(settings.trusted_proxies)))
-
-
 def client_ip(request: Request, settings: Settings) -> str | None:
     """The client address: the right-most X-Forwarded-For hop not added by a trusted proxy."""
-    raw_peer = request.client.host if request.client else None
-    peer = _valid_ip(raw_peer) or (raw_peer[:_MAX_ADDRESS] if raw_peer else None)
-    if not _is_trusted(peer, settings):
-        return peer
-    forwarded = request.headers.get("x-forwarded-for")
-    if not forwarded:
-        return peer
-    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-    for hop in reversed(hops):
-        ip = _valid_ip(hop)
-        if ip is None:
-            return peer
-        if not _is_trusted(ip, settings):
-            return ip
-    return _valid_ip(hops[0]) if hops else peer
+    raw_peer = peer(request)
+    if not raw_peer:
+        return None
+    address = trusted_proxies(settings.trusted_proxies).client_ip(
+        raw_peer, request.headers.get("x-forwarded-for")
+    )
+    return canonical_ip(address) or address[:_MAX_ADDRESS]
 
 
 def get_settings(request: Request) -> Settings:
@@ -87,26 +53,12 @@ def get_client_info(request: Request) -> ClientInfo:
     )
 
 
-def _forwarded(request: Request, name: str) -> str | None:
-    """The first value of a forwarding header, when it is a plausible host or path."""
-    value = request.headers.get(name, "").split(",")[0].strip()
-    return value if value and _HOST_OR_PREFIX.match(value) else None
-
-
 def public_base_url(request: Request) -> str:
     """This API's base URL as the client sees it (configured, or from trusted X-Forwarded-* headers)."""
     settings = get_settings(request)
     if settings.public_base_url:
         return settings.public_base_url.rstrip("/")
-    scheme, host, prefix = request.url.scheme, request.url.netloc, ""
-    if _is_trusted(request.client.host if request.client else None, settings):
-        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-        scheme = proto if proto in ("http", "https") else scheme
-        host = _forwarded(request, "x-forwarded-host") or host
-        prefix = (_forwarded(request, "x-forwarded-prefix") or "").rstrip("/")
-        if prefix and not prefix.startswith("/"):
-            prefix = "/" + prefix
-    return f"{scheme}://{host}{prefix}"
+    return trusted_proxies(settings.trusted_proxies).public_base(request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -10,11 +10,11 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
+from aintech_shared.webhooks import PayloadTooLarge
 from omnichannel.contacts import service as contacts
 from omnichannel.conversations.models import Conversation
 from omnichannel.core import ratelimit
 from omnichannel.core.addresses import e164, email_address
-from omnichannel.core.errors import PayloadTooLarge
 from omnichannel.messaging import service, templated
 from omnichannel.messaging.models import Message
 from omnichannel.messaging.schemas import AttachmentIn

@@ -143,7 +143,6 @@ async def _live_message(session: AsyncSession, *, conversation: Conversation, me
                 "seq": message.seq,
                 "message": payload,
             },
-            ref={"message_id": str(message.id)},
         )
 
 

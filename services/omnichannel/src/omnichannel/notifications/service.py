@@ -56,7 +56,6 @@ async def notify(
             session,
             live.user_topic(user_id),
             {"type": "notification", "notification": _out(note), "unread": unread},
-            ref={"notification_id": str(note.id)},
         )
     for channel in ("email", "sms", "whatsapp"):
         if not channels[channel]:
@@ -126,15 +125,3 @@ async def set_preferences(
     for item in items:
         await repository.set_preference(session, {"user_id": user_id, **item.model_dump()})
     return await preferences(session, user_id=user_id)
-
-
-async def resolve(session: AsyncSession, *, notification_id: uuid.UUID) -> dict[str, Any] | None:
-    """The live event of a notification too large for NOTIFY."""
-    note = await session.get(Notification, notification_id)
-    if note is None:
-        return None
-    return {
-        "type": "notification",
-        "notification": _out(note),
-        "unread": await repository.unread_count(session, note.user_id),
-    }

@@ -10,11 +10,20 @@ from starlette.datastructures import FormData, UploadFile
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import BadRequest, responses
-from omnichannel.core.errors import PayloadTooLarge
-from omnichannel.core.request import SettingsDep, called_url
+from aintech_shared.webhooks import (
+    SENDGRID_SIGNATURE,
+    SENDGRID_TIMESTAMP,
+    FormParams,
+    PayloadTooLarge,
+    check_sendgrid_events,
+    check_sendgrid_raw,
+    read_body,
+    twilio_form,
+)
+from omnichannel.core.request import SettingsDep
 from omnichannel.messaging.service import InboundAttachment
 from omnichannel.settings import Settings
-from omnichannel.webhooks import service, signatures
+from omnichannel.webhooks import service
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -26,23 +35,6 @@ SIGNED = responses(
 )
 
 
-async def _body(request: Request, settings: Settings) -> bytes:
-    limit = settings.max_webhook_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The webhook body exceeds {limit} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The webhook body exceeds {limit} bytes.")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    request._body = body  # later form() parsing reuses the verified bytes
-    return body
-
-
 async def _form(request: Request, settings: Settings) -> FormData:
     try:
         return await request.form(max_files=50, max_fields=1000, max_part_size=settings.max_webhook_bytes)
@@ -50,21 +42,7 @@ async def _form(request: Request, settings: Settings) -> FormData:
         raise BadRequest("The webhook body is not a valid form.") from exc
 
 
-async def _verified_twilio_form(request: Request, settings: SettingsDep) -> FormData:
-    await _body(request, settings)
-    form = await _form(request, settings)
-    signatures.check_twilio(
-        auth_token=settings.twilio_auth_token.get_secret_value(),
-        url=called_url(request, settings),
-        params=form,
-        signature=request.headers.get(signatures.TWILIO_SIGNATURE),
-    )
-    if settings.twilio_account_sid and form.get("AccountSid") != settings.twilio_account_sid:
-        raise BadRequest("The callback is for another Twilio account.")
-    return form
-
-
-TwilioForm = Annotated[FormData, Depends(_verified_twilio_form)]
+TwilioForm = Annotated[FormParams, Depends(twilio_form(check_account=True))]
 
 
 @router.post(
@@ -102,12 +80,12 @@ async def twilio_status(form: TwilioForm, db: DbSession) -> None:
     responses=SIGNED,
 )
 async def sendgrid_events(request: Request, settings: SettingsDep, db: DbSession) -> dict[str, Any]:
-    body = await _body(request, settings)
-    signatures.check_sendgrid_events(
+    body = await read_body(request, settings.max_webhook_bytes)
+    check_sendgrid_events(
         public_key=settings.sendgrid_webhook_public_key,
         payload=body,
-        signature=request.headers.get(signatures.SENDGRID_SIGNATURE),
-        timestamp=request.headers.get(signatures.SENDGRID_TIMESTAMP),
+        signature=request.headers.get(SENDGRID_SIGNATURE),
+        timestamp=request.headers.get(SENDGRID_TIMESTAMP),
         max_age=settings.sendgrid_webhook_max_age_seconds,
     )
     return await service.sendgrid_events(db, payload=body)
@@ -123,12 +101,12 @@ async def sendgrid_events(request: Request, settings: SettingsDep, db: DbSession
     responses=SIGNED,
 )
 async def sendgrid_inbound(request: Request, settings: SettingsDep, db: DbSession) -> None:
-    body = await _body(request, settings)
-    signatures.check_sendgrid_raw(
+    body = await read_body(request, settings.max_webhook_bytes)
+    check_sendgrid_raw(
         public_key=settings.sendgrid_webhook_public_key,
         payload=body,
-        signature=request.headers.get(signatures.SENDGRID_SIGNATURE),
-        timestamp=request.headers.get(signatures.SENDGRID_TIMESTAMP),
+        signature=request.headers.get(SENDGRID_SIGNATURE),
+        timestamp=request.headers.get(SENDGRID_TIMESTAMP),
         max_age=settings.sendgrid_webhook_max_age_seconds,
     )
     form = await _form(request, settings)

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
+from aintech_shared.webhooks import TWILIO_SIGNATURE, twilio_signature
 from telephony.providers.port import ProviderCall, ProviderRecording, ProviderRequest
-from telephony.providers.signing import SIGNATURE_HEADER, sign
 from telephony.settings import Settings
 
 log = structlog.get_logger("telephony.console")
@@ -83,7 +83,10 @@ class ConsoleTwilio:
         return (await self._post(url, params))[0]
 
     async def _post(self, url: str, params: Mapping[str, str]) -> tuple[int, str]:
-        headers = {SIGNATURE_HEADER: sign(self.token, url, params), "User-Agent": "TwilioProxy/1.1"}
+        headers = {
+            TWILIO_SIGNATURE: twilio_signature(self.token, url, params),
+            "User-Agent": "TwilioProxy/1.1",
+        }
         try:
             status, body = await self._poster(url, params, headers)
         except httpx.HTTPError as exc:

@@ -27,6 +27,7 @@ import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from aintech_shared.db import Database
+from aintech_shared.live import Listener, Message
 from telephony.core import live
 from telephony.core.base import utcnow
 from telephony.settings import Settings
@@ -157,7 +158,7 @@ class SignallingHub:
         self.presence_ttl = timedelta(seconds=presence_ttl)
         self.rooms: dict[uuid.UUID, dict[str, Connection]] = {}
         self.connections = 0  # joined and not yet left
-        self.listener = live.Listener(db, self._on_message, self._on_gap)
+        self.listener = Listener(db, live.CHANNEL, self._on_message, self._on_gap)
 
     @property
     def listening(self) -> bool:
@@ -251,7 +252,7 @@ class SignallingHub:
         for conn in list(self.rooms.get(call_id, {}).values()):
             conn.close(code, reason)
 
-    def _message(self, kind: str, conn: Connection) -> live.Message:
+    def _message(self, kind: str, conn: Connection) -> Message:
         return {"k": kind, "c": str(conn.call_id), "u": conn.user_id, "x": conn.id, "o": self.replica}
 
     def _forget(self, conn: Connection) -> None:
@@ -261,7 +262,7 @@ class SignallingHub:
             if not room:
                 del self.rooms[conn.call_id]
 
-    def _on_message(self, message: live.Message) -> None:
+    def _on_message(self, message: Message) -> None:
         """A message from the channel (other replicas', and call ends from any transaction)."""
         if message.get("o") == self.replica:
             return  # our own: delivered locally already

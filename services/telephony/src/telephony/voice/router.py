@@ -5,45 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-import structlog
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from aintech_shared.db import DbSession
-from aintech_shared.errors import AppError, Forbidden, responses
-from telephony.core.request import public_url
+from aintech_shared.errors import responses
+from aintech_shared.webhooks import FormParams, twilio_form
 from telephony.core.runtime import RuntimeDep
-from telephony.providers.signing import SIGNATURE_HEADER, FormParams, is_valid, parse_form
 from telephony.providers.twiml import TWIML_MEDIA_TYPE
 from telephony.voice import service
 
-log = structlog.get_logger("telephony.webhooks")
-
 MAX_WEBHOOK_BYTES = 64 * 1024
 
-
-class PayloadTooLarge(AppError):
-    status, slug, title = 413, "payload-too-large", "Payload too large"
-
-
-async def signed_form(request: Request, rt: RuntimeDep) -> FormParams:
-    """The webhook's form fields, once X-Twilio-Signature is shown valid for the URL Twilio called."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
-        raise PayloadTooLarge(f"Webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes.")
-    body = await request.body()
-    if len(body) > MAX_WEBHOOK_BYTES:
-        raise PayloadTooLarge(f"Webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes.")
-    params = parse_form(body)
-    url = public_url(request, rt.settings.trusted_proxies)
-    token = rt.settings.twilio_auth_token.get_secret_value()
-    if not is_valid(token, url, params, request.headers.get(SIGNATURE_HEADER, "")):
-        log.warning("twilio_signature_invalid", path=request.url.path, url=url)
-        raise Forbidden("Invalid Twilio signature.")
-    return params.without_nul()
-
-
-TwilioForm = Annotated[FormParams, Depends(signed_form)]
+# The webhook's form fields, once X-Twilio-Signature is shown valid for the URL Twilio called.
+TwilioForm = Annotated[FormParams, Depends(twilio_form(max_bytes=MAX_WEBHOOK_BYTES))]
 CallIdParam = Annotated[uuid.UUID, Query(description="Our call id, put in the URL handed to Twilio.")]
 
 router = APIRouter(prefix="/webhooks/twilio/voice", tags=["twilio webhooks"])

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.webhooks import FormParams
 from telephony.calls import events
 from telephony.calls import repository as calls_repo
 from telephony.calls import service as calls
@@ -23,7 +24,6 @@ from telephony.core.phones import caller_e164
 from telephony.core.runtime import Runtime
 from telephony.customers import repository as customers
 from telephony.providers import twiml
-from telephony.providers.signing import FormParams
 from telephony.queue import service as queue
 from telephony.settings import Settings
 
