@@ -54,15 +54,19 @@ E2E_ENV = {
     "OMNICHANNEL_SENDGRID_WEBHOOK_PUBLIC_KEY": base64.b64encode(_SENDGRID_PUBLIC).decode(),
 }
 LAST = "test_shutdown.py"  # stops the shared fleet: it must run after every other e2e test
+# Fills the databases with generated records and sign-in failures: after the other tests, not among them.
+LATE = "test_openapi_contract.py"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything under tests/e2e boots the fleet: mark it so `make test-fast` can leave it out,
-    and run the shutdown test after every other e2e test whatever the file names."""
+    and run the contract fuzzing, then the shutdown test, after every other e2e test whatever the
+    file names."""
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.e2e)
-    items.sort(key=lambda item: item.path.name == LAST and HERE in item.path.parents)
+    order = {LATE: 1, LAST: 2}
+    items.sort(key=lambda item: order.get(item.path.name, 0) if HERE in item.path.parents else 0)
 
 
 @dataclass(frozen=True)

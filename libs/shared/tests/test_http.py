@@ -33,6 +33,7 @@ from aintech_shared.app import create_service_app
 from aintech_shared.db import DbSession, schema_metadata
 from aintech_shared.errors import Conflict, Gone
 from aintech_shared.events.tables import MessagingTables
+from aintech_shared.instants import Day, Instant
 from aintech_shared.settings import ServiceSettings
 
 
@@ -147,6 +148,22 @@ def demo_router(tables: MessagingTables, catalogue: Catalogue) -> APIRouter:
     @router.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals")
+
+    @router.get("/orders/{order_id}")
+    async def order(order_id: uuid.UUID) -> dict[str, str]:
+        return {"id": str(order_id)}
+
+    @router.delete("/orders/{order_id}", status_code=204)
+    async def cancel_order(order_id: uuid.UUID) -> None:
+        return None
+
+    @router.post("/orders/export", status_code=202)
+    async def export_orders() -> dict[str, str]:
+        return {"status": "queued"}
+
+    @router.get("/window")
+    async def window(since: Instant, day: Day | None = None) -> dict[str, str]:
+        return {"since": since.isoformat(), "day": str(day)}
 
     @router.get("/items")
     async def items(limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, int]:
@@ -320,6 +337,7 @@ async def test_unknown_route_wrong_method_and_crash(client: AsyncClient) -> None
     wrong = await client.delete("/jobs/x")
     assert wrong.status_code == 405
     assert wrong.headers["content-type"] == "application/problem+json"
+    assert wrong.headers["allow"] == "GET"
     crash = await client.get("/boom")
     assert crash.status_code == 500
     assert "secret internals" not in crash.text
@@ -344,3 +362,39 @@ async def test_request_and_correlation_ids_round_trip(client: AsyncClient) -> No
     assert ready.json()["checks"] == {"database": {"ok": True}, "kafka": {"ok": True}}
     metrics = await client.get("/metrics")
     assert 'route="/healthz"' in metrics.text
+
+
+async def test_a_405_names_every_method_the_path_takes(client: AsyncClient) -> None:
+    # /jobs/keep is POST on its own route and GET through /jobs/{name}: both are allowed.
+    keep = await client.delete("/jobs/keep")
+    assert (keep.status_code, keep.headers["allow"]) == (405, "GET, POST")
+    order = await client.put(f"/orders/{uuid.uuid4()}")
+    assert (order.status_code, order.headers["allow"]) == (405, "GET, DELETE")
+    assert "it takes GET, DELETE" in order.json()["detail"]
+
+
+async def test_a_uuid_path_parameter_matches_only_a_uuid(client: AsyncClient) -> None:
+    # Not GET /orders/{order_id} with a malformed id (422): the path takes POST only.
+    export = await client.get("/orders/export")
+    assert (export.status_code, export.headers["allow"]) == (405, "POST")
+    assert (await client.post("/orders/export")).status_code == 202
+    malformed = await client.get("/orders/not-a-uuid")
+    assert malformed.status_code == 404
+    assert malformed.headers["content-type"] == "application/problem+json"
+    found = await client.get(f"/orders/{(order_id := uuid.uuid4())}")
+    assert found.json() == {"id": str(order_id)}
+    document = (await client.get("/openapi.json")).json()
+    assert "404" in document["paths"]["/orders/{order_id}"]["get"]["responses"]  # the path as declared
+
+
+async def test_date_times_and_dates_parse_only_as_their_format_says(client: AsyncClient) -> None:
+    for since in ("0.5", "1700000000", "2026-01-01T00:00:00", "2026-01-01", "yesterday"):
+        refused = await client.get("/window", params={"since": since})
+        assert refused.status_code == 422, since
+        assert refused.json()["errors"][0]["field"] == "since"
+    for day in ("0", "20260101", "2026-01-01T00:00:00Z"):
+        assert (
+            await client.get("/window", params={"since": "2026-01-01T00:00:00Z", "day": day})
+        ).status_code == 422
+    ok = await client.get("/window", params={"since": "2026-01-01T10:30:00.5+01:00", "day": "2026-02-28"})
+    assert ok.json() == {"since": "2026-01-01T09:30:00.500000+00:00", "day": "2026-02-28"}

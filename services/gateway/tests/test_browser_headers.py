@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from aintech_shared.docs import DOCS_CSP
+
 from .conftest import Gateway
 
 APP = "https://app.aintech.example"  # in GATEWAY_CORS_ORIGINS of the test gateway
@@ -31,7 +33,8 @@ def test_every_answer_carries_the_security_headers(gateway: Gateway) -> None:
         for resp in answers:
             assert_secure(resp)
             assert "strict-transport-security" not in resp.headers, "plain HTTP: no HSTS"
-        assert answers[4].headers["content-security-policy"] == "frame-ancestors 'none'"
+        # The API page: its own scripts and styles only, never framed.
+        assert answers[4].headers["content-security-policy"] == DOCS_CSP
         assert answers[0].headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
         behind_tls = client.get("/api/crm/customers", headers={**auth, "X-Forwarded-Proto": "https"})
         assert behind_tls.headers["strict-transport-security"].startswith("max-age=")

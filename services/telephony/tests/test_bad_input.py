@@ -29,7 +29,7 @@ async def test_other_agents_calls_are_invisible_and_lists_are_scoped(api: Api) -
 async def test_malformed_requests_are_problems_not_crashes(api: Api) -> None:
     agent = await api.available_agent()
     cases = [
-        ("GET", "/calls/not-a-uuid", None, 422),
+        ("GET", "/calls/not-a-uuid", None, 404),  # a call id is a UUID: no route takes other text
         ("GET", f"/calls/{uuid.uuid4()}", None, 404),
         ("POST", f"/calls/{uuid.uuid4()}/end", None, 404),
         ("POST", "/calls/initiate", {"to": "+34612345678", "extra": 1}, 422),

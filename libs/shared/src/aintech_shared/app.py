@@ -17,11 +17,13 @@ from starlette.responses import Response
 
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database
+from aintech_shared.docs import install_docs
 from aintech_shared.errors import install_error_handlers, problem, responses
 from aintech_shared.jsonbody import JsonTextGuard
 from aintech_shared.kafka_probe import KafkaProbe
 from aintech_shared.logging import configure_logging
 from aintech_shared.observability import ObservabilityMiddleware, metrics_endpoint
+from aintech_shared.routing import constrain_path_parameters
 from aintech_shared.settings import ServiceSettings
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -103,9 +105,11 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, assets included (no CDN)
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
+    install_docs(app)
     install_error_handlers(app)
     if guard_json_text:
         app.add_middleware(JsonTextGuard)  # inside the observability middleware
@@ -147,6 +151,7 @@ def create_service_app(
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for router in routers:
+        constrain_path_parameters(router)
         app.include_router(router)
     return app
 

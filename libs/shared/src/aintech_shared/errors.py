@@ -425,8 +425,16 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else None
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route matches {request.method} {request.url.path}."
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
-            detail = f"Method {request.method} is not allowed on {request.url.path}."
+            from aintech_shared.routing import allowed_methods
+
+            allow = allowed_methods(request.app.router.routes, request.scope)
+            detail = (
+                f"Method {request.method} is not allowed on {request.url.path}; "
+                f"it takes {', '.join(allow) or 'no method'}."
+            )
+            headers = {**(headers or {}), "Allow": ", ".join(allow)}
         return problem(
             exc.status_code,
             type_=PROBLEM_BASE + "validation-error" if exc.status_code == 422 else None,
@@ -434,7 +442,7 @@ def install_error_handlers(app: FastAPI) -> None:
             detail=detail,
             instance=request.url.path,
             errors=getattr(exc, "errors", None),
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     for error in DEPENDENCY_ERRORS:

@@ -35,7 +35,12 @@ MAX_LIMIT = 200
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (max {MAX_LIMIT}).")]
 Cursor = Annotated[
     str | None,
-    Query(max_length=500, pattern=r"^[A-Za-z0-9_\-=]*$", description="`next_cursor` of the previous page."),
+    Query(
+        max_length=500,
+        pattern=r"^[A-Za-z0-9_\-=]*$",
+        description="`next_cursor` of the previous page, as it was returned (opaque: any other text "
+        "is refused with 422).",
+    ),
 ]
 
 

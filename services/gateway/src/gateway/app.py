@@ -43,6 +43,8 @@ DESCRIPTION = """Public entry of the AINTECH platform.
   `inbox`, `notifications`; `telephony`: `calls`). The token goes in `Sec-WebSocket-Protocol:
   bearer, <token>`, as a `bearer.<token>` subprotocol beside the channel's own (the softphone's
   `aintech.signalling, bearer.<token>`), or in the `access_token` query parameter.
+* Text never carries a NUL character or a lone UTF-16 surrogate (Postgres cannot store them), in
+  any field, key, query or path parameter: 422 with the field named. The schemas do not repeat it.
 * A service's `/healthz`, `/readyz`, `/metrics`, `/docs` and `/openapi.json` are not reachable
   from outside; `/openapi.json` (and `/docs`) here is the whole platform's API, every service's
   operations under their public paths, cached for 30 s.

@@ -19,6 +19,7 @@ import re
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aintech_shared.docs import DOCS_CSP
 from aintech_shared.proxies import TrustedProxies
 from gateway.answers import refuse
 from gateway.settings import Settings
@@ -32,6 +33,8 @@ EXPOSED_HEADERS = (
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _DOCS_PREFIXES = ("/docs", "/redoc")
 _CSP = b"content-security-policy"
+# The API pages load their scripts and styles from the gateway itself, and nothing from elsewhere.
+_DOCS_CSP = DOCS_CSP.encode()
 _XFO = (b"x-frame-options", b"DENY")
 _NO_FRAMING = "frame-ancestors 'none'"
 # A frame-ancestors source a service may name: 'self', 'none' or an exact http(s) origin.
@@ -177,7 +180,7 @@ class BrowserPolicy:
             return
         extra = list(self.common)
         extra.append(
-            (b"content-security-policy", b"frame-ancestors 'none'")
+            (b"content-security-policy", _DOCS_CSP)
             if path.startswith(_DOCS_PREFIXES)
             else (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
         )

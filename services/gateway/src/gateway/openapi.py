@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import re
 import time
 from typing import Any
 
@@ -12,7 +13,7 @@ import aiohttp
 from fastapi import FastAPI
 
 from gateway.proxy import Forwarder
-from gateway.upstreams import Upstream, is_webhook
+from gateway.upstreams import Target, Upstream, is_webhook
 
 # A service builds its OpenAPI document on the first request for it; on a busy node that can take
 # seconds. An incomplete merge (some service unreachable) is kept only briefly, then rebuilt.
@@ -20,6 +21,16 @@ FETCH_TIMEOUT = aiohttp.ClientTimeout(total=10)
 INCOMPLETE_TTL = 5.0
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 REF = '"#/components/schemas/'
+BEARER = "bearer"
+# The gateway refuses a call without a valid token (401) before any service sees it, whatever the
+# method: every operation that is not public says so, and Swagger UI offers "Authorize".
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "An access token from `POST /api/auth/login`.",
+}
+_PARAM = re.compile(r"{[^}/]*}")
 
 
 class MergedOpenAPI:
@@ -71,18 +82,28 @@ class MergedOpenAPI:
             for path, operations in renamed.get("paths", {}).items():
                 if path in OPS_PATHS:
                     continue
+                # A provider webhook has one public path, unprefixed (see gateway.upstreams).
+                public_path = path if is_webhook(path) else f"/api/{route}{path}"
+                public = self._public(public_path)
                 for operation in operations.values():
                     if isinstance(operation, dict):
+                        if not public:
+                            operation["security"] = [{BEARER: []}]
                         operation["tags"] = [slug, *operation.get("tags", [])]
                         if "operationId" in operation:
                             operation["operationId"] = f"{route}_{operation['operationId']}"
-                # A provider webhook has one public path, unprefixed (see gateway.upstreams).
-                paths[path if is_webhook(path) else f"/api/{route}{path}"] = operations
+                paths[public_path] = operations
             for name, schema in renamed.get("components", {}).get("schemas", {}).items():
                 schemas[f"{route}.{name}"] = schema
             for name, scheme in renamed.get("components", {}).get("securitySchemes", {}).items():
                 components.setdefault("securitySchemes", {}).setdefault(name, scheme)
             tags.append({"name": slug, "description": upstream.spec.description})
+        components.setdefault("securitySchemes", {})[BEARER] = BEARER_SCHEME
         if unavailable:
             spec["x-unavailable-services"] = unavailable
         return spec
+
+    def _public(self, path: str) -> bool:
+        """Whether the gateway forwards ``path`` (a template) without a token."""
+        target = self.forwarder.routes.resolve(_PARAM.sub("x", path))
+        return isinstance(target, Target) and target.public

@@ -8,13 +8,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Request
-from pydantic import AfterValidator, AwareDatetime, BaseModel, field_validator
+from pydantic import BaseModel, field_validator
 
 from aintech_shared.errors import UnprocessableEntity
+from aintech_shared.instants import Instant as SharedInstant
 
 NUL = "\x00"
 NUL_MESSAGE = "must not contain NUL characters"
@@ -50,11 +50,5 @@ async def no_nul_characters(request: Request) -> None:
         raise UnprocessableEntity(errors=errors)
 
 
-def _utc_instant(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("is outside the range of dates that can be stored") from exc
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_utc_instant)]
+# An RFC 3339 instant with a time zone, parsed strictly and kept in UTC (the chassis' type).
+Instant = SharedInstant

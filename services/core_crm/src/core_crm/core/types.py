@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
+from aintech_shared.instants import Day
+from aintech_shared.instants import Instant as SharedInstant
 from core_crm.core import spain
 
 MAX_JSON_BYTES = 16 * 1024
@@ -81,17 +83,38 @@ Tags = Annotated[list[Tag], Field(max_length=50)]
 # Query-string text: NUL bytes refused before they reach the database.
 QueryText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_nul)]
 
+
+def _amount_schema(digits: int, places: int, *, positive: bool, maximum: int | None = None) -> WithJsonSchema:
+    """The JSON schema of a Numeric(digits, places) amount, saying what the column takes: a number
+    or a decimal string, at most ``digits - places`` digits before the point and ``places`` after."""
+    whole = digits - places
+    number: dict[str, Any] = {"type": "number", "multipleOf": 10**-places}
+    number["exclusiveMinimum" if positive else "minimum"] = 0
+    if maximum is None:
+        number["exclusiveMaximum"] = 10**whole
+    else:
+        number["maximum"] = maximum
+    text = {"type": "string", "pattern": rf"^[0-9]{{1,{whole}}}(\.[0-9]{{1,{places}}})?$"}
+    return WithJsonSchema({"anyOf": [number, text]}, mode="validation")
+
+
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=12, decimal_places=2),
+    _amount_schema(12, 2, positive=False),
     PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
 ]
 Premium = Annotated[
     Decimal,
     Field(gt=0, max_digits=10, decimal_places=2),
+    _amount_schema(10, 2, positive=True),
     PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
 ]
-Percent = Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)]
+Percent = Annotated[
+    Decimal,
+    Field(gt=0, le=100, max_digits=5, decimal_places=2),
+    _amount_schema(5, 2, positive=True, maximum=100),
+]
 
 
 def _opt(func: Any) -> Any:
@@ -144,7 +167,7 @@ def _sane_date(value: date | None) -> date | None:
     return value
 
 
-SaneDate = Annotated[date, AfterValidator(_sane_date)]
+SaneDate = Annotated[Day, AfterValidator(_sane_date)]
 
 
 def _sane_instant(value: datetime) -> datetime:
@@ -154,11 +177,12 @@ def _sane_instant(value: datetime) -> datetime:
 
 
 # An instant with a time zone, within a sane range (so no date arithmetic can overflow).
-Instant = Annotated[AwareDatetime, AfterValidator(_sane_instant)]
+Instant = Annotated[SharedInstant, AfterValidator(_sane_instant)]
 
 # Amounts stored in Numeric(10, 2) columns.
 SmallMoney = Annotated[
     Decimal,
     Field(ge=0, max_digits=10, decimal_places=2),
+    _amount_schema(10, 2, positive=False),
     PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -13,6 +12,7 @@ from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
 from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.core.runtime import RuntimeDep
+from core_crm.core.types import Instant
 from core_crm.customers.access import Viewer, read_viewer, staff
 from core_crm.interactions import service
 from core_crm.interactions.models import InteractionType
@@ -46,8 +46,8 @@ async def search_interactions(
     customer_id: uuid.UUID | None = None,
     type_: Annotated[list[InteractionType] | None, Query(alias="type")] = None,
     agent_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> CursorPage[InteractionOut]:
@@ -99,7 +99,7 @@ async def get_interaction(interaction_id: uuid.UUID, who: Reader, db: ReadSessio
     summary="A customer's timeline",
     description="Every contact with the customer on every channel (agents' notes, calls from "
     "telephony, messages from omnichannel), newest first; cursor pagination.",
-    responses=responses(*GUARDED, (404, "No such customer")),
+    responses=responses(*GUARDED, (404, "No such customer"), (422, "Invalid cursor")),
     tags=["customers"],
 )
 async def timeline(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from aintech_contracts.rbac import Permission
 from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
+from aintech_shared.instants import Day
 from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.core.preconditions import IfMatch, etag, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
@@ -159,7 +159,15 @@ async def get_policy(policy_id: uuid.UUID, who: Reader, db: ReadSession, respons
     description="Needs `policies:write`. Descriptive fields only: the term and premium change through "
     "`renew`. `If-Match` required (stale: 412, missing: 428).",
     responses=responses(
-        *GUARDED, NOT_FOUND, (409, "The policy is cancelled"), *STALE, (428, "If-Match missing")
+        *GUARDED,
+        NOT_FOUND,
+        (409, "The policy is cancelled"),
+        *STALE,
+        (
+            422,
+            "Invalid field, or free-form details/metadata too large, too deep or with out-of-range integers",
+        ),
+        (428, "If-Match missing"),
     ),
 )
 async def update_policy(
@@ -230,7 +238,16 @@ async def cancel_policy(
     "current one ends (by default it lasts a year) at the new premium; the previous term stays in "
     "`/policies/{id}/terms`. Publishes `policy.renewed`. " + RETRY_SAFE,
     responses=responses(
-        *GUARDED, NOT_FOUND, (409, "The policy is cancelled or pending"), *TRANSITION_RESPONSES
+        *GUARDED,
+        NOT_FOUND,
+        (409, "The policy is cancelled or pending"),
+        *TRANSITION_RESPONSES,
+        (
+            422,
+            "Invalid body (the new term must end after the current one), or the Idempotency-Key was "
+            "used for a different request",
+            "coverage_end_date: must be after the current term's end (2026-12-20)",
+        ),
     ),
 )
 async def renew_policy(
@@ -272,7 +289,7 @@ async def policy_terms(policy_id: uuid.UUID, who: Reader, db: ReadSession) -> li
     responses=responses(*GUARDED, NOT_FOUND),
 )
 async def coverage(
-    policy_id: uuid.UUID, who: Reader, db: ReadSession, on: Annotated[date, Query(alias="date")]
+    policy_id: uuid.UUID, who: Reader, db: ReadSession, on: Annotated[Day, Query(alias="date")]
 ) -> CoverageOut:
     policy, covered, reason, term = await service.check_coverage(db, viewer=who, policy_id=policy_id, on=on)
     return CoverageOut(

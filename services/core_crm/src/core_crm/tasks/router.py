@@ -77,7 +77,7 @@ async def create_task(body: TaskCreate, who: Writer, db: DbSession, rt: RuntimeD
     response_model=CursorPage[TaskOut],
     summary="My open tasks",
     description="Open tasks (pending, in progress) assigned to the caller, newest first.",
-    responses=responses(*GUARDED),
+    responses=responses(*GUARDED, (422, "Invalid cursor")),
 )
 async def my_tasks(
     who: Reader, db: ReadSession, cursor: Cursor = None, limit: Limit = 50

@@ -45,7 +45,7 @@ async def _out(db: DbSession, workflow: Workflow) -> WorkflowOut:
     response_model=CursorPage[WorkflowOut],
     summary="List workflows",
     description="Needs `workflows:read`. Newest first; cursor pagination.",
-    responses=responses(*GUARDED),
+    responses=responses(*GUARDED, (422, "Invalid filter or cursor")),
 )
 async def list_workflows(
     _: Reader,
@@ -151,7 +151,7 @@ async def execute(
     "/{workflow_id}/executions",
     response_model=CursorPage[ExecutionOut],
     summary="A workflow's executions",
-    responses=responses(*GUARDED, NOT_FOUND),
+    responses=responses(*GUARDED, NOT_FOUND, (422, "Invalid cursor")),
 )
 async def executions(
     workflow_id: uuid.UUID,

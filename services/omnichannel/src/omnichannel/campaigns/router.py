@@ -33,7 +33,16 @@ ERRORS = responses(
     description="A template to a CRM segment over e-mail or WhatsApp. Missing template variables are "
     "a 422 now, "
     "not a failure per recipient later.",
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        **responses(
+            (
+                422,
+                "Unknown template, or a variable the template needs is missing",
+                "Template 'announcement' needs: title, message.",
+            )
+        ),
+    },
 )
 async def create(
     body: CampaignIn, principal: CampaignManager, db: DbSession, settings: SettingsDep
@@ -106,7 +115,23 @@ async def _transition(db: DbSession, campaign_id: uuid.UUID, action: Transition)
     return await service.view(db, campaign=campaign)
 
 
-@router.post("/{campaign_id}/start", response_model=CampaignOut, summary="Start sending", responses=ERRORS)
+@router.post(
+    "/{campaign_id}/start",
+    response_model=CampaignOut,
+    summary="Start sending",
+    description="Sends to every customer of the segment reachable on the campaign's channel (with "
+    "consent); a segment with nobody reachable is a 422.",
+    responses={
+        **ERRORS,
+        **responses(
+            (
+                422,
+                "Nobody in the segment can be reached on the campaign's channel",
+                "Nobody in segment 'hogar-premium' can be reached by email.",
+            )
+        ),
+    },
+)
 async def start(campaign_id: uuid.UUID, principal: CampaignManager, db: DbSession) -> CampaignOut:
     return await _transition(db, campaign_id, service.start)
 

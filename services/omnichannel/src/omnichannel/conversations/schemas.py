@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from aintech_contracts.statuses import ConversationStatus
+from aintech_shared.instants import Instant
 from omnichannel.core.text import Label, NoteBody
 
 Channel = Literal["whatsapp", "sms", "email", "chat"]
@@ -52,7 +53,7 @@ class ConversationUpdate(BaseModel):
     )
 
     status: Status | None = None
-    snoozed_until: datetime | None = None
+    snoozed_until: Instant | None = None
     labels: list[Label] | None = Field(default=None, max_length=20)
 
 

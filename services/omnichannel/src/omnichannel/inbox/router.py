@@ -108,8 +108,14 @@ async def conversation_messages(
     "/conversations/{conversation_id}",
     response_model=ConversationOut,
     summary="Change status (open, pending, snoozed, resolved) or labels",
-    description="Resolving or snoozing frees the agent: the oldest queued conversation is assigned at once.",
-    responses=NOT_FOUND,
+    description="Resolving or snoozing frees the agent: the oldest queued conversation is assigned at once. "
+    "Snoozing needs `snoozed_until` in the future.",
+    responses={
+        **NOT_FOUND,
+        **responses(
+            (422, "Snoozing without a future `snoozed_until`", "Snoozing needs a future snoozed_until.")
+        ),
+    },
 )
 async def update_conversation(
     conversation_id: uuid.UUID, body: ConversationUpdate, principal: Sender, db: DbSession

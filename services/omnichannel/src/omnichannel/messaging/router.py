@@ -117,7 +117,7 @@ async def send_email(body: EmailSend, principal: Sender, db: DbSession, settings
     summary="Send a template to a CRM customer",
     description=QUEUED + " Rendered in the customer's language (or `language`) on `channel` or their "
     "preferred channel. See `GET /templates` for names and variables.",
-    responses=SEND_ERRORS,
+    responses={**SEND_ERRORS, **responses((404, "Unknown customer (not in omnichannel's copy of the CRM)"))},
 )
 async def send_template(
     body: TemplateSend, principal: Sender, db: DbSession, settings: SettingsDep

@@ -6,10 +6,10 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import UnprocessableEntity, responses
+from aintech_shared.instants import Instant
 from aintech_shared.pagination import Cursor, Limit, decode_cursor
 from telephony.agents import service as agents
 from telephony.agents.schemas import AgentStats
@@ -184,8 +184,8 @@ async def list_calls(
         Query(alias="status"),
     ] = None,
     direction: Literal["inbound", "outbound"] | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> CallPage:
@@ -218,8 +218,8 @@ async def stats(
     agent_id: uuid.UUID,
     db: DbSession,
     principal: Agent,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> AgentStats:
     ensure_self_or_supervisor(principal, agent_id)
     if since and until and since >= until:
