@@ -167,6 +167,30 @@ async def test_a_new_claim_reaches_the_customer_as_received_in_their_language(
     assert "reported" not in in_spanish["body"] + in_english["body"]
 
 
+async def test_a_claim_edit_without_a_status_change_tells_the_customer_nothing(
+    api: Api, dispatcher: Dispatcher
+) -> None:
+    """An adjuster assigned or a field edited publishes ``claim.updated`` with no previous status:
+    the customer, told once of the new claim, is not told its unchanged status again."""
+    number = phone()
+    customer_id = await api.customer(mobile=number, preferred_channel="sms")
+    await handle(
+        api,
+        consumers.on_claim,
+        crm.ClaimUpdated(
+            claim_id=uuid.uuid4(),
+            claim_number="SIN-2026-3",
+            status=ClaimStatus.reported,
+            customer_id=customer_id,
+            policy_id=uuid.uuid4(),
+            adjuster_id=uuid.uuid4(),
+            changed_fields=["adjuster_id"],
+        ),
+    )
+    assert await dispatcher.dispatch_once() == 0
+    assert api.twilio.to(number) == []
+
+
 async def test_preferences_choose_the_channels_of_each_kind(api: Api, dispatcher: Dispatcher) -> None:
     agent_id, number = uuid.uuid4(), phone()
     await api.customer(mobile=number, user_id=agent_id)  # the assignee's contact details

@@ -323,8 +323,8 @@ async def on_claim(session: AsyncSession, event: CloudEvent) -> None:
     }
     data: Any = event.data_as(models[event.type])
     status: ClaimStatus = CLAIM_OUTCOMES.get(event.type) or data.status
-    if isinstance(data, crm.ClaimUpdated) and data.previous_status == data.status:
-        return  # no status change: nothing to tell the customer
+    if isinstance(data, crm.ClaimUpdated) and data.previous_status in (None, data.status):
+        return  # no status change (an adjuster assigned, a field edited): nothing to tell the customer
     variables: dict[str, str] = {"claim_number": data.claim_number, "status": status.value}
     if isinstance(data, crm.ClaimApproved):
         variables["approved_amount"] = str(data.approved_amount)
