@@ -4,6 +4,7 @@ rule the service applies ("cannot be null", a 422)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -70,3 +71,32 @@ async def test_a_task_priority_of_null_is_refused_as_the_document_says(api: Api)
     assert kept["priority"] == "high"
     cleared = await api.call("PATCH", f"/tasks/{task['id']}", json={"due_date": None}, expect=200)
     assert cleared.json()["due_date"] is None
+
+
+@pytest.mark.parametrize("path", sorted(NOT_CLEARABLE))
+async def test_null_is_refused_before_any_precondition(api: Api, path: str) -> None:
+    # A stale or made-up If-Match on an unknown record: the body is judged first (422, not 412/404).
+    record = path.replace(path[path.index("{") :], str(uuid.uuid4()))
+    field = NOT_CLEARABLE[path][-1]
+    refused = await api.call(
+        "PATCH", record, json={field: None}, headers={**api.supervisor, "If-Match": '"0"'}, expect=422
+    )
+    assert [e["field"] for e in refused.json()["errors"]] == [field]
+
+
+async def test_a_workflow_is_switched_on_and_off_with_a_boolean(api: Api) -> None:
+    unknown = f"/workflows/{uuid.uuid4()}"
+    for not_a_boolean in (0, 1, "yes", "true"):
+        await api.call("PATCH", unknown, json={"active": not_a_boolean}, headers=api.supervisor, expect=422)
+    await api.call("PATCH", unknown, json={"active": False}, headers=api.supervisor, expect=404)
+
+
+async def test_a_transition_judges_its_body_before_its_precondition(api: Api) -> None:
+    # RFC 9110 §13.2.1: the precondition counts only for a request that is otherwise acceptable.
+    assign = f"/claims/{uuid.uuid4()}/assign"
+    bad_version = {**api.supervisor, "If-Match": "0" * 100}
+    await api.call("POST", assign, json={}, headers=bad_version, expect=422)
+    await api.call("POST", assign, json={}, headers=api.supervisor, bare=True, expect=422)
+    valid = {"adjuster_id": str(uuid.uuid4())}
+    await api.call("POST", assign, json=valid, headers=bad_version, expect=412)
+    await api.call("POST", assign, json=valid, headers=api.supervisor, bare=True, expect=428)
