@@ -294,6 +294,13 @@ async def fuzz_app(
                     f"{label}: {response.status_code} is not problem+json: {response.text[:200]}"
                 )
                 continue
+            if kwargs.get("files"):
+                # A multipart body streams: read it for the checks. A generated file that is no
+                # file at all (an integer) cannot be encoded by any client: not a case to judge.
+                try:
+                    await response.request.aread()
+                except (AttributeError, TypeError):
+                    continue
             try:
                 case.validate_response(response, checks=list(checks))
             except AssertionError as exc:
