@@ -125,6 +125,24 @@ async def test_me_requires_token_and_profile_update(api: Api) -> None:
     assert refused.status_code == 422
 
 
+async def test_a_name_cannot_be_cleared_and_the_document_says_so(api: Api) -> None:
+    document = (await api.client.get("/openapi.json")).json()
+    ref = document["paths"]["/me"]["patch"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = document["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    assert body.get("required", []) == []  # PATCH: every field may be left out
+    for name in ("first_name", "last_name"):
+        assert body["properties"][name]["type"] == "string" and "anyOf" not in body["properties"][name]
+    assert {"type": "null"} in body["properties"]["phone"]["anyOf"]  # the phone can be removed
+
+    ctx = await api.signed_in("agent")
+    cleared = await api.client.patch("/me", json={"first_name": None}, headers=ctx["auth"])
+    assert cleared.status_code == 422, cleared.text
+    assert cleared.json()["errors"][0]["field"] == "first_name"
+    kept = await api.client.patch("/me", json={"last_name": "Ruiz"}, headers=ctx["auth"])
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["first_name"] == ctx["user"]["first_name"] and kept.json()["last_name"] == "Ruiz"
+
+
 async def test_change_password_signs_out_other_sessions(api: Api) -> None:
     ctx = await api.signed_in()
     other = (await api.login(ctx["user"]["email"])).json()

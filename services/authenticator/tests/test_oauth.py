@@ -157,6 +157,15 @@ async def test_redirect_uri_follows_trusted_proxy_headers(api: Api) -> None:
     assert (await api.client.get("/oauth/github/login")).status_code == 404
 
 
+async def test_a_provider_name_with_control_characters_is_schema_invalid(api: Api) -> None:
+    # The document's pattern says which names exist; a name outside it is refused as a 422, not 404.
+    document = (await api.client.get("/openapi.json")).json()
+    parameter = document["paths"]["/oauth/{provider}/login"]["get"]["parameters"][0]
+    assert parameter["schema"]["pattern"] == "^[a-z][a-z0-9-]{0,31}$"
+    assert (await api.client.get("/oauth/goo%01gle/login")).status_code == 422
+    assert (await api.client.post("/oauth/Google%20/start")).status_code == 422
+
+
 async def test_two_factor_still_applies_after_oauth(api: Api) -> None:
     ctx = await api.signed_in()
     await api.conn.execute(

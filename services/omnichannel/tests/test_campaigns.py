@@ -194,3 +194,18 @@ async def test_campaign_rules_and_permissions(api: Api) -> None:
         "status"
     ] == "cancelled"
     assert (await api.client.get(f"/campaigns/{uuid.uuid4()}", headers=supervisor.auth)).status_code == 404
+
+
+async def test_a_cursor_the_listing_did_not_hand_out_is_a_documented_422(api: Api) -> None:
+    supervisor = api.person(Role.supervisor)
+    document = (await api.client.get("/openapi.json")).json()
+    for path in ("/campaigns", "/campaigns/{campaign_id}/recipients"):
+        assert document["paths"][path]["get"]["responses"]["422"]["description"] == "Invalid cursor"
+    made_up = await api.client.get("/campaigns", params={"cursor": "rVJ0qdG=0r"}, headers=supervisor.auth)
+    assert made_up.status_code == 422, made_up.text
+    assert made_up.json()["errors"][0]["field"] == "cursor"
+    campaign = await create(api, supervisor, "nadie-" + uuid.uuid4().hex[:6], rate=10)
+    recipients = await api.client.get(
+        f"/campaigns/{campaign['id']}/recipients", params={"cursor": "0" * 64}, headers=supervisor.auth
+    )
+    assert recipients.status_code == 422, recipients.text

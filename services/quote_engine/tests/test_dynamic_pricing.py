@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import jsonschema_rs
+
+from quote_engine.pricing.schemas import DynamicPricingRequest
+
 from .conftest import Api
 
 HOME = {
@@ -55,3 +59,15 @@ async def test_every_eligible_offer_of_a_comparison_stays_inside_its_band(api: A
         low, high = (float(x) for x in offer["commission_band"])
         assert low <= float(offer["recommended_discount_percent"]) <= high
         assert float(offer["total_after"]) <= float(offer["total_before"])
+
+
+async def test_the_document_offers_exactly_the_scores_the_service_reads(api: Api) -> None:
+    schema = DynamicPricingRequest.model_json_schema()["properties"]["churn_risk"]
+    offered = jsonschema_rs.validator_for(schema)
+    for refused in (0.142190235955056, 1.5, -0.1, "0.12345", "\x17\u00b2", "1.1", ""):
+        assert not offered.is_valid(refused), refused
+    calc = (await api.call("POST", "/calculate", json=HOME, expect=201)).json()
+    for accepted in (0.25, 0, 1, "0.7", "0.1234", "1.0", None):
+        assert offered.is_valid(accepted), accepted
+        body = {"calculation_id": calc["id"], "churn_risk": accepted, "customer_value": accepted}
+        await api.call("POST", "/pricing/dynamic", json=body, expect=200)

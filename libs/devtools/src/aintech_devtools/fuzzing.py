@@ -138,6 +138,8 @@ def run_cli(
         "all",
         "--no-color",
     ]
+    if seed is not None:
+        args += ["--seed", str(seed)]  # the same cases on every run, here and in CI
     if exclude_path_regex:
         args += ["--exclude-path-regex", exclude_path_regex]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS_MODULE, LOGIN_ENV: json.dumps(dict(login))}

@@ -14,6 +14,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from aintech_shared.phones import optional_e164
 from authenticator.core.passwords import MAX_LENGTH, password_problems
@@ -81,9 +82,17 @@ class ProfileUpdate(RequestModel):
         extra="forbid", json_schema_extra={"examples": [{"first_name": "Lucía", "phone": "612345678"}]}
     )
 
-    first_name: Name | None = None
-    last_name: Name | None = None
+    # A name can be changed, not removed: leave it out to keep it (null is not offered, and refused).
+    first_name: Name | SkipJsonSchema[None] = None
+    last_name: Name | SkipJsonSchema[None] = None
     phone: str | None = Field(default=None, description="Send null or an empty string to remove it.")
+
+    @field_validator("first_name", "last_name", mode="before")
+    @classmethod
+    def _names_stay(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be empty; leave it out to keep it")
+        return value
 
     @field_validator("phone")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from aintech_shared.db import DbSession
@@ -21,6 +21,10 @@ from authenticator.signin.presenter import login_response
 from authenticator.signin.schemas import LoginResponse, TokenResponse, TwoFactorRequired
 
 router = APIRouter(tags=["oauth"], dependencies=[Depends(no_nul_characters)])
+
+# A provider's name: lowercase letters, digits and dashes. An unknown but well-formed name is a 404
+# ("Provider not configured"); anything else (control characters, slashes, spaces) is schema-invalid.
+ProviderName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{0,31}$", examples=["google"])]
 
 PROVIDER_ERRORS = ((404, "Provider not configured"), (502, "Identity provider unreachable"))
 
@@ -47,7 +51,12 @@ async def list_providers(providers: Providers) -> ProvidersOut:
     },
 )
 async def login_redirect(
-    provider: str, request: Request, db: DbSession, rt: RuntimeDep, providers: Providers, client: Client
+    provider: ProviderName,
+    request: Request,
+    db: DbSession,
+    rt: RuntimeDep,
+    providers: Providers,
+    client: Client,
 ) -> RedirectResponse:
     url, _ = await service.start(
         db,
@@ -68,7 +77,12 @@ async def login_redirect(
     responses=responses(*PROVIDER_ERRORS),
 )
 async def login_start(
-    provider: str, request: Request, db: DbSession, rt: RuntimeDep, providers: Providers, client: Client
+    provider: ProviderName,
+    request: Request,
+    db: DbSession,
+    rt: RuntimeDep,
+    providers: Providers,
+    client: Client,
 ) -> AuthorizationOut:
     url, row = await service.start(
         db,
@@ -98,7 +112,7 @@ async def login_start(
     ),
 )
 async def callback(
-    provider: str,
+    provider: ProviderName,
     response: Response,
     db: DbSession,
     rt: RuntimeDep,
@@ -141,7 +155,7 @@ async def my_identities(caller: CurrentCaller, db: DbSession) -> list[IdentityOu
     responses=responses((401, "Missing or invalid access token"), *PROVIDER_ERRORS),
 )
 async def link(
-    provider: str,
+    provider: ProviderName,
     caller: CurrentCaller,
     request: Request,
     db: DbSession,
@@ -170,5 +184,5 @@ async def link(
         (401, "Missing or invalid access token"), (404, "Provider not linked"), (409, "Last sign-in method")
     ),
 )
-async def unlink(provider: str, caller: CurrentCaller, db: DbSession, client: Client) -> None:
+async def unlink(provider: ProviderName, caller: CurrentCaller, db: DbSession, client: Client) -> None:
     await service.unlink(db, user=caller.user, provider=provider, client=client)

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core_crm.core.base import utcnow
-from core_crm.core.types import Instant, JsonObject, LongText, Money, Str50, Str100, Str255, Str500, Url
+from core_crm.core.types import (
+    Instant,
+    JsonObject,
+    LongText,
+    Money,
+    Omittable,
+    Str50,
+    Str100,
+    Str255,
+    Str500,
+    Url,
+)
 
 
 class ClaimCreate(BaseModel):
@@ -51,11 +62,11 @@ class ClaimUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"claimed_amount": "2100.00"}]})
 
-    claim_type: Str50 | None = None
-    description: LongText | None = Field(default=None, min_length=1)
+    claim_type: Omittable[Str50] = None
+    description: Omittable[Annotated[LongText, Field(min_length=1)]] = None
     location: Str255 | None = None
     claimed_amount: Money | None = None
-    metadata: JsonObject | None = None
+    metadata: Omittable[JsonObject] = None
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)

@@ -5,6 +5,10 @@ Each takes ``If-Match`` (the ETag read: of racing requests one wins, the others 
 ``Idempotency-Key`` (a repeat answers with the first result, header ``Idempotent-Replayed``), and
 refuses with 428 when it has neither. The remembered answer is written in the request's own
 transaction (``aintech_shared.idempotency``).
+
+The precondition is judged after the request itself (RFC 9110 §13.2.1): a body that fails
+validation is a 422 whatever the headers say; a missing (428) or malformed (412) precondition is
+raised when the handler first asks for it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.db import DbSession
+from aintech_shared.errors import AppError
 from aintech_shared.idempotency import Claim, IdempotencyKey, IdempotencyStore, require_precondition
 from core_crm.core.base import IDEMPOTENCY_KEYS
 from core_crm.core.preconditions import IfMatch, expected_version
@@ -41,12 +46,22 @@ class Transition:
 
     request: Request
     session: AsyncSession
-    expected_version: int | None
+    _expected_version: int | None
     key: str | None
+    refusal: AppError | None = None  # 428 or 412, raised once the request itself is valid
     _claim: Claim | None = field(default=None, init=False)
+
+    @property
+    def expected_version(self) -> int | None:
+        """The version ``If-Match`` named (None: any); raises the precondition's refusal if any."""
+        if self.refusal is not None:
+            raise self.refusal
+        return self._expected_version
 
     async def replay(self, principal: str) -> Response | None:
         """The remembered answer when this key was already used by ``principal`` here."""
+        if self.refusal is not None:
+            raise self.refusal
         if self.key is None:
             return None
         claimed = await STORE.claim(self.session, request=self.request, key=self.key, principal=principal)
@@ -73,8 +88,12 @@ class Transition:
 async def _transition(
     request: Request, session: DbSession, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> Transition:
-    require_precondition(if_match=if_match, idempotency_key=idempotency_key)
-    return Transition(request, session, expected_version(if_match, required=False), idempotency_key)
+    try:
+        require_precondition(if_match=if_match, idempotency_key=idempotency_key)
+        version = expected_version(if_match, required=False)
+    except AppError as refusal:  # the body is validated after the dependencies: judge it first
+        return Transition(request, session, None, idempotency_key, refusal)
+    return Transition(request, session, version, idempotency_key)
 
 
 Guarded = Annotated[Transition, Depends(_transition)]

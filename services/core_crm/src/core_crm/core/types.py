@@ -5,14 +5,24 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 from aintech_shared.instants import Day
 from aintech_shared.instants import Instant as SharedInstant
 from core_crm.core import spain
+
+T = TypeVar("T")
 
 MAX_JSON_BYTES = 16 * 1024
 
@@ -79,6 +89,18 @@ Tag = Annotated[
     AfterValidator(_no_nul),
 ]
 Tags = Annotated[list[Tag], Field(max_length=50)]
+
+
+# The "leave it out" of a PATCH field that cannot be cleared (`title: Omittable[Str255] = None`): the
+# document offers only the value's type, so null is schema-invalid, and validation refuses it with a field
+# error (422 "cannot be null") before any rule of the service (a precondition) is looked at.
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("cannot be null")
+    return value
+
+
+Omittable = Annotated[T | SkipJsonSchema[None], BeforeValidator(_refuse_null)]
 
 # Query-string text: NUL bytes refused before they reach the database.
 QueryText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_nul)]

@@ -25,6 +25,7 @@ from core_crm.core.types import (
     Iban,
     JsonObject,
     LongText,
+    Omittable,
     PersonalId,
     Phone,
     PostalCode,
@@ -127,9 +128,9 @@ class CustomerUpdate(BaseModel):
         },
     )
 
-    customer_type: CustomerType | None = None
-    first_name: Str100 | None = None
-    last_name: Str100 | None = None
+    customer_type: Omittable[CustomerType] = None
+    first_name: Omittable[Str100] = None
+    last_name: Omittable[Str100] = None
     email: Email | None = None
     phone: Phone = None
     mobile: Phone = None
@@ -140,19 +141,19 @@ class CustomerUpdate(BaseModel):
     city: Str100 | None = None
     province: Str100 | None = None
     postal_code: PostalCode = None
-    country: Country | None = None
+    country: Omittable[Country] = None
     company_name: Str255 | None = None
     tax_id: CompanyId = None
     iban: Iban = None
-    status: EditableStatus | None = None
+    status: Omittable[EditableStatus] = None
     segment: CustomerSegment | None = None
     lead_source: Str100 | None = None
     preferred_channel: ContactChannel | None = None
-    preferred_language: Language | None = None
+    preferred_language: Omittable[Language] = None
     owner_id: uuid.UUID | None = None
-    tags: Tags | None = None
+    tags: Omittable[Tags] = None
     notes: LongText | None = None
-    metadata: JsonObject | None = None
+    metadata: Omittable[JsonObject] = None
 
     @field_validator("email")
     @classmethod

@@ -13,6 +13,7 @@ from core_crm.core.types import (
     JsonObject,
     LongText,
     Money,
+    Omittable,
     Premium,
     SaneDate,
     SmallMoney,
@@ -149,15 +150,15 @@ class PolicyUpdate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"coverage_amount": "60000.00"}]}
     )
 
-    carrier: Str100 | None = None
-    premium_frequency: PremiumFrequency | None = None
+    carrier: Omittable[Str100] = None
+    premium_frequency: Omittable[PremiumFrequency] = None
     coverage_amount: Money | None = None
     deductible: SmallMoney | None = None
-    details: JsonObject | None = None
+    details: Omittable[JsonObject] = None
     policy_document_url: Url | None = None
     certificate_url: Url | None = None
     notes: LongText | None = None
-    metadata: JsonObject | None = None
+    metadata: Omittable[JsonObject] = None
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -13,6 +13,7 @@ from core_crm.core.types import (
     JsonObject,
     LongText,
     Money,
+    Omittable,
     Percent,
     Premium,
     SaneDate,
@@ -130,15 +131,15 @@ class QuoteUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"base_premium": "600.00"}]})
 
-    coverage_details: JsonObject | None = None
-    base_premium: Premium | None = None
-    discounts: list[Adjustment] | None = Field(default=None, max_length=20)
-    surcharges: list[Adjustment] | None = Field(default=None, max_length=20)
-    carrier_quotes: list[CarrierQuote] | None = Field(default=None, max_length=20)
+    coverage_details: Omittable[JsonObject] = None
+    base_premium: Omittable[Premium] = None
+    discounts: Omittable[Annotated[list[Adjustment], Field(max_length=20)]] = None
+    surcharges: Omittable[Annotated[list[Adjustment], Field(max_length=20)]] = None
+    carrier_quotes: Omittable[Annotated[list[CarrierQuote], Field(max_length=20)]] = None
     selected_carrier: Str100 | None = None
     valid_until: Instant | None = None
     notes: LongText | None = None
-    metadata: JsonObject | None = None
+    metadata: Omittable[JsonObject] = None
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, mode="json")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core_crm.core.types import Instant, JsonObject, LongText, Str50, Str255, Tags
+from core_crm.core.types import Instant, JsonObject, LongText, Omittable, Str50, Str255, Tags
 from core_crm.tasks.models import TaskPriority
 
 
@@ -45,16 +45,16 @@ class TaskCreate(BaseModel):
 class TaskUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"priority": "urgent"}]})
 
-    title: Str255 | None = None
+    title: Omittable[Str255] = None
     description: LongText | None = None
     task_type: Str50 | None = None
-    priority: TaskPriority | None = None
-    status: Literal["pending", "in_progress"] | None = Field(
+    priority: Omittable[TaskPriority] = None
+    status: Omittable[Literal["pending", "in_progress"]] = Field(
         default=None, description="Use complete/cancel to close."
     )
     due_date: Instant | None = None
-    tags: Tags | None = None
-    metadata: JsonObject | None = None
+    tags: Omittable[Tags] = None
+    metadata: Omittable[JsonObject] = None
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, field_validator
 
 from core_crm.core.types import JsonObject, LongText, Str50, Str100, Str255
 from core_crm.tasks.models import TaskPriority
@@ -215,7 +215,7 @@ class WorkflowUpdate(_Strict):
 
     name: Str255 | None = None
     description: LongText | None = None
-    active: bool | None = None
+    active: StrictBool | None = None  # true or false, not 0/1 or "yes"
 
 
 class ExecuteRequest(_Strict):

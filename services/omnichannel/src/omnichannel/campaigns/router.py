@@ -23,6 +23,10 @@ ERRORS = responses(
     (404, "No such campaign"),
     (409, "Not allowed in the campaign's current status"),
 )
+# A cursor is opaque: one not handed out by a listing is refused (422 naming `cursor`).
+PAGE_ERRORS = responses(
+    (403, "Missing permission campaigns:manage"), (404, "No such campaign"), (422, "Invalid cursor")
+)
 
 
 @router.post(
@@ -54,7 +58,7 @@ async def create(
 
 
 @router.get(
-    "", response_model=CursorPage[CampaignOut], summary="Campaigns with their progress", responses=ERRORS
+    "", response_model=CursorPage[CampaignOut], summary="Campaigns with their progress", responses=PAGE_ERRORS
 )
 async def listing(
     principal: CampaignManager, db: DbSession, cursor: Cursor = None, limit: Limit = 50
@@ -80,7 +84,7 @@ async def get(campaign_id: uuid.UUID, principal: CampaignManager, db: DbSession)
     "/{campaign_id}/recipients",
     response_model=CursorPage[RecipientOut],
     summary="Per-recipient status",
-    responses=ERRORS,
+    responses=PAGE_ERRORS,
 )
 async def recipients(
     campaign_id: uuid.UUID,

@@ -6,10 +6,21 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 Money = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
-Score = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)]
+# A score from 0 to 1, four decimals at most: a number or a decimal string, as the document says.
+SCORE_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 1, "multipleOf": 0.0001},
+        {"type": "string", "pattern": r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"},
+    ]
+}
+Score = Annotated[
+    Decimal,
+    Field(ge=0, le=1, max_digits=6, decimal_places=4),
+    WithJsonSchema(SCORE_SCHEMA, mode="validation"),
+]
 
 
 class DynamicPricingRequest(BaseModel):
