@@ -11,7 +11,7 @@ STACK := $(UV) run --frozen python deploy/local/stack.py
 PYTEST_ARGS ?= -q
 BENCH_ARGS ?=
 
-.PHONY: help bootstrap run up down status migrate seed test test-fast lint format bench docs dlq clean browser
+.PHONY: help bootstrap run up down status migrate seed test test-contract test-fast lint format bench docs dlq clean browser
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ seed: bootstrap ## Load the demo data
 
 test: bootstrap ## The full suite on real Postgres and Kafka (started and stopped for the run); PYTEST_ARGS picks a part
 	$(STACK) test -- $(PYTEST_ARGS)
+
+test-contract: bootstrap ## Schemathesis with every check over the merged OpenAPI, through the gateway (fleet boot + ~3 min)
+	AINTECH_CONTRACT_FUZZ=1 $(STACK) test -- -q tests/e2e/test_openapi_contract.py
 
 test-fast: bootstrap ## The suite without the fleet boot and the outage drills (marks e2e, slow)
 	$(STACK) test -- $(PYTEST_ARGS) -m "not e2e and not slow"

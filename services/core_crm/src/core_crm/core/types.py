@@ -116,7 +116,19 @@ def _amount_schema(digits: int, places: int, *, positive: bool, maximum: int | N
         number["exclusiveMaximum"] = 10**whole
     else:
         number["maximum"] = maximum
-    text = {"type": "string", "pattern": rf"^[0-9]{{1,{whole}}}(\.[0-9]{{1,{places}}})?$"}
+    if not positive:
+        pattern = rf"^[0-9]{{1,{whole}}}(\.[0-9]{{1,{places}}})?$"
+    else:
+        # Above zero: a whole part without leading zeros, or a fraction that is not all zeros
+        # ("0" and "0.00" are schema-invalid, as the number form's exclusiveMinimum says).
+        assert places == 2, "positive amounts have two decimals"
+        fraction = r"0?\.(?:0[1-9]|[1-9][0-9]?)"
+        if maximum is None:
+            pattern = rf"^(?:[1-9][0-9]{{0,{whole - 1}}}(?:\.[0-9]{{1,2}})?|{fraction})$"
+        else:
+            assert maximum == 100, "the one bounded amount is a percentage"
+            pattern = rf"^(?:100(?:\.0{{1,2}})?|[1-9][0-9]?(?:\.[0-9]{{1,2}})?|{fraction})$"
+    text = {"type": "string", "pattern": pattern}
     return WithJsonSchema({"anyOf": [number, text]}, mode="validation")
 
 

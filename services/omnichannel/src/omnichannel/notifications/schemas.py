@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 Kind = Literal[
     "policy_expiring",
@@ -38,10 +38,11 @@ class PreferenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Kind
-    in_app: bool = True
-    email: bool = False
-    sms: bool = False
-    whatsapp: bool = False
+    # Strict: 0, 1 or "yes" are not booleans in the document, so they are refused here too.
+    in_app: StrictBool = True
+    email: StrictBool = False
+    sms: StrictBool = False
+    whatsapp: StrictBool = False
 
 
 class PreferencesIn(BaseModel):
