@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 from prometheus_client import Counter
 
+from aintech_shared import live
 from aintech_shared.aio import sleep_or_stop
 from aintech_shared.db import Database
 from aintech_shared.health import LoopHealth
@@ -186,30 +187,14 @@ class Dispatcher:
         if failed:
             log.error("messages_stuck_sending_failed", count=failed)
 
-    async def _listen(self, stop: asyncio.Event) -> None:
-        def on_notify(*_: Any) -> None:
-            self._wakeup.set()
-
-        while not stop.is_set():
-            try:
-                async with self.db.engine.connect() as conn:
-                    raw = await conn.get_raw_connection()
-                    driver: Any = raw.driver_connection
-                    await driver.add_listener(DISPATCH_CHANNEL, on_notify)
-                    self._wakeup.set()
-                    try:
-                        while not stop.is_set() and not driver.is_closed():
-                            await sleep_or_stop(stop, 5.0)
-                    finally:
-                        if not driver.is_closed():
-                            await driver.remove_listener(DISPATCH_CHANNEL, on_notify)
-            except Exception as exc:  # the database went away: polling carries on meanwhile
-                log.warning("dispatcher_listen_failed", error=repr(exc))
-                await sleep_or_stop(stop, 2.0)
-
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until ``stop`` is set; database or provider trouble is waited out, never fatal."""
-        listener = asyncio.create_task(self._listen(stop))
+        # Woken by the queue's NOTIFY through the chassis' listener (reconnects on its own; a gap
+        # wakes the loop too, so a message queued while it was away is not left to the poll).
+        listener = live.Listener(
+            self.db, DISPATCH_CHANNEL, on_message=lambda _message: self._wakeup.set(), on_gap=self._wakeup.set
+        )
+        await listener.start(wait=1.0)
         backoff = 0.5
         try:
             while not stop.is_set():
@@ -226,8 +211,7 @@ class Dispatcher:
                 if sent < self.settings.dispatch_batch_size:
                     await self._idle(stop)
         finally:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            await listener.stop()
 
     async def _idle(self, stop: asyncio.Event) -> None:
         waiter = asyncio.ensure_future(self._wakeup.wait())

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.statuses import ConversationStatus
+from aintech_shared import live
 from aintech_shared.errors import Conflict
 from omnichannel.conversations import service as conversations
 from omnichannel.conversations.models import Conversation
@@ -142,7 +143,7 @@ async def queue(
     await conversations.touch(
         session, conversation=conversation, preview=preview(message), at=message.created_at, inbound=False
     )
-    await session.execute(select(func.pg_notify(DISPATCH_CHANNEL, "")))
+    await live.notify(session, DISPATCH_CHANNEL, {"queued": str(message.id)})
     await push_message(session, conversation=conversation, message=message)
     return message
 

@@ -34,15 +34,12 @@ from typing import Any
 from fastapi import UploadFile
 
 from aintech_shared.errors import AppError, UnprocessableEntity
+from aintech_shared.webhooks import PayloadTooLarge
 from quote_engine.rating.tariff import TariffDefinition
 
 COLUMNS = ("section", "item", "field", "op", "from", "to", "value", "text")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ROWS = 5000
-
-
-class PayloadTooLarge(AppError):
-    status, slug, title = 413, "payload-too-large", "File too large"
 
 
 class UnsupportedMediaType(AppError):
