@@ -143,15 +143,19 @@ async def test_a_connection_lost_mid_query_costs_that_request_only(
     client, db = service
     await fill_pools(client)
     in_flight = asyncio.create_task(client.get("/notes", params={"sleep": 30}))
-    async with db.transaction() as session:  # wait for the slow query to be running, with a deadline
-        for _ in range(200):
+    # Wait for the slow query to be running, with a deadline. Each look is its own transaction:
+    # Postgres keeps one snapshot of pg_stat_activity per transaction, so a look inside one
+    # transaction would never see a query that started after its first look.
+    running = 0
+    for _ in range(200):
+        async with db.transaction() as session:
             running = await session.scalar(
                 text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'")
             )
-            if running:
-                break
-            await asyncio.sleep(0.05)
-        assert running, "the slow read never reached Postgres"
+        if running:
+            break
+        await asyncio.sleep(0.05)
+    assert running, "the slow read never reached Postgres"
 
     await restart(postgres[1])
 
