@@ -199,7 +199,7 @@ async def _one_partition(scratch: ScratchSchema, bootstrap: str, count: int, che
 
 
 async def _end_to_end_latency(
-    scratch: ScratchSchema, bootstrap: str, checks: Checks, *, events: int = 400, per_second: float = 100.0
+    scratch: ScratchSchema, bootstrap: str, checks: Checks, *, events: int = 300, per_second: float = 30.0
 ) -> None:
     """Commit -> effect: ``events`` published one per transaction at ``per_second`` (relay and
     consumer running, as in a service); each latency is from the publisher's COMMIT returning to
