@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -26,8 +28,11 @@ def rss_mib(pid: int) -> float:
 
 
 async def bench_idle(env: dict[str, str], *, settle: float = 10.0, window: float = 30.0) -> list[str]:
+    """``BENCH_IDLE_PROFILE=core-crm-worker,gateway`` also records those processes with py-spy
+    over the window (raw stacks in ``.local/bench/logs/idle-<label>.pyspy.txt``)."""
     import stack
 
+    profile_labels = [p for p in os.environ.get("BENCH_IDLE_PROFILE", "").split(",") if p]
     heading(f"idle fleet: every API and worker, nothing happening ({window:g} s after {settle:g} s settling)")
     base = stack.PROFILES["bench"]
     profile = dataclasses.replace(base, port_offset=fleet_offset(base.port_offset))
@@ -39,10 +44,23 @@ async def bench_idle(env: dict[str, str], *, settle: float = 10.0, window: float
             await asyncio.to_thread(fleet.wait_ready, 240.0)
             await asyncio.sleep(settle)
             pids = {label: proc.pid for label, proc in fleet.procs.items()}
+            profilers = [
+                await asyncio.create_subprocess_exec(
+                    str(Path(sys.executable).parent / "py-spy"),
+                    *("record", "-p", str(pids[label]), "-d", str(int(window)), "-r", "50", "-f", "raw"),
+                    *("-o", str(LOGS / f"idle-{label}.pyspy.txt")),
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+                for label in profile_labels
+                if label in pids
+            ]
             before = {label: cpu_seconds(pid) for label, pid in pids.items()}
             t0 = time.monotonic()
             await asyncio.sleep(window)
             elapsed = time.monotonic() - t0
+            for profiler in profilers:
+                await profiler.wait()
             after = {label: cpu_seconds(pid) for label, pid in pids.items()}
             rss = {label: rss_mib(pid) for label, pid in pids.items()}
         finally:
