@@ -59,6 +59,8 @@ class Outbound:
     sealed: Sealed | None = None
     # An account mail (verification, reset, alert, code): kept in the address's account thread.
     account: bool = False
+    # A WhatsApp template's content SID and variables (``whatsapp.service.Content.as_context``).
+    content: dict[str, Any] | None = None
 
 
 class OptedOut(Conflict):
@@ -114,7 +116,7 @@ async def queue(
             "media": list(outbound.media),
             "template": outbound.template,
             "language": outbound.language,
-            "context": {**outbound.context, "purpose": outbound.purpose},
+            "context": {**outbound.context, **(outbound.content or {}), "purpose": outbound.purpose},
             "campaign_id": outbound.campaign_id,
             "in_reply_to": outbound.in_reply_to,
             "status": "queued",
