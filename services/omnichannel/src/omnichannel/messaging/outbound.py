@@ -63,6 +63,10 @@ class Outbound:
     content: dict[str, Any] | None = None
 
 
+# The platform templates that say what a conversation is about (the skill an agent needs for it).
+TEMPLATE_TOPICS = {"claim_update": "claims", "policy_renewal_reminder": "renewals", "quote": "sales"}
+
+
 class OptedOut(Conflict):
     """The recipient opted out of this channel."""
 
@@ -100,6 +104,8 @@ async def queue(
             and conversation.status != ConversationStatus.resolved
         ):
             await conversations.set_assignee(session, conversation=conversation, agent_id=outbound.sender_id)
+    if outbound.template in TEMPLATE_TOPICS:
+        conversation.topic = TEMPLATE_TOPICS[outbound.template]
     message = await store(
         session,
         conversation=conversation,

@@ -148,13 +148,17 @@ def queue_added(entry: QueueEntry, *, position: int) -> QueueCallAdded:
     return QueueCallAdded(**_queue_fields(entry), position=position, enqueued_at=entry.enqueued_at)
 
 
-def queue_assigned(entry: QueueEntry, *, preferred: bool, now: datetime) -> QueueCallAssigned:
+def queue_assigned(
+    entry: QueueEntry, *, preferred: bool, now: datetime, widened: bool = False
+) -> QueueCallAssigned:
     assert entry.assigned_to is not None
     return QueueCallAssigned(
         **_queue_fields(entry),
         agent_id=entry.assigned_to,
         waited_seconds=_waited(entry, now),
         routed_to_last_agent=preferred,
+        required_skills=list(entry.required_skills or []),
+        widened=widened,
         assigned_at=now,
     )
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aintech_contracts.statuses import FINAL_CALL_STATUSES, CallStatus
@@ -120,6 +120,7 @@ class QueueEntry(Base):
             postgresql_where=text("state = 'waiting'"),
         ),
         Index("ix_call_queue_assigned", "assigned_at", postgresql_where=text("state = 'assigned'")),
+        Index("ix_call_queue_enqueued", "enqueued_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -140,6 +141,12 @@ class QueueEntry(Base):
     assigned_to: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     abandoned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    # The caller's IVR choice and language as skills an agent must hold (until the wait widens it).
+    required_skills: Mapped[list[str]] = mapped_column(
+        ARRAY(String(20)), default=list, server_default=text("'{}'")
+    )
+    language: Mapped[str] = mapped_column(String(2), default="es", server_default=text("'es'"))
+    widened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def priority_name(self) -> str:

@@ -30,6 +30,7 @@ from telephony.settings import Settings
 log = structlog.get_logger("telephony.voice")
 
 DIGIT_DEPARTMENT = {"1": "claims", "2": "sales", "3": "renewals"}
+ENGLISH_KEY = "9"  # the Spanish menu offers English: the caller's language becomes a required skill
 RECORDING_RANK = {"in-progress": 0, "paused": 0, "completed": 1, "absent": 1, "failed": 1}
 MAX_TRANSCRIPTION = 20_000
 DIRECT_ASSIGNMENTS = 5  # at most this many assignments inside a webhook; the worker does the rest
@@ -118,14 +119,27 @@ async def ivr(session: AsyncSession, *, rt: Runtime, call_id: uuid.UUID, digits:
         return twiml.message_and_hangup("Lo sentimos, no podemos atender su llamada.")
     if call.department is not None:  # a replay of this request: same answer, no second entry
         return calls.customer_leg_twiml(rt, call)
+    if digits[:1] == ENGLISH_KEY and "language" not in call.metadata_:  # the menu again, in English
+        call.metadata_ = {**call.metadata_, "language": "en"}
+        return twiml.ivr_menu(
+            greeting=f"Welcome to {rt.settings.company_name}.",
+            action=rt.webhook_url("ivr", call_id=call.id),
+            fallback=rt.webhook_url("ivr", call_id=call.id),
+            timeout=rt.settings.ivr_timeout_seconds,
+            language="en",
+        )
     department = DIGIT_DEPARTMENT.get(digits[:1], "other")
     call.department = department
     segment = None
     open_claims = 0
+    language = call.metadata_.get("language")
     if call.customer_id is not None:
         profile = await customers.profile(session, call.customer_id)
         if profile is not None:
             segment, open_claims = profile.segment, profile.open_claims
+            language = language or (profile.preferred_language or "es")[:2].lower()
+    language = language if language in queue.LANGUAGES else "es"
+    call.metadata_ = {**call.metadata_, "language": language}
     facts = queue.RoutingFacts(
         open_claims=open_claims,
         vip=segment is not None and segment in rt.settings.vip_segments,
@@ -133,7 +147,9 @@ async def ivr(session: AsyncSession, *, rt: Runtime, call_id: uuid.UUID, digits:
             session, customer_id=call.customer_id, phone=call.customer_phone
         ),
     )
-    entry, position = await queue.enqueue(session, rt=rt, call=call, department=department, facts=facts)
+    entry, position = await queue.enqueue(
+        session, rt=rt, call=call, department=department, facts=facts, language=language
+    )
     assigned = await queue.assign_waiting(session, rt=rt, limit=DIRECT_ASSIGNMENTS)  # free agents, in order
     if entry.state == "assigned":
         message = "Le pasamos con un agente. Un momento, por favor."
