@@ -376,6 +376,9 @@ class InteractionLogged(EventData):
     outcome: str | None = Field(default=None, max_length=100)
     duration_seconds: int | None = Field(default=None, ge=0)
     recording_url: str | None = Field(default=None, max_length=500)
+    # A call's recording consent (GDPR/LOPDGDD): the caller heard the notice and did not refuse
+    # ("given"), or refused with a key ("refused"); None when not asked.
+    recording_consent: Literal["given", "refused"] | None = None
 
 
 # --- tasks -------------------------------------------------------------------------------------

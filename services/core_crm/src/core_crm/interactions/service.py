@@ -113,9 +113,10 @@ async def record_channel_contact(
     outcome: str | None,
     duration_seconds: int | None,
     recording_url: str | None,
+    recording_consent: str | None = None,
 ) -> Interaction:
     """Put a call or message from telephony/omnichannel on a customer's timeline (once per external
-    id). Publishes `interaction.created`."""
+    id). Publishes `interaction.created`. A call's recording consent is kept in its metadata."""
     existing = await repository.by_external(session, source=source, external_id=external_id)
     if existing is not None:
         return existing
@@ -134,6 +135,7 @@ async def record_channel_contact(
         external_id=external_id,
         agent_id=agent_id,
         occurred_at=occurred_at,
+        attributes={"recording_consent": recording_consent} if recording_consent else {},
     )
     await repository.add(session, row)
     await rt.outbox.publish(session, _event(row), key=str(row.customer_id))

@@ -122,6 +122,7 @@ def interaction(call: Call) -> InteractionLogged:
         outcome=call.outcome,
         duration_seconds=call.duration,
         recording_url=call.recording_url,
+        recording_consent=call.recording_consent,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -52,6 +53,7 @@ class Call(Base):
     __table_args__ = (
         CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
         CheckConstraint(check_in("status", CallStatus), name="status"),
+        CheckConstraint("recording_consent IN ('given', 'refused')", name="recording_consent"),
         Index("ix_calls_agent_created", "agent_id", "created_at"),
         Index("ix_calls_customer_ended", "customer_id", "ended_at"),
         Index("ix_calls_phone_created", "customer_phone", "created_at"),
@@ -90,6 +92,14 @@ class Call(Base):
     recording_duration: Mapped[int | None] = mapped_column(Integer)
     transcription_status: Mapped[str | None] = mapped_column(String(20))
     transcription: Mapped[str | None] = mapped_column(Text)
+    # The IVR's notice was heard and not refused ("given"), or refused with a key ("refused");
+    # None: not asked (outbound calls, voicemail). A refused call is never recorded.
+    recording_consent: Mapped[str | None] = mapped_column(String(10))
+    # The recording as kept in the platform's object store (copied from the provider, digest checked).
+    recording_key: Mapped[str | None] = mapped_column(String(300))
+    recording_sha256: Mapped[str | None] = mapped_column(String(64))
+    recording_size: Mapped[int | None] = mapped_column(BigInteger)
+    recording_archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONB, default=dict, server_default=text("'{}'::jsonb")
     )

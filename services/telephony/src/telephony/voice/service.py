@@ -31,6 +31,7 @@ log = structlog.get_logger("telephony.voice")
 
 DIGIT_DEPARTMENT = {"1": "claims", "2": "sales", "3": "renewals"}
 ENGLISH_KEY = "9"  # the Spanish menu offers English: the caller's language becomes a required skill
+REFUSE_RECORDING_KEY = "8"  # after the recording notice: the call is never recorded
 RECORDING_RANK = {"in-progress": 0, "paused": 0, "completed": 1, "absent": 1, "failed": 1}
 MAX_TRANSCRIPTION = 20_000
 DIRECT_ASSIGNMENTS = 5  # at most this many assignments inside a webhook; the worker does the rest
@@ -119,6 +120,17 @@ async def ivr(session: AsyncSession, *, rt: Runtime, call_id: uuid.UUID, digits:
         return twiml.message_and_hangup("Lo sentimos, no podemos atender su llamada.")
     if call.department is not None:  # a replay of this request: same answer, no second entry
         return calls.customer_leg_twiml(rt, call)
+    if digits[:1] == REFUSE_RECORDING_KEY and call.recording_consent is None:
+        call.recording_consent = "refused"  # never recorded; the menu again, without the notice
+        english = call.metadata_.get("language") == "en"
+        return twiml.ivr_menu(
+            greeting="This call will not be recorded." if english else "Esta llamada no se grabará.",
+            action=rt.webhook_url("ivr", call_id=call.id),
+            fallback=rt.webhook_url("ivr", call_id=call.id),
+            timeout=rt.settings.ivr_timeout_seconds,
+            language="en" if english else "es",
+            recording_notice=False,
+        )
     if digits[:1] == ENGLISH_KEY and "language" not in call.metadata_:  # the menu again, in English
         call.metadata_ = {**call.metadata_, "language": "en"}
         return twiml.ivr_menu(
@@ -127,7 +139,10 @@ async def ivr(session: AsyncSession, *, rt: Runtime, call_id: uuid.UUID, digits:
             fallback=rt.webhook_url("ivr", call_id=call.id),
             timeout=rt.settings.ivr_timeout_seconds,
             language="en",
+            recording_notice=call.recording_consent is None,
         )
+    if call.recording_consent is None:
+        call.recording_consent = "given"  # heard the notice and chose a department without refusing
     department = DIGIT_DEPARTMENT.get(digits[:1], "other")
     call.department = department
     segment = None
