@@ -163,3 +163,23 @@ async def test_the_retention_purge_removes_expired_recordings_and_logs_them(
         again = await recordings.purge_expired(session, store=rt.store, settings=rt.settings, now=now)
     assert again == [], "a purge is not repeated"
     await rt.store.delete(keys[1])
+
+
+async def test_a_recorded_calls_transcription_reaches_its_crm_interaction_once(api: Api) -> None:
+    call_id, recording_sid, agent = await finished_recording(api)
+    assert (await api.client.post(f"/calls/{call_id}/end", headers=agent.auth)).status_code == 200
+    params = {
+        "AccountSid": ACCOUNT_SID,
+        "RecordingSid": recording_sid,
+        "TranscriptionStatus": "completed",
+        "TranscriptionText": "El perito visitará la vivienda el martes.",
+    }
+    for _ in range(2):  # Twilio retries: attached once
+        answer = await api.webhook("transcription", params, query={"call_id": call_id})
+        assert answer.status_code == 204, answer.text
+    [logged] = await api.events("interaction.logged")
+    [transcribed] = await api.events("interaction.transcribed")
+    assert transcribed["data"]["external_id"] == logged["data"]["external_id"]
+    assert transcribed["data"]["transcript"] == "El perito visitará la vivienda el martes."
+    row = await api.row("SELECT transcription FROM telephony.calls WHERE id = :i", i=call_id)
+    assert row == {"transcription": "El perito visitará la vivienda el martes."}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from aintech_contracts.events.crm import InteractionLogged
+from aintech_contracts.events.crm import InteractionLogged, InteractionTranscribed
 from aintech_contracts.events.telephony import (
     CallAnswered,
     CallEnded,
@@ -17,6 +17,7 @@ from aintech_contracts.events.telephony import (
     QueueCallAssigned,
 )
 from telephony.calls.models import PRIORITIES, Call, QueueEntry
+from telephony.core.base import utcnow
 
 DEPARTMENT_LABEL = {
     "claims": "siniestros",
@@ -123,6 +124,16 @@ def interaction(call: Call) -> InteractionLogged:
         duration_seconds=call.duration,
         recording_url=call.recording_url,
         recording_consent=call.recording_consent,
+    )
+
+
+def transcribed(call: Call) -> InteractionTranscribed:
+    """A recorded call's transcript for the CRM interaction the call became."""
+    return InteractionTranscribed(
+        source="telephony",
+        external_id=_sid(call),
+        transcript=(call.transcription or "")[:20_000],
+        transcribed_at=utcnow(),
     )
 
 

@@ -30,6 +30,7 @@ SKILLED_DEPARTMENTS = ("claims", "sales", "renewals")
 LANGUAGES = ("es", "en")
 # How many waiting callers (in serving order) one assignment considers.
 ROUTING_WINDOW = 1000
+FIRST_LOOK = 20
 
 WAITING = Gauge("telephony_queue_waiting", "Callers waiting, by required skill", ["skill"])
 LONGEST_WAIT = Gauge(
@@ -139,9 +140,13 @@ def pick(
     agent when free and skilled, else the longest idle skilled one; after ``widen_after`` any agent."""
     if not agents_free:
         return None
+    skilled_for: dict[tuple[str, ...], list[tuple[uuid.UUID, dict[str, int]]]] = {}  # few distinct sets
     for head in heads:
         widened = now - head.enqueued_at >= widen_after
-        skilled = [a for a in agents_free if has_skills(a[1], head.required_skills)]
+        skilled = skilled_for.get(head.required_skills)
+        if skilled is None:
+            skilled = [a for a in agents_free if has_skills(a[1], head.required_skills)]
+            skilled_for[head.required_skills] = skilled
         if head.preferred_agent_id is not None:
             for agent_id, _ in skilled:
                 if agent_id == head.preferred_agent_id:
@@ -214,10 +219,18 @@ async def assign_next(
     """
     now = now or utcnow()
     widen_after = timedelta(seconds=rt.settings.queue_widen_after_seconds)
-    heads = await calls_repo.waiting_heads(session, limit=ROUTING_WINDOW)
     free = await agents.available_for_routing(session)
+    if not free:
+        return None
+    # Usually one of the first callers can be served: read a few, and the whole window only if not.
+    heads = await calls_repo.waiting_heads(session, limit=FIRST_LOOK)
+    widened_look = len(heads) < FIRST_LOOK
     while True:
         match = pick(heads, free, now=now, widen_after=widen_after)
+        if match is None and not widened_look:
+            heads = await calls_repo.waiting_heads(session, limit=ROUTING_WINDOW)
+            widened_look = True
+            continue
         if match is None:
             return None
         entry = await calls_repo.lock_waiting(session, match.entry_id)

@@ -294,16 +294,25 @@ async def recording(session: AsyncSession, *, rt: Runtime, params: FormParams, c
     return True
 
 
-async def transcription(session: AsyncSession, *, params: FormParams, call_id: uuid.UUID) -> bool:
-    """Twilio's transcription of a voicemail."""
+async def transcription(
+    session: AsyncSession, *, params: FormParams, call_id: uuid.UUID, rt: Runtime | None = None
+) -> bool:
+    """Twilio's transcription of a voicemail or of a recorded call. A call already logged to the CRM
+    gets its transcript attached there (``interaction.transcribed``); one still live carries it in
+    its ``interaction.logged`` summary when it ends."""
     call = await calls_repo.get(session, call_id, lock=True)
     if call is None:
         return False
+    if call.recording_consent == "refused":
+        return False  # nothing of a refused call is kept (there should be no recording to transcribe)
     state = _field(params, "TranscriptionStatus", 20) or "completed"
+    already = call.transcription_status == "completed"
     call.transcription_status = state
     if state == "completed":
         call.transcription = params.get("TranscriptionText", "").replace("\x00", "")[:MAX_TRANSCRIPTION]
     await session.flush()
+    if state == "completed" and not already and call.ended_at is not None and call.transcription and rt:
+        await rt.outbox.publish(session, events.transcribed(call), key=events.interaction_key(call))
     return True
 
 
