@@ -35,10 +35,10 @@ def upgrade() -> None:
         schema="omnichannel",
     )
     op.create_index(
-        "ix_whatsapp_templates_content_sid", "whatsapp_templates", ["content_sid"], schema="omnichannel"
+        "ix_omnichannel_whatsapp_templates_content_sid", "whatsapp_templates", ["content_sid"], schema="omnichannel"
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_whatsapp_templates_content_sid", table_name="whatsapp_templates", schema="omnichannel")
+    op.drop_index("ix_omnichannel_whatsapp_templates_content_sid", table_name="whatsapp_templates", schema="omnichannel")
     op.drop_table("whatsapp_templates", schema="omnichannel")
