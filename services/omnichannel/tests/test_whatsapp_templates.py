@@ -15,6 +15,7 @@ from aintech_contracts.events import crm
 from aintech_contracts.rbac import Role
 from aintech_contracts.statuses import ClaimStatus
 from aintech_shared.db import Database
+from omnichannel.campaigns import service as campaigns
 from omnichannel.delivery import consumers
 from omnichannel.delivery.dispatcher import Dispatcher
 from omnichannel.providers.factory import build_providers
@@ -348,3 +349,44 @@ async def test_the_console_adapter_records_the_content_sid_and_variables(
     assert rows[0]["payload"]["content_sid"] == REMINDER_SID
     assert rows[0]["payload"]["content_variables"] == {"1": "POL-2026-001"}
     assert api.twilio.to(number) == []
+
+
+async def test_a_whatsapp_campaign_goes_as_its_template_and_without_one_says_why_each_recipient_was_skipped(
+    api: Api, dispatcher: Dispatcher
+) -> None:
+    segment = f"wa-{uuid.uuid4().hex[:6]}"
+    spanish, english = phone(), phone()
+    await api.customer(mobile=spanish, segment=segment)
+    await api.customer(mobile=english, segment=segment, language="en")
+    await register(api, "announcement", "es", content_sid=REMINDER_SID, variables=["first_name", "title"])
+    supervisor = api.person(Role.supervisor)
+    created = await api.client.post(
+        "/campaigns",
+        json={
+            "name": "Novedades",
+            "channel": "whatsapp",
+            "template": "announcement",
+            "segment": segment,
+            "variables": {"title": "Nuevas coberturas", "message": "Ahora cubrimos daños eléctricos."},
+            "rate_per_minute": 600,
+        },
+        headers=supervisor.auth,
+    )
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    assert (await api.client.post(f"/campaigns/{cid}/start", headers=supervisor.auth)).status_code == 200
+    await api.execute(
+        "UPDATE omnichannel.campaigns SET last_batch_at = now() - interval '1 minute' WHERE id = :i", i=cid
+    )
+    async with api.db.transaction() as session:
+        await campaigns.pace(session)
+    assert await dispatcher.dispatch_once() == 1
+    [sent] = api.twilio.to(spanish)
+    assert sent["content_sid"] == REMINDER_SID
+    assert json.loads(sent["content_variables"]) == {"1": "Lucía", "2": "Nuevas coberturas"}
+    rows = await api.sql(
+        "SELECT address, status, detail FROM omnichannel.campaign_recipients WHERE campaign_id = :c", c=cid
+    )
+    skipped = [r for r in rows if r["address"] == english]
+    assert skipped[0]["status"] == "skipped"
+    assert "no WhatsApp template is registered for 'announcement' in 'en'" in skipped[0]["detail"]

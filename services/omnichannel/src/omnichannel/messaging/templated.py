@@ -50,9 +50,11 @@ async def send_template(
     sender_id: uuid.UUID | None = None,
     campaign_id: uuid.UUID | None = None,
     strict: bool = False,
+    refusals: list[str] | None = None,
 ) -> Message | None:
-    """Queue ``template`` for ``recipient``; None (logged) when there is no way to reach them or they
-    opted out, unless ``strict``, which raises instead (422 / 409). Account mails go to the address's
+    """Queue ``template`` for ``recipient``; None (logged) when there is no way to reach them, they
+    opted out or WhatsApp's window is closed with no approved template (the reason appended to
+    ``refusals``), unless ``strict``, which raises instead (422 / 409). Account mails go to the address's
     account thread (never a customer's conversation); secrets are stored redacted."""
     chosen = choose_channel(recipient, channel)
     if chosen is None:
@@ -83,6 +85,8 @@ async def send_template(
         except whatsapp.TemplateRequired as refused:
             if strict:
                 raise
+            if refusals is not None:
+                refusals.append(refused.detail)
             log.warning(
                 "whatsapp_not_sent",
                 template=template,
