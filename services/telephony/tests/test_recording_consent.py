@@ -52,6 +52,8 @@ async def test_a_caller_who_refuses_is_never_recorded_and_the_crm_hears_of_it(ap
         "SELECT recording_consent, recording_sid FROM telephony.calls WHERE id = :i", i=call_id
     )
     assert row == {"recording_consent": "refused", "recording_sid": None}
+    shown = (await api.client.get(f"/calls/{call_id}", headers=agent.auth)).json()
+    assert shown["recording_consent"] == "refused" and shown["recording_kept"] is False
 
     ended = await api.client.post(f"/calls/{call_id}/end", headers=agent.auth)
     assert ended.status_code == 200, ended.text

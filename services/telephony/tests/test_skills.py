@@ -95,6 +95,9 @@ async def test_a_claims_caller_reaches_the_claims_agent_while_a_sales_agent_idle
     assert [step["event"] for step in call["metadata"]["routing"]] == ["widened", "assigned"]
     assert call["metadata"]["routing"][0]["required_skills"] == ["claims", "es"]
     assert call["metadata"]["routing"][1]["skills_matched"] is False
+    supervisor = api.person(Role.supervisor)
+    shown = (await api.client.get(f"/calls/{second}", headers=supervisor.auth)).json()
+    assert [step["event"] for step in shown["routing"]] == ["widened", "assigned"], "in the call's history"
     [assigned] = await api.events("queue.call_assigned", key=second)
     assert assigned["data"]["widened"] is True and assigned["data"]["agent_id"] == str(sales)
     [matched] = await api.events("queue.call_assigned", key=first)
