@@ -33,6 +33,7 @@ from tenacity import RetryCallState, retry_if_exception, retry_if_exception_type
 
 from aintech_contracts.envelope import CONTENT_TYPE_HEADER, CloudEvent, is_structured_content_type
 from aintech_contracts.events import dead_letter_topic
+from aintech_shared import tracing
 from aintech_shared.aio import Stopped, retrying, sleep_or_stop
 from aintech_shared.context import correlation_id_var
 from aintech_shared.db import Database
@@ -450,7 +451,11 @@ class EventConsumer:
         )
         if claimed.first() is None:
             return "duplicate"
-        await handler(session, event)
+        if tracing.enabled():
+            with tracing.consumer_span(event, self.spec.name):
+                await handler(session, event)
+        else:
+            await handler(session, event)
         return "handled"
 
     async def _dead_letter(self, record: Record, producer: Any, error: str, attempts: int) -> None:

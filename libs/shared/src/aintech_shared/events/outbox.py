@@ -25,6 +25,7 @@ from aintech_shared.events.faults import describe, is_outage
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.health import DEFAULT_MAX_FAILURES, DEFAULT_STALL_SECONDS, LoopHealth
 from aintech_shared.metrics import OUTBOX_OLDEST_AGE
+from aintech_shared.tracing import current_traceparent
 
 log = structlog.get_logger("aintech.outbox")
 
@@ -64,6 +65,7 @@ class Outbox:
             subject=subject or key,
             correlationid=current_correlation_id(),
             partitionkey=key,
+            traceparent=current_traceparent(),
         )
         # One round trip: the per-key lock, and the NOTIFY that wakes the relay at commit
         # (NOTIFY is transactional, so nothing is announced for a rolled-back event).
