@@ -210,9 +210,26 @@ def pod_monitor() -> str:
                     {"key": "app.kubernetes.io/name", "operator": "In", "values": [s.slug for s in FLEET]}
                 ]
             },
+            # honorLabels: the HTTP metrics' own ``service`` label wins; worker metrics get the
+            # pod's app name as ``service`` (the worker HPAs select their lag by it).
             "podMetricsEndpoints": [
-                {"port": "http", "path": "/metrics", "interval": "30s"},
-                {"port": "health", "path": "/metrics", "interval": "30s"},
+                {
+                    "port": port,
+                    "path": "/metrics",
+                    "interval": "30s",
+                    "honorLabels": True,
+                    "relabelings": [
+                        {
+                            "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+                            "targetLabel": "service",
+                        },
+                        {
+                            "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_component"],
+                            "targetLabel": "component",
+                        },
+                    ],
+                }
+                for port in ("http", "health")
             ],
         },
     }
@@ -448,11 +465,373 @@ def monitoring_kustomization() -> str:
     return HEADER + _dump(doc)
 
 
+# --- the production overlay's per-service objects ------------------------------------------------
+
+KAFKA_CLUSTER = "aintech"  # Strimzi: the bootstrap Service is aintech-kafka-bootstrap
+PG_CLUSTER = "aintech-pg"  # CloudNativePG: the read-write Service is aintech-pg-rw
+SCRAPER_IMAGE = "aintech/scraper"
+# Services that call the internet over HTTPS (providers, OAuth, carrier portals); the others only
+# reach Postgres, Kafka, the authenticator's JWKS and (the gateway) the services behind it.
+INTERNET_EGRESS = {"authenticator", "omnichannel", "telephony", "scraper"}
+CLICKHOUSE_CLIENTS = {"analytics"}
+CLICKHOUSE_PORTS = (8443, 9440)  # HTTPS and native TLS of the external ClickHouse endpoint
+# API replicas: (min, max) of the HorizontalPodAutoscaler; workers scale on consumer lag.
+API_REPLICAS = {"gateway": (3, 12), "authenticator": (2, 8), "core_crm": (2, 10)}
+DEFAULT_API_REPLICAS = (2, 6)
+WORKER_REPLICAS = (1, 4)
+RESOURCES = {
+    "gateway": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+    "scraper": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
+    "ai_fraud": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
+}
+DEFAULT_RESOURCES = {"requests": {"cpu": "100m", "memory": "192Mi"}, "limits": {"memory": "512Mi"}}
+# Every pod of the fleet (pod templates carry app.kubernetes.io/name, not the part-of label).
+FLEET_LABEL = {"key": "app.kubernetes.io/name", "operator": "In", "values": [s.slug for s in FLEET]}
+
+
+def _sel(spec: ServiceSpec, component: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": spec.slug, "app.kubernetes.io/component": component}
+
+
+def _hardening(spec: ServiceSpec, component: str) -> dict[str, Any]:
+    """Pod-level hardening, spread and resources of one Deployment (a strategic-merge patch)."""
+    name = spec.slug if component == "api" else f"{spec.slug}-worker"
+    container: dict[str, Any] = {
+        "name": spec.slug,
+        "resources": RESOURCES.get(spec.name, DEFAULT_RESOURCES),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+    if spec.name == "scraper":  # Chromium writes its profile and shared memory
+        container["image"] = SCRAPER_IMAGE
+        container["volumeMounts"].append({"name": "dshm", "mountPath": "/dev/shm"})
+        volumes.append({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "512Mi"}})
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "revisionHistoryLimit": 5,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "runAsGroup": 10001,
+                        "fsGroup": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": key,
+                            "whenUnsatisfiable": when,
+                            "labelSelector": {"matchLabels": _sel(spec, component)},
+                        }
+                        for key, when in (
+                            ("topology.kubernetes.io/zone", "ScheduleAnyway"),
+                            (
+                                "kubernetes.io/hostname",
+                                "DoNotSchedule" if component == "api" else "ScheduleAnyway",
+                            ),
+                        )
+                    ],
+                    "containers": [container],
+                    "volumes": volumes,
+                }
+            },
+        },
+    }
+
+
+def hardening() -> str:
+    docs = [_hardening(spec, component) for spec in FLEET for component in ("api", "worker")]
+    docs.append(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": "aintech-migrate",
+                "annotations": {
+                    # Argo CD runs it before syncing the Deployments (kubectl: see docs/runbooks).
+                    "argocd.argoproj.io/hook": "PreSync",
+                    "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+                },
+            },
+            "spec": {
+                "ttlSecondsAfterFinished": 86400,
+                "activeDeadlineSeconds": 1800,
+                "template": {
+                    "metadata": {
+                        "labels": {
+                            "app.kubernetes.io/name": "migrate",
+                            "app.kubernetes.io/component": "migrate",
+                        }
+                    },
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": {
+                            "runAsNonRoot": True,
+                            "runAsUser": 10001,
+                            "runAsGroup": 10001,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                        },
+                        "containers": [
+                            {
+                                "name": "migrate",
+                                "resources": DEFAULT_RESOURCES,
+                                "securityContext": {
+                                    "allowPrivilegeEscalation": False,
+                                    "readOnlyRootFilesystem": True,
+                                    "capabilities": {"drop": ["ALL"]},
+                                },
+                                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                            }
+                        ],
+                        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                    },
+                },
+            },
+        }
+    )
+    return HEADER + _dump_all(docs)
+
+
+def autoscaling() -> str:
+    docs: list[dict[str, Any]] = []
+    for spec in FLEET:
+        low, high = API_REPLICAS.get(spec.name, DEFAULT_API_REPLICAS)
+        docs.append(
+            {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": spec.slug},
+                "spec": {
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.slug},
+                    "minReplicas": low,
+                    "maxReplicas": high,
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {
+                                "name": "cpu",
+                                "target": {"type": "Utilization", "averageUtilization": 70},
+                            },
+                        }
+                    ],
+                },
+            }
+        )
+        docs.append(
+            {
+                "apiVersion": "autoscaling/v2",
+                "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": f"{spec.slug}-worker"},
+                "spec": {
+                    "scaleTargetRef": {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": f"{spec.slug}-worker",
+                    },
+                    "minReplicas": WORKER_REPLICAS[0],
+                    "maxReplicas": WORKER_REPLICAS[1],
+                    # consumer_lag_messages summed over the worker's pods, served as an external
+                    # metric by prometheus-adapter (rule in docs/operations.md); CPU as a floor.
+                    "metrics": [
+                        {
+                            "type": "External",
+                            "external": {
+                                "metric": {
+                                    "name": "aintech_consumer_lag",
+                                    "selector": {"matchLabels": {"service": spec.slug}},
+                                },
+                                "target": {"type": "AverageValue", "averageValue": "500"},
+                            },
+                        },
+                        {
+                            "type": "Resource",
+                            "resource": {
+                                "name": "cpu",
+                                "target": {"type": "Utilization", "averageUtilization": 80},
+                            },
+                        },
+                    ],
+                },
+            }
+        )
+        for component in ("api", "worker"):
+            docs.append(
+                {
+                    "apiVersion": "policy/v1",
+                    "kind": "PodDisruptionBudget",
+                    "metadata": {"name": spec.slug if component == "api" else f"{spec.slug}-worker"},
+                    "spec": {
+                        "selector": {"matchLabels": _sel(spec, component)},
+                        **({"minAvailable": 1} if component == "api" else {"maxUnavailable": 1}),
+                    },
+                }
+            )
+    return HEADER + _dump_all(docs)
+
+
+def _peer(spec: ServiceSpec, component: str | None = "api") -> dict[str, Any]:
+    labels = {"app.kubernetes.io/name": spec.slug}
+    if component:
+        labels["app.kubernetes.io/component"] = component
+    return {"podSelector": {"matchLabels": labels}}
+
+
+def network_policies() -> str:
+    """Default deny; then only the edges of the design: ingress controller -> gateway -> APIs;
+    every pod -> DNS, Postgres, Kafka, the authenticator's JWKS; a few -> the internet or
+    ClickHouse; Prometheus -> /metrics."""
+    gateway, auth = FLEET[0], next(s for s in FLEET if s.name == "authenticator")
+    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    docs: list[dict[str, Any]] = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "default-deny"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "fleet-egress"},
+            "spec": {
+                "podSelector": {"matchExpressions": [FLEET_LABEL]},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+                        ],
+                        "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+                    },
+                    {
+                        "to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": PG_CLUSTER}}}],
+                        "ports": [{"port": 5432, "protocol": "TCP"}],
+                    },
+                    {
+                        "to": [{"podSelector": {"matchLabels": {"strimzi.io/cluster": KAFKA_CLUSTER}}}],
+                        "ports": [{"port": 9092, "protocol": "TCP"}],
+                    },
+                    {"to": [_peer(auth)], "ports": [{"port": auth.port, "protocol": "TCP"}]},
+                ],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "metrics-from-monitoring"},
+            "spec": {
+                "podSelector": {"matchExpressions": [FLEET_LABEL]},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [monitoring], "ports": [{"port": "http"}, {"port": "health"}]}],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "gateway-ingress"},
+            "spec": {
+                "podSelector": {"matchLabels": _sel(gateway, "api")},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
+                                }
+                            }
+                        ],
+                        "ports": [{"port": gateway.port, "protocol": "TCP"}],
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "gateway-egress"},
+            "spec": {
+                "podSelector": {"matchLabels": _sel(gateway, "api")},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [_peer(spec)], "ports": [{"port": spec.port, "protocol": "TCP"}]}
+                    for spec in FLEET
+                    if spec.route is not None
+                ],
+            },
+        },
+    ]
+    for spec in FLEET:
+        if spec.route is None:
+            continue
+        # the authenticator's ingress is the base's authenticator-ingress: every pod (JWKS)
+        if spec is not auth:
+            sources = [{"podSelector": {"matchLabels": _sel(gateway, "api")}}]
+            docs.append(
+                {
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "NetworkPolicy",
+                    "metadata": {"name": f"{spec.slug}-ingress"},
+                    "spec": {
+                        "podSelector": {"matchLabels": _sel(spec, "api")},
+                        "policyTypes": ["Ingress"],
+                        "ingress": [{"from": sources, "ports": [{"port": spec.port, "protocol": "TCP"}]}],
+                    },
+                }
+            )
+        egress: list[dict[str, Any]] = []
+        if spec.name in INTERNET_EGRESS:
+            egress.append(
+                {
+                    "to": [
+                        {
+                            "ipBlock": {
+                                "cidr": "0.0.0.0/0",
+                                "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
+                            }
+                        }
+                    ],
+                    "ports": [{"port": 443, "protocol": "TCP"}],
+                }
+            )
+        if spec.name in CLICKHOUSE_CLIENTS:
+            egress.append(
+                {
+                    "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                    "ports": [{"port": port, "protocol": "TCP"} for port in CLICKHOUSE_PORTS],
+                }
+            )
+        if egress:
+            docs.append(
+                {
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "NetworkPolicy",
+                    "metadata": {"name": f"{spec.slug}-egress"},
+                    "spec": {
+                        "podSelector": {"matchLabels": {"app.kubernetes.io/name": spec.slug}},
+                        "policyTypes": ["Egress"],
+                        "egress": egress,
+                    },
+                }
+            )
+    return HEADER + _dump_all(docs)
+
+
 def rendered() -> dict[Path, str]:
     files = {
         MONITORING / "kustomization.yaml": monitoring_kustomization(),
         MONITORING / "prometheus-rules.yaml": prometheus_rule(),
         MONITORING / "pod-monitor.yaml": pod_monitor(),
+        PRODUCTION / "hardening.yaml": hardening(),
+        PRODUCTION / "autoscaling.yaml": autoscaling(),
+        PRODUCTION / "network-policies.yaml": network_policies(),
     }
     for area, text in dashboards().items():
         files[MONITORING / "dashboards" / f"{area}.json"] = text
