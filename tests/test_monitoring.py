@@ -150,3 +150,25 @@ def test_promtool_accepts_the_rules(tmp_path: Path) -> None:
         ["promtool", "check", "rules", str(plain)], capture_output=True, text=True, check=False, timeout=60
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+RUNBOOKS = (
+    "deploy-and-roll-back",
+    "rotate-jwt-signing-keys",
+    "rotate-provider-secrets",
+    "replay-a-dead-letter-topic",
+    "rebuild-analytics-from-kafka",
+    "restore-postgres-to-a-point-in-time",
+    "scale-for-a-renewal-campaign",
+    "respond-to-a-fraud-alert-storm",
+)
+
+
+def test_every_alert_links_a_runbook_that_exists() -> None:
+    index = (ROOT / "docs" / "runbooks" / "README.md").read_text()
+    for name in RUNBOOKS:
+        assert (ROOT / "docs" / "runbooks" / f"{name}.md").is_file(), name
+        assert f"({name}.md)" in index, f"{name} is not in the runbook index"
+    for rule in rules():
+        linked = rule["annotations"]["runbook_url"]
+        assert (ROOT / linked).is_file(), f"{rule['alert']}: {linked} does not exist"
