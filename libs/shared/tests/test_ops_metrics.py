@@ -7,7 +7,7 @@ import asyncio
 import uuid
 
 from prometheus_client import REGISTRY
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
@@ -43,7 +43,10 @@ async def test_outbox_backlog_age_and_consumer_lag_throughput_and_dead_letters(
         async with db.transaction() as session:
             await outbox.publish(session, Metered(seq=n), key="one-partition")
     async with db.transaction() as session:  # the rows waited a minute before the relay ran
-        await session.execute(text(f"UPDATE {schema}.outbox SET created_at = now() - interval '60 seconds'"))
+        outbox_table = tables.outbox
+        await session.execute(
+            outbox_table.update().values(created_at=func.now() - text("interval '60 seconds'"))
+        )
 
     relay = OutboxRelay(db, tables, bootstrap=kafka_bootstrap, batch_size=10)
     try:

@@ -1,4 +1,4 @@
-"""Sign-in failures and lockouts are counted for operations (auth_login_failures_total, auth_lockouts_total)."""
+"""Sign-in failures and lockouts are counted (auth_login_failures_total, auth_lockouts_total)."""
 
 from __future__ import annotations
 
