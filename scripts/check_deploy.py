@@ -56,7 +56,7 @@ def _tool(name: str, module: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
-    go = shutil.which("go")
+    go = shutil.which("go") or next((str(p) for p in (Path("/usr/local/go/bin/go"),) if p.exists()), None)
     if go is None:
         return None
     say(f"installing {module} (go install)")
