@@ -35,6 +35,7 @@ from tenacity import RetryCallState, retry_if_exception, retry_if_exception_type
 
 from aintech_contracts.envelope import CONTENT_TYPE_HEADER, CloudEvent, is_structured_content_type
 from aintech_contracts.events import dead_letter_topic
+from aintech_shared import tracing
 from aintech_shared.aio import Stopped, retrying, sleep_or_stop
 from aintech_shared.context import correlation_id_var
 from aintech_shared.db import Database
@@ -42,6 +43,7 @@ from aintech_shared.events.faults import describe, is_outage
 from aintech_shared.events.outbox import new_producer
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.health import DEFAULT_MAX_FAILURES, DEFAULT_STALL_SECONDS, LoopHealth
+from aintech_shared.metrics import CONSUMER_LAG, CONSUMER_RECORDS, DEAD_LETTERED, bounded_event_type
 
 log = structlog.get_logger("aintech.consumer")
 
@@ -220,6 +222,7 @@ class EventConsumer:
             log.info("consumer_started", consumer=self.spec.name, topics=list(self.spec.topics))
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                self._report_lag(consumer, batch)
                 if batch:
                     count = sum(len(records) for records in batch.values())
                     self.health.waiting(f"handling {count} records")
@@ -232,6 +235,22 @@ class EventConsumer:
             raise
         finally:
             await asyncio.gather(consumer.stop(), producer.stop(), return_exceptions=True)
+
+    def _count(self, event_type: str, outcome: str) -> None:
+        CONSUMED.labels(self.spec.name, bounded_event_type(event_type, self.spec.handlers), outcome).inc()
+
+    def _report_lag(self, consumer: AIOKafkaConsumer, batch: Mapping[TopicPartition, list[Record]]) -> None:
+        """Per topic, the messages behind each assigned partition's end once this fetch is handled
+        (the fetch's high watermark minus the next offset); a partition with nothing fetched is
+        caught up."""
+        lag: dict[str, int] = {}
+        for tp in consumer.assignment():
+            records = batch.get(tp)
+            highwater = consumer.highwater(tp) if records else None
+            behind = max(0, highwater - (records[-1].offset + 1)) if records and highwater is not None else 0
+            lag[tp.topic] = lag.get(tp.topic, 0) + behind
+        for topic, behind in lag.items():
+            CONSUMER_LAG.labels(self.spec.name, topic).set(behind)
 
     async def _handle_batch(
         self,
@@ -293,6 +312,7 @@ class EventConsumer:
                         pending[tp] = [r for r in records if r.offset >= outage.offset]
                         raise
                     await self._commit(consumer, tp, records[-1].offset + 1)
+                    CONSUMER_RECORDS.labels(self.spec.name, tp.topic).inc(len(records))
                     del pending[tp]
         if self.health.consecutive_failures:
             log.info("consumer_outage_over", consumer=self.spec.name)
@@ -374,7 +394,7 @@ class EventConsumer:
                 )
             if failed_at is None:
                 for event_type, outcome in outcomes:
-                    CONSUMED.labels(self.spec.name, event_type, outcome).inc()
+                    self._count(event_type, outcome)
                 return
             for record in pending[: failed_at + 1]:
                 await self._process(record, producer, stop)
@@ -389,7 +409,7 @@ class EventConsumer:
             return
         handler = self.spec.handlers.get(event.type)
         if handler is None:
-            CONSUMED.labels(self.spec.name, event.type, "ignored").inc()
+            self._count(event.type, "ignored")
             return
 
         def on_retry(state: RetryCallState) -> None:
@@ -425,7 +445,7 @@ class EventConsumer:
                         if is_outage(exc):
                             raise _Outage(record.offset, exc) from exc
                         raise
-            CONSUMED.labels(self.spec.name, event.type, outcome).inc()
+            self._count(event.type, outcome)
         except (_Outage, Stopped):
             raise
         except Exception as exc:
@@ -484,7 +504,11 @@ class EventConsumer:
         )
         if claimed.first() is None:
             return "duplicate"
-        await handler(session, event)
+        if tracing.enabled():
+            with tracing.consumer_span(event, self.spec.name):
+                await handler(session, event)
+        else:
+            await handler(session, event)
         return "handled"
 
     async def _dead_letter(self, record: Record, producer: Any, error: str, attempts: int) -> None:
@@ -500,7 +524,8 @@ class EventConsumer:
             ("dlq_attempts", str(attempts).encode()),
         ]
         await (await producer.send(topic, value=record.value, key=record.key, headers=headers))
-        CONSUMED.labels(self.spec.name, event_type, "dead_lettered").inc()
+        self._count(event_type, "dead_lettered")
+        DEAD_LETTERED.labels(self.spec.name, record.topic).inc()
         log.error(
             "event_dead_lettered",
             consumer=self.spec.name,
