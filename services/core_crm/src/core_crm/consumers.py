@@ -24,6 +24,7 @@ event has no second effect; automations also carry de-duplication keys of their 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime, time, timedelta
 
@@ -59,10 +60,11 @@ from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConf
 from aintech_contracts.events.quotes import QUOTE_TOPIC as ENGINE_QUOTE_TOPIC
 from aintech_contracts.events.quotes import QuoteCalculated, QuotePricingFailed
 from aintech_contracts.statuses import TaskPriority
-from aintech_shared.events.consumer import ConsumerSpec, PermanentError
+from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
 from aintech_shared.events.routing import consumer_group
 from core_crm.accounts import service as accounts
 from core_crm.claims import service as claims
+from core_crm.core import actor
 from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
@@ -315,6 +317,21 @@ def engine_pricing(rt: Runtime) -> ConsumerSpec:
     )
 
 
+def _stamped(handler: Handler) -> Handler:
+    """The handler, after recording that what it changes was caused by the event (change history)."""
+
+    async def run(session: AsyncSession, event: CloudEvent) -> None:
+        await actor.stamp_event(session, event)
+        await handler(session, event)
+
+    return run
+
+
+def _with_trail(spec: ConsumerSpec) -> ConsumerSpec:
+    return dataclasses.replace(spec, handlers={t: _stamped(h) for t, h in spec.handlers.items()})
+
+
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
     """The worker's consumers: the CRM's one table of groups, topics, event types and handlers."""
-    return [automation(rt), timeline(rt), account_links(rt), workflow_triggers(rt), engine_pricing(rt)]
+    specs = [automation(rt), timeline(rt), account_links(rt), workflow_triggers(rt), engine_pricing(rt)]
+    return [_with_trail(spec) for spec in specs]

@@ -10,12 +10,14 @@ from core_crm.policies.models import Policy, PolicyTerm
 from core_crm.quotes.models import Quote
 from core_crm.renewals.models import RenewalConfirmation
 from core_crm.tasks.models import Task
+from core_crm.trail.models import ChangeRecord
 from core_crm.workflows.models import Workflow, WorkflowExecution, WorkflowStepRun, WorkflowVersion
 
 __all__ = [
     "MESSAGING",
     "Account",
     "Base",
+    "ChangeRecord",
     "Claim",
     "ClaimDocument",
     "ClaimHistory",

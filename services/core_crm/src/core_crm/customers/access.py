@@ -13,6 +13,7 @@ from aintech_shared.auth import CurrentPrincipal, Principal
 from aintech_shared.db import DbSession, ReadConnection, ReadSession
 from aintech_shared.errors import Forbidden
 from core_crm.core.access import staff_only, staff_or_self
+from core_crm.core.actor import acting
 from core_crm.customers import repository
 
 
@@ -94,6 +95,7 @@ def customer_self() -> Callable[..., Awaitable[Viewer]]:
     """Customers (``self:service``) only, on their own record (staff are refused with 403)."""
 
     async def _dependency(principal: CurrentPrincipal, session: DbSession) -> Viewer:
+        acting(principal)
         if principal.role is not Role.customer or not principal.has(Permission.self_service):
             raise Forbidden("This action is for customers, on their own record.")
         return await resolve_viewer(session, principal)
