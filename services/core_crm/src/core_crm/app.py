@@ -14,6 +14,7 @@ from core_crm.core.runtime import build_runtime
 from core_crm.customers.router import router as customers_router
 from core_crm.gdpr.router import router as gdpr_router
 from core_crm.intake.router import router as intake_router
+from core_crm.integrations.router import router as integrations_router
 from core_crm.interactions.router import router as interactions_router
 from core_crm.policies.router import router as policies_router
 from core_crm.profile.router import router as profile_router
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gdpr_router,
             workflows_router,
             trail_router,
+            integrations_router,
         ],
         lifespan_hooks=[runtime_hook],
     )

@@ -69,6 +69,9 @@ from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
 from core_crm.intake import service as intake
+from core_crm.integrations import service as webhooks
+from core_crm.integrations.catalog import WEBHOOK_EVENTS
+from core_crm.integrations.catalog import topics as webhook_topics
 from core_crm.messages import service as messages
 from core_crm.messages.service import Message
 from core_crm.profile import service as profile
@@ -331,7 +334,23 @@ def _with_trail(spec: ConsumerSpec) -> ConsumerSpec:
     return dataclasses.replace(spec, handlers={t: _stamped(h) for t, h in spec.handlers.items()})
 
 
+def integrations() -> ConsumerSpec:
+    """The CRM's business events, turned into deliveries for the webhook subscriptions to them."""
+
+    async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
+        await webhooks.fan_out(session, event=event)
+
+    return ConsumerSpec("core-crm.integrations", webhook_topics(), dict.fromkeys(WEBHOOK_EVENTS, fan_out))
+
+
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
     """The worker's consumers: the CRM's one table of groups, topics, event types and handlers."""
-    specs = [automation(rt), timeline(rt), account_links(rt), workflow_triggers(rt), engine_pricing(rt)]
+    specs = [
+        automation(rt),
+        timeline(rt),
+        account_links(rt),
+        workflow_triggers(rt),
+        engine_pricing(rt),
+        integrations(),
+    ]
     return [_with_trail(spec) for spec in specs]

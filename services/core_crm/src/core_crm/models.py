@@ -5,6 +5,7 @@ from core_crm.claims.models import Claim, ClaimDocument, ClaimHistory, ClaimNote
 from core_crm.core.base import MESSAGING, Base
 from core_crm.customers.models import Customer, CustomerAudit
 from core_crm.intake.models import UnmatchedInteraction
+from core_crm.integrations.models import WebhookDelivery, WebhookSubscription
 from core_crm.interactions.models import Interaction
 from core_crm.policies.models import Policy, PolicyTerm
 from core_crm.quotes.models import Quote
@@ -31,6 +32,8 @@ __all__ = [
     "RenewalConfirmation",
     "Task",
     "UnmatchedInteraction",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "Workflow",
     "WorkflowExecution",
     "WorkflowStepRun",

@@ -41,6 +41,21 @@ class Settings(ServiceSettings, service="core_crm"):
     workflow_tick_seconds: float = Field(default=2.0, gt=0, le=60)
     workflow_batch_size: int = Field(default=20, ge=1, le=500)
 
+    # Outbound webhooks (integrations): same SSRF rules and allow-list as workflow webhooks.
+    integration_tick_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="How often the worker sends due webhook deliveries."
+    )
+    integration_batch_size: int = Field(default=50, ge=1, le=1000)
+    integration_retry_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 7,
+        description="How long a failing delivery is retried before it fails and its subscription is "
+        "disabled (with a task for the admin who created it).",
+    )
+    integration_backoff_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    integration_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=24 * 3600)
+
     @field_validator("adjuster_ids")
     @classmethod
     def _uuids(cls, value: list[str]) -> list[str]:

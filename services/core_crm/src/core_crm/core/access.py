@@ -43,3 +43,15 @@ def staff_only(*permissions: Permission) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return _guard
+
+
+def admin_only() -> Callable[..., Awaitable[Principal]]:
+    """Administrators only (everyone else: 403)."""
+
+    async def _guard(principal: CurrentPrincipal) -> Principal:
+        acting(principal)
+        if principal.role is not Role.admin:
+            raise Forbidden("This action is for administrators only.")
+        return principal
+
+    return _guard

@@ -34,6 +34,10 @@ class WebhookRefused(Exception):
 class WebhookFailed(Exception):
     """The call failed (timeout, connection error, HTTP error status): worth retrying."""
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 @dataclass(frozen=True)
 class WebhookResult:
@@ -88,6 +92,20 @@ def is_public(ip: IPAddress) -> bool:
         if inner is not None:
             return is_public(inner)
     return ip.is_global and not ip.is_multicast
+
+
+def check_url(url: str) -> tuple[str, int]:
+    """The host and port of a URL a webhook may use; WebhookRefused for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookRefused("only http and https URLs with a host are allowed")
+    if parts.username or parts.password:
+        raise WebhookRefused("credentials in the URL are not allowed")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise WebhookRefused("the URL's port is invalid") from exc
+    return parts.hostname, port
 
 
 async def resolve_checked(host: str, port: int, allowlist: list[str]) -> list[ResolveResult]:
@@ -147,8 +165,10 @@ async def call(
     timeout_seconds: float,
     max_bytes: int,
     allowlist: list[str],
+    raw: bytes | None = None,
 ) -> WebhookResult:
-    """Make one checked webhook call; HTTP >= 400 raises WebhookFailed."""
+    """Make one checked webhook call; HTTP >= 400 raises WebhookFailed. ``raw`` sends exact bytes
+    (a signed body) instead of ``body`` as JSON."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookRefused("only http and https URLs with a host are allowed")
@@ -162,7 +182,13 @@ async def call(
     try:
         async with (
             aiohttp.ClientSession(connector=connector, timeout=limit) as http,
-            http.request(method, url, json=body, headers=clean, allow_redirects=False) as response,
+            http.request(
+                method,
+                url,
+                **({"data": raw} if raw is not None else {"json": body}),
+                headers=clean,
+                allow_redirects=False,
+            ) as response,
         ):
             chunks: list[bytes] = []
             size = 0
@@ -176,7 +202,9 @@ async def call(
                 chunks.append(chunk)
             text = b"".join(chunks).decode("utf-8", errors="replace")
             if response.status >= 400:
-                raise WebhookFailed(f"HTTP {response.status} from {parts.hostname}: {text[:200]}")
+                raise WebhookFailed(
+                    f"HTTP {response.status} from {parts.hostname}: {text[:200]}", status=response.status
+                )
             return WebhookResult(status=response.status, body=text[:2000], truncated=truncated)
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise WebhookFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc
