@@ -16,6 +16,7 @@ from core_crm.gdpr.router import router as gdpr_router
 from core_crm.intake.router import router as intake_router
 from core_crm.integrations.router import router as integrations_router
 from core_crm.interactions.router import router as interactions_router
+from core_crm.leads.router import router as leads_router
 from core_crm.policies.router import router as policies_router
 from core_crm.profile.router import router as profile_router
 from core_crm.quotes.router import router as quotes_router
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             workflows_router,
             trail_router,
             integrations_router,
+            leads_router,
         ],
         lifespan_hooks=[runtime_hook],
     )

@@ -7,6 +7,7 @@ from core_crm.customers.models import Customer, CustomerAudit
 from core_crm.intake.models import UnmatchedInteraction
 from core_crm.integrations.models import WebhookDelivery, WebhookSubscription
 from core_crm.interactions.models import Interaction
+from core_crm.leads.models import Lead
 from core_crm.policies.models import Policy, PolicyTerm
 from core_crm.quotes.models import Quote
 from core_crm.renewals.models import RenewalConfirmation
@@ -26,6 +27,7 @@ __all__ = [
     "Customer",
     "CustomerAudit",
     "Interaction",
+    "Lead",
     "Policy",
     "PolicyTerm",
     "Quote",

@@ -54,6 +54,11 @@ def acting(principal: Principal) -> None:
     actor_var.set(Actor(user_id=principal.user_id, role=principal.role.value))
 
 
+def acting_as_system() -> None:
+    """No user behind this request (a signed inbound webhook): its changes are the system's."""
+    actor_var.set(None)
+
+
 def _user_id(value: str) -> str:
     """The caller's id when it is a UUID (the column's type); otherwise the change is the system's."""
     try:
