@@ -11,8 +11,11 @@ import httpx
 import orjson
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
+from core_crm.consumers import consumer_specs
+from core_crm.leads import scoring
 from core_crm.leads.service import sign
 from core_crm.workflows import service as workflows
 
@@ -157,3 +160,75 @@ async def test_a_lead_starts_the_lead_workflow(api: Api, app: FastAPI) -> None:
         {"e": event["id"]},
     )
     assert runs == 1
+
+
+def test_the_score_is_bounded_and_explained() -> None:
+    facts = scoring.Facts(
+        source="referral",
+        details={"email": True, "phone": True, "mobile": True, "dni": True, "postal_code": True},
+        replies=9,
+        quotes=9,
+        calls=9,
+    )
+    total, reasons = scoring.score(facts)
+    assert total == 100  # 25 + 25 + 20 + 30 + 15 = 115, capped
+    assert {r["factor"]: r["points"] for r in reasons} == {
+        "source": 25,
+        "completeness": 25,
+        "replies": 20,
+        "quotes_requested": 30,
+        "calls": 15,
+    }
+    assert scoring.score(scoring.Facts(None, {}, 0, 0, 0)) == (0, [])
+
+
+async def _deliver_to_scores(api: Api, app: FastAPI, event_type: str, key: str) -> None:
+    spec = next(s for s in consumer_specs(app.state.runtime) if s.name == "core-crm.leads")
+    for payload in await api.events(event_type, key=key):
+        async with AsyncSession(bind=api.conn, join_transaction_mode="create_savepoint") as session:
+            await spec.handlers[event_type](session, CloudEvent.model_validate(payload))
+            await session.commit()
+
+
+async def test_the_score_rises_with_replies_and_quotes_and_agents_list_leads_best_first(
+    api: Api, app: FastAPI
+) -> None:
+    bare = (await _post(api, *_signed(_lead(campaign=None)))).json()
+    rich = (await _post(api, *_signed(_lead(phone="655 000 111", postal_code="46001")))).json()
+    first = (await api.call("GET", f"/customers/{bare['customer_id']}/lead-score", expect=200)).json()
+    assert first["score"] == 20 and [r["factor"] for r in first["reasons"]] == ["source", "completeness"]
+    await api.call(
+        "POST",
+        "/interactions",
+        json={
+            "customer_id": bare["customer_id"],
+            "type": "whatsapp",
+            "direction": "inbound",
+            "description": "¿Precio?",
+        },
+        expect=201,
+    )
+    await api.call(
+        "POST",
+        "/quotes",
+        json={
+            "customer_id": bare["customer_id"],
+            "quote_type": "auto",
+            "coverage_details": {"cover": "terceros"},
+            "base_premium": "500.00",
+        },
+        expect=201,
+    )
+    await _deliver_to_scores(api, app, "interaction.created", bare["customer_id"])
+    await _deliver_to_scores(api, app, "quote.created", bare["customer_id"])
+    after = (await api.call("GET", f"/customers/{bare['customer_id']}/lead-score", expect=200)).json()
+    assert after["score"] == 20 + 10 + 15
+    assert {r["factor"] for r in after["reasons"]} >= {"replies", "quotes_requested"}
+    listed = (await api.call("GET", "/leads", params={"limit": 1}, expect=200)).json()
+    assert listed["items"][0]["customer_id"] == bare["customer_id"] and listed["items"][0]["score"] == 45
+    second = (
+        await api.call("GET", "/leads", params={"limit": 1, "cursor": listed["next_cursor"]}, expect=200)
+    ).json()
+    assert second["items"][0]["customer_id"] == rich["customer_id"] and second["items"][0]["score"] == 30
+    me = await api.customer_login(bare["customer_id"])
+    await api.call("GET", "/leads", headers=me, expect=403)

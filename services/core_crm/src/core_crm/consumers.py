@@ -72,6 +72,7 @@ from core_crm.intake import service as intake
 from core_crm.integrations import service as webhooks
 from core_crm.integrations.catalog import WEBHOOK_EVENTS
 from core_crm.integrations.catalog import topics as webhook_topics
+from core_crm.leads import service as leads
 from core_crm.messages import service as messages
 from core_crm.messages.service import Message
 from core_crm.profile import service as profile
@@ -343,6 +344,24 @@ def integrations() -> ConsumerSpec:
     return ConsumerSpec("core-crm.integrations", webhook_topics(), dict.fromkeys(WEBHOOK_EVENTS, fan_out))
 
 
+def lead_scores() -> ConsumerSpec:
+    """Lead scores follow what a lead does: replies and calls, quotes, changes to their record."""
+
+    async def rescore(session: AsyncSession, event: CloudEvent) -> None:
+        customer_id = event.data.get("customer_id")
+        if customer_id:
+            await leads.rescore(session, customer_id=uuid.UUID(str(customer_id)))
+
+    return consumer_group(
+        "core-crm.leads",
+        {
+            CUSTOMER_TOPIC: {"customer.updated": rescore, "lead.received": rescore},
+            INTERACTION_TOPIC: {"interaction.created": rescore},
+            QUOTE_TOPIC: {"quote.created": rescore},
+        },
+    )
+
+
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
     """The worker's consumers: the CRM's one table of groups, topics, event types and handlers."""
     specs = [
@@ -352,5 +371,6 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
         workflow_triggers(rt),
         engine_pricing(rt),
         integrations(),
+        lead_scores(),
     ]
     return [_with_trail(spec) for spec in specs]

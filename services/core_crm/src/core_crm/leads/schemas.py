@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -51,3 +52,45 @@ class LeadOut(BaseModel):
     customer_id: uuid.UUID
     matched: bool = Field(description="An existing customer was found (nothing new was created).")
     matched_by: Literal["email", "phone", "dni"] | None
+
+
+class ScoreReason(BaseModel):
+    factor: Literal["source", "completeness", "replies", "quotes_requested", "calls"]
+    points: int
+    detail: str
+
+
+class LeadScoreOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "5d0f3a5e-2c4b-4f1e-9b7a-1c2d3e4f5a6b",
+                    "score": 55,
+                    "reasons": [
+                        {"factor": "source", "points": 15, "detail": "web"},
+                        {"factor": "completeness", "points": 10, "detail": "email, mobile"},
+                        {"factor": "quotes_requested", "points": 30, "detail": "2"},
+                    ],
+                    "updated_at": "2026-12-07T10:00:00Z",
+                }
+            ]
+        },
+    )
+
+    customer_id: uuid.UUID
+    score: int = Field(ge=0, le=100)
+    reasons: list[ScoreReason]
+    updated_at: datetime
+
+
+class RankedLead(LeadScoreOut):
+    first_name: str
+    last_name: str
+    email: str | None
+    mobile: str | None
+    phone: str | None
+    status: str
+    lead_source: str | None
+    owner_id: uuid.UUID | None

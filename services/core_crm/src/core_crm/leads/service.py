@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Literal
+import uuid
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +20,8 @@ from core_crm.customers import repository as customer_rows
 from core_crm.customers import service as customers
 from core_crm.customers.models import Customer
 from core_crm.customers.schemas import CustomerCreate
-from core_crm.leads import repository
-from core_crm.leads.models import Lead
+from core_crm.leads import repository, scoring
+from core_crm.leads.models import Lead, LeadScore
 from core_crm.leads.schemas import LeadIn
 
 SIGNATURE_HEADER = "X-Lead-Signature"
@@ -115,6 +116,7 @@ async def receive(session: AsyncSession, *, rt: Runtime, source: str, digest: st
         received_at=utcnow(),
     )
     await repository.add(session, row)
+    await rescore(session, customer_id=customer.id, only_leads=False)
     await rt.outbox.publish(
         session,
         LeadReceived(
@@ -129,3 +131,35 @@ async def receive(session: AsyncSession, *, rt: Runtime, source: str, digest: st
         key=str(customer.id),
     )
     return row
+
+
+# --- lead score -----------------------------------------------------------------------------------
+
+
+async def rescore(session: AsyncSession, *, customer_id: uuid.UUID, only_leads: bool = True) -> int | None:
+    """Recompute a customer's lead score from the facts; with ``only_leads`` only for a customer who
+    already has a score or is a prospect. The score, or None when nothing was computed."""
+    facts = await repository.facts(session, customer_id)
+    if facts is None:
+        return None
+    if only_leads and not await repository.is_scored(session, customer_id):
+        customer = await customers.internal_get(session, customer_id=customer_id)
+        if customer is None or customer.status != "prospect":
+            return None
+    total, reasons = scoring.score(facts)
+    await repository.save_score(session, customer_id, total, reasons)
+    return total
+
+
+async def score_of(session: AsyncSession, *, customer_id: uuid.UUID) -> LeadScore:
+    row = await repository.score_of(session, customer_id)
+    if row is None:
+        raise NotFound("This customer has no lead score.")
+    return row
+
+
+async def ranked(
+    session: AsyncSession, *, statuses: list[str], min_score: int, after: list[Any] | None, limit: int
+) -> tuple[list[Any], list[Any] | None]:
+    """Scored customers, best lead first."""
+    return await repository.ranked(session, statuses=statuses, min_score=min_score, after=after, limit=limit)
