@@ -74,6 +74,14 @@ class Settings(ServiceSettings, service="core_crm"):
                 raise ValueError(f"lead source {name!r}: the secret needs at least 16 characters")
         return value
 
+    # Calls and messages from unknown numbers that nobody links or dismisses are purged after this.
+    unmatched_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days an unmatched call or message may stay open before the daily job deletes it.",
+    )
+
     @field_validator("adjuster_ids")
     @classmethod
     def _uuids(cls, value: list[str]) -> list[str]:
