@@ -225,6 +225,9 @@ async def test_only_admins_manage_webhooks_and_bad_subscriptions_store_nothing(
         {"url": "http://10.1.2.3/hook", "event_types": ["customer.created"]},
         {"url": "http://169.254.169.254/latest/meta-data", "event_types": ["customer.created"]},
         {"url": "http://[::ffff:127.0.0.2]/hook", "event_types": ["customer.created"]},
+        {"url": "http://localhost:9/hook", "event_types": ["customer.created"]},
+        {"url": "http://metadata.google.internal/hook", "event_types": ["customer.created"]},
+        {"url": "http://intranet/hook", "event_types": ["customer.created"]},
         {"url": "http://user:pw@example.com/hook", "event_types": ["customer.created"]},
         {"url": "ftp://example.com/hook", "event_types": ["customer.created"]},
         {"url": target.url, "event_types": []},
@@ -273,3 +276,19 @@ async def test_a_pass_sends_deliveries_concurrently_each_recorded_in_its_own_tra
         {"s": [uuid.UUID(s["id"]) for s in subs]},
     )
     assert statuses.all() == ["succeeded"] * 3
+
+
+async def test_every_delivery_checks_the_target_again(api: Api, app: FastAPI, target: Target) -> None:
+    """Allowed when subscribed, no longer allowed when sent (allow-list changed, or a name that now
+    resolves inside): the call is refused before connecting and the attempt logged."""
+    admin = _admin(api)
+    sub = await _subscribe(api, target.url, ["customer.created"], admin)
+    customer = await api.customer()
+    await _fan_out(api, app, "customer.created", customer["id"])
+    strict = build_runtime(crm_settings(webhook_allowlist=[], integration_batch_size=1))
+    assert await webhooks.deliver_due(app.state.db, rt=strict, now=utcnow()) == 1
+    assert target.received == []
+    [delivery] = (
+        await api.call("GET", f"/integrations/webhooks/{sub['id']}/deliveries", headers=admin, expect=200)
+    ).json()["items"]
+    assert delivery["status"] == "retrying" and delivery["last_error"].startswith("refused: 127.0.0.1")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from structlog.testing import capture_logs
 
 from aintech_contracts.events.crm import InteractionLogged
 from core_crm.core.base import utcnow
@@ -30,7 +31,7 @@ def _call(phone: str) -> InteractionLogged:
 
 
 async def test_open_unmatched_contacts_past_retention_are_purged_and_logged(
-    live: Live, live_app: FastAPI
+    live: Live, live_app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     db, rt = live_app.state.db, live_app.state.runtime
     phone = f"+346{secrets.randbelow(10**8):08d}"
@@ -51,9 +52,12 @@ async def test_open_unmatched_contacts_past_retention_are_purged_and_logged(
 
     async with db.transaction() as session:
         assert await intake.purge_unmatched(session, retention_days=90, now=now + timedelta(days=89)) == []
-    with capture_logs() as logs:
-        async with db.transaction() as session:
-            removed = await intake.purge_unmatched(session, retention_days=90, now=now + timedelta(days=91))
+    caplog.set_level(logging.INFO, logger="crm.intake")
+    caplog.clear()
+    async with db.transaction() as session:
+        removed = await intake.purge_unmatched(session, retention_days=90, now=now + timedelta(days=91))
+    # The service's structured log lines, as the chassis hands them to stdlib logging.
+    logs = [r.msg for r in caplog.records if r.name == "crm.intake" and isinstance(r.msg, dict)]
     assert [r["id"] for r in removed] == [stale]
     remaining = await live.conn.scalars(text("SELECT id::text FROM crm.unmatched_interactions ORDER BY id"))
     assert sorted(remaining.all()) == sorted([to_link, to_dismiss])  # linked and dismissed stay

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import random
 import secrets
 import uuid
@@ -62,14 +63,33 @@ def _field(field: str, message: str) -> UnprocessableEntity:
     )
 
 
-async def check_target(url: str, *, allowlist: list[str]) -> None:
-    """422 unless ``url`` is an http(s) URL whose every address a webhook may reach (the workflow
-    webhooks' SSRF rules: no private, loopback, link-local, reserved… unless allow-listed)."""
+INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".intranet", ".corp")
+
+
+def check_target(url: str, *, allowlist: list[str]) -> None:
+    """422 unless ``url`` is an http(s) URL without credentials whose host is not an internal one: a
+    literal address must be public (the workflow webhooks' rules: no private, loopback, link-local,
+    shared, reserved or IPv4-embedding address unless allow-listed), and a name must not be a local
+    one (`localhost`, single-label, `.local`, `.internal`…). No DNS query is made here; every
+    delivery resolves the name and checks every address again before it connects (pinned)."""
     try:
-        host, port = webhook.check_url(url)
-        await webhook.resolve_checked(host, port, allowlist)
-    except (webhook.WebhookRefused, webhook.WebhookFailed) as exc:
+        host, _ = webhook.check_url(url)
+    except webhook.WebhookRefused as exc:
         raise _field("url", str(exc)) from exc
+    name = host.strip("[]").lower().rstrip(".")
+    try:
+        literal: webhook.IPAddress | None = ipaddress.ip_address(name)
+    except ValueError:
+        literal = None
+    allowed = name in allowlist or (literal is not None and webhook.allowed(literal, name, allowlist))
+    if allowed:
+        return
+    if literal is not None:
+        if not webhook.is_public(literal):
+            raise _field("url", f"{host} is a private or reserved address (or embeds one)")
+        return
+    if name == "localhost" or "." not in name or name.endswith(INTERNAL_SUFFIXES):
+        raise _field("url", f"{host} is an internal host name")
 
 
 def check_event_types(event_types: list[str]) -> list[str]:
@@ -91,7 +111,7 @@ async def create_subscription(
 ) -> WebhookSubscription:
     """Subscribe ``url`` to ``event_types`` (checked before anything is stored)."""
     types = check_event_types(event_types)
-    await check_target(url, allowlist=rt.settings.webhook_allowlist)
+    check_target(url, allowlist=rt.settings.webhook_allowlist)
     row = WebhookSubscription(
         url=url,
         event_types=types,
@@ -120,7 +140,7 @@ async def update_subscription(
     if "event_types" in changes:
         changes["event_types"] = check_event_types(changes["event_types"])
     if "url" in changes:
-        await check_target(changes["url"], allowlist=rt.settings.webhook_allowlist)
+        check_target(changes["url"], allowlist=rt.settings.webhook_allowlist)
     for key, value in changes.items():
         setattr(row, key, value)
     if changes.get("active") is True:

@@ -46,7 +46,8 @@ class WebhookResult:
     truncated: bool
 
 
-def _allowed(ip: IPAddress, host: str, allowlist: list[str]) -> bool:
+def allowed(ip: IPAddress, host: str, allowlist: list[str]) -> bool:
+    """Whether ``ip`` (for ``host``) is allow-listed by name or network."""
     for entry in allowlist:
         if entry == host.lower():
             return True
@@ -127,7 +128,7 @@ async def resolve_checked(host: str, port: int, allowlist: list[str]) -> list[Re
     results: list[ResolveResult] = []
     for family, address in infos:
         ip = ipaddress.ip_address(address.split("%")[0])
-        if not is_public(ip) and not _allowed(ip, host, allowlist):
+        if not is_public(ip) and not allowed(ip, host, allowlist):
             # What an internal name resolves to is not repeated: refusals are stored and listed.
             what = "is" if literal is not None else "resolves to"
             raise WebhookRefused(f"{host} {what} a private or reserved address (or embeds one)")
