@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
+from aintech_shared.objectstore import close_store
 from core_crm.claims.router import router as claims_router
 from core_crm.core.runtime import build_runtime
 from core_crm.customers.router import router as customers_router
@@ -43,7 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def runtime_hook(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = build_runtime(settings)
-        yield
+        try:
+            yield
+        finally:
+            await close_store(app.state.runtime.objects)
 
     return create_service_app(
         settings,
