@@ -3,6 +3,7 @@ and helpers that feed the read model with the CRM's events as its consumers woul
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -35,9 +36,17 @@ def keys() -> TestKeys:
     return TestKeys(issuer=ISSUER, audience=AUDIENCE)
 
 
+# The object store of the test run (claim photos uploaded through the CRM), never .local/objects.
+OBJECTS = tempfile.TemporaryDirectory(prefix="fraud-objects-")
+
+
+def fraud_settings() -> Settings:
+    return Settings(AINTECH_OBJECT_STORE_ROOT=OBJECTS.name)
+
+
 @pytest.fixture(scope="session")
 async def app(admin_database_url: str, kafka_bootstrap: str, keys: TestKeys) -> AsyncIterator[FastAPI]:
-    application = create_app(Settings())
+    application = create_app(fraud_settings())
     application.state.token_verifier = keys.verifier()
     async with application.router.lifespan_context(application):
         yield application

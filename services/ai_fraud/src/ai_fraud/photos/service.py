@@ -10,6 +10,7 @@ photo part of the claim's next score.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,12 @@ from aintech_shared.errors import NotFound, UnprocessableEntity
 
 DUPLICATE, REVIEW, DHASH_CHECK = 8, 12, 16
 LATE_COMMIT_WINDOW = 1000
+MAX_BYTES = 15 * 1024 * 1024
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
+
+
+class StoredBytesMismatch(RuntimeError):
+    """The object store holds other bytes than the upload announced (a handler failure: dead-lettered)."""
 
 
 @dataclass
@@ -115,6 +122,23 @@ async def add_photo(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID, 
     )
     assert photo is not None
     return photo
+
+
+async def fetch_stored(rt: Runtime, *, key: str, sha256: str, size: int) -> bytes | None:
+    """A claim photo's bytes from the platform's object store, checked against the announced digest.
+
+    None when the file is larger than a photo may be (it is not checked, as an upload would be refused).
+    """
+    if size > MAX_BYTES:
+        return None
+    data = bytearray()
+    async for chunk in rt.objects.read(key):
+        data.extend(chunk)
+        if len(data) > MAX_BYTES:
+            return None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise StoredBytesMismatch(f"object {key!r} does not match the digest announced at upload")
+    return bytes(data)
 
 
 async def photos_of(session: AsyncSession, *, claim_id: uuid.UUID) -> Sequence[Photo]:
