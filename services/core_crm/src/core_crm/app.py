@@ -12,6 +12,7 @@ from aintech_shared.objectstore import close_store
 from core_crm.claims.router import router as claims_router
 from core_crm.core.runtime import build_runtime
 from core_crm.customers.router import router as customers_router
+from core_crm.fraud.router import router as fraud_router
 from core_crm.gdpr.router import router as gdpr_router
 from core_crm.intake.router import router as intake_router
 from core_crm.interactions.router import router as interactions_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             customers_router,
             policies_router,
             claims_router,
+            fraud_router,
             quotes_router,
             interactions_router,
             intake_router,

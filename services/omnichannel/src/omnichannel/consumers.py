@@ -6,7 +6,7 @@ agents, see its docstring); each runs in the consumer's transaction with the pro
 
 from __future__ import annotations
 
-from aintech_contracts.events import auth, crm
+from aintech_contracts.events import auth, crm, fraud
 from aintech_shared.events.consumer import ConsumerSpec
 from aintech_shared.events.routing import consumer_group
 from omnichannel.core.runtime import Runtime
@@ -30,6 +30,7 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
                 auth.USER_TOPIC: {
                     auth.UserEmailChanged.event_type: on.on_email_changed,
                     auth.UserRegistered.event_type: on.on_user_registered,
+                    auth.UserRoleChanged.event_type: on.on_user_role_changed,
                 },
             },
         ),
@@ -59,5 +60,8 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
                     crm.ContactCodeRequested.event_type: on.on_contact_code_requested,
                 },
             },
+        ),
+        consumer_group(
+            "omnichannel.fraud", {fraud.SCORE_TOPIC: {fraud.FraudAlert.event_type: on.on_fraud_alert}}
         ),
     ]
