@@ -686,7 +686,18 @@ async def bench_logins(env: dict[str, str], logins: int, offset: int) -> list[st
 
 # --- main ------------------------------------------------------------------------------------------
 
-SECTIONS = ("hotpath", "crm", "gateway", "events", "clients", "logins", "omnichannel", "telephony", "quotes")
+SECTIONS = (
+    "hotpath",
+    "crm",
+    "gateway",
+    "events",
+    "clients",
+    "logins",
+    "omnichannel",
+    "telephony",
+    "quotes",
+    "fraud",
+)
 
 
 def seed_accounts(env: dict[str, str]) -> None:
@@ -751,6 +762,10 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
         from bench.quotes import bench_quotes
 
         failed += bench_quotes()
+    if "fraud" in only:
+        from bench.fraud import bench_fraud
+
+        failed += await bench_fraud()
     return failed
 
 

@@ -1,6 +1,7 @@
 """Claim photos: hashed, matched against every other claim's photos, EXIF checked.
 
-The near-duplicate index is a BK-tree over the pHashes of ``fraud.photos``, kept per process and
+The near-duplicate index is a NumPy array of the pHashes of ``fraud.photos`` (``HashIndex``: one
+vectorised Hamming-distance pass per lookup), kept per process and
 topped up from the table before each lookup (rows committed by other replicas included; a window
 of recent sequence numbers is re-read so a row committed late is not missed). A match is a
 **duplicate** when pHash differs by at most 8 bits and the dHash cross-check by at most 16, and
@@ -21,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_fraud.core.runtime import Runtime
-from ai_fraud.photos.hashing import BKTree, PhotoRefused, exif_findings, fingerprint, hamming, unsigned
+from ai_fraud.photos.hashing import HashIndex, PhotoRefused, exif_findings, fingerprint, hamming, unsigned
 from ai_fraud.photos.models import Photo
 from ai_fraud.readmodel import service as readmodel
 from aintech_shared.errors import NotFound, UnprocessableEntity
@@ -38,7 +39,7 @@ class StoredBytesMismatch(RuntimeError):
 
 @dataclass
 class PhotoIndex:
-    tree: BKTree = field(default_factory=BKTree)
+    tree: HashIndex = field(default_factory=HashIndex)
     known: set[uuid.UUID] = field(default_factory=set)
     last_seq: int = 0
 
