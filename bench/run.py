@@ -887,6 +887,7 @@ SECTIONS = (
     "telephony",
     "quotes",
     "idle",
+    "fraud",
 )
 
 
@@ -960,6 +961,10 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
         from bench.idle import bench_idle
 
         failed += await bench_idle(env)
+    if "fraud" in only:
+        from bench.fraud import bench_fraud
+
+        failed += await bench_fraud()
     return failed
 
 

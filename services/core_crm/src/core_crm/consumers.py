@@ -15,6 +15,9 @@
   linked to the CRM customer with the same e-mail, whichever event arrives first.
 * ``core-crm.pricing`` (quotes.quote): `quote.calculated` answering a pricing request -> the
   quote is created from the engine's figures; `quote.pricing_failed` -> a task for the agent.
+* ``core-crm.fraud`` (fraud.score): `fraud.scored` -> the claim's latest score and band (shown to
+  staff with `fraud:review`); `fraud.alert` -> an investigation task for a supervisor, one per
+  alert event.
 * ``core-crm.workflows`` (the topics of the business events in `workflows/triggers.py`): starts
   event-triggered workflows.
 
@@ -57,6 +60,7 @@ from aintech_contracts.events.crm import (
     PolicyRenewed,
     QuoteCreated,
 )
+from aintech_contracts.events.fraud import SCORE_TOPIC, FraudAlert, FraudScored
 from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConfirmed
 from aintech_contracts.events.quotes import QUOTE_TOPIC as ENGINE_QUOTE_TOPIC
 from aintech_contracts.events.quotes import QuoteCalculated, QuotePricingFailed
@@ -69,6 +73,7 @@ from core_crm.core import actor
 from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
+from core_crm.fraud import service as fraud
 from core_crm.intake import service as intake
 from core_crm.integrations import service as webhooks
 from core_crm.integrations.catalog import WEBHOOK_EVENTS
@@ -373,6 +378,21 @@ def lead_scores() -> ConsumerSpec:
     )
 
 
+def fraud_flags(rt: Runtime) -> ConsumerSpec:
+    """ai-fraud's verdicts on claims: the score on the claim, an investigation task per alert."""
+
+    async def scored(session: AsyncSession, event: CloudEvent) -> None:
+        await fraud.record_score(session, data=event.data_as(FraudScored), event_id=event.id)
+
+    async def alert(session: AsyncSession, event: CloudEvent) -> None:
+        await fraud.open_investigation(session, rt=rt, data=event.data_as(FraudAlert), event_id=event.id)
+
+    return consumer_group(
+        "core-crm.fraud",
+        {SCORE_TOPIC: {FraudScored.event_type: scored, FraudAlert.event_type: alert}},
+    )
+
+
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
     """The worker's consumers: the CRM's one table of groups, topics, event types and handlers."""
     specs = [
@@ -383,5 +403,6 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
         engine_pricing(rt),
         integrations(),
         lead_scores(),
+        fraud_flags(rt),
     ]
     return [_with_trail(spec) for spec in specs]

@@ -4,6 +4,7 @@ from core_crm.accounts.models import Account
 from core_crm.claims.models import Claim, ClaimDocument, ClaimHistory, ClaimNote
 from core_crm.core.base import MESSAGING, Base
 from core_crm.customers.models import Customer, CustomerAudit
+from core_crm.fraud.models import ClaimFraudScore
 from core_crm.intake.models import UnmatchedInteraction
 from core_crm.integrations.models import WebhookDelivery, WebhookSubscription
 from core_crm.interactions.models import Interaction
@@ -22,6 +23,7 @@ __all__ = [
     "ChangeRecord",
     "Claim",
     "ClaimDocument",
+    "ClaimFraudScore",
     "ClaimHistory",
     "ClaimNote",
     "Customer",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,6 +75,16 @@ async def apply_user(session: AsyncSession, *, event: UserRegistered) -> None:
 async def apply_user_email(session: AsyncSession, *, user_id: uuid.UUID, email: str) -> None:
     """A platform user's proven new address replaces the old one in the read model."""
     await repository.set_user_email(session, user_id, email_address(email))
+
+
+async def apply_user_role(session: AsyncSession, *, user_id: uuid.UUID, role: str) -> None:
+    """A platform user's new role (who is a supervisor decides who hears of fraud alerts)."""
+    await repository.set_user_role(session, user_id, role[:20])
+
+
+async def supervisors(session: AsyncSession) -> Sequence[uuid.UUID]:
+    """The platform users known here as supervisors."""
+    return await repository.users_with_role(session, "supervisor")
 
 
 async def match_phone(session: AsyncSession, *, address: str) -> Contact | None:
