@@ -68,3 +68,15 @@ async def test_an_empty_period_answers_zeros_not_an_error(store_api: Api) -> Non
     kpis = body["kpis"]["groups"][0]["kpis"]
     assert kpis["earned_premium"]["value"] == "0.00"
     assert kpis["loss_ratio"]["value"] is None
+
+
+async def test_the_dashboard_page_and_its_assets_are_served_from_the_package(store_api: Api) -> None:
+    page = await store_api.client.get("/ui")
+    assert page.status_code == 200 and 'src="ui/static/dashboard.js"' in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "http" not in page.text.replace("http-equiv", ""), "the page names an outside address"
+    script = await store_api.client.get("/ui/static/dashboard.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    missing = await store_api.client.get("/ui/static/chart.js")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
 from analytics.core.runtime import build_runtime
+from analytics.dashboard import live
+from analytics.dashboard.router import router as dashboard_router
 from analytics.ingest.consumer import Ingester
 from analytics.ingest.facts import ingested_topics
 from analytics.kpis.router import router as kpis_router
@@ -24,6 +26,8 @@ KPIs read from it. Reached through the gateway at `/api/analytics/...`.
 * **Periods**: `start`/`end` (inclusive) up to `ANALYTICS_MAX_RANGE_DAYS`; every figure comes
   with the previous period of the same length and the same dates a year before.
 * **Filters**: `carrier`, `line`, `province`, `agent`; a value no event has mentioned is a 422.
+* **Dashboard**: the page `/api/analytics/ui` (public shell; it signs in through the platform) and
+  the live socket `/ws/analytics/live` (a message after each stored batch).
 * Formulas: docs/analytics.md. Errors are RFC 9457 `application/problem+json`.
 """
 
@@ -37,6 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime = getattr(app.state, "runtime", None) or build_runtime(settings)
         app.state.runtime = runtime
         await create_schema(runtime.store)
+        hub = live.hub(app.state.db)
+        await hub.start()
+        app.state.live = hub
         stop = asyncio.Event()
         task = None
         if settings.ingest_enabled:
@@ -47,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 group=settings.ingest_group,
                 batch_rows=settings.ingest_batch_rows,
                 flush_seconds=settings.ingest_flush_seconds,
+                listeners=[live.announcer(hub)],
             )
             app.state.ingester = ingester
             task = asyncio.create_task(ingester.run(stop), name="analytics-ingest")
@@ -59,12 +67,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await asyncio.wait_for(task, timeout=10)
                 except (TimeoutError, asyncio.CancelledError):
                     task.cancel()
+            await hub.stop()
             await runtime.store.close()
 
     return create_service_app(
         settings,
         title="AINTECH analytics",
         description=DESCRIPTION,
-        routers=[kpis_router],
+        routers=[kpis_router, dashboard_router],
         lifespan_hooks=[runtime_hook],
     )

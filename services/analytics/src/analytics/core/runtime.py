@@ -29,17 +29,27 @@ SOURCE = "analytics"
 class Runtime:
     settings: Settings
     outbox: Outbox
-    store: Store = field(repr=False)
+    opened_store: Store | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        """The analytics store (the API process's; the worker never opens it)."""
+        if self.opened_store is None:
+            raise RuntimeError("this process does not own the analytics store")
+        return self.opened_store
 
 
-def build_runtime(settings: Settings, *, store: Store | None = None) -> Runtime:
-    if store is None:
+def build_runtime(settings: Settings, *, with_store: bool = True) -> Runtime:
+    """The API's runtime opens the store (``with_store``); the worker's does not (chDB allows one
+    process per directory, decision 0020)."""
+    store = None
+    if with_store:
         store = open_store(
             clickhouse_url=settings.clickhouse_url,
             chdb_path=settings.chdb_path,
             database=settings.store_database,
         )
-    return Runtime(settings=settings, outbox=Outbox(MESSAGING, source=SOURCE), store=store)
+    return Runtime(settings=settings, outbox=Outbox(MESSAGING, source=SOURCE), opened_store=store)
 
 
 def get_runtime(conn: HTTPConnection) -> Runtime:

@@ -32,7 +32,7 @@ log = structlog.get_logger("analytics.ingest")
 
 LAG = Gauge("analytics_ingest_lag", "Events on Kafka not yet in the analytics store", ["topic"])
 
-Listener = Callable[[list[CloudEvent]], Awaitable[None]]
+Listener = Callable[[Sequence[CloudEvent]], Awaitable[None]]
 
 
 class Ingester:
