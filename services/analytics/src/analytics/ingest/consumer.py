@@ -1,11 +1,12 @@
 """The ingest loop: every domain topic, batched inserts, offsets committed after the insert.
 
-A batch is inserted when it holds ``batch_rows`` events or its first event waited
-``flush_seconds``, whichever comes first; only then are the partitions' offsets committed, so a
-crash redelivers what was not stored (and :func:`write_events` skips what was). The store being
-unreachable is waited out with backoff (nothing committed); a message that is not a CloudEvent
-goes to its dead-letter topic. Lag per topic (high-water mark minus committed offset) is the
-``analytics_ingest_lag`` gauge on ``/metrics``.
+A batch is inserted when it holds ``batch_rows`` events, when its first event waited
+``flush_seconds``, or when a poll finds nothing more (the topics are quiet), whichever comes
+first; only then are the partitions' offsets committed, so a crash redelivers what was not stored
+(and :func:`write_events` skips what was). The store being unreachable is waited out with backoff
+(nothing committed); a message that is not a CloudEvent goes to its dead-letter topic. Lag per
+topic (high-water mark minus committed offset) is the ``analytics_ingest_lag`` gauge on
+``/metrics``.
 """
 
 from __future__ import annotations
@@ -102,7 +103,11 @@ class Ingester:
                         offsets[tp] = record.offset + 1
                     if first_at is None and records:
                         first_at = time.monotonic()
-                due = first_at is not None and time.monotonic() - first_at >= self.flush_seconds
+                # due: the oldest buffered event waited flush_seconds, or the topics went quiet
+                # (an empty poll) - a lone event is stored at once, a stream in full batches
+                due = first_at is not None and (
+                    not batch or time.monotonic() - first_at >= self.flush_seconds
+                )
                 if offsets and (len(buffer) >= self.batch_rows or due):
                     await self._store(buffer, stop)
                     await consumer.commit(dict(offsets))
