@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from typing import Any
 
@@ -78,10 +79,13 @@ class TwilioMessaging:
         to = f"whatsapp:{message.to}" if whatsapp else message.to
         kwargs: dict[str, Any] = {
             "to": to,
-            "body": message.body,
+            "body": message.body if message.content_sid is None else values.unset,
             "media_url": list(message.media_urls) if message.media_urls else values.unset,
             "status_callback": message.status_callback or values.unset,
         }
+        if message.content_sid is not None:  # an approved WhatsApp template: SID + numbered variables
+            kwargs["content_sid"] = message.content_sid
+            kwargs["content_variables"] = json.dumps(message.content_variables or {}, ensure_ascii=False)
         if self.messaging_service_sid and not whatsapp:
             kwargs["messaging_service_sid"] = self.messaging_service_sid
         else:
