@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
+from aintech_shared.live import TopicHub
 from analytics.core.runtime import build_runtime
 from analytics.dashboard import live
 from analytics.dashboard.router import router as dashboard_router
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime = getattr(app.state, "runtime", None) or build_runtime(settings)
         app.state.runtime = runtime
         await create_schema(runtime.store)
-        hub = live.hub(app.state.db)
+        hub = TopicHub(app.state.db, live.CHANNEL)
         await hub.start()
         app.state.live = hub
         stop = asyncio.Event()

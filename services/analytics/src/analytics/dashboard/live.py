@@ -7,15 +7,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from aintech_contracts.envelope import CloudEvent
-from aintech_shared.db import Database
 from aintech_shared.live import TopicHub
 
 CHANNEL = "analytics_live"
 TOPIC = "ingested"
-
-
-def hub(db: Database) -> TopicHub:
-    return TopicHub(db, CHANNEL)
 
 
 def announcer(live: TopicHub) -> Callable[[Sequence[CloudEvent]], Awaitable[None]]:
