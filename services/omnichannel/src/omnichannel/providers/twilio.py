@@ -14,6 +14,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from aintech_shared.metrics import observe_provider
 from omnichannel.providers.base import Accepted, OutgoingText, ProviderError
 
 TWILIO_API = "https://api.twilio.com"
@@ -90,17 +91,20 @@ class TwilioMessaging:
             kwargs["messaging_service_sid"] = self.messaging_service_sid
         else:
             kwargs["from_"] = f"whatsapp:{self.whatsapp_from}" if whatsapp else self.sms_from
-        try:
-            created = await self.client.messages.create_async(**kwargs)
-        except TwilioRestException as exc:
-            transient = exc.status == 429 or exc.status >= 500
-            raise ProviderError(
-                f"Twilio refused the message: {exc.msg}",
-                code=str(exc.code or exc.status),
-                transient=transient,
-            ) from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise ProviderError(f"Twilio unreachable: {exc!r}", transient=True) from exc
+        async with observe_provider("twilio", f"send_{message.channel}") as call:
+            try:
+                created = await self.client.messages.create_async(**kwargs)
+            except TwilioRestException as exc:
+                call.from_status(exc.status)
+                transient = exc.status == 429 or exc.status >= 500
+                raise ProviderError(
+                    f"Twilio refused the message: {exc.msg}",
+                    code=str(exc.code or exc.status),
+                    transient=transient,
+                ) from exc
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                call.outcome = "unreachable"
+                raise ProviderError(f"Twilio unreachable: {exc!r}", transient=True) from exc
         return Accepted(provider=self.name, provider_message_id=str(created.sid), status="sent")
 
     async def close(self) -> None:

@@ -11,6 +11,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from aintech_shared.metrics import observe_provider
 from telephony.providers.port import (
     RECORDING_EVENTS,
     STATUS_EVENTS,
@@ -67,14 +68,19 @@ class TwilioRest:
         self.media_timeout = max(30.0, settings.twilio_http_timeout_seconds)
 
     async def _call(self, operation: str, coro: Any) -> Any:
-        try:
-            return await coro
-        except TwilioRestException as exc:
-            log.warning("twilio_refused", operation=operation, status=exc.status, code=exc.code, msg=exc.msg)
-            raise ProviderError(f"Twilio refused {operation}: {exc.msg}", twilio_code=exc.code) from exc
-        except (TwilioException, OSError, TimeoutError) as exc:
-            log.warning("twilio_unreachable", operation=operation, error=repr(exc))
-            raise ProviderError(f"Twilio could not be reached for {operation}.") from exc
+        async with observe_provider("twilio", operation.replace(" ", "_")) as call:
+            try:
+                return await coro
+            except TwilioRestException as exc:
+                call.from_status(exc.status)
+                log.warning(
+                    "twilio_refused", operation=operation, status=exc.status, code=exc.code, msg=exc.msg
+                )
+                raise ProviderError(f"Twilio refused {operation}: {exc.msg}", twilio_code=exc.code) from exc
+            except (TwilioException, OSError, TimeoutError) as exc:
+                call.outcome = "unreachable"
+                log.warning("twilio_unreachable", operation=operation, error=repr(exc))
+                raise ProviderError(f"Twilio could not be reached for {operation}.") from exc
 
     async def create_call(self, *, to: str, from_: str, twiml: str, status_callback: str) -> ProviderCall:
         call = await self._call(
