@@ -86,7 +86,16 @@ FLEET: tuple[ServiceSpec, ...] = (
     ServiceSpec("quote_engine", "quote-engine", "quotes", 8005, "quotes", description="Rating and quotes"),
     ServiceSpec("scraper", "scraper", "scraper", 8006, "scraper", description="Carrier-portal jobs"),
     ServiceSpec("ai_fraud", "ai-fraud", "fraud", 8007, "fraud", description="Fraud scoring"),
-    ServiceSpec("analytics", "analytics", "analytics", 8008, "analytics", description="KPIs and reports"),
+    ServiceSpec(
+        "analytics",
+        "analytics",
+        "analytics",
+        8008,
+        "analytics",
+        websockets=("live",),
+        public_paths=("/ui", "/ui/static/*"),
+        description="KPIs, dashboards and reports",
+    ),
 )
 
 BY_NAME: dict[str, ServiceSpec] = {s.name: s for s in FLEET}

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
+from aintech_shared.live import TopicHub
 from analytics.core.runtime import build_runtime
+from analytics.dashboard import live
+from analytics.dashboard.router import router as dashboard_router
+from analytics.ingest.consumer import Ingester
+from analytics.ingest.facts import ingested_topics
+from analytics.kpis.router import router as kpis_router
 from analytics.settings import Settings
+from analytics.store.schema import create_schema
+
+DESCRIPTION = """
+Every domain event in ClickHouse (chDB in process, or a ClickHouse server), and the insurance
+KPIs read from it. Reached through the gateway at `/api/analytics/...`.
+
+* **Access**: `analytics:read` (supervisors and admins).
+* **Periods**: `start`/`end` (inclusive) up to `ANALYTICS_MAX_RANGE_DAYS`; every figure comes
+  with the previous period of the same length and the same dates a year before.
+* **Filters**: `carrier`, `line`, `province`, `agent`; a value no event has mentioned is a 422.
+* **Dashboard**: the page `/api/analytics/ui` (public shell; it signs in through the platform) and
+  the live socket `/ws/analytics/live` (a message after each stored batch).
+* Formulas: docs/analytics.md. Errors are RFC 9457 `application/problem+json`.
+"""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -18,12 +39,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def runtime_hook(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = build_runtime(settings)
-        yield
+        runtime = getattr(app.state, "runtime", None) or build_runtime(settings)
+        app.state.runtime = runtime
+        await create_schema(runtime.store)
+        hub = TopicHub(app.state.db, live.CHANNEL)
+        await hub.start()
+        app.state.live = hub
+        stop = asyncio.Event()
+        task = None
+        if settings.ingest_enabled:
+            ingester = Ingester(
+                runtime.store,
+                bootstrap=settings.kafka_bootstrap,
+                topics=ingested_topics(),
+                group=settings.ingest_group,
+                batch_rows=settings.ingest_batch_rows,
+                flush_seconds=settings.ingest_flush_seconds,
+                listeners=[live.announcer(hub)],
+            )
+            app.state.ingester = ingester
+            task = asyncio.create_task(ingester.run(stop), name="analytics-ingest")
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                try:
+                    await asyncio.wait_for(task, timeout=10)
+                except (TimeoutError, asyncio.CancelledError):
+                    task.cancel()
+            await hub.stop()
+            await runtime.store.close()
 
     return create_service_app(
         settings,
         title="AINTECH analytics",
-        description="KPIs and reports.",
+        description=DESCRIPTION,
+        routers=[kpis_router, dashboard_router],
         lifespan_hooks=[runtime_hook],
     )

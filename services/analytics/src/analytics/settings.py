@@ -1,7 +1,31 @@
 """Configuration of analytics (shared AINTECH_* variables plus ANALYTICS_* ones)."""
 
+from __future__ import annotations
+
+from pydantic import Field
+
 from aintech_shared.settings import ServiceSettings
 
 
 class Settings(ServiceSettings, service="analytics"):
     """Name, schema, port and the ANALYTICS_ prefix come from the fleet registry."""
+
+    clickhouse_url: str | None = Field(
+        default=None,
+        description="A ClickHouse server (``http://user:password@host:8123/``) through "
+        "clickhouse-connect; unset: chDB in process, in ``chdb_path``.",
+    )
+    chdb_path: str = Field(
+        default=".local/analytics/chdb",
+        description="chDB's data directory (owned by the one analytics API process, see docs/analytics.md).",
+    )
+    store_database: str = Field(
+        default="analytics", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="The ClickHouse database."
+    )
+    ingest_enabled: bool = Field(default=True, description="Run the ingest loop in this process.")
+    ingest_group: str = Field(default="analytics.ingest", description="The ingest consumer group.")
+    ingest_batch_rows: int = Field(default=5000, ge=1, le=200_000, description="Rows per insert, at most.")
+    ingest_flush_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="A partial batch is inserted after this long."
+    )
+    max_range_days: int = Field(default=1100, ge=31, le=3700, description="Longest date range a query takes.")

@@ -9,7 +9,7 @@ from analytics.settings import Settings
 
 
 def main() -> None:
-    rt = build_runtime(Settings())
+    rt = build_runtime(Settings(), with_store=False)
     worker.main(rt.settings, MESSAGING, consumers=consumer_specs(rt), jobs=jobs(rt))
 
 

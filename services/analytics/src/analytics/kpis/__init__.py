@@ -1,0 +1,1 @@
+"""KPIs: the insurance figures of docs/analytics.md, by carrier, line, province, agent and period."""
