@@ -1,5 +1,8 @@
 """Tables of the `scraper` schema (imported here so Alembic sees the whole metadata)."""
 
 from scraper.core.base import MESSAGING, Base
+from scraper.results.models import Result
+from scraper.schedules.models import Schedule
+from scraper.scrape_jobs.models import Artifact, CarrierLimit, Job
 
-__all__ = ["MESSAGING", "Base"]
+__all__ = ["MESSAGING", "Artifact", "Base", "CarrierLimit", "Job", "Result", "Schedule"]
