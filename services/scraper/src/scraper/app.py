@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
+from scraper.carriers.router import router as carriers_router
 from scraper.core.runtime import build_runtime
 from scraper.results.router import router as results_router
 from scraper.schedules.router import router as schedules_router
@@ -38,10 +39,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = build_runtime(settings)
         yield
 
-    return create_service_app(
+    app = create_service_app(
         settings,
         title="AINTECH scraper",
         description=DESCRIPTION,
-        routers=[jobs_router, schedules_router, results_router],
+        routers=[jobs_router, carriers_router, schedules_router, results_router],
         lifespan_hooks=[runtime_hook],
     )
+    if settings.demo_portal and not settings.is_production:
+        # Development only (the settings refuse it in production): the demo carrier portals the
+        # worker scrapes on loopback, outside the OpenAPI document.
+        from scraper.demo.portal import build_portal
+
+        app.mount("/demo-portal", build_portal())
+    return app

@@ -19,6 +19,7 @@ from scraper.core.errors import ErrorClass, ScrapeError
 from scraper.scrape_jobs.backoff import retry_delay
 from scraper.scrape_jobs.models import Artifact, CarrierLimit, Job
 from scraper.scrape_jobs.repository import ArtifactRepository, JobRepository
+from scraper.scrape_jobs.schemas import checked_params
 from scraper.settings import Settings
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -56,6 +57,10 @@ async def create_job(
 ) -> Job:
     """Queue a job for a carrier that has an adapter for its kind (422 otherwise)."""
     spec = check_target(carrier=carrier, kind=kind)
+    try:
+        params = checked_params(kind, params)
+    except ValueError as exc:
+        raise _unknown("params", str(exc)) from None
     jobs = JobRepository(session)
     await jobs.ensure_carrier(
         carrier=carrier,
