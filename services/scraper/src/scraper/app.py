@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[jobs_router, carriers_router, schedules_router, results_router],
         lifespan_hooks=[runtime_hook],
     )
-    if settings.demo_portal and not settings.is_production:
+    if settings.demo_portal_on:
         # Development only (the settings refuse it in production): the demo carrier portals the
         # worker scrapes on loopback, outside the OpenAPI document.
         from scraper.demo.portal import build_portal

@@ -55,16 +55,22 @@ class Settings(ServiceSettings, service="scraper"):
         default_factory=list,
         description="Extra carrier hosts (besides those of the adapters' YAML) jobs may contact.",
     )
-    demo_portal: bool = Field(
-        default=False,
-        description="Serve the demo carrier portal on loopback and allow it as a carrier host "
-        "(development only; refused in production).",
+    demo_portal: bool | None = Field(
+        default=None,
+        description="Serve the demo carrier portals at /demo-portal on the API's port and allow loopback "
+        "as a carrier host. Default: on in development, off otherwise; refused in production.",
     )
+
+    @property
+    def demo_portal_on(self) -> bool:
+        if self.is_production:
+            return False
+        return self.demo_portal if self.demo_portal is not None else self.env.value == "development"
 
     def insecure_defaults(self) -> list[str]:
         problems = super().insecure_defaults()
         if self.secret_key == DEV_SECRET_KEY:
             problems.append(f"{self.env_prefix()}SECRET_KEY")
-        if self.demo_portal:
+        if self.demo_portal is True:
             problems.append(f"{self.env_prefix()}DEMO_PORTAL")
         return problems

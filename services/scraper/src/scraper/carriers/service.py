@@ -19,7 +19,7 @@ from scraper.settings import Settings
 def host_policy(settings: Settings, spec: AdapterSpec) -> HostPolicy:
     """The hosts one carrier's jobs may contact: its adapter's, the configured extras, and loopback
     when the development demo portal is on."""
-    extra = ["127.0.0.1", "localhost"] if settings.demo_portal else []
+    extra = ["127.0.0.1", "localhost"] if settings.demo_portal_on else []
     return HostPolicy([*spec.hosts, *settings.allowed_hosts, *extra])
 
 
