@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from aintech_shared.app import create_service_app
 from scraper.carriers.router import router as carriers_router
 from scraper.core.runtime import build_runtime
+from scraper.proxies.router import router as proxies_router
 from scraper.results.router import router as results_router
 from scraper.schedules.router import router as schedules_router
 from scraper.scrape_jobs.router import router as jobs_router
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH scraper",
         description=DESCRIPTION,
-        routers=[jobs_router, carriers_router, schedules_router, results_router],
+        routers=[jobs_router, carriers_router, schedules_router, results_router, proxies_router],
         lifespan_hooks=[runtime_hook],
     )
     if settings.demo_portal_on:

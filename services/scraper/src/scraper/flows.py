@@ -19,6 +19,7 @@ from scraper.carriers.registry import adapter
 from scraper.carriers.spec import AdapterSpec
 from scraper.core.base import utcnow
 from scraper.core.errors import ErrorClass, ScrapeError
+from scraper.proxies import service as proxies
 from scraper.results import service as results
 from scraper.results.models import Result
 from scraper.scrape_jobs import service as jobs
@@ -27,20 +28,25 @@ from scraper.settings import Settings
 
 log = structlog.get_logger("scraper.flows")
 
-EngineFactory = Callable[[AdapterSpec, str, Settings], Engine]
+EngineFactory = Callable[[AdapterSpec, str, Settings, str | None], Engine]
 
 
 class Cancelled(Exception):
     """The job was cancelled, or its lease passed to another worker: stop quietly."""
 
 
-def build_engine(spec: AdapterSpec, base_url: str, settings: Settings) -> Engine:
+def build_engine(spec: AdapterSpec, base_url: str, settings: Settings, proxy: str | None) -> Engine:
     policy = carriers.host_policy(settings, spec)
     if spec.engine == "browser":
         return BrowserEngine(
-            spec, base_url, policy, executable=settings.chromium_path, timeout=settings.page_timeout_seconds
+            spec,
+            base_url,
+            policy,
+            executable=settings.chromium_path,
+            timeout=settings.page_timeout_seconds,
+            proxy=proxy,
         )
-    return HttpEngine(spec, base_url, policy, timeout=settings.page_timeout_seconds)
+    return HttpEngine(spec, base_url, policy, timeout=settings.page_timeout_seconds, proxy=proxy)
 
 
 async def run_job(
@@ -70,14 +76,16 @@ async def run_job(
 
     spec = adapter(job.carrier)
     engine: Engine | None = None
+    lease: proxies.Lease | None = None
     try:
         if spec is None:
             raise ScrapeError(ErrorClass.internal, f"no adapter for carrier {job.carrier!r} any more")
         async with db.transaction() as session:
             account = await carriers.open_account(session, settings=settings, carrier=job.carrier)
+            lease = await proxies.take(session, settings=settings)
         if account is None:
             raise ScrapeError(ErrorClass.login_refused, f"no portal account is set for {spec.name}")
-        engine = engine_factory(spec, account.base_url, settings)
+        engine = engine_factory(spec, account.base_url, settings, lease.url if lease else None)
         await progress(10, "logging in")
         await engine.login(account.username, account.password)
         await progress(40, "logged in")
@@ -90,6 +98,9 @@ async def run_job(
         log.info("scrape_job_stopped", job_id=str(job.id), reason="cancelled or lease lost")
         return "cancelled"
     except ScrapeError as error:
+        if lease is not None and error.error_class in (ErrorClass.blocked, ErrorClass.rate_limited):
+            async with db.transaction() as session:
+                await proxies.cool_down(session, settings=settings, proxy_id=lease.id, reason=error.detail)
         return await _fail(db, settings, job, worker, error, engine)
     except Exception as exc:  # a bug must not crash the worker nor leave the job running
         log.exception("scrape_job_crashed", job_id=str(job.id))

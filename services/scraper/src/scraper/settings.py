@@ -55,6 +55,12 @@ class Settings(ServiceSettings, service="scraper"):
         default_factory=list,
         description="Extra carrier hosts (besides those of the adapters' YAML) jobs may contact.",
     )
+    proxy_cooldown_seconds: float = Field(
+        default=900, gt=0, le=86_400, description="Rest of a proxy after a ban or CAPTCHA page through it."
+    )
+    proxy_check_timeout_seconds: float = Field(
+        default=5, gt=0, le=60, description="Proxy health check timeout."
+    )
     demo_portal: bool | None = Field(
         default=None,
         description="Serve the demo carrier portals at /demo-portal on the API's port and allow loopback "

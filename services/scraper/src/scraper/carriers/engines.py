@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
@@ -198,7 +198,12 @@ class BrowserEngine:
             ],
         }
         if self.proxy:
-            launch["proxy"] = {"server": self.proxy}
+            parts = urlsplit(self.proxy)
+            launch["proxy"] = {
+                "server": f"{parts.scheme}://{parts.hostname}:{parts.port}",
+                "username": unquote(parts.username or ""),
+                "password": unquote(parts.password or ""),
+            }
         self._browser = await self._pw.chromium.launch(**launch)
         context = await self._browser.new_context(locale="es-ES", service_workers="block")
         await context.route("**/*", self._guard)
