@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from aintech_contracts.fleet import BY_NAME, ServiceSpec
 from aintech_shared.proxies import DEFAULT_TRUSTED_PROXIES, valid_networks
+
+if TYPE_CHECKING:
+    from aintech_shared.objectstore import ObjectStoreSettings
 
 DEV_DB_PASSWORD_PREFIX = "dev-password-"  # noqa: S105 - marker of the development default
 
@@ -73,6 +77,25 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_shared("LOG_JSON"))
     db_pool_size: int = Field(default=10, validation_alias=_shared("DB_POOL_SIZE"))
+    # The object store is a platform resource (claim documents, recordings, reports): every
+    # service that stores or reads objects sees the same one (``aintech_shared.objectstore``).
+    object_store_backend: Literal["local", "s3"] = Field(
+        default="local", validation_alias=_shared("OBJECT_STORE_BACKEND")
+    )
+    object_store_root: Path = Field(
+        default=Path(".local/objects"), validation_alias=_shared("OBJECT_STORE_ROOT")
+    )
+    object_store_bucket: str = Field(default="aintech", validation_alias=_shared("OBJECT_STORE_BUCKET"))
+    object_store_endpoint_url: str | None = Field(
+        default=None, validation_alias=_shared("OBJECT_STORE_ENDPOINT_URL")
+    )
+    object_store_region: str = Field(default="eu-west-1", validation_alias=_shared("OBJECT_STORE_REGION"))
+    object_store_access_key: str | None = Field(
+        default=None, validation_alias=_shared("OBJECT_STORE_ACCESS_KEY")
+    )
+    object_store_secret_key: SecretStr | None = Field(
+        default=None, validation_alias=_shared("OBJECT_STORE_SECRET_KEY")
+    )
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -130,6 +153,21 @@ class ServiceSettings(BaseSettings):
             drivername="postgresql+asyncpg", username=self.db_role, password=self.db_password
         )
         return url.render_as_string(hide_password=False)
+
+    @property
+    def object_store(self) -> ObjectStoreSettings:
+        """The platform's object store (``AINTECH_OBJECT_STORE_*``)."""
+        from aintech_shared.objectstore import ObjectStoreSettings
+
+        return ObjectStoreSettings(
+            backend=self.object_store_backend,
+            root=self.object_store_root,
+            bucket=self.object_store_bucket,
+            endpoint_url=self.object_store_endpoint_url,
+            region=self.object_store_region,
+            access_key=self.object_store_access_key,
+            secret_key=self.object_store_secret_key,
+        )
 
     @property
     def is_production(self) -> bool:
