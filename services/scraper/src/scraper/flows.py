@@ -5,11 +5,17 @@ nothing is held open while a portal answers."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import structlog
 
-from aintech_contracts.events.scraper import CarrierPriceObserved, ObservedRisk
+from aintech_contracts.events.scraper import (
+    CarrierPriceObserved,
+    ObservedRisk,
+    ParsedField,
+    PolicyDocumentParsed,
+)
 from aintech_shared.db import Database
 from aintech_shared.events.outbox import Outbox
 from scraper.carriers import service as carriers
@@ -19,6 +25,7 @@ from scraper.carriers.registry import adapter
 from scraper.carriers.spec import AdapterSpec
 from scraper.core.base import utcnow
 from scraper.core.errors import ErrorClass, ScrapeError
+from scraper.documents.pdf import ParsedPolicy, parse_policy
 from scraper.proxies import service as proxies
 from scraper.results import service as results
 from scraper.results.models import Result
@@ -93,6 +100,11 @@ async def run_job(
             offers = await engine.prices({"risk": job.params["risk"], "params": job.params})
             await progress(80, f"{len(offers)} offers read")
             return await _record_prices(db, outbox, spec, job, worker, offers)
+        if job.kind == "policy_document":
+            content = await engine.document({"params": job.params})
+            await progress(70, f"document downloaded ({len(content)} bytes)")
+            parsed = parse_policy(content, max_bytes=settings.pdf_max_bytes, max_pages=settings.pdf_max_pages)
+            return await _record_document(db, outbox, spec, job, worker, parsed)
         raise ScrapeError(ErrorClass.internal, f"{job.kind} jobs are not run by this worker")
     except Cancelled:
         log.info("scrape_job_stopped", job_id=str(job.id), reason="cancelled or lease lost")
@@ -173,4 +185,47 @@ async def _record_prices(
                 ),
                 key=job.carrier,
             )
+    return "succeeded"
+
+
+async def _record_document(
+    db: Database, outbox: Outbox, spec: AdapterSpec, job: Claimed, worker: str, parsed: ParsedPolicy
+) -> str:
+    """Store the parsed document, publish ``policy.document_parsed`` and finish, in one transaction."""
+    now = utcnow()
+    number = str(job.params["policy_number"])
+    async with db.transaction() as session:
+        done = await jobs.finish(
+            session, job_id=job.id, worker=worker, note=f"{len(parsed.fields)} fields read"
+        )
+        if done is None:
+            return "lost"
+        premium = parsed.fields.get("premium_total", {}).get("value")
+        results.record(
+            session,
+            Result(
+                job_id=job.id,
+                carrier=job.carrier,
+                kind="policy_document",
+                product=number,
+                premium=Decimal(premium) if premium else None,
+                currency="EUR",
+                data=parsed.as_data(),
+                observed_at=now,
+            ),
+        )
+        await outbox.publish(
+            session,
+            PolicyDocumentParsed(
+                job_id=job.id,
+                carrier=job.carrier,
+                carrier_name=spec.name,
+                policy_number=number,
+                fields={name: ParsedField(**value) for name, value in parsed.fields.items()},
+                unreadable=parsed.unreadable,
+                pages=parsed.pages,
+                parsed_at=now,
+            ),
+            key=job.carrier,
+        )
     return "succeeded"

@@ -47,3 +47,32 @@ class CarrierPriceObserved(EventData):
     quote_id: UUID | None = Field(default=None, description="The quote-engine quote the job was started for.")
     adapter_version: str
     observed_at: datetime
+
+
+class ParsedField(BaseModel):
+    """One field read from a policy document, with how sure the reader is (0-1)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    value: object
+    confidence: float = Field(ge=0, le=1)
+
+
+class PolicyDocumentParsed(EventData):
+    """A carrier's policy document was downloaded and read (key: the carrier). Fields the reader
+    could not read are listed in ``unreadable``, never guessed; a consumer proposes, never
+    overwrites."""
+
+    event_type = "policy.document_parsed"
+    topic = JOB_TOPIC
+    job_id: UUID
+    carrier: str
+    carrier_name: str
+    policy_number: str = Field(description="The policy number the job asked for.")
+    fields: dict[str, ParsedField] = Field(
+        description="policy_number, holder, holder_id (DNI/NIE, check letter verified), start_date, "
+        "end_date, premium_total (taxes included), coverages, vehicle_plate or property_address."
+    )
+    unreadable: list[str]
+    pages: int
+    parsed_at: datetime
