@@ -686,7 +686,10 @@ async def bench_logins(env: dict[str, str], logins: int, offset: int) -> list[st
 
 # --- main ------------------------------------------------------------------------------------------
 
-SECTIONS = ("hotpath", "crm", "gateway", "events", "clients", "logins", "omnichannel", "telephony", "quotes")
+SECTIONS = (
+    "hotpath", "crm", "gateway", "events", "clients", "logins", "omnichannel", "telephony", "quotes",
+    "scraper",
+)  # fmt: skip
 
 
 def seed_accounts(env: dict[str, str]) -> None:
@@ -751,6 +754,10 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
         from bench.quotes import bench_quotes
 
         failed += bench_quotes()
+    if "scraper" in only:
+        from bench.scraper import bench_scraper
+
+        failed += await bench_scraper()
     return failed
 
 

@@ -1,4 +1,5 @@
-"""Reading a carrier's policy PDF (pypdf to open and check it, pdfplumber to extract its text).
+"""Reading a carrier's policy PDF (pypdf to open, check and extract it; pdfplumber when pypdf finds
+no text).
 
 Each field comes with a confidence; a field that cannot be read is listed in ``unreadable`` and
 never guessed. DNI/NIE check letters are verified with python-stdnum. An encrypted, corrupt,
@@ -85,11 +86,18 @@ def extract_text(content: bytes, *, max_bytes: int, max_pages: int) -> tuple[str
         raise _invalid("the PDF has no pages")
     if pages > max_pages:
         raise _invalid(f"the PDF has {pages} pages, more than the {max_pages} read")
+    # pypdf's text extraction is ~8x faster than pdfplumber's layout analysis and reads
+    # carrier-generated PDFs well; pdfplumber takes over when pypdf finds (almost) no text.
     try:
-        with pdfplumber.open(io.BytesIO(content)) as pdf:
-            text = "\n".join(page.extract_text() or "" for page in pdf.pages)
-    except Exception as exc:  # pdfminer raises many types on damaged files
-        raise _invalid(f"the PDF's text cannot be read ({type(exc).__name__})") from exc
+        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    except Exception:  # a damaged content stream: let pdfplumber try
+        text = ""
+    if len(text.strip()) < 20 * pages:
+        try:
+            with pdfplumber.open(io.BytesIO(content)) as pdf:
+                text = "\n".join(page.extract_text() or "" for page in pdf.pages)
+        except Exception as exc:  # pdfminer raises many types on damaged files
+            raise _invalid(f"the PDF's text cannot be read ({type(exc).__name__})") from exc
     return text, pages
 
 
