@@ -53,11 +53,12 @@ test-contract: bootstrap ## Schemathesis with every check over the merged OpenAP
 test-fast: bootstrap ## The suite without the fleet boot and the outage drills (marks e2e, slow)
 	$(STACK) test -- $(PYTEST_ARGS) -m "not e2e and not slow"
 
-lint: bootstrap ## ruff (lint + format check), the import rules (lint-imports) and mypy (code and tests)
+lint: bootstrap ## ruff (lint + format check), the import rules (lint-imports), mypy (code and tests), the deploy checks (kustomize + kubeconform, hadolint, compose schema, promtool)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen lint-imports --no-cache
 	$(UV) run --frozen mypy
+	$(UV) run --frozen python scripts/check_deploy.py
 
 format: bootstrap ## Apply ruff fixes and formatting
 	$(UV) run --frozen ruff check --fix .

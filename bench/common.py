@@ -53,13 +53,19 @@ def figure(label: str, value: str) -> None:
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
-    """p50/p90/p99/mean of latencies given in seconds, in milliseconds."""
+    """p50/p90/p95/p99/mean of latencies given in seconds, in milliseconds."""
     ordered = sorted(samples)
 
     def at(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
-    return {"p50": at(0.50), "p90": at(0.90), "p99": at(0.99), "mean": statistics.fmean(ordered) * 1000}
+    return {
+        "p50": at(0.50),
+        "p90": at(0.90),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "mean": statistics.fmean(ordered) * 1000,
+    }
 
 
 @dataclass
@@ -132,6 +138,24 @@ def spawn(module: str, env: dict[str, str], *, log_level: str = "WARNING") -> su
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+ANCHOR = ROOT / "bench" / "anchor.py"
+
+
+def spawn_anchor(port: int, dsn: str, *, query: str | None = None) -> subprocess.Popen[bytes]:
+    """The bare anchor (``bench/anchor.py``) on ``port``, reading ``query`` (default: a user row)."""
+    env = {**os.environ, "ANCHOR_DSN": dsn}
+    if query:
+        env["ANCHOR_QUERY"] = query
+    return subprocess.Popen(
+        [sys.executable, str(ANCHOR), str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def log_tail(module: str, lines: int = 15) -> str:

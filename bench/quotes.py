@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from bench.common import Checks, figure, heading, percentiles
 from quote_engine.quotes.schemas import AutoRisk
-from quote_engine.rating.engine import rate
+from quote_engine.rating.engine import rate_covers
 from quote_engine.rating.tariff import ReceiptTax, TariffDefinition
 from quote_engine.tariffs.illustrative import all_tariffs
 
@@ -53,19 +53,24 @@ def bench_quotes(comparisons: int = 2000) -> list[str]:
     ).fields()  # fmt: skip
     on = date(2026, 3, 1)
 
-    def compare() -> int:
-        return len([rate(t, c.code, risk, taxes=TAXES, on=on) for t in tariffs for c in t.cover_levels])
+    codes = {t.product_code: [c.code for c in t.cover_levels] for t in tariffs}
+
+    def compare() -> int:  # as the service compares: every cover level of a product at once
+        return sum(len(rate_covers(t, codes[t.product_code], risk, taxes=TAXES, on=on)) for t in tariffs)
 
     for _ in range(50):
         compare()
     latencies = []
+    cpu0 = time.process_time()
     for _ in range(comparisons):
         t = time.perf_counter()
         compare()
         latencies.append(time.perf_counter() - t)
+    cpu_ms = (time.process_time() - cpu0) * 1000 / comparisons
     p = percentiles(latencies)
     figure("ratings per comparison", str(sum(len(t.cover_levels) for t in tariffs)))
-    figure("p50 / p99", f"{p['p50']:.2f} / {p['p99']:.2f} ms")
+    figure("p50 / p99 (wall)", f"{p['p50']:.2f} / {p['p99']:.2f} ms")
+    figure("CPU per comparison (process time, steadier on a shared machine)", f"{cpu_ms:.2f} ms")
     checks = Checks("quotes")
     target = f"<= {COMPARE_P99_MS:g} ms"
     checks.add(

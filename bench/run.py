@@ -18,7 +18,10 @@ AINTECH_DATABASE_URL / AINTECH_KAFKA_BOOTSTRAP are set, then measures (``--only`
 - ``logins``: authenticator logins/s with the production Argon2id parameters;
 - ``omnichannel``: webhook to an agent's socket, chat fan-out, campaign sending
   (``bench/channels.py``);
-- ``telephony``: the voice webhooks through the gateway and queue assignment (``bench/voice.py``).
+- ``telephony``: the voice webhooks through the gateway and queue assignment (``bench/voice.py``);
+- ``quotes``: the quote engine's comparison across 20 products, in process (``bench/quotes.py``);
+- ``idle``: the whole fleet (every API and worker) idle: CPU % of one core and RSS per process
+  (``bench/idle.py``).
 
 Every section ends with its checks: figure, target, PASS or FAIL. The bench fleet's gateway gets
 budgets sized for a load generator (``bench.common.BENCH_ENV``), still charged on every call.
@@ -39,6 +42,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # bench/ itself stays off the import path: sections are imported as bench.<name>, and no file here
@@ -72,6 +76,7 @@ from bench.common import (  # noqa: E402
     percentiles,
     postmaster_pid,
     spawn,
+    spawn_anchor,
     stop,
     wait_http,
 )
@@ -95,9 +100,14 @@ class PremiumCollected(EventData, catalogued=False):
 OUTBOX_MIN_TX = 300.0
 RELAY_MIN_EVENTS = 1000.0
 CONSUMER_MIN_EVENTS = 500.0
+# The targets of issue #15.
+ONE_PARTITION_MIN_EVENTS = 5000.0  # one partition, de-duplicated, one row written per event
+END_TO_END_P95_MS = 250.0  # the publisher's commit -> the consumer's effect visible
 
 
-async def bench_events(admin_url: str, bootstrap: str, events: int, writers: int) -> list[str]:
+async def bench_events(
+    admin_url: str, bootstrap: str, events: int, writers: int, one_partition: int = 20_000
+) -> list[str]:
     heading(f"outbox -> Kafka -> consumer ({events} events, real Postgres + Kafka)")
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -109,7 +119,160 @@ async def bench_events(admin_url: str, bootstrap: str, events: int, writers: int
     checks = Checks("events")
     async with scratch_schema(admin_url, "bench", pool_size=writers + 4) as scratch:
         await _events_in(scratch, bootstrap, events, writers, checks)
+    async with scratch_schema(admin_url, "bench", pool_size=8) as scratch:
+        await _one_partition(scratch, bootstrap, one_partition, checks)
+    async with scratch_schema(admin_url, "bench", pool_size=8) as scratch:
+        await _end_to_end_latency(scratch, bootstrap, checks)
     return checks.report()
+
+
+async def _ledger_apply(ledger: Any) -> Callable[[AsyncSession, CloudEvent], Awaitable[None]]:
+    async def apply(session: AsyncSession, event: CloudEvent) -> None:
+        await session.execute(
+            insert(ledger).values(
+                event_id=event.id, policy_id=event.data["policy_id"], seq=int(event.data["n"])
+            )
+        )
+
+    return apply
+
+
+async def _one_partition(scratch: ScratchSchema, bootstrap: str, count: int, checks: Checks) -> None:
+    """The consumer alone on one partition: ``count`` events already in Kafka, each de-duplicated
+    (its processed-event row) and writing one ledger row, with the consumer's production settings
+    (default batch size); events/s from the first poll until the last row is visible."""
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from aintech_contracts.envelope import KAFKA_HEADERS
+
+    topic = f"bench.one.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 1, 1), NewTopic(dead_letter_topic(topic), 1, 1)])
+    await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=1 << 20)
+    await producer.start()
+    try:
+        futures = []
+        for n in range(count):
+            policy = f"POL-{n % 500}"
+            payload = PremiumCollected(policy_id=policy, amount="42.50", n=n)
+            event = CloudEvent.wrap(
+                payload, type_=payload.event_type, source="bench", subject=policy, partitionkey=policy
+            )
+            futures.append(
+                await producer.send(topic, event.to_bytes(), key=policy.encode(), headers=KAFKA_HEADERS)
+            )
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    db, ledger = scratch.db, scratch.ledger
+    spec = ConsumerSpec(
+        name=f"bench-one-{RUN}", topics=[topic], handlers={"premium.collected": await _ledger_apply(ledger)}
+    )
+    consumer = EventConsumer(spec, db=db, tables=scratch.tables, bootstrap=bootstrap)
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop_event))
+    started: float | None = None
+    while True:
+        async with db.transaction() as s:
+            done = await s.scalar(select(func.count()).select_from(ledger)) or 0
+        if done and started is None:
+            started = time.perf_counter()  # the first batch is in: group join and fetch are behind us
+            first = done
+        if done >= count:
+            break
+        await asyncio.sleep(0.02)
+    assert started is not None
+    elapsed = time.perf_counter() - started
+    rate = (count - first) / elapsed if elapsed > 0 else float("inf")
+    stop_event.set()
+    await task
+    figure(f"consumer, one partition ({count:,} events, dedup + 1 row each)", f"{rate:,.0f} events/s")
+    checks.add(
+        "consumer, one partition, idempotent DB write (events/s)",
+        f"{rate:,.0f}",
+        f">= {ONE_PARTITION_MIN_EVENTS:,.0f}",
+        rate >= ONE_PARTITION_MIN_EVENTS,
+    )
+
+
+async def _end_to_end_latency(
+    scratch: ScratchSchema, bootstrap: str, checks: Checks, *, events: int = 300, per_second: float = 30.0
+) -> None:
+    """Commit -> effect: ``events`` published one per transaction at ``per_second`` (relay and
+    consumer running, as in a service); each latency is from the publisher's COMMIT returning to
+    the consumer's row being visible to a reader polling every 5 ms."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    e2e_topic = f"bench.e2e.{uuid.uuid4().hex[:8]}"
+
+    class Timed(EventData, catalogued=False):
+        event_type = "premium.collected"
+        topic = e2e_topic
+        policy_id: str
+        amount: str
+        n: int
+
+    topic = e2e_topic
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 6, 1), NewTopic(dead_letter_topic(topic), 1, 1)])
+    await admin.close()
+    db, tables, ledger = scratch.db, scratch.tables, scratch.ledger
+    outbox = Outbox(tables, source="bench")
+    stop_event = asyncio.Event()
+    relay = OutboxRelay(db, tables, bootstrap=bootstrap)
+    spec = ConsumerSpec(
+        name=f"bench-e2e-{RUN}", topics=[topic], handlers={"premium.collected": await _ledger_apply(ledger)}
+    )
+    consumer = EventConsumer(spec, db=db, tables=tables, bootstrap=bootstrap)
+    tasks = [asyncio.create_task(relay.run(stop_event)), asyncio.create_task(consumer.run(stop_event))]
+    # One event through first: the consumer has joined its group before the clock starts.
+    async with db.transaction() as session:
+        await outbox.publish(session, Timed(policy_id="POL-warm", amount="1.00", n=-1), key="POL-warm")
+    seen: dict[int, float] = {}
+    committed: dict[int, float] = {}
+    warmed = asyncio.Event()
+
+    async def watch() -> None:
+        last = 0
+        while len(seen) < events + 1:
+            async with db.transaction() as s:
+                rows = (await s.execute(select(ledger.c.id, ledger.c.seq).where(ledger.c.id > last))).all()
+            now = time.perf_counter()
+            for row_id, seq in rows:
+                last = max(last, row_id)
+                seen.setdefault(seq, now)
+            if -1 in seen:
+                warmed.set()
+            await asyncio.sleep(0.005)
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.wait_for(warmed.wait(), timeout=60)
+    interval = 1.0 / per_second
+    t0 = time.perf_counter()
+    for n in range(events):
+        policy = f"POL-{n % 50}"
+        async with db.transaction() as session:
+            await outbox.publish(session, Timed(policy_id=policy, amount="42.50", n=n), key=policy)
+        committed[n] = time.perf_counter()
+        await asyncio.sleep(max(0.0, t0 + (n + 1) * interval - time.perf_counter()))
+    await asyncio.wait_for(watcher, timeout=60)
+    stop_event.set()
+    await asyncio.gather(*tasks)
+    p = percentiles([seen[n] - committed[n] for n in range(events)])
+    figure(
+        f"end to end, commit -> effect ({events} events at {per_second:g}/s)",
+        f"p50 {p['p50']:.1f} ms  p95 {p['p95']:.1f} ms  p99 {p['p99']:.1f} ms",
+    )
+    checks.add(
+        "event end to end (commit -> consumer effect), p95",
+        f"{p['p95']:.1f} ms",
+        f"<= {END_TO_END_P95_MS:g} ms",
+        p["p95"] <= END_TO_END_P95_MS,
+    )
 
 
 async def _events_in(
@@ -135,8 +298,7 @@ async def _events_in(
     figure(f"outbox writes ({writers} concurrent, 1 event per tx)", f"{rate:,.0f} tx/s")
     checks.add("outbox writes (tx/s)", f"{rate:,.0f}", f">= {OUTBOX_MIN_TX:,.0f}", rate >= OUTBOX_MIN_TX)
 
-    async def apply(session: AsyncSession, event: CloudEvent) -> None:
-        await session.execute(insert(ledger).values(event_id=event.id, policy_id=event.data["policy_id"]))
+    apply = await _ledger_apply(ledger)
 
     stop = asyncio.Event()
     relay = OutboxRelay(db, tables, bootstrap=bootstrap, batch_size=500)
@@ -226,12 +388,12 @@ async def load(
         return latencies, time.perf_counter() - t0
 
 
-GATEWAY_VS_DIRECT = 0.70  # through the gateway >= this share of the direct req/s
+GATEWAY_VS_DIRECT = 0.85  # through the gateway >= this share of the direct req/s
 GATEWAY_ADDED_P50_MS = 1.0  # one request at a time, the gateway adds less than this
 
 
 async def bench_gateway(fleet: crm.CrmFleet, plan: LoadPlan) -> list[str]:
-    """A CRM customer by id, through the gateway and direct; returns the failed checks."""
+    """A CRM customer by id: the anchor, direct and through the gateway; returns the failed checks."""
     heading(
         f"gateway overhead on an authenticated business path: GET /customers/{{id}} "
         f"(wrk, {plan.connections} connections, {plan.rounds} interleaved rounds of {plan.seconds:g} s)"
@@ -241,10 +403,16 @@ async def bench_gateway(fleet: crm.CrmFleet, plan: LoadPlan) -> list[str]:
     bearer = {"Authorization": f"Bearer {fleet.token}"}
     customer = fleet.ids[0]
     targets = [
-        ("GET /customers/{id}, core-crm directly", f"{fleet.crm}/customers/{customer}"),
-        ("GET /api/crm/customers/{id} through the gateway", f"{fleet.gateway}/api/crm/customers/{customer}"),
+        ("anchor: Starlette + asyncpg, customer by id", f"{fleet.anchor}/rows/{customer}", {}),
+        ("GET /customers/{id}, core-crm directly", f"{fleet.crm}/customers/{customer}", bearer),
+        (
+            "GET /api/crm/customers/{id} through the gateway",
+            f"{fleet.gateway}/api/crm/customers/{customer}",
+            bearer,
+        ),
     ]
     meters = [
+        CpuMeter({"service": fleet.pids["anchor"]}, trees),
         CpuMeter({"service": fleet.pids["crm"]}, trees),
         CpuMeter({"service": fleet.pids["crm"], "gateway": fleet.pids["gateway"]}, trees),
     ]
@@ -252,26 +420,27 @@ async def bench_gateway(fleet: crm.CrmFleet, plan: LoadPlan) -> list[str]:
     for _ in range(plan.rounds):
         rounds.append(
             [
-                await measure(label, url, plan, meter, bearer)
-                for (label, url), meter in zip(targets, meters, strict=True)
+                await measure(label, url, plan, meter, headers)
+                for (label, url, headers), meter in zip(targets, meters, strict=True)
             ]
         )
-    direct, via = (median_of([r[i] for r in rounds]) for i in range(2))
-    ratio = statistics.median(r[1].rps / r[0].rps for r in rounds)
+    anchor, direct, via = (median_of([r[i] for r in rounds]) for i in range(3))
+    ratio = statistics.median(r[2].rps / r[1].rps for r in rounds)
+    vs_anchor = statistics.median(r[1].rps / r[0].rps for r in rounds)
     print(
         f"\n  {'median of ' + str(len(rounds)) + ' round(s)':<50} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
-        "   CPU-ms/req: crm  gateway  postgres",
+        f" {'x anchor':>8}   CPU-ms/req: server  gateway  postgres",
         flush=True,
     )
-    for m in (direct, via):
+    for m in (anchor, direct, via):
         print(
-            f"  {m.label:<50} {m.rps:>8,.0f} {m.p50_ms:>7.2f} {m.p99_ms:>7.2f}   "
-            f"{m.cpu_ms['service']:>14.2f} {m.cpu_ms.get('gateway', float('nan')):>8.2f} "
+            f"  {m.label:<50} {m.rps:>8,.0f} {m.p50_ms:>7.2f} {m.p99_ms:>7.2f} {m.rps / anchor.rps:>7.2f}x   "
+            f"{m.cpu_ms['service']:>17.2f} {m.cpu_ms.get('gateway', float('nan')):>8.2f} "
             f"{m.cpu_ms.get('postgres', float('nan')):>9.2f}",
             flush=True,
         )
-    lat, _ = await load(targets[0][1], 300, 1, bearer)
-    lat_gw, _ = await load(targets[1][1], 300, 1, bearer)
+    lat, _ = await load(targets[1][1], 300, 1, bearer)
+    lat_gw, _ = await load(targets[2][1], 300, 1, bearer)
     added = percentiles(lat_gw)["p50"] - percentiles(lat)["p50"]
     checks = Checks("gateway")
     checks.add(
@@ -281,12 +450,30 @@ async def bench_gateway(fleet: crm.CrmFleet, plan: LoadPlan) -> list[str]:
         ratio >= GATEWAY_VS_DIRECT,
     )
     checks.add(
+        "core-crm direct vs the anchor (req/s)",
+        f"{vs_anchor:.2f}x",
+        f">= {DIRECT_VS_ANCHOR:.2f}x",
+        vs_anchor >= DIRECT_VS_ANCHOR,
+    )
+    checks.add(
+        f"core-crm CPU per read by id (anchor {anchor.cpu_ms['service']:.2f})",
+        f"{direct.cpu_ms['service']:.2f} ms",
+        f"<= {SERVICE_CPU_MS:g} ms",
+        direct.cpu_ms["service"] <= SERVICE_CPU_MS,
+    )
+    checks.add(
+        "gateway CPU per forwarded request",
+        f"{via.cpu_ms['gateway']:.2f} ms",
+        f"<= {GATEWAY_CPU_MS:g} ms",
+        via.cpu_ms["gateway"] <= GATEWAY_CPU_MS,
+    )
+    checks.add(
         "p50 added by the gateway, one request at a time",
         f"{added:+.2f} ms",
         f"< {GATEWAY_ADDED_P50_MS:g} ms",
         added < GATEWAY_ADDED_P50_MS,
     )
-    failures = direct.failures + via.failures
+    failures = anchor.failures + direct.failures + via.failures
     checks.add("every request answered 2xx", f"{failures} errors", "0", failures == 0)
     return checks.report()
 
@@ -337,10 +524,12 @@ async def bench_clients(url: str, requests: int, concurrency: int) -> list[str]:
 
 # --- hot path: one authenticated read beside the bare anchor --------------------------------------
 
-ANCHOR = ROOT / "bench" / "anchor.py"
 WRK_SCRIPT = ROOT / "bench" / "report.lua"
-DIRECT_VS_ANCHOR = 0.20  # GET /me on the service >= this share of the anchor's req/s
-GATEWAY_P99_MS = 50.0  # ... with p99 under this at the bench's connection count
+# The targets of issue #15, each printed beside the anchor measured in the same run.
+DIRECT_VS_ANCHOR = 0.50  # an authenticated read on the service >= this share of the anchor's req/s
+SERVICE_CPU_MS = 0.6  # CPU-ms of the service per authenticated read
+GATEWAY_CPU_MS = 0.3  # CPU-ms of the gateway per forwarded request
+GATEWAY_P99_MS = 50.0  # through the gateway, p99 under this at the bench's connection count
 
 
 @dataclass
@@ -361,17 +550,6 @@ class Measured:
         if self.rps_override is not None:
             return self.rps_override
         return self.requests / self.seconds if self.seconds else 0.0
-
-
-def spawn_anchor(port: int, dsn: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, str(ANCHOR), str(port)],
-        cwd=ROOT,
-        env={**os.environ, "ANCHOR_DSN": dsn},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
 
 
 async def run_wrk(
@@ -628,6 +806,18 @@ def report_hotpath(rounds: list[list[Measured]]) -> list[str]:
         f"< {GATEWAY_P99_MS:g} ms",
         via.p99_ms < GATEWAY_P99_MS,
     )
+    checks.add(
+        f"GET /me, authenticator CPU per request (anchor {anchor.cpu_ms['anchor']:.2f})",
+        f"{direct.cpu_ms['service']:.2f} ms",
+        f"<= {SERVICE_CPU_MS:g} ms",
+        direct.cpu_ms["service"] <= SERVICE_CPU_MS,
+    )
+    checks.add(
+        "GET /me, gateway CPU per forwarded request",
+        f"{via.cpu_ms['gateway']:.2f} ms",
+        f"<= {GATEWAY_CPU_MS:g} ms",
+        via.cpu_ms["gateway"] <= GATEWAY_CPU_MS,
+    )
     checks.add("every request answered 2xx", f"{failures} errors", "0", failures == 0)
     return checks.report()
 
@@ -687,9 +877,18 @@ async def bench_logins(env: dict[str, str], logins: int, offset: int) -> list[st
 # --- main ------------------------------------------------------------------------------------------
 
 SECTIONS = (
-    "hotpath", "crm", "gateway", "events", "clients", "logins", "omnichannel", "telephony", "quotes",
+    "hotpath",
+    "crm",
+    "gateway",
+    "events",
+    "clients",
+    "logins",
+    "omnichannel",
+    "telephony",
+    "quotes",
+    "idle",
     "scraper",
-)  # fmt: skip
+)
 
 
 def seed_accounts(env: dict[str, str]) -> None:
@@ -738,7 +937,11 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
                 failed += await bench_clients(f"{fleet.crm}/healthz", args.requests, args.concurrency)
     if "events" in only:
         failed += await bench_events(
-            env["AINTECH_DATABASE_URL"], env["AINTECH_KAFKA_BOOTSTRAP"], args.events, args.writers
+            env["AINTECH_DATABASE_URL"],
+            env["AINTECH_KAFKA_BOOTSTRAP"],
+            args.events,
+            args.writers,
+            args.one_partition,
         )
     if "logins" in only:
         failed += await bench_logins(env, args.logins, offset)
@@ -754,6 +957,10 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
         from bench.quotes import bench_quotes
 
         failed += bench_quotes()
+    if "idle" in only:
+        from bench.idle import bench_idle
+
+        failed += await bench_idle(env)
     if "scraper" in only:
         from bench.scraper import bench_scraper
 
@@ -791,6 +998,9 @@ def main() -> int:
     parser.add_argument("--crm-duration", type=float, default=10.0, help="crm: seconds measured per workload")
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument(
+        "--one-partition", type=int, default=20_000, help="events: events the one-partition consumer reads"
+    )
     parser.add_argument("--requests", type=int, default=3000, help="clients: requests per figure")
     parser.add_argument("--concurrency", type=int, default=16, help="clients: concurrent requests")
     parser.add_argument("--logins", type=int, default=60)

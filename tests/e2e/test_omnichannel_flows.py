@@ -127,3 +127,29 @@ def test_a_claim_the_customer_reports_reaches_them_in_words_not_as_a_status(gw: 
     words = "received" if language == "en" else "recibido"
     assert note["title"].endswith(f"{claim['claim_number']}: {words}"), note
     assert "reported" not in note["title"] + note["body"]
+
+
+def test_whatsapp_templates_and_their_signed_approval_callback_through_the_gateway(gw: httpx.Client) -> None:
+    admin = bearer(gw, "admin@aintech.com")
+    content_sid = "HX" + uuid.uuid4().hex
+    registered = gw.put(
+        "/api/omnichannel/whatsapp/templates/claim_update/en",
+        json={"content_sid": content_sid, "variables": ["first_name", "claim_number", "status"]},
+        headers=admin,
+    )
+    assert registered.status_code == 200, registered.text
+    params = {"ContentSid": content_sid, "ApprovalStatus": "rejected", "RejectionReason": "Formatting"}
+    unsigned = gw.post("/webhooks/twilio/content/status", data=params)
+    assert unsigned.status_code == 403, "the gateway routes the callback to omnichannel, which checks it"
+    assert unsigned.headers["content-type"] == "application/problem+json"
+    url = f"{gw.base_url}/webhooks/twilio/content/status".replace("//webhooks", "/webhooks")
+    signature = RequestValidator(DEV_TWILIO_AUTH_TOKEN).compute_signature(url, params)
+    signed = gw.post(
+        "/webhooks/twilio/content/status", data=params, headers={"X-Twilio-Signature": signature}
+    )
+    assert signed.status_code == 204, signed.text
+    listed = gw.get("/api/omnichannel/whatsapp/templates", headers=admin).json()["items"]
+    [mine] = [t for t in listed if t["content_sid"] == content_sid]
+    assert (mine["status"], mine["rejection_reason"]) == ("rejected", "Formatting")
+    removed = gw.delete("/api/omnichannel/whatsapp/templates/claim_update/en", headers=admin)
+    assert removed.status_code == 204

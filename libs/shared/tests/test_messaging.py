@@ -227,6 +227,68 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
     )  # seq 1 (once), 3 and 5, plus the other tests' events on the topic
 
 
+async def test_a_batch_claims_each_event_once_repeated_or_processed_before(
+    clean: tuple[Database, MessagingTables], scratch: ScratchSchema, kafka_bootstrap: str
+) -> None:
+    """One partition's batch, every record a valid event: the batch's claim statement lets an event
+    already processed by this consumer, and an event repeated inside the same batch, run once."""
+    db, tables = clean
+    policy = f"POL-{RUN}-claim"
+    ledger = scratch.ledger
+    name = f"claims-{RUN}"
+    topic = f"test.claims.{RUN}"  # its own topic: only this test's records, all in one partition
+    await create_topics(kafka_bootstrap, {topic: 1, dead_letter_topic(topic): 1})
+
+    async def on_payment(session: AsyncSession, event: CloudEvent) -> None:
+        payment = event.data_as(PaymentRecorded)
+        if payment.policy_id == policy:
+            await session.execute(ledger.insert().values(policy_id=policy, seq=payment.seq))
+
+    events = [
+        CloudEvent(source="tests", type=PaymentRecorded.event_type, data={"policy_id": policy, "seq": n})
+        for n in range(4)
+    ]
+    async with db.transaction() as session:  # seq 0 was handled by this consumer before
+        await session.execute(
+            tables.processed_events.insert().values(
+                consumer=name, event_id=events[0].id, event_type=events[0].type
+            )
+        )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        for event in (events[0], events[1], events[2], events[1], events[3], events[2]):
+            await producer.send_and_wait(topic, event.to_bytes(), key=policy.encode(), headers=BINDING)
+    finally:
+        await producer.stop()
+
+    async def applied() -> list[int]:
+        async with db.transaction() as session:
+            rows = await session.execute(
+                select(ledger.c.seq).where(ledger.c.policy_id == policy).order_by(ledger.c.id)
+            )
+            return list(rows.scalars())
+
+    spec = ConsumerSpec(name=name, topics=[topic], handlers={PaymentRecorded.event_type: on_payment})
+    consumer = EventConsumer(spec, db=db, tables=tables, bootstrap=kafka_bootstrap)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        for _ in range(200):
+            if 3 in await applied():
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await task
+    assert await applied() == [1, 2, 3], "processed before: skipped; repeated in the batch: once"
+    duplicates = REGISTRY.get_sample_value(
+        "events_consumed_total",
+        {"consumer": name, "event_type": PaymentRecorded.event_type, "outcome": "duplicate"},
+    )
+    assert duplicates == 3
+
+
 async def test_scheduled_job_runs_once_across_replicas(clean: tuple[Database, MessagingTables]) -> None:
     db, tables = clean
     runs = 0

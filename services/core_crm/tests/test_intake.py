@@ -12,9 +12,11 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from aintech_contracts.events.crm import InteractionLogged
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events.crm import InteractionLogged, InteractionTranscribed
 from aintech_contracts.rbac import Role
 from aintech_devtools.testing import publish_event
+from core_crm.consumers import timeline
 from core_crm.core.runtime import build_runtime
 from core_crm.intake import service as intake
 
@@ -232,3 +234,49 @@ async def test_a_number_two_customers_share_matches_neither_and_waits_for_an_age
     assert kept["status"] == "open", "an ambiguous number is left for an agent to choose"
     for customer in (first, second):
         assert await _timeline(api, customer["id"]) == []
+
+
+async def test_a_calls_recording_consent_is_kept_on_its_interaction(live_app: FastAPI, live: Live) -> None:
+    """GDPR/LOPDGDD: the caller's answer to the recording notice stays with the call on the timeline."""
+    phone = _mobile()
+    customer = await live.customer(mobile=phone)
+    call = _call(phone=phone, recording_consent="refused")
+    async with live_app.state.db.transaction() as session:
+        await intake.take_in(session, rt=build_runtime(crm_settings()), data=call)
+    stored = await live.conn.scalar(
+        text("SELECT metadata FROM crm.interactions WHERE external_id = :x"), {"x": call.external_id}
+    )
+    assert stored == {"recording_consent": "refused"}
+    assert [e["external_id"] for e in await _timeline(live, customer["id"])] == [call.external_id]
+
+
+async def test_a_recorded_calls_transcript_is_attached_to_its_interaction_and_searchable(
+    live_app: FastAPI, live: Live
+) -> None:
+    rt = build_runtime(crm_settings())
+    phone = _mobile()
+    customer = await live.customer(mobile=phone)
+    call = _call(phone=phone, summary=None)
+    handlers = timeline(rt).handlers
+    transcribed = InteractionTranscribed(
+        source="telephony",
+        external_id=call.external_id,
+        transcript="El perito visitará la vivienda el martes por la mañana.",
+        transcribed_at=datetime.now(UTC),
+    )
+    async with live_app.state.db.transaction() as session:
+        for payload in (call, transcribed):
+            event = CloudEvent.wrap(payload, type_=payload.event_type, source="telephony", subject=None)
+            await handlers[payload.event_type](session, event)
+    found = (
+        await live.call(
+            "GET", "/interactions", params={"q": "PERITO visitará", "customer_id": customer["id"]}, expect=200
+        )
+    ).json()["items"]
+    assert [i["external_id"] for i in found] == [call.external_id]
+    assert found[0]["metadata"]["transcript"].startswith("El perito")
+    none = await live.call(
+        "GET", "/interactions", params={"q": "100%_", "customer_id": customer["id"]}, expect=200
+    )
+    assert none.json()["items"] == [], "wildcards in the query are literal"
+    await live.call("GET", "/interactions", params={"q": "a\x00b"}, expect=422)

@@ -194,3 +194,41 @@ async def test_one_openapi_document_for_the_platform(gateway: AsyncClient) -> No
     docs = await gateway.get("/docs")
     assert docs.status_code == 200
     assert "/openapi.json" in docs.text
+
+
+async def test_forwarded_request_continues_the_callers_trace(
+    fake_crm: tuple[int, list[dict[str, object]]], keys: TestKeys
+) -> None:
+    """With tracing on, the gateway's server span continues the caller's traceparent and the
+    service receives the gateway's span as its parent (one trace across the hop)."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind
+
+    from aintech_shared import tracing
+
+    exporter = InMemorySpanExporter()
+    tracing.configure("gateway", exporter=exporter)
+    try:
+        offset, _ = fake_crm
+        app = create_app(edge_settings(offset))
+        caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        async with app.router.lifespan_context(app):
+            assert await app.state.denylist_feed.wait_caught_up(30)
+            transport = ASGITransport(app=app, client=("203.0.113.9", 5555))
+            async with AsyncClient(transport=transport, base_url="https://api.aintech.es") as client:
+                resp = await client.get(
+                    "/api/crm/policies/9",
+                    headers={"Authorization": f"Bearer {keys.token()}", "traceparent": caller},
+                )
+        assert resp.status_code == 200
+        forwarded = resp.json()["headers"]["traceparent"]
+    finally:
+        tracing.shutdown()
+    server = next(s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER)
+    assert server.context is not None and server.parent is not None
+    assert format(server.context.trace_id, "032x") == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert format(server.parent.span_id, "016x") == "00f067aa0ba902b7"
+    _, trace_id, parent_id, _ = forwarded.split("-")
+    assert trace_id == "4bf92f3577b34da6a3ce929d0e0e4736", "the service continues the same trace"
+    assert parent_id == format(server.context.span_id, "016x"), "under the gateway's span"
+    assert server.attributes is not None and server.attributes["aintech.correlation_id"]

@@ -40,7 +40,7 @@ DOMAIN_TABLES = (
     "sealed_contents, attachments, messages, conversation_notes, conversations, agents, notifications, "
     "notification_preferences, campaign_recipients, campaigns, contacts, platform_users, opt_outs, "
     "provider_events, rate_counters, renewal_confirmations, console_deliveries, parked_deliveries, "
-    "crm_email_requests, outbox"
+    "crm_email_requests, whatsapp_templates, outbox"
 )
 
 
@@ -223,6 +223,11 @@ class Api:
             **extra,
         }
         return await self.twilio_webhook("/webhooks/twilio/messaging", params)
+
+    async def open_whatsapp_window(self, number: str) -> None:
+        """The customer writes first: WhatsApp free text may go to them for 24 hours."""
+        answer = await self.inbound("whatsapp:" + number, "Hola")
+        assert answer.status_code == 200, answer.text
 
     async def execute(self, statement: str, **params: Any) -> None:
         async with self.db.engine.begin() as conn:

@@ -92,6 +92,8 @@ class FakeTwilio:
                     "body": form.get("Body"),
                     "media": form.getlist("MediaUrl"),
                     "status_callback": form.get("StatusCallback"),
+                    "content_sid": form.get("ContentSid"),
+                    "content_variables": form.get("ContentVariables"),
                 }
                 self.sent.append(record)
             return JSONResponse(

@@ -52,6 +52,7 @@ async def test_a_quote_goes_out_on_whatsapp_or_sms_in_the_customers_language_and
 ) -> None:
     number, mail = phone(), f"q-{uuid.uuid4().hex[:8]}@example.com"
     by_whatsapp = await api.customer(mobile=number, email=mail, preferred_channel="whatsapp")
+    await api.open_whatsapp_window(number)  # free text (templates: test_whatsapp_templates.py)
     sms_number = phone()
     by_sms = await api.customer(mobile=sms_number, preferred_channel="sms", language="en", first_name="John")
     by_email = await api.customer(
@@ -375,6 +376,7 @@ async def test_a_quote_that_arrives_before_its_customer_is_sent_when_the_custome
     api: Api, dispatcher: Dispatcher
 ) -> None:
     customer_id, number = uuid.uuid4(), phone()
+    await api.open_whatsapp_window(number)  # free text (templates: test_whatsapp_templates.py)
     early = await handle(api, consumers.on_quote_created, quote_for(customer_id, "Q-EARLY-1"))
     await handle(api, consumers.on_quote_created, quote_for(customer_id, "Q-EARLY-1"), event_id=early.id)
     assert await dispatcher.dispatch_once() == 0, "nobody to write to yet"
@@ -408,6 +410,7 @@ async def test_the_sweep_releases_what_the_customer_event_missed_and_expires_wha
 ) -> None:
     known_later, never = uuid.uuid4(), uuid.uuid4()
     number = phone()
+    await api.open_whatsapp_window(number)  # free text (templates: test_whatsapp_templates.py)
     await handle(api, consumers.on_quote_created, quote_for(known_later, "Q-SWEEP-1"))
     await handle(api, consumers.on_quote_created, quote_for(never, "Q-NEVER-1"))
     # The customer reaches the read model without passing the release (a concurrent transaction
@@ -457,6 +460,7 @@ async def test_from_kafka_a_quote_published_before_its_customer_reaches_the_cust
     """The CRM's topics as they really arrive: quote.created is consumed first (parked), then
     customer.created on its own topic releases it, and the quote reaches the customer's WhatsApp once."""
     customer_id, number = uuid.uuid4(), phone()
+    await api.open_whatsapp_window(number)  # free text (templates: test_whatsapp_templates.py)
     await publish_event(
         kafka_bootstrap, quote_for(customer_id, "Q-KAFKA-1"), key=str(customer_id), source="core-crm"
     )

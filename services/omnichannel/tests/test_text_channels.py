@@ -153,6 +153,7 @@ async def test_agent_sends_whatsapp_with_media_through_the_twilio_sdk_and_status
     agent = api.person(Role.agent)
     number = phone()
     customer_id = await api.customer(mobile=number)
+    await api.open_whatsapp_window(number)  # outside the 24-hour window free text is a 409
     sent = await api.client.post(
         "/whatsapp/send",
         json={
@@ -191,7 +192,8 @@ async def test_agent_sends_whatsapp_with_media_through_the_twilio_sdk_and_status
     assert events[0]["n"] == 2  # delivered once, sent once: the repeat was recognised
     logged = [e["data"] for e in await outbox(api, "interaction.logged")]
     assert [(e["direction"], e["outcome"], e["customer_id"]) for e in logged] == [
-        ("outbound", "sent", str(customer_id))
+        ("inbound", "received", str(customer_id)),  # the customer's message that opened the window
+        ("outbound", "sent", str(customer_id)),
     ]
     sent_events = await outbox(api, "message.sent")
     assert sent_events[0]["data"]["status"] == "sent"
@@ -253,6 +255,7 @@ async def test_confirmar_after_a_renewal_reminder_publishes_one_confirmation(
 ) -> None:
     number = phone()
     customer_id = await api.customer(mobile=number, preferred_channel="whatsapp")
+    await api.open_whatsapp_window(number)  # free text (templates: test_whatsapp_templates.py)
     policy_id = uuid.uuid4()
     reminder = PolicyExpiringSoon(
         policy_id=policy_id,

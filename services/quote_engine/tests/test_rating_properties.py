@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quote_engine.rating.engine import Ineligible, Priced, rate
+from quote_engine.rating.engine import Ineligible, Priced, RatingError, rate, rate_covers
 from quote_engine.rating.tariff import Adjustment, Condition, ReceiptTax, TariffDefinition
 from quote_engine.tariffs.illustrative import all_tariffs
 
@@ -187,3 +187,35 @@ def test_a_surcharge_never_lowers_the_premium(
             assert isinstance(after, Priced)
             assert after.net_premium >= before.net_premium
             assert after.total >= before.total
+
+
+def _outcome(call: Any) -> Any:
+    """A rating's result, or the field and message of the RatingError it raised."""
+    try:
+        return call()
+    except RatingError as exc:
+        return ("RatingError", exc.field, exc.message)
+
+
+@settings(max_examples=300, deadline=None)
+@given(priced_cases(), st.data())
+def test_rating_every_cover_level_at_once_answers_as_rating_each_alone(
+    case: tuple[TariffDefinition, str, dict[str, Any]], data: st.DataObject
+) -> None:
+    tariff, _, risk = case
+    # Sometimes a field is missing: each cover level must fail (or be refused) as it does alone.
+    dropped = data.draw(st.sampled_from([None, *sorted(risk)]))
+    if dropped is not None:
+        risk = {k: v for k, v in risk.items() if k != dropped}
+    codes = [c.code for c in tariff.cover_levels]
+    alone: list[Any] = []
+    for code in codes:
+        outcome = _outcome(lambda code=code: rate(tariff, code, risk, taxes=TAXES, on=ON))
+        alone.append(outcome)
+        if isinstance(outcome, tuple):  # rating stops at the first error, as a comparison does
+            break
+    together = _outcome(lambda: rate_covers(tariff, codes, risk, taxes=TAXES, on=ON))
+    if isinstance(alone[-1], tuple):
+        assert together == alone[-1]
+    else:
+        assert together == alone

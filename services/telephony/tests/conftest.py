@@ -3,11 +3,13 @@ and webhooks signed like Twilio's."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -47,6 +49,10 @@ ALWAYS_OPEN: dict[str, Any] = {
 }
 
 
+# Recordings kept by the platform during the tests (the local object store backend).
+OBJECTS = Path(tempfile.mkdtemp(prefix="telephony-objects-"))
+
+
 def make_settings(fake: FakeTwilio, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "twilio_account_sid": ACCOUNT_SID,
@@ -60,6 +66,7 @@ def make_settings(fake: FakeTwilio, **overrides: Any) -> Settings:
         "outbound_calls_per_window": 3,
         "access_token_ttl_seconds": 600,
         "signalling_recheck_seconds": 0.2,
+        "AINTECH_OBJECT_STORE_ROOT": str(OBJECTS),
         **ALWAYS_OPEN,
     }
     values.update(overrides)

@@ -29,6 +29,7 @@ class FakeTwilio:
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail_next: tuple[int, int, str] | None = None  # (HTTP status, Twilio code, message)
     completed_duration: str = "42"
+    media: dict[str, bytes] = field(default_factory=dict)  # recording sid -> what .wav serves
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -41,6 +42,8 @@ class FakeTwilio:
         app.router.add_post(base + "/Calls/{sid}/Recordings.json", self.create_recording)
         app.router.add_post(base + "/Calls/{sid}/Recordings/{rsid}.json", self.update_recording)
         app.router.add_post(base + "/Conferences/{cf}/Participants/{sid}.json", self.update_participant)
+        app.router.add_get(base + "/Recordings/{rsid}.wav", self.recording_media)
+        app.router.add_delete(base + "/Recordings/{rsid}.json", self.delete_recording)
         return app
 
     async def start(self) -> None:
@@ -129,6 +132,22 @@ class FakeTwilio:
             },
             status=201,
         )
+
+    async def recording_media(self, request: web.Request) -> web.Response:
+        got = await self._record(request)
+        if isinstance(got, web.Response):
+            return got
+        media = self.media.get(request.match_info["rsid"])
+        if media is None:
+            return _error(404, 20404, "The requested resource was not found")
+        return web.Response(body=media, content_type="audio/x-wav")
+
+    async def delete_recording(self, request: web.Request) -> web.Response:
+        got = await self._record(request)
+        if isinstance(got, web.Response):
+            return got
+        self.media.pop(request.match_info["rsid"], None)
+        return web.Response(status=204)
 
     async def update_recording(self, request: web.Request) -> web.Response:
         got = await self._record(request)

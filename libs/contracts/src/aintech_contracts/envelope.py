@@ -3,8 +3,9 @@
 On Kafka every event travels whole, as JSON, in the message value; the only header is
 ``content-type: application/cloudevents+json; charset=UTF-8`` (no ``ce_*`` headers, which belong
 to binary mode); the message key is the ``partitionkey`` extension attribute (the aggregate id).
-Extensions: ``correlationid`` (the work the event belongs to, carried across services) and
-``partitionkey``.
+Extensions: ``correlationid`` (the work the event belongs to, carried across services),
+``partitionkey`` and, when tracing is on, ``traceparent``/``tracestate`` (W3C Trace Context, the
+CloudEvents distributed-tracing extension).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class CloudEvent(BaseModel):
     datacontenttype: Literal["application/json"] = "application/json"
     correlationid: str | None = None
     partitionkey: str | None = None
+    # W3C Trace Context (the CloudEvents distributed-tracing extension): the span that published.
+    traceparent: str | None = None
+    tracestate: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
     def data_as(self, model: builtins.type[T]) -> T:
@@ -78,6 +82,7 @@ class CloudEvent(BaseModel):
         subject: str | None,
         correlationid: str | None = None,
         partitionkey: str | None = None,
+        traceparent: str | None = None,
     ) -> CloudEvent:
         return cls(
             source=source,
@@ -85,5 +90,6 @@ class CloudEvent(BaseModel):
             subject=subject,
             correlationid=correlationid,
             partitionkey=partitionkey,
+            traceparent=traceparent,
             data=payload.model_dump(mode="json"),
         )

@@ -77,7 +77,7 @@ FLEET: tuple[ServiceSpec, ...] = (
         "omnichannel",
         8004,
         "omnichannel",
-        webhooks=("twilio/messaging", "sendgrid"),
+        webhooks=("twilio/messaging", "twilio/content", "sendgrid"),
         websockets=("chat", "inbox", "notifications"),
         public_paths=("/chat/widget",),
         description="WhatsApp, SMS, e-mail, chat, notifications, inbox, campaigns",

@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
+from aintech_shared import tracing
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database
 from aintech_shared.docs import install_docs
@@ -113,6 +114,8 @@ def create_service_app(
     install_error_handlers(app)
     if guard_json_text:
         app.add_middleware(JsonTextGuard)  # inside the observability middleware
+    if tracing.configure(settings.service_name):  # only with OTLP configured: nothing otherwise
+        app.add_middleware(tracing.TracingMiddleware, service=settings.service_name)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process is up")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -10,6 +11,8 @@ CORRELATION_ID_HEADER = "x-correlation-id"
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+# Set by aintech_shared.tracing when tracing is on: the current span's W3C traceparent.
+traceparent_source: list[Callable[[], str | None]] = []
 
 
 def new_id() -> str:
@@ -31,4 +34,6 @@ def outgoing_headers() -> dict[str, str]:
     rid = request_id_var.get()
     if rid:
         headers[REQUEST_ID_HEADER] = rid
+    if traceparent_source and (traceparent := traceparent_source[0]()):
+        headers["traceparent"] = traceparent
     return headers

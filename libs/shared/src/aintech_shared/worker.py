@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared import tracing
 from aintech_shared.db import Database
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer
 from aintech_shared.events.outbox import OutboxRelay
@@ -102,6 +103,7 @@ async def run_worker(
     """Run the relay, the consumers, the scheduler and the service's own ``loops`` until
     SIGINT/SIGTERM or ``stop``; every loop's health is on the worker's ``/healthz``."""
     configure_logging(f"{settings.service_name}-worker", level=settings.log_level, json=settings.log_json)
+    tracing.configure(f"{settings.service_name}-worker")  # on only when OTLP is configured
     tuning = tuning or WorkerSettings()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

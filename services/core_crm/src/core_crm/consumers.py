@@ -51,6 +51,7 @@ from aintech_contracts.events.crm import (
     CustomerUpdated,
     EmailRequested,
     InteractionLogged,
+    InteractionTranscribed,
     PolicyExpiringSoon,
     PolicyRenewed,
     QuoteCreated,
@@ -67,6 +68,7 @@ from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
 from core_crm.intake import service as intake
+from core_crm.interactions import service as interactions
 from core_crm.messages import service as messages
 from core_crm.messages.service import Message
 from core_crm.profile import service as profile
@@ -220,7 +222,16 @@ def timeline(rt: Runtime) -> ConsumerSpec:
     async def logged(session: AsyncSession, event: CloudEvent) -> None:
         await intake.take_in(session, rt=rt, data=event.data_as(InteractionLogged))
 
-    return consumer_group("core-crm.timeline", {INTERACTION_TOPIC: {"interaction.logged": logged}})
+    async def transcribed(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(InteractionTranscribed)
+        await interactions.attach_transcript(
+            session, source=data.source, external_id=data.external_id, transcript=data.transcript
+        )
+
+    return consumer_group(
+        "core-crm.timeline",
+        {INTERACTION_TOPIC: {"interaction.logged": logged, "interaction.transcribed": transcribed}},
+    )
 
 
 def account_links(rt: Runtime) -> ConsumerSpec:

@@ -17,6 +17,7 @@ from omnichannel.messaging.router import router as messaging_router
 from omnichannel.notifications.router import router as notifications_router
 from omnichannel.settings import Settings
 from omnichannel.webhooks.router import router as webhooks_router
+from omnichannel.whatsapp.router import router as whatsapp_router
 
 DESCRIPTION = """
 WhatsApp and SMS (Twilio), e-mail (SendGrid), live chat, the notification centre, the unified
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             notifications_router,
             campaigns_router,
             delivery_router,
+            whatsapp_router,
             webhooks_router,
         ],
         lifespan_hooks=[live_hub],

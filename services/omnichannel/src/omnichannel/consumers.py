@@ -6,15 +6,31 @@ agents, see its docstring); each runs in the consumer's transaction with the pro
 
 from __future__ import annotations
 
-from aintech_contracts.events import auth, crm
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events import auth, crm, telephony
 from aintech_shared.events.consumer import ConsumerSpec
 from aintech_shared.events.routing import consumer_group
+from omnichannel.agents import service as agents
 from omnichannel.core.runtime import Runtime
 from omnichannel.delivery import consumers as on
 
 
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
     """The worker's consumers."""
+
+    async def on_agent_skills(session: AsyncSession, event: CloudEvent) -> None:
+        """Telephony's supervisors set an agent's skills: conversations are routed by them too."""
+        data = event.data_as(telephony.AgentSkillsChanged)
+        await agents.apply_skills(
+            session,
+            user_id=data.agent_id,
+            skills={str(k): v for k, v in data.skills.items()},
+            changed_at=data.changed_at,
+            capacity=rt.settings.default_agent_capacity,
+        )
+
     return [
         consumer_group(
             "omnichannel.accounts",
@@ -59,5 +75,9 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
                     crm.ContactCodeRequested.event_type: on.on_contact_code_requested,
                 },
             },
+        ),
+        consumer_group(
+            "omnichannel.telephony",
+            {telephony.AGENT_TOPIC: {telephony.AgentSkillsChanged.event_type: on_agent_skills}},
         ),
     ]

@@ -17,6 +17,7 @@ from omnichannel.messaging.models import (
 )
 from omnichannel.notifications.models import Notification, NotificationPreference
 from omnichannel.providers.models import ConsoleDelivery
+from omnichannel.whatsapp.models import WhatsAppTemplate
 
 __all__ = [
     "MESSAGING",
@@ -40,4 +41,5 @@ __all__ = [
     "RateCounter",
     "RenewalConfirmation",
     "SealedContent",
+    "WhatsAppTemplate",
 ]

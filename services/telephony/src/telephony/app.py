@@ -17,6 +17,7 @@ from telephony.console.router import router as console_router
 from telephony.core.runtime import build_runtime
 from telephony.providers.port import TwilioPort
 from telephony.queue.router import router as queue_router
+from telephony.recordings.router import router as recordings_router
 from telephony.settings import Settings
 from telephony.signalling.hub import SignallingHub, presence_ttl
 from telephony.signalling.router import router as signalling_router
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, twilio: TwilioPort | None = 
         description=DESCRIPTION,
         routers=[
             calls_router,
+            recordings_router,
             agents_router,
             stats_router,
             queue_router,

@@ -59,6 +59,15 @@ class Settings(ServiceSettings, service="telephony"):
     voicemail_max_seconds: int = Field(default=120, ge=10, le=600)
     ivr_timeout_seconds: int = Field(default=6, ge=2, le=30)
     queue_escalate_after_seconds: int = Field(default=120, ge=10)
+    # A caller no agent with the required skills took within this wait goes to any available agent.
+    queue_widen_after_seconds: int = Field(default=60, ge=0, le=3600)
+    # Recordings: copied from Twilio into the platform's object store, then deleted there when set;
+    # purged from the store after the retention period.
+    recording_retention_days: int = Field(default=365, ge=1, le=3650)
+    delete_recordings_at_provider: bool = True
+    recordings_archive_every_seconds: int = Field(default=30, ge=1, le=3600)
+    # Service level: the share of callers answered within this many seconds of joining the queue.
+    service_level_seconds: int = Field(default=20, ge=1, le=600)
     ring_timeout_seconds: int = Field(default=30, ge=5, le=300)
     auto_assign_every_seconds: float = Field(default=5.0, gt=0, le=60)
     vip_segments: list[CustomerSegment] = Field(

@@ -376,6 +376,22 @@ class InteractionLogged(EventData):
     outcome: str | None = Field(default=None, max_length=100)
     duration_seconds: int | None = Field(default=None, ge=0)
     recording_url: str | None = Field(default=None, max_length=500)
+    # A call's recording consent (GDPR/LOPDGDD): the caller heard the notice and did not refuse
+    # ("given"), or refused with a key ("refused"); None when not asked.
+    recording_consent: Literal["given", "refused"] | None = None
+
+
+class InteractionTranscribed(EventData):
+    """The provider's transcript of a recorded call arrived after the call was logged: the CRM
+    attaches it to that interaction (matched by ``source`` + ``external_id``), where agents can
+    search it. Same topic and key as ``interaction.logged``, so it arrives after it."""
+
+    event_type = "interaction.transcribed"
+    topic = INTERACTION_TOPIC
+    source: Literal["telephony"]
+    external_id: str = Field(min_length=1, max_length=100)
+    transcript: str = Field(max_length=20_000)
+    transcribed_at: datetime
 
 
 # --- tasks -------------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ QUEUE_TOPIC = declare_topic("telephony.queue", 3)
 
 CallDirection = Literal["inbound", "outbound"]
 Department = Literal["claims", "sales", "renewals", "other"]
+# What an agent can handle (a department or a language), with a level 1-5; what a call requires.
+Skill = Literal["claims", "sales", "renewals", "es", "en"]
+SKILLS: tuple[str, ...] = ("claims", "sales", "renewals", "es", "en")
 Priority = Literal["low", "normal", "high", "urgent"]
 
 
@@ -105,6 +108,18 @@ class AgentStatusChanged(EventData):
     changed_at: datetime
 
 
+class AgentSkillsChanged(EventData):
+    """A supervisor set an agent's skills (departments and languages, each with a level 1-5); the
+    whole set, replacing the previous one. Omnichannel routes conversations by them too."""
+
+    event_type = "agent.skills_changed"
+    topic = AGENT_TOPIC
+    agent_id: UUID
+    skills: dict[Skill, int] = Field(description="skill -> level (1-5); an absent skill is not held")
+    changed_by: UUID | None = None
+    changed_at: datetime
+
+
 class _QueueFields(EventData):
     call_id: UUID
     call_sid: str
@@ -131,6 +146,9 @@ class QueueCallAssigned(_QueueFields):
     agent_id: UUID
     waited_seconds: int = Field(ge=0)
     routed_to_last_agent: bool = False
+    required_skills: list[Skill] = Field(default_factory=list)
+    # True when no agent with the required skills was free within the widening wait and any agent took it
+    widened: bool = False
     assigned_at: datetime
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,6 +24,8 @@ from aintech_shared.db import Database
 from aintech_shared.events.faults import describe, is_outage
 from aintech_shared.events.tables import MessagingTables
 from aintech_shared.health import DEFAULT_MAX_FAILURES, DEFAULT_STALL_SECONDS, LoopHealth
+from aintech_shared.metrics import OUTBOX_OLDEST_AGE
+from aintech_shared.tracing import current_traceparent
 
 log = structlog.get_logger("aintech.outbox")
 
@@ -62,6 +65,7 @@ class Outbox:
             subject=subject or key,
             correlationid=current_correlation_id(),
             partitionkey=key,
+            traceparent=current_traceparent(),
         )
         # One round trip: the per-key lock, and the NOTIFY that wakes the relay at commit
         # (NOTIFY is transactional, so nothing is announced for a rolled-back event).
@@ -82,6 +86,10 @@ class Outbox:
             )
         )
         return event
+
+
+def _age(created_at: datetime) -> float:
+    return max(0.0, (datetime.now(UTC) - created_at).total_seconds())
 
 
 def key_lock_space(schema: str) -> int:
@@ -173,7 +181,14 @@ class OutboxRelay:
                 return 0
             rows: Sequence[Any] = (
                 await session.execute(
-                    select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.payload, outbox.c.headers)
+                    select(
+                        outbox.c.seq,
+                        outbox.c.topic,
+                        outbox.c.key,
+                        outbox.c.payload,
+                        outbox.c.headers,
+                        outbox.c.created_at,
+                    )
                     .where(outbox.c.sent_at.is_(None))
                     .order_by(outbox.c.seq)
                     .limit(self.batch_size)
@@ -182,7 +197,10 @@ class OutboxRelay:
             ).all()
             if not rows:
                 OUTBOX_BACKLOG.labels(self.tables.schema).set(0)
+                OUTBOX_OLDEST_AGE.labels(self.tables.schema).set(0)
                 return 0
+            # Set before sending: while Kafka refuses the batch, each retry shows the age growing.
+            OUTBOX_OLDEST_AGE.labels(self.tables.schema).set(_age(rows[0].created_at))
             self.health.waiting(f"sending {len(rows)}")
             producer = await self._get_producer()
             futures = []
@@ -200,15 +218,18 @@ class OutboxRelay:
             await session.execute(
                 update(outbox).where(outbox.c.seq.in_([r.seq for r in rows])).values(sent_at=func.now())
             )
-            backlog = 0
+            backlog, oldest = 0, None
             if len(rows) == self.batch_size:  # behind: count what is left (a partial-index scan)
-                backlog = (
-                    await session.scalar(
-                        select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+                left = (
+                    await session.execute(
+                        select(func.count(), func.min(outbox.c.created_at))
+                        .select_from(outbox)
+                        .where(outbox.c.sent_at.is_(None), outbox.c.seq > rows[-1].seq)
                     )
-                    or 0
-                )
+                ).one()
+                backlog, oldest = int(left[0] or 0), left[1]
         OUTBOX_BACKLOG.labels(self.tables.schema).set(backlog)
+        OUTBOX_OLDEST_AGE.labels(self.tables.schema).set(_age(oldest) if oldest is not None else 0)
         OUTBOX_SENT.labels(self.tables.schema).inc(len(rows))
         return len(rows)
 

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.events.auth import SuspiciousLogin
-from aintech_shared.errors import Forbidden, Unauthorized
+from aintech_shared.errors import Forbidden, TooManyRequests, Unauthorized
+from aintech_shared.metrics import login_failed
 from authenticator.audit.service import AuditAction, record
 from authenticator.core.base import utcnow
 from authenticator.core.crypto import hash_token, new_token
@@ -218,9 +219,14 @@ async def login(
     now, email = utcnow(), email.strip().lower()
     user = await users.by_email(session, email)
     checked, counted = await _throttle_keys(session, email=email, user=user, client=client)
-    await throttle.ensure_allowed(session, keys=checked, now=now)
+    try:
+        await throttle.ensure_allowed(session, keys=checked, now=now)
+    except TooManyRequests:
+        login_failed("throttled")
+        raise
     valid, new_hash = await rt.hasher.verify(password, user.password_hash if user else None)
     if not valid or user is None:
+        login_failed("invalid_credentials")
         await record(
             session,
             action=AuditAction.login_failed,
@@ -231,6 +237,7 @@ async def login(
         await count_failure(session, rt=rt, email=email, user=user, client=client, keys=counted, now=now)
         raise Unauthorized(INVALID_CREDENTIALS, keep_changes=True)
     if not user.is_active:
+        login_failed("account_disabled")
         await record(
             session,
             action=AuditAction.login_failed,

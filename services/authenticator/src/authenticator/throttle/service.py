@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import TooManyRequests
+from aintech_shared.metrics import account_locked
 from authenticator.core.request import ClientInfo
 from authenticator.settings import Settings
 from authenticator.throttle import repository
@@ -161,6 +162,7 @@ async def record_failures(
     for key in keys:
         if (await record_failure(session, key=key, settings=settings, now=now)).locked:
             locked.append(key)
+            account_locked(scope(key))
     return locked
 
 

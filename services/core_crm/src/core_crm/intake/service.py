@@ -87,6 +87,7 @@ async def take_in(
             outcome=data.outcome,
             duration_seconds=data.duration_seconds,
             recording_url=data.recording_url,
+            recording_consent=data.recording_consent,
         )
     if kept is not None:
         return kept

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.pagination import newest_first
@@ -41,9 +41,20 @@ async def search(
     until: datetime | None,
     after: list[Any] | None,
     limit: int,
+    text_query: str | None = None,
 ) -> tuple[Sequence[Interaction], list[Any] | None]:
-    """Newest first (by when it happened)."""
+    """Newest first (by when it happened); ``text_query`` in the subject, description or a call's
+    transcript (case-insensitive, literal)."""
     conditions: list[ColumnElement[bool]] = []
+    if text_query:
+        pattern = "%" + text_query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(
+            or_(
+                Interaction.subject.ilike(pattern, escape="\\"),
+                Interaction.description.ilike(pattern, escape="\\"),
+                Interaction.attributes["transcript"].astext.ilike(pattern, escape="\\"),
+            )
+        )
     if customer_id is not None:
         conditions.append(Interaction.customer_id == customer_id)
     if types:

@@ -48,6 +48,16 @@ async def search_interactions(
     agent_id: uuid.UUID | None = None,
     since: Instant | None = None,
     until: Instant | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=2,
+            max_length=100,
+            pattern=r"^[^\x00]*$",
+            description="Words in the subject, the description or a recorded call's transcript.",
+            examples=["perito"],
+        ),
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> CursorPage[InteractionOut]:
@@ -61,6 +71,7 @@ async def search_interactions(
         until=until,
         after=decode_cursor(cursor, kinds=("datetime", "uuid")),
         limit=limit,
+        text_query=q,
     )
     return _page(rows, next_key)
 

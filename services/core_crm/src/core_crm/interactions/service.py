@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.events.crm import InteractionCreated
@@ -21,6 +22,8 @@ from core_crm.interactions.models import Interaction
 from core_crm.interactions.schemas import InteractionCreate
 from core_crm.policies import service as policies
 from core_crm.quotes import service as quotes
+
+log = structlog.get_logger("core_crm.interactions")
 
 
 def _field_error(field: str, message: str) -> UnprocessableEntity:
@@ -113,9 +116,10 @@ async def record_channel_contact(
     outcome: str | None,
     duration_seconds: int | None,
     recording_url: str | None,
+    recording_consent: str | None = None,
 ) -> Interaction:
     """Put a call or message from telephony/omnichannel on a customer's timeline (once per external
-    id). Publishes `interaction.created`."""
+    id). Publishes `interaction.created`. A call's recording consent is kept in its metadata."""
     existing = await repository.by_external(session, source=source, external_id=external_id)
     if existing is not None:
         return existing
@@ -134,10 +138,23 @@ async def record_channel_contact(
         external_id=external_id,
         agent_id=agent_id,
         occurred_at=occurred_at,
+        attributes={"recording_consent": recording_consent} if recording_consent else {},
     )
     await repository.add(session, row)
     await rt.outbox.publish(session, _event(row), key=str(row.customer_id))
     return row
+
+
+async def attach_transcript(session: AsyncSession, *, source: str, external_id: str, transcript: str) -> bool:
+    """A recorded call's transcript, attached to the interaction the call became (kept in its
+    metadata, searchable with ``q``); False when the call is on no customer's timeline."""
+    row = await repository.by_external(session, source=source, external_id=external_id)
+    if row is None:
+        log.info("transcript_without_interaction", source=source, external_id=external_id)
+        return False
+    row.attributes = {**row.attributes, "transcript": transcript}
+    await session.flush()
+    return True
 
 
 async def get_interaction(session: AsyncSession, *, viewer: Viewer, interaction_id: uuid.UUID) -> Interaction:
@@ -159,6 +176,7 @@ async def search_interactions(
     until: datetime | None,
     after: list[Any] | None,
     limit: int,
+    text_query: str | None = None,
 ) -> tuple[Sequence[Interaction], list[Any] | None]:
     """One page of interactions, newest first; a customer only gets their own."""
     if not viewer.is_staff:
@@ -174,6 +192,7 @@ async def search_interactions(
         until=until,
         after=after,
         limit=limit,
+        text_query=text_query,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from aintech_contracts.statuses import ACTIVE_CONVERSATION_STATUSES
 from aintech_shared.errors import UnprocessableEntity
 from omnichannel.agents import repository
 from omnichannel.agents.models import Agent
+from omnichannel.contacts import service as contacts
 from omnichannel.conversations import service as conversations
 from omnichannel.conversations.models import Conversation
 from omnichannel.core.base import utcnow
@@ -19,6 +21,8 @@ from omnichannel.core.base import utcnow
 log = structlog.get_logger("omnichannel.assignment")
 
 QUEUE_SWEEP = 100
+# A conversation no agent with its skills took within this wait goes to any agent with room.
+WIDEN_AFTER = timedelta(minutes=2)
 
 
 async def set_presence(
@@ -81,12 +85,53 @@ async def listing(session: AsyncSession) -> list[tuple[Agent, int]]:
     return [(a, counts.get(a.user_id, 0)) for a in agents]
 
 
-async def auto_assign(session: AsyncSession, *, conversation: Conversation) -> uuid.UUID | None:
-    """Give an unassigned active conversation to the next online agent with room, if any."""
+async def apply_skills(
+    session: AsyncSession, *, user_id: uuid.UUID, skills: dict[str, int], changed_at: datetime, capacity: int
+) -> Agent:
+    """Telephony's ``agent.skills_changed``: the whole set, applied unless an older change arrives late."""
+    agent = await repository.get(session, user_id)
+    if agent is None:
+        agent = Agent(user_id=user_id, display_name="", status="offline", capacity=capacity)
+        await repository.add(session, agent)
+    if agent.skills_changed_at is not None and agent.skills_changed_at >= changed_at:
+        return agent
+    agent.skills = dict(skills)
+    agent.skills_changed_at = changed_at
+    await session.flush()
+    return agent
+
+
+def has_skills(agent_skills: dict[str, int], required: list[str]) -> bool:
+    """An agent with no skills recorded takes anything; otherwise every required skill at level 1+."""
+    return not agent_skills or all(agent_skills.get(skill, 0) >= 1 for skill in required)
+
+
+async def required_skills(session: AsyncSession, *, conversation: Conversation) -> list[str]:
+    """The conversation's topic (claims, renewals, sales) and the customer's language, when known."""
+    required = [conversation.topic] if conversation.topic else []
+    if conversation.customer_id is not None:
+        contact = await contacts.get(session, customer_id=conversation.customer_id)
+        language = (contact.preferred_language or "es")[:2] if contact is not None else None
+        if language in ("es", "en"):
+            required.append(language)
+    return required
+
+
+def _widened(conversation: Conversation, now: datetime) -> bool:
+    waiting_since = conversation.last_inbound_at or conversation.created_at
+    return waiting_since is not None and now - waiting_since >= WIDEN_AFTER
+
+
+async def auto_assign(
+    session: AsyncSession, *, conversation: Conversation, now: datetime | None = None
+) -> uuid.UUID | None:
+    """Give an unassigned active conversation to the next online agent with room who has its skills
+    (any agent with room once it waited ``WIDEN_AFTER``), if any."""
     if conversation.assignee_id is not None or conversation.status not in ACTIVE_CONVERSATION_STATUSES:
         return conversation.assignee_id
     await repository.lock_assignment(session)
-    agent = await _next_agent(session)
+    required = await required_skills(session, conversation=conversation)
+    agent = await _next_agent(session, required=required, widened=_widened(conversation, now or utcnow()))
     if agent is None:
         return None
     await repository.mark_assigned(session, agent)
@@ -95,25 +140,30 @@ async def auto_assign(session: AsyncSession, *, conversation: Conversation) -> u
     return agent.user_id
 
 
-async def assign_queued(session: AsyncSession) -> int:
-    """Hand waiting conversations, oldest first, to agents with room; returns how many."""
+async def assign_queued(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Hand waiting conversations, oldest first, to skilled agents with room; returns how many."""
     await repository.lock_assignment(session)
+    now = now or utcnow()
     assigned = 0
     waiting: Sequence[Conversation] = await conversations.queued(session, limit=QUEUE_SWEEP)
     for conversation in waiting:
-        agent = await _next_agent(session)
+        required = await required_skills(session, conversation=conversation)
+        agent = await _next_agent(session, required=required, widened=_widened(conversation, now))
         if agent is None:
-            break
+            continue  # nobody with these skills has room: the next conversation may need others
         await repository.mark_assigned(session, agent)
         await conversations.set_assignee(session, conversation=conversation, agent_id=agent.user_id)
         assigned += 1
     return assigned
 
 
-async def _next_agent(session: AsyncSession) -> Agent | None:
-    """Round robin: the online agent assigned longest ago among those under capacity."""
+async def _next_agent(session: AsyncSession, *, required: list[str], widened: bool) -> Agent | None:
+    """Round robin: the online agent assigned longest ago among those under capacity who hold the
+    required skills; once ``widened``, any of them."""
     counts = await conversations.active_counts(session)
     for agent in await repository.online(session):
-        if counts.get(agent.user_id, 0) < agent.capacity:
+        if counts.get(agent.user_id, 0) < agent.capacity and (widened or has_skills(agent.skills, required)):
+            if widened and not has_skills(agent.skills, required):
+                log.info("conversation_routing_widened", agent_id=str(agent.user_id), required=required)
             return agent
     return None

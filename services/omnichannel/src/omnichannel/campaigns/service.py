@@ -206,6 +206,7 @@ async def _send_one(session: AsyncSession, campaign: Campaign, recipient: Campai
     person = dataclasses.replace(
         contacts.recipient_of(contact), email=recipient.address, mobile=recipient.address
     )
+    refusals: list[str] = []
     message = await templated.send_template(
         session,
         recipient=person,
@@ -216,9 +217,10 @@ async def _send_one(session: AsyncSession, campaign: Campaign, recipient: Campai
         purpose="marketing",
         campaign_id=campaign.id,
         context={"campaign_id": str(campaign.id)},
+        refusals=refusals,
     )
     if message is None:
-        recipient.status, recipient.detail = "skipped", "not reachable"
+        recipient.status, recipient.detail = "skipped", (refusals[0] if refusals else "not reachable")[:500]
         return 0
     recipient.status = "queued"
     recipient.message_id = message.id

@@ -56,6 +56,9 @@ class Conversation(Base):
     last_message_at: Mapped[datetime | None] = ts_column()
     last_message_preview: Mapped[str | None] = mapped_column(String(200))
     last_inbound_at: Mapped[datetime | None] = ts_column()
+    # What the thread is about (claims, renewals, sales), from the last automated message sent in it:
+    # the skill an agent needs to take it.
+    topic: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), default=utcnow, onupdate=utcnow

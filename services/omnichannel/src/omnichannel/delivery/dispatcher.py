@@ -119,6 +119,8 @@ class Dispatcher:
                 media_urls=tuple(str(m["url"]) for m in message.media if m.get("url")),
                 status_callback=callback,
                 listed_body=message.body if sealed else None,
+                content_sid=message.context.get("content_sid"),
+                content_variables=message.context.get("content_variables"),
             )
         return Job(message_id=message.id, channel=message.channel, attempts=message.attempts, payload=payload)
 

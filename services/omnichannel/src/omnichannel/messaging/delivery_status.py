@@ -19,6 +19,7 @@ from omnichannel.core.events import OUTBOX
 from omnichannel.messaging import repository
 from omnichannel.messaging.models import FINAL_FAILURES, STATUS_RANK, Message
 from omnichannel.messaging.store import log_interaction
+from omnichannel.whatsapp import service as whatsapp
 
 
 async def record_accepted(
@@ -49,8 +50,28 @@ async def record_failure(
         await session.flush()
         return
     message.status = "failed"
+    await _whatsapp_problem(session, message=message, code=code)
     await session.flush()
     await _after_send(session, message=message, outcome="failed")
+
+
+async def _whatsapp_problem(session: AsyncSession, *, message: Message, code: str | None) -> None:
+    """A WhatsApp template error (63016 and kin) reaches the staff inbox in our words, never dropped."""
+    explanation = whatsapp.explain(code) if message.channel == "whatsapp" else None
+    if explanation is None:
+        return
+    message.error_message = (
+        f"{explanation} ({message.error_message})"[:500] if message.error_message else explanation
+    )
+    whatsapp.PROBLEMS.labels(f"error_{code}").inc()
+    await whatsapp.surface(
+        session,
+        reason=f"error_{code}",
+        detail=explanation,
+        message_id=str(message.id),
+        conversation_id=str(message.conversation_id),
+        template=message.template,
+    )
 
 
 async def _after_send(session: AsyncSession, *, message: Message, outcome: str) -> None:
@@ -125,5 +146,8 @@ async def apply_status(
         values["error_message"] = (error_message or "")[:500] or None
     await repository.set_status(session, message.id, values)
     await session.refresh(message)
+    if status in FINAL_FAILURES:
+        await _whatsapp_problem(session, message=message, code=error_code)
+        await session.flush()
     await _live_status(session, message=message)
     return True

@@ -59,6 +59,12 @@ class Outbound:
     sealed: Sealed | None = None
     # An account mail (verification, reset, alert, code): kept in the address's account thread.
     account: bool = False
+    # A WhatsApp template's content SID and variables (``whatsapp.service.Content.as_context``).
+    content: dict[str, Any] | None = None
+
+
+# The platform templates that say what a conversation is about (the skill an agent needs for it).
+TEMPLATE_TOPICS = {"claim_update": "claims", "policy_renewal_reminder": "renewals", "quote": "sales"}
 
 
 class OptedOut(Conflict):
@@ -98,6 +104,8 @@ async def queue(
             and conversation.status != ConversationStatus.resolved
         ):
             await conversations.set_assignee(session, conversation=conversation, agent_id=outbound.sender_id)
+    if outbound.template in TEMPLATE_TOPICS:
+        conversation.topic = TEMPLATE_TOPICS[outbound.template]
     message = await store(
         session,
         conversation=conversation,
@@ -114,7 +122,7 @@ async def queue(
             "media": list(outbound.media),
             "template": outbound.template,
             "language": outbound.language,
-            "context": {**outbound.context, "purpose": outbound.purpose},
+            "context": {**outbound.context, **(outbound.content or {}), "purpose": outbound.purpose},
             "campaign_id": outbound.campaign_id,
             "in_reply_to": outbound.in_reply_to,
             "status": "queued",

@@ -24,6 +24,7 @@ from omnichannel.messaging import templated
 from omnichannel.messaging.models import Message
 from omnichannel.messaging.schemas import AttachmentIn
 from omnichannel.settings import Settings
+from omnichannel.whatsapp import service as whatsapp
 
 
 async def check_limits(
@@ -77,6 +78,8 @@ async def send_text(
     if len(body) > settings.max_text_chars:
         raise PayloadTooLarge(f"The message exceeds {settings.max_text_chars} characters.")
     number = _phone(to)
+    if channel == "whatsapp":
+        await whatsapp.require_window(session, address=number)
     await check_limits(session, settings=settings, user_id=sender_id, channel=channel, address=number)
     contact = await contacts.match_phone(session, address=number)
     return await outbound_queue.queue(
@@ -218,6 +221,8 @@ async def reply(
             client_id=None,
         )
         return message
+    if conversation.channel == "whatsapp":
+        await whatsapp.require_window(session, address=conversation.address)
     await check_limits(
         session,
         settings=settings,

@@ -14,6 +14,7 @@ from omnichannel.messaging import outbound as outbound_queue
 from omnichannel.messaging import store as message_store
 from omnichannel.messaging.models import Message
 from omnichannel.templating.service import ACCOUNT_TEMPLATES, has_secrets, redacted_variables, render
+from omnichannel.whatsapp import service as whatsapp
 
 log = structlog.get_logger("omnichannel.templated")
 
@@ -49,9 +50,11 @@ async def send_template(
     sender_id: uuid.UUID | None = None,
     campaign_id: uuid.UUID | None = None,
     strict: bool = False,
+    refusals: list[str] | None = None,
 ) -> Message | None:
-    """Queue ``template`` for ``recipient``; None (logged) when there is no way to reach them or they
-    opted out, unless ``strict``, which raises instead (422 / 409). Account mails go to the address's
+    """Queue ``template`` for ``recipient``; None (logged) when there is no way to reach them, they
+    opted out or WhatsApp's window is closed with no approved template (the reason appended to
+    ``refusals``), unless ``strict``, which raises instead (422 / 409). Account mails go to the address's
     account thread (never a customer's conversation); secrets are stored redacted."""
     chosen = choose_channel(recipient, channel)
     if chosen is None:
@@ -73,6 +76,32 @@ async def send_template(
         )
     address = recipient.email if chosen == "email" else recipient.mobile
     assert address is not None
+    content: whatsapp.Content | None = None
+    if chosen == "whatsapp":
+        try:
+            content = await whatsapp.content_for(
+                session, purpose=template, language=rendered.language, address=address, values=values
+            )
+        except whatsapp.TemplateRequired as refused:
+            if strict:
+                raise
+            if refusals is not None:
+                refusals.append(refused.detail)
+            log.warning(
+                "whatsapp_not_sent",
+                template=template,
+                reason=refused.reason,
+                customer_id=str(recipient.customer_id),
+            )
+            await whatsapp.surface(
+                session,
+                reason=refused.reason,
+                detail=refused.detail,
+                purpose=template,
+                language=rendered.language,
+                customer_id=str(recipient.customer_id),
+            )
+            return None
     account = template in ACCOUNT_TEMPLATES
     outbound = outbound_queue.Outbound(
         channel=chosen,
@@ -92,6 +121,7 @@ async def send_template(
         display_name=recipient.display_name,
         campaign_id=campaign_id,
         purpose=purpose,
+        content=content.as_context() if content else None,
     )
     try:
         return await outbound_queue.queue(session, outbound=outbound)

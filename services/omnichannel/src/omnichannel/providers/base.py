@@ -17,6 +17,9 @@ class OutgoingText:
     status_callback: str | None = None
     # What may be shown of it (secrets redacted); the console log records this, never ``body``.
     listed_body: str | None = None
+    # A WhatsApp template (Twilio Content API): sent instead of ``body`` when set.
+    content_sid: str | None = None
+    content_variables: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

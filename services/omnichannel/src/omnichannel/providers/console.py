@@ -30,7 +30,17 @@ class ConsoleMessaging:
                     from_address=sender,
                     body=message.body if message.listed_body is None else message.listed_body,
                     provider_message_id=sid,
-                    payload={"media_urls": list(message.media_urls)},
+                    payload={
+                        "media_urls": list(message.media_urls),
+                        **(
+                            {
+                                "content_sid": message.content_sid,
+                                "content_variables": message.content_variables,
+                            }
+                            if message.content_sid
+                            else {}
+                        ),
+                    },
                 )
             )
         return Accepted(provider=self.name, provider_message_id=sid, status="sent")

@@ -22,6 +22,7 @@ from sendgrid.helpers.mail import (
     To,
 )
 
+from aintech_shared.metrics import observe_provider
 from omnichannel.providers.base import Accepted, OutgoingEmail, ProviderError
 
 
@@ -64,18 +65,21 @@ class SendGridEmail:
 
     async def send_email(self, message: OutgoingEmail) -> Accepted:
         mail = self.build(message)
-        try:
-            response = await anyio.to_thread.run_sync(self.client.send, mail)
-        except HTTPError as exc:
-            status = int(getattr(exc, "status_code", 0) or 0)
-            transient = status == 429 or status >= 500
-            raise ProviderError(
-                f"SendGrid refused the e-mail ({status}): {str(exc.body)[:300]}",
-                code=str(status),
-                transient=transient,
-            ) from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise ProviderError(f"SendGrid unreachable: {exc!r}", transient=True) from exc
+        async with observe_provider("sendgrid", "send_email") as call:
+            try:
+                response = await anyio.to_thread.run_sync(self.client.send, mail)
+            except HTTPError as exc:
+                status = int(getattr(exc, "status_code", 0) or 0)
+                call.from_status(status)
+                transient = status == 429 or status >= 500
+                raise ProviderError(
+                    f"SendGrid refused the e-mail ({status}): {str(exc.body)[:300]}",
+                    code=str(status),
+                    transient=transient,
+                ) from exc
+            except (urllib.error.URLError, TimeoutError, OSError) as exc:
+                call.outcome = "unreachable"
+                raise ProviderError(f"SendGrid unreachable: {exc!r}", transient=True) from exc
         provider_id = response.headers.get("X-Message-Id") or message.message_id
         return Accepted(provider=self.name, provider_message_id=str(provider_id), status="sent")
 

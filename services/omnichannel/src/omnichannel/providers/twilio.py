@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from typing import Any
 
@@ -13,6 +14,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from aintech_shared.metrics import observe_provider
 from omnichannel.providers.base import Accepted, OutgoingText, ProviderError
 
 TWILIO_API = "https://api.twilio.com"
@@ -78,25 +80,31 @@ class TwilioMessaging:
         to = f"whatsapp:{message.to}" if whatsapp else message.to
         kwargs: dict[str, Any] = {
             "to": to,
-            "body": message.body,
+            "body": message.body if message.content_sid is None else values.unset,
             "media_url": list(message.media_urls) if message.media_urls else values.unset,
             "status_callback": message.status_callback or values.unset,
         }
+        if message.content_sid is not None:  # an approved WhatsApp template: SID + numbered variables
+            kwargs["content_sid"] = message.content_sid
+            kwargs["content_variables"] = json.dumps(message.content_variables or {}, ensure_ascii=False)
         if self.messaging_service_sid and not whatsapp:
             kwargs["messaging_service_sid"] = self.messaging_service_sid
         else:
             kwargs["from_"] = f"whatsapp:{self.whatsapp_from}" if whatsapp else self.sms_from
-        try:
-            created = await self.client.messages.create_async(**kwargs)
-        except TwilioRestException as exc:
-            transient = exc.status == 429 or exc.status >= 500
-            raise ProviderError(
-                f"Twilio refused the message: {exc.msg}",
-                code=str(exc.code or exc.status),
-                transient=transient,
-            ) from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise ProviderError(f"Twilio unreachable: {exc!r}", transient=True) from exc
+        async with observe_provider("twilio", f"send_{message.channel}") as call:
+            try:
+                created = await self.client.messages.create_async(**kwargs)
+            except TwilioRestException as exc:
+                call.from_status(exc.status)
+                transient = exc.status == 429 or exc.status >= 500
+                raise ProviderError(
+                    f"Twilio refused the message: {exc.msg}",
+                    code=str(exc.code or exc.status),
+                    transient=transient,
+                ) from exc
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                call.outcome = "unreachable"
+                raise ProviderError(f"Twilio unreachable: {exc!r}", transient=True) from exc
         return Accepted(provider=self.name, provider_message_id=str(created.sid), status="sent")
 
     async def close(self) -> None:

@@ -33,7 +33,7 @@ from quote_engine.quotes.schemas import (
     RepricedOut,
     TaxOut,
 )
-from quote_engine.rating.engine import Ineligible, RatingError, Risk, rate
+from quote_engine.rating.engine import Ineligible, Priced, RatingError, Risk, rate, rate_covers
 from quote_engine.rating.tariff import ReceiptTax, TariffDefinition
 from quote_engine.tariffs import service as tariffs
 from quote_engine.tariffs.models import CarrierProduct, TariffVersion
@@ -52,7 +52,10 @@ def _offer(
     risk: Risk,
     taxes: Sequence[ReceiptTax],
     on: date,
+    rated: Priced | Ineligible | None = None,
 ) -> OfferOut:
+    """One offer; ``rated`` is the rating when the caller already has it (a comparison rates every
+    cover level of a product at once)."""
     cover = definition.cover(cover_code)
     if cover is None:
         raise field_error(
@@ -60,10 +63,13 @@ def _offer(
             f"product {product.code!r} has no cover level {cover_code!r} "
             f"(it has {', '.join(c.code for c in definition.cover_levels)})",
         )
-    try:
-        result = rate(definition, cover_code, risk, taxes=taxes, on=on)
-    except RatingError as exc:
-        raise field_error(exc.field, exc.message) from None
+    if rated is not None:
+        result = rated
+    else:
+        try:
+            result = rate(definition, cover_code, risk, taxes=taxes, on=on)
+        except RatingError as exc:
+            raise field_error(exc.field, exc.message) from None
     head: dict[str, Any] = {
         "product_code": product.code,
         "carrier": product.carrier,
@@ -238,10 +244,15 @@ async def compare(
     risk = data.risk.fields()
     offers = []
     for version, product, definition in products:
-        for cover in definition.cover_levels:
-            if data.cover_levels and cover.code not in data.cover_levels:
-                continue
-            offers.append(_offer(version, product, definition, cover.code, risk, taxes, on))
+        codes = [
+            c.code for c in definition.cover_levels if not data.cover_levels or c.code in data.cover_levels
+        ]
+        try:  # the risk is matched against the product's tables once for all its cover levels
+            results = rate_covers(definition, codes, risk, taxes=taxes, on=on)
+        except RatingError as exc:
+            raise field_error(exc.field, exc.message) from None
+        for code, rated in zip(codes, results, strict=True):
+            offers.append(_offer(version, product, definition, code, risk, taxes, on, rated))
     ranked, recommendation, matrix = _rank(offers)
     ineligible = [o for o in offers if not o.eligible]
     result = {

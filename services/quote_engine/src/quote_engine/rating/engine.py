@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import NoReturn
 
 from quote_engine.rating.tariff import (
     Band,
@@ -211,6 +212,65 @@ def _row(table: FactorTable, risk: Risk) -> tuple[str, Decimal, Value] | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """A :class:`RatingError` met while matching, raised again where rating would have met it."""
+
+    field: str
+    message: str
+
+    def raise_(self) -> NoReturn:
+        raise RatingError(self.field, self.message)
+
+
+@dataclass
+class _Match:
+    """What a risk matches in a tariff whatever the cover level: computed once per product.
+
+    Factor rows are matched in the tariff's order and stop at the first table without a row (or
+    that raises), exactly where rating a cover level stops; a missing field is kept as a
+    :class:`_Failure` and raised only when a cover level gets that far, so every cover level
+    answers as if rated alone (an ineligible cover level never reports a missing field).
+    """
+
+    reasons: list[str]  # the tariff's own eligibility rules that fail
+    zone: str
+    capital: Decimal | _Failure | None  # per-mille base: the capital field, as a number
+    rows: list[tuple[str, Decimal, Value] | _Failure | None]
+    adjustments: list[str | bool | None]  # False: the conditions do not hold; else the input text
+
+
+def _match(tariff: TariffDefinition, risk: Risk) -> _Match:
+    reasons = [_describe(r, risk) for r in tariff.eligibility if not holds(r, risk)]
+    capital: Decimal | _Failure | None = None
+    if tariff.base_mode == "per_mille":
+        assert tariff.base_field is not None
+        if tariff.base_field not in risk:
+            capital = _Failure(f"risk.{tariff.base_field}", "is required by this product's base rate")
+        else:
+            try:
+                capital = _number(risk[tariff.base_field], f"risk.{tariff.base_field}")
+            except RatingError as exc:
+                capital = _Failure(exc.field, exc.message)
+    rows: list[tuple[str, Decimal, Value] | _Failure | None] = []
+    for table in tariff.factors:
+        try:
+            row = _row(table, risk)
+        except RatingError as exc:
+            rows.append(_Failure(exc.field, exc.message))
+            break
+        rows.append(row)
+        if row is None:
+            break
+    adjustments: list[str | bool | None] = [
+        (", ".join(f"{c.field}={_text(risk[c.field])}" for c in adjustment.when) or None)
+        if all(holds(c, risk) for c in adjustment.when)
+        else False
+        for adjustment in tariff.adjustments
+    ]
+    return _Match(reasons, zone_of(tariff, risk), capital, rows, adjustments)
+
+
 def rate(
     tariff: TariffDefinition,
     cover_code: str,
@@ -220,21 +280,48 @@ def rate(
     on: date,
 ) -> Priced | Ineligible:
     """Price ``risk`` under ``tariff``'s ``cover_code`` with the receipt taxes in force ``on``."""
-    reasons = eligibility(tariff, cover_code, risk)
+    return _rate(tariff, cover_code, risk, _match(tariff, risk), taxes=taxes, on=on)
+
+
+def rate_covers(
+    tariff: TariffDefinition,
+    cover_codes: Sequence[str],
+    risk: Risk,
+    *,
+    taxes: Sequence[ReceiptTax],
+    on: date,
+) -> list[Priced | Ineligible]:
+    """:func:`rate` for each of ``cover_codes`` in turn (same results, same errors in the same
+    order), matching the risk against the product's tables once for all of them."""
+    matched = _match(tariff, risk)
+    return [_rate(tariff, code, risk, matched, taxes=taxes, on=on) for code in cover_codes]
+
+
+def _rate(
+    tariff: TariffDefinition,
+    cover_code: str,
+    risk: Risk,
+    matched: _Match,
+    *,
+    taxes: Sequence[ReceiptTax],
+    on: date,
+) -> Priced | Ineligible:
+    cover = tariff.cover(cover_code)
+    if cover is None:
+        raise RatingError("cover_level", f"product {tariff.product_code!r} has no cover level {cover_code!r}")
+    reasons = [*matched.reasons, *(_describe(r, risk) for r in cover.eligibility if not holds(r, risk))]
     if reasons:
         return Ineligible(tuple(reasons))
-    cover = tariff.cover(cover_code)
-    assert cover is not None
     ledger = _Ledger()
 
-    zone = zone_of(tariff, risk)
+    zone = matched.zone
     base_rate = cover.base_rates.get(zone, cover.base_rates.get("*"))
     assert base_rate is not None  # every zone has a base rate (validated at import)
     if tariff.base_mode == "per_mille":
-        assert tariff.base_field is not None
-        if tariff.base_field not in risk:
-            raise RatingError(f"risk.{tariff.base_field}", "is required by this product's base rate")
-        capital = _number(risk[tariff.base_field], f"risk.{tariff.base_field}")
+        capital = matched.capital
+        if isinstance(capital, _Failure):
+            capital.raise_()
+        assert capital is not None
         ledger.add(
             "base",
             "base_rates",
@@ -254,8 +341,9 @@ def rate(
             factor=None,
         )
 
-    for table in tariff.factors:
-        row = _row(table, risk)
+    for table, row in zip(tariff.factors, matched.rows, strict=False):
+        if isinstance(row, _Failure):
+            row.raise_()
         if row is None:
             return Ineligible(
                 (f"no row of factor table {table.name!r} covers {table.input} = {_text(risk[table.input])}",)
@@ -273,8 +361,8 @@ def rate(
         else:
             ledger.add("factor", table.name, label, value, input_=got, factor=value)
 
-    for adjustment in tariff.adjustments:
-        if not all(holds(c, risk) for c in adjustment.when):
+    for adjustment, shown in zip(tariff.adjustments, matched.adjustments, strict=True):
+        if shown is False:
             continue
         size = (
             cents(ledger.running * adjustment.percent / HUNDRED)
@@ -288,7 +376,7 @@ def rate(
             "adjustments",
             adjustment.code,
             size,
-            input_=", ".join(f"{c.field}={_text(risk[c.field])}" for c in adjustment.when) or None,
+            input_=shown or None,
             factor=adjustment.percent,
             note=adjustment.description,
         )

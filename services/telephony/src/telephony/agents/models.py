@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Index, String, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Index, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,6 +28,8 @@ class AgentStatus(Base):
     reason: Mapped[str | None] = mapped_column(String(100))
     last_status_change: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     capabilities: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    # Skills set by supervisors: {"claims": 3, "es": 5, ...} (level 1-5); none recorded = a generalist.
+    skills: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
     # The account was disabled, or its role no longer handles calls (authenticator's auth.user events):
     # the agent is offline and out of the assignment pool until both are cleared.
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

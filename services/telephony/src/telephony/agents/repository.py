@@ -109,3 +109,26 @@ async def seconds_by_status(
         select(changes.c.status, seconds).where(changes.c.stop > since).group_by(changes.c.status)
     )
     return {status: float(total or 0) for status, total in rows.all()}
+
+
+async def available_for_routing(
+    session: AsyncSession, *, limit: int = 1000
+) -> list[tuple[uuid.UUID, dict[str, int]]]:
+    """Available agents (id and skills), the longest idle first, read without a lock."""
+    rows = await session.execute(
+        select(AgentStatus.agent_id, AgentStatus.skills)
+        .where(AgentStatus.status == AgentState.available)
+        .order_by(AgentStatus.last_status_change, AgentStatus.agent_id)
+        .limit(limit)
+    )
+    return [(r[0], dict(r[1] or {})) for r in rows.all()]
+
+
+async def lock_if_available(session: AsyncSession, agent_id: uuid.UUID) -> AgentStatus | None:
+    """The agent's row, locked, if still available and no other transaction holds it."""
+    query = (
+        select(AgentStatus)
+        .where(AgentStatus.agent_id == agent_id, AgentStatus.status == AgentState.available)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aintech_contracts.events.telephony import SKILLS, Skill
 from telephony.agents.models import AgentStatus
 
 
@@ -23,12 +24,41 @@ class StatusChange(BaseModel):
     )
 
 
+class SkillsIn(BaseModel):
+    """The agent's whole set of skills (replaces the previous one): departments and languages, each
+    with a level from 1 (can help) to 5 (expert). An agent with no skills takes any call."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"skills": {"claims": 4, "renewals": 2, "es": 5, "en": 3}}]},
+    )
+
+    skills: dict[Skill, Annotated[int, Field(ge=1, le=5)]] = Field(max_length=len(SKILLS))
+
+
+class SkillsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agent_id": "0b8e4c6a-6f0e-4a53-9d36-5f6a7c1b2d3e",
+                    "skills": {"claims": 4, "es": 5, "en": 3},
+                }
+            ]
+        }
+    )
+
+    agent_id: uuid.UUID
+    skills: dict[str, int]
+
+
 class AgentOut(BaseModel):
     agent_id: uuid.UUID
     status: str
     current_call_id: uuid.UUID | None
     reason: str | None
     last_status_change: datetime
+    skills: dict[str, int] = Field(default_factory=dict, description="skill -> level (1-5)")
 
     @classmethod
     def of(cls, row: AgentStatus) -> AgentOut:
@@ -38,6 +68,7 @@ class AgentOut(BaseModel):
             current_call_id=row.current_call_id,
             reason=row.reason,
             last_status_change=row.last_status_change,
+            skills=dict(row.skills or {}),
         )
 
 

@@ -57,6 +57,17 @@ async def set_status(
     return await _change(session, rt=rt, row=row, status=status, reason=reason, call_id=None)
 
 
+async def set_skills(
+    session: AsyncSession, *, rt: Runtime, agent_id: uuid.UUID, skills: dict[str, int], by: uuid.UUID | None
+) -> AgentStatus:
+    """A supervisor sets the agent's skills (the whole set); ``agent.skills_changed`` tells omnichannel."""
+    row = await repository.create(session, agent_id)
+    row.skills = {skill: int(level) for skill, level in sorted(skills.items())}
+    await session.flush()
+    await rt.outbox.publish(session, events.skills_changed(row, by=by), key=str(row.agent_id))
+    return row
+
+
 async def mark_busy(
     session: AsyncSession, *, rt: Runtime, row: AgentStatus, call_id: uuid.UUID, reason: str
 ) -> AgentStatus:
@@ -130,6 +141,16 @@ async def claim_available(
 ) -> tuple[AgentStatus | None, bool]:
     """Lock a free agent (``prefer`` when available) no other transaction is assigning."""
     return await repository.claim_available(session, prefer=prefer)
+
+
+async def available_for_routing(session: AsyncSession) -> list[tuple[uuid.UUID, dict[str, int]]]:
+    """Available agents and their skills, the longest idle first (read without a lock)."""
+    return await repository.available_for_routing(session)
+
+
+async def lock_if_available(session: AsyncSession, *, agent_id: uuid.UUID) -> AgentStatus | None:
+    """Lock the agent for an assignment if still available and not being assigned elsewhere."""
+    return await repository.lock_if_available(session, agent_id)
 
 
 async def available(session: AsyncSession) -> Sequence[AgentStatus]:

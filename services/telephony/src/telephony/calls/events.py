@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from aintech_contracts.events.crm import InteractionLogged
+from aintech_contracts.events.crm import InteractionLogged, InteractionTranscribed
 from aintech_contracts.events.telephony import (
     CallAnswered,
     CallEnded,
@@ -17,6 +17,7 @@ from aintech_contracts.events.telephony import (
     QueueCallAssigned,
 )
 from telephony.calls.models import PRIORITIES, Call, QueueEntry
+from telephony.core.base import utcnow
 
 DEPARTMENT_LABEL = {
     "claims": "siniestros",
@@ -122,6 +123,17 @@ def interaction(call: Call) -> InteractionLogged:
         outcome=call.outcome,
         duration_seconds=call.duration,
         recording_url=call.recording_url,
+        recording_consent=call.recording_consent,
+    )
+
+
+def transcribed(call: Call) -> InteractionTranscribed:
+    """A recorded call's transcript for the CRM interaction the call became."""
+    return InteractionTranscribed(
+        source="telephony",
+        external_id=_sid(call),
+        transcript=(call.transcription or "")[:20_000],
+        transcribed_at=utcnow(),
     )
 
 
@@ -148,13 +160,17 @@ def queue_added(entry: QueueEntry, *, position: int) -> QueueCallAdded:
     return QueueCallAdded(**_queue_fields(entry), position=position, enqueued_at=entry.enqueued_at)
 
 
-def queue_assigned(entry: QueueEntry, *, preferred: bool, now: datetime) -> QueueCallAssigned:
+def queue_assigned(
+    entry: QueueEntry, *, preferred: bool, now: datetime, widened: bool = False
+) -> QueueCallAssigned:
     assert entry.assigned_to is not None
     return QueueCallAssigned(
         **_queue_fields(entry),
         agent_id=entry.assigned_to,
         waited_seconds=_waited(entry, now),
         routed_to_last_agent=preferred,
+        required_skills=list(entry.required_skills or []),
+        widened=widened,
         assigned_at=now,
     )
 

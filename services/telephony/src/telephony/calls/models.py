@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -20,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aintech_contracts.statuses import FINAL_CALL_STATUSES, CallStatus
@@ -52,6 +53,7 @@ class Call(Base):
     __table_args__ = (
         CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
         CheckConstraint(check_in("status", CallStatus), name="status"),
+        CheckConstraint("recording_consent IN ('given', 'refused')", name="recording_consent"),
         Index("ix_calls_agent_created", "agent_id", "created_at"),
         Index("ix_calls_customer_ended", "customer_id", "ended_at"),
         Index("ix_calls_phone_created", "customer_phone", "created_at"),
@@ -90,6 +92,14 @@ class Call(Base):
     recording_duration: Mapped[int | None] = mapped_column(Integer)
     transcription_status: Mapped[str | None] = mapped_column(String(20))
     transcription: Mapped[str | None] = mapped_column(Text)
+    # The IVR's notice was heard and not refused ("given"), or refused with a key ("refused");
+    # None: not asked (outbound calls, voicemail). A refused call is never recorded.
+    recording_consent: Mapped[str | None] = mapped_column(String(10))
+    # The recording as kept in the platform's object store (copied from the provider, digest checked).
+    recording_key: Mapped[str | None] = mapped_column(String(300))
+    recording_sha256: Mapped[str | None] = mapped_column(String(64))
+    recording_size: Mapped[int | None] = mapped_column(BigInteger)
+    recording_archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONB, default=dict, server_default=text("'{}'::jsonb")
     )
@@ -120,6 +130,7 @@ class QueueEntry(Base):
             postgresql_where=text("state = 'waiting'"),
         ),
         Index("ix_call_queue_assigned", "assigned_at", postgresql_where=text("state = 'assigned'")),
+        Index("ix_call_queue_enqueued", "enqueued_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -140,6 +151,12 @@ class QueueEntry(Base):
     assigned_to: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     abandoned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    # The caller's IVR choice and language as skills an agent must hold (until the wait widens it).
+    required_skills: Mapped[list[str]] = mapped_column(
+        ARRAY(String(20)), default=list, server_default=text("'{}'")
+    )
+    language: Mapped[str] = mapped_column(String(2), default="es", server_default=text("'es'"))
+    widened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def priority_name(self) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import true as sa_true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -259,3 +260,82 @@ async def unanswered_assignments(session: AsyncSession, *, assigned_before: date
         .with_for_update(skip_locked=True)
     )
     return rows.scalars().all()
+
+
+@dataclass(frozen=True)
+class WaitingHead:
+    """What routing needs of a waiting caller (read without a lock; locked when chosen)."""
+
+    id: uuid.UUID
+    required_skills: tuple[str, ...]
+    enqueued_at: datetime
+    preferred_agent_id: uuid.UUID | None
+
+
+async def waiting_heads(session: AsyncSession, *, limit: int) -> list[WaitingHead]:
+    """Waiting callers in serving order: the few columns routing reads."""
+    rows = await session.execute(
+        select(
+            QueueEntry.id, QueueEntry.required_skills, QueueEntry.enqueued_at, QueueEntry.preferred_agent_id
+        )
+        .where(QueueEntry.state == "waiting")
+        .order_by(QueueEntry.priority.desc(), QueueEntry.enqueued_at, QueueEntry.id)
+        .limit(limit)
+    )
+    return [WaitingHead(r[0], tuple(r[1] or ()), r[2], r[3]) for r in rows.all()]
+
+
+async def lock_waiting(session: AsyncSession, entry_id: uuid.UUID) -> QueueEntry | None:
+    """The caller's row, locked, if still waiting and no other transaction holds it."""
+    query = (
+        select(QueueEntry)
+        .where(QueueEntry.id == entry_id, QueueEntry.state == "waiting")
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class SkillQueueFigures:
+    skill: str
+    waiting: int
+    longest_wait_seconds: float
+    offered: int
+    answered_in_time: int
+
+
+async def figures_by_skill(
+    session: AsyncSession, *, since: datetime, now: datetime, service_level_seconds: int
+) -> list[SkillQueueFigures]:
+    """Per required skill: callers waiting, the longest current wait, and since ``since`` how many
+    callers' service level is known (answered, abandoned, or waited past the threshold) and how many
+    were answered within it."""
+    skill = func.unnest(QueueEntry.required_skills).table_valued("skill").render_derived()
+    limit = func.make_interval(0, 0, 0, 0, 0, 0, service_level_seconds)
+    answered_in_time = and_(Call.answered_at.is_not(None), Call.answered_at - QueueEntry.enqueued_at <= limit)
+    known = or_(
+        Call.answered_at.is_not(None),
+        QueueEntry.state == "abandoned",
+        QueueEntry.enqueued_at + limit < now,
+    )
+    in_window = QueueEntry.enqueued_at >= since
+    rows = await session.execute(
+        select(
+            skill.c.skill,
+            func.count().filter(QueueEntry.state == "waiting"),
+            func.max(func.extract("epoch", now - QueueEntry.enqueued_at)).filter(
+                QueueEntry.state == "waiting"
+            ),
+            func.count().filter(in_window, known),
+            func.count().filter(in_window, answered_in_time),
+        )
+        .select_from(QueueEntry)
+        .join(Call, Call.id == QueueEntry.call_id)
+        .join(skill, sa_true())
+        .where(or_(in_window, QueueEntry.state == "waiting"))
+        .group_by(skill.c.skill)
+    )
+    return [
+        SkillQueueFigures(str(r[0]), int(r[1] or 0), float(r[2] or 0.0), int(r[3] or 0), int(r[4] or 0))
+        for r in rows.all()
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -67,7 +67,17 @@ class CallOut(BaseModel):
     voicemail: bool
     recording_status: str | None
     recording_url: str | None
+    recording_consent: str | None = Field(
+        default=None, description="`given` / `refused` at the IVR's recording notice; null: not asked"
+    )
+    recording_kept: bool = Field(
+        default=False, description="The recording is kept by the platform (`GET /calls/{id}/recording`)"
+    )
     transcription: str | None
+    routing: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The call's routing history: skills-matched assignments, and widening to any agent",
+    )
     created_at: datetime
     answered_at: datetime | None
     ended_at: datetime | None
@@ -91,7 +101,10 @@ class CallOut(BaseModel):
             voicemail=call.voicemail,
             recording_status=call.recording_status,
             recording_url=call.recording_url,
+            recording_consent=call.recording_consent,
+            recording_kept=call.recording_key is not None,
             transcription=call.transcription,
+            routing=list((call.metadata_ or {}).get("routing", [])),
             created_at=call.created_at,
             answered_at=call.answered_at,
             ended_at=call.ended_at,

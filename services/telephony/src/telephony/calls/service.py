@@ -432,6 +432,12 @@ async def record(
             f"Cannot {action} the recording while it is {current or 'not running'}.",
             recording_status=call.recording_status,
         )
+    if action == "start" and call.recording_consent == "refused":
+        raise Conflict(
+            "The caller refused to be recorded (they pressed 8 after the recording notice): "
+            "this call is never recorded.",
+            recording_consent=call.recording_consent,
+        )
     if action == "start":
         started = await rt.twilio.start_recording(
             call.call_sid, callback=rt.webhook_url("recording", call_id=call.id)

@@ -13,6 +13,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from aintech_shared.events.outbox import Outbox
+from aintech_shared.objectstore import ObjectStore, object_store
 from telephony.core.base import MESSAGING
 from telephony.providers.console import ConsoleTwilio
 from telephony.providers.port import TwilioPort
@@ -25,6 +26,7 @@ class Runtime:
     settings: Settings
     outbox: Outbox
     twilio: TwilioPort
+    store: ObjectStore  # the platform's object store (recordings)
 
     def webhook_url(self, path: str, **query: object) -> str:
         """A public URL of ours that Twilio will call (``path`` under /webhooks/twilio/voice)."""
@@ -45,13 +47,23 @@ def build_twilio(settings: Settings) -> TwilioPort:
 def build_runtime(settings: Settings, *, twilio: TwilioPort | None = None) -> Runtime:
     """The API's runtime (``twilio`` replaces the adapter chosen from settings, e.g. in tests)."""
     return Runtime(
-        settings=settings, outbox=Outbox(MESSAGING, source=SOURCE), twilio=twilio or build_twilio(settings)
+        settings=settings,
+        outbox=Outbox(MESSAGING, source=SOURCE),
+        twilio=twilio or build_twilio(settings),
+        store=object_store(settings.object_store),
     )
 
 
 def worker_runtime(settings: Settings) -> Runtime:
-    """The worker's runtime: jobs and consumers only touch the database and the outbox, never Twilio."""
+    """The worker's runtime: jobs and consumers only touch the database and the outbox, never Twilio
+    (``rt.twilio`` is the console) — except the recordings job, which fetches and deletes recordings
+    through ``recordings_twilio``."""
     return build_runtime(settings, twilio=ConsoleTwilio(settings))
+
+
+def recordings_twilio(settings: Settings) -> TwilioPort:
+    """The adapter the worker's recordings job downloads and deletes recordings with."""
+    return build_twilio(settings)
 
 
 def get_runtime(conn: HTTPConnection) -> Runtime:

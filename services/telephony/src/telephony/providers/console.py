@@ -256,6 +256,29 @@ class ConsoleTwilio:
         self._record("recordings.update", call_sid, recording_sid=recording_sid, status=status)
         return ProviderRecording(sid=recording_sid, status=status)
 
+    async def download_recording(self, recording_sid: str) -> tuple[bytes, str]:
+        """A second of silence (8 kHz, 16-bit mono WAV): the local stack has no real media."""
+        self._record("recordings.download", None, recording_sid=recording_sid)
+        samples = b"\x00\x00" * 8000
+        header = (
+            b"RIFF"
+            + (36 + len(samples)).to_bytes(4, "little")
+            + b"WAVEfmt "
+            + (16).to_bytes(4, "little")
+            + (1).to_bytes(2, "little")
+            + (1).to_bytes(2, "little")
+            + (8000).to_bytes(4, "little")
+            + (16000).to_bytes(4, "little")
+            + (2).to_bytes(2, "little")
+            + (16).to_bytes(2, "little")
+            + b"data"
+            + len(samples).to_bytes(4, "little")
+        )
+        return header + samples, "audio/wav"
+
+    async def delete_recording(self, recording_sid: str) -> None:
+        self._record("recordings.delete", None, recording_sid=recording_sid)
+
     async def update_participant(
         self,
         conference_sid: str,

@@ -76,6 +76,14 @@ class TwilioPort(Protocol):
         """Hold (with music) or mute one participant of a call's conference."""
         ...
 
+    async def download_recording(self, recording_sid: str) -> tuple[bytes, str]:
+        """A finished recording's media and its content type (WAV)."""
+        ...
+
+    async def delete_recording(self, recording_sid: str) -> None:
+        """Delete a recording at the provider (once it is kept by the platform)."""
+        ...
+
     async def close(self) -> None:
         """Release connections."""
         ...

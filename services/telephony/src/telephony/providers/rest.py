@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import structlog
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from aintech_shared.metrics import observe_provider
 from telephony.providers.port import (
     RECORDING_EVENTS,
     STATUS_EVENTS,
@@ -61,16 +63,24 @@ class TwilioRest:
             account_sid=settings.twilio_account_sid,
             http_client=self.http,
         )
+        self.account_sid = settings.twilio_account_sid
+        self.credentials = (username, password.get_secret_value())
+        self.media_timeout = max(30.0, settings.twilio_http_timeout_seconds)
 
     async def _call(self, operation: str, coro: Any) -> Any:
-        try:
-            return await coro
-        except TwilioRestException as exc:
-            log.warning("twilio_refused", operation=operation, status=exc.status, code=exc.code, msg=exc.msg)
-            raise ProviderError(f"Twilio refused {operation}: {exc.msg}", twilio_code=exc.code) from exc
-        except (TwilioException, OSError, TimeoutError) as exc:
-            log.warning("twilio_unreachable", operation=operation, error=repr(exc))
-            raise ProviderError(f"Twilio could not be reached for {operation}.") from exc
+        async with observe_provider("twilio", operation.replace(" ", "_")) as call:
+            try:
+                return await coro
+            except TwilioRestException as exc:
+                call.from_status(exc.status)
+                log.warning(
+                    "twilio_refused", operation=operation, status=exc.status, code=exc.code, msg=exc.msg
+                )
+                raise ProviderError(f"Twilio refused {operation}: {exc.msg}", twilio_code=exc.code) from exc
+            except (TwilioException, OSError, TimeoutError) as exc:
+                call.outcome = "unreachable"
+                log.warning("twilio_unreachable", operation=operation, error=repr(exc))
+                raise ProviderError(f"Twilio could not be reached for {operation}.") from exc
 
     async def create_call(self, *, to: str, from_: str, twiml: str, status_callback: str) -> ProviderCall:
         call = await self._call(
@@ -96,6 +106,27 @@ class TwilioRest:
             params["status"] = status
         call = await self._call("update call", self.client.calls(sid).update_async(**params))
         return ProviderCall(sid=call.sid, status=call.status, duration=_duration(call.duration))
+
+    async def download_recording(self, recording_sid: str) -> tuple[bytes, str]:
+        """The media (``.wav``) from Twilio's Recordings resource, with the account's credentials."""
+        base = self.http.base_url or TWILIO_API
+        url = f"{base}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}.wav"
+        timeout = aiohttp.ClientTimeout(total=self.media_timeout)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as http,
+                http.get(
+                    url, headers={"Authorization": aiohttp.BasicAuth(*self.credentials).encode()}
+                ) as response,
+            ):
+                if response.status != 200:
+                    raise ProviderError(f"Twilio refused the recording download: HTTP {response.status}.")
+                return await response.read(), response.headers.get("Content-Type", "audio/wav")
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise ProviderError("Twilio could not be reached for the recording download.") from exc
+
+    async def delete_recording(self, recording_sid: str) -> None:
+        await self._call("delete recording", self.client.recordings(recording_sid).delete_async())
 
     async def fetch_call(self, sid: str) -> ProviderCall:
         call = await self._call("fetch call", self.client.calls(sid).fetch_async())

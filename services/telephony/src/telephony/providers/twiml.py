@@ -47,16 +47,46 @@ def join_conference(
     return str(response)
 
 
-def ivr_menu(*, greeting: str, action: str, timeout: int, fallback: str) -> str:
-    """Greeting, then the department menu; no key pressed goes to ``fallback`` ("other")."""
+RECORDING_NOTICE = {
+    "es": "Le informamos de que esta llamada puede ser grabada para garantizar la calidad del servicio "
+    "y como prueba de lo que contrate, conforme al RGPD y la LOPDGDD. Si no desea que se grabe, pulse 8.",
+    "en": "This call may be recorded to ensure the quality of our service and as evidence of what you "
+    "buy, under the GDPR. If you do not want it recorded, press 8.",
+}
+
+
+def ivr_menu(
+    *,
+    greeting: str,
+    action: str,
+    timeout: int,
+    fallback: str,
+    language: str = "es",
+    recording_notice: bool = True,
+) -> str:
+    """Greeting, the recording notice (8 refuses), then the department menu; no key pressed goes to
+    ``fallback`` ("other"). The Spanish menu offers English (9); the English one is read in English."""
     response = VoiceResponse()
     gather = Gather(num_digits=1, action=action, method="POST", timeout=timeout)
     say(gather, greeting)
-    say(
-        gather,
-        "Para siniestros, pulse 1. Para contratar un seguro, pulse 2. "
-        "Para renovaciones, pulse 3. Para cualquier otra consulta, pulse 0.",
-    )
+    if recording_notice:
+        if language == "en":
+            gather.say(RECORDING_NOTICE["en"], language="en-GB")
+        else:
+            say(gather, RECORDING_NOTICE["es"])
+    if language == "en":
+        gather.say(
+            "For claims, press 1. To buy insurance, press 2. For renewals, press 3. "
+            "For anything else, press 0.",
+            language="en-GB",
+        )
+    else:
+        say(
+            gather,
+            "Para siniestros, pulse 1. Para contratar un seguro, pulse 2. "
+            "Para renovaciones, pulse 3. Para cualquier otra consulta, pulse 0.",
+        )
+        gather.say("For English, press 9.", language="en-GB")
     response.append(gather)
     response.redirect(fallback, method="POST")
     return str(response)

@@ -25,6 +25,7 @@ def queue_jobs(rt: Runtime) -> list[ScheduledJob]:
     async def auto_assign(session: AsyncSession) -> None:
         requeued = await service.requeue_unanswered(session, rt=rt)
         assigned = await service.assign_waiting(session, rt=rt)
+        await service.metrics_by_skill(session, rt=rt)  # the worker's /metrics gauges per skill
         if requeued or assigned:
             log.info("queue_auto_assign", assigned=assigned, requeued=requeued)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,7 +12,7 @@ from aintech_shared.errors import responses
 from telephony.core.deps import Agent, Supervisor
 from telephony.core.runtime import RuntimeDep
 from telephony.queue import service
-from telephony.queue.schemas import QueuedCallOut, QueueOut
+from telephony.queue.schemas import QueuedCallOut, QueueMetricsOut, QueueOut, SkillMetricsOut
 
 router = APIRouter(prefix="/queue", tags=["queue"])
 
@@ -29,6 +30,38 @@ async def waiting(
     return QueueOut(
         waiting=await service.waiting_count(db),
         items=[QueuedCallOut.of(e, position=i + 1) for i, e in enumerate(entries)],
+    )
+
+
+@router.get(
+    "/metrics",
+    response_model=QueueMetricsOut,
+    summary="Queue figures per skill: waiting, longest wait, service level (supervisors)",
+    description="Per required skill (department or language): callers waiting now, the longest current "
+    "wait, and the service level since `since` (default the last 24 h) = callers answered within "
+    "`TELEPHONY_SERVICE_LEVEL_SECONDS` (20) of joining the queue / callers whose outcome is known "
+    "(answered, abandoned, or waiting past the threshold). Also on `/metrics` "
+    "(`telephony_queue_waiting`, `telephony_queue_longest_wait_seconds`, `telephony_queue_service_level`).",
+    responses=responses((403, "Supervisors only")),
+)
+async def metrics(
+    db: DbSession, rt: RuntimeDep, principal: Supervisor, since: Annotated[datetime | None, Query()] = None
+) -> QueueMetricsOut:
+    figures = await service.metrics_by_skill(db, rt=rt, since=since)
+    return QueueMetricsOut(
+        since=since or service.utcnow() - timedelta(hours=24),
+        service_level_seconds=rt.settings.service_level_seconds,
+        skills=[
+            SkillMetricsOut(
+                skill=m.skill,
+                waiting=m.waiting,
+                longest_wait_seconds=m.longest_wait_seconds,
+                offered=m.offered,
+                answered_within_threshold=m.answered_within_threshold,
+                service_level=m.service_level,
+            )
+            for m in figures
+        ],
     )
 
 

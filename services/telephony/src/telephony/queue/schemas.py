@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from telephony.calls.models import PRIORITIES, QueueEntry
 
@@ -49,3 +49,39 @@ class QueuedCallOut(BaseModel):
 class QueueOut(BaseModel):
     waiting: int
     items: list[QueuedCallOut]
+
+
+class SkillMetricsOut(BaseModel):
+    skill: str
+    waiting: int
+    longest_wait_seconds: float
+    offered: int = Field(description="Callers since `since` whose outcome against the threshold is known")
+    answered_within_threshold: int
+    service_level: float | None = Field(description="answered_within_threshold / offered (0-1); null: none")
+
+
+class QueueMetricsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "since": "2026-12-06T15:00:00Z",
+                    "service_level_seconds": 20,
+                    "skills": [
+                        {
+                            "skill": "claims",
+                            "waiting": 3,
+                            "longest_wait_seconds": 74.2,
+                            "offered": 40,
+                            "answered_within_threshold": 34,
+                            "service_level": 0.85,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    since: datetime
+    service_level_seconds: int
+    skills: list[SkillMetricsOut]

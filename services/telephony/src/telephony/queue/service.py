@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.statuses import AgentState
@@ -25,6 +26,24 @@ from telephony.core.base import utcnow
 from telephony.core.runtime import Runtime
 
 DEPARTMENT_PRIORITY = {"claims": 3, "renewals": 2, "sales": 2, "other": 1}
+SKILLED_DEPARTMENTS = ("claims", "sales", "renewals")
+LANGUAGES = ("es", "en")
+# How many waiting callers (in serving order) one assignment considers.
+ROUTING_WINDOW = 1000
+FIRST_LOOK = 20
+
+WAITING = Gauge("telephony_queue_waiting", "Callers waiting, by required skill", ["skill"])
+LONGEST_WAIT = Gauge(
+    "telephony_queue_longest_wait_seconds", "The longest current wait, by required skill", ["skill"]
+)
+SERVICE_LEVEL = Gauge(
+    "telephony_queue_service_level",
+    "Share of callers answered within the service-level threshold (last 24 h), by required skill",
+    ["skill"],
+)
+WIDENED = Counter(
+    "telephony_queue_widened_total", "Callers given to an agent without the required skills after the wait"
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +65,20 @@ def priority_for(department: str, facts: RoutingFacts) -> int:
     return min(level, 4)
 
 
+def required_skills(department: str, language: str) -> list[str]:
+    """What a caller's call requires: their department (unless "other") and their language."""
+    skills = [department] if department in SKILLED_DEPARTMENTS else []
+    return [*skills, language if language in LANGUAGES else "es"]
+
+
 async def enqueue(
-    session: AsyncSession, *, rt: Runtime, call: Call, department: str, facts: RoutingFacts
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    call: Call,
+    department: str,
+    facts: RoutingFacts,
+    language: str = "es",
 ) -> tuple[QueueEntry, int]:
     """The caller waits for an agent (once: the IVR answers a replay from the call's department);
     returns the queue row and their position."""
@@ -66,6 +97,8 @@ async def enqueue(
             preferred_agent_id=facts.last_agent_id,
             state="waiting",
             enqueued_at=utcnow(),
+            required_skills=required_skills(department, language),
+            language=language if language in LANGUAGES else "es",
         ),
     )
     position = await calls_repo.position(session, entry)
@@ -81,38 +114,150 @@ async def position(session: AsyncSession, *, call_id: uuid.UUID) -> int | None:
     return await calls_repo.position(session, entry)
 
 
+def has_skills(agent_skills: dict[str, int], required: tuple[str, ...] | list[str]) -> bool:
+    """An agent with no skills recorded takes any call; otherwise every required skill at level 1+."""
+    if not agent_skills:
+        return True
+    return all(agent_skills.get(skill, 0) >= 1 for skill in required)
+
+
+@dataclass(frozen=True)
+class Match:
+    entry_id: uuid.UUID
+    agent_id: uuid.UUID
+    preferred: bool
+    widened: bool
+
+
+def pick(
+    heads: list[calls_repo.WaitingHead],
+    agents_free: list[tuple[uuid.UUID, dict[str, int]]],
+    *,
+    now: datetime,
+    widen_after: timedelta,
+) -> Match | None:
+    """The first caller in serving order that some free agent can take, and that agent: their last
+    agent when free and skilled, else the longest idle skilled one; after ``widen_after`` any agent."""
+    if not agents_free:
+        return None
+    skilled_for: dict[tuple[str, ...], list[tuple[uuid.UUID, dict[str, int]]]] = {}  # few distinct sets
+    for head in heads:
+        widened = now - head.enqueued_at >= widen_after
+        skilled = skilled_for.get(head.required_skills)
+        if skilled is None:
+            skilled = [a for a in agents_free if has_skills(a[1], head.required_skills)]
+            skilled_for[head.required_skills] = skilled
+        if head.preferred_agent_id is not None:
+            for agent_id, _ in skilled:
+                if agent_id == head.preferred_agent_id:
+                    return Match(head.id, agent_id, preferred=True, widened=False)
+        if skilled:
+            return Match(head.id, skilled[0][0], preferred=False, widened=False)
+        if widened:
+            return Match(head.id, agents_free[0][0], preferred=False, widened=True)
+    return None
+
+
 async def _assign(
-    session: AsyncSession, *, rt: Runtime, entry: QueueEntry, agent_row: AgentStatus, preferred: bool
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    entry: QueueEntry,
+    agent_row: AgentStatus,
+    preferred: bool,
+    widened: bool = False,
+    now: datetime | None = None,
 ) -> QueueEntry:
-    now = utcnow()
+    now = now or utcnow()
     call = await calls_repo.get(session, entry.call_id, lock=True)
     assert call is not None
     entry.state, entry.assigned_to, entry.assigned_at = "assigned", agent_row.agent_id, now
     entry.attempts += 1
     call.agent_id = agent_row.agent_id
+    waited = max(0, int((now - entry.enqueued_at).total_seconds()))
+    history = list(call.metadata_.get("routing", []))
+    if widened:
+        entry.widened_at = now
+        history.append(
+            {
+                "event": "widened",
+                "at": now.isoformat(),
+                "required_skills": list(entry.required_skills),
+                "waited_seconds": waited,
+                "detail": f"no agent with {', '.join(entry.required_skills)} was free within "
+                f"{rt.settings.queue_widen_after_seconds} s: offered to any available agent",
+            }
+        )
+    history.append(
+        {
+            "event": "assigned",
+            "at": now.isoformat(),
+            "agent_id": str(agent_row.agent_id),
+            "skills_matched": not widened,
+            "waited_seconds": waited,
+        }
+    )
+    call.metadata_ = {**call.metadata_, "routing": history[-20:]}
     await session.flush()
     await agents.mark_busy(session, rt=rt, row=agent_row, call_id=call.id, reason="queue assignment")
     await rt.outbox.publish(
-        session, events.queue_assigned(entry, preferred=preferred, now=now), key=str(call.id)
+        session, events.queue_assigned(entry, preferred=preferred, widened=widened, now=now), key=str(call.id)
     )
+    if widened:
+        WIDENED.inc()
     return entry
 
 
-async def assign_next(session: AsyncSession, *, rt: Runtime) -> QueueEntry | None:
-    """Give the first waiting caller to their last agent when free, else the longest-idle agent."""
-    entry = await calls_repo.claim_next_waiting(session)
-    if entry is None:
+async def assign_next(
+    session: AsyncSession, *, rt: Runtime, now: datetime | None = None
+) -> QueueEntry | None:
+    """Give the first waiting caller a free agent can take to that agent (skills-based, see ``pick``).
+
+    Reads the waiting callers and free agents without locks, then locks the chosen pair with
+    ``SKIP LOCKED``; a row another transaction holds (or that changed meanwhile) is left out and the
+    choice made again, so two replicas never give one caller to two agents nor two callers to one agent.
+    """
+    now = now or utcnow()
+    widen_after = timedelta(seconds=rt.settings.queue_widen_after_seconds)
+    free = await agents.available_for_routing(session)
+    if not free:
         return None
-    agent_row, preferred = await agents.claim_available(session, prefer=entry.preferred_agent_id)
-    if agent_row is None:
-        return None
-    return await _assign(session, rt=rt, entry=entry, agent_row=agent_row, preferred=preferred)
+    # Usually one of the first callers can be served: read a few, and the whole window only if not.
+    heads = await calls_repo.waiting_heads(session, limit=FIRST_LOOK)
+    widened_look = len(heads) < FIRST_LOOK
+    while True:
+        match = pick(heads, free, now=now, widen_after=widen_after)
+        if match is None and not widened_look:
+            heads = await calls_repo.waiting_heads(session, limit=ROUTING_WINDOW)
+            widened_look = True
+            continue
+        if match is None:
+            return None
+        entry = await calls_repo.lock_waiting(session, match.entry_id)
+        if entry is None:
+            heads = [h for h in heads if h.id != match.entry_id]
+            continue
+        agent_row = await agents.lock_if_available(session, agent_id=match.agent_id)
+        if agent_row is None:
+            free = [a for a in free if a[0] != match.agent_id]
+            continue
+        return await _assign(
+            session,
+            rt=rt,
+            entry=entry,
+            agent_row=agent_row,
+            preferred=match.preferred,
+            widened=match.widened,
+            now=now,
+        )
 
 
-async def assign_waiting(session: AsyncSession, *, rt: Runtime, limit: int = 100) -> int:
+async def assign_waiting(
+    session: AsyncSession, *, rt: Runtime, limit: int = 100, now: datetime | None = None
+) -> int:
     """Assign callers while both callers and agents are free; returns how many were assigned."""
     done = 0
-    while done < limit and await assign_next(session, rt=rt) is not None:
+    while done < limit and await assign_next(session, rt=rt, now=now) is not None:
         done += 1
     return done
 
@@ -167,3 +312,48 @@ async def assign_one_now(session: AsyncSession, *, rt: Runtime) -> QueueEntry:
     if entry is None:
         raise Conflict("No agent is available (or every waiting caller is being assigned elsewhere).")
     return entry
+
+
+@dataclass(frozen=True)
+class SkillMetrics:
+    skill: str
+    waiting: int
+    longest_wait_seconds: float
+    offered: int
+    answered_within_threshold: int
+
+    @property
+    def service_level(self) -> float | None:
+        """Answered within the threshold / callers whose outcome against it is known (None: none yet)."""
+        return round(self.answered_within_threshold / self.offered, 4) if self.offered else None
+
+
+async def metrics_by_skill(
+    session: AsyncSession, *, rt: Runtime, since: datetime | None = None, now: datetime | None = None
+) -> list[SkillMetrics]:
+    """Per skill (department or language): waiting callers, the longest current wait, and the
+    service level since ``since`` (default the last 24 h); also sets the Prometheus gauges."""
+    now = now or utcnow()
+    since = since or now - timedelta(hours=24)
+    figures = {
+        f.skill: f
+        for f in await calls_repo.figures_by_skill(
+            session, since=since, now=now, service_level_seconds=rt.settings.service_level_seconds
+        )
+    }
+    out: list[SkillMetrics] = []
+    for skill in (*SKILLED_DEPARTMENTS, *LANGUAGES):
+        f = figures.get(skill)
+        metrics = SkillMetrics(
+            skill=skill,
+            waiting=f.waiting if f else 0,
+            longest_wait_seconds=round(f.longest_wait_seconds, 1) if f else 0.0,
+            offered=f.offered if f else 0,
+            answered_within_threshold=f.answered_in_time if f else 0,
+        )
+        WAITING.labels(skill).set(metrics.waiting)
+        LONGEST_WAIT.labels(skill).set(metrics.longest_wait_seconds)
+        if metrics.service_level is not None:
+            SERVICE_LEVEL.labels(skill).set(metrics.service_level)
+        out.append(metrics)
+    return out

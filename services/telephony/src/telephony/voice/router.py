@@ -111,9 +111,16 @@ async def recording(params: TwilioForm, call_id: CallIdParam, db: DbSession, rt:
     return _done()
 
 
-@router.post("/transcription", status_code=204, summary="Voicemail transcription callback", responses=SIGNED)
-async def transcription(params: TwilioForm, call_id: CallIdParam, db: DbSession) -> Response:
-    await service.transcription(db, params=params, call_id=call_id)
+@router.post(
+    "/transcription",
+    status_code=204,
+    summary="Transcription callback (voicemail or a recorded call)",
+    description="Stores the transcript on the call; for a call already logged to the CRM, publishes "
+    "`interaction.transcribed` so the CRM attaches it to the call's interaction.",
+    responses=SIGNED,
+)
+async def transcription(params: TwilioForm, call_id: CallIdParam, db: DbSession, rt: RuntimeDep) -> Response:
+    await service.transcription(db, params=params, call_id=call_id, rt=rt)
     return _done()
 
 

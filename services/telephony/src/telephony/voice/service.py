@@ -30,6 +30,8 @@ from telephony.settings import Settings
 log = structlog.get_logger("telephony.voice")
 
 DIGIT_DEPARTMENT = {"1": "claims", "2": "sales", "3": "renewals"}
+ENGLISH_KEY = "9"  # the Spanish menu offers English: the caller's language becomes a required skill
+REFUSE_RECORDING_KEY = "8"  # after the recording notice: the call is never recorded
 RECORDING_RANK = {"in-progress": 0, "paused": 0, "completed": 1, "absent": 1, "failed": 1}
 MAX_TRANSCRIPTION = 20_000
 DIRECT_ASSIGNMENTS = 5  # at most this many assignments inside a webhook; the worker does the rest
@@ -118,14 +120,41 @@ async def ivr(session: AsyncSession, *, rt: Runtime, call_id: uuid.UUID, digits:
         return twiml.message_and_hangup("Lo sentimos, no podemos atender su llamada.")
     if call.department is not None:  # a replay of this request: same answer, no second entry
         return calls.customer_leg_twiml(rt, call)
+    if digits[:1] == REFUSE_RECORDING_KEY and call.recording_consent is None:
+        call.recording_consent = "refused"  # never recorded; the menu again, without the notice
+        english = call.metadata_.get("language") == "en"
+        return twiml.ivr_menu(
+            greeting="This call will not be recorded." if english else "Esta llamada no se grabará.",
+            action=rt.webhook_url("ivr", call_id=call.id),
+            fallback=rt.webhook_url("ivr", call_id=call.id),
+            timeout=rt.settings.ivr_timeout_seconds,
+            language="en" if english else "es",
+            recording_notice=False,
+        )
+    if digits[:1] == ENGLISH_KEY and "language" not in call.metadata_:  # the menu again, in English
+        call.metadata_ = {**call.metadata_, "language": "en"}
+        return twiml.ivr_menu(
+            greeting=f"Welcome to {rt.settings.company_name}.",
+            action=rt.webhook_url("ivr", call_id=call.id),
+            fallback=rt.webhook_url("ivr", call_id=call.id),
+            timeout=rt.settings.ivr_timeout_seconds,
+            language="en",
+            recording_notice=call.recording_consent is None,
+        )
+    if call.recording_consent is None:
+        call.recording_consent = "given"  # heard the notice and chose a department without refusing
     department = DIGIT_DEPARTMENT.get(digits[:1], "other")
     call.department = department
     segment = None
     open_claims = 0
+    language = call.metadata_.get("language")
     if call.customer_id is not None:
         profile = await customers.profile(session, call.customer_id)
         if profile is not None:
             segment, open_claims = profile.segment, profile.open_claims
+            language = language or (profile.preferred_language or "es")[:2].lower()
+    language = language if language in queue.LANGUAGES else "es"
+    call.metadata_ = {**call.metadata_, "language": language}
     facts = queue.RoutingFacts(
         open_claims=open_claims,
         vip=segment is not None and segment in rt.settings.vip_segments,
@@ -133,7 +162,9 @@ async def ivr(session: AsyncSession, *, rt: Runtime, call_id: uuid.UUID, digits:
             session, customer_id=call.customer_id, phone=call.customer_phone
         ),
     )
-    entry, position = await queue.enqueue(session, rt=rt, call=call, department=department, facts=facts)
+    entry, position = await queue.enqueue(
+        session, rt=rt, call=call, department=department, facts=facts, language=language
+    )
     assigned = await queue.assign_waiting(session, rt=rt, limit=DIRECT_ASSIGNMENTS)  # free agents, in order
     if entry.state == "assigned":
         message = "Le pasamos con un agente. Un momento, por favor."
@@ -263,16 +294,25 @@ async def recording(session: AsyncSession, *, rt: Runtime, params: FormParams, c
     return True
 
 
-async def transcription(session: AsyncSession, *, params: FormParams, call_id: uuid.UUID) -> bool:
-    """Twilio's transcription of a voicemail."""
+async def transcription(
+    session: AsyncSession, *, params: FormParams, call_id: uuid.UUID, rt: Runtime | None = None
+) -> bool:
+    """Twilio's transcription of a voicemail or of a recorded call. A call already logged to the CRM
+    gets its transcript attached there (``interaction.transcribed``); one still live carries it in
+    its ``interaction.logged`` summary when it ends."""
     call = await calls_repo.get(session, call_id, lock=True)
     if call is None:
         return False
+    if call.recording_consent == "refused":
+        return False  # nothing of a refused call is kept (there should be no recording to transcribe)
     state = _field(params, "TranscriptionStatus", 20) or "completed"
+    already = call.transcription_status == "completed"
     call.transcription_status = state
     if state == "completed":
         call.transcription = params.get("TranscriptionText", "").replace("\x00", "")[:MAX_TRANSCRIPTION]
     await session.flush()
+    if state == "completed" and not already and call.ended_at is not None and call.transcription and rt:
+        await rt.outbox.publish(session, events.transcribed(call), key=events.interaction_key(call))
     return True
 
 

@@ -1,0 +1,1 @@
+"""Call recordings kept by the platform: copied from the provider, played back, purged."""
