@@ -888,6 +888,7 @@ SECTIONS = (
     "quotes",
     "idle",
     "fraud",
+    "scraper",
 )
 
 
@@ -965,6 +966,10 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
         from bench.fraud import bench_fraud
 
         failed += await bench_fraud()
+    if "scraper" in only:
+        from bench.scraper import bench_scraper
+
+        failed += await bench_scraper()
     return failed
 
 
