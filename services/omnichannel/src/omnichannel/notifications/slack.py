@@ -189,7 +189,7 @@ class SlackPoster:
         if isinstance(error, SlackError) and error.retry_after is not None:
             return error.retry_after
         backoff = wait_exponential_jitter(
-            initial=self.settings.slack_retry_base_seconds,
+            multiplier=self.settings.slack_retry_base_seconds,
             max=60.0,
             jitter=self.settings.slack_retry_base_seconds,
         )
