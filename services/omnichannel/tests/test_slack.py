@@ -195,6 +195,15 @@ async def test_a_kind_without_a_webhook_is_skipped_not_posted(
     assert (await posts(api))[0]["status"] == "skipped"
 
 
+def test_slack_webhooks_come_from_the_environment_as_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "OMNICHANNEL_SLACK_WEBHOOK_URLS", '{"fraud_alert": "https://hooks.slack.com' + SECRET_PATH + '"}'
+    )
+    settings = Settings()
+    assert settings.slack_webhook_urls["fraud_alert"].get_secret_value().endswith("s3cr3t-webhook-token")
+    assert "s3cr3t" not in repr(settings) and "s3cr3t" not in str(settings.model_dump())
+
+
 def test_slack_webhooks_are_only_for_staff_alert_kinds(
     twilio: FakeTwilio, sendgrid: FakeSendGrid, signer: SendGridSigner
 ) -> None:
