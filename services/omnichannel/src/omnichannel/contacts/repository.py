@@ -105,3 +105,11 @@ async def users_with_role(session: AsyncSession, role: str) -> Sequence[uuid.UUI
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> PlatformUser | None:
     return await session.get(PlatformUser, user_id)
+
+
+async def user_ids_with_roles(session: AsyncSession, roles: Sequence[str]) -> list[uuid.UUID]:
+    """The accounts holding one of ``roles`` (as ``user.registered`` told us)."""
+    query = (
+        select(PlatformUser.user_id).where(PlatformUser.role.in_(list(roles))).order_by(PlatformUser.user_id)
+    )
+    return list((await session.scalars(query)).all())

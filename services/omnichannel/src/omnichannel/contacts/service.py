@@ -109,6 +109,10 @@ async def user(session: AsyncSession, *, user_id: uuid.UUID) -> PlatformUser | N
     return await repository.get_user(session, user_id)
 
 
+async def users_with_roles(session: AsyncSession, *, roles: list[str]) -> list[uuid.UUID]:
+    return await repository.user_ids_with_roles(session, roles)
+
+
 def recipient_of(contact: Contact) -> Recipient:
     return Recipient(
         customer_id=contact.customer_id,
