@@ -15,6 +15,8 @@
   linked to the CRM customer with the same e-mail, whichever event arrives first.
 * ``core-crm.pricing`` (quotes.quote): `quote.calculated` answering a pricing request -> the
   quote is created from the engine's figures; `quote.pricing_failed` -> a task for the agent.
+* ``core-crm.proposals`` (scraper.job): `policy.document_parsed` -> a policy proposal (reconcile
+  the matched policy's differing fields, or create it) that an agent accepts or rejects.
 * ``core-crm.workflows`` (the topics of the business events in `workflows/triggers.py`): starts
   event-triggered workflows.
 
@@ -59,6 +61,7 @@ from aintech_contracts.events.crm import (
 from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConfirmed
 from aintech_contracts.events.quotes import QUOTE_TOPIC as ENGINE_QUOTE_TOPIC
 from aintech_contracts.events.quotes import QuoteCalculated, QuotePricingFailed
+from aintech_contracts.events.scraper import JOB_TOPIC, PolicyDocumentParsed
 from aintech_contracts.statuses import TaskPriority
 from aintech_shared.events.consumer import ConsumerSpec, PermanentError
 from aintech_shared.events.routing import consumer_group
@@ -72,6 +75,7 @@ from core_crm.interactions import service as interactions
 from core_crm.messages import service as messages
 from core_crm.messages.service import Message
 from core_crm.profile import service as profile
+from core_crm.proposals import service as proposals
 from core_crm.quotes import pricing
 from core_crm.renewals import service as renewals
 from core_crm.tasks import service as tasks
@@ -326,6 +330,22 @@ def engine_pricing(rt: Runtime) -> ConsumerSpec:
     )
 
 
+def policy_proposals(rt: Runtime) -> ConsumerSpec:
+    """Parsed carrier policy documents -> a policy proposal for an agent (never a change by itself)."""
+
+    async def parsed(session: AsyncSession, event: CloudEvent) -> None:
+        await proposals.record(session, event_id=event.id, data=event.data_as(PolicyDocumentParsed))
+
+    return consumer_group("core-crm.proposals", {JOB_TOPIC: {"policy.document_parsed": parsed}})
+
+
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
     """The worker's consumers: the CRM's one table of groups, topics, event types and handlers."""
-    return [automation(rt), timeline(rt), account_links(rt), workflow_triggers(rt), engine_pricing(rt)]
+    return [
+        automation(rt),
+        timeline(rt),
+        account_links(rt),
+        workflow_triggers(rt),
+        engine_pricing(rt),
+        policy_proposals(rt),
+    ]

@@ -7,6 +7,7 @@ from core_crm.customers.models import Customer, CustomerAudit
 from core_crm.intake.models import UnmatchedInteraction
 from core_crm.interactions.models import Interaction
 from core_crm.policies.models import Policy, PolicyTerm
+from core_crm.proposals.models import PolicyProposal
 from core_crm.quotes.models import Quote
 from core_crm.renewals.models import RenewalConfirmation
 from core_crm.tasks.models import Task
@@ -24,6 +25,7 @@ __all__ = [
     "CustomerAudit",
     "Interaction",
     "Policy",
+    "PolicyProposal",
     "PolicyTerm",
     "Quote",
     "RenewalConfirmation",
