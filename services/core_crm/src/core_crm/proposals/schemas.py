@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core_crm.core.types import JsonObject, Str255
 from core_crm.policies.models import PolicyType, PremiumFrequency
 
-FIELD_EXAMPLE = {
+FIELD_EXAMPLE: dict[str, Any] = {
     "field": "premium_total",
     "old": "420.00",
     "new": "455.30",
