@@ -323,3 +323,36 @@ async def test_parsed_documents_on_kafka_become_proposals(flow: Flow) -> None:
     await api.conn.execute(
         text("DELETE FROM crm.policy_proposals WHERE policy_number IN (:a, :b)"), {"a": number, "b": unknown}
     )
+
+
+async def test_a_document_of_the_next_term_is_accepted_as_a_renewal(api: Api, app: FastAPI) -> None:
+    customer = await api.customer()
+    number = _number()
+    policy = await api.policy(customer["id"], policy_number=number)
+    await _deliver(
+        api,
+        app,
+        _document(
+            number,
+            start_date={"value": "2027-01-01", "confidence": 0.95},
+            end_date={"value": "2028-01-01", "confidence": 0.95},
+            premium_total={"value": "441.00", "confidence": 0.9},
+        ),
+    )
+    (proposal,) = await _proposals(api, number)
+    await api.call(
+        "POST",
+        f"/policy-proposals/{proposal['id']}/accept",
+        json={},
+        headers={**api.agent, **once()},
+        expect=200,
+    )
+    after = (await api.call("GET", f"/policies/{policy['id']}", expect=200)).json()
+    assert after["term_number"] == 2 and after["coverage_end_date"] == "2028-01-01"
+    terms = (await api.call("GET", f"/policies/{policy['id']}/terms", expect=200)).json()
+    assert [(t["start_date"], t["premium_amount"]) for t in terms] == [
+        ("2026-01-01", "420.00"),
+        ("2027-01-01", "441.00"),
+    ]
+    (renewed,) = await api.events("policy.renewed", key=policy["id"])
+    assert renewed["data"]["previous_end_date"] == "2027-01-01"

@@ -252,7 +252,7 @@ async def accept(
     if proposal.kind == ProposalKind.reconcile:
         if proposal.policy_id is None:
             raise Conflict("The policy this proposal reconciles no longer exists.")
-        await _reconcile(session, viewer=viewer, proposal=proposal, chosen=chosen)
+        await _reconcile(session, rt=rt, viewer=viewer, proposal=proposal, chosen=chosen)
     else:
         policy = await _create(session, rt=rt, viewer=viewer, proposal=proposal, chosen=chosen, extra=create)
         proposal.policy_id = policy.id
@@ -263,8 +263,12 @@ async def accept(
     return proposal
 
 
+def _per_payment(annual: Decimal, frequency: str) -> Decimal:
+    return (annual / PAYMENTS_PER_YEAR[frequency]).quantize(Decimal("0.01"))
+
+
 async def _reconcile(
-    session: AsyncSession, *, viewer: Viewer, proposal: PolicyProposal, chosen: dict[str, Any]
+    session: AsyncSession, *, rt: Runtime, viewer: Viewer, proposal: PolicyProposal, chosen: dict[str, Any]
 ) -> None:
     assert proposal.policy_id is not None
     policy = await policies.lock_policy(session, viewer=viewer, policy_id=proposal.policy_id)
@@ -277,7 +281,24 @@ async def _reconcile(
             expected_version=None,
             changes={"details": {**policy.details, **details}},
         )
-    if any(n in chosen for n in TERM_FIELDS):
+    start = chosen.get("start_date")
+    if start is not None and start == policy.coverage_end_date:
+        # The document is the next term's: a renewal (new term kept in the history, `policy.renewed`).
+        if "end_date" not in chosen:
+            raise _field_error("values", "the document starts the next term: its end_date is needed")
+        await policies.renew_policy(
+            session,
+            rt=rt,
+            viewer=viewer,
+            policy_id=policy.id,
+            premium_amount=_per_payment(
+                chosen.get("premium_total", policy.annual_premium), policy.premium_frequency
+            ),
+            coverage_end_date=chosen["end_date"],
+            coverage_amount=None,
+            expected_version=None,
+        )
+    elif any(n in chosen for n in TERM_FIELDS):
         await policies.correct_term(
             session,
             viewer=viewer,
