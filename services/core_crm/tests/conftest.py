@@ -28,6 +28,7 @@ AUDIENCE = "aintech-api"
 # Valid Spanish identifiers for tests (check letters verified by python-stdnum).
 DNIS = ["12345678Z", "87654321X", "11111111H", "22222222J", "33333333P", "44444444A", "55555555K"]
 IBAN = "ES9121000418450200051332"
+LEAD_SECRET = "test-web-form-secret-0123456789"
 
 
 # Transitions that need If-Match or an Idempotency-Key (core_crm.core.transitions).
@@ -48,6 +49,7 @@ def crm_settings(**overrides: Any) -> Settings:
         "webhook_allowlist": ["127.0.0.1"],
         "webhook_timeout_seconds": 3.0,
         "backdate_grace_days": 3650,
+        "lead_sources": {"web": LEAD_SECRET},
     }
     values.update(overrides)
     return Settings(**values)

@@ -113,6 +113,10 @@ async def test_accepting_a_reconcile_updates_the_policy_once(api: Api, app: Fast
     assert after["details"]["property_address"] == "Calle Mayor 14"
     terms = (await api.call("GET", f"/policies/{policy['id']}/terms", expect=200)).json()
     assert [t["premium_amount"] for t in terms] == ["455.30"]
+    history = (await api.call("GET", f"/policies/{policy['id']}/history", expect=200)).json()["items"]
+    changed = [h for h in history if h["operation"] == "updated" and "premium_amount" in h["changes"]]
+    assert [h["changes"]["premium_amount"] for h in changed] == [{"old": 420.0, "new": 455.3}]
+    assert changed[0]["actor"]["id"] == api.agent_id
 
 
 async def test_a_flagged_field_is_shown_but_never_applied_without_the_agents_value(

@@ -127,3 +127,13 @@ def test_production_refuses_the_default_identity_secret(monkeypatch: pytest.Monk
     monkeypatch.setenv("AINTECH_ENV", "production")
     with pytest.raises(ValueError, match="AINTECH_IDENTITY_SECRET"):
         Settings()
+
+
+def test_inbound_leads_reach_the_crm_as_a_public_webhook(routes: Routes) -> None:
+    lead = routes.resolve("/webhooks/leads/web")
+    assert (
+        isinstance(lead, Target) and lead.public and lead.prefix == "" and lead.path == "/webhooks/leads/web"
+    )
+    assert lead.upstream.spec.name == "core_crm" and lead.route_class == "webhooks"
+    refused = routes.resolve("/api/crm/webhooks/leads/web")
+    assert isinstance(refused, Refusal) and refused.status == 404

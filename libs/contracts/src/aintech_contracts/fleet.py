@@ -60,6 +60,7 @@ FLEET: tuple[ServiceSpec, ...] = (
         "crm",
         description="Customers, policies, claims, quotes, interactions, tasks, workflows",
         extensions=("pg_trgm",),
+        webhooks=("leads",),
     ),
     ServiceSpec(
         "telephony",

@@ -1,7 +1,7 @@
 """Policy proposals: a parsed carrier document matched against the CRM's policies.
 
 Revision ID: 0020_proposals
-Revises: 0009
+Revises: 0013_trail
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 revision: str = "0020_proposals"
-down_revision: str | None = "0009"
+down_revision: str | None = "0013_trail"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,17 +9,21 @@ from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
 from core_crm.claims.router import router as claims_router
+from core_crm.core import actor
 from core_crm.core.runtime import build_runtime
 from core_crm.customers.router import router as customers_router
 from core_crm.gdpr.router import router as gdpr_router
 from core_crm.intake.router import router as intake_router
+from core_crm.integrations.router import router as integrations_router
 from core_crm.interactions.router import router as interactions_router
+from core_crm.leads.router import router as leads_router
 from core_crm.policies.router import router as policies_router
 from core_crm.profile.router import router as profile_router
 from core_crm.proposals.router import router as proposals_router
 from core_crm.quotes.router import router as quotes_router
 from core_crm.settings import Settings
 from core_crm.tasks.router import router as tasks_router
+from core_crm.trail.router import router as trail_router
 from core_crm.workflows.router import router as workflows_router
 
 DESCRIPTION = """
@@ -44,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def runtime_hook(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = build_runtime(settings)
+        actor.install(app.state.db.engine)
         yield
 
     return create_service_app(
@@ -62,6 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             profile_router,
             gdpr_router,
             workflows_router,
+            trail_router,
+            integrations_router,
+            leads_router,
         ],
         lifespan_hooks=[runtime_hook],
     )

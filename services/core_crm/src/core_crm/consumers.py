@@ -26,6 +26,7 @@ event has no second effect; automations also carry de-duplication keys of their 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime, time, timedelta
 
@@ -63,15 +64,20 @@ from aintech_contracts.events.quotes import QUOTE_TOPIC as ENGINE_QUOTE_TOPIC
 from aintech_contracts.events.quotes import QuoteCalculated, QuotePricingFailed
 from aintech_contracts.events.scraper import JOB_TOPIC, PolicyDocumentParsed
 from aintech_contracts.statuses import TaskPriority
-from aintech_shared.events.consumer import ConsumerSpec, PermanentError
+from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
 from aintech_shared.events.routing import consumer_group
 from core_crm.accounts import service as accounts
 from core_crm.claims import service as claims
+from core_crm.core import actor
 from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
 from core_crm.intake import service as intake
+from core_crm.integrations import service as webhooks
+from core_crm.integrations.catalog import WEBHOOK_EVENTS
+from core_crm.integrations.catalog import topics as webhook_topics
 from core_crm.interactions import service as interactions
+from core_crm.leads import service as leads
 from core_crm.messages import service as messages
 from core_crm.messages.service import Message
 from core_crm.profile import service as profile
@@ -330,6 +336,47 @@ def engine_pricing(rt: Runtime) -> ConsumerSpec:
     )
 
 
+def _stamped(handler: Handler) -> Handler:
+    """The handler, after recording that what it changes was caused by the event (change history)."""
+
+    async def run(session: AsyncSession, event: CloudEvent) -> None:
+        await actor.stamp_event(session, event)
+        await handler(session, event)
+
+    return run
+
+
+def _with_trail(spec: ConsumerSpec) -> ConsumerSpec:
+    return dataclasses.replace(spec, handlers={t: _stamped(h) for t, h in spec.handlers.items()})
+
+
+def integrations() -> ConsumerSpec:
+    """The CRM's business events, turned into deliveries for the webhook subscriptions to them."""
+
+    async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
+        await webhooks.fan_out(session, event=event)
+
+    return ConsumerSpec("core-crm.integrations", webhook_topics(), dict.fromkeys(WEBHOOK_EVENTS, fan_out))
+
+
+def lead_scores() -> ConsumerSpec:
+    """Lead scores follow what a lead does: replies and calls, quotes, changes to their record."""
+
+    async def rescore(session: AsyncSession, event: CloudEvent) -> None:
+        customer_id = event.data.get("customer_id")
+        if customer_id:
+            await leads.rescore(session, customer_id=uuid.UUID(str(customer_id)))
+
+    return consumer_group(
+        "core-crm.leads",
+        {
+            CUSTOMER_TOPIC: {"customer.updated": rescore, "lead.received": rescore},
+            INTERACTION_TOPIC: {"interaction.created": rescore},
+            QUOTE_TOPIC: {"quote.created": rescore},
+        },
+    )
+
+
 def policy_proposals(rt: Runtime) -> ConsumerSpec:
     """Parsed carrier policy documents -> a policy proposal for an agent (never a change by itself)."""
 
@@ -341,11 +388,14 @@ def policy_proposals(rt: Runtime) -> ConsumerSpec:
 
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
     """The worker's consumers: the CRM's one table of groups, topics, event types and handlers."""
-    return [
+    specs = [
         automation(rt),
         timeline(rt),
         account_links(rt),
         workflow_triggers(rt),
         engine_pricing(rt),
+        integrations(),
+        lead_scores(),
         policy_proposals(rt),
     ]
+    return [_with_trail(spec) for spec in specs]

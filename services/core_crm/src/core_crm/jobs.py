@@ -10,6 +10,8 @@ from aintech_shared.scheduler import ScheduledJob
 from core_crm.core import transitions
 from core_crm.core.runtime import Runtime
 from core_crm.core.transactions import EngineTransactions
+from core_crm.intake import service as intake
+from core_crm.integrations import service as webhooks
 from core_crm.policies import service as policies
 from core_crm.profile import service as profile
 from core_crm.quotes import service as quotes
@@ -39,6 +41,13 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
     async def fire_schedules(session: AsyncSession) -> None:
         await workflows.fire_schedules(session)
 
+    async def deliver_webhooks(session: AsyncSession) -> None:
+        # Deliveries are claimed and recorded in transactions of their own; calls go between them.
+        await webhooks.deliver_due(EngineTransactions.beside(session), rt=rt)
+
+    async def purge_unmatched(session: AsyncSession) -> None:
+        await intake.purge_unmatched(session, retention_days=rt.settings.unmatched_retention_days)
+
     async def forget_idempotency_keys(session: AsyncSession) -> None:
         await transitions.forget_old_keys(session)
 
@@ -52,4 +61,10 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
         ),
         ScheduledJob("crm.workflows.schedules", timedelta(minutes=1), fire_schedules),
         ScheduledJob("crm.idempotency.forget", timedelta(hours=1), forget_idempotency_keys),
+        ScheduledJob("crm.unmatched.purge", timedelta(days=1), purge_unmatched),
+        ScheduledJob(
+            "crm.integrations.deliver",
+            timedelta(seconds=rt.settings.integration_tick_seconds),
+            deliver_webhooks,
+        ),
     ]

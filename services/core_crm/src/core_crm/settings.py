@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from aintech_shared.settings import ServiceSettings
 
@@ -40,6 +41,46 @@ class Settings(ServiceSettings, service="core_crm"):
     webhook_max_response_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     workflow_tick_seconds: float = Field(default=2.0, gt=0, le=60)
     workflow_batch_size: int = Field(default=20, ge=1, le=500)
+
+    # Outbound webhooks (integrations): same SSRF rules and allow-list as workflow webhooks.
+    integration_tick_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="How often the worker sends due webhook deliveries."
+    )
+    integration_batch_size: int = Field(default=50, ge=1, le=1000)
+    integration_retry_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 7,
+        description="How long a failing delivery is retried before it fails and its subscription is "
+        "disabled (with a task for the admin who created it).",
+    )
+    integration_backoff_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    integration_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=24 * 3600)
+
+    # Inbound leads: the HMAC secret of each source (`/webhooks/leads/<source>`); an unknown source is 404.
+    lead_sources: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='JSON object of source name -> secret, e.g. {"web": "…", "zapier": "…"}.',
+    )
+    lead_signature_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
+
+    @field_validator("lead_sources")
+    @classmethod
+    def _source_names(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, secret in value.items():
+            if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,49}", name):
+                raise ValueError(f"lead source {name!r}: lower-case letters, digits, - and _ (max 50)")
+            if len(secret.get_secret_value()) < 16:
+                raise ValueError(f"lead source {name!r}: the secret needs at least 16 characters")
+        return value
+
+    # Calls and messages from unknown numbers that nobody links or dismisses are purged after this.
+    unmatched_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days an unmatched call or message may stay open before the daily job deletes it.",
+    )
 
     @field_validator("adjuster_ids")
     @classmethod

@@ -107,6 +107,24 @@ class CustomerDeleted(EventData):
     deleted_at: datetime
 
 
+class LeadReceived(EventData):
+    """A lead arrived through a signed inbound webhook (a web form, Zapier).
+
+    It was matched to a live customer by e-mail, phone or DNI/NIE, or created as a prospect. It
+    starts the lead workflows (any workflow triggered by `lead.received`).
+    """
+
+    event_type = "lead.received"
+    topic = CUSTOMER_TOPIC
+    lead_id: UUID
+    customer_id: UUID
+    source: str
+    campaign: str | None = None
+    matched: bool = Field(description="True when an existing customer was found (no new record).")
+    matched_by: Literal["email", "phone", "dni"] | None = None
+    received_at: datetime
+
+
 # --- policies ----------------------------------------------------------------------------------
 
 

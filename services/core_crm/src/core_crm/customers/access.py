@@ -12,7 +12,8 @@ from aintech_contracts.rbac import Permission, Role
 from aintech_shared.auth import CurrentPrincipal, Principal
 from aintech_shared.db import DbSession, ReadConnection, ReadSession
 from aintech_shared.errors import Forbidden
-from core_crm.core.access import staff_only, staff_or_self
+from core_crm.core.access import admin_only, staff_only, staff_or_self
+from core_crm.core.actor import acting
 from core_crm.customers import repository
 
 
@@ -94,8 +95,19 @@ def customer_self() -> Callable[..., Awaitable[Viewer]]:
     """Customers (``self:service``) only, on their own record (staff are refused with 403)."""
 
     async def _dependency(principal: CurrentPrincipal, session: DbSession) -> Viewer:
+        acting(principal)
         if principal.role is not Role.customer or not principal.has(Permission.self_service):
             raise Forbidden("This action is for customers, on their own record.")
         return await resolve_viewer(session, principal)
+
+    return _dependency
+
+
+def admin() -> Callable[..., Awaitable[Viewer]]:
+    """Administrators only."""
+    guard = admin_only()
+
+    async def _dependency(principal: Annotated[Principal, Depends(guard)]) -> Viewer:
+        return Viewer(principal=principal, customer_id=None)
 
     return _dependency

@@ -78,14 +78,25 @@ async def create_customer(
     session: AsyncSession, *, rt: Runtime, viewer: Viewer, data: CustomerCreate
 ) -> Customer:
     """Create a customer (409 on a live duplicate e-mail or DNI); links a verified account by e-mail."""
+    return await _create(session, rt=rt, data=data, actor_id=viewer.actor_id)
+
+
+async def create_for_automation(session: AsyncSession, *, rt: Runtime, data: CustomerCreate) -> Customer:
+    """Create a customer with no caller behind it (an inbound lead); the same rules as by hand."""
+    return await _create(session, rt=rt, data=data, actor_id=None)
+
+
+async def _create(
+    session: AsyncSession, *, rt: Runtime, data: CustomerCreate, actor_id: uuid.UUID | None
+) -> Customer:
     await _ensure_unique(session, email=data.email, dni=data.dni)
     values = data.model_dump(exclude={"metadata"})
     customer = Customer(
         **values,
         attributes=data.metadata,
         segment=CustomerSegment.prospect if data.status == CustomerStatus.prospect else CustomerSegment.new,
-        created_by=viewer.actor_id,
-        updated_by=viewer.actor_id,
+        created_by=actor_id,
+        updated_by=actor_id,
     )
     customer.search_text = search_text(customer)
     if data.email:

@@ -25,6 +25,7 @@ from core_crm.policies import service as policies
 from core_crm.profile import repository as profile_rows
 from core_crm.quotes import service as quotes
 from core_crm.tasks import service as tasks
+from core_crm.trail import service as trail
 
 
 def _dump(model: type[BaseModel], rows: Any) -> list[dict[str, Any]]:
@@ -39,6 +40,7 @@ async def export_customer(session: AsyncSession, *, viewer: Viewer, customer_id:
     from core_crm.policies.schemas import PolicyOut, TermOut
     from core_crm.quotes.schemas import QuoteOut
     from core_crm.tasks.schemas import TaskOut
+    from core_crm.trail.schemas import ChangeOut
 
     customer = await customers.get_customer(session, viewer=viewer, customer_id=customer_id)
     policy_rows = await policies.policies_of(session, customer_id=customer.id)
@@ -74,6 +76,10 @@ async def export_customer(session: AsyncSession, *, viewer: Viewer, customer_id:
         "tasks": _dump(TaskOut, await tasks.tasks_of(session, customer_id=customer.id))
         if viewer.is_staff
         else [],
+        "history": [
+            ChangeOut.model_validate(c).model_dump(mode="json")
+            for c in await trail.customer_history(session, viewer=viewer, customer_id=customer.id)
+        ],
         "audit": [
             {
                 "action": a.action,
@@ -145,6 +151,7 @@ async def erase_customer(
     customer.updated_by = viewer.actor_id
     await customer_rows.flush(session)
     activity = await repository.anonymise_activity(session, customer.id)
+    activity["history"] = await trail.redact_customer(session, customer_id=customer.id)
     await customer_rows.audit(
         session,
         customer_id=customer.id,

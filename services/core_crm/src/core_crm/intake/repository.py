@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, text
+from sqlalchemy import ColumnElement, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.pagination import newest_first
@@ -89,3 +90,23 @@ async def search(
         after=after,
         limit=limit,
     )
+
+
+async def purge_open_before(session: AsyncSession, *, cutoff: datetime, limit: int) -> list[Any]:
+    """Delete up to ``limit`` contacts still open (nobody linked or dismissed them) received before
+    ``cutoff``, oldest first; what was deleted (ids and provenance, no contact data)."""
+    table = UnmatchedInteraction
+    doomed = (
+        select(table.id)
+        .where(table.status == "open", table.received_at < cutoff)
+        .order_by(table.received_at, table.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        delete(table)
+        .where(table.id.in_(doomed))
+        .returning(table.id, table.source, table.external_id, table.type, table.received_at)
+    )
+    return list(result.all())

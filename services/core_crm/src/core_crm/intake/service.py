@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -230,3 +231,39 @@ async def search(
 ) -> tuple[Sequence[UnmatchedInteraction], list[Any] | None]:
     """One page of unmatched contacts in a status, newest first."""
     return await repository.search(session, status=status, after=after, limit=limit)
+
+
+PURGE_BATCH = 1000
+
+
+async def purge_unmatched(
+    session: AsyncSession, *, retention_days: int, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Delete the calls and messages from unknown contacts that nobody linked (or dismissed) within
+    ``retention_days`` of their arrival, and log each one removed (its id, source, external id, kind
+    and arrival — never the phone, address or content). Returns what was removed."""
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    removed: list[dict[str, Any]] = []
+    while True:
+        rows = await repository.purge_open_before(session, cutoff=cutoff, limit=PURGE_BATCH)
+        removed += [
+            {
+                "id": str(r.id),
+                "source": r.source,
+                "external_id": r.external_id,
+                "type": r.type,
+                "received_at": r.received_at.isoformat(),
+            }
+            for r in rows
+        ]
+        if len(rows) < PURGE_BATCH:
+            break
+    for item in removed:
+        log.info("unmatched_contact_purged", retention_days=retention_days, **item)
+    log.info(
+        "unmatched_contacts_purged",
+        count=len(removed),
+        cutoff=cutoff.isoformat(),
+        retention_days=retention_days,
+    )
+    return removed

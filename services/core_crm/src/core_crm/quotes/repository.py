@@ -72,3 +72,7 @@ async def by_pricing_request(session: AsyncSession, request_id: uuid.UUID) -> Qu
     """The quote created for an engine pricing request, if any."""
     query = select(Quote).where(Quote.attributes["pricing"]["request_id"].astext == str(request_id)).limit(1)
     return (await session.scalars(query)).first()
+
+
+async def by_number(session: AsyncSession, number: str) -> Quote | None:
+    return (await session.scalars(select(Quote).where(Quote.quote_number == number))).first()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from aintech_contracts.rbac import Permission
 from aintech_shared.db import DbSession, ReadSession
@@ -73,6 +73,31 @@ async def search_quotes(
         items=[QuoteOut.model_validate(r) for r in rows],
         next_cursor=encode_cursor(next_key) if next_key else None,
     )
+
+
+@router.get(
+    "/by-number/{quote_number}",
+    response_model=QuoteOut,
+    summary="Find a quote by its number",
+    description="As agents read numbers over the phone: any case, spaces or dots instead of the "
+    "dashes, leading zeros left out (`quo 2026 1042` finds `QUO-2026-0001042`). A customer finds "
+    "only their own quotes (another's number is 404).",
+    responses=responses(*GUARDED, NOT_FOUND),
+)
+async def by_number(
+    quote_number: Annotated[
+        str,
+        Path(
+            max_length=100,
+            pattern=r"^[A-Za-z0-9 ._-]+$",
+            openapi_examples={"stored": {"value": "QUO-2026-0001042"}, "spoken": {"value": "quo 2026 1042"}},
+        ),
+    ],
+    who: Reader,
+    db: ReadSession,
+    response: Response,
+) -> QuoteOut:
+    return _out(response, await service.get_by_number(db, viewer=who, number=quote_number))
 
 
 @router.post(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
 from core_crm.core.base import today, utcnow
-from core_crm.core.numbers import next_number
+from core_crm.core.numbers import canonical, next_number
 from core_crm.core.preconditions import check_version
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
@@ -107,6 +107,14 @@ def ensure_visible(viewer: Viewer, quote: Quote | None) -> Quote:
 async def get_quote(session: AsyncSession, *, viewer: Viewer, quote_id: uuid.UUID) -> Quote:
     """One quote the viewer may see."""
     return ensure_visible(viewer, await repository.get(session, quote_id))
+
+
+async def get_by_number(session: AsyncSession, *, viewer: Viewer, number: str) -> Quote:
+    """A quote by its number as an agent reads it over the phone (``quo 2026 1042`` finds
+    ``QUO-2026-0001042``); 404 when there is none the viewer may see."""
+    stored = canonical("QUO", number)
+    found = await repository.by_number(session, stored or number.strip())
+    return ensure_visible(viewer, found)
 
 
 async def _lock(

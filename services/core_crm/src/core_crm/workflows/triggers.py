@@ -38,6 +38,7 @@ TRIGGER_EVENTS: frozenset[str] = frozenset(
         "interaction.created",
         "task.created",
         "task.completed",
+        "lead.received",
         # omnichannel
         "renewal.confirmed",
         "message.received",

@@ -34,6 +34,10 @@ class WebhookRefused(Exception):
 class WebhookFailed(Exception):
     """The call failed (timeout, connection error, HTTP error status): worth retrying."""
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 @dataclass(frozen=True)
 class WebhookResult:
@@ -42,7 +46,8 @@ class WebhookResult:
     truncated: bool
 
 
-def _allowed(ip: IPAddress, host: str, allowlist: list[str]) -> bool:
+def allowed(ip: IPAddress, host: str, allowlist: list[str]) -> bool:
+    """Whether ``ip`` (for ``host``) is allow-listed by name or network."""
     for entry in allowlist:
         if entry == host.lower():
             return True
@@ -90,6 +95,20 @@ def is_public(ip: IPAddress) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def check_url(url: str) -> tuple[str, int]:
+    """The host and port of a URL a webhook may use; WebhookRefused for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookRefused("only http and https URLs with a host are allowed")
+    if parts.username or parts.password:
+        raise WebhookRefused("credentials in the URL are not allowed")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise WebhookRefused("the URL's port is invalid") from exc
+    return parts.hostname, port
+
+
 async def resolve_checked(host: str, port: int, allowlist: list[str]) -> list[ResolveResult]:
     """Every address ``host`` resolves to, each checked; WebhookRefused if any is not allowed."""
     try:
@@ -109,7 +128,7 @@ async def resolve_checked(host: str, port: int, allowlist: list[str]) -> list[Re
     results: list[ResolveResult] = []
     for family, address in infos:
         ip = ipaddress.ip_address(address.split("%")[0])
-        if not is_public(ip) and not _allowed(ip, host, allowlist):
+        if not is_public(ip) and not allowed(ip, host, allowlist):
             # What an internal name resolves to is not repeated: refusals are stored and listed.
             what = "is" if literal is not None else "resolves to"
             raise WebhookRefused(f"{host} {what} a private or reserved address (or embeds one)")
@@ -147,8 +166,10 @@ async def call(
     timeout_seconds: float,
     max_bytes: int,
     allowlist: list[str],
+    raw: bytes | None = None,
 ) -> WebhookResult:
-    """Make one checked webhook call; HTTP >= 400 raises WebhookFailed."""
+    """Make one checked webhook call; HTTP >= 400 raises WebhookFailed. ``raw`` sends exact bytes
+    (a signed body) instead of ``body`` as JSON."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookRefused("only http and https URLs with a host are allowed")
@@ -162,7 +183,13 @@ async def call(
     try:
         async with (
             aiohttp.ClientSession(connector=connector, timeout=limit) as http,
-            http.request(method, url, json=body, headers=clean, allow_redirects=False) as response,
+            http.request(
+                method,
+                url,
+                **({"data": raw} if raw is not None else {"json": body}),
+                headers=clean,
+                allow_redirects=False,
+            ) as response,
         ):
             chunks: list[bytes] = []
             size = 0
@@ -176,7 +203,9 @@ async def call(
                 chunks.append(chunk)
             text = b"".join(chunks).decode("utf-8", errors="replace")
             if response.status >= 400:
-                raise WebhookFailed(f"HTTP {response.status} from {parts.hostname}: {text[:200]}")
+                raise WebhookFailed(
+                    f"HTTP {response.status} from {parts.hostname}: {text[:200]}", status=response.status
+                )
             return WebhookResult(status=response.status, body=text[:2000], truncated=truncated)
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise WebhookFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc

@@ -1,0 +1,1 @@
+"""Outbound webhooks (HubSpot/Zapier-style): admins subscribe URLs to the CRM's business events."""

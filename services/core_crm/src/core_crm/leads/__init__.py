@@ -1,0 +1,1 @@
+"""Inbound leads: signed webhooks from web forms and Zapier become (or find) a prospect customer."""

@@ -1,0 +1,1 @@
+"""Change history: who changed which field of a customer, policy, claim, quote, task or workflow."""
