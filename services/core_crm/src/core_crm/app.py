@@ -21,6 +21,7 @@ from core_crm.interactions.router import router as interactions_router
 from core_crm.leads.router import router as leads_router
 from core_crm.policies.router import router as policies_router
 from core_crm.profile.router import router as profile_router
+from core_crm.proposals.router import router as proposals_router
 from core_crm.quotes.router import router as quotes_router
 from core_crm.settings import Settings
 from core_crm.tasks.router import router as tasks_router
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[
             customers_router,
             policies_router,
+            proposals_router,
             claims_router,
             fraud_router,
             quotes_router,

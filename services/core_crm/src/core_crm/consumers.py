@@ -18,6 +18,8 @@
 * ``core-crm.fraud`` (fraud.score): `fraud.scored` -> the claim's latest score and band (shown to
   staff with `fraud:review`); `fraud.alert` -> an investigation task for a supervisor, one per
   alert event.
+* ``core-crm.proposals`` (scraper.job): `policy.document_parsed` -> a policy proposal (reconcile
+  the matched policy's differing fields, or create it) that an agent accepts or rejects.
 * ``core-crm.workflows`` (the topics of the business events in `workflows/triggers.py`): starts
   event-triggered workflows.
 
@@ -64,6 +66,7 @@ from aintech_contracts.events.fraud import SCORE_TOPIC, FraudAlert, FraudScored
 from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConfirmed
 from aintech_contracts.events.quotes import QUOTE_TOPIC as ENGINE_QUOTE_TOPIC
 from aintech_contracts.events.quotes import QuoteCalculated, QuotePricingFailed
+from aintech_contracts.events.scraper import JOB_TOPIC, PolicyDocumentParsed
 from aintech_contracts.statuses import TaskPriority
 from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
 from aintech_shared.events.routing import consumer_group
@@ -83,6 +86,7 @@ from core_crm.leads import service as leads
 from core_crm.messages import service as messages
 from core_crm.messages.service import Message
 from core_crm.profile import service as profile
+from core_crm.proposals import service as proposals
 from core_crm.quotes import pricing
 from core_crm.renewals import service as renewals
 from core_crm.tasks import service as tasks
@@ -393,6 +397,15 @@ def fraud_flags(rt: Runtime) -> ConsumerSpec:
     )
 
 
+def policy_proposals(rt: Runtime) -> ConsumerSpec:
+    """Parsed carrier policy documents -> a policy proposal for an agent (never a change by itself)."""
+
+    async def parsed(session: AsyncSession, event: CloudEvent) -> None:
+        await proposals.record(session, event_id=event.id, data=event.data_as(PolicyDocumentParsed))
+
+    return consumer_group("core-crm.proposals", {JOB_TOPIC: {"policy.document_parsed": parsed}})
+
+
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
     """The worker's consumers: the CRM's one table of groups, topics, event types and handlers."""
     specs = [
@@ -404,5 +417,6 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
         integrations(),
         lead_scores(),
         fraud_flags(rt),
+        policy_proposals(rt),
     ]
     return [_with_trail(spec) for spec in specs]

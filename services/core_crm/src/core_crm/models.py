@@ -10,6 +10,7 @@ from core_crm.integrations.models import WebhookDelivery, WebhookSubscription
 from core_crm.interactions.models import Interaction
 from core_crm.leads.models import Lead
 from core_crm.policies.models import Policy, PolicyTerm
+from core_crm.proposals.models import PolicyProposal
 from core_crm.quotes.models import Quote
 from core_crm.renewals.models import RenewalConfirmation
 from core_crm.tasks.models import Task
@@ -31,6 +32,7 @@ __all__ = [
     "Interaction",
     "Lead",
     "Policy",
+    "PolicyProposal",
     "PolicyTerm",
     "Quote",
     "RenewalConfirmation",
