@@ -7,9 +7,10 @@
 * ``crm.quote``, ``crm.policy``, ``crm.claim``: the customer's template on their preferred channel
   (a renewal reminder asks for CONFIRMAR; an automatic renewal tells the new term and premium; a
   quote only on WhatsApp or SMS, since the CRM e-mails its carrier comparison), plus in-app
-  notifications; an event about a customer not known here yet is parked until ``customer.created`` arrives (``parking``); ``crm.task``: the assignee
-  is notified; ``crm.notification``: e-mails the CRM asks for, and the code that proves a customer's
-  new phone number (texted to it, stored redacted).
+  notifications; an event about a customer not known here yet is parked until
+  ``customer.created`` arrives (``parking``); ``crm.task``: the assignee is notified;
+  ``crm.notification``: e-mails the CRM asks for, and the code that proves a customer's new phone
+  number (texted to it, stored redacted).
 """
 
 from __future__ import annotations
