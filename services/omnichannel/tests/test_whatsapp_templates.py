@@ -8,6 +8,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from aintech_contracts.envelope import CloudEvent
@@ -390,3 +391,65 @@ async def test_a_whatsapp_campaign_goes_as_its_template_and_without_one_says_why
     skipped = [r for r in rows if r["address"] == english]
     assert skipped[0]["status"] == "skipped"
     assert "no WhatsApp template is registered for 'announcement' in 'en'" in skipped[0]["detail"]
+
+
+RENEWED_SID = "HX" + "e5" * 16
+
+
+def _renewed(customer_id: uuid.UUID, *, automatic: bool) -> crm.PolicyRenewed:
+    return crm.PolicyRenewed(
+        policy_id=uuid.uuid4(),
+        policy_number="POL-2026-042",
+        policy_type="auto",
+        carrier="Mapfre",
+        customer_id=customer_id,
+        status="active",
+        coverage_start_date=datetime(2027, 2, 1, tzinfo=UTC).date(),
+        coverage_end_date=datetime(2028, 2, 1, tzinfo=UTC).date(),
+        premium_amount=Decimal("90.00"),
+        premium_frequency="monthly",
+        previous_start_date=datetime(2026, 2, 1, tzinfo=UTC).date(),
+        previous_end_date=datetime(2027, 2, 1, tzinfo=UTC).date(),
+        previous_premium_amount=Decimal("83.33"),
+        term_number=2,
+        automatic=automatic,
+    )
+
+
+async def test_an_automatic_renewal_reaches_the_customer_as_the_approved_template_in_their_language(
+    api: Api, dispatcher: Dispatcher
+) -> None:
+    await register(
+        api,
+        "policy_renewed",
+        "es",
+        content_sid=RENEWED_SID,
+        variables=["first_name", "policy_number", "coverage_end_date", "premium_amount"],
+    )
+    on_whatsapp, by_hand, english_sms = phone(), phone(), phone()
+    spanish = await api.customer(mobile=on_whatsapp, preferred_channel="whatsapp")
+    renewed_by_agent = await api.customer(mobile=by_hand, preferred_channel="whatsapp")
+    english = await api.customer(
+        mobile=english_sms, preferred_channel="sms", language="en", first_name="John"
+    )
+    for customer, automatic in ((spanish, True), (renewed_by_agent, False), (english, True)):
+        event = _renewed(customer, automatic=automatic)
+        async with api.db.transaction() as session:
+            await consumers.on_policy_renewed(
+                session, CloudEvent.wrap(event, type_=event.event_type, source="core-crm", subject=None)
+            )
+    assert await dispatcher.dispatch_once() == 2
+    (sent,) = api.twilio.to(on_whatsapp)
+    assert sent["content_sid"] == RENEWED_SID  # outside the window: the approved template
+    assert json.loads(sent["content_variables"]) == {
+        "1": "Lucía",
+        "2": "POL-2026-042",
+        "3": "01/02/2028",
+        "4": "90.00",
+    }
+    assert api.twilio.to(by_hand) == [], "a renewal an agent issued is the agent's to tell"
+    (sms,) = api.twilio.to(english_sms)
+    assert sms["body"].startswith(
+        "Hello John, your policy POL-2026-042 (Mapfre) has been renewed until 01/02/2028"
+    )
+    assert "90.00 € (monthly)" in sms["body"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -261,3 +261,34 @@ async def test_a_crm_pricing_request_is_answered_once_with_the_comparison(api: A
     (refusal,) = await _answers(api, bad.request_id)
     assert refusal["type"] == "quote.pricing_failed"
     assert "building_capital" in refusal["data"]["reason"]
+
+
+async def test_a_renewal_pricing_request_is_priced_with_the_tariffs_in_force_on_its_renewal_date(
+    api: Api, app: Any
+) -> None:
+    handler = consumer_specs(app.state.runtime)[0].handlers["quote.pricing_requested"]
+    renewal = QuotePricingRequested(
+        request_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        quote_type="home",
+        risk={k: v for k, v in HOME_RISK.items() if k != "line"},
+        cover_levels=["completo"],
+        carriers=["Mapfre"],
+        requested_at=datetime.now(UTC),
+        effective_date=date(2026, 12, 1),
+        purpose="renewal",
+    )
+    before_any_tariff = renewal.model_copy(
+        update={"request_id": uuid.uuid4(), "effective_date": date(2001, 1, 1)}
+    )
+    async with AsyncSession(bind=api.conn, join_transaction_mode="create_savepoint") as session:
+        for request in (renewal, before_any_tariff):
+            await handler(
+                session, CloudEvent.wrap(request, type_=request.event_type, source="core-crm", subject=None)
+            )
+        await session.commit()
+    (answer,) = await _answers(api, renewal.request_id)
+    assert answer["type"] == "quote.calculated" and answer["data"]["priced_on"] == "2026-12-01"
+    assert {o["carrier"] for o in answer["data"]["offers"]} == {"Mapfre"}
+    (refusal,) = await _answers(api, before_any_tariff.request_id)
+    assert refusal["type"] == "quote.pricing_failed" and "2001-01-01" in refusal["data"]["reason"]

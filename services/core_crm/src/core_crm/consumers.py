@@ -15,6 +15,7 @@
   linked to the CRM customer with the same e-mail, whichever event arrives first.
 * ``core-crm.pricing`` (quotes.quote): `quote.calculated` answering a pricing request -> the
   quote is created from the engine's figures; `quote.pricing_failed` -> a task for the agent.
+  An answer to an automatic renewal's request goes to ``renewals.auto`` instead (priced, or a task).
 * ``core-crm.fraud`` (fraud.score): `fraud.scored` -> the claim's latest score and band (shown to
   staff with `fraud:review`); `fraud.alert` -> an investigation task for a supervisor, one per
   alert event.
@@ -88,6 +89,7 @@ from core_crm.messages.service import Message
 from core_crm.profile import service as profile
 from core_crm.proposals import service as proposals
 from core_crm.quotes import pricing
+from core_crm.renewals import auto as auto_renewals
 from core_crm.renewals import service as renewals
 from core_crm.tasks import service as tasks
 from core_crm.tasks.service import LOCAL_TZ
@@ -316,11 +318,14 @@ def engine_pricing(rt: Runtime) -> ConsumerSpec:
 
     async def calculated(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(QuoteCalculated)
-        if data.crm_request_id is not None:
-            await pricing.create_from_engine(session, rt=rt, data=data)
+        if data.crm_request_id is None or await auto_renewals.on_priced(session, rt=rt, data=data):
+            return
+        await pricing.create_from_engine(session, rt=rt, data=data)
 
     async def failed(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(QuotePricingFailed)
+        if await auto_renewals.on_failed(session, rt=rt, data=data):
+            return
         await tasks.create_task(
             session,
             rt=rt,

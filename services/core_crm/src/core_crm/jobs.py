@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.scheduler import ScheduledJob
 from core_crm.core import transitions
+from core_crm.core.base import today
 from core_crm.core.runtime import Runtime
 from core_crm.core.transactions import EngineTransactions
 from core_crm.intake import service as intake
@@ -15,6 +16,7 @@ from core_crm.integrations import service as webhooks
 from core_crm.policies import service as policies
 from core_crm.profile import service as profile
 from core_crm.quotes import service as quotes
+from core_crm.renewals import auto as auto_renewals
 from core_crm.workflows import service as workflows
 
 
@@ -23,6 +25,11 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
 
     async def announce_expiring(session: AsyncSession) -> None:
         await policies.announce_expiring(session, rt=rt)
+
+    async def auto_renew(session: AsyncSession) -> None:
+        # Renew what is due first (its own rows), then ask for the next terms coming up.
+        await auto_renewals.renew_due(session, rt=rt, today=today())
+        await auto_renewals.request_due(session, rt=rt, today=today())
 
     async def expire_policies(session: AsyncSession) -> None:
         await policies.expire_ended(session)
@@ -53,6 +60,7 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
 
     return [
         ScheduledJob("crm.policies.expiring_soon", timedelta(days=1), announce_expiring),
+        ScheduledJob("crm.policies.auto_renew", timedelta(days=1), auto_renew),
         ScheduledJob("crm.policies.expire", timedelta(days=1), expire_policies),
         ScheduledJob("crm.quotes.expire", timedelta(hours=1), expire_quotes),
         ScheduledJob("crm.customers.resegment", timedelta(days=1), resegment),

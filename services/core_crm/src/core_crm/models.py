@@ -12,7 +12,7 @@ from core_crm.leads.models import Lead
 from core_crm.policies.models import Policy, PolicyTerm
 from core_crm.proposals.models import PolicyProposal
 from core_crm.quotes.models import Quote
-from core_crm.renewals.models import RenewalConfirmation
+from core_crm.renewals.models import AutoRenewal, RenewalConfirmation
 from core_crm.tasks.models import Task
 from core_crm.trail.models import ChangeRecord
 from core_crm.workflows.models import Workflow, WorkflowExecution, WorkflowStepRun, WorkflowVersion
@@ -20,6 +20,7 @@ from core_crm.workflows.models import Workflow, WorkflowExecution, WorkflowStepR
 __all__ = [
     "MESSAGING",
     "Account",
+    "AutoRenewal",
     "Base",
     "ChangeRecord",
     "Claim",

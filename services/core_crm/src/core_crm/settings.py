@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
+from decimal import Decimal
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -25,6 +26,20 @@ class Settings(ServiceSettings, service="core_crm"):
         le=3650,
         description="How far before today a new policy's cover may start (created or converted "
         "from a quote). Earlier starts need a supervisor and a recorded `backdating_reason`.",
+    )
+
+    auto_renew_lead_days: int = Field(
+        default=30,
+        ge=1,
+        le=180,
+        description="How long before its due date a policy set to renew automatically is priced again.",
+    )
+    auto_renew_max_rise_percent: Decimal = Field(
+        default=Decimal("10"),
+        ge=0,
+        le=1000,
+        description="An automatic renewal whose annual premium rises by more than this (percent) is "
+        "not renewed: the agent gets a task instead.",
     )
 
     # Claims: who may be assigned as adjuster. Empty: every active agent or supervisor known from

@@ -62,7 +62,10 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
                     crm.QuoteCreated.event_type: on.on_quote_created,
                     crm.QuoteConverted.event_type: on.on_quote_converted,
                 },
-                crm.POLICY_TOPIC: {crm.PolicyExpiringSoon.event_type: on.on_policy_expiring},
+                crm.POLICY_TOPIC: {
+                    crm.PolicyExpiringSoon.event_type: on.on_policy_expiring,
+                    crm.PolicyRenewed.event_type: on.on_policy_renewed,
+                },
                 crm.CLAIM_TOPIC: {
                     crm.ClaimCreated.event_type: on.on_claim,
                     crm.ClaimUpdated.event_type: on.on_claim,

@@ -159,6 +159,11 @@ class PolicyRenewed(_PolicyFields):
     previous_end_date: date
     previous_premium_amount: Money
     term_number: int
+    automatic: bool = Field(
+        default=False,
+        description="Renewed by the CRM on its own (the policy's `auto_renew`, priced by the quote "
+        "engine) rather than by an agent.",
+    )
 
 
 class PolicyCancelled(EventData):
@@ -355,6 +360,14 @@ class QuotePricingRequested(EventData):
     valid_until: datetime | None = None
     requested_by: UUID | None = None
     requested_at: datetime
+    effective_date: date | None = Field(
+        default=None,
+        description="Price with the tariffs in force on this day (a renewal: the renewal date); "
+        "default: the day it is priced.",
+    )
+    purpose: Literal["quote", "renewal"] = Field(
+        default="quote", description="`renewal`: the CRM's automatic renewal of a policy, not a new quote."
+    )
 
 
 class QuoteConverted(EventData):

@@ -31,7 +31,12 @@ def created(policy: Policy, *, quote_id: uuid.UUID | None = None) -> PolicyCreat
 
 
 def renewed(
-    policy: Policy, *, previous_start: date, previous_end: date, previous_premium: Decimal
+    policy: Policy,
+    *,
+    previous_start: date,
+    previous_end: date,
+    previous_premium: Decimal,
+    automatic: bool = False,
 ) -> PolicyRenewed:
     return PolicyRenewed.model_validate(
         {
@@ -40,6 +45,7 @@ def renewed(
             "previous_end_date": previous_end,
             "previous_premium_amount": previous_premium,
             "term_number": policy.term_number,
+            "automatic": automatic,
         }
     )
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -102,6 +103,10 @@ class Policy(Base):
     # cleared when the policy is renewed.
     renewal_confirmed_at: Mapped[datetime | None] = ts_column()
     renewal_confirmed_via: Mapped[str | None] = mapped_column(String(20))
+    # Renew automatically when the quote engine prices the next term within the allowed rise.
+    auto_renew: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("false"), default=False
+    )
     # Cover that starts before the grace period: why, and the supervisor who accepted it.
     backdating_reason: Mapped[str | None] = mapped_column(String(500))
     backdated_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

@@ -147,7 +147,8 @@ class PolicyUpdate(BaseModel):
     """Editable fields; the term and the premium change only through renewal."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"coverage_amount": "60000.00"}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"coverage_amount": "60000.00"}, {"auto_renew": True}]},
     )
 
     carrier: Omittable[Str100] = None
@@ -159,6 +160,12 @@ class PolicyUpdate(BaseModel):
     certificate_url: Url | None = None
     notes: LongText | None = None
     metadata: Omittable[JsonObject] = None
+    auto_renew: Omittable[bool] = Field(
+        default=None,
+        description="Renew automatically: the quote engine prices the next term before the due date "
+        "and the policy renews on it unless the premium rises above the allowed threshold "
+        "(then, or with no price, the agent gets a task).",
+    )
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
@@ -209,6 +216,7 @@ class PolicyOut(BaseModel):
         "reminder); null until then and again once renewed."
     )
     renewal_confirmed_via: str | None = Field(description="The channel of that confirmation.")
+    auto_renew: bool = Field(description="Whether the policy renews automatically (see `PATCH`).")
     details: dict[str, Any]
     policy_document_url: str | None
     certificate_url: str | None

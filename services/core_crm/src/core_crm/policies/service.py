@@ -156,7 +156,7 @@ async def update_policy(
     check_version(policy.version, expected_version)
     if policy.status == PolicyStatus.cancelled:
         raise Conflict("A cancelled policy cannot be changed.")
-    for field in ("carrier", "premium_frequency", "details", "metadata"):
+    for field in ("carrier", "premium_frequency", "details", "metadata", "auto_renew"):
         if field in changes and changes[field] is None:
             raise _field_error(field, "cannot be null")
     if "details" in changes:
@@ -279,6 +279,30 @@ async def renew_policy(
     """Start the next term where the current one ends; the old term stays in the history."""
     policy = await lock_policy(session, viewer=viewer, policy_id=policy_id)
     check_version(policy.version, expected_version)
+    return await start_next_term(
+        session,
+        rt=rt,
+        policy=policy,
+        premium_amount=premium_amount,
+        coverage_end_date=coverage_end_date,
+        coverage_amount=coverage_amount,
+        actor=viewer.actor_id,
+    )
+
+
+async def start_next_term(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    policy: Policy,
+    premium_amount: Decimal,
+    coverage_end_date: date | None,
+    coverage_amount: Decimal | None,
+    actor: uuid.UUID | None,
+    automatic: bool = False,
+    attributes: dict[str, Any] | None = None,
+) -> Policy:
+    """Renew a locked policy: the next term starts where the current one ends. Publishes `policy.renewed`."""
     if policy.status not in (PolicyStatus.active, PolicyStatus.expired):
         raise Conflict(f"A policy that is {policy.status} cannot be renewed.")
     start = policy.coverage_end_date
@@ -296,15 +320,21 @@ async def renew_policy(
     policy.term_number += 1
     policy.status = PolicyStatus.active.value
     policy.renewal_confirmed_at = policy.renewal_confirmed_via = None
+    if attributes is not None:
+        policy.attributes = attributes
     policy.version += 1
     policy.updated_at = utcnow()
-    policy.updated_by = viewer.actor_id
+    policy.updated_by = actor
     await repository.flush(session)
-    await repository.add(session, _term(policy, viewer.actor_id))
+    await repository.add(session, _term(policy, actor))
     await rt.outbox.publish(
         session,
         events.renewed(
-            policy, previous_start=previous[0], previous_end=previous[1], previous_premium=previous[2]
+            policy,
+            previous_start=previous[0],
+            previous_end=previous[1],
+            previous_premium=previous[2],
+            automatic=automatic,
         ),
         key=str(policy.id),
     )

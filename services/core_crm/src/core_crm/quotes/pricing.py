@@ -10,7 +10,7 @@ and each offer keeps the tariff version it was priced with (converting pins it o
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -118,3 +118,45 @@ def pinned_tariff(offer: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     keys = ("product_code", "cover_level", "tariff_version_id", "tariff_version", "calculation_id")
     return {"pricing": {"source": SOURCE, **{k: offer[k] for k in keys}}}
+
+
+async def risk_of_policy(session: AsyncSession, *, policy_id: uuid.UUID) -> dict[str, Any] | None:
+    """The risk (in the engine's terms) an engine-priced quote sold a policy on; None otherwise."""
+    quote = await repository.converted_into(session, policy_id)
+    if quote is None or (quote.attributes or {}).get("pricing", {}).get("source") != SOURCE:
+        return None
+    risk = (quote.coverage_details or {}).get("risk")
+    return dict(risk) if isinstance(risk, dict) and risk else None
+
+
+async def request_renewal_pricing(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    request_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    line: str,
+    risk: dict[str, Any],
+    carrier: str,
+    cover_level: str | None,
+    renewal_date: date,
+) -> QuotePricingRequested:
+    """Ask the quote engine to price a policy's next term with the carrier's tariff in force on
+    ``renewal_date`` (answered like every pricing request, naming ``request_id``)."""
+    request = QuotePricingRequested.model_validate(
+        {
+            "request_id": request_id,
+            "customer_id": customer_id,
+            "quote_type": line,
+            "risk": risk,
+            "cover_levels": [cover_level] if cover_level else None,
+            "carriers": [carrier],
+            "notes": "automatic renewal",
+            "requested_by": None,
+            "requested_at": utcnow(),
+            "effective_date": renewal_date,
+            "purpose": "renewal",
+        }
+    )
+    await rt.outbox.publish(session, request, key=str(customer_id))
+    return request

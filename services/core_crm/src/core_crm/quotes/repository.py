@@ -76,3 +76,8 @@ async def by_pricing_request(session: AsyncSession, request_id: uuid.UUID) -> Qu
 
 async def by_number(session: AsyncSession, number: str) -> Quote | None:
     return (await session.scalars(select(Quote).where(Quote.quote_number == number))).first()
+
+
+async def converted_into(session: AsyncSession, policy_id: uuid.UUID) -> Quote | None:
+    """The quote a policy was sold from, if any."""
+    return (await session.scalars(select(Quote).where(Quote.policy_id == policy_id).limit(1))).first()

@@ -34,7 +34,8 @@ log = structlog.get_logger("crm.renewals")
 CALL_TO_RENEW = "renewal"  # the task `policy.expiring_soon` creates
 ISSUE_RENEWAL = "renewal_issue"  # the task a confirmation creates
 FOLLOW_UP = "renewal_follow_up"  # a confirmation for a policy that cannot be renewed
-RENEWAL_TASKS = (CALL_TO_RENEW, ISSUE_RENEWAL)
+AUTO_RENEWAL_REVIEW = "renewal_review"  # an automatic renewal that did not renew (renewals/auto.py)
+RENEWAL_TASKS = (CALL_TO_RENEW, ISSUE_RENEWAL, AUTO_RENEWAL_REVIEW)
 RENEWAL_LEAD_DAYS = 7
 
 CHANNEL_NAMES = {"whatsapp": "WhatsApp", "sms": "SMS", "email": "e-mail", "chat": "chat"}

@@ -5,11 +5,12 @@
   "your e-mail address changed" notice to the old address.
 * ``crm.customer``: the read model of customers (matching senders, preferred channel, language).
 * ``crm.quote``, ``crm.policy``, ``crm.claim``: the customer's template on their preferred channel
-  (a renewal reminder asks for CONFIRMAR; a quote only on WhatsApp or SMS, since the CRM e-mails
-  its carrier comparison), plus in-app notifications; an event about a customer not
-  known here yet is parked until ``customer.created`` arrives (``parking``); ``crm.task``: the assignee
-  is notified; ``crm.notification``: e-mails the CRM asks for, and the code that proves a customer's
-  new phone number (texted to it, stored redacted).
+  (a renewal reminder asks for CONFIRMAR; an automatic renewal tells the new term and premium; a
+  quote only on WhatsApp or SMS, since the CRM e-mails its carrier comparison), plus in-app
+  notifications; an event about a customer not known here yet is parked until
+  ``customer.created`` arrives (``parking``); ``crm.task``: the assignee is notified;
+  ``crm.notification``: e-mails the CRM asks for, and the code that proves a customer's new phone
+  number (texted to it, stored redacted).
 * ``fraud.score``: `fraud.alert` -> a ``fraud_alert`` notification to every supervisor.
 """
 
@@ -317,6 +318,32 @@ async def on_policy_expiring(session: AsyncSession, event: CloudEvent) -> None:
         )
 
 
+async def on_policy_renewed(session: AsyncSession, event: CloudEvent) -> None:
+    """A policy the CRM renewed on its own (``auto_renew``): the customer is told the new term and
+    premium on their channel, in their language (on WhatsApp outside the window: the approved
+    template for ``policy_renewed``). A renewal an agent issued by hand is the agent's to tell."""
+    data = event.data_as(crm.PolicyRenewed)
+    if not data.automatic:
+        return
+    recipient = await _customer(session, data.customer_id, event)
+    if recipient is None:
+        return
+    await templated.send_template(
+        session,
+        recipient=recipient,
+        template="policy_renewed",
+        variables={
+            "policy_number": data.policy_number,
+            "carrier": data.carrier,
+            "coverage_start_date": data.coverage_start_date.strftime("%d/%m/%Y"),
+            "coverage_end_date": data.coverage_end_date.strftime("%d/%m/%Y"),
+            "premium_amount": str(data.premium_amount),
+            "premium_frequency": data.premium_frequency,
+        },
+        context={"policy_id": str(data.policy_id)},
+    )
+
+
 async def on_claim(session: AsyncSession, event: CloudEvent) -> None:
     """A claim's new status, in the customer's language, on their channel and in the app (the
     adjuster is told in the app too)."""
@@ -491,6 +518,7 @@ def waiting_handlers() -> dict[str, Handler]:
         crm.QuoteCreated.event_type: on_quote_created,
         crm.QuoteConverted.event_type: on_quote_converted,
         crm.PolicyExpiringSoon.event_type: on_policy_expiring,
+        crm.PolicyRenewed.event_type: on_policy_renewed,
         crm.ClaimCreated.event_type: on_claim,
         crm.ClaimUpdated.event_type: on_claim,
         crm.ClaimApproved.event_type: on_claim,

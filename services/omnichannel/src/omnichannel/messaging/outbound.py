@@ -64,7 +64,12 @@ class Outbound:
 
 
 # The platform templates that say what a conversation is about (the skill an agent needs for it).
-TEMPLATE_TOPICS = {"claim_update": "claims", "policy_renewal_reminder": "renewals", "quote": "sales"}
+TEMPLATE_TOPICS = {
+    "claim_update": "claims",
+    "policy_renewal_reminder": "renewals",
+    "policy_renewed": "renewals",
+    "quote": "sales",
+}
 
 
 class OptedOut(Conflict):

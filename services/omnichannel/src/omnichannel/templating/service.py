@@ -27,6 +27,15 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "welcome": ("first_name",),
     "quote": ("first_name", "quote_number", "total_premium", "best_carrier"),
     "policy_renewal_reminder": ("first_name", "policy_number", "carrier", "coverage_end_date", "days_left"),
+    "policy_renewed": (
+        "first_name",
+        "policy_number",
+        "carrier",
+        "coverage_start_date",
+        "coverage_end_date",
+        "premium_amount",
+        "premium_frequency",
+    ),
     # ``status``: a ClaimStatus; ``approved_amount``, ``paid_amount`` or ``denial_reason`` when known
     "claim_update": ("first_name", "claim_number", "status"),
     "password_reset": ("first_name", "reset_url", "expires_at"),

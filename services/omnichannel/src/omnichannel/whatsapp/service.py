@@ -34,6 +34,7 @@ PURPOSES: dict[str, tuple[str, ...]] = {
         "welcome",
         "quote",
         "policy_renewal_reminder",
+        "policy_renewed",
         "claim_update",
         "announcement",
         "notification",

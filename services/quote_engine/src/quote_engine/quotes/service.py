@@ -409,6 +409,7 @@ async def price_crm_request(session: AsyncSession, *, rt: Runtime, data: QuotePr
                 "risk": {**data.risk, "line": data.quote_type},
                 "cover_levels": data.cover_levels,
                 "carriers": data.carriers,
+                "effective_date": data.effective_date,
                 "customer_id": data.customer_id,
             }
         )
