@@ -362,8 +362,38 @@ def _internal_error(request: Request, exc: BaseException) -> ProblemResponse:
     )
 
 
+# Postgres' verdicts on two transactions that collided: it rolled one back so the other could go
+# on. Nothing of the request was applied; the same request sent again normally succeeds.
+TRANSIENT_CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
+
+
+def transient_conflict(exc: BaseException) -> bool:
+    """True when Postgres rolled the request's transaction back for a concurrent one."""
+    return any(
+        isinstance(code := getattr(link, "sqlstate", None), str) and code in TRANSIENT_CONFLICT_SQLSTATES
+        for link in exception_chain(exc)
+    )
+
+
+def conflict_problem(request: Request, exc: BaseException) -> ProblemResponse | None:
+    """503 problem+json with ``Retry-After: 1`` for a deadlock or serialization failure, else None."""
+    if not transient_conflict(exc):
+        return None
+    log.warning("transaction_conflict", path=request.url.path, error=str(exc)[:200])
+    return problem(
+        503,
+        type_=PROBLEM_BASE + "concurrent-change",
+        title="Concurrent change",
+        detail="The request collided with a concurrent change and nothing of it was applied; retry it.",
+        instance=request.url.path,
+        headers={"Retry-After": str(LOST_RETRY_AFTER)},
+    )
+
+
 def _error_answer(request: Request, exc: Exception) -> ProblemResponse:
-    return unavailable_problem(request, exc) or _internal_error(request, exc)
+    return (
+        unavailable_problem(request, exc) or conflict_problem(request, exc) or _internal_error(request, exc)
+    )
 
 
 async def _dependency_error(request: Request, exc: Exception) -> ProblemResponse:
