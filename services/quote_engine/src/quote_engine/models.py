@@ -1,5 +1,6 @@
 """Every table of the service's schema (the Alembic environment and drift test read this)."""
 
+from quote_engine.churn.models import CustomerChurn
 from quote_engine.core.base import MESSAGING, Base
 from quote_engine.optimax.models import CustomerPolicy
 from quote_engine.quotes.models import Calculation
@@ -10,6 +11,7 @@ __all__ = [
     "Base",
     "Calculation",
     "CarrierProduct",
+    "CustomerChurn",
     "CustomerPolicy",
     "ReceiptTaxRow",
     "TariffVersion",
