@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -17,11 +18,13 @@ from core_crm.consumers import consumer_specs
 from .conftest import Api
 
 
-def _score(customer_id: str, *, probability: float, band: str, days: int) -> ChurnScored:
+def _score(
+    customer_id: str, *, probability: float, band: Literal["critical", "high"], days: int
+) -> ChurnScored:
     return ChurnScored(
         customer_id=uuid.UUID(customer_id),
         probability=probability,
-        band=band,  # type: ignore[arg-type]
+        band=band,
         factors=[
             ChurnFactor(feature="premium_change", value=0.45, contribution=0.3, es="Subida de prima", en="x")
         ],
