@@ -177,3 +177,31 @@ async def test_the_daily_job_publishes_a_score_per_customer_up_for_renewal(
     assert by_key[str(risky)]["probability"] > by_key[str(loyal)]["probability"]
     assert by_key[str(risky)]["synthetic_training"] is True
     assert by_key[str(risky)]["renewal_policy_id"] is not None
+
+
+async def test_enough_matured_renewals_train_on_the_store_not_the_synthetic_history(
+    store: Store, settings: Settings, tmp_path: object
+) -> None:
+    """40 customers who left after two denied claims, 40 who renewed without any: the store's
+    history is used (features as of 90 days before each term ended) and the pattern is learnt."""
+    from analytics.churn import service
+
+    today = date.today()
+    start, end = today - timedelta(days=500), today - timedelta(days=135)
+    h = History()
+    for i in range(80):
+        customer = h.customer(province="Madrid", when=at(start - timedelta(days=1)))
+        policy = h.policy(customer, start=start, premium="300.00")
+        if i % 2:
+            h.claim(customer, policy, on=start + timedelta(days=100), claimed="500.00", outcome="denied")
+            h.claim(customer, policy, on=start + timedelta(days=120), claimed="700.00", outcome="denied")
+        else:
+            h.renew(
+                policy, customer, previous_start=start, start=end, premium="300.00", previous_premium="300.00"
+            )
+    await write_events(store, h.events)
+    local = settings.model_copy(update={"churn_model_dir": str(tmp_path), "churn_min_matured": 50})
+    record = await service.train(store, local, today=today)
+    assert record["training_source"] == "store" and record["training_rows"] == 80
+    assert "synthetic" not in record["caveat"]
+    assert record["metrics"]["roc_auc"] == 1.0
