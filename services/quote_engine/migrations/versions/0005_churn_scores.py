@@ -1,7 +1,7 @@
 """The latest churn risk per customer (from analytics' customer.churn_scored).
 
 Revision ID: 0005_churn
-Revises: 0003
+Revises: 0004_scraper
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_churn"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_scraper"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

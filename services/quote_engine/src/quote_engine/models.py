@@ -2,6 +2,7 @@
 
 from quote_engine.churn.models import CustomerChurn
 from quote_engine.core.base import MESSAGING, Base
+from quote_engine.observed.models import ObservedPrice
 from quote_engine.optimax.models import CustomerPolicy
 from quote_engine.quotes.models import Calculation
 from quote_engine.tariffs.models import CarrierProduct, ReceiptTaxRow, TariffVersion
@@ -13,6 +14,7 @@ __all__ = [
     "CarrierProduct",
     "CustomerChurn",
     "CustomerPolicy",
+    "ObservedPrice",
     "ReceiptTaxRow",
     "TariffVersion",
 ]
