@@ -36,12 +36,14 @@ def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(chdb_path: str) -> Settings:
+def settings(chdb_path: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         chdb_path=chdb_path,
         store_database="live",
         ingest_group=f"analytics.ingest.test-{uuid.uuid4().hex[:8]}",
         ingest_flush_seconds=0.2,
+        churn_model_dir=str(tmp_path_factory.mktemp("churn")),
+        churn_job_enabled=False,
     )
 
 

@@ -10,9 +10,14 @@ from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
 from aintech_shared.live import TopicHub
+from aintech_shared.scheduler import run_scheduler
+from analytics.churn.job import churn_job
+from analytics.churn.router import router as churn_router
+from analytics.core.base import MESSAGING
 from analytics.core.runtime import build_runtime
 from analytics.dashboard import live
 from analytics.dashboard.router import router as dashboard_router
+from analytics.forecasts.router import router as forecasts_router
 from analytics.ingest.consumer import Ingester
 from analytics.ingest.facts import ingested_topics
 from analytics.kpis.router import router as kpis_router
@@ -29,6 +34,9 @@ KPIs read from it. Reached through the gateway at `/api/analytics/...`.
 * **Filters**: `carrier`, `line`, `province`, `agent`; a value no event has mentioned is a 422.
 * **Dashboard**: the page `/api/analytics/ui` (public shell; it signs in through the platform) and
   the live socket `/ws/analytics/live` (a message after each stored batch).
+* **Predictions**: churn risk per customer (`/predict/churn`, a calibrated gradient-boosting
+  model; trained on a documented synthetic history while the store holds too few matured
+  renewals), sales/claims/growth forecasts with 80% and 95% intervals (`/forecast/...`).
 * Formulas: docs/analytics.md. Errors are RFC 9457 `application/problem+json`.
 """
 
@@ -59,15 +67,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             app.state.ingester = ingester
             task = asyncio.create_task(ingester.run(stop), name="analytics-ingest")
+        tasks = [task] if task is not None else []
+        if settings.churn_job_enabled:  # needs the store, so it runs here (decision 0021)
+            tasks.append(
+                asyncio.create_task(
+                    run_scheduler(app.state.db, MESSAGING, [churn_job(runtime)], stop, tick=60.0),
+                    name="analytics-churn-job",
+                )
+            )
         try:
             yield
         finally:
             stop.set()
-            if task is not None:
+            for running in tasks:
                 try:
-                    await asyncio.wait_for(task, timeout=10)
+                    await asyncio.wait_for(running, timeout=10)
                 except (TimeoutError, asyncio.CancelledError):
-                    task.cancel()
+                    running.cancel()
             await hub.stop()
             await runtime.store.close()
 
@@ -75,6 +91,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH analytics",
         description=DESCRIPTION,
-        routers=[kpis_router, dashboard_router],
+        routers=[kpis_router, dashboard_router, churn_router, forecasts_router],
         lifespan_hooks=[runtime_hook],
     )

@@ -29,3 +29,17 @@ class Settings(ServiceSettings, service="analytics"):
         default=1.0, gt=0, le=60, description="A partial batch is inserted after this long."
     )
     max_range_days: int = Field(default=1100, ge=31, le=3700, description="Longest date range a query takes.")
+    churn_model_dir: str = Field(
+        default=".local/analytics/churn",
+        description="Where the churn model's skops artifact and its record (model.json) live.",
+    )
+    churn_min_matured: int = Field(
+        default=500,
+        ge=50,
+        description="Matured renewals the store must hold to train on them; "
+        "fewer: the documented synthetic history is used (and the model says so).",
+    )
+    churn_job_enabled: bool = Field(
+        default=True,
+        description="Score the customers up for renewal daily (in the API process, which owns the store).",
+    )

@@ -16,6 +16,9 @@
 * ``core-crm.pricing`` (quotes.quote): `quote.calculated` answering a pricing request -> the
   quote is created from the engine's figures; `quote.pricing_failed` -> a task for the agent.
   An answer to an automatic renewal's request goes to ``renewals.auto`` instead (priced, or a task).
+* ``core-crm.retention`` (analytics.churn): `customer.churn_scored` in the critical band, the
+  renewal within 90 days -> one retention task per customer and renewal term (high priority, the
+  customer's owner, the model's top factors and recommended action in the description).
 * ``core-crm.fraud`` (fraud.score): `fraud.scored` -> the claim's latest score and band (shown to
   staff with `fraud:review`); `fraud.alert` -> an investigation task for a supervisor, one per
   alert event.
@@ -38,6 +41,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events.analytics import CHURN_TOPIC, ChurnScored
 from aintech_contracts.events.auth import (
     USER_TOPIC,
     UserDisabled,
@@ -387,6 +391,46 @@ def lead_scores() -> ConsumerSpec:
     )
 
 
+RETENTION_WINDOW_DAYS = 90
+
+
+def retention(rt: Runtime) -> ConsumerSpec:
+    """A critical churn risk near renewal becomes a retention task (one per customer and term)."""
+
+    async def churn_scored(session: AsyncSession, event: CloudEvent) -> None:
+        data = event.data_as(ChurnScored)
+        if data.band != "critical" or data.next_renewal is None or data.days_to_renewal is None:
+            return
+        if not 0 <= data.days_to_renewal <= RETENTION_WINDOW_DAYS:
+            return
+        customer = await customers.internal_get(session, customer_id=data.customer_id)
+        if customer is None:
+            return
+        factors = "; ".join(f"{f.es} ({f.value:g})" for f in data.factors) or "sin factores destacados"
+        await tasks.create_task(
+            session,
+            rt=rt,
+            title=f"Retención: {customer.first_name} {customer.last_name} "
+            f"renueva el {data.next_renewal:%d/%m/%Y}",
+            description=f"Riesgo de baja {data.probability:.0%} (crítico). Factores: {factors}. "
+            f"Acción recomendada: {data.action_es or 'llamada de seguimiento'}.",
+            task_type="retention",
+            priority=TaskPriority.high,
+            assigned_to=customer.owner_id,
+            customer_id=customer.id,
+            due_date=_at_nine(utcnow() + timedelta(days=2)),
+            created_by=None,
+            metadata={
+                "churn_probability": data.probability,
+                "renewal_policy_id": str(data.renewal_policy_id) if data.renewal_policy_id else None,
+                "synthetic_model": data.synthetic_training,
+            },
+            dedupe_key=f"retention:{customer.id}:{data.next_renewal}",
+        )
+
+    return consumer_group("core-crm.retention", {CHURN_TOPIC: {"customer.churn_scored": churn_scored}})
+
+
 def fraud_flags(rt: Runtime) -> ConsumerSpec:
     """ai-fraud's verdicts on claims: the score on the claim, an investigation task per alert."""
 
@@ -421,6 +465,7 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
         engine_pricing(rt),
         integrations(),
         lead_scores(),
+        retention(rt),
         fraud_flags(rt),
         policy_proposals(rt),
     ]

@@ -11,6 +11,9 @@
 * ``quote-engine.optimax`` (crm.policy): `policy.created|renewed|cancelled` -> the read model of
   the customers' policies OptiMax advises from.
 
+* ``quote-engine.churn`` (analytics.churn): `customer.churn_scored` -> the latest churn risk per
+  customer, which dynamic pricing uses when a request gives none.
+
 Each handler runs in the consumer's transaction with the processed-event row.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
+from aintech_contracts.events.analytics import CHURN_TOPIC, ChurnScored
 from aintech_contracts.events.crm import (
     POLICY_TOPIC,
     PolicyCancelled,
@@ -30,6 +34,7 @@ from aintech_contracts.events.crm import QUOTE_TOPIC as CRM_QUOTE_TOPIC
 from aintech_contracts.events.scraper import JOB_TOPIC as SCRAPER_JOB_TOPIC
 from aintech_contracts.events.scraper import CarrierPriceObserved
 from aintech_shared.events.consumer import ConsumerSpec
+from quote_engine.churn import service as churn_scores
 from quote_engine.core.runtime import Runtime
 from quote_engine.observed import service as observed
 from quote_engine.optimax import service as policies
@@ -60,6 +65,13 @@ def optimax(rt: Runtime) -> ConsumerSpec:
     )
 
 
+def churn(rt: Runtime) -> ConsumerSpec:
+    async def scored(session: AsyncSession, event: CloudEvent) -> None:
+        await churn_scores.record_score(session, data=event.data_as(ChurnScored))
+
+    return ConsumerSpec("quote-engine.churn", [CHURN_TOPIC], {"customer.churn_scored": scored})
+
+
 def scraper(rt: Runtime) -> ConsumerSpec:
     async def price_observed(session: AsyncSession, event: CloudEvent) -> None:
         await observed.record(session, event_id=str(event.id), data=event.data_as(CarrierPriceObserved))
@@ -70,4 +82,4 @@ def scraper(rt: Runtime) -> ConsumerSpec:
 
 
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
-    return [pricing(rt), optimax(rt), scraper(rt)]
+    return [pricing(rt), optimax(rt), scraper(rt), churn(rt)]

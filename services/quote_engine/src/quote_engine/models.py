@@ -1,5 +1,6 @@
 """Every table of the service's schema (the Alembic environment and drift test read this)."""
 
+from quote_engine.churn.models import CustomerChurn
 from quote_engine.core.base import MESSAGING, Base
 from quote_engine.observed.models import ObservedPrice
 from quote_engine.optimax.models import CustomerPolicy
@@ -11,6 +12,7 @@ __all__ = [
     "Base",
     "Calculation",
     "CarrierProduct",
+    "CustomerChurn",
     "CustomerPolicy",
     "ObservedPrice",
     "ReceiptTaxRow",

@@ -23,8 +23,9 @@ Quoter = Annotated[Principal, Depends(require_permissions(Permission.quotes_crea
     response_model=DynamicPricingOut,
     summary="The broker's recommended discount per offer, inside each carrier's commission band",
     description="Needs `quotes:create`. For a stored calculation or comparison: per eligible offer, "
-    "the discount (given up from commission) from the customer's churn risk and value — neutral "
-    "(no discount) until analytics publishes them — and the total after it, re-rated under the "
+    "the discount (given up from commission) from the customer's churn risk (the request's, else "
+    "analytics' latest score for the quote's customer, else neutral: no discount) and value, and "
+    "the total after it, re-rated under the "
     "offer's pinned tariff so the taxes follow. Nothing is stored.",
     responses=responses(
         (401, "Missing or invalid access token"),

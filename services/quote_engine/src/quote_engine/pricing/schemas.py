@@ -33,7 +33,9 @@ class DynamicPricingRequest(BaseModel):
 
     calculation_id: uuid.UUID = Field(description="A stored calculation or comparison.")
     churn_risk: Score | None = Field(
-        default=None, description="0-1; from analytics when it publishes it. Absent: neutral (0)."
+        default=None,
+        description="0-1. Absent: the customer's latest score from analytics (customer.churn_scored), "
+        "else neutral (0).",
     )
     customer_value: Score | None = Field(
         default=None, description="0-1, the customer's value to the broker. Absent: neutral (0.5)."
@@ -57,5 +59,7 @@ class DynamicPricingOut(BaseModel):
     calculation_id: uuid.UUID
     churn_risk: Money
     customer_value: Money
-    signals: str = Field(description="`given` or `neutral` (no signal from analytics yet).")
+    signals: str = Field(
+        description="`given` (in the request), `analytics` (the customer's latest churn score) or `neutral`."
+    )
     offers: list[DynamicOffer]

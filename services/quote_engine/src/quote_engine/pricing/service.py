@@ -3,7 +3,8 @@
 weight = churn risk × (0.5 + 0.5 × customer value); discount = band minimum + (band maximum −
 band minimum) × weight, to a tenth of a percent. The discount is given up from commission and
 applied as one more discount line of the pinned tariff, so taxes follow and the lines still sum to
-the total. Without signals (analytics publishes none yet) the churn risk is 0: no discount.
+the total. The churn risk is the request's, else the customer's latest score from analytics
+(`customer.churn_scored`, kept by the churn consumer), else 0: no discount.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import Conflict
+from quote_engine.churn import service as churn_scores
 from quote_engine.pricing.schemas import DynamicOffer, DynamicPricingOut, DynamicPricingRequest
 from quote_engine.quotes import service as quotes
 from quote_engine.quotes.schemas import CalculateRequest, CalculationOut, CompareRequest, OfferOut
@@ -30,15 +32,22 @@ def weight(churn_risk: Decimal, customer_value: Decimal) -> Decimal:
 async def recommend(session: AsyncSession, *, data: DynamicPricingRequest) -> DynamicPricingOut:
     """For each eligible offer of a stored quote: the recommended discount and the new total."""
     stored = await quotes.get(session, calculation_id=data.calculation_id)
-    churn = data.churn_risk if data.churn_risk is not None else Decimal(0)
-    value = data.customer_value if data.customer_value is not None else Decimal("0.5")
-    w = weight(churn, value)
     if isinstance(stored, CalculationOut):
         offers: list[OfferOut] = [stored.offer]
-        risk = CalculateRequest.model_validate(stored.request).risk.fields()
+        request: CalculateRequest | CompareRequest = CalculateRequest.model_validate(stored.request)
     else:
         offers = list(stored.offers)
-        risk = CompareRequest.model_validate(stored.request).risk.fields()
+        request = CompareRequest.model_validate(stored.request)
+    risk = request.risk.fields()
+    signals, churn_signal = "neutral", data.churn_risk
+    if churn_signal is not None:
+        signals = "given"
+    elif request.customer_id is not None:
+        churn_signal = await churn_scores.latest_risk(session, customer_id=request.customer_id)
+        signals = "analytics" if churn_signal is not None else "neutral"
+    churn = churn_signal if churn_signal is not None else Decimal(0)
+    value = data.customer_value if data.customer_value is not None else Decimal("0.5")
+    w = weight(churn, value)
     taxes = await tariffs.receipt_taxes(session)
     out = []
     for offer in offers:
@@ -65,7 +74,11 @@ async def recommend(session: AsyncSession, *, data: DynamicPricingRequest) -> Dy
         why = (
             f"{percent} % of the {offer.carrier} band [{low} %, {high} %]: churn risk {churn}, customer "
             f"value {value} (weight {w.quantize(Decimal('0.0001'))})"
-            + ("" if data.churn_risk is not None else "; no churn signal yet, so no discount is recommended")
+            + {
+                "given": "",
+                "analytics": " (churn risk from analytics' latest score)",
+                "neutral": "; no churn signal yet, so no discount is recommended",
+            }[signals]
         )
         out.append(
             DynamicOffer(
@@ -85,6 +98,6 @@ async def recommend(session: AsyncSession, *, data: DynamicPricingRequest) -> Dy
         calculation_id=data.calculation_id,
         churn_risk=churn,
         customer_value=value,
-        signals="given" if data.churn_risk is not None else "neutral",
+        signals=signals,
         offers=out,
     )
