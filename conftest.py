@@ -7,8 +7,24 @@ every service's migrations and exports AINTECH_DATABASE_URL / AINTECH_KAFKA_BOOT
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
+
+_CHDB_DIR = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """chDB (the analytics store) serves one data directory per process: every analytics app and
+    store this test process opens uses the same one, a fresh directory per run."""
+    if "ANALYTICS_CHDB_PATH" not in os.environ:
+        os.environ["ANALYTICS_CHDB_PATH"] = config.stash[_CHDB_DIR] = tempfile.mkdtemp(prefix="aintech-chdb-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if (made := config.stash.get(_CHDB_DIR, None)) is not None:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def _require(name: str) -> str:

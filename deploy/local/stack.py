@@ -202,8 +202,9 @@ class Fleet:
         for spec in FLEET:
             env[f"{spec.env_prefix}PORT"] = str(self.profile.service_port(spec))
         env["PYTHONUNBUFFERED"] = "1"
-        # chDB opens a directory for one process: each stack's analytics API has its own
-        env.setdefault("ANALYTICS_CHDB_PATH", str(self.profile.data_dir / "analytics-chdb"))
+        # chDB opens a directory for one process: each stack's analytics API has its own, never the
+        # one of the process that started the stack (a test run's own in-process apps use theirs).
+        env["ANALYTICS_CHDB_PATH"] = str(self.profile.data_dir / "analytics-chdb")
         return env
 
     def start(self) -> None:

@@ -3,6 +3,7 @@ signing keys; helpers that build the domain events other services publish."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,8 +32,9 @@ def keys() -> TestKeys:
 
 
 @pytest.fixture(scope="session")
-def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(tmp_path_factory.mktemp("chdb"))
+def chdb_path() -> str:
+    """The one chDB directory of this test process (the root conftest sets it for every app)."""
+    return os.environ["ANALYTICS_CHDB_PATH"]
 
 
 @pytest.fixture(scope="session")
