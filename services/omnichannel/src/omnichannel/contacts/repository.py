@@ -94,3 +94,11 @@ async def set_user_email(session: AsyncSession, user_id: uuid.UUID, email: str) 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> PlatformUser | None:
     return await session.get(PlatformUser, user_id)
+
+
+async def users_with_role(session: AsyncSession, role: str) -> Sequence[PlatformUser]:
+    """Every known account of one role (staff to alert), oldest id first."""
+    rows = await session.scalars(
+        select(PlatformUser).where(PlatformUser.role == role).order_by(PlatformUser.user_id)
+    )
+    return rows.all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,6 +97,11 @@ async def for_user(session: AsyncSession, *, user_id: uuid.UUID) -> Contact | No
 
 async def user(session: AsyncSession, *, user_id: uuid.UUID) -> PlatformUser | None:
     return await repository.get_user(session, user_id)
+
+
+async def supervisors(session: AsyncSession) -> Sequence[PlatformUser]:
+    """The supervisors' accounts (read model of ``user.registered``)."""
+    return await repository.users_with_role(session, "supervisor")
 
 
 def recipient_of(contact: Contact) -> Recipient:

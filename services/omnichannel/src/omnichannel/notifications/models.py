@@ -18,6 +18,7 @@ KINDS = (
     "task_assigned",
     "quote_accepted",
     "fraud_alert",
+    "negative_message",
 )
 
 
