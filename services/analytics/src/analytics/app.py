@@ -16,6 +16,7 @@ from analytics.dashboard.router import router as dashboard_router
 from analytics.ingest.consumer import Ingester
 from analytics.ingest.facts import ingested_topics
 from analytics.kpis.router import router as kpis_router
+from analytics.sentiment.router import router as sentiment_router
 from analytics.settings import Settings
 from analytics.store.schema import create_schema
 
@@ -75,6 +76,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH analytics",
         description=DESCRIPTION,
-        routers=[kpis_router, dashboard_router],
+        routers=[kpis_router, dashboard_router, sentiment_router],
         lifespan_hooks=[runtime_hook],
     )
