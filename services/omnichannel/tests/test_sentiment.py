@@ -4,6 +4,8 @@ and the supervisors' ``negative_message`` notification for a very negative messa
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -16,10 +18,14 @@ from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events.auth import UserRegistered
 from aintech_contracts.events.omnichannel import MessageReceived
 from aintech_contracts.rbac import Role
+from aintech_devtools.api import eventually
+from aintech_devtools.testing import publish_event
+from aintech_shared.events.consumer import EventConsumer
 from omnichannel.consumers import consumer_specs
 from omnichannel.contacts import service as contacts
 from omnichannel.core.runtime import build_runtime
 from omnichannel.delivery import sentiment_alerts
+from omnichannel.models import MESSAGING
 from omnichannel.sentiment.scorer import VERY_NEGATIVE, score
 from omnichannel.settings import Settings
 
@@ -176,9 +182,36 @@ async def test_a_mildly_negative_message_notifies_nobody(api: Api) -> None:
     assert await notes(api, boss) == []
 
 
-def test_the_worker_consumes_message_received_for_the_alert() -> None:
-    [group] = [s for s in consumer_specs(build_runtime(Settings())) if s.name == "omnichannel.sentiment"]
-    assert "omnichannel.message" in group.topics
+async def test_the_worker_alerts_supervisors_from_message_received_on_kafka(
+    api: Api, kafka_bootstrap: str
+) -> None:
+    """The real consumer group reads ``message.received`` off the broker and notifies."""
+    boss = await supervisor(api)
+    angry = phone()
+    await api.inbound(angry, "Pésimo servicio, sois unos incompetentes, es una vergüenza!!")
+    [payload] = await received(api, angry)
+    data = MessageReceived.model_validate(payload["data"])
+    [spec] = [s for s in consumer_specs(build_runtime(Settings())) if s.name == "omnichannel.sentiment"]
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        EventConsumer(
+            dataclasses.replace(spec, name=f"test-sentiment-{uuid.uuid4().hex[:8]}"),
+            db=api.db,
+            tables=MESSAGING,
+            bootstrap=kafka_bootstrap,
+        ).run(stop)
+    )
+    try:
+        await publish_event(kafka_bootstrap, data, key=str(data.conversation_id), source="omnichannel")
+        [note] = await eventually(lambda: about(api, boss, data.message_id), within=30)
+    finally:
+        stop.set()
+        await task
+    assert note["kind"] == "negative_message"
+
+
+async def about(api: Api, user_id: uuid.UUID, message_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [n for n in await notes(api, user_id) if n["data"].get("message_id") == str(message_id)]
 
 
 @pytest.mark.parametrize("kind", ["negative_message"])
