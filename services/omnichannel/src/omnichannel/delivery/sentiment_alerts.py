@@ -22,14 +22,15 @@ async def on_message_received(session: AsyncSession, event: CloudEvent) -> None:
     contact = await contacts.get(session, customer_id=data.customer_id) if data.customer_id else None
     who = contact.display_name if contact is not None else data.from_address
     for supervisor in await contacts.supervisors(session):
+        own = await contacts.for_user(session, user_id=supervisor)
         notice = render_inapp(
             "negative_message",
-            language="es",
+            language=own.preferred_language if own else None,
             variables={"customer": who, "channel": data.channel, "preview": data.preview},
         )
         await notifications.notify(
             session,
-            user_id=supervisor.user_id,
+            user_id=supervisor,
             kind=notice.kind,
             title=notice.title,
             body=notice.body,
@@ -40,5 +41,5 @@ async def on_message_received(session: AsyncSession, event: CloudEvent) -> None:
                 "sentiment_score": data.sentiment_score,
                 "agent_id": str(data.agent_id) if data.agent_id else None,
             },
-            source_event_id=f"{event.id}:{supervisor.user_id}"[:100],
+            source_event_id=f"{event.id}:{supervisor}"[:100],
         )
