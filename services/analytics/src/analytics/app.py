@@ -21,6 +21,7 @@ from analytics.forecasts.router import router as forecasts_router
 from analytics.ingest.consumer import Ingester
 from analytics.ingest.facts import ingested_topics
 from analytics.kpis.router import router as kpis_router
+from analytics.sentiment.router import router as sentiment_router
 from analytics.settings import Settings
 from analytics.store.schema import create_schema
 
@@ -91,6 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH analytics",
         description=DESCRIPTION,
-        routers=[kpis_router, dashboard_router, churn_router, forecasts_router],
+        routers=[kpis_router, dashboard_router, churn_router, forecasts_router, sentiment_router],
         lifespan_hooks=[runtime_hook],
     )

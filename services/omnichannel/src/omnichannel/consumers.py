@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import auth, crm, fraud, telephony
+from aintech_contracts.events import omnichannel as omni
 from aintech_shared.events.consumer import ConsumerSpec
 from aintech_shared.events.routing import consumer_group
 from omnichannel.agents import service as agents
 from omnichannel.core.runtime import Runtime
 from omnichannel.delivery import consumers as on
+from omnichannel.delivery import sentiment_alerts
 
 
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
@@ -86,5 +88,9 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
         ),
         consumer_group(
             "omnichannel.fraud", {fraud.SCORE_TOPIC: {fraud.FraudAlert.event_type: on.on_fraud_alert}}
+        ),
+        consumer_group(
+            "omnichannel.sentiment",
+            {omni.MESSAGE_TOPIC: {omni.MessageReceived.event_type: sentiment_alerts.on_message_received}},
         ),
     ]

@@ -22,6 +22,7 @@ CONFIRMATION_TOPIC = declare_topic("omnichannel.confirmation", 3)
 CAMPAIGN_TOPIC = declare_topic("omnichannel.campaign", 3)
 
 MessageChannel = Literal["whatsapp", "sms", "email", "chat"]
+SentimentLabel = Literal["positive", "neutral", "negative"]
 
 
 class MessageReceived(EventData):
@@ -36,6 +37,13 @@ class MessageReceived(EventData):
     from_address: str
     preview: str = Field(max_length=200)
     received_at: datetime
+    agent_id: UUID | None = Field(
+        default=None, description="The agent the conversation was assigned to when the message arrived."
+    )
+    sentiment_score: float | None = Field(
+        default=None, ge=-1, le=1, description="Sentiment of the text: -1 very negative, 1 very positive."
+    )
+    sentiment_label: SentimentLabel | None = None
 
 
 class MessageSent(EventData):

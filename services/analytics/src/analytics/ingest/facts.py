@@ -16,6 +16,7 @@ import orjson
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import TOPICS
+from analytics.sentiment.facts import sentiment_row
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -185,6 +186,8 @@ def _message(event: CloudEvent, at: str) -> Rows:
         "at": ts(stamp) if stamp else at,
         "version": at,
     }
+    if inbound and d.get("sentiment_score") is not None:
+        return {"messages": [row], "message_sentiment": [sentiment_row(d, row)]}
     return {"messages": [row]}
 
 

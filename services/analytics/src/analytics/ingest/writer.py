@@ -29,6 +29,7 @@ FACT_ORDER = (
     "quote_conversions",
     "calls",
     "messages",
+    "message_sentiment",
 )
 
 

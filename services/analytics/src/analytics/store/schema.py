@@ -56,6 +56,10 @@ TABLES: dict[str, str] = {
         direction LowCardinality(String), customer_id String, status LowCardinality(String),
         at {TS}, version {TS}
     ) ENGINE = ReplacingMergeTree(version) ORDER BY message_id""",
+    "message_sentiment": f"""
+        message_id String, channel LowCardinality(String), agent_id String, customer_id String,
+        score Float32, label LowCardinality(String), at {TS}, version {TS}
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY message_id""",
     "events_daily": """
         day Date, type LowCardinality(String), events UInt64
     ) ENGINE = SummingMergeTree ORDER BY (day, type)""",

@@ -26,6 +26,7 @@ from omnichannel.messaging.consent import (
 from omnichannel.messaging.models import Attachment, Message
 from omnichannel.messaging.renewals import CONFIRM_KEYWORDS, confirm_renewal
 from omnichannel.messaging.store import InboundAttachment, log_interaction, preview, push_message, store
+from omnichannel.sentiment.scorer import score as sentiment_of
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class Inbound:
 async def receive(session: AsyncSession, *, inbound: Inbound) -> Message | None:
     """Store a customer's message once (None if the provider's id was already stored), match the
     customer, reopen or create the conversation, honour STOP/START, act on CONFIRMAR, assign an
-    agent, publish ``message.received`` and ``interaction.logged``, and push it live."""
+    agent, score its sentiment, publish ``message.received`` (with the sentiment and the assigned
+    agent) and ``interaction.logged``, and push it live."""
     if inbound.provider_message_id and await repository.by_provider_id(
         session, inbound.provider, inbound.provider_message_id
     ):
@@ -111,6 +113,7 @@ async def receive(session: AsyncSession, *, inbound: Inbound) -> Message | None:
     )
     await act_on_keywords(session, conversation=conversation, message=message)
     await agents.auto_assign(session, conversation=conversation)
+    mood = sentiment_of(" ".join(filter(None, (inbound.subject, inbound.body))))
     await OUTBOX.publish(
         session,
         MessageReceived(
@@ -121,6 +124,9 @@ async def receive(session: AsyncSession, *, inbound: Inbound) -> Message | None:
             from_address=inbound.from_address,
             preview=preview(message),
             received_at=message.created_at,
+            agent_id=conversation.assignee_id,
+            sentiment_score=mood.score,
+            sentiment_label=mood.label,
         ),
         key=str(conversation.id),
     )

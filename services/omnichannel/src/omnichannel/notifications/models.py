@@ -18,6 +18,7 @@ KINDS = (
     "task_assigned",
     "quote_accepted",
     "fraud_alert",
+    "negative_message",
 )
 # A message sent by hand by a supervisor or an admin: always in the app (not one of the kinds a user
 # chooses channels for in the preferences).

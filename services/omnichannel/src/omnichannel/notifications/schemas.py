@@ -14,6 +14,7 @@ Kind = Literal[
     "task_assigned",
     "quote_accepted",
     "fraud_alert",
+    "negative_message",
 ]
 
 

@@ -167,6 +167,7 @@ INAPP: dict[str, tuple[str, ...]] = {
     "policy_expiring": ("policy_number", "carrier", "coverage_end_date", "days_left"),
     "task_assigned": ("title", "priority"),
     "fraud_alert": ("claim_number", "score", "summary"),
+    "negative_message": ("customer", "channel", "preview"),
 }
 
 

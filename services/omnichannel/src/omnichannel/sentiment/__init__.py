@@ -1,0 +1,1 @@
+"""Sentiment of a customer's message (Spanish and English) from a lexicon shipped in the repo."""
