@@ -10,12 +10,15 @@ from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
 from aintech_shared.live import TopicHub
+from aintech_shared.objectstore import close_store, object_store
 from analytics.core.runtime import build_runtime
 from analytics.dashboard import live
 from analytics.dashboard.router import router as dashboard_router
 from analytics.ingest.consumer import Ingester
 from analytics.ingest.facts import ingested_topics
 from analytics.kpis.router import router as kpis_router
+from analytics.reports.router import router as reports_router
+from analytics.reports.runner import ReportRunner
 from analytics.settings import Settings
 from analytics.store.schema import create_schema
 
@@ -29,6 +32,9 @@ KPIs read from it. Reached through the gateway at `/api/analytics/...`.
 * **Filters**: `carrier`, `line`, `province`, `agent`; a value no event has mentioned is a 422.
 * **Dashboard**: the page `/api/analytics/ui` (public shell; it signs in through the platform) and
   the live socket `/ws/analytics/live` (a message after each stored batch).
+* **Reports**: `POST /reports/generate` (`type`, `period`) answers 202 and a job generates the
+  PDF; `GET /reports/{id}` is its status, the PDF with `?format=pdf` or `Accept: application/pdf`.
+  `/reports/schedules`: cron schedules that e-mail a report to staff.
 * Formulas: docs/analytics.md. Errors are RFC 9457 `application/problem+json`.
 """
 
@@ -45,6 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = TopicHub(app.state.db, live.CHANNEL)
         await hub.start()
         app.state.live = hub
+        reports = ReportRunner(runtime, app.state.db, object_store(settings.object_store))
+        await reports.start()
+        app.state.reports = reports
         stop = asyncio.Event()
         task = None
         if settings.ingest_enabled:
@@ -68,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await asyncio.wait_for(task, timeout=10)
                 except (TimeoutError, asyncio.CancelledError):
                     task.cancel()
+            await reports.stop()
+            await close_store(reports.objects)
             await hub.stop()
             await runtime.store.close()
 
@@ -75,6 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH analytics",
         description=DESCRIPTION,
-        routers=[kpis_router, dashboard_router],
+        routers=[kpis_router, dashboard_router, reports_router],
         lifespan_hooks=[runtime_hook],
     )

@@ -29,3 +29,10 @@ class Settings(ServiceSettings, service="analytics"):
         default=1.0, gt=0, le=60, description="A partial batch is inserted after this long."
     )
     max_range_days: int = Field(default=1100, ge=31, le=3700, description="Longest date range a query takes.")
+    reports_public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The platform's address as staff reach it (the link a report e-mail carries).",
+    )
+    reports_poll_seconds: float = Field(
+        default=30, gt=0, le=3600, description="How often the report runner looks for due schedules."
+    )
