@@ -57,12 +57,16 @@ def change(value: Any) -> str:
     return f"{Decimal(str(value)) * 100:+.1f} %"
 
 
-def _chart(draw: Any, *, width: float = 16, height: float = 6.5) -> Image:
+def _charts(*draws: Any, width: float = 17, height: float = 6.5) -> Image:
+    """Charts side by side in one image (matplotlib's object API: no global state, thread-safe)."""
     fig = Figure(figsize=(width / 2.54, height / 2.54), dpi=150)
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    draw(ax)
-    ax.spines[["top", "right"]].set_visible(False)
+    for i, draw in enumerate(draws, start=1):
+        ax = fig.add_subplot(1, len(draws), i)
+        draw(ax)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_ylim(bottom=0)
+        ax.tick_params(labelsize=7)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -96,16 +100,19 @@ def _carrier_charts(content: ReportContent) -> list[Any]:
     loss = [float(g["kpis"]["loss_ratio"]["value"] or 0) * 100 for g in content.by_carrier]
 
     def premium(ax: Any) -> None:
-        ax.bar(carriers, written, color=BLUE)
+        bars = ax.bar(carriers, written, color=BLUE)
+        ax.bar_label(bars, labels=[f"{v:,.0f}" for v in written], fontsize=6.5)
         ax.set_title("Written premium by carrier (€)", fontsize=9)
-        ax.tick_params(labelsize=7)
+        ax.set_ylim(top=max(written + [1]) * 1.15)
 
     def ratio(ax: Any) -> None:
-        ax.bar(carriers, loss, color="#c0504d")
-        ax.set_title("Loss ratio by carrier (%)", fontsize=9)
-        ax.tick_params(labelsize=7)
+        bars = ax.bar(carriers, loss, color="#c0504d")
+        ax.bar_label(bars, labels=[f"{v:.1f} %" for v in loss], fontsize=6.5)
+        ax.axhline(100, color="#7f7f7f", linewidth=0.6, linestyle="--")
+        ax.set_title("Loss ratio by carrier (%, 100 dashed)", fontsize=9)
+        ax.set_ylim(top=max(loss + [110]) * 1.15)
 
-    return [_chart(premium), Spacer(1, 0.3 * cm), _chart(ratio)]
+    return [_charts(premium, ratio)]
 
 
 def _totals(content: ReportContent) -> Table:
