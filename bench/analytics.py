@@ -12,6 +12,9 @@ table, and the weekly report PDF's time.
 * **report**: the weekly executive report over that table, figures read and PDF drawn.
 """
 
+# The fill statements are built from this module's own constants and counts, never from input.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
 import asyncio
@@ -111,12 +114,15 @@ def _fill_sql(n: int) -> list[str]:
     provinces = "[" + ",".join(f"'{x}'" for x in PROVINCES) + "]"
     t = n * 30 // 100
     return [
-        f"""INSERT INTO $db.customers SELECT concat('c', toString(number)), {provinces}[number % 8 + 1], 'retail',
+        f"""INSERT INTO $db.customers SELECT concat('c', toString(number)),
+        {provinces}[number % 8 + 1], 'retail',
             'active', toDateTime64('2024-01-01', 3, 'UTC') + number % 60000000, 0, now64(3)
             FROM numbers({c})""",
         f"""INSERT INTO $db.policy_terms SELECT concat('p', toString(number)),
-            toDate('2024-06-01') + (cityHash64(number) % 730), toDate('2024-06-01') + (cityHash64(number) % 730) + 365,
-            1, concat('POL', toString(number)), {lines}[number % 5 + 1], {carriers}[(intDiv(number, 5)) % 8 + 1],
+            toDate('2024-06-01') + (cityHash64(number) % 730),
+            toDate('2024-06-01') + (cityHash64(number) % 730) + 365,
+            1, concat('POL', toString(number)), {lines}[number % 5 + 1], {carriers}[(intDiv(number,
+            5)) % 8 + 1],
             concat('c', toString(number % {c})), toDecimal64(150 + cityHash64(number, 1) % 1800, 2), NULL,
             'annual', 'new', if(number % 6 = 0, concat('q', toString(number)), ''),
             toDateTime64('2024-06-01', 3, 'UTC'), now64(3) FROM numbers({t})""",
@@ -125,26 +131,33 @@ def _fill_sql(n: int) -> list[str]:
             + (cityHash64(number) % 40000000), now64(3) FROM numbers({n * 3 // 100})""",
         f"""INSERT INTO $db.claim_events SELECT concat('k', toString(intDiv(number, 2))), toString(number),
             if(number % 2 = 0, 'claim.created', 'claim.paid'),
-            toDateTime64('2024-07-01', 3, 'UTC') + (cityHash64(intDiv(number, 2)) % 60000000) + (number % 2) * 86400,
-            concat('p', toString(cityHash64(intDiv(number, 2)) % {t})), concat('c', toString(number % {c})), 'water',
+            toDateTime64('2024-07-01', 3, 'UTC') + (cityHash64(intDiv(number,
+            2)) % 60000000) + (number % 2) * 86400,
+            concat('p', toString(cityHash64(intDiv(number, 2)) % {t})), concat('c',
+            toString(number % {c})), 'water',
             if(number % 2 = 0, 'open', 'paid'), toDecimal64(500, 2), NULL,
             if(number % 2 = 0, NULL, toDecimal64(400, 2)) FROM numbers({n * 12 // 100})""",
         f"""INSERT INTO $db.quotes SELECT concat('q', toString(number)), concat('c', toString(number % {c})),
             {lines}[number % 5 + 1], {carriers}[number % 8 + 1], toDecimal64(500, 2),
             toDateTime64('2024-06-01', 3, 'UTC') + (cityHash64(number) % 63000000), now64(3)
             FROM numbers({n * 20 // 100})""",
-        f"""INSERT INTO $db.quote_conversions SELECT concat('q', toString(number * 4)), concat('p', toString(number)),
+        f"""INSERT INTO $db.quote_conversions SELECT concat('q', toString(number * 4)), concat('p',
+        toString(number)),
             concat('c', toString(number % {c})), {carriers}[number % 8 + 1], toDecimal64(500, 2),
             toDateTime64('2024-06-01', 3, 'UTC') + (cityHash64(number * 4) % 63000000) + 86400, now64(3)
             FROM numbers({n * 5 // 100})""",
-        f"""INSERT INTO $db.calls SELECT concat('call', toString(number)), concat('agent', toString(number % 40)),
+        f"""INSERT INTO $db.calls SELECT concat('call', toString(number)), concat('agent',
+        toString(number % 40)),
             concat('c', toString(number % {c})), 'inbound', 'completed', 'answered', 30 + number % 900, 1,
             toDateTime64('2024-06-01', 3, 'UTC') + (cityHash64(number) % 63000000), now64(3)
             FROM numbers({n * 15 // 100})""",
-        f"""INSERT INTO $db.messages SELECT concat('m', toString(number)), concat('conv', toString(intDiv(number, 2))),
-            ['whatsapp', 'email', 'sms'][intDiv(number, 2) % 3 + 1], if(number % 2 = 0, 'inbound', 'outbound'),
+        f"""INSERT INTO $db.messages SELECT concat('m', toString(number)), concat('conv',
+        toString(intDiv(number, 2))),
+            ['whatsapp', 'email', 'sms'][intDiv(number, 2) % 3 + 1], if(number % 2 = 0, 'inbound',
+            'outbound'),
             concat('c', toString(number % {c})), 'delivered',
-            toDateTime64('2024-06-01', 3, 'UTC') + (cityHash64(intDiv(number, 2)) % 63000000) + (number % 2) * 600,
+            toDateTime64('2024-06-01', 3, 'UTC') + (cityHash64(intDiv(number,
+            2)) % 63000000) + (number % 2) * 600,
             now64(3) FROM numbers({n * 10 // 100})""",
     ]
 
@@ -178,9 +191,7 @@ async def bench_kpis(store: Store, size: int, runs: int, checks: Checks) -> None
             "quote_figures": lambda kw=kw: repository.quote_figures(store, **kw, by=None),
             "agent_figures": lambda kw=kw: repository.agent_figures(store, **kw),
             "agent_conversions": lambda kw=kw: repository.agent_conversions(store, **kw),
-            "message_figures": lambda kw=kw: repository.message_figures(
-                store, start=period.start, end=period.end
-            ),
+            "message_figures": lambda p=period: repository.message_figures(store, start=p.start, end=p.end),
             "monthly_written": lambda kw=kw: repository.monthly_written(store, **kw),
             "GET /kpis (9 queries)": lambda p=period: service.kpis(store, period=p, filters={}),
             "GET /kpis?by=carrier": lambda p=period: service.kpis(store, period=p, filters={}, by="carrier"),
@@ -190,8 +201,12 @@ async def bench_kpis(store: Store, size: int, runs: int, checks: Checks) -> None
         }
         for name, call in calls.items():
             p = await _time(call, runs)
-            checks.add(f"{name}, {label}: p95 (p50 {p['p50']:.0f} ms)", f"{p['p95']:.0f} ms", f"<= {KPI_P95_MS:g} ms",
-                       p["p95"] <= KPI_P95_MS)  # fmt: skip
+            checks.add(
+                f"{name}, {label}: p95 (p50 {p['p50']:.0f} ms)",
+                f"{p['p95']:.0f} ms",
+                f"<= {KPI_P95_MS:g} ms",
+                p["p95"] <= KPI_P95_MS,
+            )
 
 
 async def bench_report(store: Store, checks: Checks) -> None:
