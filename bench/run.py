@@ -890,6 +890,8 @@ SECTIONS = (
     "quotes",
     "analytics",
     "idle",
+    "fraud",
+    "scraper",
 )
 
 
@@ -967,6 +969,14 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
         from bench.idle import bench_idle
 
         failed += await bench_idle(env)
+    if "fraud" in only:
+        from bench.fraud import bench_fraud
+
+        failed += await bench_fraud()
+    if "scraper" in only:
+        from bench.scraper import bench_scraper
+
+        failed += await bench_scraper()
     return failed
 
 

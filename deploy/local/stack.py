@@ -194,6 +194,8 @@ class Fleet:
     def child_env(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
         env.setdefault("AINTECH_LOG_JSON", "true")
+        # The object store every service shares (claim documents, recordings): one directory.
+        env.setdefault("AINTECH_OBJECT_STORE_ROOT", str(self.profile.data_dir / "objects"))
         auth = next(s for s in FLEET if s.name == "authenticator")
         env["AINTECH_JWKS_URL"] = f"http://127.0.0.1:{self.profile.service_port(auth)}/.well-known/jwks.json"
         env["GATEWAY_PORT_OFFSET"] = str(self.profile.port_offset)

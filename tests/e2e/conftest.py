@@ -52,6 +52,8 @@ E2E_ENV = {
     "TELEPHONY_OFFICE_OPENS": "00:00",
     "TELEPHONY_OFFICE_CLOSES": "23:59:59.999999",
     "OMNICHANNEL_SENDGRID_WEBHOOK_PUBLIC_KEY": base64.b64encode(_SENDGRID_PUBLIC).decode(),
+    # The scraper serves its demo carrier portals on loopback (as `make run` does in development).
+    "SCRAPER_DEMO_PORTAL": "true",
 }
 LAST = "test_shutdown.py"  # stops the shared fleet: it must run after every other e2e test
 # Fills the databases with generated records and sign-in failures: after the other tests, not among them.

@@ -1,15 +1,22 @@
 """ai-fraud through the gateway: a claim an agent registers in the CRM is scored automatically
 (CRM events -> ai-fraud's worker -> stored score), a supervisor reads the explanation, agents and
-customers are refused, and an invalid rule is refused with the reason."""
+customers are refused, and an invalid rule is refused with the reason; a photo reused from another
+customer's claim, uploaded through the CRM, puts the claim in the high band, the CRM shows it to
+supervisors, opens an investigation task, and omnichannel notifies the supervisors."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import numpy as np
+from PIL import Image
 
 SEED_PASSWORD = "Aintech-Demo-2026!"
 
@@ -105,3 +112,165 @@ def test_a_new_claim_is_scored_and_explained_to_a_supervisor_only(gw: httpx.Clie
         },
     )
     assert bad.status_code == 422 and "unknown feature" in bad.text
+
+
+def _photo_jpeg(seed: int, size: tuple[int, int], quality: int) -> bytes:
+    """A photo-like JPEG (smooth shapes: perceptual hashes need structure, not noise)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:480, 0:640]
+    canvas = np.zeros((480, 640, 3))
+    for _ in range(12):
+        cx, cy, r = rng.uniform(0, 640), rng.uniform(0, 480), rng.uniform(30, 200)
+        canvas += np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r))[..., None] * rng.uniform(0, 255, 3)
+    image = Image.fromarray(np.clip(canvas, 0, 255).astype("uint8")).resize(size)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def _customer_policy_claim(gw: httpx.Client, agent: dict[str, str], *, night: bool) -> dict[str, Any]:
+    customer = _ok(
+        gw.post(
+            "/api/crm/customers",
+            headers=agent,
+            json={
+                "first_name": "Nerea",
+                "last_name": "Etxeberria",
+                "email": f"d-{uuid.uuid4().hex[:8]}@example.com",
+                "postal_code": "48001",
+            },
+        ),
+        201,
+    )
+    policy = _ok(
+        gw.post(
+            "/api/crm/policies",
+            headers=agent,
+            json={
+                "customer_id": customer["id"],
+                "policy_type": "home",
+                "carrier": "Mapfre",
+                "coverage_start_date": str(date.today() - timedelta(days=5)),
+                "coverage_end_date": str(date.today() + timedelta(days=360)),
+                "premium_amount": "300.00",
+                "premium_frequency": "annual",
+                "coverage_amount": "10000.00",
+                "details": {"property_address": "Gran Vía 3", "property_type": "apartment"},
+            },
+        ),
+        201,
+    )
+    hour = 1 if night else 12
+    incident = (datetime.now(UTC) - timedelta(days=1)).replace(hour=hour, minute=0, second=0, microsecond=0)
+    return dict(
+        _ok(
+            gw.post(
+                "/api/crm/claims",
+                headers=agent,
+                json={
+                    "policy_id": policy["id"],
+                    "claim_type": "water_damage",
+                    "description": "Daños por agua en la cocina",
+                    "incident_date": incident.isoformat(),
+                    "claimed_amount": "9000.00" if night else "400.00",
+                    "metadata": {"police_report": not night, "witnesses": 0 if night else 2},
+                },
+            ),
+            201,
+        )
+    )
+
+
+def _until(what: str, probe: Callable[[], Any], within: float = 90) -> Any:
+    """Poll ``probe`` until it returns something truthy (the events cross Kafka and two workers)."""
+    deadline = time.monotonic() + within
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.5)
+
+
+def test_a_reused_photo_uploaded_to_the_crm_flags_the_claim_tasks_and_notifies_a_supervisor(
+    gw: httpx.Client,
+) -> None:
+    """CRM upload -> claim.document_added -> ai-fraud reads the object store and finds the photo of
+    another customer's claim -> fraud.scored/fraud.alert -> the CRM's flag and investigation task,
+    and omnichannel's fraud_alert notification — all seen through the gateway."""
+    agent = _token(gw, "agent1@aintech.com")
+    supervisors = [_token(gw, "supervisor1@aintech.com"), _token(gw, "supervisor2@aintech.com")]
+    seed = uuid.uuid4().int % 10_000
+    original = _customer_policy_claim(gw, agent, night=False)
+    suspect = _customer_policy_claim(gw, agent, night=True)
+
+    first = _ok(
+        gw.post(
+            f"/api/crm/claims/{original['id']}/documents",
+            headers=agent,
+            files={"file": ("salon.jpg", _photo_jpeg(seed, (640, 480), 92), "image/jpeg")},
+            data={"document_type": "photo"},
+        ),
+        201,
+    )
+    # ai-fraud has the first photo before the second one arrives (else there is nothing to match).
+    _until(
+        "the first photo checked",
+        lambda: _ok(gw.get(f"/api/fraud/claims/{original['id']}/photos", headers=supervisors[0])),
+    )
+    reused = _photo_jpeg(seed, (512, 384), 60)
+    second = _ok(
+        gw.post(
+            f"/api/crm/claims/{suspect['id']}/documents",
+            headers=agent,
+            files={"file": ("cocina.jpg", reused, "image/jpeg")},
+        ),
+        201,
+    )
+    assert second["sha256"] == hashlib.sha256(reused).hexdigest() and first["sha256"] != second["sha256"]
+
+    # The download goes through the gateway with its byte range.
+    part = gw.get(
+        f"/api/crm/claims/{suspect['id']}/documents/{second['id']}/content",
+        headers={**agent, "Range": "bytes=0-99"},
+    )
+    assert part.status_code == 206 and part.content == reused[:100]
+
+    flag = _until(
+        "the CRM shows the high band",
+        lambda: (
+            r.json()
+            if (r := gw.get(f"/api/crm/claims/{suspect['id']}/fraud", headers=supervisors[0])).status_code
+            == 200
+            and r.json()["band"] == "high"
+            else None
+        ),
+    )
+    assert flag["score"] >= 70 and flag["alerted_at"] is not None
+    explained = _ok(gw.get(f"/api/fraud/score/{suspect['id']}", headers=supervisors[0]))
+    assert "photo_duplicate" in {p["code"] for p in explained["parts"]}
+    refused = gw.get(f"/api/crm/claims/{suspect['id']}/fraud", headers=agent)
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+
+    tasks = _until(
+        "an investigation task",
+        lambda: [
+            t
+            for t in _ok(
+                gw.get(
+                    "/api/crm/tasks", headers=supervisors[0], params={"customer_id": suspect["customer_id"]}
+                )
+            )["items"]
+            if t["task_type"] == "fraud_investigation"
+        ],
+    )
+    assert len(tasks) == 1 and suspect["claim_number"] in tasks[0]["title"]
+    assert tasks[0]["claim_id"] == suspect["id"] and tasks[0]["assigned_to"] is not None
+
+    def alerts_of(supervisor: dict[str, str]) -> list[dict[str, Any]]:
+        items = _ok(gw.get("/api/omnichannel/notifications", headers=supervisor))["items"]
+        return [n for n in items if n["kind"] == "fraud_alert" and n["data"].get("claim_id") == suspect["id"]]
+
+    for supervisor in supervisors:
+        notes = _until("a fraud_alert notification", lambda s=supervisor: alerts_of(s))  # type: ignore[misc]
+        assert len(notes) == 1 and suspect["claim_number"] in notes[0]["title"]

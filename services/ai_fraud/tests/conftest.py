@@ -3,19 +3,17 @@ and helpers that feed the read model with the CRM's events as its consumers woul
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
-import httpx
 import pytest
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ai_fraud.app import create_app
 from ai_fraud.core.runtime import Runtime
@@ -23,46 +21,41 @@ from ai_fraud.readmodel import service as readmodel
 from ai_fraud.settings import Settings
 from aintech_contracts.events.crm import ClaimCreated, CustomerCreated, CustomerUpdated, PolicyCreated
 from aintech_contracts.rbac import Role
-from aintech_devtools.testing import TestKeys, rolled_back
+from aintech_devtools.api import RoleApi, platform_keys, service_api, started_app
+from aintech_devtools.testing import TestKeys
 
-ISSUER = "https://auth.aintech.local"
-AUDIENCE = "aintech-api"
 IBAN = "ES9121000418450200051332"
 
 
 @pytest.fixture(scope="session")
 def keys() -> TestKeys:
-    return TestKeys(issuer=ISSUER, audience=AUDIENCE)
+    return platform_keys()
+
+
+# The object store of the test run (claim photos uploaded through the CRM), never .local/objects.
+OBJECTS = tempfile.TemporaryDirectory(prefix="fraud-objects-")
+
+
+def fraud_settings() -> Settings:
+    return Settings(AINTECH_OBJECT_STORE_ROOT=OBJECTS.name)
 
 
 @pytest.fixture(scope="session")
 async def app(admin_database_url: str, kafka_bootstrap: str, keys: TestKeys) -> AsyncIterator[FastAPI]:
-    application = create_app(Settings())
-    application.state.token_verifier = keys.verifier()
-    async with application.router.lifespan_context(application):
+    async with started_app(create_app(fraud_settings()), keys) as application:
         yield application
 
 
 @dataclass
-class Api:
-    client: AsyncClient
-    conn: AsyncConnection
-    keys: TestKeys
-    app: FastAPI
+class Api(RoleApi):
+    """Calls go as one supervisor (an investigator) unless told otherwise."""
+
+    default_role: ClassVar[Role] = Role.supervisor
 
     @property
     def rt(self) -> Runtime:
         runtime: Runtime = self.app.state.runtime
         return runtime
-
-    def auth(self, role: Role = Role.supervisor) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys.token(role=role, sub=str(uuid.uuid4()))}"}
-
-    async def call(self, method: str, url: str, *, expect: int, **kwargs: Any) -> httpx.Response:
-        kwargs.setdefault("headers", self.auth())
-        response = await self.client.request(method, url, **kwargs)
-        assert response.status_code == expect, f"{method} {url} -> {response.status_code}: {response.text}"
-        return response
 
     # --- the CRM's events, applied as the read-model consumer applies them -----------------------
 
@@ -164,8 +157,5 @@ class Api:
 
 @pytest.fixture
 async def api(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
-    async with (
-        rolled_back(app.state.db) as conn,
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://fraud.test") as client,
-    ):
-        yield Api(client=client, conn=conn, keys=keys, app=app)
+    async with service_api(app, keys, factory=Api, base_url="http://fraud.test") as api:
+        yield api

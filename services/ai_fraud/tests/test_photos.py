@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ai_fraud.photos.hashing import BKTree, hamming
+from ai_fraud.photos.hashing import BKTree, HashIndex, hamming
 
 from .conftest import Api
 
@@ -129,3 +129,17 @@ def test_the_bk_tree_finds_every_hash_within_the_radius() -> None:
     found = {i for _, i in tree.search(probe, 12)}
     assert found == {i for i, v in enumerate(values) if hamming(v, probe) <= 12}
     assert 7 in found
+
+
+def test_the_hash_index_finds_exactly_the_hashes_within_the_radius() -> None:
+    rng = np.random.default_rng(5)
+    values = [int(v) for v in rng.integers(0, 2**63, 3000, dtype=np.int64)] + [2**64 - 1, 0]
+    index = HashIndex()
+    for i, v in enumerate(values):
+        index.add(v, i)
+    for probe in (values[11] ^ 0b1011, 2**64 - 2, int(rng.integers(0, 2**63))):
+        found = sorted(index.search(probe, 12))
+        assert found == sorted(
+            (hamming(v, probe), i) for i, v in enumerate(values) if hamming(v, probe) <= 12
+        )
+    assert (3, 11) in index.search(values[11] ^ 0b1011, 12)

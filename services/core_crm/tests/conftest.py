@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -42,6 +43,10 @@ def once() -> dict[str, str]:
     return {"Idempotency-Key": str(uuid.uuid4())}
 
 
+# Claim documents go to a directory of the test run, never to the developer's .local/objects.
+OBJECTS = tempfile.TemporaryDirectory(prefix="crm-objects-")
+
+
 def crm_settings(**overrides: Any) -> Settings:
     # The suite's fixtures sell policies on fixed dates of 2025-2026; the backdating rule itself is
     # tested with the default grace period (test_backdating.py).
@@ -50,6 +55,7 @@ def crm_settings(**overrides: Any) -> Settings:
         "webhook_timeout_seconds": 3.0,
         "backdate_grace_days": 3650,
         "lead_sources": {"web": LEAD_SECRET},
+        "AINTECH_OBJECT_STORE_ROOT": OBJECTS.name,
     }
     values.update(overrides)
     return Settings(**values)

@@ -191,12 +191,16 @@ async def test_customer_reports_and_follows_only_their_own_claims(api: Api) -> N
         for n in (await api.call("GET", f"/claims/{claim['id']}/notes", headers=me, expect=200)).json()
     ]
     assert seen == ["Para el cliente", "Adjunto fotos"]
-    doc = {"name": "foto.jpg", "url": "https://files.example/foto.jpg", "content_type": "image/jpeg"}
-    await api.call("POST", f"/claims/{claim['id']}/documents", json=doc, headers=me, expect=201)
+    photo = b"\xff\xd8\xff\xe0" + b"jpeg bytes" * 10
+    doc = {"file": ("foto.jpg", photo, "image/jpeg")}
+    await api.call("POST", f"/claims/{claim['id']}/documents", files=doc, headers=me, expect=201)
     docs = (await api.call("GET", f"/claims/{claim['id']}/documents", expect=200)).json()
     assert [d["name"] for d in docs] == ["foto.jpg"]
     await api.call(
-        "POST", f"/claims/{claim['id']}/documents", json={**doc, "url": "javascript:alert(1)"}, expect=422
+        "POST",
+        f"/claims/{claim['id']}/documents",
+        files={"file": ("foto.jpg", b"<script>alert(1)</script>", "image/jpeg")},
+        expect=422,
     )
 
 

@@ -40,7 +40,7 @@ DOMAIN_TABLES = (
     "sealed_contents, attachments, messages, conversation_notes, conversations, agents, notifications, "
     "notification_preferences, campaign_recipients, campaigns, contacts, platform_users, opt_outs, "
     "provider_events, rate_counters, renewal_confirmations, console_deliveries, parked_deliveries, "
-    "crm_email_requests, whatsapp_templates, outbox"
+    "crm_email_requests, whatsapp_templates, slack_posts, outbox"
 )
 
 

@@ -34,7 +34,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, ClassVar, TypeVar, overload
 
 import httpx
 from fastapi import FastAPI
@@ -137,6 +137,44 @@ async def eventually(
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what}: condition not met within {within}s (last: {last!r})")
         await asyncio.sleep(every)
+
+
+# The issuer and audience the platform's tokens carry (the settings' defaults): a service's tests sign
+# with ``platform_keys()`` and its app accepts them.
+PLATFORM_ISSUER = "https://auth.aintech.local"
+PLATFORM_AUDIENCE = "aintech-api"
+
+
+def platform_keys() -> TestKeys:
+    """Test signing keys for the platform's issuer and audience (a session fixture's value)."""
+    return TestKeys(issuer=PLATFORM_ISSUER, audience=PLATFORM_AUDIENCE)
+
+
+@dataclass
+class RoleApi(ServiceApi):
+    """A :class:`ServiceApi` whose calls go, unless told otherwise, as one user (``user_id``) with the
+    class's ``default_role``; ``auth(role)`` is that user's header with another role."""
+
+    default_role: ClassVar[Role] = Role.agent
+    user_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def auth(self, role: Role | None = None) -> dict[str, str]:
+        token = self.keys.token(role=role or self.default_role, sub=self.user_id)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: int,
+        as_: Person | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        if as_ is None and headers is None:
+            headers = self.auth()
+        return await super().call(method, path, expect=expect, as_=as_, headers=headers, **kwargs)
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ from ai_fraud.rules.router import router as rules_router
 from ai_fraud.scoring.router import router as scoring_router
 from ai_fraud.settings import Settings
 from aintech_shared.app import create_service_app
+from aintech_shared.objectstore import close_store
 
 DESCRIPTION = """
 One explained fraud score per claim, from rules (data, versioned), a calibrated model (registry
@@ -37,7 +38,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def runtime_hook(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = build_runtime(settings)
-        yield
+        try:
+            yield
+        finally:
+            await close_store(app.state.runtime.objects)
 
     return create_service_app(
         settings,

@@ -3,7 +3,8 @@
 * ``ai-fraud.readmodel`` (crm.customer, crm.policy): the read model of customers (identifiers,
   bank account and address change times) and policies.
 * ``ai-fraud.scoring`` (crm.claim): `claim.created` / `claim.updated` update the claim's copy and
-  score it (`fraud.scored`, `fraud.alert` on entering the high band, a review case opened).
+  score it (`fraud.scored`, `fraud.alert` on entering the high band, a review case opened);
+  `claim.document_added` checks an uploaded photo (bytes from the object store) and rescores.
 
 Handlers run in the consumer's transaction with the processed-event row: a redelivered event has
 no second effect.
@@ -22,6 +23,7 @@ from aintech_contracts.events.crm import (
     CUSTOMER_TOPIC,
     POLICY_TOPIC,
     ClaimCreated,
+    ClaimDocumentAdded,
     ClaimUpdated,
     CustomerCreated,
     CustomerDeleted,
@@ -72,7 +74,14 @@ def scoring(rt: Runtime) -> ConsumerSpec:
         row = await readmodel.apply_claim(session, data=data, at=event.time)
         await flows.score_and_queue(session, rt=rt, claim_id=row.id, trigger=event.type)
 
-    return ConsumerSpec("ai-fraud.scoring", [CLAIM_TOPIC], {"claim.created": claim, "claim.updated": claim})
+    async def document(session: AsyncSession, event: CloudEvent) -> None:
+        await flows.document_added(session, rt=rt, data=event.data_as(ClaimDocumentAdded))
+
+    return ConsumerSpec(
+        "ai-fraud.scoring",
+        [CLAIM_TOPIC],
+        {"claim.created": claim, "claim.updated": claim, "claim.document_added": document},
+    )
 
 
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:

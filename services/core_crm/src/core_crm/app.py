@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
+from aintech_shared.objectstore import close_store
 from core_crm.claims.router import router as claims_router
 from core_crm.core import actor
 from core_crm.core.runtime import build_runtime
 from core_crm.customers.router import router as customers_router
+from core_crm.fraud.router import router as fraud_router
 from core_crm.gdpr.router import router as gdpr_router
 from core_crm.intake.router import router as intake_router
 from core_crm.integrations.router import router as integrations_router
@@ -19,6 +21,7 @@ from core_crm.interactions.router import router as interactions_router
 from core_crm.leads.router import router as leads_router
 from core_crm.policies.router import router as policies_router
 from core_crm.profile.router import router as profile_router
+from core_crm.proposals.router import router as proposals_router
 from core_crm.quotes.router import router as quotes_router
 from core_crm.settings import Settings
 from core_crm.tasks.router import router as tasks_router
@@ -48,7 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def runtime_hook(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = build_runtime(settings)
         actor.install(app.state.db.engine)
-        yield
+        try:
+            yield
+        finally:
+            await close_store(app.state.runtime.objects)
 
     return create_service_app(
         settings,
@@ -57,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[
             customers_router,
             policies_router,
+            proposals_router,
             claims_router,
+            fraud_router,
             quotes_router,
             interactions_router,
             intake_router,

@@ -15,6 +15,11 @@
   linked to the CRM customer with the same e-mail, whichever event arrives first.
 * ``core-crm.pricing`` (quotes.quote): `quote.calculated` answering a pricing request -> the
   quote is created from the engine's figures; `quote.pricing_failed` -> a task for the agent.
+* ``core-crm.fraud`` (fraud.score): `fraud.scored` -> the claim's latest score and band (shown to
+  staff with `fraud:review`); `fraud.alert` -> an investigation task for a supervisor, one per
+  alert event.
+* ``core-crm.proposals`` (scraper.job): `policy.document_parsed` -> a policy proposal (reconcile
+  the matched policy's differing fields, or create it) that an agent accepts or rejects.
 * ``core-crm.workflows`` (the topics of the business events in `workflows/triggers.py`): starts
   event-triggered workflows.
 
@@ -57,9 +62,11 @@ from aintech_contracts.events.crm import (
     PolicyRenewed,
     QuoteCreated,
 )
+from aintech_contracts.events.fraud import SCORE_TOPIC, FraudAlert, FraudScored
 from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConfirmed
 from aintech_contracts.events.quotes import QUOTE_TOPIC as ENGINE_QUOTE_TOPIC
 from aintech_contracts.events.quotes import QuoteCalculated, QuotePricingFailed
+from aintech_contracts.events.scraper import JOB_TOPIC, PolicyDocumentParsed
 from aintech_contracts.statuses import TaskPriority
 from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
 from aintech_shared.events.routing import consumer_group
@@ -69,6 +76,7 @@ from core_crm.core import actor
 from core_crm.core.base import utcnow
 from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
+from core_crm.fraud import service as fraud
 from core_crm.intake import service as intake
 from core_crm.integrations import service as webhooks
 from core_crm.integrations.catalog import WEBHOOK_EVENTS
@@ -78,6 +86,7 @@ from core_crm.leads import service as leads
 from core_crm.messages import service as messages
 from core_crm.messages.service import Message
 from core_crm.profile import service as profile
+from core_crm.proposals import service as proposals
 from core_crm.quotes import pricing
 from core_crm.renewals import service as renewals
 from core_crm.tasks import service as tasks
@@ -373,6 +382,30 @@ def lead_scores() -> ConsumerSpec:
     )
 
 
+def fraud_flags(rt: Runtime) -> ConsumerSpec:
+    """ai-fraud's verdicts on claims: the score on the claim, an investigation task per alert."""
+
+    async def scored(session: AsyncSession, event: CloudEvent) -> None:
+        await fraud.record_score(session, data=event.data_as(FraudScored), event_id=event.id)
+
+    async def alert(session: AsyncSession, event: CloudEvent) -> None:
+        await fraud.open_investigation(session, rt=rt, data=event.data_as(FraudAlert), event_id=event.id)
+
+    return consumer_group(
+        "core-crm.fraud",
+        {SCORE_TOPIC: {FraudScored.event_type: scored, FraudAlert.event_type: alert}},
+    )
+
+
+def policy_proposals(rt: Runtime) -> ConsumerSpec:
+    """Parsed carrier policy documents -> a policy proposal for an agent (never a change by itself)."""
+
+    async def parsed(session: AsyncSession, event: CloudEvent) -> None:
+        await proposals.record(session, event_id=event.id, data=event.data_as(PolicyDocumentParsed))
+
+    return consumer_group("core-crm.proposals", {JOB_TOPIC: {"policy.document_parsed": parsed}})
+
+
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
     """The worker's consumers: the CRM's one table of groups, topics, event types and handlers."""
     specs = [
@@ -383,5 +416,7 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
         engine_pricing(rt),
         integrations(),
         lead_scores(),
+        fraud_flags(rt),
+        policy_proposals(rt),
     ]
     return [_with_trail(spec) for spec in specs]

@@ -30,6 +30,13 @@ class Settings(ServiceSettings, service="core_crm"):
     # Claims: who may be assigned as adjuster. Empty: every active agent or supervisor known from
     # the authenticator's `auth.user` events (the local read model of staff accounts).
     adjuster_ids: list[str] = Field(default_factory=list)
+    document_max_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest claim document accepted (413 above). The gateway's body limit (10 MB by "
+        "default) caps it from outside.",
+    )
 
     # Workflows
     webhook_allowlist: list[str] = Field(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
-from aintech_contracts.events import auth, crm, telephony
+from aintech_contracts.events import auth, crm, fraud, telephony
 from aintech_shared.events.consumer import ConsumerSpec
 from aintech_shared.events.routing import consumer_group
 from omnichannel.agents import service as agents
@@ -46,6 +46,7 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
                 auth.USER_TOPIC: {
                     auth.UserEmailChanged.event_type: on.on_email_changed,
                     auth.UserRegistered.event_type: on.on_user_registered,
+                    auth.UserRoleChanged.event_type: on.on_user_role_changed,
                 },
             },
         ),
@@ -79,5 +80,8 @@ def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
         consumer_group(
             "omnichannel.telephony",
             {telephony.AGENT_TOPIC: {telephony.AgentSkillsChanged.event_type: on_agent_skills}},
+        ),
+        consumer_group(
+            "omnichannel.fraud", {fraud.SCORE_TOPIC: {fraud.FraudAlert.event_type: on.on_fraud_alert}}
         ),
     ]

@@ -15,6 +15,7 @@ from omnichannel.core.base import utcnow
 from omnichannel.core.runtime import Runtime
 from omnichannel.delivery import parking
 from omnichannel.delivery.consumers import waiting_handlers
+from omnichannel.notifications import slack
 
 # Resolved parked deliveries are kept this long for inspection, then deleted (they hold customer data).
 PARKED_RETENTION = timedelta(days=30)
@@ -38,6 +39,7 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
     async def purge(session: AsyncSession) -> None:
         await ratelimit.purge(session, before=utcnow() - timedelta(days=1))
         await parking.purge(session, before=utcnow() - PARKED_RETENTION)
+        await slack.purge(session, before=utcnow() - PARKED_RETENTION)
 
     return [
         ScheduledJob("omnichannel.campaigns", timedelta(seconds=2), pace),

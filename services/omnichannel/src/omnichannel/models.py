@@ -15,7 +15,7 @@ from omnichannel.messaging.models import (
     RenewalConfirmation,
     SealedContent,
 )
-from omnichannel.notifications.models import Notification, NotificationPreference
+from omnichannel.notifications.models import Notification, NotificationPreference, SlackPost
 from omnichannel.providers.models import ConsoleDelivery
 from omnichannel.whatsapp.models import WhatsAppTemplate
 
@@ -41,5 +41,6 @@ __all__ = [
     "RateCounter",
     "RenewalConfirmation",
     "SealedContent",
+    "SlackPost",
     "WhatsAppTemplate",
 ]

@@ -12,6 +12,8 @@ from aintech_shared.settings import ServiceSettings
 # when no Twilio account is configured (console mode), so an unsigned request is always refused.
 DEV_TWILIO_AUTH_TOKEN = "aintech-development-twilio-auth-token"  # noqa: S105
 # An exact web origin: scheme, host and optional port; no path, no wildcard.
+# Staff alert kinds that may post to a Slack incoming webhook (OMNICHANNEL_SLACK_WEBHOOK_URLS).
+SLACK_KINDS = ("fraud_alert", "staff_message")
 _ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
 
@@ -82,6 +84,39 @@ class Settings(ServiceSettings, service="omnichannel"):
         "frame, besides the platform's own. Exact scheme://host[:port]; no wildcard.",
     )
     default_agent_capacity: int = Field(default=5, ge=1, le=100)
+
+    # Slack (staff alerts): one incoming webhook URL per kind; a kind without one is not posted.
+    slack_webhook_urls: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Slack incoming webhook URL per staff alert kind, as JSON: "
+        '{"fraud_alert": "https://hooks.slack.com/services/..."}. Kinds: fraud_alert, staff_message. '
+        "The URLs are secrets (never logged).",
+    )
+    slack_timeout_seconds: float = Field(default=10.0, gt=0)
+    slack_attempts_per_round: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Posts tried in a row (exponential backoff) before the post waits.",
+    )
+    slack_retry_base_seconds: float = Field(
+        default=1.0, gt=0, description="First wait between tries of a Slack post; doubles each try."
+    )
+    slack_max_rounds: int = Field(
+        default=5,
+        ge=1,
+        description="Rounds (each up to slack_attempts_per_round tries) before a post is failed.",
+    )
+
+    @field_validator("slack_webhook_urls")
+    @classmethod
+    def _slack_kinds(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for kind, url in value.items():
+            if kind not in SLACK_KINDS:
+                raise ValueError(f"not a staff alert kind: {kind!r} (one of {', '.join(SLACK_KINDS)})")
+            if not url.get_secret_value().startswith(("https://", "http://")):
+                raise ValueError(f"the Slack webhook of {kind!r} is not an http(s) URL")
+        return value
 
     @field_validator("widget_origins")
     @classmethod

@@ -1,5 +1,5 @@
 """omnichannel worker (python -m omnichannel.worker): assembles the runtime, the consumers, the jobs and
-the message dispatcher (with the providers it sends through)."""
+the message dispatcher (with the providers it sends through) and the Slack poster of staff alerts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from omnichannel.core.base import MESSAGING
 from omnichannel.core.runtime import build_runtime
 from omnichannel.delivery.dispatcher import Dispatcher
 from omnichannel.jobs import jobs
+from omnichannel.notifications.slack import SlackPoster
 from omnichannel.providers.factory import build_providers
 from omnichannel.settings import Settings
 
@@ -23,12 +24,19 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=4)
     providers = build_providers(settings, db)
     dispatcher = Dispatcher(db, settings, providers)
+    slack = SlackPoster(db, settings)
     try:
         await run_worker(
-            settings, MESSAGING, consumers=consumer_specs(rt), jobs=jobs(rt), loops=[dispatcher], stop=stop
+            settings,
+            MESSAGING,
+            consumers=consumer_specs(rt),
+            jobs=jobs(rt),
+            loops=[dispatcher, slack],
+            stop=stop,
         )
     finally:
         stop.set()
+        await slack.close()
         await providers.close()
         await db.dispose()
 

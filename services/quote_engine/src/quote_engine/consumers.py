@@ -5,6 +5,9 @@
   `quote.pricing_failed` with the reason); the CRM creates the quote from it. Kafka holds the
   requests while the engine is down, so none is lost.
 
+* ``quote-engine.scraper`` (scraper.job): `carrier.price_observed` -> kept, and shown in
+  comparisons beside the carrier's tariff price with its age.
+
 * ``quote-engine.optimax`` (crm.policy): `policy.created|renewed|cancelled` -> the read model of
   the customers' policies OptiMax advises from.
 
@@ -24,8 +27,11 @@ from aintech_contracts.events.crm import (
     QuotePricingRequested,
 )
 from aintech_contracts.events.crm import QUOTE_TOPIC as CRM_QUOTE_TOPIC
+from aintech_contracts.events.scraper import JOB_TOPIC as SCRAPER_JOB_TOPIC
+from aintech_contracts.events.scraper import CarrierPriceObserved
 from aintech_shared.events.consumer import ConsumerSpec
 from quote_engine.core.runtime import Runtime
+from quote_engine.observed import service as observed
 from quote_engine.optimax import service as policies
 from quote_engine.quotes import service as quotes
 
@@ -54,5 +60,14 @@ def optimax(rt: Runtime) -> ConsumerSpec:
     )
 
 
+def scraper(rt: Runtime) -> ConsumerSpec:
+    async def price_observed(session: AsyncSession, event: CloudEvent) -> None:
+        await observed.record(session, event_id=str(event.id), data=event.data_as(CarrierPriceObserved))
+
+    return ConsumerSpec(
+        "quote-engine.scraper", [SCRAPER_JOB_TOPIC], {"carrier.price_observed": price_observed}
+    )
+
+
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:
-    return [pricing(rt), optimax(rt)]
+    return [pricing(rt), optimax(rt), scraper(rt)]

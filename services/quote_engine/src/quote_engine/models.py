@@ -1,6 +1,7 @@
 """Every table of the service's schema (the Alembic environment and drift test read this)."""
 
 from quote_engine.core.base import MESSAGING, Base
+from quote_engine.observed.models import ObservedPrice
 from quote_engine.optimax.models import CustomerPolicy
 from quote_engine.quotes.models import Calculation
 from quote_engine.tariffs.models import CarrierProduct, ReceiptTaxRow, TariffVersion
@@ -11,6 +12,7 @@ __all__ = [
     "Calculation",
     "CarrierProduct",
     "CustomerPolicy",
+    "ObservedPrice",
     "ReceiptTaxRow",
     "TariffVersion",
 ]

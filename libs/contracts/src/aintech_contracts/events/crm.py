@@ -281,6 +281,30 @@ class ClaimPaid(EventData):
     paid_at: datetime
 
 
+class ClaimDocumentAdded(EventData):
+    """A file (photo, PDF) was uploaded to a claim.
+
+    The bytes are in the platform's object store (``aintech_shared.objectstore``, the same store
+    for every service) under ``object_key``; ``sha256`` is the digest recorded at upload, so a
+    reader can check what it fetched. The type was recognised from the content, not the name.
+    """
+
+    event_type = "claim.document_added"
+    topic = CLAIM_TOPIC
+    claim_id: UUID
+    claim_number: str
+    customer_id: UUID
+    policy_id: UUID
+    document_id: UUID
+    object_key: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex SHA-256 of the whole file.")
+    content_type: Literal["image/jpeg", "image/png", "image/heic", "application/pdf"]
+    size: int = Field(ge=0, description="Bytes.")
+    name: str = Field(description="The file name as uploaded (shown to people, never used as a path).")
+    document_type: str | None = None
+    uploaded_by: UUID | None = None
+
+
 # --- quotes ------------------------------------------------------------------------------------
 
 

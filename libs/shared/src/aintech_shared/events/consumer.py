@@ -380,7 +380,7 @@ class EventConsumer:
                         claimed.discard(event.id)
                         token = correlation_id_var.set(event.correlationid or event.id)
                         try:
-                            await handler(session, event)
+                            await self._run_handler(session, event, handler)
                         finally:
                             correlation_id_var.reset(token)
                         outcomes.append((event.type, "handled"))
@@ -504,12 +504,16 @@ class EventConsumer:
         )
         if claimed.first() is None:
             return "duplicate"
+        await self._run_handler(session, event, handler)
+        return "handled"
+
+    async def _run_handler(self, session: AsyncSession, event: CloudEvent, handler: Handler) -> None:
+        """The handler, inside a consumer span continuing the event's trace when tracing is on."""
         if tracing.enabled():
             with tracing.consumer_span(event, self.spec.name):
                 await handler(session, event)
         else:
             await handler(session, event)
-        return "handled"
 
     async def _dead_letter(self, record: Record, producer: Any, error: str, attempts: int) -> None:
         topic = dead_letter_topic(record.topic)

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from ai_fraud.core.base import MESSAGING
 from ai_fraud.settings import Settings
 from aintech_shared.events.outbox import Outbox
+from aintech_shared.objectstore import ObjectStore, object_store
 
 SOURCE = "ai-fraud"
 
@@ -26,12 +27,17 @@ class ModelSlot:
 class Runtime:
     settings: Settings
     outbox: Outbox
+    objects: ObjectStore  # the platform's object store: claim photos uploaded through the CRM
     model: ModelSlot = field(default_factory=ModelSlot)
     caches: dict[str, Any] = field(default_factory=dict)  # per-process indexes (photos)
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    return Runtime(settings=settings, outbox=Outbox(MESSAGING, source=SOURCE))
+    return Runtime(
+        settings=settings,
+        outbox=Outbox(MESSAGING, source=SOURCE),
+        objects=object_store(settings.object_store),
+    )
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import imagehash
+import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000  # a 48-megapixel phone photo is ~48M; 40M leaves room and refuses bombs
@@ -118,6 +119,37 @@ def exif_findings(exif: dict[str, Any], *, incident: datetime | None, reported: 
         elif (day - when).days > 2:
             found.append("taken_long_before_incident")
     return found
+
+
+class HashIndex:
+    """64-bit hashes in one NumPy array: a radius search is a vectorised XOR and popcount over every
+    hash (100k hashes: about a millisecond), whatever their spread.
+
+    This is the index the photo checks use. A BK-tree (below) prunes well only for small radii: at
+    the review radius (12 bits) over hashes that look random it visits nearly every node, in
+    Python — about 0.7 s per lookup among 100k (``make bench --only fraud``).
+    """
+
+    def __init__(self) -> None:
+        self._values = np.zeros(1024, dtype=np.uint64)
+        self._ids: list[Any] = []
+        self.size = 0
+
+    def add(self, value: int, ident: Any) -> None:
+        if self.size == len(self._values):
+            grown = np.zeros(len(self._values) * 2, dtype=np.uint64)
+            grown[: self.size] = self._values
+            self._values = grown
+        self._values[self.size] = np.uint64(value)
+        self._ids.append(ident)
+        self.size += 1
+
+    def search(self, value: int, radius: int) -> list[tuple[int, Any]]:
+        """(distance, id) of every hash within ``radius`` of ``value``."""
+        if not self.size:
+            return []
+        distances = np.bitwise_count(self._values[: self.size] ^ np.uint64(value))
+        return [(int(distances[i]), self._ids[i]) for i in np.flatnonzero(distances <= radius)]
 
 
 class BKTree:

@@ -16,7 +16,7 @@ from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import AppError, UnprocessableEntity, responses
 
 router = APIRouter(tags=["photos"])
-MAX_BYTES = 15 * 1024 * 1024
+MAX_BYTES = service.MAX_BYTES
 
 
 class TooLarge(AppError):

@@ -1,6 +1,7 @@
 """Claim photos: hashed, matched against every other claim's photos, EXIF checked.
 
-The near-duplicate index is a BK-tree over the pHashes of ``fraud.photos``, kept per process and
+The near-duplicate index is a NumPy array of the pHashes of ``fraud.photos`` (``HashIndex``: one
+vectorised Hamming-distance pass per lookup), kept per process and
 topped up from the table before each lookup (rows committed by other replicas included; a window
 of recent sequence numbers is re-read so a row committed late is not missed). A match is a
 **duplicate** when pHash differs by at most 8 bits and the dHash cross-check by at most 16, and
@@ -10,6 +11,7 @@ photo part of the claim's next score.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,18 +22,24 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_fraud.core.runtime import Runtime
-from ai_fraud.photos.hashing import BKTree, PhotoRefused, exif_findings, fingerprint, hamming, unsigned
+from ai_fraud.photos.hashing import HashIndex, PhotoRefused, exif_findings, fingerprint, hamming, unsigned
 from ai_fraud.photos.models import Photo
 from ai_fraud.readmodel import service as readmodel
 from aintech_shared.errors import NotFound, UnprocessableEntity
 
 DUPLICATE, REVIEW, DHASH_CHECK = 8, 12, 16
 LATE_COMMIT_WINDOW = 1000
+MAX_BYTES = 15 * 1024 * 1024
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
+
+
+class StoredBytesMismatch(RuntimeError):
+    """The object store holds other bytes than the upload announced (a handler failure: dead-lettered)."""
 
 
 @dataclass
 class PhotoIndex:
-    tree: BKTree = field(default_factory=BKTree)
+    tree: HashIndex = field(default_factory=HashIndex)
     known: set[uuid.UUID] = field(default_factory=set)
     last_seq: int = 0
 
@@ -115,6 +123,23 @@ async def add_photo(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID, 
     )
     assert photo is not None
     return photo
+
+
+async def fetch_stored(rt: Runtime, *, key: str, sha256: str, size: int) -> bytes | None:
+    """A claim photo's bytes from the platform's object store, checked against the announced digest.
+
+    None when the file is larger than a photo may be (it is not checked, as an upload would be refused).
+    """
+    if size > MAX_BYTES:
+        return None
+    data = bytearray()
+    async for chunk in rt.objects.read(key):
+        data.extend(chunk)
+        if len(data) > MAX_BYTES:
+            return None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise StoredBytesMismatch(f"object {key!r} does not match the digest announced at upload")
+    return bytes(data)
 
 
 async def photos_of(session: AsyncSession, *, claim_id: uuid.UUID) -> Sequence[Photo]:

@@ -5,8 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from aintech_contracts.events.crm import ClaimApproved, ClaimCreated, ClaimDenied, ClaimPaid, ClaimUpdated
-from core_crm.claims.models import Claim
+from aintech_contracts.events.crm import (
+    ClaimApproved,
+    ClaimCreated,
+    ClaimDenied,
+    ClaimDocumentAdded,
+    ClaimPaid,
+    ClaimUpdated,
+)
+from aintech_shared.objectstore import StoredObject
+from core_crm.claims.models import Claim, ClaimDocument
 
 
 def created(claim: Claim, *, policy_number: str) -> ClaimCreated:
@@ -83,4 +91,21 @@ def paid(claim: Claim) -> ClaimPaid:
         paid_amount=claim.paid_amount,
         payment_reference=claim.payment_reference,
         paid_at=claim.paid_at,
+    )
+
+
+def document_added(claim: Claim, document: ClaimDocument, *, stored: StoredObject) -> ClaimDocumentAdded:
+    return ClaimDocumentAdded(
+        claim_id=claim.id,
+        claim_number=claim.claim_number,
+        customer_id=claim.customer_id,
+        policy_id=claim.policy_id,
+        document_id=document.id,
+        object_key=stored.key,
+        sha256=stored.sha256,
+        content_type=stored.content_type,  # one of files.ACCEPTED (validated by the model)
+        size=stored.size,
+        name=document.name,
+        document_type=document.document_type,
+        uploaded_by=document.uploaded_by,
     )

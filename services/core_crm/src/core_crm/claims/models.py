@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -109,15 +109,27 @@ class ClaimNote(Base):
 
 
 class ClaimDocument(Base):
+    """A file of a claim: uploaded (bytes in the object store under ``object_key``, with their
+    SHA-256 and size) or, for documents recorded before uploads existed, an external URL."""
+
     __tablename__ = "claim_documents"
-    __table_args__ = (Index("ix_claim_documents_claim", "claim_id", "uploaded_at"),)
+    __table_args__ = (
+        Index("ix_claim_documents_claim", "claim_id", "uploaded_at"),
+        CheckConstraint(
+            "(object_key IS NOT NULL AND sha256 IS NOT NULL AND size IS NOT NULL) OR url IS NOT NULL",
+            name="stored_or_linked",
+        ),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     claim_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("crm.claims.id", ondelete="CASCADE"), nullable=False
     )
     name: Mapped[str] = mapped_column(String(255), nullable=False)
-    url: Mapped[str] = mapped_column(String(500), nullable=False)
+    url: Mapped[str | None] = mapped_column(String(500))
+    object_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
     content_type: Mapped[str | None] = mapped_column(String(100))
     document_type: Mapped[str | None] = mapped_column(String(50))
     uploaded_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

@@ -55,6 +55,13 @@ async def documents(session: AsyncSession, claim_id: uuid.UUID) -> Sequence[Clai
     return rows.all()
 
 
+async def document(
+    session: AsyncSession, *, claim_id: uuid.UUID, document_id: uuid.UUID
+) -> ClaimDocument | None:
+    query = select(ClaimDocument).where(ClaimDocument.id == document_id, ClaimDocument.claim_id == claim_id)
+    return (await session.scalars(query)).first()
+
+
 async def search(
     session: AsyncSession,
     *,

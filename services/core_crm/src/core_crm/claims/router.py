@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile, status
 
 from aintech_contracts.rbac import Permission
 from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
+from aintech_shared.objectstore import range_response
 from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
-from core_crm.claims import service
+from core_crm.claims import files, service
 from core_crm.claims.models import Claim, ClaimStatus
 from core_crm.claims.schemas import (
     ApproveRequest,
@@ -20,7 +22,6 @@ from core_crm.claims.schemas import (
     ClaimOut,
     ClaimUpdate,
     DenyRequest,
-    DocumentCreate,
     DocumentOut,
     HistoryOut,
     NoteCreate,
@@ -333,17 +334,91 @@ async def documents(claim_id: uuid.UUID, who: Reader, db: ReadSession) -> list[D
     ]
 
 
+DOCUMENT_TYPE = r"^[a-z][a-z0-9_]{0,49}$"
+FILE_CHUNK = 64 * 1024
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    await upload.seek(0)
+    while chunk := await upload.read(FILE_CHUNK):
+        yield chunk
+
+
 @router.post(
     "/{claim_id}/documents",
     status_code=status.HTTP_201_CREATED,
     response_model=DocumentOut,
-    summary="Attach a document",
-    description="The file itself lives in document storage; this records its name, URL and type.",
-    responses=responses(*GUARDED, NOT_FOUND, (409, "The claim is closed")),
+    summary="Upload a document (photo or PDF)",
+    description="`multipart/form-data` with the file in `file` (and optionally `document_type`, e.g. "
+    "`photo`, `invoice`, `police_report`). The type is recognised from the content: JPEG, PNG or PDF "
+    "(HEIC is refused: the photo checks cannot read it). At most `CORE_CRM_DOCUMENT_MAX_BYTES` (8 MB "
+    "by default). The SHA-256 and size are recorded. Staff with `claims:write`, or the customer on "
+    "their own claim; not once the claim is denied or paid. Publishes `claim.document_added`.",
+    responses=responses(
+        *GUARDED,
+        NOT_FOUND,
+        (409, "The claim is closed"),
+        (413, "Larger than the document limit"),
+        (422, "Not a JPEG, PNG or PDF, or no file"),
+    ),
 )
 async def add_document(
-    claim_id: uuid.UUID, body: DocumentCreate, who: Reporter, db: DbSession
+    claim_id: uuid.UUID,
+    who: Reporter,
+    db: DbSession,
+    rt: RuntimeDep,
+    file: Annotated[UploadFile, File(description="The photo or PDF itself.")],
+    document_type: Annotated[
+        str | None, Form(pattern=DOCUMENT_TYPE, description="What the document is (lower-case word).")
+    ] = None,
 ) -> DocumentOut:
-    return DocumentOut.model_validate(
-        await service.add_document(db, viewer=who, claim_id=claim_id, data=body)
+    head = await file.read(files.SNIFF_BYTES)
+    document = await service.add_document(
+        db,
+        rt=rt,
+        viewer=who,
+        claim_id=claim_id,
+        filename=file.filename,
+        head=head,
+        size=file.size if file.size is not None else 0,
+        content=_chunks(file),
+        document_type=document_type,
     )
+    return DocumentOut.model_validate(document)
+
+
+@router.get(
+    "/{claim_id}/documents/{document_id}/content",
+    response_class=Response,
+    summary="Download an uploaded document (byte ranges supported)",
+    description="The file as uploaded, with its content type and an `ETag` of its SHA-256. A `Range: "
+    "bytes=a-b` header (one range) answers 206 with that part; a range past the end answers 416. "
+    "A customer reaches only their own claims' files.",
+    responses={
+        200: {
+            "description": "The whole file",
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in files.ACCEPTED},
+        },
+        206: {
+            "description": "The requested byte range",
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in files.ACCEPTED},
+        },
+        **responses(
+            *GUARDED,
+            (404, "No such claim or document, or it has no stored file"),
+            (416, "The range lies outside the file"),
+        ),
+    },
+)
+async def download_document(
+    claim_id: uuid.UUID,
+    document_id: uuid.UUID,
+    who: Reader,
+    db: ReadSession,
+    rt: RuntimeDep,
+    range_: Annotated[str | None, Header(alias="Range", description="`bytes=start-end` (one range).")] = None,
+) -> Response:
+    document, stored = await service.document_file(
+        db, rt=rt, viewer=who, claim_id=claim_id, document_id=document_id
+    )
+    return range_response(rt.objects, stored, range_, filename=document.name)

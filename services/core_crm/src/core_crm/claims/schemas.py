@@ -19,7 +19,6 @@ from core_crm.core.types import (
     Str100,
     Str255,
     Str500,
-    Url,
 )
 
 
@@ -119,27 +118,6 @@ class NoteCreate(BaseModel):
     internal: bool = Field(default=True, description="Internal notes are hidden from the customer.")
 
 
-class DocumentCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "foto-techo.jpg",
-                    "url": "https://files.aintech.example/claims/foto-techo.jpg",
-                    "content_type": "image/jpeg",
-                    "document_type": "photo",
-                }
-            ]
-        },
-    )
-
-    name: Str255
-    url: Url
-    content_type: Str100 | None = None
-    document_type: Str50 | None = None
-
-
 class ClaimOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -193,9 +171,15 @@ class DocumentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    name: str
-    url: str
-    content_type: str | None
+    claim_id: uuid.UUID
+    name: str = Field(description="The file name as uploaded.")
+    url: str | None = Field(
+        description="External link of a document recorded before uploads existed; null for an uploaded file "
+        "(download it from `GET /claims/{claim_id}/documents/{id}/content`)."
+    )
+    content_type: str | None = Field(description="Recognised from the content at upload.")
     document_type: str | None
+    sha256: str | None = Field(description="Hex SHA-256 of the uploaded file.")
+    size: int | None = Field(description="Bytes of the uploaded file.")
     uploaded_by: uuid.UUID | None
     uploaded_at: datetime

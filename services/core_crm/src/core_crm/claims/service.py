@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
+from aintech_shared.errors import AppError, Conflict, NotFound, UnprocessableEntity
+from aintech_shared.objectstore import StoredObject
 from core_crm.accounts import service as accounts
-from core_crm.claims import events, repository
+from core_crm.claims import events, files, repository
 from core_crm.claims.models import (
     OPEN_STATUSES,
     TRANSITIONS,
@@ -22,7 +23,7 @@ from core_crm.claims.models import (
     ClaimNote,
     ClaimStatus,
 )
-from core_crm.claims.schemas import ClaimCreate, DocumentCreate
+from core_crm.claims.schemas import ClaimCreate
 from core_crm.core.base import utcnow
 from core_crm.core.numbers import next_number
 from core_crm.core.preconditions import check_version
@@ -411,16 +412,73 @@ async def claim_documents(
     return await repository.documents(session, claim.id)
 
 
+class DocumentTooLarge(AppError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
 async def add_document(
-    session: AsyncSession, *, viewer: Viewer, claim_id: uuid.UUID, data: DocumentCreate
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    viewer: Viewer,
+    claim_id: uuid.UUID,
+    filename: str | None,
+    head: bytes,
+    size: int,
+    content: AsyncIterator[bytes],
+    document_type: str | None,
 ) -> ClaimDocument:
-    """Attach a document (already stored elsewhere) to an open or approved claim."""
+    """Store an uploaded file of an open or approved claim; publish `claim.document_added`.
+
+    ``head`` is the file's first bytes (its type is recognised from them) and ``size`` its length;
+    ``content`` streams the whole file into the object store. The bytes are stored before the row
+    is written: a failed transaction can leave an unreferenced object, never a row without bytes.
+    """
     claim = await get_claim(session, viewer=viewer, claim_id=claim_id)
     if claim.status in (ClaimStatus.denied, ClaimStatus.paid):
         raise Conflict(f"A claim that is {claim.status} takes no more documents.")
-    document = ClaimDocument(claim_id=claim.id, uploaded_by=viewer.actor_id, **data.model_dump())
+    limit = rt.settings.document_max_bytes
+    if size > limit:
+        raise DocumentTooLarge(f"Claim documents are limited to {limit} bytes; this one has {size}.")
+    content_type = files.sniff(head)
+    if content_type is None:
+        raise _field_error(
+            "file",
+            f"the content is {files.describe(head)}; accepted are JPEG, PNG and PDF "
+            "(recognised by their content, not their name)",
+        )
+    document = ClaimDocument(
+        id=uuid.uuid4(),
+        claim_id=claim.id,
+        name=files.safe_name(filename, content_type),
+        document_type=document_type,
+        content_type=content_type,
+        uploaded_by=viewer.actor_id,
+    )
+    stored = await rt.objects.put(f"claims/{claim.id}/{document.id}", content, content_type=content_type)
+    if stored.size > limit:  # the stream was longer than announced
+        await rt.objects.delete(stored.key)
+        raise DocumentTooLarge(f"Claim documents are limited to {limit} bytes.")
+    document.object_key, document.sha256, document.size = stored.key, stored.sha256, stored.size
     await repository.add(session, document)
+    await rt.outbox.publish(session, events.document_added(claim, document, stored=stored), key=str(claim.id))
     return document
+
+
+async def document_file(
+    session: AsyncSession, *, rt: Runtime, viewer: Viewer, claim_id: uuid.UUID, document_id: uuid.UUID
+) -> tuple[ClaimDocument, StoredObject]:
+    """An uploaded document of a claim the viewer may see, and its stored object (404 otherwise)."""
+    claim = await get_claim(session, viewer=viewer, claim_id=claim_id)
+    document = await repository.document(session, claim_id=claim.id, document_id=document_id)
+    if document is None:
+        raise NotFound("No such document on this claim.")
+    if document.object_key is None:
+        raise NotFound("This document is an external link with no stored file; follow its `url`.")
+    stored = await rt.objects.stat(document.object_key)
+    if stored is None:
+        raise NotFound("The document's file is missing from storage.")
+    return document, stored
 
 
 async def claims_of(session: AsyncSession, *, customer_id: uuid.UUID) -> Sequence[Claim]:

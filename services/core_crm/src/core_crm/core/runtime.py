@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from aintech_shared.events.outbox import Outbox
+from aintech_shared.objectstore import ObjectStore, object_store
 from core_crm.core.base import MESSAGING
 from core_crm.settings import Settings
 
@@ -18,10 +19,15 @@ SOURCE = "core-crm"
 class Runtime:
     settings: Settings
     outbox: Outbox
+    objects: ObjectStore  # claim documents (the platform's object store)
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    return Runtime(settings=settings, outbox=Outbox(MESSAGING, source=SOURCE))
+    return Runtime(
+        settings=settings,
+        outbox=Outbox(MESSAGING, source=SOURCE),
+        objects=object_store(settings.object_store),
+    )
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
@@ -193,25 +194,50 @@ PostalCode = Annotated[
 
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2200, 12, 31)
+# The rule as the document states it: the year as written is 1900-2200 (the schema's `pattern`, next to
+# its `format`). Text is judged by that; a date or datetime object by its own year.
+SANE_YEAR_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-"
+_SANE_YEAR = re.compile(SANE_YEAR_PATTERN)
+_YEAR_RANGE = f"must be between {MIN_DATE.year} and {MAX_DATE.year}"
+
+
+def _sane_year_text(value: Any) -> Any:
+    """Refuse text whose year (as written) is outside the range; other malformed text is left to the
+    format's own check, which says what is wrong with it."""
+    if isinstance(value, str) and re.match(r"[0-9]{4}-", value) and not _SANE_YEAR.match(value):
+        raise ValueError(_YEAR_RANGE)
+    return value
 
 
 def _sane_date(value: date | None) -> date | None:
     if value is not None and not (MIN_DATE <= value <= MAX_DATE):
-        raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
+        raise ValueError(_YEAR_RANGE)
     return value
 
 
-SaneDate = Annotated[Day, AfterValidator(_sane_date)]
+SaneDate = Annotated[
+    Day,
+    AfterValidator(_sane_date),
+    BeforeValidator(_sane_year_text),
+    Field(json_schema_extra={"pattern": SANE_YEAR_PATTERN}),
+]
 
 
 def _sane_instant(value: datetime) -> datetime:
-    if not (MIN_DATE.year <= value.year <= MAX_DATE.year):
-        raise ValueError(f"must be between {MIN_DATE.year} and {MAX_DATE.year}")
+    # In UTC a year-2200 instant written with a negative offset is in 2201 (and 1900 with a positive
+    # one in 1899): the written year decides (above); this only keeps date arithmetic from overflowing.
+    if not (MIN_DATE.year - 1 <= value.year <= MAX_DATE.year + 1):
+        raise ValueError(_YEAR_RANGE)
     return value
 
 
 # An instant with a time zone, within a sane range (so no date arithmetic can overflow).
-Instant = Annotated[SharedInstant, AfterValidator(_sane_instant)]
+Instant = Annotated[
+    SharedInstant,
+    AfterValidator(_sane_instant),
+    BeforeValidator(_sane_year_text),
+    Field(json_schema_extra={"pattern": SANE_YEAR_PATTERN}),
+]
 
 # Amounts stored in Numeric(10, 2) columns.
 SmallMoney = Annotated[

@@ -301,6 +301,12 @@ async def identified_by_phone(session: AsyncSession, phone: str) -> uuid.UUID | 
     return found.id if found is not None else None
 
 
+async def identified_by_dni(session: AsyncSession, dni: str) -> uuid.UUID | None:
+    """The live customer with this DNI/NIE (as stored: upper case, no separators), if any."""
+    found = await repository.live_by_dni(session, "".join(c for c in dni if c.isalnum()).upper())
+    return found.id if found is not None else None
+
+
 async def referenced_customer(
     session: AsyncSession, *, viewer: Viewer, customer_id: uuid.UUID, for_update: bool = False
 ) -> Customer:

@@ -46,6 +46,11 @@ async def terms(session: AsyncSession, policy_id: uuid.UUID) -> Sequence[PolicyT
     return rows.all()
 
 
+async def current_term(session: AsyncSession, policy_id: uuid.UUID, term_number: int) -> PolicyTerm | None:
+    query = select(PolicyTerm).where(PolicyTerm.policy_id == policy_id, PolicyTerm.term_number == term_number)
+    return (await session.scalars(query.with_for_update())).first()
+
+
 async def term_on(session: AsyncSession, policy_id: uuid.UUID, on: date) -> PolicyTerm | None:
     """The term whose [start, end) contains ``on``."""
     return (

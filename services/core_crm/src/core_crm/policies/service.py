@@ -19,7 +19,7 @@ from core_crm.core.runtime import Runtime
 from core_crm.customers import service as customers
 from core_crm.customers.access import Viewer
 from core_crm.policies import events, repository
-from core_crm.policies.models import Policy, PolicyStatus, PolicyTerm
+from core_crm.policies.models import PAYMENTS_PER_YEAR, Policy, PolicyStatus, PolicyTerm
 from core_crm.policies.schemas import PolicyCreate, validate_details
 
 MAX_TERM_DAYS = 366 * 5
@@ -173,6 +173,54 @@ async def update_policy(
     policy.updated_at = utcnow()
     policy.updated_by = viewer.actor_id
     await repository.flush(session)
+    return policy
+
+
+async def correct_term(
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    policy_id: uuid.UUID,
+    start: date | None,
+    end: date | None,
+    annual_premium: Decimal | None,
+) -> Policy:
+    """Correct the current term's dates or premium to what the carrier's document says (the term
+    history row of the current term follows). The term rules hold: end after start, at most five
+    years; 409 once cancelled. The premium is annual, spread over the policy's payments."""
+    policy = await lock_policy(session, viewer=viewer, policy_id=policy_id)
+    if policy.status == PolicyStatus.cancelled:
+        raise Conflict("A cancelled policy cannot be changed.")
+    new_start = start or policy.coverage_start_date
+    new_end = end or policy.coverage_end_date
+    if new_end <= new_start:
+        raise _field_error("end_date", f"the term must end after it starts ({new_start})")
+    if (new_end - new_start).days > MAX_TERM_DAYS:
+        raise _field_error("end_date", "a term lasts at most five years")
+    policy.coverage_start_date, policy.coverage_end_date = new_start, new_end
+    if annual_premium is not None:
+        per_payment = (annual_premium / PAYMENTS_PER_YEAR[policy.premium_frequency]).quantize(Decimal("0.01"))
+        if per_payment <= 0:
+            raise _field_error("premium_total", "must be positive")
+        policy.premium_amount = per_payment
+    term = await repository.current_term(session, policy.id, policy.term_number)
+    if term is not None:
+        term.start_date, term.end_date = new_start, new_end
+        term.premium_amount = policy.premium_amount
+    policy.version += 1
+    policy.updated_at = utcnow()
+    policy.updated_by = viewer.actor_id
+    await repository.flush(session)
+    return policy
+
+
+async def find_for_document(
+    session: AsyncSession, *, policy_number: str, carrier: str, carrier_name: str
+) -> Policy | None:
+    """The policy a carrier's document is about: same number, same carrier (slug or name, any case)."""
+    policy = await repository.by_number(session, policy_number)
+    if policy is None or policy.carrier.strip().lower() not in {carrier.lower(), carrier_name.lower()}:
+        return None
     return policy
 
 

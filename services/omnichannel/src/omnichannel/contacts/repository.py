@@ -92,5 +92,24 @@ async def set_user_email(session: AsyncSession, user_id: uuid.UUID, email: str) 
     await session.execute(update(PlatformUser).where(PlatformUser.user_id == user_id).values(email=email))
 
 
+async def set_user_role(session: AsyncSession, user_id: uuid.UUID, role: str) -> None:
+    await session.execute(update(PlatformUser).where(PlatformUser.user_id == user_id).values(role=role))
+
+
+async def users_with_role(session: AsyncSession, role: str) -> Sequence[uuid.UUID]:
+    rows = await session.scalars(
+        select(PlatformUser.user_id).where(PlatformUser.role == role).order_by(PlatformUser.user_id)
+    )
+    return rows.all()
+
+
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> PlatformUser | None:
     return await session.get(PlatformUser, user_id)
+
+
+async def user_ids_with_roles(session: AsyncSession, roles: Sequence[str]) -> list[uuid.UUID]:
+    """The accounts holding one of ``roles`` (as ``user.registered`` told us)."""
+    query = (
+        select(PlatformUser.user_id).where(PlatformUser.role.in_(list(roles))).order_by(PlatformUser.user_id)
+    )
+    return list((await session.scalars(query)).all())

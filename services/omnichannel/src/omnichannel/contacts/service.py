@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,6 +77,16 @@ async def apply_user_email(session: AsyncSession, *, user_id: uuid.UUID, email: 
     await repository.set_user_email(session, user_id, email_address(email))
 
 
+async def apply_user_role(session: AsyncSession, *, user_id: uuid.UUID, role: str) -> None:
+    """A platform user's new role (who is a supervisor decides who hears of fraud alerts)."""
+    await repository.set_user_role(session, user_id, role[:20])
+
+
+async def supervisors(session: AsyncSession) -> Sequence[uuid.UUID]:
+    """The platform users known here as supervisors."""
+    return await repository.users_with_role(session, "supervisor")
+
+
 async def match_phone(session: AsyncSession, *, address: str) -> Contact | None:
     """The one live customer whose mobile or phone is ``address`` (E.164); None if none or several."""
     return await repository.by_phone(session, address)
@@ -96,6 +107,10 @@ async def for_user(session: AsyncSession, *, user_id: uuid.UUID) -> Contact | No
 
 async def user(session: AsyncSession, *, user_id: uuid.UUID) -> PlatformUser | None:
     return await repository.get_user(session, user_id)
+
+
+async def users_with_roles(session: AsyncSession, *, roles: list[str]) -> list[uuid.UUID]:
+    return await repository.user_ids_with_roles(session, roles)
 
 
 def recipient_of(contact: Contact) -> Recipient:

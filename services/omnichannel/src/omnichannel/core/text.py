@@ -31,8 +31,19 @@ ChatBody = Annotated[str, StringConstraints(min_length=1, max_length=4000), Afte
 NoteBody = Annotated[str, StringConstraints(min_length=1, max_length=4000), AfterValidator(no_nul)]
 # E-mail bodies are bounded by bytes (OMNICHANNEL_MAX_EMAIL_BYTES, 413 beyond), not here.
 EmailBody = Annotated[str, AfterValidator(no_nul)]
+# One line with something on it, as the document says it (`pattern`): no CR, LF or NUL, and at least
+# one character that is not a space or tab. The rule is judged on the text as sent; the surrounding
+# spaces and tabs are trimmed afterwards (trimming first would accept what the schema calls too long,
+# and refuse a blank the schema allows).
+ONE_LINE_PATTERN = r"^[^\r\n\x00]*[^\r\n\x00\t ][^\r\n\x00]*$"
+
+
+def _trim(value: str) -> str:
+    return value.strip(" \t")
+
+
 Subject = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), AfterValidator(one_line)
+    str, StringConstraints(min_length=1, max_length=500, pattern=ONE_LINE_PATTERN), AfterValidator(_trim)
 ]
 Label = Annotated[
     str,

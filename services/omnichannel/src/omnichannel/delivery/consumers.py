@@ -10,6 +10,7 @@
   known here yet is parked until ``customer.created`` arrives (``parking``); ``crm.task``: the assignee
   is notified; ``crm.notification``: e-mails the CRM asks for, and the code that proves a customer's
   new phone number (texted to it, stored redacted).
+* ``fraud.score``: `fraud.alert` -> a ``fraud_alert`` notification to every supervisor.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
-from aintech_contracts.events import auth, crm
+from aintech_contracts.events import auth, crm, fraud
 from aintech_contracts.statuses import ClaimStatus
 from aintech_shared.events.consumer import Handler
 from omnichannel.contacts import service as contacts
@@ -191,6 +192,11 @@ async def on_email_changed(session: AsyncSession, event: CloudEvent) -> None:
 
 async def on_user_registered(session: AsyncSession, event: CloudEvent) -> None:
     await contacts.apply_user(session, event=event.data_as(auth.UserRegistered))
+
+
+async def on_user_role_changed(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data_as(auth.UserRoleChanged)
+    await contacts.apply_user_role(session, user_id=data.user_id, role=data.new_role)
 
 
 # --- CRM -----------------------------------------------------------------------------------------
@@ -387,6 +393,35 @@ async def on_task_created(session: AsyncSession, event: CloudEvent) -> None:
         data={"task_id": str(data.task_id)},
         source_event_id=event.id,
     )
+
+
+# --- ai-fraud ------------------------------------------------------------------------------------
+
+
+async def on_fraud_alert(session: AsyncSession, event: CloudEvent) -> None:
+    """A claim entered the high fraud band: every supervisor gets a ``fraud_alert`` notification
+    (once per alert and supervisor). Staff only: no customer ever hears of it."""
+    data = event.data_as(fraud.FraudAlert)
+    for user_id in await contacts.supervisors(session):
+        language = await _language_of_user(session, user_id)
+        notice = render_inapp(
+            "fraud_alert",
+            language=language,
+            variables={
+                "claim_number": data.claim_number or str(data.claim_id),
+                "score": data.score,
+                "summary": data.summary_en if (language or "es").startswith("en") else data.summary_es,
+            },
+        )
+        await notifications.notify(
+            session,
+            user_id=user_id,
+            kind=notice.kind,
+            title=notice.title,
+            body=notice.body,
+            data={"claim_id": str(data.claim_id), "score": data.score},
+            source_event_id=f"{event.id}:{user_id}",
+        )
 
 
 async def on_email_requested(session: AsyncSession, event: CloudEvent) -> None:

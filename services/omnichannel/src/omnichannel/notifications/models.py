@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, PrimaryKeyConstraint, String, text
+from sqlalchemy import Boolean, Index, Integer, PrimaryKeyConstraint, String, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,6 +19,9 @@ KINDS = (
     "quote_accepted",
     "fraud_alert",
 )
+# A message sent by hand by a supervisor or an admin: always in the app (not one of the kinds a user
+# chooses channels for in the preferences).
+STAFF_MESSAGE = "staff_message"
 
 
 class Notification(Base):
@@ -54,3 +57,28 @@ class NotificationPreference(Base):
     email: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     sms: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     whatsapp: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class SlackPost(Base):
+    """A staff alert waiting to be (or already) posted to the Slack incoming webhook of its kind.
+
+    Queued in the transaction of the notification and posted by the worker, so a slow or failing Slack
+    never holds the notification up; one post per alert (``dedupe_key``) however many users it reached."""
+
+    __tablename__ = "slack_posts"
+    __table_args__ = (
+        Index("ix_slack_posts_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    dedupe_key: Mapped[str] = mapped_column(String(150), nullable=False, unique=True)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    body: Mapped[str] = mapped_column(String(1000), nullable=False, default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = ts_column(nullable=False)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = created_column()
+    sent_at: Mapped[datetime | None] = ts_column()

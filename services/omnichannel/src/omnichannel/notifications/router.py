@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Depends, WebSocket
 
+from aintech_contracts.rbac import Role
+from aintech_shared.auth import Principal, require_roles
 from aintech_shared.db import Database, DbSession
 from aintech_shared.errors import responses
 from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor
@@ -14,17 +16,27 @@ from omnichannel.core import sockets
 from omnichannel.core.deps import Caller, user_uuid
 from omnichannel.core.live import LiveHub, user_topic
 from omnichannel.notifications import service
-from omnichannel.notifications.schemas import NotificationOut, PreferenceOut, PreferencesIn, UnreadCount
+from omnichannel.notifications.schemas import (
+    NotificationOut,
+    PreferenceOut,
+    PreferencesIn,
+    StaffMessageIn,
+    StaffMessageOut,
+    UnreadCount,
+)
 from omnichannel.settings import Settings
 
 router = APIRouter(tags=["notifications"])
+
+SupervisorOrAdmin = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))]
 
 
 @router.get(
     "/notifications",
     response_model=CursorPage[NotificationOut],
     summary="My notifications (newest first)",
-    description="Policy expiring, claim status changed, task assigned, quote accepted, fraud alerts. "
+    description="Policy expiring, claim status changed, task assigned, quote accepted, fraud alerts, "
+    "messages sent by hand by supervisors (`staff_message`). "
     "Cursor pagination.",
     responses=responses((422, "Invalid cursor")),
 )
@@ -36,6 +48,25 @@ async def list_notifications(
         db, user_id=user_uuid(principal), unread_only=unread, after=after, limit=limit
     )
     return CursorPage.build(rows, next_key, item=NotificationOut.model_validate)
+
+
+@router.post(
+    "/notifications/messages",
+    status_code=201,
+    response_model=StaffMessageOut,
+    summary="Send a message by hand to a user, a role or all staff",
+    description="Supervisors and admins (anyone else: 403). Give exactly one of `user_id`, `role` "
+    "(`admin`, `supervisor`, `agent`) or `everyone: true` (every member of staff). Each recipient gets a "
+    "`staff_message` notification in their history (`data.message_id`, `data.sent_by`), pushed live on "
+    "`/ws/notifications`; with a Slack webhook configured for `staff_message` it is also posted there once. "
+    "An unknown user, a role nobody holds, a blank text or an unknown field is refused with nothing stored.",
+    responses=responses(
+        (403, "Only supervisors and admins send messages"),
+        (422, "Unknown user, a role nobody holds, no audience or more than one, blank text"),
+    ),
+)
+async def send_message(body: StaffMessageIn, principal: SupervisorOrAdmin, db: DbSession) -> StaffMessageOut:
+    return await service.send_by_hand(db, sender_id=user_uuid(principal), message=body)
 
 
 @router.get("/notifications/unread-count", response_model=UnreadCount, summary="How many are unread")

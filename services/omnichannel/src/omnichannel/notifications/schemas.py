@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 Kind = Literal[
     "policy_expiring",
@@ -64,3 +64,62 @@ class PreferenceOut(BaseModel):
     email: bool
     sms: bool
     whatsapp: bool
+
+
+StaffRole = Literal["admin", "supervisor", "agent"]
+
+
+class StaffMessageIn(BaseModel):
+    """A message by hand to exactly one of: a user (``user_id``), everyone with a ``role``, or every
+    member of staff (``everyone``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "role": "agent",
+                    "title": "Cierre a las 18:00",
+                    "text": "Hoy la oficina cierra a las 18:00.",
+                },
+                {
+                    "user_id": "0b6f7c1e-2a4d-4c59-9a57-2f8f3c1d9e10",
+                    "text": "Llama al cliente de la póliza P-1042.",
+                },
+                {"everyone": True, "text": "Mantenimiento de la centralita esta noche de 22:00 a 23:00."},
+            ]
+        },
+    )
+
+    user_id: uuid.UUID | None = Field(default=None, description="One user (an account the platform knows).")
+    role: StaffRole | None = Field(default=None, description="Everyone with this staff role.")
+    everyone: bool = Field(default=False, description="Every member of staff (admins, supervisors, agents).")
+    title: str | None = Field(
+        default=None, max_length=200, description="Shown in bold; by default «Mensaje del equipo»."
+    )
+    text: str = Field(min_length=1, max_length=1000, description="The message (not blank).")
+
+    @field_validator("text", "title")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip() if value is not None else None
+
+    @model_validator(mode="after")
+    def _one_audience(self) -> StaffMessageIn:
+        chosen = [self.user_id is not None, self.role is not None, self.everyone]
+        if sum(chosen) != 1:
+            raise ValueError("give exactly one of user_id, role or everyone=true")
+        return self
+
+
+class StaffMessageOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": "5d1c8f0e-8b7a-4f3e-9a51-0c2d4e6f8a10", "recipients": 12}]}
+    )
+
+    id: uuid.UUID = Field(
+        description="The message; each recipient's notification carries it as data.message_id."
+    )
+    recipients: int = Field(description="How many users it was stored for (and pushed to).")

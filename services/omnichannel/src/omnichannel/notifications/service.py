@@ -7,13 +7,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_shared.errors import NotFound
+from aintech_shared.errors import NotFound, UnprocessableEntity
 from omnichannel.contacts import service as contacts
 from omnichannel.core import live
 from omnichannel.messaging import templated
-from omnichannel.notifications import repository
-from omnichannel.notifications.models import KINDS, Notification
-from omnichannel.notifications.schemas import NotificationOut, PreferenceIn, PreferenceOut
+from omnichannel.notifications import repository, slack
+from omnichannel.notifications.models import KINDS, STAFF_MESSAGE, Notification
+from omnichannel.notifications.schemas import (
+    NotificationOut,
+    PreferenceIn,
+    PreferenceOut,
+    StaffMessageIn,
+    StaffMessageOut,
+)
 
 DEFAULTS = {"in_app": True, "email": False, "sms": False, "whatsapp": False}
 
@@ -28,9 +34,17 @@ async def notify(
     link: str | None = None,
     data: dict[str, Any] | None = None,
     source_event_id: str | None = None,
+    alert_key: str | None = None,
 ) -> Notification | None:
     """Notify a user once per ``source_event_id``: in the app (pushed live) and on the channels
-    they chose for this kind. None when it was already done or they switched it off."""
+    they chose for this kind. None when it was already done or they switched it off.
+
+    A staff alert kind is also queued for Slack, once per ``alert_key`` (default: the source event), so
+    an alert sent to several users is posted once."""
+    key = alert_key or source_event_id
+    await slack.enqueue(
+        session, kind=kind, title=title, body=body, link=link, dedupe_key=key or f"note:{uuid.uuid4()}"
+    )
     pref = await repository.preference(session, user_id, kind)
     channels = {k: getattr(pref, k) for k in DEFAULTS} if pref else dict(DEFAULTS)
     note: Notification | None = None
@@ -124,3 +138,40 @@ async def set_preferences(
     for item in items:
         await repository.set_preference(session, {"user_id": user_id, **item.model_dump()})
     return await preferences(session, user_id=user_id)
+
+
+STAFF_ROLES = ["admin", "supervisor", "agent"]
+DEFAULT_STAFF_TITLE = "Mensaje del equipo"
+
+
+async def send_by_hand(
+    session: AsyncSession, *, sender_id: uuid.UUID, message: StaffMessageIn
+) -> StaffMessageOut:
+    """A supervisor's or admin's message to a user, a role or all staff: one notification in each
+    recipient's history, pushed live (and one Slack post when ``staff_message`` has a webhook).
+    An unknown user or a role nobody holds is a 422 with nothing stored."""
+    if message.user_id is not None:
+        if await contacts.user(session, user_id=message.user_id) is None:
+            raise UnprocessableEntity(f"No user {message.user_id} is known to the notification centre.")
+        recipients = [message.user_id]
+    else:
+        roles: list[str] = [message.role] if message.role is not None else STAFF_ROLES
+        recipients = await contacts.users_with_roles(session, roles=roles)
+        if not recipients:
+            raise UnprocessableEntity(
+                f"Nobody holds the role {message.role}." if message.role else "There is no staff."
+            )
+    message_id = uuid.uuid4()
+    title = message.title or DEFAULT_STAFF_TITLE
+    for user_id in recipients:
+        await notify(
+            session,
+            user_id=user_id,
+            kind=STAFF_MESSAGE,
+            title=title,
+            body=message.text,
+            data={"message_id": str(message_id), "sent_by": str(sender_id)},
+            source_event_id=f"{STAFF_MESSAGE}:{message_id}:{user_id}",
+            alert_key=f"{STAFF_MESSAGE}:{message_id}",
+        )
+    return StaffMessageOut(id=message_id, recipients=len(recipients))

@@ -157,6 +157,7 @@ INAPP: dict[str, tuple[str, ...]] = {
     "quote_accepted": ("quote_number", "policy_number", "carrier"),
     "policy_expiring": ("policy_number", "carrier", "coverage_end_date", "days_left"),
     "task_assigned": ("title", "priority"),
+    "fraud_alert": ("claim_number", "score", "summary"),
 }
 
 

@@ -17,6 +17,8 @@ from pydantic import (
     field_validator,
 )
 
+from quote_engine.observed.schemas import ObservedPriceOut
+
 Money = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
 PostalCode = Annotated[
     str, StringConstraints(pattern=r"^(0[1-9]|[1-4][0-9]|5[0-2])[0-9]{3}$")
@@ -291,6 +293,11 @@ class ComparisonOut(BaseModel):
         description="Guarantee -> `<product>/<cover level>` -> included: the cover differences side by side."
     )
     recommendation: Recommendation | None
+    observed: list[ObservedPriceOut] = Field(
+        default_factory=list,
+        description="Prices the carriers' portals showed for this comparison (a scraping job that named "
+        "it) or for the same risk in the last 30 days, beside each carrier's tariff total, with their age.",
+    )
 
 
 class RepricedOut(BaseModel):

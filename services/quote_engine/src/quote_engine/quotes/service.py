@@ -15,6 +15,7 @@ from aintech_contracts.events.crm import QuotePricingRequested
 from aintech_shared.errors import AppError, Conflict, NotFound
 from quote_engine.core.base import today
 from quote_engine.core.runtime import Runtime
+from quote_engine.observed import service as observed
 from quote_engine.quotes import events, repository
 from quote_engine.quotes.models import Calculation
 from quote_engine.quotes.schemas import (
@@ -284,6 +285,12 @@ async def compare(
         ineligible=ineligible,
         cover_matrix=matrix,
         recommendation=recommendation,
+        observed=await observed.beside(
+            session,
+            comparison_id=row.id,
+            request=row.request,
+            offers=[o.model_dump(mode="json") for o in ranked],
+        ),
     )
 
 
@@ -309,8 +316,15 @@ def stored_out(row: Calculation) -> CalculationOut | ComparisonOut:
 
 
 async def get(session: AsyncSession, *, calculation_id: uuid.UUID) -> CalculationOut | ComparisonOut:
-    """A stored calculation or comparison, as it was priced."""
-    return stored_out(await _stored(session, calculation_id))
+    """A stored calculation or comparison, as it was priced; a comparison with the carriers'
+    observed prices (as of now) beside it."""
+    row = await _stored(session, calculation_id)
+    out = stored_out(row)
+    if isinstance(out, ComparisonOut):
+        out.observed = await observed.beside(
+            session, comparison_id=row.id, request=row.request, offers=row.result.get("offers", [])
+        )
+    return out
 
 
 async def reprice(session: AsyncSession, *, calculation_id: uuid.UUID) -> RepricedOut:

@@ -1,0 +1,1 @@
+"""Policy proposals from parsed carrier documents."""

@@ -1,0 +1,1 @@
+"""Carriers: declarative adapters (YAML, versioned), the engines that run them, portal accounts."""

@@ -1,0 +1,1 @@
+"""Carrier policy documents: PDFs read into fields, each with a confidence; unreadable fields flagged."""

@@ -1,0 +1,1 @@
+"""What jobs found: carrier prices, parsed policy documents, portfolio entries."""

@@ -1,0 +1,1 @@
+"""Recurring jobs: a cron expression (Europe/Madrid by default) that queues a job when due."""
