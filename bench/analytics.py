@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -186,17 +187,17 @@ async def bench_kpis(store: Store, size: int, runs: int, checks: Checks) -> None
     for label, period in (("month", month), ("year", year)):
         kw: dict[str, Any] = {"start": period.start, "end": period.end, "filters": {}}
         calls: dict[str, Callable[[], Awaitable[Any]]] = {
-            "policy_figures": lambda kw=kw: repository.policy_figures(store, **kw, by=None),
-            "claim_figures": lambda kw=kw: repository.claim_figures(store, **kw, by=None),
-            "quote_figures": lambda kw=kw: repository.quote_figures(store, **kw, by=None),
-            "agent_figures": lambda kw=kw: repository.agent_figures(store, **kw),
-            "agent_conversions": lambda kw=kw: repository.agent_conversions(store, **kw),
-            "message_figures": lambda p=period: repository.message_figures(store, start=p.start, end=p.end),
-            "monthly_written": lambda kw=kw: repository.monthly_written(store, **kw),
-            "GET /kpis (9 queries)": lambda p=period: service.kpis(store, period=p, filters={}),
-            "GET /kpis?by=carrier": lambda p=period: service.kpis(store, period=p, filters={}, by="carrier"),
-            "GET /dashboard/financial": lambda p=period: dashboards.build(
-                store, kind="financial", period=p, filters={}
+            "policy_figures": partial(repository.policy_figures, store, **kw, by=None),
+            "claim_figures": partial(repository.claim_figures, store, **kw, by=None),
+            "quote_figures": partial(repository.quote_figures, store, **kw, by=None),
+            "agent_figures": partial(repository.agent_figures, store, **kw),
+            "agent_conversions": partial(repository.agent_conversions, store, **kw),
+            "message_figures": partial(repository.message_figures, store, start=period.start, end=period.end),
+            "monthly_written": partial(repository.monthly_written, store, **kw),
+            "GET /kpis (9 queries)": partial(service.kpis, store, period=period, filters={}),
+            "GET /kpis?by=carrier": partial(service.kpis, store, period=period, filters={}, by="carrier"),
+            "GET /dashboard/financial": partial(
+                dashboards.build, store, kind="financial", period=period, filters={}
             ),
         }
         for name, call in calls.items():

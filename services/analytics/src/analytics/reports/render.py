@@ -103,14 +103,14 @@ def _carrier_charts(content: ReportContent) -> list[Any]:
         bars = ax.bar(carriers, written, color=BLUE)
         ax.bar_label(bars, labels=[f"{v:,.0f}" for v in written], fontsize=6.5)
         ax.set_title("Written premium by carrier (€)", fontsize=9)
-        ax.set_ylim(top=max(written + [1]) * 1.15)
+        ax.set_ylim(top=max([*written, 1]) * 1.15)
 
     def ratio(ax: Any) -> None:
         bars = ax.bar(carriers, loss, color="#c0504d")
         ax.bar_label(bars, labels=[f"{v:.1f} %" for v in loss], fontsize=6.5)
         ax.axhline(100, color="#7f7f7f", linewidth=0.6, linestyle="--")
         ax.set_title("Loss ratio by carrier (%, 100 dashed)", fontsize=9)
-        ax.set_ylim(top=max(loss + [110]) * 1.15)
+        ax.set_ylim(top=max([*loss, 110]) * 1.15)
 
     return [_charts(premium, ratio)]
 
