@@ -243,3 +243,49 @@ async def test_a_valid_schedule_is_kept_with_its_next_run(reports_api: ReportsAp
     listed = (await reports_api.call("GET", "/reports/schedules", expect=200)).json()
     assert created["id"] in {s["id"] for s in listed}
     await reports_api.call("DELETE", f"/reports/schedules/{created['id']}", expect=204)
+
+
+async def test_a_due_schedule_queues_last_weeks_report_and_emails_each_recipient_a_link(
+    reports_api: ReportsApi,
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    body = {
+        "type": "weekly_executive",
+        "cron": "0 7 * * 1",
+        "recipients": ["direccion@aintech.es", "cfo@aintech.es"],
+    }
+    await reports_api.call("POST", "/reports/schedules", json=body, expect=201)
+    db = reports_api.app.state.db
+    monday = datetime(2099, 3, 2, 7, 0, tzinfo=UTC)  # after the schedule's next run: it is due
+    async with db.transaction() as session:
+        queued = await service.run_due_schedules(session, monday)
+    assert len(queued) >= 1
+    runner: ReportRunner = reports_api.app.state.reports
+    for report_id in queued:
+        runner.submit(report_id)
+    mine = []
+    for report_id in queued:
+        await asyncio.wait_for(runner.done_event(report_id).wait(), timeout=60)
+        status = (await reports_api.call("GET", f"/reports/{report_id}", expect=200)).json()
+        if status["period"] == "2099-W09":  # the last complete week before Monday 2099-03-02
+            mine.append(report_id)
+    assert len(mine) >= 1
+    async with db.transaction() as session:
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT payload::text FROM outbox WHERE event_type = 'crm.email_requested' AND key = :key"
+                ),
+                {"key": str(mine[0])},
+            )
+        ).scalars()
+        payloads = list(rows)
+    assert len(payloads) == 2
+    assert any("direccion@aintech.es" in p for p in payloads) and any("cfo@aintech.es" in p for p in payloads)
+    assert all(f"/api/analytics/reports/{mine[0]}?format=pdf" in p and "not attached" in p for p in payloads)
+    # the schedule moved on: not due again at the same instant
+    async with db.transaction() as session:
+        assert await service.run_due_schedules(session, monday) == []
