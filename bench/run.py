@@ -1017,7 +1017,7 @@ def main() -> int:
         "--analytics-ingest", type=int, default=60_000, help="analytics: events ingested for the rate"
     )
     parser.add_argument(
-        "--analytics-events", type=int, default=10_000_000, help="analytics: fact rows the KPI queries read"
+        "--analytics-events", type=int, default=1_000_000, help="analytics: fact rows the KPI queries read"
     )
     parser.add_argument("--analytics-runs", type=int, default=20, help="analytics: timed runs per query")
     parser.add_argument("--requests", type=int, default=3000, help="clients: requests per figure")
