@@ -64,7 +64,7 @@ format: bootstrap ## Apply ruff fixes and formatting
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-bench: bootstrap ## Performance figures, each beside its target: hot path vs a bare anchor (wrk), crm, gateway, events, clients, logins, omnichannel, telephony, quotes, fraud; BENCH_ARGS="--only crm"
+bench: bootstrap ## Performance figures, each beside its target: hot path vs a bare anchor (wrk), crm, gateway, events, clients, logins, omnichannel, telephony, quotes, fraud, analytics; BENCH_ARGS="--only crm"
 	@bench/ensure-wrk
 	$(UV) run --frozen python bench/run.py $(BENCH_ARGS)
 

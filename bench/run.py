@@ -20,6 +20,8 @@ AINTECH_DATABASE_URL / AINTECH_KAFKA_BOOTSTRAP are set, then measures (``--only`
   (``bench/channels.py``);
 - ``telephony``: the voice webhooks through the gateway and queue assignment (``bench/voice.py``);
 - ``quotes``: the quote engine's comparison across 20 products, in process (``bench/quotes.py``);
+- ``analytics``: ingest into chDB, KPI queries over a large table, the weekly report PDF, in
+  process (``bench/analytics.py``);
 - ``idle``: the whole fleet (every API and worker) idle: CPU % of one core and RSS per process
   (``bench/idle.py``).
 
@@ -886,6 +888,7 @@ SECTIONS = (
     "omnichannel",
     "telephony",
     "quotes",
+    "analytics",
     "idle",
     "fraud",
     "scraper",
@@ -958,6 +961,10 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
         from bench.quotes import bench_quotes
 
         failed += bench_quotes()
+    if "analytics" in only:
+        from bench.analytics import bench_analytics
+
+        failed += await bench_analytics(args.analytics_ingest, args.analytics_events, args.analytics_runs)
     if "idle" in only:
         from bench.idle import bench_idle
 
@@ -1006,6 +1013,13 @@ def main() -> int:
     parser.add_argument(
         "--one-partition", type=int, default=20_000, help="events: events the one-partition consumer reads"
     )
+    parser.add_argument(
+        "--analytics-ingest", type=int, default=60_000, help="analytics: events ingested for the rate"
+    )
+    parser.add_argument(
+        "--analytics-events", type=int, default=1_000_000, help="analytics: fact rows the KPI queries read"
+    )
+    parser.add_argument("--analytics-runs", type=int, default=20, help="analytics: timed runs per query")
     parser.add_argument("--requests", type=int, default=3000, help="clients: requests per figure")
     parser.add_argument("--concurrency", type=int, default=16, help="clients: concurrent requests")
     parser.add_argument("--logins", type=int, default=60)

@@ -14,6 +14,7 @@ from aintech_shared.scheduler import run_scheduler
 from analytics.churn.job import churn_job
 from analytics.churn.router import router as churn_router
 from analytics.core.base import MESSAGING
+from aintech_shared.objectstore import close_store, object_store
 from analytics.core.runtime import build_runtime
 from analytics.dashboard import live
 from analytics.dashboard.router import router as dashboard_router
@@ -22,6 +23,8 @@ from analytics.ingest.consumer import Ingester
 from analytics.ingest.facts import ingested_topics
 from analytics.kpis.router import router as kpis_router
 from analytics.sentiment.router import router as sentiment_router
+from analytics.reports.router import router as reports_router
+from analytics.reports.runner import ReportRunner
 from analytics.settings import Settings
 from analytics.store.schema import create_schema
 
@@ -38,6 +41,9 @@ KPIs read from it. Reached through the gateway at `/api/analytics/...`.
 * **Predictions**: churn risk per customer (`/predict/churn`, a calibrated gradient-boosting
   model; trained on a documented synthetic history while the store holds too few matured
   renewals), sales/claims/growth forecasts with 80% and 95% intervals (`/forecast/...`).
+* **Reports**: `POST /reports/generate` (`type`, `period`) answers 202 and a job generates the
+  PDF; `GET /reports/{id}` is its status, the PDF with `?format=pdf` or `Accept: application/pdf`.
+  `/reports/schedules`: cron schedules that e-mail a report to staff.
 * Formulas: docs/analytics.md. Errors are RFC 9457 `application/problem+json`.
 """
 
@@ -54,6 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = TopicHub(app.state.db, live.CHANNEL)
         await hub.start()
         app.state.live = hub
+        reports = ReportRunner(runtime, app.state.db, object_store(settings.object_store))
+        await reports.start()
+        app.state.reports = reports
         stop = asyncio.Event()
         task = None
         if settings.ingest_enabled:
@@ -85,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await asyncio.wait_for(running, timeout=10)
                 except (TimeoutError, asyncio.CancelledError):
                     running.cancel()
+            await reports.stop()
+            await close_store(reports.objects)
             await hub.stop()
             await runtime.store.close()
 
@@ -92,6 +103,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH analytics",
         description=DESCRIPTION,
-        routers=[kpis_router, dashboard_router, churn_router, forecasts_router, sentiment_router],
+        routers=[kpis_router, dashboard_router, churn_router, forecasts_router, sentiment_router, reports_router],
         lifespan_hooks=[runtime_hook],
     )

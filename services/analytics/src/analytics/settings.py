@@ -43,3 +43,10 @@ class Settings(ServiceSettings, service="analytics"):
         default=True,
         description="Score the customers up for renewal daily (in the API process, which owns the store).",
     )
+    reports_public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The platform's address as staff reach it (the link a report e-mail carries).",
+    )
+    reports_poll_seconds: float = Field(
+        default=30, gt=0, le=3600, description="How often the report runner looks for due schedules."
+    )
