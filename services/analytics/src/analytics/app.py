@@ -10,11 +10,11 @@ from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
 from aintech_shared.live import TopicHub
+from aintech_shared.objectstore import close_store, object_store
 from aintech_shared.scheduler import run_scheduler
 from analytics.churn.job import churn_job
 from analytics.churn.router import router as churn_router
 from analytics.core.base import MESSAGING
-from aintech_shared.objectstore import close_store, object_store
 from analytics.core.runtime import build_runtime
 from analytics.dashboard import live
 from analytics.dashboard.router import router as dashboard_router
@@ -22,9 +22,9 @@ from analytics.forecasts.router import router as forecasts_router
 from analytics.ingest.consumer import Ingester
 from analytics.ingest.facts import ingested_topics
 from analytics.kpis.router import router as kpis_router
-from analytics.sentiment.router import router as sentiment_router
 from analytics.reports.router import router as reports_router
 from analytics.reports.runner import ReportRunner
+from analytics.sentiment.router import router as sentiment_router
 from analytics.settings import Settings
 from analytics.store.schema import create_schema
 
@@ -103,6 +103,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="AINTECH analytics",
         description=DESCRIPTION,
-        routers=[kpis_router, dashboard_router, churn_router, forecasts_router, sentiment_router, reports_router],
+        routers=[
+            kpis_router,
+            dashboard_router,
+            churn_router,
+            forecasts_router,
+            sentiment_router,
+            reports_router,
+        ],
         lifespan_hooks=[runtime_hook],
     )
