@@ -177,12 +177,12 @@ def automation(rt: Runtime) -> ConsumerSpec:
             previous_end=data.previous_end_date,
             new_end=data.coverage_end_date,
         )
-        await profile.resegment(session, rt=rt, customer_id=data.customer_id)
+        await profile.resegment(session, rt=rt, customer_id=data.customer_id, wait=False)
 
     async def claim_created(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(ClaimCreated)
         await claims.auto_assign_adjuster(session, rt=rt, claim_id=data.claim_id)
-        await profile.resegment(session, rt=rt, customer_id=data.customer_id)
+        await profile.resegment(session, rt=rt, customer_id=data.customer_id, wait=False)
 
     async def quote_email(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data_as(QuoteCreated)
@@ -218,7 +218,7 @@ def automation(rt: Runtime) -> ConsumerSpec:
     async def resegment(session: AsyncSession, event: CloudEvent) -> None:
         customer_id = event.data.get("customer_id")
         if customer_id:
-            await profile.resegment(session, rt=rt, customer_id=uuid.UUID(str(customer_id)))
+            await profile.resegment(session, rt=rt, customer_id=uuid.UUID(str(customer_id)), wait=False)
 
     return consumer_group(
         "core-crm.automation",

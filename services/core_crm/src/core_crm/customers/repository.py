@@ -58,10 +58,13 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def get(session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None:
+async def get(
+    session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool = False, nowait: bool = False
+) -> Customer | None:
+    """The customer; ``for_update`` locks the row (``nowait``: fail at once if another holds it)."""
     query = select(Customer).where(Customer.id == customer_id)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update(nowait=nowait)
     return (await session.scalars(query)).first()
 
 

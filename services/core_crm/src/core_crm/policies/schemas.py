@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError, model_validator
 
 from core_crm.core.types import (
     JsonObject,
@@ -160,7 +160,7 @@ class PolicyUpdate(BaseModel):
     certificate_url: Url | None = None
     notes: LongText | None = None
     metadata: Omittable[JsonObject] = None
-    auto_renew: Omittable[bool] = Field(
+    auto_renew: Omittable[StrictBool] = Field(
         default=None,
         description="Renew automatically: the quote engine prices the next term before the due date "
         "and the policy renews on it unless the premium rises above the allowed threshold "

@@ -163,10 +163,20 @@ async def lifetime_value(session: AsyncSession, *, viewer: Viewer, customer_id: 
 
 
 async def resegment(
-    session: AsyncSession, *, rt: Runtime, customer_id: uuid.UUID, actor_id: uuid.UUID | None = None
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    customer_id: uuid.UUID,
+    actor_id: uuid.UUID | None = None,
+    wait: bool = True,
 ) -> tuple[Customer, str | None, list[str]] | None:
-    """Apply the segmentation rules; publishes `customer.updated` when the segment changes."""
-    customer = await customer_rows.get(session, customer_id, for_update=True)
+    """Apply the segmentation rules; publishes `customer.updated` when the segment changes.
+
+    ``wait=False`` (the consumers): fail at once when the customer's row is locked rather than wait
+    for it. A consumer's transaction may already hold other rows (a policy, an earlier event's
+    customer) that the lock holder, often a request, is about to need: waiting would deadlock.
+    Failing rolls the consumer back, the request goes on, and the consumer's retry resegments."""
+    customer = await customer_rows.get(session, customer_id, for_update=True, nowait=not wait)
     if customer is None or customer.status in CLOSED_STATUSES:
         return None
     segment, reasons = suggest_segment(customer, await _figures(session, customer))

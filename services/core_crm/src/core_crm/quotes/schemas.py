@@ -30,7 +30,16 @@ from core_crm.policies.schemas import PolicyNumber
 class Adjustment(BaseModel):
     """A discount or surcharge: a fixed amount, or a percentage of the base premium."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # The schema states the rule the validator holds: exactly one of the two, not null.
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["amount"], "properties": {"amount": {"not": {"type": "null"}}}},
+                {"required": ["percent"], "properties": {"percent": {"not": {"type": "null"}}}},
+            ]
+        },
+    )
 
     type: Str50 = Field(description="e.g. `multi_policy`, `no_claims`, `young_driver`.")
     description: Str255 | None = None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from aintech_shared.db import ReadSession
 from aintech_shared.errors import responses
+from aintech_shared.instants import Instant
 from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor
 from scraper.core.access import Operator
 from scraper.results import service
@@ -35,7 +35,7 @@ async def list_results(
     carrier: str | None = Query(default=None, max_length=40, pattern=r"^[a-z][a-z0-9_]*$"),
     kind: ResultKind | None = None,
     job_id: uuid.UUID | None = None,
-    since: AwareDatetime | None = Query(
+    since: Instant | None = Query(
         default=None, description="Observed at or after this instant (with a zone)."
     ),
     cursor: Cursor = None,

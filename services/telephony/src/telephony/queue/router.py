@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
+from aintech_shared.instants import Instant
 from telephony.core.deps import Agent, Supervisor
 from telephony.core.runtime import RuntimeDep
 from telephony.queue import service
@@ -45,7 +46,7 @@ async def waiting(
     responses=responses((403, "Supervisors only")),
 )
 async def metrics(
-    db: DbSession, rt: RuntimeDep, principal: Supervisor, since: Annotated[datetime | None, Query()] = None
+    db: DbSession, rt: RuntimeDep, principal: Supervisor, since: Annotated[Instant | None, Query()] = None
 ) -> QueueMetricsOut:
     figures = await service.metrics_by_skill(db, rt=rt, since=since)
     return QueueMetricsOut(
