@@ -32,10 +32,10 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ai_fraud.core.features import FEATURES, MODEL_FEATURES, feature_schema_digest
+from aintech_shared.artifacts import load_trusted
 
 ALGORITHM = "mean(sigmoid-calibrated HistGradientBoosting, sigmoid-calibrated MLP 32-16)"
 REVIEW_BUDGET = 0.10
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
 Progress = Callable[[int, str], None]
 
@@ -194,23 +194,9 @@ class Predictor:
 
 def load(artifact: bytes, *, expected_digest: str) -> Predictor:
     """The predictor in ``artifact`` after checking its digest and the types it holds."""
-    digest = hashlib.sha256(artifact).hexdigest()
-    if digest != expected_digest:
-        raise ArtifactRefused(
-            f"artifact digest {digest[:12]}… does not match the registry's {expected_digest[:12]}…"
-        )
-    try:
-        untrusted = sio.get_untrusted_types(data=artifact)
-        foreign = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
-        if foreign:
-            raise ArtifactRefused(
-                f"artifact holds types outside scikit-learn/NumPy/SciPy: {', '.join(foreign[:5])}"
-            )
-        model = sio.loads(artifact, trusted=untrusted)
-    except ArtifactRefused:
-        raise
-    except Exception as exc:  # a corrupt file of the right digest cannot happen, but never crash a score
-        raise ArtifactRefused(f"artifact cannot be read: {exc.__class__.__name__}") from exc
+    model = load_trusted(
+        artifact, expected_digest=expected_digest, refused=ArtifactRefused, record="the registry's"
+    )
     if not isinstance(model, dict) or list(model.get("features", [])) != list(MODEL_FEATURES):
         raise ArtifactRefused("artifact was trained on another feature schema")
     return Predictor(model)

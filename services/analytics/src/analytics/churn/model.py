@@ -22,10 +22,10 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
+from aintech_shared.artifacts import load_trusted
 from analytics.churn.features import FEATURES, MODEL_FEATURES, feature_schema_digest
 
 ALGORITHM = "sigmoid-calibrated HistGradientBoosting"
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 ANCHOR = "Public telco-churn data sets reach a ROC-AUC of about 0.84 with gradient boosting."
 
 Band = Literal["critical", "high", "medium", "low"]
@@ -155,23 +155,9 @@ class Predictor:
 
 def load(artifact: bytes, *, expected_digest: str) -> Predictor:
     """The predictor in ``artifact`` after checking its digest and the types it holds."""
-    digest = hashlib.sha256(artifact).hexdigest()
-    if digest != expected_digest:
-        raise ArtifactRefused(
-            f"artifact digest {digest[:12]}… does not match its record {expected_digest[:12]}…"
-        )
-    try:
-        untrusted = sio.get_untrusted_types(data=artifact)
-        foreign = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
-        if foreign:
-            raise ArtifactRefused(
-                f"artifact holds types outside scikit-learn/NumPy/SciPy: {', '.join(foreign[:5])}"
-            )
-        model = sio.loads(artifact, trusted=untrusted)
-    except ArtifactRefused:
-        raise
-    except Exception as exc:
-        raise ArtifactRefused(f"artifact cannot be read: {exc.__class__.__name__}") from exc
+    model = load_trusted(
+        artifact, expected_digest=expected_digest, refused=ArtifactRefused, record="its record"
+    )
     if not isinstance(model, dict) or list(model.get("features", [])) != list(MODEL_FEATURES):
         raise ArtifactRefused("artifact was trained on another feature schema")
     return Predictor(model)
