@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from aintech_shared.db import DbSession
 from aintech_shared.errors import responses
@@ -28,7 +28,9 @@ class ChurnRequest(BaseModel):
         max_length=1000,
         description="The customers to score; omitted: every customer whose next renewal is within 90 days.",
     )
-    publish: bool = Field(default=False, description="Also publish `customer.churn_scored` for each score.")
+    publish: StrictBool = Field(
+        default=False, description="Also publish `customer.churn_scored` for each score."
+    )
 
 
 class Factor(BaseModel):
