@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -153,16 +154,18 @@ def allowance(campaign: Campaign, *, now: Any) -> int:
     return min(MAX_BATCH, int(campaign.rate_per_minute * seconds / 60))
 
 
-async def pace(session: AsyncSession) -> int:
-    """One pacer run over every running campaign; returns how many messages it queued."""
+async def pace(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """One pacer run over every running campaign; returns how many messages it queued.
+
+    ``now`` is the pacer's clock (the current time unless given)."""
     queued = 0
+    at = now or utcnow()
     for campaign in await repository.running(session):
-        queued += await _pace_one(session, campaign)
+        queued += await _pace_one(session, campaign, now=at)
     return queued
 
 
-async def _pace_one(session: AsyncSession, campaign: Campaign) -> int:
-    now = utcnow()
+async def _pace_one(session: AsyncSession, campaign: Campaign, *, now: datetime) -> int:
     budget = allowance(campaign, now=now)
     queued = 0
     if budget > 0:
