@@ -20,7 +20,7 @@ from aintech_shared.db import Database
 from scraper.app import create_app
 from scraper.carriers import service as carriers
 from scraper.core.runtime import build_runtime
-from scraper.demo.portal import PASSWORD, USERNAME, PortalState, build_portal
+from scraper.demo.portal import PASSWORD, USERNAME, PortalState, build_portal, demo_portfolio
 from scraper.runner import Runner
 from scraper.scrape_jobs import service as jobs_service
 from scraper.settings import Settings
@@ -90,6 +90,7 @@ class Portal:
         self.state.password = PASSWORD
         self.state.hits.clear()
         self.state.documents.clear()
+        self.state.portfolio = demo_portfolio()
 
 
 @pytest.fixture
@@ -135,7 +136,7 @@ class Scraping:
                 settings=self.settings,
                 kind=kind,
                 carrier=carrier,
-                params=params or {"risk": RISK},
+                params=params or ({"risk": RISK} if kind == "prices" else {}),
                 requested_by=None,
             )
             await session.execute(text("UPDATE scraper.carrier_limits SET min_interval_ms = 0"))

@@ -22,7 +22,8 @@
 * ``core-crm.fraud`` (fraud.score): `fraud.scored` -> the claim's latest score and band (shown to
   staff with `fraud:review`); `fraud.alert` -> an investigation task for a supervisor, one per
   alert event.
-* ``core-crm.proposals`` (scraper.job): `policy.document_parsed` -> a policy proposal (reconcile
+* ``core-crm.proposals`` (scraper.job): `policy.document_parsed`, `policy.portfolio_listed`,
+  `portfolio.synced` -> a policy proposal (reconcile
   the matched policy's differing fields, or create it) that an agent accepts or rejects.
 * ``core-crm.workflows`` (the topics of the business events in `workflows/triggers.py`): starts
   event-triggered workflows.
@@ -71,7 +72,12 @@ from aintech_contracts.events.fraud import SCORE_TOPIC, FraudAlert, FraudScored
 from aintech_contracts.events.omnichannel import CONFIRMATION_TOPIC, RenewalConfirmed
 from aintech_contracts.events.quotes import QUOTE_TOPIC as ENGINE_QUOTE_TOPIC
 from aintech_contracts.events.quotes import QuoteCalculated, QuotePricingFailed
-from aintech_contracts.events.scraper import JOB_TOPIC, PolicyDocumentParsed
+from aintech_contracts.events.scraper import (
+    JOB_TOPIC,
+    PolicyDocumentParsed,
+    PortfolioPolicyListed,
+    PortfolioSynced,
+)
 from aintech_contracts.statuses import TaskPriority
 from aintech_shared.events.consumer import ConsumerSpec, Handler, PermanentError
 from aintech_shared.events.routing import consumer_group
@@ -447,12 +453,28 @@ def fraud_flags(rt: Runtime) -> ConsumerSpec:
 
 
 def policy_proposals(rt: Runtime) -> ConsumerSpec:
-    """Parsed carrier policy documents -> a policy proposal for an agent (never a change by itself)."""
+    """Parsed carrier policy documents and portfolio syncs -> policy proposals for an agent (never a
+    change by itself)."""
 
     async def parsed(session: AsyncSession, event: CloudEvent) -> None:
         await proposals.record(session, event_id=event.id, data=event.data_as(PolicyDocumentParsed))
 
-    return consumer_group("core-crm.proposals", {JOB_TOPIC: {"policy.document_parsed": parsed}})
+    async def listed(session: AsyncSession, event: CloudEvent) -> None:
+        await proposals.record_listed(session, event_id=event.id, data=event.data_as(PortfolioPolicyListed))
+
+    async def synced(session: AsyncSession, event: CloudEvent) -> None:
+        await proposals.record_missing(session, event_id=event.id, data=event.data_as(PortfolioSynced))
+
+    return consumer_group(
+        "core-crm.proposals",
+        {
+            JOB_TOPIC: {
+                PolicyDocumentParsed.event_type: parsed,
+                PortfolioPolicyListed.event_type: listed,
+                PortfolioSynced.event_type: synced,
+            }
+        },
+    )
 
 
 def consumer_specs(rt: Runtime) -> list[ConsumerSpec]:

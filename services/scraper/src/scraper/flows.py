@@ -15,9 +15,12 @@ from aintech_contracts.events.scraper import (
     ObservedRisk,
     ParsedField,
     PolicyDocumentParsed,
+    PortfolioPolicyListed,
+    PortfolioSynced,
 )
 from aintech_shared.db import Database
 from aintech_shared.events.outbox import Outbox
+from scraper.carriers import portfolio
 from scraper.carriers import service as carriers
 from scraper.carriers.engines import BrowserEngine, Engine, HttpEngine, Page
 from scraper.carriers.reading import Offer
@@ -105,6 +108,9 @@ async def run_job(
             await progress(70, f"document downloaded ({len(content)} bytes)")
             parsed = parse_policy(content, max_bytes=settings.pdf_max_bytes, max_pages=settings.pdf_max_pages)
             return await _record_document(db, outbox, spec, job, worker, parsed)
+        if job.kind == "portfolio_sync":
+            rows, pages = await portfolio.walk(engine, spec, progress)
+            return await _record_portfolio(db, outbox, spec, job, worker, rows, pages)
         raise ScrapeError(ErrorClass.internal, f"{job.kind} jobs are not run by this worker")
     except Cancelled:
         log.info("scrape_job_stopped", job_id=str(job.id), reason="cancelled or lease lost")
@@ -225,6 +231,84 @@ async def _record_document(
                 unreadable=parsed.unreadable,
                 pages=parsed.pages,
                 parsed_at=now,
+            ),
+            key=job.carrier,
+        )
+    return "succeeded"
+
+
+async def _record_portfolio(
+    db: Database,
+    outbox: Outbox,
+    spec: AdapterSpec,
+    job: Claimed,
+    worker: str,
+    rows: list[portfolio.PortfolioRow],
+    pages: int,
+) -> str:
+    """Store every row (flagged ones too), publish one ``policy.portfolio_listed`` per row with a
+    policy number, then ``portfolio.synced`` with every number listed, and finish — one transaction,
+    so a sync that failed half-way publishes nothing (and reports nothing as missing)."""
+    now = utcnow()
+    seen: set[str] = set()
+    for row in rows:
+        if row.policy_number is not None and row.policy_number in seen:
+            row.problems.append(f"policy_number: {row.policy_number} is listed twice")
+            row.policy_number = None
+        elif row.policy_number is not None:
+            seen.add(row.policy_number)
+    flagged = sum(1 for row in rows if row.flagged)
+    async with db.transaction() as session:
+        done = await jobs.finish(
+            session,
+            job_id=job.id,
+            worker=worker,
+            note=f"{len(rows)} policies on {pages} pages, {flagged} flagged",
+        )
+        if done is None:
+            return "lost"
+        for row in rows:
+            results.record(
+                session,
+                Result(
+                    job_id=job.id,
+                    carrier=job.carrier,
+                    kind="portfolio_policy",
+                    product=(row.product or "")[:200] or None,
+                    premium=row.premium,
+                    currency="EUR",
+                    data={**row.as_data(), "adapter_version": spec.version},
+                    observed_at=now,
+                ),
+            )
+            if row.policy_number is None:
+                continue
+            await outbox.publish(
+                session,
+                PortfolioPolicyListed(
+                    job_id=job.id,
+                    carrier=job.carrier,
+                    carrier_name=spec.name,
+                    policy_number=row.policy_number,
+                    fields={name: ParsedField(**value) for name, value in row.fields.items()},
+                    unreadable=row.unreadable,
+                    problems=row.problems,
+                    page=row.page,
+                    listed_at=now,
+                ),
+                key=job.carrier,
+            )
+        await outbox.publish(
+            session,
+            PortfolioSynced(
+                job_id=job.id,
+                carrier=job.carrier,
+                carrier_name=spec.name,
+                policy_numbers=sorted(seen),
+                pages=pages,
+                rows=len(rows),
+                flagged=flagged,
+                synced_at=now,
             ),
             key=job.carrier,
         )

@@ -76,3 +76,43 @@ class PolicyDocumentParsed(EventData):
     unreadable: list[str]
     pages: int
     parsed_at: datetime
+
+
+class PortfolioPolicyListed(EventData):
+    """A carrier's portal lists this policy in the broker's portfolio (one event per valid row of a
+    ``portfolio_sync`` job; key: the carrier). Fields have the shape of a parsed document's (value +
+    confidence; a DNI/NIE with a wrong check letter has ``check_letter_valid: false`` and a low
+    confidence); what the row did not give is in ``unreadable``. A consumer proposes, never
+    overwrites."""
+
+    event_type = "policy.portfolio_listed"
+    topic = JOB_TOPIC
+    job_id: UUID
+    carrier: str
+    carrier_name: str
+    policy_number: str
+    fields: dict[str, ParsedField] = Field(
+        description="policy_number, holder, holder_id, start_date, end_date, premium_total (as listed), "
+        "product, status (the carrier's word)."
+    )
+    unreadable: list[str]
+    problems: list[str] = Field(default_factory=list, description="What is wrong with the row, if anything.")
+    page: int
+    listed_at: datetime
+
+
+class PortfolioSynced(EventData):
+    """A ``portfolio_sync`` job walked every page of a carrier's portfolio (key: the carrier),
+    published after its ``policy.portfolio_listed`` events. ``policy_numbers`` is everything the
+    portal listed: a policy the CRM has with that carrier and not in it is no longer listed."""
+
+    event_type = "portfolio.synced"
+    topic = JOB_TOPIC
+    job_id: UUID
+    carrier: str
+    carrier_name: str
+    policy_numbers: list[str] = Field(max_length=50_000)
+    pages: int
+    rows: int = Field(description="Rows read, flagged ones included.")
+    flagged: int = Field(description="Rows with a problem (a row without a readable number is not listed).")
+    synced_at: datetime

@@ -26,6 +26,15 @@ async def by_number(session: AsyncSession, number: str) -> Policy | None:
     return (await session.scalars(select(Policy).where(Policy.policy_number == number))).first()
 
 
+async def live_of_carrier(session: AsyncSession, names: Sequence[str]) -> Sequence[Policy]:
+    """Active or pending policies whose carrier is one of ``names`` (lower-case, trimmed)."""
+    query = select(Policy).where(
+        func.lower(func.trim(Policy.carrier)).in_(list(names)),
+        Policy.status.in_([PolicyStatus.active.value, PolicyStatus.pending.value]),
+    )
+    return (await session.scalars(query)).all()
+
+
 async def number_taken(session: AsyncSession, number: str) -> bool:
     return await session.scalar(select(Policy.id).where(Policy.policy_number == number)) is not None
 

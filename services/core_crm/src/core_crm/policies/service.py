@@ -224,6 +224,11 @@ async def find_for_document(
     return policy
 
 
+async def live_with_carrier(session: AsyncSession, *, carrier: str, carrier_name: str) -> Sequence[Policy]:
+    """The active and pending policies the CRM has with a carrier (slug or name, any case)."""
+    return await repository.live_of_carrier(session, sorted({carrier.lower(), carrier_name.lower()}))
+
+
 async def activate_policy(
     session: AsyncSession, *, viewer: Viewer, policy_id: uuid.UUID, expected_version: int | None
 ) -> Policy:

@@ -17,6 +17,12 @@ from core_crm.core.base import Base, check_in, created_column, ts_column, uuid_p
 class ProposalKind(StrEnum):
     create = "create"
     reconcile = "reconcile"
+    missing = "missing"  # the carrier's portfolio no longer lists a policy the CRM has with it
+
+
+class ProposalSource(StrEnum):
+    document = "document"  # `policy.document_parsed`: a policy PDF
+    portfolio = "portfolio"  # `policy.portfolio_listed` / `portfolio.synced`: a portfolio sync
 
 
 class ProposalStatus(StrEnum):
@@ -26,21 +32,26 @@ class ProposalStatus(StrEnum):
 
 
 class PolicyProposal(Base):
-    """One proposal per `policy.document_parsed` event (unique on the event id)."""
+    """One proposal per `policy.document_parsed` or `policy.portfolio_listed` event (unique on the
+    event id); a `portfolio.synced` event makes one `missing` proposal per policy no longer listed
+    (event id + policy id)."""
 
     __tablename__ = "policy_proposals"
     __table_args__ = (
         CheckConstraint(check_in("kind", ProposalKind), name="kind"),
         CheckConstraint(check_in("status", ProposalStatus), name="status"),
+        CheckConstraint(check_in("source", ProposalSource), name="source"),
         CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="decided"),
         Index("ix_policy_proposals_created", "created_at", "id"),
         Index("ix_policy_proposals_status_created", "status", "created_at", "id"),
+        Index("ix_policy_proposals_carrier_number", "carrier", "policy_number", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     event_id: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
     job_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    source: Mapped[str] = mapped_column(String(20), nullable=False, server_default="document")
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
     carrier: Mapped[str] = mapped_column(String(100), nullable=False)
     carrier_name: Mapped[str] = mapped_column(String(100), nullable=False)

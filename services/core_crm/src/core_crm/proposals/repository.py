@@ -34,6 +34,23 @@ async def add_once(session: AsyncSession, values: dict[str, Any]) -> bool:
     return result.first() is not None
 
 
+async def latest_for(
+    session: AsyncSession, *, carrier: str, policy_number: str, source: str
+) -> PolicyProposal | None:
+    """The newest proposal from ``source`` about a carrier's policy number."""
+    query = (
+        select(PolicyProposal)
+        .where(
+            PolicyProposal.carrier == carrier,
+            PolicyProposal.policy_number == policy_number,
+            PolicyProposal.source == source,
+        )
+        .order_by(PolicyProposal.created_at.desc(), PolicyProposal.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
 async def flush(session: AsyncSession) -> None:
     await session.flush()
 

@@ -63,7 +63,11 @@ class ProposalOut(BaseModel):
     id: uuid.UUID
     event_id: str
     job_id: uuid.UUID
-    kind: str = Field(description="`reconcile` (the policy exists) or `create`.")
+    kind: str = Field(
+        description="`reconcile` (the policy exists), `create`, or `missing` (the carrier's portfolio "
+        "no longer lists this policy)."
+    )
+    source: str = Field(description="`document` (a policy PDF) or `portfolio` (a portfolio sync).")
     status: str = Field(description="`pending`, `accepted` or `rejected`.")
     carrier: str
     carrier_name: str

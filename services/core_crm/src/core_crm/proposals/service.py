@@ -2,23 +2,28 @@
 
 A document that matches a policy (same number, same carrier) proposes to reconcile the fields
 that differ; one that matches none proposes to create the policy (its holder matched to a
-customer by DNI/NIE). Nothing changes a policy until an agent accepts, and then only through the
-policies service, so its rules apply. A field read with low confidence (or a DNI/NIE whose check
-letter is wrong) is flagged: shown, never applied unless the agent supplies the value.
+customer by DNI/NIE). A carrier's portfolio sync does the same per listed policy (only when
+something differs, and not again while the same proposal is pending or was rejected), and
+proposes `missing` for each live policy the CRM has with that carrier and the portal no longer
+lists (accepting it acknowledges it; the policy is not changed). Nothing changes a policy until
+an agent accepts, and then only through the policies service, so its rules apply. A field read
+with low confidence (or a DNI/NIE whose check letter is wrong) is flagged: shown, never applied
+unless the agent supplies the value.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_contracts.events.scraper import PolicyDocumentParsed
+from aintech_contracts.events.scraper import PolicyDocumentParsed, PortfolioPolicyListed, PortfolioSynced
 from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
 from core_crm.core.base import utcnow
 from core_crm.core.preconditions import check_version
@@ -29,7 +34,7 @@ from core_crm.policies import service as policies
 from core_crm.policies.models import PAYMENTS_PER_YEAR, Policy
 from core_crm.policies.schemas import PolicyCreate
 from core_crm.proposals import repository
-from core_crm.proposals.models import PolicyProposal, ProposalKind, ProposalStatus
+from core_crm.proposals.models import PolicyProposal, ProposalKind, ProposalSource, ProposalStatus
 
 # Below this confidence a read field is flagged (the scraper gives 0.85-0.99 to a clean read).
 MIN_CONFIDENCE = 0.8
@@ -98,9 +103,107 @@ def _current(policy: Policy, name: str, holder_dni: str | None) -> Any:
     return policy.details.get(key) if policy.policy_type == policy_type else None
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What a carrier says about one policy: a parsed document or a portfolio row."""
+
+    event_id: str
+    job_id: uuid.UUID
+    carrier: str
+    carrier_name: str
+    policy_number: str
+    fields: dict[str, dict[str, Any]]
+    unreadable: list[str]
+    parsed_at: datetime
+    source: ProposalSource
+
+
 async def record(session: AsyncSession, *, event_id: str, data: PolicyDocumentParsed) -> None:
     """The proposal for one `policy.document_parsed` event (once per event id)."""
-    read = {name: f.model_dump() for name, f in data.fields.items()}
+    read = _Read(
+        event_id=event_id,
+        job_id=data.job_id,
+        carrier=data.carrier,
+        carrier_name=data.carrier_name,
+        policy_number=data.policy_number,
+        fields={name: f.model_dump() for name, f in data.fields.items()},
+        unreadable=list(data.unreadable),
+        parsed_at=data.parsed_at,
+        source=ProposalSource.document,
+    )
+    await _propose(session, read)
+
+
+async def record_listed(session: AsyncSession, *, event_id: str, data: PortfolioPolicyListed) -> None:
+    """The proposal for one policy a carrier's portfolio lists: reconcile when the CRM's policy
+    differs, create when the CRM has none; nothing when they agree, or when the same proposal is
+    already pending or was rejected (a second sync with nothing changed proposes nothing)."""
+    read = _Read(
+        event_id=event_id,
+        job_id=data.job_id,
+        carrier=data.carrier,
+        carrier_name=data.carrier_name,
+        policy_number=data.policy_number,
+        fields={name: f.model_dump() for name, f in data.fields.items()},
+        unreadable=list(data.unreadable),
+        parsed_at=data.listed_at,
+        source=ProposalSource.portfolio,
+    )
+    await _propose(session, read)
+
+
+async def record_missing(session: AsyncSession, *, event_id: str, data: PortfolioSynced) -> int:
+    """One `missing` proposal per active or pending policy the CRM has with the carrier that its
+    portfolio no longer lists (unless one is already pending or was rejected); how many were made."""
+    listed = set(data.policy_numbers)
+    made = 0
+    for policy in await policies.live_with_carrier(
+        session, carrier=data.carrier, carrier_name=data.carrier_name
+    ):
+        if policy.policy_number in listed:
+            continue
+        if await _already_proposed(session, data.carrier, policy.policy_number, ProposalKind.missing, []):
+            continue
+        made += await repository.add_once(
+            session,
+            {
+                "id": uuid.uuid4(),
+                "event_id": f"{event_id}:{policy.id}",
+                "job_id": data.job_id,
+                "kind": ProposalKind.missing.value,
+                "source": ProposalSource.portfolio.value,
+                "carrier": data.carrier,
+                "carrier_name": data.carrier_name,
+                "policy_number": policy.policy_number,
+                "policy_id": policy.id,
+                "customer_id": policy.customer_id,
+                "document": {"listed": False, "pages": data.pages, "policies_listed": len(listed)},
+                "unreadable": [],
+                "fields": [],
+                "parsed_at": data.synced_at,
+            },
+        )
+    return made
+
+
+async def _already_proposed(
+    session: AsyncSession, carrier: str, policy_number: str, kind: ProposalKind, entries: list[dict[str, Any]]
+) -> bool:
+    """Whether the newest portfolio proposal about this policy says the same thing and is still
+    pending or was rejected (an accepted one was applied: if it differs again, it is news)."""
+    latest = await repository.latest_for(
+        session, carrier=carrier, policy_number=policy_number, source=ProposalSource.portfolio.value
+    )
+    return (
+        latest is not None
+        and latest.status in (ProposalStatus.pending, ProposalStatus.rejected)
+        and latest.kind == kind
+        and latest.fields == entries
+    )
+
+
+async def _propose(session: AsyncSession, data: _Read) -> None:
+    read = data.fields
     policy = await policies.find_for_document(
         session, policy_number=data.policy_number, carrier=data.carrier, carrier_name=data.carrier_name
     )
@@ -139,20 +242,26 @@ async def record(session: AsyncSession, *, event_id: str, data: PolicyDocumentPa
             if entry["field"] in ("holder", "holder_id"):
                 entry["applicable"] = False
                 entry["reason"] = entry["reason"] or "used to find the customer, not stored on the policy"
+    if data.source == ProposalSource.portfolio:
+        if kind == ProposalKind.reconcile and not entries:
+            return  # the portal and the CRM agree
+        if await _already_proposed(session, data.carrier, data.policy_number, kind, entries):
+            return
     await repository.add_once(
         session,
         {
             "id": uuid.uuid4(),
-            "event_id": event_id,
+            "event_id": data.event_id,
             "job_id": data.job_id,
             "kind": kind.value,
+            "source": data.source.value,
             "carrier": data.carrier,
             "carrier_name": data.carrier_name,
             "policy_number": data.policy_number,
             "policy_id": policy.id if policy is not None else None,
             "customer_id": customer_id,
             "document": read,
-            "unreadable": list(data.unreadable),
+            "unreadable": data.unreadable,
             "fields": entries,
             "parsed_at": data.parsed_at,
         },
@@ -249,7 +358,9 @@ async def accept(
     that differ. Flagged fields are applied only with a value the agent supplies."""
     proposal = await _pending(session, proposal_id, expected_version)
     chosen = _chosen(proposal, values)
-    if proposal.kind == ProposalKind.reconcile:
+    if proposal.kind == ProposalKind.missing:
+        chosen = {}  # acknowledged: the agent decides what the policy's absence means (nothing is changed)
+    elif proposal.kind == ProposalKind.reconcile:
         if proposal.policy_id is None:
             raise Conflict("The policy this proposal reconciles no longer exists.")
         await _reconcile(session, rt=rt, viewer=viewer, proposal=proposal, chosen=chosen)

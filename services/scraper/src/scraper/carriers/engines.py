@@ -41,6 +41,8 @@ class Engine(Protocol):
 
     async def document(self, values: dict[str, Any]) -> bytes: ...
 
+    async def read_page(self, path: str, *, wait_for: str | None = None) -> str: ...
+
     async def snapshot(self) -> Page: ...
 
     async def close(self) -> None: ...
@@ -140,6 +142,11 @@ class HttpEngine:
         assert document is not None
         response = await self._send("GET", self._url(fill(document.url, values)))
         return response.content
+
+    async def read_page(self, path: str, *, wait_for: str | None = None) -> str:
+        """The HTML of one page of the portal (``wait_for`` is for browsers: a static page is whole)."""
+        response = await self._send("GET", self._url(path))
+        return response.text
 
     async def snapshot(self) -> Page:
         return self.last
@@ -311,6 +318,26 @@ class BrowserEngine:
             raise ScrapeError(ErrorClass.site_down, f"the document download answered {response.status}")
         body: bytes = await response.body()
         return body
+
+    async def read_page(self, path: str, *, wait_for: str | None = None) -> str:
+        """The page's HTML once its script has rendered ``wait_for`` (never shown: layout_changed)."""
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+        page = await self._goto(path)
+        if wait_for:
+            try:
+                await page.wait_for_selector(wait_for)
+            except PlaywrightTimeout as exc:
+                content: str = await page.content()
+                self.last = Page(url=page.url, html=content.encode())
+                check_blocked(self.spec, parse(content))
+                raise ScrapeError(
+                    ErrorClass.layout_changed,
+                    f"the page never showed what the adapter waits for: {exc.message[:200]}",
+                ) from exc
+            await self._after_navigation(None)
+        assert self.last.html is not None
+        return self.last.html.decode()
 
     async def snapshot(self) -> Page:
         if self._page is not None:

@@ -70,6 +70,39 @@ class DocumentSpec(_Strict):
     url: str = Field(description="Path of a policy's PDF ({params.policy_number}).")
 
 
+PORTFOLIO_FIELDS = ("policy_number", "holder", "holder_id", "premium", "start_date", "end_date")
+
+
+class PortfolioSpec(_Strict):
+    """The broker's policies with the carrier, a table split over pages."""
+
+    url: str = Field(description="Path of one page of the portfolio ({page} = 1, 2, ...).")
+    wait_for: str | None = Field(default=None, description="Browser: a selector to wait for before reading.")
+    items: str = Field(description="Selector of each policy row.")
+    empty: str | None = Field(default=None, description="Selector shown when the broker has no policies.")
+    next: str = Field(description="Selector present while there is a next page.")
+    max_pages: int = Field(default=200, ge=1, le=1000, description="A portal that never ends is refused.")
+    map: dict[str, FieldSpec] = Field(
+        description="Row field -> how it is read (as text; validated by the portfolio reader): "
+        "policy_number, holder, holder_id, premium, start_date, end_date; optional product, status."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _paged(cls, value: str) -> str:
+        if "{page}" not in value:
+            raise ValueError("the portfolio url must contain {page}")
+        return value
+
+    @field_validator("map")
+    @classmethod
+    def _needs_fields(cls, value: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        missing = [name for name in PORTFOLIO_FIELDS if name not in value]
+        if missing:
+            raise ValueError(f"a portfolio row must map {', '.join(missing)}")
+        return value
+
+
 class BlockedSpec(_Strict):
     selectors: list[str] = Field(default_factory=list, description="Selectors of a ban or CAPTCHA page.")
     texts: list[str] = Field(default_factory=list, description="Phrases of a ban or CAPTCHA page.")
@@ -84,6 +117,7 @@ class AdapterSpec(_Strict):
     login: LoginSpec | None = None
     prices: PricesSpec | None = None
     policy_document: DocumentSpec | None = None
+    portfolio: PortfolioSpec | None = None
     blocked: BlockedSpec = BlockedSpec()
 
     @field_validator("carrier")
@@ -105,6 +139,8 @@ class AdapterSpec(_Strict):
             kinds.append("prices")
         if self.policy_document is not None:
             kinds.append("policy_document")
+        if self.portfolio is not None:
+            kinds.append("portfolio_sync")
         return kinds
 
 

@@ -7,13 +7,20 @@
 
 ``PortalState`` switches a carrier into the bad days a scraper must survive: ``rate_limited``
 (429 with Retry-After), ``captcha`` (a ban page), ``changed_layout`` (offers under a new markup),
-``down`` (503), ``redirect_out`` (a redirect to a host that is not the carrier's). Served by the
+``down`` (503), ``redirect_out`` (a redirect to a host that is not the carrier's), ``hang`` (Mapfre:
+every page waits until ``PortalState.release`` is set — a portal that stopped answering).
+
+Mapfre (static table, ``/mapfre/cartera?pagina=N``) and AXA (rendered by JavaScript,
+``/axa/portfolio?page=N``) also list the broker's portfolio, ``PORTFOLIO_PAGE_SIZE`` policies a
+page; in ``changed_layout`` mode the first page is as usual and the next ones come in a new markup
+(a redesign met half-way through a sync). Served by the
 API in development only (``SCRAPER_DEMO_PORTAL``), refused in production; the tests serve it on
 127.0.0.1 with uvicorn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import json
@@ -30,13 +37,60 @@ from starlette.routing import Route
 
 PAGES = Path(__file__).with_name("pages")
 USERNAME, PASSWORD = "corredor.demo", "demo-portal-2026"
-MODES = ("ok", "rate_limited", "captcha", "changed_layout", "down", "redirect_out")
+MODES = ("ok", "rate_limited", "captcha", "changed_layout", "down", "redirect_out", "hang")
+PORTFOLIO_PAGE_SIZE = 3
+DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 BASE = {"mapfre": Decimal("389.00"), "allianz": Decimal("402.00"), "axa": Decimal("376.00")}
 PRODUCTS = {
     "mapfre": [("Terceros Ampliado", Decimal("1.00")), ("Todo Riesgo con franquicia 300 €", Decimal("1.62"))],
     "allianz": [("Auto Básico", Decimal("0.95")), ("Auto Todo Riesgo", Decimal("1.70"))],
     "axa": [("Terceros Plus", Decimal("1.02")), ("Todo Riesgo Confort", Decimal("1.58"))],
 }
+
+
+def demo_dni(number: int) -> str:
+    """A DNI with its right check letter."""
+    return f"{number:08d}{DNI_LETTERS[number % 23]}"
+
+
+def demo_portfolio() -> dict[str, list[dict[str, str]]]:
+    """The broker's policies as each demo portal lists them (plain strings, as shown on the page)."""
+    holders = [
+        ("Lucía Martín Gómez", 12345678),
+        ("Javier Ruiz Sánchez", 23456789),
+        ("Carmen López Díaz", 34567890),
+        ("Pablo Fernández Gil", 45678901),
+        ("Marta Navarro Ortiz", 56789012),
+        ("Sergio Moreno Vidal", 67890123),
+        ("Elena Romero Castro", 78901234),
+    ]
+    mapfre = [
+        {
+            "number": f"MAP-DEMO-{i + 1:04d}",
+            "holder": name,
+            "holder_id": demo_dni(dni),
+            "product": ("Auto Todo Riesgo", "Hogar Plus", "Auto Terceros")[i % 3],
+            "premium": spanish(Decimal(380 + 37 * i) + Decimal("0.50")),
+            "start": f"{1 + i:02d}/03/2026",
+            "end": f"{1 + i:02d}/03/2027",
+            "status": "Vigente",
+        }
+        for i, (name, dni) in enumerate(holders)
+    ]
+    axa = [
+        {
+            "number": f"AXA-DEMO-{i + 1:04d}",
+            "holder": name,
+            "holder_id": demo_dni(dni + 11),
+            "product": ("Hogar Confort", "Auto Plus")[i % 2],
+            "premium": spanish(Decimal(290 + 41 * i)),
+            "start": f"2026-0{1 + i}-15",
+            "end": f"2027-0{1 + i}-15",
+            "status": "En vigor",
+        }
+        for i, (name, dni) in enumerate(holders[:4])
+    ]
+    return {"mapfre": mapfre, "axa": axa}
 
 
 @dataclass
@@ -47,6 +101,9 @@ class PortalState:
     sessions: set[str] = field(default_factory=set)
     documents: dict[str, bytes] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
+    portfolio: dict[str, list[dict[str, str]]] = field(default_factory=demo_portfolio)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: int = 0
 
 
 def premium(carrier: str, factor: Decimal, postal_code: str, birth: str) -> Decimal:
@@ -96,6 +153,23 @@ def build_portal(state: PortalState | None = None) -> Starlette:
             return RedirectResponse("http://169.254.169.254/latest/meta-data/", status_code=302)
         return None
 
+    async def hold(carrier: str) -> None:
+        """``hang`` mode: answer nothing until the test releases the portal."""
+        if mode(carrier) == "hang":
+            state.waiting += 1
+            try:
+                await state.release.wait()
+            finally:
+                state.waiting -= 1
+
+    def portfolio_page(carrier: str, number: int) -> tuple[list[dict[str, str]], bool]:
+        rows = state.portfolio.get(carrier, [])
+        start = (number - 1) * PORTFOLIO_PAGE_SIZE
+        return rows[start : start + PORTFOLIO_PAGE_SIZE], start + PORTFOLIO_PAGE_SIZE < len(rows)
+
+    def page_number(raw: str | None) -> int:
+        return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 10_000 else 1
+
     def signed_in(request: Request, carrier: str) -> bool:
         return request.cookies.get(f"{carrier}_session", "") in state.sessions
 
@@ -113,6 +187,7 @@ def build_portal(state: PortalState | None = None) -> Starlette:
     # --- Mapfre: static, GET quote -------------------------------------------------------------
 
     async def mapfre_login(request: Request) -> Response:
+        await hold("mapfre")
         if (bad := bad_day("mapfre")) is not None:
             return bad
         if request.method == "POST":
@@ -156,6 +231,40 @@ def build_portal(state: PortalState | None = None) -> Starlette:
             return HTMLResponse("<p>No existe</p>", status_code=404)
         return Response(content, media_type="application/pdf")
 
+    async def mapfre_portfolio(request: Request) -> Response:
+        await hold("mapfre")
+        if (bad := bad_day("mapfre")) is not None:
+            return bad
+        if not signed_in(request, "mapfre"):
+            return RedirectResponse("login", status_code=303)
+        number = page_number(request.query_params.get("pagina"))
+        rows, more = portfolio_page("mapfre", number)
+        if not state.portfolio.get("mapfre"):
+            return _page("Mi cartera", "<p class='sin-polizas'>No tiene pólizas con Mapfre</p>")
+        e = html.escape
+        if mode("mapfre") == "changed_layout" and number > 1:
+            body = "".join(
+                f"<div class='poliza-v2'><b>{e(r['number'])}</b> {e(r['holder'])} {e(r['premium'])}</div>"
+                for r in rows
+            )
+        else:
+            body = (
+                "<table class='cartera'><thead><tr><th>Póliza</th><th>Tomador</th><th>NIF</th>"
+                "<th>Producto</th><th>Prima</th><th>Efecto</th><th>Vencimiento</th><th>Estado</th></tr>"
+                "</thead><tbody>"
+                + "".join(
+                    f"<tr class='poliza'><td class='numero'>{e(r['number'])}</td>"
+                    f"<td class='tomador'>{e(r['holder'])}</td><td class='nif'>{e(r['holder_id'])}</td>"
+                    f"<td class='producto'>{e(r['product'])}</td><td class='prima'>{e(r['premium'])}</td>"
+                    f"<td class='efecto'>{e(r['start'])}</td><td class='vencimiento'>{e(r['end'])}</td>"
+                    f"<td class='estado'>{e(r['status'])}</td></tr>"
+                    for r in rows
+                )
+                + "</tbody></table>"
+            )
+        pager = f"<a class='siguiente' href='cartera?pagina={number + 1}'>Siguiente</a>" if more else ""
+        return _page("Mi cartera", f"<h1>Mi cartera — página {number}</h1>{body}{pager}")
+
     # --- Allianz: static, POSTed quote ----------------------------------------------------------
 
     async def allianz_login(request: Request) -> Response:
@@ -193,6 +302,8 @@ def build_portal(state: PortalState | None = None) -> Starlette:
 
     axa_quote_page = (PAGES / "axa_quote.html").read_text(encoding="utf-8")
 
+    axa_portfolio_page = (PAGES / "axa_portfolio.html").read_text(encoding="utf-8")
+
     async def axa_login(request: Request) -> Response:
         if (bad := bad_day("axa")) is not None:
             return bad
@@ -221,17 +332,35 @@ def build_portal(state: PortalState | None = None) -> Starlette:
         ]
         return JSONResponse({"offers": offers, "layout": "v2" if mode("axa") == "changed_layout" else "v1"})
 
+    async def axa_portfolio(request: Request) -> Response:
+        if (bad := bad_day("axa")) is not None:
+            return bad
+        if not signed_in(request, "axa"):
+            return RedirectResponse("login", status_code=303)
+        return _page("Mi cartera", axa_portfolio_page)
+
+    async def axa_api_portfolio(request: Request) -> Response:
+        if not signed_in(request, "axa"):
+            return JSONResponse({"error": "login"}, status_code=401)
+        number = page_number(request.query_params.get("page"))
+        rows, more = portfolio_page("axa", number)
+        layout = "v2" if mode("axa") == "changed_layout" and number > 1 else "v1"
+        return JSONResponse({"policies": rows, "next": more, "layout": layout})
+
     routes = [
         Route("/mapfre/login", mapfre_login, methods=["GET", "POST"]),
         Route("/mapfre/inicio", mapfre_home),
         Route("/mapfre/tarificar", mapfre_quote),
         Route("/mapfre/polizas/{number}.pdf", mapfre_document),
+        Route("/mapfre/cartera", mapfre_portfolio),
         Route("/allianz/acceso", allianz_login, methods=["GET", "POST"]),
         Route("/allianz/cotizacion", allianz_quote, methods=["POST"]),
         Route("/axa/login", axa_login),
         Route("/axa/api/login", axa_api_login, methods=["POST"]),
         Route("/axa/quote", axa_quote),
         Route("/axa/api/quote", axa_api_quote),
+        Route("/axa/portfolio", axa_portfolio),
+        Route("/axa/api/portfolio", axa_api_portfolio),
     ]
     app = Starlette(routes=routes)
     app.state.portal = state
