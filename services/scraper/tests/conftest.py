@@ -3,6 +3,8 @@ per test), and a throw-away database where several workers commit for real."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,6 +28,9 @@ from scraper.scrape_jobs import service as jobs_service
 from scraper.settings import Settings
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+# Failure artifacts go to a directory of the test run, never to the developer's .local/objects.
+OBJECTS = tempfile.TemporaryDirectory(prefix="scraper-objects-")
+os.environ["AINTECH_OBJECT_STORE_ROOT"] = OBJECTS.name  # the API app's store too
 RISK = {"plate": "1234BCD", "postal_code": "28001", "driver_birth_date": "1985-04-02"}
 
 
@@ -57,7 +62,7 @@ async def live_database(admin_database_url: str) -> AsyncIterator[CommittedDatab
 async def live_settings(live_database: CommittedDatabase) -> AsyncIterator[Settings]:
     """Settings pointing at the committed database (cleared after each test)."""
     try:
-        yield Settings(AINTECH_DATABASE_URL=live_database.url)
+        yield Settings(AINTECH_DATABASE_URL=live_database.url, AINTECH_OBJECT_STORE_ROOT=OBJECTS.name)
     finally:
         await live_database.clear()
 
@@ -145,6 +150,18 @@ class Scraping:
     async def job(self, job_id: uuid.UUID) -> Any:
         async with self.db.transaction() as session:
             return await jobs_service.get_job(session, job_id=job_id)
+
+    async def artifacts(self, job_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The job's artifact rows (by kind), each with its object's bytes from the object store."""
+        rows = await self.rows(
+            "SELECT kind, object_key, sha256, size, stored_at FROM scraper.artifacts WHERE job_id = :j "
+            "ORDER BY kind",
+            j=job_id,
+        )
+        store = self.runner.objects
+        for row in rows:
+            row["content"] = b"".join([chunk async for chunk in store.read(row["object_key"])])
+        return rows
 
     async def rows(self, sql: str, **args: Any) -> list[dict[str, Any]]:
         async with self.db.transaction() as session:

@@ -57,7 +57,7 @@ async def test_refused_credentials_fail_the_job_as_login_refused_without_retry(s
     assert await scraping.runner.run_once() == "failed"
     job = await scraping.job(job_id)
     assert job.error_class == "login_refused" and job.attempts == 1
-    kept = await scraping.rows("SELECT kind, content FROM scraper.artifacts WHERE job_id = :j", j=job_id)
+    kept = await scraping.artifacts(job_id)
     assert [k["kind"] for k in kept] == ["html"] and b"error-login" in kept[0]["content"]
 
 
@@ -91,9 +91,7 @@ async def test_a_changed_layout_fails_as_layout_changed(scraping: Scraping) -> N
     assert await scraping.runner.run_once() == "failed"
     job = await scraping.job(job_id)
     assert job.error_class == "layout_changed" and ".oferta" in (job.error_detail or "")
-    kept = await scraping.rows(
-        "SELECT content FROM scraper.artifacts WHERE job_id = :j AND kind = 'html'", j=job_id
-    )
+    kept = [k for k in await scraping.artifacts(job_id) if k["kind"] == "html"]
     assert b"oferta-v2" in kept[0]["content"]
 
 
@@ -103,9 +101,7 @@ async def test_a_changed_javascript_layout_keeps_a_screenshot(scraping: Scraping
     assert await scraping.runner.run_once() == "failed"
     job = await scraping.job(job_id)
     assert job.error_class == "layout_changed"
-    kept = await scraping.rows(
-        "SELECT kind, content FROM scraper.artifacts WHERE job_id = :j ORDER BY kind", j=job_id
-    )
+    kept = await scraping.artifacts(job_id)
     assert [k["kind"] for k in kept] == ["html", "screenshot"]
     assert kept[1]["content"].startswith(b"\x89PNG") and b"offer-card" in kept[0]["content"]
 

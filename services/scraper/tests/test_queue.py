@@ -12,8 +12,10 @@ from sqlalchemy import text
 
 from aintech_devtools.testing import CommittedDatabase
 from aintech_shared.db import Database
+from aintech_shared.objectstore import object_store
 from scraper.core.base import utcnow
 from scraper.core.errors import ErrorClass, ScrapeError
+from scraper.flows import store_artifacts
 from scraper.scrape_jobs import service
 from scraper.scrape_jobs.service import Capture
 from scraper.settings import Settings
@@ -216,13 +218,23 @@ async def test_a_refused_login_is_not_retried_and_keeps_the_page(live_settings: 
                 session, settings=live_settings, job_id=job_id, worker="w", error=refused, capture=page
             )
             assert job is not None and job.status == "failed" and job.attempts == 1
+        objects = object_store(live_settings.object_store)
+        assert (
+            await store_artifacts(setup, objects, live_settings, job_id=job_id, attempt=1, capture=page) == 2
+        )
         async with setup.transaction() as session:
             kept = await service.artifacts(session, job_id=job_id)
             assert sorted(a.kind for a in kept) == ["html", "screenshot"]
-            assert await service.purge_artifacts(session, now=utcnow() + timedelta(days=13)) == 0
+            assert (
+                await service.purge_artifacts(session, objects=objects, now=utcnow() + timedelta(days=13))
+                == 0
+            )
         async with setup.transaction() as session:
-            assert await service.purge_artifacts(session, now=utcnow() + timedelta(days=15)) == 2
-            assert await service.artifacts(session, job_id=job_id) == []
+            assert (
+                await service.purge_artifacts(session, objects=objects, now=utcnow() + timedelta(days=15))
+                == 2
+            )
+            assert await service.artifacts(session, job_id=job_id, now=utcnow()) == []
     finally:
         await setup.dispose()
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
+from aintech_shared.objectstore import close_store
 from scraper.carriers.router import router as carriers_router
 from scraper.core.runtime import build_runtime
 from scraper.proxies.router import router as proxies_router
@@ -38,7 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def runtime_hook(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = build_runtime(settings)
-        yield
+        try:
+            yield
+        finally:
+            await close_store(app.state.runtime.objects)
 
     app = create_service_app(
         settings,

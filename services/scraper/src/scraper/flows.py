@@ -20,6 +20,7 @@ from aintech_contracts.events.scraper import (
 )
 from aintech_shared.db import Database
 from aintech_shared.events.outbox import Outbox
+from aintech_shared.objectstore import ObjectStore
 from scraper.carriers import portfolio
 from scraper.carriers import service as carriers
 from scraper.carriers.engines import BrowserEngine, Engine, HttpEngine, Page
@@ -66,6 +67,7 @@ async def run_job(
     job: Claimed,
     *,
     worker: str,
+    objects: ObjectStore,
     engine_factory: EngineFactory = build_engine,
 ) -> str:
     """Run ``job`` to its outcome: ``succeeded``, ``retry``/``failed`` (classified, page kept),
@@ -119,18 +121,24 @@ async def run_job(
         if lease is not None and error.error_class in (ErrorClass.blocked, ErrorClass.rate_limited):
             async with db.transaction() as session:
                 await proxies.cool_down(session, settings=settings, proxy_id=lease.id, reason=error.detail)
-        return await _fail(db, settings, job, worker, error, engine)
+        return await _fail(db, settings, objects, job, worker, error, engine)
     except Exception as exc:  # a bug must not crash the worker nor leave the job running
         log.exception("scrape_job_crashed", job_id=str(job.id))
         crash = ScrapeError(ErrorClass.internal, f"{type(exc).__name__} while running the job")
-        return await _fail(db, settings, job, worker, crash, engine)
+        return await _fail(db, settings, objects, job, worker, crash, engine)
     finally:
         if engine is not None:
             await engine.close()
 
 
 async def _fail(
-    db: Database, settings: Settings, job: Claimed, worker: str, error: ScrapeError, engine: Engine | None
+    db: Database,
+    settings: Settings,
+    objects: ObjectStore,
+    job: Claimed,
+    worker: str,
+    error: ScrapeError,
+    engine: Engine | None,
 ) -> str:
     page = await engine.snapshot() if engine is not None else Page()
     capture = Capture(url=page.url, html=page.html, screenshot=page.screenshot) if page.url else None
@@ -138,6 +146,11 @@ async def _fail(
         failed = await jobs.fail_attempt(
             session, settings=settings, job_id=job.id, worker=worker, error=error, capture=capture
         )
+    if failed is not None and capture is not None:
+        try:
+            await store_artifacts(db, objects, settings, job_id=job.id, attempt=job.attempt, capture=capture)
+        except Exception:  # the job's outcome is recorded; an unstored artifact is swept later
+            log.exception("scrape_artifacts_not_stored", job_id=str(job.id))
     log.warning(
         "scrape_attempt_failed",
         job_id=str(job.id),
@@ -149,6 +162,24 @@ async def _fail(
     if failed is None:
         return "lost"
     return "retry" if failed.status == "queued" else "failed"
+
+
+async def store_artifacts(
+    db: Database, objects: ObjectStore, settings: Settings, *, job_id: Any, attempt: int, capture: Capture
+) -> int:
+    """Write a failed attempt's captures to the object store, then mark each row stored with its
+    SHA-256. The rows were written first (with the failure), so a crash here leaves an unstored row
+    — never shown, swept with its object by the retention job — and never an object no row names."""
+    async with db.transaction() as session:
+        pending = await jobs.unstored_artifacts(session, job_id=job_id, attempt=attempt)
+    contents = {"html": capture.html, "screenshot": capture.screenshot}
+    stored = 0
+    for row in pending:
+        content = (contents.get(row.kind) or b"")[: settings.artifact_max_bytes]
+        obj = await objects.put(row.object_key, content, content_type=row.content_type)
+        async with db.transaction() as session:
+            stored += await jobs.mark_stored(session, artifact_id=row.id, stored=obj)
+    return stored
 
 
 async def _record_prices(

@@ -24,7 +24,7 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
         await scrape_jobs.expire_leases(session)
 
     async def purge_artifacts(session: AsyncSession) -> None:
-        await scrape_jobs.purge_artifacts(session)
+        await scrape_jobs.purge_artifacts(session, objects=rt.objects)
 
     async def check_proxies(session: AsyncSession) -> None:
         await proxies.check_health(session, settings=rt.settings)

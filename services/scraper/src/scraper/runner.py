@@ -14,6 +14,7 @@ from aintech_shared.aio import sleep_or_stop
 from aintech_shared.db import Database
 from aintech_shared.events.outbox import Outbox
 from aintech_shared.health import LoopHealth
+from aintech_shared.objectstore import ObjectStore, object_store
 from scraper import flows
 from scraper.scrape_jobs import service as jobs
 from scraper.settings import Settings
@@ -34,8 +35,10 @@ class Runner:
         *,
         name: str | None = None,
         engine_factory: flows.EngineFactory = flows.build_engine,
+        objects: ObjectStore | None = None,
     ) -> None:
         self.db, self.settings, self.outbox = db, settings, outbox
+        self.objects = objects or object_store(settings.object_store)
         self.name = name or worker_name()
         self.engine_factory = engine_factory
         self.health = LoopHealth("scrape-jobs")
@@ -52,13 +55,25 @@ class Runner:
         if job is None:
             return None
         return await flows.run_job(
-            self.db, self.settings, self.outbox, job, worker=self.name, engine_factory=self.engine_factory
+            self.db,
+            self.settings,
+            self.outbox,
+            job,
+            worker=self.name,
+            objects=self.objects,
+            engine_factory=self.engine_factory,
         )
 
     async def _run(self, job: jobs.Claimed) -> str:
         try:
             return await flows.run_job(
-                self.db, self.settings, self.outbox, job, worker=self.name, engine_factory=self.engine_factory
+                self.db,
+                self.settings,
+                self.outbox,
+                job,
+                worker=self.name,
+                objects=self.objects,
+                engine_factory=self.engine_factory,
             )
         finally:
             self._slots.release()

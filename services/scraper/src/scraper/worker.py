@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from aintech_shared.db import Database
+from aintech_shared.objectstore import close_store
 from aintech_shared.worker import run_worker
 from scraper.consumers import consumer_specs
 from scraper.core.base import MESSAGING
@@ -20,7 +21,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     rt = build_runtime(settings)
     db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=4)
-    runner = Runner(db, settings, rt.outbox)
+    runner = Runner(db, settings, rt.outbox, objects=rt.objects)
     try:
         await run_worker(
             settings, MESSAGING, consumers=consumer_specs(rt), jobs=jobs(rt), loops=[runner], stop=stop
@@ -28,6 +29,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     finally:
         stop.set()
         await db.dispose()
+        await close_store(rt.objects)
 
 
 def main() -> None:

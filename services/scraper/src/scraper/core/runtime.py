@@ -15,6 +15,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from aintech_shared.events.outbox import Outbox
+from aintech_shared.objectstore import ObjectStore, object_store
 from scraper.core.base import MESSAGING
 from scraper.settings import Settings
 
@@ -25,10 +26,15 @@ SOURCE = "scraper"
 class Runtime:
     settings: Settings
     outbox: Outbox
+    objects: ObjectStore  # failure artifacts (screenshots, HTML)
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    return Runtime(settings=settings, outbox=Outbox(MESSAGING, source=SOURCE))
+    return Runtime(
+        settings=settings,
+        outbox=Outbox(MESSAGING, source=SOURCE),
+        objects=object_store(settings.object_store),
+    )
 
 
 def get_runtime(conn: HTTPConnection) -> Runtime:

@@ -12,7 +12,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     func,
@@ -60,7 +59,10 @@ class Job(RecordMixin, Base):
 
 
 class Artifact(Base):
-    """A failed attempt's screenshot or HTML, kept until ``expires_at`` (the retention job deletes it)."""
+    """A failed attempt's screenshot or HTML: the bytes live in the object store under
+    ``object_key`` (SHA-256 recorded), kept until ``expires_at`` (the retention job deletes the
+    object, then the row). The row is written first, ``stored_at`` once the object is whole: a
+    row never stored is invisible and swept, so no object is ever written without a row naming it."""
 
     __tablename__ = "artifacts"
     __table_args__ = (
@@ -77,8 +79,10 @@ class Artifact(Base):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     content_type: Mapped[str] = mapped_column(String(60), nullable=False)
     url: Mapped[str | None] = mapped_column(String(2000))
-    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    object_key: Mapped[str] = mapped_column(String(300), nullable=False, unique=True)
+    sha256: Mapped[str | None] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer, nullable=False)
+    stored_at: Mapped[datetime | None] = ts_column()
     created_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 

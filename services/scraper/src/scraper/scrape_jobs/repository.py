@@ -127,14 +127,48 @@ class JobRepository(RepositoryBase[Job]):
 class ArtifactRepository(RepositoryBase[Artifact]):
     model = Artifact
 
-    async def of_job(self, *, job_id: uuid.UUID) -> list[Artifact]:
-        query = select(Artifact).where(Artifact.job_id == job_id).order_by(Artifact.attempt, Artifact.kind)
+    async def of_job(self, *, job_id: uuid.UUID, now: datetime) -> list[Artifact]:
+        """The job's stored artifacts still within their retention period."""
+        query = (
+            select(Artifact)
+            .where(Artifact.job_id == job_id, Artifact.stored_at.is_not(None), Artifact.expires_at > now)
+            .order_by(Artifact.attempt, Artifact.kind)
+        )
         return list((await self.session.scalars(query)).all())
 
-    async def one(self, *, job_id: uuid.UUID, artifact_id: uuid.UUID) -> Artifact | None:
-        query = select(Artifact).where(and_(Artifact.job_id == job_id, Artifact.id == artifact_id))
+    async def one(self, *, job_id: uuid.UUID, artifact_id: uuid.UUID, now: datetime) -> Artifact | None:
+        query = select(Artifact).where(
+            and_(
+                Artifact.job_id == job_id,
+                Artifact.id == artifact_id,
+                Artifact.stored_at.is_not(None),
+                Artifact.expires_at > now,
+            )
+        )
         return (await self.session.scalars(query)).first()
 
-    async def purge_expired(self, *, now: datetime) -> int:
-        result = await self.session.execute(delete(Artifact).where(Artifact.expires_at <= now))
+    async def unstored(self, *, job_id: uuid.UUID, attempt: int) -> list[Artifact]:
+        query = select(Artifact).where(
+            Artifact.job_id == job_id, Artifact.attempt == attempt, Artifact.stored_at.is_(None)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def lock_purgeable(self, *, now: datetime, unstored_before: datetime, limit: int) -> list[Artifact]:
+        """Expired artifacts, and rows whose object was never confirmed stored (their writer died)."""
+        query = (
+            select(Artifact)
+            .where(
+                or_(
+                    Artifact.expires_at <= now,
+                    and_(Artifact.stored_at.is_(None), Artifact.created_at <= unstored_before),
+                )
+            )
+            .order_by(Artifact.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def delete_rows(self, ids: list[uuid.UUID]) -> int:
+        result = await self.session.execute(delete(Artifact).where(Artifact.id.in_(ids)))
         return int(getattr(result, "rowcount", 0) or 0)

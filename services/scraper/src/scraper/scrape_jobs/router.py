@@ -101,12 +101,15 @@ async def get_job(job_id: uuid.UUID, _: Operator, db: ReadSession) -> JobDetail:
         **responses(GUARDED, FORBIDDEN, (404, "Unknown job or artifact")),
     },
 )
-async def get_artifact(job_id: uuid.UUID, artifact_id: uuid.UUID, _: Operator, db: ReadSession) -> Response:
+async def get_artifact(
+    job_id: uuid.UUID, artifact_id: uuid.UUID, _: Operator, db: ReadSession, rt: RuntimeDep
+) -> Response:
     found = await service.artifact(db, job_id=job_id, artifact_id=artifact_id)
+    content = b"".join([chunk async for chunk in rt.objects.read(found.object_key)])
     # A portal's HTML is served as text, never rendered in the reader's browser.
     media = "image/png" if found.kind == "screenshot" else "text/plain; charset=utf-8"
     return Response(
-        content=found.content,
+        content=content,
         media_type=media,
         headers={
             "Content-Disposition": f'attachment; filename="{found.kind}-{found.attempt}"',

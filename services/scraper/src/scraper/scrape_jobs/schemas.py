@@ -124,6 +124,7 @@ class ArtifactOut(BaseModel):
     content_type: str
     url: str | None
     size: int
+    sha256: str | None = Field(description="SHA-256 (hex) of the stored file.")
     created_at: datetime
     expires_at: datetime
 

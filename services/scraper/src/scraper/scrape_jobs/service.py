@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
+from aintech_shared.objectstore import ObjectStore, StoredObject
 from scraper.carriers.registry import adapter, adapters
 from scraper.carriers.spec import AdapterSpec
 from scraper.core.base import utcnow
@@ -95,12 +96,16 @@ async def get_job(session: AsyncSession, *, job_id: uuid.UUID) -> Job:
     return job
 
 
-async def artifacts(session: AsyncSession, *, job_id: uuid.UUID) -> list[Artifact]:
-    return await ArtifactRepository(session).of_job(job_id=job_id)
+async def artifacts(
+    session: AsyncSession, *, job_id: uuid.UUID, now: datetime | None = None
+) -> list[Artifact]:
+    """The job's stored failure artifacts still within their retention period."""
+    return await ArtifactRepository(session).of_job(job_id=job_id, now=now or utcnow())
 
 
 async def artifact(session: AsyncSession, *, job_id: uuid.UUID, artifact_id: uuid.UUID) -> Artifact:
-    found = await ArtifactRepository(session).one(job_id=job_id, artifact_id=artifact_id)
+    """One stored artifact of a job; 404 when unknown, not stored (yet) or past its retention."""
+    found = await ArtifactRepository(session).one(job_id=job_id, artifact_id=artifact_id, now=utcnow())
     if found is None:
         raise NotFound(f"Job {job_id} has no artifact {artifact_id} (or it passed its retention period).")
     return found
@@ -309,6 +314,7 @@ async def fail_attempt(
 
 
 def _keep(session: AsyncSession, settings: Settings, job: Job, capture: Capture, now: datetime) -> None:
+    """The artifact rows, written before their objects (see :func:`store_artifacts`)."""
     expires = now + timedelta(days=settings.artifact_retention_days)
     cap = settings.artifact_max_bytes
     files: Sequence[tuple[str, str, bytes | None]] = (
@@ -318,19 +324,38 @@ def _keep(session: AsyncSession, settings: Settings, job: Job, capture: Capture,
     for kind, content_type, content in files:
         if not content:
             continue
-        content = content[:cap]
+        artifact_id = uuid.uuid4()
         session.add(
             Artifact(
+                id=artifact_id,
                 job_id=job.id,
                 attempt=job.attempts,
                 kind=kind,
                 content_type=content_type,
                 url=(capture.url or "")[:2000] or None,
-                content=content,
-                size=len(content),
+                object_key=artifact_key(job.id, artifact_id, kind),
+                size=min(len(content), cap),
                 expires_at=expires,
             )
         )
+
+
+def artifact_key(job_id: uuid.UUID, artifact_id: uuid.UUID, kind: str) -> str:
+    return f"scraper/artifacts/{job_id}/{artifact_id}.{'png' if kind == 'screenshot' else 'html'}"
+
+
+async def unstored_artifacts(session: AsyncSession, *, job_id: uuid.UUID, attempt: int) -> list[Artifact]:
+    """An attempt's artifact rows whose object is not written yet."""
+    return await ArtifactRepository(session).unstored(job_id=job_id, attempt=attempt)
+
+
+async def mark_stored(session: AsyncSession, *, artifact_id: uuid.UUID, stored: StoredObject) -> bool:
+    """The artifact's object is whole in the store: record its SHA-256 and size, show it."""
+    found = await ArtifactRepository(session).get(artifact_id, for_update=True)
+    if found is None:
+        return False
+    found.sha256, found.size, found.stored_at = stored.sha256, stored.size, utcnow()
+    return True
 
 
 async def expire_leases(session: AsyncSession, *, now: datetime | None = None) -> int:
@@ -353,6 +378,19 @@ async def expire_leases(session: AsyncSession, *, now: datetime | None = None) -
     return len(expired)
 
 
-async def purge_artifacts(session: AsyncSession, *, now: datetime | None = None) -> int:
-    """Delete screenshots and HTML past their retention period."""
-    return await ArtifactRepository(session).purge_expired(now=now or utcnow())
+UNSTORED_GRACE = timedelta(hours=1)
+
+
+async def purge_artifacts(
+    session: AsyncSession, *, objects: ObjectStore, now: datetime | None = None, batch: int = 500
+) -> int:
+    """Delete screenshots and HTML past their retention period — each object first, then its row
+    (a crash in between leaves an expired row, never served, whose purge is simply done again:
+    deleting a missing object is not an error) — and rows whose object was never confirmed stored
+    an hour after they were written (their worker died between the row and the object)."""
+    now = now or utcnow()
+    repo = ArtifactRepository(session)
+    rows = await repo.lock_purgeable(now=now, unstored_before=now - UNSTORED_GRACE, limit=batch)
+    for row in rows:
+        await objects.delete(row.object_key)
+    return await repo.delete_rows([row.id for row in rows]) if rows else 0
