@@ -57,6 +57,9 @@ async def test_a_job_of_a_sigkilled_worker_is_resumed_by_another_after_its_lease
         "SCRAPER_LEASE_SECONDS": "3",
         "SCRAPER_PAGE_TIMEOUT_SECONDS": "300",
         "SCRAPER_POLL_SECONDS": "0.2",
+        # One job at a time: the hanging job holds the only slot, so this worker never re-claims it
+        # itself when its short lease runs out (its attempt stays the first).
+        "SCRAPER_WORKER_PARALLEL_JOBS": "1",
         "SCRAPER_ALLOWED_HOSTS": '["127.0.0.1"]',
     }
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", WORKER, KILLED, env=env)
