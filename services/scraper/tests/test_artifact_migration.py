@@ -85,5 +85,6 @@ async def test_bytea_artifacts_are_moved_to_the_object_store_and_back(admin_data
                 assert b"".join([c async for c in store.read(row.object_key)]) == content
             await _alembic(db.url, root, "downgrade", "0004")
             async with db.engine.connect() as conn:
-                back = dict((await conn.execute(text("SELECT id, content FROM scraper.artifacts"))).all())
+                found = await conn.execute(text("SELECT id, content FROM scraper.artifacts"))
+                back: dict[uuid.UUID, bytes] = {row.id: row.content for row in found}
             assert back == {html_id: html, png_id: png}
