@@ -44,7 +44,7 @@ def _listed(number: str, **fields: Any) -> PortfolioPolicyListed:
     )
 
 
-def _synced(*numbers: str) -> PortfolioSynced:
+def _synced(*numbers: str, unnumbered: int = 0) -> PortfolioSynced:
     return PortfolioSynced(
         job_id=JOB,
         carrier="mapfre",
@@ -52,7 +52,8 @@ def _synced(*numbers: str) -> PortfolioSynced:
         policy_numbers=list(numbers),
         pages=1,
         rows=len(numbers),
-        flagged=0,
+        flagged=unnumbered,
+        unnumbered=unnumbered,
         synced_at=datetime.now(UTC),
     )
 
@@ -139,6 +140,7 @@ async def test_a_policy_the_portal_no_longer_lists_is_reported_missing_once(api:
     assert await _proposals(api, other) == [], "another carrier's policy is not Mapfre's to list"
     (missing,) = await _proposals(api, gone)
     assert missing["kind"] == "missing" and missing["policy_id"] == policy["id"] and missing["fields"] == []
+    assert missing["document"]["note"] is None
     accepted = (
         await api.call(
             "POST",
@@ -151,3 +153,17 @@ async def test_a_policy_the_portal_no_longer_lists_is_reported_missing_once(api:
     assert accepted["status"] == "accepted" and accepted["applied"] == []
     after = (await api.call("GET", f"/policies/{policy['id']}", expect=200)).json()
     assert after["status"] == policy["status"] and after["version"] == policy["version"]
+
+
+async def test_a_missing_policy_says_when_the_portal_had_rows_without_a_readable_number(
+    api: Api, app: FastAPI
+) -> None:
+    customer = await api.customer()
+    gone = _number()
+    await api.policy(customer["id"], policy_number=gone)
+    await _deliver(api, app, _synced(unnumbered=2))
+    (missing,) = await _proposals(api, gone)
+    assert (
+        missing["document"]["unnumbered_rows"] == 2
+        and "no readable policy number" in missing["document"]["note"]
+    )

@@ -98,7 +98,7 @@ async def test_a_malformed_row_is_flagged_and_the_sync_goes_on(scraping: Scrapin
     bad_dni = next(e for e in events if e["policy_number"] == rows[1]["number"])
     assert bad_dni["fields"]["holder_id"]["confidence"] < 0.8 and bad_dni["problems"]
     (synced,) = await _events(scraping, "portfolio.synced")
-    assert synced["flagged"] == 4 and synced["rows"] == len(rows)
+    assert synced["flagged"] == 4 and synced["rows"] == len(rows) and synced["unnumbered"] == 1
 
 
 async def test_a_portal_that_changes_layout_mid_way_fails_as_layout_changed_and_publishes_nothing(

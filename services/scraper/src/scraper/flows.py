@@ -289,6 +289,7 @@ async def _record_portfolio(
         elif row.policy_number is not None:
             seen.add(row.policy_number)
     flagged = sum(1 for row in rows if row.flagged)
+    unnumbered = sum(1 for row in rows if "policy_number" in row.unreadable)
     async with db.transaction() as session:
         done = await jobs.finish(
             session,
@@ -339,6 +340,7 @@ async def _record_portfolio(
                 pages=pages,
                 rows=len(rows),
                 flagged=flagged,
+                unnumbered=unnumbered,
                 synced_at=now,
             ),
             key=job.carrier,

@@ -115,4 +115,9 @@ class PortfolioSynced(EventData):
     pages: int
     rows: int = Field(description="Rows read, flagged ones included.")
     flagged: int = Field(description="Rows with a problem (a row without a readable number is not listed).")
+    unnumbered: int = Field(
+        default=0,
+        description="Rows whose policy number could not be read: a policy missing from `policy_numbers` "
+        "may be one of them.",
+    )
     synced_at: datetime

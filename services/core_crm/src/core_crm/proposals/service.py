@@ -177,7 +177,18 @@ async def record_missing(session: AsyncSession, *, event_id: str, data: Portfoli
                 "policy_number": policy.policy_number,
                 "policy_id": policy.id,
                 "customer_id": policy.customer_id,
-                "document": {"listed": False, "pages": data.pages, "policies_listed": len(listed)},
+                "document": {
+                    "listed": False,
+                    "pages": data.pages,
+                    "policies_listed": len(listed),
+                    "unnumbered_rows": data.unnumbered,
+                    "note": (
+                        f"{data.unnumbered} row(s) of the portal had no readable policy number: "
+                        "this policy may be one of them"
+                        if data.unnumbered
+                        else None
+                    ),
+                },
                 "unreadable": [],
                 "fields": [],
                 "parsed_at": data.synced_at,
