@@ -58,34 +58,60 @@ class Outbox:
         two transactions locking two aggregates in opposite orders deadlock, which Postgres
         detects by failing one of them (it can be retried).
         """
-        event = CloudEvent.wrap(
-            payload,
-            type_=payload.event_type,
-            source=self.source,
-            subject=subject or key,
-            correlationid=current_correlation_id(),
-            partitionkey=key,
-            traceparent=current_traceparent(),
-        )
-        # One round trip: the per-key lock, and the NOTIFY that wakes the relay at commit
+        [event] = await self._stage(session, [(payload, key, subject)])
+        return event
+
+    async def publish_many(
+        self, session: AsyncSession, items: Sequence[tuple[EventData, str]]
+    ) -> list[CloudEvent]:
+        """Stage several (payload, key) events at once, in order: the same per-key locks as
+        ``publish``, taken in the items' order, in two round trips whatever their number."""
+        return await self._stage(session, [(payload, key, None) for payload, key in items])
+
+    async def _stage(
+        self, session: AsyncSession, items: Sequence[tuple[EventData, str, str | None]]
+    ) -> list[CloudEvent]:
+        events = [
+            CloudEvent.wrap(
+                payload,
+                type_=payload.event_type,
+                source=self.source,
+                subject=subject or key,
+                correlationid=current_correlation_id(),
+                partitionkey=key,
+                traceparent=current_traceparent(),
+            )
+            for payload, key, subject in items
+        ]
+        if not events:
+            return events
+        # One round trip: the per-key locks, and the NOTIFY that wakes the relay at commit
         # (NOTIFY is transactional, so nothing is announced for a rolled-back event).
         await session.execute(
             select(
-                func.pg_advisory_xact_lock(self._lock_space, func.hashtext(f"{payload.topic}\x1f{key}")),
+                *(
+                    func.pg_advisory_xact_lock(self._lock_space, func.hashtext(f"{payload.topic}\x1f{key}"))
+                    for payload, key, _ in items
+                ),
                 func.pg_notify(notify_channel(self.tables.schema), ""),
             )
         )
         await session.execute(
             self.tables.outbox.insert().values(
-                event_id=event.id,
-                topic=payload.topic,
-                key=key,
-                event_type=event.type,
-                payload=event.model_dump(mode="json", exclude_none=True),
-                headers=BINDING_HEADERS,
+                [
+                    {
+                        "event_id": event.id,
+                        "topic": payload.topic,
+                        "key": key,
+                        "event_type": event.type,
+                        "payload": event.model_dump(mode="json", exclude_none=True),
+                        "headers": BINDING_HEADERS,
+                    }
+                    for event, (payload, key, _) in zip(events, items, strict=True)
+                ]
             )
         )
-        return event
+        return events
 
 
 def _age(created_at: datetime) -> float:

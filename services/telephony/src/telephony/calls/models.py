@@ -127,6 +127,7 @@ class QueueEntry(Base):
             "ix_call_queue_waiting_order",
             text("priority DESC"),
             "enqueued_at",
+            "id",
             postgresql_where=text("state = 'waiting'"),
         ),
         Index("ix_call_queue_assigned", "assigned_at", postgresql_where=text("state = 'assigned'")),
