@@ -41,6 +41,7 @@ class FakeTwilio:
         app.router.add_get(base + "/Calls/{sid}.json", self.fetch_call)
         app.router.add_post(base + "/Calls/{sid}/Recordings.json", self.create_recording)
         app.router.add_post(base + "/Calls/{sid}/Recordings/{rsid}.json", self.update_recording)
+        app.router.add_post(base + "/Calls/{sid}/Transcriptions.json", self.create_transcription)
         app.router.add_post(base + "/Conferences/{cf}/Participants/{sid}.json", self.update_participant)
         app.router.add_get(base + "/Recordings/{rsid}.wav", self.recording_media)
         app.router.add_delete(base + "/Recordings/{rsid}.json", self.delete_recording)
@@ -129,6 +130,24 @@ class FakeTwilio:
                 "call_sid": request.match_info["sid"],
                 "status": "in-progress",
                 "account_sid": self.account_sid,
+            },
+            status=201,
+        )
+
+    async def create_transcription(self, request: web.Request) -> web.Response:
+        """Real-Time Transcription of a live call (its events are the test's to post, signed)."""
+        got = await self._record(request)
+        if isinstance(got, web.Response):
+            return got
+        return web.json_response(
+            {
+                "sid": "GT" + secrets.token_hex(16),
+                "account_sid": self.account_sid,
+                "call_sid": request.match_info["sid"],
+                "name": got.form.get("Name"),
+                "status": "in-progress",
+                "date_updated": "Mon, 07 Dec 2026 12:00:00 +0000",
+                "uri": None,
             },
             status=201,
         )

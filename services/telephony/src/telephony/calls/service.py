@@ -443,6 +443,9 @@ async def record(
             call.call_sid, callback=rt.webhook_url("recording", call_id=call.id)
         )
         call.recording_sid, call.recording_url, call.recording_duration = started.sid, None, None
+        if rt.settings.transcribe_recorded_calls and call.transcription_sid is None:
+            # The worker asks Twilio to transcribe the live call (once; see recordings.service).
+            call.transcription_status = "pending"
     else:
         assert call.recording_sid is not None
         await rt.twilio.set_recording(call.call_sid, call.recording_sid, status=target)

@@ -60,6 +60,11 @@ class TwilioPort(Protocol):
         """Start recording a live call; recording callbacks go to ``callback``."""
         ...
 
+    async def start_transcription(self, call_sid: str, *, name: str, callback: str, language: str) -> str:
+        """Start the real-time transcription of a live call (both tracks, final results only);
+        its events go to ``callback``. Returns the transcription's SID."""
+        ...
+
     async def set_recording(self, call_sid: str, recording_sid: str, *, status: str) -> ProviderRecording:
         """Pause (``paused``) or resume (``in-progress``) a recording."""
         ...
