@@ -386,12 +386,29 @@ async def conference(session: AsyncSession, *, rt: Runtime, params: FormParams, 
     if event == "participant-leave":
         return await calls.agent_left(session, rt=rt, call=call, leg=leg)
     call.conference_sid = _field(params, "ConferenceSid") or call.conference_sid
+    if leg and leg == call.call_sid and call.direction == "outbound" and call.recording_consent is None:
+        call.recording_consent = "given"  # heard the notice to its end without pressing a key
     if leg and leg not in {call.call_sid, call.agent_call_sid, call.transfer_call_sid}:
         call.agent_call_sid = leg
         if call.direction == "inbound" and call.agent_id is not None and call.answered_at is None:
             await calls.connect(session, rt=rt, call=call)
     await session.flush()
     return True
+
+
+async def consent(session: AsyncSession, *, rt: Runtime, params: FormParams, call_id: uuid.UUID) -> str:
+    """The key a customer we dialled pressed during the recording notice: 8 refuses, any other
+    accepts; the first choice stands (a replayed webhook changes nothing). Then the conference."""
+    call = await calls_repo.get(session, call_id, lock=True)
+    if call is None or call.direction != "outbound" or call.status in TERMINAL:
+        return twiml.message_and_hangup("Llamada no válida.")
+    if call.recording_consent is None:
+        call.recording_consent = "refused" if _field(params, "Digits", 1) == "8" else "given"
+        await session.flush()
+        log.info("outbound_recording_consent", call_id=str(call.id), consent=call.recording_consent)
+    language = "en" if call.metadata_.get("language") == "en" else "es"
+    answer = twiml.CONSENT_ANSWER[(language, call.recording_consent or "given")]
+    return calls.customer_leg_twiml(rt, call, announcement=answer)
 
 
 async def dial_action(session: AsyncSession, *, params: FormParams, call_id: uuid.UUID) -> str:
