@@ -137,3 +137,60 @@ async def test_a_caller_who_refused_recording_is_never_transcribed(api: Api) -> 
     assert (await api.webhook("transcription", content, query={"call_id": call_id})).status_code == 204
     row = await api.row("SELECT transcription FROM telephony.calls WHERE id = :i", i=call_id)
     assert row == {"transcription": None}
+
+
+async def test_pausing_the_recording_stops_the_live_transcription_and_resuming_starts_a_new_one(
+    api: Api,
+) -> None:
+    agent = await api.available_agent()
+    call_id, sid = await ring(api, "+34699444003")
+    await choose(api, call_id, sid, "2")
+    assert (await api.client.post(f"/calls/{call_id}/accept", headers=agent.auth)).status_code == 200
+    await connect(api, call_id, sid)
+
+    async def record(action: str) -> None:
+        answer = await api.client.post(
+            f"/calls/{call_id}/record", json={"action": action}, headers=agent.auth
+        )
+        assert answer.status_code == 200, answer.text
+
+    async def state() -> dict[str, object]:
+        row = await api.row(
+            "SELECT recording_sid, transcription_sid, transcription_status"
+            " FROM telephony.calls WHERE id = :i",
+            i=call_id,
+        )
+        assert row is not None
+        return row
+
+    await record("start")
+    assert await run_transcribe_job(api) == 1
+    first = await state()
+    gt1 = str(first["transcription_sid"])
+    said_before = event(gt1, sid, "transcription-content", 1, **said("Quiero contratar.", "inbound_track"))
+    assert (await api.webhook("transcription", said_before, query={"call_id": call_id})).status_code == 204
+
+    await record("pause")  # e.g. the customer reads out a card number
+    [stop] = api.fake.made(f"/Calls/{sid}/Transcriptions/{gt1}.json")
+    assert stop.form == {"Status": "stopped"}, "the live transcription stops with the recording"
+    assert (await state())["transcription_status"] == "paused"
+    assert await run_transcribe_job(api) == 0, "nothing is transcribed while paused"
+    stopped = event(gt1, sid, "transcription-stopped", 2)
+    assert (await api.webhook("transcription", stopped, query={"call_id": call_id})).status_code == 204
+    assert (await state())["transcription_status"] == "paused", "a pause does not complete the transcript"
+
+    await record("resume")
+    assert await run_transcribe_job(api) == 1
+    second = await state()
+    gt2 = str(second["transcription_sid"])
+    assert gt2 != gt1 and second["transcription_status"] == "requested"
+    requests = api.fake.made(f"/Calls/{sid}/Transcriptions.json")
+    assert [r.form["Name"] for r in requests] == [first["recording_sid"], f"{first['recording_sid']}-2"]
+    said_after = event(gt2, sid, "transcription-content", 1, **said("Gracias.", "outbound_track"))
+    assert (await api.webhook("transcription", said_after, query={"call_id": call_id})).status_code == 204
+
+    assert (await api.client.post(f"/calls/{call_id}/end", headers=agent.auth)).status_code == 200
+    done = event(gt2, sid, "transcription-stopped", 2)
+    assert (await api.webhook("transcription", done, query={"call_id": call_id})).status_code == 204
+    [transcribed] = await api.events("interaction.transcribed")
+    assert transcribed["data"]["transcript"] == "Cliente: Quiero contratar.\nAgente: Gracias."

@@ -465,6 +465,13 @@ async def record(
     else:
         assert call.recording_sid is not None
         await rt.twilio.set_recording(call.call_sid, call.recording_sid, status=target)
+        if action == "pause" and call.transcription_status in {"pending", "requested"}:
+            # Paused for something not to be kept (card details): the live transcription stops too.
+            if call.transcription_status == "requested" and call.transcription_sid is not None:
+                await rt.twilio.stop_transcription(call.call_sid, call.transcription_sid)
+            call.transcription_status = "paused"
+        elif action == "resume" and call.transcription_status == "paused":
+            call.transcription_status = "pending"  # the worker asks for a new one (recordings.service)
     call.recording_status = target
     await session.flush()
     return call

@@ -265,6 +265,9 @@ class ConsoleTwilio:
         )
         return sid
 
+    async def stop_transcription(self, call_sid: str, transcription_sid: str) -> None:
+        self._record("transcriptions.update", call_sid, transcription_sid=transcription_sid, status="stopped")
+
     async def set_recording(self, call_sid: str, recording_sid: str, *, status: str) -> ProviderRecording:
         self._record("recordings.update", call_sid, recording_sid=recording_sid, status=status)
         return ProviderRecording(sid=recording_sid, status=status)

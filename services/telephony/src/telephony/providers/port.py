@@ -65,6 +65,10 @@ class TwilioPort(Protocol):
         its events go to ``callback``. Returns the transcription's SID."""
         ...
 
+    async def stop_transcription(self, call_sid: str, transcription_sid: str) -> None:
+        """Stop a live call's real-time transcription."""
+        ...
+
     async def set_recording(self, call_sid: str, recording_sid: str, *, status: str) -> ProviderRecording:
         """Pause (``paused``) or resume (``in-progress``) a recording."""
         ...

@@ -157,6 +157,12 @@ class TwilioRest:
         )
         return str(transcription.sid)
 
+    async def stop_transcription(self, call_sid: str, transcription_sid: str) -> None:
+        await self._call(
+            "stop transcription",
+            self.client.calls(call_sid).transcriptions(transcription_sid).update_async(status="stopped"),
+        )
+
     async def set_recording(self, call_sid: str, recording_sid: str, *, status: str) -> ProviderRecording:
         recording = await self._call(
             f"set recording {status}",

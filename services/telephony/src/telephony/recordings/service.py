@@ -117,15 +117,18 @@ async def transcribe_pending(session: AsyncSession, *, rt: Runtime, twilio: Twil
             log.info("transcription_missed", call_id=str(call.id), recording_sid=call.recording_sid)
             continue
         language = LANGUAGE_CODES.get(str(call.metadata_.get("language") or "es"), "es-ES")
+        # A resumed recording gets a new transcription (the paused one was stopped): part 2, 3...
+        part = int(call.metadata_.get("transcript_part", 0)) + 1
         try:
             async with session.begin_nested():
                 sid = await twilio.start_transcription(
                     call.call_sid,
-                    name=call.recording_sid,
+                    name=call.recording_sid if part == 1 else f"{call.recording_sid}-{part}",
                     callback=rt.webhook_url("transcription", call_id=call.id),
                     language=language,
                 )
                 call.transcription_sid, call.transcription_status = sid, "requested"
+                call.metadata_ = {**call.metadata_, "transcript_part": part}
                 await session.flush()
         except ProviderError as exc:
             TRANSCRIPTIONS.labels("failed").inc()

@@ -348,10 +348,11 @@ async def _live_transcription(
         if not text:
             return False
         order = int(sequence) if sequence.isdigit() else 0
-        utterances = [*call.metadata_.get("transcript", []), [order, _field(params, "Track", 20), text]]
-        utterances.sort(key=lambda u: u[0])
+        part = int(call.metadata_.get("transcript_part", 1))  # after a pause, a new transcription
+        utterance = [part, order, _field(params, "Track", 20), text]
+        utterances = sorted([*call.metadata_.get("transcript", []), utterance], key=lambda u: (u[0], u[1]))
         call.metadata_ = {**call.metadata_, "transcript": utterances[-MAX_UTTERANCES:]}
-        call.transcription = "\n".join(f"{SPEAKERS.get(t, 'Llamada')}: {x}" for _, t, x in utterances)[
+        call.transcription = "\n".join(f"{SPEAKERS.get(u[2], 'Llamada')}: {u[3]}" for u in utterances)[
             :MAX_TRANSCRIPTION
         ]
         await session.flush()
@@ -360,8 +361,8 @@ async def _live_transcription(
         call.transcription_status = "failed"
         await session.flush()
         return True
-    if event != "transcription-stopped" or call.transcription_status == "completed":
-        return False
+    if event != "transcription-stopped" or call.transcription_status != "requested":
+        return False  # already completed, or stopped by a pause (a new one follows the resume)
     call.transcription_status = "completed"
     await session.flush()
     if call.ended_at is not None and call.transcription and rt:
