@@ -1,6 +1,6 @@
 """Conversations are routed by the skills telephony's supervisors set (``agent.skills_changed``): a
 customer answering a claim update goes to a claims agent while a sales agent has room, and to any
-agent once it waited ``WIDEN_AFTER``."""
+agent once it waited ``widen_after()`` (OMNICHANNEL_ROUTING_WIDEN_AFTER_SECONDS)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import crm, telephony
 from aintech_contracts.rbac import Role
 from aintech_contracts.statuses import ClaimStatus
 from omnichannel.agents import service as agents
+from omnichannel.app import create_app
 from omnichannel.consumers import consumer_specs
 from omnichannel.core.runtime import build_runtime
 from omnichannel.delivery import consumers
@@ -102,11 +106,11 @@ async def test_a_conversation_nobody_skilled_can_take_widens_to_any_agent_after_
     assert row["assignee_id"] is None, "no claims agent: it waits"
     async with api.db.transaction() as session:
         early = await agents.assign_queued(
-            session, now=row["last_inbound_at"] + agents.WIDEN_AFTER - timedelta(seconds=1)
+            session, now=row["last_inbound_at"] + agents.widen_after() - timedelta(seconds=1)
         )
     assert early == 0
     async with api.db.transaction() as session:
-        late = await agents.assign_queued(session, now=row["last_inbound_at"] + agents.WIDEN_AFTER)
+        late = await agents.assign_queued(session, now=row["last_inbound_at"] + agents.widen_after())
     assert late == 1
     [row] = await api.sql("SELECT assignee_id FROM omnichannel.conversations WHERE address = :n", n=number)
     assert row["assignee_id"] == sales.user_id
@@ -118,3 +122,47 @@ async def test_an_older_skills_change_arriving_late_does_not_overwrite_a_newer_o
     await skills_event(api, agent.user_id, {"sales": 1}, changed_at=now - timedelta(minutes=5))
     [row] = await api.sql("SELECT skills FROM omnichannel.agents WHERE user_id = :u", u=agent.user_id)
     assert row["skills"] == {"claims": 4}
+
+
+async def test_widening_happens_at_the_configured_wait_not_before(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = agents.widen_after()
+    monkeypatch.setenv("OMNICHANNEL_ROUTING_WIDEN_AFTER_SECONDS", "45")
+    configured = Settings()
+    assert configured.routing_widen_after_seconds == 45
+    create_app(configured)  # the API applies the setting when it is built (the worker does the same)
+    try:
+        assert agents.widen_after() == timedelta(seconds=45) != default
+        sales = await skilled(api, {"sales": 5, "es": 5})
+        number = phone()
+        customer_id = await api.customer(mobile=number, preferred_channel="whatsapp")
+        await api.open_whatsapp_window(number)
+        await api.execute(
+            "UPDATE omnichannel.conversations SET status = 'resolved', assignee_id = NULL WHERE address = :n",
+            n=number,
+        )
+        await claim_update_to(api, customer_id)
+        await api.inbound("whatsapp:" + number, "Sigo esperando")
+        [row] = await api.sql(
+            "SELECT assignee_id, last_inbound_at FROM omnichannel.conversations WHERE address = :n", n=number
+        )
+        assert row["assignee_id"] is None, "no claims agent: it waits"
+        waited = row["last_inbound_at"]
+        for seconds in (1, 44):  # well before the default 120 s too: nothing before the configured wait
+            async with api.db.transaction() as session:
+                assert await agents.assign_queued(session, now=waited + timedelta(seconds=seconds)) == 0
+        async with api.db.transaction() as session:
+            assert await agents.assign_queued(session, now=waited + timedelta(seconds=45)) == 1
+        [row] = await api.sql(
+            "SELECT assignee_id FROM omnichannel.conversations WHERE address = :n", n=number
+        )
+        assert row["assignee_id"] == sales.user_id
+    finally:
+        agents.configure_routing(Settings(routing_widen_after_seconds=int(default.total_seconds())))
+
+
+def test_the_widening_wait_setting_is_validated() -> None:
+    for bad in (-1, 86_401):
+        with pytest.raises(ValidationError):
+            Settings(routing_widen_after_seconds=bad)

@@ -41,6 +41,8 @@ class FakeTwilio:
         app.router.add_get(base + "/Calls/{sid}.json", self.fetch_call)
         app.router.add_post(base + "/Calls/{sid}/Recordings.json", self.create_recording)
         app.router.add_post(base + "/Calls/{sid}/Recordings/{rsid}.json", self.update_recording)
+        app.router.add_post(base + "/Calls/{sid}/Transcriptions.json", self.create_transcription)
+        app.router.add_post(base + "/Calls/{sid}/Transcriptions/{tsid}.json", self.update_transcription)
         app.router.add_post(base + "/Conferences/{cf}/Participants/{sid}.json", self.update_participant)
         app.router.add_get(base + "/Recordings/{rsid}.wav", self.recording_media)
         app.router.add_delete(base + "/Recordings/{rsid}.json", self.delete_recording)
@@ -131,6 +133,40 @@ class FakeTwilio:
                 "account_sid": self.account_sid,
             },
             status=201,
+        )
+
+    async def create_transcription(self, request: web.Request) -> web.Response:
+        """Real-Time Transcription of a live call (its events are the test's to post, signed)."""
+        got = await self._record(request)
+        if isinstance(got, web.Response):
+            return got
+        return web.json_response(
+            {
+                "sid": "GT" + secrets.token_hex(16),
+                "account_sid": self.account_sid,
+                "call_sid": request.match_info["sid"],
+                "name": got.form.get("Name"),
+                "status": "in-progress",
+                "date_updated": "Mon, 07 Dec 2026 12:00:00 +0000",
+                "uri": None,
+            },
+            status=201,
+        )
+
+    async def update_transcription(self, request: web.Request) -> web.Response:
+        got = await self._record(request)
+        if isinstance(got, web.Response):
+            return got
+        return web.json_response(
+            {
+                "sid": request.match_info["tsid"],
+                "account_sid": self.account_sid,
+                "call_sid": request.match_info["sid"],
+                "name": None,
+                "status": got.form.get("Status"),
+                "date_updated": "Mon, 07 Dec 2026 12:00:00 +0000",
+                "uri": None,
+            }
         )
 
     async def recording_media(self, request: web.Request) -> web.Response:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aintech_shared.app import create_service_app
+from omnichannel.agents import service as agents
 from omnichannel.campaigns.router import router as campaigns_router
 from omnichannel.chat.router import router as chat_router
 from omnichannel.core.live import LiveHub
@@ -35,6 +36,7 @@ inbox and campaigns.
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the omnichannel application."""
     settings = settings or Settings()
+    agents.configure_routing(settings)
 
     @asynccontextmanager
     async def live_hub(app: FastAPI) -> AsyncIterator[None]:

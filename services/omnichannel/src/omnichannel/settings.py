@@ -84,6 +84,13 @@ class Settings(ServiceSettings, service="omnichannel"):
         "frame, besides the platform's own. Exact scheme://host[:port]; no wildcard.",
     )
     default_agent_capacity: int = Field(default=5, ge=1, le=100)
+    routing_widen_after_seconds: int = Field(
+        default=120,
+        ge=0,
+        le=86_400,
+        description="A conversation no online agent with its skills (topic, language) took within this "
+        "wait goes to any agent with room (0: at once).",
+    )
 
     # Slack (staff alerts): one incoming webhook URL per kind; a kind without one is not posted.
     slack_webhook_urls: dict[str, SecretStr] = Field(

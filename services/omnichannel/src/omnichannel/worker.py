@@ -7,6 +7,7 @@ import asyncio
 
 from aintech_shared.db import Database
 from aintech_shared.worker import run_worker
+from omnichannel.agents import service as agents
 from omnichannel.consumers import consumer_specs
 from omnichannel.core.base import MESSAGING
 from omnichannel.core.runtime import build_runtime
@@ -21,6 +22,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """The chassis worker with the dispatcher as one of its loops until SIGTERM/SIGINT (or ``stop``)."""
     stop = stop or asyncio.Event()
     rt = build_runtime(settings)
+    agents.configure_routing(settings)
     db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=4)
     providers = build_providers(settings, db)
     dispatcher = Dispatcher(db, settings, providers)

@@ -66,6 +66,14 @@ class Settings(ServiceSettings, service="telephony"):
     recording_retention_days: int = Field(default=365, ge=1, le=3650)
     delete_recordings_at_provider: bool = True
     recordings_archive_every_seconds: int = Field(default=30, ge=1, le=3600)
+    transcribe_recorded_calls: bool = Field(
+        default=True,
+        description="A live call whose recording starts is transcribed by Twilio's Real-Time "
+        "Transcription (never a call whose caller refused recording); the transcript goes to the CRM.",
+    )
+    transcribe_every_seconds: int = Field(
+        default=2, ge=1, le=60, description="How often the worker requests pending transcriptions."
+    )
     # Service level: the share of callers answered within this many seconds of joining the queue.
     service_level_seconds: int = Field(default=20, ge=1, le=600)
     ring_timeout_seconds: int = Field(default=30, ge=5, le=300)

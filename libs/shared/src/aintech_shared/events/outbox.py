@@ -12,7 +12,7 @@ import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, select, update
+from sqlalchemy import column, func, select, true, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenacity import RetryCallState
 
@@ -58,34 +58,68 @@ class Outbox:
         two transactions locking two aggregates in opposite orders deadlock, which Postgres
         detects by failing one of them (it can be retried).
         """
-        event = CloudEvent.wrap(
-            payload,
-            type_=payload.event_type,
-            source=self.source,
-            subject=subject or key,
-            correlationid=current_correlation_id(),
-            partitionkey=key,
-            traceparent=current_traceparent(),
-        )
-        # One round trip: the per-key lock, and the NOTIFY that wakes the relay at commit
-        # (NOTIFY is transactional, so nothing is announced for a rolled-back event).
-        await session.execute(
-            select(
-                func.pg_advisory_xact_lock(self._lock_space, func.hashtext(f"{payload.topic}\x1f{key}")),
-                func.pg_notify(notify_channel(self.tables.schema), ""),
-            )
-        )
-        await session.execute(
-            self.tables.outbox.insert().values(
-                event_id=event.id,
-                topic=payload.topic,
-                key=key,
-                event_type=event.type,
-                payload=event.model_dump(mode="json", exclude_none=True),
-                headers=BINDING_HEADERS,
-            )
-        )
+        [event] = await self._stage(session, [(payload, key, subject)])
         return event
+
+    async def publish_many(
+        self, session: AsyncSession, items: Sequence[tuple[EventData, str]]
+    ) -> list[CloudEvent]:
+        """Stage several (payload, key) events at once, in order: the same per-key locks as
+        ``publish``, taken in the items' order, in one statement whatever their number."""
+        return await self._stage(session, [(payload, key, None) for payload, key in items])
+
+    async def _stage(
+        self, session: AsyncSession, items: Sequence[tuple[EventData, str, str | None]]
+    ) -> list[CloudEvent]:
+        events = [
+            CloudEvent.wrap(
+                payload,
+                type_=payload.event_type,
+                source=self.source,
+                subject=subject or key,
+                correlationid=current_correlation_id(),
+                partitionkey=key,
+                traceparent=current_traceparent(),
+            )
+            for payload, key, subject in items
+        ]
+        if not events:
+            return events
+        # One round trip: the per-key locks and the NOTIFY that wakes the relay at commit (NOTIFY
+        # is transactional, so nothing is announced for a rolled-back event) in a CTE, which
+        # Postgres evaluates once (volatile functions: never inlined) and before the first row is
+        # inserted, so each row's ``seq`` is drawn after its key's lock is held.
+        keys = select(
+            *(
+                func.pg_advisory_xact_lock(
+                    self._lock_space, func.hashtext(f"{payload.topic}\x1f{key}")
+                ).label(f"k{n}")
+                for n, (payload, key, _) in enumerate(items)
+            ),
+            func.pg_notify(notify_channel(self.tables.schema), "").label("woken"),
+        ).cte("outbox_keys")
+        outbox = self.tables.outbox
+        columns = ("event_id", "topic", "key", "event_type", "payload", "headers")
+        rows = values(*(column(name, outbox.c[name].type) for name in columns), name="staged").data(
+            [
+                (
+                    event.id,
+                    payload.topic,
+                    key,
+                    event.type,
+                    event.model_dump(mode="json", exclude_none=True),
+                    BINDING_HEADERS,
+                )
+                for event, (payload, key, _) in zip(events, items, strict=True)
+            ]
+        )
+        await session.execute(
+            outbox.insert().from_select(
+                list(columns),
+                select(*(rows.c[name] for name in columns)).select_from(rows).join(keys, true()),
+            )
+        )
+        return events
 
 
 def _age(created_at: datetime) -> float:

@@ -17,12 +17,26 @@ from omnichannel.contacts import service as contacts
 from omnichannel.conversations import service as conversations
 from omnichannel.conversations.models import Conversation
 from omnichannel.core.base import utcnow
+from omnichannel.settings import Settings
 
 log = structlog.get_logger("omnichannel.assignment")
 
 QUEUE_SWEEP = 100
-# A conversation no agent with its skills took within this wait goes to any agent with room.
-WIDEN_AFTER = timedelta(minutes=2)
+# A conversation no agent with its skills took within this wait goes to any agent with room:
+# OMNICHANNEL_ROUTING_WIDEN_AFTER_SECONDS, applied by ``configure_routing`` when the API or the
+# worker starts (both assign); until then the setting's default.
+_widen_after = timedelta(seconds=Settings.model_fields["routing_widen_after_seconds"].default)
+
+
+def configure_routing(settings: Settings) -> None:
+    """Take the widening wait from the settings (the app and the worker call this at start)."""
+    global _widen_after
+    _widen_after = timedelta(seconds=settings.routing_widen_after_seconds)
+
+
+def widen_after() -> timedelta:
+    """How long a conversation waits for a skilled agent before any agent with room may take it."""
+    return _widen_after
 
 
 async def set_presence(
@@ -119,14 +133,14 @@ async def required_skills(session: AsyncSession, *, conversation: Conversation) 
 
 def _widened(conversation: Conversation, now: datetime) -> bool:
     waiting_since = conversation.last_inbound_at or conversation.created_at
-    return waiting_since is not None and now - waiting_since >= WIDEN_AFTER
+    return waiting_since is not None and now - waiting_since >= _widen_after
 
 
 async def auto_assign(
     session: AsyncSession, *, conversation: Conversation, now: datetime | None = None
 ) -> uuid.UUID | None:
     """Give an unassigned active conversation to the next online agent with room who has its skills
-    (any agent with room once it waited ``WIDEN_AFTER``), if any."""
+    (any agent with room once it waited ``widen_after()``), if any."""
     if conversation.assignee_id is not None or conversation.status not in ACTIVE_CONVERSATION_STATUSES:
         return conversation.assignee_id
     await repository.lock_assignment(session)

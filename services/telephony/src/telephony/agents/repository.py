@@ -122,13 +122,3 @@ async def available_for_routing(
         .limit(limit)
     )
     return [(r[0], dict(r[1] or {})) for r in rows.all()]
-
-
-async def lock_if_available(session: AsyncSession, agent_id: uuid.UUID) -> AgentStatus | None:
-    """The agent's row, locked, if still available and no other transaction holds it."""
-    query = (
-        select(AgentStatus)
-        .where(AgentStatus.agent_id == agent_id, AgentStatus.status == AgentState.available)
-        .with_for_update(skip_locked=True)
-    )
-    return (await session.execute(query)).scalar_one_or_none()

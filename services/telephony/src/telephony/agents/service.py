@@ -144,13 +144,8 @@ async def claim_available(
 
 
 async def available_for_routing(session: AsyncSession) -> list[tuple[uuid.UUID, dict[str, int]]]:
-    """Available agents and their skills, the longest idle first (read without a lock)."""
+    """Available agents and their skills, the longest idle first (read without a lock: ``pick``'s input)."""
     return await repository.available_for_routing(session)
-
-
-async def lock_if_available(session: AsyncSession, *, agent_id: uuid.UUID) -> AgentStatus | None:
-    """Lock the agent for an assignment if still available and not being assigned elsewhere."""
-    return await repository.lock_if_available(session, agent_id)
 
 
 async def available(session: AsyncSession) -> Sequence[AgentStatus]:

@@ -62,6 +62,9 @@ class Call(Base):
             "ix_calls_agent_call_sid", "agent_call_sid", postgresql_where=text("agent_call_sid IS NOT NULL")
         ),
         Index(
+            "ix_calls_transcription_pending", "id", postgresql_where=text("transcription_status = 'pending'")
+        ),
+        Index(
             "ix_calls_transfer_call_sid",
             "transfer_call_sid",
             postgresql_where=text("transfer_call_sid IS NOT NULL"),
@@ -92,6 +95,9 @@ class Call(Base):
     recording_duration: Mapped[int | None] = mapped_column(Integer)
     transcription_status: Mapped[str | None] = mapped_column(String(20))
     transcription: Mapped[str | None] = mapped_column(Text)
+    # A recorded live call's real-time transcription at the provider ("pending" until the worker
+    # requested it, then "requested", "completed" or "failed"); callbacks count only for this SID.
+    transcription_sid: Mapped[str | None] = mapped_column(String(64))
     # The IVR's notice was heard and not refused ("given"), or refused with a key ("refused");
     # None: not asked (outbound calls, voicemail). A refused call is never recorded.
     recording_consent: Mapped[str | None] = mapped_column(String(10))
@@ -127,6 +133,7 @@ class QueueEntry(Base):
             "ix_call_queue_waiting_order",
             text("priority DESC"),
             "enqueued_at",
+            "id",
             postgresql_where=text("state = 'waiting'"),
         ),
         Index("ix_call_queue_assigned", "assigned_at", postgresql_where=text("state = 'assigned'")),

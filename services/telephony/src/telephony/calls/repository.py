@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import Boolean, and_, column, delete, func, or_, select, text, tuple_, update
 from sqlalchemy import true as sa_true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.pagination import newest_first
+from telephony.agents.models import AgentStatus
 from telephony.calls.models import TERMINAL, Call, QueueEntry, WebhookReceipt
 
 
@@ -285,16 +286,6 @@ async def waiting_heads(session: AsyncSession, *, limit: int) -> list[WaitingHea
     return [WaitingHead(r[0], tuple(r[1] or ()), r[2], r[3]) for r in rows.all()]
 
 
-async def lock_waiting(session: AsyncSession, entry_id: uuid.UUID) -> QueueEntry | None:
-    """The caller's row, locked, if still waiting and no other transaction holds it."""
-    query = (
-        select(QueueEntry)
-        .where(QueueEntry.id == entry_id, QueueEntry.state == "waiting")
-        .with_for_update(skip_locked=True)
-    )
-    return (await session.execute(query)).scalar_one_or_none()
-
-
 @dataclass(frozen=True)
 class SkillQueueFigures:
     skill: str
@@ -339,3 +330,152 @@ async def figures_by_skill(
         SkillQueueFigures(str(r[0]), int(r[1] or 0), float(r[2] or 0.0), int(r[3] or 0), int(r[4] or 0))
         for r in rows.all()
     ]
+
+
+# --- assignment: one statement picks, locks and writes ---------------------------------------------
+
+# ``pick``: callers in serving order, walked from ix_call_queue_waiting_order (priority DESC,
+# enqueued_at, id; waiting only); for each, the free agent who may take them, found and locked by the
+# lateral subquery: the caller's last agent when skilled, else the longest-idle skilled one, else
+# (once the caller has waited past the widening wait) the longest-idle agent of all. The first
+# caller that gets an agent is locked too, and the walk stops there. Both locks SKIP LOCKED: a caller
+# or agent another assigner holds is passed over, never waited for, so two assigners never give one
+# agent two callers nor one caller two agents. The free agents are read once (``free``) and each
+# caller's candidates taken from there; only the chosen one is looked up and locked. An agent with
+# no skills recorded takes any call; otherwise they must hold every required skill (levels are 1-5,
+# so holding one is level 1 or more: the rule of ``telephony.queue.service.pick``).
+# Then the writes: the queue row, the call (its agent, and its routing history gaining "widened"
+# when it was and "assigned", the last 20 steps kept), the agent's status and its history row; the
+# statement returns the three rows as they now are.
+_ASSIGN_NEXT = """
+WITH free AS MATERIALIZED (
+    SELECT agent_id, skills, last_status_change
+    FROM telephony.agent_status
+    WHERE status = 'available'
+), pick AS MATERIALIZED (
+    SELECT q.id, a.agent_id, a.preferred, a.widened, q.call_id, q.required_skills,
+           greatest(0, floor(extract(epoch FROM CAST(:now AS timestamptz) - q.enqueued_at)))::int AS waited
+    FROM telephony.call_queue AS q
+    CROSS JOIN LATERAL (
+        SELECT ag.agent_id, f.preferred, NOT f.skilled AS widened
+        FROM (
+            SELECT free.agent_id, free.last_status_change,
+                   free.skills = '{}'::jsonb OR free.skills ?& q.required_skills::text[] AS skilled,
+                   free.agent_id = q.preferred_agent_id
+                     AND (free.skills = '{}'::jsonb OR free.skills ?& q.required_skills::text[])
+                     IS TRUE AS preferred
+            FROM free
+        ) AS f
+        JOIN telephony.agent_status AS ag ON ag.agent_id = f.agent_id
+        WHERE (f.skilled OR q.enqueued_at <= :widen_before) AND ag.status = 'available'
+        ORDER BY f.preferred DESC, f.skilled DESC, f.last_status_change, f.agent_id
+        LIMIT 1
+        FOR UPDATE OF ag SKIP LOCKED
+    ) AS a
+    WHERE q.state = 'waiting'
+    ORDER BY q.priority DESC, q.enqueued_at, q.id
+    LIMIT 1
+    FOR UPDATE OF q SKIP LOCKED
+), steps AS (
+    SELECT pick.call_id,
+           CASE WHEN pick.widened THEN jsonb_build_array(jsonb_build_object(
+               'event', 'widened', 'at', CAST(:at AS text),
+               'required_skills', to_jsonb(pick.required_skills), 'waited_seconds', pick.waited,
+               'detail', format('no agent with %s was free within %s s: offered to any available agent',
+                                array_to_string(pick.required_skills, ', '), CAST(:widen_seconds AS int))
+           )) ELSE '[]'::jsonb END
+           || jsonb_build_array(jsonb_build_object(
+               'event', 'assigned', 'at', CAST(:at AS text), 'agent_id', pick.agent_id::text,
+               'skills_matched', NOT pick.widened, 'waited_seconds', pick.waited
+           )) AS added
+    FROM pick
+), q AS (
+    UPDATE telephony.call_queue AS e
+    SET state = 'assigned', assigned_to = pick.agent_id, assigned_at = :now, attempts = e.attempts + 1,
+        widened_at = CASE WHEN pick.widened THEN CAST(:now AS timestamptz) ELSE e.widened_at END
+    FROM pick
+    WHERE e.id = pick.id
+    RETURNING e.*
+), c AS (
+    UPDATE telephony.calls AS c
+    SET agent_id = pick.agent_id,
+        metadata = jsonb_set(c.metadata, '{routing}', (
+            SELECT coalesce(jsonb_agg(step ORDER BY n), '[]'::jsonb)
+            FROM jsonb_array_elements(coalesce(c.metadata -> 'routing', '[]'::jsonb) || steps.added)
+                 WITH ORDINALITY AS h(step, n)
+            WHERE n > jsonb_array_length(coalesce(c.metadata -> 'routing', '[]'::jsonb) || steps.added) - 20
+        ))
+    FROM pick JOIN steps ON steps.call_id = pick.call_id
+    WHERE c.id = pick.call_id
+    RETURNING c.*
+), a AS (
+    UPDATE telephony.agent_status AS s
+    SET status = 'busy', reason = :reason, current_call_id = pick.call_id, last_status_change = :changed_at
+    FROM pick
+    WHERE s.agent_id = pick.agent_id
+    RETURNING s.*
+), h AS (
+    INSERT INTO telephony.agent_status_changes (agent_id, status, reason, changed_at)
+    SELECT agent_id, 'busy', :reason, :changed_at FROM a
+)
+SELECT {columns}, pick.preferred, pick.widened
+FROM pick, q, c, a
+"""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A caller given to an agent, as written (the rows are in the session, replacing its copies)."""
+
+    entry: QueueEntry
+    call: Call
+    agent: AgentStatus
+    preferred: bool
+    widened: bool
+
+
+def _assign_next_statement() -> Any:
+    tables = (("q", QueueEntry.__table__), ("c", Call.__table__), ("a", AgentStatus.__table__))
+    names = ", ".join(f"{alias}.{col.name}" for alias, table in tables for col in table.columns)
+    columns = [col for _, table in tables for col in table.columns]
+    statement = text(_ASSIGN_NEXT.replace("{columns}", names)).columns(
+        *columns, column("preferred", Boolean), column("widened", Boolean)
+    )
+    return (
+        select(QueueEntry, Call, AgentStatus, column("preferred", Boolean), column("widened", Boolean))
+        .from_statement(statement)
+        .execution_options(populate_existing=True)
+    )
+
+
+ASSIGN_NEXT = _assign_next_statement()
+
+
+async def assign_next(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    widen_before: datetime,
+    widen_seconds: int,
+    changed_at: datetime,
+    reason: str,
+) -> Assignment | None:
+    """Pick the next caller and the agent who takes them, lock both and write the assignment, in one
+    statement; None when no free agent may take any waiting caller (callers enqueued at or before
+    ``widen_before`` take anyone)."""
+    row = (
+        await session.execute(
+            ASSIGN_NEXT,
+            {
+                "now": now,
+                "at": now.isoformat(),
+                "widen_before": widen_before,
+                "widen_seconds": widen_seconds,
+                "changed_at": changed_at,
+                "reason": reason,
+            },
+        )
+    ).first()
+    if row is None:
+        return None
+    return Assignment(row[0], row[1], row[2], bool(row[3]), bool(row[4]))

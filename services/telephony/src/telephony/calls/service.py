@@ -58,8 +58,11 @@ def _refuse_number(rt: Runtime, raw: str, *, field: str) -> str:
     return number
 
 
-def customer_leg_twiml(rt: Runtime, call: Call, *, announcement: str | None = None) -> str:
-    """The customer's side of a call: they wait in the call's conference until an agent joins."""
+def customer_leg_twiml(
+    rt: Runtime, call: Call, *, announcement: str | None = None, ask_consent: bool = False
+) -> str:
+    """The customer's side of a call: they wait in the call's conference until an agent joins.
+    ``ask_consent``: a customer we dial hears the recording notice first and may refuse (8)."""
     return twiml.join_conference(
         call.id,
         conference_callback=rt.webhook_url("conference", call_id=call.id),
@@ -67,7 +70,14 @@ def customer_leg_twiml(rt: Runtime, call: Call, *, announcement: str | None = No
         action=rt.webhook_url("dial-action", call_id=call.id),
         customer=True,
         announcement=announcement,
+        consent_action=rt.webhook_url("consent", call_id=call.id) if ask_consent else None,
+        consent_timeout=rt.settings.ivr_timeout_seconds,
+        language=str(call.metadata_.get("language") or "es"),
     )
+
+
+def _language(preferred: str | None) -> str:
+    return "en" if (preferred or "").lower().startswith("en") else "es"
 
 
 async def _load(session: AsyncSession, call_id: uuid.UUID) -> Call:
@@ -121,7 +131,7 @@ async def initiate(session: AsyncSession, *, rt: Runtime, principal: Principal, 
             agent_id=agent_id,
             status=CallStatus.queued,
             created_at=utcnow(),
-            metadata_={},
+            metadata_={"language": _language(caller.preferred_language if caller else None)},
         ),
     )
     await repository.wait_for_creator(session, call.id)  # callbacks wait for this transaction
@@ -129,7 +139,7 @@ async def initiate(session: AsyncSession, *, rt: Runtime, principal: Principal, 
     placed_call = await rt.twilio.create_call(
         to=number,
         from_=rt.settings.twilio_phone_number,
-        twiml=customer_leg_twiml(rt, call),
+        twiml=customer_leg_twiml(rt, call, ask_consent=True),
         status_callback=rt.webhook_url("status", call_id=call.id),
     )
     call.call_sid = placed_call.sid
@@ -434,18 +444,34 @@ async def record(
         )
     if action == "start" and call.recording_consent == "refused":
         raise Conflict(
-            "The caller refused to be recorded (they pressed 8 after the recording notice): "
+            "The customer refused to be recorded (they pressed 8 after the recording notice): "
             "this call is never recorded.",
             recording_consent=call.recording_consent,
+        )
+    if action == "start" and call.direction == "outbound" and call.recording_consent is None:
+        raise Conflict(
+            "The customer has not yet heard the recording notice (or is still choosing): "
+            "a call we placed is recorded only once they heard it without refusing.",
+            recording_consent=None,
         )
     if action == "start":
         started = await rt.twilio.start_recording(
             call.call_sid, callback=rt.webhook_url("recording", call_id=call.id)
         )
         call.recording_sid, call.recording_url, call.recording_duration = started.sid, None, None
+        if rt.settings.transcribe_recorded_calls and call.transcription_sid is None:
+            # The worker asks Twilio to transcribe the live call (once; see recordings.service).
+            call.transcription_status = "pending"
     else:
         assert call.recording_sid is not None
         await rt.twilio.set_recording(call.call_sid, call.recording_sid, status=target)
+        if action == "pause" and call.transcription_status in {"pending", "requested"}:
+            # Paused for something not to be kept (card details): the live transcription stops too.
+            if call.transcription_status == "requested" and call.transcription_sid is not None:
+                await rt.twilio.stop_transcription(call.call_sid, call.transcription_sid)
+            call.transcription_status = "paused"
+        elif action == "resume" and call.transcription_status == "paused":
+            call.transcription_status = "pending"  # the worker asks for a new one (recordings.service)
     call.recording_status = target
     await session.flush()
     return call

@@ -252,6 +252,22 @@ class ConsoleTwilio:
             sim.recordings[recording] = callback
         return ProviderRecording(sid=recording, status="in-progress")
 
+    async def start_transcription(self, call_sid: str, *, name: str, callback: str, language: str) -> str:
+        """Recorded only: the console has no audio to transcribe."""
+        sid = new_sid("GT")
+        self._record(
+            "transcriptions.create",
+            call_sid,
+            transcription_sid=sid,
+            name=name,
+            callback=callback,
+            language=language,
+        )
+        return sid
+
+    async def stop_transcription(self, call_sid: str, transcription_sid: str) -> None:
+        self._record("transcriptions.update", call_sid, transcription_sid=transcription_sid, status="stopped")
+
     async def set_recording(self, call_sid: str, recording_sid: str, *, status: str) -> ProviderRecording:
         self._record("recordings.update", call_sid, recording_sid=recording_sid, status=status)
         return ProviderRecording(sid=recording_sid, status=status)

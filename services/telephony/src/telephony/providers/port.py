@@ -60,6 +60,15 @@ class TwilioPort(Protocol):
         """Start recording a live call; recording callbacks go to ``callback``."""
         ...
 
+    async def start_transcription(self, call_sid: str, *, name: str, callback: str, language: str) -> str:
+        """Start the real-time transcription of a live call (both tracks, final results only);
+        its events go to ``callback``. Returns the transcription's SID."""
+        ...
+
+    async def stop_transcription(self, call_sid: str, transcription_sid: str) -> None:
+        """Stop a live call's real-time transcription."""
+        ...
+
     async def set_recording(self, call_sid: str, recording_sid: str, *, status: str) -> ProviderRecording:
         """Pause (``paused``) or resume (``in-progress``) a recording."""
         ...

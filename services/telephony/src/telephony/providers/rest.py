@@ -143,6 +143,26 @@ class TwilioRest:
         )
         return ProviderRecording(sid=recording.sid, status=recording.status)
 
+    async def start_transcription(self, call_sid: str, *, name: str, callback: str, language: str) -> str:
+        transcription = await self._call(
+            "start transcription",
+            self.client.calls(call_sid).transcriptions.create_async(
+                name=name,
+                track="both_tracks",
+                status_callback_url=callback,
+                status_callback_method="POST",
+                language_code=language,
+                partial_results=False,
+            ),
+        )
+        return str(transcription.sid)
+
+    async def stop_transcription(self, call_sid: str, transcription_sid: str) -> None:
+        await self._call(
+            "stop transcription",
+            self.client.calls(call_sid).transcriptions(transcription_sid).update_async(status="stopped"),
+        )
+
     async def set_recording(self, call_sid: str, recording_sid: str, *, status: str) -> ProviderRecording:
         recording = await self._call(
             f"set recording {status}",

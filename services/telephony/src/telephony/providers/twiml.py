@@ -26,11 +26,25 @@ def join_conference(
     customer: bool,
     action: str | None = None,
     announcement: str | None = None,
+    consent_action: str | None = None,
+    consent_timeout: int = 5,
+    language: str = "es",
 ) -> str:
-    """A party joins the call's conference: the customer ends it on exit, an agent does not."""
+    """A party joins the call's conference: the customer ends it on exit, an agent does not.
+
+    With ``consent_action`` (a customer we dialled) the recording notice is read first, in a
+    ``<Gather>``: a key goes to ``consent_action`` (8 refuses); no key falls through to the
+    conference, the notice heard and not refused."""
     response = VoiceResponse()
     if announcement:
         say(response, announcement)
+    if consent_action:
+        gather = Gather(num_digits=1, action=consent_action, method="POST", timeout=consent_timeout)
+        if language == "en":
+            gather.say(RECORDING_NOTICE["en"], language="en-GB")
+        else:
+            say(gather, RECORDING_NOTICE["es"])
+        response.append(gather)
     dial = Dial(action=action, method="POST") if action else Dial()
     dial.conference(
         conference_name(call_id),
@@ -52,6 +66,14 @@ RECORDING_NOTICE = {
     "y como prueba de lo que contrate, conforme al RGPD y la LOPDGDD. Si no desea que se grabe, pulse 8.",
     "en": "This call may be recorded to ensure the quality of our service and as evidence of what you "
     "buy, under the GDPR. If you do not want it recorded, press 8.",
+}
+
+
+CONSENT_ANSWER = {
+    ("es", "refused"): "De acuerdo: esta llamada no se grabará.",
+    ("es", "given"): "Gracias.",
+    ("en", "refused"): "Understood: this call will not be recorded.",
+    ("en", "given"): "Thank you.",
 }
 
 

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.statuses import AgentState
 from aintech_shared.errors import Conflict
+from telephony.agents import events as agent_events
 from telephony.agents import service as agents
-from telephony.agents.models import AgentStatus
 from telephony.calls import events
 from telephony.calls import repository as calls_repo
 from telephony.calls.models import Call, QueueEntry
@@ -28,9 +28,7 @@ from telephony.core.runtime import Runtime
 DEPARTMENT_PRIORITY = {"claims": 3, "renewals": 2, "sales": 2, "other": 1}
 SKILLED_DEPARTMENTS = ("claims", "sales", "renewals")
 LANGUAGES = ("es", "en")
-# How many waiting callers (in serving order) one assignment considers.
-ROUTING_WINDOW = 1000
-FIRST_LOOK = 20
+QUEUE_ASSIGNMENT = "queue assignment"  # the agent's status reason while the assigned caller rings
 
 WAITING = Gauge("telephony_queue_waiting", "Callers waiting, by required skill", ["skill"])
 LONGEST_WAIT = Gauge(
@@ -137,7 +135,10 @@ def pick(
     widen_after: timedelta,
 ) -> Match | None:
     """The first caller in serving order that some free agent can take, and that agent: their last
-    agent when free and skilled, else the longest idle skilled one; after ``widen_after`` any agent."""
+    agent when free and skilled, else the longest idle skilled one; after ``widen_after`` any agent.
+
+    The routing rule, stated over values: ``assign_next`` applies it in one SQL statement
+    (``calls.repository.pick_and_lock``), and the tests check that both choose alike."""
     if not agents_free:
         return None
     skilled_for: dict[tuple[str, ...], list[tuple[uuid.UUID, dict[str, int]]]] = {}  # few distinct sets
@@ -158,98 +159,45 @@ def pick(
     return None
 
 
-async def _assign(
-    session: AsyncSession,
-    *,
-    rt: Runtime,
-    entry: QueueEntry,
-    agent_row: AgentStatus,
-    preferred: bool,
-    widened: bool = False,
-    now: datetime | None = None,
-) -> QueueEntry:
-    now = now or utcnow()
-    call = await calls_repo.get(session, entry.call_id, lock=True)
-    assert call is not None
-    entry.state, entry.assigned_to, entry.assigned_at = "assigned", agent_row.agent_id, now
-    entry.attempts += 1
-    call.agent_id = agent_row.agent_id
-    waited = max(0, int((now - entry.enqueued_at).total_seconds()))
-    history = list(call.metadata_.get("routing", []))
-    if widened:
-        entry.widened_at = now
-        history.append(
-            {
-                "event": "widened",
-                "at": now.isoformat(),
-                "required_skills": list(entry.required_skills),
-                "waited_seconds": waited,
-                "detail": f"no agent with {', '.join(entry.required_skills)} was free within "
-                f"{rt.settings.queue_widen_after_seconds} s: offered to any available agent",
-            }
-        )
-    history.append(
-        {
-            "event": "assigned",
-            "at": now.isoformat(),
-            "agent_id": str(agent_row.agent_id),
-            "skills_matched": not widened,
-            "waited_seconds": waited,
-        }
-    )
-    call.metadata_ = {**call.metadata_, "routing": history[-20:]}
-    await session.flush()
-    await agents.mark_busy(session, rt=rt, row=agent_row, call_id=call.id, reason="queue assignment")
-    await rt.outbox.publish(
-        session, events.queue_assigned(entry, preferred=preferred, widened=widened, now=now), key=str(call.id)
-    )
-    if widened:
-        WIDENED.inc()
-    return entry
-
-
 async def assign_next(
     session: AsyncSession, *, rt: Runtime, now: datetime | None = None
 ) -> QueueEntry | None:
-    """Give the first waiting caller a free agent can take to that agent (skills-based, see ``pick``).
+    """Give the first waiting caller a free agent can take to that agent (the rule of ``pick``).
 
-    Reads the waiting callers and free agents without locks, then locks the chosen pair with
-    ``SKIP LOCKED``; a row another transaction holds (or that changed meanwhile) is left out and the
-    choice made again, so two replicas never give one caller to two agents nor two callers to one agent.
+    One statement picks the caller and the agent, locks both (``SKIP LOCKED``: rows another
+    assigner holds are passed over) and writes the queue row, the call's agent and routing history
+    (with "widened" when the wait widened it), the agent's status and its history; then the two
+    events. Two replicas never give one caller to two agents nor two callers to one agent.
     """
     now = now or utcnow()
-    widen_after = timedelta(seconds=rt.settings.queue_widen_after_seconds)
-    free = await agents.available_for_routing(session)
-    if not free:
+    await session.flush()  # this session's pending changes first: the statement re-reads its rows
+    widen_seconds = rt.settings.queue_widen_after_seconds
+    done = await calls_repo.assign_next(
+        session,
+        now=now,
+        widen_before=now - timedelta(seconds=widen_seconds),
+        widen_seconds=widen_seconds,
+        changed_at=utcnow(),
+        reason=QUEUE_ASSIGNMENT,
+    )
+    if done is None:
         return None
-    # Usually one of the first callers can be served: read a few, and the whole window only if not.
-    heads = await calls_repo.waiting_heads(session, limit=FIRST_LOOK)
-    widened_look = len(heads) < FIRST_LOOK
-    while True:
-        match = pick(heads, free, now=now, widen_after=widen_after)
-        if match is None and not widened_look:
-            heads = await calls_repo.waiting_heads(session, limit=ROUTING_WINDOW)
-            widened_look = True
-            continue
-        if match is None:
-            return None
-        entry = await calls_repo.lock_waiting(session, match.entry_id)
-        if entry is None:
-            heads = [h for h in heads if h.id != match.entry_id]
-            continue
-        agent_row = await agents.lock_if_available(session, agent_id=match.agent_id)
-        if agent_row is None:
-            free = [a for a in free if a[0] != match.agent_id]
-            continue
-        return await _assign(
-            session,
-            rt=rt,
-            entry=entry,
-            agent_row=agent_row,
-            preferred=match.preferred,
-            widened=match.widened,
-            now=now,
-        )
+    await rt.outbox.publish_many(
+        session,
+        [
+            (
+                agent_events.status_changed(done.agent, previous=AgentState.available),
+                str(done.agent.agent_id),
+            ),
+            (
+                events.queue_assigned(done.entry, preferred=done.preferred, widened=done.widened, now=now),
+                str(done.call.id),
+            ),
+        ],
+    )
+    if done.widened:
+        WIDENED.inc()
+    return done.entry
 
 
 async def assign_waiting(

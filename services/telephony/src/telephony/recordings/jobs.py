@@ -1,4 +1,5 @@
-"""The worker's recordings jobs: copy finished recordings into the object store; purge expired ones."""
+"""The worker's recordings jobs: request live-call transcriptions; copy finished recordings into the
+object store; purge expired ones."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def recording_jobs(rt: Runtime) -> list[ScheduledJob]:
     async def archive(session: AsyncSession) -> None:
         await service.archive_pending(session, twilio=twilio, store=rt.store, settings=settings)
 
+    async def transcribe(session: AsyncSession) -> None:
+        await service.transcribe_pending(session, rt=rt, twilio=twilio)
+
     async def purge(session: AsyncSession) -> None:
         await service.purge_expired(session, store=rt.store, settings=settings)
 
@@ -26,6 +30,11 @@ def recording_jobs(rt: Runtime) -> list[ScheduledJob]:
             "telephony.recordings.archive",
             timedelta(seconds=settings.recordings_archive_every_seconds),
             archive,
+        ),
+        ScheduledJob(
+            "telephony.recordings.transcribe",
+            timedelta(seconds=settings.transcribe_every_seconds),
+            transcribe,
         ),
         ScheduledJob("telephony.recordings.purge", timedelta(hours=1), purge),
     ]

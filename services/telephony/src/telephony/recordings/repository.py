@@ -28,6 +28,18 @@ async def to_archive(session: AsyncSession, *, limit: int) -> Sequence[Call]:
     return (await session.scalars(query)).all()
 
 
+async def to_transcribe(session: AsyncSession, *, limit: int) -> Sequence[Call]:
+    """Recorded calls whose transcription is still to be requested (locked; other runs skip them)."""
+    query = (
+        select(Call)
+        .where(Call.transcription_status == "pending")
+        .order_by(Call.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def expired(session: AsyncSession, *, archived_before: datetime, limit: int) -> Sequence[Call]:
     """Kept recordings older than the retention period (locked)."""
     query = (

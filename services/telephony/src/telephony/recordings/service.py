@@ -19,6 +19,7 @@ from aintech_shared.objectstore import ObjectStore, StoredObject
 from telephony.calls.models import Call
 from telephony.core.base import utcnow
 from telephony.core.deps import is_supervisor
+from telephony.core.runtime import Runtime
 from telephony.providers.port import ProviderError, TwilioPort
 from telephony.recordings import repository
 from telephony.settings import Settings
@@ -27,6 +28,9 @@ log = structlog.get_logger("telephony.recordings")
 
 ARCHIVED = Counter(
     "telephony_recordings_archived_total", "Recordings copied into the object store", ["outcome"]
+)
+TRANSCRIPTIONS = Counter(
+    "telephony_transcriptions_requested_total", "Live-call transcriptions asked of the provider", ["outcome"]
 )
 PURGED = Counter("telephony_recordings_purged_total", "Recordings removed after the retention period")
 BATCH = 10
@@ -91,6 +95,49 @@ async def archive_pending(
             continue
         ARCHIVED.labels("archived").inc()
         done += 1
+    return done
+
+
+LANGUAGE_CODES = {"es": "es-ES", "en": "en-GB"}
+
+
+async def transcribe_pending(session: AsyncSession, *, rt: Runtime, twilio: TwilioPort) -> int:
+    """Ask Twilio to transcribe the recorded live calls marked "pending" (when their recording
+    started), each once: the request and the SID it returns are committed together, and a call no
+    longer pending is never asked again, whichever worker or restart runs the job. Never for a call
+    whose caller refused recording; a call that ended before its turn is marked "missed" (a live
+    transcription needs the call). Returns how many were requested."""
+    done = 0
+    for call in await repository.to_transcribe(session, limit=BATCH):
+        if call.recording_consent == "refused" or call.recording_sid is None:
+            call.transcription_status = None
+            continue
+        if not call.is_live or call.call_sid is None:
+            call.transcription_status = "missed"
+            log.info("transcription_missed", call_id=str(call.id), recording_sid=call.recording_sid)
+            continue
+        language = LANGUAGE_CODES.get(str(call.metadata_.get("language") or "es"), "es-ES")
+        # A resumed recording gets a new transcription (the paused one was stopped): part 2, 3...
+        part = int(call.metadata_.get("transcript_part", 0)) + 1
+        try:
+            async with session.begin_nested():
+                sid = await twilio.start_transcription(
+                    call.call_sid,
+                    name=call.recording_sid if part == 1 else f"{call.recording_sid}-{part}",
+                    callback=rt.webhook_url("transcription", call_id=call.id),
+                    language=language,
+                )
+                call.transcription_sid, call.transcription_status = sid, "requested"
+                call.metadata_ = {**call.metadata_, "transcript_part": part}
+                await session.flush()
+        except ProviderError as exc:
+            TRANSCRIPTIONS.labels("failed").inc()
+            log.error("transcription_request_failed", call_id=str(call.id), error=str(exc))
+            continue  # still pending: the next run tries again
+        TRANSCRIPTIONS.labels("requested").inc()
+        log.info("transcription_requested", call_id=str(call.id), transcription_sid=sid)
+        done += 1
+    await session.flush()
     return done
 
 

@@ -148,6 +148,17 @@ async def dial_action(params: TwilioForm, call_id: CallIdParam, db: DbSession) -
     return _twiml(await service.dial_action(db, params=params, call_id=call_id))
 
 
+@router.post(
+    "/consent",
+    summary="A customer we dialled answered the recording notice: 8 refuses, any other key accepts",
+    description="Stores the choice on the call (and so on its CRM interaction), then joins the customer "
+    "to the call's conference. A refused call is never recorded.",
+    responses={**TWIML_RESPONSE, **SIGNED},
+)
+async def consent(params: TwilioForm, call_id: CallIdParam, db: DbSession, rt: RuntimeDep) -> Response:
+    return _twiml(await service.consent(db, rt=rt, params=params, call_id=call_id))
+
+
 @router.post("/voicemail", summary="After a voicemail was left", responses={**TWIML_RESPONSE, **SIGNED})
 async def voicemail(params: TwilioForm, call_id: CallIdParam) -> Response:
     return _twiml(service.voicemail_done())

@@ -7,6 +7,7 @@ CallSid/RecordingSid + status and never move a call backwards.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -299,12 +300,18 @@ async def transcription(
 ) -> bool:
     """Twilio's transcription of a voicemail or of a recorded call. A call already logged to the CRM
     gets its transcript attached there (``interaction.transcribed``); one still live carries it in
-    its ``interaction.logged`` summary when it ends."""
+    its ``interaction.logged`` summary when it ends.
+
+    Two shapes arrive here: a recording's transcription (``TranscriptionText``, voicemail), and the
+    events of a live call's Real-Time Transcription (``TranscriptionEvent``): each final utterance
+    (``transcription-content``) is kept in order, and ``transcription-stopped`` completes it."""
     call = await calls_repo.get(session, call_id, lock=True)
     if call is None:
         return False
     if call.recording_consent == "refused":
         return False  # nothing of a refused call is kept (there should be no recording to transcribe)
+    if _field(params, "TranscriptionEvent", 40):
+        return await _live_transcription(session, call=call, params=params, rt=rt)
     state = _field(params, "TranscriptionStatus", 20) or "completed"
     already = call.transcription_status == "completed"
     call.transcription_status = state
@@ -312,6 +319,53 @@ async def transcription(
         call.transcription = params.get("TranscriptionText", "").replace("\x00", "")[:MAX_TRANSCRIPTION]
     await session.flush()
     if state == "completed" and not already and call.ended_at is not None and call.transcription and rt:
+        await rt.outbox.publish(session, events.transcribed(call), key=events.interaction_key(call))
+    return True
+
+
+SPEAKERS = {"inbound_track": "Cliente", "outbound_track": "Agente"}  # the customer's leg is transcribed
+MAX_UTTERANCES = 2_000
+
+
+async def _live_transcription(
+    session: AsyncSession, *, call: Call, params: FormParams, rt: Runtime | None
+) -> bool:
+    """One event of the live call's Real-Time Transcription, accepted only for the transcription the
+    platform requested and once per (transcription, event, sequence)."""
+    sid, event = _field(params, "TranscriptionSid"), _field(params, "TranscriptionEvent", 40)
+    if not sid or sid != call.transcription_sid:
+        log.info("transcription_event_ignored", call_id=str(call.id), transcription_sid=sid)
+        return False
+    sequence = _field(params, "SequenceId", 12)
+    if not await calls_repo.claim_receipt(session, kind="transcript", sid=sid, status=f"{event}:{sequence}"):
+        return False  # a retried delivery
+    if event == "transcription-content" and params.get("Final", "").lower() == "true":
+        try:
+            data = json.loads(params.get("TranscriptionData", "") or "{}")
+        except ValueError:
+            data = {}
+        text = str(data.get("transcript", "") if isinstance(data, dict) else "").replace("\x00", "").strip()
+        if not text:
+            return False
+        order = int(sequence) if sequence.isdigit() else 0
+        part = int(call.metadata_.get("transcript_part", 1))  # after a pause, a new transcription
+        utterance = [part, order, _field(params, "Track", 20), text]
+        utterances = sorted([*call.metadata_.get("transcript", []), utterance], key=lambda u: (u[0], u[1]))
+        call.metadata_ = {**call.metadata_, "transcript": utterances[-MAX_UTTERANCES:]}
+        call.transcription = "\n".join(f"{SPEAKERS.get(u[2], 'Llamada')}: {u[3]}" for u in utterances)[
+            :MAX_TRANSCRIPTION
+        ]
+        await session.flush()
+        return True
+    if event == "transcription-error":
+        call.transcription_status = "failed"
+        await session.flush()
+        return True
+    if event != "transcription-stopped" or call.transcription_status != "requested":
+        return False  # already completed, or stopped by a pause (a new one follows the resume)
+    call.transcription_status = "completed"
+    await session.flush()
+    if call.ended_at is not None and call.transcription and rt:
         await rt.outbox.publish(session, events.transcribed(call), key=events.interaction_key(call))
     return True
 
@@ -333,12 +387,29 @@ async def conference(session: AsyncSession, *, rt: Runtime, params: FormParams, 
     if event == "participant-leave":
         return await calls.agent_left(session, rt=rt, call=call, leg=leg)
     call.conference_sid = _field(params, "ConferenceSid") or call.conference_sid
+    if leg and leg == call.call_sid and call.direction == "outbound" and call.recording_consent is None:
+        call.recording_consent = "given"  # heard the notice to its end without pressing a key
     if leg and leg not in {call.call_sid, call.agent_call_sid, call.transfer_call_sid}:
         call.agent_call_sid = leg
         if call.direction == "inbound" and call.agent_id is not None and call.answered_at is None:
             await calls.connect(session, rt=rt, call=call)
     await session.flush()
     return True
+
+
+async def consent(session: AsyncSession, *, rt: Runtime, params: FormParams, call_id: uuid.UUID) -> str:
+    """The key a customer we dialled pressed during the recording notice: 8 refuses, any other
+    accepts; the first choice stands (a replayed webhook changes nothing). Then the conference."""
+    call = await calls_repo.get(session, call_id, lock=True)
+    if call is None or call.direction != "outbound" or call.status in TERMINAL:
+        return twiml.message_and_hangup("Llamada no válida.")
+    if call.recording_consent is None:
+        call.recording_consent = "refused" if _field(params, "Digits", 1) == "8" else "given"
+        await session.flush()
+        log.info("outbound_recording_consent", call_id=str(call.id), consent=call.recording_consent)
+    language = "en" if call.metadata_.get("language") == "en" else "es"
+    answer = twiml.CONSENT_ANSWER[(language, call.recording_consent or "given")]
+    return calls.customer_leg_twiml(rt, call, announcement=answer)
 
 
 async def dial_action(session: AsyncSession, *, params: FormParams, call_id: uuid.UUID) -> str:
