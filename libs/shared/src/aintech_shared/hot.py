@@ -187,7 +187,6 @@ class HotRoute(APIRoute):
                 raise TypeError(f"{self.endpoint.__qualname__} returned {type(response).__name__}")
             return response
 
-        handler.hot = True  # type: ignore[attr-defined]
         return handler
 
 
