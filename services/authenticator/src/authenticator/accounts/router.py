@@ -152,21 +152,21 @@ async def me(principal: CurrentPrincipal, db: ReadConnection) -> Response:
     view = await oauth.account_view(db, principal=principal)
     return _json(
         MeOut.model_construct(
-            id=view.id,
-            email=view.email,
-            first_name=view.first_name,
-            last_name=view.last_name,
-            phone=view.phone,
-            role=view.role,
-            status=view.status,
-            email_verified=view.email_verified,
-            two_factor_enabled=view.two_factor_enabled,
-            created_at=view.created_at,
-            last_login_at=view.last_login_at,
-            permissions=permissions_for(view.role),
-            has_password=view.has_password,
-            identities=[IdentityOut.model_validate(i) for i in view.identities],
-            session_id=view.session_id,
+            id=view["id"],
+            email=view["email"],
+            first_name=view["first_name"],
+            last_name=view["last_name"],
+            phone=view["phone"],
+            role=view["role"],
+            status=view["status"],
+            email_verified=view["email_verified"],
+            two_factor_enabled=view["two_factor_enabled"],
+            created_at=view["created_at"],
+            last_login_at=view["last_login_at"],
+            permissions=permissions_for(view["role"]),
+            has_password=view["has_password"],
+            identities=[IdentityOut.model_validate(i) for i in view["identities"]],
+            session_id=view["session_id"],
         )
     )
 
