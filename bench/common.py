@@ -86,8 +86,9 @@ class Checks:
         return [f"{self.section}: {name}" for name, _, _, ok in self.rows if not ok]
 
 
-# The fleet's default ports the bench uses (gateway, authenticator, core-crm, telephony, the anchor).
-FLEET_PORTS = (8000, 8001, 8002, 8003, 8099)
+# The fleet's default ports the bench uses (gateway, authenticator, core-crm, telephony,
+# quote-engine, ai-fraud, the anchor).
+FLEET_PORTS = (8000, 8001, 8002, 8003, 8005, 8007, 8099)
 
 
 def port_free(port: int) -> bool:
