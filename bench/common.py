@@ -86,8 +86,9 @@ class Checks:
         return [f"{self.section}: {name}" for name, _, _, ok in self.rows if not ok]
 
 
-# The fleet's default ports the bench uses (gateway, authenticator, core-crm, telephony, the anchor).
-FLEET_PORTS = (8000, 8001, 8002, 8003, 8099)
+# The fleet's default ports the bench uses (gateway, authenticator, core-crm, telephony,
+# quote-engine, ai-fraud, the anchor).
+FLEET_PORTS = (8000, 8001, 8002, 8003, 8005, 8007, 8099)
 
 
 def port_free(port: int) -> bool:
@@ -322,7 +323,15 @@ def background(app: Any) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            log_level="warning",  # its start and stop lines are not figures (a section may log to stdout)
+            access_log=False,
+            lifespan="off",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -19,9 +19,12 @@ AINTECH_DATABASE_URL / AINTECH_KAFKA_BOOTSTRAP are set, then measures (``--only`
 - ``omnichannel``: webhook to an agent's socket, chat fan-out, campaign sending
   (``bench/channels.py``);
 - ``telephony``: the voice webhooks through the gateway and queue assignment (``bench/voice.py``);
-- ``quotes``: the quote engine's comparison across 20 products, in process (``bench/quotes.py``);
+- ``quotes``: the quote engine's comparison across 20 products, in process (``bench/quotes.py``)
+  and through the gateway at 8 clients beside the anchor (``bench/edge.py``);
 - ``analytics``: ingest into chDB, KPI queries over a large table, the weekly report PDF, in
   process (``bench/analytics.py``);
+- ``fraud``: ai-fraud's score in process and its photo lookup (``bench/fraud.py``), and the score
+  of one claim through the gateway beside the anchor (``bench/edge.py``);
 - ``idle``: the whole fleet (every API and worker) idle: CPU % of one core and RSS per process
   (``bench/idle.py``).
 
@@ -961,6 +964,9 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
         from bench.quotes import bench_quotes
 
         failed += bench_quotes()
+        from bench.edge import bench_quotes_gateway
+
+        failed += await bench_quotes_gateway(env, offset, seconds=args.crm_duration)
     if "analytics" in only:
         from bench.analytics import bench_analytics
 
@@ -973,6 +979,9 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
         from bench.fraud import bench_fraud
 
         failed += await bench_fraud()
+        from bench.edge import bench_fraud_gateway
+
+        failed += await bench_fraud_gateway(env, offset, seconds=args.crm_duration)
     if "scraper" in only:
         from bench.scraper import bench_scraper
 

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 import structlog
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -39,6 +40,13 @@ PROBLEM_RESPONSES = responses(
     (403, "Authenticated but not allowed"),
     (422, "Validation failed (field-level `errors`)"),
 )
+# FastAPI's own OpenTelemetry layer, off: the chassis has its telemetry (``ObservabilityMiddleware``
+# for metrics and the access line, ``tracing.TracingMiddleware`` for spans, which does not install a
+# global tracer provider). Left on, FastAPI asked the global tracer, meter and logger providers on
+# every request whether it should instrument (an environment read among them: ~8 µs a request,
+# measured in process), and would add a second span per request to ours if any library ever set a
+# global provider.
+FASTAPI_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def _json_default(value: Any) -> str:
@@ -109,6 +117,7 @@ def create_service_app(
         docs_url=None,  # served by install_docs, assets included (no CDN)
         redoc_url=None,
         openapi_url="/openapi.json",
+        telemetry=FASTAPI_TELEMETRY_OFF,
     )
     install_docs(app)
     install_error_handlers(app)

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from authlib.common.security import generate_token
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aintech_contracts.rbac import Role
@@ -230,16 +229,17 @@ async def callback(
     return await sign_in(session, rt=rt, user=user, client=client, method=f"oauth:{provider.name}")
 
 
-async def account_view(db: AsyncConnection, *, principal: Principal) -> Row[*tuple[Any, ...]]:
-    """The caller's account with its linked identities, read in one query; 401 unless the session is live."""
+async def account_view(db: AsyncConnection, *, principal: Principal) -> Any:
+    """The caller's account with its linked identities, read in one query (a record read by column
+    name); 401 unless the session is live."""
     user_id, session_id = subject_ids(principal)
     view = await repository.account_view(db, user_id=user_id, session_id=session_id)
     if view is None:
         raise Unauthorized("This session has ended; sign in again.")
     ensure_live(
-        active=view.status == UserStatus.active,
-        revoked_at=view.session_revoked_at,
-        expires_at=view.session_expires_at,
+        active=view["status"] == UserStatus.active,
+        revoked_at=view["session_revoked_at"],
+        expires_at=view["session_expires_at"],
     )
     return view
 

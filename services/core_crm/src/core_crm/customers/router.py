@@ -11,6 +11,7 @@ from aintech_contracts.rbac import Permission
 from aintech_shared.app import json_response
 from aintech_shared.db import DbSession, ReadConnection
 from aintech_shared.errors import NotFound, responses
+from aintech_shared.hot import hot_get
 from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
 from core_crm.core.preconditions import IfMatch, etag, expected_version, set_etag
 from core_crm.core.runtime import RuntimeDep
@@ -183,7 +184,8 @@ async def my_record(who: Reader, db: ReadConnection) -> Response:
     return _view(customer)
 
 
-@router.get(
+@hot_get(
+    router,
     "/{customer_id}",
     response_model=CustomerOut,
     summary="Get a customer",
