@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -12,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_fraud.readmodel.models import FraudClaim, FraudCustomer, FraudPolicy, Identifier
+from aintech_contracts.statuses import FINAL_CLAIM_STATUSES
 
 
 async def upsert(session: AsyncSession, model: type[Any], values: dict[str, Any]) -> None:
@@ -30,6 +32,25 @@ async def policy(session: AsyncSession, policy_id: uuid.UUID) -> FraudPolicy | N
 
 async def claim(session: AsyncSession, claim_id: uuid.UUID) -> FraudClaim | None:
     return await session.get(FraudClaim, claim_id)
+
+
+async def lock_policy(session: AsyncSession, policy_id: uuid.UUID) -> None:
+    """Serialise, per policy, the policy's arrival with the scoring of its claims (transaction-scoped):
+    whichever commits second sees the other's rows, so no claim is left scored without its policy."""
+    key = int.from_bytes(
+        hashlib.blake2b(b"fraud.policy:" + policy_id.bytes, digest_size=8).digest(), "big", signed=True
+    )
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def open_claims_of_policy(session: AsyncSession, policy_id: uuid.UUID) -> list[uuid.UUID]:
+    """The policy's claims not yet closed (denied or paid), oldest first."""
+    query = (
+        select(FraudClaim.id)
+        .where(FraudClaim.policy_id == policy_id, FraudClaim.status.not_in(sorted(FINAL_CLAIM_STATUSES)))
+        .order_by(FraudClaim.reported_at, FraudClaim.id)
+    )
+    return list((await session.scalars(query)).all())
 
 
 async def claims_between(

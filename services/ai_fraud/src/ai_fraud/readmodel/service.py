@@ -134,28 +134,46 @@ async def forget_customer(session: AsyncSession, *, data: CustomerDeleted) -> No
         row.dni = row.iban = row.email = row.phone = row.mobile = row.address = None
 
 
-async def apply_policy(session: AsyncSession, *, data: PolicyCreated | PolicyRenewed) -> None:
-    await repository.upsert(
-        session,
-        FraudPolicy,
-        {
-            "id": data.policy_id,
-            "customer_id": data.customer_id,
-            "policy_number": data.policy_number,
-            "policy_type": data.policy_type,
-            "status": data.status,
-            "coverage_start_date": data.coverage_start_date,
-            "coverage_end_date": data.coverage_end_date,
-            "coverage_amount": data.coverage_amount,
-            "updated_at": utcnow(),
-        },
-    )
+# What scoring reads of a policy: a change to any of these rescores the policy's open claims.
+POLICY_FACTS = ("policy_type", "coverage_start_date", "coverage_end_date", "coverage_amount")
+
+
+async def apply_policy(session: AsyncSession, *, data: PolicyCreated | PolicyRenewed) -> bool:
+    """A policy created or renewed. True when scoring's view of it changed (it is new to the read
+    model, or its type, dates or coverage changed): its open claims were scored without it."""
+    await repository.lock_policy(session, data.policy_id)
+    previous = await repository.policy(session, data.policy_id)
+    before = tuple(getattr(previous, f) for f in POLICY_FACTS) if previous is not None else None
+    values = {
+        "id": data.policy_id,
+        "customer_id": data.customer_id,
+        "policy_number": data.policy_number,
+        "policy_type": data.policy_type,
+        "status": data.status,
+        "coverage_start_date": data.coverage_start_date,
+        "coverage_end_date": data.coverage_end_date,
+        "coverage_amount": data.coverage_amount,
+        "updated_at": utcnow(),
+    }
+    await repository.upsert(session, FraudPolicy, values)
+    if previous is not None:
+        await session.refresh(previous)
+    return before != tuple(values[f] for f in POLICY_FACTS)
 
 
 async def cancel_policy(session: AsyncSession, *, data: PolicyCancelled) -> None:
+    """A cancelled policy keeps its facts (no feature reads the status): nothing to rescore."""
     row = await repository.policy(session, data.policy_id)
     if row is not None:
         row.status = "cancelled"
+
+
+async def lock_policy(session: AsyncSession, *, policy_id: uuid.UUID) -> None:
+    await repository.lock_policy(session, policy_id)
+
+
+async def open_claims_of_policy(session: AsyncSession, *, policy_id: uuid.UUID) -> list[uuid.UUID]:
+    return await repository.open_claims_of_policy(session, policy_id)
 
 
 def _claim_identifiers(attributes: dict[str, Any]) -> list[tuple[str, str]]:

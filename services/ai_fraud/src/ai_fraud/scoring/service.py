@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,6 +154,8 @@ async def score_claim(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID
     facts = await readmodel.facts_of(session, claim_id=claim_id)
     if facts is None:
         raise NotFound(f"Claim {claim_id} is not known to fraud scoring (yet).")
+    if facts.policy_id is not None:  # the policy's arrival waits for this score, or this for it
+        await readmodel.lock_policy(session, policy_id=facts.policy_id)
     result = await evaluate(session, rt=rt, facts=facts)
     previous = await session.scalar(select(Score.band).where(Score.claim_id == claim_id))
     values = {
@@ -192,7 +194,7 @@ async def score_claim(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID
         ),
         key=key,
     )
-    if result.band == "high" and previous != "high":
+    if result.band == "high" and await _first_alert(session, claim_id=claim_id, at=result.scored_at):
         await rt.outbox.publish(
             session,
             FraudAlert(
@@ -208,6 +210,18 @@ async def score_claim(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID
             key=key,
         )
     return result
+
+
+async def _first_alert(session: AsyncSession, *, claim_id: uuid.UUID, at: datetime) -> bool:
+    """Mark the claim alerted unless it already was: one `fraud.alert` per claim, whichever
+    transaction (claim event, photo, late policy, analyze) gets there first."""
+    marked = await session.scalar(
+        update(Score)
+        .where(Score.claim_id == claim_id, Score.alerted_at.is_(None))
+        .values(alerted_at=at)
+        .returning(Score.claim_id)
+    )
+    return marked is not None
 
 
 async def stored_score(session: AsyncSession, *, claim_id: uuid.UUID) -> Result:
