@@ -65,8 +65,10 @@ def summary(result: Result, language: str) -> str:
     return f"Puntuación {result.score}/100 ({band})" + (f": {reasons}." if reasons else ": ninguna señal.")
 
 
-async def _flagged(session: AsyncSession) -> dict[str, str]:
-    rows = await session.execute(select(Score.claim_id, Score.band).where(Score.band != "low"))
+async def _flagged(session: AsyncSession, claim_ids: list[uuid.UUID]) -> dict[str, str]:
+    """The bands of those of ``claim_ids`` scored review or high (a ring's claims only)."""
+    query = select(Score.claim_id, Score.band).where(Score.claim_id.in_(claim_ids), Score.band != "low")
+    rows = await session.execute(query)
     return {str(c): b for c, b in rows.all()}
 
 
@@ -79,7 +81,7 @@ async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> 
         claim_identifiers=readmodel.identifiers_for_facts(facts),
         max_share=rt.settings.ring_max_identifier_share,
         max_nodes=rt.settings.ring_max_nodes,
-        flagged=await _flagged(session),
+        flagged=_flagged,
     )
     features["ring_customers"] = float(max(1, ring.size))
     features["ring_claims"] = ring.features.get("claims")
