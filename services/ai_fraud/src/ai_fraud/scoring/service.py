@@ -112,7 +112,11 @@ async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> 
                 + (f" (sobre todo {top})" if top else ""),
                 "reason_en": f"Model v{model_version}: probability {probability:.0%}"
                 + (f" (mostly {top_en})" if top_en else ""),
-                "evidence": {"probability": round(probability, 4), "contributions": contributions},
+                "evidence": {
+                    "probability": round(probability, 4),
+                    "contributions": contributions,
+                    "contributions_method": predictor.contributions_method,
+                },
             }
         )
     if ring.ring_id is not None:
