@@ -168,8 +168,9 @@ async def cancel_policy(session: AsyncSession, *, data: PolicyCancelled) -> None
         row.status = "cancelled"
 
 
-async def lock_policy(session: AsyncSession, *, policy_id: uuid.UUID) -> None:
-    await repository.lock_policy(session, policy_id)
+async def lock_policy_of_claim(session: AsyncSession, *, claim_id: uuid.UUID) -> None:
+    """Take the lock a policy's arrival takes (see ``apply_policy``) for a saved claim's policy."""
+    await repository.lock_policy_of_claim(session, claim_id)
 
 
 async def open_claims_of_policy(session: AsyncSession, *, policy_id: uuid.UUID) -> list[uuid.UUID]:
@@ -233,8 +234,15 @@ async def apply_claim(
     return row
 
 
-async def facts_of(session: AsyncSession, *, claim_id: uuid.UUID) -> ClaimFacts | None:
-    row = await repository.claim(session, claim_id)
+async def facts_of(
+    session: AsyncSession, *, claim_id: uuid.UUID, with_policy: bool = False
+) -> ClaimFacts | None:
+    """A saved claim's facts; ``with_policy`` loads its policy and customer in the same round trip
+    (what scoring reads next)."""
+    if with_policy:
+        row = await repository.claim_with_policy_and_customer(session, claim_id)
+    else:
+        row = await repository.claim(session, claim_id)
     if row is None:
         return None
     return ClaimFacts(

@@ -157,11 +157,11 @@ async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> 
 async def score_claim(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID, trigger: str) -> Result:
     """Score a saved claim, store the score and publish ``fraud.scored`` (and ``fraud.alert`` when
     it enters the high band)."""
-    facts = await readmodel.facts_of(session, claim_id=claim_id)
+    # The policy's arrival waits for this score, or this score for it (then it sees the policy).
+    await readmodel.lock_policy_of_claim(session, claim_id=claim_id)
+    facts = await readmodel.facts_of(session, claim_id=claim_id, with_policy=True)
     if facts is None:
         raise NotFound(f"Claim {claim_id} is not known to fraud scoring (yet).")
-    if facts.policy_id is not None:  # the policy's arrival waits for this score, or this for it
-        await readmodel.lock_policy(session, policy_id=facts.policy_id)
     result = await evaluate(session, rt=rt, facts=facts)
     previous = await session.scalar(select(Score.band).where(Score.claim_id == claim_id))
     values = {
