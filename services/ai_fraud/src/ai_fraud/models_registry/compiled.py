@@ -121,25 +121,41 @@ class _LeafPaths:
             rows.append(slots)
         self.n_features = n_features
         values = forest.value[leaves]
-        self.expected = 0.0
-        # Leaves grouped by their path's number of distinct features d (arrays of width d).
+        # Leaves grouped by how many distinct features their path has (d), in a few buckets of
+        # padded width: fewer NumPy calls than one group per d, less padding than one group.
+        # A padding slot is the factor 1 (never followed, share 1) and contributes nothing.
         self.groups: list[_PathGroup] = []
-        for d in sorted({len(r) for r in rows}):
-            members = [i for i, r in enumerate(rows) if len(r) == d]
-            ordered = [sorted(rows[i].items()) for i in members]
+        depths = np.array([len(r) for r in rows])
+        low = 0
+        for width in (*_BUCKETS, int(depths.max(initial=0))):
+            members = [i for i, d in enumerate(depths) if low < d <= width]
+            low = max(low, width)
+            if not members:
+                continue
+            n = len(members)
             group = _PathGroup(
                 value=values[members],
-                feature=np.array([[f for f, _ in row] for row in ordered], dtype=np.intp).reshape(-1, d),
-                lo=np.array([[v[0] for _, v in row] for row in ordered]).reshape(-1, d),
-                hi=np.array([[v[1] for _, v in row] for row in ordered]).reshape(-1, d),
-                share=np.array([[v[2] for _, v in row] for row in ordered]).reshape(-1, d),
-                # Shapley weights s! (d-1-s)! / d! for s = 0 .. d-1 other features.
-                weights=np.array(
-                    [math.factorial(k) * math.factorial(d - 1 - k) / math.factorial(d) for k in range(d)]
-                ),
+                feature=np.zeros((n, width), dtype=np.intp),
+                lo=np.full((n, width), np.inf),
+                hi=np.full((n, width), np.inf),
+                share=np.ones((n, width)),
+                valid=np.zeros((n, width)),
+                weights=np.zeros((n, width)),
             )
-            self.expected += float(np.sum(group.value * np.prod(group.share, axis=1)))
+            for r, i in enumerate(members):
+                d = len(rows[i])
+                for k, (feature, (lo, hi, share)) in enumerate(sorted(rows[i].items())):
+                    group.feature[r, k], group.lo[r, k], group.hi[r, k] = feature, lo, hi
+                    group.share[r, k], group.valid[r, k] = share, 1.0
+                # Shapley weights s! (d-1-s)! / d! for s = 0 .. d-1 other features on the path.
+                for k in range(d):
+                    group.weights[r, k] = math.factorial(k) * math.factorial(d - 1 - k) / math.factorial(d)
             self.groups.append(group)
+        # The trees' expected output: each leaf's value times the share of samples reaching it
+        # (a tree that is a single leaf included; it has no path, so no group).
+        self.expected = float(
+            sum(v * math.prod(s[2] for s in r.values()) for v, r in zip(values, rows, strict=True))
+        )
 
     def shap(self, x: np.ndarray) -> np.ndarray:
         """Path-dependent TreeSHAP values of one row (log-odds, one per feature): the sum over
@@ -149,16 +165,14 @@ class _LeafPaths:
             raise ValueError("TreeSHAP here explains finite feature values only")
         phi = np.zeros(self.n_features)
         for g in self.groups:
-            d = len(g.weights)
-            if d == 0:
-                continue
+            width = g.feature.shape[1]
             values = x[g.feature]
             follows = ((values > g.lo) & (values <= g.hi)).astype(float)
             z = g.share
             # Coefficients (in t) of Π_j (z_j + o_j t) over the path's features.
-            poly = np.zeros((len(z), d + 1))
+            poly = np.zeros((len(z), width + 1))
             poly[:, 0] = 1.0
-            for k in range(d):
+            for k in range(width):
                 grown = poly * z[:, k : k + 1]
                 grown[:, 1:] += poly[:, :-1] * follows[:, k : k + 1]
                 poly = grown
@@ -166,24 +180,28 @@ class _LeafPaths:
             # (from the top coefficient down), else by z_i — and weigh the quotient's coefficients.
             quotient = np.zeros_like(z)
             summed = np.zeros_like(z)
-            for k in range(d, 0, -1):
+            for k in range(width, 0, -1):
                 quotient = poly[:, k : k + 1] - z * quotient
-                summed += quotient * g.weights[k - 1]
-            plain = (poly[:, :d] @ g.weights)[:, None] / z
+                summed += quotient * g.weights[:, k - 1 : k]
+            plain = np.sum(poly[:, :width] * g.weights, axis=1, keepdims=True) / z
             summed = np.where(follows > 0, summed, plain)
-            contribution = g.value[:, None] * (follows - z) * summed
+            contribution = g.value[:, None] * (follows - z) * summed * g.valid
             phi += np.bincount(g.feature.ravel(), weights=contribution.ravel(), minlength=self.n_features)
         return phi
+
+
+_BUCKETS = (3, 5, 7)  # padded widths of the path groups (the last group takes the longest paths)
 
 
 @dataclass(frozen=True)
 class _PathGroup:
     value: np.ndarray  # (leaves,)
-    feature: np.ndarray  # (leaves, d)
+    feature: np.ndarray  # (leaves, width); padding: feature 0, never followed, share 1
     lo: np.ndarray
     hi: np.ndarray
     share: np.ndarray
-    weights: np.ndarray  # (d,)
+    valid: np.ndarray  # 1.0 for a real slot, 0.0 for padding
+    weights: np.ndarray  # (leaves, width): w(s, d) of the leaf's own d, 0 beyond d - 1
 
 
 class Network:
