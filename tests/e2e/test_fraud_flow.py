@@ -85,21 +85,18 @@ def test_a_new_claim_is_scored_and_explained_to_a_supervisor_only(gw: httpx.Clie
         ),
         201,
     )
+    # The score appears once the CRM's events went through Kafka and ai-fraud's worker. The policy
+    # and the claim travel on different topics: a claim scored before its policy reached ai-fraud
+    # is rescored when the policy arrives, so the stored score comes to know the policy's signals.
     policy_signals = {"early_claim", "amount_near_limit"}
-    deadline = time.monotonic() + 90
-    while True:
-        # The score appears once the CRM's events went through Kafka and ai-fraud's worker. The
-        # policy and the claim travel on different topics: a claim scored before its policy
-        # reached ai-fraud lacks the policy's signals until the claim's next event (the adjuster
-        # assigned) rescores it, so wait for the score that knows the policy.
+
+    def knows_the_policy() -> Any:
         resp = gw.get(f"/api/fraud/score/{claim['id']}", headers=supervisor, params={"language": "en"})
-        if resp.status_code == 200 and policy_signals <= {p["code"] for p in resp.json()["parts"]}:
-            break
-        if time.monotonic() > deadline:
-            break
         assert resp.status_code in (200, 404), resp.text
-        time.sleep(0.5)
-    scored = _ok(resp)
+        ok = resp.status_code == 200 and policy_signals <= {p["code"] for p in resp.json()["parts"]}
+        return resp if ok else None
+
+    scored = _ok(_until("the score that knows the claim's policy", knows_the_policy))
     codes = {p["code"] for p in scored["parts"]}
     assert {"early_claim", "amount_near_limit", "night_without_evidence"} <= codes
     assert scored["band"] in ("review", "high") and scored["summary"].startswith("Score ")

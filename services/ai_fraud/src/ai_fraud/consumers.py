@@ -1,7 +1,8 @@
 """What ai-fraud does with events: one table, topic -> event type -> handler.
 
 * ``ai-fraud.readmodel`` (crm.customer, crm.policy): the read model of customers (identifiers,
-  bank account and address change times) and policies.
+  bank account and address change times) and policies. A policy that arrives after its claims (or
+  whose type, dates or coverage change) rescores its open claims in the same transaction.
 * ``ai-fraud.scoring`` (crm.claim): `claim.created` / `claim.updated` update the claim's copy and
   score it (`fraud.scored`, `fraud.alert` on entering the high band, a review case opened);
   `claim.document_added` checks an uploaded photo (bytes from the object store) and rescores.
@@ -50,7 +51,7 @@ def read_model(rt: Runtime) -> ConsumerSpec:
         data: PolicyCreated | PolicyRenewed = (
             event.data_as(PolicyCreated) if event.type == "policy.created" else event.data_as(PolicyRenewed)
         )
-        await readmodel.apply_policy(session, data=data)
+        await flows.policy_arrived(session, rt=rt, data=data, trigger=event.type)
 
     async def cancelled(session: AsyncSession, event: CloudEvent) -> None:
         await readmodel.cancel_policy(session, data=event.data_as(PolicyCancelled))

@@ -1,5 +1,6 @@
 """Use cases spanning domains: score a claim, and open a review case when it enters the high band;
-check a photo uploaded to the CRM and rescore its claim."""
+rescore a policy's open claims when the policy reaches the read model after them; check a photo
+uploaded to the CRM and rescore its claim."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ai_fraud.core.runtime import Runtime
 from ai_fraud.photos import service as photos
 from ai_fraud.readmodel import service as readmodel
 from ai_fraud.scoring import service as scoring
-from aintech_contracts.events.crm import ClaimDocumentAdded
+from aintech_contracts.events.crm import ClaimDocumentAdded, PolicyCreated, PolicyRenewed
 from aintech_shared.errors import UnprocessableEntity
 
 log = structlog.get_logger("ai_fraud.flows")
@@ -26,6 +27,22 @@ async def score_and_queue(
     if result.band == "high":
         await cases.open_case(session, claim_id=claim_id, actor=None, score=result.score, band=result.band)
     return result
+
+
+async def policy_arrived(
+    session: AsyncSession, *, rt: Runtime, data: PolicyCreated | PolicyRenewed, trigger: str
+) -> list[scoring.Result]:
+    """A policy new to the read model (or whose type, dates or coverage changed): its claims still
+    open were scored without it (no early-claim or amount-near-limit signal), so each is rescored
+    in this same transaction — published as `fraud.scored`, and `fraud.alert` if it now enters the
+    high band for the first time. Policy and claim events travel on different topics, so a claim
+    often reaches ai-fraud before its policy."""
+    if not await readmodel.apply_policy(session, data=data):
+        return []
+    claim_ids = await readmodel.open_claims_of_policy(session, policy_id=data.policy_id)
+    if claim_ids:
+        log.info("rescoring_for_policy", policy_id=str(data.policy_id), claims=len(claim_ids))
+    return [await score_and_queue(session, rt=rt, claim_id=c, trigger=trigger) for c in claim_ids]
 
 
 async def document_added(

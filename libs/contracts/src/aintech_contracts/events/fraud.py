@@ -34,7 +34,7 @@ class ScorePart(BaseModel):
 
 
 class FraudScored(EventData):
-    """A claim was scored (on creation, on every update, or on request)."""
+    """A claim was scored (on creation, on every update, when its policy arrived late, on request)."""
 
     event_type = "fraud.scored"
     topic = SCORE_TOPIC
@@ -47,12 +47,15 @@ class FraudScored(EventData):
     parts: list[ScorePart]
     model_version: int | None = None
     ring_id: UUID | None = None
-    trigger: str = Field(description="The event type or `analyze` that caused the score.")
+    trigger: str = Field(
+        description="The event type (a claim's, or `policy.created`/`policy.renewed` for a policy "
+        "that arrived after the claim) or `analyze` that caused the score."
+    )
     scored_at: datetime
 
 
 class FraudAlert(EventData):
-    """A claim's score entered the high band: a supervisor should open an investigation."""
+    """A claim's score entered the high band (at most once per claim): a supervisor should investigate."""
 
     event_type = "fraud.alert"
     topic = SCORE_TOPIC

@@ -7,11 +7,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, and_, cast, delete, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_fraud.readmodel.models import FraudClaim, FraudCustomer, FraudPolicy, Identifier
+from aintech_contracts.statuses import FINAL_CLAIM_STATUSES
 
 
 async def upsert(session: AsyncSession, model: type[Any], values: dict[str, Any]) -> None:
@@ -30,6 +31,45 @@ async def policy(session: AsyncSession, policy_id: uuid.UUID) -> FraudPolicy | N
 
 async def claim(session: AsyncSession, claim_id: uuid.UUID) -> FraudClaim | None:
     return await session.get(FraudClaim, claim_id)
+
+
+def _policy_lock(policy_id: Any) -> Any:
+    """The transaction-scoped advisory lock of a policy id (a SQL uuid expression or value)."""
+    key = func.hashtextextended(literal("fraud.policy:") + cast(policy_id, Text), 0)
+    return func.pg_advisory_xact_lock(key)
+
+
+async def lock_policy(session: AsyncSession, policy_id: uuid.UUID) -> None:
+    """Serialise, per policy, the policy's arrival with the scoring of its claims (transaction-scoped):
+    whichever commits second sees the other's rows, so no claim is left scored without its policy."""
+    await session.execute(select(_policy_lock(literal(policy_id, type_=UUID(as_uuid=True)))))
+
+
+async def lock_policy_of_claim(session: AsyncSession, claim_id: uuid.UUID) -> None:
+    """The same lock, on the policy of a saved claim (one round trip)."""
+    await session.execute(select(_policy_lock(FraudClaim.policy_id)).where(FraudClaim.id == claim_id))
+
+
+async def claim_with_policy_and_customer(session: AsyncSession, claim_id: uuid.UUID) -> FraudClaim | None:
+    """The claim, and its policy and customer loaded into the session with it (one round trip)."""
+    query = (
+        select(FraudClaim, FraudPolicy, FraudCustomer)
+        .outerjoin(FraudPolicy, FraudPolicy.id == FraudClaim.policy_id)
+        .outerjoin(FraudCustomer, FraudCustomer.id == FraudClaim.customer_id)
+        .where(FraudClaim.id == claim_id)
+    )
+    row = (await session.execute(query)).first()
+    return None if row is None else row[0]
+
+
+async def open_claims_of_policy(session: AsyncSession, policy_id: uuid.UUID) -> list[uuid.UUID]:
+    """The policy's claims not yet closed (denied or paid), oldest first."""
+    query = (
+        select(FraudClaim.id)
+        .where(FraudClaim.policy_id == policy_id, FraudClaim.status.not_in(sorted(FINAL_CLAIM_STATUSES)))
+        .order_by(FraudClaim.reported_at, FraudClaim.id)
+    )
+    return list((await session.scalars(query)).all())
 
 
 async def claims_between(
@@ -89,19 +129,42 @@ async def sharing(
         return [], {}
     pairs = tuple_(Identifier.kind, Identifier.value).in_(list(values))
     counts_query = (
-        select(Identifier.kind, Identifier.value, func.count(func.distinct(Identifier.customer_id)))
+        select(
+            Identifier.kind,
+            Identifier.value,
+            func.count(func.distinct(Identifier.customer_id)).label("holders"),
+        )
         .where(pairs)
         .group_by(Identifier.kind, Identifier.value)
+        .cte("holders")
     )
-    counts = {(k, v): int(n) for k, v, n in (await session.execute(counts_query)).all()}
-    keep = [kv for kv, n in counts.items() if n <= max_share]
-    if not keep:
-        return [], counts
-    kept = tuple_(Identifier.kind, Identifier.value).in_(keep)
-    query = select(
-        Identifier.customer_id, Identifier.owner_kind, Identifier.owner_id, Identifier.kind, Identifier.value
+    # One round trip: each value's holder count, and the rows of the values not too common.
+    query = (
+        select(
+            counts_query.c.kind,
+            counts_query.c.value,
+            counts_query.c.holders,
+            Identifier.customer_id,
+            Identifier.owner_kind,
+            Identifier.owner_id,
+        )
+        .select_from(counts_query)
+        .outerjoin(
+            Identifier,
+            and_(
+                Identifier.kind == counts_query.c.kind,
+                Identifier.value == counts_query.c.value,
+                counts_query.c.holders <= max_share,
+            ),
+        )
     )
-    return (await session.execute(query.where(kept))).all(), counts
+    counts: dict[tuple[str, str], int] = {}
+    rows = []
+    for kind, value, holders, customer_id, owner_kind, owner_id in (await session.execute(query)).all():
+        counts[(kind, value)] = int(holders)
+        if customer_id is not None:
+            rows.append((customer_id, owner_kind, owner_id, kind, value))
+    return rows, counts
 
 
 async def claims_of_customers(

@@ -134,28 +134,47 @@ async def forget_customer(session: AsyncSession, *, data: CustomerDeleted) -> No
         row.dni = row.iban = row.email = row.phone = row.mobile = row.address = None
 
 
-async def apply_policy(session: AsyncSession, *, data: PolicyCreated | PolicyRenewed) -> None:
-    await repository.upsert(
-        session,
-        FraudPolicy,
-        {
-            "id": data.policy_id,
-            "customer_id": data.customer_id,
-            "policy_number": data.policy_number,
-            "policy_type": data.policy_type,
-            "status": data.status,
-            "coverage_start_date": data.coverage_start_date,
-            "coverage_end_date": data.coverage_end_date,
-            "coverage_amount": data.coverage_amount,
-            "updated_at": utcnow(),
-        },
-    )
+# What scoring reads of a policy: a change to any of these rescores the policy's open claims.
+POLICY_FACTS = ("policy_type", "coverage_start_date", "coverage_end_date", "coverage_amount")
+
+
+async def apply_policy(session: AsyncSession, *, data: PolicyCreated | PolicyRenewed) -> bool:
+    """A policy created or renewed. True when scoring's view of it changed (it is new to the read
+    model, or its type, dates or coverage changed): its open claims were scored without it."""
+    await repository.lock_policy(session, data.policy_id)
+    previous = await repository.policy(session, data.policy_id)
+    before = tuple(getattr(previous, f) for f in POLICY_FACTS) if previous is not None else None
+    values = {
+        "id": data.policy_id,
+        "customer_id": data.customer_id,
+        "policy_number": data.policy_number,
+        "policy_type": data.policy_type,
+        "status": data.status,
+        "coverage_start_date": data.coverage_start_date,
+        "coverage_end_date": data.coverage_end_date,
+        "coverage_amount": data.coverage_amount,
+        "updated_at": utcnow(),
+    }
+    await repository.upsert(session, FraudPolicy, values)
+    if previous is not None:
+        await session.refresh(previous)
+    return before != tuple(values[f] for f in POLICY_FACTS)
 
 
 async def cancel_policy(session: AsyncSession, *, data: PolicyCancelled) -> None:
+    """A cancelled policy keeps its facts (no feature reads the status): nothing to rescore."""
     row = await repository.policy(session, data.policy_id)
     if row is not None:
         row.status = "cancelled"
+
+
+async def lock_policy_of_claim(session: AsyncSession, *, claim_id: uuid.UUID) -> None:
+    """Take the lock a policy's arrival takes (see ``apply_policy``) for a saved claim's policy."""
+    await repository.lock_policy_of_claim(session, claim_id)
+
+
+async def open_claims_of_policy(session: AsyncSession, *, policy_id: uuid.UUID) -> list[uuid.UUID]:
+    return await repository.open_claims_of_policy(session, policy_id)
 
 
 def _claim_identifiers(attributes: dict[str, Any]) -> list[tuple[str, str]]:
@@ -215,8 +234,15 @@ async def apply_claim(
     return row
 
 
-async def facts_of(session: AsyncSession, *, claim_id: uuid.UUID) -> ClaimFacts | None:
-    row = await repository.claim(session, claim_id)
+async def facts_of(
+    session: AsyncSession, *, claim_id: uuid.UUID, with_policy: bool = False
+) -> ClaimFacts | None:
+    """A saved claim's facts; ``with_policy`` loads its policy and customer in the same round trip
+    (what scoring reads next)."""
+    if with_policy:
+        row = await repository.claim_with_policy_and_customer(session, claim_id)
+    else:
+        row = await repository.claim(session, claim_id)
     if row is None:
         return None
     return ClaimFacts(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,9 @@ from ai_fraud.core.base import utcnow
 from ai_fraud.readmodel import repository as readmodel
 from ai_fraud.rings.models import Ring
 from aintech_shared.errors import NotFound
+
+# The bands of those of the given claims that are flagged (review or high), by claim id.
+Flagged = Callable[[AsyncSession, list[uuid.UUID]], Awaitable[dict[str, str]]]
 
 RING_NAMESPACE = uuid.UUID("5b0f6a6e-2f0c-4d8e-9a55-0c1c7f0d2a11")
 MAX_HOPS = 3
@@ -54,7 +58,7 @@ async def ring_around(
     claim_identifiers: list[tuple[str, str]],
     max_share: int,
     max_nodes: int,
-    flagged: dict[str, str] | None = None,
+    flagged: Flagged | None = None,
 ) -> RingView:
     """The ring of a claim by ``customer_id`` with ``claim_identifiers`` (plate, workshop, ...)."""
     graph = nx.Graph()
@@ -120,7 +124,7 @@ async def ring_around(
             }
         )
     view = RingView(ring_id=ring_id_for(customers), customers=customers, claims=claim_ids, links=links)
-    view.features = await _features(session, view, flagged or {})
+    view.features = await _features(session, view, flagged)
     return view
 
 
@@ -144,12 +148,13 @@ def _mask(kind: str, value: str) -> str:
     return value
 
 
-async def _features(session: AsyncSession, view: RingView, flagged: dict[str, str]) -> dict[str, float]:
+async def _features(session: AsyncSession, view: RingView, flagged: Flagged | None) -> dict[str, float]:
     claims = await readmodel.claims_of_customers(session, [uuid.UUID(c) for c in view.customers])
     dates = [c.incident_date for c in claims]
     total = sum(float(c.claimed_amount or 0) for c in claims)
     span = (max(dates) - min(dates)).days if dates else 0
-    flagged_n = sum(1 for c in claims if flagged.get(str(c.id)) in ("review", "high"))
+    bands = await flagged(session, [c.id for c in claims]) if flagged is not None and claims else {}
+    flagged_n = sum(1 for c in claims if bands.get(str(c.id)) in ("review", "high"))
     strength = sum(link["weight"] for link in view.links)
     return {
         "customers": float(len(view.customers)),

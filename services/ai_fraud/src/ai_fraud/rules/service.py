@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ai_fraud.core.base import utcnow
 from ai_fraud.core.features import FeatureVector
 from ai_fraud.rules import repository
-from ai_fraud.rules.conditions import ConditionError, evaluate, parse
+from ai_fraud.rules.conditions import ConditionError, Node, evaluate, parse
 from ai_fraud.rules.models import Rule, RuleVersion
 from ai_fraud.rules.schemas import RuleCreate, RuleUpdate
 from aintech_shared.errors import Conflict, NotFound
@@ -125,13 +126,30 @@ async def versions(session: AsyncSession, *, rule_id: uuid.UUID) -> Sequence[Rul
     return await repository.versions(session, rule_id)
 
 
+# Parsed conditions by their JSON text: the rules are read on every score (a change applies at
+# once), their parse is not redone. Bounded: cleared when a long-lived process has seen many.
+_PARSED: dict[str, Node | None] = {}
+_PARSED_MAX = 1024
+
+
+def _parsed(condition: Any) -> Node | None:
+    key = json.dumps(condition, sort_keys=True, separators=(",", ":"))
+    if key not in _PARSED:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        try:
+            _PARSED[key] = parse(condition)
+        except ConditionError:
+            _PARSED[key] = None
+    return _PARSED[key]
+
+
 async def fire(session: AsyncSession, *, features: FeatureVector) -> list[Firing]:
     """The enabled rules (as they are in the database now) whose condition the claim satisfies."""
     fired = []
     for rule in await repository.enabled_rules(session):
-        try:
-            node = parse(rule.condition)
-        except ConditionError:  # stored before a catalogue change: skipped, never crashes a score
+        node = _parsed(rule.condition)
+        if node is None:  # stored before a catalogue change: skipped, never crashes a score
             continue
         if evaluate(node, features):
             fired.append(Firing(rule.code, rule.name_es, rule.name_en, rule.weight, rule.version))

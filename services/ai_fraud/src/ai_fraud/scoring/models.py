@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, Index, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_fraud.core.base import Base, now_column
+from ai_fraud.core.base import Base, now_column, ts_column
 
 
 class Score(Base):
@@ -31,3 +31,4 @@ class Score(Base):
     ring_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     trigger: Mapped[str] = mapped_column(String(40), nullable=False)
     scored_at: Mapped[datetime] = now_column()
+    alerted_at: Mapped[datetime | None] = ts_column()  # the claim's one `fraud.alert`

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,8 +65,10 @@ def summary(result: Result, language: str) -> str:
     return f"Puntuación {result.score}/100 ({band})" + (f": {reasons}." if reasons else ": ninguna señal.")
 
 
-async def _flagged(session: AsyncSession) -> dict[str, str]:
-    rows = await session.execute(select(Score.claim_id, Score.band).where(Score.band != "low"))
+async def _flagged(session: AsyncSession, claim_ids: list[uuid.UUID]) -> dict[str, str]:
+    """The bands of those of ``claim_ids`` scored review or high (a ring's claims only)."""
+    query = select(Score.claim_id, Score.band).where(Score.claim_id.in_(claim_ids), Score.band != "low")
+    rows = await session.execute(query)
     return {str(c): b for c, b in rows.all()}
 
 
@@ -79,7 +81,7 @@ async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> 
         claim_identifiers=readmodel.identifiers_for_facts(facts),
         max_share=rt.settings.ring_max_identifier_share,
         max_nodes=rt.settings.ring_max_nodes,
-        flagged=await _flagged(session),
+        flagged=_flagged,
     )
     features["ring_customers"] = float(max(1, ring.size))
     features["ring_claims"] = ring.features.get("claims")
@@ -110,7 +112,11 @@ async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> 
                 + (f" (sobre todo {top})" if top else ""),
                 "reason_en": f"Model v{model_version}: probability {probability:.0%}"
                 + (f" (mostly {top_en})" if top_en else ""),
-                "evidence": {"probability": round(probability, 4), "contributions": contributions},
+                "evidence": {
+                    "probability": round(probability, 4),
+                    "contributions": contributions,
+                    "contributions_method": predictor.contributions_method,
+                },
             }
         )
     if ring.ring_id is not None:
@@ -151,7 +157,9 @@ async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> 
 async def score_claim(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID, trigger: str) -> Result:
     """Score a saved claim, store the score and publish ``fraud.scored`` (and ``fraud.alert`` when
     it enters the high band)."""
-    facts = await readmodel.facts_of(session, claim_id=claim_id)
+    # The policy's arrival waits for this score, or this score for it (then it sees the policy).
+    await readmodel.lock_policy_of_claim(session, claim_id=claim_id)
+    facts = await readmodel.facts_of(session, claim_id=claim_id, with_policy=True)
     if facts is None:
         raise NotFound(f"Claim {claim_id} is not known to fraud scoring (yet).")
     result = await evaluate(session, rt=rt, facts=facts)
@@ -192,7 +200,7 @@ async def score_claim(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID
         ),
         key=key,
     )
-    if result.band == "high" and previous != "high":
+    if result.band == "high" and await _first_alert(session, claim_id=claim_id, at=result.scored_at):
         await rt.outbox.publish(
             session,
             FraudAlert(
@@ -208,6 +216,18 @@ async def score_claim(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID
             key=key,
         )
     return result
+
+
+async def _first_alert(session: AsyncSession, *, claim_id: uuid.UUID, at: datetime) -> bool:
+    """Mark the claim alerted unless it already was: one `fraud.alert` per claim, whichever
+    transaction (claim event, photo, late policy, analyze) gets there first."""
+    marked = await session.scalar(
+        update(Score)
+        .where(Score.claim_id == claim_id, Score.alerted_at.is_(None))
+        .values(alerted_at=at)
+        .returning(Score.claim_id)
+    )
+    return marked is not None
 
 
 async def stored_score(session: AsyncSession, *, claim_id: uuid.UUID) -> Result:
