@@ -19,8 +19,8 @@ from analytics.store.schema import create_schema, drop_schema
 from .test_kpis_by_hand import Q1, history
 
 TABLES = {
-    "policy_daily": "sum(written) AS written, sum(rate) AS rate, sum(active) AS active, sum(started) AS started, "
-    "sum(up) AS up, sum(renewed) AS renewed, sum(cancelled) AS cancelled",
+    "policy_daily": "sum(written) AS written, sum(rate) AS rate, sum(active) AS active, "
+    "sum(started) AS started, sum(up) AS up, sum(renewed) AS renewed, sum(cancelled) AS cancelled",
     "claim_daily": "sum(claims) AS claims, sum(incurred) AS incurred, sum(paid) AS paid",
     "quote_daily": "sum(issued) AS issued, sum(bound) AS bound",
 }
