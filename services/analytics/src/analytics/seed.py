@@ -13,9 +13,9 @@ writer (``write_events``: facts, aggregates and raw rows, de-duplicated on event
 Kafka, where the other services would take them for real customers and policies. Event ids come
 from the RNG, so a second run stores nothing new (idempotent; dates move with the day of the run,
 ids do not: each calendar month has its own generator, so a run in a later month adds the new
-month and finds the others already stored). chDB opens its directory for one process: with the stack's analytics API running
-the seed refuses and says so (``make down``, then ``make seed``); with a ClickHouse server
-(``ANALYTICS_CLICKHOUSE_URL``) it runs any time.
+month and finds the others already stored). chDB opens its directory for one process: with the
+stack's analytics API running the seed refuses and says so (``make down``, then ``make seed``);
+with a ClickHouse server (``ANALYTICS_CLICKHOUSE_URL``) it runs any time.
 """
 
 from __future__ import annotations
