@@ -168,8 +168,10 @@ def migrate(env: dict[str, str]) -> None:
         say(f"migrated {spec.slug:<14} ({spec.schema}) in {time.monotonic() - t0:.2f}s")
 
 
-def seed(env: dict[str, str]) -> None:
+def seed(env: dict[str, str], profile: Profile) -> None:
     """Run each service's seed module (idempotent demo data)."""
+    # analytics seeds its own store: the directory the stack's analytics API opens (Fleet.child_env)
+    env = {**env, "ANALYTICS_CHDB_PATH": str(profile.data_dir / "analytics-chdb")}
     for spec in FLEET:
         module = f"{spec.name}.seed"
         if importlib.util.find_spec(module) is None:
@@ -328,7 +330,7 @@ def cmd_run(profile: Profile, *, with_infra: bool = True) -> int:
     try:
         if with_infra:
             migrate(env)
-            seed(env)
+            seed(env, profile)
         fleet = Fleet(profile, env)
         say("starting the fleet")
         fleet.start()
@@ -493,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         migrate(env)
     else:
-        seed(env)
+        seed(env, profile)
     return 0
 
 

@@ -74,6 +74,7 @@ def _policy(event: CloudEvent, at: str) -> Rows:
         "quote_id": _s(d, "quote_id"),
         "sold_at": at,
         "version": at,
+        "event_id": event.id,
     }
     return {"policy_terms": [row]}
 
@@ -87,6 +88,7 @@ def _cancelled(event: CloudEvent, at: str) -> Rows:
         "reason": _s(d, "reason"),
         "cancelled_at": when,
         "version": at,
+        "event_id": event.id,
     }
     return {"policy_cancellations": [row]}
 
@@ -137,6 +139,7 @@ def _quote(event: CloudEvent, at: str) -> Rows:
         "total_premium": _s(d, "total_premium") or "0",
         "created_at": at,
         "version": at,
+        "event_id": event.id,
     }
     return {"quotes": [row]}
 
@@ -151,6 +154,7 @@ def _converted(event: CloudEvent, at: str) -> Rows:
         "total_premium": _s(d, "total_premium") or "0",
         "converted_at": ts(d.get("converted_at") or event.time),
         "version": at,
+        "event_id": event.id,
     }
     return {"quote_conversions": [row]}
 

@@ -1,6 +1,7 @@
 """Writing a batch of events into the store: de-duplicated on event id, facts before the raw row.
 
 An event whose id is already in ``raw_events`` is skipped (a replayed topic changes no figure).
+The batch's changes to the KPI aggregates are stored with its raw rows (``ingest.aggregates``).
 Fact rows are inserted before the raw rows: if the process dies in between, the redelivered batch
 finds no raw row, inserts the facts again (collapsed by their ReplacingMergeTree key) and the raw
 rows once, so the views fed by ``raw_events`` never count an event twice.
@@ -15,6 +16,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from aintech_contracts.envelope import CloudEvent
+from analytics.ingest.aggregates import batch_deltas, resolve_dimensions
 from analytics.ingest.facts import rows_of
 from analytics.store.port import Store, array_param
 
@@ -56,11 +58,23 @@ async def write_events(store: Store, events: Sequence[tuple[CloudEvent, str]]) -
             continue
         for table, rows in rows_of(event, topic).items():
             tables[table].extend(rows)
+    raw = tables.get("raw_events", [])
+    if not raw:
+        INGESTED.labels("duplicate").inc(len(events))
+        return 0
+    await resolve_dimensions(store, tables)
     for table in FACT_ORDER:
         if tables.get(table):
             await store.insert(f"$db.{table}", tables[table])
-    new = len(tables.get("raw_events", []))
-    await store.insert("$db.raw_events", tables.get("raw_events", []))
+    new_ids = {row["event_id"] for row in raw}
+
+    async def committed(ids: Sequence[str]) -> set[str]:
+        return await known_ids(store, ids)
+
+    # the batch's changes to the KPI aggregates ride on its first raw row (analytics.ingest.aggregates)
+    raw[0].update(await batch_deltas(store, tables, new_ids, committed))
+    new = len(raw)
+    await store.insert("$db.raw_events", raw)
     INGESTED.labels("new").inc(new)
     INGESTED.labels("duplicate").inc(len(events) - new)
     return new

@@ -1,6 +1,9 @@
 """Every KPI query. User input is only ever a ``{name:Type}`` parameter; the grouping column is
 picked from a fixed table (:data:`DIMENSIONS`), never taken from the request."""
 
+# The statements are built from this module's fixed fragments only; input is only ever a parameter.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
 from datetime import date
@@ -29,114 +32,77 @@ FILTER = (
 )
 
 
-# Policy terms with their province, effective end (cancellation) and whether renewed.
-TERMS = """
-    WITH terms AS (
-        SELECT t.policy_id AS policy_id, t.term_start AS term_start, t.term_end AS term_end,
-               t.premium AS premium, t.carrier AS carrier, t.line AS line,
-               ifNull(c.province, '') AS province, x.cancelled_on AS cancelled_on,
-               if(x.cancelled_on IS NOT NULL AND x.cancelled_on < t.term_end,
-                  greatest(x.cancelled_on, t.term_start), t.term_end) AS eff_end,
-               t.term_start < max(t.term_start) OVER (PARTITION BY t.policy_id) AS renewed,
-               dateDiff('day', t.term_start, t.term_end) AS term_days
-        FROM $db.policy_terms AS t FINAL
-        LEFT JOIN (SELECT customer_id, province FROM $db.customers FINAL) AS c
-            ON c.customer_id = t.customer_id
-        LEFT JOIN (SELECT policy_id, toDate(cancelled_at) AS cancelled_on
-                   FROM $db.policy_cancellations FINAL) AS x ON x.policy_id = t.policy_id
-    )"""
+# What each aggregate adds to a period k (``s{k}``..``e{k}`` inclusive); ``since`` is the number of
+# days from a change (or the period's start, if later) to the period's end, both included.
+_SINCE = "(dateDiff('day', greatest(day, toDate({s%(k)d:String})), toDate({e%(k)d:String})) + 1)"
+_IN = "day BETWEEN toDate({s%(k)d:String}) AND toDate({e%(k)d:String})"
+_UPTO = "day <= toDate({e%(k)d:String})"
+_BEFORE = "day < toDate({s%(k)d:String})"
+
+# measure name -> (aggregate table, SQL of period k, decimal?)
+MEASURES: dict[str, tuple[str, str, bool]] = {
+    "written": ("policy_daily", f"sumIf(written, {_IN})", True),
+    "earned_raw": ("policy_daily", f"sumIf(rate * {_SINCE}, {_UPTO})", True),
+    "exposure_days": ("policy_daily", f"sumIf(active * {_SINCE}, {_UPTO})", False),
+    "in_force": ("policy_daily", f"sumIf(active, {_UPTO})", False),
+    "in_force_at_start": ("policy_daily", f"sumIf(active, {_BEFORE})", False),
+    "up_for_renewal": ("policy_daily", f"sumIf(up, {_IN})", False),
+    "renewed_terms": ("policy_daily", f"sumIf(renewed, {_IN})", False),
+    "cancelled_terms": ("policy_daily", f"sumIf(cancelled, {_IN})", False),
+    "claim_count": ("claim_daily", f"sumIf(claims, {_IN})", False),
+    "incurred_total": ("claim_daily", f"sumIf(incurred, {_IN})", True),
+    "paid_total": ("claim_daily", f"sumIf(paid, {_IN})", True),
+    "quote_count": ("quote_daily", f"sumIf(issued, {_IN})", False),
+    "bound_count": ("quote_daily", f"sumIf(bound, {_IN})", False),
+}
+# aggregate -> what makes a group exist (it has a term, a claim, a quote), whatever the period
+AGGREGATES = {"policy_daily": "started", "claim_daily": "claims", "quote_daily": "issued"}
+
+
+def _figures_sql(periods: int, by: str | None) -> str:
+    """One statement: every measure of every period, per group, from the three aggregates."""
+    columns = [
+        (f"{name}_{k}", table, sql % {"k": k}, dec)
+        for k in range(periods)
+        for name, (table, sql, dec) in MEASURES.items()
+    ]
+    parts = []
+    for aggregate, count in AGGREGATES.items():
+        select = [
+            (f"toDecimal128({sql}, 12)" if dec else f"toInt64({sql})")
+            if table == aggregate
+            else ("toDecimal128(0, 12)" if dec else "toInt64(0)")
+            for _, table, sql, dec in columns
+        ]
+        names = ", ".join(f"{expr} AS {alias}" for expr, (alias, *_rest) in zip(select, columns, strict=True))
+        parts.append(
+            f"SELECT $dim AS grp, {names} FROM $db.{aggregate} WHERE $filter "
+            f"GROUP BY grp HAVING sum({count}) != 0"
+        )
+    sums = ", ".join(f"sum({alias}) AS {alias}" for alias, *_rest in columns)
+    return _sql(f"SELECT grp, {sums} FROM ({' UNION ALL '.join(parts)}) GROUP BY grp ORDER BY grp", by)
 
 
 def _sql(template: str, by: str | None = None) -> str:
-    """A query from fixed fragments only: the terms CTE, the filter clause, the grouping column."""
-    return template.replace("$terms", TERMS).replace("$filter", FILTER).replace("$dim", DIMENSIONS[by])
+    """A query from fixed fragments only: the filter clause and the grouping column."""
+    return template.replace("$filter", FILTER).replace("$dim", DIMENSIONS[by])
 
 
-async def policy_figures(
-    store: Store, *, start: date, end: date, filters: dict[str, str], by: str | None
-) -> list[Row]:
-    """Per group: written and earned premium, exposure, policies in force, renewals, losses."""
-    sql = """$terms
-    SELECT $dim AS grp,
-        sumIf(premium, term_start BETWEEN toDate({start:String}) AND toDate({end:String})) AS written,
-        sum(toDecimal128(premium, 10) * greatest(0, dateDiff('day',
-                greatest(term_start, toDate({start:String})),
-                least(eff_end, toDate({end:String}) + 1))) / greatest(term_days, 1)) AS earned_raw,
-        sum(greatest(0, dateDiff('day', greatest(term_start, toDate({start:String})),
-                least(eff_end, toDate({end:String}) + 1)))) AS exposure_days,
-        uniqExactIf(policy_id, term_start <= toDate({end:String})
-                    AND eff_end > toDate({end:String})) AS in_force,
-        uniqExactIf(policy_id, term_start < toDate({start:String})
-                    AND eff_end >= toDate({start:String})) AS in_force_at_start,
-        countIf(term_end BETWEEN toDate({start:String}) AND toDate({end:String})
-                AND eff_end = term_end) AS up_for_renewal,
-        countIf(term_end BETWEEN toDate({start:String}) AND toDate({end:String})
-                AND eff_end = term_end AND renewed) AS renewed_terms,
-        countIf(cancelled_on BETWEEN toDate({start:String}) AND toDate({end:String})
-                AND cancelled_on >= term_start AND cancelled_on < term_end) AS cancelled_terms
-    FROM terms
-    WHERE $filter
-    GROUP BY grp ORDER BY grp"""
-    return await store.query(_sql(sql, by), _params(start, end, filters))
-
-
-async def claim_figures(
-    store: Store, *, start: date, end: date, filters: dict[str, str], by: str | None
-) -> list[Row]:
-    """Per group: claims reported in the period and what they have incurred so far."""
-    sql = """
-    WITH claims AS (
-        SELECT claim_id, any(policy_id) AS policy_id, min(time) AS reported_at,
-               argMax(status, time) AS status,
-               argMaxIf(claimed, time, claimed IS NOT NULL) AS claimed,
-               argMaxIf(approved, time, approved IS NOT NULL) AS approved,
-               argMaxIf(paid, time, paid IS NOT NULL) AS paid
-        FROM $db.claim_events FINAL GROUP BY claim_id
-    ),
-    policies AS (
-        SELECT policy_id, any(carrier) AS carrier, any(line) AS line, any(customer_id) AS customer_id
-        FROM $db.policy_terms FINAL GROUP BY policy_id
-    ),
-    rows AS (
-        SELECT cl.claim_id AS claim_id, cl.reported_at AS reported_at,
-               multiIf(cl.paid IS NOT NULL, cl.paid, cl.status = 'denied', toDecimal64(0, 2),
-                       cl.approved IS NOT NULL, cl.approved,
-                       ifNull(cl.claimed, toDecimal64(0, 2))) AS incurred,
-               ifNull(cl.paid, toDecimal64(0, 2)) AS paid,
-               ifNull(p.carrier, '') AS carrier, ifNull(p.line, '') AS line,
-               ifNull(c.province, '') AS province
-        FROM claims AS cl
-        LEFT JOIN policies AS p ON p.policy_id = cl.policy_id
-        LEFT JOIN (SELECT customer_id, province FROM $db.customers FINAL) AS c
-            ON c.customer_id = p.customer_id
-    )
-    SELECT $dim AS grp, count() AS claim_count, sum(incurred) AS incurred_total, sum(paid) AS paid_total
-    FROM rows
-    WHERE toDate(reported_at) BETWEEN toDate({start:String}) AND toDate({end:String}) AND $filter
-    GROUP BY grp ORDER BY grp"""
-    return await store.query(_sql(sql, by), _params(start, end, filters))
-
-
-async def quote_figures(
-    store: Store, *, start: date, end: date, filters: dict[str, str], by: str | None
-) -> list[Row]:
-    """Per group: quotes issued in the period and how many were bound (converted)."""
-    sql = """
-    WITH rows AS (
-        SELECT q.quote_id AS quote_id, q.created_at AS created_at, q.line AS line,
-               ifNull(v.carrier, q.best_carrier) AS carrier, ifNull(c.province, '') AS province,
-               v.quote_id IS NOT NULL AS bound
-        FROM $db.quotes AS q FINAL
-        LEFT JOIN (SELECT quote_id, carrier FROM $db.quote_conversions FINAL) AS v
-            ON v.quote_id = q.quote_id
-        LEFT JOIN (SELECT customer_id, province FROM $db.customers FINAL) AS c
-            ON c.customer_id = q.customer_id
-    )
-    SELECT $dim AS grp, count() AS quote_count, countIf(bound) AS bound_count
-    FROM rows
-    WHERE toDate(created_at) BETWEEN toDate({start:String}) AND toDate({end:String}) AND $filter
-    GROUP BY grp ORDER BY grp"""
-    return await store.query(_sql(sql, by), _params(start, end, filters))
+async def figures(
+    store: Store, *, periods: list[tuple[date, date]], filters: dict[str, str], by: str | None
+) -> list[dict[str, Row]]:
+    """Per period, per group: the policy, claim and quote figures the KPIs are computed from
+    (written and earned premium, exposure, policies in force, renewals, losses, claims, quotes),
+    for every period in one pass over the aggregates."""
+    params = _params(periods[0][0], periods[0][1], filters)
+    for k, (start, end) in enumerate(periods):
+        params[f"s{k}"], params[f"e{k}"] = start.isoformat(), end.isoformat()
+    rows = await store.query(_figures_sql(len(periods), by), params)
+    out: list[dict[str, Row]] = []
+    for k in range(len(periods)):
+        suffix = f"_{k}"
+        out.append({str(r["grp"]): {name: r[name + suffix] for name in MEASURES} for r in rows})
+    return out
 
 
 async def agent_figures(store: Store, *, start: date, end: date, filters: dict[str, str]) -> list[Row]:
@@ -213,21 +179,22 @@ async def message_figures(store: Store, *, start: date, end: date) -> list[Row]:
 
 async def monthly_written(store: Store, *, start: date, end: date, filters: dict[str, str]) -> list[Row]:
     """Written premium and new/renewed terms per month of the period (the premium chart)."""
-    sql = """$terms
-    SELECT toString(toStartOfMonth(term_start)) AS month, sum(premium) AS written, count() AS terms
-    FROM terms
-    WHERE term_start BETWEEN toDate({start:String}) AND toDate({end:String}) AND $filter
-    GROUP BY month ORDER BY month"""
+    sql = """
+    SELECT toString(toStartOfMonth(day)) AS month, sum(written) AS written, sum(started) AS terms
+    FROM $db.policy_daily
+    WHERE day BETWEEN toDate({start:String}) AND toDate({end:String}) AND $filter
+    GROUP BY month HAVING terms > 0 ORDER BY month"""
     return await store.query(_sql(sql), _params(start, end, filters))
 
 
 async def known_values(store: Store, *, dimension: str) -> set[str]:
     """The values a filter may take (what the store has seen)."""
     queries = {
-        "carrier": "SELECT DISTINCT carrier AS v FROM $db.policy_terms UNION DISTINCT "
+        "carrier": "SELECT DISTINCT carrier AS v FROM $db.policy_daily UNION DISTINCT "
+        "SELECT DISTINCT carrier AS v FROM $db.quote_daily UNION DISTINCT "
         "SELECT DISTINCT best_carrier AS v FROM $db.quotes",
-        "line": "SELECT DISTINCT line AS v FROM $db.policy_terms UNION DISTINCT "
-        "SELECT DISTINCT line AS v FROM $db.quotes",
+        "line": "SELECT DISTINCT line AS v FROM $db.policy_daily UNION DISTINCT "
+        "SELECT DISTINCT line AS v FROM $db.quote_daily",
         "province": "SELECT DISTINCT province AS v FROM $db.customers",
         "agent": "SELECT DISTINCT agent_id AS v FROM $db.calls",
     }

@@ -88,22 +88,9 @@ def compute(policy: dict[str, Any], claims: dict[str, Any], quotes: dict[str, An
     }
 
 
-async def _groups(
-    store: Store, period: Period, filters: dict[str, str], by: Dimension | None
-) -> dict[str, dict[str, Any]]:
-    kw: dict[str, Any] = {"start": period.start, "end": period.end, "filters": filters, "by": by}
-    policy, claims, quotes = await asyncio.gather(
-        repository.policy_figures(store, **kw),
-        repository.claim_figures(store, **kw),
-        repository.quote_figures(store, **kw),
-    )
-    index = {
-        name: {str(r["grp"]): r for r in rows} for name, rows in (("p", policy), ("c", claims), ("q", quotes))
-    }
-    keys = sorted(set(index["p"]) | set(index["c"]) | set(index["q"]))
-    if by is None:
-        keys = [""]
-    return {k: compute(index["p"].get(k, {}), index["c"].get(k, {}), index["q"].get(k, {})) for k in keys}
+def _groups(figures: dict[str, dict[str, Any]], by: Dimension | None) -> dict[str, dict[str, Any]]:
+    keys = [""] if by is None else sorted(figures)
+    return {k: compute(figures.get(k, {}), figures.get(k, {}), figures.get(k, {})) for k in keys}
 
 
 def _change(now: Any, before: Any) -> Decimal | None:
@@ -134,11 +121,12 @@ async def kpis(
     """Every KPI of the period (optionally per carrier, line or province), each with its change
     against the previous period of the same length and the same period a year before."""
     await validate_filters(store, filters)
-    now, prev, yoy = await asyncio.gather(
-        _groups(store, period, filters, by),
-        _groups(store, period.previous(), filters, by),
-        _groups(store, period.year_before(), filters, by),
+    periods = [period, period.previous(), period.year_before()]
+    # one statement: the three periods in one pass over the aggregates
+    figures = await repository.figures(
+        store, periods=[(p.start, p.end) for p in periods], filters=filters, by=by
     )
+    now, prev, yoy = (_groups(f, by) for f in figures)
     groups = [
         {"key": key or None, "kpis": _with_changes(values, prev.get(key, {}), yoy.get(key, {}))}
         for key, values in now.items()

@@ -162,7 +162,7 @@ class ClickHouseStore:
         def run() -> list[Row]:
             with self._lock:
                 result = self._client.query(
-                    sql, parameters=dict(params or {}), settings={"join_use_nulls": 1}
+                    qualify(sql, self.database), parameters=dict(params or {}), settings={"join_use_nulls": 1}
                 )
             return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 

@@ -6,18 +6,31 @@ skips events whose id is already in ``raw_events``, so aggregates fed by materia
 count a replayed event twice.
 """
 
+# The statements are built from this module's constants only.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
 from analytics.store.port import Store
 
 TS = "DateTime64(3, 'UTC')"
 MONEY = "Decimal(18, 2)"
+SUM_MONEY = "Decimal(38, 2)"
+RATE = "Decimal(38, 12)"  # premium per day of a term
+DIMS = "carrier LowCardinality(String), line LowCardinality(String), province LowCardinality(String)"
+_DIM_TYPES = "Date, String, String, String"
+POLICY_DELTA = f"Tuple({_DIM_TYPES}, {SUM_MONEY}, {RATE}, Int64, Int64, Int64, Int64, Int64)"
+CLAIM_DELTA = f"Tuple({_DIM_TYPES}, Int64, {SUM_MONEY}, {SUM_MONEY})"
+QUOTE_DELTA = f"Tuple({_DIM_TYPES}, Int64, Int64)"
 
 TABLES: dict[str, str] = {
     "raw_events": f"""
         event_id String, type LowCardinality(String), source LowCardinality(String),
         topic LowCardinality(String), subject String, time {TS}, data String,
-        ingested_at {TS} DEFAULT now64(3)
+        ingested_at {TS} DEFAULT now64(3),
+        policy_deltas Array({POLICY_DELTA}) DEFAULT [],
+        claim_deltas Array({CLAIM_DELTA}) DEFAULT [],
+        quote_deltas Array({QUOTE_DELTA}) DEFAULT []
     ) ENGINE = ReplacingMergeTree ORDER BY event_id""",
     "customers": f"""
         customer_id String, province LowCardinality(String), segment LowCardinality(String),
@@ -27,24 +40,28 @@ TABLES: dict[str, str] = {
         policy_id String, term_start Date, term_end Date, term_number UInt32, policy_number String,
         line LowCardinality(String), carrier LowCardinality(String), customer_id String,
         premium {MONEY}, previous_premium Nullable({MONEY}), premium_frequency LowCardinality(String),
-        kind LowCardinality(String), quote_id String, sold_at {TS}, version {TS}
+        kind LowCardinality(String), quote_id String, sold_at {TS}, version {TS},
+        province LowCardinality(String) DEFAULT '', event_id String DEFAULT ''
     ) ENGINE = ReplacingMergeTree(version) ORDER BY (policy_id, term_start)""",
     "policy_cancellations": f"""
-        policy_id String, customer_id String, reason String, cancelled_at {TS}, version {TS}
+        policy_id String, customer_id String, reason String, cancelled_at {TS}, version {TS},
+        event_id String DEFAULT ''
     ) ENGINE = ReplacingMergeTree(version) ORDER BY policy_id""",
     "claim_events": f"""
         claim_id String, event_id String, type LowCardinality(String), time {TS},
         policy_id String, customer_id String, claim_type LowCardinality(String),
         status LowCardinality(String), claimed Nullable({MONEY}), approved Nullable({MONEY}),
-        paid Nullable({MONEY})
+        paid Nullable({MONEY}),
+        INDEX claim_policy policy_id TYPE bloom_filter GRANULARITY 4
     ) ENGINE = ReplacingMergeTree ORDER BY (claim_id, event_id)""",
     "quotes": f"""
         quote_id String, customer_id String, line LowCardinality(String),
-        best_carrier LowCardinality(String), total_premium {MONEY}, created_at {TS}, version {TS}
+        best_carrier LowCardinality(String), total_premium {MONEY}, created_at {TS}, version {TS},
+        province LowCardinality(String) DEFAULT '', event_id String DEFAULT ''
     ) ENGINE = ReplacingMergeTree(version) ORDER BY quote_id""",
     "quote_conversions": f"""
         quote_id String, policy_id String, customer_id String, carrier LowCardinality(String),
-        total_premium {MONEY}, converted_at {TS}, version {TS}
+        total_premium {MONEY}, converted_at {TS}, version {TS}, event_id String DEFAULT ''
     ) ENGINE = ReplacingMergeTree(version) ORDER BY quote_id""",
     "calls": f"""
         call_id String, agent_id String, customer_id String, direction LowCardinality(String),
@@ -63,11 +80,51 @@ TABLES: dict[str, str] = {
     "events_daily": """
         day Date, type LowCardinality(String), events UInt64
     ) ENGINE = SummingMergeTree ORDER BY (day, type)""",
+    # The KPI aggregates (analytics.ingest.aggregates): changes per day and dimension, summed.
+    "policy_daily": f"""
+        day Date, {DIMS}, written {SUM_MONEY}, rate {RATE}, active Int64, started Int64,
+        up Int64, renewed Int64, cancelled Int64
+    ) ENGINE = SummingMergeTree ORDER BY (carrier, line, province, day)""",
+    "claim_daily": f"""
+        day Date, {DIMS}, claims Int64, incurred {SUM_MONEY}, paid {SUM_MONEY}
+    ) ENGINE = SummingMergeTree ORDER BY (carrier, line, province, day)""",
+    "quote_daily": f"""
+        day Date, {DIMS}, issued Int64, bound Int64
+    ) ENGINE = SummingMergeTree ORDER BY (carrier, line, province, day)""",
 }
+
+# Columns added after the first release (a store created before gets them on start).
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "raw_events": (
+        f"policy_deltas Array({POLICY_DELTA}) DEFAULT []",
+        f"claim_deltas Array({CLAIM_DELTA}) DEFAULT []",
+        f"quote_deltas Array({QUOTE_DELTA}) DEFAULT []",
+    ),
+    "policy_terms": ("province LowCardinality(String) DEFAULT ''", "event_id String DEFAULT ''"),
+    "policy_cancellations": ("event_id String DEFAULT ''",),
+    "quotes": ("province LowCardinality(String) DEFAULT ''", "event_id String DEFAULT ''"),
+    "quote_conversions": ("event_id String DEFAULT ''",),
+}
+
+_DELTA_DIMS = (
+    "tupleElement(d, 1) AS day, tupleElement(d, 2) AS carrier, tupleElement(d, 3) AS line, "
+    "tupleElement(d, 4) AS province"
+)
 
 VIEWS: dict[str, str] = {
     "events_daily_mv": "TO $db.events_daily AS "
     "SELECT toDate(time) AS day, type, count() AS events FROM $db.raw_events GROUP BY day, type",
+    # The aggregates change exactly when raw rows are stored, i.e. once per new event (the writer
+    # puts a batch's changes on its raw rows, see analytics.ingest.aggregates).
+    "policy_daily_mv": f"TO $db.policy_daily AS SELECT {_DELTA_DIMS}, tupleElement(d, 5) AS written, "
+    "tupleElement(d, 6) AS rate, tupleElement(d, 7) AS active, tupleElement(d, 8) AS started, "
+    "tupleElement(d, 9) AS up, tupleElement(d, 10) AS renewed, tupleElement(d, 11) AS cancelled "
+    "FROM $db.raw_events ARRAY JOIN policy_deltas AS d",
+    "claim_daily_mv": f"TO $db.claim_daily AS SELECT {_DELTA_DIMS}, tupleElement(d, 5) AS claims, "
+    "tupleElement(d, 6) AS incurred, tupleElement(d, 7) AS paid "
+    "FROM $db.raw_events ARRAY JOIN claim_deltas AS d",
+    "quote_daily_mv": f"TO $db.quote_daily AS SELECT {_DELTA_DIMS}, tupleElement(d, 5) AS issued, "
+    "tupleElement(d, 6) AS bound FROM $db.raw_events ARRAY JOIN quote_deltas AS d",
 }
 
 
@@ -76,6 +133,13 @@ async def create_schema(store: Store) -> None:
     await store.command("CREATE DATABASE IF NOT EXISTS $db")
     for name, body in TABLES.items():
         await store.command(f"CREATE TABLE IF NOT EXISTS $db.{name} ({body}")
+    for name, columns in ADDED_COLUMNS.items():
+        for column in columns:
+            await store.command(f"ALTER TABLE $db.{name} ADD COLUMN IF NOT EXISTS {column}")
+    await store.command(
+        "ALTER TABLE $db.claim_events ADD INDEX IF NOT EXISTS claim_policy policy_id "
+        "TYPE bloom_filter GRANULARITY 4"
+    )
     for name, body in VIEWS.items():
         await store.command(f"CREATE MATERIALIZED VIEW IF NOT EXISTS $db.{name} {body}")
 

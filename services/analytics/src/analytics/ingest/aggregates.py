@@ -1,0 +1,370 @@
+"""The KPI aggregates, kept by the writer: per day and dimension (carrier, line, province), summed.
+
+``policy_daily``, ``claim_daily`` and ``quote_daily`` (SummingMergeTree) hold *changes* per day, so
+the KPIs of any period read a few hundred thousand small rows instead of every fact:
+
+* a policy term adds its premium per day (``rate``) and one ``active`` term on its start day and
+  takes them away on its effective end (the cancellation date when it was cancelled inside the
+  term), so earned premium, exposure and policies in force of a period are sums over the days up
+  to its end (``analytics.kpis.repository``); written premium and ``started`` on its start day;
+  ``up`` for renewal (not cancelled) and ``renewed`` (the policy has a later term) on its end day;
+  ``cancelled`` on the cancellation day when it falls inside the term.
+* a claim adds one claim, its incurred amount and its paid amount on the day it was reported.
+* a quote adds one issued quote, and one bound when converted, on the day it was issued.
+
+**How a batch changes them.** Each aggregate is a pure function of one entity's fact rows (a
+policy's terms and cancellation, a claim's events, a quote and its conversion). For every entity
+the batch touches, the writer reads the entity's fact rows (already inserted) and computes the
+function twice: over the rows of *committed* events (their raw row is stored) and over those plus
+the batch's new events; the difference is the batch's change. Rows left by a batch that died before
+its raw rows were stored belong to neither (their events are not committed, and come again).
+
+**Exactly once.** The changes ride on the batch's raw rows (``raw_events.*_deltas``) and
+materialized views copy them into the aggregates: they are stored exactly when the raw rows are,
+which happens once per event id (the writer skips known ids). The facts keep the dimension they
+were stored with: a term, a quote and a claim carry the customer's province (and a claim its
+policy's carrier and line) as known when their event was stored.
+"""
+
+# The statements are built from this module's constants only, never from input.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from analytics.store.port import Row, Store, array_param
+
+RATE_PLACES = Decimal("0.000000000001")
+Dims = tuple[str, str, str]
+Key = tuple[str, str, str, str]  # day, carrier, line, province
+Sums = dict[Key, list[Any]]
+
+POLICY_MEASURES = ("written", "rate", "active", "started", "up", "renewed", "cancelled")
+CLAIM_MEASURES = ("claims", "incurred", "paid")
+QUOTE_MEASURES = ("issued", "bound")
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _add(sums: Sums, day: date, dims: Dims, index: int, value: Any, size: int, sign: int) -> None:
+    key = (day.isoformat(), *dims)
+    if key not in sums:
+        sums[key] = [0] * size
+    sums[key][index] += sign * value
+
+
+def _latest(rows: Iterable[Row], key: str) -> dict[Any, Row]:
+    """The latest version of each ``key`` among ``rows``."""
+    out: dict[Any, Row] = {}
+    for row in rows:
+        seen = out.get(row[key])
+        if seen is None or row["version"] > seen["version"]:
+            out[row[key]] = row
+    return out
+
+
+# --- the functions of one entity's rows --------------------------------------------------------------
+
+
+def policy_sums(terms: Sequence[Row], cancellations: Sequence[Row], sums: Sums, sign: int) -> None:
+    """Add (``sign`` 1) or take away (-1) one policy's changes."""
+    latest = _latest(terms, "term_start")
+    if not latest:
+        return
+    cancel = _latest(cancellations, "policy_id")
+    cancelled_on = _day(next(iter(cancel.values()))["cancelled_at"]) if cancel else None
+    last_start = max(_day(t["term_start"]) for t in latest.values())
+    n = len(POLICY_MEASURES)
+    for term in latest.values():
+        start, end = _day(term["term_start"]), _day(term["term_end"])
+        dims = (str(term["carrier"]), str(term["line"]), str(term["province"]))
+        premium = Decimal(str(term["premium"]))
+        rate = (premium / max((end - start).days, 1)).quantize(RATE_PLACES, ROUND_DOWN)
+        eff_end = max(cancelled_on, start) if cancelled_on is not None and cancelled_on < end else end
+        _add(sums, start, dims, 0, premium, n, sign)
+        _add(sums, start, dims, 1, rate, n, sign)
+        _add(sums, start, dims, 2, 1, n, sign)
+        _add(sums, start, dims, 3, 1, n, sign)
+        _add(sums, eff_end, dims, 1, -rate, n, sign)
+        _add(sums, eff_end, dims, 2, -1, n, sign)
+        if eff_end == end:
+            _add(sums, end, dims, 4, 1, n, sign)
+            if start < last_start:
+                _add(sums, end, dims, 5, 1, n, sign)
+        if cancelled_on is not None and start <= cancelled_on < end:
+            _add(sums, cancelled_on, dims, 6, 1, n, sign)
+
+
+def claim_sums(events: Sequence[Row], terms: Sequence[Row], sums: Sums, sign: int) -> None:
+    """One claim: counted on the day it was reported, with what it has incurred and paid so far, by
+    its policy's carrier, line and province (its first term's; empty while the policy is unknown)."""
+    if not events:
+        return
+    rows = sorted({r["event_id"]: r for r in events}.values(), key=lambda r: (r["time"], r["event_id"]))
+
+    def last(column: str) -> Any:
+        values = [r[column] for r in rows if r[column] is not None]
+        return values[-1] if values else None
+
+    status = rows[-1]["status"]
+    claimed, approved, paid = last("claimed"), last("approved"), last("paid")
+    if paid is not None:
+        incurred = Decimal(str(paid))
+    elif status == "denied":
+        incurred = Decimal(0)
+    elif approved is not None:
+        incurred = Decimal(str(approved))
+    else:
+        incurred = Decimal(str(claimed or 0))
+    first = min(terms, key=lambda t: (_day(t["term_start"]), t["version"]), default=None)
+    dims = (
+        ("", "", "") if first is None else (str(first["carrier"]), str(first["line"]), str(first["province"]))
+    )
+    day = _day(rows[0]["time"])
+    n = len(CLAIM_MEASURES)
+    _add(sums, day, dims, 0, 1, n, sign)
+    _add(sums, day, dims, 1, incurred, n, sign)
+    _add(sums, day, dims, 2, Decimal(str(paid or 0)), n, sign)
+
+
+def quote_sums(quotes: Sequence[Row], conversions: Sequence[Row], sums: Sums, sign: int) -> None:
+    """One quote: issued on its day, by its line, the carrier it was bound with (else its best offer)."""
+    quote = _latest(quotes, "quote_id")
+    if not quote:
+        return
+    q = next(iter(quote.values()))
+    converted = _latest(conversions, "quote_id")
+    carrier = str(next(iter(converted.values()))["carrier"]) if converted else str(q["best_carrier"])
+    dims = (carrier, str(q["line"]), str(q["province"]))
+    day = _day(q["created_at"])
+    _add(sums, day, dims, 0, 1, len(QUOTE_MEASURES), sign)
+    _add(sums, day, dims, 1, 1 if converted else 0, len(QUOTE_MEASURES), sign)
+
+
+# --- what the writer calls -----------------------------------------------------------------------------
+
+
+async def resolve_dimensions(store: Store, tables: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Fill the province of new terms and quotes (their customer's), from the batch itself, else
+    from the store."""
+    provinces: dict[str, str] = {
+        c["customer_id"]: c["province"]
+        for c in sorted(tables.get("customers", []), key=lambda c: c["version"])
+    }
+    wanted = {
+        r["customer_id"] for t in ("policy_terms", "quotes") for r in tables.get(t, []) if r["customer_id"]
+    } - set(provinces)
+    if wanted:
+        rows = await store.query(
+            "SELECT customer_id, argMax(province, version) AS province FROM $db.customers "
+            "WHERE customer_id IN {ids:Array(String)} GROUP BY customer_id",
+            {"ids": array_param(sorted(wanted))},
+        )
+        provinces.update({str(r["customer_id"]): str(r["province"]) for r in rows})
+    for table in ("policy_terms", "quotes"):
+        for row in tables.get(table, []):
+            row["province"] = provinces.get(row["customer_id"], "")
+
+
+async def _rows(store: Store, table: str, key: str, ids: set[str], columns: str) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = defaultdict(list)
+    if ids:
+        for row in await store.query(
+            f"SELECT {key}, event_id, {columns} FROM $db.{table} WHERE {key} IN {{ids:Array(String)}}",
+            {"ids": array_param(sorted(ids))},
+        ):
+            out[str(row[key])].append(row)
+    return out
+
+
+def _rows_out(sums: Sums) -> list[list[Any]]:
+    """The non-zero changes as tuples for the raw row's delta column."""
+    return [[*key, *values] for key, values in sorted(sums.items()) if any(values)]
+
+
+async def batch_deltas(
+    store: Store,
+    tables: Mapping[str, list[dict[str, Any]]],
+    new_ids: set[str],
+    committed: Any,
+) -> dict[str, list[list[Any]]]:
+    """The changes the batch's new events (``new_ids``, their facts already inserted) make to the
+    three aggregates. ``committed(ids)`` answers which of ``ids`` have their raw row stored."""
+    policy_ids = {r["policy_id"] for t in ("policy_terms", "policy_cancellations") for r in tables.get(t, [])}
+    claim_ids = {r["claim_id"] for r in tables.get("claim_events", [])}
+    # a policy's first term gives its claims their carrier, line and province
+    new_terms = sorted({r["policy_id"] for r in tables.get("policy_terms", [])})
+    if new_terms:
+        rows = await store.query(
+            "SELECT DISTINCT claim_id FROM $db.claim_events WHERE policy_id IN {ids:Array(String)}",
+            {"ids": array_param(new_terms)},
+        )
+        claim_ids |= {str(r["claim_id"]) for r in rows}
+    quote_ids = {r["quote_id"] for t in ("quotes", "quote_conversions") for r in tables.get(t, [])}
+    terms = await _rows(
+        store,
+        "policy_terms",
+        "policy_id",
+        policy_ids,
+        "term_start, term_end, premium, carrier, line, province, version",
+    )
+    cancels = await _rows(store, "policy_cancellations", "policy_id", policy_ids, "cancelled_at, version")
+    claims = await _rows(
+        store,
+        "claim_events",
+        "claim_id",
+        claim_ids,
+        "policy_id, time, status, claimed, approved, paid",
+    )
+    claim_policies = {str(r["policy_id"]) for rs in claims.values() for r in rs} - policy_ids
+    terms.update(
+        await _rows(
+            store,
+            "policy_terms",
+            "policy_id",
+            claim_policies,
+            "term_start, term_end, premium, carrier, line, province, version",
+        )
+    )
+    quotes = await _rows(
+        store, "quotes", "quote_id", quote_ids, "line, best_carrier, province, created_at, version"
+    )
+    conversions = await _rows(store, "quote_conversions", "quote_id", quote_ids, "carrier, version")
+    everything: list[dict[str, list[Row]]] = [terms, cancels, claims, quotes, conversions]
+    older = {str(r["event_id"]) for rows in everything for rs in rows.values() for r in rs} - new_ids
+    done = await committed(sorted(older))
+
+    def split(rows: list[Row]) -> tuple[list[Row], list[Row]]:
+        before = [r for r in rows if str(r["event_id"]) in done]
+        after = [r for r in rows if str(r["event_id"]) in done or str(r["event_id"]) in new_ids]
+        return before, after
+
+    policy: Sums = {}
+    for pid in policy_ids:
+        (tb, ta), (cb, ca) = split(terms.get(pid, [])), split(cancels.get(pid, []))
+        policy_sums(tb, cb, policy, -1)
+        policy_sums(ta, ca, policy, 1)
+    claim: Sums = {}
+    for cid in claim_ids:
+        before, after = split(claims.get(cid, []))
+        pid = str(after[0]["policy_id"]) if after else ""
+        (tb, ta) = split(terms.get(pid, []))
+        claim_sums(before, tb, claim, -1)
+        claim_sums(after, ta, claim, 1)
+    quote: Sums = {}
+    for qid in quote_ids:
+        (qb, qa), (vb, va) = split(quotes.get(qid, [])), split(conversions.get(qid, []))
+        quote_sums(qb, vb, quote, -1)
+        quote_sums(qa, va, quote, 1)
+    return {
+        "policy_deltas": _rows_out(policy),
+        "claim_deltas": _rows_out(claim),
+        "quote_deltas": _rows_out(quote),
+    }
+
+
+# --- a rebuild from the facts (a store from before the aggregates, or facts loaded in bulk) ---------
+
+_M = "toDecimal128({}, 2)"
+_R = "toDecimal128({}, 12)"
+_I = "toInt64({})"
+
+
+def _tuple(day: str, *values: str) -> str:
+    return f"tuple(toDate({day}), {', '.join(values)})"
+
+
+_POLICY_CHANGES = ", ".join(
+    [
+        _tuple("a", _M.format("p"), _R.format("day_rate"), _I.format(1), _I.format(1), *[_I.format(0)] * 3),
+        _tuple("eff_end", _M.format(0), _R.format("-day_rate"), _I.format(-1), *[_I.format(0)] * 4),
+        _tuple(
+            "b",
+            _M.format(0),
+            _R.format(0),
+            _I.format(0),
+            _I.format(0),
+            _I.format("eff_end = b"),
+            _I.format("eff_end = b AND has_later"),
+            _I.format(0),
+        ),
+        _tuple(
+            "ifNull(c, a)",
+            _M.format(0),
+            _R.format(0),
+            *[_I.format(0)] * 4,
+            _I.format("c IS NOT NULL AND c >= a AND c < b"),
+        ),
+    ]
+)
+
+REBUILD: dict[str, str] = {
+    "policy_daily": f"""
+    INSERT INTO $db.policy_daily
+    WITH terms AS (
+        SELECT t.term_start AS a, t.term_end AS b, t.premium AS p, t.carrier AS t_carrier,
+               t.line AS t_line, t.province AS t_province, x.cancelled_on AS c,
+               if(c IS NOT NULL AND c < b, greatest(c, a), b) AS eff_end,
+               a < max(a) OVER (PARTITION BY t.policy_id) AS has_later,
+               toDecimal128(p, 12) / greatest(dateDiff('day', a, b), 1) AS day_rate
+        FROM $db.policy_terms AS t FINAL
+        LEFT JOIN (SELECT policy_id, toDate(argMax(cancelled_at, version)) AS cancelled_on
+                   FROM $db.policy_cancellations GROUP BY policy_id) AS x ON x.policy_id = t.policy_id
+    )
+    SELECT tupleElement(d, 1) AS day, t_carrier AS carrier, t_line AS line, t_province AS province,
+           tupleElement(d, 2) AS written,
+           tupleElement(d, 3) AS rate, tupleElement(d, 4) AS active, tupleElement(d, 5) AS started,
+           tupleElement(d, 6) AS up, tupleElement(d, 7) AS renewed, tupleElement(d, 8) AS cancelled
+    FROM terms ARRAY JOIN [{_POLICY_CHANGES}] AS d
+    SETTINGS join_use_nulls = 1""",
+    "claim_daily": """
+    INSERT INTO $db.claim_daily
+    SELECT toDate(reported_at) AS day, ifNull(k_carrier, '') AS carrier, ifNull(k_line, '') AS line,
+           ifNull(k_province, '') AS province, toInt64(1) AS claims,
+           toDecimal128(multiIf(k_paid IS NOT NULL, k_paid, k_status = 'denied', toDecimal64(0, 2),
+                                k_approved IS NOT NULL, k_approved, ifNull(k_claimed, toDecimal64(0, 2))), 2)
+               AS incurred,
+           toDecimal128(ifNull(k_paid, toDecimal64(0, 2)), 2) AS paid
+    FROM (
+        SELECT claim_id, min(time) AS reported_at, argMax(status, (time, event_id)) AS k_status,
+               argMaxIf(claimed, time, claimed IS NOT NULL) AS k_claimed,
+               argMaxIf(approved, time, approved IS NOT NULL) AS k_approved,
+               argMaxIf(paid, time, paid IS NOT NULL) AS k_paid,
+               any(policy_id) AS k_policy
+        FROM $db.claim_events FINAL GROUP BY claim_id
+    ) AS cl
+    LEFT JOIN (
+        SELECT policy_id, argMin((carrier, line, province), (term_start, version)) AS dims,
+               tupleElement(dims, 1) AS k_carrier, tupleElement(dims, 2) AS k_line,
+               tupleElement(dims, 3) AS k_province
+        FROM $db.policy_terms GROUP BY policy_id
+    ) AS p ON p.policy_id = cl.k_policy
+    SETTINGS join_use_nulls = 1""",
+    "quote_daily": """
+    INSERT INTO $db.quote_daily
+    SELECT toDate(q.created_at) AS day, ifNull(v.carrier, q.best_carrier) AS carrier, q.line AS line,
+           q.province AS province, toInt64(1) AS issued, toInt64(v.quote_id IS NOT NULL) AS bound
+    FROM $db.quotes AS q FINAL
+    LEFT JOIN (SELECT quote_id, argMax(carrier, version) AS carrier FROM $db.quote_conversions
+               GROUP BY quote_id) AS v ON v.quote_id = q.quote_id
+    SETTINGS join_use_nulls = 1""",
+}
+
+
+async def rebuild(store: Store) -> None:
+    """Recompute the three aggregates from the fact tables (the same functions in SQL): for a store
+    filled before the aggregates existed, or facts loaded in bulk. Run it while nothing ingests."""
+    for table, sql in REBUILD.items():
+        await store.command(f"TRUNCATE TABLE $db.{table}")
+        await store.command(sql)
