@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 SEASON = 12
 MIN_MONTHS = 12  # fewer: no forecast at all
@@ -95,7 +96,16 @@ def backtest(y: np.ndarray) -> dict[str, Any]:
 
 def forecast(months: list[date], values: list[float], horizon: int) -> dict[str, Any]:
     """A forecast of ``horizon`` months after the last one, with 80% and 95% intervals, or a
-    message saying why there is none."""
+    message saying why there is none.
+
+    The fits run with one BLAS thread: the optimiser's small matrix products gain nothing from
+    more, and OpenBLAS' spinning threads multiplied the CPU of a forecast by five to seven on a
+    busy two-core machine (2.6 s → 0.36 s of CPU for five years of history)."""
+    with threadpool_limits(limits=1):
+        return _forecast(months, values, horizon)
+
+
+def _forecast(months: list[date], values: list[float], horizon: int) -> dict[str, Any]:
     n = len(values)
     if n < MIN_MONTHS:
         return {
