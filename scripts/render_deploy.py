@@ -141,6 +141,25 @@ def compose() -> str:
                 "retries": 30,
             },
         },
+        # Opt-in (`docker compose --profile clickhouse up`): a ClickHouse server for analytics,
+        # which then needs ANALYTICS_CLICKHOUSE_URL=http://aintech:clickhouse-dev@clickhouse:8123/
+        # (unset, analytics keeps chDB in process). See docs/analytics.md.
+        "clickhouse": {
+            "image": "clickhouse/clickhouse-server:25.8",
+            "profiles": ["clickhouse"],
+            "environment": {
+                "CLICKHOUSE_DB": "analytics",
+                "CLICKHOUSE_USER": "aintech",
+                "CLICKHOUSE_PASSWORD": "clickhouse-dev",
+            },
+            "volumes": ["clickhousedata:/var/lib/clickhouse"],
+            "ulimits": {"nofile": {"soft": 262144, "hard": 262144}},
+            "healthcheck": {
+                "test": ["CMD-SHELL", "wget -qO- http://127.0.0.1:8123/ping || exit 1"],
+                "interval": "5s",
+                "retries": 30,
+            },
+        },
         "migrate": {
             "image": IMAGE,
             "build": {"context": ".", "dockerfile": "Dockerfile", "target": "platform"},
@@ -194,7 +213,7 @@ def compose() -> str:
         "name": "aintech",
         "services": services,
         "networks": {"default": {"ipam": {"config": [{"subnet": COMPOSE_SUBNET}]}}},
-        "volumes": {"pgdata": {}, "kafkadata": {}},
+        "volumes": {"pgdata": {}, "kafkadata": {}, "clickhousedata": {}},
     }
     return HEADER + _dump(doc)
 
