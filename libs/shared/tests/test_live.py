@@ -38,7 +38,7 @@ class Inbox:
         self.gaps += 1
 
     async def next(self) -> Message:
-        return await asyncio.wait_for(self.messages.get(), timeout=10)
+        return await asyncio.wait_for(self.messages.get(), timeout=30)
 
 
 async def test_a_message_past_notifys_limit_reaches_every_replica_whole_and_only_on_commit(

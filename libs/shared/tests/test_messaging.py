@@ -62,7 +62,7 @@ async def stage(db: Database, outbox: Outbox, policy: str, seqs: range) -> list[
     return ids
 
 
-async def drain(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[CloudEvent]:
+async def drain(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[CloudEvent]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, group_id=f"drain-{uuid.uuid4().hex}", auto_offset_reset="earliest"
     )
@@ -322,7 +322,7 @@ async def test_relay_follows_the_cloudevents_kafka_binding_in_structured_mode(
     await raw.start()
     try:
         found = None
-        deadline = asyncio.get_running_loop().time() + 20
+        deadline = asyncio.get_running_loop().time() + 60
         while found is None and asyncio.get_running_loop().time() < deadline:
             for records in (await raw.getmany(timeout_ms=250)).values():
                 found = next((r for r in records if r.key == policy.encode()), found)

@@ -247,7 +247,7 @@ async def test_failed_step_retries_with_backoff_then_resumes_from_where_it_faile
     await api.call("POST", f"/workflows/executions/{execution_id}/retry", headers=api.supervisor, expect=409)
 
 
-async def _until(live: Live, query: str, params: dict[str, Any], *, within: float = 15.0) -> Any:
+async def _until(live: Live, query: str, params: dict[str, Any], *, within: float = 30.0) -> Any:
     """Poll (from another connection) until ``query`` gives a truthy value, with a deadline."""
     deadline = asyncio.get_running_loop().time() + within
     while True:

@@ -81,7 +81,7 @@ async def test_a_churn_score_on_the_broker_drives_the_customers_discount(
         assert str(await eventually(stored, within=30, what="the churn score stored")) == "0.9000"
     finally:
         stop.set()
-        await asyncio.wait_for(task, timeout=15)
+        await asyncio.wait_for(task, timeout=60)
         await db.dispose()
     calc = (
         await api.call("POST", "/calculate", json={**HOME, "customer_id": str(customer)}, expect=201)

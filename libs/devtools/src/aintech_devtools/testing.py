@@ -179,7 +179,7 @@ async def publish_event(
 
 
 async def find_event(
-    bootstrap: str, topic: str, match: Callable[[CloudEvent], bool], *, within: float = 20.0
+    bootstrap: str, topic: str, match: Callable[[CloudEvent], bool], *, within: float = 60.0
 ) -> tuple[CloudEvent, bytes | None] | None:
     """Read ``topic`` from the beginning with a fresh group until an event matches; (event, key)."""
     consumer = AIOKafkaConsumer(
@@ -214,7 +214,7 @@ class CommittedDatabase:
     schema: str
     engine: AsyncEngine
 
-    async def wait_for_lock_waiters(self, count: int, *, within: float = 10.0) -> None:
+    async def wait_for_lock_waiters(self, count: int, *, within: float = 30.0) -> None:
         """Return once ``count`` sessions of this database are waiting on a lock; fail after ``within``."""
         deadline = time.monotonic() + within
         waiting = 0
@@ -296,7 +296,7 @@ async def committed_database(
 
 
 @asynccontextmanager
-async def uvicorn_serving(server: uvicorn.Server, *, within: float = 10) -> AsyncIterator[int]:
+async def uvicorn_serving(server: uvicorn.Server, *, within: float = 30) -> AsyncIterator[int]:
     """Run a configured uvicorn ``server`` in this event loop; yields the port it listens on once
     it accepts connections, and shuts it down on exit."""
     task = asyncio.create_task(server.serve())
