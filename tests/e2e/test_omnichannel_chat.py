@@ -89,7 +89,7 @@ async def gw(fleet: Fleet) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="session")
 def chromium() -> str:
     if shutil.which("chromium") is None:
-        subprocess.run(["make", "browser"], cwd=ROOT, check=True)
+        subprocess.run(["make", "browser"], cwd=ROOT, check=True, timeout=600)
     assert Path(CHROMIUM).exists(), "make browser did not install Debian's chromium"
     return CHROMIUM
 

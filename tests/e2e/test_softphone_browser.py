@@ -35,7 +35,7 @@ async ([url, protocols]) => await new Promise((resolve) => {
 
 def _chromium() -> str:
     if shutil.which("chromium") is None:
-        subprocess.run(["make", "browser"], cwd=ROOT, check=True)
+        subprocess.run(["make", "browser"], cwd=ROOT, check=True, timeout=600)
     assert Path(CHROMIUM).exists(), "make browser did not install Debian's chromium"
     return CHROMIUM
 
