@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from aintech_contracts.fleet import BY_NAME
 from aintech_contracts.rbac import Role, permissions_for
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database, schema_metadata
+from aintech_shared.events.consumer import ConsumerSpec
 from aintech_shared.events.tables import MessagingTables, messaging_tables
 from aintech_shared.provisioning import provision
 
@@ -176,6 +177,18 @@ async def publish_event(
     finally:
         await producer.stop()
     return event
+
+
+# A consumer in a test shares its event loop with the app, the relay and the test itself, on a CI
+# machine that may be loaded: a heartbeat starved past production's 20 s session timeout would cost
+# a rebalance (and a re-join) in the middle of the test.
+TEST_SESSION_TIMEOUT = 60.0
+
+
+def patient_consumer(spec: ConsumerSpec, *, name: str | None = None) -> ConsumerSpec:
+    """``spec`` for a consumer run inside a test: its own group ``name`` if given, and a session
+    timeout that survives a loaded machine (what it consumes and how it retries are unchanged)."""
+    return replace(spec, name=name or spec.name, session_timeout=TEST_SESSION_TIMEOUT)
 
 
 async def find_event(
