@@ -281,7 +281,7 @@ async def test_a_slow_webhook_holds_no_transaction_and_delays_no_other_run(
         workflows.advance_due(live_app.state.db, rt=build_runtime(crm_settings(webhook_timeout_seconds=30)))
     )
     try:
-        await asyncio.wait_for(receiver.holding.wait(), 15)
+        await asyncio.wait_for(receiver.holding.wait(), 60)
         # While the slow target holds its call, the other run finishes and is committed...
         await _until(
             live, "SELECT status = 'completed' FROM crm.workflow_executions WHERE id = :id", {"id": other}
@@ -301,7 +301,7 @@ async def test_a_slow_webhook_holds_no_transaction_and_delays_no_other_run(
         assert tuple(claimed) == ("running", True, "running"), "claimed with a lease, then committed"
     finally:
         receiver.release.set()
-    assert await asyncio.wait_for(advancing, 15) == 2
+    assert await asyncio.wait_for(advancing, 60) == 2
     run = await _execution(live, held)
     assert run["status"] == "completed" and run["results"]["0"]["status"] == 200
     assert [(s["step_index"], s["attempt"], s["status"]) for s in run["steps"]] == [
