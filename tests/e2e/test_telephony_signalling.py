@@ -74,7 +74,7 @@ async def test_agent_and_transfer_target_signal_through_the_gateway(fleet: Fleet
         placed = await gw.post("/api/telephony/calls/initiate", json={"to": "+34 612 777 888"}, headers=agent)
         assert placed.status_code == 201, placed.text
         call_id = placed.json()["id"]
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while (await gw.get(f"/api/telephony/calls/{call_id}", headers=agent)).json()[
             "status"
         ] != "in-progress":
