@@ -55,9 +55,10 @@ E2E_ENV = {
     # The scraper serves its demo carrier portals on loopback (as `make run` does in development).
     "SCRAPER_DEMO_PORTAL": "true",
 }
-# The fleet fixture's own deadlines (its setup is outside each e2e test's pytest-timeout budget).
-SEED_WITHIN = 240
-FLEET_READY_WITHIN = 240
+# The fleet fixture's own deadlines (its setup is outside each e2e test's pytest-timeout budget):
+# generous, since on a loaded machine the seed and the boot each took two minutes or more.
+SEED_WITHIN = 480
+FLEET_READY_WITHIN = 480
 LAST = "test_shutdown.py"  # stops the shared fleet: it must run after every other e2e test
 # Fills the databases with generated records and sign-in failures: after the other tests, not among them.
 LATE = "test_openapi_contract.py"
