@@ -55,6 +55,10 @@ E2E_ENV = {
     # The scraper serves its demo carrier portals on loopback (as `make run` does in development).
     "SCRAPER_DEMO_PORTAL": "true",
 }
+# The fleet fixture's own deadlines (its setup is outside each e2e test's pytest-timeout budget):
+# generous, since on a loaded machine the seed and the boot each took two minutes or more.
+SEED_WITHIN = 480
+FLEET_READY_WITHIN = 480
 LAST = "test_shutdown.py"  # stops the shared fleet: it must run after every other e2e test
 # Fills the databases with generated records and sign-in failures: after the other tests, not among them.
 LATE = "test_openapi_contract.py"
@@ -63,10 +67,17 @@ LATE = "test_openapi_contract.py"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything under tests/e2e boots the fleet: mark it so `make test-fast` can leave it out,
     and run the contract fuzzing, then the shutdown test, after every other e2e test whatever the
-    file names."""
+    file names.
+
+    pytest-timeout's budget (300 s, pyproject) counts fixture setup by default, so the first e2e
+    test would pay for the fleet's boot (seed, then up to FLEET_READY_WITHIN s) against its own
+    budget: an e2e test's budget covers its own body only (`func_only`), and the fleet fixture
+    bounds each of its own steps with a deadline, so a hang is still caught either way."""
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(func_only=True))
     order = {LATE: 1, LAST: 2}
     items.sort(key=lambda item: order.get(item.path.name, 0) if HERE in item.path.parents else 0)
 
@@ -87,7 +98,9 @@ def fleet(
     offset = int(os.environ.get("AINTECH_E2E_PORT_OFFSET", "10100"))
     log_file = tmp_path_factory.mktemp("fleet") / "fleet.log"
     subprocess.run(
-        [sys.executable, str(ROOT / "deploy/local/stack.py"), "seed", "--profile", "test"], check=True
+        [sys.executable, str(ROOT / "deploy/local/stack.py"), "seed", "--profile", "test"],
+        check=True,
+        timeout=SEED_WITHIN,
     )
     with log_file.open("wb") as log:
         proc = subprocess.Popen(
@@ -107,7 +120,7 @@ def fleet(
             start_new_session=True,
         )
     gateway = f"http://127.0.0.1:{8000 + offset}"
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + FLEET_READY_WITHIN
     ready = False
     while time.monotonic() < deadline and proc.poll() is None:
         try:

@@ -66,7 +66,7 @@ async def _dashboard_flow(fleet: Fleet, gw: httpx.AsyncClient) -> None:
         page = seen.page
         await page.goto(f"{fleet.gateway}/api/analytics/ui?type=sales#token={token}")
         await page.wait_for_selector(CARD)
-        await expect(page.locator("#live")).to_have_class("on", timeout=10_000)
+        await expect(page.locator("#live")).to_have_class("on", timeout=30_000)
         shown = await page.get_attribute(CARD, "data-value")
         assert shown is not None and Decimal(shown) == await _written(gw, auth) == before
         start = date.today() - timedelta(days=3)
@@ -89,7 +89,7 @@ async def _dashboard_flow(fleet: Fleet, gw: httpx.AsyncClient) -> None:
         )
         created = time.monotonic()
         expected = str(before + Decimal("123.45"))
-        await expect(page.locator(CARD)).to_have_attribute("data-value", expected, timeout=15_000)
+        await expect(page.locator(CARD)).to_have_attribute("data-value", expected, timeout=30_000)
         took = time.monotonic() - created
         assert await _written(gw, auth) == Decimal(expected)
         print(f"dashboard updated {took:.2f} s after the CRM created the policy")

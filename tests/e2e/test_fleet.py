@@ -95,7 +95,7 @@ def test_gateway_publishes_one_openapi_for_the_platform(gw: httpx.Client) -> Non
 
 def test_every_worker_reports_its_loops_alive(fleet: Fleet) -> None:
     for spec in FLEET:
-        resp = httpx.get(f"http://127.0.0.1:{spec.port + 100 + fleet.port_offset}/healthz", timeout=5)
+        resp = httpx.get(f"http://127.0.0.1:{spec.port + 100 + fleet.port_offset}/healthz", timeout=30)
         assert resp.status_code == 200, spec.slug
         body = resp.json()
         assert body["service"] == f"{spec.slug}-worker"

@@ -43,12 +43,12 @@ class Socket:
     @classmethod
     async def open(cls, fleet: Fleet, path: str, token: str) -> Socket:
         url = fleet.gateway.replace("http://", "ws://") + path
-        return cls(await connect(url, subprotocols=["bearer", token], open_timeout=15))  # type: ignore[list-item]
+        return cls(await connect(url, subprotocols=["bearer", token], open_timeout=30))  # type: ignore[list-item]
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(frame))
 
-    async def until(self, match: Callable[[dict[str, Any]], bool], *, within: float = 20.0) -> dict[str, Any]:
+    async def until(self, match: Callable[[dict[str, Any]], bool], *, within: float = 30.0) -> dict[str, Any]:
         deadline = time.monotonic() + within
         while (remaining := deadline - time.monotonic()) > 0:
             try:
@@ -89,7 +89,7 @@ async def gw(fleet: Fleet) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="session")
 def chromium() -> str:
     if shutil.which("chromium") is None:
-        subprocess.run(["make", "browser"], cwd=ROOT, check=True)
+        subprocess.run(["make", "browser"], cwd=ROOT, check=True, timeout=600)
     assert Path(CHROMIUM).exists(), "make browser did not install Debian's chromium"
     return CHROMIUM
 
@@ -124,7 +124,7 @@ async def test_customer_in_chromium_chats_with_an_agent_through_the_gateway(
                 await page.fill("#email", "customer1@aintech.com")
                 await page.fill("#password", SEED_PASSWORD)
                 await page.click("#login-button")
-                await page.wait_for_selector("body[data-state='conectado']", timeout=20000)
+                await page.wait_for_selector("body[data-state='conectado']", timeout=30_000)
                 conversation_id = await page.get_attribute("body", "data-conversation")
                 assert conversation_id
 
@@ -141,13 +141,13 @@ async def test_customer_in_chromium_chats_with_an_agent_through_the_gateway(
                     last_seq = heard["seq"]
 
                     await agent.send({"type": "typing", "typing": True})
-                    await page.wait_for_selector("#typing:has-text('escribiendo')", timeout=10000)
+                    await page.wait_for_selector("#typing:has-text('escribiendo')", timeout=30_000)
                     await agent.send(
                         {"type": "message", "body": f"Buenos días {tag}", "client_id": f"a-{tag}"}
                     )
                     ack = await agent.until(lambda f: f["type"] == "ack")
                     assert ack["client_id"] == f"a-{tag}"
-                    await page.wait_for_selector(f".msg.agent:has-text('Buenos días {tag}')", timeout=10000)
+                    await page.wait_for_selector(f".msg.agent:has-text('Buenos días {tag}')", timeout=30_000)
                     last_seq = ack["seq"]
                 finally:
                     await agent.close()
@@ -158,7 +158,7 @@ async def test_customer_in_chromium_chats_with_an_agent_through_the_gateway(
                     await page.fill("#text", text)
                     await page.click("#send")
                     await page.wait_for_selector(
-                        f".msg.customer:not(.pending):has-text('{text}')", timeout=10000
+                        f".msg.customer:not(.pending):has-text('{text}')", timeout=30_000
                     )
                 agent = await Socket.open(
                     fleet, f"/ws/omnichannel/chat/{conversation_id}?after={last_seq}", agent_token
@@ -185,8 +185,8 @@ async def test_customer_in_chromium_chats_with_an_agent_through_the_gateway(
                 # The customer's page reloads (a reconnect from scratch): the conversation resumes
                 # with every message of this chat once, in order.
                 await page.reload()
-                await page.wait_for_selector("body[data-state='conectado']", timeout=20000)
-                await page.wait_for_selector(f".msg.agent:has-text('Lo reviso {tag}')", timeout=10000)
+                await page.wait_for_selector("body[data-state='conectado']", timeout=30_000)
+                await page.wait_for_selector(f".msg.agent:has-text('Lo reviso {tag}')", timeout=30_000)
                 ours = [t for t in await shown(page) if tag in t]
                 assert ours == [
                     f"Hola, soy cliente {tag}",
@@ -202,14 +202,14 @@ async def test_customer_in_chromium_chats_with_an_agent_through_the_gateway(
                 expired = "e30." + base64.urlsafe_b64encode(b'{"exp": 1}').decode().rstrip("=") + ".x"
                 await page.evaluate(f"sessionStorage.setItem('aintech.chat.token', '{expired}')")
                 await page.reload()
-                await page.wait_for_selector("body[data-state='conectado']", timeout=20000)
+                await page.wait_for_selector("body[data-state='conectado']", timeout=30_000)
                 renewed = await page.evaluate("sessionStorage.getItem('aintech.chat.token')")
                 assert renewed != expired and sign_in_claims(renewed)["sub"]
                 assert await page.evaluate("sessionStorage.getItem('aintech.chat.refresh')") not in (
                     None,
                     before,
                 )
-                await page.wait_for_selector(f".msg.agent:has-text('Lo reviso {tag}')", timeout=10000)
+                await page.wait_for_selector(f".msg.agent:has-text('Lo reviso {tag}')", timeout=30_000)
             finally:
                 await browser.close()
 
@@ -225,7 +225,7 @@ async def test_chat_sockets_without_a_valid_token_or_for_an_unknown_chat_are_ref
     for token in ("not-a-token", None):
         with pytest.raises(InvalidStatus) as refused:
             url = fleet.gateway.replace("http://", "ws://") + f"/ws/omnichannel/chat/{mine.json()['id']}"
-            async with connect(url, subprotocols=["bearer", token] if token else None, open_timeout=15):  # type: ignore[list-item]
+            async with connect(url, subprotocols=["bearer", token] if token else None, open_timeout=30):  # type: ignore[list-item]
                 pass
         assert refused.value.response.status_code in (401, 403)
     with pytest.raises(InvalidStatus) as refused:

@@ -22,7 +22,7 @@ def test_logout_makes_the_token_401_everywhere_at_once(gw: httpx.Client) -> None
     before = gw.get("/api/crm/e2e-revocation-probe", headers=headers)
     assert before.status_code == 404, "the token passes the edge (core-crm answers its own 404)"
     assert gw.post("/api/auth/logout", headers=headers).status_code == 204
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     status = before.status_code
     while time.monotonic() < deadline:
         resp = gw.get("/api/crm/e2e-revocation-probe", headers=headers)
@@ -31,4 +31,4 @@ def test_logout_makes_the_token_401_everywhere_at_once(gw: httpx.Client) -> None
             assert resp.json()["instance"] == "/api/crm/e2e-revocation-probe", "refused by the gateway"
             break
         time.sleep(0.1)
-    assert status == 401, "the signed-out token still reached core-crm 20 s after logout"
+    assert status == 401, "the signed-out token still reached core-crm 60 s after logout"

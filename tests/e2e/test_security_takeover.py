@@ -60,7 +60,7 @@ def kafka_event(kafka_bootstrap: str, topic: str, event_type: str, **data: str) 
             kafka_bootstrap,
             topic,
             lambda e: e.type == event_type and all(str(e.data.get(k)) == v for k, v in data.items()),
-            within=30,
+            within=60,
         )
     )
     assert found is not None, f"{event_type} never reached {topic}"

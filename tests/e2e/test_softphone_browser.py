@@ -35,7 +35,7 @@ async ([url, protocols]) => await new Promise((resolve) => {
 
 def _chromium() -> str:
     if shutil.which("chromium") is None:
-        subprocess.run(["make", "browser"], cwd=ROOT, check=True)
+        subprocess.run(["make", "browser"], cwd=ROOT, check=True, timeout=600)
     assert Path(CHROMIUM).exists(), "make browser did not install Debian's chromium"
     return CHROMIUM
 
@@ -46,7 +46,7 @@ async def _call_in_progress(gw: httpx.AsyncClient, auth: dict[str, str]) -> str:
     placed = await gw.post("/api/telephony/calls/initiate", json={"to": "+34 612 777 999"}, headers=auth)
     assert placed.status_code == 201, placed.text
     call_id = str(placed.json()["id"])
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while (await gw.get(f"/api/telephony/calls/{call_id}", headers=auth)).json()["status"] != "in-progress":
         assert time.monotonic() < deadline, "the console-simulated call never connected"
         await asyncio.sleep(0.2)  # polling the fleet's simulated call, which advances on its own

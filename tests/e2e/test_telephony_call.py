@@ -90,7 +90,7 @@ def test_inbound_call_from_ring_to_the_crm_timeline(gw: httpx.Client, kafka_boot
             kafka_bootstrap,
             "crm.interaction",
             lambda e: e.type == "interaction.logged" and e.data.get("external_id") == sid,
-            within=30,
+            within=60,
         )
     )
     assert found is not None, "interaction.logged never reached the CRM's intake topic"
@@ -103,7 +103,7 @@ def test_inbound_call_from_ring_to_the_crm_timeline(gw: httpx.Client, kafka_boot
             kafka_bootstrap,
             "telephony.call",
             lambda e: e.type == "call.ended" and e.data.get("call_id") == call_id,
-            within=30,
+            within=60,
         )
     )
     assert ended is not None
@@ -121,7 +121,7 @@ def test_console_adapter_simulates_an_outbound_call_through_the_gateway(gw: http
     def state() -> dict[str, Any]:
         return dict(gw.get(f"/api/telephony/calls/{call_id}", headers=auth).json())
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while state()["status"] != "in-progress":
         assert time.monotonic() < deadline, f"the simulated call never connected: {state()}"
         time.sleep(0.2)

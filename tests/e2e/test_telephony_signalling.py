@@ -28,11 +28,11 @@ async def sign_in(gw: httpx.AsyncClient, email: str) -> tuple[str, str]:
     return token, str(jwt.decode(token, options={"verify_signature": False})["sub"])
 
 
-async def frame(ws: ClientConnection, within: float = 15) -> dict[str, Any]:
+async def frame(ws: ClientConnection, within: float = 30) -> dict[str, Any]:
     return dict(json.loads(await asyncio.wait_for(ws.recv(), timeout=within)))
 
 
-async def closed_with(ws: ClientConnection, within: float = 20) -> int:
+async def closed_with(ws: ClientConnection, within: float = 30) -> int:
     """The close code the server sends, reading (and ignoring) frames until then."""
     deadline = time.monotonic() + within
     with pytest.raises(ConnectionClosed) as closed:
@@ -74,7 +74,7 @@ async def test_agent_and_transfer_target_signal_through_the_gateway(fleet: Fleet
         placed = await gw.post("/api/telephony/calls/initiate", json={"to": "+34 612 777 888"}, headers=agent)
         assert placed.status_code == 201, placed.text
         call_id = placed.json()["id"]
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while (await gw.get(f"/api/telephony/calls/{call_id}", headers=agent)).json()[
             "status"
         ] != "in-progress":

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import EventData, dead_letter_topic
-from aintech_devtools.testing import ScratchSchema, scratch_schema
+from aintech_devtools.testing import ScratchSchema, patient_consumer, scratch_schema
 from aintech_shared.db import Database
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer
 from aintech_shared.events.outbox import Outbox
@@ -112,7 +112,9 @@ async def test_relay_kill_and_broker_restart_lose_nothing_and_apply_once(
         await session.execute(ledger.insert().values(event_id=event.id, policy_id=event.data["policy_id"]))
 
     spec = ConsumerSpec(name=f"renewals-{RUN}", topics=[TOPIC], handlers={RenewalDue.event_type: apply})
-    consumer = EventConsumer(spec, db=db, tables=tables, bootstrap=bootstrap, max_records=20)
+    consumer = EventConsumer(
+        patient_consumer(spec), db=db, tables=tables, bootstrap=bootstrap, max_records=20
+    )
     stop = asyncio.Event()
     consumer_task = asyncio.create_task(consumer.run(stop))
     outbox = Outbox(tables, source="tests")

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import EventData, dead_letter_topic
-from aintech_devtools.testing import ScratchSchema, scratch_schema
+from aintech_devtools.testing import ScratchSchema, patient_consumer, scratch_schema
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer, PermanentError
 from aintech_shared.events.outbox import Outbox, OutboxRelay
 
@@ -105,7 +105,9 @@ async def test_refused_event_is_parked_then_replayed_once_for_the_consumer_that_
     tasks = [
         asyncio.create_task(relay.run(stop)),
         *(
-            asyncio.create_task(EventConsumer(s, db=db, tables=tables, bootstrap=kafka_bootstrap).run(stop))
+            asyncio.create_task(
+                EventConsumer(patient_consumer(s), db=db, tables=tables, bootstrap=kafka_bootstrap).run(stop)
+            )
             for s in (underwriting, billing)
         ),
     ]

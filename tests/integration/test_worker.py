@@ -75,7 +75,7 @@ async def test_worker_relays_runs_jobs_and_reports_health(kafka_bootstrap: str) 
             # The relay counts a batch once its commit marking the rows sent is done, which can be
             # a moment after the consumer above has read the event: wait for it, within a deadline.
             sent = 'outbox_events_sent_total{schema="crm"}'
-            deadline = asyncio.get_running_loop().time() + 10
+            deadline = asyncio.get_running_loop().time() + 30
             metrics = (await client.get(f"{health}/metrics")).text
             while sent not in metrics and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.1)

@@ -10,13 +10,14 @@ from datetime import timedelta
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import EventData, dead_letter_topic
-from aintech_devtools.testing import ScratchSchema
+from aintech_devtools.testing import ScratchSchema, patient_consumer
 from aintech_shared.db import Database
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer, PermanentError
 from aintech_shared.events.outbox import Outbox, OutboxRelay
@@ -62,7 +63,7 @@ async def stage(db: Database, outbox: Outbox, policy: str, seqs: range) -> list[
     return ids
 
 
-async def drain(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[CloudEvent]:
+async def drain(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[CloudEvent]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, group_id=f"drain-{uuid.uuid4().hex}", auto_offset_reset="earliest"
     )
@@ -174,11 +175,11 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
         handlers={PaymentRecorded.event_type: on_payment},
         backoff_base=0.05,
     )
-    consumer = EventConsumer(spec, db=db, tables=tables, bootstrap=kafka_bootstrap)
+    consumer = EventConsumer(patient_consumer(spec), db=db, tables=tables, bootstrap=kafka_bootstrap)
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     try:
-        for _ in range(200):
+        for _ in range(600):  # up to a minute: a fresh group's join is slow on a loaded machine
             if 5 in await applied():
                 break
             await asyncio.sleep(0.1)
@@ -195,9 +196,14 @@ async def test_consumer_deduplicates_and_dead_letters_poison(
         group_id=f"dlq-{uuid.uuid4().hex}",
     )
     await raw.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        batch = await raw.getmany(timeout_ms=3000)
-        records = [r for rs in batch.values() for r in rs if r.key == policy.encode()]
+        # A fresh group is assigned its partition only after it joins: read until the four dead
+        # letters are in, not for one fixed fetch.
+        deadline = asyncio.get_running_loop().time() + 60
+        while len(records) < 4 and asyncio.get_running_loop().time() < deadline:
+            batch = await raw.getmany(timeout_ms=500)
+            records += [r for rs in batch.values() for r in rs if r.key == policy.encode()]
     finally:
         await raw.stop()
     assert records[0].value == b"{not json", "the poison message is parked as it was"
@@ -270,11 +276,11 @@ async def test_a_batch_claims_each_event_once_repeated_or_processed_before(
             return list(rows.scalars())
 
     spec = ConsumerSpec(name=name, topics=[topic], handlers={PaymentRecorded.event_type: on_payment})
-    consumer = EventConsumer(spec, db=db, tables=tables, bootstrap=kafka_bootstrap)
+    consumer = EventConsumer(patient_consumer(spec), db=db, tables=tables, bootstrap=kafka_bootstrap)
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     try:
-        for _ in range(200):
+        for _ in range(600):  # up to a minute: a fresh group's join is slow on a loaded machine
             if 3 in await applied():
                 break
             await asyncio.sleep(0.1)
@@ -322,7 +328,7 @@ async def test_relay_follows_the_cloudevents_kafka_binding_in_structured_mode(
     await raw.start()
     try:
         found = None
-        deadline = asyncio.get_running_loop().time() + 20
+        deadline = asyncio.get_running_loop().time() + 60
         while found is None and asyncio.get_running_loop().time() < deadline:
             for records in (await raw.getmany(timeout_ms=250)).values():
                 found = next((r for r in records if r.key == policy.encode()), found)

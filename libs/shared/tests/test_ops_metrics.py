@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import EventData, dead_letter_topic
-from aintech_devtools.testing import ScratchSchema
+from aintech_devtools.testing import ScratchSchema, patient_consumer
 from aintech_shared.events.consumer import ConsumerSpec, EventConsumer, PermanentError
 from aintech_shared.events.outbox import Outbox, OutboxRelay
 
@@ -74,7 +74,7 @@ async def test_outbox_backlog_age_and_consumer_lag_throughput_and_dead_letters(
             done.set()
 
     consumer = EventConsumer(
-        ConsumerSpec(name=name, topics=[TOPIC], handlers={Metered.event_type: on_metered}),
+        patient_consumer(ConsumerSpec(name=name, topics=[TOPIC], handlers={Metered.event_type: on_metered})),
         db=db,
         tables=tables,
         bootstrap=kafka_bootstrap,

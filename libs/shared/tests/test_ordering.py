@@ -26,7 +26,7 @@ class PolicyEndorsed(EventData, catalogued=False):
     change: str
 
 
-async def read_topic(bootstrap: str, topic: str, expected: int, within: float = 20) -> list[CloudEvent]:
+async def read_topic(bootstrap: str, topic: str, expected: int, within: float = 60) -> list[CloudEvent]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, group_id=f"read-{uuid.uuid4().hex}", auto_offset_reset="earliest"
     )
@@ -70,7 +70,7 @@ async def test_same_aggregate_events_reach_kafka_in_commit_order(
         t2_publish = asyncio.create_task(second_writer())
         async with db.engine.connect() as observer:
             waiting = False
-            deadline = asyncio.get_running_loop().time() + 10
+            deadline = asyncio.get_running_loop().time() + 30
             while not t2_publish.done() and asyncio.get_running_loop().time() < deadline:
                 waiting = bool(
                     await observer.scalar(
@@ -93,7 +93,7 @@ async def test_same_aggregate_events_reach_kafka_in_commit_order(
         await t1.commit()
         commits.append("T1")
         if commits[0] != "T2":
-            await asyncio.wait_for(t2_publish, timeout=10)  # released by T1's commit
+            await asyncio.wait_for(t2_publish, timeout=30)  # released by T1's commit
             await t2.commit()
             commits.append("T2")
     finally:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import EventData
-from aintech_devtools.testing import ScratchSchema
+from aintech_devtools.testing import ScratchSchema, patient_consumer
 from aintech_shared import tracing
 from aintech_shared.app import create_service_app
 from aintech_shared.context import outgoing_headers
@@ -95,7 +95,9 @@ async def test_trace_crosses_http_outbox_kafka_and_consumer(
         handled.set()
 
     consumer = EventConsumer(
-        ConsumerSpec(name=f"traced-{RUN}", topics=[TOPIC], handlers={Traced.event_type: on_traced}),
+        patient_consumer(
+            ConsumerSpec(name=f"traced-{RUN}", topics=[TOPIC], handlers={Traced.event_type: on_traced})
+        ),
         db=db,
         tables=tables,
         bootstrap=kafka_bootstrap,

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from authenticator.throttle.service import account_key
 
-from .conftest import NEW_PASSWORD, PASSWORD, Api, query_of, totp_code
+from .conftest import NEW_PASSWORD, PASSWORD, Api, confirm_two_factor, query_of, totp_code
 
 
 async def _age_sign_in(api: Api, ctx: dict[str, Any], minutes: int = 60) -> None:
@@ -41,9 +41,7 @@ async def test_new_recovery_codes_need_the_password_on_an_old_session(api: Api) 
     ctx = await api.signed_in()
     started = await api.client.post("/2fa/enable", headers=ctx["auth"])
     secret = started.json()["secret"]
-    assert (
-        await api.client.post("/2fa/verify", json={"code": totp_code(secret, -1)}, headers=ctx["auth"])
-    ).status_code == 200
+    assert (await confirm_two_factor(api, ctx["auth"], secret)).status_code == 200
 
     await _age_sign_in(api, ctx)
     refused = await api.client.post(
@@ -136,9 +134,7 @@ async def test_wrong_two_factor_codes_inside_a_session_are_throttled(api: Api) -
 async def test_password_reset_keeps_two_factor_and_warns_about_a_recent_enrolment(api: Api) -> None:
     ctx = await api.signed_in()
     secret = (await api.client.post("/2fa/enable", headers=ctx["auth"])).json()["secret"]
-    assert (
-        await api.client.post("/2fa/verify", json={"code": totp_code(secret, -1)}, headers=ctx["auth"])
-    ).status_code == 200
+    assert (await confirm_two_factor(api, ctx["auth"], secret)).status_code == 200
     await api.client.post("/forgot-password", json={"email": ctx["user"]["email"]})
     link = (await api.events("auth.password_reset_requested", key=ctx["user"]["id"]))[0]["data"]["reset_url"]
     reset = await api.client.post(

@@ -8,7 +8,7 @@ import jwt
 import pyotp
 from sqlalchemy import text
 
-from .conftest import Api, totp_code
+from .conftest import Api, confirm_two_factor, totp_code
 
 
 async def _enrol(api: Api, auth: dict[str, str]) -> tuple[str, list[str]]:
@@ -23,7 +23,7 @@ async def _enrol(api: Api, auth: dict[str, str]) -> tuple[str, list[str]]:
 
     wrong = await api.client.post("/2fa/verify", json={"code": "000000"}, headers=auth)
     assert wrong.status_code == 422
-    confirmed = await api.client.post("/2fa/verify", json={"code": totp_code(secret, -1)}, headers=auth)
+    confirmed = await confirm_two_factor(api, auth, secret)
     assert confirmed.status_code == 200, confirmed.text
     codes = confirmed.json()["recovery_codes"]
     assert len(codes) == 10 and len(set(codes)) == 10

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from aintech_contracts.rbac import Role
 from aintech_devtools.api import Person, ServiceApi, service_api
-from aintech_devtools.testing import CommittedDatabase, TestKeys, committed_database
+from aintech_devtools.testing import CommittedDatabase, TestKeys, committed_database, patient_consumer
 from core_crm.app import create_app
 from core_crm.settings import Settings
 
@@ -337,7 +337,6 @@ async def start_at_the_end(bootstrap: str, group: str, topics: Any) -> None:
 
 @pytest.fixture
 async def flow(committed: Api, app: FastAPI, kafka_bootstrap: str) -> AsyncIterator[Flow]:
-    from dataclasses import replace
 
     from aintech_shared.events.consumer import EventConsumer
     from aintech_shared.events.outbox import OutboxRelay
@@ -355,7 +354,7 @@ async def flow(committed: Api, app: FastAPI, kafka_bootstrap: str) -> AsyncItera
         )
     ]
     for spec in consumer_specs(rt):
-        spec = replace(spec, name=f"test-{run}-{spec.name}")
+        spec = patient_consumer(spec, name=f"test-{run}-{spec.name}")
         await start_at_the_end(kafka_bootstrap, spec.name, spec.topics)
         consumer = EventConsumer(spec, db=db, tables=MESSAGING, bootstrap=kafka_bootstrap)
         tasks.append(asyncio.create_task(consumer.run(stop)))

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from core_crm.core.base import today
 from core_crm.settings import Settings
 
 from .conftest import Api
@@ -48,7 +49,7 @@ def _policy(customer_id: str, start: date, **extra: Any) -> dict[str, Any]:
 async def test_cover_starting_decades_ago_is_refused_unless_a_supervisor_says_why(api: Api) -> None:
     assert GRACE == 30
     customer = await api.customer()
-    long_ago = date.today() - timedelta(days=365 * 20)
+    long_ago = today() - timedelta(days=365 * 20)
     refused = await api.call("POST", "/policies", json=_policy(customer["id"], long_ago), expect=422)
     assert refused.json()["errors"][0]["field"] == "coverage_start_date"
     assert f"at most {GRACE} days" in refused.json()["detail"]
@@ -69,7 +70,7 @@ async def test_cover_starting_decades_ago_is_refused_unless_a_supervisor_says_wh
 @pytest.mark.usefixtures("default_grace")
 async def test_cover_within_the_grace_period_needs_no_reason(api: Api) -> None:
     customer = await api.customer()
-    recent = date.today() - timedelta(days=GRACE)
+    recent = today() - timedelta(days=GRACE)
     created = await api.call(
         "POST",
         "/policies",
@@ -77,7 +78,7 @@ async def test_cover_within_the_grace_period_needs_no_reason(api: Api) -> None:
         expect=201,
     )
     assert created.json()["backdating_reason"] is None and created.json()["backdated_by"] is None
-    too_early = date.today() - timedelta(days=GRACE + 1)
+    too_early = today() - timedelta(days=GRACE + 1)
     await api.call("POST", "/policies", json=_policy(customer["id"], too_early), expect=422)
 
 
@@ -98,7 +99,7 @@ async def test_a_quote_converts_to_backdated_cover_only_with_a_supervisor_reason
         )
     ).json()
     url = f"/quotes/{quote['id']}/convert"
-    long_ago = str(date.today() - timedelta(days=365 * 30))
+    long_ago = str(today() - timedelta(days=365 * 30))
     refused = await api.call(
         "POST", url, json={"carrier": "Mapfre", "coverage_start_date": long_ago}, expect=422
     )

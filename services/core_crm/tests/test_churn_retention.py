@@ -4,7 +4,7 @@ term; other scores create none."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from fastapi import FastAPI
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events.analytics import ChurnFactor, ChurnScored
 from core_crm.consumers import consumer_specs
+from core_crm.core.base import today
 
 from .conftest import Api
 
@@ -29,7 +30,7 @@ def _score(
             ChurnFactor(feature="premium_change", value=0.45, contribution=0.3, es="Subida de prima", en="x")
         ],
         action_es="Revisar la prima de renovación",
-        next_renewal=date.today() + timedelta(days=days),
+        next_renewal=today() + timedelta(days=days),
         days_to_renewal=days,
         model_digest="0" * 64,
         synthetic_training=True,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
 from aintech_contracts.events.auth import UserEmailChanged, UserEmailVerified, UserRegistered
 from aintech_contracts.events.crm import InteractionLogged
 from aintech_contracts.rbac import Role
+from core_crm.core.base import today
 from core_crm.policies import service as policies
 
 from .conftest import Flow
@@ -28,7 +29,7 @@ async def test_every_crm_event_reaches_kafka_keyed_by_its_aggregate(flow: Flow) 
         headers={**api.agent, "If-Match": etag},
         expect=200,
     )
-    soon = date.today() + timedelta(days=5)
+    soon = today() + timedelta(days=5)
     policy = await api.policy(
         cid, coverage_start_date=str(soon - timedelta(days=300)), coverage_end_date=str(soon)
     )
@@ -130,7 +131,7 @@ async def test_customer_created_gets_a_welcome_task(flow: Flow) -> None:
 async def test_policy_expiring_soon_gets_one_renewal_task(flow: Flow) -> None:
     api = flow.api
     customer = await api.customer()
-    soon = date.today() + timedelta(days=12)
+    soon = today() + timedelta(days=12)
     policy = await api.policy(
         customer["id"], coverage_start_date=str(soon - timedelta(days=365)), coverage_end_date=str(soon)
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from core_crm.core.base import today
 from core_crm.core.runtime import build_runtime
 from core_crm.policies import service as policies
 
@@ -161,37 +162,41 @@ async def test_renewal_adds_a_term_and_keeps_the_old_one(api: Api) -> None:
 
 async def test_cancellation_ends_coverage_from_that_day(api: Api) -> None:
     customer = await api.customer()
-    start = date.today() - timedelta(days=30)
+    start = today() - timedelta(days=30)
     policy = await api.policy(
         customer["id"], coverage_start_date=str(start), coverage_end_date=str(start + timedelta(days=365))
     )
-    await api.call("POST", f"/policies/{policy['id']}/cancel", json={"reason": "Impago"}, expect=200)
+    cancelled = (
+        await api.call("POST", f"/policies/{policy['id']}/cancel", json={"reason": "Impago"}, expect=200)
+    ).json()
+    # The day the service cancelled on (read back, not the test's own clock: the suite may run across
+    # midnight, and the machine's time zone need not be UTC).
+    day = datetime.fromisoformat(cancelled["cancelled_at"]).astimezone(UTC).date()
     yesterday = (
         await api.call(
             "GET",
             f"/policies/{policy['id']}/coverage",
-            params={"date": str(date.today() - timedelta(days=1))},
+            params={"date": str(day - timedelta(days=1))},
             expect=200,
         )
     ).json()
     today_ = (
-        await api.call(
-            "GET", f"/policies/{policy['id']}/coverage", params={"date": str(date.today())}, expect=200
-        )
+        await api.call("GET", f"/policies/{policy['id']}/coverage", params={"date": str(day)}, expect=200)
     ).json()
     assert yesterday["covered"] and not today_["covered"]
 
 
 async def test_expiring_job_announces_each_term_once(api: Api, app: object) -> None:
     customer = await api.customer()
-    soon = date.today() + timedelta(days=10)
+    now = today()  # the job runs "on" this day below, whatever the clock says by then
+    soon = now + timedelta(days=10)
     policy = await api.policy(
         customer["id"], coverage_start_date=str(soon - timedelta(days=365)), coverage_end_date=str(soon)
     )
     far = await api.policy(
         customer["id"],
-        coverage_start_date=str(date.today()),
-        coverage_end_date=str(date.today() + timedelta(days=300)),
+        coverage_start_date=str(now),
+        coverage_end_date=str(now + timedelta(days=300)),
     )
     listed = (
         await api.call("GET", "/policies/expiring", params={"days": 15, "limit": 500}, expect=200)
@@ -201,7 +206,7 @@ async def test_expiring_job_announces_each_term_once(api: Api, app: object) -> N
     db = app.state.db  # type: ignore[attr-defined]
     for _ in range(2):
         async with db.transaction() as session:
-            await policies.announce_expiring(session, rt=rt)
+            await policies.announce_expiring(session, rt=rt, on=now)
     events = await api.events("policy.expiring_soon", key=policy["id"])
     assert len(events) == 1 and events[0]["data"]["days_left"] == 10
     assert not await api.events("policy.expiring_soon", key=far["id"])
@@ -211,7 +216,7 @@ async def test_expiring_job_announces_each_term_once(api: Api, app: object) -> N
         {"d": soon + timedelta(days=5), "id": policy["id"]},
     )
     async with db.transaction() as session:
-        await policies.announce_expiring(session, rt=rt)
+        await policies.announce_expiring(session, rt=rt, on=now)
     assert len(await api.events("policy.expiring_soon", key=policy["id"])) == 2, (
         "the new term is announced too"
     )

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import text
 
 from aintech_contracts.rbac import Role
+from core_crm.core.base import today
 
 from .conftest import DNIS, Api
 
 
 def _term(days_ago: int, length: int = 365) -> dict[str, str]:
-    start = date.today() - timedelta(days=days_ago)
+    start = today() - timedelta(days=days_ago)
     return {"coverage_start_date": str(start), "coverage_end_date": str(start + timedelta(days=length))}
 
 

@@ -4,13 +4,14 @@ real broker as omnichannel's relay would): recorded once per reminder, acted on 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 
 from aintech_contracts.events.omnichannel import RenewalConfirmed
 from aintech_devtools.testing import find_event, publish_event
+from core_crm.core.base import today
 from core_crm.policies import service as policies
 
 from .conftest import Flow
@@ -21,7 +22,7 @@ async def _expiring_policy(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A customer's policy whose term ends in ``days`` days, announced as expiring soon."""
     customer = await flow.api.customer(owner_id=owner)
-    ends = date.today() + timedelta(days=days)
+    ends = today() + timedelta(days=days)
     policy = await flow.api.policy(
         customer["id"], coverage_start_date=str(ends - timedelta(days=365)), coverage_end_date=str(ends)
     )

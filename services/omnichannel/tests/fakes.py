@@ -47,7 +47,7 @@ class ThreadedServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:

@@ -20,16 +20,16 @@ class Socket:
     async def open(cls, url: str, token: str, *, header: bool = False) -> Socket:
         if header:
             conn = await connect(
-                url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=10
+                url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=30
             )
         else:
-            conn = await connect(url, subprotocols=["bearer", token], open_timeout=10)  # type: ignore[list-item]
+            conn = await connect(url, subprotocols=["bearer", token], open_timeout=30)  # type: ignore[list-item]
         return cls(conn)
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.connection.send(orjson.dumps(frame).decode())
 
-    async def until(self, match: Callable[[dict[str, Any]], bool], *, within: float = 10.0) -> dict[str, Any]:
+    async def until(self, match: Callable[[dict[str, Any]], bool], *, within: float = 30.0) -> dict[str, Any]:
         """The next frame matching ``match`` (earlier ones are kept in ``seen``)."""
         deadline = time.monotonic() + within
         while True:
@@ -48,7 +48,7 @@ class Socket:
             if match(frame):
                 return frame
 
-    async def messages(self, count: int, *, within: float = 10.0) -> list[dict[str, Any]]:
+    async def messages(self, count: int, *, within: float = 30.0) -> list[dict[str, Any]]:
         out = []
         for _ in range(count):
             out.append(await self.until(lambda f: f.get("type") == "message", within=within))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import dataclasses
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,7 @@ from aintech_contracts.events.auth import (
 from aintech_contracts.events.crm import EmailRequested
 from aintech_contracts.rbac import Role
 from aintech_devtools.api import eventually
-from aintech_devtools.testing import publish_event
+from aintech_devtools.testing import patient_consumer, publish_event
 from aintech_shared.events.consumer import EventConsumer
 from omnichannel.consumers import consumer_specs
 from omnichannel.core.runtime import build_runtime
@@ -343,7 +342,7 @@ async def test_password_reset_request_from_kafka_ends_as_a_delivered_email(
     )
     await publish_event(kafka_bootstrap, payload, key=str(user_id), source="authenticator")
 
-    spec = dataclasses.replace(
+    spec = patient_consumer(
         consumer_specs(build_runtime(Settings()))[0], name=f"test-accounts-{uuid.uuid4().hex[:8]}"
     )
     consumer = EventConsumer(spec, db=api.db, tables=MESSAGING, bootstrap=kafka_bootstrap)
@@ -457,7 +456,7 @@ async def test_account_and_crm_mail_requests_from_kafka_end_as_templated_emails_
     tasks = [
         asyncio.create_task(
             EventConsumer(
-                dataclasses.replace(spec, name=f"test-{spec.name}-{uuid.uuid4().hex[:8]}"),
+                patient_consumer(spec, name=f"test-{spec.name}-{uuid.uuid4().hex[:8]}"),
                 db=api.db,
                 tables=MESSAGING,
                 bootstrap=kafka_bootstrap,

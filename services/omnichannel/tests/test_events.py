@@ -4,7 +4,6 @@ preferred channel and in-app notifications pushed live; the read model follows c
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +19,7 @@ from aintech_contracts.events.base import EventData
 from aintech_contracts.rbac import Role
 from aintech_contracts.statuses import ClaimStatus
 from aintech_devtools.api import eventually
-from aintech_devtools.testing import publish_event
+from aintech_devtools.testing import patient_consumer, publish_event
 from aintech_shared.events.consumer import EventConsumer
 from omnichannel.consumers import consumer_specs
 from omnichannel.contacts import service as contacts
@@ -464,7 +463,7 @@ async def test_from_kafka_a_quote_published_before_its_customer_reaches_the_cust
     await publish_event(
         kafka_bootstrap, quote_for(customer_id, "Q-KAFKA-1"), key=str(customer_id), source="core-crm"
     )
-    spec = dataclasses.replace(
+    spec = patient_consumer(
         consumer_specs(build_runtime(Settings()))[1], name=f"test-crm-{uuid.uuid4().hex[:8]}"
     )
     stop = asyncio.Event()
@@ -475,12 +474,12 @@ async def test_from_kafka_a_quote_published_before_its_customer_reaches_the_cust
         asyncio.create_task(dispatcher.run(stop)),
     ]
     try:
-        await eventually(lambda: parked_rows(api, customer_id), within=30)
+        await eventually(lambda: parked_rows(api, customer_id), within=60)
         assert api.twilio.to(number) == []
         await publish_event(
             kafka_bootstrap, customer_created(customer_id, number), key=str(customer_id), source="core-crm"
         )
-        [sent] = await eventually(lambda: _texts(api, number), within=30)
+        [sent] = await eventually(lambda: _texts(api, number), within=60)
     finally:
         stop.set()
         await asyncio.gather(*tasks)

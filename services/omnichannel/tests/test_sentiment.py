@@ -5,7 +5,6 @@ and the supervisors' ``negative_message`` notification for a very negative messa
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from aintech_contracts.events.auth import UserRegistered
 from aintech_contracts.events.omnichannel import MessageReceived
 from aintech_contracts.rbac import Role
 from aintech_devtools.api import eventually
-from aintech_devtools.testing import publish_event
+from aintech_devtools.testing import patient_consumer, publish_event
 from aintech_shared.events.consumer import EventConsumer
 from omnichannel.consumers import consumer_specs
 from omnichannel.contacts import service as contacts
@@ -195,7 +194,7 @@ async def test_the_worker_alerts_supervisors_from_message_received_on_kafka(
     stop = asyncio.Event()
     task = asyncio.create_task(
         EventConsumer(
-            dataclasses.replace(spec, name=f"test-sentiment-{uuid.uuid4().hex[:8]}"),
+            patient_consumer(spec, name=f"test-sentiment-{uuid.uuid4().hex[:8]}"),
             db=api.db,
             tables=MESSAGING,
             bootstrap=kafka_bootstrap,

@@ -4,7 +4,7 @@ CONFIRMAR, limits and signatures."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -213,12 +213,16 @@ async def test_provider_refusal_fails_the_message_and_outages_are_retried(
 
     api.twilio.failures.append((503, 20500, "Service unavailable"))
     second = await api.client.post("/sms/send", json={"to": flaky_to, "body": "Hola"}, headers=agent.auth)
+    # The first retry waits at least a second after the failed attempt. Measured from before the
+    # attempt, not from whenever the row is read back (a loaded machine can take longer than that).
+    before_attempt = datetime.now(UTC)
     assert await dispatcher.dispatch_once() == 1
     row = (
         await api.sql(
-            "SELECT status, attempts, next_attempt_at > now() AS later"
+            "SELECT status, attempts, next_attempt_at >= :earliest AS later"
             " FROM omnichannel.messages WHERE id = :i",
             i=second.json()["id"],
+            earliest=before_attempt + timedelta(seconds=1),
         )
     )[0]
     assert row == {"status": "queued", "attempts": 1, "later": True}

@@ -257,9 +257,9 @@ async def test_template_rejections_are_signed_listed_with_their_reason_and_pushe
             {"ContentSid": CLAIM_SID, "ApprovalStatus": "rejected", "RejectionReason": "Promotional content"},
         )
         assert rejected.status_code == 204
-        pushed: Any = await asyncio.wait_for(subscription.get(), timeout=10)
+        pushed: Any = await asyncio.wait_for(subscription.get(), timeout=30)
         while pushed.get("type") != "whatsapp.problem":
-            pushed = await asyncio.wait_for(subscription.get(), timeout=10)
+            pushed = await asyncio.wait_for(subscription.get(), timeout=30)
     finally:
         subscription.close()
     assert pushed["type"] == "whatsapp.problem" and pushed["reason"] == "template_rejected"

@@ -62,7 +62,7 @@ async def test_customer_chats_from_the_page_with_an_agent(
             try:
                 page = browser.pages[0] if browser.pages else await browser.new_page()
                 await page.goto(f"{page_replica}/chat/widget#token={customer.token}")
-                await page.wait_for_selector("body[data-state='conectado']", timeout=15000)
+                await page.wait_for_selector("body[data-state='conectado']", timeout=30_000)
                 conversation_id = await page.get_attribute("body", "data-conversation")
 
                 agent_ws = await Socket.open(
@@ -76,14 +76,14 @@ async def test_customer_chats_from_the_page_with_an_agent(
                     assert heard["message"]["sender_type"] == "customer"
 
                     await agent_ws.send({"type": "typing", "typing": True})
-                    await page.wait_for_selector("#typing:has-text('escribiendo')", timeout=10000)
+                    await page.wait_for_selector("#typing:has-text('escribiendo')", timeout=30_000)
                     await agent_ws.send({"type": "message", "body": "Claro, ¿qué número de póliza tiene?"})
-                    await page.wait_for_selector(".msg.agent:has-text('número de póliza')", timeout=10000)
+                    await page.wait_for_selector(".msg.agent:has-text('número de póliza')", timeout=30_000)
 
                     # A reload resumes the conversation: every message once, in order.
                     await page.reload()
-                    await page.wait_for_selector("body[data-state='conectado']", timeout=15000)
-                    await page.wait_for_selector(".msg.agent:has-text('número de póliza')", timeout=10000)
+                    await page.wait_for_selector("body[data-state='conectado']", timeout=30_000)
+                    await page.wait_for_selector(".msg.agent:has-text('número de póliza')", timeout=30_000)
                     texts = await page.locator(".msg").all_inner_texts()
                     assert texts == [
                         "Hola, necesito ayuda con mi póliza",
@@ -110,7 +110,7 @@ async def test_an_expired_session_returns_to_the_sign_in_form(
                 sockets: list[str] = []
                 page.on("websocket", lambda ws: sockets.append(ws.url))
                 await page.goto(f"{replicas[0]}/chat/widget#token={expired}")
-                await page.wait_for_selector("body[data-state='sesión caducada']", timeout=15000)
+                await page.wait_for_selector("body[data-state='sesión caducada']", timeout=30_000)
                 assert await page.is_visible("#login") and not await page.is_visible("#chat")
                 assert sockets == [], "no socket is opened with a dead token"
                 assert await page.evaluate("sessionStorage.getItem('aintech.chat.token')") is None
@@ -138,7 +138,7 @@ async def framed_widget_state(browser: BrowserContext, site: str, widget: str) -
         assert frame is not None
         if not frame.url.startswith(widget.split("#", 1)[0]):
             return "blocked"  # Chromium replaced the refused document with its error page
-        await frame.wait_for_selector("body[data-state='conectado']", timeout=15000)
+        await frame.wait_for_selector("body[data-state='conectado']", timeout=30_000)
         return str(await frame.get_attribute("body", "data-state"))
     finally:
         await page.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
@@ -16,7 +15,7 @@ from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import TOPICS
 from aintech_contracts.events.analytics import ChurnScored
 from aintech_devtools.api import eventually
-from aintech_devtools.testing import publish_event
+from aintech_devtools.testing import patient_consumer, publish_event
 from aintech_shared.db import Database
 from aintech_shared.events.consumer import EventConsumer
 from quote_engine.churn.models import CustomerChurn
@@ -60,7 +59,7 @@ async def test_a_churn_score_on_the_broker_drives_the_customers_discount(
     # transaction, which still sees the committed score: read committed).
     db = Database(app.state.db.engine.url.render_as_string(hide_password=False), schema=SCHEMA, pool_size=2)
     spec = next(s for s in consumer_specs(app.state.runtime) if s.name == "quote-engine.churn")
-    spec = replace(spec, name=f"test-{uuid.uuid4().hex[:8]}-{spec.name}")
+    spec = patient_consumer(spec, name=f"test-{uuid.uuid4().hex[:8]}-{spec.name}")
     await _start_at_the_end(kafka_bootstrap, spec.name, list(spec.topics))
     stop = asyncio.Event()
     task = asyncio.create_task(
@@ -81,7 +80,7 @@ async def test_a_churn_score_on_the_broker_drives_the_customers_discount(
         assert str(await eventually(stored, within=30, what="the churn score stored")) == "0.9000"
     finally:
         stop.set()
-        await asyncio.wait_for(task, timeout=15)
+        await asyncio.wait_for(task, timeout=60)
         await db.dispose()
     calc = (
         await api.call("POST", "/calculate", json={**HOME, "customer_id": str(customer)}, expect=201)

@@ -78,15 +78,19 @@ async def test_a_price_observed_for_a_comparison_shows_beside_the_tariff_price_w
 
 
 async def test_a_price_observed_for_the_same_risk_shows_in_a_new_comparison(app: FastAPI, api: Api) -> None:
-    today = datetime.now(UTC).date()
-    birth = date(today.year - AUTO_RISK["driver_age"], 1, 1)  # 35 on the day it was observed
+    recent = datetime.now(UTC) - timedelta(hours=2)
+    too_old = recent - timedelta(days=45)
+    # 35 on both days it was observed, whatever the date the suite runs on (across a New Year too):
+    # born 35 years before the older observation, so the next birthday is more than 45 days later.
+    day = too_old.date()
+    birth = date(day.year - AUTO_RISK["driver_age"], day.month, min(day.day, 28))
     await consume(
         app,
         api,
-        observed("388.00", carrier="axa", name="AXA", birth=birth),
-        observed("999.00", postal_code="28001", birth=birth),  # another postal code: not this risk
-        observed("777.00", birth=birth - timedelta(days=3650)),  # another driver age: not this risk
-        observed("555.00", birth=birth, at=datetime.now(UTC) - timedelta(days=45)),  # too old
+        observed("388.00", carrier="axa", name="AXA", birth=birth, at=recent),
+        observed("999.00", postal_code="28001", birth=birth, at=recent),  # another postal code: not this risk
+        observed("777.00", birth=birth - timedelta(days=3650), at=recent),  # another driver age
+        observed("555.00", birth=birth, at=too_old),  # too old
     )
     comparison = await compare(api)
     assert [(o["carrier"], o["observed_premium"], o["match"]) for o in comparison["observed"]] == [

@@ -125,7 +125,7 @@ class ServiceApi:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T]], *, within: float = 10.0, every: float = 0.05, what: str = "it"
+    check: Callable[[], Awaitable[T]], *, within: float = 60.0, every: float = 0.05, what: str = "it"
 ) -> T:
     """Wait for ``check`` to return something truthy, up to ``within`` seconds (no blind sleeps)."""
     deadline = time.monotonic() + within

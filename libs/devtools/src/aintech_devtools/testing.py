@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from aintech_contracts.fleet import BY_NAME
 from aintech_contracts.rbac import Role, permissions_for
 from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database, schema_metadata
+from aintech_shared.events.consumer import ConsumerSpec
 from aintech_shared.events.tables import MessagingTables, messaging_tables
 from aintech_shared.provisioning import provision
 
@@ -178,8 +179,20 @@ async def publish_event(
     return event
 
 
+# A consumer in a test shares its event loop with the app, the relay and the test itself, on a CI
+# machine that may be loaded: a heartbeat starved past production's 20 s session timeout would cost
+# a rebalance (and a re-join) in the middle of the test.
+TEST_SESSION_TIMEOUT = 60.0
+
+
+def patient_consumer(spec: ConsumerSpec, *, name: str | None = None) -> ConsumerSpec:
+    """``spec`` for a consumer run inside a test: its own group ``name`` if given, and a session
+    timeout that survives a loaded machine (what it consumes and how it retries are unchanged)."""
+    return replace(spec, name=name or spec.name, session_timeout=TEST_SESSION_TIMEOUT)
+
+
 async def find_event(
-    bootstrap: str, topic: str, match: Callable[[CloudEvent], bool], *, within: float = 20.0
+    bootstrap: str, topic: str, match: Callable[[CloudEvent], bool], *, within: float = 60.0
 ) -> tuple[CloudEvent, bytes | None] | None:
     """Read ``topic`` from the beginning with a fresh group until an event matches; (event, key)."""
     consumer = AIOKafkaConsumer(
@@ -214,7 +227,7 @@ class CommittedDatabase:
     schema: str
     engine: AsyncEngine
 
-    async def wait_for_lock_waiters(self, count: int, *, within: float = 10.0) -> None:
+    async def wait_for_lock_waiters(self, count: int, *, within: float = 30.0) -> None:
         """Return once ``count`` sessions of this database are waiting on a lock; fail after ``within``."""
         deadline = time.monotonic() + within
         waiting = 0
@@ -296,7 +309,7 @@ async def committed_database(
 
 
 @asynccontextmanager
-async def uvicorn_serving(server: uvicorn.Server, *, within: float = 10) -> AsyncIterator[int]:
+async def uvicorn_serving(server: uvicorn.Server, *, within: float = 30) -> AsyncIterator[int]:
     """Run a configured uvicorn ``server`` in this event loop; yields the port it listens on once
     it accepts connections, and shuts it down on exit."""
     task = asyncio.create_task(server.serve())

@@ -93,7 +93,10 @@ class ConsumerSpec:
     nothing: a partition whose records were still being handled when that fetch left is fetched
     again only after it returns, so this bounds the delay an event can wait in Kafka (aiokafka's
     default, 0.5 s, put the commit-to-effect p50 near 400 ms under load; 0.1 s keeps an idle
-    consumer at ten empty fetches a second).
+    consumer at ten empty fetches a second). ``session_timeout`` is how long the group waits for a
+    member's heartbeat (sent every third of it, at most every 3 s) before it drops the member and
+    rebalances: it bounds how soon a crashed replica's partitions move on, and a process whose
+    event loop is starved for longer (a test run on a loaded machine) loses its partitions.
     """
 
     name: str
@@ -105,6 +108,7 @@ class ConsumerSpec:
     outage_backoff_max: float = 10.0
     max_poll_interval: float = 300.0
     fetch_max_wait: float = 0.1
+    session_timeout: float = 20.0
 
 
 class _CountAssignments(ConsumerRebalanceListener):
@@ -208,8 +212,8 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id=f"aintech-{self.spec.name}",
-            session_timeout_ms=20000,
-            heartbeat_interval_ms=3000,
+            session_timeout_ms=int(self.spec.session_timeout * 1000),
+            heartbeat_interval_ms=int(min(3.0, self.spec.session_timeout / 3) * 1000),
             max_poll_interval_ms=int(self.spec.max_poll_interval * 1000),
             fetch_max_wait_ms=int(self.spec.fetch_max_wait * 1000),
         )

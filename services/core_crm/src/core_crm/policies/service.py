@@ -445,9 +445,12 @@ async def expiring_policies(
     return [p for p in rows if viewer.may_see(p.customer_id)]
 
 
-async def announce_expiring(session: AsyncSession, *, rt: Runtime, batch: int = 500) -> int:
-    """Publish `policy.expiring_soon` once per policy per term for terms ending within the window."""
-    now = today()
+async def announce_expiring(
+    session: AsyncSession, *, rt: Runtime, batch: int = 500, on: date | None = None
+) -> int:
+    """Publish `policy.expiring_soon` once per policy per term for terms ending within the window
+    that starts ``on`` (default: today, UTC)."""
+    now = on if on is not None else today()
     until = now + timedelta(days=rt.settings.expiring_warning_days)
     sent = 0
     while True:
