@@ -11,7 +11,7 @@ import io
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -59,8 +59,8 @@ def test_a_new_claim_is_scored_and_explained_to_a_supervisor_only(gw: httpx.Clie
                 "customer_id": customer["id"],
                 "policy_type": "home",
                 "carrier": "Allianz",
-                "coverage_start_date": str(date.today() - timedelta(days=3)),
-                "coverage_end_date": str(date.today() + timedelta(days=362)),
+                "coverage_start_date": str(datetime.now(UTC).date() - timedelta(days=3)),
+                "coverage_end_date": str(datetime.now(UTC).date() + timedelta(days=362)),
                 "premium_amount": "300.00",
                 "premium_frequency": "annual",
                 "coverage_amount": "10000.00",
@@ -154,8 +154,8 @@ def _customer_policy_claim(gw: httpx.Client, agent: dict[str, str], *, night: bo
                 "customer_id": customer["id"],
                 "policy_type": "home",
                 "carrier": "Mapfre",
-                "coverage_start_date": str(date.today() - timedelta(days=5)),
-                "coverage_end_date": str(date.today() + timedelta(days=360)),
+                "coverage_start_date": str(datetime.now(UTC).date() - timedelta(days=5)),
+                "coverage_end_date": str(datetime.now(UTC).date() + timedelta(days=360)),
                 "premium_amount": "300.00",
                 "premium_frequency": "annual",
                 "coverage_amount": "10000.00",
