@@ -118,9 +118,14 @@ class _Read:
     source: ProposalSource
 
 
-async def record(session: AsyncSession, *, event_id: str, data: PolicyDocumentParsed) -> None:
-    """The proposal for one `policy.document_parsed` event (once per event id)."""
-    read = _Read(
+def _read(
+    event_id: str,
+    data: PolicyDocumentParsed | PortfolioPolicyListed,
+    read_at: datetime,
+    source: ProposalSource,
+) -> _Read:
+    """What a parsed document or a listed portfolio row says about one policy."""
+    return _Read(
         event_id=event_id,
         job_id=data.job_id,
         carrier=data.carrier,
@@ -128,28 +133,21 @@ async def record(session: AsyncSession, *, event_id: str, data: PolicyDocumentPa
         policy_number=data.policy_number,
         fields={name: f.model_dump() for name, f in data.fields.items()},
         unreadable=list(data.unreadable),
-        parsed_at=data.parsed_at,
-        source=ProposalSource.document,
+        parsed_at=read_at,
+        source=source,
     )
-    await _propose(session, read)
+
+
+async def record(session: AsyncSession, *, event_id: str, data: PolicyDocumentParsed) -> None:
+    """The proposal for one `policy.document_parsed` event (once per event id)."""
+    await _propose(session, _read(event_id, data, data.parsed_at, ProposalSource.document))
 
 
 async def record_listed(session: AsyncSession, *, event_id: str, data: PortfolioPolicyListed) -> None:
     """The proposal for one policy a carrier's portfolio lists: reconcile when the CRM's policy
     differs, create when the CRM has none; nothing when they agree, or when the same proposal is
     already pending or was rejected (a second sync with nothing changed proposes nothing)."""
-    read = _Read(
-        event_id=event_id,
-        job_id=data.job_id,
-        carrier=data.carrier,
-        carrier_name=data.carrier_name,
-        policy_number=data.policy_number,
-        fields={name: f.model_dump() for name, f in data.fields.items()},
-        unreadable=list(data.unreadable),
-        parsed_at=data.listed_at,
-        source=ProposalSource.portfolio,
-    )
-    await _propose(session, read)
+    await _propose(session, _read(event_id, data, data.listed_at, ProposalSource.portfolio))
 
 
 async def record_missing(session: AsyncSession, *, event_id: str, data: PortfolioSynced) -> int:
