@@ -16,6 +16,24 @@ from typing import Any
 import httpx
 import schemathesis
 from hypothesis import strategies as st
+from hypothesis.internal import lambda_sources
+
+_describe_lambda = lambda_sources._lambda_description
+
+
+def _lambda_description(f: Any, *args: Any, **kwargs: Any) -> str:
+    """Hypothesis' description of a lambda (a repr only), or ``lambda: <unknown>`` when this
+    interpreter's ``ast.parse`` raises "AST constructor recursion depth mismatch" (CPython
+    gh-106905, in 3.11 releases: a parse racing a recursion-limit change made by another worker
+    thread, which hypothesis does). Without it, the contract run stopped with a tool error on
+    whichever operation's strategy was being described, not on anything the platform answered."""
+    try:
+        return str(_describe_lambda(f, *args, **kwargs))
+    except SystemError:
+        return "lambda: <unknown>"
+
+
+lambda_sources._lambda_description = _lambda_description
 
 HOSTILE_KEYS: dict[str, Any] = {"\ud800": "lone surrogate", "nul\x00key": 1, "\udfff\x00": {"\ud83d": None}}
 
