@@ -48,6 +48,16 @@ _RESULT_FIELDS = ("offers", "ineligible", "cover_matrix", "recommendation")
 _HEAD_FIELDS = {"id", "kind", "priced_on", "created_at", "observed"}
 
 
+# The fields of an OfferOut that refuses, as OfferOut's defaults would fill them.
+_REFUSED: dict[str, Any] = {
+    "zone": None,
+    "net_premium": None,
+    "compulsory_rc_premium": None,
+    "total": None,
+    "source": "rated",
+}
+
+
 class ComparisonAnswer(dict[str, Any]):
     """A comparison as ComparisonOut's JSON form, built once from our own typed parts (the router
     writes it as it is instead of validating and serialising a ComparisonOut again)."""
@@ -102,11 +112,16 @@ def _offer(
             digest=version.digest,
         ),
     }
+    # Every field is given: model_construct would look each default factory's signature up again.
     if isinstance(result, Ineligible):
-        return OfferOut.model_construct(**head, eligible=False, reasons=list(result.reasons))
+        return OfferOut.model_construct(
+            **head, eligible=False, reasons=list(result.reasons), taxes=[], lines=[], **_REFUSED
+        )
     return OfferOut.model_construct(
         **head,
         eligible=True,
+        reasons=[],
+        source="rated",
         zone=result.zone,
         net_premium=result.net_premium,
         compulsory_rc_premium=result.compulsory_rc_premium,
@@ -224,6 +239,12 @@ def _rank(
     return ranked, recommendation, matrix
 
 
+def _dump(fields: dict[str, Any], include: set[str]) -> dict[str, Any]:
+    """These fields of a ComparisonOut in their JSON form (pydantic's serialisation, unvalidated)."""
+    every = {"kind": "comparison", "observed": [], **fields}  # no default factory to look up
+    return ComparisonOut.model_construct(**every).model_dump(mode="json", include=include)
+
+
 async def compare(
     session: AsyncSession,
     *,
@@ -267,9 +288,15 @@ async def compare(
     ranked, recommendation, matrix = _rank(offers)
     ineligible = [o for o in offers if not o.eligible]
     # One serialisation of the whole comparison: the stored result and the response share it.
-    parts = ComparisonOut.model_construct(
-        offers=ranked, ineligible=ineligible, cover_matrix=matrix, recommendation=recommendation
-    ).model_dump(mode="json", include=_RESULT_FIELDS)
+    parts = _dump(
+        {
+            "offers": ranked,
+            "ineligible": ineligible,
+            "cover_matrix": matrix,
+            "recommendation": recommendation,
+        },
+        set(_RESULT_FIELDS),
+    )
     result = {key: parts[key] for key in _RESULT_FIELDS}
     row = Calculation(
         kind="comparison",
@@ -287,9 +314,16 @@ async def compare(
     published: list[OfferOut] = [*ranked, *ineligible]
     await rt.outbox.publish(session, events.calculated(row, published, recommended), key=str(row.id))
     found = await observed.beside(session, comparison_id=row.id, request=row.request, offers=result["offers"])
-    head = ComparisonOut.model_construct(
-        id=row.id, priced_on=on, created_at=row.created_at, request=row.request, observed=found
-    ).model_dump(mode="json", include=_HEAD_FIELDS)
+    head = _dump(
+        {
+            "id": row.id,
+            "priced_on": on,
+            "created_at": row.created_at,
+            "request": row.request,
+            "observed": found,
+        },
+        _HEAD_FIELDS,
+    )
     return ComparisonAnswer(
         {
             "id": head["id"],
