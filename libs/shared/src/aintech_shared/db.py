@@ -28,6 +28,7 @@ connection of the pool — a restart costs at most the requests in flight on the
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -35,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import asyncpg
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Select, event, exc, func, select, text
 from sqlalchemy.dialects.postgresql import UUID
@@ -202,6 +204,27 @@ class RepositoryBase(Generic[M]):
         return list((await self.session.scalars(query)).all())
 
 
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_dumps(value: Any) -> str:
+    """The engines' JSON/JSONB serializer: orjson, several times faster than the standard library
+    on a large document. Whatever orjson refuses (a ``Decimal``, a datetime or dataclass — passed
+    through on purpose —, a non-string key, an integer beyond 64 bits) goes through ``json.dumps``
+    exactly as before, so what was storable still is and what was refused still is (store money
+    as a string). Differences: whitespace (Postgres keeps JSONB in its own canonical form anyway),
+    a UUID is now written as its string, and NaN/Infinity become null where Postgres used to
+    refuse the document."""
+    try:
+        return orjson.dumps(value, default=_refuse, option=_ORJSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value)
+
+
 class Database:
     """Owns the engines (read-write and read-only) and the session factories of one service process."""
 
@@ -213,6 +236,7 @@ class Database:
             pool_size=pool_size,
             max_overflow=pool_size,
             echo=echo,
+            json_serializer=json_dumps,
             connect_args={"server_settings": settings},
         )
         # Connections are opened on first use: a service that never reads through ReadSession
@@ -224,6 +248,7 @@ class Database:
             # and over (a Postgres backend fork each); short reads queue for a pooled one instead.
             max_overflow=0,
             echo=echo,
+            json_serializer=json_dumps,
             isolation_level="AUTOCOMMIT",
             pool_reset_on_return=None,  # autocommit: no transaction is ever left to roll back
             connect_args={"server_settings": {**settings, "default_transaction_read_only": "on"}},

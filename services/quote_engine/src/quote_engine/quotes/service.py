@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +43,41 @@ from quote_engine.tariffs.service import field_error
 DEDUCTIBLE_WEIGHT = Decimal("0.20")  # the share of the deductible a customer can expect to pay in a year
 GUARANTEE_VALUE = Decimal("15")  # euros of value per guarantee beyond the narrowest offer compared
 
+# A stored comparison's result, and the rest of its answer, in ComparisonOut's field order.
+_RESULT_FIELDS = ("offers", "ineligible", "cover_matrix", "recommendation")
+_HEAD_FIELDS = {"id", "kind", "priced_on", "created_at", "observed"}
+
+
+# The fields of an OfferOut that refuses, as OfferOut's defaults would fill them.
+_REFUSED: dict[str, Any] = {
+    "zone": None,
+    "net_premium": None,
+    "compulsory_rc_premium": None,
+    "total": None,
+    "source": "rated",
+}
+
+
+class ComparisonAnswer(dict[str, Any]):
+    """A comparison as ComparisonOut's JSON form, built once from our own typed parts (the router
+    writes it as it is instead of validating and serialising a ComparisonOut again)."""
+
+
+_M = TypeVar("_M", LineOut, TaxOut)
+_set = object.__setattr__
+
+
+def _built(model: type[_M], values: dict[str, Any]) -> _M:
+    """``model.model_construct(**values)`` for a dataclass row carrying exactly the model's fields
+    (Line -> LineOut, TaxLine -> TaxOut): the same instance, without model_construct's per-field
+    walk, which is most of an explained offer's cost (13 lines and 4 taxes each, 80 offers)."""
+    out = model.__new__(model)
+    _set(out, "__dict__", dict(values))
+    _set(out, "__pydantic_fields_set__", set(values))
+    _set(out, "__pydantic_extra__", None)
+    _set(out, "__pydantic_private__", None)
+    return out
+
 
 def _offer(
     version: TariffVersion,
@@ -70,12 +105,14 @@ def _offer(
             result = rate(definition, cover_code, risk, taxes=taxes, on=on)
         except RatingError as exc:
             raise field_error(exc.field, exc.message) from None
+    # The parts are ours and already typed (the tariff was validated at import, the rating returns
+    # Decimals): the models are built without validating them again.
     head: dict[str, Any] = {
         "product_code": product.code,
         "carrier": product.carrier,
         "product_name": definition.product_name,
         "line": definition.line,
-        "cover": CoverOut(
+        "cover": CoverOut.model_construct(
             code=cover.code,
             name=cover.name,
             rank=cover.rank,
@@ -83,7 +120,7 @@ def _offer(
             limits=dict(cover.limits),
             deductible=cover.deductible,
         ),
-        "tariff": Pin(
+        "tariff": Pin.model_construct(
             tariff_version_id=version.id,
             product_code=product.code,
             carrier=product.carrier,
@@ -91,17 +128,22 @@ def _offer(
             digest=version.digest,
         ),
     }
+    # Every field is given: model_construct would look each default factory's signature up again.
     if isinstance(result, Ineligible):
-        return OfferOut(**head, eligible=False, reasons=list(result.reasons))
-    return OfferOut(
+        return OfferOut.model_construct(
+            **head, eligible=False, reasons=list(result.reasons), taxes=[], lines=[], **_REFUSED
+        )
+    return OfferOut.model_construct(
         **head,
         eligible=True,
+        reasons=[],
+        source="rated",
         zone=result.zone,
         net_premium=result.net_premium,
         compulsory_rc_premium=result.compulsory_rc_premium,
-        taxes=[TaxOut(**t.__dict__) for t in result.taxes],
+        taxes=[_built(TaxOut, t.__dict__) for t in result.taxes],
         total=result.total,
-        lines=[LineOut(**line.__dict__) for line in result.lines],
+        lines=[_built(LineOut, line.__dict__) for line in result.lines],
     )
 
 
@@ -166,8 +208,8 @@ def _rank(
         )
     scored.sort(key=lambda s: (s[0], s[1], s[2], s[3]))
     ranked = [
-        RankedOffer(
-            **offer.model_dump(),
+        RankedOffer.model_construct(
+            **offer.__dict__,
             rank=i,
             score=score,
             missing_covers=[c for c in every_cover if c not in offer.cover.covers],
@@ -203,7 +245,7 @@ def _rank(
         )
     else:
         why += " It is also the cheapest."
-    recommendation = Recommendation(
+    recommendation = Recommendation.model_construct(
         product_code=best.product_code,
         carrier=best.carrier,
         cover_level=best.cover.code,
@@ -213,6 +255,12 @@ def _rank(
     return ranked, recommendation, matrix
 
 
+def _dump(fields: dict[str, Any], include: set[str]) -> dict[str, Any]:
+    """These fields of a ComparisonOut in their JSON form (pydantic's serialisation, unvalidated)."""
+    every = {"kind": "comparison", "observed": [], **fields}  # no default factory to look up
+    return ComparisonOut.model_construct(**every).model_dump(mode="json", include=include)
+
+
 async def compare(
     session: AsyncSession,
     *,
@@ -220,7 +268,7 @@ async def compare(
     data: CompareRequest,
     actor: uuid.UUID | None,
     crm_request_id: uuid.UUID | None = None,
-) -> ComparisonOut:
+) -> ComparisonAnswer:
     """Every product of the risk's line in force, at each cover level asked for: ranked, explained."""
     on = data.effective_date or today()
     products = await tariffs.in_force(session, on=on, line=data.risk.line)
@@ -255,12 +303,17 @@ async def compare(
             offers.append(_offer(version, product, definition, code, risk, taxes, on, rated))
     ranked, recommendation, matrix = _rank(offers)
     ineligible = [o for o in offers if not o.eligible]
-    result = {
-        "offers": [o.model_dump(mode="json") for o in ranked],
-        "ineligible": [o.model_dump(mode="json") for o in ineligible],
-        "cover_matrix": matrix,
-        "recommendation": recommendation.model_dump(mode="json") if recommendation else None,
-    }
+    # One serialisation of the whole comparison: the stored result and the response share it.
+    parts = _dump(
+        {
+            "offers": ranked,
+            "ineligible": ineligible,
+            "cover_matrix": matrix,
+            "recommendation": recommendation,
+        },
+        set(_RESULT_FIELDS),
+    )
+    result = {key: parts[key] for key in _RESULT_FIELDS}
     row = Calculation(
         kind="comparison",
         line=data.risk.line,
@@ -276,21 +329,27 @@ async def compare(
     recommended = (recommendation.product_code, recommendation.cover_level) if recommendation else None
     published: list[OfferOut] = [*ranked, *ineligible]
     await rt.outbox.publish(session, events.calculated(row, published, recommended), key=str(row.id))
-    return ComparisonOut(
-        id=row.id,
-        priced_on=on,
-        created_at=row.created_at,
-        request=row.request,
-        offers=ranked,
-        ineligible=ineligible,
-        cover_matrix=matrix,
-        recommendation=recommendation,
-        observed=await observed.beside(
-            session,
-            comparison_id=row.id,
-            request=row.request,
-            offers=[o.model_dump(mode="json") for o in ranked],
-        ),
+    found = await observed.beside(session, comparison_id=row.id, request=row.request, offers=result["offers"])
+    head = _dump(
+        {
+            "id": row.id,
+            "priced_on": on,
+            "created_at": row.created_at,
+            "request": row.request,
+            "observed": found,
+        },
+        _HEAD_FIELDS,
+    )
+    return ComparisonAnswer(
+        {
+            "id": head["id"],
+            "kind": head["kind"],
+            "priced_on": head["priced_on"],
+            "created_at": head["created_at"],
+            "request": row.request,
+            **result,
+            "observed": head["observed"],
+        }
     )
 
 
@@ -426,7 +485,7 @@ async def price_crm_request(session: AsyncSession, *, rt: Runtime, data: QuotePr
     except AppError as exc:
         await _refuse(session, rt, data, exc.detail)
         return
-    if result.recommendation is None:
+    if result["recommendation"] is None:
         await _refuse(session, rt, data, "no product is eligible for this risk")
 
 
