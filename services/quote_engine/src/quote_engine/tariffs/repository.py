@@ -68,7 +68,7 @@ async def versions_of(
 async def in_force(
     session: AsyncSession, *, on: date, line: str | None = None, product_code: str | None = None
 ) -> Sequence[tuple[TariffVersion, CarrierProduct]]:
-    """Per product, the highest active version whose validity contains ``on``."""
+    """Per product, the highest active version whose validity contains ``on``, by product code."""
     query = (
         select(TariffVersion, CarrierProduct)
         .join(CarrierProduct, CarrierProduct.id == TariffVersion.product_id)
@@ -84,7 +84,8 @@ async def in_force(
         query = query.where(CarrierProduct.line == line)
     if product_code:
         query = query.where(CarrierProduct.code == product_code)
-    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+    rows = [(row[0], row[1]) for row in (await session.execute(query)).all()]
+    return sorted(rows, key=lambda pair: pair[1].code)  # by product code: the same order every time
 
 
 async def taxes(session: AsyncSession) -> Sequence[ReceiptTaxRow]:
