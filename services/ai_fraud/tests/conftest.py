@@ -3,10 +3,12 @@ and helpers that feed the read model with the CRM's events as its consumers woul
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -16,13 +18,18 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from ai_fraud.app import create_app
-from ai_fraud.core.runtime import Runtime
+from ai_fraud.consumers import consumer_specs
+from ai_fraud.core.base import MESSAGING
+from ai_fraud.core.runtime import Runtime, build_runtime
 from ai_fraud.readmodel import service as readmodel
 from ai_fraud.settings import Settings
+from aintech_contracts.events import TOPICS
 from aintech_contracts.events.crm import ClaimCreated, CustomerCreated, CustomerUpdated, PolicyCreated
 from aintech_contracts.rbac import Role
 from aintech_devtools.api import RoleApi, platform_keys, service_api, started_app
 from aintech_devtools.testing import TestKeys
+from aintech_shared.events.consumer import EventConsumer
+from aintech_shared.events.outbox import OutboxRelay
 
 IBAN = "ES9121000418450200051332"
 
@@ -159,3 +166,60 @@ class Api(RoleApi):
 async def api(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
     async with service_api(app, keys, factory=Api, base_url="http://fraud.test") as api:
         yield api
+
+
+async def _start_at_the_end(bootstrap: str, group: str, topics: list[str]) -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in range(TOPICS[t])]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
+@asynccontextmanager
+async def running_on_kafka(app: FastAPI, kafka_bootstrap: str, settings: Settings) -> AsyncIterator[None]:
+    """ai-fraud's outbox relay and every consumer of its worker, on the real broker, each consumer in
+    a group of its own that starts after what earlier tests left on the topics."""
+    db = app.state.db
+    rt = build_runtime(settings)
+    stop = asyncio.Event()
+    run = uuid.uuid4().hex[:8]
+    tasks = [
+        asyncio.create_task(
+            OutboxRelay(db, MESSAGING, bootstrap=kafka_bootstrap, idle_interval=0.2).run(stop)
+        )
+    ]
+    try:
+        for spec in consumer_specs(rt):
+            spec = replace(spec, name=f"test-{run}-{spec.name}")
+            await _start_at_the_end(kafka_bootstrap, spec.name, list(spec.topics))
+            tasks.append(
+                asyncio.create_task(
+                    EventConsumer(spec, db=db, tables=MESSAGING, bootstrap=kafka_bootstrap).run(stop)
+                )
+            )
+        yield
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def forget_claim(db: Any, *, claim_id: uuid.UUID, policy_id: uuid.UUID, customer_id: uuid.UUID) -> None:
+    """Remove what a Kafka flow test left in the fraud schema for its claim, policy and customer."""
+    async with db.engine.begin() as conn:
+        for statement, value in (
+            ("DELETE FROM fraud.cases WHERE claim_id = :v", claim_id),
+            ("DELETE FROM fraud.scores WHERE claim_id = :v", claim_id),
+            ("DELETE FROM fraud.claims WHERE id = :v", claim_id),
+            ("DELETE FROM fraud.policies WHERE id = :v", policy_id),
+            ("DELETE FROM fraud.customers WHERE id = :v", customer_id),
+            ("DELETE FROM fraud.identifiers WHERE customer_id = :v", customer_id),
+            ("DELETE FROM fraud.outbox WHERE key = :v", str(claim_id)),
+        ):
+            await conn.execute(text(statement), {"v": value})

@@ -5,157 +5,109 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from ai_fraud.consumers import consumer_specs
-from ai_fraud.core.base import MESSAGING
-from ai_fraud.core.runtime import build_runtime
 from ai_fraud.settings import Settings
-from aintech_contracts.events import TOPICS
 from aintech_contracts.events.crm import ClaimCreated, CustomerCreated, CustomerUpdated, PolicyCreated
 from aintech_devtools.testing import find_event, publish_event
-from aintech_shared.events.consumer import EventConsumer
-from aintech_shared.events.outbox import OutboxRelay
 
-from .conftest import IBAN
-
-
-async def _start_at_the_end(bootstrap: str, group: str, topics: list[str]) -> None:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(t, p) for t in topics for p in range(TOPICS[t])]
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
-    finally:
-        await consumer.stop()
+from .conftest import IBAN, forget_claim, running_on_kafka
 
 
 async def test_claim_created_is_scored_and_a_high_score_alerts_on_the_broker(
     app: FastAPI, kafka_bootstrap: str
 ) -> None:
     db = app.state.db
-    rt = build_runtime(Settings())
-    stop = asyncio.Event()
-    run = uuid.uuid4().hex[:8]
-    tasks = [
-        asyncio.create_task(
-            OutboxRelay(db, MESSAGING, bootstrap=kafka_bootstrap, idle_interval=0.2).run(stop)
-        )
-    ]
-    for spec in consumer_specs(rt):
-        spec = replace(spec, name=f"test-{run}-{spec.name}")
-        await _start_at_the_end(kafka_bootstrap, spec.name, list(spec.topics))
-        tasks.append(
-            asyncio.create_task(
-                EventConsumer(spec, db=db, tables=MESSAGING, bootstrap=kafka_bootstrap).run(stop)
-            )
-        )
     customer_id, policy_id, claim_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     now = datetime.now(UTC)
     try:
-        person = {
-            "customer_id": customer_id,
-            "customer_type": "individual",
-            "first_name": "Ana",
-            "last_name": "Ruiz",
-            "status": "active",
-            "iban": IBAN,
-            "preferred_language": "en",
-        }
-        await publish_event(
-            kafka_bootstrap, CustomerCreated(**person), key=str(customer_id), source="core-crm"
-        )
-        changed = CustomerUpdated(
-            **{**person, "iban": "ES7921000813610123456789"}, changed_fields=["iban"], version=2
-        )
-        await publish_event(kafka_bootstrap, changed, key=str(customer_id), source="core-crm")
-        policy = PolicyCreated(
-            policy_id=policy_id,
-            policy_number="POL-FLOW",
-            policy_type="home",
-            carrier="AXA",
-            customer_id=customer_id,
-            status="active",
-            coverage_start_date=(now - timedelta(days=3)).date(),
-            coverage_end_date=(now + timedelta(days=362)).date(),
-            premium_amount=Decimal("300.00"),
-            premium_frequency="annual",
-            coverage_amount=Decimal("20000.00"),
-        )
-        await publish_event(kafka_bootstrap, policy, key=str(policy_id), source="core-crm")
-        # The claim waits until the policy is in the read model (different topics: no order between them).
-        deadline = asyncio.get_running_loop().time() + 30
-        async with db.engine.connect() as conn:
-            while not await conn.scalar(
-                text("SELECT count(*) FROM fraud.policies WHERE id = :p"), {"p": policy_id}
-            ):
-                assert asyncio.get_running_loop().time() < deadline, (
-                    "policy.created never reached the read model"
-                )
-                await asyncio.sleep(0.2)
-        claim = ClaimCreated(
-            claim_id=claim_id,
-            claim_number="CLM-FLOW",
-            claim_type="collision",
-            status="reported",
-            customer_id=customer_id,
-            policy_id=policy_id,
-            policy_number="POL-FLOW",
-            incident_date=now.replace(hour=1) - timedelta(days=1),
-            description="Inundación",
-            claimed_amount=Decimal("19000.00"),
-            attributes={"police_report": False, "witnesses": 0},
-        )
-        await publish_event(kafka_bootstrap, claim, key=str(claim_id), source="core-crm")
-        scored = await find_event(
-            kafka_bootstrap,
-            "fraud.score",
-            lambda e: e.type == "fraud.scored" and e.data.get("claim_id") == str(claim_id),
-            within=40,
-        )
-        assert scored is not None, "fraud.scored never reached the broker"
-        assert scored[0].data["trigger"] == "claim.created"
-        assert {p["code"] for p in scored[0].data["parts"]} == {
-            "early_claim",
-            "amount_near_limit",
-            "recent_bank_or_address_change",
-            "night_without_evidence",
-            "damage_inconsistent",
-        }
-        found = await find_event(
-            kafka_bootstrap,
-            "fraud.score",
-            lambda e: e.type == "fraud.alert" and e.data.get("claim_id") == str(claim_id),
-        )
-        assert found is not None, "fraud.alert never reached the broker"
-        alert, key = found
-        assert key == str(claim_id).encode()
-        assert alert.data["score"] >= 70 and alert.data["summary_en"].startswith("Score")
-        async with db.engine.connect() as conn:
-            status = await conn.scalar(
-                text("SELECT status FROM fraud.cases WHERE claim_id = :c"), {"c": claim_id}
+        async with running_on_kafka(app, kafka_bootstrap, Settings()):
+            person = {
+                "customer_id": customer_id,
+                "customer_type": "individual",
+                "first_name": "Ana",
+                "last_name": "Ruiz",
+                "status": "active",
+                "iban": IBAN,
+                "preferred_language": "en",
+            }
+            await publish_event(
+                kafka_bootstrap, CustomerCreated(**person), key=str(customer_id), source="core-crm"
             )
-        assert status == "open", "a high score opens a review case"
+            changed = CustomerUpdated(
+                **{**person, "iban": "ES7921000813610123456789"}, changed_fields=["iban"], version=2
+            )
+            await publish_event(kafka_bootstrap, changed, key=str(customer_id), source="core-crm")
+            policy = PolicyCreated(
+                policy_id=policy_id,
+                policy_number="POL-FLOW",
+                policy_type="home",
+                carrier="AXA",
+                customer_id=customer_id,
+                status="active",
+                coverage_start_date=(now - timedelta(days=3)).date(),
+                coverage_end_date=(now + timedelta(days=362)).date(),
+                premium_amount=Decimal("300.00"),
+                premium_frequency="annual",
+                coverage_amount=Decimal("20000.00"),
+            )
+            await publish_event(kafka_bootstrap, policy, key=str(policy_id), source="core-crm")
+            # The claim waits until the policy is in the read model (different topics: no order between them).
+            deadline = asyncio.get_running_loop().time() + 30
+            async with db.engine.connect() as conn:
+                while not await conn.scalar(
+                    text("SELECT count(*) FROM fraud.policies WHERE id = :p"), {"p": policy_id}
+                ):
+                    assert asyncio.get_running_loop().time() < deadline, (
+                        "policy.created never reached the read model"
+                    )
+                    await asyncio.sleep(0.2)
+            claim = ClaimCreated(
+                claim_id=claim_id,
+                claim_number="CLM-FLOW",
+                claim_type="collision",
+                status="reported",
+                customer_id=customer_id,
+                policy_id=policy_id,
+                policy_number="POL-FLOW",
+                incident_date=now.replace(hour=1) - timedelta(days=1),
+                description="Inundación",
+                claimed_amount=Decimal("19000.00"),
+                attributes={"police_report": False, "witnesses": 0},
+            )
+            await publish_event(kafka_bootstrap, claim, key=str(claim_id), source="core-crm")
+            scored = await find_event(
+                kafka_bootstrap,
+                "fraud.score",
+                lambda e: e.type == "fraud.scored" and e.data.get("claim_id") == str(claim_id),
+                within=40,
+            )
+            assert scored is not None, "fraud.scored never reached the broker"
+            assert scored[0].data["trigger"] == "claim.created"
+            assert {p["code"] for p in scored[0].data["parts"]} == {
+                "early_claim",
+                "amount_near_limit",
+                "recent_bank_or_address_change",
+                "night_without_evidence",
+                "damage_inconsistent",
+            }
+            found = await find_event(
+                kafka_bootstrap,
+                "fraud.score",
+                lambda e: e.type == "fraud.alert" and e.data.get("claim_id") == str(claim_id),
+            )
+            assert found is not None, "fraud.alert never reached the broker"
+            alert, key = found
+            assert key == str(claim_id).encode()
+            assert alert.data["score"] >= 70 and alert.data["summary_en"].startswith("Score")
+            async with db.engine.connect() as conn:
+                status = await conn.scalar(
+                    text("SELECT status FROM fraud.cases WHERE claim_id = :c"), {"c": claim_id}
+                )
+            assert status == "open", "a high score opens a review case"
     finally:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        async with db.engine.begin() as conn:
-            for statement, value in (
-                ("DELETE FROM fraud.cases WHERE claim_id = :v", claim_id),
-                ("DELETE FROM fraud.scores WHERE claim_id = :v", claim_id),
-                ("DELETE FROM fraud.claims WHERE id = :v", claim_id),
-                ("DELETE FROM fraud.policies WHERE id = :v", policy_id),
-                ("DELETE FROM fraud.customers WHERE id = :v", customer_id),
-                ("DELETE FROM fraud.identifiers WHERE customer_id = :v", customer_id),
-                ("DELETE FROM fraud.outbox WHERE key = :v", str(claim_id)),
-            ):
-                await conn.execute(text(statement), {"v": value})
+        await forget_claim(db, claim_id=claim_id, policy_id=policy_id, customer_id=customer_id)

@@ -4,9 +4,7 @@ topics) is rescored when the policy arrives: the stored score gains the policy's
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,17 +12,12 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from ai_fraud.consumers import consumer_specs
-from ai_fraud.core.base import MESSAGING
-from ai_fraud.core.runtime import build_runtime
 from ai_fraud.flows import policy_arrived
 from aintech_contracts.events.crm import ClaimCreated, CustomerCreated, PolicyCreated
+from aintech_devtools.api import eventually
 from aintech_devtools.testing import find_event, publish_event
-from aintech_shared.events.consumer import EventConsumer
-from aintech_shared.events.outbox import OutboxRelay
 
-from .conftest import Api, fraud_settings
-from .test_flow import _start_at_the_end
+from .conftest import Api, forget_claim, fraud_settings, running_on_kafka
 
 POLICY_SIGNALS = {"early_claim", "amount_near_limit"}
 
@@ -55,118 +48,87 @@ async def _stored(db: Any, claim_id: uuid.UUID) -> tuple[str, set[str], str | No
     return None if row is None else (row[0], {p["code"] for p in row[1]}, row[2])
 
 
-async def _until(what: str, probe: Any, within: float = 40) -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while not (found := await probe()):
-        assert asyncio.get_running_loop().time() < deadline, f"never happened: {what}"
-        await asyncio.sleep(0.2)
-    return found
-
-
 async def test_a_claim_scored_before_its_policy_is_rescored_with_the_policy_signals_over_kafka(
     app: FastAPI, kafka_bootstrap: str
 ) -> None:
     db = app.state.db
-    rt = build_runtime(fraud_settings())
-    stop = asyncio.Event()
     run = uuid.uuid4().hex[:8]
-    tasks = [
-        asyncio.create_task(
-            OutboxRelay(db, MESSAGING, bootstrap=kafka_bootstrap, idle_interval=0.2).run(stop)
-        )
-    ]
-    for spec in consumer_specs(rt):
-        spec = replace(spec, name=f"test-{run}-{spec.name}")
-        await _start_at_the_end(kafka_bootstrap, spec.name, list(spec.topics))
-        tasks.append(
-            asyncio.create_task(
-                EventConsumer(spec, db=db, tables=MESSAGING, bootstrap=kafka_bootstrap).run(stop)
-            )
-        )
     customer_id, policy_id, claim_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     now = datetime.now(UTC)
     try:
-        customer = CustomerCreated(
-            customer_id=customer_id,
-            customer_type="individual",
-            first_name="Pablo",
-            last_name="Sanz",
-            status="active",
-            email=f"late-{run}@example.com",
-            preferred_language="en",
-        )
-        await publish_event(kafka_bootstrap, customer, key=str(customer_id), source="core-crm")
-        # The claim first: ai-fraud scores it without knowing its policy.
-        claim = ClaimCreated(
-            claim_id=claim_id,
-            claim_number=f"CLM-{run}",
-            claim_type="collision",  # on a home policy: inconsistent, once the policy is known
-            status="reported",
-            customer_id=customer_id,
-            policy_id=policy_id,
-            policy_number=f"POL-{policy_id.hex[:8]}",
-            incident_date=now.replace(hour=1) - timedelta(days=1),
-            description="Inundación en el salón",
-            claimed_amount=Decimal("9500.00"),
-            attributes={"police_report": False, "witnesses": 0},
-        )
-        await publish_event(kafka_bootstrap, claim, key=str(claim_id), source="core-crm")
-        first = await _until("the claim scored without its policy", lambda: _stored(db, claim_id))
-        assert first[0] == "claim.created" and not POLICY_SIGNALS & first[1], first
-        assert first[2] != "high", "without the policy the claim is not high yet"
-
-        # Then the policy: three days old, the claim at 95% of its limit.
-        policy = _policy(policy_id, customer_id, (now - timedelta(days=3)).date(), "10000.00")
-        await publish_event(kafka_bootstrap, policy, key=str(policy_id), source="core-crm")
-
-        async def rescored() -> Any:
-            found = await _stored(db, claim_id)
-            return found if found and found[0] == "policy.created" else None
-
-        _, codes, band = await _until("the claim rescored with its policy", rescored)
-        assert POLICY_SIGNALS | {"damage_inconsistent", "night_without_evidence"} <= codes
-        assert band == "high"
-
-        event = await find_event(
-            kafka_bootstrap,
-            "fraud.score",
-            lambda e: (
-                e.type == "fraud.scored"
-                and e.data.get("claim_id") == str(claim_id)
-                and e.data.get("trigger") == "policy.created"
-            ),
-            within=40,
-        )
-        assert event is not None, "the rescore never reached the broker as fraud.scored"
-        assert {p["code"] for p in event[0].data["parts"]} >= POLICY_SIGNALS
-        assert event[0].data["previous_band"] == first[2]
-        alert = await find_event(
-            kafka_bootstrap,
-            "fraud.score",
-            lambda e: e.type == "fraud.alert" and e.data.get("claim_id") == str(claim_id),
-            within=40,
-        )
-        assert alert is not None, "entering the high band on the rescore raises the alert"
-        async with db.engine.connect() as conn:
-            alerts = await conn.scalar(
-                text("SELECT count(*) FROM fraud.outbox WHERE event_type = 'fraud.alert' AND key = :k"),
-                {"k": str(claim_id)},
+        async with running_on_kafka(app, kafka_bootstrap, fraud_settings()):
+            customer = CustomerCreated(
+                customer_id=customer_id,
+                customer_type="individual",
+                first_name="Pablo",
+                last_name="Sanz",
+                status="active",
+                email=f"late-{run}@example.com",
+                preferred_language="en",
             )
-        assert alerts == 1
+            await publish_event(kafka_bootstrap, customer, key=str(customer_id), source="core-crm")
+            # The claim first: ai-fraud scores it without knowing its policy.
+            claim = ClaimCreated(
+                claim_id=claim_id,
+                claim_number=f"CLM-{run}",
+                claim_type="collision",  # on a home policy: inconsistent, once the policy is known
+                status="reported",
+                customer_id=customer_id,
+                policy_id=policy_id,
+                policy_number=f"POL-{policy_id.hex[:8]}",
+                incident_date=now.replace(hour=1) - timedelta(days=1),
+                description="Inundación en el salón",
+                claimed_amount=Decimal("9500.00"),
+                attributes={"police_report": False, "witnesses": 0},
+            )
+            await publish_event(kafka_bootstrap, claim, key=str(claim_id), source="core-crm")
+            first = await eventually(
+                lambda: _stored(db, claim_id), within=40, what="the claim scored without its policy"
+            )
+            assert first is not None
+            assert first[0] == "claim.created" and not POLICY_SIGNALS & first[1], first
+            assert first[2] != "high", "without the policy the claim is not high yet"
+
+            # Then the policy: three days old, the claim at 95% of its limit.
+            policy = _policy(policy_id, customer_id, (now - timedelta(days=3)).date(), "10000.00")
+            await publish_event(kafka_bootstrap, policy, key=str(policy_id), source="core-crm")
+
+            async def rescored() -> Any:
+                found = await _stored(db, claim_id)
+                return found if found and found[0] == "policy.created" else None
+
+            _, codes, band = await eventually(rescored, within=40, what="the claim rescored with its policy")
+            assert POLICY_SIGNALS | {"damage_inconsistent", "night_without_evidence"} <= codes
+            assert band == "high"
+
+            event = await find_event(
+                kafka_bootstrap,
+                "fraud.score",
+                lambda e: (
+                    e.type == "fraud.scored"
+                    and e.data.get("claim_id") == str(claim_id)
+                    and e.data.get("trigger") == "policy.created"
+                ),
+                within=40,
+            )
+            assert event is not None, "the rescore never reached the broker as fraud.scored"
+            assert {p["code"] for p in event[0].data["parts"]} >= POLICY_SIGNALS
+            assert event[0].data["previous_band"] == first[2]
+            alert = await find_event(
+                kafka_bootstrap,
+                "fraud.score",
+                lambda e: e.type == "fraud.alert" and e.data.get("claim_id") == str(claim_id),
+                within=40,
+            )
+            assert alert is not None, "entering the high band on the rescore raises the alert"
+            async with db.engine.connect() as conn:
+                alerts = await conn.scalar(
+                    text("SELECT count(*) FROM fraud.outbox WHERE event_type = 'fraud.alert' AND key = :k"),
+                    {"k": str(claim_id)},
+                )
+            assert alerts == 1
     finally:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        async with db.engine.begin() as conn:
-            for statement, value in (
-                ("DELETE FROM fraud.cases WHERE claim_id = :v", claim_id),
-                ("DELETE FROM fraud.scores WHERE claim_id = :v", claim_id),
-                ("DELETE FROM fraud.claims WHERE id = :v", claim_id),
-                ("DELETE FROM fraud.policies WHERE id = :v", policy_id),
-                ("DELETE FROM fraud.customers WHERE id = :v", customer_id),
-                ("DELETE FROM fraud.identifiers WHERE customer_id = :v", customer_id),
-                ("DELETE FROM fraud.outbox WHERE key = :v", str(claim_id)),
-            ):
-                await conn.execute(text(statement), {"v": value})
+        await forget_claim(db, claim_id=claim_id, policy_id=policy_id, customer_id=customer_id)
 
 
 async def test_a_policy_seen_again_unchanged_rescores_nothing_and_a_changed_one_rescores_open_claims(
