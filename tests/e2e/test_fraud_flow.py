@@ -34,6 +34,31 @@ def _ok(resp: httpx.Response, status: int = 200) -> Any:
     return resp.json() if resp.content else None
 
 
+def _home_policy(
+    gw: httpx.Client, agent: dict[str, str], customer_id: str, *, carrier: str, days_old: int, address: str
+) -> Any:
+    """A one-year home policy for 10,000 € that started ``days_old`` days ago (the CRM's UTC day)."""
+    today = datetime.now(UTC).date()
+    return _ok(
+        gw.post(
+            "/api/crm/policies",
+            headers=agent,
+            json={
+                "customer_id": customer_id,
+                "policy_type": "home",
+                "carrier": carrier,
+                "coverage_start_date": str(today - timedelta(days=days_old)),
+                "coverage_end_date": str(today - timedelta(days=days_old) + timedelta(days=365)),
+                "premium_amount": "300.00",
+                "premium_frequency": "annual",
+                "coverage_amount": "10000.00",
+                "details": {"property_address": address, "property_type": "apartment"},
+            },
+        ),
+        201,
+    )
+
+
 def test_a_new_claim_is_scored_and_explained_to_a_supervisor_only(gw: httpx.Client) -> None:
     agent = _token(gw, "agent1@aintech.com")
     supervisor = _token(gw, "supervisor1@aintech.com")
@@ -51,24 +76,7 @@ def test_a_new_claim_is_scored_and_explained_to_a_supervisor_only(gw: httpx.Clie
         ),
         201,
     )
-    policy = _ok(
-        gw.post(
-            "/api/crm/policies",
-            headers=agent,
-            json={
-                "customer_id": customer["id"],
-                "policy_type": "home",
-                "carrier": "Allianz",
-                "coverage_start_date": str(datetime.now(UTC).date() - timedelta(days=3)),
-                "coverage_end_date": str(datetime.now(UTC).date() + timedelta(days=362)),
-                "premium_amount": "300.00",
-                "premium_frequency": "annual",
-                "coverage_amount": "10000.00",
-                "details": {"property_address": "Calle Mayor 1", "property_type": "apartment"},
-            },
-        ),
-        201,
-    )
+    policy = _home_policy(gw, agent, customer["id"], carrier="Allianz", days_old=3, address="Calle Mayor 1")
     incident = (datetime.now(UTC) - timedelta(days=1)).replace(hour=0, minute=30, second=0, microsecond=0)
     claim = _ok(
         gw.post(
@@ -146,24 +154,7 @@ def _customer_policy_claim(gw: httpx.Client, agent: dict[str, str], *, night: bo
         ),
         201,
     )
-    policy = _ok(
-        gw.post(
-            "/api/crm/policies",
-            headers=agent,
-            json={
-                "customer_id": customer["id"],
-                "policy_type": "home",
-                "carrier": "Mapfre",
-                "coverage_start_date": str(datetime.now(UTC).date() - timedelta(days=5)),
-                "coverage_end_date": str(datetime.now(UTC).date() + timedelta(days=360)),
-                "premium_amount": "300.00",
-                "premium_frequency": "annual",
-                "coverage_amount": "10000.00",
-                "details": {"property_address": "Gran Vía 3", "property_type": "apartment"},
-            },
-        ),
-        201,
-    )
+    policy = _home_policy(gw, agent, customer["id"], carrier="Mapfre", days_old=5, address="Gran Vía 3")
     hour = 1 if night else 12
     incident = (datetime.now(UTC) - timedelta(days=1)).replace(hour=hour, minute=0, second=0, microsecond=0)
     return dict(
