@@ -21,6 +21,7 @@ from aintech_shared.auth import JWKSCache, TokenVerifier
 from aintech_shared.db import Database
 from aintech_shared.docs import install_docs
 from aintech_shared.errors import install_error_handlers, problem, responses
+from aintech_shared.hot import HotDispatch
 from aintech_shared.jsonbody import JsonTextGuard
 from aintech_shared.kafka_probe import KafkaProbe
 from aintech_shared.logging import configure_logging
@@ -68,6 +69,13 @@ def json_response(content: Any, *, status_code: int = 200, headers: dict[str, st
     )
 
 
+class ServiceApp(FastAPI):
+    """FastAPI with the hot route table in front of its stack (``aintech_shared.hot.HotDispatch``)."""
+
+    def build_middleware_stack(self) -> Any:
+        return HotDispatch(self, super().build_middleware_stack())
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -108,7 +116,7 @@ def create_service_app(
             if db is not None:
                 await db.dispose()
 
-    app = FastAPI(
+    app = ServiceApp(
         title=title,
         description=description,
         version=version,

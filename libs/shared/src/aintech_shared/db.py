@@ -19,6 +19,13 @@ repository extends (``get``, ``add``, ``flush``, and keyword-only finders over o
 For the hottest reads, :class:`LeanSelect` compiles a Core SELECT once and runs it with asyncpg on
 the connection under a ``ReadConnection`` (same read-only pool and session settings), returning
 asyncpg records: no per-call statement compilation, cache-key generation or result processing.
+``ReadDriver`` goes one step further for hot routes: a bare asyncpg connection from an asyncpg
+pool the :class:`Database` owns beside its engines (same URL, same read-only session settings, the
+same JSON codecs as the engines' asyncpg dialect; opened on first use, closed by ``dispose``), so a
+read pays no SQLAlchemy pool checkout, ``AsyncConnection`` or greenlet hop. The pool does not reset
+a released connection (no round trip: the connection is read-only and autocommit, and a hot read
+leaves no session state behind); a connection the server closed is replaced at acquire, as the
+engines' checkout hook does.
 
 No pool pre-ping: a pooled connection that the client already knows is closed (Postgres restarted
 or dropped it) is replaced at checkout without a round trip, and a connection that dies under a
@@ -28,6 +35,7 @@ connection of the pool — a restart costs at most the requests in flight on the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -38,7 +46,7 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 import asyncpg
 import orjson
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, Select, event, exc, func, select, text
+from sqlalchemy import DateTime, MetaData, Select, event, exc, func, make_url, select, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import ExceptionContext
@@ -260,6 +268,12 @@ class Database:
         self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
         # Swapped by the test helper that binds everything to one rolled-back connection.
         self.read_connect: Callable[[], ReadConnect] = self.read_engine.connect
+        self._engine_read_connect = self.read_connect
+        self._driver_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._driver_settings = {**settings, "default_transaction_read_only": "on"}
+        self._driver_pool_size = pool_size
+        self._driver_pool: asyncpg.Pool | None = None
+        self._driver_pool_lock = asyncio.Lock()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -288,6 +302,32 @@ class Database:
         async with self.read_connect() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def read_driver(self) -> AsyncIterator[Any]:
+        """A read-only asyncpg connection for hot reads (see the module docstring). While a test
+        has bound the read connections to its own (``read_connect`` swapped), that connection's
+        driver is handed out instead, so the test's rows are seen."""
+        if self.read_connect is not self._engine_read_connect:
+            async with self.read_connect() as conn:
+                yield (await conn.get_raw_connection()).driver_connection
+            return
+        pool = self._driver_pool or await self._open_driver_pool()
+        async with pool.acquire() as driver:
+            yield driver
+
+    async def _open_driver_pool(self) -> asyncpg.Pool:
+        async with self._driver_pool_lock:
+            if self._driver_pool is None:
+                self._driver_pool = await asyncpg.create_pool(
+                    self._driver_url,
+                    min_size=0,
+                    max_size=self._driver_pool_size,
+                    server_settings=self._driver_settings,
+                    init=_driver_codecs,
+                    reset=_no_reset,
+                )
+            return self._driver_pool
+
     async def ping(self) -> None:
         """Raise unless the database answers."""
         async with self.engine.connect() as conn:
@@ -296,6 +336,38 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.read_engine.dispose()
+        pool, self._driver_pool = self._driver_pool, None
+        if pool is not None:
+            try:
+                await asyncio.wait_for(pool.close(), timeout=10)
+            except TimeoutError:  # a connection still held at shutdown: do not wait for it
+                pool.terminate()
+
+
+def _json_loads(data: bytes) -> Any:
+    return orjson.loads(data)
+
+
+def _jsonb_loads(data: bytes) -> Any:
+    return orjson.loads(data[1:])  # binary jsonb: a version byte, then the text
+
+
+def _jsonb_dumps(value: str) -> bytes:
+    return b"\x01" + value.encode()
+
+
+async def _driver_codecs(conn: asyncpg.Connection) -> None:
+    """json and jsonb decoded to Python values, as the engines' asyncpg dialect does."""
+    await conn.set_type_codec(
+        "json", encoder=str.encode, decoder=_json_loads, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_dumps, decoder=_jsonb_loads, schema="pg_catalog", format="binary"
+    )
+
+
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Release without ``RESET ALL``/``UNLISTEN``/``CLOSE ALL``: hot reads leave no session state."""
 
 
 _ASYNCPG = asyncpg_dialect()
@@ -318,18 +390,30 @@ class LeanSelect:
     def _args(self, params: dict[str, Any]) -> list[Any]:
         return [params[name] for name in self.names]
 
-    async def fetch(self, conn: AsyncConnection, **params: Any) -> list[Any]:
-        """Every row (asyncpg records)."""
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
+    async def fetch(self, conn: AsyncConnection | Any, **params: Any) -> list[Any]:
+        """Every row (asyncpg records); ``conn`` a read connection or a ``ReadDriver``."""
+        driver = await driver_of(conn)
         rows: list[Any] = await driver.fetch(self.sql, *self._args(params))
         return rows
 
-    async def fetchrow(self, conn: AsyncConnection, **params: Any) -> Any:
-        """The first row (an asyncpg record), or None."""
+    async def fetchrow(self, conn: AsyncConnection | Any, **params: Any) -> Any:
+        """The first row (an asyncpg record), or None; ``conn`` a read connection or a ``ReadDriver``."""
+        driver = await driver_of(conn)
+        return await driver.fetchrow(self.sql, *self._args(params))
+
+    async def fetchval(self, conn: AsyncConnection | Any, **params: Any) -> Any:
+        """The first column of the first row, or None."""
+        driver = await driver_of(conn)
+        return await driver.fetchval(self.sql, *self._args(params))
+
+
+async def driver_of(conn: AsyncConnection | Any) -> Any:
+    """The asyncpg connection of a SQLAlchemy connection, or ``conn`` itself (a ``ReadDriver``)."""
+    if isinstance(conn, AsyncConnection):
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
-        return await driver.fetchrow(self.sql, *self._args(params))
+        return driver
+    return conn
 
 
 def _refuse_closed_connection(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
@@ -400,3 +484,13 @@ async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
 
 # The same read-only pool as ReadSession, without the ORM session around the connection.
 ReadConnection = Annotated[AsyncConnection, Depends(_read_connection, scope="function")]
+
+
+async def _read_driver(request: Request) -> AsyncIterator[Any]:
+    db: Database = request.app.state.db
+    async with db.read_driver() as driver:
+        yield driver
+
+
+# For hot routes: a bare asyncpg connection (read-only, autocommit) for ``LeanSelect`` queries.
+ReadDriver = Annotated[Any, Depends(_read_driver, scope="function")]

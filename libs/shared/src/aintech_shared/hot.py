@@ -26,16 +26,30 @@ that override a dependency get FastAPI's behaviour).
 
 Declared as ``@router.get(path, ..., route_class_override=HotRoute)`` is not available on the
 decorators, hence :func:`hot_get`.
+
+:class:`HotDispatch` (installed by the chassis' app factory) serves a GET for a hot route before
+FastAPI's stack: a table of the hot routes, checked first, hands the request to the same user
+middleware (request and correlation ids, identity, metrics, access line, JSON body guard, tracing
+when on), wrapped in Starlette's ``ServerErrorMiddleware`` with the app's 500 handler, and the
+same exception handlers Starlette's ``ExceptionMiddleware`` would use (problem+json answers, the
+same headers). What it skips: FastAPI's telemetry and body-limit layers (telemetry is off; a hot
+route reads no body), the second middleware instances' routing, the included routers' matching and
+``request_response``'s wrapper. A hot route that an earlier route would shadow (its path, with a
+UUID for each parameter, matched first by another route) stays with FastAPI's router; so do all
+requests while dependency overrides are set.
 """
 
 from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter
+import structlog
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import (
     Dependant,
     _get_cache_key,
@@ -43,9 +57,23 @@ from fastapi.dependencies.models import (
     _is_coroutine_callable,
 )
 from fastapi.dependencies.utils import _solve_generator, get_typed_return_annotation
-from fastapi.routing import APIRoute, _effective_route_context_var
+from fastapi.routing import (
+    _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY,
+    _FASTAPI_SCOPE_KEY,
+    APIRoute,
+    _effective_route_context_var,
+    _EffectiveRouteContext,
+    _IncludedRouter,
+)
+from starlette._exception_handler import wrap_app_handling_exceptions
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, replace_params
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+log = structlog.get_logger("aintech.hot")
 
 Resolver = Callable[[Request, dict[Any, Any]], Awaitable[dict[str, Any]]]
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -200,3 +228,143 @@ def hot_get(
         return endpoint
 
     return decorate
+
+
+# --- the hot route table, checked before FastAPI's stack ----------------------------------------
+
+_SAMPLE_UUID = uuid.UUID("00000000-0000-4000-8000-000000000000")
+_ENTRY = "aintech.hot_route"
+
+
+@dataclass(frozen=True)
+class _HotEntry:
+    route: HotRoute
+    context: _EffectiveRouteContext | None  # how an included router declared it (None: on the app)
+    handler: Handler
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if self.context is not None:
+            return self.context.matches(scope)
+        return self.route.matches(scope)
+
+    @property
+    def path_format(self) -> str:
+        return str(self.context.path_format if self.context is not None else self.route.path_format)
+
+    @property
+    def convertors(self) -> dict[str, Any]:
+        return dict(
+            self.context.param_convertors if self.context is not None else self.route.param_convertors
+        )
+
+
+def _candidates(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute | _EffectiveRouteContext]:
+    """The app's routes in the order its router tries them, included routers flattened."""
+    for route in routes:
+        if isinstance(route, _IncludedRouter):
+            yield from _candidates(route.effective_candidates())  # type: ignore[arg-type]
+        else:
+            yield route
+
+
+def _build_handler(route: HotRoute, context: _EffectiveRouteContext | None) -> Handler:
+    if context is None:
+        return route.get_route_handler()
+    token = _effective_route_context_var.set(context)  # as FastAPI builds an included route
+    try:
+        return route.get_route_handler()
+    finally:
+        _effective_route_context_var.reset(token)
+
+
+def _first_match(candidates: Sequence[BaseRoute | _EffectiveRouteContext], scope: Scope) -> Any:
+    for candidate in candidates:
+        match, _ = candidate.matches(dict(scope))
+        if match is Match.FULL:
+            return candidate
+    return None
+
+
+def hot_table(app: FastAPI) -> list[_HotEntry]:
+    """Every hot route of ``app`` that its router would pick for its own paths."""
+    candidates = list(_candidates(app.router.routes))
+    table: list[_HotEntry] = []
+    for candidate in candidates:
+        if isinstance(candidate, _EffectiveRouteContext) and isinstance(candidate.original_route, HotRoute):
+            entry = _HotEntry(
+                candidate.original_route, candidate, _build_handler(candidate.original_route, candidate)
+            )
+        elif isinstance(candidate, HotRoute):
+            entry = _HotEntry(candidate, None, _build_handler(candidate, None))
+        else:
+            continue
+        if "GET" not in (entry.route.methods or ()):
+            continue
+        values: dict[str, Any] = dict.fromkeys(entry.convertors, _SAMPLE_UUID)
+        sample, _ = replace_params(entry.path_format, entry.convertors, values)
+        probe = {"type": "http", "method": "GET", "path": sample, "root_path": "", "path_params": {}}
+        if _first_match(candidates, probe) is not candidate:
+            log.warning("hot_route_shadowed", path=entry.path_format)
+            continue
+        table.append(entry)
+    return table
+
+
+class _HotEndpoint:
+    """The innermost app of the hot chain: the exception handlers, the exit stacks, the handler."""
+
+    def __init__(self, app: FastAPI, handlers: dict[Any, Any]) -> None:
+        errors = ExceptionMiddleware(app.router, handlers=handlers, debug=app.debug)
+        self._handlers = (errors._exception_handlers, errors._status_handlers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["starlette.exception_handlers"] = self._handlers
+        await wrap_app_handling_exceptions(self._serve, Request(scope, receive, send))(scope, receive, send)
+
+    @staticmethod
+    async def _serve(scope: Scope, receive: Receive, send: Send) -> None:
+        entry: _HotEntry = scope[_ENTRY]
+        request = Request(scope, receive, send)
+        async with AsyncExitStack() as request_stack:
+            scope["fastapi_inner_astack"] = request_stack
+            async with AsyncExitStack() as function_stack:
+                scope["fastapi_function_astack"] = function_stack
+                response = await entry.handler(request)
+            await response(scope, receive, send)
+
+
+class HotDispatch:
+    """ASGI: a GET on a hot route goes through the hot chain; everything else through ``stack``
+    (FastAPI's own middleware stack and router). See the module docstring."""
+
+    def __init__(self, app: FastAPI, stack: ASGIApp) -> None:
+        self.app = app
+        self.stack = stack
+        self.table = hot_table(app)
+        error_handler = None
+        handlers: dict[Any, Any] = {}
+        for key, value in app.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = value
+            else:
+                handlers[key] = value
+        chain: ASGIApp = _HotEndpoint(app, handlers)
+        for cls, args, kwargs in reversed(app.user_middleware):
+            chain = cls(chain, *args, **kwargs)
+        self.chain = ServerErrorMiddleware(chain, handler=error_handler, debug=app.debug)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and not self.app.dependency_overrides:
+            for entry in self.table:
+                match, child_scope = entry.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child_scope)
+                    scope["route"] = entry.route
+                    if entry.context is not None:
+                        scope.setdefault(_FASTAPI_SCOPE_KEY, {})[_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY] = (
+                            entry.context
+                        )
+                    scope[_ENTRY] = entry
+                    await self.chain(scope, receive, send)
+                    return
+        await self.stack(scope, receive, send)

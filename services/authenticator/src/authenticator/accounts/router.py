@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from aintech_contracts.rbac import permissions_for
 from aintech_shared.auth import CurrentPrincipal
-from aintech_shared.db import DbSession, ReadConnection
+from aintech_shared.db import DbSession, ReadDriver
 from aintech_shared.errors import responses
 from aintech_shared.hot import hot_get
 from authenticator.accounts import service
@@ -148,7 +148,7 @@ async def resend_verification(caller: CurrentCaller, db: DbSession, rt: RuntimeD
     "session id.",
     responses=responses(*AUTH_ERRORS),
 )
-async def me(principal: CurrentPrincipal, db: ReadConnection) -> Response:
+async def me(principal: CurrentPrincipal, db: ReadDriver) -> Response:
     view = await oauth.account_view(db, principal=principal)
     return _json(
         MeOut.model_construct(

@@ -117,7 +117,7 @@ _ACCOUNT_VIEW = (
 _ACCOUNT_VIEW_LEAN = LeanSelect(cast(Select[Any], _ACCOUNT_VIEW))
 
 
-async def account_view(db: AsyncConnection, *, user_id: uuid.UUID, session_id: uuid.UUID) -> Any:
+async def account_view(db: AsyncConnection | Any, *, user_id: uuid.UUID, session_id: uuid.UUID) -> Any:
     """The caller's account, login-session state and linked identities (an asyncpg record, read by
     column name); None if the session is not theirs."""
     return await _ACCOUNT_VIEW_LEAN.fetchrow(db, session_id=session_id, user_id=user_id)

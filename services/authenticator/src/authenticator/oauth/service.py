@@ -229,7 +229,7 @@ async def callback(
     return await sign_in(session, rt=rt, user=user, client=client, method=f"oauth:{provider.name}")
 
 
-async def account_view(db: AsyncConnection, *, principal: Principal) -> Any:
+async def account_view(db: AsyncConnection | Any, *, principal: Principal) -> Any:
     """The caller's account with its linked identities, read in one query (a record read by column
     name); 401 unless the session is live."""
     user_id, session_id = subject_ids(principal)

@@ -3,14 +3,14 @@
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aintech_contracts.rbac import Permission, Role
 from aintech_shared.auth import CurrentPrincipal, Principal
-from aintech_shared.db import DbSession, ReadConnection, ReadSession
+from aintech_shared.db import DbSession, ReadDriver, ReadSession
 from aintech_shared.errors import Forbidden
 from core_crm.core.access import admin_only, staff_only, staff_or_self
 from core_crm.core.actor import acting
@@ -40,7 +40,7 @@ class Viewer:
         return self.is_staff or (self.customer_id is not None and customer_id == self.customer_id)
 
 
-async def resolve_viewer(session: AsyncSession | AsyncConnection, principal: Principal) -> Viewer:
+async def resolve_viewer(session: AsyncSession | AsyncConnection | Any, principal: Principal) -> Viewer:
     if principal.is_staff:
         return Viewer(principal=principal, customer_id=None)
     try:
@@ -72,10 +72,10 @@ def read_viewer(*permissions: Permission) -> Callable[..., Awaitable[Viewer]]:
 
 
 def lean_viewer(*permissions: Permission) -> Callable[..., Awaitable[Viewer]]:
-    """As :func:`read_viewer`, on the bare read-only connection of the hot reads (``ReadConnection``)."""
+    """As :func:`read_viewer`, on the bare asyncpg connection of the hot reads (``ReadDriver``)."""
     guard = staff_or_self(*permissions)
 
-    async def _dependency(principal: Annotated[Principal, Depends(guard)], conn: ReadConnection) -> Viewer:
+    async def _dependency(principal: Annotated[Principal, Depends(guard)], conn: ReadDriver) -> Viewer:
         return await resolve_viewer(conn, principal)
 
     return _dependency

@@ -68,7 +68,7 @@ async def get(
     return (await session.scalars(query)).first()
 
 
-async def view(conn: AsyncConnection, customer_id: uuid.UUID) -> Any:
+async def view(conn: AsyncConnection | Any, customer_id: uuid.UUID) -> Any:
     """One customer's view columns by id (an asyncpg record, or None): one query on the read path."""
     return await _VIEW_BY_ID.fetchrow(conn, customer_id=customer_id)
 
@@ -81,11 +81,17 @@ async def lock_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uui
     return {row.id: row for row in rows}
 
 
-async def by_user(session: AsyncSession | AsyncConnection, user_id: uuid.UUID) -> uuid.UUID | None:
-    """The live customer linked to an account."""
-    return await session.scalar(
-        select(Customer.id).where(Customer.user_id == user_id, Customer.status.not_in(CLOSED_STATUSES))
-    )
+_BY_USER = LeanSelect(select(_TABLE.c.id).where(_TABLE.c.user_id == bindparam("user_id"), text(LIVE_WHERE)))
+
+
+async def by_user(session: AsyncSession | AsyncConnection | Any, user_id: uuid.UUID) -> uuid.UUID | None:
+    """The live customer linked to an account (on a session, a connection or a ``ReadDriver``)."""
+    if isinstance(session, AsyncSession | AsyncConnection):
+        return await session.scalar(
+            select(Customer.id).where(Customer.user_id == user_id, Customer.status.not_in(CLOSED_STATUSES))
+        )
+    found: uuid.UUID | None = await _BY_USER.fetchval(session, user_id=user_id)
+    return found
 
 
 async def live_by_email(session: AsyncSession, email: str) -> Customer | None:
@@ -230,7 +236,7 @@ _SEARCHES: dict[tuple[str, tuple[str, ...]], LeanSelect] = {}
 
 
 async def search(
-    conn: AsyncConnection, *, sort: str, limit: int, **criteria: Any
+    conn: AsyncConnection | Any, *, sort: str, limit: int, **criteria: Any
 ) -> tuple[Sequence[Any], list[Any] | None]:
     """One page of customer views (asyncpg records) and the keyset of the next page (None on the last).
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from aintech_contracts.rbac import Permission
 from aintech_shared.app import json_response
-from aintech_shared.db import DbSession, ReadConnection
+from aintech_shared.db import DbSession, ReadDriver
 from aintech_shared.errors import NotFound, responses
 from aintech_shared.hot import hot_get
 from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor, encode_cursor
@@ -59,7 +59,7 @@ NOT_FOUND = (404, "No such customer", "No such customer.")
 )
 async def search_customers(
     who: Reader,
-    db: ReadConnection,
+    db: ReadDriver,
     q: Annotated[QueryText | None, Query(description="Name, e-mail, phone or DNI/NIE/CIF.")] = None,
     email: Annotated[QueryText | None, Query(description="E-mail prefix.")] = None,
     phone: Annotated[QueryText | None, Query(description="Phone or mobile (any format).")] = None,
@@ -177,7 +177,7 @@ async def confirm_contact_change(
     description="The CRM record linked to the calling customer account (linked by verified e-mail).",
     responses=responses(*GUARDED, (404, "No customer record is linked to this account")),
 )
-async def my_record(who: Reader, db: ReadConnection) -> Response:
+async def my_record(who: Reader, db: ReadDriver) -> Response:
     if who.customer_id is None:
         raise NotFound("No customer record is linked to this account.")
     customer = await service.read_customer(db, viewer=who, customer_id=who.customer_id)
@@ -192,7 +192,7 @@ async def my_record(who: Reader, db: ReadConnection) -> Response:
     description="The `ETag` header is the record's version; send it back as `If-Match` to update.",
     responses=responses(*GUARDED, NOT_FOUND),
 )
-async def get_customer(customer_id: uuid.UUID, who: Reader, db: ReadConnection) -> Response:
+async def get_customer(customer_id: uuid.UUID, who: Reader, db: ReadDriver) -> Response:
     customer = await service.read_customer(db, viewer=who, customer_id=customer_id)
     return _view(customer)
 
