@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import routing as fastapi_routing
 from httpx import ASGITransport, AsyncClient
 from pydantic import BaseModel
@@ -202,17 +202,24 @@ async def test_path_values_the_router_did_not_convert_get_fastapis_validation(so
     assert len(solved) == 4  # every request, hot ones included, went through FastAPI's solving
 
 
+async def query_dependency(q: str) -> str:
+    return q
+
+
+async def with_query(value: Annotated[str, Depends(query_dependency)]) -> Response:  # a dependency's query
+    return Response()
+
+
+def blocking() -> str:
+    return "x"
+
+
+async def with_sync(value: Annotated[str, Depends(blocking)]) -> Response:
+    return Response()
+
+
 def test_a_graph_the_plan_cannot_resolve_is_refused_when_declared() -> None:
     router = APIRouter()
-
-    async def with_query(q: str) -> Response:
-        return Response()
-
-    def blocking() -> str:
-        return "x"
-
-    async def with_sync(value: Annotated[str, Depends(blocking)]) -> Response:
-        return Response()
 
     async def returns_a_model() -> ThingOut:
         return ThingOut(id=KNOWN, name="x")
@@ -228,3 +235,48 @@ def test_a_graph_the_plan_cannot_resolve_is_refused_when_declared() -> None:
     ):
         with pytest.raises(NotCompilable):
             hot_get(router, path)(endpoint)
+
+
+async def listing(
+    request: Request,
+    who: Viewer,
+    conn: Conn,
+    limit: int = 10,
+    tag: Annotated[list[str] | None, Query()] = None,
+) -> Response:
+    _ledger(request).events.append(f"listing:{conn['id']}")
+    return json_response({"who": who, "limit": limit, "tag": tag})
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "status"),
+    [
+        ("?limit=3&tag=a&tag=b", {"x-who": "ana"}, 200),
+        ("", {"x-who": "ana"}, 200),  # defaults
+        ("?limit=many&tag=a", {"x-who": "ana"}, 422),  # FastAPI's validation, FastAPI's errors
+        ("?limit=many", None, 403),  # the dependencies run first: refused before the query is read
+    ],
+)
+async def test_an_endpoints_query_parameters_are_validated_as_fastapi_does(
+    solved: list[int], query: str, headers: dict[str, str] | None, status: int
+) -> None:
+    answers, ledgers = [], []
+    for kind in ("plain", "hot"):
+        ledger = Ledger()
+        router = APIRouter(prefix="/lists")
+        if kind == "plain":
+            router.add_api_route("/plain", listing, methods=["GET"])
+        else:
+            hot_get(router, "/hot")(listing)
+        app = FastAPI()
+        app.state.ledger = ledger
+        install_error_handlers(app)
+        app.include_router(router)
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+            answers.append(await client.get(f"/lists/{kind}{query}", headers=headers or {}))
+        ledgers.append(ledger)
+    plain, hot = answers
+    assert plain.status_code == hot.status_code == status
+    assert hot.json() == json.loads(plain.text.replace("/lists/plain", "/lists/hot"))
+    assert ledgers[0].events == ledgers[1].events
+    assert len(solved) == 1  # the plain twin only

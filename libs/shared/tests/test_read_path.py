@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+import asyncpg
 import pytest
 from asyncpg.connection import LoggedQuery
 from fastapi import APIRouter
@@ -20,7 +21,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy import bindparam, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from aintech_devtools.testing import ScratchSchema
+from aintech_devtools.testing import ScratchSchema, rolled_back
 from aintech_shared.app import create_service_app, render_json
 from aintech_shared.db import Database, DbSession, LeanSelect, ReadConnection, ReadSession
 from aintech_shared.settings import ServiceSettings
@@ -228,3 +229,46 @@ def test_render_json_writes_what_a_response_model_writes() -> None:
     assert json.loads(render_json(value)) == Row(**value).model_dump(mode="json")
     with pytest.raises(TypeError):
         render_json({"unknown": object()})
+
+
+async def test_a_read_driver_reads_json_refuses_writes_skips_the_reset_and_closes_with_the_database(
+    db: Database, scratch: ScratchSchema
+) -> None:
+    ledger = scratch.ledger
+    marker = f"driver-{uuid.uuid4().hex[:8]}"
+    async with db.transaction() as session:
+        await session.execute(ledger.insert().values(policy_id=marker, seq=1))
+    lean = LeanSelect(select(ledger.c.policy_id, ledger.c.seq).where(ledger.c.policy_id == bindparam("p")))
+    sent: list[str] = []
+    async with db.read_driver() as driver:
+        raw = driver._con  # the pooled connection under asyncpg's proxy
+        raw.add_query_logger(lambda record: sent.append(record.query))
+        row = await lean.fetchrow(driver, p=marker)
+        assert (row["policy_id"], row["seq"]) == (marker, 1)
+        assert await driver.fetchval("""SELECT '{"a": [1, "dos"]}'::jsonb""") == {"a": [1, "dos"]}
+        assert await driver.fetchval("SELECT '[1, null]'::json") == [1, None]
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await driver.execute("INSERT INTO ledger (policy_id) VALUES ($1)", marker)
+    async with db.read_driver() as again:
+        assert again._con is raw, "the released connection is handed out again"
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert len(sent) == 4 and sent[-1].startswith("INSERT"), sent
+    assert not any("RESET" in query or "UNLISTEN" in query for query in sent), "no reset on release"
+
+    async with rolled_back(db) as conn:  # the test helper's binding: the driver sees its rows
+        await conn.execute(ledger.insert().values(policy_id=f"{marker}-unseen-outside"))
+        async with db.read_driver() as driver:
+            assert (
+                await driver.fetchval(
+                    "SELECT count(*) FROM ledger WHERE policy_id = $1", f"{marker}-unseen-outside"
+                )
+                == 1
+            )
+
+    pool = db._driver_pool
+    assert pool is not None
+    await db.dispose()
+    assert pool.is_closing() and db._driver_pool is None
+    async with db.transaction() as session:
+        await session.execute(ledger.delete().where(ledger.c.policy_id == marker))

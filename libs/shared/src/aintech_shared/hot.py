@@ -15,13 +15,16 @@ and replaces only the per-request solving with a plan made when the handler is b
   closed before the response is sent);
 * ``Request`` parameters, and path parameters typed ``uuid.UUID`` — which the chassis router
   already matched as UUIDs (``aintech_shared.routing``), so they arrive converted;
+* the endpoint's own query parameters, validated by FastAPI's own ``request_params_to_args``
+  after the dependencies ran (as ``solve_dependencies`` orders it: a refused token answers 401
+  before a bad query answers 422), their errors raised as FastAPI's ``RequestValidationError``;
 * the endpoint must return a ``Response`` (built by the endpoint, e.g. ``json_response``).
 
-Anything else in the graph — query, header, cookie or body parameters, a sync callable, a
-``Response``/``BackgroundTasks``/``SecurityScopes`` parameter, a concurrency limit — is refused
-when the route is declared (``TypeError``): such a route stays an ordinary ``APIRoute``. At
-request time the plan hands the request to FastAPI's own handler when a path value did not
-arrive converted (a router that was not constrained) or when dependency overrides are set (tests
+Anything else in the graph — a dependency's query parameters, header, cookie or body parameters,
+a sync callable, a ``Response``/``BackgroundTasks``/``SecurityScopes`` parameter, a concurrency
+limit — is refused when the route is declared (``TypeError``): such a route stays an ordinary
+``APIRoute``. At request time the plan hands the request to FastAPI's own handler when a path
+value did not arrive converted (a router that was not constrained) or when dependency overrides are set (tests
 that override a dependency get FastAPI's behaviour).
 
 Declared as ``@router.get(path, ..., route_class_override=HotRoute)`` is not available on the
@@ -56,13 +59,15 @@ from fastapi.dependencies.models import (
     _is_async_gen_callable,
     _is_coroutine_callable,
 )
-from fastapi.dependencies.utils import _solve_generator, get_typed_return_annotation
+from fastapi.dependencies.utils import _solve_generator, get_typed_return_annotation, request_params_to_args
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import (
     _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY,
     _FASTAPI_SCOPE_KEY,
     APIRoute,
     _effective_route_context_var,
     _EffectiveRouteContext,
+    _extract_endpoint_context,
     _IncludedRouter,
 )
 from starlette._exception_handler import wrap_app_handling_exceptions
@@ -83,9 +88,9 @@ class NotCompilable(TypeError):
     """The route's dependency graph uses something the plan does not resolve."""
 
 
-def _refuse_unsupported(dependant: Dependant, where: str) -> None:
+def _refuse_unsupported(dependant: Dependant, where: str, *, endpoint: bool) -> None:
     unsupported = {
-        "query parameters": dependant.query_params,
+        "query parameters": not endpoint and dependant.query_params,
         "header parameters": dependant.header_params,
         "cookie parameters": dependant.cookie_params,
         "a body": dependant.body_params,
@@ -113,9 +118,10 @@ def path_aliases(dependant: Dependant) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def compile_dependencies(dependant: Dependant, where: str = "endpoint") -> Resolver:
-    """The values ``dependant.call`` takes, resolved as ``solve_dependencies`` would."""
-    _refuse_unsupported(dependant, where)
+def compile_dependencies(dependant: Dependant, where: str = "endpoint", *, endpoint: bool = True) -> Resolver:
+    """The values ``dependant.call`` takes, resolved as ``solve_dependencies`` would (query
+    parameters on the ``endpoint`` level only)."""
+    _refuse_unsupported(dependant, where, endpoint=endpoint)
     subs = []
     for sub in dependant.dependencies:
         call = sub.call
@@ -135,11 +141,15 @@ def compile_dependencies(dependant: Dependant, where: str = "endpoint") -> Resol
                 kind,
                 sub.use_cache,
                 _get_cache_key(dependant=sub),
-                compile_dependencies(sub, name),
+                compile_dependencies(sub, name, endpoint=False),
             )
         )
     paths = tuple((field.name, field.alias) for field in dependant.path_params)
     request_name = dependant.request_param_name
+    queries = tuple(dependant.query_params)
+    context = _extract_endpoint_context(dependant.call) if queries and dependant.call else None
+    if context is not None and dependant.path:
+        context["path"] = f"GET {dependant.path}"
 
     async def resolve(request: Request, cache: dict[Any, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -166,6 +176,11 @@ def compile_dependencies(dependant: Dependant, where: str = "endpoint") -> Resol
                 values[field_name] = params[alias]
         if request_name is not None:
             values[request_name] = request
+        if queries:
+            found, errors = request_params_to_args(queries, request.query_params)
+            if errors:
+                raise RequestValidationError(errors, body=None, endpoint_ctx=context)
+            values.update(found)
         return values
 
     return resolve
@@ -299,6 +314,12 @@ def hot_table(app: FastAPI) -> list[_HotEntry]:
         else:
             continue
         if "GET" not in (entry.route.methods or ()):
+            continue
+        try:  # what an including router added may not compile: FastAPI's own handler then
+            compile_dependencies(
+                entry.context.dependant if entry.context is not None else entry.route.dependant
+            )
+        except NotCompilable:
             continue
         values: dict[str, Any] = dict.fromkeys(entry.convertors, _SAMPLE_UUID)
         sample, _ = replace_params(entry.path_format, entry.convertors, values)

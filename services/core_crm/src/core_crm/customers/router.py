@@ -46,7 +46,8 @@ GUARDED = ((401, "Missing or invalid access token"), (403, "Missing permission")
 NOT_FOUND = (404, "No such customer", "No such customer.")
 
 
-@router.get(
+@hot_get(
+    router,
     "",
     response_model=CursorPage[CustomerOut],
     summary="Search and list customers",
