@@ -81,6 +81,25 @@ async def run(args: argparse.Namespace, env: dict[str, str], offset: int) -> Non
                     if args.only and workload.name not in args.only:
                         continue
                     for name in order:
+                        spy = None
+                        if args.spy and round_ == 0:  # one profile per process and workload
+                            spy = await asyncio.create_subprocess_exec(
+                                "py-spy",
+                                "record",
+                                "--format",
+                                "raw",
+                                "--rate",
+                                "250",
+                                "--nonblocking",
+                                "--duration",
+                                str(int(args.seconds + 2)),
+                                "--pid",
+                                str(procs[name].pid),
+                                "--output",
+                                str(Path(args.spy) / f"{workload.name}-{name}.txt"),
+                                stdout=asyncio.subprocess.DEVNULL,
+                                stderr=asyncio.subprocess.DEVNULL,
+                            )
                         result = await run_wrk(
                             f"http://127.0.0.1:{ports[name]}",
                             workload,
@@ -88,6 +107,8 @@ async def run(args: argparse.Namespace, env: dict[str, str], offset: int) -> Non
                             connections=args.connections,
                             seconds=args.seconds,
                         )
+                        if spy is not None:
+                            await spy.wait()
                         cpu.setdefault((workload.name, name), []).append(result.cpu_ms["crm"])
                         print(
                             f"  round {round_ + 1} {workload.name:<20} {name}: {result.rps:>7,.0f} req/s"
@@ -115,6 +136,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=6)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--spy", default=None, help="directory: py-spy profiles (raw) of the first round")
     parser.add_argument("--only", type=lambda v: v.split(","), default=None, help="crm.customer_by_id,…")
     args = parser.parse_args()
     import stack

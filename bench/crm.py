@@ -521,6 +521,8 @@ async def bench_crm(
     )
     errors = sum(r.errors for r in results.values())
     checks.add("every request answered 2xx", f"{errors} errors", "0", errors == 0)
+    for line_ in ceilings(by_id, search, connections):
+        print(line_, flush=True)
     plans = await explain_search(admin_url)
     slowest = max(plans, key=lambda name: plans[name])
     print(
@@ -535,6 +537,39 @@ async def bench_crm(
         plans[slowest] <= P99_MAX_MS,
     )
     return checks.report()
+
+
+HPA_UTILIZATION = 0.65  # decision 0027: the HorizontalPodAutoscaler's CPU target
+
+
+def ceilings(by_id: WrkResult, search: WrkResult, connections: int) -> list[str]:
+    """What one process, this machine and production can serve, from the CPU per request measured
+    through the gateway (decision 0027: one uvicorn process is one core at most; the req/s and
+    p99 targets at 32 connections are met by processes, not by a single one)."""
+    lines = []
+    cores = os.cpu_count() or 1
+    for name, result in (("read by id", by_id), ("name search", search)):
+        cpu = result.cpu_ms
+        crm, gateway, postgres = cpu["crm"], cpu["gateway"], cpu.get("postgres", 0.0)
+        if not crm or not gateway:
+            continue
+        path_ms = crm + gateway + postgres
+        line = (
+            f"  {name}: one process' ceiling (1000 / CPU-ms) core-crm {1000 / crm:,.0f}/s, gateway "
+            f"{1000 / gateway:,.0f}/s; this {cores}-core machine, all of it for the path "
+            f"({path_ms:.2f} CPU-ms, wrk not counted): {cores * 1000 / path_ms:,.0f}/s, so at "
+            f"{connections} connections a mean latency of at least {connections * path_ms / cores:.0f} ms"
+        )
+        if result is by_id:
+            pods = {
+                k: max(1, -(-BY_ID_MIN_RPS * v // (1000 * HPA_UTILIZATION)))
+                for k, v in (("core-crm", crm), ("gateway", gateway))
+            }
+            line += f"; pods for {BY_ID_MIN_RPS:,.0f}/s at {HPA_UTILIZATION:.0%} CPU: " + ", ".join(
+                f"{k} {int(v)}" for k, v in pods.items()
+            )
+        lines.append(line)
+    return lines
 
 
 async def prepare(admin_url: str, customers: int) -> list[str]:
