@@ -105,3 +105,35 @@ async def test_every_sort_walks_every_match_once_with_its_cursor(api: Api) -> No
         assert sorted(seen) == sorted(ids) and len(seen) == len(ids), sort
         if "last_name" in sort:
             assert names == sorted(names, reverse=sort.startswith("-")), (sort, names)
+
+
+async def test_a_multi_word_name_search_finds_the_phrase_newest_first_page_by_page(api: Api) -> None:
+    """Golden: which records a two-word query finds and in which order (the phrase, folded, as a
+    substring of first name + last names + company; newest first), across pages."""
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    names = [
+        ("María", "López Vidal"),  # matches
+        ("Lopez", "María"),  # the words in the other order: no
+        ("Ana María", "López"),  # matches (the phrase inside)
+        ("Mariana", "López"),  # "mariana lopez": no
+        ("Rosamaría", "Lópezno"),  # matches (the phrase as a substring)
+        ("María", "Pérez López"),  # both words, not as a phrase: no
+        ("MARÍA", "LOPEZ"),  # matches (case and accents folded)
+    ]
+    created = [
+        (await api.customer(first_name=first, last_name=last, tags=[tag]))["id"] for first, last in names
+    ]
+    expected = [created[6], created[4], created[2], created[0]]  # newest first
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"q": "maria lopez", "tag": tag, "limit": "3", **({"cursor": cursor} if cursor else {})}
+        page = (await api.call("GET", "/customers", params=params, expect=200)).json()
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == expected
+    for query in ("  MARÍA   lópez ", "maría lópez"):
+        page = (await api.call("GET", "/customers", params={"q": query, "tag": tag}, expect=200)).json()
+        assert [c["id"] for c in page["items"]] == expected, query
