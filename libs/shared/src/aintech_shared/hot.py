@@ -315,10 +315,11 @@ def hot_table(app: FastAPI) -> list[_HotEntry]:
             continue
         if "GET" not in (entry.route.methods or ()):
             continue
+        dependant = entry.context.dependant if entry.context is not None else entry.route.dependant
+        if dependant is None:
+            continue
         try:  # what an including router added may not compile: FastAPI's own handler then
-            compile_dependencies(
-                entry.context.dependant if entry.context is not None else entry.route.dependant
-            )
+            compile_dependencies(dependant)
         except NotCompilable:
             continue
         values: dict[str, Any] = dict.fromkeys(entry.convertors, _SAMPLE_UUID)
