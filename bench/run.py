@@ -741,7 +741,7 @@ async def bench_hotpath(env: dict[str, str], plan: LoadPlan, offset: int) -> lis
             )
     finally:
         stop(procs.values())
-    return report_hotpath(rounds)
+    return report_hotpath(rounds, plan.connections)
 
 
 def median_of(runs: list[Measured]) -> Measured:
@@ -759,7 +759,7 @@ def median_of(runs: list[Measured]) -> Measured:
     )
 
 
-def report_hotpath(rounds: list[list[Measured]]) -> list[str]:
+def report_hotpath(rounds: list[list[Measured]], connections: int = 32) -> list[str]:
     anchor, direct, via = (median_of([r[i] for r in rounds]) for i in range(3))
     direct_ratio = statistics.median(r[1].rps / r[0].rps for r in rounds)
     gateway_ratio = statistics.median(r[2].rps / r[1].rps for r in rounds)
@@ -791,6 +791,18 @@ def report_hotpath(rounds: list[list[Measured]]) -> list[str]:
         "(the same ratio in CPU, less sensitive to what else runs on the machine)",
         flush=True,
     )
+    if "gateway" in via.cpu_ms:  # decision 0070: what one process and this machine can serve
+        path_ms = via.cpu_ms["service"] + via.cpu_ms["gateway"] + via.cpu_ms.get("postgres", 0.0)
+        cores = os.cpu_count() or 1
+        service_ms, gateway_ms = direct.cpu_ms["service"], via.cpu_ms["gateway"]
+        print(
+            f"  one process' ceiling (1000 / CPU-ms): authenticator {1000 / service_ms:,.0f}/s, "
+            f"gateway {1000 / gateway_ms:,.0f}/s; this {cores}-core machine, all of it for the path "
+            f"through the gateway ({path_ms:.2f} CPU-ms, wrk not counted): "
+            f"{cores * 1000 / path_ms:,.0f}/s, so at {connections} connections a mean latency of "
+            f"at least {connections * path_ms / cores:.0f} ms",
+            flush=True,
+        )
     failures = anchor.failures + direct.failures + via.failures
     checks = Checks("hotpath")
     checks.add(
