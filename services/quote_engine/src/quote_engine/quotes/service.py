@@ -34,7 +34,7 @@ from quote_engine.quotes.schemas import (
     TaxOut,
 )
 from quote_engine.rating.engine import Ineligible, Priced, RatingError, Risk, rate, rate_covers
-from quote_engine.rating.tariff import ReceiptTax, TariffDefinition
+from quote_engine.rating.tariff import CoverLevel, ReceiptTax, TariffDefinition
 from quote_engine.tariffs import service as tariffs
 from quote_engine.tariffs.models import CarrierProduct, TariffVersion
 from quote_engine.tariffs.service import field_error
@@ -50,35 +50,67 @@ _HEAD_FIELDS = {"id", "kind", "priced_on", "created_at", "observed"}
 PINNED = "pinned-v1"
 
 
-# The fields of an OfferOut that refuses, as OfferOut's defaults would fill them.
-_REFUSED: dict[str, Any] = {
-    "zone": None,
-    "net_premium": None,
-    "compulsory_rc_premium": None,
-    "total": None,
-    "source": "rated",
-}
-
-
 class ComparisonAnswer(dict[str, Any]):
     """A comparison as ComparisonOut's JSON form, built once from our own typed parts (the router
     writes it as it is instead of validating and serialising a ComparisonOut again)."""
 
 
-_M = TypeVar("_M", LineOut, TaxOut)
+_M = TypeVar("_M", LineOut, TaxOut, OfferOut, RankedOffer)
 _set = object.__setattr__
 
 
 def _built(model: type[_M], values: dict[str, Any]) -> _M:
     """``model.model_construct(**values)`` for a dataclass row carrying exactly the model's fields
     (Line -> LineOut, TaxLine -> TaxOut): the same instance, without model_construct's per-field
-    walk, which is most of an explained offer's cost (13 lines and 4 taxes each, 80 offers)."""
+    walk, which is most of an explained offer's cost (13 lines and 4 taxes each, 80 offers); also
+    for an offer given every one of its fields."""
     out = model.__new__(model)
     _set(out, "__dict__", dict(values))
     _set(out, "__pydantic_fields_set__", set(values))
     _set(out, "__pydantic_extra__", None)
     _set(out, "__pydantic_private__", None)
     return out
+
+
+# An offer's product, cover and pin: the same for every rating of a version's cover level (a version
+# never changes: migration 0006), so built once per process and shared (never mutated).
+_HEADS: dict[tuple[uuid.UUID, str, str, str], dict[str, Any]] = {}
+_HEADS_LIMIT = 4096
+
+
+def _head(
+    version: TariffVersion, product: CarrierProduct, definition: TariffDefinition, cover: CoverLevel
+) -> dict[str, Any]:
+    key = (version.id, version.digest, product.code, cover.code)
+    head = _HEADS.get(key)
+    if head is None:
+        # The parts are ours and already typed (the tariff was validated at import): the models are
+        # built without validating them again.
+        head = {
+            "product_code": product.code,
+            "carrier": product.carrier,
+            "product_name": definition.product_name,
+            "line": definition.line,
+            "cover": CoverOut.model_construct(
+                code=cover.code,
+                name=cover.name,
+                rank=cover.rank,
+                covers=list(cover.covers),
+                limits=dict(cover.limits),
+                deductible=cover.deductible,
+            ),
+            "tariff": Pin.model_construct(
+                tariff_version_id=version.id,
+                product_code=product.code,
+                carrier=product.carrier,
+                version=version.version,
+                digest=version.digest,
+            ),
+        }
+        if len(_HEADS) >= _HEADS_LIMIT:
+            _HEADS.clear()
+        _HEADS[key] = head
+    return head
 
 
 def _offer(
@@ -107,45 +139,39 @@ def _offer(
             result = rate(definition, cover_code, risk, taxes=taxes, on=on)
         except RatingError as exc:
             raise field_error(exc.field, exc.message) from None
-    # The parts are ours and already typed (the tariff was validated at import, the rating returns
-    # Decimals): the models are built without validating them again.
-    head: dict[str, Any] = {
-        "product_code": product.code,
-        "carrier": product.carrier,
-        "product_name": definition.product_name,
-        "line": definition.line,
-        "cover": CoverOut.model_construct(
-            code=cover.code,
-            name=cover.name,
-            rank=cover.rank,
-            covers=list(cover.covers),
-            limits=dict(cover.limits),
-            deductible=cover.deductible,
-        ),
-        "tariff": Pin.model_construct(
-            tariff_version_id=version.id,
-            product_code=product.code,
-            carrier=product.carrier,
-            version=version.version,
-            digest=version.digest,
-        ),
-    }
+    head = _head(version, product, definition, cover)
     # Every field is given: model_construct would look each default factory's signature up again.
+    # In OfferOut's field order: the serialiser writes an unvalidated instance's fields in that order.
     if isinstance(result, Ineligible):
-        return OfferOut.model_construct(
-            **head, eligible=False, reasons=list(result.reasons), taxes=[], lines=[], **_REFUSED
+        return _built(
+            OfferOut,
+            {
+                **head,
+                "eligible": False,
+                "reasons": list(result.reasons),
+                "zone": None,
+                "net_premium": None,
+                "compulsory_rc_premium": None,
+                "taxes": [],
+                "total": None,
+                "lines": [],
+                "source": "rated",
+            },
         )
-    return OfferOut.model_construct(
-        **head,
-        eligible=True,
-        reasons=[],
-        source="rated",
-        zone=result.zone,
-        net_premium=result.net_premium,
-        compulsory_rc_premium=result.compulsory_rc_premium,
-        taxes=[_built(TaxOut, t.__dict__) for t in result.taxes],
-        total=result.total,
-        lines=[_built(LineOut, line.__dict__) for line in result.lines],
+    return _built(
+        OfferOut,
+        {
+            **head,
+            "eligible": True,
+            "reasons": [],
+            "zone": result.zone,
+            "net_premium": result.net_premium,
+            "compulsory_rc_premium": result.compulsory_rc_premium,
+            "taxes": [_built(TaxOut, t.__dict__) for t in result.taxes],
+            "total": result.total,
+            "lines": [_built(LineOut, line.__dict__) for line in result.lines],
+            "source": "rated",
+        },
     )
 
 
@@ -210,11 +236,14 @@ def _rank(
         )
     scored.sort(key=lambda s: (s[0], s[1], s[2], s[3]))
     ranked = [
-        RankedOffer.model_construct(
-            **offer.__dict__,
-            rank=i,
-            score=score,
-            missing_covers=[c for c in every_cover if c not in offer.cover.covers],
+        _built(
+            RankedOffer,
+            {
+                **offer.__dict__,
+                "rank": i,
+                "score": score,
+                "missing_covers": [c for c in every_cover if c not in offer.cover.covers],
+            },
         )
         for i, (score, _, _, _, offer) in enumerate(scored, start=1)
     ]
