@@ -3,7 +3,8 @@
 ``comparison_<risk>_explained.txt`` is the full answer (every offer's explanation lines) as the
 engine gave it before comparisons were answered and stored compactly (decision 0061): a
 ``?explain=true`` comparison and the read-back of any comparison must still give it, byte for
-byte. ``comparison_<risk>.txt`` is the compact default: the answer without the lines, the stored
+byte. ``comparison_<risk>.txt`` is the compact default: the answer without the lines (each tax
+its code, base and amount), the stored
 request, the stored pins and totals, and the explained read-back.
 
 Each part is checked twice: its bytes are exactly the standard serialisation of its value

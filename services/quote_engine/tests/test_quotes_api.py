@@ -19,6 +19,16 @@ from quote_engine.tariffs.illustrative import CARRIERS, auto_tariff
 
 from .conftest import Api
 
+SUMMARY_TAX = ("code", "base", "amount")
+
+
+def _summary(offer: dict[str, Any]) -> dict[str, Any]:
+    """An explained offer as a comparison's summary gives it: no lines, each tax's code, base, amount."""
+    out = {k: v for k, v in offer.items() if k != "lines"}
+    out["taxes"] = [{k: t[k] for k in SUMMARY_TAX} for t in offer["taxes"]]
+    return out
+
+
 D = Decimal
 AUTO_RISK: dict[str, Any] = {
     "line": "auto",
@@ -97,7 +107,7 @@ async def test_compare_ranks_every_eligible_offer_and_explains_the_recommendatio
     assert stored["kind"] == "comparison" and stored["offers"] == offers
     # by default the same answer without the explanation lines
     compact = (await api.call("POST", "/compare", json=body, expect=201)).json()
-    assert compact["offers"] == [{k: v for k, v in o.items() if k != "lines"} for o in offers]
+    assert compact["offers"] == [_summary(o) for o in offers]
     assert (compact["cover_matrix"], compact["recommendation"]) == (
         result["cover_matrix"],
         result["recommendation"],

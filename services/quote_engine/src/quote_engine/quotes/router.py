@@ -15,10 +15,12 @@ from aintech_shared.errors import responses
 from quote_engine.core.runtime import RuntimeDep
 from quote_engine.quotes import service
 from quote_engine.quotes.schemas import (
+    SUMMARY_EXCLUDE,
     CalculateRequest,
     CalculationOut,
     CompareRequest,
     ComparisonOut,
+    ComparisonSummaryOut,
     DryRunOut,
     OfferOut,
     RankedOffer,
@@ -30,7 +32,6 @@ router = APIRouter(tags=["quotes"])
 Quoter = Annotated[Principal, Depends(require_permissions(Permission.quotes_create))]
 Manager = Annotated[Principal, Depends(require_permissions(Permission.rates_manage))]
 
-_WITHOUT_LINES = {"offers": {"__all__": {"lines"}}, "ineligible": {"__all__": {"lines"}}}
 GUARDED = ((401, "Missing or invalid access token"), (403, "Missing permission"))
 INVALID = (
     422,
@@ -66,14 +67,15 @@ async def calculate(body: CalculateRequest, who: Quoter, db: DbSession, rt: Runt
 @router.post(
     "/compare",
     status_code=status.HTTP_201_CREATED,
-    response_model=ComparisonOut,
+    response_model=ComparisonSummaryOut | ComparisonOut,
     summary="Compare every eligible product across carriers for one risk",
     description="Needs `quotes:create`. Every product of the risk's line in force on the date, at each "
     "cover level asked for (default: all), priced, ranked by value (price against cover and "
     "deductible), with the cover differences side by side and a recommendation that says why. "
     "Ineligible offers are listed apart with their reasons. Each offer carries its net premium, "
-    "taxes and surcharges, total, cover level with limits and deductible, and the tariff version "
-    "it pinned — **without its explanation lines** (`lines` is absent): read one offer's "
+    "taxes and surcharges (code, base, amount), total, cover level with limits and deductible, "
+    "and the tariff version it pinned — **without its explanation lines** (ComparisonSummaryOut: "
+    "no `lines`; the taxes' names and legal references are at `GET /tariffs/taxes`): read one offer's "
     "explanation at `GET /{id}/offers/{rank}`, or ask `?explain=true` for every offer's lines "
     "inline. Stored (`GET /{id}` answers it explained).",
     responses=responses(*GUARDED, INVALID),
@@ -87,8 +89,9 @@ async def compare(
         bool, Query(description="Also every offer's explanation lines (a larger answer).")
     ] = False,
 ) -> Response:
-    # Already ComparisonOut's JSON form, built from our own typed parts: written as it is, byte for
-    # byte what validating and serialising a ComparisonOut would write (test_comparison_bytes).
+    # Already ComparisonSummaryOut's (or with ?explain=true ComparisonOut's) JSON form, built from our
+    # own typed parts: written as it is, byte for byte what validating and serialising the model
+    # would write (test_comparison_bytes).
     answer = await service.compare(db, rt=rt, data=body, actor=_actor(who), explain=explain)
     return Response(orjson.dumps(answer), status_code=status.HTTP_201_CREATED, media_type="application/json")
 
@@ -114,13 +117,13 @@ async def dry_run(
 
 @router.get(
     "/{calculation_id}",
-    response_model=CalculationOut | ComparisonOut,
+    response_model=CalculationOut | ComparisonOut | ComparisonSummaryOut,
     summary="A stored calculation or comparison, as priced",
     description="Needs `quotes:create`. With its explanation and the tariff versions it pinned. A "
     "comparison is stored as its pinned tariff versions and totals: its explanation is rated again "
     "under those versions, the receipt taxes of its date and its risk, and must give the stored "
     "ranking and totals to the cent (otherwise a 500 `stored-quote-mismatch`, never an altered "
-    "answer). `?explain=false` leaves the lines out, as `POST /compare` answers.",
+    "answer). `?explain=false` answers a comparison's summary, as `POST /compare` does.",
     responses=responses(*GUARDED, (404, "No such quote calculation")),
 )
 async def get_calculation(
@@ -130,7 +133,7 @@ async def get_calculation(
     explain: Annotated[bool, Query(description="With each offer's explanation lines.")] = True,
 ) -> Response:
     out = await service.get(db, calculation_id=calculation_id, explain=explain)
-    exclude = None if explain or isinstance(out, CalculationOut) else _WITHOUT_LINES
+    exclude = None if explain or isinstance(out, CalculationOut) else SUMMARY_EXCLUDE
     return Response(orjson.dumps(out.model_dump(mode="json", exclude=exclude)), media_type="application/json")
 
 

@@ -19,6 +19,7 @@ from quote_engine.observed import service as observed
 from quote_engine.quotes import events, repository
 from quote_engine.quotes.models import Calculation
 from quote_engine.quotes.schemas import (
+    SUMMARY_EXCLUDE,
     CalculateRequest,
     CalculationOut,
     CompareRequest,
@@ -286,15 +287,12 @@ def _rank(
     return ranked, recommendation, matrix
 
 
-_WITHOUT_LINES = {"offers": {"__all__": {"lines"}}, "ineligible": {"__all__": {"lines"}}}
-
-
 def _dump(fields: dict[str, Any], include: set[str], *, explain: bool = True) -> dict[str, Any]:
     """These fields of a ComparisonOut in their JSON form (pydantic's serialisation, unvalidated);
-    without ``explain`` the offers have no ``lines``."""
+    without ``explain`` the offers are summarised (ComparisonSummaryOut: no lines, tax amounts)."""
     every = {"kind": "comparison", "observed": [], **fields}  # no default factory to look up
     return ComparisonOut.model_construct(**every).model_dump(
-        mode="json", include=include, exclude=None if explain else _WITHOUT_LINES
+        mode="json", include=include, exclude=None if explain else SUMMARY_EXCLUDE
     )
 
 
