@@ -3,8 +3,9 @@
 The in-process figures are in ``bench/quotes.py`` and ``bench/fraud.py``; here the same work is
 asked of the running service through the gateway, as a client would:
 
-* ``quotes_gateway``: ``POST /api/quotes/compare`` of one auto risk across 20 products (every
-  cover level: 80 ratings, the comparison stored), 8 concurrent clients (wrk ``-c8``) — targets
+* ``quotes_gateway``: ``POST /api/quotes/compare`` of an auto risk across 20 products (every
+  cover level: 80 ratings, the comparison stored), cycling 300 distinct risks (drivers, vehicles,
+  postcodes) so no answer can come from a cache, 8 concurrent clients (wrk ``-c8``) — targets
   ≥ 300 comparisons/s and p99 ≤ 50 ms;
 * ``fraud_gateway``: ``POST /api/fraud/analyze`` of one saved claim without photos (scored,
   stored, published through the outbox) — target p99 ≤ 50 ms; also at 8 clients.
@@ -128,6 +129,57 @@ def post_workload(name: str, path: str, body: dict[str, Any], token: str) -> Wor
     return Workload(name, path, script, None, 50.0)
 
 
+def _lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def cycled_post_workload(name: str, path: str, bodies: list[dict[str, Any]], token: str) -> Workload:
+    """A wrk target POSTing each of ``bodies`` in turn (so no two consecutive requests are alike)."""
+    script = (
+        "bodies = {\n" + ",\n".join(_lua_string(json.dumps(b)) for b in bodies) + "\n}\ncounter = 0\n"
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+        "request = function()\n"
+        "  counter = counter + 1\n"
+        "  return wrk.format(nil, nil, nil, bodies[(counter % #bodies) + 1])\n"
+        "end\n"
+    )
+    return Workload(name, path, script, None, 50.0)
+
+
+# Postal codes of several provinces (each tariff zones them differently).
+POSTAL_CODES = ("28013", "28500", "08001", "08940", "46010", "41004", "42001", "15001", "48001", "29016")
+
+
+def varied_auto_risks(count: int = 300, *, seed: int = 16) -> list[dict[str, Any]]:
+    """``count`` distinct, valid auto risks: drivers, vehicles and postcodes drawn from a fixed seed."""
+    import random
+
+    rng = random.Random(seed)
+    risks: dict[str, dict[str, Any]] = {}
+    while len(risks) < count:
+        age = rng.randint(18, 80)
+        licensed = rng.randint(0, age - 18)
+        risk = {
+            "line": "auto",
+            "postal_code": rng.choice(POSTAL_CODES),
+            "driver_age": age,
+            "years_licensed": licensed,
+            "no_claims_years": rng.randint(0, licensed),
+            "claims_5y": rng.choice((0, 0, 0, 1, 2)),
+            "vehicle_type": "car",
+            "vehicle_value": str(rng.randrange(6000, 60000, 500)),
+            "vehicle_power_hp": rng.randint(60, 250),
+            "vehicle_age": rng.randint(0, 15),
+            "km_per_year": rng.randrange(3000, 40000, 1000),
+            "garage": rng.random() < 0.5,
+            "use": "private",
+        }
+        risks[json.dumps(risk, sort_keys=True)] = risk
+    return list(risks.values())
+
+
 def anchor_workload(row_id: str) -> Workload:
     return Workload("anchor", f"/rows/{row_id}", "", None, 50.0)
 
@@ -207,6 +259,8 @@ async def bench_quotes_gateway(env: dict[str, str], port_offset: int, *, seconds
     products = await seed_products()
     figure("auto products active", str(products))
     body = {"risk": AUTO_RISK}
+    bodies = [{"risk": risk} for risk in varied_auto_risks()]
+    figure("distinct risks cycled", str(len(bodies)))
     async with edge_fleet(
         env,
         port_offset,
@@ -221,10 +275,17 @@ async def bench_quotes_gateway(env: dict[str, str], port_offset: int, *, seconds
         )
         offers = await _post_json(edge.gateway + "/api/quotes/compare", body, edge.token)
         figure("one comparison (eligible + ineligible offers)", offers)
-        results = await _drive(
-            edge, post_workload("compare, through the gateway", "/api/quotes/compare", body, edge.token),
-            anchor_id, seconds=seconds,
-        )  # fmt: skip
+        size = await _answer_bytes(edge.gateway + "/api/quotes/compare", body, edge.token)
+        figure("one comparison's answer, bytes (default / ?explain=true)", size)
+        workload = cycled_post_workload(
+            "compare, through the gateway", "/api/quotes/compare", bodies, edge.token
+        )
+        results = await _drive(edge, workload, anchor_id, seconds=seconds)
+        # For comparison in the same run (not a target): every offer explained, as before decision 0061.
+        explained = cycled_post_workload(
+            "compare ?explain=true (for comparison)", "/api/quotes/compare?explain=true", bodies, edge.token
+        )
+        await _drive(edge, explained, anchor_id, seconds=seconds)
     via = results["via"]
     checks = Checks("quotes")
     checks.add(
@@ -241,6 +302,18 @@ async def bench_quotes_gateway(env: dict[str, str], port_offset: int, *, seconds
     )
     checks.add("every comparison answered 2xx", f"{via.errors} errors", "0", via.errors == 0)
     return checks.report()
+
+
+async def _answer_bytes(url: str, body: dict[str, Any], token: str) -> str:
+    import aiohttp
+
+    bearer = {"Authorization": f"Bearer {token}"}
+    sizes = []
+    async with aiohttp.ClientSession() as session:
+        for query in ("", "?explain=true"):
+            async with session.post(url + query, json=body, headers=bearer) as r:
+                sizes.append(len(await r.read()))
+    return f"{sizes[0]:,} / {sizes[1]:,}"
 
 
 async def _one_id(database_url: str, query: str) -> str:

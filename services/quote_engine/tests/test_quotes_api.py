@@ -19,6 +19,16 @@ from quote_engine.tariffs.illustrative import CARRIERS, auto_tariff
 
 from .conftest import Api
 
+SUMMARY_TAX = ("code", "base", "amount")
+
+
+def _summary(offer: dict[str, Any]) -> dict[str, Any]:
+    """An explained offer as a comparison's summary gives it: no lines, each tax's code, base, amount."""
+    out = {k: v for k, v in offer.items() if k != "lines"}
+    out["taxes"] = [{k: t[k] for k in SUMMARY_TAX} for t in offer["taxes"]]
+    return out
+
+
 D = Decimal
 AUTO_RISK: dict[str, Any] = {
     "line": "auto",
@@ -70,7 +80,7 @@ async def test_an_ineligible_risk_gets_the_reason_not_a_price(api: Api) -> None:
 
 async def test_compare_ranks_every_eligible_offer_and_explains_the_recommendation(api: Api) -> None:
     body = {"risk": AUTO_RISK, "effective_date": "2026-03-01"}
-    result = (await api.call("POST", "/compare", json=body, expect=201)).json()
+    result = (await api.call("POST", "/compare?explain=true", json=body, expect=201)).json()
     offers = result["offers"]
     # six carriers × four cover levels, all eligible for a four-year-old car
     assert len(offers) == 24 and result["ineligible"] == []
@@ -95,6 +105,13 @@ async def test_compare_ranks_every_eligible_offer_and_explains_the_recommendatio
     assert "danos_propios" in basic["missing_covers"]
     stored = (await api.call("GET", f"/{result['id']}", expect=200)).json()
     assert stored["kind"] == "comparison" and stored["offers"] == offers
+    # by default the same answer without the explanation lines
+    compact = (await api.call("POST", "/compare", json=body, expect=201)).json()
+    assert compact["offers"] == [_summary(o) for o in offers]
+    assert (compact["cover_matrix"], compact["recommendation"]) == (
+        result["cover_matrix"],
+        result["recommendation"],
+    )
 
 
 async def test_compare_lists_ineligible_offers_apart_with_their_reason(api: Api) -> None:
@@ -110,7 +127,7 @@ async def test_compare_lists_ineligible_offers_apart_with_their_reason(api: Api)
 
 async def test_compare_and_calculate_agree_to_the_cent(api: Api) -> None:
     body = {"risk": HOME_RISK, "effective_date": "2026-03-01", "cover_levels": ["completo"]}
-    offers = (await api.call("POST", "/compare", json=body, expect=201)).json()["offers"]
+    offers = (await api.call("POST", "/compare?explain=true", json=body, expect=201)).json()["offers"]
     for offer in offers:
         single = {
             "product_code": offer["product_code"],

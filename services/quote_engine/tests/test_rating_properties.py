@@ -219,3 +219,39 @@ def test_rating_every_cover_level_at_once_answers_as_rating_each_alone(
         assert together == alone[-1]
     else:
         assert together == alone
+
+
+@settings(max_examples=300, deadline=None)
+@given(priced_cases(), st.data())
+def test_rating_without_explanation_lines_gives_the_same_figures(
+    case: tuple[TariffDefinition, str, dict[str, Any]], data: st.DataObject
+) -> None:
+    tariff, cover, risk = case
+    dropped = data.draw(st.sampled_from([None, *sorted(risk)]))
+    if dropped is not None:
+        risk = {k: v for k, v in risk.items() if k != dropped}
+    explained = _outcome(lambda: rate(tariff, cover, risk, taxes=TAXES, on=ON))
+    bare = _outcome(lambda: rate(tariff, cover, risk, taxes=TAXES, on=ON, explain=False))
+    codes = [c.code for c in tariff.cover_levels]
+    every = _outcome(lambda: rate_covers(tariff, codes, risk, taxes=TAXES, on=ON))
+    every_bare = _outcome(lambda: rate_covers(tariff, codes, risk, taxes=TAXES, on=ON, explain=False))
+    if isinstance(explained, Priced):
+        assert isinstance(bare, Priced)
+        assert bare.lines == ()
+        assert explained.lines  # the explained one has its lines, and they sum to the same total
+        assert sum((line.amount for line in explained.lines), D(0)) == explained.total == bare.total
+        assert (bare.net_premium, bare.compulsory_rc_premium, bare.taxes, bare.zone) == (
+            explained.net_premium,
+            explained.compulsory_rc_premium,
+            explained.taxes,
+            explained.zone,
+        )
+    else:  # refused alike, for the same reasons, or failing alike on the same field
+        assert bare == explained
+    if isinstance(every, list):
+        assert isinstance(every_bare, list)
+        assert [r.total if isinstance(r, Priced) else r for r in every_bare] == [
+            r.total if isinstance(r, Priced) else r for r in every
+        ]
+    else:
+        assert every_bare == every

@@ -5,7 +5,7 @@ from quote_engine.core.base import MESSAGING, Base
 from quote_engine.observed.models import ObservedPrice
 from quote_engine.optimax.models import CustomerPolicy
 from quote_engine.quotes.models import Calculation
-from quote_engine.tariffs.models import CarrierProduct, ReceiptTaxRow, TariffVersion
+from quote_engine.tariffs.models import CarrierProduct, ReceiptTaxRow, TariffGeneration, TariffVersion
 
 __all__ = [
     "MESSAGING",
@@ -16,5 +16,6 @@ __all__ = [
     "CustomerPolicy",
     "ObservedPrice",
     "ReceiptTaxRow",
+    "TariffGeneration",
     "TariffVersion",
 ]

@@ -31,7 +31,7 @@ def weight(churn_risk: Decimal, customer_value: Decimal) -> Decimal:
 
 async def recommend(session: AsyncSession, *, data: DynamicPricingRequest) -> DynamicPricingOut:
     """For each eligible offer of a stored quote: the recommended discount and the new total."""
-    stored = await quotes.get(session, calculation_id=data.calculation_id)
+    stored = await quotes.get(session, calculation_id=data.calculation_id, explain=False)
     if isinstance(stored, CalculationOut):
         offers: list[OfferOut] = [stored.offer]
         request: CalculateRequest | CompareRequest = CalculateRequest.model_validate(stored.request)

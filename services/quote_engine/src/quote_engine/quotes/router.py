@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from aintech_contracts.rbac import Permission
 from aintech_shared.auth import Principal, require_permissions
@@ -15,11 +15,15 @@ from aintech_shared.errors import responses
 from quote_engine.core.runtime import RuntimeDep
 from quote_engine.quotes import service
 from quote_engine.quotes.schemas import (
+    SUMMARY_EXCLUDE,
     CalculateRequest,
     CalculationOut,
     CompareRequest,
     ComparisonOut,
+    ComparisonSummaryOut,
     DryRunOut,
+    OfferOut,
+    RankedOffer,
     RepricedOut,
 )
 
@@ -63,18 +67,32 @@ async def calculate(body: CalculateRequest, who: Quoter, db: DbSession, rt: Runt
 @router.post(
     "/compare",
     status_code=status.HTTP_201_CREATED,
-    response_model=ComparisonOut,
+    response_model=ComparisonSummaryOut | ComparisonOut,
     summary="Compare every eligible product across carriers for one risk",
     description="Needs `quotes:create`. Every product of the risk's line in force on the date, at each "
-    "cover level asked for (default: all), priced and explained, ranked by value (price against "
-    "cover and deductible), with the cover differences side by side and a recommendation that says "
-    "why. Ineligible offers are listed apart with their reasons. Stored (`GET /{id}`).",
+    "cover level asked for (default: all), priced, ranked by value (price against cover and "
+    "deductible), with the cover differences side by side and a recommendation that says why. "
+    "Ineligible offers are listed apart with their reasons. Each offer carries its net premium, "
+    "taxes and surcharges (code, base, amount), total, cover level with limits and deductible, "
+    "and the tariff version it pinned — **without its explanation lines** (ComparisonSummaryOut: "
+    "no `lines`; the taxes' names and legal references are at `GET /tariffs/taxes`): read one offer's "
+    "explanation at `GET /{id}/offers/{rank}`, or ask `?explain=true` for every offer's lines "
+    "inline. Stored (`GET /{id}` answers it explained).",
     responses=responses(*GUARDED, INVALID),
 )
-async def compare(body: CompareRequest, who: Quoter, db: DbSession, rt: RuntimeDep) -> Response:
-    # Already ComparisonOut's JSON form, built from our own typed parts: written as it is, byte for
-    # byte what validating and serialising a ComparisonOut would write (test_comparison_bytes).
-    answer = await service.compare(db, rt=rt, data=body, actor=_actor(who))
+async def compare(
+    body: CompareRequest,
+    who: Quoter,
+    db: DbSession,
+    rt: RuntimeDep,
+    explain: Annotated[
+        bool, Query(description="Also every offer's explanation lines (a larger answer).")
+    ] = False,
+) -> Response:
+    # Already ComparisonSummaryOut's (or with ?explain=true ComparisonOut's) JSON form, built from our
+    # own typed parts: written as it is, byte for byte what validating and serialising the model
+    # would write (test_comparison_bytes).
+    answer = await service.compare(db, rt=rt, data=body, actor=_actor(who), explain=explain)
     return Response(orjson.dumps(answer), status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
@@ -99,15 +117,40 @@ async def dry_run(
 
 @router.get(
     "/{calculation_id}",
-    response_model=CalculationOut | ComparisonOut,
+    response_model=CalculationOut | ComparisonOut | ComparisonSummaryOut,
     summary="A stored calculation or comparison, as priced",
-    description="Needs `quotes:create`. With its explanation and the tariff versions it pinned.",
+    description="Needs `quotes:create`. With its explanation and the tariff versions it pinned. A "
+    "comparison is stored as its pinned tariff versions and totals: its explanation is rated again "
+    "under those versions, the receipt taxes of its date and its risk, and must give the stored "
+    "ranking and totals to the cent (otherwise a 500 `stored-quote-mismatch`, never an altered "
+    "answer). `?explain=false` answers a comparison's summary, as `POST /compare` does.",
     responses=responses(*GUARDED, (404, "No such quote calculation")),
 )
 async def get_calculation(
-    calculation_id: uuid.UUID, who: Quoter, db: ReadSession
-) -> CalculationOut | ComparisonOut:
-    return await service.get(db, calculation_id=calculation_id)
+    calculation_id: uuid.UUID,
+    who: Quoter,
+    db: ReadSession,
+    explain: Annotated[bool, Query(description="With each offer's explanation lines.")] = True,
+) -> Response:
+    out = await service.get(db, calculation_id=calculation_id, explain=explain)
+    exclude = None if explain or isinstance(out, CalculationOut) else SUMMARY_EXCLUDE
+    return Response(orjson.dumps(out.model_dump(mode="json", exclude=exclude)), media_type="application/json")
+
+
+@router.get(
+    "/{calculation_id}/offers/{rank}",
+    response_model=RankedOffer | OfferOut,
+    summary="One offer of a stored quote, explained",
+    description="Needs `quotes:create`. A comparison's offer ranked `rank` (1 = recommended) with "
+    "its explanation lines — every table row matched, each discount, surcharge and tax with its "
+    "amount and the running total — rated again under its pinned tariff version and checked "
+    "against the stored totals; for a calculation, `rank` 1 is its offer.",
+    responses=responses(*GUARDED, (404, "No such quote calculation, or no offer of that rank")),
+)
+async def get_offer(
+    calculation_id: uuid.UUID, rank: Annotated[int, Path(ge=1, le=10000)], who: Quoter, db: ReadSession
+) -> OfferOut:
+    return await service.offer(db, calculation_id=calculation_id, n=rank)
 
 
 @router.post(

@@ -256,6 +256,42 @@ class OfferOut(BaseModel):
     source: Literal["rated", "observed"] = "rated"
 
 
+class TaxAmountOut(BaseModel):
+    """A receipt tax or surcharge in a comparison's summary: its name and legal reference are at
+    `GET /api/quotes/tariffs/taxes` and in an offer's explanation."""
+
+    code: str
+    base: Money
+    amount: Money
+
+
+class OfferSummaryOut(BaseModel):
+    """An offer as a comparison answers it by default: its figures without the explanation lines."""
+
+    product_code: str
+    carrier: str
+    product_name: str
+    line: str
+    cover: CoverOut
+    tariff: Pin
+    eligible: bool
+    reasons: list[str] = Field(default_factory=list)
+    zone: str | None = None
+    net_premium: Money | None = None
+    compulsory_rc_premium: Money | None = None
+    taxes: list[TaxAmountOut] = Field(default_factory=list)
+    total: Money | None = None
+    source: Literal["rated", "observed"] = "rated"
+
+
+class RankedOfferSummaryOut(OfferSummaryOut):
+    rank: int
+    score: Money = Field(
+        description="Value score: lower is better (price adjusted for cover and deductible)."
+    )
+    missing_covers: list[str] = Field(description="Guarantees other offers include and this one lacks.")
+
+
 class CalculationOut(BaseModel):
     id: uuid.UUID
     kind: Literal["calculation"] = "calculation"
@@ -298,6 +334,32 @@ class ComparisonOut(BaseModel):
         description="Prices the carriers' portals showed for this comparison (a scraping job that named "
         "it) or for the same risk in the last 30 days, beside each carrier's tariff total, with their age.",
     )
+
+
+class ComparisonSummaryOut(BaseModel):
+    """A comparison as `POST /compare` answers it by default (decision 0061): each offer's figures,
+    without its explanation lines (`GET /{id}/offers/{rank}`, or `?explain=true`)."""
+
+    id: uuid.UUID
+    kind: Literal["comparison"] = "comparison"
+    priced_on: date
+    created_at: datetime
+    request: dict[str, Any]
+    offers: list[RankedOfferSummaryOut]
+    ineligible: list[OfferSummaryOut]
+    cover_matrix: dict[str, dict[str, bool]] = Field(
+        description="Guarantee -> `<product>/<cover level>` -> included: the cover differences side by side."
+    )
+    recommendation: Recommendation | None
+    observed: list[ObservedPriceOut] = Field(default_factory=list)
+
+
+# What a comparison's summary leaves out of its full answer (ComparisonOut -> ComparisonSummaryOut).
+_OFFER_DETAIL: dict[str, Any] = {"lines": True, "taxes": {"__all__": {"name", "legal_reference"}}}
+SUMMARY_EXCLUDE: dict[str, Any] = {
+    "offers": {"__all__": _OFFER_DETAIL},
+    "ineligible": {"__all__": _OFFER_DETAIL},
+}
 
 
 class RepricedOut(BaseModel):

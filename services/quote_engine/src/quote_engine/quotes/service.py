@@ -19,6 +19,7 @@ from quote_engine.observed import service as observed
 from quote_engine.quotes import events, repository
 from quote_engine.quotes.models import Calculation
 from quote_engine.quotes.schemas import (
+    SUMMARY_EXCLUDE,
     CalculateRequest,
     CalculationOut,
     CompareRequest,
@@ -34,7 +35,7 @@ from quote_engine.quotes.schemas import (
     TaxOut,
 )
 from quote_engine.rating.engine import Ineligible, Priced, RatingError, Risk, rate, rate_covers
-from quote_engine.rating.tariff import ReceiptTax, TariffDefinition
+from quote_engine.rating.tariff import CoverLevel, ReceiptTax, TariffDefinition
 from quote_engine.tariffs import service as tariffs
 from quote_engine.tariffs.models import CarrierProduct, TariffVersion
 from quote_engine.tariffs.service import field_error
@@ -46,16 +47,8 @@ GUARANTEE_VALUE = Decimal("15")  # euros of value per guarantee beyond the narro
 # A stored comparison's result, and the rest of its answer, in ComparisonOut's field order.
 _RESULT_FIELDS = ("offers", "ineligible", "cover_matrix", "recommendation")
 _HEAD_FIELDS = {"id", "kind", "priced_on", "created_at", "observed"}
-
-
-# The fields of an OfferOut that refuses, as OfferOut's defaults would fill them.
-_REFUSED: dict[str, Any] = {
-    "zone": None,
-    "net_premium": None,
-    "compulsory_rc_premium": None,
-    "total": None,
-    "source": "rated",
-}
+# A comparison stored as its pins and totals (re-rated on read), not as its full answer.
+PINNED = "pinned-v1"
 
 
 class ComparisonAnswer(dict[str, Any]):
@@ -63,20 +56,62 @@ class ComparisonAnswer(dict[str, Any]):
     writes it as it is instead of validating and serialising a ComparisonOut again)."""
 
 
-_M = TypeVar("_M", LineOut, TaxOut)
+_M = TypeVar("_M", LineOut, TaxOut, OfferOut, RankedOffer)
 _set = object.__setattr__
 
 
 def _built(model: type[_M], values: dict[str, Any]) -> _M:
     """``model.model_construct(**values)`` for a dataclass row carrying exactly the model's fields
     (Line -> LineOut, TaxLine -> TaxOut): the same instance, without model_construct's per-field
-    walk, which is most of an explained offer's cost (13 lines and 4 taxes each, 80 offers)."""
+    walk, which is most of an explained offer's cost (13 lines and 4 taxes each, 80 offers); also
+    for an offer given every one of its fields."""
     out = model.__new__(model)
     _set(out, "__dict__", dict(values))
     _set(out, "__pydantic_fields_set__", set(values))
     _set(out, "__pydantic_extra__", None)
     _set(out, "__pydantic_private__", None)
     return out
+
+
+# An offer's product, cover and pin: the same for every rating of a version's cover level (a version
+# never changes: migration 0006), so built once per process and shared (never mutated).
+_HEADS: dict[tuple[uuid.UUID, str, str, str], dict[str, Any]] = {}
+_HEADS_LIMIT = 4096
+
+
+def _head(
+    version: TariffVersion, product: CarrierProduct, definition: TariffDefinition, cover: CoverLevel
+) -> dict[str, Any]:
+    key = (version.id, version.digest, product.code, cover.code)
+    head = _HEADS.get(key)
+    if head is None:
+        # The parts are ours and already typed (the tariff was validated at import): the models are
+        # built without validating them again.
+        head = {
+            "product_code": product.code,
+            "carrier": product.carrier,
+            "product_name": definition.product_name,
+            "line": definition.line,
+            "cover": CoverOut.model_construct(
+                code=cover.code,
+                name=cover.name,
+                rank=cover.rank,
+                covers=list(cover.covers),
+                limits=dict(cover.limits),
+                deductible=cover.deductible,
+            ),
+            "tariff": Pin.model_construct(
+                tariff_version_id=version.id,
+                product_code=product.code,
+                carrier=product.carrier,
+                version=version.version,
+                digest=version.digest,
+            ),
+        }
+        if len(_HEADS) >= _HEADS_LIMIT:
+            _HEADS.clear()
+        _HEADS[key] = head
+    return head
 
 
 def _offer(
@@ -105,45 +140,39 @@ def _offer(
             result = rate(definition, cover_code, risk, taxes=taxes, on=on)
         except RatingError as exc:
             raise field_error(exc.field, exc.message) from None
-    # The parts are ours and already typed (the tariff was validated at import, the rating returns
-    # Decimals): the models are built without validating them again.
-    head: dict[str, Any] = {
-        "product_code": product.code,
-        "carrier": product.carrier,
-        "product_name": definition.product_name,
-        "line": definition.line,
-        "cover": CoverOut.model_construct(
-            code=cover.code,
-            name=cover.name,
-            rank=cover.rank,
-            covers=list(cover.covers),
-            limits=dict(cover.limits),
-            deductible=cover.deductible,
-        ),
-        "tariff": Pin.model_construct(
-            tariff_version_id=version.id,
-            product_code=product.code,
-            carrier=product.carrier,
-            version=version.version,
-            digest=version.digest,
-        ),
-    }
+    head = _head(version, product, definition, cover)
     # Every field is given: model_construct would look each default factory's signature up again.
+    # In OfferOut's field order: the serialiser writes an unvalidated instance's fields in that order.
     if isinstance(result, Ineligible):
-        return OfferOut.model_construct(
-            **head, eligible=False, reasons=list(result.reasons), taxes=[], lines=[], **_REFUSED
+        return _built(
+            OfferOut,
+            {
+                **head,
+                "eligible": False,
+                "reasons": list(result.reasons),
+                "zone": None,
+                "net_premium": None,
+                "compulsory_rc_premium": None,
+                "taxes": [],
+                "total": None,
+                "lines": [],
+                "source": "rated",
+            },
         )
-    return OfferOut.model_construct(
-        **head,
-        eligible=True,
-        reasons=[],
-        source="rated",
-        zone=result.zone,
-        net_premium=result.net_premium,
-        compulsory_rc_premium=result.compulsory_rc_premium,
-        taxes=[_built(TaxOut, t.__dict__) for t in result.taxes],
-        total=result.total,
-        lines=[_built(LineOut, line.__dict__) for line in result.lines],
+    return _built(
+        OfferOut,
+        {
+            **head,
+            "eligible": True,
+            "reasons": [],
+            "zone": result.zone,
+            "net_premium": result.net_premium,
+            "compulsory_rc_premium": result.compulsory_rc_premium,
+            "taxes": [_built(TaxOut, t.__dict__) for t in result.taxes],
+            "total": result.total,
+            "lines": [_built(LineOut, line.__dict__) for line in result.lines],
+            "source": "rated",
+        },
     )
 
 
@@ -152,7 +181,7 @@ async def calculate(
 ) -> CalculationOut:
     """One product, one cover level, one risk -> the explained premium (or why it is refused)."""
     on = data.effective_date or today()
-    found = await tariffs.in_force(session, on=on, product_code=data.product_code)
+    found, taxes = await tariffs.in_force_and_taxes(session, on=on, product_code=data.product_code)
     if not found:
         if await tariffs.product_exists(session, data.product_code):
             raise field_error(
@@ -170,7 +199,7 @@ async def calculate(
         definition,
         data.cover_level,
         data.risk.fields(),
-        await tariffs.receipt_taxes(session),
+        taxes,
         on,
     )
     row = Calculation(
@@ -208,11 +237,14 @@ def _rank(
         )
     scored.sort(key=lambda s: (s[0], s[1], s[2], s[3]))
     ranked = [
-        RankedOffer.model_construct(
-            **offer.__dict__,
-            rank=i,
-            score=score,
-            missing_covers=[c for c in every_cover if c not in offer.cover.covers],
+        _built(
+            RankedOffer,
+            {
+                **offer.__dict__,
+                "rank": i,
+                "score": score,
+                "missing_covers": [c for c in every_cover if c not in offer.cover.covers],
+            },
         )
         for i, (score, _, _, _, offer) in enumerate(scored, start=1)
     ]
@@ -255,10 +287,13 @@ def _rank(
     return ranked, recommendation, matrix
 
 
-def _dump(fields: dict[str, Any], include: set[str]) -> dict[str, Any]:
-    """These fields of a ComparisonOut in their JSON form (pydantic's serialisation, unvalidated)."""
+def _dump(fields: dict[str, Any], include: set[str], *, explain: bool = True) -> dict[str, Any]:
+    """These fields of a ComparisonOut in their JSON form (pydantic's serialisation, unvalidated);
+    without ``explain`` the offers are summarised (ComparisonSummaryOut: no lines, tax amounts)."""
     every = {"kind": "comparison", "observed": [], **fields}  # no default factory to look up
-    return ComparisonOut.model_construct(**every).model_dump(mode="json", include=include)
+    return ComparisonOut.model_construct(**every).model_dump(
+        mode="json", include=include, exclude=None if explain else SUMMARY_EXCLUDE
+    )
 
 
 async def compare(
@@ -268,10 +303,13 @@ async def compare(
     data: CompareRequest,
     actor: uuid.UUID | None,
     crm_request_id: uuid.UUID | None = None,
+    explain: bool = False,
 ) -> ComparisonAnswer:
-    """Every product of the risk's line in force, at each cover level asked for: ranked, explained."""
+    """Every product of the risk's line in force, at each cover level asked for: ranked, with the
+    figures of each offer and, when ``explain``, each offer's explanation lines. Stored as the pins
+    and totals (:func:`_pinned`), from which a read rates the explanation again."""
     on = data.effective_date or today()
-    products = await tariffs.in_force(session, on=on, line=data.risk.line)
+    products, taxes = await tariffs.in_force_and_taxes(session, on=on, line=data.risk.line)
     if data.carriers:
         wanted = {c.lower() for c in data.carriers}
         products = [p for p in products if p[1].carrier.lower() in wanted]
@@ -288,7 +326,6 @@ async def compare(
             raise field_error(
                 "cover_levels", f"no product offers {', '.join(unknown)} (known: {', '.join(sorted(known))})"
             )
-    taxes = await tariffs.receipt_taxes(session)
     risk = data.risk.fields()
     offers = []
     for version, product, definition in products:
@@ -296,14 +333,14 @@ async def compare(
             c.code for c in definition.cover_levels if not data.cover_levels or c.code in data.cover_levels
         ]
         try:  # the risk is matched against the product's tables once for all its cover levels
-            results = rate_covers(definition, codes, risk, taxes=taxes, on=on)
+            results = rate_covers(definition, codes, risk, taxes=taxes, on=on, explain=explain)
         except RatingError as exc:
             raise field_error(exc.field, exc.message) from None
         for code, rated in zip(codes, results, strict=True):
             offers.append(_offer(version, product, definition, code, risk, taxes, on, rated))
     ranked, recommendation, matrix = _rank(offers)
     ineligible = [o for o in offers if not o.eligible]
-    # One serialisation of the whole comparison: the stored result and the response share it.
+    # One serialisation of the whole comparison's answer (without the lines unless explained).
     parts = _dump(
         {
             "offers": ranked,
@@ -312,6 +349,7 @@ async def compare(
             "recommendation": recommendation,
         },
         set(_RESULT_FIELDS),
+        explain=explain,
     )
     result = {key: parts[key] for key in _RESULT_FIELDS}
     row = Calculation(
@@ -319,7 +357,7 @@ async def compare(
         line=data.risk.line,
         priced_on=on,
         request=data.model_dump(mode="json"),
-        result=result,
+        result=_pinned(ranked, ineligible, parts["recommendation"]),
         total=recommendation.total if recommendation else None,
         customer_id=data.customer_id,
         crm_request_id=crm_request_id,
@@ -353,6 +391,101 @@ async def compare(
     )
 
 
+def _pin(offer: OfferOut) -> dict[str, Any]:
+    pin: dict[str, Any] = {
+        "product_code": offer.product_code,
+        "cover_level": offer.cover.code,
+        "tariff_version_id": str(offer.tariff.tariff_version_id),
+        "digest": offer.tariff.digest,
+    }
+    if offer.eligible:
+        pin["total"] = str(offer.total)
+    return pin
+
+
+def _pinned(
+    ranked: Sequence[OfferOut], ineligible: Sequence[OfferOut], recommendation: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A comparison as stored: each offer's pinned tariff version and total, in ranking order, and
+    the recommendation — the explanation is re-rated from these on read (:func:`_rebuilt`)."""
+    return {
+        "format": PINNED,
+        "offers": [_pin(o) for o in ranked],
+        "ineligible": [_pin(o) for o in ineligible],
+        "recommendation": recommendation,
+    }
+
+
+class StoredQuoteMismatch(AppError):
+    """A stored comparison no longer re-rates to the figures it answered: never shown altered."""
+
+    status, slug, title = 500, "stored-quote-mismatch", "Stored quote does not re-rate to its figures"
+
+
+async def _rebuilt(session: AsyncSession, row: Calculation, *, explain: bool = True) -> ComparisonOut:
+    """A stored comparison as it was answered: a compactly stored one is rated again under the
+    tariff versions it pinned, the receipt taxes of its date and its risk (the engine is pure and a
+    stored version never changes), and must give the stored ranking and totals to the cent."""
+    stored = row.result
+    if stored.get("format") != PINNED:  # stored in full before comparisons were stored compactly
+        out = ComparisonOut(
+            id=row.id, priced_on=row.priced_on, created_at=row.created_at, request=row.request, **stored
+        )
+        if not explain:
+            for offer in [*out.offers, *out.ineligible]:
+                offer.lines = []
+        return out
+    pins = [*stored["offers"], *stored["ineligible"]]
+    versions = await tariffs.versions_by_id(session, {uuid.UUID(p["tariff_version_id"]) for p in pins})
+    request = CompareRequest.model_validate(row.request)
+    risk = request.risk.fields()
+    taxes = await tariffs.receipt_taxes(session)
+    wanted: dict[uuid.UUID, set[str]] = {}
+    for pin in pins:
+        version_id = uuid.UUID(pin["tariff_version_id"])
+        found = versions.get(version_id)
+        if found is None or found[0].digest != pin["digest"]:
+            raise StoredQuoteMismatch(
+                f"Comparison {row.id}: tariff version {version_id} of {pin['product_code']!r} is "
+                "missing or no longer the document it was priced with."
+            )
+        wanted.setdefault(version_id, set()).add(pin["cover_level"])
+    offers: list[OfferOut] = []
+    # The order the comparison rated them in: products by code, each one's cover levels in order.
+    for version_id in sorted(wanted, key=lambda v: versions[v][1].code):
+        version, product = versions[version_id]
+        definition = tariffs.definition_of(version)
+        codes = [c.code for c in definition.cover_levels if c.code in wanted[version_id]]
+        try:
+            results = rate_covers(definition, codes, risk, taxes=taxes, on=row.priced_on, explain=explain)
+        except RatingError as exc:
+            raise StoredQuoteMismatch(f"Comparison {row.id} no longer rates: {exc}.") from None
+        for code, rated in zip(codes, results, strict=True):
+            offers.append(_offer(version, product, definition, code, risk, taxes, row.priced_on, rated))
+    ranked, recommendation, matrix = _rank(offers)
+    ineligible = [o for o in offers if not o.eligible]
+    again = _pinned(
+        ranked, ineligible, _dump({"recommendation": recommendation}, {"recommendation"})["recommendation"]
+    )
+    if again != stored:
+        raise StoredQuoteMismatch(
+            f"Comparison {row.id} re-rated under its pinned tariff versions on {row.priced_on} does not "
+            "give its stored ranking and totals; it is not shown altered."
+        )
+    return ComparisonOut.model_construct(
+        id=row.id,
+        kind="comparison",
+        priced_on=row.priced_on,
+        created_at=row.created_at,
+        request=row.request,
+        offers=ranked,
+        ineligible=ineligible,
+        cover_matrix=matrix,
+        recommendation=recommendation,
+        observed=[],
+    )
+
+
 async def _stored(session: AsyncSession, calculation_id: uuid.UUID) -> Calculation:
     row = await repository.get(session, calculation_id)
     if row is None:
@@ -360,30 +493,52 @@ async def _stored(session: AsyncSession, calculation_id: uuid.UUID) -> Calculati
     return row
 
 
-def stored_out(row: Calculation) -> CalculationOut | ComparisonOut:
-    if row.kind == "calculation":
-        return CalculationOut(
-            id=row.id,
-            priced_on=row.priced_on,
-            created_at=row.created_at,
-            request=row.request,
-            offer=OfferOut.model_validate(row.result),
-        )
-    return ComparisonOut(
-        id=row.id, priced_on=row.priced_on, created_at=row.created_at, request=row.request, **row.result
+def _calculation_out(row: Calculation) -> CalculationOut:
+    return CalculationOut(
+        id=row.id,
+        priced_on=row.priced_on,
+        created_at=row.created_at,
+        request=row.request,
+        offer=OfferOut.model_validate(row.result),
     )
 
 
-async def get(session: AsyncSession, *, calculation_id: uuid.UUID) -> CalculationOut | ComparisonOut:
-    """A stored calculation or comparison, as it was priced; a comparison with the carriers'
-    observed prices (as of now) beside it."""
+async def stored_out(
+    session: AsyncSession, row: Calculation, *, explain: bool = True
+) -> CalculationOut | ComparisonOut:
+    if row.kind == "calculation":
+        return _calculation_out(row)
+    return await _rebuilt(session, row, explain=explain)
+
+
+async def get(
+    session: AsyncSession, *, calculation_id: uuid.UUID, explain: bool = True
+) -> CalculationOut | ComparisonOut:
+    """A stored calculation or comparison, as it was priced (with its explanation unless not
+    ``explain``); a comparison with the carriers' observed prices (as of now) beside it."""
     row = await _stored(session, calculation_id)
-    out = stored_out(row)
+    out = await stored_out(session, row, explain=explain)
     if isinstance(out, ComparisonOut):
         out.observed = await observed.beside(
-            session, comparison_id=row.id, request=row.request, offers=row.result.get("offers", [])
+            session,
+            comparison_id=row.id,
+            request=row.request,
+            offers=[{"eligible": o.eligible, "carrier": o.carrier, "total": o.total} for o in out.offers],
         )
     return out
+
+
+async def offer(session: AsyncSession, *, calculation_id: uuid.UUID, n: int) -> OfferOut:
+    """One offer of a stored quote with its explanation: the calculation's only offer (``n`` = 1),
+    or a comparison's offer ranked ``n``."""
+    row = await _stored(session, calculation_id)
+    if row.kind == "calculation":
+        offers: Sequence[OfferOut] = [_calculation_out(row).offer]
+    else:
+        offers = (await _rebuilt(session, row)).offers
+    if not 1 <= n <= len(offers):
+        raise NotFound(f"This quote has {len(offers)} ranked offer(s); there is no offer {n}.")
+    return offers[n - 1]
 
 
 async def reprice(session: AsyncSession, *, calculation_id: uuid.UUID) -> RepricedOut:
@@ -498,5 +653,5 @@ async def latest_comparison(
 ) -> ComparisonOut | None:
     """The customer's most recent comparison of ``line``, as priced (None when there is none)."""
     row = await repository.latest_comparison(session, customer_id, line)
-    out = stored_out(row) if row is not None else None
+    out = await stored_out(session, row, explain=False) if row is not None else None
     return out if isinstance(out, ComparisonOut) else None

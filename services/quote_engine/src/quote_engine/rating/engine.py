@@ -89,6 +89,10 @@ class Ineligible:
 
 @dataclass
 class _Ledger:
+    """The running total, and each step's explanation line when ``explain`` (the total is the same
+    either way: a line only records the amount already added)."""
+
+    explain: bool = True
     lines: list[Line] = field(default_factory=list)
     running: Decimal = Decimal("0.00")
 
@@ -105,6 +109,8 @@ class _Ledger:
     ) -> None:
         amount = cents(amount)
         self.running += amount
+        if not self.explain:
+            return
         self.lines.append(
             Line(
                 step=len(self.lines) + 1,
@@ -278,9 +284,11 @@ def rate(
     *,
     taxes: Sequence[ReceiptTax],
     on: date,
+    explain: bool = True,
 ) -> Priced | Ineligible:
-    """Price ``risk`` under ``tariff``'s ``cover_code`` with the receipt taxes in force ``on``."""
-    return _rate(tariff, cover_code, risk, _match(tariff, risk), taxes=taxes, on=on)
+    """Price ``risk`` under ``tariff``'s ``cover_code`` with the receipt taxes in force ``on``;
+    without ``explain`` the result has no explanation lines (and the same figures)."""
+    return _rate(tariff, cover_code, risk, _match(tariff, risk), taxes=taxes, on=on, explain=explain)
 
 
 def rate_covers(
@@ -290,11 +298,12 @@ def rate_covers(
     *,
     taxes: Sequence[ReceiptTax],
     on: date,
+    explain: bool = True,
 ) -> list[Priced | Ineligible]:
     """:func:`rate` for each of ``cover_codes`` in turn (same results, same errors in the same
     order), matching the risk against the product's tables once for all of them."""
     matched = _match(tariff, risk)
-    return [_rate(tariff, code, risk, matched, taxes=taxes, on=on) for code in cover_codes]
+    return [_rate(tariff, code, risk, matched, taxes=taxes, on=on, explain=explain) for code in cover_codes]
 
 
 def _rate(
@@ -305,6 +314,7 @@ def _rate(
     *,
     taxes: Sequence[ReceiptTax],
     on: date,
+    explain: bool,
 ) -> Priced | Ineligible:
     cover = tariff.cover(cover_code)
     if cover is None:
@@ -312,7 +322,7 @@ def _rate(
     reasons = [*matched.reasons, *(_describe(r, risk) for r in cover.eligibility if not holds(r, risk))]
     if reasons:
         return Ineligible(tuple(reasons))
-    ledger = _Ledger()
+    ledger = _Ledger(explain)
 
     zone = matched.zone
     base_rate = cover.base_rates.get(zone, cover.base_rates.get("*"))

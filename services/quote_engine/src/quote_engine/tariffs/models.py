@@ -8,7 +8,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,6 +72,17 @@ class TariffVersion(Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     activated_at: Mapped[datetime | None] = ts_column()
     retired_at: Mapped[datetime | None] = ts_column()
+
+
+class TariffGeneration(Base):
+    """One row: a number that changes (from a sequence) whenever a product, tariff version or
+    receipt tax does, by triggers (migration 0006): the cheap check of a process's cached tariffs."""
+
+    __tablename__ = "tariff_generation"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class ReceiptTaxRow(Base):

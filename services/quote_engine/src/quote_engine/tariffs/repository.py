@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +54,17 @@ async def version(
     return None if row is None else (row[0], row[1])
 
 
+async def versions(
+    session: AsyncSession, version_ids: Collection[uuid.UUID]
+) -> Sequence[tuple[TariffVersion, CarrierProduct]]:
+    query = (
+        select(TariffVersion, CarrierProduct)
+        .join(CarrierProduct, CarrierProduct.id == TariffVersion.product_id)
+        .where(TariffVersion.id.in_(list(version_ids)))
+    )
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
 async def versions_of(
     session: AsyncSession, product_id: uuid.UUID, *, for_update: bool = False
 ) -> Sequence[TariffVersion]:
@@ -86,6 +97,11 @@ async def in_force(
         query = query.where(CarrierProduct.code == product_code)
     rows = [(row[0], row[1]) for row in (await session.execute(query)).all()]
     return sorted(rows, key=lambda pair: pair[1].code)  # by product code: the same order every time
+
+
+async def generation(session: AsyncSession) -> int | None:
+    """The tariffs' generation: changes whenever a product, tariff version or receipt tax does."""
+    return await session.scalar(text("SELECT generation FROM quotes.tariff_generation WHERE id = 1"))
 
 
 async def taxes(session: AsyncSession) -> Sequence[ReceiptTaxRow]:

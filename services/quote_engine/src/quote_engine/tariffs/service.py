@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -148,6 +149,13 @@ async def get_version(
     return found
 
 
+async def versions_by_id(
+    session: AsyncSession, version_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, tuple[TariffVersion, CarrierProduct]]:
+    """These tariff versions with their products, by id (an unknown id is absent)."""
+    return {v.id: (v, p) for v, p in await repository.versions(session, version_ids)}
+
+
 async def activate(
     session: AsyncSession, *, rt: Runtime, version_id: uuid.UUID
 ) -> tuple[TariffVersion, CarrierProduct]:
@@ -213,9 +221,66 @@ async def products(
     return out
 
 
+InForce = list[tuple[TariffVersion, CarrierProduct, TariffDefinition]]
+
+# The tariffs in force and the receipt taxes, kept per process under the generation they were read
+# at (``quotes.tariff_generation``, moved by a trigger on every change to products, versions and
+# taxes, from a sequence: never reused, even after a rollback). Only one generation is kept.
+_CURRENT: dict[str, Any] = {"generation": None, "in_force": {}, "taxes": None}
+_IN_FORCE_LIMIT = 4096
+
+
+def _detached(version: TariffVersion, product: CarrierProduct) -> tuple[TariffVersion, CarrierProduct]:
+    """Copies belonging to no session, safe to share between requests (a version's rating content
+    never changes: the immutability trigger of migration 0006)."""
+    return (
+        TariffVersion(
+            id=version.id,
+            product_id=version.product_id,
+            version=version.version,
+            status=version.status,
+            effective_from=version.effective_from,
+            effective_to=version.effective_to,
+            definition=version.definition,
+            digest=version.digest,
+        ),
+        CarrierProduct(
+            id=product.id, code=product.code, carrier=product.carrier, line=product.line, name=product.name
+        ),
+    )
+
+
+async def in_force_and_taxes(
+    session: AsyncSession, *, on: date, line: str | None = None, product_code: str | None = None
+) -> tuple[InForce, list[ReceiptTax]]:
+    """:func:`in_force` and :func:`receipt_taxes` at the cost of one small read while no tariff,
+    product or tax has changed since this process last read them."""
+    generation = await repository.generation(session)
+    if generation is None:  # the counter row is gone (a table emptied): read everything
+        return await in_force(session, on=on, line=line, product_code=product_code), await receipt_taxes(
+            session
+        )
+    if _CURRENT["generation"] != generation:
+        _CURRENT.update(generation=generation, in_force={}, taxes=None)
+    key = (on, line, product_code)
+    found: InForce | None = _CURRENT["in_force"].get(key)
+    if found is None:
+        found = [
+            (*_detached(v, p), d)
+            for v, p, d in await in_force(session, on=on, line=line, product_code=product_code)
+        ]
+        if len(_CURRENT["in_force"]) >= _IN_FORCE_LIMIT:
+            _CURRENT["in_force"].clear()
+        _CURRENT["in_force"][key] = found
+    taxes: list[ReceiptTax] | None = _CURRENT["taxes"]
+    if taxes is None:
+        taxes = _CURRENT["taxes"] = await receipt_taxes(session)
+    return list(found), taxes
+
+
 async def in_force(
     session: AsyncSession, *, on: date, line: str | None = None, product_code: str | None = None
-) -> list[tuple[TariffVersion, CarrierProduct, TariffDefinition]]:
+) -> InForce:
     """The tariff of each product in force on ``on`` (highest active version valid that day)."""
     rows = await repository.in_force(session, on=on, line=line, product_code=product_code)
     return [(v, p, definition_of(v)) for v, p in rows]
