@@ -1,16 +1,24 @@
-"""Scheduled jobs that run once per period across every replica of a service's worker."""
+"""Scheduled jobs that run once per period across every replica of a service's worker.
+
+A job's row (``scheduled_jobs``) says when it is next due. A job with a time of day (``at``, UTC)
+is a daily job run at that hour: a fresh install (no row yet) waits for the next such hour instead
+of running at first start, and each run sets the next one to that hour again. A job already
+overdue by its own row runs as soon as a worker starts, as before.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 from tenacity import RetryCallState
 
 from aintech_shared.aio import Stopped, retrying, run_until_stopped, sleep_or_stop
@@ -26,9 +34,31 @@ JobFunc = Callable[[AsyncSession], Awaitable[None]]
 
 @dataclass(frozen=True)
 class ScheduledJob:
+    """``func`` run every ``every``; with ``at`` (a UTC time of day) a daily job run at that hour."""
+
     name: str
     every: timedelta
     func: JobFunc
+    at: time | None = None
+
+    def __post_init__(self) -> None:
+        if self.at is not None and self.every != timedelta(days=1):
+            raise ValueError(f"{self.name}: a time of day is for daily jobs (every is {self.every})")
+
+    def next_run(self) -> ColumnElement[Any]:
+        """When the job is next due after a run (or on its first start), in the database's clock."""
+        if self.at is None:
+            return func.now() + self.every
+        return next_time_of_day(self.at)
+
+
+def next_time_of_day(at: time) -> ColumnElement[Any]:
+    """The next instant strictly after the database's ``now()`` whose UTC time of day is ``at``."""
+    utc_midnight = func.date_trunc("day", func.timezone("UTC", func.now()))
+    today = func.timezone(
+        "UTC", utc_midnight + timedelta(hours=at.hour, minutes=at.minute, seconds=at.second)
+    )
+    return case((today > func.now(), today), else_=today + timedelta(days=1))
 
 
 async def run_job_if_due(db: Database, tables: MessagingTables, job: ScheduledJob) -> bool:
@@ -36,10 +66,14 @@ async def run_job_if_due(db: Database, tables: MessagingTables, job: ScheduledJo
 
     The job's row is locked with ``FOR UPDATE SKIP LOCKED`` for the whole run, so a replica that
     finds it locked skips it; the next due time advances in the same transaction as the job's work.
+    A job seen for the first time is due at once, or, with a time of day, at the next such hour.
     """
     jobs = tables.scheduled_jobs
     async with db.transaction() as session:
-        await session.execute(insert(jobs).values(name=job.name).on_conflict_do_nothing())
+        first = insert(jobs).values(name=job.name)
+        if job.at is not None:
+            first = first.values(next_run_at=next_time_of_day(job.at))
+        await session.execute(first.on_conflict_do_nothing())
     try:
         async with db.transaction() as session:
             row = (
@@ -59,7 +93,7 @@ async def run_job_if_due(db: Database, tables: MessagingTables, job: ScheduledJo
                 update(jobs)
                 .where(jobs.c.name == job.name)
                 .values(
-                    next_run_at=func.now() + job.every,
+                    next_run_at=job.next_run(),
                     last_finished_at=func.now(),
                     last_error=None,
                     runs=jobs.c.runs + 1,
