@@ -16,7 +16,7 @@ from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import EventData, dead_letter_topic
 from aintech_devtools.testing import ScratchSchema
 from aintech_shared.events.outbox import Outbox, OutboxRelay
-from aintech_shared.scheduler import ScheduledJob, run_job_if_due
+from aintech_shared.scheduler import ScheduledJob, _tick, run_job_if_due
 
 from .conftest import create_topics
 
@@ -68,6 +68,34 @@ async def test_a_daily_job_waits_for_its_hour_on_a_fresh_install_and_runs_when_o
     after = await next_run()
     assert after.time() == at and now < after <= now + timedelta(days=1, minutes=5), "then at its hour"
     assert await run_job_if_due(db, tables, job) is False
+
+
+async def test_the_scheduler_knows_how_long_until_its_next_job_is_due(scratch: ScratchSchema) -> None:
+    """What the scheduler's sleep between looks is made of: an hourly job just run is next due in
+    about an hour; one due now (here: never run) is run at once."""
+    db, tables = scratch.db, scratch.tables
+    runs: list[str] = []
+
+    async def hourly(session: AsyncSession) -> None:
+        runs.append("hourly")
+
+    async def daily(session: AsyncSession) -> None:
+        runs.append("daily")
+
+    async with db.transaction() as session:
+        now = await session.scalar(select(func.now()))
+    assert now is not None
+    an_hour_ago = (now.astimezone(UTC) - timedelta(hours=1)).time()
+    jobs = [
+        ScheduledJob(f"hourly-{RUN}", timedelta(hours=1), hourly),
+        ScheduledJob(f"daily-{RUN}", timedelta(days=1), daily, at=time(an_hour_ago.hour, an_hour_ago.minute)),
+    ]
+    first = await _tick(db, tables, jobs)
+    assert runs == ["hourly"], "the hourly job runs at first start, the daily one waits for its hour"
+    assert first is not None and first <= 60, "a job just run or found due: looked at again soon"
+    second = await _tick(db, tables, jobs)
+    assert runs == ["hourly"]
+    assert second is not None and 3000 < second <= 3600, "then not before the hourly job is due"
 
 
 def test_a_time_of_day_is_only_for_daily_jobs() -> None:

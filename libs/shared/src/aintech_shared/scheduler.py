@@ -112,22 +112,37 @@ async def run_job_if_due(db: Database, tables: MessagingTables, job: ScheduledJo
         return False
 
 
-async def _due(db: Database, tables: MessagingTables, jobs: Sequence[ScheduledJob]) -> list[ScheduledJob]:
-    """The jobs due now, or without a row yet, in one read of the schema's job rows (a job found
-    due may still be running on another replica: :func:`run_job_if_due` decides under its lock)."""
+async def _due(
+    db: Database, tables: MessagingTables, jobs: Sequence[ScheduledJob]
+) -> tuple[list[ScheduledJob], float | None]:
+    """The jobs due now, or without a row yet, in one read of their rows (a job found due may
+    still be running on another replica: :func:`run_job_if_due` decides under its lock); and the
+    seconds until the earliest of the others is due (None when every job is due now)."""
     rows = tables.scheduled_jobs
     async with db.transaction() as session:
-        found = await session.execute(select(rows.c.name, rows.c.next_run_at <= func.now()))
-        due: dict[str, bool] = {str(name): bool(is_due) for name, is_due in found}
-    return [job for job in jobs if due.get(job.name, True)]
+        found = await session.execute(
+            select(rows.c.name, func.extract("epoch", rows.c.next_run_at - func.now())).where(
+                rows.c.name.in_([job.name for job in jobs])
+            )
+        )
+        left: dict[str, float] = {str(name): float(seconds) for name, seconds in found}
+    due = [job for job in jobs if left.get(job.name, 0.0) <= 0]
+    waiting = [seconds for seconds in left.values() if seconds > 0]
+    return due, min(waiting) if waiting else None
 
 
-async def _tick(db: Database, tables: MessagingTables, jobs: Sequence[ScheduledJob]) -> None:
-    """Run every due job once; raises when the database cannot be reached (a job's own failure
-    is recorded on its row and retried at its next due time). An idle tick is one query, not two
-    transactions per job."""
-    for job in await _due(db, tables, jobs):
+async def _tick(db: Database, tables: MessagingTables, jobs: Sequence[ScheduledJob]) -> float | None:
+    """Run every due job once; returns the seconds until a job may next be due (None: unknown).
+    Raises when the database cannot be reached (a job's own failure is recorded on its row and
+    retried at its next due time). An idle tick is one query, not two transactions per job."""
+    due, until_next = await _due(db, tables, jobs)
+    for job in due:
         await run_job_if_due(db, tables, job)
+        # Ran here, or held by another replica (which moves it on by its period when it is done),
+        # or failed (retried within a minute): not due again sooner than that.
+        soonest = min(job.every, timedelta(minutes=1)).total_seconds()
+        until_next = soonest if until_next is None else min(until_next, soonest)
+    return until_next
 
 
 async def run_scheduler(
@@ -137,9 +152,17 @@ async def run_scheduler(
     stop: asyncio.Event,
     tick: float = 1.0,
     health: LoopHealth | None = None,
+    max_sleep: float = 30.0,
 ) -> None:
-    """Check every job each ``tick`` seconds until ``stop`` is set; back off while the database is away."""
+    """Run every job when due until ``stop`` is set; back off while the database is away.
+
+    Between two looks at the job rows the scheduler sleeps until the earliest job is due, at
+    least ``tick`` and at most ``max_sleep`` seconds (and a third of the loop's stall time): a
+    worker whose jobs are hourly reads its rows twice a minute, not every second, and a job run
+    by another replica in the meantime is seen on the next look.
+    """
     health = health or LoopHealth("scheduler")
+    longest = max(tick, min(max_sleep, health.stall_seconds / 3))
 
     def on_retry(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -148,10 +171,11 @@ async def run_scheduler(
         log.warning("scheduler_tick_failed", error=error, attempt=state.attempt_number)
 
     while not stop.is_set():
+        until_next: float | None = None
         try:
             async for attempt in retrying(stop, initial=tick, maximum=30.0, on_retry=on_retry):
                 with attempt:
-                    await run_until_stopped(stop, _tick(db, tables, jobs))
+                    until_next = await run_until_stopped(stop, _tick(db, tables, jobs))
         except Stopped:
             break
         except Exception:
@@ -159,4 +183,5 @@ async def run_scheduler(
                 break
             raise
         health.progress()
-        await sleep_or_stop(stop, tick)
+        wait = tick if until_next is None else min(longest, max(tick, until_next))
+        await sleep_or_stop(stop, wait)
