@@ -21,6 +21,7 @@ dead-lettered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -348,16 +349,24 @@ class EventConsumer:
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
                     await self._probe_database()
+                # Offsets are committed once for every partition handled (one round trip to
+                # Kafka), after their transactions; before an outage is waited out too.
+                handled: dict[TopicPartition, int] = {}
                 for tp in list(pending):
                     records = pending[tp]
                     try:
                         await self._process_partition(records, producer, stop)
                     except _Outage as outage:
                         pending[tp] = [r for r in records if r.offset >= outage.offset]
+                        if handled:
+                            with contextlib.suppress(KafkaError):  # else redelivered, de-duplicated
+                                await self._commit(consumer, handled)
                         raise
-                    await self._commit(consumer, tp, records[-1].offset + 1)
+                    handled[tp] = records[-1].offset + 1
                     CONSUMER_RECORDS.labels(self.spec.name, tp.topic).inc(len(records))
                     del pending[tp]
+                if handled:
+                    await self._commit(consumer, handled)
         if self.health.consecutive_failures:
             log.info("consumer_outage_over", consumer=self.spec.name)
 
@@ -375,12 +384,15 @@ class EventConsumer:
             return False
         return True
 
-    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
-            await consumer.commit({tp: offset})
+            await consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
-            # The partition moved to another member; it will redeliver and de-duplicate.
-            log.warning("consumer_commit_failed", consumer=self.spec.name, partition=str(tp), error=str(exc))
+            # A partition moved to another member; it will redeliver and de-duplicate.
+            partitions = ",".join(sorted(str(tp) for tp in offsets))
+            log.warning(
+                "consumer_commit_failed", consumer=self.spec.name, partition=partitions, error=str(exc)
+            )
 
     # --- one partition's records ------------------------------------------------------------
 
