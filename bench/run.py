@@ -58,7 +58,9 @@ sys.path.insert(1, str(ROOT / "deploy" / "local"))
 
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
+import orjson  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import text as sql_text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
@@ -245,8 +247,12 @@ async def _end_to_end_latency(
     scratch: ScratchSchema, bootstrap: str, checks: Checks, *, events: int = 300, per_second: float = 30.0
 ) -> None:
     """Commit -> effect: ``events`` published one per transaction at ``per_second`` (relay and
-    consumer running, as in a service); each latency is from the publisher's COMMIT returning to
-    the consumer's row being visible to a reader polling every 5 ms."""
+    consumer running, as in a service, with the batch handler); each latency is from the
+    publisher's COMMIT returning to the consumer's transaction being committed, seen by a LISTEN
+    on a NOTIFY the handler sends in that transaction (Postgres delivers it at commit: no polling
+    reader loading the process or the database). Split: commit -> Kafka acknowledged the relay's
+    send (the relay's wake-up, its transaction, the producer's linger and acks), -> the handler is
+    called (the consumer's fetch and batch), -> its commit seen."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     e2e_topic = f"bench.e2e.{uuid.uuid4().hex[:8]}"
@@ -267,48 +273,96 @@ async def _end_to_end_latency(
     outbox = Outbox(tables, source="bench")
     stop_event = asyncio.Event()
     relay = OutboxRelay(db, tables, bootstrap=bootstrap)
+    channel = f"bench_e2e_{uuid.uuid4().hex[:8]}"
+    write = await _ledger_apply_batch(ledger)
+    handled: dict[int, float] = {}
+    acked: dict[int, float] = {}
+    get_producer = relay._get_producer
+
+    async def traced_producer() -> Any:
+        """The relay's producer, each send's acknowledgement timed (bench instrumentation)."""
+        producer = await get_producer()
+        if not getattr(producer, "_bench_traced", False):
+            send = producer.send
+
+            async def timed_send(topic: str, value: bytes, **kwargs: Any) -> Any:
+                future = await send(topic, value=value, **kwargs)
+                n = int(orjson.loads(value)["data"]["n"])
+                future.add_done_callback(lambda _: acked.setdefault(n, time.perf_counter()))
+                return future
+
+            producer.send = timed_send  # type: ignore[method-assign]
+            producer._bench_traced = True  # type: ignore[attr-defined]
+        return producer
+
+    relay._get_producer = traced_producer  # type: ignore[method-assign]
+
+    async def apply(session: AsyncSession, batch: Sequence[CloudEvent]) -> None:
+        now = time.perf_counter()
+        for event in batch:
+            handled.setdefault(int(event.data["n"]), now)
+        await write(session, batch)
+        await session.execute(
+            sql_text("SELECT pg_notify(:channel, n) FROM unnest(CAST(:ns AS text[])) AS n"),
+            {"channel": channel, "ns": [str(event.data["n"]) for event in batch]},
+        )
+
     spec = ConsumerSpec(
-        name=f"bench-e2e-{RUN}", topics=[topic], handlers={"premium.collected": await _ledger_apply(ledger)}
+        name=f"bench-e2e-{RUN}", topics=[topic], handlers={}, batch_handlers={"premium.collected": apply}
     )
     consumer = EventConsumer(spec, db=db, tables=tables, bootstrap=bootstrap)
-    tasks = [asyncio.create_task(relay.run(stop_event)), asyncio.create_task(consumer.run(stop_event))]
-    # One event through first: the consumer has joined its group before the clock starts.
-    async with db.transaction() as session:
-        await outbox.publish(session, Timed(policy_id="POL-warm", amount="1.00", n=-1), key="POL-warm")
     seen: dict[int, float] = {}
-    committed: dict[int, float] = {}
     warmed = asyncio.Event()
+    done = asyncio.Event()
 
-    async def watch() -> None:
-        last = 0
-        while len(seen) < events + 1:
-            async with db.transaction() as s:
-                rows = (await s.execute(select(ledger.c.id, ledger.c.seq).where(ledger.c.id > last))).all()
-            now = time.perf_counter()
-            for row_id, seq in rows:
-                last = max(last, row_id)
-                seen.setdefault(seq, now)
-            if -1 in seen:
-                warmed.set()
-            await asyncio.sleep(0.005)
+    def on_notify(*args: Any) -> None:
+        n = int(args[3])
+        seen.setdefault(n, time.perf_counter())
+        if n == -1:
+            warmed.set()
+        if len(seen) >= events + 1:
+            done.set()
 
-    watcher = asyncio.create_task(watch())
-    await asyncio.wait_for(warmed.wait(), timeout=60)
-    interval = 1.0 / per_second
-    t0 = time.perf_counter()
-    for n in range(events):
-        policy = f"POL-{n % 50}"
+    async with db.engine.connect() as listen_conn:
+        raw = await listen_conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.add_listener(channel, on_notify)
+        tasks = [asyncio.create_task(relay.run(stop_event)), asyncio.create_task(consumer.run(stop_event))]
+        # One event through first: the consumer has joined its group before the clock starts.
         async with db.transaction() as session:
-            await outbox.publish(session, Timed(policy_id=policy, amount="42.50", n=n), key=policy)
-        committed[n] = time.perf_counter()
-        await asyncio.sleep(max(0.0, t0 + (n + 1) * interval - time.perf_counter()))
-    await asyncio.wait_for(watcher, timeout=60)
-    stop_event.set()
-    await asyncio.gather(*tasks)
+            await outbox.publish(session, Timed(policy_id="POL-warm", amount="1.00", n=-1), key="POL-warm")
+        await asyncio.wait_for(warmed.wait(), timeout=60)
+        committed: dict[int, float] = {}
+        interval = 1.0 / per_second
+        t0 = time.perf_counter()
+        for n in range(events):
+            policy = f"POL-{n % 50}"
+            async with db.transaction() as session:
+                await outbox.publish(session, Timed(policy_id=policy, amount="42.50", n=n), key=policy)
+            committed[n] = time.perf_counter()
+            await asyncio.sleep(max(0.0, t0 + (n + 1) * interval - time.perf_counter()))
+        await asyncio.wait_for(done.wait(), timeout=60)
+        stop_event.set()
+        await asyncio.gather(*tasks)
+        await driver.remove_listener(channel, on_notify)
     p = percentiles([seen[n] - committed[n] for n in range(events)])
+    to_kafka = percentiles([acked[n] - committed[n] for n in range(events)])
+    to_handler = percentiles([handled[n] - acked[n] for n in range(events)])
+    to_commit = percentiles([seen[n] - handled[n] for n in range(events)])
     figure(
         f"end to end, commit -> effect ({events} events at {per_second:g}/s)",
         f"p50 {p['p50']:.1f} ms  p95 {p['p95']:.1f} ms  p99 {p['p99']:.1f} ms",
+    )
+    figure(
+        "  of which commit -> send acknowledged (relay)",
+        f"p50 {to_kafka['p50']:.1f} ms  p95 {to_kafka['p95']:.1f} ms",
+    )
+    figure(
+        "  then -> handler called (consumer fetch, batch)",
+        f"p50 {to_handler['p50']:.1f} ms  p95 {to_handler['p95']:.1f} ms",
+    )
+    figure(
+        "  and handler -> its commit seen", f"p50 {to_commit['p50']:.1f} ms  p95 {to_commit['p95']:.1f} ms"
     )
     checks.add(
         "event end to end (commit -> consumer effect), p95",

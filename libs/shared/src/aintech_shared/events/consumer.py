@@ -186,7 +186,7 @@ class EventConsumer:
         db: Database,
         tables: MessagingTables,
         bootstrap: str,
-        max_records: int = 200,
+        max_records: int = 500,
         max_failures: int = DEFAULT_MAX_FAILURES,
         stall_seconds: float = DEFAULT_STALL_SECONDS,
     ) -> None:
