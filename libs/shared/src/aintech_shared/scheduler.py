@@ -121,11 +121,10 @@ async def _due(
     rows = tables.scheduled_jobs
     async with db.transaction() as session:
         found = await session.execute(
-            select(rows.c.name, func.extract("epoch", rows.c.next_run_at - func.now())).where(
-                rows.c.name.in_([job.name for job in jobs])
-            )
-        )
-        left: dict[str, float] = {str(name): float(seconds) for name, seconds in found}
+            select(rows.c.name, func.extract("epoch", rows.c.next_run_at - func.now()))
+        )  # every row of the schema (a few): no per-tick IN list to render
+        mine = {job.name for job in jobs}
+        left: dict[str, float] = {str(name): float(sec) for name, sec in found if name in mine}
     due = [job for job in jobs if left.get(job.name, 0.0) <= 0]
     waiting = [seconds for seconds in left.values() if seconds > 0]
     return due, min(waiting) if waiting else None
