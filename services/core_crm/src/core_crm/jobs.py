@@ -1,8 +1,13 @@
-"""The CRM's scheduled jobs (each runs once per period across every replica)."""
+"""The CRM's scheduled jobs (each runs once per period across every replica).
+
+The daily jobs run at a fixed UTC hour: the policy jobs just after the day (``today()``, UTC)
+changes, the sweeps over every customer at night. A fresh install waits for that hour rather than
+running them all at its first start; a job whose own record says it is overdue runs at start.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +23,8 @@ from core_crm.profile import service as profile
 from core_crm.quotes import service as quotes
 from core_crm.renewals import auto as auto_renewals
 from core_crm.workflows import service as workflows
+
+DAILY = timedelta(days=1)
 
 
 def jobs(rt: Runtime) -> list[ScheduledJob]:
@@ -59,17 +66,17 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
         await transitions.forget_old_keys(session)
 
     return [
-        ScheduledJob("crm.policies.expiring_soon", timedelta(days=1), announce_expiring),
-        ScheduledJob("crm.policies.auto_renew", timedelta(days=1), auto_renew),
-        ScheduledJob("crm.policies.expire", timedelta(days=1), expire_policies),
+        ScheduledJob("crm.policies.expire", DAILY, expire_policies, at=time(0, 5)),
+        ScheduledJob("crm.policies.auto_renew", DAILY, auto_renew, at=time(0, 10)),
+        ScheduledJob("crm.policies.expiring_soon", DAILY, announce_expiring, at=time(0, 15)),
         ScheduledJob("crm.quotes.expire", timedelta(hours=1), expire_quotes),
-        ScheduledJob("crm.customers.resegment", timedelta(days=1), resegment),
+        ScheduledJob("crm.customers.resegment", DAILY, resegment, at=time(3, 0)),
         ScheduledJob(
             "crm.workflows.advance", timedelta(seconds=rt.settings.workflow_tick_seconds), advance_workflows
         ),
         ScheduledJob("crm.workflows.schedules", timedelta(minutes=1), fire_schedules),
         ScheduledJob("crm.idempotency.forget", timedelta(hours=1), forget_idempotency_keys),
-        ScheduledJob("crm.unmatched.purge", timedelta(days=1), purge_unmatched),
+        ScheduledJob("crm.unmatched.purge", DAILY, purge_unmatched, at=time(3, 30)),
         ScheduledJob(
             "crm.integrations.deliver",
             timedelta(seconds=rt.settings.integration_tick_seconds),

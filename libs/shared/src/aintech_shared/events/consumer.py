@@ -3,6 +3,10 @@ dead-lettered.
 
 - A batch of one partition is handled in one transaction; if an event fails, the batch falls back
   to one transaction per event, each retried with the shared backoff.
+- A handler may take a batch (``ConsumerSpec.batch_handlers``): each run of consecutive claimed
+  events of its type is given to it at once, in partition order, in the same transaction as the
+  batch's processed-event claim, so it can write them in one statement. On failure the run falls
+  back, like any handler, to one event per transaction (the batch handler given a list of one).
 - A handler's own failure (``PermanentError``, a payload that fails validation, an exception that
   keeps happening while the database answers) sends the message to ``<topic>.dlq`` with its
   error, and the partition moves on.
@@ -17,8 +21,9 @@ dead-lettered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import orjson
@@ -48,6 +53,7 @@ from aintech_shared.metrics import CONSUMER_LAG, CONSUMER_RECORDS, DEAD_LETTERED
 log = structlog.get_logger("aintech.consumer")
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, Sequence[CloudEvent]], Awaitable[None]]
 Record: TypeAlias = "ConsumerRecord[Any, Any]"
 
 CONSUMED = Counter(
@@ -84,6 +90,11 @@ class _Reconnect(Exception):
 class ConsumerSpec:
     """What a service consumes: a group name, its topics and a handler per event type.
 
+    ``batch_handlers`` are handlers that take a list of events of their type (in partition order,
+    each claimed as processed in the same transaction, none seen before by this consumer): the
+    consumer hands them consecutive events of their type at once, so that they can write them in
+    one statement. An event type has either a handler or a batch handler.
+
     ``max_attempts`` bounds a handler's retries while the database answers (then the DLQ);
     ``backoff_base``/``backoff_max`` shape those retries; ``outage_backoff_max`` caps the wait
     between probes while the database or Kafka is unreachable (retried without limit).
@@ -97,6 +108,11 @@ class ConsumerSpec:
     member's heartbeat (sent every third of it, at most every 3 s) before it drops the member and
     rebalances: it bounds how soon a crashed replica's partitions move on, and a process whose
     event loop is starved for longer (a test run on a loaded machine) loses its partitions.
+    ``idle_fetch_max_wait`` replaces ``fetch_max_wait`` once nothing has arrived for
+    ``idle_after`` seconds, until records arrive again: an idle consumer makes two empty fetches a
+    second instead of ten. A record arriving ends the broker's wait at once, so the first event
+    after a quiet spell is not delayed; only an event that arrives for the same partition while
+    that first one is being handled may wait up to ``idle_fetch_max_wait``.
     """
 
     name: str
@@ -109,6 +125,17 @@ class ConsumerSpec:
     max_poll_interval: float = 300.0
     fetch_max_wait: float = 0.1
     session_timeout: float = 20.0
+    idle_fetch_max_wait: float = 0.5
+    idle_after: float = 2.0
+    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        both = set(self.handlers) & set(self.batch_handlers)
+        if both:
+            raise ValueError(f"event types with both a handler and a batch handler: {sorted(both)}")
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in self.handlers or event_type in self.batch_handlers
 
 
 class _CountAssignments(ConsumerRebalanceListener):
@@ -159,7 +186,7 @@ class EventConsumer:
         db: Database,
         tables: MessagingTables,
         bootstrap: str,
-        max_records: int = 200,
+        max_records: int = 500,
         max_failures: int = DEFAULT_MAX_FAILURES,
         stall_seconds: float = DEFAULT_STALL_SECONDS,
     ) -> None:
@@ -169,6 +196,7 @@ class EventConsumer:
         self.bootstrap = bootstrap
         self.max_records = max_records
         self._claim_statement: ReturningInsert[tuple[str]] | None = None
+        self._handled_types = frozenset(spec.handlers) | frozenset(spec.batch_handlers)
         self.health = LoopHealth(
             f"consumer:{spec.name}", max_failures=max_failures, stall_seconds=stall_seconds
         )
@@ -224,8 +252,13 @@ class EventConsumer:
             await consumer.start()
             await producer.start()
             log.info("consumer_started", consumer=self.spec.name, topics=list(self.spec.topics))
+            loop = asyncio.get_running_loop()
+            last_records = loop.time()
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                if batch:
+                    last_records = loop.time()
+                self._set_fetch_wait(consumer, idle=loop.time() - last_records >= self.spec.idle_after)
                 self._report_lag(consumer, batch)
                 if batch:
                     count = sum(len(records) for records in batch.values())
@@ -240,8 +273,16 @@ class EventConsumer:
         finally:
             await asyncio.gather(consumer.stop(), producer.stop(), return_exceptions=True)
 
+    def _set_fetch_wait(self, consumer: AIOKafkaConsumer, *, idle: bool) -> None:
+        """How long the broker may hold this consumer's next empty fetch (aiokafka reads it from
+        its fetcher for each request it builds; the option is fixed at construction otherwise)."""
+        wait = self.spec.idle_fetch_max_wait if idle else self.spec.fetch_max_wait
+        fetcher = getattr(consumer, "_fetcher", None)
+        if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
+            fetcher._fetch_max_wait_ms = int(wait * 1000)
+
     def _count(self, event_type: str, outcome: str) -> None:
-        CONSUMED.labels(self.spec.name, bounded_event_type(event_type, self.spec.handlers), outcome).inc()
+        CONSUMED.labels(self.spec.name, bounded_event_type(event_type, self._handled_types), outcome).inc()
 
     def _report_lag(self, consumer: AIOKafkaConsumer, batch: Mapping[TopicPartition, list[Record]]) -> None:
         """Per topic, the messages behind each assigned partition's end once this fetch is handled
@@ -308,16 +349,24 @@ class EventConsumer:
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
                     await self._probe_database()
+                # Offsets are committed once for every partition handled (one round trip to
+                # Kafka), after their transactions; before an outage is waited out too.
+                handled: dict[TopicPartition, int] = {}
                 for tp in list(pending):
                     records = pending[tp]
                     try:
                         await self._process_partition(records, producer, stop)
                     except _Outage as outage:
                         pending[tp] = [r for r in records if r.offset >= outage.offset]
+                        if handled:
+                            with contextlib.suppress(KafkaError):  # else redelivered, de-duplicated
+                                await self._commit(consumer, handled)
                         raise
-                    await self._commit(consumer, tp, records[-1].offset + 1)
+                    handled[tp] = records[-1].offset + 1
                     CONSUMER_RECORDS.labels(self.spec.name, tp.topic).inc(len(records))
                     del pending[tp]
+                if handled:
+                    await self._commit(consumer, handled)
         if self.health.consecutive_failures:
             log.info("consumer_outage_over", consumer=self.spec.name)
 
@@ -335,12 +384,15 @@ class EventConsumer:
             return False
         return True
 
-    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
-            await consumer.commit({tp: offset})
+            await consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
-            # The partition moved to another member; it will redeliver and de-duplicate.
-            log.warning("consumer_commit_failed", consumer=self.spec.name, partition=str(tp), error=str(exc))
+            # A partition moved to another member; it will redeliver and de-duplicate.
+            partitions = ",".join(sorted(str(tp) for tp in offsets))
+            log.warning(
+                "consumer_commit_failed", consumer=self.spec.name, partition=partitions, error=str(exc)
+            )
 
     # --- one partition's records ------------------------------------------------------------
 
@@ -348,12 +400,14 @@ class EventConsumer:
         """Handle one partition's records in order.
 
         The happy path handles the whole batch in one transaction (one commit per batch), its
-        events claimed as processed by one statement before the handlers run in order. If an
-        event fails (or a record is not a CloudEvent), that transaction rolls back as a whole, and
-        the events up to and including the failing one are handled one transaction each through
-        :meth:`_process`, with retries and dead-lettering; the rest of the batch then continues.
-        Per-partition order is kept, and a rolled-back event runs again, which at-least-once
-        handlers tolerate anyway. An outage raises ``_Outage`` at the first record not yet handled.
+        events claimed as processed by one statement before the handlers run in order (a batch
+        handler once per run of consecutive events of its type). If an event fails (or a record is
+        not a CloudEvent), that transaction rolls back as a whole, and the events up to and
+        including the failing one (for a batch handler, the end of its run) are handled one
+        transaction each through :meth:`_process`, with retries and dead-lettering; the rest of
+        the batch then continues. Per-partition order is kept, and a rolled-back event runs again,
+        which at-least-once handlers tolerate anyway. An outage raises ``_Outage`` at the first
+        record not yet handled.
         """
         pending = records
         while pending:
@@ -372,22 +426,47 @@ class EventConsumer:
                 async with self.db.transaction() as session:
                     failed_at = 0  # a failing claim falls back record by record
                     claimed = await self._claim_many(session, events)
-                    for index, event in enumerate(events):
+                    index = 0
+                    while index < len(events):
+                        event = events[index]
                         failed_at = index
-                        handler = self.spec.handlers.get(event.type)
-                        if handler is None:
+                        if not self.spec.handles(event.type):
                             outcomes.append((event.type, "ignored"))
+                            index += 1
                             continue
                         if event.id not in claimed:  # processed before, or earlier in this batch
                             outcomes.append((event.type, "duplicate"))
+                            index += 1
                             continue
                         claimed.discard(event.id)
+                        batch_handler = self.spec.batch_handlers.get(event.type)
+                        if batch_handler is None:
+                            token = correlation_id_var.set(event.correlationid or event.id)
+                            try:
+                                await self._run_handler(session, event, self.spec.handlers[event.type])
+                            finally:
+                                correlation_id_var.reset(token)
+                            outcomes.append((event.type, "handled"))
+                            index += 1
+                            continue
+                        # A run: this event and the next ones of its type, duplicates skipped.
+                        run = [event]
+                        index += 1
+                        while index < len(events) and events[index].type == event.type:
+                            following = events[index]
+                            if following.id in claimed:
+                                claimed.discard(following.id)
+                                run.append(following)
+                            else:
+                                outcomes.append((following.type, "duplicate"))
+                            index += 1
+                        failed_at = index - 1  # a failing run falls back up to its end
                         token = correlation_id_var.set(event.correlationid or event.id)
                         try:
-                            await self._run_handler(session, event, handler)
+                            await self._run_batch_handler(session, run, batch_handler)
                         finally:
                             correlation_id_var.reset(token)
-                        outcomes.append((event.type, "handled"))
+                        outcomes.extend((item.type, "handled") for item in run)
                     failed_at = None
             except Exception as exc:
                 if is_outage(exc) or failed_at is None:
@@ -411,8 +490,7 @@ class EventConsumer:
         except MalformedMessage as exc:
             await self._dead_letter(record, producer, str(exc), 1)
             return
-        handler = self.spec.handlers.get(event.type)
-        if handler is None:
+        if not self.spec.handles(event.type):
             self._count(event.type, "ignored")
             return
 
@@ -444,7 +522,7 @@ class EventConsumer:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     try:
-                        outcome = await self._handle_once(event, handler)
+                        outcome = await self._handle_once(event)
                     except Exception as exc:
                         if is_outage(exc):
                             raise _Outage(record.offset, exc) from exc
@@ -463,15 +541,15 @@ class EventConsumer:
         finally:
             correlation_id_var.reset(token)
 
-    async def _handle_once(self, event: CloudEvent, handler: Handler) -> str:
+    async def _handle_once(self, event: CloudEvent) -> str:
         async with self.db.transaction() as session:
-            return await self._claim_and_handle(session, event, handler)
+            return await self._claim_and_handle(session, event)
 
     async def _claim_many(self, session: AsyncSession, events: Sequence[CloudEvent]) -> set[str]:
         """Record the batch's handled events as processed by this consumer, in one statement;
         returns the ids claimed now (not processed before). Ignored event types are not recorded."""
         rows = {
-            event.id: event.type for event in events if event.type in self.spec.handlers
+            event.id: event.type for event in events if self.spec.handles(event.type)
         }  # an id twice in the batch is claimed once: its second delivery is a duplicate
         if not rows:
             return set()
@@ -497,7 +575,7 @@ class EventConsumer:
         )
         return {str(row[0]) for row in result}
 
-    async def _claim_and_handle(self, session: AsyncSession, event: CloudEvent, handler: Handler) -> str:
+    async def _claim_and_handle(self, session: AsyncSession, event: CloudEvent) -> str:
         """Record the event as processed by this consumer and run the handler, in one transaction."""
         processed = self.tables.processed_events
         claimed = await session.execute(
@@ -508,7 +586,11 @@ class EventConsumer:
         )
         if claimed.first() is None:
             return "duplicate"
-        await self._run_handler(session, event, handler)
+        batch_handler = self.spec.batch_handlers.get(event.type)
+        if batch_handler is not None:
+            await self._run_batch_handler(session, [event], batch_handler)
+        else:
+            await self._run_handler(session, event, self.spec.handlers[event.type])
         return "handled"
 
     async def _run_handler(self, session: AsyncSession, event: CloudEvent, handler: Handler) -> None:
@@ -518,6 +600,16 @@ class EventConsumer:
                 await handler(session, event)
         else:
             await handler(session, event)
+
+    async def _run_batch_handler(
+        self, session: AsyncSession, events: Sequence[CloudEvent], handler: BatchHandler
+    ) -> None:
+        """A batch handler, inside a consumer span of the run's first event when tracing is on."""
+        if tracing.enabled():
+            with tracing.consumer_span(events[0], self.spec.name):
+                await handler(session, events)
+        else:
+            await handler(session, events)
 
     async def _dead_letter(self, record: Record, producer: Any, error: str, attempts: int) -> None:
         topic = dead_letter_topic(record.topic)

@@ -158,6 +158,10 @@ class OutboxRelay:
     per-schema advisory lock, so two relays never send the same row and never interleave
     (which would break per-key ordering): the second relay is a hot standby. A crash after the
     send and before the commit resends the batch; consumers de-duplicate on the event id.
+
+    The relay wakes on the NOTIFY every publish sends at commit. While its LISTEN connection is
+    up it also looks every ``listening_interval`` seconds (a safety net that costs nothing when
+    idle); while it is down (the database away, a reconnection) it polls every ``idle_interval``.
     """
 
     def __init__(
@@ -168,6 +172,7 @@ class OutboxRelay:
         bootstrap: str,
         batch_size: int = 500,
         idle_interval: float = 1.0,
+        listening_interval: float = 30.0,
         max_backoff: float = 5.0,
         max_failures: int = DEFAULT_MAX_FAILURES,
         stall_seconds: float = DEFAULT_STALL_SECONDS,
@@ -177,6 +182,8 @@ class OutboxRelay:
         self.bootstrap = bootstrap
         self.batch_size = batch_size
         self.idle_interval = idle_interval
+        self.listening_interval = listening_interval
+        self._listening = False
         self.max_backoff = max_backoff
         self.lock_key = zlib.crc32(f"outbox:{tables.schema}".encode())
         self._producer: AIOKafkaProducer | None = None
@@ -185,6 +192,11 @@ class OutboxRelay:
             f"relay:{tables.schema}", max_failures=max_failures, stall_seconds=stall_seconds
         )
         self._standby = False
+
+    @property
+    def listening(self) -> bool:
+        """Whether the relay's LISTEN connection is up (then it polls only every ``listening_interval``)."""
+        return self._listening
 
     async def _get_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -283,10 +295,13 @@ class OutboxRelay:
                         raise RuntimeError("no driver connection to LISTEN on")
                     await driver.add_listener(channel, on_notify)
                     try:
+                        self._listening = True
                         self._wakeup.set()  # catch up on anything committed while not listening
                         while not stop.is_set() and not driver.is_closed():
                             await sleep_or_stop(stop, 5.0)
                     finally:
+                        self._listening = False
+                        self._wakeup.set()  # back to polling at once, not after the long wait
                         if not driver.is_closed():
                             await driver.remove_listener(channel, on_notify)
             except Exception as exc:  # the database went away: fall back to polling meanwhile
@@ -294,13 +309,13 @@ class OutboxRelay:
                 await sleep_or_stop(stop, 2.0)
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        """Wait for a NOTIFY, ``stop``, or the polling interval, whichever comes first."""
+        """Wait for a NOTIFY, ``stop``, or the polling interval (long while listening), whichever
+        comes first."""
         waiter = asyncio.ensure_future(self._wakeup.wait())
         stopper = asyncio.ensure_future(stop.wait())
+        timeout = self.listening_interval if self._listening else self.idle_interval
         try:
-            await asyncio.wait(
-                {waiter, stopper}, timeout=self.idle_interval, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
             stopper.cancel()

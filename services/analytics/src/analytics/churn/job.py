@@ -1,10 +1,11 @@
 """The daily churn job: score every customer up for renewal (next 90 days) and publish
 ``customer.churn_scored``. It runs in the API process, which owns the store (decision 0021), under
-the chassis' scheduler (one replica per period, a row lock per job)."""
+the chassis' scheduler (one replica per period, a row lock per job), at 04:00 UTC: a fresh install
+waits for that hour instead of scoring at its first start."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,4 +21,4 @@ def churn_job(rt: Runtime) -> ScheduledJob:
         scores, record = await service.predict(rt.store, rt.settings, customer_ids=None)
         await service.publish(session, rt.outbox, scores, record)
 
-    return ScheduledJob(JOB_NAME, timedelta(days=1), run)
+    return ScheduledJob(JOB_NAME, timedelta(days=1), run, at=time(4, 0))

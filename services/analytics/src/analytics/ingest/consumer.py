@@ -93,7 +93,9 @@ class Ingester:
             offsets: dict[TopicPartition, int] = {}
             first_at: float | None = None
             while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=100, max_records=self.batch_rows)
+                # Idle (nothing buffered), wait up to a second: records end the wait at once.
+                wait_ms = 100 if buffer else 1000
+                batch = await consumer.getmany(timeout_ms=wait_ms, max_records=self.batch_rows)
                 for tp, records in batch.items():
                     for record in records:
                         try:
