@@ -10,7 +10,7 @@ import pytest
 from aintech_contracts.fleet import BACKENDS, BY_NAME
 from gateway.ratelimit import EdgeRateLimiter, client_key
 from gateway.settings import Settings
-from gateway.upstreams import Refusal, Routes, Target, canonical
+from gateway.upstreams import PathTable, Refusal, Routes, Target, canonical
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +97,32 @@ def test_rate_limit_classes_come_from_settings(routes: Routes) -> None:
     assert merged.rate_limits["sign-in"] == "1/second" and merged.rate_limits["anonymous"] == "120/minute"
     with pytest.raises(ValueError, match="unknown classes"):
         Settings(rate_limit_routes={"/api/auth/me": "nope"})
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/webhooks", "webhooks"),
+        ("/webhooks/twilio/voice/status", "webhooks"),
+        ("/api/auth/oauth/google/callback", "sign-in"),
+        ("/api/auth/oauth/google/callback/", "sign-in"),
+        ("/api/auth/oauth/google/start", None),
+        ("/api/auth/oauth", None),
+        ("/api/crm/customers/42", None),
+        ("/api/partner/x/y", "partner"),  # a pattern written without its leading slash
+        ("/api/partner/x", None),
+        ("/anything/deep/z", "first-wild"),  # a pattern whose first segment is the wildcard
+    ],
+)
+def test_route_class_patterns_match_as_declared(path: str, expected: str | None) -> None:
+    table = PathTable(
+        {
+            **Settings().rate_limit_routes,
+            "api/partner/*/y": "partner",
+            "/*/deep/z": "first-wild",
+        }
+    )
+    assert table.get(path) == expected
 
 
 def test_ipv6_clients_share_a_budget_per_64() -> None:
