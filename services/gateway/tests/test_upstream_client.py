@@ -236,3 +236,26 @@ async def test_the_pool_waits_for_a_free_slot_at_its_limit(gateway: Gateway) -> 
         pool.release(conn)
     finally:
         pool.close()
+
+
+async def test_bytes_on_an_idle_connection_close_it(raw_server: Callable[[Handler], Awaitable[int]]) -> None:
+    async def answer_then_babble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        await reader.read(1)  # the gateway's next move: it must not be a request on this connection
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstale")
+        await writer.drain()
+        await reader.read()
+        writer.close()
+
+    pool = pool_for(await raw_server(answer_then_babble))
+    try:
+        assert await fetch(pool, "/") == (200, b"ok", False)
+        idle = pool.idle[-1]
+        assert idle.transport is not None
+        idle.transport.write(b"\r\n")  # wakes the server up to send an answer nobody asked for
+        await eventually(lambda: idle.closed, "the connection that spoke out of turn is closed")
+        assert pool.reuse() is None, "and never reused"
+    finally:
+        pool.close()

@@ -64,6 +64,7 @@ class Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self.idle_since = 0.0
+        self.in_use = False  # a request was written and its answer not yet released
         self.waiter: asyncio.Future[None] | None = None
         self._reset()
 
@@ -94,6 +95,9 @@ class Connection(asyncio.Protocol):
         self._wake()
 
     def data_received(self, data: bytes) -> None:
+        if not self.in_use:  # nothing was asked: bytes on an idle connection cannot be trusted
+            self.close()
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -156,6 +160,7 @@ class Connection(asyncio.Protocol):
 
     def send(self, data: bytes) -> None:
         self._reset()
+        self.in_use = True
         assert self.transport is not None
         self.transport.write(data)
 
@@ -261,6 +266,7 @@ class UpstreamPool:
     def release(self, conn: Connection) -> None:
         """Back to the pool if its answer was complete and the service keeps it open; else closed."""
         self._free()
+        conn.in_use = False
         if conn.reusable():
             now = time.monotonic()
             conn.idle_since = now
