@@ -16,7 +16,8 @@ AINTECH_DATABASE_URL / AINTECH_KAFKA_BOOTSTRAP are set, then measures (``--only`
   consumer that de-duplicates and writes one row per event, plus the outbox write rate; one
   partition through a batch handler (a per-event handler beside it); commit -> effect p95, split
   into relay, consumer fetch and the consumer's commit;
-- ``clients``: aiohttp vs httpx issuing the same upstream calls (the gateway's forwarding client);
+- ``clients``: aiohttp vs httpx issuing the same upstream calls (the gateway's client for streamed
+  uploads, HEAD and WebSockets; plain requests go through its own keep-alive pool, decision 0067);
 - ``logins``: authenticator logins/s with the production Argon2id parameters;
 - ``omnichannel``: webhook to an agent's socket, chat fan-out, campaign sending
   (``bench/channels.py``);
@@ -577,7 +578,7 @@ async def bench_gateway(fleet: crm.CrmFleet, plan: LoadPlan) -> list[str]:
     return checks.report()
 
 
-CLIENTS_MIN_RATIO = 1.0  # the gateway forwards with aiohttp because it is the faster client here
+CLIENTS_MIN_RATIO = 1.0  # aiohttp is the gateway's general-purpose client because it is the faster one here
 
 
 async def bench_clients(url: str, requests: int, concurrency: int) -> list[str]:

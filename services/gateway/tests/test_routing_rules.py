@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
+import random
 import threading
 import time
 
 import pytest
+from limits import RateLimitItem
+from limits.storage import MemoryStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from aintech_contracts.fleet import BACKENDS, BY_NAME
-from gateway.ratelimit import EdgeRateLimiter, client_key
+from gateway.ratelimit import EdgeRateLimiter, Verdict, client_key
 from gateway.settings import Settings
-from gateway.upstreams import Refusal, Routes, Target, canonical
+from gateway.upstreams import PathTable, Refusal, Routes, Target, canonical
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +104,32 @@ def test_rate_limit_classes_come_from_settings(routes: Routes) -> None:
         Settings(rate_limit_routes={"/api/auth/me": "nope"})
 
 
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/webhooks", "webhooks"),
+        ("/webhooks/twilio/voice/status", "webhooks"),
+        ("/api/auth/oauth/google/callback", "sign-in"),
+        ("/api/auth/oauth/google/callback/", "sign-in"),
+        ("/api/auth/oauth/google/start", None),
+        ("/api/auth/oauth", None),
+        ("/api/crm/customers/42", None),
+        ("/api/partner/x/y", "partner"),  # a pattern written without its leading slash
+        ("/api/partner/x", None),
+        ("/anything/deep/z", "first-wild"),  # a pattern whose first segment is the wildcard
+    ],
+)
+def test_route_class_patterns_match_as_declared(path: str, expected: str | None) -> None:
+    table = PathTable(
+        {
+            **Settings().rate_limit_routes,
+            "api/partner/*/y": "partner",
+            "/*/deep/z": "first-wild",
+        }
+    )
+    assert table.get(path) == expected
+
+
 def test_ipv6_clients_share_a_budget_per_64() -> None:
     assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
     assert client_key("198.51.100.7") == "198.51.100.7"
@@ -121,6 +152,48 @@ def test_the_rate_limiter_starts_no_thread_per_call(monkeypatch: pytest.MonkeyPa
             time.sleep(0.02)
     assert started == []
     limiter.storage.sweep()
+
+
+def reference_charge(
+    strategy: SlidingWindowCounterRateLimiter, limiter: EdgeRateLimiter, key: str, names: tuple[str, ...]
+) -> Verdict:
+    """What the gateway answered when it charged through `limits`' own strategy (before 0068)."""
+
+    def verdict(item: RateLimitItem, name: str, allowed: bool) -> Verdict:
+        stats = strategy.get_window_stats(item, name, key)
+        reset_after = max(1, math.ceil(stats.reset_time - time.time()))
+        return Verdict(allowed=allowed, limit=item.amount, remaining=stats.remaining, reset_after=reset_after)
+
+    charged: list[tuple[RateLimitItem, str]] = []
+    for name in names:
+        for item in limiter.items[name]:
+            if not strategy.hit(item, name, key):
+                return verdict(item, name, False)
+            charged.append((item, name))
+    return min((verdict(item, name, True) for item, name in charged), key=lambda v: v.remaining)
+
+
+def test_the_sliding_window_answers_exactly_as_the_limits_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1_800_000_000.25]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    limiter = EdgeRateLimiter(
+        Settings(rate_limits={"anonymous": "5/second;12/minute", "sign-in": "3/second;7/minute"})
+    )
+    strategy = SlidingWindowCounterRateLimiter(MemoryStorage())
+    rng = random.Random(15)
+    refused = 0
+    for _ in range(600):
+        clock[0] += rng.choice([0.01, 0.03, 0.07, 0.13, 0.41, 1.1, 7.3, 61.7])
+        key = rng.choice(["198.51.100.7", "198.51.100.8"])
+        route_class = rng.choice([None, None, "sign-in"])
+        names = ("anonymous",) if route_class is None else ("anonymous", route_class)
+        got = limiter.charge("anonymous", key, route_class)
+        assert got == reference_charge(strategy, limiter, key, names), f"at {clock[0]}"
+        refused += not got.allowed
+    assert 0 < refused < 600, "the sequence exercises both answers"
+    clock[0] += 180
+    limiter.storage.sweep()
+    assert limiter.storage.size() == 0, "counters two windows old are dropped"
 
 
 def test_production_refuses_the_default_identity_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.convertors import Convertor, register_url_convertor
 
 from aintech_contracts.fleet import BY_NAME
@@ -87,6 +87,24 @@ def build(jwks: dict[str, Any]) -> Any:
                 await asyncio.sleep(0.05)
 
         return StreamingResponse(parts(), media_type="text/plain")
+
+    # The gateway's side of the connection (its upstream keep-alive pool tests).
+    @app.get("/peer")
+    async def peer(request: Request) -> dict[str, Any]:
+        return {"port": request.client.port if request.client else None}
+
+    @app.get("/peer-then-close")
+    async def peer_then_close(request: Request) -> JSONResponse:
+        port = request.client.port if request.client else None
+        return JSONResponse({"port": port}, headers={"Connection": "close"})
+
+    @app.get("/no-content")
+    async def no_content() -> Response:
+        return Response(status_code=204, headers={"X-Kind": "empty"})
+
+    @app.get("/not-modified")
+    async def not_modified() -> Response:
+        return Response(status_code=304, headers={"ETag": '"v1"'})
 
     @app.get("/cors-wide")
     async def cors_wide() -> JSONResponse:

@@ -6,6 +6,10 @@ ones stream to the service as they arrive, counted against ``max_body_bytes`` an
 timeouts. Responses stream back unless small. Retries are limited to what is safe: a request
 whose connection never opened is retried once, and aiohttp itself retries an idempotent request
 once when a reused keep-alive connection turns out closed (RFC 9112 §9.3.1).
+
+Plain requests (a body held whole or none; not HEAD) go through the lean client of
+:mod:`gateway.upstream_http` with the same rules; streamed uploads and HEAD stay on aiohttp
+(decision 0067).
 """
 
 from __future__ import annotations
@@ -26,6 +30,14 @@ from aintech_shared.edge import IDENTITY_HEADER
 from aintech_shared.proxies import TrustedProxies
 from gateway.answers import refuse
 from gateway.settings import Settings
+from gateway.upstream_http import (
+    ConnectFailed,
+    Connection,
+    Disconnected,
+    UpstreamError,
+    UpstreamPool,
+    UpstreamTimeout,
+)
 from gateway.upstreams import Routes, Target
 
 log = structlog.get_logger("gateway.proxy")
@@ -65,6 +77,8 @@ _REQUEST_SKIP = HOP_BY_HOP | CLIENT_STRIPPED
 # Set by the gateway itself on the way out (or its policy alone decides them).
 _RESPONSE_SKIP = HOP_BY_HOP | {b"date", b"server", b"x-request-id", b"x-correlation-id"}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})  # sent with ``Content-Length: 0`` when empty
+_IDENTITY = IDENTITY_HEADER.lower().encode()
 _SMALL_RESPONSE = 1024 * 1024
 _CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
@@ -143,6 +157,7 @@ class Forwarder:
         self.routes = Routes(settings)
         self.proxies = proxies or TrustedProxies(settings.trusted_proxies)
         self._session: aiohttp.ClientSession | None = None
+        self._pools: dict[str, UpstreamPool] = {}
         self.timeout = aiohttp.ClientTimeout(
             total=None, connect=settings.connect_timeout, sock_read=settings.read_timeout
         )
@@ -159,8 +174,21 @@ class Forwarder:
             cookie_jar=aiohttp.DummyCookieJar(),
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
         )
+        for upstream in self.routes.upstreams.values():
+            base = URL(upstream.base_url)
+            if base.scheme != "http" or base.host is None or base.port is None:
+                continue  # the lean client speaks plain HTTP/1.1 only; the rest stays on aiohttp
+            self._pools[upstream.base_url] = UpstreamPool(
+                base.host,
+                base.port,
+                connect_timeout=self.settings.connect_timeout,
+                keepalive=self.settings.upstream_keepalive,
+                limit=self.settings.max_connections,
+            )
 
     async def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
         if self._session is not None:
             await self._session.close()
 
@@ -171,12 +199,12 @@ class Forwarder:
 
     def upstream_headers(
         self, scope: Scope, target: Target, identity: str | None
-    ) -> tuple[CIMultiDict[str], int | None, bool]:
+    ) -> tuple[list[tuple[bytes, bytes]], int | None, bool]:
         """Headers for the service, plus the declared Content-Length and whether the body is chunked."""
-        headers: CIMultiDict[str] = CIMultiDict()
+        headers: list[tuple[bytes, bytes]] = []
         length: int | None = None
         chunked = False
-        nominated: set[bytes] = set()
+        nominated: set[bytes] | None = None
         host = prior_for = proto = forwarded_host = ""
         for name, value in scope["headers"]:
             if name in _REQUEST_SKIP:
@@ -193,23 +221,30 @@ class Forwarder:
                 elif name == b"x-forwarded-host":
                     forwarded_host = value.decode("latin-1")
                 elif name == b"connection":
+                    nominated = nominated or set()
                     nominated.update(t.strip().lower().encode() for t in value.decode("latin-1").split(","))
                 continue
-            headers.add(name.decode("latin-1"), value.decode("latin-1"))
-        for name in nominated:  # headers the client marked hop-by-hop (RFC 9110 §7.6.1)
-            headers.popall(name.decode("latin-1"), None)
+            headers.append((name.lower(), value))
+        if nominated:  # headers the client marked hop-by-hop (RFC 9110 §7.6.1)
+            headers = [header for header in headers if header[0] not in nominated]
         peer = scope["client"][0] if scope.get("client") else ""
         trusted = self.proxies.trusted(peer)
-        headers["X-Forwarded-For"] = self.proxies.forwarded_for(peer, prior_for)
-        headers["X-Forwarded-Proto"] = (
-            proto.split(",")[0].strip() if trusted and proto else ""
-        ) or scope.get("scheme", "http")
-        headers["X-Forwarded-Host"] = (forwarded_host.split(",")[0].strip() if trusted else "") or host
+        forwarded_proto = (proto.split(",")[0].strip() if trusted and proto else "") or scope.get(
+            "scheme", "http"
+        )
+        headers.append((b"x-forwarded-for", self.proxies.forwarded_for(peer, prior_for).encode("latin-1")))
+        headers.append((b"x-forwarded-proto", forwarded_proto.encode("latin-1")))
+        public_host = (forwarded_host.split(",")[0].strip() if trusted else "") or host
+        headers.append((b"x-forwarded-host", public_host.encode("latin-1")))
         if target.prefix:
-            headers["X-Forwarded-Prefix"] = target.prefix
-        headers.update(outgoing_headers())
+            headers.append((b"x-forwarded-prefix", target.prefix.encode("latin-1")))
+        outgoing = outgoing_headers()
+        if "traceparent" in outgoing:  # the gateway's span replaces the caller's as the parent
+            headers = [header for header in headers if header[0] != b"traceparent"]
+        for name, text in outgoing.items():
+            headers.append((name.lower().encode("latin-1"), text.encode("latin-1")))
         if identity is not None:
-            headers[IDENTITY_HEADER] = identity
+            headers.append((_IDENTITY, identity.encode("latin-1")))
         return headers, length, chunked
 
     async def forward(
@@ -245,7 +280,7 @@ class Forwarder:
             if chunked or (length is not None and length > settings.buffer_body_bytes):
                 body = StreamedBody(reader)
                 if length is not None:
-                    headers["Content-Length"] = str(length)
+                    headers.append((b"content-length", str(length).encode()))
             elif length:
                 body = await reader.read()
                 if len(body) != length:
@@ -254,6 +289,10 @@ class Forwarder:
             await self._refuse(scope, receive, send, exc.status, exc.detail, close=True)
             return
         except ClientGone:
+            return
+        pool = self._pools.get(target.upstream.base_url)
+        if pool is not None and method != "HEAD" and not isinstance(body, StreamedBody):
+            await self._forward_lean(scope, receive, send, target, pool, headers, body, extra_headers)
             return
         query = scope.get("query_string", b"")
         url = URL(
@@ -267,7 +306,7 @@ class Forwarder:
                 async with self.session.request(
                     method,
                     url,
-                    headers=headers,
+                    headers=CIMultiDict((n.decode("latin-1"), v.decode("latin-1")) for n, v in headers),
                     data=body,
                     allow_redirects=False,
                     timeout=self.timeout,
@@ -304,6 +343,119 @@ class Forwarder:
                     scope, receive, send, 502, detail, title="Service unavailable", service=service
                 )
                 return
+
+    async def _forward_lean(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        target: Target,
+        pool: UpstreamPool,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        extra_headers: list[tuple[bytes, bytes]] | None,
+    ) -> None:
+        """Forward a request whose body is held whole (or absent) on a pooled keep-alive connection."""
+        method: str = scope["method"]
+        query = scope.get("query_string", b"")
+        parts = [method.encode("latin-1"), b" ", target.path.encode("latin-1")]
+        if query:
+            parts += (b"?", query)
+        parts += (b" HTTP/1.1\r\n", pool.host_line)
+        for name, value in headers:
+            parts += (name, b": ", value, b"\r\n")
+        if body:
+            parts += (b"content-length: ", str(len(body)).encode(), b"\r\n\r\n", body)
+        elif method in _WITH_BODY:
+            parts.append(b"content-length: 0\r\n\r\n")
+        else:
+            parts.append(b"\r\n")
+        request = b"".join(parts)
+        timeout = self.settings.read_timeout
+        started: list[bool] = []
+        for attempt in (1, 2):
+            conn: Connection | None = None
+            try:
+                conn = pool.reuse() if attempt == 1 else None
+                if conn is None:
+                    conn = await pool.connect()
+                conn.send(request)
+                await conn.head(timeout)
+                await self._relay_lean(scope, send, target, conn, extra_headers, started)
+                return
+            except UpstreamError as exc:
+                service = target.upstream.spec.slug
+                if started:  # the answer is half sent: all that is left is to cut the connection
+                    log.warning(
+                        "upstream_broke_mid_answer", service=service, path=target.path, error=repr(exc)
+                    )
+                    return
+                if attempt == 1 and isinstance(exc, ConnectFailed):
+                    log.info("upstream_connect_retry", service=service, error=repr(exc))
+                    continue
+                if attempt == 1 and isinstance(exc, Disconnected) and method in _IDEMPOTENT:
+                    log.info("upstream_retry", service=service, error=repr(exc))
+                    continue
+                if isinstance(exc, UpstreamTimeout):
+                    log.warning("upstream_timeout", service=service, path=target.path)
+                    detail = f"The {service} service did not answer within {timeout:g}s."
+                    await self._refuse(
+                        scope, receive, send, 504, detail, title="Service timed out", service=service
+                    )
+                    return
+                log.warning("upstream_unavailable", service=service, path=target.path, error=repr(exc))
+                detail = f"The {service} service could not be reached."
+                await self._refuse(
+                    scope, receive, send, 502, detail, title="Service unavailable", service=service
+                )
+                return
+            finally:
+                if conn is not None:
+                    pool.release(conn)
+
+    async def _relay_lean(
+        self,
+        scope: Scope,
+        send: Send,
+        target: Target,
+        conn: Connection,
+        extra_headers: list[tuple[bytes, bytes]] | None,
+        started: list[bool],
+    ) -> None:
+        raw: list[tuple[bytes, bytes]] = []
+        size: bytes | None = None
+        for name, value in conn.headers:
+            lowered = name.lower()
+            if lowered in _RESPONSE_SKIP or lowered.startswith(b"access-control-"):
+                if lowered == b"content-length":
+                    size = value.strip()
+                continue
+            if lowered == b"location":
+                value = self.public_location(value, target)
+            raw.append((lowered, value))
+        if extra_headers:
+            raw.extend(extra_headers)
+        status = conn.status
+        timeout = self.settings.read_timeout
+        if status == 204 or status == 304:
+            if size is not None:
+                raw.append((b"content-length", size))
+            await send({"type": "http.response.start", "status": status, "headers": raw})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if size is not None and int(size) <= _SMALL_RESPONSE:
+            content = await conn.read(timeout)
+            raw.append((b"content-length", size))
+            await send({"type": "http.response.start", "status": status, "headers": raw})
+            await send({"type": "http.response.body", "body": content})
+            return
+        if size is not None:
+            raw.append((b"content-length", size))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        started.append(True)
+        async for chunk in conn.chunks(timeout):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
 
     async def _relay(
         self,

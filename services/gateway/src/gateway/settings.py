@@ -45,7 +45,10 @@ class Settings(ServiceSettings, service="gateway"):
     port_offset: int = Field(default=0, description="Added to every service's default port (test fleets).")
     connect_timeout: float = Field(default=2.0, description="Seconds to open a connection to a service.")
     read_timeout: float = Field(default=30.0, description="Seconds a service may take to answer (then 504).")
-    max_connections: int = Field(default=512, description="Pooled keep-alive connections to services.")
+    max_connections: int = Field(
+        default=512,
+        description="Connections to each service in the forwarding pool (and in total for aiohttp's).",
+    )
     upstream_keepalive: float = Field(
         default=15.0,
         description="Seconds an idle pooled connection is kept; shorter than the services' own keep-alive "

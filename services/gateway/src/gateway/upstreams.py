@@ -56,6 +56,10 @@ class PathPattern:
     def __init__(self, pattern: str) -> None:
         self.rest = pattern.endswith("/**")
         self.parts = tuple(pattern.removesuffix("/**").strip("/").split("/"))
+        # The literal text before the first wildcard: a path that does not start with it (after its
+        # leading "/") cannot match, and most paths are told so without being split.
+        stripped = pattern.strip("/")
+        self.literal = stripped[: stripped.index("*")].rstrip("/") if "*" in stripped else stripped
 
     def matches(self, parts: list[str]) -> bool:
         if len(parts) < len(self.parts) or (len(parts) != len(self.parts) and not self.rest):
@@ -74,8 +78,13 @@ class PathTable:
         value = self.exact.get(path)
         if value is not None or not self.patterns:
             return value
-        parts = path.strip("/").split("/")
+        offset = 1 if path.startswith("/") else 0
+        parts: list[str] | None = None
         for pattern, candidate in self.patterns:
+            if not path.startswith(pattern.literal, offset):
+                continue
+            if parts is None:
+                parts = path.strip("/").split("/")
             if pattern.matches(parts):
                 return candidate
         return None
