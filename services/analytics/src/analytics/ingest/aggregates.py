@@ -177,14 +177,26 @@ async def resolve_dimensions(store: Store, tables: Mapping[str, list[dict[str, A
             row["province"] = provinces.get(row["customer_id"], "")
 
 
-async def _rows(store: Store, table: str, key: str, ids: set[str], columns: str) -> dict[str, list[Row]]:
+_TERM_COLUMNS = ("term_start", "term_end", "premium", "carrier", "line", "province", "version")
+_CANCEL_COLUMNS = ("cancelled_at", "version")
+_CLAIM_COLUMNS = ("policy_id", "time", "status", "claimed", "approved", "paid")
+_QUOTE_COLUMNS = ("line", "best_carrier", "province", "created_at", "version")
+_CONVERSION_COLUMNS = ("carrier", "version")
+
+
+async def _stored(
+    store: Store, table: str, key: str, ids: set[str], columns: Sequence[str], new_ids: set[str]
+) -> dict[str, list[Row]]:
+    """The stored rows of ``ids`` (by ``key``) that other events wrote (not the batch's own)."""
     out: dict[str, list[Row]] = defaultdict(list)
     if ids:
         for row in await store.query(
-            f"SELECT {key}, event_id, {columns} FROM $db.{table} WHERE {key} IN {{ids:Array(String)}}",
+            f"SELECT {key}, event_id, {', '.join(columns)} FROM $db.{table} "
+            f"WHERE {key} IN {{ids:Array(String)}}",
             {"ids": array_param(sorted(ids))},
         ):
-            out[str(row[key])].append(row)
+            if str(row["event_id"]) not in new_ids:
+                out[str(row[key])].append(row)
     return out
 
 
@@ -193,57 +205,70 @@ def _rows_out(sums: Sums) -> list[list[Any]]:
     return [[*key, *values] for key, values in sorted(sums.items()) if any(values)]
 
 
+def _by(rows: Iterable[Mapping[str, Any]], key: str) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        out[str(row[key])].append(row)  # type: ignore[arg-type]
+    return out
+
+
 async def batch_deltas(
     store: Store,
     tables: Mapping[str, list[dict[str, Any]]],
     new_ids: set[str],
     committed: Any,
 ) -> dict[str, list[list[Any]]]:
-    """The changes the batch's new events (``new_ids``, their facts already inserted) make to the
-    three aggregates. ``committed(ids)`` answers which of ``ids`` have their raw row stored."""
-    policy_ids = {r["policy_id"] for t in ("policy_terms", "policy_cancellations") for r in tables.get(t, [])}
-    claim_ids = {r["claim_id"] for r in tables.get("claim_events", [])}
-    # a policy's first term gives its claims their carrier, line and province
-    new_terms = sorted({r["policy_id"] for r in tables.get("policy_terms", [])})
-    if new_terms:
-        rows = await store.query(
-            "SELECT DISTINCT claim_id FROM $db.claim_events WHERE policy_id IN {ids:Array(String)}",
-            {"ids": array_param(new_terms)},
-        )
-        claim_ids |= {str(r["claim_id"]) for r in rows}
-    quote_ids = {r["quote_id"] for t in ("quotes", "quote_conversions") for r in tables.get(t, [])}
-    terms = await _rows(
-        store,
-        "policy_terms",
-        "policy_id",
-        policy_ids,
-        "term_start, term_end, premium, carrier, line, province, version",
+    """The changes the batch's new events (``new_ids``, their rows in ``tables``) make to the three
+    aggregates. ``committed(ids)`` answers which of ``ids`` have their raw row stored.
+
+    The batch's own rows are taken from ``tables`` (in memory); only the entities' rows written by
+    other events are read from the store, whether the batch's facts are inserted yet or not (a
+    stored row carrying one of ``new_ids`` is the batch's own, left by a run that died)."""
+    batch_terms = _by(tables.get("policy_terms", []), "policy_id")
+    batch_cancels = _by(tables.get("policy_cancellations", []), "policy_id")
+    batch_claims = _by(tables.get("claim_events", []), "claim_id")
+    batch_quotes = _by(tables.get("quotes", []), "quote_id")
+    batch_conversions = _by(tables.get("quote_conversions", []), "quote_id")
+    policy_ids = set(batch_terms) | set(batch_cancels)
+    quote_ids = set(batch_quotes) | set(batch_conversions)
+    # a claim's stored events, and the claims of the batch's new terms (a policy's first term gives
+    # its claims their carrier, line and province), in one read
+    claims: dict[str, list[Row]] = defaultdict(list)
+    if batch_claims or batch_terms:
+        for row in await store.query(
+            f"SELECT claim_id, event_id, {', '.join(_CLAIM_COLUMNS)} FROM $db.claim_events "
+            "WHERE claim_id IN {ids:Array(String)} OR policy_id IN {terms:Array(String)}",
+            {"ids": array_param(sorted(batch_claims)), "terms": array_param(sorted(batch_terms))},
+        ):
+            if str(row["event_id"]) not in new_ids:
+                claims[str(row["claim_id"])].append(row)
+    claim_ids = set(batch_claims) | set(claims)
+    for cid, rows in batch_claims.items():
+        claims[cid].extend(rows)
+    claim_policies = {str(r["policy_id"]) for rs in claims.values() for r in rs}
+    terms = await _stored(
+        store, "policy_terms", "policy_id", policy_ids | claim_policies, _TERM_COLUMNS, new_ids
     )
-    cancels = await _rows(store, "policy_cancellations", "policy_id", policy_ids, "cancelled_at, version")
-    claims = await _rows(
-        store,
-        "claim_events",
-        "claim_id",
-        claim_ids,
-        "policy_id, time, status, claimed, approved, paid",
+    for pid, rows in batch_terms.items():
+        terms[pid].extend(rows)
+    cancels = await _stored(store, "policy_cancellations", "policy_id", policy_ids, _CANCEL_COLUMNS, new_ids)
+    quotes = await _stored(store, "quotes", "quote_id", quote_ids, _QUOTE_COLUMNS, new_ids)
+    conversions = await _stored(
+        store, "quote_conversions", "quote_id", quote_ids, _CONVERSION_COLUMNS, new_ids
     )
-    claim_policies = {str(r["policy_id"]) for rs in claims.values() for r in rs} - policy_ids
-    terms.update(
-        await _rows(
-            store,
-            "policy_terms",
-            "policy_id",
-            claim_policies,
-            "term_start, term_end, premium, carrier, line, province, version",
-        )
-    )
-    quotes = await _rows(
-        store, "quotes", "quote_id", quote_ids, "line, best_carrier, province, created_at, version"
-    )
-    conversions = await _rows(store, "quote_conversions", "quote_id", quote_ids, "carrier, version")
-    everything: list[dict[str, list[Row]]] = [terms, cancels, claims, quotes, conversions]
-    older = {str(r["event_id"]) for rows in everything for rs in rows.values() for r in rs} - new_ids
-    done = await committed(sorted(older))
+    older = {
+        str(r["event_id"])
+        for rows in (terms, cancels, claims, quotes, conversions)
+        for rs in rows.values()
+        for r in rs
+    } - new_ids
+    done = await committed(sorted(older)) if older else set()
+    for pid, rows in batch_cancels.items():
+        cancels[pid].extend(rows)
+    for qid, rows in batch_quotes.items():
+        quotes[qid].extend(rows)
+    for qid, rows in batch_conversions.items():
+        conversions[qid].extend(rows)
 
     def split(rows: list[Row]) -> tuple[list[Row], list[Row]]:
         before = [r for r in rows if str(r["event_id"]) in done]

@@ -39,7 +39,9 @@ def ts(value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        elif value.utcoffset():
+            value = value.astimezone(UTC)
+        return value.isoformat(" ", "milliseconds")[:23]
     if isinstance(value, date):
         return f"{value.isoformat()} 00:00:00.000"
     raise ValueError(f"not an instant: {value!r}")
