@@ -40,8 +40,8 @@ from typing import Any
 from analytics.store.port import Row, Store, array_param
 
 RATE_PLACES = Decimal("0.000000000001")
-Dims = tuple[str, str, str]
-Key = tuple[str, str, str, str]  # day, carrier, line, province
+Dims = tuple[Any, ...]  # carrier, line, province (agent; channel; channel, seconds)
+Key = tuple[Any, ...]  # day, then the dimensions
 Sums = dict[Key, list[Any]]
 
 POLICY_MEASURES = ("written", "rate", "active", "started", "up", "renewed", "cancelled")
@@ -152,6 +152,51 @@ def quote_sums(quotes: Sequence[Row], conversions: Sequence[Row], sums: Sums, si
     _add(sums, day, dims, 1, 1 if converted else 0, len(QUOTE_MEASURES), sign)
 
 
+def call_sums(rows: Sequence[Row], sums: Sums, sign: int) -> None:
+    """One call (its latest version): counted for its agent on the day it ended, answered or not,
+    with its duration when answered (a call without an agent counts for nobody)."""
+    call = _latest(rows, "call_id")
+    if not call:
+        return
+    c = next(iter(call.values()))
+    if not c["agent_id"]:
+        return
+    answered = int(c["answered"]) == 1
+    day, agent = _day(c["ended_at"]), (str(c["agent_id"]),)
+    _add(sums, day, agent, 0, 1, 3, sign)
+    _add(sums, day, agent, 1, 1 if answered else 0, 3, sign)
+    _add(sums, day, agent, 2, int(c["duration_seconds"]) if answered else 0, 3, sign)
+
+
+def _second(at: str) -> datetime:
+    return datetime.fromisoformat(str(at)[:19])
+
+
+def conversation_sums(rows: Sequence[Row], volumes: Sums, responses: Sums, sign: int) -> None:
+    """One conversation's messages (each at its latest version): every message counted on its day
+    and channel, inbound or outbound; and, when it has an inbound message and a reply at or after
+    the first one, its first-response time in whole seconds (``dateDiff('second')``), counted on
+    the day of that first inbound message under the conversation's channel (its earliest
+    message's)."""
+    messages = list(_latest(rows, "message_id").values())
+    if not messages:
+        return
+    for m in messages:
+        _add(
+            volumes, _day(m["at"]), (str(m["channel"]),), 0 if m["direction"] == "inbound" else 1, 1, 2, sign
+        )
+    inbound = [str(m["at"]) for m in messages if m["direction"] == "inbound"]
+    if not inbound:
+        return
+    first_in = min(inbound)
+    replies = [str(m["at"]) for m in messages if m["direction"] == "outbound" and str(m["at"]) >= first_in]
+    if not replies:
+        return
+    channel = str(min(messages, key=lambda m: (str(m["at"]), str(m["message_id"])))["channel"])
+    seconds = int((_second(min(replies)) - _second(first_in)).total_seconds())
+    _add(responses, _day(first_in), (channel, seconds), 0, 1, 1, sign)
+
+
 # --- what the writer calls -----------------------------------------------------------------------------
 
 
@@ -182,6 +227,8 @@ _CANCEL_COLUMNS = ("cancelled_at", "version")
 _CLAIM_COLUMNS = ("policy_id", "time", "status", "claimed", "approved", "paid")
 _QUOTE_COLUMNS = ("line", "best_carrier", "province", "created_at", "version")
 _CONVERSION_COLUMNS = ("carrier", "version")
+_CALL_COLUMNS = ("agent_id", "ended_at", "answered", "duration_seconds", "version")
+_MESSAGE_COLUMNS = ("message_id", "channel", "direction", "at", "version")
 
 
 async def _stored(
@@ -256,12 +303,14 @@ async def batch_deltas(
     conversions = await _stored(
         store, "quote_conversions", "quote_id", quote_ids, _CONVERSION_COLUMNS, new_ids
     )
-    older = {
-        str(r["event_id"])
-        for rows in (terms, cancels, claims, quotes, conversions)
-        for rs in rows.values()
-        for r in rs
-    } - new_ids
+    batch_calls = _by(tables.get("calls", []), "call_id")
+    batch_messages = _by(tables.get("messages", []), "conversation_id")
+    calls = await _stored(store, "calls", "call_id", set(batch_calls), _CALL_COLUMNS, new_ids)
+    messages = await _stored(
+        store, "messages", "conversation_id", set(batch_messages), _MESSAGE_COLUMNS, new_ids
+    )
+    stored = (terms, cancels, claims, quotes, conversions, calls, messages)
+    older = {str(r["event_id"]) for rows in stored for rs in rows.values() for r in rs} - new_ids
     done = await committed(sorted(older)) if older else set()
     for pid, rows in batch_cancels.items():
         cancels[pid].extend(rows)
@@ -269,6 +318,10 @@ async def batch_deltas(
         quotes[qid].extend(rows)
     for qid, rows in batch_conversions.items():
         conversions[qid].extend(rows)
+    for cid, rows in batch_calls.items():
+        calls[cid].extend(rows)
+    for vid, rows in batch_messages.items():
+        messages[vid].extend(rows)
 
     def split(rows: list[Row]) -> tuple[list[Row], list[Row]]:
         before = [r for r in rows if str(r["event_id"]) in done]
@@ -292,10 +345,24 @@ async def batch_deltas(
         (qb, qa), (vb, va) = split(quotes.get(qid, [])), split(conversions.get(qid, []))
         quote_sums(qb, vb, quote, -1)
         quote_sums(qa, va, quote, 1)
+    call: Sums = {}
+    for cid in batch_calls:
+        before, after = split(calls[cid])
+        call_sums(before, call, -1)
+        call_sums(after, call, 1)
+    volume: Sums = {}
+    response: Sums = {}
+    for vid in batch_messages:
+        before, after = split(messages[vid])
+        conversation_sums(before, volume, response, -1)
+        conversation_sums(after, volume, response, 1)
     return {
         "policy_deltas": _rows_out(policy),
         "claim_deltas": _rows_out(claim),
         "quote_deltas": _rows_out(quote),
+        "call_deltas": _rows_out(call),
+        "message_deltas": _rows_out(volume),
+        "response_deltas": _rows_out(response),
     }
 
 
@@ -384,11 +451,36 @@ REBUILD: dict[str, str] = {
     LEFT JOIN (SELECT quote_id, argMax(carrier, version) AS carrier FROM $db.quote_conversions
                GROUP BY quote_id) AS v ON v.quote_id = q.quote_id
     SETTINGS join_use_nulls = 1""",
+    "call_daily": """
+    INSERT INTO $db.call_daily
+    SELECT toDate(ended_at) AS day, agent_id, toInt64(1) AS calls, toInt64(answered = 1) AS answered,
+           toInt64(if(answered = 1, duration_seconds, 0)) AS answered_seconds
+    FROM $db.calls FINAL WHERE agent_id != ''""",
+    "message_daily": """
+    INSERT INTO $db.message_daily
+    SELECT toDate(at) AS day, channel, toInt64(direction = 'inbound') AS inbound,
+           toInt64(direction = 'outbound') AS outbound
+    FROM $db.messages FINAL""",
+    "response_daily": """
+    INSERT INTO $db.response_daily
+    WITH m AS (SELECT conversation_id, message_id, channel, direction, at FROM $db.messages FINAL),
+    conv AS (
+        SELECT conversation_id, argMin(channel, (at, message_id)) AS conv_channel,
+               minIf(at, direction = 'inbound') AS first_in
+        FROM m GROUP BY conversation_id HAVING countIf(direction = 'inbound') > 0
+    )
+    SELECT toDate(c.first_in) AS day, c.conv_channel AS channel,
+           toInt64(dateDiff('second', c.first_in,
+                            minIf(m.at, m.direction = 'outbound' AND m.at >= c.first_in))) AS seconds,
+           toInt64(1) AS conversations
+    FROM conv AS c INNER JOIN m ON m.conversation_id = c.conversation_id
+    GROUP BY c.conversation_id, c.conv_channel, c.first_in
+    HAVING countIf(m.direction = 'outbound' AND m.at >= c.first_in) > 0""",
 }
 
 
 async def rebuild(store: Store) -> None:
-    """Recompute the three aggregates from the fact tables (the same functions in SQL): for a store
+    """Recompute the aggregates from the fact tables (the same functions in SQL): for a store
     filled before the aggregates existed, or facts loaded in bulk. Run it while nothing ingests."""
     for table, sql in REBUILD.items():
         await store.command(f"TRUNCATE TABLE $db.{table}")

@@ -174,6 +174,7 @@ def _call(event: CloudEvent, at: str) -> Rows:
         "answered": 1 if d.get("answered_at") else 0,
         "ended_at": ts(d.get("ended_at") or event.time),
         "version": at,
+        "event_id": event.id,
     }
     return {"calls": [row]}
 
@@ -191,6 +192,7 @@ def _message(event: CloudEvent, at: str) -> Rows:
         "status": "received" if inbound else _s(d, "status"),
         "at": ts(stamp) if stamp else at,
         "version": at,
+        "event_id": event.id,
     }
     if inbound and d.get("sentiment_score") is not None:
         return {"messages": [row], "message_sentiment": [sentiment_row(d, row)]}
