@@ -158,7 +158,7 @@ def _fill_sql(n: int) -> list[str]:
         f"""INSERT INTO $db.calls SELECT concat('call', toString(number)), concat('agent',
         toString(number % 40)),
             concat('c', toString(number % {c})), 'inbound', 'completed', 'answered', 30 + number % 900, 1,
-            toDateTime64('2024-06-01', 3, 'UTC') + (cityHash64(number) % 63000000), now64(3)
+            toDateTime64('2024-06-01', 3, 'UTC') + (cityHash64(number) % 63000000), now64(3), ''
             FROM numbers({n * 15 // 100})""",
         f"""INSERT INTO $db.messages SELECT concat('m', toString(number)), concat('conv',
         toString(intDiv(number, 2))),
@@ -167,7 +167,7 @@ def _fill_sql(n: int) -> list[str]:
             concat('c', toString(number % {c})), 'delivered',
             toDateTime64('2024-06-01', 3, 'UTC') + (cityHash64(intDiv(number,
             2)) % 63000000) + (number % 2) * 600,
-            now64(3) FROM numbers({n * 10 // 100})""",
+            now64(3), '' FROM numbers({n * 10 // 100})""",
     ]
 
 

@@ -54,7 +54,10 @@ async def snapshot(store: Store) -> dict[str, list[dict[str, Any]]]:
 
 async def kpis(store: Store) -> list[Any]:
     return [
-        *[await service.kpis(store, period=Q1, filters={}, by=by) for by in (None, "carrier", "line", "province")],
+        *[
+            await service.kpis(store, period=Q1, filters={}, by=by)
+            for by in (None, "carrier", "line", "province")
+        ],
         await service.agents(store, period=Q1, filters={}),
         await service.channels(store, period=Q1),
     ]

@@ -125,15 +125,23 @@ async def agent_figures(store: Store, *, start: date, end: date, filters: dict[s
 
 async def agent_conversions(store: Store, *, start: date, end: date, filters: dict[str, str]) -> list[Row]:
     """Per agent: new policies sold in the period to a customer whose last call before the sale
-    (within 30 days) was with that agent (last-touch attribution)."""
+    (within 30 days) was with that agent (last-touch attribution).
+
+    Only the calls that can be a sale's last touch inside the 30 days are joined: the sales'
+    customers', ended between 30 days before the first sale's day and the last sale. A sale whose
+    true last touch is older has no touch in that window either, so the counts are the same as
+    over every call (checked against the unrestricted join on ingested histories)."""
     sql = """
     WITH sales AS (
         SELECT customer_id, policy_id, sold_at FROM $db.policy_terms FINAL
         WHERE kind = 'new' AND term_start BETWEEN toDate({start:String}) AND toDate({end:String})
     ),
+    bounds AS (SELECT toDate(min(sold_at)) - 30 AS lo, max(sold_at) AS hi FROM sales),
     touches AS (
         SELECT customer_id, agent_id, ended_at FROM $db.calls FINAL
         WHERE agent_id != '' AND customer_id != '' AND answered = 1
+          AND toDate(ended_at) >= (SELECT lo FROM bounds) AND ended_at <= (SELECT hi FROM bounds)
+          AND customer_id IN (SELECT customer_id FROM sales)
     )
     SELECT agent_id, count() AS conversion_count FROM (
         SELECT s.policy_id AS policy_id, t.agent_id AS agent_id, t.ended_at AS ended_at, s.sold_at AS sold_at
