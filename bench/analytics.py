@@ -214,6 +214,9 @@ async def bench_kpis(store: Store, size: int, runs: int, checks: Checks) -> None
             "GET /dashboard/financial": partial(
                 dashboards.build, store, kind="financial", period=period, filters={}
             ),
+            "GET /dashboard/agents": partial(
+                dashboards.build, store, kind="agents", period=period, filters={}
+            ),
         }
         for name, call in calls.items():
             p = await _time(call, runs)
