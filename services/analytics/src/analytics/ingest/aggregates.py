@@ -12,11 +12,17 @@ the KPIs of any period read a few hundred thousand small rows instead of every f
 * a claim adds one claim, its incurred amount and its paid amount on the day it was reported.
 * a quote adds one issued quote, and one bound when converted, on the day it was issued.
 
+The agents dashboard's ``call_daily``, ``message_daily`` and ``response_daily`` are kept the same
+way: a call counts for its agent on the day it ended (answered, and its duration when answered); a
+conversation's messages count per day and channel, and its first-response time (whole seconds) on
+the day of its first inbound message.
+
 **How a batch changes them.** Each aggregate is a pure function of one entity's fact rows (a
-policy's terms and cancellation, a claim's events, a quote and its conversion). For every entity
-the batch touches, the writer reads the entity's fact rows (already inserted) and computes the
-function twice: over the rows of *committed* events (their raw row is stored) and over those plus
-the batch's new events; the difference is the batch's change. Rows left by a batch that died before
+policy's terms and cancellation, a claim's events, a quote and its conversion, a call, a
+conversation's messages). For every entity the batch touches, the writer takes the batch's rows
+from memory and reads the entity's rows other events stored, and computes the function twice:
+over the rows of *committed* events (their raw row is stored) and over those plus the batch's new
+events; the difference is the batch's change. Rows left by a batch that died before
 its raw rows were stored belong to neither (their events are not committed, and come again).
 
 **Exactly once.** The changes ride on the batch's raw rows (``raw_events.*_deltas``) and
