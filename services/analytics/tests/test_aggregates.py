@@ -6,44 +6,60 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 from analytics.ingest.aggregates import rebuild
 from analytics.ingest.facts import rows_of
 from analytics.ingest.writer import FACT_ORDER, write_events
 from analytics.kpis import service
+from analytics.kpis.repository import _median
 from analytics.store.port import ChdbStore, Store
 from analytics.store.schema import create_schema, drop_schema
 
 from .test_kpis_by_hand import Q1, history
 
+DIMS = "carrier, line, province"
+# aggregate -> (its dimensions, its summed measures)
 TABLES = {
-    "policy_daily": "sum(written) AS written, sum(rate) AS rate, sum(active) AS active, "
-    "sum(started) AS started, sum(up) AS up, sum(renewed) AS renewed, sum(cancelled) AS cancelled",
-    "claim_daily": "sum(claims) AS claims, sum(incurred) AS incurred, sum(paid) AS paid",
-    "quote_daily": "sum(issued) AS issued, sum(bound) AS bound",
+    "policy_daily": (
+        DIMS,
+        "sum(written) AS written, sum(rate) AS rate, sum(active) AS active, "
+        "sum(started) AS started, sum(up) AS up, sum(renewed) AS renewed, sum(cancelled) AS cancelled",
+    ),
+    "claim_daily": (DIMS, "sum(claims) AS claims, sum(incurred) AS incurred, sum(paid) AS paid"),
+    "quote_daily": (DIMS, "sum(issued) AS issued, sum(bound) AS bound"),
+    "call_daily": (
+        "agent_id",
+        "sum(calls) AS calls, sum(answered) AS answered, sum(answered_seconds) AS answered_seconds",
+    ),
+    "message_daily": ("channel", "sum(inbound) AS inbound, sum(outbound) AS outbound"),
+    "response_daily": ("channel, seconds", "sum(conversations) AS conversations"),
 }
 
 
 async def snapshot(store: Store) -> dict[str, list[dict[str, Any]]]:
     """Each aggregate's rows, summed per day and dimension, zero rows left out."""
     out = {}
-    for table, sums in TABLES.items():
+    for table, (dims, sums) in TABLES.items():
         rows = await store.query(
-            f"SELECT toString(day) AS day, carrier, line, province, {sums} FROM $db.{table} "  # noqa: S608
-            "GROUP BY day, carrier, line, province ORDER BY day, carrier, line, province"
+            f"SELECT toString(day) AS day, {dims}, {sums} FROM $db.{table} "  # noqa: S608
+            f"GROUP BY day, {dims} ORDER BY day, {dims}"
         )
-        out[table] = [
-            r for r in rows if any(v for k, v in r.items() if k not in ("day", "carrier", "line", "province"))
-        ]
+        keys = {"day", *(d.strip() for d in dims.split(","))}
+        out[table] = [r for r in rows if any(v for k, v in r.items() if k not in keys)]
     return out
 
 
 async def kpis(store: Store) -> list[Any]:
     return [
-        await service.kpis(store, period=Q1, filters={}, by=by)
-        for by in (None, "carrier", "line", "province")
+        *[
+            await service.kpis(store, period=Q1, filters={}, by=by)
+            for by in (None, "carrier", "line", "province")
+        ],
+        await service.agents(store, period=Q1, filters={}),
+        await service.channels(store, period=Q1),
     ]
 
 
@@ -57,7 +73,7 @@ async def test_the_aggregates_equal_a_rebuild_from_the_facts(store: Store) -> No
     h, _ = history()
     await write_events(store, h.events)
     kept = await snapshot(store)
-    assert kept["policy_daily"] and kept["claim_daily"] and kept["quote_daily"]
+    assert all(kept[table] for table in TABLES)
     figures = await kpis(store)
     await rebuild(store)
     assert await snapshot(store) == kept
@@ -115,3 +131,28 @@ async def test_a_batch_that_died_before_its_raw_rows_counts_once(store: Store, c
         assert await snapshot(scratch) == expected
     finally:
         await drop_schema(scratch)
+
+
+async def test_the_median_first_response_is_clickhouses_inclusive_median(store: Store) -> None:
+    rng = random.Random(5)
+    for size in (1, 2, 3, 4, 7, 10, 51):
+        values = [rng.randint(0, 50) for _ in range(size)]
+        counts = sorted(Counter(values).items())
+        rows = await store.query(
+            "SELECT quantileExactInclusive(0.5)(x) AS m FROM (SELECT arrayJoin({xs:Array(Int64)}) AS x)",
+            {"xs": "[" + ",".join(map(str, values)) + "]"},
+        )
+        assert _median(counts) == float(rows[0]["m"]), values
+
+
+async def test_first_responses_in_whole_seconds_as_the_rebuild_counts_them(store: Store) -> None:
+    h, _ = history()
+    conversation = uuid.uuid4()
+    # 10:00:00.900 -> 10:00:02.100 is 2 s by dateDiff('second') (1.2 s of clock time)
+    h.message_in(conversation, channel="sms", when=datetime(2026, 2, 3, 10, 0, 0, 900_000, tzinfo=UTC))
+    h.message_out(conversation, channel="sms", when=datetime(2026, 2, 3, 10, 0, 2, 100_000, tzinfo=UTC))
+    await write_events(store, h.events)
+    kept = await snapshot(store)
+    assert {"day": "2026-02-03", "channel": "sms", "seconds": 2, "conversations": 1} in kept["response_daily"]
+    await rebuild(store)
+    assert await snapshot(store) == kept

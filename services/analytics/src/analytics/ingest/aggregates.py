@@ -12,11 +12,17 @@ the KPIs of any period read a few hundred thousand small rows instead of every f
 * a claim adds one claim, its incurred amount and its paid amount on the day it was reported.
 * a quote adds one issued quote, and one bound when converted, on the day it was issued.
 
+The agents dashboard's ``call_daily``, ``message_daily`` and ``response_daily`` are kept the same
+way: a call counts for its agent on the day it ended (answered, and its duration when answered); a
+conversation's messages count per day and channel, and its first-response time (whole seconds) on
+the day of its first inbound message.
+
 **How a batch changes them.** Each aggregate is a pure function of one entity's fact rows (a
-policy's terms and cancellation, a claim's events, a quote and its conversion). For every entity
-the batch touches, the writer reads the entity's fact rows (already inserted) and computes the
-function twice: over the rows of *committed* events (their raw row is stored) and over those plus
-the batch's new events; the difference is the batch's change. Rows left by a batch that died before
+policy's terms and cancellation, a claim's events, a quote and its conversion, a call, a
+conversation's messages). For every entity the batch touches, the writer takes the batch's rows
+from memory and reads the entity's rows other events stored, and computes the function twice:
+over the rows of *committed* events (their raw row is stored) and over those plus the batch's new
+events; the difference is the batch's change. Rows left by a batch that died before
 its raw rows were stored belong to neither (their events are not committed, and come again).
 
 **Exactly once.** The changes ride on the batch's raw rows (``raw_events.*_deltas``) and
@@ -40,8 +46,8 @@ from typing import Any
 from analytics.store.port import Row, Store, array_param
 
 RATE_PLACES = Decimal("0.000000000001")
-Dims = tuple[str, str, str]
-Key = tuple[str, str, str, str]  # day, carrier, line, province
+Dims = tuple[Any, ...]  # carrier, line, province (agent; channel; channel, seconds)
+Key = tuple[Any, ...]  # day, then the dimensions
 Sums = dict[Key, list[Any]]
 
 POLICY_MEASURES = ("written", "rate", "active", "started", "up", "renewed", "cancelled")
@@ -152,6 +158,51 @@ def quote_sums(quotes: Sequence[Row], conversions: Sequence[Row], sums: Sums, si
     _add(sums, day, dims, 1, 1 if converted else 0, len(QUOTE_MEASURES), sign)
 
 
+def call_sums(rows: Sequence[Row], sums: Sums, sign: int) -> None:
+    """One call (its latest version): counted for its agent on the day it ended, answered or not,
+    with its duration when answered (a call without an agent counts for nobody)."""
+    call = _latest(rows, "call_id")
+    if not call:
+        return
+    c = next(iter(call.values()))
+    if not c["agent_id"]:
+        return
+    answered = int(c["answered"]) == 1
+    day, agent = _day(c["ended_at"]), (str(c["agent_id"]),)
+    _add(sums, day, agent, 0, 1, 3, sign)
+    _add(sums, day, agent, 1, 1 if answered else 0, 3, sign)
+    _add(sums, day, agent, 2, int(c["duration_seconds"]) if answered else 0, 3, sign)
+
+
+def _second(at: str) -> datetime:
+    return datetime.fromisoformat(str(at)[:19])
+
+
+def conversation_sums(rows: Sequence[Row], volumes: Sums, responses: Sums, sign: int) -> None:
+    """One conversation's messages (each at its latest version): every message counted on its day
+    and channel, inbound or outbound; and, when it has an inbound message and a reply at or after
+    the first one, its first-response time in whole seconds (``dateDiff('second')``), counted on
+    the day of that first inbound message under the conversation's channel (its earliest
+    message's)."""
+    messages = list(_latest(rows, "message_id").values())
+    if not messages:
+        return
+    for m in messages:
+        _add(
+            volumes, _day(m["at"]), (str(m["channel"]),), 0 if m["direction"] == "inbound" else 1, 1, 2, sign
+        )
+    inbound = [str(m["at"]) for m in messages if m["direction"] == "inbound"]
+    if not inbound:
+        return
+    first_in = min(inbound)
+    replies = [str(m["at"]) for m in messages if m["direction"] == "outbound" and str(m["at"]) >= first_in]
+    if not replies:
+        return
+    channel = str(min(messages, key=lambda m: (str(m["at"]), str(m["message_id"])))["channel"])
+    seconds = int((_second(min(replies)) - _second(first_in)).total_seconds())
+    _add(responses, _day(first_in), (channel, seconds), 0, 1, 1, sign)
+
+
 # --- what the writer calls -----------------------------------------------------------------------------
 
 
@@ -177,14 +228,28 @@ async def resolve_dimensions(store: Store, tables: Mapping[str, list[dict[str, A
             row["province"] = provinces.get(row["customer_id"], "")
 
 
-async def _rows(store: Store, table: str, key: str, ids: set[str], columns: str) -> dict[str, list[Row]]:
+_TERM_COLUMNS = ("term_start", "term_end", "premium", "carrier", "line", "province", "version")
+_CANCEL_COLUMNS = ("cancelled_at", "version")
+_CLAIM_COLUMNS = ("policy_id", "time", "status", "claimed", "approved", "paid")
+_QUOTE_COLUMNS = ("line", "best_carrier", "province", "created_at", "version")
+_CONVERSION_COLUMNS = ("carrier", "version")
+_CALL_COLUMNS = ("agent_id", "ended_at", "answered", "duration_seconds", "version")
+_MESSAGE_COLUMNS = ("message_id", "channel", "direction", "at", "version")
+
+
+async def _stored(
+    store: Store, table: str, key: str, ids: set[str], columns: Sequence[str], new_ids: set[str]
+) -> dict[str, list[Row]]:
+    """The stored rows of ``ids`` (by ``key``) that other events wrote (not the batch's own)."""
     out: dict[str, list[Row]] = defaultdict(list)
     if ids:
         for row in await store.query(
-            f"SELECT {key}, event_id, {columns} FROM $db.{table} WHERE {key} IN {{ids:Array(String)}}",
+            f"SELECT {key}, event_id, {', '.join(columns)} FROM $db.{table} "
+            f"WHERE {key} IN {{ids:Array(String)}}",
             {"ids": array_param(sorted(ids))},
         ):
-            out[str(row[key])].append(row)
+            if str(row["event_id"]) not in new_ids:
+                out[str(row[key])].append(row)
     return out
 
 
@@ -193,57 +258,76 @@ def _rows_out(sums: Sums) -> list[list[Any]]:
     return [[*key, *values] for key, values in sorted(sums.items()) if any(values)]
 
 
+def _by(rows: Iterable[Mapping[str, Any]], key: str) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        out[str(row[key])].append(row)  # type: ignore[arg-type]
+    return out
+
+
 async def batch_deltas(
     store: Store,
     tables: Mapping[str, list[dict[str, Any]]],
     new_ids: set[str],
     committed: Any,
 ) -> dict[str, list[list[Any]]]:
-    """The changes the batch's new events (``new_ids``, their facts already inserted) make to the
-    three aggregates. ``committed(ids)`` answers which of ``ids`` have their raw row stored."""
-    policy_ids = {r["policy_id"] for t in ("policy_terms", "policy_cancellations") for r in tables.get(t, [])}
-    claim_ids = {r["claim_id"] for r in tables.get("claim_events", [])}
-    # a policy's first term gives its claims their carrier, line and province
-    new_terms = sorted({r["policy_id"] for r in tables.get("policy_terms", [])})
-    if new_terms:
-        rows = await store.query(
-            "SELECT DISTINCT claim_id FROM $db.claim_events WHERE policy_id IN {ids:Array(String)}",
-            {"ids": array_param(new_terms)},
-        )
-        claim_ids |= {str(r["claim_id"]) for r in rows}
-    quote_ids = {r["quote_id"] for t in ("quotes", "quote_conversions") for r in tables.get(t, [])}
-    terms = await _rows(
-        store,
-        "policy_terms",
-        "policy_id",
-        policy_ids,
-        "term_start, term_end, premium, carrier, line, province, version",
+    """The changes the batch's new events (``new_ids``, their rows in ``tables``) make to the three
+    aggregates. ``committed(ids)`` answers which of ``ids`` have their raw row stored.
+
+    The batch's own rows are taken from ``tables`` (in memory); only the entities' rows written by
+    other events are read from the store, whether the batch's facts are inserted yet or not (a
+    stored row carrying one of ``new_ids`` is the batch's own, left by a run that died)."""
+    batch_terms = _by(tables.get("policy_terms", []), "policy_id")
+    batch_cancels = _by(tables.get("policy_cancellations", []), "policy_id")
+    batch_claims = _by(tables.get("claim_events", []), "claim_id")
+    batch_quotes = _by(tables.get("quotes", []), "quote_id")
+    batch_conversions = _by(tables.get("quote_conversions", []), "quote_id")
+    policy_ids = set(batch_terms) | set(batch_cancels)
+    quote_ids = set(batch_quotes) | set(batch_conversions)
+    # a claim's stored events, and the claims of the batch's new terms (a policy's first term gives
+    # its claims their carrier, line and province), in one read
+    claims: dict[str, list[Row]] = defaultdict(list)
+    if batch_claims or batch_terms:
+        for row in await store.query(
+            f"SELECT claim_id, event_id, {', '.join(_CLAIM_COLUMNS)} FROM $db.claim_events "
+            "WHERE claim_id IN {ids:Array(String)} OR policy_id IN {terms:Array(String)}",
+            {"ids": array_param(sorted(batch_claims)), "terms": array_param(sorted(batch_terms))},
+        ):
+            if str(row["event_id"]) not in new_ids:
+                claims[str(row["claim_id"])].append(row)
+    claim_ids = set(batch_claims) | set(claims)
+    for cid, rows in batch_claims.items():
+        claims[cid].extend(rows)
+    claim_policies = {str(r["policy_id"]) for rs in claims.values() for r in rs}
+    terms = await _stored(
+        store, "policy_terms", "policy_id", policy_ids | claim_policies, _TERM_COLUMNS, new_ids
     )
-    cancels = await _rows(store, "policy_cancellations", "policy_id", policy_ids, "cancelled_at, version")
-    claims = await _rows(
-        store,
-        "claim_events",
-        "claim_id",
-        claim_ids,
-        "policy_id, time, status, claimed, approved, paid",
+    for pid, rows in batch_terms.items():
+        terms[pid].extend(rows)
+    cancels = await _stored(store, "policy_cancellations", "policy_id", policy_ids, _CANCEL_COLUMNS, new_ids)
+    quotes = await _stored(store, "quotes", "quote_id", quote_ids, _QUOTE_COLUMNS, new_ids)
+    conversions = await _stored(
+        store, "quote_conversions", "quote_id", quote_ids, _CONVERSION_COLUMNS, new_ids
     )
-    claim_policies = {str(r["policy_id"]) for rs in claims.values() for r in rs} - policy_ids
-    terms.update(
-        await _rows(
-            store,
-            "policy_terms",
-            "policy_id",
-            claim_policies,
-            "term_start, term_end, premium, carrier, line, province, version",
-        )
+    batch_calls = _by(tables.get("calls", []), "call_id")
+    batch_messages = _by(tables.get("messages", []), "conversation_id")
+    calls = await _stored(store, "calls", "call_id", set(batch_calls), _CALL_COLUMNS, new_ids)
+    messages = await _stored(
+        store, "messages", "conversation_id", set(batch_messages), _MESSAGE_COLUMNS, new_ids
     )
-    quotes = await _rows(
-        store, "quotes", "quote_id", quote_ids, "line, best_carrier, province, created_at, version"
-    )
-    conversions = await _rows(store, "quote_conversions", "quote_id", quote_ids, "carrier, version")
-    everything: list[dict[str, list[Row]]] = [terms, cancels, claims, quotes, conversions]
-    older = {str(r["event_id"]) for rows in everything for rs in rows.values() for r in rs} - new_ids
-    done = await committed(sorted(older))
+    stored = (terms, cancels, claims, quotes, conversions, calls, messages)
+    older = {str(r["event_id"]) for rows in stored for rs in rows.values() for r in rs} - new_ids
+    done = await committed(sorted(older)) if older else set()
+    for pid, rows in batch_cancels.items():
+        cancels[pid].extend(rows)
+    for qid, rows in batch_quotes.items():
+        quotes[qid].extend(rows)
+    for qid, rows in batch_conversions.items():
+        conversions[qid].extend(rows)
+    for cid, rows in batch_calls.items():
+        calls[cid].extend(rows)
+    for vid, rows in batch_messages.items():
+        messages[vid].extend(rows)
 
     def split(rows: list[Row]) -> tuple[list[Row], list[Row]]:
         before = [r for r in rows if str(r["event_id"]) in done]
@@ -267,10 +351,24 @@ async def batch_deltas(
         (qb, qa), (vb, va) = split(quotes.get(qid, [])), split(conversions.get(qid, []))
         quote_sums(qb, vb, quote, -1)
         quote_sums(qa, va, quote, 1)
+    call: Sums = {}
+    for cid in batch_calls:
+        before, after = split(calls[cid])
+        call_sums(before, call, -1)
+        call_sums(after, call, 1)
+    volume: Sums = {}
+    response: Sums = {}
+    for vid in batch_messages:
+        before, after = split(messages[vid])
+        conversation_sums(before, volume, response, -1)
+        conversation_sums(after, volume, response, 1)
     return {
         "policy_deltas": _rows_out(policy),
         "claim_deltas": _rows_out(claim),
         "quote_deltas": _rows_out(quote),
+        "call_deltas": _rows_out(call),
+        "message_deltas": _rows_out(volume),
+        "response_deltas": _rows_out(response),
     }
 
 
@@ -359,11 +457,36 @@ REBUILD: dict[str, str] = {
     LEFT JOIN (SELECT quote_id, argMax(carrier, version) AS carrier FROM $db.quote_conversions
                GROUP BY quote_id) AS v ON v.quote_id = q.quote_id
     SETTINGS join_use_nulls = 1""",
+    "call_daily": """
+    INSERT INTO $db.call_daily
+    SELECT toDate(ended_at) AS day, agent_id, toInt64(1) AS calls, toInt64(answered = 1) AS answered,
+           toInt64(if(answered = 1, duration_seconds, 0)) AS answered_seconds
+    FROM $db.calls FINAL WHERE agent_id != ''""",
+    "message_daily": """
+    INSERT INTO $db.message_daily
+    SELECT toDate(at) AS day, channel, toInt64(direction = 'inbound') AS inbound,
+           toInt64(direction = 'outbound') AS outbound
+    FROM $db.messages FINAL""",
+    "response_daily": """
+    INSERT INTO $db.response_daily
+    WITH m AS (SELECT conversation_id, message_id, channel, direction, at FROM $db.messages FINAL),
+    conv AS (
+        SELECT conversation_id, argMin(channel, (at, message_id)) AS conv_channel,
+               minIf(at, direction = 'inbound') AS first_in
+        FROM m GROUP BY conversation_id HAVING countIf(direction = 'inbound') > 0
+    )
+    SELECT toDate(c.first_in) AS day, c.conv_channel AS channel,
+           toInt64(dateDiff('second', c.first_in,
+                            minIf(m.at, m.direction = 'outbound' AND m.at >= c.first_in))) AS seconds,
+           toInt64(1) AS conversations
+    FROM conv AS c INNER JOIN m ON m.conversation_id = c.conversation_id
+    GROUP BY c.conversation_id, c.conv_channel, c.first_in
+    HAVING countIf(m.direction = 'outbound' AND m.at >= c.first_in) > 0""",
 }
 
 
 async def rebuild(store: Store) -> None:
-    """Recompute the three aggregates from the fact tables (the same functions in SQL): for a store
+    """Recompute the aggregates from the fact tables (the same functions in SQL): for a store
     filled before the aggregates existed, or facts loaded in bulk. Run it while nothing ingests."""
     for table, sql in REBUILD.items():
         await store.command(f"TRUNCATE TABLE $db.{table}")

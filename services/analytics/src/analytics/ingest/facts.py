@@ -39,7 +39,9 @@ def ts(value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        elif value.utcoffset():
+            value = value.astimezone(UTC)
+        return value.isoformat(" ", "milliseconds")[:23]
     if isinstance(value, date):
         return f"{value.isoformat()} 00:00:00.000"
     raise ValueError(f"not an instant: {value!r}")
@@ -172,6 +174,7 @@ def _call(event: CloudEvent, at: str) -> Rows:
         "answered": 1 if d.get("answered_at") else 0,
         "ended_at": ts(d.get("ended_at") or event.time),
         "version": at,
+        "event_id": event.id,
     }
     return {"calls": [row]}
 
@@ -189,6 +192,7 @@ def _message(event: CloudEvent, at: str) -> Rows:
         "status": "received" if inbound else _s(d, "status"),
         "at": ts(stamp) if stamp else at,
         "version": at,
+        "event_id": event.id,
     }
     if inbound and d.get("sentiment_score") is not None:
         return {"messages": [row], "message_sentiment": [sentiment_row(d, row)]}

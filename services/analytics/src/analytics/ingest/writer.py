@@ -63,16 +63,17 @@ async def write_events(store: Store, events: Sequence[tuple[CloudEvent, str]]) -
         INGESTED.labels("duplicate").inc(len(events))
         return 0
     await resolve_dimensions(store, tables)
-    for table in FACT_ORDER:
-        if tables.get(table):
-            await store.insert(f"$db.{table}", tables[table])
     new_ids = {row["event_id"] for row in raw}
 
     async def committed(ids: Sequence[str]) -> set[str]:
         return await known_ids(store, ids)
 
-    # the batch's changes to the KPI aggregates ride on its first raw row (analytics.ingest.aggregates)
+    # the batch's changes to the KPI aggregates, from its own rows in memory and the touched
+    # entities' rows stored by earlier events; they ride on its first raw row (ingest.aggregates)
     raw[0].update(await batch_deltas(store, tables, new_ids, committed))
+    for table in FACT_ORDER:
+        if tables.get(table):
+            await store.insert(f"$db.{table}", tables[table])
     new = len(raw)
     await store.insert("$db.raw_events", raw)
     INGESTED.labels("new").inc(new)

@@ -106,28 +106,42 @@ async def figures(
 
 
 async def agent_figures(store: Store, *, start: date, end: date, filters: dict[str, str]) -> list[Row]:
-    """Per agent: calls ended in the period, answered ones, average handle time (answered calls)."""
+    """Per agent: calls ended in the period, answered ones, average handle time (answered calls),
+    from ``call_daily`` (kept at ingest, ``analytics.ingest.aggregates``)."""
     sql = """
-    SELECT agent_id, count() AS calls, countIf(answered = 1) AS answered_calls,
-           avgIf(duration_seconds, answered = 1) AS avg_handle_seconds
-    FROM $db.calls FINAL
-    WHERE toDate(ended_at) BETWEEN toDate({start:String}) AND toDate({end:String})
-      AND agent_id != '' AND ({agent:String} = '' OR agent_id = {agent:String})
-    GROUP BY agent_id ORDER BY agent_id"""
+    SELECT agent_id, n_calls AS calls, n_answered AS answered_calls,
+           if(n_answered = 0, NULL, n_seconds / n_answered) AS avg_handle_seconds
+    FROM (
+        SELECT agent_id, sum(calls) AS n_calls, sum(answered) AS n_answered,
+               sum(answered_seconds) AS n_seconds
+        FROM $db.call_daily
+        WHERE day BETWEEN toDate({start:String}) AND toDate({end:String})
+          AND ({agent:String} = '' OR agent_id = {agent:String})
+        GROUP BY agent_id
+    )
+    WHERE n_calls != 0 ORDER BY agent_id"""
     return await store.query(_sql(sql), _params(start, end, filters))
 
 
 async def agent_conversions(store: Store, *, start: date, end: date, filters: dict[str, str]) -> list[Row]:
     """Per agent: new policies sold in the period to a customer whose last call before the sale
-    (within 30 days) was with that agent (last-touch attribution)."""
+    (within 30 days) was with that agent (last-touch attribution).
+
+    Only the calls that can be a sale's last touch inside the 30 days are joined: the sales'
+    customers', ended between 30 days before the first sale's day and the last sale. A sale whose
+    true last touch is older has no touch in that window either, so the counts are the same as
+    over every call (checked against the unrestricted join on ingested histories)."""
     sql = """
     WITH sales AS (
         SELECT customer_id, policy_id, sold_at FROM $db.policy_terms FINAL
         WHERE kind = 'new' AND term_start BETWEEN toDate({start:String}) AND toDate({end:String})
     ),
+    bounds AS (SELECT toDate(min(sold_at)) - 30 AS lo, max(sold_at) AS hi FROM sales),
     touches AS (
         SELECT customer_id, agent_id, ended_at FROM $db.calls FINAL
         WHERE agent_id != '' AND customer_id != '' AND answered = 1
+          AND toDate(ended_at) >= (SELECT lo FROM bounds) AND ended_at <= (SELECT hi FROM bounds)
+          AND customer_id IN (SELECT customer_id FROM sales)
     )
     SELECT agent_id, count() AS conversion_count FROM (
         SELECT s.policy_id AS policy_id, t.agent_id AS agent_id, t.ended_at AS ended_at, s.sold_at AS sold_at
@@ -140,41 +154,61 @@ async def agent_conversions(store: Store, *, start: date, end: date, filters: di
     return await store.query(_sql(sql), _params(start, end, filters))
 
 
+def _median(counts: list[tuple[int, int]]) -> float | None:
+    """The median of values given as sorted (value, how many) pairs, as ClickHouse's
+    ``quantileExactInclusive(0.5)`` computes it (linear between the two middle values)."""
+    total = sum(n for _, n in counts)
+    if total == 0:
+        return None
+    h = 0.5 * (total - 1) + 1
+    k = int(h)
+
+    def nth(i: int) -> int:  # the i-th value (0-based) of the expanded, sorted list
+        seen = 0
+        for value, n in counts:
+            seen += n
+            if i < seen:
+                return value
+        return counts[-1][0]
+
+    if k >= total:
+        return float(nth(total - 1))
+    low, high = nth(k - 1), nth(k)
+    return float(low) + (h - k) * (float(high) - float(low))
+
+
 async def message_figures(store: Store, *, start: date, end: date) -> list[Row]:
     """Per channel: messages in and out in the period, and the median first-response time of the
-    conversations whose first inbound message fell in the period."""
-    sql = """
-    WITH m AS (SELECT * FROM $db.messages FINAL),
-    conv AS (
-        SELECT conversation_id, any(channel) AS channel,
-               minIf(at, direction = 'inbound') AS first_in
-        FROM m GROUP BY conversation_id HAVING countIf(direction = 'inbound') > 0
-    ),
-    answered AS (
-        SELECT c.conversation_id AS conversation_id, c.channel AS channel, c.first_in AS first_in,
-               minIf(m.at, m.direction = 'outbound' AND m.at >= c.first_in) AS first_out,
-               countIf(m.direction = 'outbound' AND m.at >= c.first_in) AS replies
-        FROM conv AS c INNER JOIN m ON m.conversation_id = c.conversation_id
-        GROUP BY conversation_id, channel, first_in
-    ),
-    volumes AS (
-        SELECT channel, countIf(direction = 'inbound') AS inbound, countIf(direction = 'outbound') AS outbound
-        FROM m WHERE toDate(at) BETWEEN toDate({start:String}) AND toDate({end:String})
-        GROUP BY channel
-    ),
-    response AS (
-        SELECT channel,
-               quantileExactInclusive(0.5)(dateDiff('second', first_in, first_out))
-                   AS median_first_response_seconds
-        FROM answered
-        WHERE replies > 0 AND toDate(first_in) BETWEEN toDate({start:String}) AND toDate({end:String})
-        GROUP BY channel
+    conversations whose first inbound message fell in the period, from ``message_daily`` and
+    ``response_daily`` (kept at ingest, ``analytics.ingest.aggregates``)."""
+    params = _params(start, end, {})
+    volumes = await store.query(
+        """
+    SELECT channel, n_in AS inbound, n_out AS outbound FROM (
+        SELECT channel, sum(inbound) AS n_in, sum(outbound) AS n_out FROM $db.message_daily
+        WHERE day BETWEEN toDate({start:String}) AND toDate({end:String}) GROUP BY channel
+    ) WHERE n_in + n_out != 0 ORDER BY channel""",
+        params,
     )
-    SELECT v.channel AS channel, v.inbound AS inbound, v.outbound AS outbound,
-           r.median_first_response_seconds AS median_first_response_seconds
-    FROM volumes AS v LEFT JOIN response AS r ON r.channel = v.channel
-    ORDER BY channel"""
-    return await store.query(_sql(sql), _params(start, end, {}))
+    counts: dict[str, list[tuple[int, int]]] = {}
+    for row in await store.query(
+        """
+    SELECT channel, seconds, n FROM (
+        SELECT channel, seconds, sum(conversations) AS n FROM $db.response_daily
+        WHERE day BETWEEN toDate({start:String}) AND toDate({end:String}) GROUP BY channel, seconds
+    ) WHERE n > 0 ORDER BY channel, seconds""",
+        params,
+    ):
+        counts.setdefault(str(row["channel"]), []).append((int(row["seconds"]), int(row["n"])))
+    return [
+        {
+            "channel": str(v["channel"]),
+            "inbound": int(v["inbound"]),
+            "outbound": int(v["outbound"]),
+            "median_first_response_seconds": _median(counts.get(str(v["channel"]), [])),
+        }
+        for v in volumes
+    ]
 
 
 async def monthly_written(store: Store, *, start: date, end: date, filters: dict[str, str]) -> list[Row]:
@@ -196,6 +230,6 @@ async def known_values(store: Store, *, dimension: str) -> set[str]:
         "line": "SELECT DISTINCT line AS v FROM $db.policy_daily UNION DISTINCT "
         "SELECT DISTINCT line AS v FROM $db.quote_daily",
         "province": "SELECT DISTINCT province AS v FROM $db.customers",
-        "agent": "SELECT DISTINCT agent_id AS v FROM $db.calls",
+        "agent": "SELECT DISTINCT agent_id AS v FROM $db.call_daily",
     }
     return {str(r["v"]) for r in await store.query(queries[dimension]) if r["v"]}

@@ -133,9 +133,19 @@ class ChdbStore:
 
     async def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            data = encode_rows(rows).decode()
-            sql = f"INSERT INTO {table} FORMAT JSONEachRow\n{data}"
-            await asyncio.to_thread(self._run, sql, None, "CSV")
+            await asyncio.to_thread(self._insert, table, encode_rows(rows))
+
+    def _insert(self, table: str, data: bytes) -> None:
+        """The rows handed to chDB as a data stream (parsed by the format reader alone)."""
+        with self._lock:
+            try:
+                with self._session.send_insert(
+                    f"INSERT INTO {qualify(table, self.database)}", "JSONEachRow"
+                ) as ins:
+                    ins.append(data)
+                    ins.finish()
+            except Exception as exc:  # chdb raises its own RuntimeError subclasses
+                raise StoreError(str(exc)[:500]) from exc
 
     async def close(self) -> None:
         """The process-wide session stays open (other stores of this process may share it)."""

@@ -22,6 +22,9 @@ _DIM_TYPES = "Date, String, String, String"
 POLICY_DELTA = f"Tuple({_DIM_TYPES}, {SUM_MONEY}, {RATE}, Int64, Int64, Int64, Int64, Int64)"
 CLAIM_DELTA = f"Tuple({_DIM_TYPES}, Int64, {SUM_MONEY}, {SUM_MONEY})"
 QUOTE_DELTA = f"Tuple({_DIM_TYPES}, Int64, Int64)"
+CALL_DELTA = "Tuple(Date, String, Int64, Int64, Int64)"  # day, agent, calls, answered, answered seconds
+MESSAGE_DELTA = "Tuple(Date, String, Int64, Int64)"  # day, channel, inbound, outbound
+RESPONSE_DELTA = "Tuple(Date, String, Int64, Int64)"  # day, channel, first-response seconds, conversations
 
 TABLES: dict[str, str] = {
     "raw_events": f"""
@@ -30,7 +33,10 @@ TABLES: dict[str, str] = {
         ingested_at {TS} DEFAULT now64(3),
         policy_deltas Array({POLICY_DELTA}) DEFAULT [],
         claim_deltas Array({CLAIM_DELTA}) DEFAULT [],
-        quote_deltas Array({QUOTE_DELTA}) DEFAULT []
+        quote_deltas Array({QUOTE_DELTA}) DEFAULT [],
+        call_deltas Array({CALL_DELTA}) DEFAULT [],
+        message_deltas Array({MESSAGE_DELTA}) DEFAULT [],
+        response_deltas Array({RESPONSE_DELTA}) DEFAULT []
     ) ENGINE = ReplacingMergeTree ORDER BY event_id""",
     "customers": f"""
         customer_id String, province LowCardinality(String), segment LowCardinality(String),
@@ -66,12 +72,13 @@ TABLES: dict[str, str] = {
     "calls": f"""
         call_id String, agent_id String, customer_id String, direction LowCardinality(String),
         status LowCardinality(String), outcome LowCardinality(String), duration_seconds UInt32,
-        answered UInt8, ended_at {TS}, version {TS}
+        answered UInt8, ended_at {TS}, version {TS}, event_id String DEFAULT ''
     ) ENGINE = ReplacingMergeTree(version) ORDER BY call_id""",
     "messages": f"""
         message_id String, conversation_id String, channel LowCardinality(String),
         direction LowCardinality(String), customer_id String, status LowCardinality(String),
-        at {TS}, version {TS}
+        at {TS}, version {TS}, event_id String DEFAULT '',
+        INDEX message_conversation conversation_id TYPE bloom_filter GRANULARITY 4
     ) ENGINE = ReplacingMergeTree(version) ORDER BY message_id""",
     "message_sentiment": f"""
         message_id String, channel LowCardinality(String), agent_id String, customer_id String,
@@ -91,6 +98,18 @@ TABLES: dict[str, str] = {
     "quote_daily": f"""
         day Date, {DIMS}, issued Int64, bound Int64
     ) ENGINE = SummingMergeTree ORDER BY (carrier, line, province, day)""",
+    # the agents dashboard's aggregates: calls per agent and day (by the day the call ended);
+    # messages per channel and day; conversations per channel, day of their first inbound message
+    # and first-response time in whole seconds (the median is read from these counts)
+    "call_daily": """
+        day Date, agent_id String, calls Int64, answered Int64, answered_seconds Int64
+    ) ENGINE = SummingMergeTree ORDER BY (agent_id, day)""",
+    "message_daily": """
+        day Date, channel LowCardinality(String), inbound Int64, outbound Int64
+    ) ENGINE = SummingMergeTree ORDER BY (channel, day)""",
+    "response_daily": """
+        day Date, channel LowCardinality(String), seconds Int64, conversations Int64
+    ) ENGINE = SummingMergeTree ORDER BY (channel, day, seconds)""",
 }
 
 # Columns added after the first release (a store created before gets them on start).
@@ -99,7 +118,12 @@ ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
         f"policy_deltas Array({POLICY_DELTA}) DEFAULT []",
         f"claim_deltas Array({CLAIM_DELTA}) DEFAULT []",
         f"quote_deltas Array({QUOTE_DELTA}) DEFAULT []",
+        f"call_deltas Array({CALL_DELTA}) DEFAULT []",
+        f"message_deltas Array({MESSAGE_DELTA}) DEFAULT []",
+        f"response_deltas Array({RESPONSE_DELTA}) DEFAULT []",
     ),
+    "calls": ("event_id String DEFAULT ''",),
+    "messages": ("event_id String DEFAULT ''",),
     "policy_terms": ("province LowCardinality(String) DEFAULT ''", "event_id String DEFAULT ''"),
     "policy_cancellations": ("event_id String DEFAULT ''",),
     "quotes": ("province LowCardinality(String) DEFAULT ''", "event_id String DEFAULT ''"),
@@ -125,6 +149,15 @@ VIEWS: dict[str, str] = {
     "FROM $db.raw_events ARRAY JOIN claim_deltas AS d",
     "quote_daily_mv": f"TO $db.quote_daily AS SELECT {_DELTA_DIMS}, tupleElement(d, 5) AS issued, "
     "tupleElement(d, 6) AS bound FROM $db.raw_events ARRAY JOIN quote_deltas AS d",
+    "call_daily_mv": "TO $db.call_daily AS SELECT tupleElement(d, 1) AS day, tupleElement(d, 2) AS agent_id, "
+    "tupleElement(d, 3) AS calls, tupleElement(d, 4) AS answered, tupleElement(d, 5) AS answered_seconds "
+    "FROM $db.raw_events ARRAY JOIN call_deltas AS d",
+    "message_daily_mv": "TO $db.message_daily AS SELECT tupleElement(d, 1) AS day, "
+    "tupleElement(d, 2) AS channel, tupleElement(d, 3) AS inbound, tupleElement(d, 4) AS outbound "
+    "FROM $db.raw_events ARRAY JOIN message_deltas AS d",
+    "response_daily_mv": "TO $db.response_daily AS SELECT tupleElement(d, 1) AS day, "
+    "tupleElement(d, 2) AS channel, tupleElement(d, 3) AS seconds, tupleElement(d, 4) AS conversations "
+    "FROM $db.raw_events ARRAY JOIN response_deltas AS d",
 }
 
 
@@ -138,6 +171,10 @@ async def create_schema(store: Store) -> None:
             await store.command(f"ALTER TABLE $db.{name} ADD COLUMN IF NOT EXISTS {column}")
     await store.command(
         "ALTER TABLE $db.claim_events ADD INDEX IF NOT EXISTS claim_policy policy_id "
+        "TYPE bloom_filter GRANULARITY 4"
+    )
+    await store.command(
+        "ALTER TABLE $db.messages ADD INDEX IF NOT EXISTS message_conversation conversation_id "
         "TYPE bloom_filter GRANULARITY 4"
     )
     for name, body in VIEWS.items():
