@@ -2,10 +2,11 @@
 parts (with their reasons and evidence), features and published `fraud.scored` / `fraud.alert`
 events as ``golden_scores.json``, which was captured from the code before that change.
 
-Everything is fixed: the dates (no "now"), the model (trained on 3 000 synthetic claims, seed 31),
-the identifiers. What differs from run to run (claim, customer, ring and photo ids, the model's
-version number, times) is replaced by its role before the comparison. Regenerate the file only for
-a change meant to change scores: ``AI_FRAUD_WRITE_GOLDEN=1`` with this test alone.
+Everything is fixed: the dates (no "now"; an unsaved claim, reported "now", is left out), the
+model (trained on 3 000 synthetic claims, seed 31), the identifiers. What differs from run to run
+(claim, customer, ring and photo ids, the model's version number, times) is replaced by its role
+before the comparison. Regenerate the file only for a change meant to change scores:
+``AI_FRAUD_WRITE_GOLDEN=1`` with this test alone.
 """
 
 from __future__ import annotations
@@ -154,6 +155,8 @@ class _Roles:
             return {k: self(v, k) for k, v in value.items() if k not in ("scored_at", "time", "id")}
         if isinstance(value, list):
             return [self(v, key) for v in value]
+        if key == "claim_number":
+            return "<claim number>"
         if isinstance(value, str):
             if value in self.names:
                 return self.names[value]
@@ -173,24 +176,10 @@ async def _observed(api: Api) -> dict[str, Any]:
     claims = await _planted(api)
     roles = _Roles(claims, version)
     scores: dict[str, Any] = {}
-    for name, claim in claims.items():  # stored once, so each ring sees its members' bands
+    for claim in claims.values():  # stored once, so each ring sees its members' bands
         await api.score(claim)
     for name, claim in claims.items():
         scores[name] = roles(await api.score(claim, language="en"))
-    customer = await api.customer(at=datetime(2023, 1, 1, tzinfo=UTC))
-    draft = {
-        "claim": {
-            "customer_id": str(customer),
-            "policy_id": str(await api.policy(customer, start=date(2026, 3, 15), coverage="5000.00")),
-            "claim_type": "theft",
-            "incident_date": "2026-03-17T02:30:00+01:00",
-            "claimed_amount": "4800.00",
-            "attributes": {"police_report": "no", "witnesses": [], "workshop": "Taller Dorado de Referencia"},
-        },
-        "language": "es",
-    }
-    unsaved = (await api.call("POST", "/analyze", json=draft, expect=200)).json()
-    scores["unsaved"] = roles(unsaved)
     published = {
         kind: [roles(e["data"]) for e in await api.outbox(kind) if e["data"]["claim_id"] in roles.names]
         for kind in ("fraud.scored", "fraud.alert")

@@ -42,7 +42,9 @@ def _out(result: service.Result, language: str, *, stored: bool) -> ScoreOut:
 async def analyze(body: AnalyzeRequest, session: DbSession, rt: RuntimeDep, _: Reviewer) -> ScoreOut:
     if body.claim_id is not None:
         result = await service.score_claim(session, rt=rt, claim_id=body.claim_id, trigger="analyze")
-        language = body.language or await readmodel.language_of(session, result.customer_id)
+        language = (
+            body.language or result.language or await readmodel.language_of(session, result.customer_id)
+        )
         return _out(result, language, stored=True)
     assert body.claim is not None
     result = await service.evaluate(session, rt=rt, facts=service.draft_facts(body.claim))
