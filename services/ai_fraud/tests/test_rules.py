@@ -1,5 +1,6 @@
 """Rules as data: created, edited, disabled through the API; refused when the condition is not
-valid (with the reason); effective on the very next score, no restart."""
+valid (with the reason); effective on the very next score, no restart — also after a rule change
+that was rolled back (the scores' cached rules never outlive the change they were read at)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from ai_fraud.rules.conditions import ConditionError, evaluate, parse
+from ai_fraud.rules.models import Rule
+from ai_fraud.scoring import service as scoring
 from aintech_contracts.rbac import Role
 
 from .conftest import Api
@@ -121,6 +124,46 @@ async def test_a_rule_change_applies_to_the_next_score_without_a_restart(api: Ap
     history = (await api.call("GET", f"/rules/{created['id']}/versions", expect=200)).json()
     assert [v["change"] for v in history] == ["disabled", "updated", "updated", "created"]
     assert history[-1]["snapshot"]["condition"]["value"] == 4000
+
+
+async def test_a_rolled_back_rule_change_leaves_no_stale_rules_behind(api: Api) -> None:
+    customer = await api.customer()
+    claim = await api.claim(
+        customer,
+        await api.policy(customer, start=date(2024, 1, 1)),
+        incident=datetime(2026, 3, 10, 12, tzinfo=UTC),
+        amount="4200.00",
+    )
+    with pytest.raises(RuntimeError):
+        async with api.app.state.db.transaction() as session:
+            session.add(
+                Rule(
+                    code="rolled_back",
+                    name_es="Deshecha",
+                    name_en="Rolled back",
+                    condition={"feature": "claimed_amount", "op": "gte", "value": 4000},
+                    weight=50,
+                    version=1,
+                )
+            )
+            await session.flush()
+            seen = await scoring.score_claim(session, rt=api.rt, claim_id=claim, trigger="test")
+            assert "rolled_back" in {p["code"] for p in seen.parts}, "the transaction sees its own rule"
+            raise RuntimeError("the change is abandoned")
+    await api.call(
+        "POST",
+        "/rules",
+        expect=201,
+        json={
+            "code": "committed",
+            "name_es": "Confirmada",
+            "name_en": "Committed",
+            "weight": 10,
+            "condition": {"feature": "claimed_amount", "op": "gte", "value": 1},
+        },
+    )
+    codes = {p["code"] for p in (await api.score(claim))["parts"]}
+    assert "rolled_back" not in codes and "committed" in codes
 
 
 async def test_unknown_rule_is_404(api: Api) -> None:

@@ -1,7 +1,7 @@
 """Per-claim feature contributions: ai-fraud's TreeSHAP gives Shapley values by their definition
 (every subset of features, the tree's expectation over the features left out) on a tiny tree,
-matches the reference `shap.TreeExplainer` on a trained model, and reaches the explanation with
-signed contributions and Spanish and English labels."""
+matches the reference `shap.TreeExplainer` on a trained model, gives the leaf-major form's values
+to the bit, and reaches the explanation with signed contributions and Spanish and English labels."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from ai_fraud.core.features import MODEL_FEATURES, model_row
 from ai_fraud.models_registry import training
-from ai_fraud.models_registry.compiled import Forest
+from ai_fraud.models_registry.compiled import Forest, _LeafPaths
 from ai_fraud.models_registry.synthetic import generate
 
 from .conftest import Api
@@ -84,6 +84,47 @@ def test_treeshap_matches_the_reference_implementation_on_a_trained_model() -> N
     assert predictor.trees.baseline + predictor.trees.paths.expected == pytest.approx(
         float(np.ravel(reference.expected_value)[0])
     )
+
+
+def _leaf_major_shap(paths: _LeafPaths, x: np.ndarray) -> np.ndarray:
+    """TreeSHAP as it was first written (one row of path slots per leaf, the whole polynomial
+    grown at every step): the arithmetic the slot-major form must repeat exactly."""
+    phi = np.zeros(paths.n_features)
+    for g in paths.groups:
+        width = g.feature.shape[1]
+        values = x[g.feature]
+        follows = ((values > g.lo) & (values <= g.hi)).astype(float)
+        z = g.share
+        poly = np.zeros((len(z), width + 1))
+        poly[:, 0] = 1.0
+        for k in range(width):
+            grown = poly * z[:, k : k + 1]
+            grown[:, 1:] += poly[:, :-1] * follows[:, k : k + 1]
+            poly = grown
+        quotient = np.zeros_like(z)
+        summed = np.zeros_like(z)
+        for k in range(width, 0, -1):
+            quotient = poly[:, k : k + 1] - z * quotient
+            summed += quotient * g.weights[:, k - 1 : k]
+        plain = np.sum(poly[:, :width] * g.weights, axis=1, keepdims=True) / z
+        summed = np.where(follows > 0, summed, plain)
+        contribution = g.value[:, None] * (follows - z) * summed * g.valid
+        phi += np.bincount(g.feature.ravel(), weights=contribution.ravel(), minlength=paths.n_features)
+    return phi
+
+
+def test_the_slot_major_treeshap_gives_the_leaf_major_values_to_the_bit() -> None:
+    x, y = generate(3000, seed=31)
+    trained = training.train(x, y, seed=31)
+    predictor = training.load(trained.artifact, expected_digest=trained.artifact_digest)
+    assert predictor.trees is not None
+    paths = predictor.trees.paths
+    assert max(g.feature.shape[1] for g in paths.groups) >= 8, (
+        "paths long enough to reach numpy's blocked sums"
+    )
+    rows, _ = generate(1000, seed=78)
+    for row in rows:
+        assert np.array_equal(paths.shap(row), _leaf_major_shap(paths, row))
 
 
 async def test_the_explanation_names_the_features_with_signed_treeshap_contributions(api: Api) -> None:

@@ -26,6 +26,8 @@ read pays no SQLAlchemy pool checkout, ``AsyncConnection`` or greenlet hop. The 
 a released connection (no round trip: the connection is read-only and autocommit, and a hot read
 leaves no session state behind); a connection the server closed is replaced at acquire, as the
 engines' checkout hook does.
+:func:`transaction_driver` hands a write path the same driver connection inside its session's
+transaction.
 
 No pool pre-ping: a pooled connection that the client already knows is closed (Postgres restarted
 or dropped it) is replaced at checkout without a round trip, and a connection that dies under a
@@ -414,6 +416,24 @@ async def driver_of(conn: AsyncConnection | Any) -> Any:
         assert driver is not None
         return driver
     return conn
+
+
+async def transaction_driver(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under ``session``, inside the session's transaction (BEGIN sent if
+    nothing ran yet), for a hot write path's pre-written statements (see :class:`LeanSelect`).
+
+    What runs on it is part of the session's transaction: committed or rolled back with it. The
+    session's identity map does not see those rows; errors are asyncpg's own (the chassis answers
+    an outage or a deadlock 503 all the same).
+    """
+    conn = await session.connection()
+    adapted: Any = (await conn.get_raw_connection()).dbapi_connection
+    if getattr(adapted, "_transaction", None) is None and adapted.isolation_level != "autocommit":
+        async with adapted._execute_mutex:
+            if adapted._transaction is None:
+                await adapted._start_transaction()
+    driver: asyncpg.Connection = adapted.driver_connection
+    return driver
 
 
 def _refuse_closed_connection(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:

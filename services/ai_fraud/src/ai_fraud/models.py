@@ -6,7 +6,7 @@ from ai_fraud.models_registry.models import ModelVersion, TrainingJob
 from ai_fraud.photos.models import Photo
 from ai_fraud.readmodel.models import FraudClaim, FraudCustomer, FraudPolicy, Identifier
 from ai_fraud.rings.models import Ring
-from ai_fraud.rules.models import Rule, RuleVersion
+from ai_fraud.rules.models import Rule, RulesGeneration, RuleVersion
 from ai_fraud.scoring.models import Score
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Ring",
     "Rule",
     "RuleVersion",
+    "RulesGeneration",
     "Score",
     "TrainingJob",
 ]

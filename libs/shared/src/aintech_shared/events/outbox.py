@@ -37,6 +37,9 @@ OUTBOX_BACKLOG = Gauge(
 
 # The CloudEvents Kafka binding, structured mode: the whole event is the value; this is the only header.
 BINDING_HEADERS = {CONTENT_TYPE_HEADER: STRUCTURED_CONTENT_TYPE}
+_BINDING_HEADERS_JSON = orjson.dumps(BINDING_HEADERS).decode()
+# The outbox row's parameters in ``Outbox.inline_sql`` (by position) and their SQL types.
+_INLINE_TYPES = ((3, "uuid"), (4, "text"), (5, "text"), (6, "text"), (7, "jsonb"), (8, "jsonb"))
 
 
 class Outbox:
@@ -67,6 +70,59 @@ class Outbox:
         """Stage several (payload, key) events at once, in order: the same per-key locks as
         ``publish``, taken in the items' order, in one statement whatever their number."""
         return await self._stage(session, [(payload, key, None) for payload, key in items])
+
+    def inline_sql(self, *, first: int, name: str = "outbox", after: str | None = None) -> str:
+        """Two CTEs that stage one event inside a caller's own statement (one round trip for the
+        caller's write and its event), for a hot path written in SQL and run with asyncpg.
+
+        The same row, lock and wake-up as :meth:`publish`: ``{name}_keys`` takes the (topic, key)
+        advisory lock and queues the relay's NOTIFY; ``{name}_row`` inserts the outbox row from
+        it, so the row's ``seq`` is drawn after the lock is held. Postgres runs every
+        data-modifying CTE of a statement whether or not the statement reads it. The parameters
+        are ``$first`` .. ``$first + 8``, in the order of :meth:`inline_args`.
+
+        ``after``: a CTE of the caller's statement (e.g. its own INSERT … RETURNING) that must run
+        before the lock is taken, as :meth:`publish` after the caller's earlier statements; the
+        event is staged only if it returned a row.
+        """
+        # Built from names and placeholders only (schema, table, CTE names): never input.
+        n = [f"${first + i}" for i in range(9)]
+        source = f" FROM (SELECT 1 FROM {after} LIMIT 1) AS {name}_after" if after else ""  # noqa: S608
+        table, values = self.tables.outbox.fullname, ", ".join(f"{n[i]}::{t}" for i, t in _INLINE_TYPES)
+        locks = f"pg_advisory_xact_lock({n[0]}::int4, hashtext({n[1]}::text)) AS k0"
+        keys = f"{name}_keys AS (SELECT {locks}, pg_notify({n[2]}::text, '') AS woken{source})"
+        columns = "event_id, topic, key, event_type, payload, headers"
+        row = (
+            f"{name}_row AS (INSERT INTO {table} ({columns}) SELECT {values} FROM {name}_keys RETURNING seq)"  # noqa: S608
+        )
+        return f"{keys}, {row}"
+
+    def inline_args(
+        self, payload: EventData, *, key: str, subject: str | None = None
+    ) -> tuple[CloudEvent, list[Any]]:
+        """The event :meth:`publish` would stage, and the parameters of :meth:`inline_sql` for it
+        (JSON as text, as the engines' ``jsonb`` codec takes it)."""
+        event = CloudEvent.wrap(
+            payload,
+            type_=payload.event_type,
+            source=self.source,
+            subject=subject or key,
+            correlationid=current_correlation_id(),
+            partitionkey=key,
+            traceparent=current_traceparent(),
+        )
+        args = [
+            self._lock_space,
+            f"{payload.topic}\x1f{key}",
+            notify_channel(self.tables.schema),
+            event.id,
+            payload.topic,
+            key,
+            event.type,
+            orjson.dumps(event.model_dump(mode="json", exclude_none=True)).decode(),
+            _BINDING_HEADERS_JSON,
+        ]
+        return event, args
 
     async def _stage(
         self, session: AsyncSession, items: Sequence[tuple[EventData, str, str | None]]

@@ -26,7 +26,7 @@ the two agree on the planted cases and on thousands of synthetic claims.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,8 @@ class Forest:
 
     def leaves(self, x: np.ndarray) -> np.ndarray:
         """The leaf each row reaches in each tree: shape (rows, trees)."""
+        if len(x) == 1:  # a score: plain indexing, and no NaN check per level when there is none
+            return self._leaves_of_one(x[0])[None, :]
         node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
         for _ in range(self.depth):
             value = np.take_along_axis(x, self.feature[node], axis=1)
@@ -82,6 +84,17 @@ class Forest:
             missing = np.isnan(value)
             if missing.any():
                 go_left = np.where(missing, self.missing_left[node], go_left)
+            node = np.where(go_left, self.left[node], self.right[node])
+        return node
+
+    def _leaves_of_one(self, row: np.ndarray) -> np.ndarray:
+        node = self.roots
+        missing = bool(np.isnan(row).any())
+        for _ in range(self.depth):
+            value = row[self.feature[node]]
+            go_left = value <= self.threshold[node]
+            if missing:
+                go_left = np.where(np.isnan(value), self.missing_left[node], go_left)
             node = np.where(go_left, self.left[node], self.right[node])
         return node
 
@@ -150,6 +163,7 @@ class _LeafPaths:
                 # Shapley weights s! (d-1-s)! / d! for s = 0 .. d-1 other features on the path.
                 for k in range(d):
                     group.weights[r, k] = math.factorial(k) * math.factorial(d - 1 - k) / math.factorial(d)
+            group.finish()
             self.groups.append(group)
         # The trees' expected output: each leaf's value times the share of samples reaching it
         # (a tree that is a single leaf included; it has no path, so no group).
@@ -160,40 +174,47 @@ class _LeafPaths:
     def shap(self, x: np.ndarray) -> np.ndarray:
         """Path-dependent TreeSHAP values of one row (log-odds, one per feature): the sum over
         leaves of v · (o_i − z_i) · Σ_S w(|S|, d) Π_{j∉S, j≠i} z_j, with o_j whether the row follows
-        the path at feature j and z_j the share of training samples that did."""
+        the path at feature j and z_j the share of training samples that did.
+
+        Worked slot-major (one contiguous row of leaves per path slot), and the polynomial grown
+        only over the coefficients that can be non-zero yet: the same floating-point operations
+        on each element as the leaf-major form, in the same order, so the same values to the bit
+        (``tests/test_treeshap.py`` compares the two)."""
         if not np.all(np.isfinite(x)):
             raise ValueError("TreeSHAP here explains finite feature values only")
         phi = np.zeros(self.n_features)
         for g in self.groups:
             width = g.feature.shape[1]
-            values = x[g.feature]
-            follows = ((values > g.lo) & (values <= g.hi)).astype(float)
-            z = g.share
-            # Coefficients (in t) of Π_j (z_j + o_j t) over the path's features.
-            poly = np.zeros((len(z), width + 1))
-            poly[:, 0] = 1.0
+            values = x[g.feature_t]
+            follows = ((values > g.lo_t) & (values <= g.hi_t)).astype(float)
+            z = g.share_t
+            # Coefficients (in t) of Π_j (z_j + o_j t) over the path's features; after k factors
+            # only the first k + 1 can be non-zero (the rest stay exact zeros).
+            poly = np.zeros((width + 1, z.shape[1]))
+            poly[0] = 1.0
             for k in range(width):
-                grown = poly * z[:, k : k + 1]
-                grown[:, 1:] += poly[:, :-1] * follows[:, k : k + 1]
-                poly = grown
+                grown = poly[: k + 2] * z[k]
+                grown[1:] += poly[: k + 1] * follows[k]
+                poly[: k + 2] = grown
             # Divide feature i's own factor out — by (t + z_i) when the row follows the path at i
             # (from the top coefficient down), else by z_i — and weigh the quotient's coefficients.
             quotient = np.zeros_like(z)
             summed = np.zeros_like(z)
             for k in range(width, 0, -1):
-                quotient = poly[:, k : k + 1] - z * quotient
-                summed += quotient * g.weights[:, k - 1 : k]
-            plain = np.sum(poly[:, :width] * g.weights, axis=1, keepdims=True) / z
+                quotient = poly[k] - z * quotient
+                summed += quotient * g.weights_t[k - 1]
+            # Summed along each leaf's own contiguous row, as the leaf-major form sums it.
+            plain = np.sum(np.ascontiguousarray(poly[:width].T) * g.weights, axis=1) / z
             summed = np.where(follows > 0, summed, plain)
-            contribution = g.value[:, None] * (follows - z) * summed * g.valid
-            phi += np.bincount(g.feature.ravel(), weights=contribution.ravel(), minlength=self.n_features)
+            contribution = g.value * (follows - z) * summed * g.valid_t
+            phi += np.bincount(g.feature.ravel(), weights=contribution.T.ravel(), minlength=self.n_features)
         return phi
 
 
 _BUCKETS = (3, 5, 7)  # padded widths of the path groups (the last group takes the longest paths)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _PathGroup:
     value: np.ndarray  # (leaves,)
     feature: np.ndarray  # (leaves, width); padding: feature 0, never followed, share 1
@@ -202,6 +223,19 @@ class _PathGroup:
     share: np.ndarray
     valid: np.ndarray  # 1.0 for a real slot, 0.0 for padding
     weights: np.ndarray  # (leaves, width): w(s, d) of the leaf's own d, 0 beyond d - 1
+
+    # The same arrays slot-major (width, leaves), contiguous: what ``shap`` computes on.
+    feature_t: np.ndarray = field(init=False)
+    lo_t: np.ndarray = field(init=False)
+    hi_t: np.ndarray = field(init=False)
+    share_t: np.ndarray = field(init=False)
+    valid_t: np.ndarray = field(init=False)
+    weights_t: np.ndarray = field(init=False)
+
+    def finish(self) -> None:
+        """Make the slot-major copies, once the leaf-major arrays are filled."""
+        for name in ("feature", "lo", "hi", "share", "valid", "weights"):
+            setattr(self, f"{name}_t", np.ascontiguousarray(getattr(self, name).T))
 
 
 class Network:

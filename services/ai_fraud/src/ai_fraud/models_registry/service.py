@@ -180,7 +180,12 @@ def _load(row: ModelVersion) -> training.Predictor:
 
 async def active_predictor(session: AsyncSession, *, rt: Runtime) -> tuple[int | None, Any]:
     """The active (version, predictor) for this score, reloaded when another replica promoted."""
-    version = await repository.active_version(session)
+    return await predictor_at(session, rt=rt, version=await repository.active_version(session))
+
+
+async def predictor_at(session: AsyncSession, *, rt: Runtime, version: int | None) -> tuple[int | None, Any]:
+    """``active_predictor`` when the caller already read the active ``version`` (scoring reads it in
+    the statement that reads the claim)."""
     if version is None:
         return None, None
     if version != rt.model.version:

@@ -148,10 +148,15 @@ async def photos_of(session: AsyncSession, *, claim_id: uuid.UUID) -> Sequence[P
 
 def score_parts(photos: Sequence[Photo]) -> list[dict[str, Any]]:
     """The photo part of a score: the strongest finding of the claim's photos."""
+    return parts_of_findings([photo.findings for photo in photos])
+
+
+def parts_of_findings(findings: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """``score_parts`` from the findings of each of the claim's photos (in upload order)."""
     best: dict[str, Any] | None = None
     exif_codes: set[str] = set()
-    for photo in photos:
-        for f in photo.findings:
+    for photo_findings in findings:
+        for f in photo_findings:
             if f["kind"] in ("duplicate", "review") and not f.get("same_customer"):
                 points = 50.0 if f["kind"] == "duplicate" else 20.0
                 if best is None or points > best["points"]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -302,52 +302,99 @@ def damage_inconsistent(policy_type: str | None, claim_type: str, damage_type: s
     return not damages <= COVERS[policy_type]
 
 
+class PolicyFacts(NamedTuple):
+    """What features read of a claim's policy."""
+
+    policy_type: str
+    coverage_start_date: date
+    coverage_end_date: date
+    coverage_amount: Decimal | None
+
+
+class CustomerFacts(NamedTuple):
+    """What features read of a claim's customer."""
+
+    iban_changed_at: datetime | None
+    address_changed_at: datetime | None
+
+
 async def features_of(session: AsyncSession, *, facts: ClaimFacts) -> FeatureVector:
     """Every catalogue feature of a claim except the ring ones (added by scoring)."""
     policy = await repository.policy(session, facts.policy_id) if facts.policy_id else None
     customer = await repository.customer(session, facts.customer_id) if facts.customer_id else None
-    incident = facts.incident_date if facts.incident_date.tzinfo else facts.incident_date.replace(tzinfo=UTC)
+    prior = None
+    if facts.customer_id is not None:
+        incident = _aware(facts.incident_date)
+        prior = await repository.claims_between(
+            session,
+            customer_id=facts.customer_id,
+            start=incident - PRIOR_WINDOW,
+            end=incident,
+            exclude=facts.claim_id,
+        )
+    return build_features(
+        facts,
+        policy=(
+            PolicyFacts(
+                policy.policy_type,
+                policy.coverage_start_date,
+                policy.coverage_end_date,
+                policy.coverage_amount,
+            )
+            if policy
+            else None
+        ),
+        customer=CustomerFacts(customer.iban_changed_at, customer.address_changed_at) if customer else None,
+        prior_claims=prior,
+    )
+
+
+# The window of "the customer's other claims in 12 months" before the incident (scoring's one
+# statement counts the same window in SQL: ``interval '8760 hours'``).
+PRIOR_WINDOW = timedelta(days=365)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def build_features(
+    facts: ClaimFacts,
+    *,
+    policy: PolicyFacts | None,
+    customer: CustomerFacts | None,
+    prior_claims: int | None,
+) -> FeatureVector:
+    """The features of a claim from its facts, its policy's and customer's, and the number of the
+    customer's other claims in the 12 months before the incident (None: no customer)."""
+    incident = _aware(facts.incident_date)
     start = datetime.combine(policy.coverage_start_date, datetime.min.time(), UTC) if policy else None
     end = datetime.combine(policy.coverage_end_date, datetime.min.time(), UTC) if policy else None
     amount = float(facts.claimed_amount) if facts.claimed_amount is not None else None
     coverage = float(policy.coverage_amount) if policy and policy.coverage_amount else None
     hour = incident.astimezone(LOCAL_TZ).hour
     attrs = facts.attributes
-    prior = None
-    if facts.customer_id is not None:
-        prior = await repository.claims_between(
-            session,
-            customer_id=facts.customer_id,
-            start=incident - timedelta(days=365),
-            end=incident,
-            exclude=facts.claim_id,
-        )
+    iban_at = customer.iban_changed_at if customer else None
+    address_at = customer.address_changed_at if customer else None
+    policy_type = policy.policy_type if policy else None
     features: FeatureVector = {
         "days_since_policy_start": _days(incident, start) if start else None,
         "days_to_policy_end": _days(end, incident) if end else None,
         "claimed_amount": amount,
         "coverage_amount": coverage,
         "amount_to_coverage_ratio": round(amount / coverage, 4) if amount is not None and coverage else None,
-        "claims_last_12m": float(prior) if prior is not None else None,
+        "claims_last_12m": float(prior_claims) if prior_claims is not None else None,
         "incident_hour": float(hour),
         "night_incident": hour >= 22 or hour < 6,
         "police_report": _bool(attrs.get("police_report")),
         "witnesses": _count(attrs.get("witnesses")),
-        "days_since_iban_change": (
-            _days(facts.reported_at, customer.iban_changed_at)
-            if customer and customer.iban_changed_at
-            else None
-        ),
-        "days_since_address_change": (
-            _days(facts.reported_at, customer.address_changed_at)
-            if customer and customer.address_changed_at
-            else None
-        ),
+        "days_since_iban_change": _days(facts.reported_at, iban_at) if iban_at else None,
+        "days_since_address_change": _days(facts.reported_at, address_at) if address_at else None,
         "days_to_report": max(0.0, _days(facts.reported_at, incident)),
         "claim_type": facts.claim_type,
-        "policy_type": policy.policy_type if policy else None,
+        "policy_type": policy_type,
         "damage_inconsistent_with_cover": damage_inconsistent(
-            policy.policy_type if policy else None, facts.claim_type, _text(attrs.get("damage_type"))
+            policy_type, facts.claim_type, _text(attrs.get("damage_type"))
         ),
     }
     return features

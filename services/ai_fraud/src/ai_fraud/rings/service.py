@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,20 @@ def ring_id_for(customer_ids: list[str]) -> uuid.UUID:
     return uuid.uuid5(RING_NAMESPACE, min(customer_ids))
 
 
+@dataclass(frozen=True)
+class FirstHop:
+    """The first hop of a ring search, read ahead (in scoring's one statement): the customer's
+    identifier rows (``identifiers_of_customers``), and ``sharing`` of their values."""
+
+    customer_rows: Sequence[Any]
+    shared_rows: Sequence[Any]
+    counts: dict[tuple[str, str], int]
+
+    @property
+    def values(self) -> set[tuple[str, str]]:
+        return {(kind, value) for _, _, _, kind, value in self.customer_rows}
+
+
 async def ring_around(
     session: AsyncSession,
     *,
@@ -59,8 +73,14 @@ async def ring_around(
     max_share: int,
     max_nodes: int,
     flagged: Flagged | None = None,
+    first_hop: FirstHop | None = None,
 ) -> RingView:
-    """The ring of a claim by ``customer_id`` with ``claim_identifiers`` (plate, workshop, ...)."""
+    """The ring of a claim by ``customer_id`` with ``claim_identifiers`` (plate, workshop, ...).
+
+    ``first_hop``: the first hop's rows, already read for ``customer_id`` (used when the claim's
+    identifiers are among the customer's, as a saved claim's are; otherwise read here)."""
+    if first_hop is not None and (customer_id is None or not set(claim_identifiers) <= first_hop.values):
+        first_hop = None
     graph = nx.Graph()
     start = f"customer:{customer_id}" if customer_id else "claim:new"
     graph.add_node(start)
@@ -71,11 +91,15 @@ async def ring_around(
     seen_values: set[tuple[str, str]] = set(claim_identifiers)
     frontier_values: set[tuple[str, str]] = set(claim_identifiers)
     holders: dict[tuple[str, str], int] = {}
-    for _ in range(MAX_HOPS):
+    for hop in range(MAX_HOPS):
+        ahead = first_hop if hop == 0 else None
         if frontier_customers:
-            for cust, owner_kind, owner_id, kind, value in await readmodel.identifiers_of_customers(
-                session, list(frontier_customers)
-            ):
+            customer_rows = (
+                ahead.customer_rows
+                if ahead is not None
+                else await readmodel.identifiers_of_customers(session, list(frontier_customers))
+            )
+            for cust, owner_kind, owner_id, kind, value in customer_rows:
                 if owner_kind == "claim":
                     graph.add_edge(f"customer:{cust}", f"{owner_kind}:{owner_id}")
                 owner = f"{owner_kind}:{owner_id}"
@@ -83,7 +107,10 @@ async def ring_around(
                 if (kind, value) not in seen_values:
                     seen_values.add((kind, value))
                     frontier_values.add((kind, value))
-        rows, counts = await readmodel.sharing(session, sorted(frontier_values), max_share=max_share)
+        if ahead is not None and frontier_values == ahead.values:
+            rows, counts = ahead.shared_rows, ahead.counts
+        else:
+            rows, counts = await readmodel.sharing(session, sorted(frontier_values), max_share=max_share)
         holders.update(counts)
         frontier_values = set()
         new_customers: set[uuid.UUID] = set()

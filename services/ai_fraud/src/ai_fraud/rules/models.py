@@ -6,7 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -49,3 +59,13 @@ class RuleVersion(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     changed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     changed_at: Mapped[datetime] = now_column()
+
+
+class RulesGeneration(Base):
+    """One row (``name = 'rules'``): a number drawn from a sequence by a trigger on every change to
+    ``rules`` (migration 0005), read by each score to know whether its cached rules are current."""
+
+    __tablename__ = "rules_generation"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -154,3 +154,30 @@ async def fire(session: AsyncSession, *, features: FeatureVector) -> list[Firing
         if evaluate(node, features):
             fired.append(Firing(rule.code, rule.name_es, rule.name_en, rule.weight, rule.version))
     return fired
+
+
+@dataclass(frozen=True)
+class _Enabled:
+    """The enabled rules at one generation of the table, conditions parsed."""
+
+    generation: int
+    rules: tuple[tuple[Firing, Node], ...]
+
+
+async def fire_at(
+    session: AsyncSession, *, features: FeatureVector, generation: int | None, caches: dict[str, Any]
+) -> list[Firing]:
+    """``fire`` with the enabled rules kept in ``caches`` while the rules' generation (read by the
+    caller in its own statement, see migration 0005) is the one they were read at: a rule change
+    committed anywhere gives a new generation, so the next score reads the rules again."""
+    cached = caches.get("rules")
+    if generation is None:
+        return await fire(session, features=features)
+    if not isinstance(cached, _Enabled) or cached.generation != generation:
+        rules = []
+        for rule in await repository.enabled_rules(session):
+            node = _parsed(rule.condition)
+            if node is not None:  # stored before a catalogue change: skipped, never crashes a score
+                rules.append((Firing(rule.code, rule.name_es, rule.name_en, rule.weight, rule.version), node))
+        cached = caches["rules"] = _Enabled(generation, tuple(rules))
+    return [firing for firing, node in cached.rules if evaluate(node, features)]

@@ -15,11 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_fraud.core.base import utcnow
-from ai_fraud.core.features import model_row
+from ai_fraud.core.features import FeatureVector, model_row
 from ai_fraud.core.runtime import Runtime
 from ai_fraud.models_registry import service as registry
 from ai_fraud.photos import service as photos
@@ -27,6 +26,7 @@ from ai_fraud.readmodel import service as readmodel
 from ai_fraud.readmodel.service import ClaimFacts
 from ai_fraud.rings import service as rings
 from ai_fraud.rules import service as rules
+from ai_fraud.scoring import repository
 from ai_fraud.scoring.models import Score
 from aintech_contracts.events.fraud import FraudAlert, FraudScored, ScorePart
 from aintech_shared.errors import NotFound
@@ -44,6 +44,7 @@ class Result:
     model_version: int | None
     ring_id: uuid.UUID | None
     scored_at: datetime
+    language: str | None = None  # the customer's preferred language, when the score read it
 
 
 def band_of(score: int, rt: Runtime) -> str:
@@ -72,9 +73,27 @@ async def _flagged(session: AsyncSession, claim_ids: list[uuid.UUID]) -> dict[st
     return {str(c): b for c, b in rows.all()}
 
 
-async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> Result:
-    """Score a claim's facts (nothing stored)."""
-    features = await readmodel.features_of(session, facts=facts)
+@dataclass
+class Ahead:
+    """What scoring's one statement read besides the claim's facts (see ``scoring.repository``)."""
+
+    features: FeatureVector  # without the ring's
+    first_hop: rings.FirstHop
+    rules_generation: int | None
+    model_version: int | None
+    photo_findings: list[list[dict[str, Any]]]
+    previous_band: str | None
+    language: str
+
+
+async def evaluate(
+    session: AsyncSession, *, rt: Runtime, facts: ClaimFacts, ahead: Ahead | None = None
+) -> Result:
+    """Score a claim's facts (nothing stored). ``ahead``: what a saved claim's score already read."""
+    if ahead is not None:
+        features = ahead.features
+    else:
+        features = await readmodel.features_of(session, facts=facts)
     ring = await rings.ring_around(
         session,
         customer_id=facts.customer_id,
@@ -82,12 +101,19 @@ async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> 
         max_share=rt.settings.ring_max_identifier_share,
         max_nodes=rt.settings.ring_max_nodes,
         flagged=_flagged,
+        first_hop=ahead.first_hop if ahead is not None else None,
     )
     features["ring_customers"] = float(max(1, ring.size))
     features["ring_claims"] = ring.features.get("claims")
     features["ring_flagged_share"] = ring.features.get("flagged_share")
     parts: list[dict[str, Any]] = []
-    for firing in await rules.fire(session, features=features):
+    if ahead is not None:
+        firings = await rules.fire_at(
+            session, features=features, generation=ahead.rules_generation, caches=rt.caches
+        )
+    else:
+        firings = await rules.fire(session, features=features)
+    for firing in firings:
         parts.append(
             {
                 "kind": "rule",
@@ -98,7 +124,10 @@ async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> 
                 "evidence": {"rule_version": firing.version},
             }
         )
-    model_version, predictor = await registry.active_predictor(session, rt=rt)
+    if ahead is not None:
+        model_version, predictor = await registry.predictor_at(session, rt=rt, version=ahead.model_version)
+    else:
+        model_version, predictor = await registry.active_predictor(session, rt=rt)
     if predictor is not None:
         probability, contributions = predictor.explain(model_row(features))
         top = ", ".join(c["es"] for c in contributions[:2] if c["contribution"] > 0)
@@ -134,7 +163,9 @@ async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> 
         )
         if facts.claim_id is not None:
             await rings.remember(session, ring)
-    if facts.claim_id is not None:
+    if ahead is not None:
+        parts.extend(photos.parts_of_findings(ahead.photo_findings))
+    elif facts.claim_id is not None:
         parts.extend(photos.score_parts(await photos.photos_of(session, claim_id=facts.claim_id)))
     remaining = 1.0
     for part in parts:
@@ -151,47 +182,88 @@ async def evaluate(session: AsyncSession, *, rt: Runtime, facts: ClaimFacts) -> 
         model_version=model_version if predictor is not None else None,
         ring_id=ring.ring_id,
         scored_at=utcnow(),
+        language=ahead.language if ahead is not None else None,
     )
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(str(value))
+
+
+def _read_ahead(claim_id: uuid.UUID, row: Any) -> tuple[ClaimFacts, Ahead]:
+    """The claim's facts and the rest of what scoring's one statement read."""
+    facts = ClaimFacts(
+        claim_id=claim_id,
+        claim_number=row["claim_number"],
+        customer_id=_uuid(row["customer_id"]),
+        policy_id=_uuid(row["policy_id"]),
+        claim_type=row["claim_type"],
+        incident_date=row["incident_date"],
+        reported_at=row["reported_at"],
+        claimed_amount=row["claimed_amount"],
+        attributes=dict(row["attributes"]),
+    )
+    policy = (
+        readmodel.PolicyFacts(
+            row["policy_type"], row["coverage_start_date"], row["coverage_end_date"], row["coverage_amount"]
+        )
+        if row["has_policy"]
+        else None
+    )
+    customer = (
+        readmodel.CustomerFacts(row["iban_changed_at"], row["address_changed_at"])
+        if row["has_customer"]
+        else None
+    )
+    features = readmodel.build_features(
+        facts,
+        policy=policy,
+        customer=customer,
+        prior_claims=int(row["prior_claims"]) if facts.customer_id is not None else None,
+    )
+    counts: dict[tuple[str, str], int] = {}
+    shared = []
+    for kind, value, holders, customer_id, owner_kind, owner_id in row["shared_identifiers"]:
+        counts[(kind, value)] = int(holders)
+        if customer_id is not None:
+            shared.append((uuid.UUID(customer_id), owner_kind, uuid.UUID(owner_id), kind, value))
+    own = [
+        (uuid.UUID(customer_id), owner_kind, uuid.UUID(owner_id), kind, value)
+        for customer_id, owner_kind, owner_id, kind, value in row["own_identifiers"]
+    ]
+    ahead = Ahead(
+        features=features,
+        first_hop=rings.FirstHop(customer_rows=own, shared_rows=shared, counts=counts),
+        rules_generation=row["rules_generation"],
+        model_version=row["model_version"],
+        photo_findings=row["photo_findings"],
+        previous_band=row["previous_band"],
+        language=row["preferred_language"] or "es",
+    )
+    return facts, ahead
 
 
 async def score_claim(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID, trigger: str) -> Result:
     """Score a saved claim, store the score and publish ``fraud.scored`` (and ``fraud.alert`` when
     it enters the high band)."""
+    await session.flush()  # the statements below run beside the session: they see flushed rows only
+    conn = await repository.driver(session)
     # The policy's arrival waits for this score, or this score for it (then it sees the policy).
-    await readmodel.lock_policy_of_claim(session, claim_id=claim_id)
-    facts = await readmodel.facts_of(session, claim_id=claim_id, with_policy=True)
-    if facts is None:
+    await repository.lock_policy_of_claim(conn, claim_id)
+    row = await repository.read_for_score(conn, claim_id, max_share=rt.settings.ring_max_identifier_share)
+    if row is None:
         raise NotFound(f"Claim {claim_id} is not known to fraud scoring (yet).")
-    result = await evaluate(session, rt=rt, facts=facts)
-    previous = await session.scalar(select(Score.band).where(Score.claim_id == claim_id))
-    values = {
-        "claim_id": claim_id,
-        "customer_id": facts.customer_id,
-        "score": result.score,
-        "band": result.band,
-        "parts": result.parts,
-        "features": result.features,
-        "model_version": result.model_version,
-        "ring_id": result.ring_id,
-        "trigger": trigger[:40],
-        "scored_at": result.scored_at,
-    }
-    statement = insert(Score).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["claim_id"], set_={k: statement.excluded[k] for k in values if k != "claim_id"}
-        )
-    )
+    facts, ahead = _read_ahead(claim_id, row)
+    result = await evaluate(session, rt=rt, facts=facts, ahead=ahead)
     key = str(claim_id)
-    await rt.outbox.publish(
-        session,
+    _, event_args = rt.outbox.inline_args(
         FraudScored(
             claim_id=claim_id,
             claim_number=facts.claim_number,
             customer_id=facts.customer_id,
             score=result.score,
             band=result.band,
-            previous_band=previous,
+            previous_band=ahead.previous_band,
             parts=[ScorePart(**{k: v for k, v in p.items() if k != "evidence"}) for p in result.parts],
             model_version=result.model_version,
             ring_id=result.ring_id,
@@ -199,6 +271,23 @@ async def score_claim(session: AsyncSession, *, rt: Runtime, claim_id: uuid.UUID
             scored_at=result.scored_at,
         ),
         key=key,
+    )
+    await repository.store_score(
+        conn,
+        rt.outbox,
+        values=(
+            claim_id,
+            facts.customer_id,
+            result.score,
+            result.band,
+            result.parts,
+            result.features,
+            result.model_version,
+            result.ring_id,
+            trigger[:40],
+            result.scored_at,
+        ),
+        event_args=event_args,
     )
     if result.band == "high" and await _first_alert(session, claim_id=claim_id, at=result.scored_at):
         await rt.outbox.publish(
