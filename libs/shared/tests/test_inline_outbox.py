@@ -34,12 +34,19 @@ class LedgerWritten(EventData, catalogued=False):
     seq: int
 
 
-@pytest.fixture
-async def clean(scratch: ScratchSchema) -> AsyncIterator[ScratchSchema]:
-    yield scratch
+async def _empty(scratch: ScratchSchema) -> None:
     async with scratch.db.transaction() as s:
         await s.execute(scratch.tables.outbox.delete())
         await s.execute(scratch.ledger.delete())
+
+
+@pytest.fixture
+async def clean(scratch: ScratchSchema) -> AsyncIterator[ScratchSchema]:
+    """The session's scratch schema with an empty outbox and ledger (other tests of the session
+    leave rows in the ledger), emptied again after the test."""
+    await _empty(scratch)
+    yield scratch
+    await _empty(scratch)
 
 
 def _statement(scratch: ScratchSchema, outbox: Outbox, *, write: bool) -> str:
