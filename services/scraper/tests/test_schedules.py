@@ -71,3 +71,19 @@ async def test_a_due_schedule_queues_one_job_and_waits_while_it_is_active(api: S
     assert (
         row is not None and row["last_job_id"] == job["id"] and row["next_run_at"] > later + timedelta(days=7)
     )
+
+
+async def test_numbers_and_switches_are_json_numbers_and_booleans_not_coerced(api: ServiceApi) -> None:
+    """Found by the merged contract run: `"enabled": 0` and `"priority": false` were accepted
+    (coerced to false and 0) where the document says boolean and integer."""
+    boss = api.person(Role.supervisor)
+    for wrong in ({"enabled": 0}, {"enabled": "yes"}, {"max_attempts": True}, {"max_attempts": "2"}):
+        await api.call("POST", "/schedules", as_=boss, json={**SCHEDULE, **wrong}, expect=422)
+    job = {k: SCHEDULE[k] for k in ("kind", "carrier", "params")}
+    for wrong in ({"priority": False}, {"priority": "1"}, {"max_attempts": True}):
+        await api.call("POST", "/jobs", as_=boss, json={**job, **wrong}, expect=422)
+    limits = {"max_concurrent": True, "min_interval_ms": 1500}
+    await api.call("PUT", "/carriers/mapfre/limits", as_=api.person(Role.admin), json=limits, expect=422)
+    made = await api.call("POST", "/schedules", as_=boss, json={**SCHEDULE, "enabled": False}, expect=201)
+    assert made.json()["enabled"] is False
+    await api.call("POST", "/jobs", as_=boss, json={**job, "priority": 5, "max_attempts": 2}, expect=201)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from scraper.core.hosts import valid_host
 
@@ -36,7 +36,7 @@ class ProxyIn(BaseModel):
     ]
     scheme: Literal["http", "https"] = "http"
     host: Host = Field(description="Host name or IPv4 address of the proxy (no port).")
-    port: int = Field(ge=1, le=65535)
+    port: StrictInt = Field(ge=1, le=65535)
     username: Secret | None = None
     password: Secret | None = None
 
