@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 import httpx
@@ -126,6 +127,69 @@ def filter_failure(context: schemathesis.HookContext, failure: Any, case: Any, r
         and any(_has_hostile_text(part) for part in (case.body, case.query, case.path_parameters))
     )
     return not refused_hostile
+
+
+# --- what a CLI run sent: one JSON line per case, for the digest that shows two runs sent the same
+
+CASES_ENV = "AINTECH_FUZZ_CASES"  # the file `record_case` appends to
+# In the stateful phase a link carries a value from an earlier answer (an id the server made, an
+# instant): the same step of two runs differs only there, so such text is written as its shape.
+_SERVER_MADE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$|^\d{4}-\d{2}-\d{2}T"
+)
+
+
+def _shape(value: Any) -> Any:
+    if isinstance(value, str) and _SERVER_MADE.match(value):
+        return "<from an answer>"
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_shape(item) for item in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A body as JSON can carry it: no body is null, bytes are hex, anything else its type name
+    (a repr may hold an address, which differs between runs)."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return f"<{type(value).__name__}>"
+
+
+def case_line(case: Any) -> str:
+    """One case as a JSON line: its operation, phase and every generated part (not the token)."""
+    phase = getattr(getattr(getattr(case, "meta", None), "phase", None), "name", None)
+    phase_name = str(getattr(phase, "value", phase))
+    headers = {k.lower(): v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+    parts = {
+        "path": _plain(case.path_parameters),
+        "query": _plain(case.query),
+        "headers": _plain(headers),
+        "cookies": _plain(case.cookies),
+        "media_type": case.media_type,
+        "body": _plain(case.body),
+    }
+    if phase_name == "stateful":
+        parts = _shape(parts)
+    return json.dumps(
+        {"operation": f"{case.method.upper()} {case.path}", "phase": phase_name, **parts},
+        sort_keys=True,
+    )
+
+
+@schemathesis.hook
+def before_call(context: schemathesis.HookContext, case: Any, kwargs: Any) -> None:
+    target = os.environ.get(CASES_ENV)
+    if target:
+        with open(target, "a") as sink:
+            sink.write(case_line(case) + "\n")
 
 
 # --- through the gateway: an administrator who signs in again when a generated call ended the session
