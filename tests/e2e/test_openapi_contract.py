@@ -5,10 +5,13 @@ gateway with an administrator's token, so generated requests reach every service
 Any server error, undocumented status or body, schema-invalid request accepted, schema-valid request
 refused by a rule the operation does not document, or 405 without `Allow` fails the test.
 
-Bounded: a time budget and a few examples per operation (2 cores: about three minutes). Generated
-calls may revoke the fuzzing administrator's session (an id learnt from an earlier answer): the run
-signs in again after a 401. Signing out and revoking all of one's own sessions are left out (every
-call would need a new sign-in); their contracts are tested in services/authenticator.
+Repeatable (part of `make test`): one worker, Hypothesis derandomized, no example database, cases
+from the schema alone, a number of cases per operation and no time budget (see
+`aintech_devtools.fuzzing.cli_config`), so one tree sends the same cases on every run; the run prints
+their count and digest. Generated calls may revoke the fuzzing administrator's session (an id
+learnt from an earlier answer): the run signs in again after a 401. Signing out and revoking all of
+one's own sessions are left out (every call would need a new sign-in); their contracts are tested
+in services/authenticator.
 """
 
 from __future__ import annotations
@@ -42,15 +45,6 @@ HUNG_AFTER = 1200
 SEED = int(os.environ["AINTECH_CONTRACT_FUZZ_SEED"]) if os.environ.get("AINTECH_CONTRACT_FUZZ_SEED") else None
 # Ends the caller's own session or account: the rest of the run would be 401s.
 SELF_ENDING = r"^/api/auth/(logout|me/sessions)"
-
-# `make test-contract` (AINTECH_CONTRACT_FUZZ=1). Not part of `make test`: with two workers and a time
-# budget its cases differ from run to run even under a fixed seed, and each run still finds a new
-# undocumented rule (docs/architecture.md), so as a gate it would pass or fail by sampling. Every
-# service's own schemathesis test (in process, repeatable) stays in `make test`.
-pytestmark = pytest.mark.skipif(
-    os.environ.get("AINTECH_CONTRACT_FUZZ") != "1",
-    reason="the merged contract run is `make test-contract` (AINTECH_CONTRACT_FUZZ=1)",
-)
 
 
 def report(workdir: Path, cases: CaseDigest) -> None:

@@ -58,13 +58,14 @@ def test_a_task_due_date_outside_the_range_is_refused_with_the_reason(app: Any) 
 NUMBERS: list[Any] = [
     0,
     1.5,
-    2**63 - 1,
-    -(2**63),
-    2**63,  # beyond 64 bits: orjson and the relay cannot carry it
-    -(2**63) - 1,
-    2**70,
-    9.2e18,
-    9.3e18,  # a number, not an integer, but beyond the same range
+    2**53 - 1,  # the largest integer every JSON reader holds exactly
+    -(2**53 - 1),
+    2**53,
+    -(2**53),
+    9007199254740990.0,
+    9007199254740992.0,  # a number, not an integer, but beyond the same range
+    2**63 - 1,  # a 64-bit integer: a double-based reader (a browser) would not read it back
+    2**70,  # beyond 64 bits: orjson and the relay cannot carry it
     -1e300,
     True,
     None,

@@ -86,4 +86,29 @@ async def test_numbers_and_switches_are_json_numbers_and_booleans_not_coerced(ap
     await api.call("PUT", "/carriers/mapfre/limits", as_=api.person(Role.admin), json=limits, expect=422)
     made = await api.call("POST", "/schedules", as_=boss, json={**SCHEDULE, "enabled": False}, expect=201)
     assert made.json()["enabled"] is False
-    await api.call("POST", "/jobs", as_=boss, json={**job, "priority": 5, "max_attempts": 2}, expect=201)
+    # JSON Schema's integers include 2.0 (no fractional part): the contract run sent one.
+    queued = await api.call(
+        "POST", "/jobs", as_=boss, json={**job, "priority": 5.0, "max_attempts": 2}, expect=201
+    )
+    assert queued.json()["priority"] == 5
+    await api.call("POST", "/jobs", as_=boss, json={**job, "priority": 5.5}, expect=422)
+    admin = api.person(Role.admin)
+    limits = {"max_concurrent": 2.0, "min_interval_ms": 1500}
+    assert (await api.call("PUT", "/carriers/mapfre/limits", as_=admin, json=limits, expect=200)).json() == {
+        "max_concurrent": 2,
+        "min_interval_ms": 1500,
+    }
+
+
+async def test_a_carrier_in_a_path_is_a_slug_as_the_document_says(api: ServiceApi) -> None:
+    """Found by the merged contract run: a carrier id with a control character was schema-valid,
+    and the gateway's 400 for it was undocumented; the document now states the slug."""
+    admin = api.person(Role.admin)
+    document = api.app.openapi()
+    for path in ("/carriers/{carrier}/account", "/carriers/{carrier}/limits"):
+        for operation in document["paths"][path].values():
+            (carrier,) = [p for p in operation["parameters"] if p["name"] == "carrier"]
+            assert carrier["schema"]["pattern"] == "^[a-z][a-z0-9_]{1,39}$"
+    limits = {"max_concurrent": 2, "min_interval_ms": 1500}
+    await api.call("PUT", "/carriers/Mapfre-1/limits", as_=admin, json=limits, expect=422)
+    await api.call("GET", "/carriers/MAPFRE/account", as_=admin, expect=422)

@@ -31,10 +31,10 @@ T = TypeVar("T")
 # Free-form JSON (metadata, details, a workflow's data): what orjson, JSONB and the event relay carry.
 MAX_JSON_BYTES = 16 * 1024
 MAX_JSON_DEPTH = 32  # levels of nested objects and arrays, the free-form object itself the first
-# Numbers (integers or not) within a 64-bit integer's range: orjson and the relay carry no integer
-# beyond it. Both bounds are exact as doubles, so the document states them without rounding.
-MIN_JSON_NUMBER = -(2**63)
-MAX_JSON_NUMBER_EXCLUDED = 2**63
+# Numbers (integers or not) within ±(2^53 - 1), the integers every JSON reader holds exactly (a
+# browser's JavaScript, a validator comparing in doubles; orjson and the relay stop at 64 bits).
+# A 64-bit bound could not be stated: the document's numbers are doubles, and 2^63 - 1 is not one.
+MAX_JSON_NUMBER = 2**53 - 1
 
 
 def _no_nul(value: str) -> str:
@@ -50,8 +50,8 @@ def _no_nul_deep(value: Any, depth: int = 0) -> Any:
         pass
     elif isinstance(value, float) and not math.isfinite(value):
         raise ValueError("numbers must be finite")
-    elif isinstance(value, int | float) and not MIN_JSON_NUMBER <= value < MAX_JSON_NUMBER_EXCLUDED:
-        raise ValueError("numbers must lie within a 64-bit integer's range (-2^63 to 2^63, excluded)")
+    elif isinstance(value, int | float) and not -MAX_JSON_NUMBER <= value <= MAX_JSON_NUMBER:
+        raise ValueError("numbers must lie within ±(2^53 - 1), the integers JSON readers hold exactly")
     elif isinstance(value, dict | list):
         if depth >= MAX_JSON_DEPTH:
             raise ValueError(f"must nest objects and arrays at most {MAX_JSON_DEPTH} levels deep")
@@ -74,21 +74,19 @@ def _bounded_json(value: Any) -> Any:
 
 _JSON_NUMBER = Annotated[
     float,
-    WithJsonSchema(
-        {"type": "number", "minimum": MIN_JSON_NUMBER, "exclusiveMaximum": MAX_JSON_NUMBER_EXCLUDED}
-    ),
+    WithJsonSchema({"type": "number", "minimum": -MAX_JSON_NUMBER, "maximum": MAX_JSON_NUMBER}),
 ]
 
 
 class JsonValue(RootModel[None | bool | _JSON_NUMBER | str | list["JsonValue"] | dict[str, "JsonValue"]]):
-    """Any JSON value whose numbers lie within a 64-bit integer's range (-2^63 to 2^63, excluded).
+    """Any JSON value whose numbers lie within ±(2^53 - 1) (the integers JSON readers hold exactly).
     In a free-form object, also: at most 32 levels of nested objects and arrays, and at most
     16 KiB as JSON (stated in the description: JSON Schema has no words for either)."""
 
 
 _FREE_FORM = TypeAdapter(dict[str, JsonValue]).core_schema
 _FREE_FORM_RULES = (
-    f"Free-form JSON: numbers within a 64-bit integer's range, at most {MAX_JSON_DEPTH} levels of "
+    f"Free-form JSON: numbers within ±(2^53 - 1), at most {MAX_JSON_DEPTH} levels of "
     f"nested objects and arrays, at most {MAX_JSON_BYTES // 1024} KiB as JSON, no NUL characters."
 )
 

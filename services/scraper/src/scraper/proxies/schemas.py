@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from aintech_shared.jsontypes import JsonInt
 from scraper.core.hosts import valid_host
 
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00:]*$")]
@@ -36,7 +37,7 @@ class ProxyIn(BaseModel):
     ]
     scheme: Literal["http", "https"] = "http"
     host: Host = Field(description="Host name or IPv4 address of the proxy (no port).")
-    port: StrictInt = Field(ge=1, le=65535)
+    port: JsonInt = Field(ge=1, le=65535)
     username: Secret | None = None
     password: Secret | None = None
 

@@ -14,11 +14,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StringConstraints,
     model_validator,
 )
 
+from aintech_shared.jsontypes import JsonInt
 from scraper.core.text import Slug
 from scraper.scrape_jobs.schemas import JobKind, checked_params
 
@@ -67,7 +67,7 @@ class ScheduleIn(BaseModel):
     kind: JobKind
     carrier: Slug
     params: dict[str, Any] = Field(default_factory=dict)
-    max_attempts: StrictInt | None = Field(default=None, ge=1, le=20)
+    max_attempts: JsonInt | None = Field(default=None, ge=1, le=20)
     enabled: StrictBool = True  # true or false, not 0/1
 
     @model_validator(mode="after")
