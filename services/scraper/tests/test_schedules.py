@@ -93,8 +93,10 @@ async def test_numbers_and_switches_are_json_numbers_and_booleans_not_coerced(ap
     assert queued.json()["priority"] == 5
     await api.call("POST", "/jobs", as_=boss, json={**job, "priority": 5.5}, expect=422)
     admin = api.person(Role.admin)
-    limits = {"max_concurrent": 2.0, "min_interval_ms": 1500}
-    assert (await api.call("PUT", "/carriers/mapfre/limits", as_=admin, json=limits, expect=200)).json() == {
+    integral: dict[str, float] = {"max_concurrent": 2.0, "min_interval_ms": 1500}
+    assert (
+        await api.call("PUT", "/carriers/mapfre/limits", as_=admin, json=integral, expect=200)
+    ).json() == {
         "max_concurrent": 2,
         "min_interval_ms": 1500,
     }
