@@ -38,7 +38,8 @@ MAX_EXAMPLES = int(os.environ.get("AINTECH_CONTRACT_FUZZ_EXAMPLES", "6"))
 # then the stateful links. `make test-contract` adds the coverage phase (every boundary and every
 # type the schema admits or refuses, for every operation: a quarter of an hour on 2 cores).
 PHASES = tuple(os.environ.get("AINTECH_CONTRACT_PHASES", "examples,fuzzing,stateful").split(","))
-# Only stops a hung run; the run itself takes about ... on a quiet 2-core machine.
+# Only stops a hung run: the run itself (about 2,000 cases) took 275 s on a 2-core machine under a
+# load of 16 (examples 43 s, fuzzing 218 s, stateful 11 s), well under that on a quiet one.
 HUNG_AFTER = 1200
 # Unset: Hypothesis derandomized, every run (a developer's, CI's) generates the same cases. Set it to
 # explore others (the same ones again on every run with that seed).
