@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Any
 
 import httpx
@@ -132,21 +131,18 @@ def filter_failure(context: schemathesis.HookContext, failure: Any, case: Any, r
 # --- what a CLI run sent: one JSON line per case, for the digest that shows two runs sent the same
 
 CASES_ENV = "AINTECH_FUZZ_CASES"  # the file `record_case` appends to
-# In the stateful phase a link carries a value from an earlier answer (an id the server made, an
-# instant): the same step of two runs differs only there, so such text is written as its shape.
-_SERVER_MADE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$|^\d{4}-\d{2}-\d{2}T"
-)
+# In the stateful phase a step's values come partly from earlier answers (an id the server made, an
+# instant, the text of whichever record a list answered first): two runs take the same steps with
+# different values there. A stateful case is written as its shape (the keys, each value's type).
 
 
-def _shape(value: Any) -> Any:
-    if isinstance(value, str) and _SERVER_MADE.match(value):
-        return "<from an answer>"
+def shape(value: Any) -> Any:
+    """``value`` with every leaf replaced by its JSON type's name (keys kept)."""
     if isinstance(value, dict):
-        return {k: _shape(v) for k, v in value.items()}
+        return {k: shape(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_shape(item) for item in value]
-    return value
+        return [shape(item) for item in value]
+    return f"<{type(value).__name__}>"
 
 
 def _plain(value: Any) -> Any:
@@ -177,7 +173,7 @@ def case_line(case: Any) -> str:
         "body": _plain(case.body),
     }
     if phase_name == "stateful":
-        parts = _shape(parts)
+        parts = shape(parts)
     return json.dumps(
         {"operation": f"{case.method.upper()} {case.path}", "phase": phase_name, **parts},
         sort_keys=True,
