@@ -47,8 +47,8 @@ seed: bootstrap ## Load the demo data
 test: bootstrap ## The full suite on real Postgres and Kafka (started and stopped for the run); PYTEST_ARGS picks a part
 	$(STACK) test -- $(PYTEST_ARGS)
 
-test-contract: bootstrap ## The merged contract run (not part of make test): schemathesis, every check, merged OpenAPI via the gateway (fleet boot + ~3 min)
-	AINTECH_CONTRACT_FUZZ=1 $(STACK) test -- -q tests/e2e/test_openapi_contract.py
+test-contract: bootstrap ## The merged contract run alone, with its coverage phase too (make test runs it without): schemathesis, every check, merged OpenAPI via the gateway
+	AINTECH_CONTRACT_PHASES=examples,coverage,fuzzing,stateful $(STACK) test -- -q -rP tests/e2e/test_openapi_contract.py
 
 test-fast: bootstrap ## The suite without the fleet boot and the outage drills (marks e2e, slow)
 	$(STACK) test -- $(PYTEST_ARGS) -m "not e2e and not slow"

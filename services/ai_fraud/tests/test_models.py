@@ -8,14 +8,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import numpy as np
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 
 from ai_fraud.cases import service as cases
 from ai_fraud.core.features import MODEL_FEATURES
 from ai_fraud.models_registry import service as registry
 from ai_fraud.models_registry.oracle import OracleFileError, load_fraud_oracle
+from ai_fraud.models_registry.schemas import TrainRequest
 from ai_fraud.models_registry.synthetic import generate
 
 from .conftest import Api
@@ -144,3 +147,28 @@ def test_the_fraud_oracle_loader_reads_a_file_the_user_supplies(tmp_path: Path) 
     broken.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(OracleFileError, match="missing column"):
         load_fraud_oracle(broken)
+
+
+@pytest.mark.parametrize(
+    ("body", "accepted"),
+    [
+        ({"seed": 7, "rows": 500}, True),
+        ({"seed": 292653.0, "rows": 5180.0}, True),  # JSON Schema's integers: the contract run sent these
+        ({"seed": False}, False),
+        ({"seed": "7"}, False),
+        ({"rows": 500.5}, False),
+        ({"rows": True}, False),
+    ],
+)
+def test_a_training_request_takes_the_integers_its_schema_states(
+    body: dict[str, Any], accepted: bool
+) -> None:
+    stated = jsonschema_rs.validator_for(TrainRequest.model_json_schema()).is_valid(body)
+    try:
+        parsed = TrainRequest.model_validate(body)
+        taken = True
+    except ValidationError:
+        taken = False
+    assert (taken, stated) == (accepted, accepted)
+    if taken:
+        assert type(parsed.seed) is int and type(parsed.rows) is int

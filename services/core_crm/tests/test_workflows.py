@@ -652,3 +652,21 @@ def test_conditions_compare_numbers_as_decimals() -> None:
     assert not conditions.holds({"path": "missing", "op": "eq", "value": None}, data)
     assert conditions.holds({"path": "missing", "op": "exists", "value": False}, data)
     assert not conditions.holds({"path": "customer.province", "op": "lt", "value": 5}, data)
+
+
+async def test_a_new_workflow_is_on_or_off_by_a_boolean_not_a_number(api: Api) -> None:
+    """Found by the merged contract run: `"active": 0` was accepted (coerced to false) where the
+    document says boolean; the edit already refused it."""
+    body = {
+        "name": "wf-strict",
+        "trigger": {"type": "manual"},
+        "steps": [{"type": "wait_duration", "seconds": 60}],
+    }
+    for wrong in (0, 1, "false"):
+        await api.call(
+            "POST", "/workflows", json={**body, "active": wrong}, headers=api.supervisor, expect=422
+        )
+    made = await api.call(
+        "POST", "/workflows", json={**body, "active": False}, headers=api.supervisor, expect=201
+    )
+    assert made.json()["active"] is False

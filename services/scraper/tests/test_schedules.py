@@ -71,3 +71,46 @@ async def test_a_due_schedule_queues_one_job_and_waits_while_it_is_active(api: S
     assert (
         row is not None and row["last_job_id"] == job["id"] and row["next_run_at"] > later + timedelta(days=7)
     )
+
+
+async def test_numbers_and_switches_are_json_numbers_and_booleans_not_coerced(api: ServiceApi) -> None:
+    """Found by the merged contract run: `"enabled": 0` and `"priority": false` were accepted
+    (coerced to false and 0) where the document says boolean and integer."""
+    boss = api.person(Role.supervisor)
+    for wrong in ({"enabled": 0}, {"enabled": "yes"}, {"max_attempts": True}, {"max_attempts": "2"}):
+        await api.call("POST", "/schedules", as_=boss, json={**SCHEDULE, **wrong}, expect=422)
+    job = {k: SCHEDULE[k] for k in ("kind", "carrier", "params")}
+    for wrong in ({"priority": False}, {"priority": "1"}, {"max_attempts": True}):
+        await api.call("POST", "/jobs", as_=boss, json={**job, **wrong}, expect=422)
+    limits = {"max_concurrent": True, "min_interval_ms": 1500}
+    await api.call("PUT", "/carriers/mapfre/limits", as_=api.person(Role.admin), json=limits, expect=422)
+    made = await api.call("POST", "/schedules", as_=boss, json={**SCHEDULE, "enabled": False}, expect=201)
+    assert made.json()["enabled"] is False
+    # JSON Schema's integers include 2.0 (no fractional part): the contract run sent one.
+    queued = await api.call(
+        "POST", "/jobs", as_=boss, json={**job, "priority": 5.0, "max_attempts": 2}, expect=201
+    )
+    assert queued.json()["priority"] == 5
+    await api.call("POST", "/jobs", as_=boss, json={**job, "priority": 5.5}, expect=422)
+    admin = api.person(Role.admin)
+    integral: dict[str, float] = {"max_concurrent": 2.0, "min_interval_ms": 1500}
+    assert (
+        await api.call("PUT", "/carriers/mapfre/limits", as_=admin, json=integral, expect=200)
+    ).json() == {
+        "max_concurrent": 2,
+        "min_interval_ms": 1500,
+    }
+
+
+async def test_a_carrier_in_a_path_is_a_slug_as_the_document_says(api: ServiceApi) -> None:
+    """Found by the merged contract run: a carrier id with a control character was schema-valid,
+    and the gateway's 400 for it was undocumented; the document now states the slug."""
+    admin = api.person(Role.admin)
+    document = api.app.openapi()
+    for path in ("/carriers/{carrier}/account", "/carriers/{carrier}/limits"):
+        for operation in document["paths"][path].values():
+            (carrier,) = [p for p in operation["parameters"] if p["name"] == "carrier"]
+            assert carrier["schema"]["pattern"] == "^[a-z][a-z0-9_]{1,39}$"
+    limits = {"max_concurrent": 2, "min_interval_ms": 1500}
+    await api.call("PUT", "/carriers/Mapfre-1/limits", as_=admin, json=limits, expect=422)
+    await api.call("GET", "/carriers/MAPFRE/account", as_=admin, expect=422)

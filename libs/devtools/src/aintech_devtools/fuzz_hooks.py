@@ -128,6 +128,66 @@ def filter_failure(context: schemathesis.HookContext, failure: Any, case: Any, r
     return not refused_hostile
 
 
+# --- what a CLI run sent: one JSON line per case, for the digest that shows two runs sent the same
+
+CASES_ENV = "AINTECH_FUZZ_CASES"  # the file `record_case` appends to
+# In the stateful phase a step's values come partly from earlier answers (an id the server made, an
+# instant, the text of whichever record a list answered first): two runs take the same steps with
+# different values there. A stateful case is written as its shape (the keys, each value's type).
+
+
+def shape(value: Any) -> Any:
+    """``value`` with every leaf replaced by its JSON type's name (keys kept)."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [shape(item) for item in value]
+    return f"<{type(value).__name__}>"
+
+
+def _plain(value: Any) -> Any:
+    """A body as JSON can carry it: no body is null, bytes are hex, anything else its type name
+    (a repr may hold an address, which differs between runs)."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return f"<{type(value).__name__}>"
+
+
+def case_line(case: Any) -> str:
+    """One case as a JSON line: its operation, phase and every generated part (not the token)."""
+    phase = getattr(getattr(getattr(case, "meta", None), "phase", None), "name", None)
+    phase_name = str(getattr(phase, "value", phase))
+    headers = {k.lower(): v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+    parts = {
+        "path": _plain(case.path_parameters),
+        "query": _plain(case.query),
+        "headers": _plain(headers),
+        "cookies": _plain(case.cookies),
+        "media_type": case.media_type,
+        "body": _plain(case.body),
+    }
+    if phase_name == "stateful":
+        parts = shape(parts)
+    return json.dumps(
+        {"operation": f"{case.method.upper()} {case.path}", "phase": phase_name, **parts},
+        sort_keys=True,
+    )
+
+
+@schemathesis.hook
+def before_call(context: schemathesis.HookContext, case: Any, kwargs: Any) -> None:
+    target = os.environ.get(CASES_ENV)
+    if target:
+        with open(target, "a") as sink:
+            sink.write(case_line(case) + "\n")
+
+
 # --- through the gateway: an administrator who signs in again when a generated call ended the session
 
 LOGIN_ENV = "AINTECH_FUZZ_LOGIN"  # JSON: {"gateway": url, "email": ..., "password": ...}

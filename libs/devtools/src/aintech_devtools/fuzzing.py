@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import subprocess
@@ -34,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from aintech_devtools.fuzz_hooks import LOGIN_ENV
+from aintech_devtools.fuzz_hooks import CASES_ENV, LOGIN_ENV
 from aintech_devtools.hostile import (
     hostile_json_requests,
     refused_properly,
@@ -68,21 +69,52 @@ def documented_rules(document: Mapping[str, Any]) -> dict[str, list[str]]:
     return rules
 
 
+def _toml_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
 def _toml_string(value: str) -> str:
     return json.dumps(value)  # a TOML basic string is a JSON string for the text we write
 
 
-def cli_config(document: Mapping[str, Any], *, max_examples: int, workers: int, seed: int | None) -> str:
-    """The schemathesis.toml of a run: every check, and each operation's documented rules."""
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+
+
+def cli_config(
+    document: Mapping[str, Any], *, max_examples: int, seed: int | None, phases: Sequence[str] = PHASES
+) -> str:
+    """The schemathesis.toml of a run: every check, and each operation's documented rules.
+
+    Repeatable: one worker (no race between operations for the platform's shared state),
+    Hypothesis derandomized (each operation's cases follow from the operation itself) or, given a
+    ``seed``, seeded with it (other cases, the same on every run with that seed), no example
+    database (no case replayed from an earlier run), cases built from the schema alone (not from
+    earlier answers) and a number of examples per operation instead of a time budget, so the same
+    tree generates the same cases on every machine, however fast."""
     lines = [
-        f"workers = {workers}",
+        *([f"seed = {seed}"] if seed is not None else []),
+        "workers = 1",
         "[generation]",
         f"max-examples = {max_examples}",
+        f"deterministic = {_toml_bool(seed is None)}",
+        'database = "none"',
         "[checks]",
         "# every check is on by default; a 5xx is always a failure",
+        # Cases come from the schema and the seed alone, not from what earlier answers held (ids,
+        # error messages): those differ between runs, and so would the cases built on them.
+        "[phases.examples]",
+        f"enabled = {_toml_bool('examples' in phases)}",
+        "extra-data-sources.responses = false",
+        "[phases.coverage]",
+        f"enabled = {_toml_bool('coverage' in phases)}",
+        "extra-data-sources.responses = false",
+        "[phases.fuzzing]",
+        f"enabled = {_toml_bool('fuzzing' in phases)}",
+        "extra-data-sources.responses = false",
+        "error-feedback.enabled = false",
+        "[phases.stateful]",
+        f"enabled = {_toml_bool('stateful' in phases)}",
     ]
-    if seed is not None:
-        lines.insert(0, f"seed = {seed}")
     for label, statuses in sorted(documented_rules(document).items()):
         expected = ", ".join(_toml_string(s) for s in [*ACCEPTED, *statuses])
         lines += [
@@ -101,21 +133,22 @@ def run_cli(
     document: Mapping[str, Any],
     login: Mapping[str, str],
     workdir: Path,
-    max_time: int,
     max_examples: int,
-    workers: int = 2,
+    seed: int | None,
+    timeout: int,
+    phases: Sequence[str] = PHASES,
     exclude_path_regex: str | None = None,
-    seed: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``schemathesis run`` with every check over ``schema_url`` against ``base_url``.
 
-    The CLI is the outside client the platform's users have: it sends real HTTP, over a time
-    budget (``max_time``) and a per-operation cap (``max_examples``), signed in as ``login``
-    (``gateway``, ``email``, ``password``: see ``fuzz_hooks.GatewayAdmin``). Reports land in
-    ``workdir`` (the CLI's output in ``output.txt``, written as it runs).
+    The CLI is the outside client the platform's users have: it sends real HTTP, ``max_examples``
+    generated cases per operation (see :func:`cli_config`: the same cases on every run), signed in
+    as ``login`` (``gateway``, ``email``, ``password``: see ``fuzz_hooks.GatewayAdmin``). Reports
+    land in ``workdir``: the CLI's output in ``output.txt`` (written as it runs) and every case
+    sent in ``cases.jsonl`` (see :func:`case_digest`). ``timeout`` only stops a hung run.
     """
     config = workdir / "schemathesis.toml"
-    config.write_text(cli_config(document, max_examples=max_examples, workers=workers, seed=seed))
+    config.write_text(cli_config(document, max_examples=max_examples, seed=seed, phases=phases))
     args: list[str] = [
         str(Path(sys.executable).parent / "schemathesis"),
         "--config-file",
@@ -126,8 +159,6 @@ def run_cli(
         base_url,
         "--checks",
         "all",
-        "--max-time",
-        str(max_time),
         "--request-timeout",
         "30",
         "--report",
@@ -138,20 +169,48 @@ def run_cli(
         "all",
         "--no-color",
     ]
-    if seed is not None:
-        args += ["--seed", str(seed)]  # the same cases on every run, here and in CI
     if exclude_path_regex:
         args += ["--exclude-path-regex", exclude_path_regex]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS_MODULE, LOGIN_ENV: json.dumps(dict(login))}
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": HOOKS_MODULE,
+        LOGIN_ENV: json.dumps(dict(login)),
+        CASES_ENV: str(workdir / "cases.jsonl"),
+    }
     output = workdir / "output.txt"
     with output.open("w") as sink:
         process = subprocess.Popen(args, cwd=workdir, env=env, stdout=sink, stderr=subprocess.STDOUT)
         try:
-            code = process.wait(timeout=max_time + 240)
+            code = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             code = process.wait()
     return subprocess.CompletedProcess(args, code, output.read_text(errors="replace"), "")
+
+
+@dataclass(frozen=True)
+class CaseDigest:
+    """What a run generated: the number of cases per operation and one digest of them all."""
+
+    per_operation: dict[str, int]
+    sha256: str
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_operation.values())
+
+
+def case_digest(cases_file: Path) -> CaseDigest:
+    """The digest of the cases a CLI run sent (``cases.jsonl``, one line per case, in the order
+    sent: see ``fuzz_hooks.record_case``). Two runs of the same tree have the same digest."""
+    per_operation: dict[str, int] = {}
+    digest = hashlib.sha256()
+    lines = cases_file.read_text().splitlines() if cases_file.exists() else []
+    for line in lines:
+        operation = json.loads(line)["operation"]
+        per_operation[operation] = per_operation.get(operation, 0) + 1
+        digest.update(line.encode() + b"\n")
+    return CaseDigest(dict(sorted(per_operation.items())), digest.hexdigest())
 
 
 def failure_summary(output: str, *, limit: int = 12000) -> str:

@@ -8,17 +8,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aintech_shared.jsontypes import JsonInt
+
 
 class TrainRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)  # `"seed": false` is not a number
+    model_config = ConfigDict(extra="forbid")
 
     source: Literal["synthetic", "cases"] = Field(
         default="synthetic",
         description="`synthetic`: the seeded generator (documented, planted patterns); `cases`: claims "
         "with an investigator's outcome (confirmed = fraud, dismissed = genuine).",
     )
-    rows: int = Field(default=20_000, ge=500, le=200_000, description="Synthetic claims to generate.")
-    seed: int = Field(default=7, ge=0, le=2**31 - 1)
+    # JSON integers (7 or 7.0), not `false` or "7": what the document's "integer" says.
+    rows: JsonInt = Field(default=20_000, ge=500, le=200_000, description="Synthetic claims to generate.")
+    seed: JsonInt = Field(default=7, ge=0, le=2**31 - 1)
 
 
 class JobOut(BaseModel):

@@ -13,11 +13,14 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
+    RootModel,
     StringConstraints,
+    TypeAdapter,
     WithJsonSchema,
 )
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
 
 from aintech_shared.instants import Day
 from aintech_shared.instants import Instant as SharedInstant
@@ -25,7 +28,13 @@ from core_crm.core import spain
 
 T = TypeVar("T")
 
+# Free-form JSON (metadata, details, a workflow's data): what orjson, JSONB and the event relay carry.
 MAX_JSON_BYTES = 16 * 1024
+MAX_JSON_DEPTH = 32  # levels of nested objects and arrays, the free-form object itself the first
+# Numbers (integers or not) within ±(2^53 - 1), the integers every JSON reader holds exactly (a
+# browser's JavaScript, a validator comparing in doubles; orjson and the relay stop at 64 bits).
+# A 64-bit bound could not be stated: the document's numbers are doubles, and 2^63 - 1 is not one.
+MAX_JSON_NUMBER = 2**53 - 1
 
 
 def _no_nul(value: str) -> str:
@@ -34,20 +43,25 @@ def _no_nul(value: str) -> str:
     return value
 
 
-def _no_nul_deep(value: Any) -> Any:
+def _no_nul_deep(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         _no_nul(value)
+    elif isinstance(value, bool):
+        pass
     elif isinstance(value, float) and not math.isfinite(value):
         raise ValueError("numbers must be finite")
-    elif isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
-        raise ValueError("integers must fit in 64 bits")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(str(key))
-            _no_nul_deep(item)
-    elif isinstance(value, list):
-        for item in value:
-            _no_nul_deep(item)
+    elif isinstance(value, int | float) and not -MAX_JSON_NUMBER <= value <= MAX_JSON_NUMBER:
+        raise ValueError("numbers must lie within ±(2^53 - 1), the integers JSON readers hold exactly")
+    elif isinstance(value, dict | list):
+        if depth >= MAX_JSON_DEPTH:
+            raise ValueError(f"must nest objects and arrays at most {MAX_JSON_DEPTH} levels deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _no_nul(str(key))
+                _no_nul_deep(item, depth + 1)
+        else:
+            for item in value:
+                _no_nul_deep(item, depth + 1)
     return value
 
 
@@ -56,6 +70,37 @@ def _bounded_json(value: Any) -> Any:
     if len(orjson.dumps(value)) > MAX_JSON_BYTES:
         raise ValueError(f"must serialise to at most {MAX_JSON_BYTES} bytes of JSON")
     return value
+
+
+_JSON_NUMBER = Annotated[
+    float,
+    WithJsonSchema({"type": "number", "minimum": -MAX_JSON_NUMBER, "maximum": MAX_JSON_NUMBER}),
+]
+
+
+class JsonValue(RootModel[None | bool | _JSON_NUMBER | str | list["JsonValue"] | dict[str, "JsonValue"]]):
+    """Any JSON value whose numbers lie within ±(2^53 - 1) (the integers JSON readers hold exactly).
+    In a free-form object, also: at most 32 levels of nested objects and arrays, and at most
+    16 KiB as JSON (stated in the description: JSON Schema has no words for either)."""
+
+
+_FREE_FORM = TypeAdapter(dict[str, JsonValue]).core_schema
+_FREE_FORM_RULES = (
+    f"Free-form JSON: numbers within ±(2^53 - 1), at most {MAX_JSON_DEPTH} levels of "
+    f"nested objects and arrays, at most {MAX_JSON_BYTES // 1024} KiB as JSON, no NUL characters."
+)
+
+
+class _StatedFreeForm:
+    """The document's schema of a free-form object: what the validator (``_bounded_json``) takes,
+    each value a ``JsonValue`` (its own component), so schema and server agree on every number."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: Any, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        plain = handler(core_schema)  # keeps the field's own constraints (minProperties)
+        stated = handler(_FREE_FORM)
+        return {**plain, **stated, "description": _FREE_FORM_RULES}
 
 
 # Stripped, non-empty strings without NUL bytes, as long as their column allows.
@@ -83,7 +128,7 @@ Url = Annotated[
 
 # Free text (notes, descriptions): TEXT columns, bounded so one request cannot store megabytes.
 LongText = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_nul)]
-JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded_json), _StatedFreeForm()]
 Tag = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50),

@@ -4,7 +4,7 @@ the HMAC signature of the source is the credential), `GET /leads` best first, a 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
 from pydantic import ValidationError
@@ -23,6 +23,15 @@ from core_crm.leads.schemas import LEAD_EXAMPLE, LeadIn, LeadOut, LeadScoreOut, 
 router = APIRouter(tags=["leads"])
 
 MAX_BYTES = 32 * 1024
+
+
+def _lead_schema() -> dict[str, Any]:
+    """The lead body's schema (the body is read raw, for its signature, so FastAPI does not see
+    it): its references point at the document's components, where the free-form metadata's
+    ``JsonValue`` already is (every other free-form object of the service refers to it)."""
+    schema = LeadIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
 
 
 @router.post(
@@ -48,7 +57,7 @@ MAX_BYTES = 32 * 1024
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": LeadIn.model_json_schema(), "example": LEAD_EXAMPLE}},
+            "content": {"application/json": {"schema": _lead_schema(), "example": LEAD_EXAMPLE}},
         }
     },
 )

@@ -207,7 +207,7 @@ class WorkflowCreate(Definition):
 
     name: Str255
     description: LongText | None = None
-    active: bool = True
+    active: StrictBool = True  # true or false, not 0/1
 
 
 class WorkflowUpdate(_Strict):

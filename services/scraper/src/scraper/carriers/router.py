@@ -10,6 +10,7 @@ from scraper.carriers import service
 from scraper.carriers.schemas import AccountIn, AccountOut
 from scraper.core.access import Admin
 from scraper.core.runtime import RuntimeDep
+from scraper.core.text import CarrierPath
 
 router = APIRouter(prefix="/carriers", tags=["carriers"])
 
@@ -27,7 +28,9 @@ ADMIN_ONLY = (403, "Administrators only")
         (422, "Host not allowed"),
     ),
 )
-async def set_account(carrier: str, body: AccountIn, _: Admin, db: DbSession, rt: RuntimeDep) -> AccountOut:
+async def set_account(
+    carrier: CarrierPath, body: AccountIn, _: Admin, db: DbSession, rt: RuntimeDep
+) -> AccountOut:
     row = await service.set_account(
         db,
         settings=rt.settings,
@@ -47,7 +50,7 @@ async def set_account(carrier: str, body: AccountIn, _: Admin, db: DbSession, rt
     summary="Where the carrier's portal account points (never its credentials)",
     responses=responses((401, "Missing or invalid access token"), ADMIN_ONLY, (404, "No account set")),
 )
-async def get_account(carrier: str, _: Admin, db: ReadSession) -> AccountOut:
+async def get_account(carrier: CarrierPath, _: Admin, db: ReadSession) -> AccountOut:
     row = await service.get_account_row(db, carrier=carrier)
     return AccountOut(
         carrier=row.carrier, base_url=row.base_url, credentials_set=True, updated_at=row.updated_at

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from aintech_shared.jsontypes import JsonInt
 from scraper.core.hosts import valid_host
 
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00:]*$")]
@@ -36,7 +37,7 @@ class ProxyIn(BaseModel):
     ]
     scheme: Literal["http", "https"] = "http"
     host: Host = Field(description="Host name or IPv4 address of the proxy (no port).")
-    port: int = Field(ge=1, le=65535)
+    port: JsonInt = Field(ge=1, le=65535)
     username: Secret | None = None
     password: Secret | None = None
 

@@ -8,8 +8,17 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
+from aintech_shared.jsontypes import JsonInt
 from scraper.core.text import Slug
 from scraper.scrape_jobs.schemas import JobKind, checked_params
 
@@ -58,8 +67,8 @@ class ScheduleIn(BaseModel):
     kind: JobKind
     carrier: Slug
     params: dict[str, Any] = Field(default_factory=dict)
-    max_attempts: int | None = Field(default=None, ge=1, le=20)
-    enabled: bool = True
+    max_attempts: JsonInt | None = Field(default=None, ge=1, le=20)
+    enabled: StrictBool = True  # true or false, not 0/1
 
     @model_validator(mode="after")
     def _params_fit_the_kind(self) -> ScheduleIn:

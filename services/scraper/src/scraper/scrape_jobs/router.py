@@ -12,6 +12,7 @@ from aintech_shared.pagination import Cursor, CursorPage, Limit, decode_cursor
 from scraper.carriers.registry import adapters
 from scraper.core.access import Admin, Operator, actor_id
 from scraper.core.runtime import RuntimeDep
+from scraper.core.text import CarrierPath
 from scraper.scrape_jobs import service
 from scraper.scrape_jobs.schemas import (
     ArtifactOut,
@@ -174,7 +175,7 @@ async def list_carriers(_: Operator, db: ReadSession, rt: RuntimeDep) -> list[Ca
     responses=responses(GUARDED, (403, "Administrators only"), (404, "Unknown carrier")),
 )
 async def set_limits(
-    carrier: str, body: CarrierLimitsIn, _: Admin, db: DbSession, rt: RuntimeDep
+    carrier: CarrierPath, body: CarrierLimitsIn, _: Admin, db: DbSession, rt: RuntimeDep
 ) -> CarrierLimitsIn:
     row = await service.set_limits(
         db,

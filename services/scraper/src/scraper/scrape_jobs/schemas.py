@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from aintech_shared.jsontypes import JsonInt
 from scraper.core.text import Slug
 
 JobKind = Literal["prices", "policy_document", "portfolio_sync"]
@@ -104,10 +105,12 @@ class JobIn(BaseModel):
         description="prices: `risk` (plate, postal_code, driver_birth_date) and optional `quote_id`; "
         "policy_document: `policy_number`; portfolio_sync: none.",
     )
-    max_attempts: int | None = Field(
+    max_attempts: JsonInt | None = Field(
         default=None, ge=1, le=20, description="Default: SCRAPER_DEFAULT_MAX_ATTEMPTS."
     )
-    priority: int = Field(default=0, ge=-100, le=100, description="Higher runs first within a carrier.")
+    priority: JsonInt = Field(
+        default=0, ge=-100, le=100, description="Higher runs first within a carrier (a number, not false)."
+    )
 
     @model_validator(mode="after")
     def _params_fit_the_kind(self) -> JobIn:
@@ -177,7 +180,9 @@ class CarrierLimitsIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"max_concurrent": 2, "min_interval_ms": 1500}]}
     )
 
-    max_concurrent: int = Field(ge=1, le=100, description="Running jobs on this carrier across every worker.")
-    min_interval_ms: int = Field(
+    max_concurrent: JsonInt = Field(
+        ge=1, le=100, description="Running jobs on this carrier across every worker."
+    )
+    min_interval_ms: JsonInt = Field(
         ge=0, le=3_600_000, description="Pause between two job starts on this carrier."
     )
