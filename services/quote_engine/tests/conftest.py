@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -45,3 +46,25 @@ async def api(app: FastAPI, keys: TestKeys) -> AsyncIterator[Api]:
             await seed_tariffs(session, rt=app.state.runtime)
             await session.commit()  # releases the savepoint; the test transaction still rolls back
         yield api
+
+
+# A 35-year-old driver in Valencia: the auto risk most API tests price.
+AUTO_RISK: dict[str, Any] = {
+    "line": "auto",
+    "postal_code": "46010",
+    "driver_age": 35,
+    "years_licensed": 12,
+    "no_claims_years": 8,
+    "vehicle_power_hp": 120,
+    "vehicle_age": 4,
+    "km_per_year": 15000,
+}
+
+SUMMARY_TAX = ("code", "base", "amount")
+
+
+def summary(offer: dict[str, Any]) -> dict[str, Any]:
+    """An explained offer as a comparison's summary gives it: no lines, each tax's code, base, amount."""
+    out = {k: v for k, v in offer.items() if k != "lines"}
+    out["taxes"] = [{k: t[k] for k in SUMMARY_TAX} for t in offer["taxes"]]
+    return out

@@ -15,8 +15,7 @@ from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events.scraper import CarrierPriceObserved, ObservedRisk
 from quote_engine.consumers import consumer_specs
 
-from .conftest import Api
-from .test_quotes_api import AUTO_RISK
+from .conftest import AUTO_RISK, Api
 
 
 def observed(

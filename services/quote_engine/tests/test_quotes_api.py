@@ -17,29 +17,9 @@ from aintech_contracts.rbac import Role
 from quote_engine.consumers import consumer_specs
 from quote_engine.tariffs.illustrative import CARRIERS, auto_tariff
 
-from .conftest import Api
-
-SUMMARY_TAX = ("code", "base", "amount")
-
-
-def _summary(offer: dict[str, Any]) -> dict[str, Any]:
-    """An explained offer as a comparison's summary gives it: no lines, each tax's code, base, amount."""
-    out = {k: v for k, v in offer.items() if k != "lines"}
-    out["taxes"] = [{k: t[k] for k in SUMMARY_TAX} for t in offer["taxes"]]
-    return out
-
+from .conftest import AUTO_RISK, Api, summary
 
 D = Decimal
-AUTO_RISK: dict[str, Any] = {
-    "line": "auto",
-    "postal_code": "46010",
-    "driver_age": 35,
-    "years_licensed": 12,
-    "no_claims_years": 8,
-    "vehicle_power_hp": 120,
-    "vehicle_age": 4,
-    "km_per_year": 15000,
-}
 HOME_RISK: dict[str, Any] = {
     "line": "home",
     "postal_code": "28004",
@@ -107,7 +87,7 @@ async def test_compare_ranks_every_eligible_offer_and_explains_the_recommendatio
     assert stored["kind"] == "comparison" and stored["offers"] == offers
     # by default the same answer without the explanation lines
     compact = (await api.call("POST", "/compare", json=body, expect=201)).json()
-    assert compact["offers"] == [_summary(o) for o in offers]
+    assert compact["offers"] == [summary(o) for o in offers]
     assert (compact["cover_matrix"], compact["recommendation"]) == (
         result["cover_matrix"],
         result["recommendation"],

@@ -16,29 +16,9 @@ from sqlalchemy.exc import DBAPIError
 
 from quote_engine.tariffs.illustrative import CARRIERS, auto_tariff
 
-from .conftest import Api
-
-SUMMARY_TAX = ("code", "base", "amount")
-
-
-def _summary(offer: dict[str, Any]) -> dict[str, Any]:
-    """An explained offer as a comparison's summary gives it: no lines, each tax's code, base, amount."""
-    out = {k: v for k, v in offer.items() if k != "lines"}
-    out["taxes"] = [{k: t[k] for k in SUMMARY_TAX} for t in offer["taxes"]]
-    return out
-
+from .conftest import AUTO_RISK, SUMMARY_TAX, Api, summary
 
 D = Decimal
-AUTO_RISK: dict[str, Any] = {
-    "line": "auto",
-    "postal_code": "46010",
-    "driver_age": 35,
-    "years_licensed": 12,
-    "no_claims_years": 8,
-    "vehicle_power_hp": 120,
-    "vehicle_age": 4,
-    "km_per_year": 15000,
-}
 BODY = {"risk": AUTO_RISK, "effective_date": "2026-03-01"}
 
 
@@ -71,7 +51,7 @@ async def test_reading_a_comparison_back_rates_its_explanation_again(api: Api) -
     for offer in read["offers"]:
         assert sum((D(line["amount"]) for line in offer["lines"]), D(0)) == D(offer["total"])
     compact = (await api.call("GET", f"/{explained['id']}?explain=false", expect=200)).json()
-    assert compact["offers"] == [_summary(o) for o in explained["offers"]]
+    assert compact["offers"] == [summary(o) for o in explained["offers"]]
 
 
 async def test_one_offer_of_a_comparison_is_read_alone_with_its_explanation(api: Api) -> None:

@@ -330,19 +330,32 @@ class Forwarder:
                 if never_sent and attempt == 1 and replayable:
                     log.info("upstream_connect_retry", service=service, error=repr(exc))
                     continue
-                if isinstance(exc, TimeoutError) and not never_sent:
-                    log.warning("upstream_timeout", service=service, path=target.path)
-                    detail = f"The {service} service did not answer within {settings.read_timeout:g}s."
-                    await self._refuse(
-                        scope, receive, send, 504, detail, title="Service timed out", service=service
-                    )
-                    return
-                log.warning("upstream_unavailable", service=service, path=target.path, error=repr(exc))
-                detail = f"The {service} service could not be reached."
-                await self._refuse(
-                    scope, receive, send, 502, detail, title="Service unavailable", service=service
+                timed_out = isinstance(exc, TimeoutError) and not never_sent
+                await self._upstream_failed(
+                    scope, receive, send, target, exc, timed_out, settings.read_timeout
                 )
                 return
+
+    async def _upstream_failed(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        target: Target,
+        exc: BaseException,
+        timed_out: bool,
+        waited: float,
+    ) -> None:
+        """Answer a request no service answered: 504 when it stopped answering, 502 otherwise."""
+        service = target.upstream.spec.slug
+        if timed_out:
+            log.warning("upstream_timeout", service=service, path=target.path)
+            detail = f"The {service} service did not answer within {waited:g}s."
+            await self._refuse(scope, receive, send, 504, detail, title="Service timed out", service=service)
+            return
+        log.warning("upstream_unavailable", service=service, path=target.path, error=repr(exc))
+        detail = f"The {service} service could not be reached."
+        await self._refuse(scope, receive, send, 502, detail, title="Service unavailable", service=service)
 
     async def _forward_lean(
         self,
@@ -396,18 +409,8 @@ class Forwarder:
                 if attempt == 1 and isinstance(exc, Disconnected) and method in _IDEMPOTENT:
                     log.info("upstream_retry", service=service, error=repr(exc))
                     continue
-                if isinstance(exc, UpstreamTimeout):
-                    log.warning("upstream_timeout", service=service, path=target.path)
-                    detail = f"The {service} service did not answer within {timeout:g}s."
-                    await self._refuse(
-                        scope, receive, send, 504, detail, title="Service timed out", service=service
-                    )
-                    return
-                log.warning("upstream_unavailable", service=service, path=target.path, error=repr(exc))
-                detail = f"The {service} service could not be reached."
-                await self._refuse(
-                    scope, receive, send, 502, detail, title="Service unavailable", service=service
-                )
+                timed_out = isinstance(exc, UpstreamTimeout)
+                await self._upstream_failed(scope, receive, send, target, exc, timed_out, timeout)
                 return
             finally:
                 if conn is not None:

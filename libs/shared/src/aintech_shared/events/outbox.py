@@ -102,15 +102,7 @@ class Outbox:
     ) -> tuple[CloudEvent, list[Any]]:
         """The event :meth:`publish` would stage, and the parameters of :meth:`inline_sql` for it
         (JSON as text, as the engines' ``jsonb`` codec takes it)."""
-        event = CloudEvent.wrap(
-            payload,
-            type_=payload.event_type,
-            source=self.source,
-            subject=subject or key,
-            correlationid=current_correlation_id(),
-            partitionkey=key,
-            traceparent=current_traceparent(),
-        )
+        event = self._wrap(payload, key, subject)
         args = [
             self._lock_space,
             f"{payload.topic}\x1f{key}",
@@ -124,21 +116,22 @@ class Outbox:
         ]
         return event, args
 
+    def _wrap(self, payload: EventData, key: str, subject: str | None) -> CloudEvent:
+        """The envelope of one event this outbox stages (correlation and trace of the caller)."""
+        return CloudEvent.wrap(
+            payload,
+            type_=payload.event_type,
+            source=self.source,
+            subject=subject or key,
+            correlationid=current_correlation_id(),
+            partitionkey=key,
+            traceparent=current_traceparent(),
+        )
+
     async def _stage(
         self, session: AsyncSession, items: Sequence[tuple[EventData, str, str | None]]
     ) -> list[CloudEvent]:
-        events = [
-            CloudEvent.wrap(
-                payload,
-                type_=payload.event_type,
-                source=self.source,
-                subject=subject or key,
-                correlationid=current_correlation_id(),
-                partitionkey=key,
-                traceparent=current_traceparent(),
-            )
-            for payload, key, subject in items
-        ]
+        events = [self._wrap(payload, key, subject) for payload, key, subject in items]
         if not events:
             return events
         # One round trip: the per-key locks and the NOTIFY that wakes the relay at commit (NOTIFY
