@@ -89,7 +89,9 @@ async def test_a_claims_whatsapp_goes_to_the_claims_agent_while_a_sales_agent_ha
     assert sales.user_id != claims.user_id
 
 
-async def test_a_conversation_nobody_skilled_can_take_widens_to_any_agent_after_the_wait(api: Api) -> None:
+async def waiting_for_a_claims_agent(api: Api, text: str) -> tuple[Person, str, datetime]:
+    """Only a sales agent on duty; a customer with a claim update writes again. Returns the sales
+    agent, the customer's number and when the message came: the conversation waits unassigned."""
     sales = await skilled(api, {"sales": 5, "es": 5})
     number = phone()
     customer_id = await api.customer(mobile=number, preferred_channel="whatsapp")
@@ -99,18 +101,21 @@ async def test_a_conversation_nobody_skilled_can_take_widens_to_any_agent_after_
         n=number,
     )
     await claim_update_to(api, customer_id)
-    await api.inbound("whatsapp:" + number, "Hola otra vez")
+    await api.inbound("whatsapp:" + number, text)
     [row] = await api.sql(
         "SELECT assignee_id, last_inbound_at FROM omnichannel.conversations WHERE address = :n", n=number
     )
     assert row["assignee_id"] is None, "no claims agent: it waits"
+    return sales, number, row["last_inbound_at"]
+
+
+async def test_a_conversation_nobody_skilled_can_take_widens_to_any_agent_after_the_wait(api: Api) -> None:
+    sales, number, waited = await waiting_for_a_claims_agent(api, "Hola otra vez")
     async with api.db.transaction() as session:
-        early = await agents.assign_queued(
-            session, now=row["last_inbound_at"] + agents.widen_after() - timedelta(seconds=1)
-        )
+        early = await agents.assign_queued(session, now=waited + agents.widen_after() - timedelta(seconds=1))
     assert early == 0
     async with api.db.transaction() as session:
-        late = await agents.assign_queued(session, now=row["last_inbound_at"] + agents.widen_after())
+        late = await agents.assign_queued(session, now=waited + agents.widen_after())
     assert late == 1
     [row] = await api.sql("SELECT assignee_id FROM omnichannel.conversations WHERE address = :n", n=number)
     assert row["assignee_id"] == sales.user_id
@@ -134,21 +139,7 @@ async def test_widening_happens_at_the_configured_wait_not_before(
     create_app(configured)  # the API applies the setting when it is built (the worker does the same)
     try:
         assert agents.widen_after() == timedelta(seconds=45) != default
-        sales = await skilled(api, {"sales": 5, "es": 5})
-        number = phone()
-        customer_id = await api.customer(mobile=number, preferred_channel="whatsapp")
-        await api.open_whatsapp_window(number)
-        await api.execute(
-            "UPDATE omnichannel.conversations SET status = 'resolved', assignee_id = NULL WHERE address = :n",
-            n=number,
-        )
-        await claim_update_to(api, customer_id)
-        await api.inbound("whatsapp:" + number, "Sigo esperando")
-        [row] = await api.sql(
-            "SELECT assignee_id, last_inbound_at FROM omnichannel.conversations WHERE address = :n", n=number
-        )
-        assert row["assignee_id"] is None, "no claims agent: it waits"
-        waited = row["last_inbound_at"]
+        sales, number, waited = await waiting_for_a_claims_agent(api, "Sigo esperando")
         for seconds in (1, 44):  # well before the default 120 s too: nothing before the configured wait
             async with api.db.transaction() as session:
                 assert await agents.assign_queued(session, now=waited + timedelta(seconds=seconds)) == 0
