@@ -8,6 +8,11 @@ of each gateway process over the requests it served), req/s and p99 for every ro
     AB_OLD_SRC=/tmp/old/services/gateway/src make test \\
         PYTEST_ARGS="-s services/gateway/tests/ab_local.py"
 
+``AB_OLD_COMMAND`` runs the "old" side with another command (the same environment and
+``PYTHONPATH``; ``$GATEWAY_PORT`` is its port): another HTTP server for the same app, e.g.
+``sh -c 'exec python -m granian --interface asgi --factory --port $GATEWAY_PORT gateway.app:create_app'``.
+CPU is counted over the process and its children.
+
 Knobs: AB_ROUNDS (6), AB_SECONDS (6), AB_PATH (/api/crm/me), AB_CONNECTIONS (32), AB_LOG_LEVEL
 (WARNING; INFO writes the access line as ``make bench`` does), AB_PYSPY (a file prefix: a py-spy
 raw profile of each process under load afterwards).
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import time
@@ -26,8 +32,13 @@ from .conftest import Gateway, GatewayFactory
 
 
 def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` and every process under it (a server may serve from a worker)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 def wrk(url: str, token: str, seconds: int, connections: int) -> tuple[int, float, float]:
@@ -55,8 +66,10 @@ def test_ab(start_gateway: GatewayFactory) -> None:
         "AINTECH_LOG_LEVEL": os.environ.get("AB_LOG_LEVEL", "WARNING"),
     }
     pythonpath = os.pathsep.join(p for p in (old_src, os.environ.get("PYTHONPATH", "")) if p)
+    old_command = os.environ.get("AB_OLD_COMMAND")  # e.g. another server for the same app (shell words)
+    old_argv = shlex.split(old_command) if old_command else None
     gateways: dict[str, Gateway] = {
-        "old": start_gateway(PYTHONPATH=pythonpath, **common),
+        "old": start_gateway(old_argv, PYTHONPATH=pythonpath, **common),
         "new": start_gateway(**common),
     }
     token = gateways["new"].token()

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,7 +147,8 @@ def start_gateway(
     """Start gateway processes routed to the stand-in (stopped at the end of the session)."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(**settings: Any) -> Gateway:
+    def start(command: Sequence[str] | None = None, **settings: Any) -> Gateway:
+        """A gateway process (``python -m gateway``, or ``command`` with the same environment)."""
         port = free_port()
         log_path = tmp_path_factory.mktemp("gateway") / "gateway.log"
         authenticator = f"http://127.0.0.1:{BY_NAME['authenticator'].port + stand_in}"
@@ -173,7 +174,11 @@ def start_gateway(
             env[name] = value if isinstance(value, str) else json.dumps(value)
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                list(command or [sys.executable, "-m", "gateway"]),
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         started.append(proc)
         url = f"http://127.0.0.1:{port}"
