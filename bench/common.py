@@ -358,3 +358,23 @@ def jwks_app(jwks: dict[str, Any]) -> Any:
         return JSONResponse(jwks)
 
     return Starlette(routes=[Route("/.well-known/jwks.json", serve)])
+
+
+def shared_cores_ratio(direct: dict[str, float], via: dict[str, float], target: float) -> str:
+    """What "through the gateway vs direct" can reach when every process shares the same cores.
+
+    With the cores saturated, req/s is cores / (CPU-ms of the whole path), so the ratio is the direct
+    path's CPU over the forwarded path's (wrk not counted); the gateway's CPU that ``target`` would need
+    follows from the same sum (decision 0080).
+    """
+    direct_path = direct.get("service", direct.get("crm", 0.0)) + direct.get("postgres", 0.0)
+    via_path = via.get("service", via.get("crm", 0.0)) + via.get("gateway", 0.0) + via.get("postgres", 0.0)
+    if not direct_path or not via_path:
+        return "  (no CPU figures for the shared-cores ceiling)"
+    needed = direct_path / target - (via_path - via.get("gateway", 0.0))
+    return (
+        f"  shared cores: the path costs {direct_path:.2f} CPU-ms direct, {via_path:.2f} through the gateway,"
+        f" so with the cores saturated through/direct is at most {direct_path / via_path:.2f}x here;"
+        f" {target:.2f}x would need the gateway at <= {max(needed, 0.0):.2f} ms"
+        " (on their own cores, as in production, the gateway only adds its latency)"
+    )

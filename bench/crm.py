@@ -54,6 +54,7 @@ from bench.common import (  # noqa: E402
     heading,
     jwks_app,
     postmaster_pid,
+    shared_cores_ratio,
     spawn,
     stop,
     wait_http,
@@ -523,6 +524,8 @@ async def bench_crm(
     checks.add("every request answered 2xx", f"{errors} errors", "0", errors == 0)
     for line_ in ceilings(by_id, search, connections):
         print(line_, flush=True)
+    shared = shared_cores_ratio(direct.cpu_ms, by_id.cpu_ms, GATEWAY_VS_DIRECT)
+    print("  read by id," + shared[1:], flush=True)
     plans = await explain_search(admin_url)
     slowest = max(plans, key=lambda name: plans[name])
     print(

@@ -85,6 +85,7 @@ from bench.common import (  # noqa: E402
     machine_load,
     percentiles,
     postmaster_pid,
+    shared_cores_ratio,
     spawn,
     spawn_anchor,
     stop,
@@ -492,26 +493,6 @@ GATEWAY_VS_DIRECT = 0.85  # through the gateway >= this share of the direct req/
 GATEWAY_ADDED_P50_MS = 1.0  # one request at a time, the gateway adds less than this
 
 
-def shared_cores_ratio(direct: dict[str, float], via: dict[str, float]) -> str:
-    """What "through the gateway vs direct" can reach when every process shares the same cores.
-
-    With the cores saturated, req/s is cores / (CPU-ms of the whole path), so the ratio is the direct
-    path's CPU over the forwarded path's (wrk not counted); the gateway's CPU that 0.85x would need
-    follows from the same sum (decision 0080).
-    """
-    direct_path = direct["service"] + direct.get("postgres", 0.0)
-    via_path = via["service"] + via.get("gateway", 0.0) + via.get("postgres", 0.0)
-    if not direct_path or not via_path:
-        return "  (no CPU figures for the shared-cores ceiling)"
-    needed = direct_path / GATEWAY_VS_DIRECT - (via_path - via.get("gateway", 0.0))
-    return (
-        f"  shared cores: the path costs {direct_path:.2f} CPU-ms direct, {via_path:.2f} through the gateway,"
-        f" so with the cores saturated through/direct is at most {direct_path / via_path:.2f}x here;"
-        f" {GATEWAY_VS_DIRECT:.2f}x would need the gateway at <= {max(needed, 0.0):.2f} ms"
-        " (on their own cores, as in production, the gateway only adds its latency)"
-    )
-
-
 async def bench_gateway(fleet: crm.CrmFleet, plan: LoadPlan) -> list[str]:
     """A CRM customer by id: the anchor, direct and through the gateway; returns the failed checks."""
     heading(
@@ -559,7 +540,7 @@ async def bench_gateway(fleet: crm.CrmFleet, plan: LoadPlan) -> list[str]:
             f"{m.cpu_ms.get('postgres', float('nan')):>9.2f}",
             flush=True,
         )
-    print(shared_cores_ratio(direct.cpu_ms, via.cpu_ms), flush=True)
+    print(shared_cores_ratio(direct.cpu_ms, via.cpu_ms, GATEWAY_VS_DIRECT), flush=True)
     lat, _ = await load(targets[1][1], 300, 1, bearer)
     lat_gw, _ = await load(targets[2][1], 300, 1, bearer)
     added = percentiles(lat_gw)["p50"] - percentiles(lat)["p50"]
@@ -908,7 +889,7 @@ def report_hotpath(rounds: list[list[Measured]], connections: int = 32) -> list[
         flush=True,
     )
     if "gateway" in via.cpu_ms:  # decision 0080: what the ratio can be on shared cores
-        print(shared_cores_ratio(direct.cpu_ms, via.cpu_ms), flush=True)
+        print(shared_cores_ratio(direct.cpu_ms, via.cpu_ms, GATEWAY_VS_DIRECT), flush=True)
     if "gateway" in via.cpu_ms:  # decision 0070: what one process and this machine can serve
         path_ms = via.cpu_ms["service"] + via.cpu_ms["gateway"] + via.cpu_ms.get("postgres", 0.0)
         cores = os.cpu_count() or 1
