@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aintech_contracts.events.crm import QuotePricingRequested
 from aintech_contracts.events.quotes import PricedOffer, QuoteCalculated, QuotePricingFailed
 from quote_engine.quotes.models import Calculation
-from quote_engine.quotes.schemas import OfferOut
 
 
-def _offer(offer: OfferOut) -> PricedOffer:
+def _offer(offer: Any) -> PricedOffer:
+    """An offer (an ``OfferOut``, or a comparison's rated offer with the same attributes) as the
+    event carries it."""
     return PricedOffer(
         product_code=offer.product_code,
         carrier=offer.carrier,
@@ -27,7 +29,7 @@ def _offer(offer: OfferOut) -> PricedOffer:
 
 
 def calculated(
-    row: Calculation, offers: Sequence[OfferOut], recommended: tuple[str, str] | None = None
+    row: Calculation, offers: Sequence[Any], recommended: tuple[str, str] | None = None
 ) -> QuoteCalculated:
     return QuoteCalculated(
         calculation_id=row.id,

@@ -89,11 +89,11 @@ async def compare(
         bool, Query(description="Also every offer's explanation lines (a larger answer).")
     ] = False,
 ) -> Response:
-    # Already ComparisonSummaryOut's (or with ?explain=true ComparisonOut's) JSON form, built from our
-    # own typed parts: written as it is, byte for byte what validating and serialising the model
+    # Already ComparisonSummaryOut's (or with ?explain=true ComparisonOut's) JSON, written from the
+    # rating's own figures: sent as it is, byte for byte what validating and serialising the model
     # would write (test_comparison_bytes).
     answer = await service.compare(db, rt=rt, data=body, actor=_actor(who), explain=explain)
-    return Response(orjson.dumps(answer), status_code=status.HTTP_201_CREATED, media_type="application/json")
+    return Response(answer.body, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
 @router.post(
