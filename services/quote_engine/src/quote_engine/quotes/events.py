@@ -12,8 +12,9 @@ from quote_engine.quotes.models import Calculation
 
 def _offer(offer: Any) -> PricedOffer:
     """An offer (an ``OfferOut``, or a comparison's rated offer with the same attributes) as the
-    event carries it."""
-    return PricedOffer(
+    event carries it. Built from our own typed figures without validating them again (every field
+    given); the envelope serialises it as a validated one would be."""
+    return PricedOffer.model_construct(
         product_code=offer.product_code,
         carrier=offer.carrier,
         cover_level=offer.cover.code,
