@@ -12,6 +12,7 @@ from aintech_contracts.rbac import Permission
 from aintech_shared.auth import Principal, require_permissions
 from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
+from aintech_shared.hot import hot_post
 from quote_engine.core.runtime import RuntimeDep
 from quote_engine.quotes import service
 from quote_engine.quotes.schemas import (
@@ -64,7 +65,8 @@ async def calculate(body: CalculateRequest, who: Quoter, db: DbSession, rt: Runt
     return await service.calculate(db, rt=rt, data=body, actor=_actor(who))
 
 
-@router.post(
+@hot_post(
+    router,
     "/compare",
     status_code=status.HTTP_201_CREATED,
     response_model=ComparisonSummaryOut | ComparisonOut,
