@@ -83,7 +83,9 @@ async def run(args: argparse.Namespace, env: dict[str, str], offset: int) -> Non
                     workload = cycled_post_workload(label, path, bodies, token)
                     for name in order:
                         spy = None
-                        if args.spy and round_ == 0:
+                        # One profile per process and workload, of the second round when there is one
+                        # (the first warms the caches and fetches the token keys).
+                        if args.spy and round_ == min(1, args.rounds - 1):
                             out = Path(args.spy) / f"{label.replace('?', '_')}-{name}.txt"
                             spy = await _spy(procs[name].pid, args.seconds, out)
                         result = await run_wrk(
@@ -122,7 +124,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=6)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--spy", default=None, help="directory: py-spy profiles (raw) of the first round")
+    parser.add_argument("--spy", default=None, help="directory: py-spy profiles (raw) of the second round")
     parser.add_argument(
         "--only", type=lambda v: v.split(","), default=None, help="compare,compare?explain=true"
     )

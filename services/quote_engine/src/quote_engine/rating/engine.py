@@ -22,6 +22,7 @@ from typing import NoReturn
 
 from quote_engine.rating.tariff import (
     Condition,
+    CoverLevel,
     EligibilityRule,
     FactorTable,
     ReceiptTax,
@@ -352,6 +353,23 @@ def rate_covers(
     return [_rate(tariff, code, risk, matched, taxes=taxes, on=on, explain=explain) for code in cover_codes]
 
 
+_COVERS: dict[int, tuple[TariffDefinition, dict[str, CoverLevel]]] = {}  # by id() of the tariff
+_COVERS_LIMIT = 4096
+
+
+def _cover(tariff: TariffDefinition, code: str) -> CoverLevel | None:
+    """``tariff.cover(code)`` from a table made once per tariff (the first level of a code wins)."""
+    found = _COVERS.get(id(tariff))
+    if found is None or found[0] is not tariff:
+        if len(_COVERS) >= _COVERS_LIMIT:
+            _COVERS.clear()
+        levels: dict[str, CoverLevel] = {}
+        for level in tariff.cover_levels:
+            levels.setdefault(level.code, level)
+        found = _COVERS[id(tariff)] = (tariff, levels)
+    return found[1].get(code)
+
+
 def _rate(
     tariff: TariffDefinition,
     cover_code: str,
@@ -362,7 +380,7 @@ def _rate(
     on: date,
     explain: bool,
 ) -> Priced | Ineligible:
-    cover = tariff.cover(cover_code)
+    cover = _cover(tariff, cover_code)
     if cover is None:
         raise RatingError("cover_level", f"product {tariff.product_code!r} has no cover level {cover_code!r}")
     reasons = [*matched.reasons, *(_describe(r, risk) for r in cover.eligibility if not holds(r, risk))]
