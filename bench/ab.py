@@ -34,16 +34,16 @@ from bench.crm import AUDIENCE, ISSUER, prepare, run_wrk, workloads  # noqa: E40
 PACKAGES = ("libs/shared/src", "services/core_crm/src")
 
 
-def export(revision: str, into: Path) -> str:
+def export(revision: str, into: Path, packages: tuple[str, ...] = PACKAGES) -> str:
     """The old code's import path (``git archive`` of the packages at ``revision``)."""
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", revision, *PACKAGES], check=True, capture_output=True
+        ["git", "-C", str(ROOT), "archive", revision, *packages], check=True, capture_output=True
     ).stdout
     tar = into / "old.tar"
     tar.write_bytes(archive)
     with tarfile.open(tar) as bundle:
         bundle.extractall(into, filter="data")
-    return os.pathsep.join(str(into / package) for package in PACKAGES)
+    return os.pathsep.join(str(into / package) for package in packages)
 
 
 async def run(args: argparse.Namespace, env: dict[str, str], offset: int) -> None:

@@ -18,9 +18,12 @@ and replaces only the per-request solving with a plan made when the handler is b
 * the endpoint's own query parameters, validated by FastAPI's own ``request_params_to_args``
   after the dependencies ran (as ``solve_dependencies`` orders it: a refused token answers 401
   before a bad query answers 422), their errors raised as FastAPI's ``RequestValidationError``;
+* the endpoint's own JSON body, when it has exactly one body parameter typed as a pydantic model
+  (see "JSON bodies" below);
 * the endpoint must return a ``Response`` (built by the endpoint, e.g. ``json_response``).
 
 Anything else in the graph — a dependency's query parameters, header, cookie or body parameters,
+an endpoint body that is a form, a file, embedded, several parameters or not a pydantic model,
 a sync callable, a ``Response``/``BackgroundTasks``/``SecurityScopes`` parameter, a concurrency
 limit — is refused when the route is declared (``TypeError``): such a route stays an ordinary
 ``APIRoute``. At request time the plan hands the request to FastAPI's own handler when a path
@@ -28,18 +31,33 @@ value did not arrive converted (a router that was not constrained) or when depen
 that override a dependency get FastAPI's behaviour).
 
 Declared as ``@router.get(path, ..., route_class_override=HotRoute)`` is not available on the
-decorators, hence :func:`hot_get`.
+decorators, hence :func:`hot_get` and :func:`hot_post`.
 
-:class:`HotDispatch` (installed by the chassis' app factory) serves a GET for a hot route before
-FastAPI's stack: a table of the hot routes, checked first, hands the request to the same user
-middleware (request and correlation ids, identity, metrics, access line, JSON body guard, tracing
-when on), wrapped in Starlette's ``ServerErrorMiddleware`` with the app's 500 handler, and the
-same exception handlers Starlette's ``ExceptionMiddleware`` would use (problem+json answers, the
-same headers). What it skips: FastAPI's telemetry and body-limit layers (telemetry is off; a hot
-route reads no body), the second middleware instances' routing, the included routers' matching and
-``request_response``'s wrapper. A hot route that an earlier route would shadow (its path, with a
-UUID for each parameter, matched first by another route) stays with FastAPI's router; so do all
-requests while dependency overrides are set.
+JSON bodies (``hot_post``). The body is read as FastAPI reads it — ``request.body()``, under the
+same size limit FastAPI would apply (the route's ``max_body_size``, else its routers', else the
+app's; Starlette's own ``RequestBodyLimitMiddleware``, so the same 413) — and, when the media type
+is exactly ``application/json``, validated once with the model's ``model_validate_json`` on the
+raw bytes (no ``json.loads``, no ``solve_dependencies``, no second validation of a dict). Anything
+else goes to FastAPI's own handler, with the bytes already read: an empty body, another media type
+(FastAPI's strict content type answers 422), and every body ``model_validate_json`` refuses — so
+malformed JSON (400, decoded by FastAPI's ``json.loads``: the same error position) and every
+validation error (422, after the dependencies, as FastAPI orders it) are FastAPI's own answers, byte
+for byte. Declare hot only a model whose JSON-mode validation agrees with validating the decoded
+object (pydantic's documented differences: ``strict`` fields, which accept JSON strings for UUIDs
+and dates in JSON mode only; a number's precision in a ``Decimal``, ``1e2`` being ``Decimal("100")``
+rather than ``Decimal("100.0")``).
+
+:class:`HotDispatch` (installed by the chassis' app factory) serves a GET or a POST for a hot
+route before FastAPI's stack: a table of the hot routes, checked first, hands the request to the
+same user middleware (request and correlation ids, identity, metrics, access line, JSON body guard,
+tracing when on), wrapped in Starlette's ``ServerErrorMiddleware`` with the app's 500 handler, and
+the same exception handlers Starlette's ``ExceptionMiddleware`` would use (problem+json answers,
+the same headers). What it skips: FastAPI's telemetry and body-limit layers (telemetry is off; a
+hot route that reads a body applies the same limit itself), the second middleware instances'
+routing, the included routers' matching and ``request_response``'s wrapper. A hot route that an
+earlier route would shadow (its path, with a UUID for each parameter, matched first by another
+route for its method) stays with FastAPI's router; so do all requests while dependency overrides
+are set.
 """
 
 from __future__ import annotations
@@ -52,7 +70,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, params
+from fastapi._body_limit import get_body_size_limit, wrap_app_with_body_limit
 from fastapi.dependencies.models import (
     Dependant,
     _get_cache_key,
@@ -70,6 +89,7 @@ from fastapi.routing import (
     _extract_endpoint_context,
     _IncludedRouter,
 )
+from pydantic import BaseModel, ValidationError
 from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
@@ -93,7 +113,7 @@ def _refuse_unsupported(dependant: Dependant, where: str, *, endpoint: bool) -> 
         "query parameters": not endpoint and dependant.query_params,
         "header parameters": dependant.header_params,
         "cookie parameters": dependant.cookie_params,
-        "a body": dependant.body_params,
+        "a body": not endpoint and dependant.body_params,
         "a WebSocket parameter": dependant.websocket_param_name,
         "an HTTPConnection parameter": dependant.http_connection_param_name,
         "a Response parameter": dependant.response_param_name,
@@ -110,6 +130,27 @@ def _refuse_unsupported(dependant: Dependant, where: str, *, endpoint: bool) -> 
             raise NotCompilable(f"{where}: path parameter {field.name!r} is not a uuid.UUID")
 
 
+def body_model(dependant: Dependant, where: str = "endpoint") -> tuple[str, type[BaseModel]] | None:
+    """The endpoint's JSON body parameter (its name and model), or None when it reads no body.
+
+    Exactly one parameter, typed as a pydantic model, neither embedded nor a form or a file: what
+    FastAPI validates as the whole body. Anything else is refused (``NotCompilable``)."""
+    fields = dependant.body_params
+    if not fields:
+        return None
+    if len({field.name for field in fields}) != 1:
+        raise NotCompilable(f"{where} reads more than one body parameter")
+    info = fields[0].field_info
+    model = info.annotation
+    if (
+        isinstance(info, params.Form | params.File)
+        or getattr(info, "embed", False)
+        or not (inspect.isclass(model) and issubclass(model, BaseModel))
+    ):
+        raise NotCompilable(f"{where}: the body must be one pydantic model, not embedded, not a form")
+    return fields[0].name, model
+
+
 def path_aliases(dependant: Dependant) -> tuple[str, ...]:
     """Every path parameter the graph reads (each must arrive as a ``uuid.UUID``)."""
     found = [field.alias for field in dependant.path_params]
@@ -122,6 +163,8 @@ def compile_dependencies(dependant: Dependant, where: str = "endpoint", *, endpo
     """The values ``dependant.call`` takes, resolved as ``solve_dependencies`` would (query
     parameters on the ``endpoint`` level only)."""
     _refuse_unsupported(dependant, where, endpoint=endpoint)
+    if endpoint:
+        body_model(dependant, where)
     subs = []
     for sub in dependant.dependencies:
         call = sub.call
@@ -148,8 +191,6 @@ def compile_dependencies(dependant: Dependant, where: str = "endpoint", *, endpo
     request_name = dependant.request_param_name
     queries = tuple(dependant.query_params)
     context = _extract_endpoint_context(dependant.call) if queries and dependant.call else None
-    if context is not None and dependant.path:
-        context["path"] = f"GET {dependant.path}"
 
     async def resolve(request: Request, cache: dict[Any, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -179,6 +220,8 @@ def compile_dependencies(dependant: Dependant, where: str = "endpoint", *, endpo
         if queries:
             found, errors = request_params_to_args(queries, request.query_params)
             if errors:
+                if context is not None and dependant.path:
+                    context["path"] = f"{request.method} {dependant.path}"
                 raise RequestValidationError(errors, body=None, endpoint_ctx=context)
             values.update(found)
         return values
@@ -192,6 +235,24 @@ def _returns_response(call: Callable[..., Any]) -> bool:
     except Exception:  # an annotation that does not resolve: not a declared Response
         return False
     return inspect.isclass(returned) and issubclass(returned, Response)
+
+
+def _is_json(content_type: str | None) -> bool:
+    """Exactly ``application/json`` (parameters aside), which FastAPI also reads as JSON; other
+    JSON media types (``+json``) take FastAPI's own handler."""
+    return content_type is not None and content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+async def read_model(request: Request, model: type[BaseModel]) -> BaseModel | None:
+    """The body validated as ``model`` from its raw bytes, or None when FastAPI's own handler must
+    answer it (empty, not ``application/json``, or refused by the model: FastAPI's errors)."""
+    raw = await request.body()  # a body over the limit raises Starlette's 413 here, as in FastAPI
+    if not raw or not _is_json(request.headers.get("content-type")):
+        return None
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError:
+        return None
 
 
 class HotRoute(APIRoute):
@@ -215,6 +276,7 @@ class HotRoute(APIRoute):
         endpoint = dependant.call
         assert endpoint is not None
         aliases = path_aliases(dependant)
+        body = body_model(dependant)
         overrides = route.dependency_overrides_provider
 
         async def handler(request: Request) -> Response:
@@ -224,7 +286,13 @@ class HotRoute(APIRoute):
                 params = request.path_params
                 if not all(isinstance(params.get(alias), uuid.UUID) for alias in aliases):
                     return await fallback(request)
+            if body is not None:
+                model = await read_model(request, body[1])
+                if model is None:  # FastAPI's handler answers it, from the bytes already read
+                    return await fallback(request)
             values = await resolve(request, {})
+            if body is not None:
+                values[body[0]] = model
             response = await endpoint(**values)
             if not isinstance(response, Response):
                 raise TypeError(f"{self.endpoint.__qualname__} returned {type(response).__name__}")
@@ -245,9 +313,24 @@ def hot_get(
     return decorate
 
 
+def hot_post(
+    router: APIRouter, path: str, **options: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``@router.post(path, **options)`` served by :class:`HotRoute`; the endpoint may take one
+    JSON body parameter typed as a pydantic model (see "JSON bodies" in the module docstring).
+    ``max_body_size`` (FastAPI's) bounds the body on both ways."""
+
+    def decorate(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        router.add_api_route(path, endpoint, methods=["POST"], route_class_override=HotRoute, **options)
+        return endpoint
+
+    return decorate
+
+
 # --- the hot route table, checked before FastAPI's stack ----------------------------------------
 
 _SAMPLE_UUID = uuid.UUID("00000000-0000-4000-8000-000000000000")
+_HOT_METHODS = frozenset({"GET", "POST"})  # a POST only for a route with a JSON body parameter
 _ENTRY = "aintech.hot_route"
 
 
@@ -256,6 +339,7 @@ class _HotEntry:
     route: HotRoute
     context: _EffectiveRouteContext | None  # how an included router declared it (None: on the app)
     handler: Handler
+    max_body_size: int | None = None  # FastAPI's limit for this route (route, routers, app)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if self.context is not None:
@@ -313,7 +397,8 @@ def hot_table(app: FastAPI) -> list[_HotEntry]:
             entry = _HotEntry(candidate, None, _build_handler(candidate, None))
         else:
             continue
-        if "GET" not in (entry.route.methods or ()):
+        methods = sorted(set(entry.route.methods or ()) & _HOT_METHODS)
+        if not methods:
             continue
         dependant = entry.context.dependant if entry.context is not None else entry.route.dependant
         if dependant is None:
@@ -324,22 +409,36 @@ def hot_table(app: FastAPI) -> list[_HotEntry]:
             continue
         values: dict[str, Any] = dict.fromkeys(entry.convertors, _SAMPLE_UUID)
         sample, _ = replace_params(entry.path_format, entry.convertors, values)
-        probe = {"type": "http", "method": "GET", "path": sample, "root_path": "", "path_params": {}}
+        probe = {"type": "http", "method": methods[0], "path": sample, "root_path": "", "path_params": {}}
         if _first_match(candidates, probe) is not candidate:
             log.warning("hot_route_shadowed", path=entry.path_format)
             continue
-        table.append(entry)
+        limit = entry.context.max_body_size if entry.context is not None else entry.route.max_body_size
+        limit = get_body_size_limit(limit, app.max_body_size)
+        table.append(_HotEntry(entry.route, entry.context, entry.handler, limit))
     return table
 
 
 class _HotEndpoint:
-    """The innermost app of the hot chain: the exception handlers, the exit stacks, the handler."""
+    """The innermost app of the hot chain: the route's body limit (FastAPI's), the exception
+    handlers, the exit stacks, the handler."""
 
     def __init__(self, app: FastAPI, handlers: dict[Any, Any]) -> None:
         errors = ExceptionMiddleware(app.router, handlers=handlers, debug=app.debug)
         self._handlers = (errors._exception_handlers, errors._status_handlers)
+        self._limited: dict[int, ASGIApp] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = scope[_ENTRY].max_body_size
+        if limit is None:
+            await self._handled(scope, receive, send)
+            return
+        limited = self._limited.get(limit)
+        if limited is None:  # wrapped as FastAPI wraps a route: Starlette's limiter, FastAPI's unwrapping
+            limited = self._limited[limit] = wrap_app_with_body_limit(self._handled, limit)
+        await limited(scope, receive, send)
+
+    async def _handled(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["starlette.exception_handlers"] = self._handlers
         await wrap_app_handling_exceptions(self._serve, Request(scope, receive, send))(scope, receive, send)
 
@@ -349,6 +448,7 @@ class _HotEndpoint:
         request = Request(scope, receive, send)
         async with AsyncExitStack() as request_stack:
             scope["fastapi_inner_astack"] = request_stack
+            scope.setdefault("fastapi_middleware_astack", request_stack)  # FastAPI's handler wants it
             async with AsyncExitStack() as function_stack:
                 scope["fastapi_function_astack"] = function_stack
                 response = await entry.handler(request)
@@ -356,13 +456,14 @@ class _HotEndpoint:
 
 
 class HotDispatch:
-    """ASGI: a GET on a hot route goes through the hot chain; everything else through ``stack``
+    """ASGI: a GET (or a POST) on a hot route goes through the hot chain; everything else through ``stack``
     (FastAPI's own middleware stack and router). See the module docstring."""
 
     def __init__(self, app: FastAPI, stack: ASGIApp) -> None:
         self.app = app
         self.stack = stack
         self.table = hot_table(app)
+        self.methods = frozenset(m for e in self.table for m in (e.route.methods or ()) if m in _HOT_METHODS)
         error_handler = None
         handlers: dict[Any, Any] = {}
         for key, value in app.exception_handlers.items():
@@ -376,7 +477,7 @@ class HotDispatch:
         self.chain = ServerErrorMiddleware(chain, handler=error_handler, debug=app.debug)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and not self.app.dependency_overrides:
+        if scope["type"] == "http" and scope["method"] in self.methods and not self.app.dependency_overrides:
             for entry in self.table:
                 match, child_scope = entry.matches(scope)
                 if match is Match.FULL:

@@ -24,7 +24,8 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(settings=settings, outbox=Outbox(MESSAGING, source=SOURCE))
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """Async: FastAPI runs a plain function dependency in its thread pool, a hop per request."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -3,31 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aintech_contracts.events.crm import QuotePricingRequested
 from aintech_contracts.events.quotes import PricedOffer, QuoteCalculated, QuotePricingFailed
 from quote_engine.quotes.models import Calculation
-from quote_engine.quotes.schemas import OfferOut
+
+_set = object.__setattr__
+_OFFER_FIELDS = frozenset(PricedOffer.model_fields)
 
 
-def _offer(offer: OfferOut) -> PricedOffer:
-    return PricedOffer(
-        product_code=offer.product_code,
-        carrier=offer.carrier,
-        cover_level=offer.cover.code,
-        cover_name=offer.cover.name,
-        deductible=offer.cover.deductible,
-        rank=getattr(offer, "rank", None),
-        tariff_version_id=offer.tariff.tariff_version_id,
-        tariff_version=offer.tariff.version,
-        net_premium=offer.net_premium,
-        total=offer.total,
-        eligible=offer.eligible,
-    )
+def _offer(offer: Any) -> PricedOffer:
+    """An offer (an ``OfferOut``, or a comparison's rated offer with the same attributes) as the
+    event carries it. Built from our own typed figures without validating them again: every field
+    set at once, as ``model_construct`` would set them without its per-field walk (a comparison
+    publishes 80); the envelope serialises it as a validated one."""
+    values = {
+        "product_code": offer.product_code,
+        "carrier": offer.carrier,
+        "cover_level": offer.cover.code,
+        "cover_name": offer.cover.name,
+        "deductible": offer.cover.deductible,
+        "rank": getattr(offer, "rank", None),
+        "tariff_version_id": offer.tariff.tariff_version_id,
+        "tariff_version": offer.tariff.version,
+        "net_premium": offer.net_premium,
+        "total": offer.total,
+        "eligible": offer.eligible,
+    }
+    out = PricedOffer.__new__(PricedOffer)
+    _set(out, "__dict__", values)
+    _set(out, "__pydantic_fields_set__", set(_OFFER_FIELDS))
+    _set(out, "__pydantic_extra__", None)
+    _set(out, "__pydantic_private__", None)
+    return out
 
 
 def calculated(
-    row: Calculation, offers: Sequence[OfferOut], recommended: tuple[str, str] | None = None
+    row: Calculation, offers: Sequence[Any], recommended: tuple[str, str] | None = None
 ) -> QuoteCalculated:
     return QuoteCalculated(
         calculation_id=row.id,

@@ -8,12 +8,62 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_contracts.events.quotes import QuoteCalculated
+from aintech_shared.db import json_dumps, transaction_driver
+from aintech_shared.events.outbox import Outbox
 from quote_engine.quotes.models import Calculation
 
 
 async def add(session: AsyncSession, row: Calculation) -> None:
     session.add(row)
     await session.flush()
+
+
+# A comparison's stored row and its ``quote.calculated`` event: one prebuilt statement (the row,
+# then the event's key lock and outbox row, as ``Outbox.publish`` after a flush would).
+_COMPARISON_COLUMNS = (
+    "id",
+    "kind",
+    "line",
+    "priced_on",
+    "request",
+    "result",
+    "total",
+    "customer_id",
+    "crm_request_id",
+    "created_at",
+    "created_by",
+)
+_JSONB = frozenset({"request", "result"})
+_STORE: dict[str, str] = {}  # by the outbox table's name (it is in the statement)
+
+
+def _store_sql(outbox: Outbox) -> str:
+    table = Calculation.__table__.fullname  # type: ignore[attr-defined]
+    values = ", ".join(
+        f"${n}{'::jsonb' if c in _JSONB else ''}" for n, c in enumerate(_COMPARISON_COLUMNS, start=1)
+    )
+    return (
+        f"WITH stored AS (INSERT INTO {table} ({', '.join(_COMPARISON_COLUMNS)}) VALUES ({values}) "  # noqa: S608
+        "RETURNING id), "
+        + outbox.inline_sql(first=len(_COMPARISON_COLUMNS) + 1, after="stored")
+        + " SELECT seq FROM outbox_row"
+    )
+
+
+async def store_comparison(
+    session: AsyncSession, outbox: Outbox, row: Calculation, event: QuoteCalculated
+) -> None:
+    """Insert the comparison's row (``row``: every column given, not added to the session) and
+    stage its event, in the session's transaction, in one round trip."""
+    table = outbox.tables.outbox.fullname
+    sql = _STORE.get(table)
+    if sql is None:
+        sql = _STORE[table] = _store_sql(outbox)
+    _, event_args = outbox.inline_args(event, key=str(row.id))
+    args = [json_dumps(getattr(row, c)) if c in _JSONB else getattr(row, c) for c in _COMPARISON_COLUMNS]
+    conn = await transaction_driver(session)
+    await conn.fetchval(sql, *args, *event_args)
 
 
 async def get(session: AsyncSession, calculation_id: uuid.UUID) -> Calculation | None:

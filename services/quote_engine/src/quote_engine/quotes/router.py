@@ -12,6 +12,7 @@ from aintech_contracts.rbac import Permission
 from aintech_shared.auth import Principal, require_permissions
 from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
+from aintech_shared.hot import hot_post
 from quote_engine.core.runtime import RuntimeDep
 from quote_engine.quotes import service
 from quote_engine.quotes.schemas import (
@@ -64,7 +65,8 @@ async def calculate(body: CalculateRequest, who: Quoter, db: DbSession, rt: Runt
     return await service.calculate(db, rt=rt, data=body, actor=_actor(who))
 
 
-@router.post(
+@hot_post(
+    router,
     "/compare",
     status_code=status.HTTP_201_CREATED,
     response_model=ComparisonSummaryOut | ComparisonOut,
@@ -89,11 +91,11 @@ async def compare(
         bool, Query(description="Also every offer's explanation lines (a larger answer).")
     ] = False,
 ) -> Response:
-    # Already ComparisonSummaryOut's (or with ?explain=true ComparisonOut's) JSON form, built from our
-    # own typed parts: written as it is, byte for byte what validating and serialising the model
+    # Already ComparisonSummaryOut's (or with ?explain=true ComparisonOut's) JSON, written from the
+    # rating's own figures: sent as it is, byte for byte what validating and serialising the model
     # would write (test_comparison_bytes).
     answer = await service.compare(db, rt=rt, data=body, actor=_actor(who), explain=explain)
-    return Response(orjson.dumps(answer), status_code=status.HTTP_201_CREATED, media_type="application/json")
+    return Response(answer.body, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
 @router.post(

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+import orjson
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.events.crm import QuotePricingRequested
 from aintech_shared.errors import AppError, Conflict, NotFound
-from quote_engine.core.base import today
+from quote_engine.core.base import today, utcnow
 from quote_engine.core.runtime import Runtime
 from quote_engine.observed import service as observed
 from quote_engine.quotes import events, repository
@@ -34,7 +36,7 @@ from quote_engine.quotes.schemas import (
     RepricedOut,
     TaxOut,
 )
-from quote_engine.rating.engine import Ineligible, Priced, RatingError, Risk, rate, rate_covers
+from quote_engine.rating.engine import Ineligible, Line, Priced, RatingError, Risk, rate, rate_covers
 from quote_engine.rating.tariff import CoverLevel, ReceiptTax, TariffDefinition
 from quote_engine.tariffs import service as tariffs
 from quote_engine.tariffs.models import CarrierProduct, TariffVersion
@@ -51,9 +53,14 @@ _HEAD_FIELDS = {"id", "kind", "priced_on", "created_at", "observed"}
 PINNED = "pinned-v1"
 
 
-class ComparisonAnswer(dict[str, Any]):
-    """A comparison as ComparisonOut's JSON form, built once from our own typed parts (the router
-    writes it as it is instead of validating and serialising a ComparisonOut again)."""
+@dataclass(frozen=True)
+class ComparisonAnswer:
+    """A stored comparison's answer: ComparisonSummaryOut's (ComparisonOut's when explained) JSON,
+    written once from the rating's own figures (the router sends it as it is)."""
+
+    id: uuid.UUID
+    body: bytes
+    recommended: bool  # whether any offer was eligible
 
 
 _M = TypeVar("_M", LineOut, TaxOut, OfferOut, RankedOffer)
@@ -74,44 +81,55 @@ def _built(model: type[_M], values: dict[str, Any]) -> _M:
 
 
 # An offer's product, cover and pin: the same for every rating of a version's cover level (a version
-# never changes: migration 0006), so built once per process and shared (never mutated).
-_HEADS: dict[tuple[uuid.UUID, str, str, str], dict[str, Any]] = {}
+# never changes: migration 0006), so built once per process and shared (never mutated), with their
+# JSON form (the offer's first six members, without the braces) for the answers written directly.
+_HEADS: dict[tuple[uuid.UUID, str, str, str], tuple[dict[str, Any], bytes]] = {}
 _HEADS_LIMIT = 4096
 
 
-def _head(
+def _head_and_json(
     version: TariffVersion, product: CarrierProduct, definition: TariffDefinition, cover: CoverLevel
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bytes]:
     key = (version.id, version.digest, product.code, cover.code)
-    head = _HEADS.get(key)
-    if head is None:
+    found = _HEADS.get(key)
+    if found is None:
         # The parts are ours and already typed (the tariff was validated at import): the models are
         # built without validating them again.
+        cover_out = CoverOut.model_construct(
+            code=cover.code,
+            name=cover.name,
+            rank=cover.rank,
+            covers=list(cover.covers),
+            limits=dict(cover.limits),
+            deductible=cover.deductible,
+        )
+        pin = Pin.model_construct(
+            tariff_version_id=version.id,
+            product_code=product.code,
+            carrier=product.carrier,
+            version=version.version,
+            digest=version.digest,
+        )
         head = {
             "product_code": product.code,
             "carrier": product.carrier,
             "product_name": definition.product_name,
             "line": definition.line,
-            "cover": CoverOut.model_construct(
-                code=cover.code,
-                name=cover.name,
-                rank=cover.rank,
-                covers=list(cover.covers),
-                limits=dict(cover.limits),
-                deductible=cover.deductible,
-            ),
-            "tariff": Pin.model_construct(
-                tariff_version_id=version.id,
-                product_code=product.code,
-                carrier=product.carrier,
-                version=version.version,
-                digest=version.digest,
-            ),
+            "cover": cover_out,
+            "tariff": pin,
         }
+        as_json = {**head, "cover": cover_out.model_dump(mode="json"), "tariff": pin.model_dump(mode="json")}
+        found = (head, orjson.dumps(as_json)[1:-1])
         if len(_HEADS) >= _HEADS_LIMIT:
             _HEADS.clear()
-        _HEADS[key] = head
-    return head
+        _HEADS[key] = found
+    return found
+
+
+def _head(
+    version: TariffVersion, product: CarrierProduct, definition: TariffDefinition, cover: CoverLevel
+) -> dict[str, Any]:
+    return _head_and_json(version, product, definition, cover)[0]
 
 
 def _offer(
@@ -221,44 +239,34 @@ async def calculate(
     )
 
 
-def _rank(
-    offers: list[OfferOut],
-) -> tuple[list[RankedOffer], Recommendation | None, dict[str, dict[str, bool]]]:
+def _standing(
+    offers: Sequence[Any],
+) -> tuple[list[tuple[Decimal, Any]], list[str], dict[str, dict[str, bool]], Recommendation | None]:
+    """The eligible offers in ranking order with their value scores, every guarantee compared, the
+    cover matrix and the recommendation. Reads an offer's ``eligible``, ``total``, ``product_code``,
+    ``carrier`` and ``cover`` only: an :class:`OfferOut` or a comparison's :class:`_Rated` alike."""
     eligible = [o for o in offers if o.eligible and o.total is not None]
     every_cover = sorted({c for o in eligible for c in o.cover.covers})
     narrowest = min((len(o.cover.covers) for o in eligible), default=0)
     scored = []
     for offer in eligible:
-        assert offer.total is not None
         extra = len(offer.cover.covers) - narrowest
         score = offer.total + DEDUCTIBLE_WEIGHT * offer.cover.deductible - GUARANTEE_VALUE * extra
         scored.append(
             (score.quantize(Decimal("0.01")), offer.total, offer.product_code, offer.cover.code, offer)
         )
     scored.sort(key=lambda s: (s[0], s[1], s[2], s[3]))
-    ranked = [
-        _built(
-            RankedOffer,
-            {
-                **offer.__dict__,
-                "rank": i,
-                "score": score,
-                "missing_covers": [c for c in every_cover if c not in offer.cover.covers],
-            },
-        )
-        for i, (score, _, _, _, offer) in enumerate(scored, start=1)
-    ]
+    order = [(score, offer) for score, _, _, _, offer in scored]
     matrix = {
         c: {f"{o.product_code}/{o.cover.code}": c in o.cover.covers for o in eligible} for c in every_cover
     }
-    if not ranked:
-        return ranked, None, matrix
-    best = ranked[0]
-    cheapest = min(ranked, key=lambda o: (o.total or Decimal(0), o.rank))
-    assert best.total is not None and cheapest.total is not None
+    if not order:
+        return order, every_cover, matrix, None
+    best_score, best = order[0]
+    cheapest = order[min(range(len(order)), key=lambda i: (order[i][1].total, i))][1]
     why = (
         f"{best.carrier} {best.cover.name}: {best.total} € a year for {len(best.cover.covers)} guarantees "
-        f"with a {best.cover.deductible} € deductible — the best value score ({best.score}: the total, "
+        f"with a {best.cover.deductible} € deductible — the best value score ({best_score}: the total, "
         f"plus {DEDUCTIBLE_WEIGHT * 100:.0f} % of the deductible, minus {GUARANTEE_VALUE} € per guarantee "
         f"beyond the narrowest offer)."
     )
@@ -284,6 +292,25 @@ def _rank(
         total=best.total,
         why=why,
     )
+    return order, every_cover, matrix, recommendation
+
+
+def _rank(
+    offers: list[OfferOut],
+) -> tuple[list[RankedOffer], Recommendation | None, dict[str, dict[str, bool]]]:
+    order, every_cover, matrix, recommendation = _standing(offers)
+    ranked = [
+        _built(
+            RankedOffer,
+            {
+                **offer.__dict__,
+                "rank": i,
+                "score": score,
+                "missing_covers": [c for c in every_cover if c not in offer.cover.covers],
+            },
+        )
+        for i, (score, offer) in enumerate(order, start=1)
+    ]
     return ranked, recommendation, matrix
 
 
@@ -294,6 +321,107 @@ def _dump(fields: dict[str, Any], include: set[str], *, explain: bool = True) ->
     return ComparisonOut.model_construct(**every).model_dump(
         mode="json", include=include, exclude=None if explain else SUMMARY_EXCLUDE
     )
+
+
+class _Rated:
+    """One rated offer of a comparison as plain data: what its JSON answer, its stored pin, the
+    ranking and the ``quote.calculated`` event read (no pydantic model per offer)."""
+
+    __slots__ = (
+        "carrier",
+        "cover",
+        "eligible",
+        "head_json",
+        "net_premium",
+        "product_code",
+        "rank",
+        "result",
+        "tariff",
+        "total",
+    )  # fmt: skip
+
+    def __init__(self, head: dict[str, Any], head_json: bytes, result: Priced | Ineligible) -> None:
+        self.product_code: str = head["product_code"]
+        self.carrier: str = head["carrier"]
+        self.cover: CoverOut = head["cover"]
+        self.tariff: Pin = head["tariff"]
+        self.head_json = head_json
+        self.result = result
+        priced = isinstance(result, Priced)
+        self.eligible = priced
+        self.total: Decimal | None = result.total if isinstance(result, Priced) else None
+        self.net_premium: Decimal | None = result.net_premium if isinstance(result, Priced) else None
+        self.rank: int | None = None
+
+
+def _line_json(line: Line) -> dict[str, Any]:
+    """LineOut's JSON form of an explanation line."""
+    return {
+        "step": line.step,
+        "kind": line.kind,
+        "table": line.table,
+        "row": line.row,
+        "input": line.input,
+        "factor": None if line.factor is None else str(line.factor),
+        "amount": str(line.amount),
+        "running_total": str(line.running_total),
+        "note": line.note,
+    }
+
+
+def _offer_json(
+    offer: _Rated, *, explain: bool, ranked: tuple[int, Decimal, list[str]] | None = None
+) -> orjson.Fragment:
+    """The offer's JSON as ``OfferOut``/``RankedOffer`` (``explain``) or ``OfferSummaryOut``/
+    ``RankedOfferSummaryOut`` serialise it — the same members in the same order, money as its
+    decimal string — written from the rating's own figures."""
+    result = offer.result
+    tail: dict[str, Any]
+    if isinstance(result, Ineligible):
+        tail = {
+            "eligible": False,
+            "reasons": list(result.reasons),
+            "zone": None,
+            "net_premium": None,
+            "compulsory_rc_premium": None,
+            "taxes": [],
+            "total": None,
+        }
+        if explain:
+            tail["lines"] = []
+    else:
+        tail = {
+            "eligible": True,
+            "reasons": [],
+            "zone": result.zone,
+            "net_premium": str(result.net_premium),
+            "compulsory_rc_premium": str(result.compulsory_rc_premium),
+            "taxes": [
+                {
+                    "code": t.code,
+                    "name": t.name,
+                    "base": str(t.base),
+                    "amount": str(t.amount),
+                    "legal_reference": t.legal_reference,
+                }
+                for t in result.taxes
+            ]
+            if explain
+            else [{"code": t.code, "base": str(t.base), "amount": str(t.amount)} for t in result.taxes],
+            "total": str(result.total),
+        }
+        if explain:
+            tail["lines"] = [_line_json(line) for line in result.lines]
+    tail["source"] = "rated"
+    if ranked is not None:
+        rank, score, missing = ranked
+        tail["rank"] = rank
+        tail["score"] = str(score)
+        tail["missing_covers"] = missing
+    return orjson.Fragment(b"{" + offer.head_json + b"," + orjson.dumps(tail)[1:])
+
+
+_DATETIME = TypeAdapter(datetime)
 
 
 async def compare(
@@ -307,7 +435,11 @@ async def compare(
 ) -> ComparisonAnswer:
     """Every product of the risk's line in force, at each cover level asked for: ranked, with the
     figures of each offer and, when ``explain``, each offer's explanation lines. Stored as the pins
-    and totals (:func:`_pinned`), from which a read rates the explanation again."""
+    and totals (:func:`_pinned`), from which a read rates the explanation again.
+
+    The answer is written as ``ComparisonSummaryOut`` (``ComparisonOut`` when ``explain``)
+    serialises, straight from the rating's figures (``test_comparison_bytes`` holds it to the
+    goldens); the stored row and its event are one statement."""
     on = data.effective_date or today()
     products, taxes = await tariffs.in_force_and_taxes(session, on=on, line=data.risk.line)
     if data.carriers:
@@ -327,71 +459,81 @@ async def compare(
                 "cover_levels", f"no product offers {', '.join(unknown)} (known: {', '.join(sorted(known))})"
             )
     risk = data.risk.fields()
-    offers = []
+    offers: list[_Rated] = []
     for version, product, definition in products:
-        codes = [
-            c.code for c in definition.cover_levels if not data.cover_levels or c.code in data.cover_levels
-        ]
+        covers = [c for c in definition.cover_levels if not data.cover_levels or c.code in data.cover_levels]
         try:  # the risk is matched against the product's tables once for all its cover levels
-            results = rate_covers(definition, codes, risk, taxes=taxes, on=on, explain=explain)
+            results = rate_covers(
+                definition, [c.code for c in covers], risk, taxes=taxes, on=on, explain=explain
+            )
         except RatingError as exc:
             raise field_error(exc.field, exc.message) from None
-        for code, rated in zip(codes, results, strict=True):
-            offers.append(_offer(version, product, definition, code, risk, taxes, on, rated))
-    ranked, recommendation, matrix = _rank(offers)
+        for cover, rated in zip(covers, results, strict=True):
+            offers.append(_Rated(*_head_and_json(version, product, definition, cover), rated))
+    order, every_cover, matrix, recommendation = _standing(offers)
+    ranked: list[_Rated] = []
+    answered: list[orjson.Fragment] = []
+    for rank, (score, offer) in enumerate(order, start=1):
+        offer.rank = rank
+        ranked.append(offer)
+        missing = [c for c in every_cover if c not in offer.cover.covers]
+        answered.append(_offer_json(offer, explain=explain, ranked=(rank, score, missing)))
     ineligible = [o for o in offers if not o.eligible]
-    # One serialisation of the whole comparison's answer (without the lines unless explained).
-    parts = _dump(
-        {
-            "offers": ranked,
-            "ineligible": ineligible,
-            "cover_matrix": matrix,
-            "recommendation": recommendation,
-        },
-        set(_RESULT_FIELDS),
-        explain=explain,
+    recommended = (
+        None
+        if recommendation is None
+        else {
+            "product_code": recommendation.product_code,
+            "carrier": recommendation.carrier,
+            "cover_level": recommendation.cover_level,
+            "total": str(recommendation.total),
+            "why": recommendation.why,
+        }
     )
-    result = {key: parts[key] for key in _RESULT_FIELDS}
+    request = data.model_dump(mode="json")
     row = Calculation(
+        id=uuid.uuid4(),
         kind="comparison",
         line=data.risk.line,
         priced_on=on,
-        request=data.model_dump(mode="json"),
-        result=_pinned(ranked, ineligible, parts["recommendation"]),
+        request=request,
+        result=_pinned(ranked, ineligible, recommended),
         total=recommendation.total if recommendation else None,
         customer_id=data.customer_id,
         crm_request_id=crm_request_id,
+        created_at=utcnow(),
         created_by=actor,
     )
-    await repository.add(session, row)
-    recommended = (recommendation.product_code, recommendation.cover_level) if recommendation else None
-    published: list[OfferOut] = [*ranked, *ineligible]
-    await rt.outbox.publish(session, events.calculated(row, published, recommended), key=str(row.id))
-    found = await observed.beside(session, comparison_id=row.id, request=row.request, offers=result["offers"])
-    head = _dump(
-        {
-            "id": row.id,
-            "priced_on": on,
-            "created_at": row.created_at,
-            "request": row.request,
-            "observed": found,
-        },
-        _HEAD_FIELDS,
+    event = events.calculated(
+        row,
+        [*ranked, *ineligible],
+        (recommendation.product_code, recommendation.cover_level) if recommendation else None,
     )
-    return ComparisonAnswer(
+    await repository.store_comparison(session, rt.outbox, row, event)
+    found = await observed.beside(
+        session,
+        comparison_id=row.id,
+        request=request,
+        offers=[{"eligible": True, "carrier": o.carrier, "total": o.total} for o in ranked],
+    )
+    body = orjson.dumps(
         {
-            "id": head["id"],
-            "kind": head["kind"],
-            "priced_on": head["priced_on"],
-            "created_at": head["created_at"],
-            "request": row.request,
-            **result,
-            "observed": head["observed"],
+            "id": str(row.id),
+            "kind": "comparison",
+            "priced_on": on.isoformat(),
+            "created_at": _DATETIME.dump_python(row.created_at, mode="json"),
+            "request": request,
+            "offers": answered,
+            "ineligible": [_offer_json(o, explain=explain) for o in ineligible],
+            "cover_matrix": matrix,
+            "recommendation": recommended,
+            "observed": [o.model_dump(mode="json") for o in found],
         }
     )
+    return ComparisonAnswer(id=row.id, body=body, recommended=recommended is not None)
 
 
-def _pin(offer: OfferOut) -> dict[str, Any]:
+def _pin(offer: OfferOut | _Rated) -> dict[str, Any]:
     pin: dict[str, Any] = {
         "product_code": offer.product_code,
         "cover_level": offer.cover.code,
@@ -404,7 +546,9 @@ def _pin(offer: OfferOut) -> dict[str, Any]:
 
 
 def _pinned(
-    ranked: Sequence[OfferOut], ineligible: Sequence[OfferOut], recommendation: dict[str, Any] | None
+    ranked: Sequence[OfferOut | _Rated],
+    ineligible: Sequence[OfferOut | _Rated],
+    recommendation: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """A comparison as stored: each offer's pinned tariff version and total, in ranking order, and
     the recommendation — the explanation is re-rated from these on read (:func:`_rebuilt`)."""
@@ -640,7 +784,7 @@ async def price_crm_request(session: AsyncSession, *, rt: Runtime, data: QuotePr
     except AppError as exc:
         await _refuse(session, rt, data, exc.detail)
         return
-    if result["recommendation"] is None:
+    if not result.recommended:
         await _refuse(session, rt, data, "no product is eligible for this risk")
 
 

@@ -13,6 +13,7 @@ total, so the lines sum to the total exactly by construction:
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,8 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import NoReturn
 
 from quote_engine.rating.tariff import (
-    Band,
     Condition,
+    CoverLevel,
     EligibilityRule,
     FactorTable,
     ReceiptTax,
@@ -48,9 +49,11 @@ class RatingError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
+@dataclass
 class Line:
-    """One step of the explanation."""
+    """One step of the explanation (never changed once made: not frozen only because a frozen
+    dataclass sets each field through ``object.__setattr__``, and an explained comparison makes
+    ~1,000 of them)."""
 
     step: int
     kind: str  # base | factor | discount | surcharge | minimum | cap | tax
@@ -63,8 +66,8 @@ class Line:
     note: str | None = None
 
 
-@dataclass(frozen=True)
-class TaxLine:
+@dataclass
+class TaxLine:  # never changed once made (as Line)
     code: str
     name: str
     base: Decimal
@@ -202,20 +205,64 @@ def zone_of(tariff: TariffDefinition, risk: Risk) -> str:
 
 
 def _row(table: FactorTable, risk: Risk) -> tuple[str, Decimal, Value] | None:
+    """The row of ``table`` the risk falls in: (label, factor or amount, input), or None."""
     if table.input not in risk:
         raise RatingError(f"risk.{table.input}", f"is required by factor table {table.name!r}")
-    value = risk[table.input]
-    if table.bands:
-        x = _number(value, f"risk.{table.input}")
-        band: Band | None = next((b for b in table.bands if b.contains(x)), None)
-        return None if band is None else (band.label(), band.value, value)
-    for category in table.categories:
-        if isinstance(category.match, bool) or isinstance(value, bool):
-            if isinstance(category.match, bool) and isinstance(value, bool) and category.match == value:
-                return category.label(), category.value, value
-        elif category.match.lower() == str(value).lower():
-            return category.label(), category.value, value
-    return None
+    return _compiled(table).row(risk[table.input])
+
+
+class _Table:
+    """A factor table compiled once per process for one-row lookups, with the same answers as
+    reading its rows in order: bands by bisection over their lower edges when they are in order and
+    do not overlap (then at most one contains a value; otherwise the rows are read in order),
+    categories by their folded text or boolean; each row's label computed once."""
+
+    __slots__ = ("bands", "by_bool", "by_text", "field", "lowers", "table")
+
+    def __init__(self, table: FactorTable) -> None:
+        self.table = table
+        self.field = f"risk.{table.input}"
+        ordered = all(
+            a.upper is not None and a.upper <= b.lower
+            for a, b in zip(table.bands, table.bands[1:], strict=False)
+        )
+        self.bands = [(b.lower, b.upper, b.label(), b.value) for b in table.bands]
+        self.lowers = [b.lower for b in table.bands] if ordered else None
+        self.by_text: dict[str, tuple[str, Decimal]] = {}
+        self.by_bool: dict[bool, tuple[str, Decimal]] = {}
+        for category in table.categories:  # the first row of a match wins, as read in order
+            if isinstance(category.match, bool):
+                self.by_bool.setdefault(category.match, (category.label(), category.value))
+            else:
+                self.by_text.setdefault(category.match.lower(), (category.label(), category.value))
+
+    def row(self, value: Value) -> tuple[str, Decimal, Value] | None:
+        if self.bands:
+            x = value if type(value) is Decimal and value.is_finite() else _number(value, self.field)
+            if self.lowers is not None:
+                i = bisect_right(self.lowers, x) - 1
+                candidates = self.bands[i : i + 1] if i >= 0 else []
+            else:
+                candidates = self.bands
+            for lower, upper, label, factor in candidates:
+                if lower <= x and (upper is None or x < upper):
+                    return label, factor, value
+            return None
+        found = self.by_bool.get(value) if isinstance(value, bool) else self.by_text.get(str(value).lower())
+        return None if found is None else (found[0], found[1], value)
+
+
+_TABLES: dict[int, _Table] = {}  # by id() of the (immutable) table it was compiled from
+_TABLES_LIMIT = 8192
+
+
+def _compiled(table: FactorTable) -> _Table:
+    found = _TABLES.get(id(table))
+    if found is None or found.table is not table:
+        if len(_TABLES) >= _TABLES_LIMIT:
+            _TABLES.clear()
+        found = _TABLES[id(table)] = _Table(table)
+    return found
 
 
 @dataclass(frozen=True)
@@ -306,6 +353,23 @@ def rate_covers(
     return [_rate(tariff, code, risk, matched, taxes=taxes, on=on, explain=explain) for code in cover_codes]
 
 
+_COVERS: dict[int, tuple[TariffDefinition, dict[str, CoverLevel]]] = {}  # by id() of the tariff
+_COVERS_LIMIT = 4096
+
+
+def _cover(tariff: TariffDefinition, code: str) -> CoverLevel | None:
+    """``tariff.cover(code)`` from a table made once per tariff (the first level of a code wins)."""
+    found = _COVERS.get(id(tariff))
+    if found is None or found[0] is not tariff:
+        if len(_COVERS) >= _COVERS_LIMIT:
+            _COVERS.clear()
+        levels: dict[str, CoverLevel] = {}
+        for level in tariff.cover_levels:
+            levels.setdefault(level.code, level)
+        found = _COVERS[id(tariff)] = (tariff, levels)
+    return found[1].get(code)
+
+
 def _rate(
     tariff: TariffDefinition,
     cover_code: str,
@@ -316,7 +380,7 @@ def _rate(
     on: date,
     explain: bool,
 ) -> Priced | Ineligible:
-    cover = tariff.cover(cover_code)
+    cover = _cover(tariff, cover_code)
     if cover is None:
         raise RatingError("cover_level", f"product {tariff.product_code!r} has no cover level {cover_code!r}")
     reasons = [*matched.reasons, *(_describe(r, risk) for r in cover.eligibility if not holds(r, risk))]

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import date
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aintech_shared.db import transaction_driver
 from quote_engine.tariffs.models import CarrierProduct, ReceiptTaxRow, TariffStatus, TariffVersion
 
 
@@ -100,8 +101,13 @@ async def in_force(
 
 
 async def generation(session: AsyncSession) -> int | None:
-    """The tariffs' generation: changes whenever a product, tariff version or receipt tax does."""
-    return await session.scalar(text("SELECT generation FROM quotes.tariff_generation WHERE id = 1"))
+    """The tariffs' generation: changes whenever a product, tariff version or receipt tax does.
+
+    Read on the session's own driver connection, in its transaction (asked once per comparison:
+    no statement to compile)."""
+    conn = await transaction_driver(session)
+    value: int | None = await conn.fetchval("SELECT generation FROM quotes.tariff_generation WHERE id = 1")
+    return value
 
 
 async def taxes(session: AsyncSession) -> Sequence[ReceiptTaxRow]:
