@@ -112,6 +112,20 @@ def test_a_new_claim_is_scored_and_explained_to_a_supervisor_only(gw: httpx.Clie
     for who in (agent, customer_login):
         refused = gw.get(f"/api/fraud/score/{claim['id']}", headers=who)
         assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    # POST /analyze, a hot route (its body validated from the raw bytes), through the gateway: the
+    # saved claim rescored with the same parts; a malformed body, a wrong type and a caller without
+    # fraud:review answered with the same problem documents as FastAPI's own way.
+    analyze = "/api/fraud/analyze"
+    rescored = _ok(gw.post(analyze, headers=supervisor, json={"claim_id": claim["id"], "language": "en"}))
+    assert rescored["claim_id"] == claim["id"] and rescored["stored"] is True
+    assert {p["code"] for p in rescored["parts"]} == codes and rescored["score"] == scored["score"]
+    malformed = gw.post(
+        analyze, headers={**supervisor, "Content-Type": "application/json"}, content=b'{"claim_id": '
+    )
+    assert malformed.status_code == 400 and malformed.json()["type"].endswith("/malformed-json")
+    wrong = gw.post(analyze, headers=supervisor, json={"claim_id": 5})
+    assert wrong.status_code == 422 and [e["field"] for e in wrong.json()["errors"]] == ["claim_id"]
+    assert gw.post(analyze, headers=agent, json={"claim_id": claim["id"]}).status_code == 403
     bad = gw.post(
         "/api/fraud/rules",
         headers=supervisor,

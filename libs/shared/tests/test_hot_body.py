@@ -177,6 +177,8 @@ def test_the_hot_route_is_served_by_the_hot_table() -> None:
         ),
         ("a NUL in a string", b'{"customer": "c\\u0000", "lines": [{"sku": "a", "count": 1}]}', JSON, 422),
         ("UTF-16", GOOD.decode().encode("utf-16"), JSON, 201),
+        ("a UTF-8 byte-order mark", b"\xef\xbb\xbf" + GOOD, JSON, 201),
+        ("not UTF-8", b'{"customer": "\xff", "lines": [{"sku": "a", "count": 1}]}', JSON, 400),
         ("over the limit, declared", b"{" + b" " * LIMIT + b"}", JSON, 413),
         ("over the limit, streamed", streamed(b'{"customer": "c",', b" " * LIMIT, b"}"), JSON, 413),
         ("refused caller, bad body", b'{"customer": 5}', {"content-type": "application/json"}, 403),

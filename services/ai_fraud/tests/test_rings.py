@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from ai_fraud.readmodel import repository as readmodel
+
 from .conftest import IBAN, Api
 
 BIG_WORKSHOP = "Talleres Grandes S.A."
@@ -64,3 +66,29 @@ async def test_an_identifier_shared_by_very_many_links_nobody(api: Api) -> None:
     assert first is not None
     scored = await api.score(first)
     assert scored["ring_id"] is None and all(p["kind"] != "ring" for p in scored["parts"])
+
+
+async def test_a_later_hop_in_one_statement_reads_what_the_two_statements_read(api: Api) -> None:
+    """``next_hop`` (a ring search past its first hop) = the customers' identifier rows, then the
+    sharing of their values not seen yet, as ``identifiers_of_customers`` and ``sharing`` read
+    them: rows, holder counts, and a value held by more than ``max_share`` counted without rows."""
+    other_iban = "ES7921000813610123456789"
+    a = await api.customer(iban=IBAN, phone="+34600111001", dni=None)
+    b = await api.customer(iban=IBAN, phone="+34600111002", dni=None)
+    c = await api.customer(iban=other_iban, phone="+34600111002", dni=None)
+    d = await api.customer(iban=other_iban, phone="+34600111003", dni=None)
+    crowd = [await api.customer(phone="+34600111003", dni=None) for _ in range(2)]  # 3 hold it
+    max_share = 2
+    async with api.app.state.db.transaction() as session:
+        a_values = {(k, v) for _, _, _, k, v in await readmodel.identifiers_of_customers(session, [a])}
+        for frontier, seen in (([b], a_values), ([b, c], a_values), ([d], set()), ([a, *crowd], set())):
+            own, shared, counts = await readmodel.next_hop(session, frontier, seen, max_share=max_share)
+            own_before = await readmodel.identifiers_of_customers(session, frontier)
+            fresh = {(k, v) for _, _, _, k, v in own_before} - seen
+            was_shared, was_counts = await readmodel.sharing(session, sorted(fresh), max_share=max_share)
+            assert sorted(map(tuple, own)) == sorted(map(tuple, own_before))
+            assert sorted(map(tuple, shared)) == sorted(map(tuple, was_shared))
+            assert counts == was_counts
+        _, shared, counts = await readmodel.next_hop(session, [d], set(), max_share=max_share)
+    assert counts[("phone", next(v for (k, v) in counts if k == "phone"))] == 3
+    assert {row[0] for row in shared} == {c, d}, "the crowded phone links nobody; the IBAN links c"

@@ -40,7 +40,8 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """Async: FastAPI would run a plain function in its thread pool, a thread hop per request."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

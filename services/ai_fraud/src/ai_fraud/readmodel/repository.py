@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, delete, func, literal, select, tuple_
-from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy import Text, and_, bindparam, cast, delete, func, literal, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_fraud.readmodel.models import FraudClaim, FraudCustomer, FraudPolicy, Identifier
@@ -165,6 +165,70 @@ async def sharing(
         if customer_id is not None:
             rows.append((customer_id, owner_kind, owner_id, kind, value))
     return rows, counts
+
+
+# A ring search's next hop in one round trip: the frontier customers' identifier rows, and for
+# those of their values not seen yet (``fresh``), how many customers hold each and — for values
+# held by at most ``max_share`` — the rows holding them (what ``identifiers_of_customers`` then
+# ``sharing`` return, in two statements).
+_IDENTIFIERS = Identifier.__table__.fullname  # type: ignore[attr-defined]  # a Table
+_NEXT_HOP = text(
+    f"""
+WITH own AS (
+    SELECT customer_id, owner_kind, owner_id, kind, value FROM {_IDENTIFIERS}
+    WHERE customer_id = ANY(:customers)
+), seen AS (
+    SELECT * FROM unnest(CAST(:seen_kinds AS text[]), CAST(:seen_values AS text[])) AS s (kind, value)
+), fresh AS (
+    SELECT DISTINCT o.kind, o.value FROM own o
+    WHERE NOT EXISTS (SELECT 1 FROM seen s WHERE s.kind = o.kind AND s.value = o.value)
+), holders AS (
+    SELECT i.kind, i.value, count(DISTINCT i.customer_id) AS holders
+    FROM fresh f JOIN {_IDENTIFIERS} i ON i.kind = f.kind AND i.value = f.value
+    GROUP BY i.kind, i.value
+)
+SELECT false AS shared, customer_id, owner_kind, owner_id, kind, value, NULL::bigint AS holders FROM own
+UNION ALL
+SELECT true, i.customer_id, i.owner_kind, i.owner_id, h.kind, h.value, h.holders
+FROM holders h LEFT JOIN {_IDENTIFIERS} i
+    ON i.kind = h.kind AND i.value = h.value AND h.holders <= :max_share
+"""  # noqa: S608 - built from the table's name only, never input
+).bindparams(
+    bindparam("customers", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("seen_kinds", type_=ARRAY(Text)),
+    bindparam("seen_values", type_=ARRAY(Text)),
+)
+
+
+async def next_hop(
+    session: AsyncSession,
+    customer_ids: Sequence[uuid.UUID],
+    seen: Iterable[tuple[str, str]],
+    *,
+    max_share: int,
+) -> tuple[Sequence[Any], Sequence[Any], dict[tuple[str, str], int]]:
+    """``identifiers_of_customers(customer_ids)`` and ``sharing`` of their values not in ``seen``,
+    in one statement: (the customers' rows, the sharing rows, each fresh value's holder count)."""
+    seen = list(seen)
+    result = await session.execute(
+        _NEXT_HOP,
+        {
+            "customers": list(customer_ids),
+            "seen_kinds": [kind for kind, _ in seen],
+            "seen_values": [value for _, value in seen],
+            "max_share": max_share,
+        },
+    )
+    own, shared = [], []
+    counts: dict[tuple[str, str], int] = {}
+    for is_shared, customer_id, owner_kind, owner_id, kind, value, holders in result.all():
+        if not is_shared:
+            own.append((customer_id, owner_kind, owner_id, kind, value))
+            continue
+        counts[(kind, value)] = int(holders)
+        if customer_id is not None:
+            shared.append((customer_id, owner_kind, owner_id, kind, value))
+    return own, shared, counts
 
 
 async def claims_of_customers(

@@ -93,12 +93,20 @@ async def ring_around(
     holders: dict[tuple[str, str], int] = {}
     for hop in range(MAX_HOPS):
         ahead = first_hop if hop == 0 else None
+        # Past the first hop, the customers' rows and the sharing of their new values come in one
+        # statement (the values it calls fresh are those the loop below adds to the frontier).
+        combined = (
+            await readmodel.next_hop(session, sorted(frontier_customers), seen_values, max_share=max_share)
+            if hop > 0
+            else None
+        )
         if frontier_customers:
-            customer_rows = (
-                ahead.customer_rows
-                if ahead is not None
-                else await readmodel.identifiers_of_customers(session, list(frontier_customers))
-            )
+            if combined is not None:
+                customer_rows = combined[0]
+            elif ahead is not None:
+                customer_rows = ahead.customer_rows
+            else:
+                customer_rows = await readmodel.identifiers_of_customers(session, list(frontier_customers))
             for cust, owner_kind, owner_id, kind, value in customer_rows:
                 if owner_kind == "claim":
                     graph.add_edge(f"customer:{cust}", f"{owner_kind}:{owner_id}")
@@ -107,7 +115,9 @@ async def ring_around(
                 if (kind, value) not in seen_values:
                     seen_values.add((kind, value))
                     frontier_values.add((kind, value))
-        if ahead is not None and frontier_values == ahead.values:
+        if combined is not None:
+            _, rows, counts = combined
+        elif ahead is not None and frontier_values == ahead.values:
             rows, counts = ahead.shared_rows, ahead.counts
         else:
             rows, counts = await readmodel.sharing(session, sorted(frontier_values), max_share=max_share)

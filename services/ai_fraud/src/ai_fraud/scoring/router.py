@@ -14,6 +14,7 @@ from ai_fraud.scoring.schemas import AnalyzeRequest, ScoreOut
 from aintech_shared.app import json_response
 from aintech_shared.db import DbSession, ReadSession
 from aintech_shared.errors import responses
+from aintech_shared.hot import hot_post
 
 router = APIRouter(tags=["scores"])
 
@@ -48,7 +49,8 @@ def _out(result: service.Result, language: str, *, stored: bool) -> Response:
     )
 
 
-@router.post(
+@hot_post(  # the body validated from its raw bytes, no per-request solving (decision 0076)
+    router,
     "/analyze",
     summary="Score a saved claim (stored and published) or an unsaved one (nothing stored)",
     response_model=ScoreOut,
