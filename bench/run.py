@@ -1,7 +1,8 @@
 """`make bench`: print the platform's performance figures, each beside its target.
 
 Starts its own Postgres and Kafka (profile "bench", own ports and data) unless
-AINTECH_DATABASE_URL / AINTECH_KAFKA_BOOTSTRAP are set, then measures (``--only`` picks some):
+AINTECH_DATABASE_URL / AINTECH_KAFKA_BOOTSTRAP are set — or neither when every chosen section runs
+in process (``--only analytics``) — then measures (``--only`` picks some):
 
 - ``hotpath``: one authenticated read, measured with wrk beside a bare anchor started in the same
   run (Starlette + asyncpg, one row by primary key, one uvicorn worker): ``GET /me`` on the
@@ -1004,6 +1005,9 @@ SECTIONS = (
     "scraper",
 )
 
+# Sections measured in process over their own embedded store: they need neither Postgres nor Kafka.
+IN_PROCESS = frozenset({"analytics"})
+
 
 def seed_accounts(env: dict[str, str]) -> None:
     """The authenticator's demo accounts (the agent the hot path signs in as), idempotently.
@@ -1148,14 +1152,18 @@ def main() -> int:
         f"{machine_load()}",
         flush=True,
     )
-    env = stack.start_infra(profile)
-    try:
-        stack.migrate(env)
-        os.environ.update(env)
-        failed = asyncio.run(main_async(args, env))
-    finally:
-        if not args.keep:
-            stack.stop_infra(profile)
+    if set(args.only) <= IN_PROCESS:
+        # Nothing chosen talks to Postgres or Kafka: do not start (or migrate) them.
+        failed = asyncio.run(main_async(args, {}))
+    else:
+        env = stack.start_infra(profile)
+        try:
+            stack.migrate(env)
+            os.environ.update(env)
+            failed = asyncio.run(main_async(args, env))
+        finally:
+            if not args.keep:
+                stack.stop_infra(profile)
     print(f"\nfinished — {machine_load()}", flush=True)
     if failed:
         print("FAILED: " + "; ".join(failed), flush=True)
