@@ -124,8 +124,25 @@ async def agent_figures(store: Store, *, start: date, end: date, filters: dict[s
 
 
 async def agent_conversions(store: Store, *, start: date, end: date, filters: dict[str, str]) -> list[Row]:
-    """Per agent: new policies sold in the period to a customer whose last call before the sale
-    (within 30 days) was with that agent (last-touch attribution).
+    """Per agent: new policies sold (term start) in the period to a customer whose last answered
+    call before the sale (within 30 days) was with that agent (last-touch attribution), from
+    ``conversion_daily`` (kept at ingest, ``analytics.ingest.aggregates``; the same counts as
+    :func:`agent_conversions_from_facts`)."""
+    sql = """
+    SELECT agent_id, n AS conversion_count FROM (
+        SELECT agent_id, sum(conversions) AS n FROM $db.conversion_daily
+        WHERE day BETWEEN toDate({start:String}) AND toDate({end:String})
+          AND ({agent:String} = '' OR agent_id = {agent:String})
+        GROUP BY agent_id
+    ) WHERE n != 0 ORDER BY agent_id"""
+    return await store.query(_sql(sql), _params(start, end, filters))
+
+
+async def agent_conversions_from_facts(
+    store: Store, *, start: date, end: date, filters: dict[str, str]
+) -> list[Row]:
+    """:func:`agent_conversions` computed from the raw facts at query time (a join of the sales
+    with the calls; the aggregate's reference, and its rebuild's definition).
 
     Only the calls that can be a sale's last touch inside the 30 days are joined: the sales'
     customers', ended between 30 days before the first sale's day and the last sale. A sale whose
@@ -150,7 +167,7 @@ async def agent_conversions(store: Store, *, start: date, end: date, filters: di
     )
     WHERE dateDiff('day', ended_at, sold_at) <= 30
       AND ({agent:String} = '' OR agent_id = {agent:String})
-    GROUP BY agent_id"""
+    GROUP BY agent_id ORDER BY agent_id"""
     return await store.query(_sql(sql), _params(start, end, filters))
 
 
