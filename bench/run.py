@@ -1081,7 +1081,9 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
     if "analytics" in only:
         from bench.analytics import bench_analytics
 
-        failed += await bench_analytics(args.analytics_ingest, args.analytics_events, args.analytics_runs)
+        failed += await bench_analytics(
+            args.analytics_ingest, args.analytics_events, args.analytics_runs, args.analytics_store
+        )
     if "idle" in only:
         from bench.idle import bench_idle
 
@@ -1140,6 +1142,11 @@ def main() -> int:
         "--analytics-events", type=int, default=1_000_000, help="analytics: fact rows the KPI queries read"
     )
     parser.add_argument("--analytics-runs", type=int, default=20, help="analytics: timed runs per query")
+    parser.add_argument(
+        "--analytics-store",
+        default=None,
+        help="analytics: a directory where the large store is built once and reused (e.g. for 10M rows)",
+    )
     parser.add_argument("--requests", type=int, default=3000, help="clients: requests per figure")
     parser.add_argument("--concurrency", type=int, default=16, help="clients: concurrent requests")
     parser.add_argument("--logins", type=int, default=60)

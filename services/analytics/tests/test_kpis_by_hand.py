@@ -204,3 +204,24 @@ async def test_a_replayed_history_changes_no_figure(store: Store) -> None:
     assert await service.agents(store, period=Q1, filters={}) == agents_before
     rows = await store.query("SELECT sum(events) AS n FROM $db.events_daily")
     assert rows[0]["n"] == len(h.events)
+
+
+async def test_a_dashboards_cards_are_the_sums_of_its_breakdown(store: Store) -> None:
+    h, _ = history()
+    await write_events(store, h.events)
+    for period in (
+        Q1,
+        Period(date(2025, 1, 1), date(2026, 12, 31)),
+        Period(date(2026, 2, 1), date(2026, 2, 28)),
+    ):
+        for filters in ({}, {"carrier": "Mapfre"}, {"province": "Madrid", "line": "auto"}):
+            for by in ("carrier", "line", "province"):
+                totals, breakdown = await service.kpis_with_breakdown(
+                    store, period=period, filters=filters, by=by
+                )
+                assert totals == await service.kpis(store, period=period, filters=filters), (
+                    period,
+                    filters,
+                    by,
+                )
+                assert breakdown == await service.kpis(store, period=period, filters=filters, by=by)

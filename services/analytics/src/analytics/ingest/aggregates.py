@@ -318,7 +318,7 @@ async def _stored(
 
 def _rows_out(sums: Sums) -> list[list[Any]]:
     """The non-zero changes as tuples for the raw row's delta column."""
-    return [[*key, *values] for key, values in sorted(sums.items()) if any(values)]
+    return [[*key, *values] for key, values in sums.items() if any(values)]
 
 
 def _by(rows: Iterable[Mapping[str, Any]], key: str) -> dict[str, list[Row]]:

@@ -38,8 +38,10 @@ async def build(store: Store, *, kind: Kind, period: Period, filters: dict[str, 
     """The figures of one dashboard."""
     names = CARDS[kind]
     by = BREAKDOWN[kind]
-    totals = await service.kpis(store, period=period, filters=filters)
-    breakdown = await service.kpis(store, period=period, filters=filters, by=by) if by else None
+    if by is None:
+        totals, breakdown = await service.kpis(store, period=period, filters=filters), None
+    else:  # the cards are the breakdown's sums: one statement for both
+        totals, breakdown = await service.kpis_with_breakdown(store, period=period, filters=filters, by=by)
     dashboard = Dashboard(
         type=kind,
         kpis=_only(totals, names),

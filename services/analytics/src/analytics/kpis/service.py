@@ -121,11 +121,40 @@ async def kpis(
     """Every KPI of the period (optionally per carrier, line or province), each with its change
     against the previous period of the same length and the same period a year before."""
     await validate_filters(store, filters)
+    return _report(await _figures(store, period, filters, by), period=period, filters=filters, by=by)
+
+
+async def kpis_with_breakdown(
+    store: Store, *, period: Period, filters: dict[str, str], by: Dimension
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`kpis` of the period, and per ``by``, from one statement: every figure is a sum, so
+    the totals are the sums of the groups' figures (a dashboard's cards and its breakdown)."""
+    await validate_filters(store, filters)
+    figures = await _figures(store, period, filters, by)
+    totals = [{"": _total(groups)} if groups else {} for groups in figures]
+    return (
+        _report(totals, period=period, filters=filters, by=None),
+        _report(figures, period=period, filters=filters, by=by),
+    )
+
+
+def _total(groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {name: sum(g.get(name) or 0 for g in groups.values()) for name in repository.MEASURES}
+
+
+async def _figures(
+    store: Store, period: Period, filters: dict[str, str], by: Dimension | None
+) -> list[dict[str, Any]]:
     periods = [period, period.previous(), period.year_before()]
     # one statement: the three periods in one pass over the aggregates
-    figures = await repository.figures(
+    return await repository.figures(
         store, periods=[(p.start, p.end) for p in periods], filters=filters, by=by
     )
+
+
+def _report(
+    figures: list[dict[str, Any]], *, period: Period, filters: dict[str, str], by: Dimension | None
+) -> dict[str, Any]:
     now, prev, yoy = (_groups(f, by) for f in figures)
     groups = [
         {"key": key or None, "kpis": _with_changes(values, prev.get(key, {}), yoy.get(key, {}))}
