@@ -59,8 +59,9 @@ MEASURES: dict[str, tuple[str, str, bool]] = {
 AGGREGATES = {"policy_daily": "started", "claim_daily": "claims", "quote_daily": "issued"}
 
 
-def _figures_sql(periods: int, by: str | None) -> str:
-    """One statement: every measure of every period, per group, from the three aggregates."""
+def _figures_sql(periods: int, by: str | None, tables: tuple[str, ...] = tuple(AGGREGATES)) -> str:
+    """One statement: every measure of every period, per group, from the three aggregates (or only
+    ``tables``: the others' measures are then zero)."""
     columns = [
         (f"{name}_{k}", table, sql % {"k": k}, dec)
         for k in range(periods)
@@ -68,6 +69,8 @@ def _figures_sql(periods: int, by: str | None) -> str:
     ]
     parts = []
     for aggregate, count in AGGREGATES.items():
+        if aggregate not in tables:
+            continue
         select = [
             (f"toDecimal128({sql}, 12)" if dec else f"toInt64({sql})")
             if table == aggregate
@@ -89,15 +92,21 @@ def _sql(template: str, by: str | None = None) -> str:
 
 
 async def figures(
-    store: Store, *, periods: list[tuple[date, date]], filters: dict[str, str], by: str | None
+    store: Store,
+    *,
+    periods: list[tuple[date, date]],
+    filters: dict[str, str],
+    by: str | None,
+    tables: tuple[str, ...] = tuple(AGGREGATES),
 ) -> list[dict[str, Row]]:
     """Per period, per group: the policy, claim and quote figures the KPIs are computed from
     (written and earned premium, exposure, policies in force, renewals, losses, claims, quotes),
-    for every period in one pass over the aggregates."""
+    for every period in one pass over the aggregates (``tables``: only these; the measures of the
+    others are zero, and only their groups are listed)."""
     params = _params(periods[0][0], periods[0][1], filters)
     for k, (start, end) in enumerate(periods):
         params[f"s{k}"], params[f"e{k}"] = start.isoformat(), end.isoformat()
-    rows = await store.query(_figures_sql(len(periods), by), params)
+    rows = await store.query(_figures_sql(len(periods), by, tables), params)
     out: list[dict[str, Row]] = []
     for k in range(len(periods)):
         suffix = f"_{k}"

@@ -116,12 +116,19 @@ def _with_changes(now: dict[str, Any], prev: dict[str, Any], yoy: dict[str, Any]
 
 
 async def kpis(
-    store: Store, *, period: Period, filters: dict[str, str], by: Dimension | None = None
+    store: Store,
+    *,
+    period: Period,
+    filters: dict[str, str],
+    by: Dimension | None = None,
+    tables: tuple[str, ...] = tuple(repository.AGGREGATES),
 ) -> dict[str, Any]:
     """Every KPI of the period (optionally per carrier, line or province), each with its change
-    against the previous period of the same length and the same period a year before."""
+    against the previous period of the same length and the same period a year before
+    (``tables``: read only these aggregates; the KPIs of the others are then zero or empty)."""
     await validate_filters(store, filters)
-    return _report(await _figures(store, period, filters, by), period=period, filters=filters, by=by)
+    figures = await _figures(store, period, filters, by, tables)
+    return _report(figures, period=period, filters=filters, by=by)
 
 
 async def kpis_with_breakdown(
@@ -143,12 +150,16 @@ def _total(groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 async def _figures(
-    store: Store, period: Period, filters: dict[str, str], by: Dimension | None
+    store: Store,
+    period: Period,
+    filters: dict[str, str],
+    by: Dimension | None,
+    tables: tuple[str, ...] = tuple(repository.AGGREGATES),
 ) -> list[dict[str, Any]]:
     periods = [period, period.previous(), period.year_before()]
     # one statement: the three periods in one pass over the aggregates
     return await repository.figures(
-        store, periods=[(p.start, p.end) for p in periods], filters=filters, by=by
+        store, periods=[(p.start, p.end) for p in periods], filters=filters, by=by, tables=tables
     )
 
 
