@@ -10,6 +10,10 @@ table, and the weekly report PDF's time.
   claims; quotes and conversions; calls; messages), ``--analytics-events`` rows in all; each
   repository query and each endpoint's service call timed over a one-month and a one-year period.
 * **report**: the weekly executive report over that table, figures read and PDF drawn.
+* **first paint** (server part, in process): the dashboard page, its two assets and its first
+  figures (the sales dashboard of a month as JSON); the gateway and the browser are not in it.
+
+``--analytics-store DIR`` keeps the large store in ``DIR`` and reuses it on later runs.
 """
 
 # The fill statements are built from this module's own constants and counts, never from input.

@@ -25,7 +25,8 @@ in process (``--only analytics``) — then measures (``--only`` picks some):
 - ``telephony``: the voice webhooks through the gateway and queue assignment (``bench/voice.py``);
 - ``quotes``: the quote engine's comparison across 20 products, in process (``bench/quotes.py``)
   and through the gateway at 8 clients beside the anchor (``bench/edge.py``);
-- ``analytics``: ingest into chDB, KPI queries over a large table, the weekly report PDF, in
+- ``analytics``: ingest into chDB, every KPI and dashboard query over a large table, the weekly
+  report PDF and the dashboard first paint's server part, in
   process (``bench/analytics.py``);
 - ``fraud``: ai-fraud's score in process and its photo lookup (``bench/fraud.py``), and the score
   of one claim through the gateway beside the anchor (``bench/edge.py``);
