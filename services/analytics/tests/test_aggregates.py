@@ -36,6 +36,7 @@ TABLES = {
     ),
     "message_daily": ("channel", "sum(inbound) AS inbound, sum(outbound) AS outbound"),
     "response_daily": ("channel, seconds", "sum(conversations) AS conversations"),
+    "conversion_daily": ("agent_id", "sum(conversions) AS conversions"),
 }
 
 

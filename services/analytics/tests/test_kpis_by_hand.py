@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from aintech_contracts.rbac import Role
 from analytics.ingest.writer import write_events
-from analytics.kpis import service
+from analytics.kpis import dashboards, service
 from analytics.kpis.service import Period
 from analytics.store.port import Store
 
@@ -204,3 +204,39 @@ async def test_a_replayed_history_changes_no_figure(store: Store) -> None:
     assert await service.agents(store, period=Q1, filters={}) == agents_before
     rows = await store.query("SELECT sum(events) AS n FROM $db.events_daily")
     assert rows[0]["n"] == len(h.events)
+
+
+async def test_a_dashboards_cards_are_the_sums_of_its_breakdown(store: Store) -> None:
+    h, _ = history()
+    await write_events(store, h.events)
+    for period in (
+        Q1,
+        Period(date(2025, 1, 1), date(2026, 12, 31)),
+        Period(date(2026, 2, 1), date(2026, 2, 28)),
+    ):
+        for filters in ({}, {"carrier": "Mapfre"}, {"province": "Madrid", "line": "auto"}):
+            for by in ("carrier", "line", "province"):
+                totals, breakdown = await service.kpis_with_breakdown(
+                    store, period=period, filters=filters, by=by
+                )
+                assert totals == await service.kpis(store, period=period, filters=filters), (
+                    period,
+                    filters,
+                    by,
+                )
+                assert breakdown == await service.kpis(store, period=period, filters=filters, by=by)
+
+
+async def test_each_dashboards_cards_are_those_of_the_whole_kpi_set(store: Store) -> None:
+    h, _ = history()
+    await write_events(store, h.events)
+    for period in (Q1, Period(date(2025, 1, 1), date(2026, 12, 31))):
+        for filters in ({}, {"carrier": "Mapfre"}):
+            whole = await service.kpis(store, period=period, filters=filters)
+            for kind, names in dashboards.CARDS.items():
+                board = await dashboards.build(store, kind=kind, period=period, filters=filters)  # type: ignore[arg-type]
+                assert board.kpis == dashboards._only(whole, names), (kind, period, filters)
+                by = dashboards.BREAKDOWN[kind]
+                if by is not None:
+                    split = await service.kpis(store, period=period, filters=filters, by=by)
+                    assert board.breakdown == dashboards._only(split, names)

@@ -80,6 +80,17 @@ def _latest(rows: Iterable[Row], key: str) -> dict[Any, Row]:
     return out
 
 
+def _latest_by(rows: Iterable[Row], keys: tuple[str, ...]) -> dict[Any, Row]:
+    """The latest version of each combination of ``keys`` among ``rows``."""
+    out: dict[Any, Row] = {}
+    for row in rows:
+        k = tuple(str(row[c]) for c in keys)
+        seen = out.get(k)
+        if seen is None or row["version"] > seen["version"]:
+            out[k] = row
+    return out
+
+
 # --- the functions of one entity's rows --------------------------------------------------------------
 
 
@@ -203,6 +214,40 @@ def conversation_sums(rows: Sequence[Row], volumes: Sums, responses: Sums, sign:
     _add(responses, _day(first_in), (channel, seconds), 0, 1, 1, sign)
 
 
+def _ended(call: Row) -> tuple[str, str]:
+    return str(call["ended_at"]), str(call["call_id"])
+
+
+def conversion_sums(terms: Sequence[Row], calls: Sequence[Row], sums: Sums, sign: int) -> None:
+    """One customer's last-touch conversions: each new policy term (its latest version) counts for
+    the agent of the customer's last answered call that ended at or before the sale, when that
+    call ended at most 30 calendar days before the sale's day (``dateDiff('day')``); counted on the
+    term's start day. Equal end instants are broken by call id (the raw join's ``ASOF`` leaves that
+    tie open)."""
+    sales = [t for t in _latest_by(terms, ("policy_id", "term_start")).values() if t["kind"] == "new"]
+    if not sales:
+        return
+    touches = sorted(
+        (
+            c
+            for c in _latest(calls, "call_id").values()
+            if c["agent_id"] and c["customer_id"] and int(c["answered"]) == 1
+        ),
+        key=_ended,
+    )
+    if not touches:
+        return
+    for sale in sales:
+        sold = str(sale["sold_at"])
+        last = None
+        for call in touches:  # a customer has few calls
+            if str(call["ended_at"]) > sold:
+                break
+            last = call
+        if last is not None and (_day(sold) - _day(last["ended_at"])).days <= 30:
+            _add(sums, _day(sale["term_start"]), (str(last["agent_id"]),), 0, 1, 1, sign)
+
+
 # --- what the writer calls -----------------------------------------------------------------------------
 
 
@@ -228,34 +273,52 @@ async def resolve_dimensions(store: Store, tables: Mapping[str, list[dict[str, A
             row["province"] = provinces.get(row["customer_id"], "")
 
 
-_TERM_COLUMNS = ("term_start", "term_end", "premium", "carrier", "line", "province", "version")
+_TERM_COLUMNS = (
+    "term_start", "term_end", "premium", "carrier", "line", "province", "version", "customer_id", "kind",
+    "sold_at",
+)  # fmt: skip
 _CANCEL_COLUMNS = ("cancelled_at", "version")
 _CLAIM_COLUMNS = ("policy_id", "time", "status", "claimed", "approved", "paid")
 _QUOTE_COLUMNS = ("line", "best_carrier", "province", "created_at", "version")
 _CONVERSION_COLUMNS = ("carrier", "version")
-_CALL_COLUMNS = ("agent_id", "ended_at", "answered", "duration_seconds", "version")
+_CALL_COLUMNS = ("agent_id", "ended_at", "answered", "duration_seconds", "version", "customer_id")
 _MESSAGE_COLUMNS = ("message_id", "channel", "direction", "at", "version")
 
 
 async def _stored(
-    store: Store, table: str, key: str, ids: set[str], columns: Sequence[str], new_ids: set[str]
-) -> dict[str, list[Row]]:
-    """The stored rows of ``ids`` (by ``key``) that other events wrote (not the batch's own)."""
+    store: Store,
+    table: str,
+    key: str,
+    ids: set[str],
+    columns: Sequence[str],
+    new_ids: set[str],
+    customers: set[str] | None = None,
+) -> tuple[dict[str, list[Row]], dict[str, list[Row]]]:
+    """The stored rows of ``ids`` (by ``key``) that other events wrote (not the batch's own), and
+    in the same read those of ``customers`` (by ``customer_id``), each grouped by its key."""
     out: dict[str, list[Row]] = defaultdict(list)
-    if ids:
+    by_customer: dict[str, list[Row]] = defaultdict(list)
+    if ids or customers:
+        where = f"{key} IN {{ids:Array(String)}}"
+        params = {"ids": array_param(sorted(ids))}
+        if customers:
+            where += " OR customer_id IN {customers:Array(String)}"
+            params["customers"] = array_param(sorted(customers))
         for row in await store.query(
-            f"SELECT {key}, event_id, {', '.join(columns)} FROM $db.{table} "
-            f"WHERE {key} IN {{ids:Array(String)}}",
-            {"ids": array_param(sorted(ids))},
+            f"SELECT {key}, event_id, {', '.join(columns)} FROM $db.{table} WHERE {where}", params
         ):
-            if str(row["event_id"]) not in new_ids:
+            if str(row["event_id"]) in new_ids:
+                continue
+            if str(row[key]) in ids:
                 out[str(row[key])].append(row)
-    return out
+            if customers and str(row["customer_id"]) in customers:
+                by_customer[str(row["customer_id"])].append(row)
+    return out, by_customer
 
 
 def _rows_out(sums: Sums) -> list[list[Any]]:
     """The non-zero changes as tuples for the raw row's delta column."""
-    return [[*key, *values] for key, values in sorted(sums.items()) if any(values)]
+    return [[*key, *values] for key, values in sums.items() if any(values)]
 
 
 def _by(rows: Iterable[Mapping[str, Any]], key: str) -> dict[str, list[Row]]:
@@ -299,25 +362,41 @@ async def batch_deltas(
     for cid, rows in batch_claims.items():
         claims[cid].extend(rows)
     claim_policies = {str(r["policy_id"]) for rs in claims.values() for r in rs}
-    terms = await _stored(
-        store, "policy_terms", "policy_id", policy_ids | claim_policies, _TERM_COLUMNS, new_ids
+    batch_calls = _by(tables.get("calls", []), "call_id")
+    batch_messages = _by(tables.get("messages", []), "conversation_id")
+    # last-touch conversions: a customer's new terms and calls (any later call or sale of the
+    # customer can change whom a sale counts for)
+    customers = {
+        str(r["customer_id"])
+        for t in ("policy_terms", "calls")
+        for r in tables.get(t, [])
+        if r["customer_id"]
+    }
+    terms, customer_terms = await _stored(
+        store, "policy_terms", "policy_id", policy_ids | claim_policies, _TERM_COLUMNS, new_ids, customers
     )
     for pid, rows in batch_terms.items():
         terms[pid].extend(rows)
-    cancels = await _stored(store, "policy_cancellations", "policy_id", policy_ids, _CANCEL_COLUMNS, new_ids)
-    quotes = await _stored(store, "quotes", "quote_id", quote_ids, _QUOTE_COLUMNS, new_ids)
-    conversions = await _stored(
+    cancels, _ = await _stored(
+        store, "policy_cancellations", "policy_id", policy_ids, _CANCEL_COLUMNS, new_ids
+    )
+    quotes, _ = await _stored(store, "quotes", "quote_id", quote_ids, _QUOTE_COLUMNS, new_ids)
+    conversions, _ = await _stored(
         store, "quote_conversions", "quote_id", quote_ids, _CONVERSION_COLUMNS, new_ids
     )
-    batch_calls = _by(tables.get("calls", []), "call_id")
-    batch_messages = _by(tables.get("messages", []), "conversation_id")
-    calls = await _stored(store, "calls", "call_id", set(batch_calls), _CALL_COLUMNS, new_ids)
-    messages = await _stored(
+    calls, customer_calls = await _stored(
+        store, "calls", "call_id", set(batch_calls), _CALL_COLUMNS, new_ids, customers
+    )
+    messages, _ = await _stored(
         store, "messages", "conversation_id", set(batch_messages), _MESSAGE_COLUMNS, new_ids
     )
-    stored = (terms, cancels, claims, quotes, conversions, calls, messages)
+    stored = (terms, cancels, claims, quotes, conversions, calls, messages, customer_terms, customer_calls)
     older = {str(r["event_id"]) for rows in stored for rs in rows.values() for r in rs} - new_ids
     done = await committed(sorted(older)) if older else set()
+    for table, grouped in (("policy_terms", customer_terms), ("calls", customer_calls)):
+        for row in tables.get(table, []):
+            if row["customer_id"]:
+                grouped[str(row["customer_id"])].append(row)
     for pid, rows in batch_cancels.items():
         cancels[pid].extend(rows)
     for qid, rows in batch_quotes.items():
@@ -362,6 +441,11 @@ async def batch_deltas(
         before, after = split(messages[vid])
         conversation_sums(before, volume, response, -1)
         conversation_sums(after, volume, response, 1)
+    won: Sums = {}
+    for customer in customers:
+        (tb, ta), (cb, ca) = split(customer_terms[customer]), split(customer_calls[customer])
+        conversion_sums(tb, cb, won, -1)
+        conversion_sums(ta, ca, won, 1)
     return {
         "policy_deltas": _rows_out(policy),
         "claim_deltas": _rows_out(claim),
@@ -369,6 +453,7 @@ async def batch_deltas(
         "call_deltas": _rows_out(call),
         "message_deltas": _rows_out(volume),
         "response_deltas": _rows_out(response),
+        "conversion_deltas": _rows_out(won),
     }
 
 
@@ -482,6 +567,18 @@ REBUILD: dict[str, str] = {
     FROM conv AS c INNER JOIN m ON m.conversation_id = c.conversation_id
     GROUP BY c.conversation_id, c.conv_channel, c.first_in
     HAVING countIf(m.direction = 'outbound' AND m.at >= c.first_in) > 0""",
+    "conversion_daily": """
+    INSERT INTO $db.conversion_daily
+    WITH sales AS (
+        SELECT customer_id, term_start, sold_at FROM $db.policy_terms FINAL WHERE kind = 'new'
+    ),
+    touches AS (
+        SELECT customer_id, agent_id, ended_at FROM $db.calls FINAL
+        WHERE agent_id != '' AND customer_id != '' AND answered = 1
+    )
+    SELECT s.term_start AS day, t.agent_id AS agent_id, toInt64(1) AS conversions
+    FROM sales AS s ASOF INNER JOIN touches AS t ON s.customer_id = t.customer_id AND s.sold_at >= t.ended_at
+    WHERE dateDiff('day', t.ended_at, s.sold_at) <= 30""",
 }
 
 

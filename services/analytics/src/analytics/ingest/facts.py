@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-import orjson
-
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import TOPICS
 from analytics.sentiment.facts import sentiment_row
@@ -37,6 +35,8 @@ def ts(value: Any) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if isinstance(value, datetime):
+        if value.tzinfo is UTC:
+            return value.isoformat(" ", "milliseconds")[:23]
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         elif value.utcoffset():
@@ -231,7 +231,7 @@ def rows_of(event: CloudEvent, topic: str) -> Rows:
             "topic": topic,
             "subject": event.subject or "",
             "time": at,
-            "data": orjson.dumps(event.data).decode(),
+            "data": event.data,  # stored as the object's JSON text (store.port.encode_rows)
         }
     )
     mapper = FACTS.get(event.type)

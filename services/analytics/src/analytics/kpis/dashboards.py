@@ -19,6 +19,9 @@ CARDS: dict[str, tuple[str, ...]] = {
     "customers": ("policies_in_force", "retention_rate", "churn_rate"),
     "financial": ("earned_premium", "incurred", "loss_ratio", "claim_frequency", "severity", "paid"),
 }
+# the aggregates a dashboard without a breakdown reads its cards from (tested equal to the cards
+# of the whole KPI set); a breakdown lists every group of every aggregate, so it reads them all
+CARD_TABLES: dict[str, tuple[str, ...]] = {"agents": ("quote_daily",)}
 BREAKDOWN: dict[str, Dimension | None] = {
     "sales": "carrier",
     "agents": None,
@@ -38,8 +41,11 @@ async def build(store: Store, *, kind: Kind, period: Period, filters: dict[str, 
     """The figures of one dashboard."""
     names = CARDS[kind]
     by = BREAKDOWN[kind]
-    totals = await service.kpis(store, period=period, filters=filters)
-    breakdown = await service.kpis(store, period=period, filters=filters, by=by) if by else None
+    if by is None:  # the agents dashboard's cards are the quotes': quote_daily alone
+        totals = await service.kpis(store, period=period, filters=filters, tables=CARD_TABLES[kind])
+        breakdown = None
+    else:  # the cards are the breakdown's sums: one statement for both
+        totals, breakdown = await service.kpis_with_breakdown(store, period=period, filters=filters, by=by)
     dashboard = Dashboard(
         type=kind,
         kpis=_only(totals, names),

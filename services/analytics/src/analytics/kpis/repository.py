@@ -59,8 +59,9 @@ MEASURES: dict[str, tuple[str, str, bool]] = {
 AGGREGATES = {"policy_daily": "started", "claim_daily": "claims", "quote_daily": "issued"}
 
 
-def _figures_sql(periods: int, by: str | None) -> str:
-    """One statement: every measure of every period, per group, from the three aggregates."""
+def _figures_sql(periods: int, by: str | None, tables: tuple[str, ...] = tuple(AGGREGATES)) -> str:
+    """One statement: every measure of every period, per group, from the three aggregates (or only
+    ``tables``: the others' measures are then zero)."""
     columns = [
         (f"{name}_{k}", table, sql % {"k": k}, dec)
         for k in range(periods)
@@ -68,6 +69,8 @@ def _figures_sql(periods: int, by: str | None) -> str:
     ]
     parts = []
     for aggregate, count in AGGREGATES.items():
+        if aggregate not in tables:
+            continue
         select = [
             (f"toDecimal128({sql}, 12)" if dec else f"toInt64({sql})")
             if table == aggregate
@@ -89,15 +92,21 @@ def _sql(template: str, by: str | None = None) -> str:
 
 
 async def figures(
-    store: Store, *, periods: list[tuple[date, date]], filters: dict[str, str], by: str | None
+    store: Store,
+    *,
+    periods: list[tuple[date, date]],
+    filters: dict[str, str],
+    by: str | None,
+    tables: tuple[str, ...] = tuple(AGGREGATES),
 ) -> list[dict[str, Row]]:
     """Per period, per group: the policy, claim and quote figures the KPIs are computed from
     (written and earned premium, exposure, policies in force, renewals, losses, claims, quotes),
-    for every period in one pass over the aggregates."""
+    for every period in one pass over the aggregates (``tables``: only these; the measures of the
+    others are zero, and only their groups are listed)."""
     params = _params(periods[0][0], periods[0][1], filters)
     for k, (start, end) in enumerate(periods):
         params[f"s{k}"], params[f"e{k}"] = start.isoformat(), end.isoformat()
-    rows = await store.query(_figures_sql(len(periods), by), params)
+    rows = await store.query(_figures_sql(len(periods), by, tables), params)
     out: list[dict[str, Row]] = []
     for k in range(len(periods)):
         suffix = f"_{k}"
@@ -124,8 +133,25 @@ async def agent_figures(store: Store, *, start: date, end: date, filters: dict[s
 
 
 async def agent_conversions(store: Store, *, start: date, end: date, filters: dict[str, str]) -> list[Row]:
-    """Per agent: new policies sold in the period to a customer whose last call before the sale
-    (within 30 days) was with that agent (last-touch attribution).
+    """Per agent: new policies sold (term start) in the period to a customer whose last answered
+    call before the sale (within 30 days) was with that agent (last-touch attribution), from
+    ``conversion_daily`` (kept at ingest, ``analytics.ingest.aggregates``; the same counts as
+    :func:`agent_conversions_from_facts`)."""
+    sql = """
+    SELECT agent_id, n AS conversion_count FROM (
+        SELECT agent_id, sum(conversions) AS n FROM $db.conversion_daily
+        WHERE day BETWEEN toDate({start:String}) AND toDate({end:String})
+          AND ({agent:String} = '' OR agent_id = {agent:String})
+        GROUP BY agent_id
+    ) WHERE n != 0 ORDER BY agent_id"""
+    return await store.query(_sql(sql), _params(start, end, filters))
+
+
+async def agent_conversions_from_facts(
+    store: Store, *, start: date, end: date, filters: dict[str, str]
+) -> list[Row]:
+    """:func:`agent_conversions` computed from the raw facts at query time (a join of the sales
+    with the calls; the aggregate's reference, and its rebuild's definition).
 
     Only the calls that can be a sale's last touch inside the 30 days are joined: the sales'
     customers', ended between 30 days before the first sale's day and the last sale. A sale whose
@@ -150,7 +176,7 @@ async def agent_conversions(store: Store, *, start: date, end: date, filters: di
     )
     WHERE dateDiff('day', ended_at, sold_at) <= 30
       AND ({agent:String} = '' OR agent_id = {agent:String})
-    GROUP BY agent_id"""
+    GROUP BY agent_id ORDER BY agent_id"""
     return await store.query(_sql(sql), _params(start, end, filters))
 
 

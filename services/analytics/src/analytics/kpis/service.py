@@ -116,16 +116,56 @@ def _with_changes(now: dict[str, Any], prev: dict[str, Any], yoy: dict[str, Any]
 
 
 async def kpis(
-    store: Store, *, period: Period, filters: dict[str, str], by: Dimension | None = None
+    store: Store,
+    *,
+    period: Period,
+    filters: dict[str, str],
+    by: Dimension | None = None,
+    tables: tuple[str, ...] = tuple(repository.AGGREGATES),
 ) -> dict[str, Any]:
     """Every KPI of the period (optionally per carrier, line or province), each with its change
-    against the previous period of the same length and the same period a year before."""
+    against the previous period of the same length and the same period a year before
+    (``tables``: read only these aggregates; the KPIs of the others are then zero or empty)."""
     await validate_filters(store, filters)
+    figures = await _figures(store, period, filters, by, tables)
+    return _report(figures, period=period, filters=filters, by=by)
+
+
+async def kpis_with_breakdown(
+    store: Store, *, period: Period, filters: dict[str, str], by: Dimension
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`kpis` of the period, and per ``by``, from one statement: every figure is a sum, so
+    the totals are the sums of the groups' figures (a dashboard's cards and its breakdown)."""
+    await validate_filters(store, filters)
+    figures = await _figures(store, period, filters, by)
+    totals = [{"": _total(groups)} if groups else {} for groups in figures]
+    return (
+        _report(totals, period=period, filters=filters, by=None),
+        _report(figures, period=period, filters=filters, by=by),
+    )
+
+
+def _total(groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {name: sum(g.get(name) or 0 for g in groups.values()) for name in repository.MEASURES}
+
+
+async def _figures(
+    store: Store,
+    period: Period,
+    filters: dict[str, str],
+    by: Dimension | None,
+    tables: tuple[str, ...] = tuple(repository.AGGREGATES),
+) -> list[dict[str, Any]]:
     periods = [period, period.previous(), period.year_before()]
     # one statement: the three periods in one pass over the aggregates
-    figures = await repository.figures(
-        store, periods=[(p.start, p.end) for p in periods], filters=filters, by=by
+    return await repository.figures(
+        store, periods=[(p.start, p.end) for p in periods], filters=filters, by=by, tables=tables
     )
+
+
+def _report(
+    figures: list[dict[str, Any]], *, period: Period, filters: dict[str, str], by: Dimension | None
+) -> dict[str, Any]:
     now, prev, yoy = (_groups(f, by) for f in figures)
     groups = [
         {"key": key or None, "kpis": _with_changes(values, prev.get(key, {}), yoy.get(key, {}))}

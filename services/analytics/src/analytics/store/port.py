@@ -73,8 +73,14 @@ def _default(value: Any) -> Any:
 
 
 def encode_rows(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    """Rows as ``JSONEachRow`` (one JSON object a line; newlines inside strings are escaped)."""
-    return b"\n".join(orjson.dumps(row, default=_default) for row in rows)
+    """Rows as ``JSONEachRow`` input, in its array form (``[{...},{...}]``: one ``orjson`` call for
+    the whole batch). A ``String`` column given a JSON object stores the object's text
+    (``input_format_json_read_objects_as_strings``): the raw row's payload is not encoded twice."""
+    return orjson.dumps(rows, default=_default)
+
+
+# how the inserted JSON is read (both stores; the server's default since 23.x, explicit here)
+INSERT_SETTINGS = {"input_format_json_read_objects_as_strings": 1}
 
 
 _DECIMAL = ("Decimal", "Nullable(Decimal")
@@ -140,7 +146,9 @@ class ChdbStore:
         with self._lock:
             try:
                 with self._session.send_insert(
-                    f"INSERT INTO {qualify(table, self.database)}", "JSONEachRow"
+                    f"INSERT INTO {qualify(table, self.database)} SETTINGS "
+                    + ", ".join(f"{k}={v}" for k, v in INSERT_SETTINGS.items()),
+                    "JSONEachRow",
                 ) as ins:
                     ins.append(data)
                     ins.finish()
@@ -149,6 +157,16 @@ class ChdbStore:
 
     async def close(self) -> None:
         """The process-wide session stays open (other stores of this process may share it)."""
+
+
+def close_chdb(path: str) -> None:
+    """Close this process's chDB session on ``path`` (before its directory is removed: a session
+    that outlives its files aborts the process at exit)."""
+    entry = _CHDB_SESSIONS.pop(str(Path(path).resolve()), None)
+    if entry is not None:
+        session, lock = entry
+        with lock:
+            session.close()
 
 
 class ClickHouseStore:
@@ -185,7 +203,12 @@ class ClickHouseStore:
 
         def run() -> None:
             with self._lock:
-                self._client.raw_insert(qualify(table, self.database), insert_block=data, fmt="JSONEachRow")
+                self._client.raw_insert(
+                    qualify(table, self.database),
+                    insert_block=data,
+                    fmt="JSONEachRow",
+                    settings=INSERT_SETTINGS,
+                )
 
         await asyncio.to_thread(run)
 

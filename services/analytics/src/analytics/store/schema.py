@@ -25,6 +25,7 @@ QUOTE_DELTA = f"Tuple({_DIM_TYPES}, Int64, Int64)"
 CALL_DELTA = "Tuple(Date, String, Int64, Int64, Int64)"  # day, agent, calls, answered, answered seconds
 MESSAGE_DELTA = "Tuple(Date, String, Int64, Int64)"  # day, channel, inbound, outbound
 RESPONSE_DELTA = "Tuple(Date, String, Int64, Int64)"  # day, channel, first-response seconds, conversations
+CONVERSION_DELTA = "Tuple(Date, String, Int64)"  # sale's day, last-touch agent, conversions
 
 TABLES: dict[str, str] = {
     "raw_events": f"""
@@ -36,7 +37,8 @@ TABLES: dict[str, str] = {
         quote_deltas Array({QUOTE_DELTA}) DEFAULT [],
         call_deltas Array({CALL_DELTA}) DEFAULT [],
         message_deltas Array({MESSAGE_DELTA}) DEFAULT [],
-        response_deltas Array({RESPONSE_DELTA}) DEFAULT []
+        response_deltas Array({RESPONSE_DELTA}) DEFAULT [],
+        conversion_deltas Array({CONVERSION_DELTA}) DEFAULT []
     ) ENGINE = ReplacingMergeTree ORDER BY event_id""",
     "customers": f"""
         customer_id String, province LowCardinality(String), segment LowCardinality(String),
@@ -47,7 +49,8 @@ TABLES: dict[str, str] = {
         line LowCardinality(String), carrier LowCardinality(String), customer_id String,
         premium {MONEY}, previous_premium Nullable({MONEY}), premium_frequency LowCardinality(String),
         kind LowCardinality(String), quote_id String, sold_at {TS}, version {TS},
-        province LowCardinality(String) DEFAULT '', event_id String DEFAULT ''
+        province LowCardinality(String) DEFAULT '', event_id String DEFAULT '',
+        INDEX term_customer customer_id TYPE bloom_filter GRANULARITY 4
     ) ENGINE = ReplacingMergeTree(version) ORDER BY (policy_id, term_start)""",
     "policy_cancellations": f"""
         policy_id String, customer_id String, reason String, cancelled_at {TS}, version {TS},
@@ -72,7 +75,8 @@ TABLES: dict[str, str] = {
     "calls": f"""
         call_id String, agent_id String, customer_id String, direction LowCardinality(String),
         status LowCardinality(String), outcome LowCardinality(String), duration_seconds UInt32,
-        answered UInt8, ended_at {TS}, version {TS}, event_id String DEFAULT ''
+        answered UInt8, ended_at {TS}, version {TS}, event_id String DEFAULT '',
+        INDEX call_customer customer_id TYPE bloom_filter GRANULARITY 4
     ) ENGINE = ReplacingMergeTree(version) ORDER BY call_id""",
     "messages": f"""
         message_id String, conversation_id String, channel LowCardinality(String),
@@ -110,6 +114,11 @@ TABLES: dict[str, str] = {
     "response_daily": """
         day Date, channel LowCardinality(String), seconds Int64, conversations Int64
     ) ENGINE = SummingMergeTree ORDER BY (channel, day, seconds)""",
+    # last-touch conversions: new terms per start day and the agent of the customer's last answered
+    # call before the sale (within 30 days)
+    "conversion_daily": """
+        day Date, agent_id String, conversions Int64
+    ) ENGINE = SummingMergeTree ORDER BY (agent_id, day)""",
 }
 
 # Columns added after the first release (a store created before gets them on start).
@@ -121,6 +130,7 @@ ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
         f"call_deltas Array({CALL_DELTA}) DEFAULT []",
         f"message_deltas Array({MESSAGE_DELTA}) DEFAULT []",
         f"response_deltas Array({RESPONSE_DELTA}) DEFAULT []",
+        f"conversion_deltas Array({CONVERSION_DELTA}) DEFAULT []",
     ),
     "calls": ("event_id String DEFAULT ''",),
     "messages": ("event_id String DEFAULT ''",),
@@ -158,6 +168,9 @@ VIEWS: dict[str, str] = {
     "response_daily_mv": "TO $db.response_daily AS SELECT tupleElement(d, 1) AS day, "
     "tupleElement(d, 2) AS channel, tupleElement(d, 3) AS seconds, tupleElement(d, 4) AS conversations "
     "FROM $db.raw_events ARRAY JOIN response_deltas AS d",
+    "conversion_daily_mv": "TO $db.conversion_daily AS SELECT tupleElement(d, 1) AS day, "
+    "tupleElement(d, 2) AS agent_id, tupleElement(d, 3) AS conversions "
+    "FROM $db.raw_events ARRAY JOIN conversion_deltas AS d",
 }
 
 
@@ -177,6 +190,11 @@ async def create_schema(store: Store) -> None:
         "ALTER TABLE $db.messages ADD INDEX IF NOT EXISTS message_conversation conversation_id "
         "TYPE bloom_filter GRANULARITY 4"
     )
+    for table, index in (("calls", "call_customer"), ("policy_terms", "term_customer")):
+        await store.command(
+            f"ALTER TABLE $db.{table} ADD INDEX IF NOT EXISTS {index} customer_id "
+            "TYPE bloom_filter GRANULARITY 4"
+        )
     for name, body in VIEWS.items():
         await store.command(f"CREATE MATERIALIZED VIEW IF NOT EXISTS $db.{name} {body}")
 
