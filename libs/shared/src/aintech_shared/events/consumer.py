@@ -80,6 +80,7 @@ class _Outage(Exception):
         super().__init__(describe(cause))
         self.offset = offset
         self.cause = cause
+        self.done = 0  # records of the list being handled that were committed before it
 
 
 class _Reconnect(Exception):
@@ -174,6 +175,11 @@ def event_type_of(value: bytes | None) -> str:
         return "malformed"
     kind = parsed.get("type") if isinstance(parsed, dict) else None
     return kind[:200] if isinstance(kind, str) and kind else "malformed"
+
+
+def _next_offsets(records: Sequence[Record]) -> dict[TopicPartition, int]:
+    """The offset to commit for each partition of ``records`` (in order): after its last one."""
+    return {TopicPartition(record.topic, record.partition): record.offset + 1 for record in records}
 
 
 class EventConsumer:
@@ -281,6 +287,10 @@ class EventConsumer:
         if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
             fetcher._fetch_max_wait_ms = int(wait * 1000)
 
+    def _count_records(self, records: Sequence[Record]) -> None:
+        for record in records:
+            CONSUMER_RECORDS.labels(self.spec.name, record.topic).inc()
+
     def _count(self, event_type: str, outcome: str) -> None:
         CONSUMED.labels(self.spec.name, bounded_event_type(event_type, self._handled_types), outcome).inc()
 
@@ -349,24 +359,25 @@ class EventConsumer:
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
                     await self._probe_database()
-                # Offsets are committed once for every partition handled (one round trip to
-                # Kafka), after their transactions; before an outage is waited out too.
-                handled: dict[TopicPartition, int] = {}
-                for tp in list(pending):
-                    records = pending[tp]
-                    try:
-                        await self._process_partition(records, producer, stop)
-                    except _Outage as outage:
-                        pending[tp] = [r for r in records if r.offset >= outage.offset]
-                        if handled:
-                            with contextlib.suppress(KafkaError):  # else redelivered, de-duplicated
-                                await self._commit(consumer, handled)
-                        raise
-                    handled[tp] = records[-1].offset + 1
-                    CONSUMER_RECORDS.labels(self.spec.name, tp.topic).inc(len(records))
-                    del pending[tp]
-                if handled:
-                    await self._commit(consumer, handled)
+                # The fetch's partitions one after the other, in one transaction when all goes
+                # well; offsets committed once (one round trip to Kafka) after the database
+                # commit, and before an outage is waited out for what was handled.
+                records = [record for partition in pending.values() for record in partition]
+                try:
+                    await self._process_records(records, producer, stop)
+                except _Outage as outage:
+                    handled = _next_offsets(records[: outage.done])
+                    self._count_records(records[: outage.done])
+                    pending.clear()
+                    for record in records[outage.done :]:
+                        pending.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+                    if handled:
+                        with contextlib.suppress(KafkaError):  # else redelivered, de-duplicated
+                            await self._commit(consumer, handled)
+                    raise
+                self._count_records(records)
+                await self._commit(consumer, _next_offsets(records))
+                pending.clear()
         if self.health.consecutive_failures:
             log.info("consumer_outage_over", consumer=self.spec.name)
 
@@ -396,92 +407,105 @@ class EventConsumer:
 
     # --- one partition's records ------------------------------------------------------------
 
-    async def _process_partition(self, records: list[Record], producer: Any, stop: asyncio.Event) -> None:
-        """Handle one partition's records in order.
+    async def _process_records(self, records: list[Record], producer: Any, stop: asyncio.Event) -> None:
+        """Handle a fetch's records in order (its partitions one after the other).
 
-        The happy path handles the whole batch in one transaction (one commit per batch), its
-        events claimed as processed by one statement before the handlers run in order (a batch
-        handler once per run of consecutive events of its type). If an event fails (or a record is
-        not a CloudEvent), that transaction rolls back as a whole, and the events up to and
-        including the failing one (for a batch handler, the end of its run) are handled one
-        transaction each through :meth:`_process`, with retries and dead-lettering; the rest of
-        the batch then continues. Per-partition order is kept, and a rolled-back event runs again,
-        which at-least-once handlers tolerate anyway. An outage raises ``_Outage`` at the first
-        record not yet handled.
+        The happy path handles them all in one transaction (:meth:`_apply_at_once`). If an event
+        fails (or a record is not a CloudEvent), that transaction rolls back as a whole, and the
+        records up to and including the failing one (for a batch handler, the end of its run) are
+        handled one transaction each through :meth:`_process`, with retries and dead-lettering;
+        the rest then continues, at once again. Per-partition order is kept, and a rolled-back
+        event runs again, which at-least-once handlers tolerate anyway. An outage raises
+        ``_Outage`` whose ``done`` counts the records committed before it.
         """
-        pending = records
-        while pending:
-            failed_at: int | None = None
-            outcomes: list[tuple[str, str]] = []
-            events: list[CloudEvent] = []
-            for index, record in enumerate(pending):
-                try:
-                    events.append(parse_message(record))
-                except MalformedMessage:
-                    failed_at = index  # handled (dead-lettered) by the fallback below
-                    break
+        done = 0
+        try:
+            while done < len(records):
+                pending = records[done:]
+                failed_at, outcomes = await self._apply_at_once(pending)
+                if failed_at is None:
+                    for event_type, outcome in outcomes:
+                        self._count(event_type, outcome)
+                    return
+                for record in pending[: failed_at + 1]:
+                    await self._process(record, producer, stop)
+                    done += 1
+        except _Outage as outage:
+            outage.done = done
+            raise
+
+    async def _apply_at_once(self, records: Sequence[Record]) -> tuple[int | None, list[tuple[str, str]]]:
+        """Handle ``records`` in one transaction: their events claimed as processed by one
+        statement, then the handlers in order (a batch handler once per run of consecutive events
+        of its type, which may span partitions when ``records`` does: each partition's events stay
+        in their order). Returns ``(None, outcomes)`` once committed, or, after a rollback, the
+        index up to which the caller should handle records one by one (the failing record, or the
+        end of the failing run) and no outcomes. An outage raises ``_Outage`` at the first record:
+        nothing of ``records`` is committed."""
+        failed_at: int | None = None
+        outcomes: list[tuple[str, str]] = []
+        events: list[CloudEvent] = []
+        for index, record in enumerate(records):
             try:
-                if failed_at is not None:
-                    raise MalformedMessage("a record of the batch is not a CloudEvent")
-                async with self.db.transaction() as session:
-                    failed_at = 0  # a failing claim falls back record by record
-                    claimed = await self._claim_many(session, events)
-                    index = 0
-                    while index < len(events):
-                        event = events[index]
-                        failed_at = index
-                        if not self.spec.handles(event.type):
-                            outcomes.append((event.type, "ignored"))
-                            index += 1
-                            continue
-                        if event.id not in claimed:  # processed before, or earlier in this batch
-                            outcomes.append((event.type, "duplicate"))
-                            index += 1
-                            continue
-                        claimed.discard(event.id)
-                        batch_handler = self.spec.batch_handlers.get(event.type)
-                        if batch_handler is None:
-                            token = correlation_id_var.set(event.correlationid or event.id)
-                            try:
-                                await self._run_handler(session, event, self.spec.handlers[event.type])
-                            finally:
-                                correlation_id_var.reset(token)
-                            outcomes.append((event.type, "handled"))
-                            index += 1
-                            continue
-                        # A run: this event and the next ones of its type, duplicates skipped.
-                        run = [event]
+                events.append(parse_message(record))
+            except MalformedMessage:
+                failed_at = index  # handled (dead-lettered) by the caller's fallback
+                break
+        try:
+            if failed_at is not None:
+                raise MalformedMessage("a record of the batch is not a CloudEvent")
+            async with self.db.transaction() as session:
+                failed_at = 0  # a failing claim falls back record by record
+                claimed = await self._claim_many(session, events)
+                index = 0
+                while index < len(events):
+                    event = events[index]
+                    failed_at = index
+                    if not self.spec.handles(event.type):
+                        outcomes.append((event.type, "ignored"))
                         index += 1
-                        while index < len(events) and events[index].type == event.type:
-                            following = events[index]
-                            if following.id in claimed:
-                                claimed.discard(following.id)
-                                run.append(following)
-                            else:
-                                outcomes.append((following.type, "duplicate"))
-                            index += 1
-                        failed_at = index - 1  # a failing run falls back up to its end
+                        continue
+                    if event.id not in claimed:  # processed before, or earlier in this batch
+                        outcomes.append((event.type, "duplicate"))
+                        index += 1
+                        continue
+                    claimed.discard(event.id)
+                    batch_handler = self.spec.batch_handlers.get(event.type)
+                    if batch_handler is None:
                         token = correlation_id_var.set(event.correlationid or event.id)
                         try:
-                            await self._run_batch_handler(session, run, batch_handler)
+                            await self._run_handler(session, event, self.spec.handlers[event.type])
                         finally:
                             correlation_id_var.reset(token)
-                        outcomes.extend((item.type, "handled") for item in run)
-                    failed_at = None
-            except Exception as exc:
-                if is_outage(exc) or failed_at is None:
-                    # Nothing of this batch is known to be committed: resume at its first record.
-                    raise _Outage(pending[0].offset, exc) from exc
-                log.info(
-                    "batch_fallback", consumer=self.spec.name, failed_at=failed_at, error=repr(exc)[:300]
-                )
-            if failed_at is None:
-                for event_type, outcome in outcomes:
-                    self._count(event_type, outcome)
-                return
-            for record in pending[: failed_at + 1]:
-                await self._process(record, producer, stop)
-            pending = pending[failed_at + 1 :]
+                        outcomes.append((event.type, "handled"))
+                        index += 1
+                        continue
+                    # A run: this event and the next ones of its type, duplicates skipped.
+                    run = [event]
+                    index += 1
+                    while index < len(events) and events[index].type == event.type:
+                        following = events[index]
+                        if following.id in claimed:
+                            claimed.discard(following.id)
+                            run.append(following)
+                        else:
+                            outcomes.append((following.type, "duplicate"))
+                        index += 1
+                    failed_at = index - 1  # a failing run falls back up to its end
+                    token = correlation_id_var.set(event.correlationid or event.id)
+                    try:
+                        await self._run_batch_handler(session, run, batch_handler)
+                    finally:
+                        correlation_id_var.reset(token)
+                    outcomes.extend((item.type, "handled") for item in run)
+                failed_at = None
+        except Exception as exc:
+            if is_outage(exc) or failed_at is None:
+                # Nothing of this batch is known to be committed: resume at its first record.
+                raise _Outage(records[0].offset, exc) from exc
+            log.info("batch_fallback", consumer=self.spec.name, failed_at=failed_at, error=repr(exc)[:300])
+            return failed_at, []
+        return None, outcomes
 
     async def _process(self, record: Record, producer: Any, stop: asyncio.Event) -> None:
         """Handle one record in its own transaction, retrying a failing handler, or dead-letter it."""
