@@ -208,3 +208,58 @@ async def _eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not within {WAIT:g} s: {what}")
         await asyncio.sleep(0.1)
+
+
+async def test_an_idle_consumer_takes_an_event_at_once_and_stops_without_waiting_out_its_idle_fetch(
+    scratch: ScratchSchema, kafka_bootstrap: str
+) -> None:
+    prefix = f"POL-{RUN}-idle-"
+    topic = f"test.fetch.idle.{RUN}"
+    await create_topics(kafka_bootstrap, {topic: 2, dead_letter_topic(topic): 1})
+
+    async def on_paid(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+        await session.execute(
+            scratch.ledger.insert(),
+            [{"policy_id": e.data["policy_id"], "seq": e.data["seq"], "event_id": e.id} for e in events],
+        )
+
+    # An idle fetch (and poll) far longer than the test's deadlines: waiting one out would fail.
+    spec = ConsumerSpec(
+        name=f"fetch-idle-{RUN}",
+        topics=[topic],
+        handlers={},
+        batch_handlers={PAID: on_paid},
+        idle_after=0.2,
+        idle_fetch_max_wait=600.0,
+    )
+    consumer = EventConsumer(
+        patient_consumer(spec), db=scratch.db, tables=scratch.tables, bootstrap=kafka_bootstrap
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    await producer.start()
+    try:
+        for seq in range(3):
+            await _eventually(lambda: _is_idle(consumer), "the consumer idle")
+            policy = f"{prefix}{seq % 2}"
+            await producer.send_and_wait(
+                topic, event(policy, seq).to_bytes(), key=policy.encode(), partition=seq % 2, headers=BINDING
+            )
+            await _eventually(lambda n=seq: _has_seq(scratch, prefix, n), f"event {seq} applied")
+        stop.set()
+        await asyncio.wait_for(task, timeout=WAIT)
+    finally:
+        stop.set()
+        await producer.stop()
+        if not task.done():
+            task.cancel()
+    assert await applied(scratch, prefix) == {f"{prefix}0": [0, 2], f"{prefix}1": [1]}
+
+
+async def _is_idle(consumer: EventConsumer) -> bool:
+    return consumer.idle
+
+
+async def _has_seq(scratch: ScratchSchema, prefix: str, seq: int) -> bool:
+    return any(seq in seqs for seqs in (await applied(scratch, prefix)).values())

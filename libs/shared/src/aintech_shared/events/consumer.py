@@ -106,14 +106,15 @@ class ConsumerSpec:
     again only after it returns, so this bounds the delay an event can wait in Kafka (aiokafka's
     default, 0.5 s, put the commit-to-effect p50 near 400 ms under load; 0.1 s keeps an idle
     consumer at ten empty fetches a second). ``session_timeout`` is how long the group waits for a
-    member's heartbeat (sent every third of it, at most every 3 s) before it drops the member and
+    member's heartbeat (sent every quarter of it, at most every 5 s) before it drops the member and
     rebalances: it bounds how soon a crashed replica's partitions move on, and a process whose
     event loop is starved for longer (a test run on a loaded machine) loses its partitions.
     ``idle_fetch_max_wait`` replaces ``fetch_max_wait`` once nothing has arrived for
-    ``idle_after`` seconds, until records arrive again: an idle consumer makes two empty fetches a
-    second instead of ten. A record arriving ends the broker's wait at once, so the first event
-    after a quiet spell is not delayed; only an event that arrives for the same partition while
-    that first one is being handled may wait up to ``idle_fetch_max_wait``.
+    ``idle_after`` seconds, until records arrive again, and the consumer's own poll waits as long
+    (or until ``stop``): an idle consumer makes one empty fetch and one turn of its loop every
+    5 s instead of ten fetches and two turns a second. It adds no latency: a record arriving ends
+    the broker's wait at once, and the fetch after it is built with ``fetch_max_wait`` again
+    (the consumer switches back as the poll returns the record, before aiokafka sends the next).
     """
 
     name: str
@@ -126,7 +127,7 @@ class ConsumerSpec:
     max_poll_interval: float = 300.0
     fetch_max_wait: float = 0.1
     session_timeout: float = 20.0
-    idle_fetch_max_wait: float = 0.5
+    idle_fetch_max_wait: float = 5.0
     idle_after: float = 2.0
     batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
 
@@ -203,6 +204,7 @@ class EventConsumer:
         self.max_records = max_records
         self._claim_statement: ReturningInsert[tuple[str]] | None = None
         self._handled_types = frozenset(spec.handlers) | frozenset(spec.batch_handlers)
+        self.idle = False  # no record for ``spec.idle_after``: polling with the idle fetch wait
         self.health = LoopHealth(
             f"consumer:{spec.name}", max_failures=max_failures, stall_seconds=stall_seconds
         )
@@ -247,9 +249,11 @@ class EventConsumer:
             auto_offset_reset="earliest",
             client_id=f"aintech-{self.spec.name}",
             session_timeout_ms=int(self.spec.session_timeout * 1000),
-            heartbeat_interval_ms=int(min(3.0, self.spec.session_timeout / 3) * 1000),
+            heartbeat_interval_ms=int(min(5.0, self.spec.session_timeout / 4) * 1000),
             max_poll_interval_ms=int(self.spec.max_poll_interval * 1000),
             fetch_max_wait_ms=int(self.spec.fetch_max_wait * 1000),
+            # aiokafka's default (40 s), or longer than a held fetch (else it gives up on it).
+            request_timeout_ms=int(max(40.0, self.spec.idle_fetch_max_wait + 30.0) * 1000),
         )
         consumer.subscribe(list(self.spec.topics), listener=_CountAssignments(self.spec.name))
         producer = new_producer(self.bootstrap, client_id=f"aintech-{self.spec.name}-dlq")
@@ -260,11 +264,16 @@ class EventConsumer:
             log.info("consumer_started", consumer=self.spec.name, topics=list(self.spec.topics))
             loop = asyncio.get_running_loop()
             last_records = loop.time()
+            idle = self.idle = False
             while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                if idle:
+                    batch = await self._poll_idle(consumer, stop)
+                else:
+                    batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                 if batch:
                     last_records = loop.time()
-                self._set_fetch_wait(consumer, idle=loop.time() - last_records >= self.spec.idle_after)
+                idle = self.idle = loop.time() - last_records >= self.spec.idle_after
+                self._set_fetch_wait(consumer, idle=idle)
                 self._report_lag(consumer, batch)
                 if batch:
                     count = sum(len(records) for records in batch.values())
@@ -278,6 +287,27 @@ class EventConsumer:
             raise
         finally:
             await asyncio.gather(consumer.stop(), producer.stop(), return_exceptions=True)
+
+    async def _poll_idle(
+        self, consumer: AIOKafkaConsumer, stop: asyncio.Event
+    ) -> Mapping[TopicPartition, list[Record]]:
+        """An idle consumer's poll: records as soon as they come, else after the idle fetch wait
+        (bounded by a quarter of the stall time, so health sees the loop turn), or nothing once
+        ``stop`` is set (a cancelled poll leaves fetched records in aiokafka's buffer)."""
+        timeout = min(self.spec.idle_fetch_max_wait, self.health.stall_seconds / 4)
+        poll = asyncio.ensure_future(
+            consumer.getmany(timeout_ms=max(1, int(timeout * 1000)), max_records=self.max_records)
+        )
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({poll, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not poll.done():
+                poll.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poll
+        return {} if poll.cancelled() else poll.result()
 
     def _set_fetch_wait(self, consumer: AIOKafkaConsumer, *, idle: bool) -> None:
         """How long the broker may hold this consumer's next empty fetch (aiokafka reads it from
