@@ -5,6 +5,7 @@ a poison event in one partition is dead-lettered while the others are applied on
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -246,7 +247,7 @@ async def test_an_idle_consumer_takes_an_event_at_once_and_stops_without_waiting
             await producer.send_and_wait(
                 topic, event(policy, seq).to_bytes(), key=policy.encode(), partition=seq % 2, headers=BINDING
             )
-            await _eventually(lambda n=seq: _has_seq(scratch, prefix, n), f"event {seq} applied")
+            await _eventually(functools.partial(_has_seq, scratch, prefix, seq), f"event {seq} applied")
         stop.set()
         await asyncio.wait_for(task, timeout=WAIT)
     finally:
