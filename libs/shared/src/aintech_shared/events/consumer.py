@@ -1,8 +1,9 @@
 """At-least-once consumers: de-duplicated in the handler's transaction; outages waited out, poison
 dead-lettered.
 
-- A batch of one partition is handled in one transaction; if an event fails, the batch falls back
-  to one transaction per event, each retried with the shared backoff.
+- A fetch is handled in one transaction (its partitions one after the other, each in order), then
+  its offsets committed in one round trip; if an event fails, the fetch falls back to one
+  transaction per event up to it, each retried with the shared backoff.
 - A handler may take a batch (``ConsumerSpec.batch_handlers``): each run of consecutive claimed
   events of its type is given to it at once, in partition order, in the same transaction as the
   batch's processed-event claim, so it can write them in one statement. On failure the run falls
