@@ -8,12 +8,13 @@ import socket
 import uuid
 
 import httpx
+import uvicorn
 from prometheus_client import REGISTRY
 
 from aintech_contracts.events import EventData, dead_letter_topic
 from aintech_devtools.testing import ScratchSchema, find_event
 from aintech_shared.events.outbox import Outbox, OutboxRelay
-from aintech_shared.health import health_app
+from aintech_shared.health import EmbeddedServer, health_app
 
 from .conftest import create_topics
 
@@ -112,3 +113,30 @@ async def test_relay_against_unreachable_kafka_turns_healthz_503_naming_it_then_
         stop.set()
         await task
         await gate.close()
+
+
+async def test_the_embedded_health_server_answers_and_stops_when_told_to_exit() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = EmbeddedServer(
+        uvicorn.Config(
+            health_app([], "idle-worker"), host="127.0.0.1", port=port, log_config=None, lifespan="off"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            deadline = asyncio.get_running_loop().time() + 30
+            while not server.started:
+                assert asyncio.get_running_loop().time() < deadline, "the server did not start"
+                await asyncio.sleep(0.05)
+            answer = await client.get("/healthz")
+            assert answer.status_code == 200
+            assert "date" in answer.headers, "its Date header is kept as uvicorn keeps it"
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)  # it waits for the exit, not out its turns
+    finally:
+        if not task.done():
+            task.cancel()
+    assert server.should_exit

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
-from aintech_shared.events.routing import consumer_group
+from aintech_shared.events.routing import batched, consumer_group
 
 
 async def on_customer(session: AsyncSession, event: CloudEvent) -> None:
@@ -34,3 +36,17 @@ def test_an_event_type_routed_to_two_handlers_is_refused() -> None:
             "svc.crm",
             {"crm.customer": {"customer.created": on_customer}, "crm.other": {"customer.created": on_policy}},
         )
+
+
+async def on_customers(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+    return None
+
+
+def test_a_batched_handler_in_the_table_becomes_the_groups_batch_handler() -> None:
+    spec = consumer_group(
+        "svc.crm",
+        {"crm.customer": {"customer.created": batched(on_customers), "customer.deleted": on_customer}},
+    )
+    assert spec.handlers == {"customer.deleted": on_customer}
+    assert spec.batch_handlers == {"customer.created": on_customers}
+    assert spec.handles("customer.created") and list(spec.topics) == ["crm.customer"]

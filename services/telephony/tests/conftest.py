@@ -182,7 +182,11 @@ class Api(ServiceApi):
         event = CloudEvent.wrap(payload, type_=payload.event_type, source="core-crm", subject=None)
         db: Database = self.app.state.db
         async with db.sessionmaker() as session, session.begin():
-            await CRM_READ_MODEL.handlers[event.type](session, event)
+            batch = CRM_READ_MODEL.batch_handlers.get(event.type)
+            if batch is not None:
+                await batch(session, [event])
+            else:
+                await CRM_READ_MODEL.handlers[event.type](session, event)
 
     async def session(self) -> AsyncSession:
         db: Database = self.app.state.db

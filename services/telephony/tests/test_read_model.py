@@ -53,6 +53,7 @@ async def consumer(app: FastAPI, kafka_bootstrap: str) -> AsyncIterator[AIOKafka
         name=f"test-read-model-{uuid.uuid4().hex[:8]}",
         topics=CRM_READ_MODEL.topics,
         handlers=CRM_READ_MODEL.handlers,
+        batch_handlers=CRM_READ_MODEL.batch_handlers,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(
@@ -188,9 +189,86 @@ async def test_merged_customer_moves_open_claims_and_numbers_are_stored_in_e164(
     await api.webhook("incoming", inbound_params(sid, "+34612000888"))
     call = await api.row("SELECT customer_id FROM telephony.calls WHERE call_sid = :s", s=sid)
     assert call == {"customer_id": None}, "a deleted customer's number no longer identifies anyone"
-    assert set(CRM_READ_MODEL.handlers) >= {
-        "customer.created",
-        "customer.updated",
-        "customer.deleted",
-        "claim.paid",
-    }
+    assert all(
+        CRM_READ_MODEL.handles(kind)
+        for kind in ("customer.created", "customer.updated", "customer.deleted", "claim.paid")
+    )
+
+
+async def test_a_run_of_customer_events_in_one_statement_leaves_the_rows_one_by_one_would(
+    app: FastAPI,
+) -> None:
+    """The batch handlers against the per-event ones, on the same sequence for two sets of customers:
+    a creation, then updates out of order, repeated versions, several customers interleaved."""
+    from telephony.customers import consumers as read_model
+
+    db: Database = app.state.db
+
+    def sequence(ids: list[uuid.UUID]) -> tuple[list[CloudEvent], list[CloudEvent]]:
+        created = [
+            CloudEvent.wrap(p, type_=p.event_type, source="core-crm", subject=None)
+            for p in (CustomerCreated(**customer(cid, f"+3461{n}000000")) for n, cid in enumerate(ids))
+        ]
+        steps = [
+            (0, "vip", 3),
+            (1, "premium", 1),
+            (0, "standard", 2),
+            (1, "new", 1),
+            (0, "at_risk", 3),
+            (2, "prospect", 5),
+        ]
+        updated = [
+            CloudEvent.wrap(p, type_=p.event_type, source="core-crm", subject=None)
+            for p in (
+                CustomerUpdated(
+                    **customer(ids[n], f"+3461{n}000000", segment=segment),
+                    changed_fields=["segment"],
+                    version=v,
+                )
+                for n, segment, v in steps
+            )
+        ]
+        return created, updated
+
+    one_by_one, at_once = [uuid.uuid4() for _ in range(3)], [uuid.uuid4() for _ in range(3)]
+    try:
+        created, updated = sequence(one_by_one)
+        async with db.transaction() as session:
+            for event in created:
+                await read_model.customer_created(session, event)
+            for event in updated:
+                await read_model.customer_updated(session, event)
+        created, updated = sequence(at_once)
+        async with db.transaction() as session:
+            await read_model.customers_created(session, created)
+            await read_model.customers_updated(session, updated)
+
+        async def rows(ids: list[uuid.UUID]) -> list[tuple[Any, ...] | None]:
+            found = []
+            async with db.transaction() as session:
+                for cid in ids:
+                    row = (
+                        await session.execute(
+                            text(
+                                "SELECT first_name, phone, segment, status, version"
+                                " FROM telephony.customers WHERE customer_id = :c"
+                            ),
+                            {"c": cid},
+                        )
+                    ).first()
+                    found.append(tuple(row) if row else None)
+            return found
+
+        expected = await rows(one_by_one)
+        assert [r[2:] if r else None for r in expected] == [
+            ("at_risk", "active", 3),
+            ("new", "active", 1),
+            ("prospect", "active", 5),
+        ]
+        assert await rows(at_once) == expected
+    finally:
+        async with db.transaction() as session:
+            await session.execute(
+                text("DELETE FROM telephony.customers WHERE customer_id = ANY(:c)"),
+                {"c": one_by_one + at_once},
+            )

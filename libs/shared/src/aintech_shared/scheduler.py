@@ -61,19 +61,25 @@ def next_time_of_day(at: time) -> ColumnElement[Any]:
     return case((today > func.now(), today), else_=today + timedelta(days=1))
 
 
-async def run_job_if_due(db: Database, tables: MessagingTables, job: ScheduledJob) -> bool:
+async def run_job_if_due(
+    db: Database, tables: MessagingTables, job: ScheduledJob, *, known: bool = False
+) -> bool:
     """Run ``job`` if its period is due and no other replica holds it; True when it ran here.
 
     The job's row is locked with ``FOR UPDATE SKIP LOCKED`` for the whole run, so a replica that
     finds it locked skips it; the next due time advances in the same transaction as the job's work.
-    A job seen for the first time is due at once, or, with a time of day, at the next such hour.
+    A job seen for the first time is due at once, or, with a time of day, at the next such hour;
+    ``known`` (its row was just read) skips creating the row. The run is one transaction of three
+    statements around the job's own: its row locked, the job, its row moved on (``now()`` is the
+    transaction's start: the run's start time).
     """
     jobs = tables.scheduled_jobs
-    async with db.transaction() as session:
-        first = insert(jobs).values(name=job.name)
-        if job.at is not None:
-            first = first.values(next_run_at=next_time_of_day(job.at))
-        await session.execute(first.on_conflict_do_nothing())
+    if not known:
+        async with db.transaction() as session:
+            first = insert(jobs).values(name=job.name)
+            if job.at is not None:
+                first = first.values(next_run_at=next_time_of_day(job.at))
+            await session.execute(first.on_conflict_do_nothing())
     try:
         async with db.transaction() as session:
             row = (
@@ -85,16 +91,14 @@ async def run_job_if_due(db: Database, tables: MessagingTables, job: ScheduledJo
             ).first()
             if row is None or row.next_run_at > row.now:
                 return False
-            await session.execute(
-                update(jobs).where(jobs.c.name == job.name).values(last_started_at=func.now())
-            )
             await job.func(session)
             await session.execute(
                 update(jobs)
                 .where(jobs.c.name == job.name)
                 .values(
                     next_run_at=job.next_run(),
-                    last_finished_at=func.now(),
+                    last_started_at=func.now(),
+                    last_finished_at=func.clock_timestamp(),
                     last_error=None,
                     runs=jobs.c.runs + 1,
                 )
@@ -114,10 +118,11 @@ async def run_job_if_due(db: Database, tables: MessagingTables, job: ScheduledJo
 
 async def _due(
     db: Database, tables: MessagingTables, jobs: Sequence[ScheduledJob]
-) -> tuple[list[ScheduledJob], float | None]:
+) -> tuple[list[ScheduledJob], set[str], float | None]:
     """The jobs due now, or without a row yet, in one read of their rows (a job found due may
-    still be running on another replica: :func:`run_job_if_due` decides under its lock); and the
-    seconds until the earliest of the others is due (None when every job is due now)."""
+    still be running on another replica: :func:`run_job_if_due` decides under its lock); the names
+    of the jobs with a row; and the seconds until the earliest of the others is due (None when
+    every job is due now)."""
     rows = tables.scheduled_jobs
     async with db.transaction() as session:
         found = await session.execute(
@@ -127,16 +132,16 @@ async def _due(
         left: dict[str, float] = {str(name): float(sec) for name, sec in found if name in mine}
     due = [job for job in jobs if left.get(job.name, 0.0) <= 0]
     waiting = [seconds for seconds in left.values() if seconds > 0]
-    return due, min(waiting) if waiting else None
+    return due, set(left), min(waiting) if waiting else None
 
 
 async def _tick(db: Database, tables: MessagingTables, jobs: Sequence[ScheduledJob]) -> float | None:
     """Run every due job once; returns the seconds until a job may next be due (None: unknown).
     Raises when the database cannot be reached (a job's own failure is recorded on its row and
     retried at its next due time). An idle tick is one query, not two transactions per job."""
-    due, until_next = await _due(db, tables, jobs)
+    due, known, until_next = await _due(db, tables, jobs)
     for job in due:
-        await run_job_if_due(db, tables, job)
+        await run_job_if_due(db, tables, job, known=job.name in known)
         # Ran here, or held by another replica (which moves it on by its period when it is done),
         # or failed (retried within a minute): not due again sooner than that.
         soonest = min(job.every, timedelta(minutes=1)).total_seconds()

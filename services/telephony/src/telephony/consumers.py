@@ -25,7 +25,7 @@ from aintech_contracts.events.crm import (
     CustomerUpdated,
 )
 from aintech_shared.events.consumer import ConsumerSpec
-from aintech_shared.events.routing import consumer_group
+from aintech_shared.events.routing import batched, consumer_group
 from telephony.agents.consumers import account_handlers
 from telephony.core.runtime import Runtime
 from telephony.customers import consumers as read_model
@@ -34,8 +34,9 @@ CRM_READ_MODEL = consumer_group(
     "telephony.crm-read-model",
     {
         CUSTOMER_TOPIC: {
-            CustomerCreated.event_type: read_model.customer_created,
-            CustomerUpdated.event_type: read_model.customer_updated,
+            # Runs of creations and updates are one statement each (same rows as one by one).
+            CustomerCreated.event_type: batched(read_model.customers_created),
+            CustomerUpdated.event_type: batched(read_model.customers_updated),
             CustomerDeleted.event_type: read_model.customer_deleted,
         },
         CLAIM_TOPIC: {

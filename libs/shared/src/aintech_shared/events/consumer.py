@@ -1,8 +1,9 @@
 """At-least-once consumers: de-duplicated in the handler's transaction; outages waited out, poison
 dead-lettered.
 
-- A batch of one partition is handled in one transaction; if an event fails, the batch falls back
-  to one transaction per event, each retried with the shared backoff.
+- A fetch is handled in one transaction (its partitions one after the other, each in order), then
+  its offsets committed in one round trip; if an event fails, the fetch falls back to one
+  transaction per event up to it, each retried with the shared backoff.
 - A handler may take a batch (``ConsumerSpec.batch_handlers``): each run of consecutive claimed
   events of its type is given to it at once, in partition order, in the same transaction as the
   batch's processed-event claim, so it can write them in one statement. On failure the run falls
@@ -80,6 +81,7 @@ class _Outage(Exception):
         super().__init__(describe(cause))
         self.offset = offset
         self.cause = cause
+        self.done = 0  # records of the list being handled that were committed before it
 
 
 class _Reconnect(Exception):
@@ -105,14 +107,15 @@ class ConsumerSpec:
     again only after it returns, so this bounds the delay an event can wait in Kafka (aiokafka's
     default, 0.5 s, put the commit-to-effect p50 near 400 ms under load; 0.1 s keeps an idle
     consumer at ten empty fetches a second). ``session_timeout`` is how long the group waits for a
-    member's heartbeat (sent every third of it, at most every 3 s) before it drops the member and
+    member's heartbeat (sent every quarter of it, at most every 5 s) before it drops the member and
     rebalances: it bounds how soon a crashed replica's partitions move on, and a process whose
     event loop is starved for longer (a test run on a loaded machine) loses its partitions.
     ``idle_fetch_max_wait`` replaces ``fetch_max_wait`` once nothing has arrived for
-    ``idle_after`` seconds, until records arrive again: an idle consumer makes two empty fetches a
-    second instead of ten. A record arriving ends the broker's wait at once, so the first event
-    after a quiet spell is not delayed; only an event that arrives for the same partition while
-    that first one is being handled may wait up to ``idle_fetch_max_wait``.
+    ``idle_after`` seconds, until records arrive again, and the consumer's own poll waits as long
+    (or until ``stop``): an idle consumer makes one empty fetch and one turn of its loop every
+    5 s instead of ten fetches and two turns a second. It adds no latency: a record arriving ends
+    the broker's wait at once, and the fetch after it is built with ``fetch_max_wait`` again
+    (the consumer switches back as the poll returns the record, before aiokafka sends the next).
     """
 
     name: str
@@ -125,7 +128,7 @@ class ConsumerSpec:
     max_poll_interval: float = 300.0
     fetch_max_wait: float = 0.1
     session_timeout: float = 20.0
-    idle_fetch_max_wait: float = 0.5
+    idle_fetch_max_wait: float = 5.0
     idle_after: float = 2.0
     batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
 
@@ -176,6 +179,11 @@ def event_type_of(value: bytes | None) -> str:
     return kind[:200] if isinstance(kind, str) and kind else "malformed"
 
 
+def _next_offsets(records: Sequence[Record]) -> dict[TopicPartition, int]:
+    """The offset to commit for each partition of ``records`` (in order): after its last one."""
+    return {TopicPartition(record.topic, record.partition): record.offset + 1 for record in records}
+
+
 class EventConsumer:
     """Runs one ConsumerSpec against Kafka and the service's database."""
 
@@ -197,6 +205,7 @@ class EventConsumer:
         self.max_records = max_records
         self._claim_statement: ReturningInsert[tuple[str]] | None = None
         self._handled_types = frozenset(spec.handlers) | frozenset(spec.batch_handlers)
+        self.idle = False  # no record for ``spec.idle_after``: polling with the idle fetch wait
         self.health = LoopHealth(
             f"consumer:{spec.name}", max_failures=max_failures, stall_seconds=stall_seconds
         )
@@ -241,9 +250,11 @@ class EventConsumer:
             auto_offset_reset="earliest",
             client_id=f"aintech-{self.spec.name}",
             session_timeout_ms=int(self.spec.session_timeout * 1000),
-            heartbeat_interval_ms=int(min(3.0, self.spec.session_timeout / 3) * 1000),
+            heartbeat_interval_ms=int(min(5.0, self.spec.session_timeout / 4) * 1000),
             max_poll_interval_ms=int(self.spec.max_poll_interval * 1000),
             fetch_max_wait_ms=int(self.spec.fetch_max_wait * 1000),
+            # aiokafka's default (40 s), or longer than a held fetch (else it gives up on it).
+            request_timeout_ms=int(max(40.0, self.spec.idle_fetch_max_wait + 30.0) * 1000),
         )
         consumer.subscribe(list(self.spec.topics), listener=_CountAssignments(self.spec.name))
         producer = new_producer(self.bootstrap, client_id=f"aintech-{self.spec.name}-dlq")
@@ -254,11 +265,16 @@ class EventConsumer:
             log.info("consumer_started", consumer=self.spec.name, topics=list(self.spec.topics))
             loop = asyncio.get_running_loop()
             last_records = loop.time()
+            idle = self.idle = False
             while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                if idle:
+                    batch = await self._poll_idle(consumer, stop)
+                else:
+                    batch = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                 if batch:
                     last_records = loop.time()
-                self._set_fetch_wait(consumer, idle=loop.time() - last_records >= self.spec.idle_after)
+                idle = self.idle = loop.time() - last_records >= self.spec.idle_after
+                self._set_fetch_wait(consumer, idle=idle)
                 self._report_lag(consumer, batch)
                 if batch:
                     count = sum(len(records) for records in batch.values())
@@ -273,6 +289,27 @@ class EventConsumer:
         finally:
             await asyncio.gather(consumer.stop(), producer.stop(), return_exceptions=True)
 
+    async def _poll_idle(
+        self, consumer: AIOKafkaConsumer, stop: asyncio.Event
+    ) -> Mapping[TopicPartition, list[Record]]:
+        """An idle consumer's poll: records as soon as they come, else after the idle fetch wait
+        (bounded by a quarter of the stall time, so health sees the loop turn), or nothing once
+        ``stop`` is set (a cancelled poll leaves fetched records in aiokafka's buffer)."""
+        timeout = min(self.spec.idle_fetch_max_wait, self.health.stall_seconds / 4)
+        poll = asyncio.ensure_future(
+            consumer.getmany(timeout_ms=max(1, int(timeout * 1000)), max_records=self.max_records)
+        )
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({poll, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not poll.done():
+                poll.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poll
+        return {} if poll.cancelled() else poll.result()
+
     def _set_fetch_wait(self, consumer: AIOKafkaConsumer, *, idle: bool) -> None:
         """How long the broker may hold this consumer's next empty fetch (aiokafka reads it from
         its fetcher for each request it builds; the option is fixed at construction otherwise)."""
@@ -280,6 +317,10 @@ class EventConsumer:
         fetcher = getattr(consumer, "_fetcher", None)
         if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
             fetcher._fetch_max_wait_ms = int(wait * 1000)
+
+    def _count_records(self, records: Sequence[Record]) -> None:
+        for record in records:
+            CONSUMER_RECORDS.labels(self.spec.name, record.topic).inc()
 
     def _count(self, event_type: str, outcome: str) -> None:
         CONSUMED.labels(self.spec.name, bounded_event_type(event_type, self._handled_types), outcome).inc()
@@ -349,24 +390,25 @@ class EventConsumer:
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
                     await self._probe_database()
-                # Offsets are committed once for every partition handled (one round trip to
-                # Kafka), after their transactions; before an outage is waited out too.
-                handled: dict[TopicPartition, int] = {}
-                for tp in list(pending):
-                    records = pending[tp]
-                    try:
-                        await self._process_partition(records, producer, stop)
-                    except _Outage as outage:
-                        pending[tp] = [r for r in records if r.offset >= outage.offset]
-                        if handled:
-                            with contextlib.suppress(KafkaError):  # else redelivered, de-duplicated
-                                await self._commit(consumer, handled)
-                        raise
-                    handled[tp] = records[-1].offset + 1
-                    CONSUMER_RECORDS.labels(self.spec.name, tp.topic).inc(len(records))
-                    del pending[tp]
-                if handled:
-                    await self._commit(consumer, handled)
+                # The fetch's partitions one after the other, in one transaction when all goes
+                # well; offsets committed once (one round trip to Kafka) after the database
+                # commit, and before an outage is waited out for what was handled.
+                records = [record for partition in pending.values() for record in partition]
+                try:
+                    await self._process_records(records, producer, stop)
+                except _Outage as outage:
+                    handled = _next_offsets(records[: outage.done])
+                    self._count_records(records[: outage.done])
+                    pending.clear()
+                    for record in records[outage.done :]:
+                        pending.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+                    if handled:
+                        with contextlib.suppress(KafkaError):  # else redelivered, de-duplicated
+                            await self._commit(consumer, handled)
+                    raise
+                self._count_records(records)
+                await self._commit(consumer, _next_offsets(records))
+                pending.clear()
         if self.health.consecutive_failures:
             log.info("consumer_outage_over", consumer=self.spec.name)
 
@@ -396,92 +438,105 @@ class EventConsumer:
 
     # --- one partition's records ------------------------------------------------------------
 
-    async def _process_partition(self, records: list[Record], producer: Any, stop: asyncio.Event) -> None:
-        """Handle one partition's records in order.
+    async def _process_records(self, records: list[Record], producer: Any, stop: asyncio.Event) -> None:
+        """Handle a fetch's records in order (its partitions one after the other).
 
-        The happy path handles the whole batch in one transaction (one commit per batch), its
-        events claimed as processed by one statement before the handlers run in order (a batch
-        handler once per run of consecutive events of its type). If an event fails (or a record is
-        not a CloudEvent), that transaction rolls back as a whole, and the events up to and
-        including the failing one (for a batch handler, the end of its run) are handled one
-        transaction each through :meth:`_process`, with retries and dead-lettering; the rest of
-        the batch then continues. Per-partition order is kept, and a rolled-back event runs again,
-        which at-least-once handlers tolerate anyway. An outage raises ``_Outage`` at the first
-        record not yet handled.
+        The happy path handles them all in one transaction (:meth:`_apply_at_once`). If an event
+        fails (or a record is not a CloudEvent), that transaction rolls back as a whole, and the
+        records up to and including the failing one (for a batch handler, the end of its run) are
+        handled one transaction each through :meth:`_process`, with retries and dead-lettering;
+        the rest then continues, at once again. Per-partition order is kept, and a rolled-back
+        event runs again, which at-least-once handlers tolerate anyway. An outage raises
+        ``_Outage`` whose ``done`` counts the records committed before it.
         """
-        pending = records
-        while pending:
-            failed_at: int | None = None
-            outcomes: list[tuple[str, str]] = []
-            events: list[CloudEvent] = []
-            for index, record in enumerate(pending):
-                try:
-                    events.append(parse_message(record))
-                except MalformedMessage:
-                    failed_at = index  # handled (dead-lettered) by the fallback below
-                    break
+        done = 0
+        try:
+            while done < len(records):
+                pending = records[done:]
+                failed_at, outcomes = await self._apply_at_once(pending)
+                if failed_at is None:
+                    for event_type, outcome in outcomes:
+                        self._count(event_type, outcome)
+                    return
+                for record in pending[: failed_at + 1]:
+                    await self._process(record, producer, stop)
+                    done += 1
+        except _Outage as outage:
+            outage.done = done
+            raise
+
+    async def _apply_at_once(self, records: Sequence[Record]) -> tuple[int | None, list[tuple[str, str]]]:
+        """Handle ``records`` in one transaction: their events claimed as processed by one
+        statement, then the handlers in order (a batch handler once per run of consecutive events
+        of its type, which may span partitions when ``records`` does: each partition's events stay
+        in their order). Returns ``(None, outcomes)`` once committed, or, after a rollback, the
+        index up to which the caller should handle records one by one (the failing record, or the
+        end of the failing run) and no outcomes. An outage raises ``_Outage`` at the first record:
+        nothing of ``records`` is committed."""
+        failed_at: int | None = None
+        outcomes: list[tuple[str, str]] = []
+        events: list[CloudEvent] = []
+        for index, record in enumerate(records):
             try:
-                if failed_at is not None:
-                    raise MalformedMessage("a record of the batch is not a CloudEvent")
-                async with self.db.transaction() as session:
-                    failed_at = 0  # a failing claim falls back record by record
-                    claimed = await self._claim_many(session, events)
-                    index = 0
-                    while index < len(events):
-                        event = events[index]
-                        failed_at = index
-                        if not self.spec.handles(event.type):
-                            outcomes.append((event.type, "ignored"))
-                            index += 1
-                            continue
-                        if event.id not in claimed:  # processed before, or earlier in this batch
-                            outcomes.append((event.type, "duplicate"))
-                            index += 1
-                            continue
-                        claimed.discard(event.id)
-                        batch_handler = self.spec.batch_handlers.get(event.type)
-                        if batch_handler is None:
-                            token = correlation_id_var.set(event.correlationid or event.id)
-                            try:
-                                await self._run_handler(session, event, self.spec.handlers[event.type])
-                            finally:
-                                correlation_id_var.reset(token)
-                            outcomes.append((event.type, "handled"))
-                            index += 1
-                            continue
-                        # A run: this event and the next ones of its type, duplicates skipped.
-                        run = [event]
+                events.append(parse_message(record))
+            except MalformedMessage:
+                failed_at = index  # handled (dead-lettered) by the caller's fallback
+                break
+        try:
+            if failed_at is not None:
+                raise MalformedMessage("a record of the batch is not a CloudEvent")
+            async with self.db.transaction() as session:
+                failed_at = 0  # a failing claim falls back record by record
+                claimed = await self._claim_many(session, events)
+                index = 0
+                while index < len(events):
+                    event = events[index]
+                    failed_at = index
+                    if not self.spec.handles(event.type):
+                        outcomes.append((event.type, "ignored"))
                         index += 1
-                        while index < len(events) and events[index].type == event.type:
-                            following = events[index]
-                            if following.id in claimed:
-                                claimed.discard(following.id)
-                                run.append(following)
-                            else:
-                                outcomes.append((following.type, "duplicate"))
-                            index += 1
-                        failed_at = index - 1  # a failing run falls back up to its end
+                        continue
+                    if event.id not in claimed:  # processed before, or earlier in this batch
+                        outcomes.append((event.type, "duplicate"))
+                        index += 1
+                        continue
+                    claimed.discard(event.id)
+                    batch_handler = self.spec.batch_handlers.get(event.type)
+                    if batch_handler is None:
                         token = correlation_id_var.set(event.correlationid or event.id)
                         try:
-                            await self._run_batch_handler(session, run, batch_handler)
+                            await self._run_handler(session, event, self.spec.handlers[event.type])
                         finally:
                             correlation_id_var.reset(token)
-                        outcomes.extend((item.type, "handled") for item in run)
-                    failed_at = None
-            except Exception as exc:
-                if is_outage(exc) or failed_at is None:
-                    # Nothing of this batch is known to be committed: resume at its first record.
-                    raise _Outage(pending[0].offset, exc) from exc
-                log.info(
-                    "batch_fallback", consumer=self.spec.name, failed_at=failed_at, error=repr(exc)[:300]
-                )
-            if failed_at is None:
-                for event_type, outcome in outcomes:
-                    self._count(event_type, outcome)
-                return
-            for record in pending[: failed_at + 1]:
-                await self._process(record, producer, stop)
-            pending = pending[failed_at + 1 :]
+                        outcomes.append((event.type, "handled"))
+                        index += 1
+                        continue
+                    # A run: this event and the next ones of its type, duplicates skipped.
+                    run = [event]
+                    index += 1
+                    while index < len(events) and events[index].type == event.type:
+                        following = events[index]
+                        if following.id in claimed:
+                            claimed.discard(following.id)
+                            run.append(following)
+                        else:
+                            outcomes.append((following.type, "duplicate"))
+                        index += 1
+                    failed_at = index - 1  # a failing run falls back up to its end
+                    token = correlation_id_var.set(event.correlationid or event.id)
+                    try:
+                        await self._run_batch_handler(session, run, batch_handler)
+                    finally:
+                        correlation_id_var.reset(token)
+                    outcomes.extend((item.type, "handled") for item in run)
+                failed_at = None
+        except Exception as exc:
+            if is_outage(exc) or failed_at is None:
+                # Nothing of this batch is known to be committed: resume at its first record.
+                raise _Outage(records[0].offset, exc) from exc
+            log.info("batch_fallback", consumer=self.spec.name, failed_at=failed_at, error=repr(exc)[:300])
+            return failed_at, []
+        return None, outcomes
 
     async def _process(self, record: Record, producer: Any, stop: asyncio.Event) -> None:
         """Handle one record in its own transaction, retrying a failing handler, or dead-letter it."""

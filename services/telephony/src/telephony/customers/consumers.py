@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.envelope import CloudEvent
@@ -44,6 +46,18 @@ async def customer_created(session: AsyncSession, event: CloudEvent) -> None:
 async def customer_updated(session: AsyncSession, event: CloudEvent) -> None:
     data = event.data_as(CustomerUpdated)
     await repository.upsert(session, _customer_values(data), version=data.version)
+
+
+async def customers_created(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+    """A run of creations in one statement (the same rows as :func:`customer_created` each)."""
+    rows = [(_customer_values(event.data_as(CustomerCreated)), 0) for event in events]
+    await repository.upsert_many(session, rows)
+
+
+async def customers_updated(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+    """A run of updates in one statement (the same rows as :func:`customer_updated` each)."""
+    updates = [event.data_as(CustomerUpdated) for event in events]
+    await repository.upsert_many(session, [(_customer_values(data), data.version) for data in updates])
 
 
 async def customer_deleted(session: AsyncSession, event: CloudEvent) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,30 @@ async def upsert(session: AsyncSession, values: dict[str, Any], *, version: int)
     """Insert or refresh a customer; an older version never overwrites a newer one."""
     stmt = insert(Customer).values(**values, version=version, updated_at=func.now())
     update: dict[str, Any] = {k: stmt.excluded[k] for k in (*values.keys(), "version") if k != "customer_id"}
+    update["updated_at"] = func.now()
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["customer_id"], set_=update, where=Customer.version <= stmt.excluded.version
+        )
+    )
+
+
+async def upsert_many(session: AsyncSession, rows: Sequence[tuple[dict[str, Any], int]]) -> None:
+    """:func:`upsert` of each ``(values, version)`` in order, in one statement: per customer only
+    the row that the one-by-one upserts would leave (the highest version, the latest of equal
+    ones), since one statement may not write a row twice."""
+    final: dict[Any, tuple[dict[str, Any], int]] = {}
+    for values, version in rows:
+        kept = final.get(values["customer_id"])
+        if kept is None or version >= kept[1]:
+            final[values["customer_id"]] = (values, version)
+    if not final:
+        return
+    stmt = insert(Customer).values(
+        [{**values, "version": version, "updated_at": func.now()} for values, version in final.values()]
+    )
+    columns = next(iter(final.values()))[0].keys()
+    update: dict[str, Any] = {k: stmt.excluded[k] for k in (*columns, "version") if k != "customer_id"}
     update["updated_at"] = func.now()
     await session.execute(
         stmt.on_conflict_do_update(
