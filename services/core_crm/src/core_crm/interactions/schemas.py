@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aintech_shared.jsontypes import JsonInt
 from core_crm.core.types import Instant, JsonObject, LongText, Str50, Str100, Str255, Tags, Url
 from core_crm.interactions.models import Direction, InteractionType
 
@@ -37,7 +38,7 @@ class InteractionCreate(BaseModel):
     subject: Str255 | None = None
     description: LongText | None = None
     outcome: Str100 | None = None
-    duration: int | None = Field(default=None, ge=0, le=86_400, description="Seconds (calls, meetings).")
+    duration: JsonInt | None = Field(default=None, ge=0, le=86_400, description="Seconds (calls, meetings).")
     recording_url: Url | None = None
     call_sid: Str100 | None = None
     policy_id: uuid.UUID | None = None
