@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from ai_fraud.rules.conditions import ConditionError, parse
-from aintech_shared.jsontypes import JsonInt
+from aintech_shared.jsontypes import JSON_INTEGER, JsonInt
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{2,59}$")]
 Name = Annotated[
@@ -48,9 +48,9 @@ class RuleUpdate(BaseModel):
     name_es: Name | None = None
     name_en: Name | None = None
     condition: dict[str, Any] | None = None
-    weight: JsonInt | None = Field(default=None, ge=1, le=100)
-    expected_version: JsonInt | None = Field(
-        default=None, ge=1, description="Refuse (409) unless the rule is at this version."
+    weight: Annotated[int, Field(ge=1, le=100), JSON_INTEGER] | None = None
+    expected_version: Annotated[int, Field(ge=1), JSON_INTEGER] | None = Field(
+        default=None, description="Refuse (409) unless the rule is at this version."
     )
 
     @field_validator("condition")
