@@ -64,6 +64,49 @@ async def test_an_invalid_rule_is_refused_with_the_reason_and_not_stored(api: Ap
     assert "bad_rule" not in codes
 
 
+@pytest.mark.parametrize(
+    ("wrong", "field"),
+    [({"enabled": 0}, "enabled"), ({"enabled": "true"}, "enabled"), ({"weight": True}, "weight")],
+)
+async def test_a_rule_is_on_by_a_boolean_and_weighed_by_a_number(
+    api: Api, wrong: dict[str, object], field: str
+) -> None:
+    """Found by the contract run's coverage phase: `"enabled": 0` made a disabled rule (pydantic's
+    lax bool), where the document says boolean; `"weight": true` would weigh 1 point."""
+    body = {
+        "code": "typed_rule",
+        "name_es": "Tipada",
+        "name_en": "Typed",
+        "weight": 10,
+        "condition": {"feature": "claimed_amount", "op": "gt", "value": 1000},
+        **wrong,
+    }
+    response = await api.call("POST", "/rules", json=body, expect=422)
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in response.text
+    codes = [r["code"] for r in (await api.call("GET", "/rules", expect=200)).json()]
+    assert "typed_rule" not in codes
+
+
+async def test_a_rule_edit_takes_numbers_not_booleans(api: Api) -> None:
+    body = {
+        "code": "edited_rule",
+        "name_es": "Editada",
+        "name_en": "Edited",
+        "weight": 10,
+        "condition": {"feature": "claimed_amount", "op": "gt", "value": 1000},
+    }
+    created = (await api.call("POST", "/rules", json=body, expect=201)).json()
+    await api.call("PATCH", f"/rules/{created['id']}", json={"weight": True}, expect=422)
+    await api.call(
+        "PATCH", f"/rules/{created['id']}", json={"weight": 5, "expected_version": True}, expect=422
+    )
+    kept = (await api.call("GET", f"/rules/{created['id']}", expect=200)).json()
+    assert (kept["weight"], kept["version"]) == (10, 1)
+    edited = await api.call("PATCH", f"/rules/{created['id']}", json={"weight": 20.0}, expect=200)
+    assert edited.json()["weight"] == 20
+
+
 async def test_agents_and_customers_cannot_touch_rules(api: Api) -> None:
     await api.call("GET", "/rules", headers=api.auth(Role.agent), expect=403)
     await api.call("GET", "/rules", headers=api.auth(Role.customer), expect=403)

@@ -670,3 +670,51 @@ async def test_a_new_workflow_is_on_or_off_by_a_boolean_not_a_number(api: Api) -
         "POST", "/workflows", json={**body, "active": False}, headers=api.supervisor, expect=201
     )
     assert made.json()["active"] is False
+
+
+@pytest.mark.parametrize(
+    ("step", "field"),
+    [
+        ({"type": "create_task", "title": "t", "due_in_hours": False}, "due_in_hours"),
+        ({"type": "create_task", "title": "t", "due_in_hours": "48"}, "due_in_hours"),
+        ({"type": "wait_duration", "seconds": True}, "seconds"),
+        ({"type": "wait_duration", "seconds": 60, "retry": {"max_attempts": True}}, "max_attempts"),
+        ({"type": "wait_duration", "seconds": 60, "retry": {"backoff_seconds": "30"}}, "backoff_seconds"),
+        ({"type": "call_webhook", "url": "https://hooks.example.com/x", "timeout_seconds": True}, "timeout"),
+        ({"type": "call_webhook", "url": "https://hooks.example.com/x", "timeout_seconds": "5"}, "timeout"),
+    ],
+)
+async def test_a_step_number_is_a_json_number_not_a_boolean_or_text(
+    api: Api, step: dict[str, Any], field: str
+) -> None:
+    """Found by the contract run's coverage phase: `"due_in_hours": false` was stored as a task due
+    now (pydantic's lax int reads false as 0), where the document says integer. Each step's numbers
+    now take exactly what the document states, on create and on a new definition alike."""
+    body = {"name": "wf-typed", "trigger": {"type": "manual"}, "steps": [step]}
+    refused = await api.call("POST", "/workflows", json=body, headers=api.supervisor, expect=422)
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert field in refused.text
+    wf = await _workflow(api, [{"type": "wait_duration", "seconds": 60}])
+    await api.call(
+        "PUT",
+        f"/workflows/{wf['id']}/definition",
+        json={"trigger": {"type": "manual"}, "steps": [step]},
+        headers=api.supervisor,
+        expect=422,
+    )
+    listed = (await api.call("GET", "/workflows", params={"limit": 100}, expect=200)).json()["items"]
+    assert [w["id"] for w in listed if w["name"] == "wf-typed"] == []
+
+
+async def test_a_step_number_may_be_written_with_a_zero_fraction(api: Api) -> None:
+    """JSON Schema's integer is a number without a fractional part: 48.0 is 48 hours."""
+    wf = await _workflow(
+        api,
+        [
+            {"type": "create_task", "title": "t", "due_in_hours": 48.0, "retry": {"max_attempts": 2.0}},
+            {"type": "call_webhook", "url": "https://hooks.example.com/x", "timeout_seconds": 5},
+        ],
+    )
+    steps = wf["definition"]["steps"]
+    assert steps[0]["due_in_hours"] == 48 and steps[0]["retry"]["max_attempts"] == 2
+    assert steps[1]["timeout_seconds"] == 5

@@ -190,6 +190,29 @@ async def test_bad_input_is_a_problem_naming_the_field(api: Api) -> None:
     await api.call("GET", f"/{uuid.uuid4()}", expect=404)
 
 
+async def test_a_risk_is_priced_on_the_types_its_schema_states(api: Api) -> None:
+    """`"garage": 0` was priced as no garage and `"km_per_year": true` as one kilometre (pydantic's
+    lax mode), where the document says boolean and integer; a date was taken as a number of seconds.
+    Each is refused now, naming the field; a whole number written as 20.0 is still 20."""
+    cases: list[tuple[dict[str, Any], str]] = [
+        (_calc(garage=0), "risk.auto.garage"),
+        (_calc(garage="true"), "risk.auto.garage"),
+        (_calc(km_per_year=True), "risk.auto.km_per_year"),
+        (_calc(vehicle_age="3"), "risk.auto.vehicle_age"),
+        ({**_calc(), "effective_date": 1772323200}, "effective_date"),
+    ]
+    for body, field in cases:
+        response = await api.call("POST", "/calculate", json=body, expect=422)
+        assert field in [e["field"] for e in response.json()["errors"]], (field, response.json())
+        compare = {"risk": body["risk"], "effective_date": body["effective_date"]}
+        response = await api.call("POST", "/compare", json=compare, expect=422)
+        assert field in [e["field"] for e in response.json()["errors"]], (field, response.json())
+    as_float = _calc(driver_age=float(AUTO_RISK["driver_age"]))
+    whole = (await api.call("POST", "/calculate", json=as_float, expect=201)).json()
+    exact = (await api.call("POST", "/calculate", json=_calc(), expect=201)).json()
+    assert whole["offer"] == exact["offer"]
+
+
 async def test_quoting_needs_the_permission_and_tariffs_need_rates_manage(api: Api) -> None:
     await api.call("POST", "/calculate", json=_calc(), headers=api.auth(Role.customer), expect=403)
     await api.call("POST", "/calculate", json=_calc(), headers={}, expect=401)

@@ -47,5 +47,7 @@ def _in_utc(value: datetime) -> datetime:
 
 # An instant with a time zone, in UTC once parsed.
 Instant = Annotated[AwareDatetime, BeforeValidator(_date_time_text), AfterValidator(_in_utc)]
+# An instant with the time zone it was sent with (kept: where a local hour of day means something).
+ZonedInstant = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
 # A calendar day.
 Day = Annotated[date, BeforeValidator(_date_text)]

@@ -4,6 +4,11 @@ Pydantic's lax ``int`` also takes ``true``/``false`` and numeric text (``"7"``),
 ``"type": "integer"`` refuses; its strict ``int`` refuses ``7.0``, which JSON Schema calls an
 integer (a number without a fractional part). ``JsonInt`` takes exactly JSON Schema's integers.
 A boolean is ``StrictBool`` (``true`` or ``false``, not ``0`` or ``"yes"``).
+
+Bounds on an optional integer (or one inside a list or a mapping) go before the validator:
+``Annotated[int, Field(ge=1), JSON_INTEGER] | None``. Written after it (``JsonInt | None =
+Field(ge=1)``, ``Annotated[JsonInt, Field(ge=1)]``) pydantic still enforces them but writes them in
+the document as ``"ge": 1``, which JSON Schema ignores: the document would state no bound at all.
 """
 
 from __future__ import annotations
@@ -19,4 +24,6 @@ def _json_integer(value: Any) -> Any:
     return value  # pydantic's int then takes 7 and 7.0, and refuses 7.5
 
 
-JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+# The validator alone, for bounds stated before it (see above).
+JSON_INTEGER = BeforeValidator(_json_integer)
+JsonInt = Annotated[int, JSON_INTEGER]

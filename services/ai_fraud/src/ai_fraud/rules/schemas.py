@@ -7,9 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from ai_fraud.rules.conditions import ConditionError, parse
+from aintech_shared.jsontypes import JSON_INTEGER, JsonInt
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{2,59}$")]
 Name = Annotated[
@@ -33,10 +34,10 @@ class RuleCreate(BaseModel):
     name_es: Name
     name_en: Name
     condition: dict[str, Any] = Field(json_schema_extra={"example": EXAMPLE})
-    weight: int = Field(
+    weight: JsonInt = Field(
         ge=1, le=100, description="Points the rule adds when it fires (combined, capped at 100)."
     )
-    enabled: bool = True
+    enabled: StrictBool = True
 
     _check = field_validator("condition")(_valid_condition)
 
@@ -47,9 +48,9 @@ class RuleUpdate(BaseModel):
     name_es: Name | None = None
     name_en: Name | None = None
     condition: dict[str, Any] | None = None
-    weight: int | None = Field(default=None, ge=1, le=100)
-    expected_version: int | None = Field(
-        default=None, ge=1, description="Refuse (409) unless the rule is at this version."
+    weight: Annotated[int, Field(ge=1, le=100), JSON_INTEGER] | None = None
+    expected_version: Annotated[int, Field(ge=1), JSON_INTEGER] | None = Field(
+        default=None, description="Refuse (409) unless the rule is at this version."
     )
 
     @field_validator("condition")

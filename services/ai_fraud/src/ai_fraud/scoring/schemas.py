@@ -7,7 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
+
+from aintech_shared.instants import ZonedInstant
 
 
 class DraftClaim(BaseModel):
@@ -18,9 +20,9 @@ class DraftClaim(BaseModel):
     customer_id: uuid.UUID | None = None
     policy_id: uuid.UUID | None = None
     claim_type: str = Field(min_length=1, max_length=50, pattern=r"^[^\x00]*$")
-    incident_date: datetime
+    incident_date: ZonedInstant
     claimed_amount: Decimal | None = Field(default=None, ge=0, le=Decimal("9999999999.99"), decimal_places=2)
-    attributes: dict[str, str | int | float | bool | list[str] | None] = Field(
+    attributes: dict[str, str | StrictInt | StrictFloat | StrictBool | list[str] | None] = Field(
         default_factory=dict, max_length=30
     )
 

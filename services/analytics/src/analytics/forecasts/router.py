@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from aintech_shared.errors import responses
+from aintech_shared.jsontypes import JsonInt
 from analytics.core.access import Reader
 from analytics.core.runtime import RuntimeDep
 from analytics.forecasts import service
@@ -20,10 +21,10 @@ ERRORS = responses((403, "Not allowed to read analytics"), (422, "A horizon or h
 class ForecastRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    horizon: int = Field(
+    horizon: JsonInt = Field(
         default=12, ge=1, le=24, description="Months to forecast after the last complete one."
     )
-    history_months: int = Field(
+    history_months: JsonInt = Field(
         default=60, ge=12, le=240, description="Complete months of history to learn from."
     )
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from core_crm.core.base import utcnow
 from core_crm.core.types import (
@@ -115,7 +115,7 @@ class NoteCreate(BaseModel):
     )
 
     body: LongText = Field(min_length=1)
-    internal: bool = Field(default=True, description="Internal notes are hidden from the customer.")
+    internal: StrictBool = Field(default=True, description="Internal notes are hidden from the customer.")
 
 
 class ClaimOut(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from core_crm.core.types import Instant, Omittable, Str100, Str500, Url
 
@@ -135,7 +135,7 @@ class ReplayRange(BaseModel):
 
     since: Instant
     until: Instant
-    only_failed: bool = False
+    only_failed: StrictBool = False
 
 
 class ReplayOut(BaseModel):

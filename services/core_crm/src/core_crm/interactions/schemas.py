@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aintech_shared.jsontypes import JSON_INTEGER
 from core_crm.core.types import Instant, JsonObject, LongText, Str50, Str100, Str255, Tags, Url
 from core_crm.interactions.models import Direction, InteractionType
 
@@ -37,7 +38,9 @@ class InteractionCreate(BaseModel):
     subject: Str255 | None = None
     description: LongText | None = None
     outcome: Str100 | None = None
-    duration: int | None = Field(default=None, ge=0, le=86_400, description="Seconds (calls, meetings).")
+    duration: Annotated[int, Field(ge=0, le=86_400), JSON_INTEGER] | None = Field(
+        default=None, description="Seconds (calls, meetings)."
+    )
     recording_url: Url | None = None
     call_sid: Str100 | None = None
     policy_id: uuid.UUID | None = None

@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictFloat, field_validator
 
+from aintech_shared.jsontypes import JsonInt
 from core_crm.core.types import JsonObject, LongText, Str50, Str100, Str255
 from core_crm.tasks.models import TaskPriority
 from core_crm.workflows.triggers import TRIGGER_EVENTS
@@ -90,8 +91,10 @@ Trigger = Annotated[ManualTrigger | EventTrigger | ScheduleTrigger, Field(discri
 
 
 class Retry(_Strict):
-    max_attempts: int = Field(default=3, ge=1, le=10)
-    backoff_seconds: int = Field(default=30, ge=1, le=3600, description="Doubles after each failed attempt.")
+    max_attempts: JsonInt = Field(default=3, ge=1, le=10)
+    backoff_seconds: JsonInt = Field(
+        default=30, ge=1, le=3600, description="Doubles after each failed attempt."
+    )
 
 
 class _Step(_Strict):
@@ -115,7 +118,7 @@ class CreateTask(_Step):
     description: LongText | None = None
     task_type: Str50 | None = None
     priority: TaskPriority = TaskPriority.medium
-    due_in_hours: int = Field(default=24, ge=0, le=24 * 366)
+    due_in_hours: JsonInt = Field(default=24, ge=0, le=24 * 366)
     assigned_to: Literal["customer_owner"] | uuid.UUID | None = "customer_owner"
 
 
@@ -150,7 +153,7 @@ class CallWebhook(_Step):
     method: Literal["POST", "PUT", "GET"] = "POST"
     headers: dict[Str100, Str255] = Field(default_factory=dict, max_length=10)
     body: JsonObject | None = Field(default=None, description="Default: the trigger data.")
-    timeout_seconds: float = Field(default=10, gt=0, le=30)
+    timeout_seconds: StrictFloat = Field(default=10, gt=0, le=30)
 
     @field_validator("url")
     @classmethod
@@ -163,7 +166,7 @@ class CallWebhook(_Step):
 
 class WaitDuration(_Step):
     type: Literal["wait_duration"]
-    seconds: int = Field(ge=1, le=30 * 24 * 3600, description="Up to 30 days; survives restarts.")
+    seconds: JsonInt = Field(ge=1, le=30 * 24 * 3600, description="Up to 30 days; survives restarts.")
 
 
 class ConditionCheck(_Step):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from aintech_shared.jsontypes import JSON_INTEGER, JsonInt
 
 Presence = Literal["online", "away", "offline"]
 
@@ -19,13 +21,13 @@ class PresenceIn(BaseModel):
     )
 
     status: Presence
-    capacity: int | None = Field(default=None, ge=1, le=100)
+    capacity: Annotated[int, Field(ge=1, le=100), JSON_INTEGER] | None = None
 
 
 class CapacityIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"capacity": 8}]})
 
-    capacity: int = Field(ge=1, le=100)
+    capacity: JsonInt = Field(ge=1, le=100)
 
 
 class AgentOut(BaseModel):

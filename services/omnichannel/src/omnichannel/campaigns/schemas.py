@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from aintech_shared.jsontypes import JSON_INTEGER
 from omnichannel.core.text import Name, Segment
 
 
@@ -42,7 +43,7 @@ class CampaignIn(BaseModel):
         default=None, description="Default: each customer's language."
     )
     variables: dict[str, str] = Field(default_factory=dict, max_length=20)
-    rate_per_minute: int | None = Field(default=None, ge=1, le=6000)
+    rate_per_minute: Annotated[int, Field(ge=1, le=6000), JSON_INTEGER] | None = None
 
     @field_validator("variables")
     @classmethod

@@ -94,7 +94,9 @@ class StaffMessageIn(BaseModel):
 
     user_id: uuid.UUID | None = Field(default=None, description="One user (an account the platform knows).")
     role: StaffRole | None = Field(default=None, description="Everyone with this staff role.")
-    everyone: bool = Field(default=False, description="Every member of staff (admins, supervisors, agents).")
+    everyone: StrictBool = Field(
+        default=False, description="Every member of staff (admins, supervisors, agents)."
+    )
     title: str | None = Field(
         default=None, max_length=200, description="Shown in bold; by default «Mensaje del equipo»."
     )

@@ -12,11 +12,14 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
 )
 
+from aintech_shared.instants import Day
+from aintech_shared.jsontypes import JsonInt
 from quote_engine.observed.schemas import ObservedPriceOut
 
 Money = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
@@ -26,15 +29,15 @@ PostalCode = Annotated[
 Frequency = Literal["annual", "semiannual", "quarterly", "monthly"]
 ProductCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 CoverCode = ProductCode
-SaneDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+SaneDate = Annotated[Day, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 
 
 class _Risk(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     postal_code: PostalCode = Field(description="Spanish postal code of the risk (rating zone).")
-    policies_held: int = Field(default=0, ge=0, le=50, description="Other policies the customer holds.")
-    claims_5y: int = Field(default=0, ge=0, le=50, description="Claims in the last five years.")
+    policies_held: JsonInt = Field(default=0, ge=0, le=50, description="Other policies the customer holds.")
+    claims_5y: JsonInt = Field(default=0, ge=0, le=50, description="Claims in the last five years.")
     payment_frequency: Frequency = "annual"
 
     def fields(self) -> dict[str, Decimal | bool | str]:
@@ -72,17 +75,17 @@ class AutoRisk(_Risk):
     )
 
     line: Literal["auto"]
-    driver_age: int = Field(ge=16, le=110)
-    years_licensed: int = Field(ge=0, le=95)
-    no_claims_years: int = Field(default=0, ge=0, le=95)
+    driver_age: JsonInt = Field(ge=16, le=110)
+    years_licensed: JsonInt = Field(ge=0, le=95)
+    no_claims_years: JsonInt = Field(default=0, ge=0, le=95)
     vehicle_type: Literal["car", "motorcycle"] = "car"
     vehicle_value: Decimal = Field(
         default=Decimal(0), ge=0, le=Decimal("2000000"), max_digits=12, decimal_places=2
     )
-    vehicle_power_hp: int = Field(ge=1, le=2000)
-    vehicle_age: int = Field(ge=0, le=100)
-    km_per_year: int = Field(ge=0, le=500000)
-    garage: bool = False
+    vehicle_power_hp: JsonInt = Field(ge=1, le=2000)
+    vehicle_age: JsonInt = Field(ge=0, le=100)
+    km_per_year: JsonInt = Field(ge=0, le=500000)
+    garage: StrictBool = False
     use: Literal["private", "commercial"] = "private"
 
     @field_validator("years_licensed")
@@ -127,9 +130,9 @@ class HomeRisk(_Risk):
     contents_capital: Decimal = Field(
         default=Decimal(0), ge=0, le=Decimal("5000000"), max_digits=12, decimal_places=2
     )
-    construction_year: int = Field(ge=1800, le=2100)
+    construction_year: JsonInt = Field(ge=1800, le=2100)
     home_type: Literal["apartment", "house", "chalet"] = "apartment"
-    alarm: bool = False
+    alarm: StrictBool = False
 
     def fields(self) -> dict[str, Decimal | bool | str]:
         out = super().fields()

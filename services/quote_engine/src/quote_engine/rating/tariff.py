@@ -12,7 +12,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+
+from aintech_shared.instants import Day
+from aintech_shared.jsontypes import JsonInt
 
 Line = Literal["auto", "home", "life", "health", "business"]
 LINES: tuple[str, ...] = ("auto", "home", "life", "health", "business")
@@ -24,7 +27,7 @@ Limit = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), max_digits=16, 
 Factor = Annotated[
     Decimal, Field(ge=Decimal("-100000"), le=Decimal("100000"), max_digits=14, decimal_places=6)
 ]
-Scalar = Decimal | bool | str
+Scalar = Decimal | StrictBool | str
 
 # Fields that name a person's sex (in English or Spanish). Since the CJEU's Test-Achats judgment
 # (C-236/09, 1 March 2011; in force for new contracts from 21 December 2012) sex may not be a
@@ -82,7 +85,7 @@ class Band(Frozen):
 class Category(Frozen):
     """A category row: the input equals ``match`` (case-insensitive for text, or a boolean)."""
 
-    match: str | bool
+    match: str | StrictBool
     value: Factor
 
     def label(self) -> str:
@@ -165,7 +168,7 @@ class CoverLevel(Frozen):
 
     code: Code
     name: Name
-    rank: int = Field(ge=0, le=100, description="Higher is broader cover.")
+    rank: JsonInt = Field(ge=0, le=100, description="Higher is broader cover.")
     covers: tuple[Code, ...] = Field(default=(), description="Guarantees included (compared side by side).")
     limits: dict[Code, Limit] = Field(default_factory=dict)
     deductible: Amount = Decimal(0)
@@ -185,8 +188,8 @@ class TariffDefinition(Frozen):
     carrier: Name
     product_name: Name
     line: Line
-    effective_from: date
-    effective_to: date | None = None
+    effective_from: Day
+    effective_to: Day | None = None
     currency: Literal["EUR"] = "EUR"
     base_mode: Literal["fixed", "per_mille"] = "fixed"
     base_field: Code | None = Field(default=None, description="With `per_mille`: the capital field.")
@@ -203,7 +206,7 @@ class TariffDefinition(Frozen):
     ] = Field(
         default=(Decimal(0), Decimal(0)), description="Discount (%) the broker may give from commission."
     )
-    illustrative: bool = False
+    illustrative: StrictBool = False
     notes: str | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")

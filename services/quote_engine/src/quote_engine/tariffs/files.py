@@ -158,6 +158,13 @@ def _decimal(row: int, column: str, value: str) -> str:
     return value
 
 
+def _whole(value: str) -> Any:
+    """A whole number written in a cell (\"3\") as the number; anything else as written, for the
+    definition's validation to refuse with the reason."""
+    text = value.strip()
+    return int(text) if text.isdigit() else value
+
+
 def _scalar(value: str) -> Any:
     low = value.lower()
     if low in ("true", "false"):
@@ -202,7 +209,10 @@ def _document(rows: Iterable[tuple[int, dict[str, str]]]) -> dict[str, Any]:
         elif section in ("cover", "cover_limit", "base_rate"):
             cover = covers.setdefault(item, {"code": item, "limits": {}, "base_rates": {}, "eligibility": []})
             if section == "cover":
-                cover[field] = value.split() if field == "covers" else value
+                if field == "covers":
+                    cover[field] = value.split()
+                else:
+                    cover[field] = _whole(value) if field == "rank" else value
             elif section == "cover_limit":
                 cover["limits"][field] = _decimal(number, "value", value)
             else:

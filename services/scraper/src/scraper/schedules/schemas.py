@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from aintech_shared.jsontypes import JsonInt
+from aintech_shared.jsontypes import JSON_INTEGER
 from scraper.core.text import Slug
 from scraper.scrape_jobs.schemas import JobKind, checked_params
 
@@ -67,7 +67,7 @@ class ScheduleIn(BaseModel):
     kind: JobKind
     carrier: Slug
     params: dict[str, Any] = Field(default_factory=dict)
-    max_attempts: JsonInt | None = Field(default=None, ge=1, le=20)
+    max_attempts: Annotated[int, Field(ge=1, le=20), JSON_INTEGER] | None = None
     enabled: StrictBool = True  # true or false, not 0/1
 
     @model_validator(mode="after")

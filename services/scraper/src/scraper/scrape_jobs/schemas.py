@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from aintech_shared.jsontypes import JsonInt
+from aintech_shared.jsontypes import JSON_INTEGER, JsonInt
 from scraper.core.text import Slug
 
 JobKind = Literal["prices", "policy_document", "portfolio_sync"]
@@ -105,8 +105,8 @@ class JobIn(BaseModel):
         description="prices: `risk` (plate, postal_code, driver_birth_date) and optional `quote_id`; "
         "policy_document: `policy_number`; portfolio_sync: none.",
     )
-    max_attempts: JsonInt | None = Field(
-        default=None, ge=1, le=20, description="Default: SCRAPER_DEFAULT_MAX_ATTEMPTS."
+    max_attempts: Annotated[int, Field(ge=1, le=20), JSON_INTEGER] | None = Field(
+        default=None, description="Default: SCRAPER_DEFAULT_MAX_ATTEMPTS."
     )
     priority: JsonInt = Field(
         default=0, ge=-100, le=100, description="Higher runs first within a carrier (a number, not false)."

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from aintech_contracts.events.telephony import SKILLS, Skill
+from aintech_shared.jsontypes import JSON_INTEGER
 from telephony.agents.models import AgentStatus
 
 
@@ -33,7 +34,7 @@ class SkillsIn(BaseModel):
         json_schema_extra={"examples": [{"skills": {"claims": 4, "renewals": 2, "es": 5, "en": 3}}]},
     )
 
-    skills: dict[Skill, Annotated[int, Field(ge=1, le=5)]] = Field(max_length=len(SKILLS))
+    skills: dict[Skill, Annotated[int, Field(ge=1, le=5), JSON_INTEGER]] = Field(max_length=len(SKILLS))
 
 
 class SkillsOut(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from aintech_shared.pagination import CursorPage
 from telephony.calls.models import Call
@@ -41,7 +41,7 @@ class TransferCall(BaseModel):
 class Toggle(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    on: bool = True
+    on: StrictBool = True
 
 
 class RecordingAction(BaseModel):
