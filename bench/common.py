@@ -361,20 +361,32 @@ def jwks_app(jwks: dict[str, Any]) -> Any:
 
 
 def shared_cores_ratio(direct: dict[str, float], via: dict[str, float], target: float) -> str:
-    """What "through the gateway vs direct" can reach when every process shares the same cores.
+    """What "through the gateway vs direct" can reach on this machine's cores, from CPU-ms per request.
 
-    With the cores saturated, req/s is cores / (CPU-ms of the whole path), so the ratio is the direct
-    path's CPU over the forwarded path's (wrk not counted); the gateway's CPU that ``target`` would need
-    follows from the same sum (decision 0080).
+    Each process is one event loop, so it serves at most 1000 / its CPU-ms requests a second; all of
+    them together serve at most cores x 1000 / the whole path's CPU-ms (wrk not counted). The
+    predicted rate of a path is the lower of those bounds; the ratio is the forwarded path's over
+    the direct one's. Directly, the single service process is usually the bound and a core is left
+    over for Postgres; through the gateway, the gateway runs on that spare core, so the ratio can
+    stay near 1 until the machine itself is the bound (decision 0080, corrected).
     """
-    direct_path = direct.get("service", direct.get("crm", 0.0)) + direct.get("postgres", 0.0)
-    via_path = via.get("service", via.get("crm", 0.0)) + via.get("gateway", 0.0) + via.get("postgres", 0.0)
-    if not direct_path or not via_path:
+    cores = float(os.cpu_count() or 1)
+    service_d = direct.get("service", direct.get("crm", 0.0))
+    service_v = via.get("service", via.get("crm", 0.0))
+    gateway = via.get("gateway", 0.0)
+    direct_path = service_d + direct.get("postgres", 0.0)
+    via_path = service_v + gateway + via.get("postgres", 0.0)
+    if not service_d or not service_v or not gateway:
         return "  (no CPU figures for the shared-cores ceiling)"
-    needed = direct_path / target - (via_path - via.get("gateway", 0.0))
+
+    def rate(path: float, *processes: float) -> float:
+        return min(cores * 1000.0 / path, *(1000.0 / cpu for cpu in processes if cpu))
+
+    direct_rate = rate(direct_path, service_d)
+    via_rate = rate(via_path, service_v, gateway)
     return (
-        f"  shared cores: the path costs {direct_path:.2f} CPU-ms direct, {via_path:.2f} through the gateway,"
-        f" so with the cores saturated through/direct is at most {direct_path / via_path:.2f}x here;"
-        f" {target:.2f}x would need the gateway at <= {max(needed, 0.0):.2f} ms"
-        " (on their own cores, as in production, the gateway only adds its latency)"
+        f"  shared cores: the path costs {direct_path:.2f} CPU-ms direct, {via_path:.2f} through the gateway;"
+        f" one process per service and {cores:.0f} cores (wrk not counted) allow {direct_rate:,.0f}/s direct,"
+        f" {via_rate:,.0f}/s through the gateway: through/direct at most {min(via_rate / direct_rate, 1.0):.2f}x"
+        f" here (target {target:.2f}x)"
     )
