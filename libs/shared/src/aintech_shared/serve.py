@@ -16,9 +16,8 @@
   connects or starts the request (408 and the connection closed): uvicorn itself has no such
   limit, so a client trickling header bytes ("slowloris") would hold a connection forever.
 - An answer's head is written together with its first body bytes, one ``write`` (one ``send``
-  syscall, one TCP segment on loopback) instead of uvicorn's two (``HeadWithBodyCycle``; decision
-  0080: the send path's share of the gateway's profile fell from 34% to 26%, its CPU per request
-  did not move measurably on the shared bench machine). A head whose
+  syscall, one TCP segment on loopback) instead of uvicorn's two (``HeadWithBodyCycle``): the
+  kernel's send path was the largest part of the gateway's profile (decision 0080). A head whose
   body is not sent in the same step of the app (a streamed answer still waiting for its first
   chunk) goes out alone on the event loop's next turn, as before; nothing else changes.
 - ``access_token`` values never reach the log (WebSocket handshakes may carry one in the query).
