@@ -15,11 +15,6 @@
 - A client gets ``header_timeout`` seconds to send a request's headers, from the moment it
   connects or starts the request (408 and the connection closed): uvicorn itself has no such
   limit, so a client trickling header bytes ("slowloris") would hold a connection forever.
-- An answer's head is written together with its first body bytes, one ``write`` (one ``send``
-  syscall, one TCP segment on loopback) instead of uvicorn's two (``HeadWithBodyCycle``): the
-  kernel's send path was the largest part of the gateway's profile (decision 0080). A head whose
-  body is not sent in the same step of the app (a streamed answer still waiting for its first
-  chunk) goes out alone on the event loop's next turn, as before; nothing else changes.
 - ``access_token`` values never reach the log (WebSocket handshakes may carry one in the query).
 - What exists once the app is built (modules, routes, models, compiled schemas: ~170k objects in
   core-crm) is moved out of the cyclic garbage collector's reach (``gc.freeze``) before serving.
@@ -39,8 +34,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
-from uvicorn._types import ASGISendEvent
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from aintech_shared.settings import ServiceSettings
 
@@ -57,115 +51,14 @@ REQUEST_TIMEOUT_RESPONSE = (
 _TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"']+")
 
 
-_COPY_ABOVE = 64 * 1024  # a body at least this long goes out by writelines (no copy into one buffer)
-
-
-class HeadHolder:
-    """The transport a connection's answers are written to: the answer's head is held until its
-    body's first write, and both leave in one ``write``.
-
-    One per connection (uvicorn's cycles only ``write``, ``close`` and ask ``is_closing``). A held
-    head is written by the body's first write, by ``close``, by ``release`` (an answer without body
-    bytes: HEAD), or on the loop's next turn when the app awaits between head and body.
-    """
-
-    __slots__ = ("_flush", "_head", "_loop", "_transport")
-
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._head: bytes | None = None
-        self._flush: asyncio.Handle | None = None
-
-    def write(self, data: bytes) -> None:
-        head = self._head
-        if head is None:
-            self._transport.write(data)
-            return
-        self._head = None
-        if self._flush is not None:
-            self._flush.cancel()
-            self._flush = None
-        if len(data) < _COPY_ABOVE:
-            self._transport.write(head + data)
-        else:
-            self._transport.writelines((head, data))
-
-    def hold(self, head: bytes) -> None:
-        """Keep ``head`` for the next write (uvicorn's head write, redirected here)."""
-        self._head = head
-        self._flush = self._loop.call_soon(self.release)
-
-    def release(self) -> None:
-        """Write a head still held (no body bytes followed it in the app's step)."""
-        head = self._head
-        if head is None:
-            return
-        self._head = None
-        if self._flush is not None:
-            self._flush.cancel()
-            self._flush = None
-        if not self._transport.is_closing():
-            self._transport.write(head)
-
-    def close(self) -> None:
-        self.release()
-        self._transport.close()
-
-    def is_closing(self) -> bool:
-        return self._transport.is_closing()
-
-
-class _HeadCatcher:
-    """Stands in for the transport while uvicorn writes an answer's head: hands it to the holder."""
-
-    __slots__ = ("holder",)
-
-    def __init__(self, holder: HeadHolder) -> None:
-        self.holder = holder
-
-    def write(self, data: bytes) -> None:
-        self.holder.hold(data)
-
-    def close(self) -> None:  # pragma: no cover - uvicorn never closes while writing a head
-        self.holder.close()
-
-    def is_closing(self) -> bool:  # pragma: no cover
-        return self.holder.is_closing()
-
-
-class HeadWithBodyCycle(RequestResponseCycle):
-    """uvicorn's request/response cycle whose answer head leaves with the body's first bytes."""
-
-    transport: HeadHolder  # type: ignore[assignment]
-    catcher: _HeadCatcher
-
-    async def send(self, message: ASGISendEvent) -> None:
-        if self.response_started:
-            await super().send(message)
-            self.transport.release()  # HEAD writes no body: its head goes now
-            return
-        holder = self.transport
-        self.transport = self.catcher  # type: ignore[assignment]
-        try:
-            await super().send(message)
-        finally:
-            self.transport = holder
-
-
 class HeaderTimeoutProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a deadline for each request's headers, writing each
-    answer's head with its body (``HeadWithBodyCycle``)."""
+    """uvicorn's httptools protocol with a deadline for each request's headers."""
 
     header_timeout: float = HEADER_TIMEOUT
     _header_timer: asyncio.TimerHandle | None = None
-    _holder: HeadHolder
-    _catcher: _HeadCatcher
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._holder = HeadHolder(transport, self.loop)
-        self._catcher = _HeadCatcher(self._holder)
         self._arm_header_timer()
 
     def on_message_begin(self) -> None:
@@ -175,13 +68,7 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._cancel_header_timer()
-        previous = self.cycle
         super().on_headers_complete()
-        cycle = self.cycle
-        if cycle is not None and cycle is not previous:  # a new request (not a WebSocket upgrade)
-            cycle.__class__ = HeadWithBodyCycle  # created by uvicorn; its task has not run yet
-            cycle.transport = self._holder  # type: ignore[assignment]
-            cycle.catcher = self._catcher  # type: ignore[attr-defined]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()
