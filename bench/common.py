@@ -387,6 +387,6 @@ def shared_cores_ratio(direct: dict[str, float], via: dict[str, float], target: 
     return (
         f"  shared cores: the path costs {direct_path:.2f} CPU-ms direct, {via_path:.2f} through the gateway;"
         f" one process per service and {cores:.0f} cores (wrk not counted) allow {direct_rate:,.0f}/s direct,"
-        f" {via_rate:,.0f}/s through the gateway: through/direct at most {min(via_rate / direct_rate, 1.0):.2f}x"
-        f" here (target {target:.2f}x)"
+        f" {via_rate:,.0f}/s through the gateway:"
+        f" through/direct at most {min(via_rate / direct_rate, 1.0):.2f}x here (target {target:.2f}x)"
     )
