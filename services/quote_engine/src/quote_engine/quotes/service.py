@@ -166,13 +166,7 @@ def _offer(
             OfferOut,
             {
                 **head,
-                "eligible": False,
-                "reasons": list(result.reasons),
-                "zone": None,
-                "net_premium": None,
-                "compulsory_rc_premium": None,
-                "taxes": [],
-                "total": None,
+                **_ineligible_fields(result),
                 "lines": [],
                 "source": "rated",
             },
@@ -369,6 +363,19 @@ def _line_json(line: Line) -> dict[str, Any]:
     }
 
 
+def _ineligible_fields(result: Ineligible) -> dict[str, Any]:
+    """An ineligible offer's figures, in the offer models' field order: the reasons, no price."""
+    return {
+        "eligible": False,
+        "reasons": list(result.reasons),
+        "zone": None,
+        "net_premium": None,
+        "compulsory_rc_premium": None,
+        "taxes": [],
+        "total": None,
+    }
+
+
 def _offer_json(
     offer: _Rated, *, explain: bool, ranked: tuple[int, Decimal, list[str]] | None = None
 ) -> orjson.Fragment:
@@ -378,15 +385,7 @@ def _offer_json(
     result = offer.result
     tail: dict[str, Any]
     if isinstance(result, Ineligible):
-        tail = {
-            "eligible": False,
-            "reasons": list(result.reasons),
-            "zone": None,
-            "net_premium": None,
-            "compulsory_rc_premium": None,
-            "taxes": [],
-            "total": None,
-        }
+        tail = _ineligible_fields(result)
         if explain:
             tail["lines"] = []
     else:
