@@ -425,7 +425,14 @@ async def crm_fleet(env: dict[str, str], port_offset: int, ids: list[str]) -> As
 
 
 async def bench_crm(
-    fleet: CrmFleet, admin_url: str, *, customers: int, seconds: float, connections: int, threads: int
+    fleet: CrmFleet,
+    admin_url: str,
+    *,
+    customers: int,
+    seconds: float,
+    connections: int,
+    threads: int,
+    term_seconds: float = 3.0,
 ) -> list[str]:
     """Read by id and name search, through the gateway and directly; returns the failed checks."""
     heading(
@@ -539,7 +546,43 @@ async def bench_crm(
         f"<= {P99_MAX_MS:g} ms",
         plans[slowest] <= P99_MAX_MS,
     )
+    if term_seconds > 0:
+        await search_terms(fleet, trees, seconds=term_seconds, connections=connections, threads=threads)
     return checks.report()
+
+
+async def search_terms(
+    fleet: CrmFleet, trees: dict[str, int], *, seconds: float, connections: int, threads: int
+) -> None:
+    """Each of the mix's search terms alone through the gateway (same connections): its p99 and
+    the CPU it costs each process, so a term that costs more than the others shows itself. Printed
+    beside the mix's figures, not a check (the mix is the target's load)."""
+    pids = {k: fleet.pids[k] for k in ("crm", "gateway")}
+    print(
+        f"  name search per term, each alone through the gateway ({connections} connections, "
+        f"{seconds:g} s after a 1 s warm-up):\n"
+        f"  {'term':<18} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}   CPU-ms/req: crm  gateway  postgres",
+        flush=True,
+    )
+    header = f'wrk.headers["Authorization"] = "Bearer {fleet.token}"\n'
+    for term in SEARCHES:
+        path = f"/api/crm/customers?limit=20&q={term.replace(' ', '+')}"
+        workload = Workload(f"term {term}", path, header, None, P99_MAX_MS)
+        result = await run_wrk(
+            fleet.gateway,
+            workload,
+            CpuMeter(pids, trees),
+            connections=connections,
+            seconds=seconds,
+            threads=threads,
+            warmup=1,
+        )
+        cpu = result.cpu_ms
+        print(
+            f"  {term:<18} {result.rps:>8,.0f} {result.p50_ms:>7.1f} {result.p99_ms:>7.1f}   "
+            f"{cpu['crm']:>14.2f} {cpu['gateway']:>8.2f} {cpu.get('postgres', float('nan')):>9.2f}",
+            flush=True,
+        )
 
 
 HPA_UTILIZATION = 0.65  # decision 0027: the HorizontalPodAutoscaler's CPU target
@@ -593,6 +636,7 @@ async def _standalone(args: argparse.Namespace, env: dict[str, str], port_offset
             seconds=args.seconds,
             connections=args.connections,
             threads=1,
+            term_seconds=args.term_seconds,
         )
 
 
@@ -603,6 +647,7 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--term-seconds", type=float, default=3.0, help="per search term alone (0: skip)")
     parser.add_argument("--keep", action="store_true", help="leave the bench Postgres and Kafka running")
     args = parser.parse_args()
     import shutil

@@ -1051,6 +1051,7 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
                         seconds=args.crm_duration,
                         connections=args.connections,
                         threads=args.threads,
+                        term_seconds=args.term_seconds,
                     )
                 else:
                     failed.append("crm: wrk is not installed")
@@ -1135,6 +1136,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--customers", type=int, default=100_000, help="crm: customers seeded")
     parser.add_argument("--crm-duration", type=float, default=10.0, help="crm: seconds measured per workload")
+    parser.add_argument(
+        "--term-seconds", type=float, default=3.0, help="crm: seconds per search term measured alone (0: skip)"
+    )
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument(
