@@ -1137,7 +1137,7 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=100_000, help="crm: customers seeded")
     parser.add_argument("--crm-duration", type=float, default=10.0, help="crm: seconds measured per workload")
     parser.add_argument(
-        "--term-seconds", type=float, default=3.0, help="crm: seconds per search term measured alone (0: skip)"
+        "--term-seconds", type=float, default=3.0, help="crm: seconds per search term alone (0: skip)"
     )
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--writers", type=int, default=8)
