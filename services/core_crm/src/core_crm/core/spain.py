@@ -158,7 +158,12 @@ def company_id(value: str) -> str:
 
 
 def tax_id_kind(value: str) -> str | None:
-    """'dni', 'nie' or 'cif' when ``value`` is a valid identifier of that kind, else None."""
+    """'dni', 'nie' or 'cif' when ``value`` is a valid identifier of that kind, else None.
+
+    Each of the three has at least seven digits, so a value with fewer (every name a search is
+    asked for) is none of them without running the three validators."""
+    if sum(c.isdigit() for c in value) < 7:
+        return None
     for kind, module in (("dni", _dni), ("nie", _nie), ("cif", _cif)):
         if module.is_valid(value):
             return kind
