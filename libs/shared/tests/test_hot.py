@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from enum import StrEnum
 from typing import Annotated, Any
 
 import pytest
@@ -237,15 +238,36 @@ def test_a_graph_the_plan_cannot_resolve_is_refused_when_declared() -> None:
             hot_get(router, path)(endpoint)
 
 
+class Colour(StrEnum):
+    red = "red"
+    blue = "blue"
+
+
 async def listing(
     request: Request,
     who: Viewer,
     conn: Conn,
     limit: int = 10,
     tag: Annotated[list[str] | None, Query()] = None,
+    colour: Colour = Colour.red,
+    status_: Annotated[list[Colour] | None, Query(alias="status")] = None,
+    since: Annotated[int, Query(ge=0)] = 0,
+    words: Annotated[list[str], Query()] = ["a"],  # noqa: B006 (a mutable default: FastAPI copies it)
+    bounded: Annotated[int, Query(ge=5)] = 1,  # an invalid default FastAPI does not validate
 ) -> Response:
     _ledger(request).events.append(f"listing:{conn['id']}")
-    return json_response({"who": who, "limit": limit, "tag": tag})
+    return json_response(
+        {
+            "who": who,
+            "limit": limit,
+            "tag": tag,
+            "colour": colour,
+            "status": status_,
+            "since": since,
+            "words": words,
+            "bounded": bounded,
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -253,6 +275,10 @@ async def listing(
     [
         ("?limit=3&tag=a&tag=b", {"x-who": "ana"}, 200),
         ("", {"x-who": "ana"}, 200),  # defaults
+        ("?limit=&tag=&colour=", {"x-who": "ana"}, 422),  # present but empty: validated, not defaults
+        ("?status=blue&status=red&since=4&words=b", {"x-who": "ana"}, 200),  # by alias, repeated
+        ("?status_=blue&colour=green&since=-1", {"x-who": "ana"}, 422),  # the name is no key
+        ("?bounded=2&words=", {"x-who": "ana"}, 422),
         ("?limit=many&tag=a", {"x-who": "ana"}, 422),  # FastAPI's validation, FastAPI's errors
         ("?limit=many", None, 403),  # the dependencies run first: refused before the query is read
     ],

@@ -67,6 +67,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import structlog
@@ -78,7 +79,13 @@ from fastapi.dependencies.models import (
     _is_async_gen_callable,
     _is_coroutine_callable,
 )
-from fastapi.dependencies.utils import _solve_generator, get_typed_return_annotation, request_params_to_args
+from fastapi.dependencies.utils import (
+    _get_param_aliases,
+    _get_param_model,
+    _solve_generator,
+    get_typed_return_annotation,
+    request_params_to_args,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import (
     _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY,
@@ -159,6 +166,25 @@ def path_aliases(dependant: Dependant) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+_IMMUTABLE = (type(None), bool, int, float, str, bytes, uuid.UUID, Enum)
+
+
+def _absent_default(field: Any) -> tuple[tuple[str, ...], Any] | None:
+    """``(request keys, default)`` of a query parameter whose absence FastAPI answers with its
+    default unchanged (optional, default not validated, an immutable value, not a parameter
+    model); ``None`` for any other, which FastAPI's ``request_params_to_args`` always handles.
+
+    An absent parameter (none of its keys in the query) then costs a membership test: FastAPI's
+    own path (aliases, sequence introspection of the annotation, ``deepcopy`` of the default)
+    is ~10% of a search's CPU in core-crm with eleven of its thirteen parameters absent."""
+    info = field.field_info
+    if _get_param_model(field) is not None or info.is_required() or info.validate_default:
+        return None
+    if not isinstance(field.default, _IMMUTABLE):
+        return None
+    return tuple(key for _, key in _get_param_aliases(field)), field.default
+
+
 def compile_dependencies(dependant: Dependant, where: str = "endpoint", *, endpoint: bool = True) -> Resolver:
     """The values ``dependant.call`` takes, resolved as ``solve_dependencies`` would (query
     parameters on the ``endpoint`` level only)."""
@@ -191,6 +217,7 @@ def compile_dependencies(dependant: Dependant, where: str = "endpoint", *, endpo
     request_name = dependant.request_param_name
     queries = tuple(dependant.query_params)
     context = _extract_endpoint_context(dependant.call) if queries and dependant.call else None
+    defaults = tuple(_absent_default(field) for field in queries)
 
     async def resolve(request: Request, cache: dict[Any, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -218,7 +245,14 @@ def compile_dependencies(dependant: Dependant, where: str = "endpoint", *, endpo
         if request_name is not None:
             values[request_name] = request
         if queries:
-            found, errors = request_params_to_args(queries, request.query_params)
+            received = request.query_params
+            asked: list[Any] = []  # the parameters FastAPI validates: present, or no plain default
+            for field, default in zip(queries, defaults, strict=True):
+                if default is not None and not any(key in received for key in default[0]):
+                    values[field.name] = default[1]
+                else:
+                    asked.append(field)
+            found, errors = request_params_to_args(asked, received)
             if errors:
                 if context is not None and dependant.path:
                     context["path"] = f"{request.method} {dependant.path}"
