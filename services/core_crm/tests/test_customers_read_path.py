@@ -137,3 +137,26 @@ async def test_a_multi_word_name_search_finds_the_phrase_newest_first_page_by_pa
     for query in ("  MARÍA   lópez ", "maría lópez"):
         page = (await api.call("GET", "/customers", params={"q": query, "tag": tag}, expect=200)).json()
         assert [c["id"] for c in page["items"]] == expected, query
+
+
+async def test_a_phrase_with_short_and_repeated_words_finds_exactly_the_phrase(api: Api) -> None:
+    """The index is asked for a phrase's longest words and the phrase decides (decision 0092): a
+    record with every word but not the phrase is not found; short words still count in the phrase."""
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    names = [
+        ("Ana María", "de la Cruz"),  # matches
+        ("Ana", "Cruz de la María"),  # every word, not the phrase: no
+        ("Ana Marías", "de la Cruzado"),  # "ana marias de la cruzado": no ("maria de")
+        ("Juana María", "de la Cruz Pérez"),  # matches (inside)
+        ("María", "de la Cruz"),  # "maria de la cruz": no (no "ana ")
+        ("Ana María", "de  la   Cruz"),  # matches (spaces folded)
+    ]
+    created = [
+        (await api.customer(first_name=first, last_name=last, tags=[tag]))["id"] for first, last in names
+    ]
+    expected = [created[5], created[3], created[0]]  # newest first
+    for query in ("ana maría de la cruz", "ANA MARIA DE LA CRUZ", "na maria de la cru"):
+        page = (await api.call("GET", "/customers", params={"q": query, "tag": tag}, expect=200)).json()
+        assert [c["id"] for c in page["items"]] == expected, query
+    page = (await api.call("GET", "/customers", params={"q": "cruz cruz", "tag": tag}, expect=200)).json()
+    assert page["items"] == []  # a repeated word is asked of the index once; the phrase still decides

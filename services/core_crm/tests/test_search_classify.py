@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core_crm.core import spain
+from core_crm.customers.repository import phrase_words
 from core_crm.customers.service import classify_query
 
 
@@ -41,3 +42,18 @@ def test_a_value_with_fewer_than_seven_digits_is_no_tax_id(value: str) -> None:
 )
 def test_names_emails_and_phones_are_classified_as_before(query: str, expected: tuple[str, str]) -> None:
     assert classify_query(query) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("garcia", []),  # one word: its own pattern is the index's
+        ("fernandez lopez", ["fernandez", "lopez"]),
+        ("de la cruz", ["cruz"]),  # under three letters: no trigram, left to the phrase
+        ("jo li", []),
+        ("maria de los angeles lopez", ["angeles", "lopez", "maria"]),  # the longest three
+        ("cruz cruz", ["cruz"]),
+    ],
+)
+def test_a_phrase_asks_the_index_for_its_longest_words(name: str, words: list[str]) -> None:
+    assert phrase_words(name) == words

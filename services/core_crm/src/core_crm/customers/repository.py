@@ -16,6 +16,7 @@ from sqlalchemy import (
     TextClause,
     bindparam,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -137,6 +138,26 @@ async def flush(session: AsyncSession) -> None:
     await session.flush()
 
 
+# A name search of several words (``maria lopez``) matches the folded phrase as a substring. The
+# trigram index asked for the whole phrase reads the posting lists of the trigrams at the words'
+# edges (``ez ``, `` lo``...), among the commonest in Spanish names: most of the query's cost. So
+# the index is asked for the phrase's longest words (each must appear wherever the phrase does, so
+# no match is lost), and the phrase itself is checked on the candidates as an expression the index
+# cannot serve (``search_text || ''``): the same rows in the same order, fewer index pages
+# (decision 0092). Words under three letters give the index no trigram and are left to the phrase.
+PHRASE_WORDS = 3
+
+
+def phrase_words(name: str) -> list[str]:
+    """The words of a folded multi-word name the index is asked for: the longest three of three
+    letters or more, distinct; none for a single word (its own pattern is the index's)."""
+    words = name.split(" ")
+    if len(words) < 2:
+        return []
+    distinct = sorted({word for word in words if len(word) >= 3}, key=lambda word: (-len(word), word))
+    return distinct[:PHRASE_WORDS]
+
+
 def _search_params(
     *,
     name: str | None,
@@ -156,6 +177,8 @@ def _search_params(
     params: dict[str, Any] = {}
     if name:
         params["name_pattern"] = f"%{escape_like(name)}%"
+        for index, word in enumerate(phrase_words(name)):
+            params[f"name_word_{index}"] = f"%{escape_like(word)}%"
     if email:
         params["email_prefix"] = f"{escape_like(email.lower())}%"
     if phone:
@@ -189,7 +212,13 @@ def _search_select(sort: str, params: dict[str, Any]) -> Select[Any]:
         return bindparam(name, params[name], type_=type_)
 
     conditions: list[ColumnElement[bool] | TextClause] = []
-    if "name_pattern" in params:
+    if "name_word_0" in params:  # a phrase: its words find the candidates, the phrase decides
+        for index in range(PHRASE_WORDS):
+            if f"name_word_{index}" in params:
+                conditions.append(c.search_text.like(bound(f"name_word_{index}"), escape="\\"))
+        unindexed = c.search_text.concat(literal_column("''"))
+        conditions.append(unindexed.like(bound("name_pattern"), escape="\\"))
+    elif "name_pattern" in params:
         conditions.append(c.search_text.like(bound("name_pattern"), escape="\\"))
     if "email_prefix" in params:
         conditions.append(func.lower(c.email).like(bound("email_prefix"), escape="\\"))
