@@ -18,6 +18,8 @@ and replaces only the per-request solving with a plan made when the handler is b
 * the endpoint's own query parameters, validated by FastAPI's own ``request_params_to_args``
   after the dependencies ran (as ``solve_dependencies`` orders it: a refused token answers 401
   before a bad query answers 422), their errors raised as FastAPI's ``RequestValidationError``;
+  one the request does not carry and whose absence FastAPI answers with its default unchanged
+  (optional, an immutable default it does not validate) takes that default without the call;
 * the endpoint's own JSON body, when it has exactly one body parameter typed as a pydantic model
   (see "JSON bodies" below);
 * the endpoint must return a ``Response`` (built by the endpoint, e.g. ``json_response``).
