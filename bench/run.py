@@ -1141,7 +1141,7 @@ def main() -> int:
         "--one-partition", type=int, default=20_000, help="events: events the one-partition consumer reads"
     )
     parser.add_argument(
-        "--analytics-ingest", type=int, default=60_000, help="analytics: events ingested for the rate"
+        "--analytics-ingest", type=int, default=100_000, help="analytics: events ingested for the rate"
     )
     parser.add_argument(
         "--analytics-events", type=int, default=1_000_000, help="analytics: fact rows the KPI queries read"
