@@ -12,7 +12,8 @@ table, and the weekly report PDF's time.
   repository query and each endpoint's service call timed over a one-month and a one-year period.
 * **report**: the weekly executive report over that table, figures read and PDF drawn.
 * **first paint** (server part, in process): the dashboard page, its two assets and its first
-  figures (the sales dashboard of a month as JSON); the gateway and the browser are not in it.
+  figures (the sales dashboard of a month as JSON); the same through the gateway in Chromium is
+  ``bench/dashboard.py`` (``--only dashboard``).
 
 ``--analytics-store DIR`` keeps the large store in ``DIR`` and reuses it on later runs.
 """
@@ -307,8 +308,8 @@ async def bench_report(store: Store, checks: Checks) -> None:
 async def bench_first_paint(store: Store, checks: Checks) -> None:
     """The server's part of the dashboard's first paint, in process: the page, its two assets and
     the first figures it asks for (the sales dashboard of a month, as JSON). Not measured: the
-    gateway's hops, the sign-in, the browser's parsing and drawing (tests/e2e loads the page in
-    Chromium through the gateway but times nothing)."""
+    gateway's hops, the sign-in, the browser's parsing and drawing (``bench/dashboard.py`` times the
+    page in Chromium through the gateway)."""
     from analytics.dashboard import router as ui
 
     period = Period(date(2025, 11, 1), date(2025, 11, 30))
