@@ -28,6 +28,8 @@ in process (``--only analytics``) — then measures (``--only`` picks some):
 - ``analytics``: ingest into chDB, every KPI and dashboard query over a large table, the weekly
   report PDF and the dashboard first paint's server part, in
   process (``bench/analytics.py``);
+- ``dashboard``: the analytics dashboard's first paint and its KPI figures shown, timed by headless
+  Chromium through the gateway over the same large store (``bench/dashboard.py``);
 - ``fraud``: ai-fraud's score in process and its photo lookup (``bench/fraud.py``), and the score
   of one claim through the gateway beside the anchor (``bench/edge.py``);
 - ``idle``: the whole fleet (every API and worker) idle: CPU % of one core and RSS per process
@@ -1005,6 +1007,7 @@ SECTIONS = (
     "telephony",
     "quotes",
     "analytics",
+    "dashboard",
     "idle",
     "fraud",
     "scraper",
@@ -1090,6 +1093,12 @@ async def main_async(args: argparse.Namespace, env: dict[str, str]) -> list[str]
         failed += await bench_analytics(
             args.analytics_ingest, args.analytics_events, args.analytics_runs, args.analytics_store
         )
+    if "dashboard" in only:
+        from bench.dashboard import bench_dashboard_gateway
+
+        failed += await bench_dashboard_gateway(
+            env, offset, size=args.analytics_events, loads=args.dashboard_loads, keep=args.analytics_store
+        )
     if "idle" in only:
         from bench.idle import bench_idle
 
@@ -1145,7 +1154,7 @@ def main() -> int:
         "--one-partition", type=int, default=20_000, help="events: events the one-partition consumer reads"
     )
     parser.add_argument(
-        "--analytics-ingest", type=int, default=60_000, help="analytics: events ingested for the rate"
+        "--analytics-ingest", type=int, default=100_000, help="analytics: events ingested for the rate"
     )
     parser.add_argument(
         "--analytics-events", type=int, default=1_000_000, help="analytics: fact rows the KPI queries read"
@@ -1155,6 +1164,9 @@ def main() -> int:
         "--analytics-store",
         default=None,
         help="analytics: a directory where the large store is built once and reused (e.g. for 10M rows)",
+    )
+    parser.add_argument(
+        "--dashboard-loads", type=int, default=20, help="dashboard: cold loads timed in Chromium"
     )
     parser.add_argument("--requests", type=int, default=3000, help="clients: requests per figure")
     parser.add_argument("--concurrency", type=int, default=16, help="clients: concurrent requests")

@@ -24,7 +24,12 @@ class Settings(ServiceSettings, service="analytics"):
     )
     ingest_enabled: bool = Field(default=True, description="Run the ingest loop in this process.")
     ingest_group: str = Field(default="analytics.ingest", description="The ingest consumer group.")
-    ingest_batch_rows: int = Field(default=5000, ge=1, le=200_000, description="Rows per insert, at most.")
+    ingest_batch_rows: int = Field(
+        default=20_000,
+        ge=1,
+        le=200_000,
+        description="Rows per insert, at most (a backlog fills it; a trickle flushes sooner).",
+    )
     ingest_flush_seconds: float = Field(
         default=1.0, gt=0, le=60, description="A partial batch is inserted after this long."
     )

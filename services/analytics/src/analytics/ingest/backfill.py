@@ -41,7 +41,7 @@ async def backfill(
     *,
     bootstrap: str,
     topics: Sequence[str],
-    batch_rows: int = 5000,
+    batch_rows: int = 20_000,
     show_progress: bool = False,
 ) -> BackfillResult:
     """Replay ``topics`` from their first offset to their end offset at start."""

@@ -2,7 +2,8 @@
 
 A batch is inserted when it holds ``batch_rows`` events, when its first event waited
 ``flush_seconds``, or when a poll finds nothing more (the topics are quiet), whichever comes
-first; only then are the partitions' offsets committed, so a crash redelivers what was not stored
+first (a backlog fills batches of 20,000; a trickle is stored within the second, a lone event at
+once); only then are the partitions' offsets committed, so a crash redelivers what was not stored
 (and :func:`write_events` skips what was). The store being unreachable is waited out with backoff
 (nothing committed); a message that is not a CloudEvent goes to its dead-letter topic. Lag per
 topic (high-water mark minus committed offset) is the ``analytics_ingest_lag`` gauge on
@@ -46,7 +47,7 @@ class Ingester:
         bootstrap: str,
         topics: Sequence[str],
         group: str,
-        batch_rows: int = 5000,
+        batch_rows: int = 20_000,
         flush_seconds: float = 1.0,
         listeners: Sequence[Listener] = (),
     ) -> None:

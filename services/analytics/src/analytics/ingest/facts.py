@@ -1,5 +1,7 @@
 """Pure mapping of one CloudEvent to the rows it adds: the raw row and its fact rows.
 
+The raw row keeps the payload without its personal fields (``ingest.privacy``); no fact needs one.
+
 Amounts stay decimal strings (exact); instants are written as ``YYYY-MM-DD hh:mm:ss.fff`` UTC.
 An event of an unknown type still lands in ``raw_events``; a field missing from a known type
 falls back to an empty value rather than failing the whole batch (the raw row keeps the payload).
@@ -14,6 +16,7 @@ from typing import Any
 
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import TOPICS
+from analytics.ingest.privacy import scrub
 from analytics.sentiment.facts import sentiment_row
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -231,7 +234,9 @@ def rows_of(event: CloudEvent, topic: str) -> Rows:
             "topic": topic,
             "subject": event.subject or "",
             "time": at,
-            "data": event.data,  # stored as the object's JSON text (store.port.encode_rows)
+            # without its personal fields (ingest.privacy); stored as the object's JSON text
+            # (store.port.encode_rows). The facts below read the whole payload.
+            "data": scrub(event.data),
         }
     )
     mapper = FACTS.get(event.type)
