@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from stdnum import iban as iban_number
 from stdnum.es import ccc
 from stdnum.es import dni as dni_number
@@ -76,29 +76,40 @@ def _customer(gw: httpx.Client, agent: dict[str, str], **fields: Any) -> Any:
 
 async def _every_record(bootstrap: str) -> tuple[list[str], list[bytes]]:
     """The catalogue's topics on the broker (dead-letter topics included) and every record on them
-    up to their current end (key, header values and value), as anyone with read access sees them."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    up to their end (key, header values and value), as anyone with read access sees them."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=f"attacker-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
+    out: list[bytes] = []
+
+    async def take(timeout_ms: int) -> None:
+        batch = await consumer.getmany(timeout_ms=timeout_ms)
+        for records in batch.values():
+            for record in records:
+                headers = b"".join(v or b"" for _, v in record.headers or [])
+                out.append((record.key or b"") + headers + (record.value or b""))
+
     try:
         topics = sorted(t for t in await consumer.topics() if t.removesuffix(".dlq") in TOPICS)
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or [])
-        ]
-        assert partitions, f"no partitions for {topics}"
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        out: list[bytes] = []
+        consumer.subscribe(topics)
         deadline = time.monotonic() + 120
-        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+        while not consumer.assignment():
+            assert time.monotonic() < deadline, "the attacker's consumer got no partitions"
+            await take(250)
+        partitions = sorted(consumer.assignment())
+        assert {tp.topic for tp in partitions} == set(topics), "every topic is read"
+        ends = await consumer.end_offsets(partitions)
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < ends[tp] for tp in partitions])
+
+        while await behind():
             assert time.monotonic() < deadline, "could not read the topics to their end"
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    headers = b"".join(v or b"" for _, v in record.headers or [])
-                    out.append((record.key or b"") + headers + (record.value or b""))
+            await take(500)
         return topics, out
     finally:
         await consumer.stop()
@@ -151,8 +162,8 @@ def _policy_and_claim(gw: httpx.Client, agent: dict[str, str], customer_id: str,
                 "customer_id": customer_id,
                 "policy_type": "home",
                 "carrier": "Mapfre",
-                "coverage_start_date": str(today - timedelta(days=200)),
-                "coverage_end_date": str(today + timedelta(days=165)),
+                "coverage_start_date": str(today - timedelta(days=20)),
+                "coverage_end_date": str(today + timedelta(days=345)),
                 "premium_amount": "300.00",
                 "premium_frequency": "annual",
                 "coverage_amount": "90000.00",
