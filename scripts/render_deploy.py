@@ -43,6 +43,11 @@ PRODUCTION_SECRETS = [
         "gateway and every service (32+ random bytes)",
     ),
     (
+        "AINTECH_IDENTIFIER_DIGEST_KEY",
+        "HMAC key of the DNI/IBAN digests in customer events, read by core-crm\n"
+        "(32+ random bytes; rotating it: docs/decisions/0096)",
+    ),
+    (
         "AUTHENTICATOR_GOOGLE_CLIENT_ID / _CLIENT_SECRET, AUTHENTICATOR_MICROSOFT_CLIENT_ID / _CLIENT_SECRET",
         "",
     ),

@@ -23,6 +23,7 @@ from ai_fraud.core.base import MESSAGING
 from ai_fraud.core.runtime import Runtime, build_runtime
 from ai_fraud.readmodel import service as readmodel
 from ai_fraud.settings import Settings
+from aintech_contracts import identifiers
 from aintech_contracts.events import TOPICS
 from aintech_contracts.events.crm import ClaimCreated, CustomerCreated, CustomerUpdated, PolicyCreated
 from aintech_contracts.rbac import Role
@@ -32,6 +33,23 @@ from aintech_shared.events.consumer import EventConsumer
 from aintech_shared.events.outbox import OutboxRelay
 
 IBAN = "ES9121000418450200051332"
+# The CRM's identifier digest key in these tests (ai-fraud itself holds none: it compares digests).
+CRM_DIGEST_KEY = b"test-identifier-digest-key-of-the-crm"
+
+
+def as_published(fields: dict[str, Any]) -> dict[str, Any]:
+    """Customer event fields with ``dni``/``iban`` given in clear turned into what the CRM publishes
+    for them: keyed digests and last characters (``core_crm.customers.events``)."""
+    out = dict(fields)
+    if "dni" in out:
+        dni = out.pop("dni")
+        out["dni_digest"] = identifiers.digest(dni, CRM_DIGEST_KEY)
+        out["dni_last3"] = identifiers.last(dni, 3)
+    if "iban" in out:
+        iban = out.pop("iban")
+        out["iban_digest"] = identifiers.digest(iban, CRM_DIGEST_KEY)
+        out["iban_last4"] = identifiers.last(iban, 4)
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +93,7 @@ class Api(RoleApi):
             last_name="Martín",
             status="active",
             email=f"c-{customer_id.hex[:10]}@example.com",
-            **fields,
+            **as_published(fields),
         )
         async with self.app.state.db.transaction() as session:
             await readmodel.apply_customer(
@@ -94,7 +112,7 @@ class Api(RoleApi):
             status="active",
             changed_fields=changed,
             version=2,
-            **fields,
+            **as_published(fields),
         )
         async with self.app.state.db.transaction() as session:
             await readmodel.apply_customer(session, data=data, at=at)

@@ -15,7 +15,7 @@ from ai_fraud.settings import Settings
 from aintech_contracts.events.crm import ClaimCreated, CustomerCreated, CustomerUpdated, PolicyCreated
 from aintech_devtools.testing import find_event, publish_event
 
-from .conftest import IBAN, forget_claim, running_on_kafka
+from .conftest import IBAN, as_published, forget_claim, running_on_kafka
 
 
 async def test_claim_created_is_scored_and_a_high_score_alerts_on_the_broker(
@@ -26,20 +26,24 @@ async def test_claim_created_is_scored_and_a_high_score_alerts_on_the_broker(
     now = datetime.now(UTC)
     try:
         async with running_on_kafka(app, kafka_bootstrap, Settings()):
-            person = {
-                "customer_id": customer_id,
-                "customer_type": "individual",
-                "first_name": "Ana",
-                "last_name": "Ruiz",
-                "status": "active",
-                "iban": IBAN,
-                "preferred_language": "en",
-            }
+            person = as_published(
+                {
+                    "customer_id": customer_id,
+                    "customer_type": "individual",
+                    "first_name": "Ana",
+                    "last_name": "Ruiz",
+                    "status": "active",
+                    "iban": IBAN,
+                    "preferred_language": "en",
+                }
+            )
             await publish_event(
                 kafka_bootstrap, CustomerCreated(**person), key=str(customer_id), source="core-crm"
             )
             changed = CustomerUpdated(
-                **{**person, "iban": "ES7921000813610123456789"}, changed_fields=["iban"], version=2
+                **{**person, **as_published({"iban": "ES7921000813610123456789"})},
+                changed_fields=["iban"],
+                version=2,
             )
             await publish_event(kafka_bootstrap, changed, key=str(customer_id), source="core-crm")
             policy = PolicyCreated(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -108,6 +109,17 @@ def render() -> str:
         "  back to the original topic with the same key and headers plus `dlq_replayed_from`;",
         "  a marker with header `dlq_replay_of` on the DLQ records each replay.",
         "",
+        "## Personal identifiers",
+        "",
+        "No event carries a customer's DNI/NIE/CIF or IBAN in clear (a reader of a topic, or of a",
+        "consumer's store, would collect every customer's). Customer events carry `dni_digest` and",
+        "`iban_digest`: HMAC-SHA256 of the value's compact form (upper case, letters and digits",
+        "only) under `AINTECH_IDENTIFIER_DIGEST_KEY`, which only the CRM holds",
+        "(`aintech_contracts.identifiers`). Equal values give equal digests, which is all a",
+        "consumer compares; `dni_last3` and `iban_last4` tell a person which one it is. A consumer",
+        "that needs the value asks the CRM's API, where staff permissions apply. Changing the key",
+        "changes every digest (docs/decisions/0096-identifiers-as-keyed-digests-in-events.md).",
+        "",
         "## Topics",
         "",
         "| topic | partitions | dead-letter topic |",
@@ -117,7 +129,7 @@ def render() -> str:
         lines.append(f"| `{topic}` | {partitions} | `{topic}.dlq` ({DEAD_LETTER_PARTITIONS}) |")
     lines += ["", *_vocabularies(), "## Event types", ""]
     for event_type, model in sorted(CATALOGUE.items()):
-        doc = (model.__doc__ or "").strip()
+        doc = inspect.cleandoc(model.__doc__ or "")
         lines += [
             f"### `{event_type}`",
             "",

@@ -7,13 +7,23 @@ import re
 import uuid
 from decimal import Decimal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from aintech_shared.settings import ServiceSettings
+
+DEV_IDENTIFIER_DIGEST_KEY = "dev-identifier-digest-key-not-for-production"
 
 
 class Settings(ServiceSettings, service="core_crm"):
     """Name, schema, port and the CORE_CRM_ prefix come from the fleet registry."""
+
+    # The key of the DNI/IBAN digests in customer events (``aintech_contracts.identifiers``).
+    identifier_digest_key: SecretStr = Field(
+        default=SecretStr(DEV_IDENTIFIER_DIGEST_KEY),
+        validation_alias=AliasChoices("AINTECH_IDENTIFIER_DIGEST_KEY"),
+        description="HMAC key of `dni_digest`/`iban_digest` in customer events (32+ random bytes). "
+        "Changing it changes every digest: see docs/decisions/0096.",
+    )
 
     # Policies and quotes
     expiring_warning_days: int = Field(
@@ -124,3 +134,21 @@ class Settings(ServiceSettings, service="core_crm"):
                     raise ValueError(f"{item!r} is neither a host name nor a network") from None
             out.append(item)
         return out
+
+    @field_validator("identifier_digest_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("the identifier digest key needs at least 16 characters")
+        return value
+
+    @property
+    def identifier_key(self) -> bytes:
+        """The key of the identifier digests, as bytes."""
+        return self.identifier_digest_key.get_secret_value().encode()
+
+    def insecure_defaults(self) -> list[str]:
+        problems = super().insecure_defaults()
+        if self.identifier_digest_key.get_secret_value() == DEV_IDENTIFIER_DIGEST_KEY:
+            problems.append("AINTECH_IDENTIFIER_DIGEST_KEY")
+        return problems

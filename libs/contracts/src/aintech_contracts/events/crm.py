@@ -20,9 +20,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
+from aintech_contracts import identifiers
 from aintech_contracts.events.base import EventData, declare_topic
+from aintech_contracts.identifiers import DIGEST_PATTERN
 from aintech_contracts.statuses import (
     ClaimStatus,
     CustomerSegment,
@@ -67,16 +69,41 @@ class _CustomerFields(EventData):
     status: CustomerStatus
     province: str | None = None
     user_id: UUID | None = Field(default=None, description="The linked customer account, if any.")
-    # Identifiers for fraud checks (ai-fraud's ring detection; staff-only read models).
-    dni: str | None = Field(default=None, description="DNI/NIE/CIF as stored by the CRM.")
-    iban: str | None = None
+    # Identifiers for fraud checks (ai-fraud's ring detection): keyed digests, never the values
+    # (``aintech_contracts.identifiers``); the last characters say which one to a person.
+    dni_digest: str | None = Field(
+        default=None, pattern=DIGEST_PATTERN, description="HMAC-SHA256 of the DNI/NIE/CIF's compact form."
+    )
+    dni_last3: str | None = Field(default=None, max_length=3, description="Its last three characters.")
+    iban_digest: str | None = Field(
+        default=None, pattern=DIGEST_PATTERN, description="HMAC-SHA256 of the IBAN's compact form."
+    )
+    iban_last4: str | None = Field(default=None, max_length=4, description="Its last four characters.")
     address_line1: str | None = None
     postal_code: str | None = None
     city: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _without_clear_identifiers(cls, data: Any) -> Any:
+        """An event published before the digests (``dni``/``iban`` in clear, still in the topic's
+        retention) is read without the values: only the last characters are kept, never the rest."""
+        if isinstance(data, dict) and ("dni" in data or "iban" in data):
+            data = dict(data)
+            dni, iban = data.pop("dni", None), data.pop("iban", None)
+            data.setdefault("dni_last3", identifiers.last(dni, 3))
+            data.setdefault("iban_last4", identifiers.last(iban, 4))
+        return data
+
 
 class CustomerCreated(_CustomerFields):
-    """A customer was created (by an agent, a conversion or the seed)."""
+    """A customer was created (by an agent, a conversion or the seed).
+
+    The customer's DNI/NIE/CIF and IBAN are not in the payload: ``dni_digest`` and ``iban_digest``
+    are keyed digests (HMAC-SHA256 of the compact form, ``aintech_contracts.identifiers``), equal
+    for equal values, and ``dni_last3`` / ``iban_last4`` tell a person which one it is. Staff read
+    the values from the CRM's API.
+    """
 
     event_type = "customer.created"
     topic = CUSTOMER_TOPIC
@@ -84,7 +111,11 @@ class CustomerCreated(_CustomerFields):
 
 
 class CustomerUpdated(_CustomerFields):
-    """A customer's data changed (edit, segmentation, account link, merge survivor, erasure)."""
+    """A customer's data changed (edit, segmentation, account link, merge survivor, erasure).
+
+    Same payload as ``customer.created`` (identifiers as keyed digests); ``changed_fields`` names
+    the CRM's fields (``dni``, ``iban``, ...), not the payload's.
+    """
 
     event_type = "customer.updated"
     topic = CUSTOMER_TOPIC

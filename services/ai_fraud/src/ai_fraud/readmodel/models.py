@@ -20,8 +20,12 @@ class FraudCustomer(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     preferred_language: Mapped[str] = mapped_column(String(5), nullable=False, server_default="es")
-    dni: Mapped[str | None] = mapped_column(String(20))
-    iban: Mapped[str | None] = mapped_column(String(42))
+    # The CRM's keyed digests of the DNI/NIE and IBAN (``aintech_contracts.identifiers``), never
+    # the values; the last characters show a person which one it is.
+    dni_digest: Mapped[str | None] = mapped_column(String(64))
+    dni_last3: Mapped[str | None] = mapped_column(String(3))
+    iban_digest: Mapped[str | None] = mapped_column(String(64))
+    iban_last4: Mapped[str | None] = mapped_column(String(4))
     email: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(20))
     mobile: Mapped[str | None] = mapped_column(String(20))
@@ -73,7 +77,8 @@ class FraudClaim(Base):
 
 class Identifier(Base):
     """One identifier of a customer (DNI, phone, e-mail, IBAN, address) or of a claim (plate,
-    workshop, lawyer, clinic), normalised, so two records sharing it are linked."""
+    workshop, lawyer, clinic), normalised, so two records sharing it are linked. A DNI or IBAN is
+    its keyed digest (as the CRM's events carry it): equal for equal values, and nothing more."""
 
     __tablename__ = "identifiers"
     __table_args__ = (

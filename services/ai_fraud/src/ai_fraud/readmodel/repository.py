@@ -113,6 +113,22 @@ async def replace_identifiers(
         await session.execute(insert(Identifier).values(rows).on_conflict_do_nothing())
 
 
+async def identifier_hints(
+    session: AsyncSession, customer_ids: Sequence[uuid.UUID]
+) -> dict[tuple[str, str], str]:
+    """``(kind, digest) -> last characters`` of the customers' DNI and IBAN digests."""
+    query = select(
+        FraudCustomer.dni_digest, FraudCustomer.dni_last3, FraudCustomer.iban_digest, FraudCustomer.iban_last4
+    ).where(FraudCustomer.id.in_(customer_ids))
+    hints: dict[tuple[str, str], str] = {}
+    for dni, dni_last, iban, iban_last in (await session.execute(query)).all():
+        if dni and dni_last:
+            hints[("dni", dni)] = dni_last
+        if iban and iban_last:
+            hints[("iban", iban)] = iban_last
+    return hints
+
+
 async def identifiers_of_customers(session: AsyncSession, customer_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
     query = select(
         Identifier.customer_id, Identifier.owner_kind, Identifier.owner_id, Identifier.kind, Identifier.value

@@ -2,7 +2,9 @@
 
 Each event overwrites the row (events of one aggregate arrive in order, keyed by its id). A
 customer's bank account or address change is timestamped when ``customer.updated`` names it, which
-is what the "changed shortly before" rule reads.
+is what the "changed shortly before" rule reads. A customer's DNI/NIE and IBAN are known only as
+the CRM's keyed digests (and last characters): equal values link customers, the values never
+reach this service.
 """
 
 from __future__ import annotations
@@ -68,14 +70,22 @@ class ClaimFacts:
 
 def _customer_identifiers(c: CustomerCreated | CustomerUpdated) -> list[tuple[str, str]]:
     found = [
-        ("dni", normalise.compact(c.dni)),
-        ("iban", normalise.compact(c.iban)),
+        ("dni", c.dni_digest),
+        ("iban", c.iban_digest),
         ("email", normalise.email(c.email)),
         ("phone", normalise.phone(c.phone)),
         ("phone", normalise.phone(c.mobile)),
         ("address", normalise.address(c.address_line1, c.postal_code, c.city)),
     ]
     return [(k, v) for k, v in found if v]
+
+
+def _iban_differs(previous: FraudCustomer, data: CustomerCreated | CustomerUpdated) -> bool:
+    """Whether the bank account differs from the one kept. A row kept from before the digests has
+    the account's last four characters and no digest: only those can be compared."""
+    if previous.iban_digest is None and previous.iban_last4 is not None:
+        return previous.iban_last4 != data.iban_last4
+    return previous.iban_digest != data.iban_digest
 
 
 async def apply_customer(
@@ -87,7 +97,7 @@ async def apply_customer(
     iban_at = previous.iban_changed_at if previous else None
     address_at = previous.address_changed_at if previous else None
     if previous is not None:
-        if "iban" in changed or normalise.compact(previous.iban) != normalise.compact(data.iban):
+        if "iban" in changed or _iban_differs(previous, data):
             iban_at = at
         new_address = normalise.address(data.address_line1, data.postal_code, data.city)
         if changed & {"address_line1", "postal_code", "city"} or (previous.address or None) != new_address:
@@ -98,8 +108,10 @@ async def apply_customer(
         {
             "id": data.customer_id,
             "preferred_language": (data.preferred_language or "es")[:5],
-            "dni": data.dni,
-            "iban": data.iban,
+            "dni_digest": data.dni_digest,
+            "dni_last3": data.dni_last3,
+            "iban_digest": data.iban_digest,
+            "iban_last4": data.iban_last4,
             "email": data.email,
             "phone": data.phone,
             "mobile": data.mobile,
@@ -131,7 +143,8 @@ async def forget_customer(session: AsyncSession, *, data: CustomerDeleted) -> No
     row = await repository.customer(session, data.customer_id)
     if row is not None:
         row.deleted = True
-        row.dni = row.iban = row.email = row.phone = row.mobile = row.address = None
+        row.dni_digest = row.dni_last3 = row.iban_digest = row.iban_last4 = None
+        row.email = row.phone = row.mobile = row.address = None
 
 
 # What scoring reads of a policy: a change to any of these rescores the policy's open claims.

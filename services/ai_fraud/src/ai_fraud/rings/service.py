@@ -1,7 +1,8 @@
 """Rings: customers and claims linked by shared identifiers, found around one claim.
 
 The graph (networkx, in process) has a node per customer, per claim and per identifier value
-(DNI/NIE, phone, e-mail, IBAN, normalised address, plate, workshop, lawyer, clinic). It is grown
+(DNI/NIE, phone, e-mail, IBAN, normalised address, plate, workshop, lawyer, clinic; a DNI/NIE or
+IBAN is the CRM's keyed digest of it, shown masked as its last characters). It is grown
 breadth-first from the claim through the identifier index, a few hops deep: an identifier held by
 more than ``ring_max_identifier_share`` customers (a placeholder phone, a big workshop) links
 nobody, and every other link weighs 1/log2(1 + holders), so a value shared by two people counts
@@ -146,6 +147,7 @@ async def ring_around(
         return RingView(ring_id=None, customers=customers)
     claim_ids = sorted(n.split(":", 1)[1] for n in component if n.startswith("claim:") and n != "claim:new")
     links = []
+    hints = await _hints(session, component)
     for node in sorted(n for n in component if n.startswith("id:")):
         people = {c for nb in graph.neighbors(node) if (c := _owner_customer(graph, nb)) is not None}
         if len(people) < 2:
@@ -155,7 +157,7 @@ async def ring_around(
         links.append(
             {
                 "kind": kind,
-                "value": _mask(kind, value),
+                "value": _mask(kind, value, hints.get((kind, value))),
                 "customers": sorted(people),
                 "weight": round(1 / math.log2(1 + n), 3),
             }
@@ -175,9 +177,20 @@ def _owner_customer(graph: nx.Graph, node: str) -> str | None:
     return None
 
 
-def _mask(kind: str, value: str) -> str:
-    """Enough of an identifier for an investigator to recognise it, not the whole of it."""
-    if kind in ("iban", "dni", "phone") and len(value) > 4:
+async def _hints(session: AsyncSession, component: set[str]) -> dict[tuple[str, str], str]:
+    """The last characters of the DNI and IBAN digests in the ring (its customers' rows say them)."""
+    if not any(n.startswith(("id:dni:", "id:iban:")) for n in component):
+        return {}
+    members = [uuid.UUID(n.split(":", 1)[1]) for n in component if n.startswith("customer:")]
+    return await readmodel.identifier_hints(session, members)
+
+
+def _mask(kind: str, value: str, hint: str | None = None) -> str:
+    """Enough of an identifier for an investigator to recognise it, not the whole of it. A DNI or
+    IBAN is a digest here: it shows as its last characters (``hint``), from the CRM's event."""
+    if kind in ("iban", "dni"):
+        return "••••" + (hint or "")
+    if kind == "phone" and len(value) > 4:
         return "•" * (len(value) - 4) + value[-4:]
     if kind == "email" and "@" in value:
         name, domain = value.split("@", 1)

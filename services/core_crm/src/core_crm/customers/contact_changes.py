@@ -124,7 +124,11 @@ async def confirm_change(
         customer.updated_at = utcnow()
         customer.updated_by = viewer.actor_id
         await repository.flush(session)
-        await rt.outbox.publish(session, events.updated(customer, [change.field]), key=str(customer.id))
+        await rt.outbox.publish(
+            session,
+            events.updated(customer, [change.field], key=rt.settings.identifier_key),
+            key=str(customer.id),
+        )
     await repository.audit(
         session,
         customer_id=customer.id,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from aintech_contracts import identifiers
 from aintech_contracts.events.crm import CustomerCreated, CustomerDeleted, CustomerUpdated
 from core_crm.core.base import utcnow
 from core_crm.customers.models import Customer
 
 
-def _fields(customer: Customer) -> dict[str, object]:
+def _fields(customer: Customer, key: bytes) -> dict[str, object]:
     return {
         "customer_id": customer.id,
         "customer_type": customer.customer_type,
@@ -26,21 +27,25 @@ def _fields(customer: Customer) -> dict[str, object]:
         "status": customer.status,
         "province": customer.province,
         "user_id": customer.user_id,
-        "dni": customer.dni,
-        "iban": customer.iban,
+        # The identifiers travel as keyed digests, never in clear (``aintech_contracts.identifiers``).
+        "dni_digest": identifiers.digest(customer.dni, key),
+        "dni_last3": identifiers.last(customer.dni, 3),
+        "iban_digest": identifiers.digest(customer.iban, key),
+        "iban_last4": identifiers.last(customer.iban, 4),
         "address_line1": customer.address_line1,
         "postal_code": customer.postal_code,
         "city": customer.city,
     }
 
 
-def created(customer: Customer) -> CustomerCreated:
-    return CustomerCreated(**_fields(customer), created_by=customer.created_by)
+def created(customer: Customer, *, key: bytes) -> CustomerCreated:
+    """``key``: the identifier digest key (``Settings.identifier_key``)."""
+    return CustomerCreated(**_fields(customer, key), created_by=customer.created_by)
 
 
-def updated(customer: Customer, changed: Iterable[str]) -> CustomerUpdated:
+def updated(customer: Customer, changed: Iterable[str], *, key: bytes) -> CustomerUpdated:
     return CustomerUpdated(
-        **_fields(customer),
+        **_fields(customer, key),
         changed_fields=sorted(set(changed)),
         version=customer.version,
     )

@@ -105,7 +105,9 @@ async def _create(
         if account is not None and await repository.by_user(session, account.user_id) is None:
             customer.user_id = account.user_id
     await repository.add(session, customer)
-    await rt.outbox.publish(session, events.created(customer), key=str(customer.id))
+    await rt.outbox.publish(
+        session, events.created(customer, key=rt.settings.identifier_key), key=str(customer.id)
+    )
     return customer
 
 
@@ -190,7 +192,9 @@ async def update_customer(
     customer.updated_at = utcnow()
     customer.updated_by = viewer.actor_id
     await repository.flush(session)
-    await rt.outbox.publish(session, events.updated(customer, changed), key=str(customer.id))
+    await rt.outbox.publish(
+        session, events.updated(customer, changed, key=rt.settings.identifier_key), key=str(customer.id)
+    )
     return customer
 
 
@@ -267,7 +271,9 @@ async def link_account(
         actor_id=None,
         details={"user_id": str(user_id)},
     )
-    await rt.outbox.publish(session, events.updated(customer, ["user_id"]), key=str(customer.id))
+    await rt.outbox.publish(
+        session, events.updated(customer, ["user_id"], key=rt.settings.identifier_key), key=str(customer.id)
+    )
     return customer
 
 
@@ -346,5 +352,7 @@ async def automated_update(
         customer.version += 1
         customer.updated_at = utcnow()
         await repository.flush(session)
-        await rt.outbox.publish(session, events.updated(customer, changed), key=str(customer.id))
+        await rt.outbox.publish(
+            session, events.updated(customer, changed, key=rt.settings.identifier_key), key=str(customer.id)
+        )
     return customer

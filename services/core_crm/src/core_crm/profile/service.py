@@ -193,7 +193,11 @@ async def resegment(
             actor_id=actor_id,
             details={"from": previous, "to": segment, "reasons": reasons},
         )
-        await rt.outbox.publish(session, customer_events.updated(customer, ["segment"]), key=str(customer.id))
+        await rt.outbox.publish(
+            session,
+            customer_events.updated(customer, ["segment"], key=rt.settings.identifier_key),
+            key=str(customer.id),
+        )
     return customer, previous, reasons
 
 
@@ -298,7 +302,9 @@ async def merge_customers(
             session, customer_id=row.id, action="merged", actor_id=viewer.actor_id, details=details
         )
     await rt.outbox.publish(
-        session, customer_events.updated(survivor, ["merged", *filled]), key=str(survivor.id)
+        session,
+        customer_events.updated(survivor, ["merged", *filled], key=rt.settings.identifier_key),
+        key=str(survivor.id),
     )
     await rt.outbox.publish(
         session,
