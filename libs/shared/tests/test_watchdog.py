@@ -67,6 +67,9 @@ async def test_a_handler_blocking_the_loop_yields_one_stall_line_with_its_frame_
     assert ours[0]["stalled_ms"] >= 250
     ended_lines = [line for line in lines if line["event"] == "event_loop_stall_ended"]
     assert ended_lines and all(line["stall_ms"] > 250 for line in ended_lines)
+    # where the loop thread's time went, from the kernel's scheduler statistics (Linux)
+    assert {"on_cpu_ms", "waiting_for_cpu_ms", "off_cpu_ms", "interval_ms"} <= ended_lines[-1].keys()
+    assert ours[0]["thread_state"] in set("RSD"), ours[0]["thread_state"]
 
 
 async def test_the_watchdog_counts_stalls_in_the_metrics() -> None:

@@ -7,6 +7,15 @@ stack once (``event_loop_stalled``, from ``sys._current_frames()``), and when th
 heartbeat again, the heartbeat logs how late it ran (``event_loop_stall_ended``) and counts the
 stall in ``event_loop_stalls_seconds`` (a histogram: ``_count`` is the number of stalls).
 
+Where the time went: each line says how the loop thread spent the interval since the beat before
+the stall, from the kernel's scheduler statistics (``/proc/self/task/<tid>/schedstat``, Linux):
+``on_cpu_ms`` (it ran: a long computation, a collection), ``waiting_for_cpu_ms`` (it was runnable
+but other processes had the cores: a loaded machine, not this process's fault), and the rest
+(``off_cpu_ms``: it slept or was blocked in a system call — a write that does not drain, a
+synchronous DNS lookup, a lock). The stalled line adds the thread's state and kernel wait
+channel at the moment it was caught (``R`` runnable; ``S``/``D`` and e.g. ``pipe_write``,
+``balance_dirty_pages``: blocked in the kernel).
+
 Cost when idle: the beat comes every ``idle_period`` (2 s) while the loop thread used less than
 2% of a core since the last beat, and every ``threshold / 2`` while it is busier; the thread wakes
 once per beat. Idle, that is one wake-up a second in all (half on the loop, half in the thread).
@@ -19,6 +28,7 @@ progress, with its stack.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 import time
@@ -38,6 +48,31 @@ IDLE_PERIOD = 2.0
 BUSY_SHARE = 0.02  # of a core, on the loop thread since the last beat: above it, beat fast
 
 
+def _read(path: str) -> str:
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def _sched_ns(native_id: int) -> tuple[int, int] | None:
+    """(ns on a CPU, ns runnable but waiting for one) of a thread of this process, or None."""
+    fields = _read(f"/proc/self/task/{native_id}/schedstat").split()
+    if len(fields) < 2:
+        return None
+    with contextlib.suppress(ValueError):
+        return int(fields[0]), int(fields[1])
+    return None
+
+
+def _kernel_state(native_id: int) -> tuple[str, str]:
+    """(state letter, wait channel) of a thread of this process ("?" when unknown)."""
+    stat = _read(f"/proc/self/task/{native_id}/stat")
+    state = stat.rsplit(")", 1)[1].split()[0] if ")" in stat else "?"
+    return state, _read(f"/proc/self/task/{native_id}/wchan").strip() or "?"
+
+
 class LoopWatchdog:
     """Start on the loop it watches (:meth:`start`), stop on it (:meth:`stop`)."""
 
@@ -49,6 +84,8 @@ class LoopWatchdog:
         self.stalls = 0  # stalls counted when they ended
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
+        self._loop_native = 0
+        self._last_sched: tuple[int, int] | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._seq = 0
         self._due = 0.0  # monotonic time the next beat is due
@@ -60,7 +97,9 @@ class LoopWatchdog:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        self._loop_native = threading.get_native_id()
         self._last_beat, self._last_cpu = time.monotonic(), time.thread_time()
+        self._last_sched = _sched_ns(self._loop_native)
         self._schedule(self.idle_period, self._last_beat)
         self._stop.clear()
         self._thread = threading.Thread(target=self._watch, name="loop-watchdog", daemon=True)
@@ -82,16 +121,32 @@ class LoopWatchdog:
 
     def _beat(self) -> None:
         now, cpu = time.monotonic(), time.thread_time()
+        sched = _sched_ns(self._loop_native) if self._loop_native else None
         late = now - self._due
         self._seq += 1
         if late > self.threshold:
             self.stalls += 1
             LOOP_STALLS.observe(late)
-            log.warning("event_loop_stall_ended", stall_ms=round(late * 1000, 1))
+            self._ended(late, now - self._last_beat, cpu - self._last_cpu, sched)
         busy = cpu - self._last_cpu > BUSY_SHARE * max(now - self._last_beat, 1e-3)
-        self._last_beat, self._last_cpu = now, cpu
+        self._last_beat, self._last_cpu, self._last_sched = now, cpu, sched
         if not self._stop.is_set():
             self._schedule(self.busy_period if busy else self.idle_period, now)
+
+    def _ended(self, late: float, interval: float, cpu: float, sched: tuple[int, int] | None) -> None:
+        fields: dict[str, float] = {
+            "stall_ms": round(late * 1000, 1),
+            "interval_ms": round(interval * 1000, 1),
+        }
+        on_cpu = cpu * 1000
+        if sched is not None and self._last_sched is not None:
+            on_cpu = (sched[0] - self._last_sched[0]) / 1e6
+            fields["waiting_for_cpu_ms"] = round((sched[1] - self._last_sched[1]) / 1e6, 1)
+        fields["on_cpu_ms"] = round(on_cpu, 1)
+        fields["off_cpu_ms"] = round(
+            max(fields["interval_ms"] - on_cpu - fields.get("waiting_for_cpu_ms", 0), 0), 1
+        )
+        log.warning("event_loop_stall_ended", **fields)
 
     def _watch(self) -> None:
         while True:
@@ -111,5 +166,12 @@ class LoopWatchdog:
     def _report(self, stalled: float) -> None:
         frame = sys._current_frames().get(self._loop_thread)
         stack = "".join(traceback.format_stack(frame)) if frame is not None else "(loop thread gone)"
+        state, wchan = _kernel_state(self._loop_native)
         self.caught += 1
-        log.warning("event_loop_stalled", stalled_ms=round(stalled * 1000, 1), stack=stack)
+        log.warning(
+            "event_loop_stalled",
+            stalled_ms=round(stalled * 1000, 1),
+            thread_state=state,
+            wchan=wchan,
+            stack=stack,
+        )
