@@ -7,6 +7,7 @@ runs) with its stdout where the test wants it: a pipe nobody reads, or a file.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -22,6 +23,9 @@ from typing import IO
 import httpx
 import orjson
 import pytest
+from prometheus_client import REGISTRY
+
+from aintech_shared.logging import LineWriter
 
 SERVICE = """
 from typing import ClassVar
@@ -175,3 +179,54 @@ def test_a_normal_stop_writes_every_line_logged_before_and_during_the_shutdown(
     assert ids == [f"stop-{n}" for n in range(requests)]
     # uvicorn's last line, logged after its graceful shutdown, just before ``serve`` returns
     assert str(lines[-1]["event"]).startswith("Finished server process"), lines[-3:]
+
+
+class GatedStream(io.StringIO):
+    """A stream whose writes wait until the test opens the gate; its clock moves one second for
+    each write that had to wait (the writer measures its writes with it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.now = 0.0
+
+    def write(self, text: str) -> int:
+        if not self.gate.is_set():
+            self.entered.set()
+            assert self.gate.wait(DEADLINE)
+            self.now += 1.0
+        return super().write(text)
+
+    def clock(self) -> float:
+        return self.now
+
+
+def _dropped_here() -> float:
+    return REGISTRY.get_sample_value("log_lines_dropped_total", {"reason": "queue_full"}) or 0.0
+
+
+def test_a_held_stream_holds_only_the_writer_which_drops_beyond_its_queue_and_says_so() -> None:
+    stream = GatedStream()
+    writer = LineWriter(stream, capacity=3, service="unit", clock=stream.clock)
+    before = _dropped_here()
+    writer.start()
+    try:
+        assert writer.put("first\n")
+        assert stream.entered.wait(DEADLINE), "the writer took the line and is held in write"
+        accepted = [writer.put(f"{n}\n") for n in range(5)]  # returns at once: the writer holds
+        assert accepted == [True, True, True, False, False]
+        assert _dropped_here() - before == 2
+        stream.gate.set()
+        assert writer.flush(DEADLINE)
+        assert writer.flush(DEADLINE)  # and the warning the writer queued for itself
+    finally:
+        assert writer.close(DEADLINE)
+    lines = stream.getvalue().splitlines()
+    assert lines[:4] == ["first", "0", "1", "2"]
+    warnings = {w["event"]: w for w in map(orjson.loads, lines[4:])}
+    assert warnings.keys() == {"log_write_blocked", "log_lines_dropped"}
+    assert warnings["log_write_blocked"]["write_ms"] == 1000.0 and warnings["log_write_blocked"]["lines"] == 1
+    assert (
+        warnings["log_lines_dropped"]["dropped"] == 2 and warnings["log_lines_dropped"]["service"] == "unit"
+    )

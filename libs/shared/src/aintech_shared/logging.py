@@ -11,6 +11,8 @@ is not read, a file behind dirty-page writeback) stalls only the writer thread. 
 full the new line is dropped and counted (``log_lines_dropped_total{reason="queue_full"}``); when
 the writer next gets through, it writes one ``log_lines_dropped`` warning with how many lines were
 lost. Lines the stream refuses (closed, broken pipe) are counted with ``reason="write_failed"``.
+How long each batch's write took is ``log_write_seconds``; one over 250 ms adds a
+``log_write_blocked`` warning (the stream held the writer: on the old path, it held the loop).
 :func:`flush_logs` waits until what was logged before the call is written; :func:`shutdown_logging`
 (run at interpreter exit, and by ``serve`` after uvicorn's graceful shutdown) drains the queue.
 """
@@ -23,23 +25,30 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
 
 import orjson
 import structlog
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from aintech_shared.context import correlation_id_var, request_id_var
 
 DEFAULT_QUEUE_LINES = 10_000
 SHUTDOWN_FLUSH_SECONDS = 5.0
+SLOW_WRITE_SECONDS = 0.25  # a batch's write taking longer is reported (``log_write_blocked``)
 
 LOG_LINES_DROPPED = Counter(
     "log_lines_dropped_total",
     "Log lines not written: the writer's queue was full (queue_full) or the stream refused them "
     "(write_failed)",
     ["reason"],
+)
+LOG_WRITE_SECONDS = Histogram(
+    "log_write_seconds",
+    "How long the log writer's write and flush of one batch of lines took (the stream's back-pressure)",
+    buckets=(0.001, 0.01, 0.05, 0.25, 1, 4, 16),
 )
 _QUEUE_FULL = LOG_LINES_DROPPED.labels("queue_full")
 _WRITE_FAILED = LOG_LINES_DROPPED.labels("write_failed")
@@ -59,11 +68,19 @@ class LineWriter:
     """
 
     def __init__(
-        self, stream: IO[str], *, capacity: int = DEFAULT_QUEUE_LINES, service: str = "service"
+        self,
+        stream: IO[str],
+        *,
+        capacity: int = DEFAULT_QUEUE_LINES,
+        service: str = "service",
+        slow_write: float = SLOW_WRITE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.stream = stream
         self.capacity = capacity
         self.service = service
+        self.slow_write = slow_write
+        self._clock = clock
         self._lines: deque[str] = deque()
         self._lock = threading.Lock()
         self._waiting = threading.Condition(self._lock)  # lines to write, or stop
@@ -146,21 +163,10 @@ class LineWriter:
         except Exception:
             _WRITE_FAILED.inc()
 
-    def _dropped_line(self, count: int) -> str:
-        return (
-            orjson.dumps(
-                {
-                    "service": self.service,
-                    "event": "log_lines_dropped",
-                    "dropped": count,
-                    "capacity": self.capacity,
-                    "level": "warning",
-                    "logger": "aintech.logging",
-                    "timestamp": _now_iso(),
-                }
-            ).decode()
-            + "\n"
-        )
+    def _warning(self, event: str, **fields: Any) -> str:
+        line = {"service": self.service, "event": event, **fields}
+        line.update(level="warning", logger="aintech.logging", timestamp=_now_iso())
+        return orjson.dumps(line).decode() + "\n"
 
     def _run(self) -> None:
         while True:
@@ -175,13 +181,23 @@ class LineWriter:
                 stream = self.stream
             text = "".join(batch)
             if dropped:
-                text += self._dropped_line(dropped)
+                text += self._warning("log_lines_dropped", dropped=dropped, capacity=self.capacity)
+            started = self._clock()
             try:
                 stream.write(text)
                 stream.flush()
             except Exception:  # closed or broken stream: the lines are lost, and counted
                 _WRITE_FAILED.inc(len(batch))
+            took = self._clock() - started
+            LOG_WRITE_SECONDS.observe(took)
+            if took > self.slow_write:  # the stream held the writer (and, before 0086, the loop)
+                warning = self._warning("log_write_blocked", write_ms=round(took * 1000, 1), lines=len(batch))
+            else:
+                warning = None
             with self._lock:
+                if warning is not None:  # the writer's own line, whatever the queue holds
+                    self._lines.append(warning)
+                    self._accepted += 1
                 self._finished += len(batch)
                 self._written.notify_all()
 
