@@ -59,6 +59,7 @@ serve(
 )
 """
 DEADLINE = 30.0
+START_DEADLINE = 90.0  # a Python process importing the chassis, on a loaded machine
 # After its graceful shutdown uvicorn raises the SIGTERM it caught again: the exit status says so.
 STOPPED = (0, -signal.SIGTERM)
 WORD = "w" * 1500  # an access line of ~1.7 kB: a pipe's 64 KiB fill after ~40 requests
@@ -84,7 +85,7 @@ def _start(stdout: int | IO[bytes], *, queue_lines: int) -> tuple[subprocess.Pop
         [sys.executable, "-c", SERVICE], stdout=stdout, stderr=subprocess.DEVNULL, env=env
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + DEADLINE
+    deadline = time.monotonic() + START_DEADLINE
     while True:
         try:
             if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:

@@ -33,9 +33,11 @@ def _app() -> FastAPI:
         watchdog = request.app.state.loop_watchdog
         caught = watchdog.caught
         deadline = time.monotonic() + DEADLINE
-        while watchdog.caught == caught and time.monotonic() < deadline:  # until the watchdog saw it
+        while time.monotonic() < deadline:  # until the watchdog caught this very stall
+            if watchdog.caught > caught and "block_the_loop" in watchdog.last_stack:
+                return {"caught": 1}
             time.sleep(0.01)  # noqa: ASYNC251 - blocking the loop is the point
-        return {"caught": watchdog.caught - caught}
+        return {"caught": 0}
 
     return create_service_app(
         DemoSettings(), title="demo", description="demo", routers=[router], with_database=False
@@ -66,7 +68,7 @@ async def test_a_handler_blocking_the_loop_yields_one_stall_line_with_its_frame_
     assert ours[0]["level"] == "warning" and ours[0]["logger"] == "aintech.watchdog"
     assert ours[0]["stalled_ms"] >= 250
     ended_lines = [line for line in lines if line["event"] == "event_loop_stall_ended"]
-    assert ended_lines and all(line["stall_ms"] > 250 for line in ended_lines)
+    assert ended_lines and all(line["stall_ms"] >= 250 for line in ended_lines)
     # where the loop thread's time went, from the kernel's scheduler statistics (Linux)
     assert {"on_cpu_ms", "waiting_for_cpu_ms", "off_cpu_ms", "interval_ms"} <= ended_lines[-1].keys()
     assert ours[0]["thread_state"] in set("RSD"), ours[0]["thread_state"]
@@ -80,17 +82,17 @@ async def test_the_watchdog_counts_stalls_in_the_metrics() -> None:
 
     app = _app()
     before = count()
-    async with app.router.lifespan_context(app):
+    async with app.router.lifespan_context(app):  # the watchdog starts here, after ``before``
         watchdog = app.state.loop_watchdog
-        ended = watchdog.stalls
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://demo") as client:
             await client.get("/block")
             deadline = time.monotonic() + DEADLINE
-            while watchdog.stalls == ended:
+            while watchdog.stalls == 0:
                 assert time.monotonic() < deadline
                 await asyncio.sleep(0.01)
             metrics = (await client.get("/metrics")).text
-    assert count() - before == watchdog.stalls - ended >= 1
+    # every stall this watchdog measured (the blocking handler's, and any a loaded machine adds)
+    assert count() - before == watchdog.stalls >= 1
     assert "event_loop_stalls_seconds_bucket" in metrics
 
 

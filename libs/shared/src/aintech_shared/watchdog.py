@@ -81,6 +81,7 @@ class LoopWatchdog:
         self.idle_period = max(idle_period, self.threshold)
         self.busy_period = max(self.threshold / 2, 0.01)
         self.caught = 0  # stalls caught in progress (their stack logged)
+        self.last_stack = ""  # the loop thread's stack in the last stall caught
         self.stalls = 0  # stalls counted when they ended
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
@@ -123,15 +124,15 @@ class LoopWatchdog:
         now, cpu = time.monotonic(), time.thread_time()
         sched = _sched_ns(self._loop_native) if self._loop_native else None
         late = now - self._due
-        self._seq += 1
-        if late > self.threshold:
-            self.stalls += 1
-            LOOP_STALLS.observe(late)
-            self._ended(late, now - self._last_beat, cpu - self._last_cpu, sched)
         busy = cpu - self._last_cpu > BUSY_SHARE * max(now - self._last_beat, 1e-3)
-        self._last_beat, self._last_cpu, self._last_sched = now, cpu, sched
         if not self._stop.is_set():
             self._schedule(self.busy_period if busy else self.idle_period, now)
+        self._seq += 1  # after the next due time: the thread never pairs this beat with the old one
+        if late > self.threshold:
+            LOOP_STALLS.observe(late)
+            self._ended(late, now - self._last_beat, cpu - self._last_cpu, sched)
+            self.stalls += 1
+        self._last_beat, self._last_cpu, self._last_sched = now, cpu, sched
 
     def _ended(self, late: float, interval: float, cpu: float, sched: tuple[int, int] | None) -> None:
         fields: dict[str, float] = {
@@ -155,8 +156,9 @@ class LoopWatchdog:
             if wait > 0:
                 if self._stop.wait(wait):
                     return
-                if self._seq != seq:
-                    continue
+                continue  # look again: the beat ran, or the threshold has passed now
+            if self._seq != seq:
+                continue
             # The beat due at ``due`` has not run ``threshold`` later: the loop is stalled.
             self._report(time.monotonic() - due)
             while self._seq == seq:  # until it runs (the beat logs the end and the length)
@@ -167,7 +169,6 @@ class LoopWatchdog:
         frame = sys._current_frames().get(self._loop_thread)
         stack = "".join(traceback.format_stack(frame)) if frame is not None else "(loop thread gone)"
         state, wchan = _kernel_state(self._loop_native)
-        self.caught += 1
         log.warning(
             "event_loop_stalled",
             stalled_ms=round(stalled * 1000, 1),
@@ -175,3 +176,5 @@ class LoopWatchdog:
             wchan=wchan,
             stack=stack,
         )
+        self.last_stack = stack
+        self.caught += 1
