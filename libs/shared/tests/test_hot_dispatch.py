@@ -20,6 +20,7 @@ from starlette.responses import Response
 from aintech_shared.app import create_service_app, json_response
 from aintech_shared.errors import Forbidden, NotFound, responses
 from aintech_shared.hot import HotDispatch, hot_get
+from aintech_shared.logging import flush_logs
 from aintech_shared.settings import ServiceSettings
 
 KNOWN = uuid.UUID("6f1c1d7e-0000-4000-8000-000000000002")
@@ -114,9 +115,11 @@ async def test_a_hot_get_skips_the_router_and_answers_as_its_ordinary_twin(
     app = service_app()
     ids = {"x-who": "ana", "x-request-id": "req-hot-1", "x-correlation-id": "corr-hot-1"}
     counted = requests_counted("/things/hot/{thing_id:uuid}", 200)
+    flush_logs()  # lines are written by the log writer's thread
     capsys.readouterr()
     plain = await get(app, f"/things/plain/{KNOWN}", ids)
     hot = await get(app, f"/things/hot/{KNOWN}", ids)
+    flush_logs()  # lines are written by the log writer's thread
     lines = access_lines(capsys.readouterr().out)
 
     assert routed == [f"/things/plain/{KNOWN}"], "the hot GET never reached FastAPI's router"
@@ -144,9 +147,11 @@ async def test_a_hot_gets_errors_are_its_twins_problem_documents(
     routed: list[str], capsys: pytest.CaptureFixture[str], thing_id: uuid.UUID, headers: Any, status: int
 ) -> None:
     app = service_app()
+    flush_logs()  # lines are written by the log writer's thread
     capsys.readouterr()
     plain = await get(app, f"/things/plain/{thing_id}", headers)
     hot = await get(app, f"/things/hot/{thing_id}", headers)
+    flush_logs()  # lines are written by the log writer's thread
     lines = access_lines(capsys.readouterr().out)
 
     assert routed == [f"/things/plain/{thing_id}"]

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from aintech_devtools.testing import ScratchSchema, rolled_back
 from aintech_shared.app import create_service_app, render_json
 from aintech_shared.db import Database, DbSession, LeanSelect, ReadConnection, ReadSession
+from aintech_shared.logging import flush_logs
 from aintech_shared.settings import ServiceSettings
 
 # What a transaction or a pre-ping sends on top of the statements themselves.
@@ -154,12 +155,14 @@ async def test_every_request_writes_one_access_line_with_ids_route_status_and_du
     app = create_service_app(
         DemoSettings(), title="demo", description="demo", routers=[router], with_database=False
     )
+    flush_logs()  # lines are written by the log writer's thread
     capsys.readouterr()
     async with app.router.lifespan_context(app):
         transport = ASGITransport(app=app)
         async with AsyncClient(transport=transport, base_url="http://demo") as client:
             resp = await client.get("/policies/POL-7", headers={"x-correlation-id": "corr-1"})
             await client.get("/healthz")  # probes are not logged
+    flush_logs()  # lines are written by the log writer's thread
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"http_request"' in line]
     assert len(lines) == 1
     line = lines[0]

@@ -28,6 +28,7 @@ from aintech_shared.logging import configure_logging
 from aintech_shared.observability import ObservabilityMiddleware, metrics_endpoint
 from aintech_shared.routing import constrain_path_parameters
 from aintech_shared.settings import ServiceSettings
+from aintech_shared.watchdog import LoopWatchdog
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # Extra readiness: returns (ready, details) merged into /readyz under its own key.
@@ -93,11 +94,21 @@ def create_service_app(
     ``guard_json_text``: JSON bodies holding a lone surrogate or a NUL answer 422 (the gateway,
     which forwards bodies unread, leaves that to the services behind it).
     """
-    configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
+    configure_logging(
+        settings.service_name,
+        level=settings.log_level,
+        json=settings.log_json,
+        queue_lines=settings.log_queue_lines,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        watchdog = None
+        if settings.loop_stall_ms > 0:
+            watchdog = LoopWatchdog(settings.loop_stall_ms)
+            watchdog.start()
+        app.state.loop_watchdog = watchdog
         db = None
         if with_database:
             db = Database(
@@ -115,6 +126,8 @@ def create_service_app(
         finally:
             if db is not None:
                 await db.dispose()
+            if watchdog is not None:
+                watchdog.stop()
 
     app = ServiceApp(
         title=title,

@@ -1,7 +1,8 @@
 """Run a service's ASGI app with uvicorn (uvloop + httptools), hardened for the network it faces.
 
 - uvicorn's own access log is off: the chassis writes one line per request
-  (``ObservabilityMiddleware``) with the request id, route, status and duration.
+  (``ObservabilityMiddleware``) with the request id, route, status and duration, through the
+  log writer's queue (``aintech_shared.logging``), drained to the stream when the server stops.
 
 - No ``server`` banner.
 - uvicorn's proxy-headers handling is off: it would replace the connection's peer with the
@@ -30,12 +31,15 @@ import asyncio
 import gc
 import logging
 import re
+from collections.abc import Generator
+from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from aintech_shared.logging import shutdown_logging
 from aintech_shared.settings import ServiceSettings
 
 KEEPALIVE_TIMEOUT = 75
@@ -143,8 +147,24 @@ def settle_heap() -> int:
     return gc.get_freeze_count()
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, draining the log writer's queue after the graceful shutdown: uvicorn then
+    raises the SIGTERM it caught again, and the process ends without running ``atexit``."""
+
+    @contextmanager
+    def capture_signals(self) -> Generator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                shutdown_logging()
+
+
 def serve(app: FastAPI, settings: ServiceSettings, **options: Any) -> None:
     """Blocking: serve ``app`` on the service's host and port until SIGINT/SIGTERM."""
-    server = uvicorn.Server(config(app, settings, **options))
+    server = Server(config(app, settings, **options))
     settle_heap()
-    server.run()
+    try:
+        server.run()
+    finally:
+        shutdown_logging()  # what the graceful shutdown logged reaches the stream before exit

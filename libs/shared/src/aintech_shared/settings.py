@@ -76,6 +76,20 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = Field(default="aintech-api", validation_alias=_shared("JWT_AUDIENCE"))
     log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_shared("LOG_JSON"))
+    log_queue_lines: int = Field(
+        default=10_000,
+        ge=1,
+        validation_alias=_shared("LOG_QUEUE_LINES"),
+        description="Log lines waiting for the writer thread at most; beyond, lines are dropped and "
+        "counted (``log_lines_dropped_total``), the request path never waits for a log write.",
+    )
+    loop_stall_ms: int = Field(
+        default=250,
+        ge=0,
+        validation_alias=_shared("LOOP_STALL_MS"),
+        description="The event loop not running a callback for longer than this is a stall: logged "
+        "with the loop's stack and counted (``event_loop_stalls_seconds``). 0: no watchdog.",
+    )
     db_pool_size: int = Field(default=10, validation_alias=_shared("DB_POOL_SIZE"))
     # The object store is a platform resource (claim documents, recordings, reports): every
     # service that stores or reads objects sees the same one (``aintech_shared.objectstore``).

@@ -37,6 +37,7 @@ from aintech_shared.health import (
 from aintech_shared.logging import configure_logging
 from aintech_shared.scheduler import ScheduledJob, run_scheduler
 from aintech_shared.settings import ServiceSettings
+from aintech_shared.watchdog import LoopWatchdog
 
 log = structlog.get_logger("aintech.worker")
 
@@ -102,7 +103,12 @@ async def run_worker(
 ) -> None:
     """Run the relay, the consumers, the scheduler and the service's own ``loops`` until
     SIGINT/SIGTERM or ``stop``; every loop's health is on the worker's ``/healthz``."""
-    configure_logging(f"{settings.service_name}-worker", level=settings.log_level, json=settings.log_json)
+    configure_logging(
+        f"{settings.service_name}-worker",
+        level=settings.log_level,
+        json=settings.log_json,
+        queue_lines=settings.log_queue_lines,
+    )
     tracing.configure(f"{settings.service_name}-worker")  # on only when OTLP is configured
     tuning = tuning or WorkerSettings()
     stop = stop or asyncio.Event()
@@ -112,6 +118,9 @@ async def run_worker(
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    watchdog = LoopWatchdog(settings.loop_stall_ms) if settings.loop_stall_ms > 0 else None
+    if watchdog is not None:
+        watchdog.start()
     failures, stall = tuning.stall_failures, tuning.stall_seconds
     db = Database(settings.service_database_url, schema=settings.db_schema, pool_size=4)
     relay = OutboxRelay(
@@ -180,6 +189,8 @@ async def run_worker(
             await asyncio.wait_for(db.dispose(), timeout=5)
         except Exception as exc:  # an unreachable database cannot be said goodbye to
             log.warning("worker_db_dispose_failed", error=repr(exc))
+        if watchdog is not None:
+            watchdog.stop()
         log.info("worker_stopped")
 
 
