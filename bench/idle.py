@@ -77,7 +77,9 @@ async def bench_idle(env: dict[str, str], *, settle: float = 10.0, window: float
             for profiler in profilers:
                 await profiler.wait()
             after = {label: cpu_seconds(pid) for label, pid in pids.items()}
-            switches = {label: (wakeups(pid) - switches_before[label]) / elapsed for label, pid in pids.items()}
+            switches = {
+                label: (wakeups(pid) - switches_before[label]) / elapsed for label, pid in pids.items()
+            }
             rss = {label: rss_mib(pid) for label, pid in pids.items()}
         finally:
             await asyncio.to_thread(fleet.stop)
