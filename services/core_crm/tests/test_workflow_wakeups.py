@@ -84,7 +84,7 @@ async def test_a_queued_execution_wakes_the_worker_and_a_wait_step_makes_it_due_
         # one-second wait makes the job due again a second later, not at the next poll
         execution_id = await run_of(live, [{"type": "wait_duration", "seconds": 1}, TASK])
         run = await eventually(lambda: completed(live, execution_id), within=30)
-    assert run["steps_completed"] == 2
+    assert run is not None and run["steps_completed"] == 2
 
 
 async def test_an_execution_whose_notification_was_lost_runs_at_the_safety_poll(
@@ -95,7 +95,7 @@ async def test_an_execution_whose_notification_was_lost_runs_at_the_safety_poll(
     async with scheduling(live_app, job, deaf):
         execution_id = await run_of(live, [TASK])
         run = await eventually(lambda: completed(live, execution_id), within=30)
-    assert run["steps_completed"] == 1
+    assert run is not None and run["steps_completed"] == 1
 
 
 async def _true(condition: bool) -> bool | None:
