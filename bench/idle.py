@@ -27,6 +27,20 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def wakeups(pid: int) -> int:
+    """Context switches of every thread of ``pid`` (voluntary + involuntary): each is a wake-up."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "status").read_text()
+        except OSError:  # the thread ended between the listing and the read
+            continue
+        for line in text.splitlines():
+            if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                total += int(line.split()[1])
+    return total
+
+
 async def bench_idle(env: dict[str, str], *, settle: float = 10.0, window: float = 30.0) -> list[str]:
     """``BENCH_IDLE_PROFILE=core-crm-worker,gateway`` also records those processes with py-spy
     over the window (raw stacks in ``.local/bench/logs/idle-<label>.pyspy.txt``)."""
@@ -56,22 +70,27 @@ async def bench_idle(env: dict[str, str], *, settle: float = 10.0, window: float
                 if label in pids
             ]
             before = {label: cpu_seconds(pid) for label, pid in pids.items()}
+            switches_before = {label: wakeups(pid) for label, pid in pids.items()}
             t0 = time.monotonic()
             await asyncio.sleep(window)
             elapsed = time.monotonic() - t0
             for profiler in profilers:
                 await profiler.wait()
             after = {label: cpu_seconds(pid) for label, pid in pids.items()}
+            switches = {
+                label: (wakeups(pid) - switches_before[label]) / elapsed for label, pid in pids.items()
+            }
             rss = {label: rss_mib(pid) for label, pid in pids.items()}
         finally:
             await asyncio.to_thread(fleet.stop)
     share = {label: (after[label] - before[label]) / elapsed * 100 for label in pids}
-    print(f"  {'process':<24} {'CPU % of a core':>16} {'RSS MiB':>9}", flush=True)
+    print(f"  {'process':<24} {'CPU % of a core':>16} {'RSS MiB':>9} {'wake-ups/s':>11}", flush=True)
     for label in sorted(pids, key=lambda name: -share[name]):
-        print(f"  {label:<24} {share[label]:>16.2f} {rss[label]:>9.0f}", flush=True)
+        print(f"  {label:<24} {share[label]:>16.2f} {rss[label]:>9.0f} {switches[label]:>11.1f}", flush=True)
     total = sum(share.values())
     print(
         f"  {'fleet (' + str(len(pids)) + ' processes)':<24} {total:>16.2f} {sum(rss.values()):>9.0f}"
+        f" {sum(switches.values()):>11.1f}"
         f"   (mean RSS {sum(rss.values()) / len(rss):.0f} MiB per process)",
         flush=True,
     )

@@ -132,6 +132,17 @@ def _decode(body: str) -> Message | None:
     return message if isinstance(message, dict) else None
 
 
+async def _first_set(*events: asyncio.Event) -> None:
+    """Wait until any of ``events`` is set."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
 class Listener:
     """This replica's LISTEN connection on ``channel``: hands every message to ``on_message``.
 
@@ -177,13 +188,21 @@ class Listener:
     async def _listen(self, conn: AsyncConnection) -> None:
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection
-        await driver.add_listener(self.channel, self._on_notify)
-        self.backend_pid = driver.get_server_pid()
-        self.listening.set()
+        lost = asyncio.Event()
+
+        def on_lost(_conn: Any) -> None:
+            lost.set()
+
+        # asyncpg calls this when the connection ends, so nothing polls ``is_closed`` meanwhile.
+        driver.add_termination_listener(on_lost)
         try:
-            while not self._stop.is_set() and not driver.is_closed():
-                await sleep_or_stop(self._stop, 1.0)
+            await driver.add_listener(self.channel, self._on_notify)
+            self.backend_pid = driver.get_server_pid()
+            self.listening.set()
+            if not driver.is_closed():
+                await _first_set(self._stop, lost)
         finally:
+            driver.remove_termination_listener(on_lost)
             if not driver.is_closed():
                 await driver.remove_listener(self.channel, self._on_notify)
 

@@ -22,6 +22,7 @@ from core_crm.policies import service as policies
 from core_crm.profile import service as profile
 from core_crm.quotes import service as quotes
 from core_crm.renewals import auto as auto_renewals
+from core_crm.workflows import repository as workflow_executions
 from core_crm.workflows import service as workflows
 
 DAILY = timedelta(days=1)
@@ -47,10 +48,12 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
     async def resegment(session: AsyncSession) -> None:
         await profile.resegment_all(session, rt=rt)
 
-    async def advance_workflows(session: AsyncSession) -> None:
+    async def advance_workflows(session: AsyncSession) -> timedelta | None:
         # The job's own transaction only holds the job; runs commit as they go (webhook calls are
-        # made between transactions).
+        # made between transactions). Next due when the earliest waiting execution is.
         await workflows.advance_due(EngineTransactions.beside(session), rt=rt)
+        due = await workflow_executions.seconds_until_due(session)
+        return None if due is None else timedelta(seconds=due)
 
     async def fire_schedules(session: AsyncSession) -> None:
         await workflows.fire_schedules(session)
@@ -72,7 +75,10 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
         ScheduledJob("crm.quotes.expire", timedelta(hours=1), expire_quotes),
         ScheduledJob("crm.customers.resegment", DAILY, resegment, at=time(3, 0)),
         ScheduledJob(
-            "crm.workflows.advance", timedelta(seconds=rt.settings.workflow_tick_seconds), advance_workflows
+            "crm.workflows.advance",
+            timedelta(seconds=rt.settings.workflow_tick_seconds),
+            advance_workflows,
+            wake_on=workflow_executions.WAKE_CHANNEL,
         ),
         ScheduledJob("crm.workflows.schedules", timedelta(minutes=1), fire_schedules),
         ScheduledJob("crm.idempotency.forget", timedelta(hours=1), forget_idempotency_keys),

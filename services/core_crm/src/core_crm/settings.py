@@ -71,7 +71,13 @@ class Settings(ServiceSettings, service="core_crm"):
     )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_max_response_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
-    workflow_tick_seconds: float = Field(default=2.0, gt=0, le=60)
+    workflow_tick_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        description="The workflow worker's safety poll: it is woken by a NOTIFY when an execution is "
+        "queued or retried and at the earliest waiting step's due time.",
+    )
     workflow_batch_size: int = Field(default=20, ge=1, le=500)
 
     # Outbound webhooks (integrations): same SSRF rules and allow-list as workflow webhooks.

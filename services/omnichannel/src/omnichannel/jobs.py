@@ -12,6 +12,7 @@ from omnichannel.campaigns import service as campaigns
 from omnichannel.conversations import service as conversations
 from omnichannel.core import ratelimit
 from omnichannel.core.base import utcnow
+from omnichannel.core.events import CAMPAIGNS_CHANNEL
 from omnichannel.core.runtime import Runtime
 from omnichannel.delivery import parking
 from omnichannel.delivery.consumers import waiting_handlers
@@ -22,12 +23,9 @@ PARKED_RETENTION = timedelta(days=30)
 
 
 def jobs(rt: Runtime) -> list[ScheduledJob]:
-    """Campaign pacing every 2 s; snoozed conversations woken, the queue swept and parked deliveries
-    released or expired every 15 s."""
+    """Campaign pacing every 2 s while a campaign runs (woken by its start or resume); snoozed
+    conversations woken, the queue swept and parked deliveries released or expired every 15 s."""
     max_wait = timedelta(seconds=rt.settings.parked_delivery_max_wait_seconds)
-
-    async def pace(session: AsyncSession) -> None:
-        await campaigns.pace(session)
 
     async def sweep(session: AsyncSession) -> None:
         await conversations.wake_snoozed(session)
@@ -42,7 +40,9 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
         await slack.purge(session, before=utcnow() - PARKED_RETENTION)
 
     return [
-        ScheduledJob("omnichannel.campaigns", timedelta(seconds=2), pace),
+        ScheduledJob(
+            "omnichannel.campaigns", campaigns.PACE_SAFETY, campaigns.pace_job, wake_on=CAMPAIGNS_CHANNEL
+        ),
         ScheduledJob("omnichannel.assignment", timedelta(seconds=15), sweep),
         ScheduledJob("omnichannel.parked_deliveries", timedelta(seconds=15), parked),
         ScheduledJob("omnichannel.purge_counters", timedelta(hours=1), purge),

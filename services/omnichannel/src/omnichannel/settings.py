@@ -68,6 +68,13 @@ class Settings(ServiceSettings, service="omnichannel"):
     dispatch_claim_timeout_seconds: int = Field(
         default=120, ge=10, description="A message left 'sending' this long is failed, never resent."
     )
+    dispatch_safety_poll_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="The dispatcher and the Slack poster are woken by a NOTIFY of their work and at "
+        "its next retry time; they also look this often (a notification lost on a reconnection).",
+    )
     campaign_default_rate_per_minute: int = Field(default=60, ge=1, le=6000)
     parked_delivery_max_wait_seconds: int = Field(
         default=3600,

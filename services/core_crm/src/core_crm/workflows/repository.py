@@ -117,6 +117,27 @@ async def execution_by_trigger(
     ).first()
 
 
+# The worker's ``crm.workflows.advance`` job listens here: a commit that queues or retries an
+# execution wakes it at once (its period is only the safety poll).
+WAKE_CHANNEL = "crm_workflows"
+
+
+async def wake_worker(session: AsyncSession) -> None:
+    """Wake the worker's pass when this transaction commits (a NOTIFY is delivered at commit)."""
+    await session.execute(select(func.pg_notify(WAKE_CHANNEL, "")))
+
+
+async def seconds_until_due(session: AsyncSession) -> float | None:
+    """Seconds until the earliest claimable execution is due (0: now; None: none waiting): the
+    worker's pass is next due then (a wait step, a retry's backoff, a webhook call's lease)."""
+    seconds = await session.scalar(
+        select(func.extract("epoch", func.min(WorkflowExecution.next_run_at) - func.clock_timestamp())).where(
+            WorkflowExecution.status.in_(CLAIMABLE_STATUSES)
+        )
+    )
+    return None if seconds is None else max(0.0, float(seconds))
+
+
 async def claim_due(session: AsyncSession, *, limit: int) -> Sequence[WorkflowExecution]:
     """Executions whose next step is due, locked so no other worker runs them (skip the locked ones);
     a ``running`` one is due when its webhook call's lease ran out or one pass did not finish it."""

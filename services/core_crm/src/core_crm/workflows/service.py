@@ -185,6 +185,7 @@ async def start(
     workflow.execution_count += 1
     workflow.last_executed_at = utcnow()
     await repository.add(session, execution)
+    await repository.wake_worker(session)
     return execution
 
 
@@ -316,6 +317,7 @@ async def retry_execution(session: AsyncSession, *, execution_id: uuid.UUID) -> 
     execution.next_run_at = utcnow()
     execution.updated_at = utcnow()
     await repository.flush(session)
+    await repository.wake_worker(session)
     return execution
 
 

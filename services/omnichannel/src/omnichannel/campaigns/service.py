@@ -3,27 +3,31 @@
 Each pacer run (one replica at a time: it is a scheduled job) turns at most the allowance of
 ``rate_per_minute`` for the time elapsed into queued messages, marking each recipient with its
 message in the same transaction, so a restarted worker picks up where it stopped and never
-queues a recipient twice; the dispatcher then sends each message at most once.
+queues a recipient twice; the dispatcher then sends each message at most once. The pacer runs
+every ``PACE_EVERY`` while a campaign is running; with none running it waits for the NOTIFY of a
+start or resume (its scheduled job's ``wake_on``), with a one-minute safety poll.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_contracts.events.omnichannel import CampaignCompleted
+from aintech_shared import live
 from aintech_shared.errors import Conflict, NotFound, UnprocessableEntity
 from omnichannel.campaigns import repository
 from omnichannel.campaigns.models import Campaign, CampaignRecipient
 from omnichannel.campaigns.schemas import CampaignIn, CampaignOut, Progress
 from omnichannel.contacts import service as contacts
 from omnichannel.core.base import utcnow
-from omnichannel.core.events import OUTBOX
+from omnichannel.core.events import CAMPAIGNS_CHANNEL, DISPATCH_CHANNEL, OUTBOX
 from omnichannel.messaging import consent, templated
 from omnichannel.messaging import outbound as outbound_queue
 from omnichannel.templating.service import TEMPLATES, render
@@ -31,6 +35,8 @@ from omnichannel.templating.service import TEMPLATES, render
 log = structlog.get_logger("omnichannel.campaigns")
 
 MAX_BATCH = 500
+PACE_EVERY = timedelta(seconds=2)  # while a campaign is running
+PACE_SAFETY = timedelta(minutes=1)  # with none running: a start or resume wakes the pacer
 
 
 async def create(
@@ -80,6 +86,7 @@ async def start(session: AsyncSession, *, campaign: Campaign) -> Campaign:
     campaign.status = "running"
     campaign.started_at = utcnow()
     await session.flush()
+    await _wake_pacer(session)
     return campaign
 
 
@@ -98,6 +105,9 @@ async def resume(session: AsyncSession, *, campaign: Campaign) -> Campaign:
     campaign.status = "running"
     campaign.last_batch_at = utcnow()
     await session.flush()
+    await _wake_pacer(session)
+    # its messages queued before the pause are the dispatcher's again
+    await live.notify(session, DISPATCH_CHANNEL, {"resumed": str(campaign.id)})
     return campaign
 
 
@@ -152,6 +162,19 @@ def allowance(campaign: Campaign, *, now: Any) -> int:
     else:
         seconds = max(0.0, (now - campaign.last_batch_at).total_seconds())
     return min(MAX_BATCH, int(campaign.rate_per_minute * seconds / 60))
+
+
+async def _wake_pacer(session: AsyncSession) -> None:
+    """The pacer's NOTIFY, delivered when the transaction that started or resumed a campaign commits."""
+    await session.execute(select(func.pg_notify(CAMPAIGNS_CHANNEL, "")))
+
+
+async def pace_job(session: AsyncSession) -> timedelta | None:
+    """The pacer's scheduled run: ``PACE_EVERY`` until the next run while a campaign is running;
+    with none running, nothing until a start or resume wakes it (or its safety poll)."""
+    await pace(session)
+    running = await repository.running(session)
+    return PACE_EVERY if running else None
 
 
 async def pace(session: AsyncSession, *, now: datetime | None = None) -> int:

@@ -4,7 +4,9 @@ Each message is claimed (``sending``) and committed before the provider is calle
 outcome is committed after, so a crash can never send a message twice: a message found still
 ``sending`` after ``dispatch_claim_timeout_seconds`` is failed as "outcome unknown", not resent.
 Transient provider errors are retried with exponential backoff up to ``dispatch_max_attempts``.
-Woken by a NOTIFY on every commit that queues a message; polls every second otherwise.
+Woken by a NOTIFY on every commit that queues a message (or resumes a campaign); otherwise it sleeps
+until the earliest queued message is due (a retry's backoff), at most
+``dispatch_safety_poll_seconds`` (30 s: the safety net for a notification lost on a reconnection).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ DISPATCHED = Counter(
     "omnichannel_messages_dispatched_total", "Outbound messages by outcome", ["channel", "outcome"]
 )
 PARALLEL_SENDS = 8
+IDLE_FLOOR = 1.0  # the shortest idle sleep (the old poll): a due message another dispatcher holds
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         self._last_sweep = 0.0
         self._limit = asyncio.Semaphore(PARALLEL_SENDS)
+        self.channel = DISPATCH_CHANNEL  # the NOTIFY channel it listens on
+        self.listening = asyncio.Event()  # set while its LISTEN is in place (tests wait on it)
 
     async def dispatch_once(self) -> int:
         """Send one batch of due messages; returns how many were claimed."""
@@ -194,8 +199,9 @@ class Dispatcher:
         # Woken by the queue's NOTIFY through the chassis' listener (reconnects on its own; a gap
         # wakes the loop too, so a message queued while it was away is not left to the poll).
         listener = live.Listener(
-            self.db, DISPATCH_CHANNEL, on_message=lambda _message: self._wakeup.set(), on_gap=self._wakeup.set
+            self.db, self.channel, on_message=lambda _message: self._wakeup.set(), on_gap=self._wakeup.set
         )
+        self.listening = listener.listening
         await listener.start(wait=1.0)
         backoff = 0.5
         try:
@@ -211,15 +217,27 @@ class Dispatcher:
                     backoff = min(backoff * 2, 10.0)
                     continue
                 if sent < self.settings.dispatch_batch_size:
-                    await self._idle(stop)
+                    await self._idle(stop, await self._until_due())
         finally:
             await listener.stop()
 
-    async def _idle(self, stop: asyncio.Event) -> None:
+    async def _until_due(self) -> float:
+        """How long to sleep when idle: until the earliest queued message is due (at least
+        ``IDLE_FLOOR``: one due now is held by another dispatcher), at most the safety poll."""
+        safety = self.settings.dispatch_safety_poll_seconds
+        try:
+            async with self.db.transaction() as session:
+                due = await outbound_queue.seconds_until_due(session)
+        except Exception as exc:  # the database away: look again soon, as the loop would anyway
+            log.warning("dispatcher_next_due_failed", error=repr(exc))
+            return min(safety, IDLE_FLOOR)
+        return safety if due is None else min(safety, max(IDLE_FLOOR, due))
+
+    async def _idle(self, stop: asyncio.Event, wait: float) -> None:
         waiter = asyncio.ensure_future(self._wakeup.wait())
         stopper = asyncio.ensure_future(stop.wait())
         try:
-            await asyncio.wait({waiter, stopper}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({waiter, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
             stopper.cancel()

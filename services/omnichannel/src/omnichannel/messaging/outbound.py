@@ -173,6 +173,12 @@ async def claim_due(session: AsyncSession, *, limit: int) -> Sequence[Message]:
     return due
 
 
+async def seconds_until_due(session: AsyncSession) -> float | None:
+    """Seconds until the earliest queued message is due (0 when one is due now; None: none queued)."""
+    due = await repository.next_due_at(session)
+    return None if due is None else max(0.0, (due - utcnow()).total_seconds())
+
+
 async def fail_stuck(session: AsyncSession, *, older_than: timedelta) -> int:
     """Messages left ``sending`` by a crashed dispatcher: the provider may have them, so they are
     failed (outcome unknown) rather than sent a second time."""

@@ -129,6 +129,20 @@ async def claim_due(session: AsyncSession, *, limit: int, now: datetime) -> Sequ
     return (await session.scalars(query)).all()
 
 
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When the earliest queued message (of no paused campaign) is due: what the dispatcher sleeps
+    until when nothing notifies it sooner (a retry's backoff). None: nothing queued."""
+    return await session.scalar(
+        select(func.min(Message.next_attempt_at)).where(
+            Message.status == "queued",
+            text(
+                "(messages.campaign_id IS NULL OR NOT EXISTS (SELECT 1 FROM campaigns c "
+                "WHERE c.id = messages.campaign_id AND c.status <> 'running'))"
+            ),
+        )
+    )
+
+
 async def stuck_sending(session: AsyncSession, *, claimed_before: datetime) -> Sequence[Message]:
     query = (
         select(Message)

@@ -3,11 +3,13 @@
 A post is queued (``slack_posts``) in the transaction of the notification, once per alert however many
 users it reached, for the staff alert kinds (``SLACK_KINDS``); one whose kind has no webhook configured
 (``OMNICHANNEL_SLACK_WEBHOOK_URLS``) when its turn comes is marked ``skipped``, not posted.
-The worker's ``SlackPoster`` claims due posts (a lease, so two workers never post the same one at
-once), posts each with a few tries in a row (tenacity: exponential backoff with jitter; Slack's
-``429 Retry-After`` is waited out as asked), and records the outcome. A post still failing waits and is
-tried again in a later round, and is failed after ``slack_max_rounds``. The webhook URL is a secret: it
-is never logged, nor is any error text that could carry it.
+The worker's ``SlackPoster`` is woken by the queueing commit's NOTIFY (else it sleeps until the
+earliest post is due, at most ``dispatch_safety_poll_seconds``); it claims due posts (a lease, so
+two workers never post the same one at once), posts each with a few tries in a row (tenacity:
+exponential backoff with jitter; Slack's ``429 Retry-After`` is waited out as asked), and records the
+outcome. A post still failing waits and is tried again in a later round, and is failed after
+``slack_max_rounds``. The webhook URL is a secret: it is never logged, nor is any error text that
+could carry it.
 """
 
 from __future__ import annotations
@@ -22,16 +24,18 @@ from typing import Any
 import httpx
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from aintech_shared import live
 from aintech_shared.aio import sleep_or_stop
 from aintech_shared.db import Database
 from aintech_shared.health import LoopHealth
 from omnichannel.core.base import utcnow
+from omnichannel.core.events import SLACK_CHANNEL
 from omnichannel.notifications.models import SlackPost
 from omnichannel.settings import SLACK_KINDS, Settings
 
@@ -70,7 +74,10 @@ async def enqueue(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(SlackPost.id)
     )
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+    queued = (await session.execute(stmt)).scalar_one_or_none() is not None
+    if queued:
+        await live.notify(session, SLACK_CHANNEL, {"queued": kind})
+    return queued
 
 
 async def purge(session: AsyncSession, *, before: datetime) -> int:
@@ -151,6 +158,9 @@ class SlackPoster:
         self.health = LoopHealth("slack")
         self._client = client or httpx.AsyncClient(timeout=settings.slack_timeout_seconds)
         self._owns_client = client is None
+        self._wakeup = asyncio.Event()
+        self.channel = SLACK_CHANNEL  # the NOTIFY channel it listens on
+        self.listening = asyncio.Event()  # set while its LISTEN is in place (tests wait on it)
 
     async def close(self) -> None:
         if self._owns_client:
@@ -245,12 +255,36 @@ class SlackPoster:
                     )
                 await session.execute(update(SlackPost).where(SlackPost.id == post.id).values(**values))
 
+    async def seconds_until_due(self) -> float | None:
+        """Seconds until the earliest pending post is due (0: now; None: nothing pending)."""
+        async with self.db.transaction() as session:
+            due = await session.scalar(
+                select(func.min(SlackPost.next_attempt_at)).where(SlackPost.status == "pending")
+            )
+        return None if due is None else max(0.0, (due - utcnow()).total_seconds())
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Post due alerts every second until ``stop``; Slack or database trouble is waited out."""
+        """Post due alerts until ``stop``, woken by the NOTIFY of a queued post or at the earliest
+        post's due time (at most ``dispatch_safety_poll_seconds``); Slack or database trouble is
+        waited out."""
+        listener = live.Listener(
+            self.db, self.channel, on_message=lambda _message: self._wakeup.set(), on_gap=self._wakeup.set
+        )
+        self.listening = listener.listening
+        await listener.start(wait=1.0)
+        try:
+            await self._run(stop)
+        finally:
+            await listener.stop()
+
+    async def _run(self, stop: asyncio.Event) -> None:
         backoff = 1.0
+        safety = self.settings.dispatch_safety_poll_seconds
         while not stop.is_set():
             try:
+                self._wakeup.clear()
                 claimed = await self.post_due()
+                due = await self.seconds_until_due() if claimed < BATCH else 0.0
                 self.health.progress()
                 backoff = 1.0
             except Exception as exc:
@@ -260,4 +294,13 @@ class SlackPoster:
                 backoff = min(backoff * 2, 30.0)
                 continue
             if claimed < BATCH:
-                await sleep_or_stop(stop, 1.0)
+                await self._idle(stop, safety if due is None else min(safety, max(1.0, due)))
+
+    async def _idle(self, stop: asyncio.Event, wait: float) -> None:
+        waiter = asyncio.ensure_future(self._wakeup.wait())
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({waiter, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            stopper.cancel()
