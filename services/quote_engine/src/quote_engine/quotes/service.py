@@ -438,7 +438,9 @@ async def compare(
 
     The answer is written as ``ComparisonSummaryOut`` (``ComparisonOut`` when ``explain``)
     serialises, straight from the rating's figures (``test_comparison_bytes`` holds it to the
-    goldens); the stored row and its event are one statement."""
+    goldens); the stored row, its event (its JSON written from the same figures) and the read of
+    the observed prices are one statement — served over HTTP, two round trips in all (the tariffs'
+    generation, then that statement, each its own transaction: ``statement_driver``)."""
     on = data.effective_date or today()
     products, taxes = await tariffs.in_force_and_taxes(session, on=on, line=data.risk.line)
     if data.carriers:
@@ -503,17 +505,21 @@ async def compare(
         created_at=utcnow(),
         created_by=actor,
     )
-    event = events.calculated(
+    event = events.calculated_json(
         row,
         [*ranked, *ineligible],
         (recommendation.product_code, recommendation.cover_level) if recommendation else None,
     )
-    await repository.store_comparison(session, rt.outbox, row, event)
-    found = await observed.beside(
-        session,
+    now = utcnow()
+    rows = await repository.store_comparison(
+        session, rt.outbox, row, event, observed_since=observed.since(now)
+    )
+    found = observed.placed(
+        rows,
         comparison_id=row.id,
-        request=request,
+        risk=request.get("risk") or {},
         offers=[{"eligible": True, "carrier": o.carrier, "total": o.total} for o in ranked],
+        now=now,
     )
     body = orjson.dumps(
         {
