@@ -38,8 +38,8 @@ OUTBOX_BACKLOG = Gauge(
 # The CloudEvents Kafka binding, structured mode: the whole event is the value; this is the only header.
 BINDING_HEADERS = {CONTENT_TYPE_HEADER: STRUCTURED_CONTENT_TYPE}
 _BINDING_HEADERS_JSON = orjson.dumps(BINDING_HEADERS).decode()
-# The outbox row's parameters in ``Outbox.inline_sql`` (by position) and their SQL types.
 _DATA = {"data"}  # the envelope without its payload
+# The outbox row's parameters in ``Outbox.inline_sql`` (by position) and their SQL types.
 _INLINE_TYPES = ((3, "uuid"), (4, "text"), (5, "text"), (6, "text"), (7, "jsonb"), (8, "jsonb"))
 
 

@@ -75,7 +75,7 @@ def calculated_json(
     """The JSON of :func:`calculated`'s payload, written straight from our own figures (a
     comparison publishes 80 offers): the same members in the same order as pydantic serialises
     ``QuoteCalculated`` — money and ids as strings, the instant as pydantic writes it —
-    (``test_compare_path`` compares the two), without a model per offer."""
+    (``test_compare_event_json`` holds the two to each other), without a model per offer."""
     return orjson.dumps(
         {
             "calculation_id": str(row.id),
