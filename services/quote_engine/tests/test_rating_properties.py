@@ -246,6 +246,11 @@ def test_rating_without_explanation_lines_gives_the_same_figures(
             explained.taxes,
             explained.zone,
         )
+        # ... and written alike to the digit (an answer's bytes come from these figures' text)
+        figures = lambda p: [str(p.net_premium), str(p.compulsory_rc_premium), str(p.total)] + [  # noqa: E731
+            str(x) for t in p.taxes for x in (t.base, t.amount)
+        ]
+        assert figures(bare) == figures(explained)
     else:  # refused alike, for the same reasons, or failing alike on the same field
         assert bare == explained
     if isinstance(every, list):
