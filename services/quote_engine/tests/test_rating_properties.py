@@ -221,6 +221,12 @@ def test_rating_every_cover_level_at_once_answers_as_rating_each_alone(
         assert together == alone
 
 
+def _figures_text(priced: Priced) -> list[str]:
+    """A priced offer's figures as an answer writes them (their text, exponent and sign)."""
+    taxes = [str(x) for t in priced.taxes for x in (t.base, t.amount)]
+    return [str(priced.net_premium), str(priced.compulsory_rc_premium), str(priced.total), *taxes]
+
+
 @settings(max_examples=300, deadline=None)
 @given(priced_cases(), st.data())
 def test_rating_without_explanation_lines_gives_the_same_figures(
@@ -246,6 +252,8 @@ def test_rating_without_explanation_lines_gives_the_same_figures(
             explained.taxes,
             explained.zone,
         )
+        # ... and written alike to the digit (an answer's bytes come from these figures' text)
+        assert _figures_text(bare) == _figures_text(explained)
     else:  # refused alike, for the same reasons, or failing alike on the same field
         assert bare == explained
     if isinstance(every, list):

@@ -436,6 +436,22 @@ async def transaction_driver(session: AsyncSession) -> asyncpg.Connection:
     return driver
 
 
+async def statement_driver(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under ``session`` for statements that stand alone: inside the
+    session's transaction when one is already open on it (a BEGIN sent, a savepoint, a test's
+    rolled-back connection), otherwise outside any (autocommit), so each statement is its own
+    transaction — atomic, committed when it returns — with no BEGIN and COMMIT round trips.
+
+    For a hot write path whose writes are **one** statement (its row and its event together, e.g.
+    with :meth:`Outbox.inline_sql`) and whose other statements only read: under READ COMMITTED
+    each statement sees its own snapshot either way. Nothing written there is rolled back by the
+    session afterwards: run it last, once the request can no longer be refused.
+    """
+    conn = await session.connection()
+    driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+    return driver
+
+
 def _refuse_closed_connection(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
     """Checkout hook: a pooled connection whose socket the server already closed is replaced.
 

@@ -38,6 +38,7 @@ OUTBOX_BACKLOG = Gauge(
 # The CloudEvents Kafka binding, structured mode: the whole event is the value; this is the only header.
 BINDING_HEADERS = {CONTENT_TYPE_HEADER: STRUCTURED_CONTENT_TYPE}
 _BINDING_HEADERS_JSON = orjson.dumps(BINDING_HEADERS).decode()
+_DATA = {"data"}  # the envelope without its payload
 # The outbox row's parameters in ``Outbox.inline_sql`` (by position) and their SQL types.
 _INLINE_TYPES = ((3, "uuid"), (4, "text"), (5, "text"), (6, "text"), (7, "jsonb"), (8, "jsonb"))
 
@@ -98,11 +99,31 @@ class Outbox:
         return f"{keys}, {row}"
 
     def inline_args(
-        self, payload: EventData, *, key: str, subject: str | None = None
+        self,
+        payload: EventData | type[EventData],
+        *,
+        key: str,
+        subject: str | None = None,
+        data_json: bytes | None = None,
     ) -> tuple[CloudEvent, list[Any]]:
         """The event :meth:`publish` would stage, and the parameters of :meth:`inline_sql` for it
-        (JSON as text, as the engines' ``jsonb`` codec takes it)."""
-        event = self._wrap(payload, key, subject)
+        (JSON as text, as the engines' ``jsonb`` codec takes it).
+
+        The payload is serialised once, straight to JSON (``model_dump_json``), and set into the
+        envelope's JSON as it is: the same document as :meth:`publish` writes (``data`` is never
+        stripped of its nulls, only the envelope is). ``data_json``: the payload's JSON already
+        written by the caller (then ``payload`` may be the event's class: it names the event type
+        and topic only; the JSON must be a valid payload of it). The returned event is the
+        envelope (its id, time, correlation…) with an empty ``data``: the payload is in the
+        arguments, not dumped a second time.
+        """
+        event = self._envelope(payload, key, subject)
+        if data_json is None:
+            if not isinstance(payload, EventData):
+                raise TypeError("inline_args: give the payload, or its class and data_json")
+            data_json = payload.__pydantic_serializer__.to_json(payload)
+        head = event.model_dump(mode="json", exclude_none=True, exclude=_DATA)
+        head["data"] = orjson.Fragment(data_json)
         args = [
             self._lock_space,
             f"{payload.topic}\x1f{key}",
@@ -111,10 +132,21 @@ class Outbox:
             payload.topic,
             key,
             event.type,
-            orjson.dumps(event.model_dump(mode="json", exclude_none=True)).decode(),
+            orjson.dumps(head).decode(),
             _BINDING_HEADERS_JSON,
         ]
         return event, args
+
+    def _envelope(self, payload: EventData | type[EventData], key: str, subject: str | None) -> CloudEvent:
+        """:meth:`_wrap`'s envelope without its ``data`` (the payload is not dumped)."""
+        return CloudEvent(
+            source=self.source,
+            type=payload.event_type,
+            subject=subject or key,
+            correlationid=current_correlation_id(),
+            partitionkey=key,
+            traceparent=current_traceparent(),
+        )
 
     def _wrap(self, payload: EventData, key: str, subject: str | None) -> CloudEvent:
         """The envelope of one event this outbox stages (correlation and trace of the caller)."""

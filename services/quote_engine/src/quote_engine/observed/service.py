@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -66,8 +66,26 @@ async def beside(
     now = utcnow()
     risk = request.get("risk") or {}
     rows = await repository.for_comparison(
-        session, quote_id=comparison_id, postal_code=risk.get("postal_code"), since=now - MAX_AGE
+        session, quote_id=comparison_id, postal_code=risk.get("postal_code"), since=since(now)
     )
+    return placed(rows, comparison_id=comparison_id, risk=risk, offers=offers, now=now)
+
+
+def since(now: datetime) -> datetime:
+    """The oldest observation set beside a comparison made at ``now``."""
+    return now - MAX_AGE
+
+
+def placed(
+    rows: list[ObservedPrice],
+    *,
+    comparison_id: uuid.UUID,
+    risk: dict[str, Any],
+    offers: list[dict[str, Any]],
+    now: datetime,
+) -> list[ObservedPriceOut]:
+    """:func:`beside`'s answer from the rows read for the comparison (newest first) — for a caller
+    that read them in its own statement (``repository.for_comparison``'s query and arguments)."""
     cheapest: dict[str, Decimal] = {}
     for offer in offers:
         if offer.get("eligible") and offer.get("total") is not None:

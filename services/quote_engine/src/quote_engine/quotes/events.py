@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+
+import orjson
+from pydantic import TypeAdapter
 
 from aintech_contracts.events.crm import QuotePricingRequested
 from aintech_contracts.events.quotes import PricedOffer, QuoteCalculated, QuotePricingFailed
@@ -55,6 +59,53 @@ def calculated(
         recommended_cover_level=recommended[1] if recommended else None,
         crm_request_id=row.crm_request_id,
         created_at=row.created_at,
+    )
+
+
+_DATETIME = TypeAdapter(datetime)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def calculated_json(
+    row: Calculation, offers: Sequence[Any], recommended: tuple[str, str] | None = None
+) -> bytes:
+    """The JSON of :func:`calculated`'s payload, written straight from our own figures (a
+    comparison publishes 80 offers): the same members in the same order as pydantic serialises
+    ``QuoteCalculated`` — money and ids as strings, the instant as pydantic writes it —
+    (``test_compare_event_json`` holds the two to each other), without a model per offer."""
+    return orjson.dumps(
+        {
+            "calculation_id": str(row.id),
+            "kind": row.kind,
+            "line": row.line,
+            "priced_on": row.priced_on.isoformat(),
+            "customer_id": _text(row.customer_id),
+            "risk": row.request.get("risk", {}),
+            "requested_by": _text(row.created_by),
+            "offers": [
+                {
+                    "product_code": o.product_code,
+                    "carrier": o.carrier,
+                    "cover_level": o.cover.code,
+                    "cover_name": o.cover.name,
+                    "deductible": _text(o.cover.deductible),
+                    "rank": getattr(o, "rank", None),
+                    "tariff_version_id": str(o.tariff.tariff_version_id),
+                    "tariff_version": o.tariff.version,
+                    "net_premium": _text(o.net_premium),
+                    "total": _text(o.total),
+                    "eligible": o.eligible,
+                }
+                for o in offers
+            ],
+            "recommended_product_code": recommended[0] if recommended else None,
+            "recommended_cover_level": recommended[1] if recommended else None,
+            "crm_request_id": _text(row.crm_request_id),
+            "created_at": _DATETIME.dump_python(row.created_at, mode="json"),
+        }
     )
 
 

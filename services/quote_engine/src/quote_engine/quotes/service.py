@@ -126,6 +126,24 @@ def _head_and_json(
     return found
 
 
+# Every cover level's head of a product's version, by cover code: one lookup per product of a
+# comparison (a version's and a product's attributes are read once, not once per cover level).
+_PRODUCT_HEADS: dict[tuple[uuid.UUID, str, str], dict[str, tuple[dict[str, Any], bytes]]] = {}
+
+
+def _heads_of(
+    version: TariffVersion, product: CarrierProduct, definition: TariffDefinition
+) -> dict[str, tuple[dict[str, Any], bytes]]:
+    key = (version.id, version.digest, product.code)
+    found = _PRODUCT_HEADS.get(key)
+    if found is None:
+        found = {c.code: _head_and_json(version, product, definition, c) for c in definition.cover_levels}
+        if len(_PRODUCT_HEADS) >= _HEADS_LIMIT:
+            _PRODUCT_HEADS.clear()
+        _PRODUCT_HEADS[key] = found
+    return found
+
+
 def _head(
     version: TariffVersion, product: CarrierProduct, definition: TariffDefinition, cover: CoverLevel
 ) -> dict[str, Any]:
@@ -251,9 +269,8 @@ def _standing(
         )
     scored.sort(key=lambda s: (s[0], s[1], s[2], s[3]))
     order = [(score, offer) for score, _, _, _, offer in scored]
-    matrix = {
-        c: {f"{o.product_code}/{o.cover.code}": c in o.cover.covers for o in eligible} for c in every_cover
-    }
+    columns = [(f"{o.product_code}/{o.cover.code}", frozenset(o.cover.covers)) for o in eligible]
+    matrix = {c: {column: c in covered for column, covered in columns} for c in every_cover}
     if not order:
         return order, every_cover, matrix, None
     best_score, best = order[0]
@@ -341,10 +358,12 @@ class _Rated:
         self.tariff: Pin = head["tariff"]
         self.head_json = head_json
         self.result = result
-        priced = isinstance(result, Priced)
-        self.eligible = priced
-        self.total: Decimal | None = result.total if isinstance(result, Priced) else None
-        self.net_premium: Decimal | None = result.net_premium if isinstance(result, Priced) else None
+        self.total: Decimal | None
+        self.net_premium: Decimal | None
+        if isinstance(result, Priced):
+            self.eligible, self.total, self.net_premium = True, result.total, result.net_premium
+        else:
+            self.eligible, self.total, self.net_premium = False, None, None
         self.rank: int | None = None
 
 
@@ -438,7 +457,9 @@ async def compare(
 
     The answer is written as ``ComparisonSummaryOut`` (``ComparisonOut`` when ``explain``)
     serialises, straight from the rating's figures (``test_comparison_bytes`` holds it to the
-    goldens); the stored row and its event are one statement."""
+    goldens); the stored row, its event (its JSON written from the same figures) and the read of
+    the observed prices are one statement — served over HTTP, two round trips in all (the tariffs'
+    generation, then that statement, each its own transaction: ``statement_driver``)."""
     on = data.effective_date or today()
     products, taxes = await tariffs.in_force_and_taxes(session, on=on, line=data.risk.line)
     if data.carriers:
@@ -467,8 +488,9 @@ async def compare(
             )
         except RatingError as exc:
             raise field_error(exc.field, exc.message) from None
+        heads = _heads_of(version, product, definition)
         for cover, rated in zip(covers, results, strict=True):
-            offers.append(_Rated(*_head_and_json(version, product, definition, cover), rated))
+            offers.append(_Rated(*heads[cover.code], rated))
     order, every_cover, matrix, recommendation = _standing(offers)
     ranked: list[_Rated] = []
     answered: list[orjson.Fragment] = []
@@ -503,17 +525,21 @@ async def compare(
         created_at=utcnow(),
         created_by=actor,
     )
-    event = events.calculated(
+    event = events.calculated_json(
         row,
         [*ranked, *ineligible],
         (recommendation.product_code, recommendation.cover_level) if recommendation else None,
     )
-    await repository.store_comparison(session, rt.outbox, row, event)
-    found = await observed.beside(
-        session,
+    now = utcnow()
+    rows = await repository.store_comparison(
+        session, rt.outbox, row, event, observed_since=observed.since(now)
+    )
+    found = observed.placed(
+        rows,
         comparison_id=row.id,
-        request=request,
+        risk=request.get("risk") or {},
         offers=[{"eligible": True, "carrier": o.carrier, "total": o.total} for o in ranked],
+        now=now,
     )
     body = orjson.dumps(
         {

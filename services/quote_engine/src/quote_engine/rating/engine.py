@@ -13,6 +13,7 @@ total, so the lines sum to the total exactly by construction:
 
 from __future__ import annotations
 
+import operator
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -147,25 +148,35 @@ def _number(value: Value, field_: str) -> Decimal:
     return number
 
 
+_ORDERED = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
+
+
 def _compare(actual: Value, op: str, expected: Value) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
         same = isinstance(actual, bool) and isinstance(expected, bool) and actual == expected
         return same if op == "eq" else (not same if op == "ne" else False)
     if isinstance(expected, Decimal) or (isinstance(actual, Decimal) and op in ("lt", "le", "gt", "ge")):
-        try:
-            a, b = Decimal(str(actual)), Decimal(str(expected))
+        try:  # a Decimal is compared as it is (the same value as Decimal(str(it)))
+            a = actual if type(actual) is Decimal else Decimal(str(actual))
+            b = expected if type(expected) is Decimal else Decimal(str(expected))
         except InvalidOperation:
             return False
-        return {
-            "eq": a == b,
-            "ne": a != b,
-            "lt": a < b,
-            "le": a <= b,
-            "gt": a > b,
-            "ge": a >= b,
-        }.get(op, False)
-    a_s, b_s = str(actual).lower(), str(expected).lower()
-    return {"eq": a_s == b_s, "ne": a_s != b_s}.get(op, False)
+        if a.is_nan() or b.is_nan():  # ordering a NaN raises InvalidOperation, whatever the op
+            raise InvalidOperation(f"cannot order {a} and {b}")
+        compare = _ORDERED.get(op)
+        return False if compare is None else bool(compare(a, b))
+    if op == "eq":
+        return str(actual).lower() == str(expected).lower()
+    if op == "ne":
+        return str(actual).lower() != str(expected).lower()
+    return False
 
 
 def holds(condition: Condition, risk: Risk) -> bool:
@@ -335,7 +346,8 @@ def rate(
 ) -> Priced | Ineligible:
     """Price ``risk`` under ``tariff``'s ``cover_code`` with the receipt taxes in force ``on``;
     without ``explain`` the result has no explanation lines (and the same figures)."""
-    return _rate(tariff, cover_code, risk, _match(tariff, risk), taxes=taxes, on=on, explain=explain)
+    in_force = _in_force(taxes, tariff.line, on)
+    return _rate(tariff, cover_code, risk, _match(tariff, risk), in_force, explain=explain)
 
 
 def rate_covers(
@@ -350,7 +362,13 @@ def rate_covers(
     """:func:`rate` for each of ``cover_codes`` in turn (same results, same errors in the same
     order), matching the risk against the product's tables once for all of them."""
     matched = _match(tariff, risk)
-    return [_rate(tariff, code, risk, matched, taxes=taxes, on=on, explain=explain) for code in cover_codes]
+    in_force = _in_force(taxes, tariff.line, on)
+    return [_rate(tariff, code, risk, matched, in_force, explain=explain) for code in cover_codes]
+
+
+def _in_force(taxes: Sequence[ReceiptTax], line: str, on: date) -> list[ReceiptTax]:
+    """The receipt taxes in force ``on`` for ``line``, in their order (once per product and date)."""
+    return [tax for tax in taxes if tax.applies(line, on)]
 
 
 _COVERS: dict[int, tuple[TariffDefinition, dict[str, CoverLevel]]] = {}  # by id() of the tariff
@@ -375,9 +393,8 @@ def _rate(
     cover_code: str,
     risk: Risk,
     matched: _Match,
+    in_force: list[ReceiptTax],
     *,
-    taxes: Sequence[ReceiptTax],
-    on: date,
     explain: bool,
 ) -> Priced | Ineligible:
     cover = _cover(tariff, cover_code)
@@ -386,6 +403,8 @@ def _rate(
     reasons = [*matched.reasons, *(_describe(r, risk) for r in cover.eligibility if not holds(r, risk))]
     if reasons:
         return Ineligible(tuple(reasons))
+    if not explain:
+        return _figures(tariff, cover, risk, matched, in_force)
     ledger = _Ledger(explain)
 
     zone = matched.zone
@@ -463,9 +482,7 @@ def _rate(
     compulsory = cents(net * cover.compulsory_rc_share)
 
     tax_lines: list[TaxLine] = []
-    for tax in taxes:
-        if not tax.applies(tariff.line, on):
-            continue
+    for tax in in_force:
         base, amount, factor = _tax(tax, net, compulsory, risk)
         if amount is None:
             continue
@@ -479,6 +496,77 @@ def _rate(
         taxes=tuple(tax_lines),
         total=ledger.running,
         lines=tuple(ledger.lines),
+        zone=zone,
+    )
+
+
+def _figures(
+    tariff: TariffDefinition, cover: CoverLevel, risk: Risk, matched: _Match, in_force: list[ReceiptTax]
+) -> Priced | Ineligible:
+    """:func:`_rate` without explanation lines: the same steps, the same rounding of each step's
+    amount and the same running sum (so the same figures to the last digit), without forming a
+    line, its label or its note for any of them."""
+    quantize = Decimal.quantize
+    zone = matched.zone
+    base_rate = cover.base_rates.get(zone, cover.base_rates.get("*"))
+    assert base_rate is not None  # every zone has a base rate (validated at import)
+    running = Decimal("0.00")
+    if tariff.base_mode == "per_mille":
+        capital = matched.capital
+        if isinstance(capital, _Failure):
+            capital.raise_()
+        assert capital is not None
+        running += quantize(capital * base_rate / THOUSAND, CENT, ROUND_HALF_UP)
+    else:
+        running += quantize(base_rate, CENT, ROUND_HALF_UP)
+
+    for table, row in zip(tariff.factors, matched.rows, strict=False):
+        if isinstance(row, _Failure):
+            row.raise_()
+        if row is None:
+            return Ineligible(
+                (f"no row of factor table {table.name!r} covers {table.input} = {_text(risk[table.input])}",)
+            )
+        value = row[1]
+        if table.mode == "multiplicative":
+            step = quantize(running * value, CENT, ROUND_HALF_UP) - running
+        else:
+            step = value
+        running += quantize(step, CENT, ROUND_HALF_UP)
+
+    for adjustment, shown in zip(tariff.adjustments, matched.adjustments, strict=True):
+        if shown is False:
+            continue
+        size = (
+            cents(running * adjustment.percent / HUNDRED)
+            if adjustment.percent is not None
+            else cents(adjustment.amount or Decimal(0))
+        )
+        if adjustment.kind == "discount":
+            size = -min(size, max(running, Decimal(0)))
+        running += quantize(size, CENT, ROUND_HALF_UP)
+
+    if running < tariff.minimum_premium:
+        running += quantize(tariff.minimum_premium - running, CENT, ROUND_HALF_UP)
+    if tariff.maximum_premium is not None and running > tariff.maximum_premium:
+        running += quantize(tariff.maximum_premium - running, CENT, ROUND_HALF_UP)
+    net = running
+    compulsory = cents(net * cover.compulsory_rc_share)
+
+    tax_lines: list[TaxLine] = []
+    for tax in in_force:
+        base, amount, _factor = _tax(tax, net, compulsory, risk)
+        if amount is None:
+            continue
+        rounded = quantize(amount, CENT, ROUND_HALF_UP)
+        running += rounded
+        tax_lines.append(TaxLine(tax.code, tax.name, base, rounded, tax.legal_reference))
+    return Priced(
+        net_premium=net,
+        compulsory_rc_premium=compulsory,
+        taxes=tuple(tax_lines),
+        total=running,
+        lines=(),
         zone=zone,
     )
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aintech_shared.db import transaction_driver
+from aintech_shared.db import statement_driver
 from quote_engine.tariffs.models import CarrierProduct, ReceiptTaxRow, TariffStatus, TariffVersion
 
 
@@ -103,9 +103,9 @@ async def in_force(
 async def generation(session: AsyncSession) -> int | None:
     """The tariffs' generation: changes whenever a product, tariff version or receipt tax does.
 
-    Read on the session's own driver connection, in its transaction (asked once per comparison:
-    no statement to compile)."""
-    conn = await transaction_driver(session)
+    Read on the session's own driver connection (asked once per comparison: no statement to
+    compile), in its transaction when one is open, else on its own (no BEGIN sent for it)."""
+    conn = await statement_driver(session)
     value: int | None = await conn.fetchval("SELECT generation FROM quotes.tariff_generation WHERE id = 1")
     return value
 
