@@ -89,12 +89,20 @@ async def old_and_new(
 
 
 async def _spy(pid: int, seconds: float, out: Path) -> asyncio.subprocess.Process:
+    out.parent.mkdir(parents=True, exist_ok=True)
     return await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "py-spy"),
         "record", "--format", "raw", "--rate", "200", "--nonblocking",
         "--duration", str(int(seconds + 2)), "--pid", str(pid), "--output", str(out),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+
+
+async def _spy_done(spy: asyncio.subprocess.Process, out: Path) -> None:
+    """Wait for a recording; say so when py-spy recorded nothing (its error, not silence)."""
+    _, err = await spy.communicate()
+    if spy.returncode != 0:
+        print(f"  py-spy recorded nothing for {out.name}: {err.decode(errors='replace').strip()[-300:]}")
 
 
 async def interleave(
@@ -109,8 +117,8 @@ async def interleave(
         for workload in workloads:
             for name in order:
                 spy = None
+                out = Path(args.spy or ".") / f"{workload.name.replace('?', '_')}-{name}.txt"
                 if args.spy and round_ == spy_round:
-                    out = Path(args.spy) / f"{workload.name.replace('?', '_')}-{name}.txt"
                     spy = await _spy(pair.procs[name].pid, args.seconds, out)
                 result = await run_wrk(
                     f"http://127.0.0.1:{pair.ports[name]}",
@@ -120,7 +128,7 @@ async def interleave(
                     seconds=args.seconds,
                 )
                 if spy is not None:
-                    await spy.wait()
+                    await _spy_done(spy, out)
                 cpu.setdefault((workload.name, name), []).append(result.cpu_ms["service"])
                 print(
                     f"  round {round_ + 1} {workload.name:<22} {name}: {result.rps:>7,.0f} req/s "
