@@ -15,6 +15,7 @@ from pydantic_settings import SettingsConfigDict
 from aintech_shared.app import create_service_app
 from aintech_shared.logging import flush_logs
 from aintech_shared.settings import ServiceSettings
+from aintech_shared.watchdog import LoopWatchdog
 
 DEADLINE = 30.0
 
@@ -101,3 +102,22 @@ async def test_no_watchdog_when_its_threshold_is_zero(monkeypatch: pytest.Monkey
     app = _app()
     async with app.router.lifespan_context(app):
         assert app.state.loop_watchdog is None
+
+
+async def test_a_second_watchdog_on_a_loop_replaces_the_first() -> None:
+    """One watchdog per loop: an app whose lifespan never ended leaves no second one logging and
+    counting every stall again."""
+    first = LoopWatchdog(100, idle_period=0.2)
+    second = LoopWatchdog(100, idle_period=0.2)
+    first.start()
+    second.start()
+    try:
+        time.sleep(0.5)  # noqa: ASYNC251 - a stall both would see
+        deadline = time.monotonic() + DEADLINE
+        while second.stalls == 0:
+            assert time.monotonic() < deadline, "the watching one never measured the stall"
+            await asyncio.sleep(0.01)
+        assert (first.stalls, first.caught) == (0, 0)
+    finally:
+        second.stop()
+        first.stop()

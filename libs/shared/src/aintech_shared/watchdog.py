@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 
 import structlog
 from prometheus_client import Histogram
@@ -46,6 +47,9 @@ LOOP_STALLS = Histogram(
 )
 IDLE_PERIOD = 2.0
 BUSY_SHARE = 0.02  # of a core, on the loop thread since the last beat: above it, beat fast
+
+# One watchdog per loop: a second one would log and count every stall twice.
+_WATCHING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopWatchdog] = weakref.WeakKeyDictionary()
 
 
 def _read(path: str) -> str:
@@ -96,7 +100,13 @@ class LoopWatchdog:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Watch the running loop; a watchdog already watching it (an app whose lifespan never
+        ended, sharing the loop with this one) is stopped first."""
         self._loop = asyncio.get_running_loop()
+        previous = _WATCHING.get(self._loop)
+        if previous is not None and previous is not self:
+            previous.stop()
+        _WATCHING[self._loop] = self
         self._loop_thread = threading.get_ident()
         self._loop_native = threading.get_native_id()
         self._last_beat, self._last_cpu = time.monotonic(), time.thread_time()
@@ -108,6 +118,8 @@ class LoopWatchdog:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._loop is not None and _WATCHING.get(self._loop) is self:
+            del _WATCHING[self._loop]
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
