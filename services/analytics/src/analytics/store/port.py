@@ -106,6 +106,12 @@ _QUERY_SETTINGS = (
 
 _CHDB_SESSIONS: dict[str, tuple[Any, threading.Lock]] = {}
 
+# Startup settings of the embedded engine (passed as its command-line arguments). Its memory
+# worker re-reads the allocator's resident size every 50 ms by default (20 wake-ups a second of
+# an idle process, issue #15); once a second is enough for a memory limit this process does not
+# set.
+_CHDB_STARTUP = "memory_worker_period_ms=1000"
+
 
 class ChdbStore:
     """ClickHouse in process (chDB) on ``path``; one process per directory."""
@@ -117,7 +123,7 @@ class ChdbStore:
         key = str(Path(path).resolve())
         if key not in _CHDB_SESSIONS:  # chDB allows one session per process: share it
             Path(key).mkdir(parents=True, exist_ok=True)
-            _CHDB_SESSIONS[key] = (session.Session(key), threading.Lock())
+            _CHDB_SESSIONS[key] = (session.Session(f"{key}?{_CHDB_STARTUP}"), threading.Lock())
         self._session, self._lock = _CHDB_SESSIONS[key]
 
     def _run(self, sql: str, params: Mapping[str, Any] | None, fmt: str) -> bytes:
