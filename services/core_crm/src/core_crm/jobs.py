@@ -17,6 +17,7 @@ from core_crm.core.base import today
 from core_crm.core.runtime import Runtime
 from core_crm.core.transactions import EngineTransactions
 from core_crm.intake import service as intake
+from core_crm.integrations import repository as webhook_deliveries
 from core_crm.integrations import service as webhooks
 from core_crm.policies import service as policies
 from core_crm.profile import service as profile
@@ -58,9 +59,12 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
     async def fire_schedules(session: AsyncSession) -> None:
         await workflows.fire_schedules(session)
 
-    async def deliver_webhooks(session: AsyncSession) -> None:
+    async def deliver_webhooks(session: AsyncSession) -> timedelta | None:
         # Deliveries are claimed and recorded in transactions of their own; calls go between them.
+        # Next due when the earliest waiting delivery is (a retry's backoff).
         await webhooks.deliver_due(EngineTransactions.beside(session), rt=rt)
+        due = await webhook_deliveries.seconds_until_due(session)
+        return None if due is None else timedelta(seconds=due)
 
     async def purge_unmatched(session: AsyncSession) -> None:
         await intake.purge_unmatched(session, retention_days=rt.settings.unmatched_retention_days)
@@ -87,5 +91,6 @@ def jobs(rt: Runtime) -> list[ScheduledJob]:
             "crm.integrations.deliver",
             timedelta(seconds=rt.settings.integration_tick_seconds),
             deliver_webhooks,
+            wake_on=webhook_deliveries.WAKE_CHANNEL,
         ),
     ]

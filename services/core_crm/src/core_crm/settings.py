@@ -82,7 +82,11 @@ class Settings(ServiceSettings, service="core_crm"):
 
     # Outbound webhooks (integrations): same SSRF rules and allow-list as workflow webhooks.
     integration_tick_seconds: float = Field(
-        default=5.0, gt=0, le=300, description="How often the worker sends due webhook deliveries."
+        default=30.0,
+        gt=0,
+        le=300,
+        description="The webhook delivery job's safety poll: it is woken by a NOTIFY when deliveries "
+        "are queued (an event, a replay, a subscription switched on) and at the earliest retry's due time.",
     )
     integration_batch_size: int = Field(default=50, ge=1, le=1000)
     integration_retry_hours: float = Field(

@@ -97,6 +97,9 @@ class DenylistFeed:
         self.lag: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._caught_up = asyncio.Event()
+        self.idle_fetch_wait = IDLE_FETCH_WAIT
+        self.idle_after = IDLE_AFTER
+        self.idle = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="denylist-feed")
@@ -143,7 +146,8 @@ class DenylistFeed:
             enable_auto_commit=False,
             auto_offset_reset="latest",
             client_id="gateway-denylist",
-            request_timeout_ms=10_000,
+            # longer than an idle fetch the broker holds, else it is given up
+            request_timeout_ms=int((self.idle_fetch_wait + 10.0) * 1000),
         )
         await consumer.start()
         try:
@@ -158,10 +162,18 @@ class DenylistFeed:
                 consumer.seek(tp, found.offset if found is not None else ends[tp])
             pending = {tp: end for tp, end in ends.items() if end > 0}
             self.error = None
-            last_sweep = time.monotonic()
+            last_sweep = last_records = time.monotonic()
+            self.idle = False
             while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                wait = self.idle_fetch_wait if self.idle else 0.5
+                batches = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=500)
                 now = time.time()
+                if batches:
+                    last_records = time.monotonic()
+                # Caught up and quiet: one held fetch and one turn every 5 s (a revocation ends the
+                # broker's wait at once); the fetch after a record is held 0.5 s again.
+                self.idle = self.denylist.caught_up and time.monotonic() - last_records >= self.idle_after
+                _set_fetch_wait(consumer, self.idle_fetch_wait if self.idle else 0.5)
                 for records in batches.values():
                     for record in records:
                         if record.value is not None:
@@ -179,3 +191,17 @@ class DenylistFeed:
                     last_sweep = time.monotonic()
         finally:
             await consumer.stop()
+
+
+# Once caught up and nothing arrived for IDLE_AFTER seconds, the feed's fetch may be held this long
+# by the broker and its loop turns as seldom (decision 0082's idle consumer, issue #15).
+IDLE_FETCH_WAIT = 5.0
+IDLE_AFTER = 2.0
+
+
+def _set_fetch_wait(consumer: AIOKafkaConsumer, seconds: float) -> None:
+    """How long the broker may hold the next empty fetch (aiokafka reads it from its fetcher for
+    each request it builds; the option is fixed at construction otherwise)."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
+        fetcher._fetch_max_wait_ms = int(seconds * 1000)

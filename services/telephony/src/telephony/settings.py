@@ -72,7 +72,17 @@ class Settings(ServiceSettings, service="telephony"):
         "Transcription (never a call whose caller refused recording); the transcript goes to the CRM.",
     )
     transcribe_every_seconds: int = Field(
-        default=2, ge=1, le=60, description="How often the worker requests pending transcriptions."
+        default=2,
+        ge=1,
+        le=60,
+        description="How soon the worker tries again while a transcription is still to be requested.",
+    )
+    transcribe_safety_poll_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="The transcription job's safety poll: it is woken by a NOTIFY when a call's "
+        "transcription becomes pending.",
     )
     # Service level: the share of callers answered within this many seconds of joining the queue.
     service_level_seconds: int = Field(default=20, ge=1, le=600)

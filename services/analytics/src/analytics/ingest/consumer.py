@@ -8,11 +8,18 @@ once); only then are the partitions' offsets committed, so a crash redelivers wh
 (nothing committed); a message that is not a CloudEvent goes to its dead-letter topic. Lag per
 topic (high-water mark minus committed offset) is the ``analytics_ingest_lag`` gauge on
 ``/metrics``.
+
+Idle, it waits as the chassis' consumers do (decision 0082): once nothing has arrived for
+``idle_after`` seconds, the broker may hold an empty fetch ``idle_fetch_wait`` seconds and the
+loop's own poll waits as long (or until ``stop``), and the group's heartbeat is every 5 s; a
+record arriving ends both waits at once, and the fetch after it is held at most
+``fetch_max_wait`` again, so a stream is batched as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -50,6 +57,9 @@ class Ingester:
         batch_rows: int = 20_000,
         flush_seconds: float = 1.0,
         listeners: Sequence[Listener] = (),
+        fetch_max_wait: float = 0.5,
+        idle_fetch_wait: float = 5.0,
+        idle_after: float = 2.0,
     ) -> None:
         self.store = store
         self.bootstrap = bootstrap
@@ -58,6 +68,10 @@ class Ingester:
         self.batch_rows = batch_rows
         self.flush_seconds = flush_seconds
         self.listeners = list(listeners)
+        self.fetch_max_wait = fetch_max_wait
+        self.idle_fetch_wait = idle_fetch_wait
+        self.idle_after = idle_after
+        self.idle = False
         self.health = LoopHealth(f"ingest:{group}")
         self.committed: dict[TopicPartition, int] = {}
 
@@ -85,6 +99,11 @@ class Ingester:
             auto_offset_reset="earliest",
             client_id=f"aintech-{self.group}",
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            session_timeout_ms=20_000,
+            heartbeat_interval_ms=5_000,
+            fetch_max_wait_ms=int(self.fetch_max_wait * 1000),
+            # longer than a held idle fetch (else aiokafka gives up on it)
+            request_timeout_ms=int(max(40.0, self.idle_fetch_wait + 30.0) * 1000),
         )
         producer = new_producer(self.bootstrap, client_id=f"aintech-{self.group}-dlq")
         await consumer.start()
@@ -93,10 +112,19 @@ class Ingester:
             buffer: list[tuple[CloudEvent, str]] = []
             offsets: dict[TopicPartition, int] = {}
             first_at: float | None = None
+            last_records = time.monotonic()
+            self.idle = False
             while not stop.is_set():
-                # Idle (nothing buffered), wait up to a second: records end the wait at once.
-                wait_ms = 100 if buffer else 1000
-                batch = await consumer.getmany(timeout_ms=wait_ms, max_records=self.batch_rows)
+                if buffer:
+                    batch = await consumer.getmany(timeout_ms=100, max_records=self.batch_rows)
+                elif self.idle:
+                    batch = await self._poll_idle(consumer, stop)
+                else:  # nothing buffered: up to a second, records end the wait at once
+                    batch = await consumer.getmany(timeout_ms=1000, max_records=self.batch_rows)
+                if batch:
+                    last_records = time.monotonic()
+                self.idle = not buffer and not batch and time.monotonic() - last_records >= self.idle_after
+                self._set_fetch_wait(consumer)
                 for tp, records in batch.items():
                     for record in records:
                         try:
@@ -126,6 +154,32 @@ class Ingester:
                 self.health.progress()
         finally:
             await asyncio.gather(consumer.stop(), producer.stop(), return_exceptions=True)
+
+    async def _poll_idle(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> Any:
+        """Records as soon as they come, else nothing after the idle wait (bounded by a quarter
+        of the stall time, so health sees the loop turn) or once ``stop`` is set."""
+        timeout = min(self.idle_fetch_wait, self.health.stall_seconds / 4)
+        poll = asyncio.ensure_future(
+            consumer.getmany(timeout_ms=max(1, int(timeout * 1000)), max_records=self.batch_rows)
+        )
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({poll, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not poll.done():
+                poll.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poll
+        return {} if poll.cancelled() else poll.result()
+
+    def _set_fetch_wait(self, consumer: AIOKafkaConsumer) -> None:
+        """How long the broker may hold the next empty fetch (aiokafka reads it from its fetcher
+        for each request it builds; the option is fixed at construction otherwise)."""
+        wait = self.idle_fetch_wait if self.idle else self.fetch_max_wait
+        fetcher = getattr(consumer, "_fetcher", None)
+        if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
+            fetcher._fetch_max_wait_ms = int(wait * 1000)
 
     async def _store(self, buffer: list[tuple[CloudEvent, str]], stop: asyncio.Event) -> None:
         """Insert ``buffer``, waiting out an unreachable store (nothing is committed meanwhile)."""

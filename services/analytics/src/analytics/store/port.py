@@ -106,6 +106,16 @@ _QUERY_SETTINGS = (
 
 _CHDB_SESSIONS: dict[str, tuple[Any, threading.Lock]] = {}
 
+# Startup settings of the embedded engine (passed as its command-line arguments), for an idle
+# process's wake-ups (issue #15): its memory worker re-reads the allocator's resident size every
+# 50 ms by default (20 wake-ups a second; once a second is enough for a memory limit this process
+# does not set), and each MergeTree table's background-job assignee looks for work every 0.1 s
+# when it found none (~1 wake-up a second per table on each of two pool threads; an insert still
+# triggers its merges at once, and the reads use FINAL, so a merge's delay changes no figure).
+_CHDB_STARTUP = (
+    "memory_worker_period_ms=1000&background_processing_pool_thread_sleep_seconds_if_nothing_to_do=5"
+)
+
 
 class ChdbStore:
     """ClickHouse in process (chDB) on ``path``; one process per directory."""
@@ -117,7 +127,7 @@ class ChdbStore:
         key = str(Path(path).resolve())
         if key not in _CHDB_SESSIONS:  # chDB allows one session per process: share it
             Path(key).mkdir(parents=True, exist_ok=True)
-            _CHDB_SESSIONS[key] = (session.Session(key), threading.Lock())
+            _CHDB_SESSIONS[key] = (session.Session(f"{key}?{_CHDB_STARTUP}"), threading.Lock())
         self._session, self._lock = _CHDB_SESSIONS[key]
 
     def _run(self, sql: str, params: Mapping[str, Any] | None, fmt: str) -> bytes:

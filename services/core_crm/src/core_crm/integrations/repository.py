@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -133,3 +133,25 @@ async def claim_due(
         .with_for_update(of=WebhookDelivery, skip_locked=True)
     )
     return [(d, s) for d, s in (await session.execute(query)).all()]
+
+
+# The worker's ``crm.integrations.deliver`` job listens here: a commit that queues deliveries (an
+# event fanned out, a replay) or switches a subscription back on wakes it at once (its period is
+# only the safety poll).
+WAKE_CHANNEL = "crm_integrations"
+
+
+async def wake_worker(session: AsyncSession) -> None:
+    """Wake the worker's delivery job when this transaction commits (a NOTIFY is delivered at commit)."""
+    await session.execute(select(func.pg_notify(WAKE_CHANNEL, "")))
+
+
+async def seconds_until_due(session: AsyncSession) -> float | None:
+    """Seconds until the earliest delivery of an active subscription is due (0: now; None: none
+    waiting): the job is next due then (a retry's backoff, a call's lease)."""
+    seconds = await session.scalar(
+        select(func.extract("epoch", func.min(WebhookDelivery.next_attempt_at) - func.clock_timestamp()))
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .where(WebhookDelivery.status.in_(("pending", "retrying")), WebhookSubscription.active.is_(True))
+    )
+    return None if seconds is None else max(0.0, float(seconds))

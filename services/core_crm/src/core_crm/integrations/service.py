@@ -149,6 +149,8 @@ async def update_subscription(
         row.disabled_at, row.disabled_reason = utcnow(), "switched off by an administrator"
     row.updated_at = utcnow()
     await repository.flush(session)
+    if changes.get("active") is True:
+        await repository.wake_worker(session)  # its waiting deliveries are claimable again
     return row
 
 
@@ -187,6 +189,8 @@ async def fan_out(session: AsyncSession, *, event: CloudEvent) -> int:
                 "next_attempt_at": utcnow(),
             },
         )
+    if created:
+        await repository.wake_worker(session)
     return created
 
 
@@ -361,6 +365,7 @@ async def replay_one(
         raise NotFound("No such delivery for this subscription.")
     replay = _replay_of(original)
     await repository.add(session, replay)
+    await repository.wake_worker(session)
     return replay
 
 
@@ -382,6 +387,8 @@ async def replay_range(
             continue
         await repository.add(session, _replay_of(original))
         count += 1
+    if count:
+        await repository.wake_worker(session)
     return count
 
 

@@ -479,3 +479,13 @@ async def assign_next(
     if row is None:
         return None
     return Assignment(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
+
+
+# The worker's ``telephony.recordings.transcribe`` job listens here: the commit that marks a call's
+# transcription "pending" wakes it at once (its period is only the safety poll).
+TRANSCRIBE_CHANNEL = "telephony_transcriptions"
+
+
+async def wake_transcriber(session: AsyncSession) -> None:
+    """Wake the worker's transcription job when this transaction commits (NOTIFY at commit)."""
+    await session.execute(select(func.pg_notify(TRANSCRIBE_CHANNEL, "")))

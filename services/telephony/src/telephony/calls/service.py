@@ -462,6 +462,7 @@ async def record(
         if rt.settings.transcribe_recorded_calls and call.transcription_sid is None:
             # The worker asks Twilio to transcribe the live call (once; see recordings.service).
             call.transcription_status = "pending"
+            await repository.wake_transcriber(session)
     else:
         assert call.recording_sid is not None
         await rt.twilio.set_recording(call.call_sid, call.recording_sid, status=target)
@@ -472,6 +473,7 @@ async def record(
             call.transcription_status = "paused"
         elif action == "resume" and call.transcription_status == "paused":
             call.transcription_status = "pending"  # the worker asks for a new one (recordings.service)
+            await repository.wake_transcriber(session)
     call.recording_status = target
     await session.flush()
     return call

@@ -8,8 +8,9 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aintech_shared.scheduler import ScheduledJob
+from telephony.calls.repository import TRANSCRIBE_CHANNEL
 from telephony.core.runtime import Runtime, recordings_twilio
-from telephony.recordings import service
+from telephony.recordings import repository, service
 
 
 def recording_jobs(rt: Runtime) -> list[ScheduledJob]:
@@ -19,8 +20,12 @@ def recording_jobs(rt: Runtime) -> list[ScheduledJob]:
     async def archive(session: AsyncSession) -> None:
         await service.archive_pending(session, twilio=twilio, store=rt.store, settings=settings)
 
-    async def transcribe(session: AsyncSession) -> None:
+    async def transcribe(session: AsyncSession) -> timedelta | None:
+        # Woken by the commit that marks a call pending; due again soon only while some are left
+        # (a request Twilio refused, a full batch), else at the safety poll.
         await service.transcribe_pending(session, rt=rt, twilio=twilio)
+        left = await repository.any_to_transcribe(session)
+        return timedelta(seconds=settings.transcribe_every_seconds) if left else None
 
     async def purge(session: AsyncSession) -> None:
         await service.purge_expired(session, store=rt.store, settings=settings)
@@ -33,8 +38,9 @@ def recording_jobs(rt: Runtime) -> list[ScheduledJob]:
         ),
         ScheduledJob(
             "telephony.recordings.transcribe",
-            timedelta(seconds=settings.transcribe_every_seconds),
+            timedelta(seconds=settings.transcribe_safety_poll_seconds),
             transcribe,
+            wake_on=TRANSCRIBE_CHANNEL,
         ),
         ScheduledJob("telephony.recordings.purge", timedelta(hours=1), purge),
     ]

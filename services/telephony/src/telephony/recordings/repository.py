@@ -40,6 +40,12 @@ async def to_transcribe(session: AsyncSession, *, limit: int) -> Sequence[Call]:
     return (await session.scalars(query)).all()
 
 
+async def any_to_transcribe(session: AsyncSession) -> bool:
+    """Whether a call's transcription is still to be requested (a failed request, a full batch)."""
+    pending = select(Call.id).where(Call.transcription_status == "pending").exists()
+    return bool(await session.scalar(select(pending)))
+
+
 async def expired(session: AsyncSession, *, archived_before: datetime, limit: int) -> Sequence[Call]:
     """Kept recordings older than the retention period (locked)."""
     query = (
