@@ -30,6 +30,17 @@ class Stopped(Exception):
     """The worker is stopping: raised out of a retry's sleep so no further attempt is made."""
 
 
+async def wait_first(*events: asyncio.Event, within: float | None = None) -> None:
+    """Wait until any of ``events`` is set, or ``within`` seconds (``None``: no limit)."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds`` or until ``stop`` is set, whichever comes first."""
     try:

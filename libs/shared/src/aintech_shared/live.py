@@ -33,7 +33,7 @@ import structlog
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from aintech_shared.aio import sleep_or_stop
+from aintech_shared.aio import sleep_or_stop, wait_first
 from aintech_shared.db import Database
 
 log = structlog.get_logger("aintech.live")
@@ -132,17 +132,6 @@ def _decode(body: str) -> Message | None:
     return message if isinstance(message, dict) else None
 
 
-async def _first_set(*events: asyncio.Event) -> None:
-    """Wait until any of ``events`` is set."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
-
-
 class Listener:
     """This replica's LISTEN connection on ``channel``: hands every message to ``on_message``.
 
@@ -200,7 +189,7 @@ class Listener:
             self.backend_pid = driver.get_server_pid()
             self.listening.set()
             if not driver.is_closed():
-                await _first_set(self._stop, lost)
+                await wait_first(self._stop, lost)
         finally:
             driver.remove_termination_listener(on_lost)
             if not driver.is_closed():

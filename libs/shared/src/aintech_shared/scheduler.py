@@ -18,7 +18,6 @@ instant: its row is then due at that moment, not ``every`` later.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import time, timedelta
@@ -32,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from tenacity import RetryCallState
 
-from aintech_shared.aio import Stopped, retrying, run_until_stopped, sleep_or_stop
+from aintech_shared.aio import Stopped, retrying, run_until_stopped, sleep_or_stop, wait_first
 from aintech_shared.db import Database
 from aintech_shared.events.faults import describe
 from aintech_shared.events.tables import MessagingTables
@@ -269,25 +268,13 @@ class JobWaker:
             self.backend_pid = driver.get_server_pid()
             self.listening.set()
             self._wake(name for names in self.channels.values() for name in names)
-            await _first(stop, lost)
+            await wait_first(stop, lost)
         finally:
             self.listening.clear()
             driver.remove_termination_listener(on_lost)
             if not driver.is_closed():
                 for channel in self.channels:
                     await driver.remove_listener(channel, self._on_notify)
-
-
-async def _first(*events: asyncio.Event, within: float | None = None) -> None:
-    """Wait until any of ``events`` is set (or ``within`` seconds)."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*waiters, return_exceptions=True)
 
 
 async def run_scheduler(
@@ -353,4 +340,4 @@ async def _schedule(
         wait = tick if until_next is None else min(longest, max(tick, until_next))
         if waker.woken:  # woken while the tick ran (or a woken job held elsewhere): after a tick
             wait = tick
-        await _first(stop, waker.wakeup, within=wait)
+        await wait_first(stop, waker.wakeup, within=wait)

@@ -294,29 +294,12 @@ class EventConsumer:
     ) -> Mapping[TopicPartition, list[Record]]:
         """An idle consumer's poll: records as soon as they come, else after the idle fetch wait
         (bounded by a quarter of the stall time, so health sees the loop turn), or nothing once
-        ``stop`` is set (a cancelled poll leaves fetched records in aiokafka's buffer)."""
+        ``stop`` is set."""
         timeout = min(self.spec.idle_fetch_max_wait, self.health.stall_seconds / 4)
-        poll = asyncio.ensure_future(
-            consumer.getmany(timeout_ms=max(1, int(timeout * 1000)), max_records=self.max_records)
-        )
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({poll, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-            if not poll.done():
-                poll.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poll
-        return {} if poll.cancelled() else poll.result()
+        return await poll_or_stop(consumer, stop, timeout, self.max_records)
 
     def _set_fetch_wait(self, consumer: AIOKafkaConsumer, *, idle: bool) -> None:
-        """How long the broker may hold this consumer's next empty fetch (aiokafka reads it from
-        its fetcher for each request it builds; the option is fixed at construction otherwise)."""
-        wait = self.spec.idle_fetch_max_wait if idle else self.spec.fetch_max_wait
-        fetcher = getattr(consumer, "_fetcher", None)
-        if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
-            fetcher._fetch_max_wait_ms = int(wait * 1000)
+        set_fetch_wait(consumer, self.spec.idle_fetch_max_wait if idle else self.spec.fetch_max_wait)
 
     def _count_records(self, records: Sequence[Record]) -> None:
         for record in records:
@@ -691,3 +674,31 @@ class EventConsumer:
             dead_letter_topic=topic,
             error=error[:500],
         )
+
+
+async def poll_or_stop(
+    consumer: AIOKafkaConsumer, stop: asyncio.Event, wait: float, max_records: int
+) -> dict[TopicPartition, list[Record]]:
+    """Records as soon as they come, else nothing after ``wait`` seconds or once ``stop`` is
+    set (a cancelled poll leaves fetched records in aiokafka's buffer for the next one)."""
+    poll = asyncio.ensure_future(
+        consumer.getmany(timeout_ms=max(1, int(wait * 1000)), max_records=max_records)
+    )
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({poll, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        if not poll.done():
+            poll.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poll
+    return {} if poll.cancelled() else poll.result()
+
+
+def set_fetch_wait(consumer: AIOKafkaConsumer, seconds: float) -> None:
+    """How long the broker may hold this consumer's next empty fetch (aiokafka reads it from its
+    fetcher for each request it builds; the option is fixed at construction otherwise)."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
+        fetcher._fetch_max_wait_ms = int(seconds * 1000)

@@ -19,7 +19,6 @@ record arriving ends both waits at once, and the fetch after it is held at most
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -31,7 +30,7 @@ from prometheus_client import Gauge
 from aintech_contracts.envelope import CloudEvent
 from aintech_contracts.events import dead_letter_topic
 from aintech_shared.aio import sleep_or_stop
-from aintech_shared.events.consumer import MalformedMessage, parse_message
+from aintech_shared.events.consumer import MalformedMessage, parse_message, poll_or_stop, set_fetch_wait
 from aintech_shared.events.outbox import new_producer
 from aintech_shared.health import LoopHealth
 from analytics.ingest.writer import write_events
@@ -159,27 +158,10 @@ class Ingester:
         """Records as soon as they come, else nothing after the idle wait (bounded by a quarter
         of the stall time, so health sees the loop turn) or once ``stop`` is set."""
         timeout = min(self.idle_fetch_wait, self.health.stall_seconds / 4)
-        poll = asyncio.ensure_future(
-            consumer.getmany(timeout_ms=max(1, int(timeout * 1000)), max_records=self.batch_rows)
-        )
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({poll, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-            if not poll.done():
-                poll.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poll
-        return {} if poll.cancelled() else poll.result()
+        return await poll_or_stop(consumer, stop, timeout, self.batch_rows)
 
     def _set_fetch_wait(self, consumer: AIOKafkaConsumer) -> None:
-        """How long the broker may hold the next empty fetch (aiokafka reads it from its fetcher
-        for each request it builds; the option is fixed at construction otherwise)."""
-        wait = self.idle_fetch_wait if self.idle else self.fetch_max_wait
-        fetcher = getattr(consumer, "_fetcher", None)
-        if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
-            fetcher._fetch_max_wait_ms = int(wait * 1000)
+        set_fetch_wait(consumer, self.idle_fetch_wait if self.idle else self.fetch_max_wait)
 
     async def _store(self, buffer: list[tuple[CloudEvent, str]], stop: asyncio.Event) -> None:
         """Insert ``buffer``, waiting out an unreachable store (nothing is committed meanwhile)."""

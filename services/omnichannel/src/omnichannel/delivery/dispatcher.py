@@ -23,7 +23,7 @@ import structlog
 from prometheus_client import Counter
 
 from aintech_shared import live
-from aintech_shared.aio import sleep_or_stop
+from aintech_shared.aio import sleep_or_stop, wait_first
 from aintech_shared.db import Database
 from aintech_shared.health import LoopHealth
 from omnichannel.conversations import service as conversations
@@ -234,11 +234,5 @@ class Dispatcher:
         return safety if due is None else min(safety, max(IDLE_FLOOR, due))
 
     async def _idle(self, stop: asyncio.Event, wait: float) -> None:
-        waiter = asyncio.ensure_future(self._wakeup.wait())
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({waiter, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-            stopper.cancel()
+        await wait_first(self._wakeup, stop, within=wait)
         self._wakeup.clear()

@@ -31,7 +31,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.wait import wait_exponential_jitter
 
 from aintech_shared import live
-from aintech_shared.aio import sleep_or_stop
+from aintech_shared.aio import sleep_or_stop, wait_first
 from aintech_shared.db import Database
 from aintech_shared.health import LoopHealth
 from omnichannel.core.base import utcnow
@@ -297,10 +297,4 @@ class SlackPoster:
                 await self._idle(stop, safety if due is None else min(safety, max(1.0, due)))
 
     async def _idle(self, stop: asyncio.Event, wait: float) -> None:
-        waiter = asyncio.ensure_future(self._wakeup.wait())
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({waiter, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-            stopper.cancel()
+        await wait_first(self._wakeup, stop, within=wait)
