@@ -124,11 +124,7 @@ async def confirm_change(
         customer.updated_at = utcnow()
         customer.updated_by = viewer.actor_id
         await repository.flush(session)
-        await rt.outbox.publish(
-            session,
-            events.updated(customer, [change.field], key=rt.settings.identifier_key),
-            key=str(customer.id),
-        )
+        await events.publish_updated(session, rt, customer, [change.field])
     await repository.audit(
         session,
         customer_id=customer.id,

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from aintech_contracts import identifiers
 from aintech_contracts.events.crm import CustomerCreated, CustomerDeleted, CustomerUpdated
 from core_crm.core.base import utcnow
 from core_crm.customers.models import Customer
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from core_crm.core.runtime import Runtime
 
 
 def _fields(customer: Customer, key: bytes) -> dict[str, object]:
@@ -48,6 +54,20 @@ def updated(customer: Customer, changed: Iterable[str], *, key: bytes) -> Custom
         **_fields(customer, key),
         changed_fields=sorted(set(changed)),
         version=customer.version,
+    )
+
+
+async def publish_created(session: AsyncSession, rt: Runtime, customer: Customer) -> None:
+    """``customer.created`` into the outbox, keyed by the customer, its identifiers digested."""
+    await rt.outbox.publish(session, created(customer, key=rt.settings.identifier_key), key=str(customer.id))
+
+
+async def publish_updated(
+    session: AsyncSession, rt: Runtime, customer: Customer, changed: Iterable[str]
+) -> None:
+    """``customer.updated`` into the outbox, keyed by the customer, its identifiers digested."""
+    await rt.outbox.publish(
+        session, updated(customer, changed, key=rt.settings.identifier_key), key=str(customer.id)
     )
 
 

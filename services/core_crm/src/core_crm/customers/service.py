@@ -105,9 +105,7 @@ async def _create(
         if account is not None and await repository.by_user(session, account.user_id) is None:
             customer.user_id = account.user_id
     await repository.add(session, customer)
-    await rt.outbox.publish(
-        session, events.created(customer, key=rt.settings.identifier_key), key=str(customer.id)
-    )
+    await events.publish_created(session, rt, customer)
     return customer
 
 
@@ -192,9 +190,7 @@ async def update_customer(
     customer.updated_at = utcnow()
     customer.updated_by = viewer.actor_id
     await repository.flush(session)
-    await rt.outbox.publish(
-        session, events.updated(customer, changed, key=rt.settings.identifier_key), key=str(customer.id)
-    )
+    await events.publish_updated(session, rt, customer, changed)
     return customer
 
 
@@ -271,9 +267,7 @@ async def link_account(
         actor_id=None,
         details={"user_id": str(user_id)},
     )
-    await rt.outbox.publish(
-        session, events.updated(customer, ["user_id"], key=rt.settings.identifier_key), key=str(customer.id)
-    )
+    await events.publish_updated(session, rt, customer, ["user_id"])
     return customer
 
 
@@ -352,7 +346,5 @@ async def automated_update(
         customer.version += 1
         customer.updated_at = utcnow()
         await repository.flush(session)
-        await rt.outbox.publish(
-            session, events.updated(customer, changed, key=rt.settings.identifier_key), key=str(customer.id)
-        )
+        await events.publish_updated(session, rt, customer, changed)
     return customer

@@ -193,11 +193,7 @@ async def resegment(
             actor_id=actor_id,
             details={"from": previous, "to": segment, "reasons": reasons},
         )
-        await rt.outbox.publish(
-            session,
-            customer_events.updated(customer, ["segment"], key=rt.settings.identifier_key),
-            key=str(customer.id),
-        )
+        await customer_events.publish_updated(session, rt, customer, ["segment"])
     return customer, previous, reasons
 
 
@@ -301,11 +297,7 @@ async def merge_customers(
         await customer_rows.audit(
             session, customer_id=row.id, action="merged", actor_id=viewer.actor_id, details=details
         )
-    await rt.outbox.publish(
-        session,
-        customer_events.updated(survivor, ["merged", *filled], key=rt.settings.identifier_key),
-        key=str(survivor.id),
-    )
+    await customer_events.publish_updated(session, rt, survivor, ["merged", *filled])
     await rt.outbox.publish(
         session,
         customer_events.deleted(duplicate.id, reason="merged", merged_into=survivor.id),
